@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "NGPlus",
+    products: [
+        .library(name: "NGKernels", targets: ["NGKernels"]),
+        .library(name: "NGPlus", targets: ["NGPlus"]),
+        .executable(name: "ngbench", targets: ["ngbench"]),
+    ],
+    dependencies: [
+        // The command-line interface of ngbench only.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "NGKernels", dependencies: ["CBLAS"]),
+        .target(name: "NGPlus", dependencies: ["NGKernels"]),
+        .executableTarget(
+            name: "ngbench",
+            dependencies: [
+                "NGKernels",
+                "NGPlus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ngbench"
+        ),
+        .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels"]),
+        .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGKernels"]),
+    ]
+)
