@@ -1,0 +1,98 @@
+/// A symmetric `dimension × dimension` matrix kept as its diagonal blocks, every block
+/// `blockSize × blockSize` but the last, which holds the remainder. With `blockSize ≥
+/// dimension` it is one full matrix. This is how every GFIM and damped inverse is stored:
+/// ALGORITHM.md §4 splits large layers into blocks of 1024 rows, each with its own inverse.
+public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
+    /// The order of the whole matrix.
+    public let dimension: Int
+    /// The order of every block but possibly the last.
+    public let blockSize: Int
+    /// The diagonal blocks, in order; each is a complete square matrix.
+    @usableFromInline var blocks: [Matrix<Scalar>]
+
+    /// The zero matrix of order `dimension`, in blocks of `blockSize` (default 1024).
+    /// - Throws: `invalidArgument` when `dimension` or `blockSize` is below 1.
+    public init(dimension: Int, blockSize: Int = 1024) throws(NGError) {
+        guard dimension >= 1, dimension <= Int(Int32.max) else {
+            throw .invalidArgument(
+                operation: "BlockDiagonalMatrix.init", argument: "dimension",
+                reason: "must be in 1...Int32.max, got \(dimension)")
+        }
+        guard blockSize >= 1 else {
+            throw .invalidArgument(
+                operation: "BlockDiagonalMatrix.init", argument: "blockSize",
+                reason: "must be at least 1, got \(blockSize)")
+        }
+        self.dimension = dimension
+        self.blockSize = Swift.min(blockSize, dimension)
+        let count = (dimension + self.blockSize - 1) / self.blockSize
+        let size = self.blockSize
+        self.blocks = (0..<count).map { b in
+            let order = Swift.min(size, dimension - b * size)
+            return Matrix(rows: order, columns: order)
+        }
+    }
+
+    /// The diagonal blocks of a dense square matrix; everything off them is dropped.
+    /// - Throws: `emptyMatrix` or `shapeMismatch` for a non-square matrix.
+    public init(diagonalBlocksOf dense: Matrix<Scalar>, blockSize: Int = 1024) throws(NGError) {
+        try dense.requireNonEmpty("BlockDiagonalMatrix.init", "dense")
+        try dense.requireShape(
+            Shape(dense.rows, dense.rows), "BlockDiagonalMatrix.init", "dense")
+        try self.init(dimension: dense.rows, blockSize: blockSize)
+        for b in blocks.indices {
+            let start = blockRange(b).lowerBound
+            let order = blocks[b].rows
+            blocks[b] = Matrix(rows: order, columns: order) { i, j in dense[start + i, start + j] }
+        }
+    }
+
+    /// The diagonal blocks, in order; each is a complete square matrix.
+    @inlinable public var diagonalBlocks: [Matrix<Scalar>] { blocks }
+
+    /// The number of diagonal blocks.
+    @inlinable public var blockCount: Int { blocks.count }
+
+    /// The rows (and columns) of the whole matrix that block `index` covers.
+    @inlinable
+    public func blockRange(_ index: Int) -> Range<Int> {
+        let start = index * blockSize
+        return start..<Swift.min(start + blockSize, dimension)
+    }
+
+    /// The whole matrix, dense, zeros off the diagonal blocks.
+    public func dense() -> Matrix<Scalar> {
+        var result = Matrix<Scalar>(rows: dimension, columns: dimension)
+        for b in blocks.indices {
+            let start = blockRange(b).lowerBound
+            for i in 0..<blocks[b].rows {
+                for j in 0..<blocks[b].columns { result[start + i, start + j] = blocks[b][i, j] }
+            }
+        }
+        return result
+    }
+
+    /// Overwrites every block with the identity times `value`.
+    public mutating func setDiagonal(_ value: Scalar) {
+        for b in blocks.indices {
+            let order = blocks[b].rows
+            blocks[b].withUnsafeMutableBufferPointer { p in
+                p.update(repeating: 0)
+                for i in 0..<order { p[i * order + i] = value }
+            }
+        }
+    }
+
+    /// Throws `nonFinite` with whole-matrix coordinates of the first NaN or infinity.
+    public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
+        for b in blocks.indices {
+            if let index = blocks[b].firstNonFiniteIndex() {
+                let start = blockRange(b).lowerBound
+                let order = blocks[b].columns
+                throw .nonFinite(
+                    operation: operation, argument: argument,
+                    row: start + index / order, column: start + index % order)
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+/// The geometry of a 2-D convolution over one sample stored channel-major (C × H × W,
+/// row-major within a channel), and its im2col unfolding.
+///
+/// Output size: `outHeight = (height + 2·padding − kernelHeight) / stride + 1`, likewise for
+/// the width. The unfolded patches U are `patchSize × positions` with
+/// `U[(c·kh + r)·kw + s, oy·outWidth + ox] = x[c, oy·stride + r − padding, ox·stride + s − padding]`
+/// (zero outside the image), so a convolution is `Y = W·U` with W `c_out × patchSize`.
+public struct ConvGeometry: Sendable, Equatable, Codable {
+    public let inChannels: Int
+    public let height: Int
+    public let width: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let stride: Int
+    public let padding: Int
+
+    /// - Throws: `invalidArgument` for a non-positive size or stride, a negative padding, or
+    ///   a kernel larger than the padded image.
+    public init(
+        inChannels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int,
+        stride: Int = 1, padding: Int = 0
+    ) throws(NGError) {
+        let positive = [("inChannels", inChannels), ("height", height), ("width", width),
+                        ("kernelHeight", kernelHeight), ("kernelWidth", kernelWidth),
+                        ("stride", stride)]
+        for (name, value) in positive where value < 1 {
+            throw .invalidArgument(
+                operation: "ConvGeometry.init", argument: name, reason: "must be at least 1, got \(value)")
+        }
+        guard padding >= 0 else {
+            throw .invalidArgument(
+                operation: "ConvGeometry.init", argument: "padding",
+                reason: "must be non-negative, got \(padding)")
+        }
+        guard kernelHeight <= height + 2 * padding, kernelWidth <= width + 2 * padding else {
+            throw .invalidArgument(
+                operation: "ConvGeometry.init", argument: "kernel",
+                reason: "\(kernelHeight)×\(kernelWidth) is larger than the padded image "
+                    + "\(height + 2 * padding)×\(width + 2 * padding)")
+        }
+        self.inChannels = inChannels
+        self.height = height
+        self.width = width
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+    }
+
+    @inlinable public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    @inlinable public var outWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// P, the output positions per channel.
+    @inlinable public var positions: Int { outHeight * outWidth }
+    /// `inChannels · kernelHeight · kernelWidth`, the rows of U.
+    @inlinable public var patchSize: Int { inChannels * kernelHeight * kernelWidth }
+    /// `inChannels · height · width`, the length of one input sample.
+    @inlinable public var inputLength: Int { inChannels * height * width }
+
+    /// Unfolds one sample (`inputLength` values) into U, `patchSize` rows of `positions`
+    /// values with leading dimension `ld ≥ positions`.
+    @inlinable
+    public func unfold<Scalar: BLASScalar>(
+        _ x: UnsafePointer<Scalar>, into u: UnsafeMutablePointer<Scalar>, ld: Int
+    ) {
+        let (oh, ow) = (outHeight, outWidth)
+        for c in 0..<inChannels {
+            for r in 0..<kernelHeight {
+                for s in 0..<kernelWidth {
+                    let row = u + ((c * kernelHeight + r) * kernelWidth + s) * ld
+                    for oy in 0..<oh {
+                        let iy = oy * stride + r - padding
+                        let out = row + oy * ow
+                        guard iy >= 0, iy < height else {
+                            out.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        let line = x + (c * height + iy) * width
+                        for ox in 0..<ow {
+                            let ix = ox * stride + s - padding
+                            out[ox] = ix >= 0 && ix < width ? line[ix] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`
+    /// (patchSize × positions).
+    /// - Throws: `shapeMismatch`, or `invalidArgument` for a sample index out of range.
+    @inlinable
+    public func unfold<Scalar: BLASScalar>(
+        _ inputs: Matrix<Scalar>, sample: Int, into patches: inout Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "ConvGeometry.unfold"
+        try inputs.requireShape(Shape(inputs.rows, inputLength), operation, "inputs")
+        try patches.requireShape(Shape(patchSize, positions), operation, "patches")
+        guard sample >= 0, sample < inputs.rows else {
+            throw .invalidArgument(
+                operation: operation, argument: "sample",
+                reason: "\(sample) is outside 0..<\(inputs.rows)")
+        }
+        let length = inputLength
+        let ld = positions
+        inputs.withUnsafeBufferPointer { px in
+            patches.withUnsafeMutableBufferPointer { pu in
+                unfold(px.baseAddress! + sample * length, into: pu.baseAddress!, ld: ld)
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+/// How a damped inverse is kept and applied.
+public enum InverseMethod: String, Sendable, Codable, CaseIterable {
+    /// Cholesky factor then inverse (POTRF + POTRI): the full symmetric `F̂⁻¹` is stored and
+    /// applied by one GEMM per block, at the machine's GEMM rate. The default.
+    case explicitInverse
+    /// Cholesky factor only (POTRF): `L` with `F̂ = L·Lᵀ` is stored and applied by two
+    /// triangular solves (TRSM, or POTRS for the right side). Same flops, slower kernels,
+    /// one rounding step fewer.
+    case choleskySolve
+}
+
+/// The damped inverse `F̂⁻¹ = (F + s·I)⁻¹` of a symmetric positive semi-definite, block-diagonal
+/// GFIM, computed by Cholesky in the matrix's own precision, and its application to gradients.
+///
+/// `refresh` factors every block of `F + s·I`, with `s` from the `DampingRule` (per block).
+/// When a block does not factor (POTRF reports a non-positive leading minor) or its inverse
+/// is not finite, the shift is multiplied by `retryGrowth` and the block is tried again, at
+/// most `maxRetries` times; the shift that worked is in the returned `DampingReport`. If a
+/// block still fails, `refresh` throws `notPositiveDefinite` and the previous inverse stays in
+/// place, untouched: a failed refresh never leaves a half-updated or garbage inverse.
+///
+/// `apply` multiplies a gradient by the stored inverse into a caller's buffer without
+/// allocating: `D = F̂⁻¹·G` (left) or `D = G·F̂⁻¹` (right).
+public struct DampedInverse<Scalar: BLASScalar>: Sendable {
+    /// The order of the GFIM.
+    public let dimension: Int
+    /// The order of its diagonal blocks.
+    public let blockSize: Int
+    /// What is stored and how it is applied.
+    public let method: InverseMethod
+    /// How many times a failed block is retried with a larger shift.
+    public let maxRetries: Int
+    /// The factor the shift grows by on each retry.
+    public let retryGrowth: Double
+    /// Per block: the full symmetric inverse (`explicitInverse`) or the lower Cholesky factor
+    /// with a zero upper triangle (`choleskySolve`).
+    public private(set) var stored: BlockDiagonalMatrix<Scalar>
+    /// What the last successful refresh used; nil before the first.
+    public private(set) var report: DampingReport?
+    @usableFromInline var scratch: BlockDiagonalMatrix<Scalar>
+
+    /// An inverse of order `dimension` in blocks of `blockSize`, not yet refreshed.
+    /// - Throws: `invalidArgument` for a dimension or block size below 1, negative retries or
+    ///   a growth factor not above 1.
+    public init(
+        dimension: Int, blockSize: Int = 1024, method: InverseMethod = .explicitInverse,
+        maxRetries: Int = 6, retryGrowth: Double = 10
+    ) throws(NGError) {
+        guard maxRetries >= 0 else {
+            throw .invalidArgument(
+                operation: "DampedInverse.init", argument: "maxRetries",
+                reason: "must be non-negative, got \(maxRetries)")
+        }
+        guard retryGrowth > 1, retryGrowth.isFinite else {
+            throw .invalidArgument(
+                operation: "DampedInverse.init", argument: "retryGrowth",
+                reason: "must be finite and above 1, got \(retryGrowth)")
+        }
+        self.stored = try BlockDiagonalMatrix(dimension: dimension, blockSize: blockSize)
+        self.scratch = stored
+        self.dimension = dimension
+        self.blockSize = stored.blockSize
+        self.method = method
+        self.maxRetries = maxRetries
+        self.retryGrowth = retryGrowth
+    }
+
+    /// True once a refresh has succeeded.
+    public var isRefreshed: Bool { report != nil }
+
+    /// Factors (and for `explicitInverse` inverts) every block of `F + s·I`.
+    /// - Throws: `shapeMismatch` when F's order or block size differs from this inverse's,
+    ///   `nonFinite` for a NaN or infinity in F, `nonPositiveDamping` for λ ≤ 0,
+    ///   `notPositiveDefinite` when a block fails every retry. Nothing changes on a throw.
+    @discardableResult
+    public mutating func refresh(
+        from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
+    ) throws(NGError) -> DampingReport {
+        let operation = "DampedInverse.refresh"
+        guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
+            throw .shapeMismatch(
+                operation: operation, argument: "GFIM (order × block size)",
+                expected: Shape(dimension, blockSize), actual: Shape(gfim.dimension, gfim.blockSize))
+        }
+        try damping.validate(operation)
+        try gfim.requireFinite(operation, "GFIM")
+
+        var report = DampingReport(requestedShifts: [], usedShifts: [], retries: [])
+        for b in gfim.blocks.indices {
+            let requested = damping.shift(maxAbsolute: Double(gfim.blocks[b].maxAbsolute()))
+            var shift = requested
+            var attempt = 0
+            while true {
+                let failedOrder = factorBlock(b, of: gfim, shift: shift)
+                if failedOrder == 0 { break }
+                if failedOrder < 0 {
+                    throw .lapackFailure(
+                        operation: operation, routine: "potrf/potri", info: failedOrder)
+                }
+                guard attempt < maxRetries else {
+                    throw .notPositiveDefinite(
+                        operation: operation, block: b, order: failedOrder, lastShift: shift,
+                        attempts: attempt + 1)
+                }
+                attempt += 1
+                shift *= retryGrowth
+            }
+            report.requestedShifts.append(requested)
+            report.usedShifts.append(shift)
+            report.retries.append(attempt)
+        }
+        swap(&stored, &scratch)
+        self.report = report
+        return report
+    }
+
+    /// Writes the factor or inverse of block `b` of `gfim + shift·I` into `scratch`.
+    /// Returns 0 on success, the order of the failing leading minor (or the block order when
+    /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument.
+    private mutating func factorBlock(
+        _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, shift: Double
+    ) -> Int {
+        let order = gfim.blocks[b].rows
+        let method = self.method
+        let info = gfim.blocks[b].withUnsafeBufferPointer { source in
+            scratch.blocks[b].withUnsafeMutableBufferPointer { target -> Int in
+                let a = target.baseAddress!
+                a.update(from: source.baseAddress!, count: order * order)
+                let s = Scalar(shift)
+                for i in 0..<order { a[i * order + i] += s }
+                let factored = Scalar.potrf(n: order, a: a, lda: order)
+                if factored != 0 { return factored }
+                switch method {
+                case .explicitInverse:
+                    let inverted = Scalar.potri(n: order, a: a, lda: order)
+                    if inverted != 0 { return inverted }
+                    mirrorLowerTriangle(a, n: order, ld: order)
+                case .choleskySolve:
+                    for i in 0..<order {
+                        for j in (i + 1)..<order { a[i * order + j] = 0 }
+                    }
+                }
+                return 0
+            }
+        }
+        if info != 0 { return info }
+        return scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order
+    }
+
+    /// `D = F̂⁻¹·G` (`side == .left`, G has `dimension` rows) or `D = G·F̂⁻¹` (G has
+    /// `dimension` columns), into `d`, which must have G's shape. Allocates nothing.
+    /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in G); `d` is
+    ///   untouched on a throw.
+    @inlinable
+    public func apply(
+        _ g: Matrix<Scalar>, side: Side = .left, into d: inout Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "DampedInverse.apply"
+        guard isRefreshed else { throw .notRefreshed(operation: operation) }
+        try g.requireNonEmpty(operation, "G")
+        switch side {
+        case .left: try g.requireShape(Shape(dimension, g.columns), operation, "G")
+        case .right: try g.requireShape(Shape(g.rows, dimension), operation, "G")
+        }
+        try d.requireShape(g.shape, operation, "D")
+        try g.requireFinite(operation, "G")
+
+        let rows = g.rows
+        let columns = g.columns
+        let method = self.method
+        g.withUnsafeBufferPointer { pg in
+            d.withUnsafeMutableBufferPointer { pd in
+                let gBase = pg.baseAddress!
+                let dBase = pd.baseAddress!
+                if method == .choleskySolve { dBase.update(from: gBase, count: rows * columns) }
+                for b in stored.blocks.indices {
+                    let start = stored.blockRange(b).lowerBound
+                    let order = stored.blocks[b].rows
+                    stored.blocks[b].withUnsafeBufferPointer { pf in
+                        let f = pf.baseAddress!
+                        switch (method, side) {
+                        case (.explicitInverse, .left):
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: order, n: columns,
+                                k: order, alpha: 1, a: f, lda: order,
+                                b: gBase + start * columns, ldb: columns,
+                                beta: 0, c: dBase + start * columns, ldc: columns)
+                        case (.explicitInverse, .right):
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: rows, n: order,
+                                k: order, alpha: 1, a: gBase + start, lda: columns,
+                                b: f, ldb: order, beta: 0, c: dBase + start, ldc: columns)
+                        case (.choleskySolve, .left):
+                            let block = dBase + start * columns
+                            Scalar.trsm(
+                                left: true, transpose: false, m: order, n: columns, alpha: 1,
+                                a: f, lda: order, b: block, ldb: columns)
+                            Scalar.trsm(
+                                left: true, transpose: true, m: order, n: columns, alpha: 1,
+                                a: f, lda: order, b: block, ldb: columns)
+                        case (.choleskySolve, .right):
+                            let info = Scalar.potrs(
+                                n: order, nrhs: rows, a: f, lda: order,
+                                b: dBase + start, ldb: columns)
+                            precondition(info == 0, "potrs rejected validated arguments")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

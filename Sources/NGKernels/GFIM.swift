@@ -1,0 +1,108 @@
+/// Generalized Fisher information matrices (ALGORITHM.md §2) that need no workspace: the
+/// mini-batch form and the running average. The per-sample forms, which do, are
+/// `LinearGFIMBuilder` and `Conv2dGFIMBuilder`.
+///
+/// Every builder updates a `BlockDiagonalMatrix` as `F ← (1−α)·F + α·F_new`, where α
+/// (`newWeight`, in (0, 1]) weights the new estimate; α = 1 replaces F. Only the diagonal
+/// blocks of `F_new` are computed, each by one SYRK.
+public enum GFIM {
+    /// The mini-batch GFIM of a matrix gradient (or momentum buffer) M, m × n:
+    /// `F ← (1−α)·F + α·M·Mᵀ` (`side == .left`, F is m × m) or `… + α·Mᵀ·M` (F is n × n).
+    /// The reference optimizer form's `F ← β·F + (1−β)·M·Mᵀ` is α = 1 − β.
+    /// - Throws: `emptyMatrix`, `shapeMismatch` (F's order), `nonFinite` (in M),
+    ///   `invalidArgument` (α); F is untouched on a throw.
+    @inlinable
+    public static func miniBatch<Scalar: BLASScalar>(
+        _ m: Matrix<Scalar>, side: Side = .left, newWeight: Scalar = 1,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) throws(NGError) {
+        let operation = "GFIM.miniBatch"
+        try m.requireNonEmpty(operation, "M")
+        try requireOrder(side == .left ? m.rows : m.columns, of: gfim, operation)
+        try requireNewWeight(newWeight, operation)
+        try m.requireFinite(operation, "M")
+        m.withUnsafeBufferPointer { pm in
+            accumulateGram(
+                pm.baseAddress!, rows: m.rows, columns: m.columns, ld: m.columns,
+                overColumns: side == .right, alpha: newWeight, beta: 1 - newWeight, into: &gfim)
+        }
+        mirrorBlocks(&gfim)
+    }
+
+    /// `F ← (1−α)·F + α·F_new`, block by block: the running average of ALGORITHM.md §2 for an
+    /// F_new built elsewhere (for example averaged across workers).
+    /// - Throws: `shapeMismatch` (order or block size), `nonFinite`, `invalidArgument` (α).
+    public static func runningAverage<Scalar: BLASScalar>(
+        _ newEstimate: BlockDiagonalMatrix<Scalar>, newWeight: Scalar,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) throws(NGError) {
+        let operation = "GFIM.runningAverage"
+        guard newEstimate.dimension == gfim.dimension, newEstimate.blockSize == gfim.blockSize else {
+            throw .shapeMismatch(
+                operation: operation, argument: "new estimate (order × block size)",
+                expected: Shape(gfim.dimension, gfim.blockSize),
+                actual: Shape(newEstimate.dimension, newEstimate.blockSize))
+        }
+        try requireNewWeight(newWeight, operation)
+        try newEstimate.requireFinite(operation, "new estimate")
+        for b in gfim.blocks.indices {
+            BLAS.scal(1 - newWeight, &gfim.blocks[b])
+            try BLAS.axpy(alpha: newWeight, newEstimate.blocks[b], into: &gfim.blocks[b])
+        }
+    }
+
+    /// Throws `shapeMismatch` unless `gfim` has order `order`.
+    @inlinable
+    static func requireOrder<Scalar>(
+        _ order: Int, of gfim: BlockDiagonalMatrix<Scalar>, _ operation: String
+    ) throws(NGError) {
+        if gfim.dimension != order {
+            throw .shapeMismatch(
+                operation: operation, argument: "GFIM",
+                expected: Shape(order, order), actual: Shape(gfim.dimension, gfim.dimension))
+        }
+    }
+
+    /// Throws `invalidArgument` unless 0 < α ≤ 1.
+    @inlinable
+    static func requireNewWeight<Scalar: BLASScalar>(
+        _ newWeight: Scalar, _ operation: String
+    ) throws(NGError) {
+        guard newWeight > 0, newWeight <= 1 else {
+            throw .invalidArgument(
+                operation: operation, argument: "newWeight",
+                reason: "must be in (0, 1], got \(newWeight)")
+        }
+    }
+
+    /// For each block b of F, over the rows (or, with `overColumns`, the columns) `r_b` of
+    /// the row-major `rows × columns` matrix A: the lower triangle of
+    /// `F_b ← β·F_b + α·A[r_b, :]·A[r_b, :]ᵀ` (or `… + α·A[:, r_b]ᵀ·A[:, r_b]`).
+    @inlinable
+    static func accumulateGram<Scalar: BLASScalar>(
+        _ a: UnsafePointer<Scalar>, rows: Int, columns: Int, ld: Int, overColumns: Bool,
+        alpha: Scalar, beta: Scalar, into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        for b in gfim.blocks.indices {
+            let start = gfim.blockRange(b).lowerBound
+            let order = gfim.blocks[b].rows
+            gfim.blocks[b].withUnsafeMutableBufferPointer { pf in
+                Scalar.syrk(
+                    transpose: overColumns, n: order, k: overColumns ? rows : columns,
+                    alpha: alpha, a: overColumns ? a + start : a + start * ld, lda: ld,
+                    beta: beta, c: pf.baseAddress!, ldc: order)
+            }
+        }
+    }
+
+    /// Mirrors each block's lower triangle into its upper one.
+    @inlinable
+    static func mirrorBlocks<Scalar>(_ gfim: inout BlockDiagonalMatrix<Scalar>) {
+        for b in gfim.blocks.indices {
+            let order = gfim.blocks[b].rows
+            gfim.blocks[b].withUnsafeMutableBufferPointer { pf in
+                mirrorLowerTriangle(pf.baseAddress!, n: order, ld: order)
+            }
+        }
+    }
+}

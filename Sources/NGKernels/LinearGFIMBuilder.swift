@@ -1,0 +1,104 @@
+/// The per-sample GFIM of a dense layer `Y = X·Wᵀ (+ b)`, W m × n (ALGORITHM.md §2a), built
+/// from the layer's inputs X (B × n) and the gradients of the **mean** loss with respect to
+/// its outputs dY (B × m), without forming the B per-sample gradients
+/// `dW_i = B·dy_i·x̃_iᵀ` (x̃_i = x_i with a 1 appended when the bias is preconditioned too):
+///
+/// - left, order m:        `F_new = B·dYᵀ·diag(‖x̃_i‖²)·dY`
+/// - right, order n (+1):  `F_new = B·X̃ᵀ·diag(‖dy_i‖²)·X̃`
+///
+/// Each is one SYRK per diagonal block over the rows of the factor scaled by the square roots
+/// of the weights, which the builder keeps in its own workspace (`scaledRows`). That scaled
+/// factor U (B rows) is also the low-rank form `F_new = B·UᵀU` that `WoodburyInverse` takes.
+public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
+    /// m, the layer's outputs.
+    public let outputs: Int
+    /// n, the layer's inputs (without the bias column).
+    public let inputs: Int
+    /// Whether the bias is the extra last column of W.
+    public let bias: Bool
+    /// Which GFIM is built.
+    public let side: Side
+    @usableFromInline var scaled: Matrix<Scalar>
+    @usableFromInline var rowsInUse = 0
+
+    /// A builder for an `outputs × inputs` layer, with workspace for `batchCapacity` samples
+    /// (a larger batch reallocates it once).
+    /// - Throws: `invalidArgument` for a dimension or capacity below 1.
+    public init(
+        outputs: Int, inputs: Int, bias: Bool, side: Side = .left, batchCapacity: Int = 1
+    ) throws(NGError) {
+        for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)]
+        where value < 1 || value > Int(Int32.max) {
+            throw .invalidArgument(
+                operation: "LinearGFIMBuilder.init", argument: name,
+                reason: "must be in 1...Int32.max, got \(value)")
+        }
+        self.outputs = outputs
+        self.inputs = inputs
+        self.bias = bias
+        self.side = side
+        let width = side == .left ? outputs : inputs + (bias ? 1 : 0)
+        self.scaled = Matrix(rows: batchCapacity, columns: width)
+    }
+
+    /// The order of the GFIM: m (left) or n, plus one with a bias (right).
+    @inlinable public var dimension: Int { scaled.columns }
+
+    /// The workspace; its first `batchSize` rows hold the scaled factor U of the last call,
+    /// with `F_new = B·UᵀU`.
+    @inlinable public var scaledRows: Matrix<Scalar> { scaled }
+
+    /// The batch size of the last call (0 before the first).
+    @inlinable public var batchSize: Int { rowsInUse }
+
+    /// `F ← (1−α)·F + α·F_new` from one mini-batch.
+    /// - Throws: `emptyMatrix`, `shapeMismatch` (X must be B × n, dY B × m, F of order
+    ///   `dimension`), `nonFinite` (in X or dY), `invalidArgument` (α outside (0, 1]).
+    ///   F is untouched on a throw.
+    @inlinable
+    public mutating func accumulate(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar = 1,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) throws(NGError) {
+        let operation = "LinearGFIMBuilder.accumulate"
+        try x.requireNonEmpty(operation, "inputs")
+        try x.requireShape(Shape(x.rows, inputs), operation, "inputs")
+        try dy.requireShape(Shape(x.rows, outputs), operation, "outputGradients")
+        try GFIM.requireOrder(dimension, of: gfim, operation)
+        try GFIM.requireNewWeight(newWeight, operation)
+        try x.requireFinite(operation, "inputs")
+        try dy.requireFinite(operation, "outputGradients")
+
+        let batch = x.rows
+        if batch > scaled.rows { scaled = Matrix(rows: batch, columns: dimension) }
+        rowsInUse = batch
+        let width = dimension
+        let (left, withBias, n, m) = (side == .left, bias, inputs, outputs)
+        x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pdy in
+                scaled.withUnsafeMutableBufferPointer { pu in
+                    let u = pu.baseAddress!
+                    for i in 0..<batch {
+                        let xi = px.baseAddress! + i * n
+                        let dyi = pdy.baseAddress! + i * m
+                        let row = u + i * width
+                        if left {
+                            let weight = Scalar.dot(n: n, x: xi, incx: 1, y: xi, incy: 1)
+                                + (withBias ? 1 : 0)
+                            let root = weight.squareRoot()
+                            for j in 0..<m { row[j] = root * dyi[j] }
+                        } else {
+                            let root = Scalar.nrm2(n: m, x: dyi, incx: 1)
+                            for j in 0..<n { row[j] = root * xi[j] }
+                            if withBias { row[n] = root }
+                        }
+                    }
+                    GFIM.accumulateGram(
+                        u, rows: batch, columns: width, ld: width, overColumns: true,
+                        alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
+                }
+            }
+        }
+        GFIM.mirrorBlocks(&gfim)
+    }
+}
