@@ -29,7 +29,9 @@ let package = Package(
             ],
             path: "Benchmarks/ngbench"
         ),
-        .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels"]),
-        .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGKernels"]),
+        // Double-precision references written with plain loops, and seeded random data.
+        .target(name: "NGTestSupport", dependencies: ["NGKernels"], path: "Tests/NGTestSupport"),
+        .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels", "NGTestSupport"]),
+        .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport"]),
     ]
 )
