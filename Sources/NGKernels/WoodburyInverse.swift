@@ -8,6 +8,11 @@
 /// It is exact only for a GFIM that *is* `c·UᵀU`: a fresh per-sample GFIM (running average
 /// α = 1), whose factor `LinearGFIMBuilder.scaledRows` gives with c = B.
 ///
+/// Accuracy: the two terms subtracted are of size ‖G‖/s, so the forward error is of order
+/// `u·κ(C)·‖G‖/s` (C the capacitance matrix) rather than the explicit inverse's
+/// `u·κ(F̂)·‖F̂⁻¹G‖`. With a damping far below ‖F‖ this is markedly less accurate, in Float
+/// above all; prefer `DampedInverse` there.
+///
 /// Damping, retries and failure behave as in `DampedInverse`: the shift comes from the rule
 /// (for `clampedSquareRoot`, `max|F|` is the largest diagonal entry, exact for this PSD F), a
 /// capacitance that does not factor is retried with a larger shift, and a refresh that

@@ -1,0 +1,150 @@
+import NGKernels
+import NGTestSupport
+import Testing
+
+/// Per-sample conv gradients formed by direct convolution loops (no im2col):
+/// `dW_i[o, (c, r, s)] = B·Σ_{oy,ox} dY_i[o, oy, ox]·x_i[c, oy·stride + r − pad, ox·stride + s − pad]`
+/// and `dW_i[o, bias] = B·Σ dY_i[o, :]`; the GFIM is `1/(B·√P)·Σ dW_i·dW_iᵀ` (or `dW_iᵀ·dW_i`).
+func explicitConvGFIM(
+    _ g: ConvGeometry, outChannels: Int, inputs x: Reference, outputGradients dy: Reference,
+    bias: Bool, side: Side
+) -> (value: Reference, scale: Reference) {
+    let batch = x.rows
+    let width = g.patchSize + (bias ? 1 : 0)
+    let order = side == .left ? outChannels : width
+    var sum = Reference(rows: order, columns: order)
+    var absoluteSum = sum
+    let factor = 1 / (Double(batch) * Double(g.positions).squareRoot())
+    for i in 0..<batch {
+        var dw = Reference(rows: outChannels, columns: width)
+        for o in 0..<outChannels {
+            for c in 0..<g.inChannels {
+                for r in 0..<g.kernelHeight {
+                    for s in 0..<g.kernelWidth {
+                        var total = 0.0
+                        for oy in 0..<g.outHeight {
+                            for ox in 0..<g.outWidth {
+                                let iy = oy * g.stride + r - g.padding
+                                let ix = ox * g.stride + s - g.padding
+                                guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
+                                total += dy[i, o * g.positions + oy * g.outWidth + ox]
+                                    * x[i, (c * g.height + iy) * g.width + ix]
+                            }
+                        }
+                        dw[o, (c * g.kernelHeight + r) * g.kernelWidth + s] = Double(batch) * total
+                    }
+                }
+            }
+            if bias {
+                dw[o, g.patchSize] = Double(batch) * (0..<g.positions).reduce(0) { $0 + dy[i, o * g.positions + $1] }
+            }
+        }
+        let term = side == .left ? dw * dw.transposed : dw.transposed * dw
+        let absoluteTerm = side == .left ? dw.absolute * dw.absolute.transposed : dw.absolute.transposed * dw.absolute
+        sum = sum + factor * term
+        absoluteSum = absoluteSum + factor * absoluteTerm
+    }
+    return (sum, absoluteSum)
+}
+
+@Suite struct Conv2dGFIMTests {
+    @Test func im2colOfAHandCheckedImage() throws {
+        let g = try ConvGeometry(inChannels: 1, height: 3, width: 3, kernelHeight: 2, kernelWidth: 2)
+        let x = try Matrix<Float>(rows: 1, columns: 9, elements: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        var u = Matrix<Float>(rows: 4, columns: 4)
+        try g.unfold(x, sample: 0, into: &u)
+        #expect(u.elements == [1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9])
+        // Padding 1, stride 2: outputs at (−1,−1), (−1,1), (1,−1), (1,1) of the top-left tap.
+        let padded = try ConvGeometry(
+            inChannels: 1, height: 3, width: 3, kernelHeight: 2, kernelWidth: 2, stride: 2, padding: 1)
+        #expect(padded.outHeight == 2 && padded.outWidth == 2)
+        try padded.unfold(x, sample: 0, into: &u)
+        #expect(u.elements == [0, 0, 0, 5, 0, 0, 4, 6, 0, 2, 0, 8, 1, 3, 7, 9])
+    }
+
+    @Test func geometryRejectsImpossibleShapes() {
+        #expect(throws: NGError.self) {
+            try ConvGeometry(inChannels: 1, height: 2, width: 2, kernelHeight: 5, kernelWidth: 1)
+        }
+        #expect(throws: NGError.self) {
+            try ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, stride: 0)
+        }
+        #expect(throws: NGError.self) {
+            try ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: -1)
+        }
+    }
+
+    @Test(arguments: scalarTypes)
+    func matchesPerSampleGradientsFormedByDirectConvolution(type: any BLASScalar.Type) throws {
+        try convCase(type)
+    }
+
+    func convCase<S: BLASScalar>(_: S.Type) throws {
+        var generator = SeededGenerator(seed: 41)
+        // (c_in, H, W, kh, kw, stride, padding, c_out, batch)
+        let cases = [
+            (1, 1, 1, 1, 1, 1, 0, 1, 1), (1, 5, 4, 3, 3, 1, 1, 2, 3), (2, 6, 5, 3, 2, 2, 0, 5, 2),
+            (3, 4, 4, 2, 2, 1, 0, 1, 1), (2, 7, 7, 3, 3, 2, 1, 6, 4),
+        ]
+        for (cin, h, w, kh, kw, stride, padding, cout, batch) in cases {
+            let g = try ConvGeometry(
+                inChannels: cin, height: h, width: w, kernelHeight: kh, kernelWidth: kw,
+                stride: stride, padding: padding)
+            for bias in [false, true] {
+                for side in Side.allCases {
+                    for (blockSize, newWeight) in [(1024, 1.0), (2, 0.5)] {
+                        let x = Matrix<S>.random(rows: batch, columns: g.inputLength, using: &generator)
+                        let dy = Matrix<S>.random(rows: batch, columns: cout * g.positions, using: &generator)
+                        var builder = try Conv2dGFIMBuilder<S>(geometry: g, outChannels: cout, bias: bias, side: side)
+                        let order = builder.dimension
+                        let previous: BlockDiagonalMatrix<S> = try randomGFIM(
+                            order: order, rank: 2, blockSize: blockSize, using: &generator)
+                        var f = previous
+                        try builder.accumulate(inputs: x, outputGradients: dy, newWeight: S(newWeight), into: &f)
+                        let (fresh, freshScale) = explicitConvGFIM(
+                            g, outChannels: cout, inputs: Reference(x), outputGradients: Reference(dy),
+                            bias: bias, side: side)
+                        let blocks = { (r: Reference) throws -> Reference in
+                            Reference(try BlockDiagonalMatrix(
+                                diagonalBlocksOf: Matrix<Double>(rows: order, columns: order, elements: r.values),
+                                blockSize: blockSize).dense())
+                        }
+                        let old = Reference(previous.dense())
+                        let expected = (1 - newWeight) * old + newWeight * (try blocks(fresh))
+                        let scale = (1 - newWeight) * old.absolute + newWeight * (try blocks(freshScale))
+                        let error = relativeError(Reference(f.dense()), expected, scale: scale)
+                        let tolerance = productTolerance(S.self, inner: g.positions + g.patchSize + cout + batch + 4)
+                        #expect(error <= tolerance, "conv \(cin)×\(h)×\(w) k\(kh)×\(kw) s\(stride) p\(padding) → \(cout), B=\(batch), bias \(bias) \(side) block \(blockSize): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func badInputThrowsAndLeavesTheGFIMUntouched() throws {
+        let g = try ConvGeometry(inChannels: 2, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        var builder = try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 3, bias: true)
+        let original = try BlockDiagonalMatrix(diagonalBlocksOf: Matrix<Float>.identity(3))
+        var f = original
+        let x = Matrix<Float>(rows: 2, columns: 32, repeating: 1)
+        let dy = Matrix<Float>(rows: 2, columns: 48, repeating: 1)
+        let op = "Conv2dGFIMBuilder.accumulate"
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "inputs", expected: Shape(2, 32), actual: Shape(2, 31))) {
+            try builder.accumulate(inputs: Matrix(rows: 2, columns: 31), outputGradients: dy, into: &f)
+        }
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "outputGradients", expected: Shape(2, 48), actual: Shape(1, 48))) {
+            try builder.accumulate(inputs: x, outputGradients: Matrix(rows: 1, columns: 48), into: &f)
+        }
+        var nan = dy
+        nan[1, 47] = .nan
+        #expect(throws: NGError.nonFinite(operation: op, argument: "outputGradients", row: 1, column: 47)) {
+            try builder.accumulate(inputs: x, outputGradients: nan, into: &f)
+        }
+        var wrong = try BlockDiagonalMatrix<Float>(dimension: 19)
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "GFIM", expected: Shape(3, 3), actual: Shape(19, 19))) {
+            try builder.accumulate(inputs: x, outputGradients: dy, into: &wrong)
+        }
+        #expect(f == original)
+        #expect(throws: NGError.self) { try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 0, bias: false) }
+    }
+}

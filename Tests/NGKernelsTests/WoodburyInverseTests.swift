@@ -1,0 +1,90 @@
+import NGKernels
+import NGTestSupport
+import Testing
+
+@Suite struct WoodburyInverseTests {
+    @Test(arguments: scalarTypes)
+    func woodburyEqualsTheExplicitDampedInverse(type: any BLASScalar.Type) throws {
+        try woodburyCase(type)
+    }
+
+    func woodburyCase<S: BLASScalar>(_: S.Type) throws {
+        var generator = SeededGenerator(seed: 51)
+        for (m, n, batch) in shapes {
+            for side in Side.allCases {
+                for rule in [DampingRule.plain(0.1), .squareRoot(0.01), .clampedSquareRoot(1e-3)] {
+                    let order = side == .left ? m : n
+                    let u = Matrix<S>.random(rows: batch + 1, columns: order, using: &generator)
+                    let scale = S(batch)
+                    var woodbury = try WoodburyInverse<S>(dimension: order)
+                    let report = try woodbury.refresh(factors: u, rank: batch, scale: scale, damping: rule)
+                    #expect(woodbury.rank == batch)
+
+                    let ru = Reference(u).block(0..<batch, 0..<order)
+                    let f = Double(batch) * (ru.transposed * ru)
+                    let maxAbsolute = f.values.map(abs).max()!
+                    let shift = rule.shift(maxAbsolute: maxAbsolute)
+                    #expect(abs(report.usedShifts[0] - shift) <= 1e-6 * shift)
+                    let damped = f + shift * Reference.identity(order)
+                    let g = Matrix<S>.random(rows: m, columns: n, using: &generator)
+                    let expected = side == .left ? damped.inverse * Reference(g) : Reference(g) * damped.inverse
+                    var d = Matrix<S>(rows: m, columns: n)
+                    try woodbury.apply(g, side: side, into: &d)
+                    // Woodbury subtracts two terms of size ‖G‖/s: its forward error is bounded
+                    // relative to ‖G‖/s by c·(m + r)·u·κ(C), C = s·I + c·U·Uᵀ the capacitance
+                    // matrix — not relative to ‖F̂⁻¹G‖ by κ(F̂) as for an explicit inverse. The
+                    // Gauss–Jordan reference adds its own error, c·m·u_Double·κ(F̂) (it matters
+                    // only for Double).
+                    let capacitance = shift * Reference.identity(batch) + Double(batch) * (ru * ru.transposed)
+                    let tolerance = solveTolerance(S.self, order: order + batch, condition: capacitance.conditionNumber)
+                        + solveTolerance(Double.self, order: order, condition: damped.conditionNumber)
+                    let error = relativeError(Reference(d), expected, scale: (1 / shift) * Reference(g))
+                    #expect(error <= tolerance, "\(m)×\(n) r=\(batch) \(side) \(rule): \(error) > \(tolerance)")
+                }
+            }
+        }
+    }
+
+    @Test func rankOneHandChecked() throws {
+        // F = 1·uᵀu with u = [1, 1], s = 1: F̂ = [[2, 1], [1, 2]], F̂⁻¹ = [[2, −1], [−1, 2]]/3.
+        var woodbury = try WoodburyInverse<Double>(dimension: 2)
+        try woodbury.refresh(factors: Matrix(rows: 1, columns: 2, elements: [1, 1]), scale: 1, damping: .plain(1))
+        var d = Matrix<Double>(rows: 2, columns: 1)
+        try woodbury.apply(Matrix(rows: 2, columns: 1, elements: [3, 0]), into: &d)
+        #expect(abs(d[0, 0] - 2) < 1e-15 && abs(d[1, 0] + 1) < 1e-15)
+    }
+
+    @Test func badInputThrowsAndKeepsThePreviousState() throws {
+        var woodbury = try WoodburyInverse<Float>(dimension: 3)
+        let g = Matrix<Float>(rows: 3, columns: 2, repeating: 1)
+        var d = Matrix<Float>(rows: 3, columns: 2, repeating: 9)
+        #expect(throws: NGError.notRefreshed(operation: "WoodburyInverse.apply")) {
+            try woodbury.apply(g, into: &d)
+        }
+        let u = Matrix<Float>(rows: 2, columns: 3, repeating: 0.5)
+        try woodbury.refresh(factors: u, scale: 2, damping: .plain(0.5))
+        try woodbury.apply(g, into: &d)
+        let before = d
+        let op = "WoodburyInverse.refresh"
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "factors", expected: Shape(2, 3), actual: Shape(2, 4))) {
+            try woodbury.refresh(factors: Matrix(rows: 2, columns: 4), scale: 1, damping: .plain(1))
+        }
+        #expect(throws: NGError.self) { try woodbury.refresh(factors: u, rank: 3, scale: 1, damping: .plain(1)) }
+        #expect(throws: NGError.self) { try woodbury.refresh(factors: u, scale: 0, damping: .plain(1)) }
+        #expect(throws: NGError.nonPositiveDamping(operation: op, value: -1)) {
+            try woodbury.refresh(factors: u, scale: 1, damping: .plain(-1))
+        }
+        var nan = u
+        nan[1, 2] = .nan
+        #expect(throws: NGError.nonFinite(operation: op, argument: "factors", row: 1, column: 2)) {
+            try woodbury.refresh(factors: nan, scale: 1, damping: .plain(1))
+        }
+        var again = Matrix<Float>(rows: 3, columns: 2)
+        try woodbury.apply(g, into: &again)
+        #expect(again == before)
+        #expect(woodbury.rank == 2)
+        var wrong = Matrix<Float>(rows: 2, columns: 3, repeating: 9)
+        #expect(throws: NGError.self) { try woodbury.apply(g, into: &wrong) }
+        #expect(wrong == Matrix(rows: 2, columns: 3, repeating: 9))
+    }
+}
