@@ -23,6 +23,9 @@ let package = Package(
         .executableTarget(
             name: "ngbench",
             dependencies: [
+                // CBLAS directly only for the raw cblas_sgemm/dgemm baseline every figure is
+                // measured against; all other work goes through NGKernels.
+                "CBLAS",
                 "NGKernels",
                 "NGPlus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -73,7 +73,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// Overwrites every block with the identity times `value`.
-    public mutating func setDiagonal(_ value: Scalar) {
+    @inlinable public mutating func setDiagonal(_ value: Scalar) {
         for b in blocks.indices {
             let order = blocks[b].rows
             blocks[b].withUnsafeMutableBufferPointer { p in
@@ -84,7 +84,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// Throws `nonFinite` with whole-matrix coordinates of the first NaN or infinity.
-    public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
+    @inlinable public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
         for b in blocks.indices {
             if let index = blocks[b].firstNonFiniteIndex() {
                 let start = blockRange(b).lowerBound

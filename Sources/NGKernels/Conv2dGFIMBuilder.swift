@@ -9,7 +9,7 @@
 /// - left, order c_out:  `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)·(dY_i·Ũ_iᵀ)ᵀ`
 /// - right, order K (+1): `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)ᵀ·(dY_i·Ũ_iᵀ)`
 ///
-/// Per sample: im2col into the builder's workspace, one GEMM for `dY_i·Ũ_iᵀ`, one SYRK per
+/// Per sample: im2col into the builder's workspace, one GEMM for `dY_i·Ũ_iᵀ`, one GEMM per
 /// block. Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
 /// channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
@@ -96,6 +96,5 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
                 }
             }
         }
-        GFIM.mirrorBlocks(&gfim)
     }
 }

@@ -34,9 +34,11 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public let retryGrowth: Double
     /// Per block: the full symmetric inverse (`explicitInverse`) or the lower Cholesky factor
     /// with a zero upper triangle (`choleskySolve`).
-    public private(set) var stored: BlockDiagonalMatrix<Scalar>
+    @inlinable public var stored: BlockDiagonalMatrix<Scalar> { storedBlocks }
     /// What the last successful refresh used; nil before the first.
-    public private(set) var report: DampingReport?
+    @inlinable public var report: DampingReport? { lastReport }
+    @usableFromInline var storedBlocks: BlockDiagonalMatrix<Scalar>
+    @usableFromInline var lastReport: DampingReport?
     @usableFromInline var scratch: BlockDiagonalMatrix<Scalar>
 
     /// An inverse of order `dimension` in blocks of `blockSize`, not yet refreshed.
@@ -56,23 +58,23 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 operation: "DampedInverse.init", argument: "retryGrowth",
                 reason: "must be finite and above 1, got \(retryGrowth)")
         }
-        self.stored = try BlockDiagonalMatrix(dimension: dimension, blockSize: blockSize)
-        self.scratch = stored
+        self.storedBlocks = try BlockDiagonalMatrix(dimension: dimension, blockSize: blockSize)
+        self.scratch = storedBlocks
         self.dimension = dimension
-        self.blockSize = stored.blockSize
+        self.blockSize = storedBlocks.blockSize
         self.method = method
         self.maxRetries = maxRetries
         self.retryGrowth = retryGrowth
     }
 
     /// True once a refresh has succeeded.
-    public var isRefreshed: Bool { report != nil }
+    @inlinable public var isRefreshed: Bool { lastReport != nil }
 
     /// Factors (and for `explicitInverse` inverts) every block of `F + s·I`.
     /// - Throws: `shapeMismatch` when F's order or block size differs from this inverse's,
     ///   `nonFinite` for a NaN or infinity in F, `nonPositiveDamping` for λ ≤ 0,
     ///   `notPositiveDefinite` when a block fails every retry. Nothing changes on a throw.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func refresh(
         from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
     ) throws(NGError) -> DampingReport {
@@ -85,9 +87,10 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         try damping.validate(operation)
         try gfim.requireFinite(operation, "GFIM")
 
-        var report = DampingReport(requestedShifts: [], usedShifts: [], retries: [])
+        var report = DampingReport()
         for b in gfim.blocks.indices {
-            let requested = damping.shift(maxAbsolute: Double(gfim.blocks[b].maxAbsolute()))
+            let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
+            let requested = damping.shift(maxAbsolute: largest)
             var shift = requested
             var attempt = 0
             while true {
@@ -109,15 +112,16 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
             report.usedShifts.append(shift)
             report.retries.append(attempt)
         }
-        swap(&stored, &scratch)
-        self.report = report
+        swap(&storedBlocks, &scratch)
+        lastReport = report
         return report
     }
 
     /// Writes the factor or inverse of block `b` of `gfim + shift·I` into `scratch`.
     /// Returns 0 on success, the order of the failing leading minor (or the block order when
     /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument.
-    private mutating func factorBlock(
+    @inlinable
+    mutating func factorBlock(
         _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, shift: Double
     ) -> Int {
         let order = gfim.blocks[b].rows
@@ -173,10 +177,10 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 let gBase = pg.baseAddress!
                 let dBase = pd.baseAddress!
                 if method == .choleskySolve { dBase.update(from: gBase, count: rows * columns) }
-                for b in stored.blocks.indices {
-                    let start = stored.blockRange(b).lowerBound
-                    let order = stored.blocks[b].rows
-                    stored.blocks[b].withUnsafeBufferPointer { pf in
+                for b in storedBlocks.blocks.indices {
+                    let start = storedBlocks.blockRange(b).lowerBound
+                    let order = storedBlocks.blocks[b].rows
+                    storedBlocks.blocks[b].withUnsafeBufferPointer { pf in
                         let f = pf.baseAddress!
                         switch (method, side) {
                         case (.explicitInverse, .left):

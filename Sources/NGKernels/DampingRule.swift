@@ -12,21 +12,27 @@ public enum DampingRule: Sendable, Equatable, Codable {
     case clampedSquareRoot(Double)
 
     /// The damping value λ.
-    public var lambda: Double {
+    @inlinable public var lambda: Double {
         switch self {
         case let .plain(value), let .squareRoot(value), let .clampedSquareRoot(value): value
         }
     }
 
     /// Throws `nonPositiveDamping` unless λ is positive and finite.
-    public func validate(_ operation: String) throws(NGError) {
+    @inlinable public func validate(_ operation: String) throws(NGError) {
         guard lambda > 0, lambda.isFinite else {
             throw .nonPositiveDamping(operation: operation, value: lambda)
         }
     }
 
+    /// True when the shift depends on `max|F|` (so the caller must compute it).
+    @inlinable public var needsMaxAbsolute: Bool {
+        if case .clampedSquareRoot = self { return true }
+        return false
+    }
+
     /// The shift `s` for a matrix whose largest absolute entry is `maxAbsolute`.
-    public func shift(maxAbsolute: Double) -> Double {
+    @inlinable public func shift(maxAbsolute: Double) -> Double {
         switch self {
         case let .plain(value): value
         case let .squareRoot(value): value.squareRoot()
@@ -38,6 +44,14 @@ public enum DampingRule: Sendable, Equatable, Codable {
 /// What a damped factorization actually used: the shift each block was factored with, and how
 /// many times the shift had to be multiplied by the retry growth factor to succeed.
 public struct DampingReport: Sendable, Equatable {
+    /// A report of the given per-block figures (empty by default, filled block by block).
+    @inlinable
+    public init(requestedShifts: [Double] = [], usedShifts: [Double] = [], retries: [Int] = []) {
+        self.requestedShifts = requestedShifts
+        self.usedShifts = usedShifts
+        self.retries = retries
+    }
+
     /// The shift the rule asked for, per block.
     public var requestedShifts: [Double]
     /// The shift that succeeded, per block (equal to the requested one unless retried).
@@ -46,5 +60,5 @@ public struct DampingReport: Sendable, Equatable {
     public var retries: [Int]
 
     /// True when any block needed a larger shift than requested.
-    public var escalated: Bool { retries.contains { $0 > 0 } }
+    @inlinable public var escalated: Bool { retries.contains { $0 > 0 } }
 }

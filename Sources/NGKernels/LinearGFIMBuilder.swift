@@ -6,7 +6,7 @@
 /// - left, order m:        `F_new = B·dYᵀ·diag(‖x̃_i‖²)·dY`
 /// - right, order n (+1):  `F_new = B·X̃ᵀ·diag(‖dy_i‖²)·X̃`
 ///
-/// Each is one SYRK per diagonal block over the rows of the factor scaled by the square roots
+/// Each is one GEMM per diagonal block over the rows of the factor scaled by the square roots
 /// of the weights, which the builder keeps in its own workspace (`scaledRows`). That scaled
 /// factor U (B rows) is also the low-rank form `F_new = B·UᵀU` that `WoodburyInverse` takes.
 public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
@@ -99,6 +99,5 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
                 }
             }
         }
-        GFIM.mirrorBlocks(&gfim)
     }
 }

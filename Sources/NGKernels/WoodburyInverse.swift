@@ -25,9 +25,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     /// The factor the shift grows by on each retry.
     public let retryGrowth: Double
     /// r, the rows of U in use (0 before the first refresh).
-    public private(set) var rank = 0
+    @inlinable public var rank: Int { currentRank }
     /// What the last successful refresh used; nil before the first.
-    public private(set) var report: DampingReport?
+    @inlinable public var report: DampingReport? { lastReport }
+    @usableFromInline var currentRank = 0
+    @usableFromInline var lastReport: DampingReport?
     @usableFromInline var factors: Matrix<Scalar>
     @usableFromInline var capacitance: Matrix<Scalar>
     @usableFromInline var scratch: Matrix<Scalar>
@@ -58,14 +60,14 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     }
 
     /// True once a refresh has succeeded.
-    public var isRefreshed: Bool { report != nil }
+    @inlinable public var isRefreshed: Bool { lastReport != nil }
 
     /// Takes `F = scale·UᵀU` from the first `rank` rows of `factors` (all rows when nil),
     /// copies them, and factors the damped capacitance matrix.
     /// - Throws: `emptyMatrix`, `shapeMismatch` (U must have `dimension` columns),
     ///   `invalidArgument` (rank outside 1...rows, scale not positive and finite),
     ///   `nonPositiveDamping`, `nonFinite`, `notPositiveDefinite`. Nothing changes on a throw.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func refresh(
         factors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
     ) throws(NGError) -> DampingReport {
@@ -131,11 +133,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             }
         }
         swap(&capacitance, &scratch)
-        self.rank = r
+        currentRank = r
         self.scale = scale
-        self.shift = Scalar(used)
+        shift = Scalar(used)
         let report = DampingReport(requestedShifts: [requested], usedShifts: [used], retries: [attempt])
-        self.report = report
+        lastReport = report
         return report
     }
 
@@ -156,7 +158,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         try d.requireShape(g.shape, operation, "D")
         try g.requireFinite(operation, "G")
 
-        let (m, r) = (dimension, rank)
+        let (m, r) = (dimension, currentRank)
         let other = left ? g.columns : g.rows
         let workspaceShape = left ? Shape(r, other) : Shape(other, r)
         if workspace.shape != workspaceShape {

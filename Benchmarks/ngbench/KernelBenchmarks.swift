@@ -1,0 +1,96 @@
+import CBLAS
+import NGKernels
+
+/// One measured kernel: its median time, GFLOP/s and fraction of the machine's sgemm peak.
+struct KernelFigure {
+    let kernel: String
+    let m: Int
+    let n: Int
+    let batch: Int
+    let stats: TimingStats
+    let gflops: Double
+    let fractionOfPeak: Double
+}
+
+/// Times every NGKernels kernel in Float at one shape (`m` outputs / GFIM order, `n` inputs,
+/// `batch` samples), next to a raw `cblas_sgemm` of the same size.
+struct KernelBenchmarks {
+    let m: Int
+    let n: Int
+    let batch: Int
+    let plan: RunPlan
+    let peak: Double
+
+    func run() throws -> [KernelFigure] {
+        var generator = SeededGenerator(seed: 2)
+        let (m, n, batch) = (self.m, self.n, self.batch)
+        let (dm, dn, db) = (Double(m), Double(n), Double(batch))
+        var figures: [KernelFigure] = []
+        func record(_ kernel: String, flops: Double, _ body: () throws -> Void) rethrows {
+            plan.progress("kernels: \(kernel) m=\(m) n=\(n) batch=\(batch)")
+            let stats = try TimingStats.measure(warmup: plan.warmup, repetitions: plan.repetitions, body)
+            let gflops = stats.gflops(flops)
+            figures.append(KernelFigure(
+                kernel: kernel, m: m, n: n, batch: batch, stats: stats, gflops: gflops,
+                fractionOfPeak: gflops / peak))
+        }
+
+        // GEMM m×n×m: raw C call, then our validated wrapper on the same data.
+        let a = Matrix<Float>.random(rows: m, columns: m, using: &generator)
+        let g = Matrix<Float>.random(rows: m, columns: n, using: &generator)
+        var d = Matrix<Float>(rows: m, columns: n)
+        let gemmFlops = 2 * dm * dm * dn
+        var rawOut = d.elements
+        a.withUnsafeBufferPointer { pa in
+            g.withUnsafeBufferPointer { pg in
+                rawOut.withUnsafeMutableBufferPointer { pc in
+                    record("sgemm (raw cblas)", flops: gemmFlops) {
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(m), 1,
+                            pa.baseAddress!, Int32(m), pg.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))
+                    }
+                }
+            }
+        }
+        try record("BLAS.gemm", flops: gemmFlops) { try BLAS.gemm(a, g, into: &d) }
+
+        // GFIM of a dense layer from a batch, and the SYRK inside it.
+        let x = Matrix<Float>.random(rows: batch, columns: n, using: &generator)
+        let dy = Matrix<Float>.random(rows: batch, columns: m, scale: 1e-2, using: &generator)
+        var gram = Matrix<Float>(rows: m, columns: m)
+        try record("BLAS.syrk", flops: dm * dm * db) { try BLAS.syrk(dy, transpose: true, into: &gram) }
+        var builder = try LinearGFIMBuilder<Float>(outputs: m, inputs: n, bias: true, batchCapacity: batch)
+        var gfim = try BlockDiagonalMatrix<Float>(dimension: m)
+        try record("GFIM linear (left)", flops: dm * dm * db + 2 * db * dn) {
+            try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
+        }
+
+        // Damped Cholesky inverse of that GFIM and its application.
+        let damping = DampingRule.squareRoot(1e-3)
+        var explicit = try DampedInverse<Float>(dimension: m)
+        try record("Cholesky inverse", flops: dm * dm * dm) {
+            try explicit.refresh(from: gfim, damping: damping)
+        }
+        var solve = try DampedInverse<Float>(dimension: m, method: .choleskySolve)
+        try record("Cholesky factor", flops: dm * dm * dm / 3) {
+            try solve.refresh(from: gfim, damping: damping)
+        }
+        try record("refresh (GFIM + inverse)", flops: dm * dm * db + dm * dm * dm) {
+            try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
+            try explicit.refresh(from: gfim, damping: damping)
+        }
+        try record("apply inverse (GEMM)", flops: gemmFlops) {
+            try explicit.apply(g, into: &d)
+        }
+        try record("apply factor (2 TRSM)", flops: gemmFlops) {
+            try solve.apply(g, into: &d)
+        }
+        var woodbury = try WoodburyInverse<Float>(dimension: m)
+        try woodbury.refresh(
+            factors: builder.scaledRows, rank: batch, scale: Float(batch), damping: damping)
+        try record("apply Woodbury (rank B)", flops: 4 * dm * dn * db) {
+            try woodbury.apply(g, into: &d)
+        }
+        return figures
+    }
+}
