@@ -13,7 +13,8 @@ struct KernelFigure {
 }
 
 /// Times every NGKernels kernel in Float at one shape (`m` outputs / GFIM order, `n` inputs,
-/// `batch` samples), next to a raw `cblas_sgemm` of the same size.
+/// `batch` samples), next to raw `cblas_sgemm` and LAPACKE calls on the same data. The GFIM is
+/// one block (m ≤ 1024 keeps the default block size from splitting it).
 struct KernelBenchmarks {
     let m: Int
     let n: Int
@@ -65,8 +66,24 @@ struct KernelBenchmarks {
             try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
         }
 
-        // Damped Cholesky inverse of that GFIM and its application.
+        // Damped Cholesky inverse of that GFIM: raw LAPACKE first (copy, shift, potrf, potri
+        // on the same data), then our wrapper, then its application.
         let damping = DampingRule.squareRoot(1e-3)
+        let shift = Float(damping.shift(maxAbsolute: 0))
+        var rawInverse = gfim.diagonalBlocks[0].elements
+        let gfimElements = gfim.diagonalBlocks[0].elements
+        gfimElements.withUnsafeBufferPointer { source in
+            rawInverse.withUnsafeMutableBufferPointer { target in
+                record("Cholesky inverse (raw LAPACKE)", flops: dm * dm * dm) {
+                    let a = target.baseAddress!
+                    a.update(from: source.baseAddress!, count: m * m)
+                    for i in 0..<m { a[i * m + i] += shift }
+                    let factored = LAPACKE_spotrf_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(m), a, Int32(m))
+                    let inverted = LAPACKE_spotri_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(m), a, Int32(m))
+                    precondition(factored == 0 && inverted == 0, "raw Cholesky of the benchmark GFIM failed")
+                }
+            }
+        }
         var explicit = try DampedInverse<Float>(dimension: m)
         try record("Cholesky inverse", flops: dm * dm * dm) {
             try explicit.refresh(from: gfim, damping: damping)
@@ -79,7 +96,7 @@ struct KernelBenchmarks {
             try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
             try explicit.refresh(from: gfim, damping: damping)
         }
-        try record("apply inverse (GEMM)", flops: gemmFlops) {
+        try record("apply inverse (SYMM)", flops: gemmFlops) {
             try explicit.apply(g, into: &d)
         }
         try record("apply factor (2 TRSM)", flops: gemmFlops) {

@@ -10,7 +10,7 @@
 /// LAPACK routines are called through LAPACKE's `_work` entry points in column-major layout:
 /// a row-major lower triangle is the same memory as a column-major upper triangle, so no
 /// transposed copy is ever made (see BLAS-NOTES.md).
-public protocol BLASScalar: BinaryFloatingPoint, Sendable, Codable
+public protocol BLASScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
     /// `C ← α·op(A)·op(B) + β·C`, with `op(A)` m×k, `op(B)` k×n, `C` m×n.
     static func gemm(

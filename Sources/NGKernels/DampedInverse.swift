@@ -1,7 +1,7 @@
 /// How a damped inverse is kept and applied.
 public enum InverseMethod: String, Sendable, Codable, CaseIterable {
-    /// Cholesky factor then inverse (POTRF + POTRI): the full symmetric `F̂⁻¹` is stored and
-    /// applied by one GEMM per block, at the machine's GEMM rate. The default.
+    /// Cholesky factor then inverse (POTRF + POTRI): `F̂⁻¹` is stored (lower triangle) and
+    /// applied by one SYMM per block, at the machine's GEMM rate. The default.
     case explicitInverse
     /// Cholesky factor only (POTRF): `L` with `F̂ = L·Lᵀ` is stored and applied by two
     /// triangular solves (TRSM, or POTRS for the right side). Same flops, slower kernels,
@@ -32,9 +32,6 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public let maxRetries: Int
     /// The factor the shift grows by on each retry.
     public let retryGrowth: Double
-    /// Per block: the full symmetric inverse (`explicitInverse`) or the lower Cholesky factor
-    /// with a zero upper triangle (`choleskySolve`).
-    @inlinable public var stored: BlockDiagonalMatrix<Scalar> { storedBlocks }
     /// What the last successful refresh used; nil before the first.
     @inlinable public var report: DampingReport? { lastReport }
     @usableFromInline var storedBlocks: BlockDiagonalMatrix<Scalar>
@@ -69,6 +66,26 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
 
     /// True once a refresh has succeeded.
     @inlinable public var isRefreshed: Bool { lastReport != nil }
+
+    /// What is stored, as one dense matrix of order `dimension`: `F̂⁻¹` (symmetric) for
+    /// `explicitInverse`, L (zero above the diagonal) for `choleskySolve`, zero off the
+    /// diagonal blocks. Internally each block keeps only its lower triangle; this completes
+    /// it, for inspection and tests (it allocates).
+    public func denseMatrix() -> Matrix<Scalar> {
+        var result = storedBlocks
+        for b in result.blocks.indices {
+            let order = result.blocks[b].rows
+            let method = self.method
+            result.blocks[b].withUnsafeMutableBufferPointer { p in
+                for i in 0..<order {
+                    for j in (i + 1)..<Swift.max(order, i + 1) {
+                        p[i * order + j] = method == .explicitInverse ? p[j * order + i] : 0
+                    }
+                }
+            }
+        }
+        return result.dense()
+    }
 
     /// Factors (and for `explicitInverse` inverts) every block of `F + s·I`.
     /// - Throws: `shapeMismatch` when F's order or block size differs from this inverse's,
@@ -117,7 +134,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         return report
     }
 
-    /// Writes the factor or inverse of block `b` of `gfim + shift·I` into `scratch`.
+    /// Writes the factor or inverse of block `b` of `gfim + shift·I` into the lower triangle of
+    /// its `scratch` block (the strict upper triangle keeps a copy of F: no pass is spent on it).
     /// Returns 0 on success, the order of the failing leading minor (or the block order when
     /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument.
     @inlinable
@@ -134,15 +152,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 for i in 0..<order { a[i * order + i] += s }
                 let factored = Scalar.potrf(n: order, a: a, lda: order)
                 if factored != 0 { return factored }
-                switch method {
-                case .explicitInverse:
-                    let inverted = Scalar.potri(n: order, a: a, lda: order)
-                    if inverted != 0 { return inverted }
-                    mirrorLowerTriangle(a, n: order, ld: order)
-                case .choleskySolve:
-                    for i in 0..<order {
-                        for j in (i + 1)..<order { a[i * order + j] = 0 }
-                    }
+                if method == .explicitInverse {
+                    return Scalar.potri(n: order, a: a, lda: order)
                 }
                 return 0
             }
@@ -184,16 +195,15 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                         let f = pf.baseAddress!
                         switch (method, side) {
                         case (.explicitInverse, .left):
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: order, n: columns,
-                                k: order, alpha: 1, a: f, lda: order,
+                            Scalar.symm(
+                                left: true, m: order, n: columns, alpha: 1, a: f, lda: order,
                                 b: gBase + start * columns, ldb: columns,
                                 beta: 0, c: dBase + start * columns, ldc: columns)
                         case (.explicitInverse, .right):
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: rows, n: order,
-                                k: order, alpha: 1, a: gBase + start, lda: columns,
-                                b: f, ldb: order, beta: 0, c: dBase + start, ldc: columns)
+                            Scalar.symm(
+                                left: false, m: rows, n: order, alpha: 1, a: f, lda: order,
+                                b: gBase + start, ldb: columns,
+                                beta: 0, c: dBase + start, ldc: columns)
                         case (.choleskySolve, .left):
                             let block = dBase + start * columns
                             Scalar.trsm(

@@ -34,7 +34,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
             // (F + sI)⁻¹ = [[2+s, −1], [−1, 2+s]] / ((2+s)² − 1)
             let d = (2 + shift) * (2 + shift) - 1
             let expected = [(2 + shift) / d, -1 / d, -1 / d, (2 + shift) / d]
-            for (x, y) in zip(inverse.stored.dense().elements, expected) {
+            for (x, y) in zip(inverse.denseMatrix().elements, expected) {
                 #expect(abs(x - y) <= 4e-16 * abs(y), "\(rule): \(x) vs \(y)")
             }
         }
@@ -52,7 +52,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
             diagonalBlocksOf: Matrix<Double>(rows: 2, columns: 2, elements: [4, 2, 2, 5]))
         var inverse = try DampedInverse<Double>(dimension: 2, method: .choleskySolve)
         try inverse.refresh(from: f, damping: .plain(1e-300))
-        #expect(inverse.stored.dense().elements == [2, 0, 1, 2])
+        #expect(inverse.denseMatrix().elements == [2, 0, 1, 2])
     }
 
     @Test(arguments: scalarTypes)
@@ -101,7 +101,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         #expect(report.escalated)
         #expect(abs(report.usedShifts[0] - 10) < 1e-12)
         #expect(report.requestedShifts == [1e-3])
-        let dense = inverse.stored.dense()
+        let dense = inverse.denseMatrix()
         #expect(abs(dense[0, 0] - 1 / 11) < 1e-15 && abs(dense[1, 1] - 1 / 9) < 1e-15)
     }
 
@@ -110,7 +110,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         let good = try BlockDiagonalMatrix(
             diagonalBlocksOf: Matrix<Float>(rows: 2, columns: 2, elements: [2, 1, 1, 2]))
         try inverse.refresh(from: good, damping: .plain(0.5))
-        let before = (inverse.stored, inverse.report)
+        let before = (inverse.denseMatrix(), inverse.report)
 
         let bad = try BlockDiagonalMatrix(
             diagonalBlocksOf: Matrix<Float>(rows: 2, columns: 2, elements: [1, 0, 0, -100]))
@@ -124,7 +124,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         #expect(operation == "DampedInverse.refresh")
         #expect(block == 0 && order == 2 && attempts == 3)
         #expect(abs(lastShift - 0.1) < 1e-12)
-        #expect(inverse.stored == before.0)
+        #expect(inverse.denseMatrix() == before.0)
         #expect(inverse.report == before.1)
 
         let nan = try BlockDiagonalMatrix(
@@ -149,7 +149,7 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
             expected: Shape(2, 2), actual: Shape(3, 3))) {
             try inverse.refresh(from: wrongOrder, damping: .plain(1))
         }
-        #expect(inverse.stored == before.0)
+        #expect(inverse.denseMatrix() == before.0)
         #expect(inverse.report == before.1)
     }
 
