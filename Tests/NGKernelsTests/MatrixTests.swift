@@ -43,6 +43,19 @@ import Testing
         #expect(big.firstNonFiniteIndex() == nil)
     }
 
+    @Test(arguments: [0, 5, 16, 40, 61, 62])
+    func vectorizedScansFindValuesInLanesAndTail(position: Int) {
+        // 63 elements: three 16-wide SIMD chunks and a tail of 15.
+        var m = Matrix<Double>(rows: 7, columns: 9) { i, j in Double(i * 9 + j) / 100 }
+        #expect(m.firstNonFiniteIndex() == nil)
+        m[position / 9, position % 9] = -1000
+        #expect(m.maxAbsolute() == 1000)
+        m[position / 9, position % 9] = -.infinity
+        #expect(m.firstNonFiniteIndex() == position)
+        m[position / 9, position % 9] = .nan
+        #expect(m.firstNonFiniteIndex() == position)
+    }
+
     @Test func errorDescriptionsNameTheOperationAndShapes() {
         let error = NGError.shapeMismatch(
             operation: "BLAS.gemm", argument: "C", expected: Shape(2, 3), actual: Shape(3, 2))
