@@ -7,24 +7,30 @@
 /// blocks of `F_new` are computed, each by one GEMM of the factor with itself.
 public enum GFIM {
     /// The mini-batch GFIM of a matrix gradient (or momentum buffer) M, m × n:
-    /// `F ← (1−α)·F + α·M·Mᵀ` (`side == .left`, F is m × m) or `… + α·Mᵀ·M` (F is n × n).
+    /// `F ← (1−α)·F + α·c·M·Mᵀ` (`side == .left`, F is m × m) or `… + α·c·Mᵀ·M` (F is
+    /// n × n), with c = `scale` (default 1).
     /// The reference optimizer form's `F ← β·F + (1−β)·M·Mᵀ` is α = 1 − β.
     /// - Throws: `emptyMatrix`, `shapeMismatch` (F's order), `nonFinite` (in M),
     ///   `invalidArgument` (α); F is untouched on a throw.
     @inlinable
     public static func miniBatch<Scalar: BLASScalar>(
-        _ m: Matrix<Scalar>, side: Side = .left, newWeight: Scalar = 1,
+        _ m: Matrix<Scalar>, side: Side = .left, newWeight: Scalar = 1, scale: Scalar = 1,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
         let operation = "GFIM.miniBatch"
         try m.requireNonEmpty(operation, "M")
         try requireOrder(side == .left ? m.rows : m.columns, of: gfim, operation)
         try requireNewWeight(newWeight, operation)
+        guard scale > 0, scale.isFinite else {
+            throw .invalidArgument(
+                operation: operation, argument: "scale", reason: "must be positive and finite, got \(scale)")
+        }
         try m.requireFinite(operation, "M")
         m.withUnsafeBufferPointer { pm in
             accumulateGram(
                 pm.baseAddress!, rows: m.rows, columns: m.columns, ld: m.columns,
-                overColumns: side == .right, alpha: newWeight, beta: 1 - newWeight, into: &gfim)
+                overColumns: side == .right, alpha: newWeight * scale, beta: 1 - newWeight,
+                into: &gfim)
         }
     }
 

@@ -61,14 +61,43 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
         let operation = "LinearGFIMBuilder.accumulate"
+        try validate(inputs: x, outputGradients: dy, operation)
+        try GFIM.requireOrder(dimension, of: gfim, operation)
+        try GFIM.requireNewWeight(newWeight, operation)
+        fillScaledRows(inputs: x, outputGradients: dy)
+        let (batch, width) = (rowsInUse, dimension)
+        scaled.withUnsafeBufferPointer { pu in
+            GFIM.accumulateGram(
+                pu.baseAddress!, rows: batch, columns: width, ld: width, overColumns: true,
+                alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
+        }
+    }
+
+    /// Only the low-rank factor: fills `scaledRows` (with `F_new = B·UᵀU`) for a
+    /// `WoodburyInverse`, without forming any GFIM.
+    /// - Throws: `emptyMatrix`, `shapeMismatch`, `nonFinite`; nothing changes on a throw.
+    @inlinable
+    public mutating func prepareFactor(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>
+    ) throws(NGError) {
+        try validate(inputs: x, outputGradients: dy, "LinearGFIMBuilder.prepareFactor")
+        fillScaledRows(inputs: x, outputGradients: dy)
+    }
+
+    @inlinable
+    func validate(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, _ operation: String
+    ) throws(NGError) {
         try x.requireNonEmpty(operation, "inputs")
         try x.requireShape(Shape(x.rows, inputs), operation, "inputs")
         try dy.requireShape(Shape(x.rows, outputs), operation, "outputGradients")
-        try GFIM.requireOrder(dimension, of: gfim, operation)
-        try GFIM.requireNewWeight(newWeight, operation)
         try x.requireFinite(operation, "inputs")
         try dy.requireFinite(operation, "outputGradients")
+    }
 
+    /// Row i of the workspace ← √w_i·(dy_i or x̃_i), for validated inputs.
+    @inlinable
+    mutating func fillScaledRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>) {
         let batch = x.rows
         if batch > scaled.rows { scaled = Matrix(rows: batch, columns: dimension) }
         rowsInUse = batch
@@ -77,11 +106,10 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 scaled.withUnsafeMutableBufferPointer { pu in
-                    let u = pu.baseAddress!
                     for i in 0..<batch {
                         let xi = px.baseAddress! + i * n
                         let dyi = pdy.baseAddress! + i * m
-                        let row = u + i * width
+                        let row = pu.baseAddress! + i * width
                         if left {
                             let weight = Scalar.dot(n: n, x: xi, incx: 1, y: xi, incy: 1)
                                 + (withBias ? 1 : 0)
@@ -93,9 +121,6 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
                             if withBias { row[n] = root }
                         }
                     }
-                    GFIM.accumulateGram(
-                        u, rows: batch, columns: width, ld: width, overColumns: true,
-                        alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
                 }
             }
         }

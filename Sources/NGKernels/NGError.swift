@@ -31,6 +31,15 @@ public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(operation: String, argument: String, reason: String)
     /// An operation needs a factorization or inverse that has not been computed yet.
     case notRefreshed(operation: String)
+    /// A layer handle that this optimizer did not hand out.
+    case unknownLayer(operation: String, layer: Int)
+    /// A step that needs the layer's statistics for this step (`observe`) came without them.
+    case missingStatistics(operation: String, layer: Int, step: Int)
+    /// A saved state that cannot be loaded: bad magic, version, checksum, truncation, or a
+    /// mismatch with the registered layers. `reason` says which.
+    case corruptState(operation: String, reason: String)
+    /// A file could not be read or written.
+    case fileError(operation: String, path: String, reason: String)
     /// LAPACK rejected an argument. Validation should make this unreachable; it is reported,
     /// never ignored.
     case lapackFailure(operation: String, routine: String, info: Int)
@@ -52,6 +61,15 @@ public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(operation): \(argument) \(reason)"
         case let .notRefreshed(operation):
             return "\(operation): no inverse has been computed yet; call refresh first"
+        case let .unknownLayer(operation, layer):
+            return "\(operation): layer \(layer) is not registered with this optimizer"
+        case let .missingStatistics(operation, layer, step):
+            return "\(operation): layer \(layer) needs observe(...) before its step \(step) "
+                + "(a statistics step)"
+        case let .corruptState(operation, reason):
+            return "\(operation): the saved state cannot be loaded: \(reason)"
+        case let .fileError(operation, path, reason):
+            return "\(operation): \(path): \(reason)"
         case let .lapackFailure(operation, routine, info):
             return "\(operation): \(routine) rejected argument \(-info) (info \(info))"
         }
