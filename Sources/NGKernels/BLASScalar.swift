@@ -12,6 +12,12 @@
 /// transposed copy is ever made (see BLAS-NOTES.md).
 public protocol BLASScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
+    /// The IEEE bit pattern, zero-extended to 64 bits: what state files store.
+    var storageBits: UInt64 { get }
+
+    /// The value of a `storageBits` pattern; nil when the pattern does not fit the type.
+    init?(storageBits: UInt64)
+
     /// `C ← α·op(A)·op(B) + β·C`, with `op(A)` m×k, `op(B)` k×n, `C` m×n.
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

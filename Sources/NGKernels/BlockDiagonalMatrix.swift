@@ -72,6 +72,25 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
         return result
     }
 
+    /// Copies `other`'s values into this matrix's storage, allocating nothing when this one is
+    /// uniquely held.
+    /// - Throws: `shapeMismatch` when the order or block size differ.
+    @inlinable
+    public mutating func assign(from other: BlockDiagonalMatrix) throws(NGError) {
+        guard other.dimension == dimension, other.blockSize == blockSize else {
+            throw .shapeMismatch(
+                operation: "BlockDiagonalMatrix.assign", argument: "other (order × block size)",
+                expected: Shape(dimension, blockSize), actual: Shape(other.dimension, other.blockSize))
+        }
+        for b in blocks.indices {
+            other.blocks[b].withUnsafeBufferPointer { source in
+                blocks[b].withUnsafeMutableBufferPointer { target in
+                    target.baseAddress!.update(from: source.baseAddress!, count: source.count)
+                }
+            }
+        }
+    }
+
     /// Overwrites every block with the identity times `value`.
     @inlinable public mutating func setDiagonal(_ value: Scalar) {
         for b in blocks.indices {

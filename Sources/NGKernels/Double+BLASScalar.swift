@@ -3,6 +3,15 @@ import CBLAS
 /// Double forwards every `BLASScalar` requirement to OpenBLAS's `cblas_d*` and LAPACKE's
 /// `LAPACKE_d*_work` routines.
 extension Double: BLASScalar {
+    @inlinable
+    public var storageBits: UInt64 { UInt64(bitPattern) }
+
+    @inlinable
+    public init?(storageBits: UInt64) {
+        guard let pattern = UInt64(exactly: storageBits) else { return nil }
+        self.init(bitPattern: pattern)
+    }
+
     @inlinable @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -1,0 +1,41 @@
+/// The weight gradient of a dense layer `Y = X·Wᵀ + b`, as one matrix with the bias as its last
+/// column: `G̃ = dYᵀ·[X | 1]`, from its inputs X (B × n) and the gradients of the loss with
+/// respect to its outputs dY (B × m). One GEMM for `dYᵀ·X`, B AXPYs for the column sums.
+///
+/// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
+/// (ALGORITHM.md §6), which replaces the weight-gradient GEMM.
+public enum DenseGradient {
+    /// Writes `G̃` (m × (n + 1) with a bias, m × n without) into `g`, allocating nothing.
+    /// - Throws: `emptyMatrix`, `shapeMismatch`; `g` is untouched on a throw.
+    @inlinable
+    public static func weightGradient<Scalar: BLASScalar>(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool,
+        into g: inout Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "DenseGradient.weightGradient"
+        try x.requireNonEmpty(operation, "inputs")
+        try dy.requireNonEmpty(operation, "outputGradients")
+        try dy.requireShape(Shape(x.rows, dy.columns), operation, "outputGradients")
+        let (batch, n, m) = (x.rows, x.columns, dy.columns)
+        let width = n + (bias ? 1 : 0)
+        try g.requireShape(Shape(m, width), operation, "G")
+        x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pdy in
+                g.withUnsafeMutableBufferPointer { pg in
+                    let out = pg.baseAddress!
+                    Scalar.gemm(
+                        transposeA: true, transposeB: false, m: m, n: n, k: batch, alpha: 1,
+                        a: pdy.baseAddress!, lda: m, b: px.baseAddress!, ldb: n,
+                        beta: 0, c: out, ldc: width)
+                    guard bias else { return }
+                    for o in 0..<m { out[o * width + n] = 0 }
+                    for i in 0..<batch {
+                        Scalar.axpy(
+                            n: m, alpha: 1, x: pdy.baseAddress! + i * m, incx: 1,
+                            y: out + n, incy: width)
+                    }
+                }
+            }
+        }
+    }
+}

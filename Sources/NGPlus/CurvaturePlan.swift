@@ -1,0 +1,146 @@
+import Foundation
+
+/// Which side of the gradient a layer's GFIM acts on.
+public enum SideChoice: String, Sendable, Codable, CaseIterable {
+    /// The side with the fewest flops per step for the layer's shape (see `CurvaturePlan`).
+    case automatic
+    case left
+    case right
+}
+
+/// How a layer's damped GFIM is inverted and applied.
+public enum CurvatureMethod: String, Sendable, Codable, CaseIterable {
+    /// Cholesky factor + inverse, applied by SYMM (DampedInverse `.explicitInverse`).
+    case explicitInverse
+    /// Cholesky factor, applied by two triangular solves (DampedInverse `.choleskySolve`).
+    case choleskySolve
+    /// Woodbury identity on the rank-B per-sample GFIM (dense layers, α = 1, statistics
+    /// only at refresh steps).
+    case woodbury
+}
+
+/// The per-layer choice of side and method, with the flop counts it was made on
+/// (ALGORITHM.md §6–7). `B` is the configured batch size, k the inverse interval, s the
+/// statistics interval; per step the layer costs `apply + statistics/s + refresh/k` on top
+/// of SGD.
+public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertible {
+    public let side: Side
+    public let method: CurvatureMethod
+    /// The order of the GFIM.
+    public let order: Int
+    /// Block size of a block-diagonal GFIM (= order when it is one block).
+    public let blockSize: Int
+    /// Flops of `F̂⁻¹·G` (or its fused form) each step.
+    public let applyFlops: Double
+    /// Flops of one statistics update.
+    public let statisticsFlops: Double
+    /// Flops of one inverse refresh.
+    public let refreshFlops: Double
+
+    /// The extra flops per step over SGD, amortized.
+    public func flopsPerStep(inverseInterval: Int, statisticsInterval: Int) -> Double {
+        applyFlops + statisticsFlops / Double(statisticsInterval) + refreshFlops / Double(inverseInterval)
+    }
+
+    public var description: String {
+        "\(side) \(method), order \(order) in blocks of \(blockSize): apply \(Int(applyFlops)), "
+            + "statistics \(Int(statisticsFlops)), refresh \(Int(refreshFlops)) flops"
+    }
+
+    /// Σ over the diagonal blocks of `order` in blocks of `blockSize` of `size^power`.
+    static func blockSum(_ order: Int, _ blockSize: Int, power: Double) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < order {
+            total += pow(Double(min(blockSize, order - start)), power)
+            start += blockSize
+        }
+        return total
+    }
+
+    /// The plan of one candidate; `other` is the gradient's other dimension.
+    static func candidate(
+        side: Side, method: CurvatureMethod, order: Int, other: Int, blockSize: Int,
+        batch: Int, statisticsFlops: Double, fused: Bool
+    ) -> CurvaturePlan {
+        let b = Double(batch)
+        let squares = blockSum(order, blockSize, power: 2)
+        let cubes = blockSum(order, blockSize, power: 3)
+        let apply: Double
+        let refresh: Double
+        switch method {
+        case .explicitInverse, .choleskySolve:
+            // Fused left: (dY·F̂⁻¹) costs 2·order²·B instead of 2·order²·other.
+            apply = 2 * squares * (fused && side == .left ? b : Double(other))
+            refresh = method == .explicitInverse ? cubes : cubes / 3
+        case .woodbury:
+            apply = 4 * Double(order) * b * (fused && side == .left ? b : Double(other))
+            refresh = b * b * Double(order) + b * b * b / 3
+        }
+        return CurvaturePlan(
+            side: side, method: method, order: order, blockSize: min(blockSize, order),
+            applyFlops: apply, statisticsFlops: statisticsFlops, refreshFlops: refresh)
+    }
+}
+
+/// The curvature settings of `NGPlusConfiguration` that decide a layer's plan.
+struct PlanRequest {
+    var side: SideChoice
+    var method: CurvatureMethod?
+    var blockSize: Int
+    var batch: Int
+    var inverseInterval: Int
+    var statisticsInterval: Int
+    var woodburyAllowed: Bool
+    var fused: Bool
+
+    /// The cheapest plan for a preconditioned layer, or `invalidArgument` when the request
+    /// cannot be met (Woodbury where the GFIM is not a fresh low-rank one).
+    func plan(for spec: LayerSpec, operation: String) throws(NGError) -> CurvaturePlan {
+        let shape = spec.parameterShape
+        let (rows, columns, b) = (shape.rows, shape.columns, Double(batch))
+        var candidates: [CurvaturePlan] = []
+        let sides: [Side] = switch side {
+        case .automatic: [.left, .right]
+        case .left: [.left]
+        case .right: [.right]
+        }
+        let isDense = if case .dense = spec { true } else { false }
+        let methods: [CurvatureMethod]
+        if let method {
+            if method == .woodbury && !(isDense && woodburyAllowed) {
+                throw .invalidArgument(
+                    operation: operation, argument: "method",
+                    reason: "woodbury needs a dense layer, runningAverage 1 and statistics only at refresh steps")
+            }
+            methods = [method]
+        } else {
+            methods = isDense && woodburyAllowed ? [.explicitInverse, .woodbury] : [.explicitInverse]
+        }
+        for side in sides {
+            let order = side == .left ? rows : columns
+            let other = side == .left ? columns : rows
+            let statistics: Double = switch spec {
+            case let .dense(_, inputs, _):
+                2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + 2 * b * Double(inputs)
+            case let .conv2d(geometry, outChannels, _):
+                b * (2 * Double(outChannels * columns * geometry.positions)
+                     + 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other))
+            case .matrix:
+                2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other)
+            case .vector:
+                0
+            }
+            for method in methods {
+                if method == .woodbury && side == .right { continue }
+                candidates.append(.candidate(
+                    side: side, method: method, order: order, other: other, blockSize: blockSize,
+                    batch: batch, statisticsFlops: statistics, fused: fused && isDense))
+            }
+        }
+        return candidates.min {
+            $0.flopsPerStep(inverseInterval: inverseInterval, statisticsInterval: statisticsInterval)
+                < $1.flopsPerStep(inverseInterval: inverseInterval, statisticsInterval: statisticsInterval)
+        }!
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// What every optimizer of the package does, so that NG+ and its baselines (SGD, Adam, K-FAC)
+/// run side by side in the same training code. Parameters are one matrix per layer, `W̃`,
+/// with a preconditioned bias as its last column (see `LayerSpec`).
+public protocol LayerOptimizer {
+    associatedtype Scalar: BLASScalar
+
+    /// Registers a layer; the handle names it in every later call.
+    mutating func register(_ layer: LayerSpec) throws(NGError) -> LayerHandle
+
+    /// The per-sample statistics of a dense or conv2d layer for its coming step: its inputs
+    /// and the gradients of the **mean** loss with respect to its outputs. Optimizers that
+    /// need none validate and ignore them.
+    mutating func observe(
+        _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
+    ) throws(NGError)
+
+    /// One update of `weight` (W̃) from its gradient G̃ (same shape).
+    mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
+    ) throws(NGError)
+
+    /// One update of a dense layer's W̃ from its inputs and output gradients, whose weight
+    /// gradient is `G̃ = dYᵀ·[X | 1]`; NG+ applies its inverse without forming G̃.
+    mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
+        outputGradients: Matrix<Scalar>
+    ) throws(NGError)
+
+    /// The complete state, exactly, in the versioned and checksummed format of `StateFile`.
+    func stateBytes() -> [UInt8]
+
+    /// Restores a state saved by the same optimizer with the same registered layers; throws
+    /// and changes nothing when the bytes do not fit.
+    mutating func restore(stateBytes: [UInt8]) throws(NGError)
+}
+
+extension LayerOptimizer {
+    /// Saves the state to `url` atomically (a temporary file renamed over the target).
+    public func save(to url: URL) throws(NGError) {
+        try StateFile.writeAtomically(stateBytes(), to: url, operation: "save")
+    }
+
+    /// Loads a state saved by `save(to:)`; on any error the optimizer is unchanged.
+    public mutating func load(from url: URL) throws(NGError) {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: url))
+        } catch {
+            throw .fileError(operation: "load", path: url.path, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        try restore(stateBytes: bytes)
+    }
+}

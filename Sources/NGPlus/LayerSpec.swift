@@ -1,0 +1,65 @@
+/// What a registered layer is. Its parameter is one matrix `W̃`, with a preconditioned bias as
+/// its last column:
+///
+/// | kind | W̃ | `observe` inputs / output gradients |
+/// | --- | --- | --- |
+/// | `dense` | outputs × (inputs + bias) | B × inputs / B × outputs |
+/// | `conv2d` | outChannels × (inChannels·kh·kw + bias) | B × (inChannels·H·W) / B × (outChannels·P) |
+/// | `matrix` | rows × columns | none: the mini-batch GFIM of the gradient |
+/// | `vector` | 1 × length | none: plain momentum SGD, never preconditioned |
+public enum LayerSpec: Sendable, Equatable, Codable {
+    /// A dense layer `Y = X·Wᵀ + b`.
+    case dense(outputs: Int, inputs: Int, bias: Bool)
+    /// A 2-D convolution over `geometry`'s input, with `outChannels` filters.
+    case conv2d(geometry: ConvGeometry, outChannels: Int, bias: Bool)
+    /// Any matrix parameter (embedding, attention projection) preconditioned by the
+    /// mini-batch GFIM of its gradient (ALGORITHM.md §2b).
+    case matrix(rows: Int, columns: Int)
+    /// A vector (a bias without a preconditioned weight, a norm scale).
+    case vector(length: Int)
+
+    /// The shape of W̃.
+    public var parameterShape: Shape {
+        switch self {
+        case let .dense(outputs, inputs, bias): Shape(outputs, inputs + (bias ? 1 : 0))
+        case let .conv2d(geometry, outChannels, bias): Shape(outChannels, geometry.patchSize + (bias ? 1 : 0))
+        case let .matrix(rows, columns): Shape(rows, columns)
+        case let .vector(length): Shape(1, length)
+        }
+    }
+
+    /// The columns of W̃ that hold weights (the bias column, if any, is the last one and is
+    /// exempt from weight decay).
+    public var weightColumns: Int {
+        switch self {
+        case let .dense(_, inputs, _): inputs
+        case let .conv2d(geometry, _, _): geometry.patchSize
+        case let .matrix(_, columns): columns
+        case .vector: 0
+        }
+    }
+
+    /// Throws `invalidArgument` for a non-positive size.
+    public func validate(_ operation: String) throws(NGError) {
+        let sizes: [(String, Int)] = switch self {
+        case let .dense(outputs, inputs, _): [("outputs", outputs), ("inputs", inputs)]
+        case let .conv2d(_, outChannels, _): [("outChannels", outChannels)]
+        case let .matrix(rows, columns): [("rows", rows), ("columns", columns)]
+        case let .vector(length): [("length", length)]
+        }
+        for (name, value) in sizes where value < 1 || value > Int(Int32.max) {
+            throw .invalidArgument(
+                operation: operation, argument: name, reason: "must be in 1...Int32.max, got \(value)")
+        }
+    }
+}
+
+/// A registered layer, as handed out by an optimizer's `register`.
+public struct LayerHandle: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The registration index, from 0.
+    public let index: Int
+
+    public init(index: Int) { self.index = index }
+
+    public var description: String { "layer \(index)" }
+}

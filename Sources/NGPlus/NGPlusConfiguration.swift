@@ -1,0 +1,107 @@
+/// How a damping value becomes a diagonal shift (ALGORITHM.md §3), without the value.
+public enum DampingForm: String, Sendable, Codable, CaseIterable {
+    /// `s = λ`.
+    case plain
+    /// `s = √λ`: the reference preconditioner form.
+    case squareRoot
+    /// `s = √(min(λ, max(max|F|, 1e-3)))`: the reference optimizer form.
+    case clampedSquareRoot
+
+    /// The rule for damping value λ.
+    public func rule(_ lambda: Double) -> DampingRule {
+        switch self {
+        case .plain: .plain(lambda)
+        case .squareRoot: .squareRoot(lambda)
+        case .clampedSquareRoot: .clampedSquareRoot(lambda)
+        }
+    }
+}
+
+/// Every setting of `NGPlusOptimizer`. The defaults are the authors' (ALGORITHM.md §5), so
+/// `NGPlusConfiguration()` is the paper-faithful optimizer; every improvement is a named
+/// option.
+public struct NGPlusConfiguration: Sendable, Equatable, Codable {
+    /// The SGD step after preconditioning: learning rate (0.1), momentum (0.9), Nesterov,
+    /// weight decay (1e-4, weights only, L2), update-norm clipping.
+    public var sgd: SGDSettings
+    /// The damping λ by step (1e-3). `.step(initial:factor:every:)` gives the reference
+    /// schedule `λ₀·ρ^(epoch/10)`.
+    public var damping: Schedule
+    /// The damping form; nil: the reference's, `squareRoot` for dense and conv layers,
+    /// `clampedSquareRoot` for matrix parameters.
+    public var dampingForm: DampingForm?
+    /// k: the damped inverse is refreshed every k steps of a layer (10).
+    public var inverseInterval: Int
+    /// Statistics every this many steps; nil: the reference's, only at refresh steps
+    /// (for matrix parameters: every step, `cov_update_freq` = 1). Must divide into
+    /// `inverseInterval` steps evenly.
+    public var statisticsInterval: Int?
+    /// α: `F ← (1−α)·F + α·F_new` at each statistics step (1: no averaging).
+    public var runningAverage: Double
+    /// β of the matrix form: `F ← β·F + (1−β)·M·Mᵀ` (0.99).
+    public var matrixBeta: Double
+    /// ε of the matrix form: `F₀ = ε·I` (1e-8).
+    public var matrixEpsilon: Double
+    /// Spread the refreshes of different layers over the k steps: layer j refreshes at steps
+    /// t with `t ≡ j (mod k)` (and at its first step), so no step carries every inversion.
+    public var staggered: Bool
+    /// Side of each layer's GFIM (automatic: the fewest flops, see `CurvaturePlan`).
+    public var side: SideChoice
+    /// Inversion method; nil: automatic (explicit Cholesky inverse, or Woodbury where it is
+    /// valid and cheaper).
+    public var method: CurvatureMethod?
+    /// Diagonal blocks of at most this order (1024).
+    public var blockSize: Int
+    /// The batch size the plan is made for, and the initial workspace size (128).
+    public var batchSize: Int
+    /// Plan for the fused dense step (`step(_:weight:inputs:outputGradients:)`).
+    public var fusedApply: Bool
+    /// Retries of a failed factorization, each with the damping shift ×10 (6).
+    public var maxRetries: Int
+
+    public init(
+        sgd: SGDSettings = SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),
+        damping: Schedule = 1e-3, dampingForm: DampingForm? = nil, inverseInterval: Int = 10,
+        statisticsInterval: Int? = nil, runningAverage: Double = 1, matrixBeta: Double = 0.99,
+        matrixEpsilon: Double = 1e-8, staggered: Bool = false, side: SideChoice = .automatic,
+        method: CurvatureMethod? = nil, blockSize: Int = 1024, batchSize: Int = 128,
+        fusedApply: Bool = false, maxRetries: Int = 6
+    ) {
+        self.sgd = sgd
+        self.damping = damping
+        self.dampingForm = dampingForm
+        self.inverseInterval = inverseInterval
+        self.statisticsInterval = statisticsInterval
+        self.runningAverage = runningAverage
+        self.matrixBeta = matrixBeta
+        self.matrixEpsilon = matrixEpsilon
+        self.staggered = staggered
+        self.side = side
+        self.method = method
+        self.blockSize = blockSize
+        self.batchSize = batchSize
+        self.fusedApply = fusedApply
+        self.maxRetries = maxRetries
+    }
+
+    /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting outside its range.
+    public func validate(_ operation: String) throws(NGError) {
+        try sgd.validate(operation)
+        try damping.validate(operation, "damping")
+        if damping.value(at: 0) <= 0 { throw .nonPositiveDamping(operation: operation, value: damping.value(at: 0)) }
+        func require(_ ok: Bool, _ argument: String, _ reason: String) throws(NGError) {
+            if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: reason) }
+        }
+        try require(inverseInterval >= 1, "inverseInterval", "must be at least 1, got \(inverseInterval)")
+        if let statisticsInterval {
+            try require(statisticsInterval >= 1 && inverseInterval % statisticsInterval == 0, "statisticsInterval",
+                        "must be at least 1 and divide inverseInterval \(inverseInterval), got \(statisticsInterval)")
+        }
+        try require(runningAverage > 0 && runningAverage <= 1, "runningAverage", "must be in (0, 1], got \(runningAverage)")
+        try require(matrixBeta >= 0 && matrixBeta < 1, "matrixBeta", "must be in [0, 1), got \(matrixBeta)")
+        try require(matrixEpsilon > 0 && matrixEpsilon.isFinite, "matrixEpsilon", "must be positive, got \(matrixEpsilon)")
+        try require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
+        try require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
+        try require(maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")
+    }
+}

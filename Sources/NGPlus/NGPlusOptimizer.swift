@@ -1,0 +1,238 @@
+/// NG+ (ALGORITHM.md): per-layer generalized natural gradient preconditioning, refreshed every
+/// k steps, followed by SGD with momentum.
+///
+/// Per layer and step t (each layer counts its own steps):
+/// - dense and conv2d: `observe` the layer's inputs and output gradients at statistics steps
+///   (by default the refresh steps only, as the reference does); `step` refreshes the damped
+///   inverse at refresh steps (with `λ_t` from the damping schedule) and moves W̃ along
+///   `D = F̂⁻¹·G̃` (or `G̃·F̂⁻¹`) with `SGDSettings`' momentum and weight decay;
+/// - matrix parameters: the mini-batch GFIM form (see `MatrixCurvature`);
+/// - vectors: plain momentum SGD.
+///
+/// Every public entry point validates everything first: a call that throws has changed
+/// nothing, byte for byte (`stateBytes()` shows it). Steady-state steps allocate nothing on
+/// the Swift side.
+public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
+    /// The settings, fixed at creation.
+    public let configuration: NGPlusConfiguration
+    var layers: [Layer] = []
+
+    struct Layer: Sendable {
+        let spec: LayerSpec
+        let plan: CurvaturePlan?
+        /// The step of the layer's cycle at which it refreshes (staggered) or 0.
+        let offset: Int
+        var step = 0
+        /// The step for which statistics were last observed, or -1.
+        var observedStep = -1
+        var perSample: PerSampleCurvature<Scalar>?
+        var matrix: MatrixCurvature<Scalar>?
+        var momentum: MomentumBuffer<Scalar>
+        /// Workspace: the preconditioned direction, then the update.
+        var direction: Matrix<Scalar>
+        /// Workspace for G̃ in the fused step of a right-side dense layer (empty otherwise).
+        var gradient = Matrix<Scalar>(rows: 0, columns: 0)
+    }
+
+    /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
+    public init(configuration: NGPlusConfiguration = NGPlusConfiguration()) throws(NGError) {
+        try configuration.validate("NGPlusOptimizer.init")
+        self.configuration = configuration
+    }
+
+    /// The plan (side, method, flops) chosen for a layer; nil for vectors.
+    public func plan(for layer: LayerHandle) throws(NGError) -> CurvaturePlan? {
+        layers[try StepValidation.index(of: layer, count: layers.count, "NGPlusOptimizer.plan")].plan
+    }
+
+    /// The steps a layer has taken.
+    public func stepCount(of layer: LayerHandle) throws(NGError) -> Int {
+        layers[try StepValidation.index(of: layer, count: layers.count, "NGPlusOptimizer.stepCount")].step
+    }
+
+    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
+        let operation = "NGPlusOptimizer.register"
+        try spec.validate(operation)
+        let shape = spec.parameterShape
+        let statistics = configuration.statisticsInterval(for: spec)
+        var request = PlanRequest(
+            side: configuration.side, method: configuration.method, blockSize: configuration.blockSize,
+            batch: configuration.batchSize, inverseInterval: configuration.inverseInterval,
+            statisticsInterval: statistics,
+            woodburyAllowed: configuration.runningAverage == 1 && statistics == configuration.inverseInterval,
+            fused: configuration.fusedApply)
+        var plan: CurvaturePlan?
+        var perSample: PerSampleCurvature<Scalar>?
+        var matrix: MatrixCurvature<Scalar>?
+        switch spec {
+        case .dense, .conv2d:
+            let chosen = try request.plan(for: spec, operation: operation)
+            perSample = try PerSampleCurvature(
+                spec: spec, plan: chosen, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
+            plan = chosen
+        case .matrix:
+            request.woodburyAllowed = false
+            let chosen = try request.plan(for: spec, operation: operation)
+            matrix = try MatrixCurvature(
+                shape: shape, plan: chosen, epsilon: configuration.matrixEpsilon, maxRetries: configuration.maxRetries)
+            plan = chosen
+        case .vector:
+            break
+        }
+        let index = layers.count
+        layers.append(Layer(
+            spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
+            perSample: perSample, matrix: matrix, momentum: MomentumBuffer(shape: shape),
+            direction: Matrix(rows: shape.rows, columns: shape.columns)))
+        return LayerHandle(index: index)
+    }
+
+    public mutating func observe(
+        _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "NGPlusOptimizer.observe"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration)
+    }
+
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "NGPlusOptimizer.step"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+        try layers[i].step(gradient: gradient, weight: &weight, index: i, configuration, operation)
+    }
+
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
+        outputGradients: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "NGPlusOptimizer.step"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        let bias = try StepValidation.denseStep(
+            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+        try layers[i].fusedStep(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i,
+            configuration, operation)
+    }
+}
+
+extension NGPlusConfiguration {
+    /// Statistics every this many steps of a layer of kind `spec`.
+    func statisticsInterval(for spec: LayerSpec) -> Int {
+        if let statisticsInterval { return statisticsInterval }
+        if case .matrix = spec { return 1 }
+        return inverseInterval
+    }
+
+    /// λ_t in the layer kind's damping form.
+    func dampingRule(for spec: LayerSpec, step: Int) -> DampingRule {
+        let form = dampingForm ?? {
+            if case .matrix = spec { return .clampedSquareRoot }
+            return .squareRoot
+        }()
+        return form.rule(damping.value(at: step))
+    }
+}
+
+extension NGPlusOptimizer.Layer {
+    func isRefreshStep(_ configuration: NGPlusConfiguration) -> Bool {
+        step == 0 || step % configuration.inverseInterval == offset
+    }
+
+    func isStatisticsStep(_ configuration: NGPlusConfiguration) -> Bool {
+        let interval = configuration.statisticsInterval(for: spec)
+        return step == 0 || step % interval == offset % interval
+    }
+
+    /// Accumulates the statistics when this step is a statistics step (validated inputs).
+    mutating func observe(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration
+    ) throws(NGError) {
+        guard isStatisticsStep(configuration) else { return }
+        try perSample!.accumulate(
+            inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage))
+        observedStep = step
+    }
+
+    /// One step from a validated gradient.
+    mutating func step(
+        gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int,
+        _ configuration: NGPlusConfiguration, _ operation: String
+    ) throws(NGError) {
+        switch spec {
+        case .vector:
+            copy(gradient, into: &direction)
+        case .matrix:
+            let sgd = configuration.sgd
+            try matrix!.step(
+                weight: weight, gradient: gradient, momentum: Scalar(sgd.momentum),
+                weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
+                beta: Scalar(configuration.matrixBeta), statisticsStep: isStatisticsStep(configuration),
+                refreshStep: isRefreshStep(configuration),
+                damping: configuration.dampingRule(for: spec, step: step), into: &direction)
+        case .dense, .conv2d:
+            try refreshIfDue(index: index, configuration, operation)
+            try perSample!.apply(gradient, into: &direction)
+        }
+        finish(weight: &weight, configuration)
+    }
+
+    /// One fused step of a dense layer from validated inputs and output gradients.
+    mutating func fusedStep(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
+        index: Int, _ configuration: NGPlusConfiguration, _ operation: String
+    ) throws(NGError) {
+        try refreshIfDue(index: index, configuration, operation)
+        if plan!.side == .left {
+            try perSample!.applyFused(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction)
+        } else {
+            // The right side cannot fuse: form G̃, then apply.
+            if gradient.shape != spec.parameterShape {
+                gradient = Matrix(rows: spec.parameterShape.rows, columns: spec.parameterShape.columns)
+            }
+            try DenseGradient.weightGradient(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradient)
+            try perSample!.apply(gradient, into: &direction)
+        }
+        finish(weight: &weight, configuration)
+    }
+
+    /// Checks that statistics were observed when due and refreshes the inverse when due.
+    /// Throws with nothing changed (the inverse keeps its previous value on failure).
+    mutating func refreshIfDue(index: Int, _ configuration: NGPlusConfiguration, _ operation: String) throws(NGError) {
+        if isStatisticsStep(configuration) && observedStep != step {
+            throw .missingStatistics(operation: operation, layer: index, step: step)
+        }
+        if isRefreshStep(configuration) {
+            try perSample!.refresh(damping: configuration.dampingRule(for: spec, step: step))
+        }
+    }
+
+    /// The SGD part and the step count; cannot fail.
+    mutating func finish(weight: inout Matrix<Scalar>, _ configuration: NGPlusConfiguration) {
+        var settings = configuration.sgd
+        if case .matrix = spec {
+            // Momentum and L2 decay were taken before preconditioning: the update is lr·F̂⁻¹·M.
+            settings.momentum = 0
+            settings.nesterov = false
+            if settings.weightDecayMode == .l2 { settings.weightDecay = 0 }
+        }
+        momentum.step(
+            direction: &direction, weight: &weight, weightColumns: spec.weightColumns,
+            settings: settings, t: step)
+        step += 1
+    }
+}
+
+/// Copies a matrix's values into another of the same shape without allocating.
+func copy<Scalar: BLASScalar>(_ source: Matrix<Scalar>, into target: inout Matrix<Scalar>) {
+    source.withUnsafeBufferPointer { s in
+        target.withUnsafeMutableBufferPointer { t in
+            t.baseAddress!.update(from: s.baseAddress!, count: s.count)
+        }
+    }
+}

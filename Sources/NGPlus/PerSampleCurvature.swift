@@ -1,0 +1,100 @@
+/// The curvature of a dense or conv2d layer from per-sample statistics (ALGORITHM.md §2a),
+/// kfac-jax style: `accumulate` the GFIM from the layer's inputs and output gradients,
+/// `refresh` the damped inverse, `apply` it to a gradient. The workspaces are allocated at
+/// creation (and once more if a batch larger than planned arrives); steady-state steps
+/// allocate nothing. Exactly one builder and one inverse are set; they are optionals rather
+/// than enum payloads so that they are mutated in place, never copied.
+struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
+    let plan: CurvaturePlan
+    var linear: LinearGFIMBuilder<Scalar>?
+    var conv: Conv2dGFIMBuilder<Scalar>?
+    var gfim: BlockDiagonalMatrix<Scalar>
+    var cholesky: DampedInverse<Scalar>?
+    var woodbury: WoodburyInverse<Scalar>?
+    /// dY·F̂⁻¹ for the fused apply (B × m), dense layers only.
+    var fusedWorkspace: Matrix<Scalar>
+    /// True once a statistics step has been accumulated.
+    var hasStatistics = false
+
+    init(spec: LayerSpec, plan: CurvaturePlan, batch: Int, maxRetries: Int) throws(NGError) {
+        self.plan = plan
+        switch spec {
+        case let .dense(outputs, inputs, bias):
+            linear = try LinearGFIMBuilder(
+                outputs: outputs, inputs: inputs, bias: bias, side: plan.side, batchCapacity: batch)
+            fusedWorkspace = Matrix(rows: batch, columns: outputs)
+        case let .conv2d(geometry, outChannels, bias):
+            conv = try Conv2dGFIMBuilder(geometry: geometry, outChannels: outChannels, bias: bias, side: plan.side)
+            fusedWorkspace = Matrix(rows: 0, columns: 0)
+        case .matrix, .vector:
+            preconditionFailure("PerSampleCurvature is for dense and conv2d layers")
+        }
+        if plan.method == .woodbury {
+            gfim = try BlockDiagonalMatrix(dimension: 1)
+            woodbury = try WoodburyInverse(dimension: plan.order, maxRetries: maxRetries)
+        } else {
+            gfim = try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
+            cholesky = try DampedInverse(
+                dimension: plan.order, blockSize: plan.blockSize,
+                method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse,
+                maxRetries: maxRetries)
+        }
+    }
+
+    /// Statistics of one mini-batch: `F ← (1−α)·F + α·F_new`, α = 1 the first time. Woodbury
+    /// keeps only the low-rank factor.
+    mutating func accumulate(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar
+    ) throws(NGError) {
+        let weight = hasStatistics ? runningAverage : 1
+        if plan.method == .woodbury {
+            try linear!.prepareFactor(inputs: inputs, outputGradients: outputGradients)
+        } else if linear != nil {
+            try linear!.accumulate(inputs: inputs, outputGradients: outputGradients, newWeight: weight, into: &gfim)
+        } else {
+            try conv!.accumulate(inputs: inputs, outputGradients: outputGradients, newWeight: weight, into: &gfim)
+        }
+        hasStatistics = true
+    }
+
+    /// The damped inverse from the statistics so far; the previous one stays on a throw.
+    mutating func refresh(damping: DampingRule) throws(NGError) {
+        if woodbury != nil {
+            let builder = linear!
+            try woodbury!.refresh(
+                factors: builder.scaledRows, rank: builder.batchSize, scale: Scalar(builder.batchSize),
+                damping: damping)
+        } else {
+            try cholesky!.refresh(from: gfim, damping: damping)
+        }
+    }
+
+    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side (G validated by the caller).
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>) throws(NGError) {
+        if woodbury != nil {
+            try woodbury!.apply(gradient, side: plan.side, into: &direction)
+        } else {
+            try cholesky!.apply(gradient, side: plan.side, into: &direction)
+        }
+    }
+
+    /// The fused apply of a dense layer on the left side (ALGORITHM.md §6):
+    /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, never forming G. Inputs validated by the caller.
+    mutating func applyFused(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool,
+        into direction: inout Matrix<Scalar>
+    ) throws(NGError) {
+        precondition(plan.side == .left && linear != nil, "fused apply is for left-side dense layers")
+        if fusedWorkspace.rows != outputGradients.rows {
+            fusedWorkspace = Matrix(rows: outputGradients.rows, columns: outputGradients.columns)
+        }
+        // dY·F̂⁻¹ is the right-side apply of the (symmetric) left inverse to dY.
+        if woodbury != nil {
+            try woodbury!.apply(outputGradients, side: .right, into: &fusedWorkspace)
+        } else {
+            try cholesky!.apply(outputGradients, side: .right, into: &fusedWorkspace)
+        }
+        try DenseGradient.weightGradient(
+            inputs: inputs, outputGradients: fusedWorkspace, bias: bias, into: &direction)
+    }
+}

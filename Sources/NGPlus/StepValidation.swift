@@ -1,0 +1,62 @@
+/// The argument checks every optimizer makes before it changes anything.
+enum StepValidation {
+    /// The index of `layer`, or `unknownLayer`.
+    static func index(of layer: LayerHandle, count: Int, _ operation: String) throws(NGError) -> Int {
+        guard layer.index >= 0, layer.index < count else {
+            throw .unknownLayer(operation: operation, layer: layer.index)
+        }
+        return layer.index
+    }
+
+    /// W̃ and G̃ have the layer's parameter shape and are finite.
+    static func weightAndGradient<Scalar: BLASScalar>(
+        _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: String
+    ) throws(NGError) {
+        try weight.requireShape(spec.parameterShape, operation, "weight")
+        try gradient.requireShape(spec.parameterShape, operation, "gradient")
+        try weight.requireFinite(operation, "weight")
+        try gradient.requireFinite(operation, "gradient")
+    }
+
+    /// A dense layer's W̃, inputs (B × n) and output gradients (B × m), finite. Returns its
+    /// bias flag.
+    static func denseStep<Scalar: BLASScalar>(
+        _ spec: LayerSpec, weight: Matrix<Scalar>, inputs: Matrix<Scalar>,
+        outputGradients: Matrix<Scalar>, _ operation: String
+    ) throws(NGError) -> Bool {
+        guard case let .dense(outputs, inputsCount, bias) = spec else {
+            throw .invalidArgument(
+                operation: operation, argument: "layer",
+                reason: "takes inputs and output gradients only for dense layers; pass the gradient instead")
+        }
+        try weight.requireShape(spec.parameterShape, operation, "weight")
+        try inputs.requireNonEmpty(operation, "inputs")
+        try inputs.requireShape(Shape(inputs.rows, inputsCount), operation, "inputs")
+        try outputGradients.requireShape(Shape(inputs.rows, outputs), operation, "outputGradients")
+        try weight.requireFinite(operation, "weight")
+        try inputs.requireFinite(operation, "inputs")
+        try outputGradients.requireFinite(operation, "outputGradients")
+        return bias
+    }
+
+    /// Inputs and output gradients fit a dense or conv2d layer (for optimizers that only
+    /// validate `observe`).
+    static func observation<Scalar: BLASScalar>(
+        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: String
+    ) throws(NGError) {
+        let (inputLength, outputLength): (Int, Int)
+        switch spec {
+        case let .dense(outputs, inputs, _): (inputLength, outputLength) = (inputs, outputs)
+        case let .conv2d(geometry, outChannels, _):
+            (inputLength, outputLength) = (geometry.inputLength, outChannels * geometry.positions)
+        case .matrix, .vector:
+            throw .invalidArgument(
+                operation: operation, argument: "layer", reason: "has no per-sample statistics: observe is for dense and conv2d layers")
+        }
+        try inputs.requireNonEmpty(operation, "inputs")
+        try inputs.requireShape(Shape(inputs.rows, inputLength), operation, "inputs")
+        try outputGradients.requireShape(Shape(inputs.rows, outputLength), operation, "outputGradients")
+        try inputs.requireFinite(operation, "inputs")
+        try outputGradients.requireFinite(operation, "outputGradients")
+    }
+}
