@@ -1,0 +1,187 @@
+import Foundation
+import NGPlus
+import NGTestSupport
+import Testing
+
+@Suite struct NGPlusErrorTests {
+    /// A small optimizer with a dense, a conv, a matrix and a vector layer after three steps.
+    func trainedOptimizer() throws -> (NGPlusOptimizer<Float>, [LayerHandle], [Matrix<Float>]) {
+        var (optimizer, handles, specs) = try freshOptimizer()
+        var generator = SeededGenerator(seed: 81)
+        var weights = specs.map { Matrix<Float>.random(rows: $0.parameterShape.rows, columns: $0.parameterShape.columns, using: &generator) }
+        for _ in 0..<3 {
+            try step(&optimizer, handles, specs, &weights, &generator)
+        }
+        return (optimizer, handles, weights)
+    }
+
+    func step(
+        _ optimizer: inout NGPlusOptimizer<Float>, _ handles: [LayerHandle], _ specs: [LayerSpec],
+        _ weights: inout [Matrix<Float>], _ generator: inout SeededGenerator
+    ) throws {
+        for (i, spec) in specs.enumerated() {
+            let shape = spec.parameterShape
+            switch spec {
+            case let .dense(outputs, inputs, _):
+                let x = Matrix<Float>.random(rows: 4, columns: inputs, using: &generator)
+                let dy = Matrix<Float>.random(rows: 4, columns: outputs, scale: 0.1, using: &generator)
+                try optimizer.observe(handles[i], inputs: x, outputGradients: dy)
+                try optimizer.step(handles[i], weight: &weights[i], inputs: x, outputGradients: dy)
+            case let .conv2d(geometry, outChannels, _):
+                let x = Matrix<Float>.random(rows: 4, columns: geometry.inputLength, using: &generator)
+                let dy = Matrix<Float>.random(rows: 4, columns: outChannels * geometry.positions, scale: 0.1, using: &generator)
+                try optimizer.observe(handles[i], inputs: x, outputGradients: dy)
+                try optimizer.step(handles[i], weight: &weights[i],
+                                   gradient: Matrix.random(rows: shape.rows, columns: shape.columns, using: &generator))
+            case .matrix, .vector:
+                try optimizer.step(handles[i], weight: &weights[i],
+                                   gradient: Matrix.random(rows: shape.rows, columns: shape.columns, using: &generator))
+            }
+        }
+    }
+
+    @Test func badStepsAreRefusedAndChangeNothingByteForByte() throws {
+        var (optimizer, handles, weights) = try trainedOptimizer()
+        let before = optimizer.stateBytes()
+        let weightsBefore = weights
+        let op = "NGPlusOptimizer.step"
+
+        #expect(throws: NGError.unknownLayer(operation: op, layer: 9)) {
+            try optimizer.step(LayerHandle(index: 9), weight: &weights[0], gradient: weights[0])
+        }
+        var nan = weights[2]
+        nan[1, 1] = .nan
+        #expect(throws: NGError.nonFinite(operation: op, argument: "gradient", row: 1, column: 1)) {
+            try optimizer.step(handles[2], weight: &weights[2], gradient: nan)
+        }
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "gradient", expected: Shape(3, 7), actual: Shape(3, 6))) {
+            try optimizer.step(handles[0], weight: &weights[0], gradient: Matrix(rows: 3, columns: 6))
+        }
+        #expect(throws: NGError.self) {
+            try optimizer.step(handles[0], weight: &weights[0], inputs: Matrix(rows: 4, columns: 6),
+                               outputGradients: Matrix(rows: 5, columns: 3))
+        }
+        #expect(throws: NGError.invalidArgument(
+            operation: "NGPlusOptimizer.observe", argument: "layer",
+            reason: "has no per-sample statistics: observe is for dense and conv2d layers")) {
+            try optimizer.observe(handles[2], inputs: Matrix(rows: 1, columns: 1), outputGradients: Matrix(rows: 1, columns: 1))
+        }
+        #expect(throws: NGError.shapeMismatch(
+            operation: "NGPlusOptimizer.observe", argument: "outputGradients", expected: Shape(4, 3), actual: Shape(5, 3))) {
+            try optimizer.observe(handles[0], inputs: Matrix(rows: 4, columns: 6), outputGradients: Matrix(rows: 5, columns: 3))
+        }
+        #expect(optimizer.stateBytes() == before)
+        #expect(weights == weightsBefore)
+    }
+
+    @Test func aStatisticsStepWithoutObserveIsRefused() throws {
+        var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 3))
+        let layer = try optimizer.register(.dense(outputs: 2, inputs: 3, bias: false))
+        var weight = Matrix<Double>(rows: 2, columns: 3, repeating: 0.5)
+        let before = optimizer.stateBytes()
+        #expect(throws: NGError.missingStatistics(operation: "NGPlusOptimizer.step", layer: 0, step: 0)) {
+            try optimizer.step(layer, weight: &weight, gradient: Matrix(rows: 2, columns: 3, repeating: 1))
+        }
+        #expect(optimizer.stateBytes() == before)
+        #expect(weight == Matrix(rows: 2, columns: 3, repeating: 0.5))
+    }
+
+    @Test func aRefreshThatCannotFactorRefusesTheStepAndKeepsTheState() throws {
+        // F = ones(4×4) exactly; with shift √1e-30 = 1e-15, 1 + 1e-15 rounds to 1 in Float and the
+        // second pivot is exactly 0: POTRF fails, and no retries are allowed.
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            damping: 1e-30, side: .left, method: .explicitInverse, batchSize: 1, maxRetries: 0))
+        let layer = try optimizer.register(.dense(outputs: 4, inputs: 1, bias: false))
+        let x = try Matrix<Float>(rows: 1, columns: 1, elements: [1])
+        let dy = Matrix<Float>(rows: 1, columns: 4, repeating: 1)
+        try optimizer.observe(layer, inputs: x, outputGradients: dy)
+        let before = optimizer.stateBytes()
+        var weight = Matrix<Float>(rows: 4, columns: 1, repeating: 2)
+        let error = #expect(throws: NGError.self) {
+            try optimizer.step(layer, weight: &weight, gradient: Matrix(rows: 4, columns: 1, repeating: 1))
+        }
+        guard case .notPositiveDefinite(_, 0, 2, _, 1)? = error else {
+            Issue.record("expected notPositiveDefinite of order 2, got \(String(describing: error))")
+            return
+        }
+        #expect(optimizer.stateBytes() == before)
+        #expect(weight == Matrix(rows: 4, columns: 1, repeating: 2))
+    }
+
+    @Test func badConfigurationsAndLayersAreRejected() throws {
+        #expect(throws: NGError.nonPositiveDamping(operation: "NGPlusOptimizer.init", value: 0)) {
+            try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(damping: 0))
+        }
+        #expect(throws: NGError.self) { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 0)) }
+        #expect(throws: NGError.self) { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 4, statisticsInterval: 3)) }
+        #expect(throws: NGError.self) { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(runningAverage: 0)) }
+        #expect(throws: NGError.self) { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(sgd: SGDSettings(momentum: 1))) }
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(runningAverage: 0.5, method: .woodbury))
+        #expect(throws: NGError.self) { try optimizer.register(.dense(outputs: 4, inputs: 3, bias: true)) }
+        #expect(throws: NGError.self) { try optimizer.register(.vector(length: 0)) }
+    }
+
+    @Test func resumingFromASavedStateGivesBitIdenticalSteps() throws {
+        var (optimizer, handles, weights) = try trainedOptimizer()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-resume-\(UUID()).state")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try optimizer.save(to: url)
+        let specs = try specsOfTrainedOptimizer()
+        var generator = SeededGenerator(seed: 99)
+        var continued = weights
+        var first = optimizer
+        for _ in 0..<4 { try step(&first, handles, specs, &continued, &generator) }
+
+        var (resumed, _, _) = try freshOptimizer()
+        try resumed.load(from: url)
+        #expect(resumed.stateBytes() == optimizer.stateBytes())
+        generator = SeededGenerator(seed: 99)
+        var again = weights
+        for _ in 0..<4 { try step(&resumed, handles, specs, &again, &generator) }
+        #expect(again == continued)
+        #expect(resumed.stateBytes() == first.stateBytes())
+    }
+
+    func specsOfTrainedOptimizer() throws -> [LayerSpec] {
+        let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        return [.dense(outputs: 3, inputs: 6, bias: true), .conv2d(geometry: geometry, outChannels: 4, bias: true),
+                .matrix(rows: 5, columns: 3), .vector(length: 7)]
+    }
+
+    func freshOptimizer() throws -> (NGPlusOptimizer<Float>, [LayerHandle], [LayerSpec]) {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: 2, runningAverage: 0.5, batchSize: 4))
+        let specs = try specsOfTrainedOptimizer()
+        let handles = try specs.map { spec throws(NGError) in try optimizer.register(spec) }
+        return (optimizer, handles, specs)
+    }
+
+    @Test func corruptTruncatedOrMismatchedStatesAreRejectedAndChangeNothing() throws {
+        let (optimizer, _, _) = try trainedOptimizer()
+        let good = optimizer.stateBytes()
+        var (target, _, _) = try freshOptimizer()
+        let before = target.stateBytes()
+        let op = "NGPlusOptimizer.load"
+
+        var flipped = good
+        flipped[good.count / 2] ^= 0x40
+        #expect(throws: NGError.corruptState(operation: op, reason: "checksum mismatch: the file is truncated or damaged")) {
+            try target.restore(stateBytes: flipped)
+        }
+        #expect(throws: NGError.self) { try target.restore(stateBytes: Array(good.prefix(good.count - 100))) }
+        #expect(throws: NGError.self) { try target.restore(stateBytes: Array(good.prefix(10))) }
+        #expect(throws: NGError.corruptState(operation: op, reason: "not an NGPlus state file (no NGPS magic)")) {
+            try target.restore(stateBytes: Array("hello, this is not a state file".utf8))
+        }
+        var other = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 2, runningAverage: 0.5, batchSize: 4))
+        _ = try other.register(.dense(outputs: 3, inputs: 6, bias: true))
+        #expect(throws: NGError.self) { try other.restore(stateBytes: good) }
+        var double = try NGPlusOptimizer<Double>()
+        #expect(throws: NGError.corruptState(operation: op, reason: "saved in Float, not Double")) {
+            try double.restore(stateBytes: good)
+        }
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID()).state")
+        #expect(throws: NGError.self) { try target.load(from: missing) }
+        #expect(target.stateBytes() == before)
+    }
+}
