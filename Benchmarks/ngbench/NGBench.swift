@@ -9,7 +9,7 @@ struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
         abstract: "Measures NG+ kernels against this machine's measured GEMM peak.",
-        subcommands: [Suite.self, Kernels.self],
+        subcommands: [Suite.self, Kernels.self, Step.self],
         defaultSubcommand: Suite.self)
 }
 
@@ -51,5 +51,29 @@ struct Kernels: ParsableCommand {
         let machine = MachinePeak.measure(sizes: [max(256, min(m, 2048))], plan: plan)
         Report.printMachine(machine)
         Report.printKernels(try KernelBenchmarks(m: m, n: n, batch: batch, plan: plan, peak: machine.sgemmPeak).run())
+    }
+}
+
+/// One dense layer's step, SGD against NG+, in both forms.
+struct Step: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One dense layer's training step: SGD against NG+.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The layer's outputs.") var m = 256
+    @Option(help: "The layer's inputs.") var n = 784
+    @Option(help: "Samples per mini-batch.") var batch = 128
+    @Option(help: "Inverse interval k.") var k = 10
+
+    func validate() throws {
+        for (name, value) in [("--m", m), ("--n", n), ("--batch", batch), ("--k", k)] where value < 1 || value > 16384 {
+            throw ValidationError("\(name) must be in 1...16384, got \(value)")
+        }
+    }
+
+    func run() throws {
+        let plan = common.plan()
+        let benchmark = StepBenchmark(layer: "dense", m: m, n: n, batch: batch, plan: plan)
+        let figures = try [false, true].map { fused in try benchmark.measure(k: k, fused: fused) }
+        Report.printSteps(figures)
     }
 }

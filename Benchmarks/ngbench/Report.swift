@@ -19,6 +19,15 @@ enum Report {
         printTable(header: header, rows: rows)
     }
 
+    static func printSteps(_ figures: [StepFigure]) {
+        let header = ["layer", "m", "n", "batch", "k", "form", "SGD ms", "NG+ ms", "NG+/SGD", "bound", "ratio/bound"]
+        let rows = figures.map { f in
+            [f.layer, "\(f.m)", "\(f.n)", "\(f.batch)", "\(f.k)", f.form, format(f.sgdMilliseconds, 3),
+             format(f.ngplusMilliseconds, 3), format(f.ratio, 2), format(f.bound, 2), format(f.ratio / f.bound, 2)]
+        }
+        printTable(header: header, rows: rows)
+    }
+
     static func printTable(header: [String], rows: [[String]]) {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
