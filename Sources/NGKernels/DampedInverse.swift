@@ -36,6 +36,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     @inlinable public var report: DampingReport? { lastReport }
     @usableFromInline var storedBlocks: BlockDiagonalMatrix<Scalar>
     @usableFromInline var lastReport: DampingReport?
+    @usableFromInline var stagedReport: DampingReport?
     @usableFromInline var scratch: BlockDiagonalMatrix<Scalar>
 
     /// An inverse of order `dimension` in blocks of `blockSize`, not yet refreshed.
@@ -95,6 +96,19 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public mutating func refresh(
         from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
     ) throws(NGError) -> DampingReport {
+        let report = try stageRefresh(from: gfim, damping: damping)
+        commitStagedRefresh()
+        return report
+    }
+
+    /// The first half of `refresh`: computes the new factor or inverse aside, leaving the
+    /// current one in use, so that several inverses can be refreshed all-or-nothing. Throws
+    /// as `refresh` does; `commitStagedRefresh` puts a staged result in use.
+    @inlinable @discardableResult
+    public mutating func stageRefresh(
+        from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
+    ) throws(NGError) -> DampingReport {
+        stagedReport = nil
         let operation = "DampedInverse.refresh"
         guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
             throw .shapeMismatch(
@@ -129,9 +143,18 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
             report.usedShifts.append(shift)
             report.retries.append(attempt)
         }
-        swap(&storedBlocks, &scratch)
-        lastReport = report
+        stagedReport = report
         return report
+    }
+
+    /// Puts the result of the last successful `stageRefresh` in use.
+    /// - Precondition: a staged result exists (a programmer error otherwise).
+    @inlinable
+    public mutating func commitStagedRefresh() {
+        precondition(stagedReport != nil, "commitStagedRefresh without a successful stageRefresh")
+        swap(&storedBlocks, &scratch)
+        lastReport = stagedReport
+        stagedReport = nil
     }
 
     /// Writes the factor or inverse of block `b` of `gfim + shift·I` into the lower triangle of

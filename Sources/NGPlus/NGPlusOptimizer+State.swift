@@ -6,29 +6,24 @@ extension NGPlusOptimizer {
     /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
     /// workspaces are not saved (every step overwrites them before reading).
     public func stateBytes() -> [UInt8] {
-        var writer = StateWriter()
-        writer.write(layers.count)
-        for layer in layers { layer.encode(to: &writer) }
-        return StateFile.seal(payload: writer.bytes, optimizer: Self.stateKind, scalar: "\(Scalar.self)")
+        sealLayers(layers, optimizer: Self.stateKind, scalar: "\(Scalar.self)") { layer, writer in
+            layer.encode(to: &writer)
+        }
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
         var reader = try StateFile.open(
             stateBytes, optimizer: Self.stateKind, scalar: "\(Scalar.self)", operation: "NGPlusOptimizer.load")
         var restored = layers
-        let count = try reader.readInt()
-        guard count == layers.count else {
-            throw reader.fail("\(count) layers saved, \(layers.count) registered")
+        try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
+            try layer.restore(from: &reader)
         }
-        for i in restored.indices { try restored[i].restore(from: &reader) }
-        guard reader.isAtEnd else { throw reader.fail("unexpected bytes after the last layer") }
         layers = restored
     }
 }
 
-extension NGPlusOptimizer.Layer: StateCodable {
+extension NGPlusOptimizer.Layer: StateCodable, SpecifiedLayer {
     func encode(to writer: inout StateWriter) {
-        writer.write(specDescription(spec))
         writer.write(step)
         writer.write(observedStep)
         momentum.encode(to: &writer)
@@ -43,10 +38,6 @@ extension NGPlusOptimizer.Layer: StateCodable {
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        let saved = try reader.readString()
-        guard saved == specDescription(spec) else {
-            throw reader.fail("a layer saved as \(saved) where \(specDescription(spec)) is registered")
-        }
         let savedStep = try reader.readInt()
         let savedObserved = try reader.readInt()
         guard savedStep >= 0, savedObserved >= -1, savedObserved <= savedStep else {

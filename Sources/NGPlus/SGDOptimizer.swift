@@ -5,7 +5,7 @@ public struct SGDOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     public let settings: SGDSettings
     var layers: [Layer] = []
 
-    struct Layer: Sendable {
+    struct Layer: Sendable, SpecifiedLayer {
         let spec: LayerSpec
         var step = 0
         var momentum: MomentumBuffer<Scalar>
@@ -67,14 +67,10 @@ public struct SGDOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     }
 
     public func stateBytes() -> [UInt8] {
-        var writer = StateWriter()
-        writer.write(layers.count)
-        for layer in layers {
-            writer.write(specDescription(layer.spec))
+        sealLayers(layers, optimizer: "SGDOptimizer", scalar: "\(Scalar.self)") { layer, writer in
             writer.write(layer.step)
             layer.momentum.encode(to: &writer)
         }
-        return StateFile.seal(payload: writer.bytes, optimizer: "SGDOptimizer", scalar: "\(Scalar.self)")
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
@@ -89,7 +85,7 @@ public struct SGDOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     }
 }
 
-extension SGDOptimizer.Layer: SpecifiedLayer {
+extension SGDOptimizer.Layer {
     mutating func finish(weight: inout Matrix<Scalar>, _ settings: SGDSettings) {
         momentum.step(direction: &direction, weight: &weight, weightColumns: spec.weightColumns, settings: settings, t: step)
         step += 1

@@ -1,0 +1,113 @@
+/// The two Kronecker factors of K-FAC (Martens & Grosse; Grosse & Martens for convolutions),
+/// for the K-FAC baseline, from the same inputs and output gradients of the **mean** loss as
+/// the per-sample GFIM:
+///
+/// - dense: `A = (1/B)·X̃ᵀ·X̃` (order n, plus one with a bias) and `G = B·dYᵀ·dY` (order m),
+///   the second moments of the inputs and of the per-sample output gradients `B·dy_i`;
+/// - conv2d: `A = 1/(B·P)·Σ_i Ũ_i·Ũ_iᵀ` over the unfolded patches and
+///   `G = (B/P)·Σ_i dY_i·dY_iᵀ` over output positions.
+///
+/// Both are updated as `F ← (1−α)·F + α·F_new`. The preconditioned gradient is then
+/// `(G + s·I)⁻¹·∇W̃·(A + s·I)⁻¹`.
+public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
+    /// nil for a dense layer.
+    public let geometry: ConvGeometry?
+    /// m or c_out: the order of G.
+    public let outputs: Int
+    /// n or c_in·kh·kw, without the bias.
+    public let inputs: Int
+    public let bias: Bool
+    /// X̃ (dense, B × (n+1)) or Ũ_i (conv, (K+1) × P).
+    @usableFromInline var workspace: Matrix<Scalar>
+
+    /// A dense layer's factors.
+    public init(outputs: Int, inputs: Int, bias: Bool, batchCapacity: Int = 1) throws(NGError) {
+        for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)] where value < 1 {
+            throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: name, reason: "must be at least 1, got \(value)")
+        }
+        geometry = nil
+        self.outputs = outputs
+        self.inputs = inputs
+        self.bias = bias
+        workspace = Matrix(rows: batchCapacity, columns: inputs + (bias ? 1 : 0), repeating: 1)
+    }
+
+    /// A conv2d layer's factors.
+    public init(geometry: ConvGeometry, outChannels: Int, bias: Bool) throws(NGError) {
+        guard outChannels >= 1 else {
+            throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: "outChannels", reason: "must be at least 1, got \(outChannels)")
+        }
+        self.geometry = geometry
+        outputs = outChannels
+        inputs = geometry.patchSize
+        self.bias = bias
+        workspace = Matrix(rows: geometry.patchSize + (bias ? 1 : 0), columns: geometry.positions, repeating: 1)
+    }
+
+    /// The order of A.
+    @inlinable public var inputOrder: Int { inputs + (bias ? 1 : 0) }
+
+    /// `A ← (1−α)·A + α·A_new`, `G ← (1−α)·G + α·G_new` from one mini-batch.
+    /// - Throws: `emptyMatrix`, `shapeMismatch`, `nonFinite`, `invalidArgument` (α);
+    ///   A and G are untouched on a throw.
+    @inlinable
+    public mutating func accumulate(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar = 1,
+        inputFactor a: inout BlockDiagonalMatrix<Scalar>, outputFactor g: inout BlockDiagonalMatrix<Scalar>
+    ) throws(NGError) {
+        let operation = "KFACFactorBuilder.accumulate"
+        let positions = geometry?.positions ?? 1
+        try x.requireNonEmpty(operation, "inputs")
+        try x.requireShape(Shape(x.rows, geometry?.inputLength ?? inputs), operation, "inputs")
+        try dy.requireShape(Shape(x.rows, outputs * positions), operation, "outputGradients")
+        try GFIM.requireOrder(inputOrder, of: a, operation)
+        try GFIM.requireOrder(outputs, of: g, operation)
+        try GFIM.requireNewWeight(newWeight, operation)
+        try x.requireFinite(operation, "inputs")
+        try dy.requireFinite(operation, "outputGradients")
+
+        let batch = x.rows
+        let (b, p) = (Scalar(batch), Scalar(positions))
+        if let geometry {
+            for i in 0..<batch {
+                x.withUnsafeBufferPointer { px in
+                    workspace.withUnsafeMutableBufferPointer { pu in
+                        geometry.unfold(px.baseAddress! + i * geometry.inputLength, into: pu.baseAddress!, ld: positions)
+                    }
+                }
+                let keep = i == 0 ? 1 - newWeight : 1
+                workspace.withUnsafeBufferPointer { pu in
+                    GFIM.accumulateGram(
+                        pu.baseAddress!, rows: inputOrder, columns: positions, ld: positions, overColumns: false,
+                        alpha: newWeight / (b * p), beta: keep, into: &a)
+                }
+                dy.withUnsafeBufferPointer { pdy in
+                    GFIM.accumulateGram(
+                        pdy.baseAddress! + i * outputs * positions, rows: outputs, columns: positions, ld: positions,
+                        overColumns: false, alpha: newWeight * b / p, beta: keep, into: &g)
+                }
+            }
+        } else {
+            let width = inputOrder
+            if workspace.rows < batch { workspace = Matrix(rows: batch, columns: width, repeating: 1) }
+            let n = inputs
+            x.withUnsafeBufferPointer { px in
+                workspace.withUnsafeMutableBufferPointer { pw in
+                    for i in 0..<batch {
+                        (pw.baseAddress! + i * width).update(from: px.baseAddress! + i * n, count: n)
+                    }
+                }
+            }
+            workspace.withUnsafeBufferPointer { pw in
+                GFIM.accumulateGram(
+                    pw.baseAddress!, rows: batch, columns: width, ld: width, overColumns: true,
+                    alpha: newWeight / b, beta: 1 - newWeight, into: &a)
+            }
+            dy.withUnsafeBufferPointer { pdy in
+                GFIM.accumulateGram(
+                    pdy.baseAddress!, rows: batch, columns: outputs, ld: outputs, overColumns: true,
+                    alpha: newWeight * b, beta: 1 - newWeight, into: &g)
+            }
+        }
+    }
+}
