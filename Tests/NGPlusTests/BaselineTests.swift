@@ -1,0 +1,205 @@
+import Foundation
+import NGPlus
+import NGTestSupport
+import Testing
+
+@Suite struct BaselineTests {
+    @Test(arguments: [(false, WeightDecayMode.l2, nil as Double?), (true, .decoupled, nil), (true, .l2, 0.01)])
+    func sgdMatchesThePlainLoopReference(nesterov: Bool, mode: WeightDecayMode, clip: Double?) throws {
+        let settings = SGDSettings(
+            learningRate: .step(initial: 0.1, factor: 0.5, every: 2), momentum: 0.9, nesterov: nesterov,
+            weightDecay: 0.05, weightDecayMode: mode, maxUpdateNorm: clip)
+        var sgd = try SGDOptimizer<Double>(settings: settings)
+        let layer = try sgd.register(.dense(outputs: 2, inputs: 3, bias: true))
+        var generator = SeededGenerator(seed: 101)
+        var weight = Matrix<Double>.random(rows: 2, columns: 4, using: &generator)
+        var w = Reference(weight)
+        var velocity: Reference?
+        for t in 0..<5 {
+            let g = Matrix<Double>.random(rows: 2, columns: 4, using: &generator)
+            try sgd.step(layer, weight: &weight, gradient: g)
+            let lr = 0.1 * pow(0.5, Double(t / 2))
+            var d = Reference(g)
+            if mode == .l2 { for r in 0..<2 { for c in 0..<3 { d[r, c] += 0.05 * w[r, c] } } }
+            velocity = velocity.map { 0.9 * $0 + d } ?? d
+            var step = nesterov ? d + 0.9 * velocity! : velocity!
+            if let clip, lr * step.norm > clip { step = (clip / (lr * step.norm)) * step }
+            if mode == .decoupled { for r in 0..<2 { for c in 0..<3 { w[r, c] *= 1 - lr * 0.05 } } }
+            w = w - lr * step
+            #expect(relativeError(Reference(weight), w) < 1e-14, "step \(t)")
+        }
+    }
+
+    @Test(arguments: [WeightDecayMode.l2, .decoupled])
+    func adamMatchesThePlainLoopReference(mode: WeightDecayMode) throws {
+        let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
+        var adam = try AdamOptimizer<Double>(settings: AdamSettings(
+            learningRate: .constant(lr), weightDecay: wd, weightDecayMode: mode))
+        let layer = try adam.register(.dense(outputs: 3, inputs: 2, bias: true))
+        var generator = SeededGenerator(seed: 102)
+        var weight = Matrix<Double>.random(rows: 3, columns: 3, using: &generator)
+        var w = Reference(weight)
+        var m = Reference(rows: 3, columns: 3)
+        var v = m
+        for t in 1...6 {
+            let g = Matrix<Double>.random(rows: 3, columns: 3, using: &generator)
+            try adam.step(layer, weight: &weight, gradient: g)
+            var d = Reference(g)
+            if mode == .l2 { for r in 0..<3 { for c in 0..<2 { d[r, c] += wd * w[r, c] } } }
+            if mode == .decoupled { for r in 0..<3 { for c in 0..<2 { w[r, c] *= 1 - lr * wd } } }
+            for e in 0..<9 {
+                m.values[e] = b1 * m.values[e] + (1 - b1) * d.values[e]
+                v.values[e] = b2 * v.values[e] + (1 - b2) * d.values[e] * d.values[e]
+                let mHat = m.values[e] / (1 - pow(b1, Double(t)))
+                let vHat = v.values[e] / (1 - pow(b2, Double(t)))
+                w.values[e] -= lr * mHat / (vHat.squareRoot() + eps)
+            }
+            #expect(relativeError(Reference(weight), w) < 1e-13, "step \(t)")
+        }
+    }
+
+    @Test func kfacMatchesAHandComputedReference() throws {
+        // Dense 2 → 2 with a bias, batch 3, k = 2, α = 0.5, statistics every step.
+        let (outputs, inputs, batch, lambda) = (2, 2, 3, 1e-2)
+        var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(
+            sgd: SGDSettings(learningRate: 0.1, momentum: 0.5, weightDecay: 0), damping: .constant(lambda),
+            inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.5, batchSize: batch))
+        let layer = try kfac.register(.dense(outputs: outputs, inputs: inputs, bias: true))
+        var generator = SeededGenerator(seed: 103)
+        var weight = Matrix<Double>.random(rows: outputs, columns: inputs + 1, using: &generator)
+        var w = Reference(weight)
+        var a: Reference?
+        var g: Reference?
+        var (aInverse, gInverse) = (Reference.identity(3), Reference.identity(2))
+        var velocity: Reference?
+        for t in 0..<5 {
+            let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
+            let dy = Matrix<Double>.random(rows: batch, columns: outputs, using: &generator)
+            try kfac.observe(layer, inputs: x, outputGradients: dy)
+            try kfac.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+
+            var xt = Reference(rows: batch, columns: inputs + 1)
+            for i in 0..<batch { for j in 0...inputs { xt[i, j] = j < inputs ? x[i, j] : 1 } }
+            let rdy = Reference(dy)
+            let aNew = (1 / Double(batch)) * (xt.transposed * xt)
+            let gNew = Double(batch) * (rdy.transposed * rdy)
+            a = a.map { 0.5 * $0 + 0.5 * aNew } ?? aNew
+            g = g.map { 0.5 * $0 + 0.5 * gNew } ?? gNew
+            if t % 2 == 0 {
+                aInverse = (a! + lambda.squareRoot() * Reference.identity(3)).inverse
+                gInverse = (g! + lambda.squareRoot() * Reference.identity(2)).inverse
+            }
+            let d = gInverse * (rdy.transposed * xt) * aInverse
+            velocity = velocity.map { 0.5 * $0 + d } ?? d
+            w = w - 0.1 * velocity!
+            #expect(relativeError(Reference(weight), w) < 1e-12, "step \(t)")
+        }
+    }
+
+    @Test func kfacConvLayerRunsAndMatchesItsFactorsReference() throws {
+        let geometry = try ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 2, kernelWidth: 2)
+        var builder = try KFACFactorBuilder<Double>(geometry: geometry, outChannels: 2, bias: true)
+        var a = try BlockDiagonalMatrix<Double>(dimension: 5)
+        var g = try BlockDiagonalMatrix<Double>(dimension: 2)
+        var generator = SeededGenerator(seed: 104)
+        let x = Matrix<Double>.random(rows: 2, columns: 16, using: &generator)
+        let dy = Matrix<Double>.random(rows: 2, columns: 18, using: &generator)
+        try builder.accumulate(inputs: x, outputGradients: dy, inputFactor: &a, outputFactor: &g)
+        // A = 1/(B·P)·Σ_i Ũ_i·Ũ_iᵀ, G = (B/P)·Σ_i dY_i·dY_iᵀ, B = 2, P = 9.
+        var expectedA = Reference(rows: 5, columns: 5)
+        var expectedG = Reference(rows: 2, columns: 2)
+        for i in 0..<2 {
+            var u = Reference(rows: 5, columns: 9)
+            for r in 0..<2 { for s in 0..<2 { for oy in 0..<3 { for ox in 0..<3 {
+                u[r * 2 + s, oy * 3 + ox] = x[i, (oy + r) * 4 + ox + s]
+            } } } }
+            for p in 0..<9 { u[4, p] = 1 }
+            var d = Reference(rows: 2, columns: 9)
+            for o in 0..<2 { for p in 0..<9 { d[o, p] = dy[i, o * 9 + p] } }
+            expectedA = expectedA + (1.0 / 18) * (u * u.transposed)
+            expectedG = expectedG + (2.0 / 9) * (d * d.transposed)
+        }
+        #expect(relativeError(Reference(a.dense()), expectedA) < 1e-14)
+        #expect(relativeError(Reference(g.dense()), expectedG) < 1e-14)
+    }
+
+    /// Every optimizer: save, keep stepping, restore into a fresh one, step the same: equal
+    /// bytes and weights; and a damaged state is refused with nothing changed.
+    func roundTrip<O: LayerOptimizer>(_ make: () throws -> O) throws where O.Scalar == Float {
+        var optimizer = try make()
+        let spec = LayerSpec.dense(outputs: 3, inputs: 4, bias: true)
+        let layer = try optimizer.register(spec)
+        let vector = try optimizer.register(.vector(length: 5))
+        var generator = SeededGenerator(seed: 105)
+        var w = Matrix<Float>.random(rows: 3, columns: 5, using: &generator)
+        var v = Matrix<Float>.random(rows: 1, columns: 5, using: &generator)
+        func run(_ optimizer: inout O, _ generator: inout SeededGenerator, _ w: inout Matrix<Float>, _ v: inout Matrix<Float>) throws {
+            for _ in 0..<3 {
+                let x = Matrix<Float>.random(rows: 2, columns: 4, using: &generator)
+                let dy = Matrix<Float>.random(rows: 2, columns: 3, using: &generator)
+                try optimizer.observe(layer, inputs: x, outputGradients: dy)
+                try optimizer.step(layer, weight: &w, inputs: x, outputGradients: dy)
+                try optimizer.step(vector, weight: &v, gradient: Matrix.random(rows: 1, columns: 5, using: &generator))
+            }
+        }
+        try run(&optimizer, &generator, &w, &v)
+        let saved = optimizer.stateBytes()
+        var (w1, v1, g1) = (w, v, generator)
+        try run(&optimizer, &g1, &w1, &v1)
+
+        var fresh = try make()
+        _ = try fresh.register(spec)
+        _ = try fresh.register(.vector(length: 5))
+        let empty = fresh.stateBytes()
+        var damaged = saved
+        damaged[damaged.count - 20] ^= 1
+        #expect(throws: NGError.self) { try fresh.restore(stateBytes: damaged) }
+        #expect(throws: NGError.self) { try fresh.restore(stateBytes: Array(saved.dropLast(9))) }
+        #expect(fresh.stateBytes() == empty)
+        try fresh.restore(stateBytes: saved)
+        var (w2, v2, g2) = (w, v, generator)
+        try run(&fresh, &g2, &w2, &v2)
+        #expect(w2 == w1 && v2 == v1)
+        #expect(fresh.stateBytes() == optimizer.stateBytes())
+    }
+
+    @Test func everyOptimizerResumesBitIdenticallyAndRefusesDamagedStates() throws {
+        try roundTrip { try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, nesterov: true)) }
+        try roundTrip { try AdamOptimizer<Float>() }
+        try roundTrip { try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.9, batchSize: 2)) }
+        try roundTrip { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 2)) }
+    }
+
+    @Test func baselinesRejectBadInputWithoutChangingState() throws {
+        var adam = try AdamOptimizer<Float>()
+        let layer = try adam.register(.dense(outputs: 2, inputs: 2, bias: false))
+        let before = adam.stateBytes()
+        var w = Matrix<Float>(rows: 2, columns: 2)
+        var g = Matrix<Float>(rows: 2, columns: 2)
+        g[0, 0] = .infinity
+        #expect(throws: NGError.nonFinite(operation: "AdamOptimizer.step", argument: "gradient", row: 0, column: 0)) {
+            try adam.step(layer, weight: &w, gradient: g)
+        }
+        #expect(throws: NGError.unknownLayer(operation: "AdamOptimizer.step", layer: 3)) {
+            try adam.step(LayerHandle(index: 3), weight: &w, gradient: Matrix(rows: 2, columns: 2))
+        }
+        #expect(adam.stateBytes() == before)
+        var kfac = try KFACOptimizer<Float>()
+        let k = try kfac.register(.dense(outputs: 2, inputs: 2, bias: false))
+        #expect(throws: NGError.missingStatistics(operation: "KFACOptimizer.step", layer: 0, step: 0)) {
+            try kfac.step(k, weight: &w, gradient: Matrix(rows: 2, columns: 2))
+        }
+        #expect(throws: NGError.self) { try AdamOptimizer<Float>(settings: AdamSettings(beta1: 1)) }
+        #expect(throws: NGError.self) { try KFACOptimizer<Float>(configuration: KFACConfiguration(damping: -1)) }
+    }
+
+    @Test func schedulesGiveTheirDocumentedValues() throws {
+        #expect(Schedule.step(initial: 0.35, factor: 0.75, every: 10).value(at: 25) == 0.35 * pow(0.75, 2))
+        #expect(abs(Schedule.exponential(initial: 1, factor: 0.5, every: 2).value(at: 1) - 0.5.squareRoot()) < 1e-15)
+        #expect(Schedule.cosine(initial: 1, final: 0, steps: 10).value(at: 5) == 0.5)
+        #expect(Schedule.cosine(initial: 1, final: 0.1, steps: 10).value(at: 20) == 0.1)
+        let warm = Schedule.warmup(steps: 4, start: 0, then: .constant(2))
+        #expect(warm.value(at: 0) == 0 && warm.value(at: 2) == 1 && warm.value(at: 4) == 2)
+        #expect(throws: NGError.self) { try Schedule.step(initial: 1, factor: 0.5, every: 0).validate("op", "lr") }
+    }
+}
