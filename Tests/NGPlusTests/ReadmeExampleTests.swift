@@ -24,6 +24,55 @@ import Testing
         return direction
     }
 
+    /// The README's training loop: softmax regression on (x, labels) batches.
+    func trainingExample(batches: [(x: Matrix<Float>, labels: [Int])]) throws -> (Matrix<Float>, [Float]) {
+        // README-BEGIN training
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            sgd: SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),
+            damping: 1e-3, inverseInterval: 10, batchSize: 128, fusedApply: true))
+        let layer = try optimizer.register(.dense(outputs: 10, inputs: 784, bias: true))
+        var weight = Matrix<Float>(rows: 10, columns: 785)           // W̃ = [W | b]
+        var logits = Matrix<Float>(rows: 128, columns: 10)
+        var outputGradients = Matrix<Float>(rows: 128, columns: 10)
+        var losses: [Float] = []
+
+        for (x, labels) in batches {                                 // x: 128 × 784
+            // Forward: logits = X·Wᵀ + b (W̃'s first 784 columns, then its last one).
+            let w = Matrix<Float>(rows: 10, columns: 784) { i, j in weight[i, j] }
+            try BLAS.gemm(x, w, transposeB: true, into: &logits)
+            var loss: Float = 0
+            for i in 0..<128 {                                       // softmax cross-entropy
+                let row = (0..<10).map { logits[i, $0] + weight[$0, 784] }
+                let top = row.max()!
+                let sum = row.reduce(0) { $0 + exp($1 - top) }
+                loss += (top + log(sum) - row[labels[i]]) / 128
+                for o in 0..<10 {
+                    outputGradients[i, o] = (exp(row[o] - top) / sum - (o == labels[i] ? 1 : 0)) / 128
+                }
+            }
+            losses.append(loss)
+            // NG+: statistics (used every k-th step), then the fused preconditioned step.
+            try optimizer.observe(layer, inputs: x, outputGradients: outputGradients)
+            try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: outputGradients)
+        }
+        // README-END training
+        return (weight, losses)
+    }
+
+    @Test func trainingExampleLowersTheLoss() throws {
+        var generator = SeededGenerator(seed: 4)
+        // Ten well-separated classes: each has its own mean image.
+        let means = Matrix<Float>.random(rows: 10, columns: 784, using: &generator)
+        let batches = (0..<30).map { _ -> (x: Matrix<Float>, labels: [Int]) in
+            let labels = (0..<128).map { _ in Int.random(in: 0..<10, using: &generator) }
+            let noise = Matrix<Float>.random(rows: 128, columns: 784, using: &generator)
+            return (Matrix(rows: 128, columns: 784) { i, j in means[labels[i], j] + noise[i, j] }, labels)
+        }
+        let (weight, losses) = try trainingExample(batches: batches)
+        #expect(weight.firstNonFiniteIndex() == nil)
+        #expect(losses.last! < losses.first! / 10, "losses \(losses.first!) → \(losses.last!)")
+    }
+
     @Test func kernelExampleRunsAndPreconditions() throws {
         var generator = SeededGenerator(seed: 3)
         let x = Matrix<Float>.random(rows: 128, columns: 784, using: &generator)
@@ -34,18 +83,19 @@ import Testing
         #expect(direction != Matrix(rows: 256, columns: 785))
     }
 
-    @Test func readmeShowsExactlyTheCompiledExample() throws {
+    @Test(arguments: ["kernels", "training"])
+    func readmeShowsExactlyTheCompiledExample(name: String) throws {
         let here = URL(fileURLWithPath: #filePath)
         let source = try String(contentsOf: here, encoding: .utf8)
         let readme = try String(
             contentsOf: here.deletingLastPathComponent().appendingPathComponent("../../README.md").standardized,
             encoding: .utf8)
         let lines = source.components(separatedBy: "\n")
-        let begin = try #require(lines.firstIndex { $0.contains("// README-BEGIN kernels") })
-        let end = try #require(lines.firstIndex { $0.contains("// README-END kernels") })
+        let begin = try #require(lines.firstIndex { $0.hasSuffix("// README-BEGIN \(name)") })
+        let end = try #require(lines.firstIndex { $0.hasSuffix("// README-END \(name)") })
         let indent = lines[begin].prefix { $0 == " " }.count
         let snippet = lines[(begin + 1)..<end].map { String($0.dropFirst(min(indent, $0.count))) }
             .joined(separator: "\n")
-        #expect(readme.contains(snippet), "README.md must contain the example of ReadmeExampleTests verbatim")
+        #expect(readme.contains(snippet), "README.md must contain the \(name) example of ReadmeExampleTests verbatim")
     }
 }
