@@ -37,6 +37,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     @usableFromInline var storedBlocks: BlockDiagonalMatrix<Scalar>
     @usableFromInline var lastReport: DampingReport?
     @usableFromInline var stagedReport: DampingReport?
+    /// The storage of an earlier report, reused so that a refresh allocates nothing.
+    @usableFromInline var spareReport = DampingReport()
     @usableFromInline var scratch: BlockDiagonalMatrix<Scalar>
 
     /// An inverse of order `dimension` in blocks of `blockSize`, not yet refreshed.
@@ -119,6 +121,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         try gfim.requireFinite(operation, "GFIM")
 
         var report = DampingReport()
+        swap(&report, &spareReport)
+        report.removeAll()
         for b in gfim.blocks.indices {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
             let requested = damping.shift(maxAbsolute: largest)
@@ -139,9 +143,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 attempt += 1
                 shift *= retryGrowth
             }
-            report.requestedShifts.append(requested)
-            report.usedShifts.append(shift)
-            report.retries.append(attempt)
+            report.append(requestedShift: requested, usedShift: shift, retries: attempt)
         }
         stagedReport = report
         return report
@@ -153,6 +155,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public mutating func commitStagedRefresh() {
         precondition(stagedReport != nil, "commitStagedRefresh without a successful stageRefresh")
         swap(&storedBlocks, &scratch)
+        spareReport = lastReport ?? DampingReport()
         lastReport = stagedReport
         stagedReport = nil
     }

@@ -59,6 +59,22 @@ public struct DampingReport: Sendable, Equatable {
     /// Retries, per block (0 when the first attempt factored).
     public var retries: [Int]
 
+    /// Empties the report, keeping its storage for reuse.
+    @inlinable
+    public mutating func removeAll() {
+        requestedShifts.removeAll(keepingCapacity: true)
+        usedShifts.removeAll(keepingCapacity: true)
+        retries.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds one block's figures.
+    @inlinable
+    public mutating func append(requestedShift: Double, usedShift: Double, retries count: Int) {
+        requestedShifts.append(requestedShift)
+        usedShifts.append(usedShift)
+        retries.append(count)
+    }
+
     /// True when any block needed a larger shift than requested.
     @inlinable public var escalated: Bool { retries.contains { $0 > 0 } }
 }

@@ -30,6 +30,8 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     @inlinable public var report: DampingReport? { lastReport }
     @usableFromInline var currentRank = 0
     @usableFromInline var lastReport: DampingReport?
+    /// The storage of an earlier report, reused so that a refresh allocates nothing.
+    @usableFromInline var spareReport = DampingReport()
     @usableFromInline var factors: Matrix<Scalar>
     @usableFromInline var capacitance: Matrix<Scalar>
     @usableFromInline var scratch: Matrix<Scalar>
@@ -136,7 +138,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         currentRank = r
         self.scale = scale
         shift = Scalar(used)
-        let report = DampingReport(requestedShifts: [requested], usedShifts: [used], retries: [attempt])
+        var report = DampingReport()
+        swap(&report, &spareReport)
+        report.removeAll()
+        report.append(requestedShift: requested, usedShift: used, retries: attempt)
+        spareReport = lastReport ?? DampingReport()
         lastReport = report
         return report
     }
