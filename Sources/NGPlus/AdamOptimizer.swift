@@ -39,104 +39,45 @@ public struct AdamSettings: Sendable, Equatable, Codable {
     }
 }
 
-/// The Adam / AdamW baseline, behind the same protocol as NG+.
-public struct AdamOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
-    public let settings: AdamSettings
-    var layers: [Layer] = []
+/// The Adam rule of `AdamSettings` for one parameter: its first and second moments and one
+/// step. `AdamOptimizer` is this rule alone.
+public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
+    public static var stateKind: String { "AdamOptimizer" }
+    var firstMoment: Matrix<Scalar>
+    var secondMoment: Matrix<Scalar>
 
-    struct Layer: Sendable, SpecifiedLayer {
-        let spec: LayerSpec
-        var step = 0
-        var firstMoment: Matrix<Scalar>
-        var secondMoment: Matrix<Scalar>
-        /// Workspace: the gradient (fused step), then the update.
-        var update: Matrix<Scalar>
+    public init(shape: Shape) {
+        firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
+        secondMoment = firstMoment
     }
 
-    public init(settings: AdamSettings = AdamSettings()) throws(NGError) {
-        try settings.validate("AdamOptimizer.init")
-        self.settings = settings
+    public static func validate(_ settings: AdamSettings, _ operation: String) throws(NGError) {
+        try settings.validate(operation)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
-    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        try spec.validate("AdamOptimizer.register")
-        let shape = spec.parameterShape
-        let zero = Matrix<Scalar>(rows: shape.rows, columns: shape.columns)
-        layers.append(Layer(spec: spec, firstMoment: zero, secondMoment: zero, update: zero))
-        return LayerHandle(index: layers.count - 1)
+    public func encode(to writer: inout StateWriter) {
+        writer.write(firstMoment)
+        writer.write(secondMoment)
     }
 
-    /// Validates the statistics and ignores them: Adam needs none.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
-    public mutating func observe(
-        _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
-        let operation = "AdamOptimizer.observe"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try reader.read(into: &firstMoment, what: "first moment")
+        try reader.read(into: &secondMoment, what: "second moment")
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    /// One Adam step at step count t from the gradient in `update` (overwritten).
     public mutating func step(
-        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws(NGError) {
-        let operation = "AdamOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        copy(gradient, into: &layers[i].update)
-        layers[i].finish(weight: &weight, settings)
-    }
-
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
-    public mutating func step(
-        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
-        outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
-        let operation = "AdamOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        let bias = try StepValidation.denseStep(
-            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        try DenseGradient.weightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].update)
-        layers[i].finish(weight: &weight, settings)
-    }
-
-    public func stateBytes() -> [UInt8] {
-        sealLayers(layers, optimizer: "AdamOptimizer", scalar: "\(Scalar.self)") { layer, writer in
-            writer.write(layer.step)
-            writer.write(layer.firstMoment)
-            writer.write(layer.secondMoment)
-        }
-    }
-
-    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        var reader = try StateFile.open(
-            stateBytes, optimizer: "AdamOptimizer", scalar: "\(Scalar.self)", operation: "AdamOptimizer.load")
-        var restored = layers
-        try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
-            layer.step = try reader.readStepCount()
-            try reader.read(into: &layer.firstMoment, what: "first moment")
-            try reader.read(into: &layer.secondMoment, what: "second moment")
-        }
-        layers = restored
-    }
-}
-
-extension AdamOptimizer.Layer {
-    /// One Adam step from the gradient held in `update`.
-    mutating func finish(weight: inout Matrix<Scalar>, _ settings: AdamSettings) {
-        step += 1
-        let lr = Scalar(settings.learningRate.value(at: step - 1))
+        direction update: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
+        settings: AdamSettings, t: Int
+    ) {
+        let step = t + 1
+        let lr = Scalar(settings.learningRate.value(at: t))
         let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
         let correction1 = 1 - Scalar(pow(settings.beta1, Double(step)))
         let correction2 = 1 - Scalar(pow(settings.beta2, Double(step)))
         let decay = Scalar(settings.weightDecay)
         if decay != 0, settings.weightDecayMode == .l2 {
-            addToWeightColumns(decay, of: weight, into: &update, weightColumns: spec.weightColumns)
+            addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
@@ -156,7 +97,7 @@ extension AdamOptimizer.Layer {
             if norm > maxNorm { scale = Scalar(Double(lr) * maxNorm / norm) }
         }
         if decay != 0, settings.weightDecayMode == .decoupled {
-            scaleWeightColumns(1 - lr * decay, of: &weight, weightColumns: spec.weightColumns)
+            scaleWeightColumns(1 - lr * decay, of: &weight, weightColumns: weightColumns)
         }
         update.withUnsafeBufferPointer { u in
             weight.withUnsafeMutableBufferPointer { w in
@@ -164,17 +105,4 @@ extension AdamOptimizer.Layer {
             }
         }
     }
-}
-
-/// The sealed state of `layers`: count, then per layer its spec text and `body`.
-func sealLayers<Layer: SpecifiedLayer>(
-    _ layers: [Layer], optimizer: String, scalar: String, _ body: (Layer, inout StateWriter) -> Void
-) -> [UInt8] {
-    var writer = StateWriter()
-    writer.write(layers.count)
-    for layer in layers {
-        writer.write(specDescription(layer.spec))
-        body(layer, &writer)
-    }
-    return StateFile.seal(payload: writer.bytes, optimizer: optimizer, scalar: scalar)
 }

@@ -56,7 +56,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var inputInverse: DampedInverse<Scalar>?
         var outputInverse: DampedInverse<Scalar>?
         var hasStatistics = false
-        var momentum: MomentumBuffer<Scalar>
+        var momentum: MomentumSGD<Scalar>
         /// Workspace: G⁻¹·∇W̃, then the direction (or the gradient of a fused step).
         var half: Matrix<Scalar>
         var direction: Matrix<Scalar>
@@ -74,7 +74,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try spec.validate(operation)
         let shape = spec.parameterShape
         var layer = Layer(
-            spec: spec, momentum: MomentumBuffer(shape: shape),
+            spec: spec, momentum: MomentumSGD(shape: shape),
             half: Matrix(rows: shape.rows, columns: shape.columns), direction: Matrix(rows: shape.rows, columns: shape.columns))
         switch spec {
         case let .dense(outputs, inputs, bias):

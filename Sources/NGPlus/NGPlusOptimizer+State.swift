@@ -77,18 +77,6 @@ extension PerSampleCurvature: StateCodable {
     }
 }
 
-extension MomentumBuffer: StateCodable {
-    func encode(to writer: inout StateWriter) {
-        writer.write(started)
-        writer.write(velocity)
-    }
-
-    mutating func restore(from reader: inout StateReader) throws(NGError) {
-        started = try reader.readBool()
-        try reader.read(into: &velocity, what: "velocity")
-    }
-}
-
 /// A stable text form of a layer spec, saved with its state and compared on load.
 func specDescription(_ spec: LayerSpec) -> String {
     let encoder = JSONEncoder()

@@ -27,7 +27,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var observedStep = -1
         var perSample: PerSampleCurvature<Scalar>?
         var matrix: MatrixCurvature<Scalar>?
-        var momentum: MomentumBuffer<Scalar>
+        var momentum: MomentumSGD<Scalar>
         /// Workspace: the preconditioned direction, then the update.
         var direction: Matrix<Scalar>
         /// Workspace for G̃ in the fused step of a right-side dense layer (empty otherwise).
@@ -84,7 +84,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         let index = layers.count
         layers.append(Layer(
             spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
-            perSample: perSample, matrix: matrix, momentum: MomentumBuffer(shape: shape),
+            perSample: perSample, matrix: matrix, momentum: MomentumSGD(shape: shape),
             direction: Matrix(rows: shape.rows, columns: shape.columns)))
         return LayerHandle(index: index)
     }

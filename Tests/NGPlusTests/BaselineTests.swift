@@ -165,13 +165,13 @@ import Testing
 
     @Test func everyOptimizerResumesBitIdenticallyAndRefusesDamagedStates() throws {
         try roundTrip { try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, nesterov: true)) }
-        try roundTrip { try AdamOptimizer<Float>() }
+        try roundTrip { try AdamOptimizer<Float>(settings: AdamSettings()) }
         try roundTrip { try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.9, batchSize: 2)) }
         try roundTrip { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 2)) }
     }
 
     @Test func baselinesRejectBadInputWithoutChangingState() throws {
-        var adam = try AdamOptimizer<Float>()
+        var adam = try AdamOptimizer<Float>(settings: AdamSettings())
         let layer = try adam.register(.dense(outputs: 2, inputs: 2, bias: false))
         let before = adam.stateBytes()
         var w = Matrix<Float>(rows: 2, columns: 2)

@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func resumingFromASavedStateGivesBitIdenticalSteps() throws {
-        var (optimizer, handles, weights) = try trainedOptimizer()
+        let (optimizer, handles, weights) = try trainedOptimizer()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-resume-\(UUID()).state")
         defer { try? FileManager.default.removeItem(at: url) }
         try optimizer.save(to: url)

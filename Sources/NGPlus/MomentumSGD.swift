@@ -1,19 +1,24 @@
-/// The velocity of one parameter and the SGD step of `SGDSettings`, written with BLAS level-1
-/// calls only (so it runs at C speed whatever the generic specialization) and without
-/// allocating: the direction buffer passed in is the caller's workspace and is overwritten.
-struct MomentumBuffer<Scalar: BLASScalar>: Sendable, Equatable {
+/// The SGD rule of `SGDSettings` for one parameter: its velocity and one step, written with BLAS
+/// level-1 calls only (so it runs at C speed whatever the generic specialization) and without
+/// allocating. `SGDOptimizer` is this rule alone; NG+ and K-FAC apply it after preconditioning.
+public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule, Equatable {
+    public static var stateKind: String { "SGDOptimizer" }
     var velocity: Matrix<Scalar>
     var started = false
 
-    init(shape: Shape) {
+    public init(shape: Shape) {
         velocity = Matrix(rows: shape.rows, columns: shape.columns)
     }
 
-    /// One step at step count `t`: `d ← d + wd·W` (L2 mode, weight columns only);
+    public static func validate(_ settings: SGDSettings, _ operation: String) throws(NGError) {
+        try settings.validate(operation)
+    }
+
+    /// One step at step count `t` (the direction buffer is overwritten): `d ← d + wd·W` (L2 mode, weight columns only);
     /// `v ← μ·v + d` (v = d on the first step); `s = d + μ·v` (Nesterov) or `s = v`;
     /// optional clipping of `lr·s`; `W ← W − lr·s` (and `W ← W − lr·wd·W` decoupled).
     /// `direction` must have W's shape (the callers validate it).
-    mutating func step(
+    public mutating func step(
         direction: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
         settings: SGDSettings, t: Int
     ) {
@@ -53,6 +58,18 @@ struct MomentumBuffer<Scalar: BLASScalar>: Sendable, Equatable {
                 Scalar.axpy(n: count, alpha: -scale, x: d.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
             }
         }
+    }
+}
+
+extension MomentumSGD {
+    public func encode(to writer: inout StateWriter) {
+        writer.write(started)
+        writer.write(velocity)
+    }
+
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        started = try reader.readBool()
+        try reader.read(into: &velocity, what: "velocity")
     }
 }
 

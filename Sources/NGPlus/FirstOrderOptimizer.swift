@@ -1,0 +1,133 @@
+/// A per-parameter first-order update rule: the state it keeps for one parameter and one step
+/// from a gradient. Rules are the baselines' whole update (`SGDOptimizer`, `AdamOptimizer`) and
+/// the step that follows preconditioning in NG+ and K-FAC.
+public protocol FirstOrderRule: Sendable {
+    associatedtype Scalar: BLASScalar
+    associatedtype Settings: Sendable
+
+    /// The optimizer name its states are saved under.
+    static var stateKind: String { get }
+
+    /// Throws `invalidArgument` for a setting out of range.
+    static func validate(_ settings: Settings, _ operation: String) throws(NGError)
+
+    /// Fresh state for a parameter of `shape`.
+    init(shape: Shape)
+
+    /// One step at step count t (from 0) from the gradient in `direction`, which the rule may
+    /// overwrite. `weightColumns`: the columns of W̃ that are weights (the rest is a bias,
+    /// exempt from weight decay).
+    mutating func step(
+        direction: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
+        settings: Settings, t: Int)
+
+    func encode(to writer: inout StateWriter)
+    mutating func restore(from reader: inout StateReader) throws(NGError)
+}
+
+/// The SGD baseline: momentum, Nesterov, weight decay and clipping of `SGDSettings`; NG+ with
+/// `F̂⁻¹ = I`.
+public typealias SGDOptimizer<Scalar: BLASScalar> = FirstOrderOptimizer<MomentumSGD<Scalar>>
+
+/// The Adam / AdamW baseline of `AdamSettings`.
+public typealias AdamOptimizer<Scalar: BLASScalar> = FirstOrderOptimizer<Adam<Scalar>>
+
+/// A first-order optimizer: one `Rule` per registered layer, behind the same protocol as NG+
+/// so that the baselines run in the same training code. Statistics are validated and ignored.
+public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendable {
+    public typealias Scalar = Rule.Scalar
+    /// The rule's settings, fixed at creation.
+    public let settings: Rule.Settings
+    var layers: [Layer] = []
+
+    struct Layer: Sendable, SpecifiedLayer {
+        let spec: LayerSpec
+        var step = 0
+        var rule: Rule
+        /// Workspace: the gradient, then the update.
+        var direction: Matrix<Scalar>
+
+        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings) {
+            rule.step(direction: &direction, weight: &weight, weightColumns: spec.weightColumns, settings: settings, t: step)
+            step += 1
+        }
+    }
+
+    /// - Throws: `invalidArgument` for a setting out of range.
+    public init(settings: Rule.Settings) throws(NGError) {
+        try Rule.validate(settings, "\(Rule.stateKind).init")
+        self.settings = settings
+    }
+
+    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
+    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
+    @_specialize(exported: true, where Rule == Adam<Float>)
+    @_specialize(exported: true, where Rule == Adam<Double>)
+    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
+        try spec.validate("\(Rule.stateKind).register")
+        let shape = spec.parameterShape
+        layers.append(Layer(spec: spec, rule: Rule(shape: shape), direction: Matrix(rows: shape.rows, columns: shape.columns)))
+        return LayerHandle(index: layers.count - 1)
+    }
+
+    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
+    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
+    @_specialize(exported: true, where Rule == Adam<Float>)
+    @_specialize(exported: true, where Rule == Adam<Double>)
+    public mutating func observe(
+        _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "\(Rule.stateKind).observe"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+    }
+
+    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
+    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
+    @_specialize(exported: true, where Rule == Adam<Float>)
+    @_specialize(exported: true, where Rule == Adam<Double>)
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "\(Rule.stateKind).step"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+        copy(gradient, into: &layers[i].direction)
+        layers[i].finish(weight: &weight, settings)
+    }
+
+    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
+    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
+    @_specialize(exported: true, where Rule == Adam<Float>)
+    @_specialize(exported: true, where Rule == Adam<Double>)
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
+        outputGradients: Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "\(Rule.stateKind).step"
+        let i = try StepValidation.index(of: layer, count: layers.count, operation)
+        let bias = try StepValidation.denseStep(
+            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+        try DenseGradient.weightGradient(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].direction)
+        layers[i].finish(weight: &weight, settings)
+    }
+
+    public func stateBytes() -> [UInt8] {
+        sealLayers(layers, optimizer: Rule.stateKind, scalar: "\(Scalar.self)") { layer, writer in
+            writer.write(layer.step)
+            layer.rule.encode(to: &writer)
+        }
+    }
+
+    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
+        var reader = try StateFile.open(
+            stateBytes, optimizer: Rule.stateKind, scalar: "\(Scalar.self)", operation: "\(Rule.stateKind).load")
+        var restored = layers
+        try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
+            layer.step = try reader.readStepCount()
+            try layer.rule.restore(from: &reader)
+        }
+        layers = restored
+    }
+}
