@@ -2,12 +2,14 @@ import CBLAS
 import NGKernels
 
 /// One measured kernel: its median time, GFLOP/s and fraction of the machine's sgemm peak.
-struct KernelFigure {
+struct KernelFigure: Codable {
     let kernel: String
     let m: Int
     let n: Int
     let batch: Int
-    let stats: TimingStats
+    let medianMs: Double
+    let minimumMs: Double
+    let p90Ms: Double
     let gflops: Double
     let fractionOfPeak: Double
 }
@@ -16,6 +18,8 @@ struct KernelFigure {
 /// `batch` samples), next to raw `cblas_sgemm` and LAPACKE calls on the same data. The GFIM is
 /// one block (m ≤ 1024 keeps the default block size from splitting it).
 struct KernelBenchmarks {
+    static let applyName = "apply inverse (SYMM)"
+    static let refreshName = "refresh (GFIM + inverse)"
     let m: Int
     let n: Int
     let batch: Int
@@ -32,8 +36,8 @@ struct KernelBenchmarks {
             let stats = try TimingStats.measure(warmup: plan.warmup, repetitions: plan.repetitions, body)
             let gflops = stats.gflops(flops)
             figures.append(KernelFigure(
-                kernel: kernel, m: m, n: n, batch: batch, stats: stats, gflops: gflops,
-                fractionOfPeak: gflops / peak))
+                kernel: kernel, m: m, n: n, batch: batch, medianMs: stats.median, minimumMs: stats.minimum,
+                p90Ms: stats.p90, gflops: gflops, fractionOfPeak: gflops / peak))
         }
 
         // GEMM m×n×m: raw C call, then our validated wrapper on the same data.
@@ -92,11 +96,11 @@ struct KernelBenchmarks {
         try record("Cholesky factor", flops: dm * dm * dm / 3) {
             try solve.refresh(from: gfim, damping: damping)
         }
-        try record("refresh (GFIM + inverse)", flops: dm * dm * db + dm * dm * dm) {
+        try record(Self.refreshName, flops: dm * dm * db + dm * dm * dm) {
             try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
             try explicit.refresh(from: gfim, damping: damping)
         }
-        try record("apply inverse (SYMM)", flops: gemmFlops) {
+        try record(Self.applyName, flops: gemmFlops) {
             try explicit.apply(g, into: &d)
         }
         try record("apply factor (2 TRSM)", flops: gemmFlops) {

@@ -8,25 +8,50 @@ import NGKernels
 struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
-        abstract: "Measures NG+ kernels against this machine's measured GEMM peak.",
+        abstract: "Measures NG+ against SGD, Adam and K-FAC, and its kernels against this machine's GEMM peak.",
         subcommands: [Suite.self, Kernels.self, Step.self],
         defaultSubcommand: Suite.self)
 }
 
-/// The default suite: the machine's peak, then every kernel at m = n = 1024, batch 128.
+/// Where the figures go besides the table.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Write every figure as JSON (schema in the README).") var json: String?
+    @Option(help: "Write every figure as CSV.") var csv: String?
+
+    func write(_ result: SuiteResult) throws {
+        if let json { try result.writeJSON(to: json) }
+        if let csv { try result.writeCSV(to: csv) }
+    }
+}
+
+/// The default suite: the machine's peak, every kernel at m = n = 1024, then each layer shape
+/// at batches 32, 128, 256 and k = 1, 10, 50, and the targets.
 struct Suite: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Machine peak, then every kernel at m = n = 1024 (256 with --quick), batch 128.")
+        abstract: "Machine peak, kernels at m = n = 1024, every suite layer at batches 32/128/256 and k = 1/10/50, targets.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let plan = common.plan()
-        let size = plan.quick ? 256 : 1024
         let machine = MachinePeak.measure(sizes: plan.quick ? [256] : [1024, 2048], plan: plan)
         Report.printMachine(machine)
-        let figures = try KernelBenchmarks(m: size, n: size, batch: 128, plan: plan, peak: machine.sgemmPeak).run()
-        Report.printKernels(figures)
+        let size = plan.quick ? 256 : 1024
+        let kernels = try KernelBenchmarks(m: size, n: size, batch: 128, plan: plan, peak: machine.sgemmPeak).run()
+        Report.printKernels(kernels)
+        let shapes = plan.quick ? [LayerShape.suite[0]] : LayerShape.suite
+        let batches = plan.quick ? [128] : [32, 128, 256]
+        var steps: [StepFigure] = []
+        for shape in shapes {
+            for batch in batches {
+                steps += try StepBenchmark(shape: shape, batch: batch, plan: plan).run(intervals: [1, 10, 50])
+            }
+        }
+        Report.printSteps(steps)
+        let targets = Targets.evaluate(kernels: kernels, steps: steps)
+        Report.printTargets(targets)
+        try output.write(SuiteResult(machine: machine, kernels: kernels, steps: steps, targets: targets, quick: plan.quick))
     }
 }
 
@@ -36,44 +61,53 @@ struct Kernels: ParsableCommand {
         abstract: "Every kernel (GEMM, SYRK, GFIM, Cholesky inverse, apply, Woodbury) at one shape.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var output: OutputOptions
     @Option(help: "GFIM order: the layer's outputs.") var m = 1024
     @Option(help: "The layer's inputs (columns of the gradient).") var n = 1024
     @Option(help: "Samples per mini-batch.") var batch = 128
 
     func validate() throws {
-        for (name, value) in [("--m", m), ("--n", n), ("--batch", batch)] where value < 1 || value > 16384 {
-            throw ValidationError("\(name) must be in 1...16384, got \(value)")
-        }
+        try validateSizes([("--m", m), ("--n", n), ("--batch", batch)])
     }
 
     func run() throws {
         let plan = common.plan()
         let machine = MachinePeak.measure(sizes: [max(256, min(m, 2048))], plan: plan)
         Report.printMachine(machine)
-        Report.printKernels(try KernelBenchmarks(m: m, n: n, batch: batch, plan: plan, peak: machine.sgemmPeak).run())
+        let kernels = try KernelBenchmarks(m: m, n: n, batch: batch, plan: plan, peak: machine.sgemmPeak).run()
+        Report.printKernels(kernels)
+        try output.write(SuiteResult(machine: machine, kernels: kernels, steps: [], targets: [], quick: plan.quick))
     }
 }
 
-/// One dense layer's step, SGD against NG+, in both forms.
+/// One dense layer's step: SGD, Adam, K-FAC and NG+ in both forms.
 struct Step: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "One dense layer's training step: SGD against NG+.")
+    static let configuration = CommandConfiguration(abstract: "One dense layer's training step: SGD, Adam, K-FAC and NG+.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var output: OutputOptions
     @Option(help: "The layer's outputs.") var m = 256
     @Option(help: "The layer's inputs.") var n = 784
     @Option(help: "Samples per mini-batch.") var batch = 128
     @Option(help: "Inverse interval k.") var k = 10
 
     func validate() throws {
-        for (name, value) in [("--m", m), ("--n", n), ("--batch", batch), ("--k", k)] where value < 1 || value > 16384 {
-            throw ValidationError("\(name) must be in 1...16384, got \(value)")
-        }
+        try validateSizes([("--m", m), ("--n", n), ("--batch", batch), ("--k", k)])
     }
 
     func run() throws {
         let plan = common.plan()
-        let benchmark = StepBenchmark(layer: "dense", m: m, n: n, batch: batch, plan: plan)
-        let figures = try [false, true].map { fused in try benchmark.measure(k: k, fused: fused) }
-        Report.printSteps(figures)
+        let shape = LayerShape(name: "dense \(n)→\(m)", outputs: m, inputs: n)
+        let steps = try StepBenchmark(shape: shape, batch: batch, plan: plan).run(intervals: [k])
+        Report.printSteps(steps)
+        let machine = MachinePeak(coreName: OpenBLAS.coreName, threads: OpenBLAS.threadCount, sgemm: [], dgemm: [])
+        try output.write(SuiteResult(machine: machine, kernels: [], steps: steps, targets: [], quick: plan.quick))
+    }
+}
+
+/// Throws a clear error for a size outside 1...16384.
+func validateSizes(_ sizes: [(String, Int)]) throws {
+    for (name, value) in sizes where value < 1 || value > 16384 {
+        throw ValidationError("\(name) must be in 1...16384, got \(value)")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The readable tables ngbench prints on stdout.
+/// What ngbench prints on stdout (readable tables) and writes with `--json` and `--csv`.
 enum Report {
     static func printMachine(_ machine: MachinePeak) {
         print("OpenBLAS core \(machine.coreName), \(machine.threads) thread(s)")
@@ -13,19 +13,28 @@ enum Report {
     static func printKernels(_ figures: [KernelFigure]) {
         let header = ["kernel", "m", "n", "batch", "median ms", "min ms", "p90 ms", "GFLOP/s", "of peak"]
         let rows = figures.map { f in
-            [f.kernel, "\(f.m)", "\(f.n)", "\(f.batch)", format(f.stats.median, 3), format(f.stats.minimum, 3),
-             format(f.stats.p90, 3), format(f.gflops, 1), format(100 * f.fractionOfPeak, 0) + "%"]
+            [f.kernel, "\(f.m)", "\(f.n)", "\(f.batch)", format(f.medianMs, 3), format(f.minimumMs, 3),
+             format(f.p90Ms, 3), format(f.gflops, 1), format(100 * f.fractionOfPeak, 0) + "%"]
         }
         printTable(header: header, rows: rows)
+        print()
     }
 
     static func printSteps(_ figures: [StepFigure]) {
-        let header = ["layer", "m", "n", "batch", "k", "form", "SGD ms", "NG+ ms", "NG+/SGD", "bound", "ratio/bound"]
+        let header = ["layer", "batch", "k", "form", "NG+ plan", "SGD ms", "NG+ ms", "NG+/SGD", "bound",
+                      "ratio/bound", "K-FAC ms", "Adam ms"]
         let rows = figures.map { f in
-            [f.layer, "\(f.m)", "\(f.n)", "\(f.batch)", "\(f.k)", f.form, format(f.sgdMilliseconds, 3),
-             format(f.ngplusMilliseconds, 3), format(f.ratio, 2), format(f.bound, 2), format(f.ratio / f.bound, 2)]
+            [f.layer, "\(f.batch)", "\(f.k)", f.form, f.plan, format(f.sgdMs, 3), format(f.ngplusMs, 3),
+             format(f.ratio, 2), format(f.bound, 2), format(f.ratio / f.bound, 2), format(f.kfacMs, 3),
+             format(f.adamMs, 3)]
         }
         printTable(header: header, rows: rows)
+        print()
+    }
+
+    static func printTargets(_ targets: [Target]) {
+        let rows = targets.map { t in [t.met ? "met" : "MISSED", t.name, t.measured] }
+        printTable(header: ["", "target", "measured"], rows: rows)
     }
 
     static func printTable(header: [String], rows: [[String]]) {
@@ -33,7 +42,8 @@ enum Report {
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         for (index, row) in all.enumerated() {
             let cells = row.enumerated().map { column, cell in
-                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == 0 || column == 1 && header[1] == "target"
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[column] - cell.count) + cell
             }
             print(cells.joined(separator: "  "))
@@ -44,4 +54,72 @@ enum Report {
     static func format(_ value: Double, _ decimals: Int) -> String {
         String(format: "%.\(decimals)f", value)
     }
+}
+
+/// A performance target of the suite and whether this run met it.
+struct Target: Codable {
+    let name: String
+    let measured: String
+    let met: Bool
+}
+
+/// Everything one run measured, as written by `--json` (keys in snake_case, times in
+/// milliseconds; see README "ngbench output").
+struct SuiteResult: Codable {
+    struct Machine: Codable {
+        let sgemmGflops: Double
+        let dgemmGflops: Double
+        let openblasCore: String
+        let threads: Int
+        let sgemm: [SizeFigure]
+        let dgemm: [SizeFigure]
+    }
+
+    struct SizeFigure: Codable {
+        let n: Int
+        let gflops: Double
+    }
+
+    let date: String
+    let quick: Bool
+    let machine: Machine
+    let kernels: [KernelFigure]
+    let steps: [StepFigure]
+    let targets: [Target]
+
+    init(machine peak: MachinePeak, kernels: [KernelFigure], steps: [StepFigure], targets: [Target], quick: Bool) {
+        date = ISO8601DateFormatter().string(from: Date())
+        self.quick = quick
+        machine = Machine(
+            sgemmGflops: peak.sgemmPeak, dgemmGflops: peak.dgemm.map(\.gflops).max() ?? .nan,
+            openblasCore: peak.coreName, threads: peak.threads,
+            sgemm: peak.sgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) },
+            dgemm: peak.dgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) })
+        self.kernels = kernels
+        self.steps = steps
+        self.targets = targets
+    }
+
+    func writeJSON(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// One CSV of uniform columns; `section` says which fields a row fills.
+    func writeCSV(to path: String) throws {
+        var lines = ["section,name,m,n,batch,k,form,plan,sgd_ms,ngplus_ms,ratio,bound,kfac_ms,adam_ms,median_ms,gflops,fraction_of_peak"]
+        for size in machine.sgemm { lines.append("machine,sgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),") }
+        for size in machine.dgemm { lines.append("machine,dgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),") }
+        for k in kernels {
+            lines.append("kernel,\(quoted(k.kernel)),\(k.m),\(k.n),\(k.batch),,,,,,,,,,\(k.medianMs),\(k.gflops),\(k.fractionOfPeak)")
+        }
+        for s in steps {
+            lines.append("step,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func quoted(_ field: String) -> String { "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

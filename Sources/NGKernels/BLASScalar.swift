@@ -1,5 +1,7 @@
 /// A floating-point type that OpenBLAS and LAPACKE support: `Float` (the `s` routines) and
-/// `Double` (the `d` routines).
+/// `Double` (the `d` routines). It is also where the package's few non-BLAS loops
+/// (`ElementwiseKernels`) are dispatched, so that they run compiled for the concrete type
+/// whatever the caller.
 ///
 /// Every requirement is a thin, unchecked forwarder to one C routine. All matrices are
 /// **row-major** with a leading dimension (`ld…`) counted in elements. Symmetric and
@@ -71,6 +73,21 @@ where Self.RawSignificand: FixedWidthInteger {
     static func potrs(
         n: Int, nrhs: Int, a: UnsafePointer<Self>, lda: Int,
         b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
+
+    /// `ElementwiseKernels.allFinite`, compiled for this type.
+    static func allFinite(_ values: UnsafePointer<Self>, count: Int) -> Bool
+
+    /// `ElementwiseKernels.maxAbsolute`, compiled for this type.
+    static func maxAbsolute(_ values: UnsafePointer<Self>, count: Int) -> Self
+
+    /// `ElementwiseKernels.adamUpdate`, compiled for this type.
+    static func adamUpdate(
+        gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafeMutablePointer<Self>,
+        secondMoment: UnsafeMutablePointer<Self>, count: Int,
+        beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self)
+
+    /// `ElementwiseKernels.unfold` (im2col of one sample), compiled for this type.
+    static func unfold(_ geometry: ConvGeometry, _ x: UnsafePointer<Self>, into u: UnsafeMutablePointer<Self>, ld: Int)
 
     /// Eigenvalues (ascending, into `w`) and, when `vectors` is true, eigenvectors of the
     /// symmetric matrix A in place, by divide and conquer. Eigenvector j is **row** j of A on

@@ -62,27 +62,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
     public func unfold<Scalar: BLASScalar>(
         _ x: UnsafePointer<Scalar>, into u: UnsafeMutablePointer<Scalar>, ld: Int
     ) {
-        let (oh, ow) = (outHeight, outWidth)
-        for c in 0..<inChannels {
-            for r in 0..<kernelHeight {
-                for s in 0..<kernelWidth {
-                    let row = u + ((c * kernelHeight + r) * kernelWidth + s) * ld
-                    for oy in 0..<oh {
-                        let iy = oy * stride + r - padding
-                        let out = row + oy * ow
-                        guard iy >= 0, iy < height else {
-                            out.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let line = x + (c * height + iy) * width
-                        for ox in 0..<ow {
-                            let ix = ox * stride + s - padding
-                            out[ox] = ix >= 0 && ix < width ? line[ix] : 0
-                        }
-                    }
-                }
-            }
-        }
+        Scalar.unfold(self, x, into: u, ld: ld)
     }
 
     /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`

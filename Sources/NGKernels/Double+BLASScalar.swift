@@ -100,6 +100,28 @@ extension Double: BLASScalar {
             a, Int32(lda), b, Int32(ldb)))
     }
 
+    public static func allFinite(_ values: UnsafePointer<Double>, count: Int) -> Bool {
+        ElementwiseKernels.allFinite(values, count: count)
+    }
+
+    public static func maxAbsolute(_ values: UnsafePointer<Double>, count: Int) -> Double {
+        ElementwiseKernels.maxAbsolute(values, count: count)
+    }
+
+    public static func adamUpdate(
+        gradient: UnsafeMutablePointer<Double>, firstMoment: UnsafeMutablePointer<Double>,
+        secondMoment: UnsafeMutablePointer<Double>, count: Int,
+        beta1: Double, beta2: Double, correction1: Double, correction2: Double, epsilon: Double
+    ) {
+        ElementwiseKernels.adamUpdate(
+            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, count: count,
+            beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon)
+    }
+
+    public static func unfold(_ geometry: ConvGeometry, _ x: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>, ld: Int) {
+        ElementwiseKernels.unfold(geometry, x, into: u, ld: ld)
+    }
+
     @inlinable @inline(__always)
     public static func syevd(
         vectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,

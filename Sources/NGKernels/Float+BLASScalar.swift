@@ -100,6 +100,28 @@ extension Float: BLASScalar {
             a, Int32(lda), b, Int32(ldb)))
     }
 
+    public static func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
+        ElementwiseKernels.allFinite(values, count: count)
+    }
+
+    public static func maxAbsolute(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        ElementwiseKernels.maxAbsolute(values, count: count)
+    }
+
+    public static func adamUpdate(
+        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafeMutablePointer<Float>,
+        secondMoment: UnsafeMutablePointer<Float>, count: Int,
+        beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float
+    ) {
+        ElementwiseKernels.adamUpdate(
+            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, count: count,
+            beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon)
+    }
+
+    public static func unfold(_ geometry: ConvGeometry, _ x: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, ld: Int) {
+        ElementwiseKernels.unfold(geometry, x, into: u, ld: ld)
+    }
+
     @inlinable @inline(__always)
     public static func syevd(
         vectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,

@@ -29,26 +29,12 @@ extension Matrix {
     }
 
     /// The row-major index of the first NaN or infinity, or nil when every element is finite.
-    ///
-    /// The fast path sums `x − x` (0 for a finite x, NaN otherwise) in SIMD lanes, which
-    /// are independent so the loop runs at memory speed; only a matrix that fails it is
-    /// scanned element by element.
+    /// The fast check (`BLASScalar.allFinite`) runs at memory speed; only a matrix that fails
+    /// it is scanned element by element.
     @inlinable
     public func firstNonFiniteIndex() -> Int? {
-        let allFinite = storage.withUnsafeBufferPointer { buffer -> Bool in
-            var lanes = SIMD16<Scalar>()
-            let whole = buffer.count / 16 * 16
-            if whole > 0 {
-                let raw = UnsafeRawPointer(buffer.baseAddress!)
-                for offset in stride(from: 0, to: whole, by: 16) {
-                    let v = raw.loadUnaligned(
-                        fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
-                    lanes += v - v
-                }
-            }
-            var sum = lanes.sum()
-            for i in whole..<buffer.count { sum += buffer[i] - buffer[i] }
-            return sum == 0
+        let allFinite = storage.withUnsafeBufferPointer { buffer in
+            buffer.isEmpty || Scalar.allFinite(buffer.baseAddress!, count: buffer.count)
         }
         if allFinite { return nil }
         return storage.firstIndex { !$0.isFinite }
@@ -58,19 +44,7 @@ extension Matrix {
     @inlinable
     public func maxAbsolute() -> Scalar {
         storage.withUnsafeBufferPointer { buffer in
-            var lanes = SIMD16<Scalar>()
-            let whole = buffer.count / 16 * 16
-            if whole > 0 {
-                let raw = UnsafeRawPointer(buffer.baseAddress!)
-                for offset in stride(from: 0, to: whole, by: 16) {
-                    let v = raw.loadUnaligned(
-                        fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
-                    lanes = pointwiseMax(lanes, pointwiseMax(v, -v))
-                }
-            }
-            var largest = lanes.max()
-            for i in whole..<buffer.count { largest = Swift.max(largest, Swift.abs(buffer[i])) }
-            return largest
+            buffer.isEmpty ? 0 : Scalar.maxAbsolute(buffer.baseAddress!, count: buffer.count)
         }
     }
 }

@@ -82,12 +82,10 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 update.withUnsafeMutableBufferPointer { u in
-                    for e in 0..<u.count {
-                        let g = u[e]
-                        m[e] = b1 * m[e] + (1 - b1) * g
-                        v[e] = b2 * v[e] + (1 - b2) * g * g
-                        u[e] = (m[e] / correction1) / ((v[e] / correction2).squareRoot() + eps)
-                    }
+                    Scalar.adamUpdate(
+                        gradient: u.baseAddress!, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
+                        count: u.count, beta1: b1, beta2: b2, correction1: correction1, correction2: correction2,
+                        epsilon: eps)
                 }
             }
         }

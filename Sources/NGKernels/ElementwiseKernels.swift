@@ -1,0 +1,84 @@
+/// The loops of the package that are not BLAS calls, written once, generically, and reached
+/// through `BLASScalar` requirements whose Float and Double conformances forward here. Inside a
+/// conformance `Self` is concrete, so each loop is compiled specialized and vectorized even when
+/// the caller is generic code that Swift never specializes (an optimizer used through the
+/// `LayerOptimizer` protocol, say): measured, an unspecialized finiteness scan made a whole
+/// NG+ step 7× slower.
+public enum ElementwiseKernels {
+    /// True when all `count` values are finite: sums `x − x` (0 when finite, NaN otherwise) in
+    /// independent SIMD lanes, at memory speed.
+    @inlinable
+    public static func allFinite<Scalar: BLASScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Bool {
+        var lanes = SIMD16<Scalar>()
+        let whole = count / 16 * 16
+        let raw = UnsafeRawPointer(values)
+        for offset in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
+            lanes += v - v
+        }
+        var sum = lanes.sum()
+        for i in whole..<count { sum += values[i] - values[i] }
+        return sum == 0
+    }
+
+    /// The largest absolute value (0 for no values; NaN is ignored).
+    @inlinable
+    public static func maxAbsolute<Scalar: BLASScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var lanes = SIMD16<Scalar>()
+        let whole = count / 16 * 16
+        let raw = UnsafeRawPointer(values)
+        for offset in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
+            lanes = pointwiseMax(lanes, pointwiseMax(v, -v))
+        }
+        var largest = lanes.max()
+        for i in whole..<count { largest = Swift.max(largest, Swift.abs(values[i])) }
+        return largest
+    }
+
+    /// One Adam update of `count` values: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+    /// `g ← (m/c₁) / (√(v/c₂) + ε)` with the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ.
+    @inlinable
+    public static func adamUpdate<Scalar: BLASScalar>(
+        gradient g: UnsafeMutablePointer<Scalar>, firstMoment m: UnsafeMutablePointer<Scalar>,
+        secondMoment v: UnsafeMutablePointer<Scalar>, count: Int,
+        beta1: Scalar, beta2: Scalar, correction1: Scalar, correction2: Scalar, epsilon: Scalar
+    ) {
+        for e in 0..<count {
+            let gradient = g[e]
+            m[e] = beta1 * m[e] + (1 - beta1) * gradient
+            v[e] = beta2 * v[e] + (1 - beta2) * gradient * gradient
+            g[e] = (m[e] / correction1) / ((v[e] / correction2).squareRoot() + epsilon)
+        }
+    }
+
+    /// im2col of one sample (see `ConvGeometry`).
+    @inlinable
+    public static func unfold<Scalar: BLASScalar>(
+        _ geometry: ConvGeometry, _ x: UnsafePointer<Scalar>, into u: UnsafeMutablePointer<Scalar>, ld: Int
+    ) {
+        let (oh, ow) = (geometry.outHeight, geometry.outWidth)
+        let (height, width, stride, padding) = (geometry.height, geometry.width, geometry.stride, geometry.padding)
+        let (kh, kw) = (geometry.kernelHeight, geometry.kernelWidth)
+        for c in 0..<geometry.inChannels {
+            for r in 0..<kh {
+                for s in 0..<kw {
+                    let row = u + ((c * kh + r) * kw + s) * ld
+                    for oy in 0..<oh {
+                        let iy = oy * stride + r - padding
+                        let out = row + oy * ow
+                        guard iy >= 0, iy < height else {
+                            out.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        let line = x + (c * height + iy) * width
+                        for ox in 0..<ow {
+                            let ix = ox * stride + s - padding
+                            out[ox] = ix >= 0 && ix < width ? line[ix] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
