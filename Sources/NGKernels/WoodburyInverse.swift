@@ -87,21 +87,22 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         }
         try damping.validate(operation)
         let m = dimension
-        let firstBad = u.withUnsafeBufferPointer { pu in
-            pu[0..<(r * m)].firstIndex { !$0.isFinite }
-        }
-        if let index = firstBad {
+        let allFinite = u.withUnsafeBufferPointer { pu in Scalar.allFinite(pu.baseAddress!, count: r * m) }
+        if !allFinite, let index = u.firstNonFiniteIndex() {
             throw .nonFinite(operation: operation, argument: "factors", row: index / m, column: index % m)
         }
 
         // max|F| of the PSD F = c·UᵀU is its largest diagonal entry, c·max_j Σ_i u_ij².
-        let largestDiagonal = u.withUnsafeBufferPointer { pu -> Double in
-            var largest = 0.0
-            for j in 0..<m {
-                largest = Swift.max(largest, Double(Scalar.dot(
-                    n: r, x: pu.baseAddress! + j, incx: m, y: pu.baseAddress! + j, incy: m)))
+        var largestDiagonal = 0.0
+        if damping.needsMaxAbsolute {
+            largestDiagonal = u.withUnsafeBufferPointer { pu -> Double in
+                var largest = 0.0
+                for j in 0..<m {
+                    largest = Swift.max(largest, Double(Scalar.dot(
+                        n: r, x: pu.baseAddress! + j, incx: m, y: pu.baseAddress! + j, incy: m)))
+                }
+                return largest * Double(scale)
             }
-            return largest * Double(scale)
         }
         let requested = damping.shift(maxAbsolute: largestDiagonal)
         if scratch.rows != r { scratch = Matrix(rows: r, columns: r) }
