@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "NGKernels", targets: ["NGKernels"]),
         .library(name: "NGPlus", targets: ["NGPlus"]),
+        .library(name: "NGTrain", targets: ["NGTrain"]),
         .executable(name: "ngbench", targets: ["ngbench"]),
     ],
     dependencies: [
@@ -20,6 +21,8 @@ let package = Package(
         ),
         .target(name: "NGKernels", dependencies: ["CBLAS"]),
         .target(name: "NGPlus", dependencies: ["NGKernels"]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "NGTrain", dependencies: ["NGPlus", "CZlib"]),
         .executableTarget(
             name: "ngbench",
             dependencies: [
@@ -28,6 +31,7 @@ let package = Package(
                 "CBLAS",
                 "NGKernels",
                 "NGPlus",
+                "NGTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ngbench"
@@ -36,5 +40,6 @@ let package = Package(
         .target(name: "NGTestSupport", dependencies: ["NGKernels"], path: "Tests/NGTestSupport"),
         .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels", "NGTestSupport"]),
         .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport"]),
+        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport"]),
     ]
 )

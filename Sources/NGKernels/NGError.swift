@@ -38,6 +38,8 @@ public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A saved state that cannot be loaded: bad magic, version, checksum, truncation, or a
     /// mismatch with the registered layers. `reason` says which.
     case corruptState(operation: String, reason: String)
+    /// A data file is not what it claims: wrong magic number, dimensions or length.
+    case corruptData(operation: String, path: String, reason: String)
     /// A file could not be read or written.
     case fileError(operation: String, path: String, reason: String)
     /// LAPACK rejected an argument. Validation should make this unreachable; it is reported,
@@ -68,6 +70,8 @@ public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "(a statistics step)"
         case let .corruptState(operation, reason):
             return "\(operation): the saved state cannot be loaded: \(reason)"
+        case let .corruptData(operation, path, reason):
+            return "\(operation): \(path) is not valid: \(reason)"
         case let .fileError(operation, path, reason):
             return "\(operation): \(path): \(reason)"
         case let .lapackFailure(operation, routine, info):

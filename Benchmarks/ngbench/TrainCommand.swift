@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import NGPlus
+import NGTrain
+
+extension ModelName: ExpressibleByArgument {}
+extension OptimizerName: ExpressibleByArgument {}
+
+/// `ngbench train`: a real network on Fashion-MNIST with NG+ or a baseline, or all of them.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
+
+    @Option(help: "mlp (784→256→256→10) or cnn (conv32-pool-conv64-pool-dense128-dense10).") var model: ModelName = .mlp
+    @Option(help: "ngplus, sgd, adam or kfac.") var optimizer: OptimizerName = .ngplus
+    @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Mini-batch size.") var batch = 128
+    @Option(help: "Seed of the initialisation and the shuffling.") var seed: UInt64 = 1
+    @Option(help: "Learning rate (default: the optimizer's, see the README).") var lr: Double?
+    @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
+    @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
+    @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
+    @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
+    @Option(help: "OpenBLAS threads.") var threads: Int?
+    @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
+    @Option(help: "Draw test accuracy against seconds and epochs as SVG.") var plot: String?
+
+    func validate() throws {
+        do {
+            try TrainingSettings(learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch).validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let trainLimit, trainLimit < batch { throw ValidationError("--train-limit must be at least --batch (\(batch)), got \(trainLimit)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { OpenBLAS.setThreadCount(threads) }
+        let (fullTrain, test) = try FashionMNIST.load(directory: data)
+        let train = fullTrain.prefix(trainLimit)
+        let settings = TrainingSettings(learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch)
+        var records: [EpochRecord] = []
+        for name in compare ? OptimizerName.allCases : [optimizer] {
+            records += try TrainingRun(model: model, optimizer: name, settings: settings, seed: seed)
+                .run(train: train, test: test, epochs: epochs)
+        }
+        TrainingReport.printTable(records)
+        if let csv { try TrainingReport.writeCSV(records, to: csv) }
+        if let plot { try TrainingReport.writeSVG(records, to: plot) }
+    }
+}
+
+/// One optimizer on one model: builds both from the settings and trains.
+struct TrainingRun {
+    let model: ModelName
+    let optimizer: OptimizerName
+    let settings: TrainingSettings
+    let seed: UInt64
+
+    func run(train: Dataset, test: Dataset, epochs: Int) throws -> [EpochRecord] {
+        let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
+        let defaults = TrainingSettings.defaults(optimizer, model)
+        let lr = settings.learningRate ?? defaults.learningRate
+        let lambda = settings.damping ?? defaults.damping
+        let k = settings.inverseInterval ?? defaults.inverseInterval
+        let sgd = SGDSettings(learningRate: .constant(lr), momentum: 0.9, weightDecay: 1e-4)
+        let trainer = try Trainer(batchSize: settings.batchSize, seed: seed)
+        let bar = ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)")
+        switch optimizer {
+        case .sgd:
+            var o = try SGDOptimizer<Float>(settings: sgd)
+            try network.register(with: &o)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+        case .adam:
+            var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: .constant(lr)))
+            try network.register(with: &o)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+        case .ngplus:
+            var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize, fusedApply: true))
+            try network.register(with: &o)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+        case .kfac:
+            var o = try KFACOptimizer<Float>(configuration: KFACConfiguration(
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize))
+            try network.register(with: &o)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+        }
+    }
+}
+
+/// A progress bar with ETA on stderr, redrawn at most ten times a second.
+final class ProgressBar {
+    let label: String
+    let start = DispatchTime.now().uptimeNanoseconds
+    var lastDraw: UInt64 = 0
+
+    init(label: String) { self.label = label }
+
+    func update(_ step: Int, _ total: Int) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDraw > 100_000_000 || step == total else { return }
+        lastDraw = now
+        let elapsed = Double(now - start) / 1e9
+        let fraction = Double(step) / Double(total)
+        let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
+        let filled = Int(fraction * 30)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        let line = String(format: "\r%@ [%@] %3.0f%% %6.1fs ETA %6.1fs", label, bar, 100 * fraction, elapsed, eta)
+        FileHandle.standardError.write(Data((line + (step == total ? "\n" : "")).utf8))
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import NGTrain
+
+/// The outputs of `ngbench train`: a table, the CSV and the SVG chart.
+enum TrainingReport {
+    static func printTable(_ records: [EpochRecord]) {
+        let rows = records.map { r in
+            [r.optimizer, "\(r.epoch)", Report.format(r.trainLoss, 4), Report.format(100 * r.testAccuracy, 2) + "%",
+             Report.format(r.seconds, 1)]
+        }
+        Report.printTable(header: ["optimizer", "epoch", "train loss", "test accuracy", "seconds"], rows: rows)
+    }
+
+    /// `optimizer,epoch,train_loss,test_accuracy,seconds`, one row per optimizer and epoch.
+    static func writeCSV(_ records: [EpochRecord], to path: String) throws {
+        var lines = ["optimizer,epoch,train_loss,test_accuracy,seconds"]
+        for r in records { lines.append("\(r.optimizer),\(r.epoch),\(r.trainLoss),\(r.testAccuracy),\(r.seconds)") }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Two panels: test accuracy against training seconds, and against epochs; one line and
+    /// colour per optimizer.
+    static func writeSVG(_ records: [EpochRecord], to path: String) throws {
+        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
+        let (panelWidth, height, margin) = (420.0, 300.0, 50.0)
+        let accuracies = records.map(\.testAccuracy)
+        let low = max(0, (accuracies.min() ?? 0) - 0.02)
+        let high = min(1, (accuracies.max() ?? 1) + 0.01)
+        var svg = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(2 * panelWidth + 3 * margin))" height="\(Int(height + 2 * margin))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+
+        """
+        for (panel, (title, value)) in [("seconds", { (r: EpochRecord) in r.seconds }), ("epoch", { (r: EpochRecord) in Double(r.epoch) })].enumerated() {
+            let left = margin + Double(panel) * (panelWidth + margin)
+            let maxX = records.map(value).max() ?? 1
+            func x(_ v: Double) -> Double { left + panelWidth * v / maxX }
+            func y(_ a: Double) -> Double { margin + height * (1 - (a - low) / (high - low)) }
+            svg += "<rect x=\"\(left)\" y=\"\(margin)\" width=\"\(panelWidth)\" height=\"\(height)\" fill=\"none\" stroke=\"#999\"/>\n"
+            svg += "<text x=\"\(left + panelWidth / 2)\" y=\"\(margin + height + 35)\" text-anchor=\"middle\">\(title == "seconds" ? "training seconds" : "epoch")</text>\n"
+            for tick in 0...4 {
+                let a = low + (high - low) * Double(tick) / 4
+                svg += "<text x=\"\(left - 5)\" y=\"\(y(a) + 4)\" text-anchor=\"end\">\(Report.format(100 * a, 1))%</text>\n"
+                let v = maxX * Double(tick) / 4
+                svg += "<text x=\"\(x(v))\" y=\"\(margin + height + 15)\" text-anchor=\"middle\">\(Report.format(v, title == "seconds" ? 0 : 1))</text>\n"
+            }
+            for (index, name) in names.enumerated() {
+                let points = records.filter { $0.optimizer == name }.map { "\(x(value($0))),\(y($0.testAccuracy))" }
+                svg += "<polyline fill=\"none\" stroke=\"\(colours[index % colours.count])\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+            }
+        }
+        for (index, name) in names.enumerated() {
+            svg += "<text x=\"\(margin + 10 + Double(index) * 90)\" y=\"\(margin - 15)\" fill=\"\(colours[index % colours.count])\">\(name)</text>\n"
+        }
+        svg += "<text x=\"\(margin)\" y=\"\(margin - 32)\">test accuracy</text>\n</svg>\n"
+        try svg.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,88 @@
+import NGPlus
+
+/// A sequential classifier: layers in order, softmax cross-entropy on the last one's output.
+public final class Model<Scalar: BLASScalar> {
+    public let layers: [any NetworkLayer<Scalar>]
+    var lossFunction = SoftmaxCrossEntropy<Scalar>()
+    var batchImages = Matrix<Scalar>(rows: 0, columns: 0)
+
+    public init(layers: [any NetworkLayer<Scalar>]) {
+        self.layers = layers
+    }
+
+    /// The layers with parameters, in order.
+    public var trainableLayers: [any TrainableLayer<Scalar>] {
+        layers.compactMap { $0 as? any TrainableLayer<Scalar> }
+    }
+
+    /// 784 → 256 → 256 → 10 with ReLUs.
+    public static func mlp(inputs: Int = 784, classes: Int = 10, seed: UInt64) -> Model {
+        var generator = SeededGenerator(seed: seed)
+        return Model(layers: [
+            Dense<Scalar>(inputs: inputs, outputs: 256, computesInputGradient: false, using: &generator), ReLU<Scalar>(),
+            Dense<Scalar>(inputs: 256, outputs: 256, using: &generator), ReLU<Scalar>(),
+            Dense<Scalar>(inputs: 256, outputs: classes, using: &generator),
+        ])
+    }
+
+    /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
+    /// the first dense layer, "same" padding.
+    public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
+        var generator = SeededGenerator(seed: seed)
+        let first = try ConvGeometry(inChannels: 1, height: height, width: width, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let second = try ConvGeometry(inChannels: 32, height: height / 2, width: width / 2, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let flattened = 64 * (height / 4) * (width / 4)
+        return Model(layers: [
+            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator), ReLU<Scalar>(),
+            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width),
+            Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator), ReLU<Scalar>(),
+            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2),
+            Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
+            Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
+        ])
+    }
+
+    /// Registers every trainable layer with `optimizer`.
+    public func register<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
+        for layer in trainableLayers { layer.handle = try optimizer.register(layer.spec) }
+    }
+
+    /// The logits of a batch.
+    public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        var activation = x
+        for layer in layers { activation = try layer.forward(activation) }
+        for layer in layers { layer.release() }
+        return activation
+    }
+
+    /// One training step on a batch: forward, loss, backward, then every trainable layer's
+    /// update by `optimizer`. Returns the mean loss.
+    public func trainStep<O: LayerOptimizer>(
+        _ x: Matrix<Scalar>, labels: ArraySlice<Int>, optimizer: inout O
+    ) throws(NGError) -> Double where O.Scalar == Scalar {
+        var activation = x
+        for layer in layers { activation = try layer.forward(activation) }
+        let loss = try lossFunction.loss(logits: activation, labels: labels)
+        activation = Matrix(rows: 0, columns: 0)
+        var gradient = lossFunction.gradient
+        for layer in layers.reversed() { gradient = try layer.backward(gradient) }
+        gradient = Matrix(rows: 0, columns: 0)
+        defer { for layer in layers { layer.release() } }
+        for layer in trainableLayers { try layer.update(with: &optimizer) }
+        return loss
+    }
+
+    /// Rows `indices` of `images` into the model's batch buffer.
+    func gather(_ images: Matrix<Scalar>, _ indices: ArraySlice<Int>) -> Matrix<Scalar> {
+        let columns = images.columns
+        ensureShape(&batchImages, indices.count, columns)
+        images.withUnsafeBufferPointer { source in
+            batchImages.withUnsafeMutableBufferPointer { target in
+                for (row, index) in indices.enumerated() {
+                    (target.baseAddress! + row * columns).update(from: source.baseAddress! + index * columns, count: columns)
+                }
+            }
+        }
+        return batchImages
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import NGPlus
+
+/// One layer of the reference training stack. Layers are classes that own their output and
+/// gradient buffers (allocated for the first batch size seen, again only when it changes), so
+/// a steady-state step allocates nothing. `forward` keeps what `backward` needs; the model
+/// calls `release()` after the optimizer step so the previous layer's output buffer is
+/// uniquely held again and is overwritten in place next time.
+public protocol NetworkLayer<Scalar>: AnyObject {
+    associatedtype Scalar: BLASScalar
+    /// The output for a batch (one sample per row).
+    func forward(_ input: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar>
+    /// The gradient with respect to the input, from the one with respect to the output.
+    func backward(_ outputGradient: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar>
+    /// Drops the references to the batch kept for backward and the optimizer.
+    func release()
+}
+
+/// A layer with a parameter that an optimizer updates.
+public protocol TrainableLayer<Scalar>: NetworkLayer {
+    /// What the optimizer registers.
+    var spec: LayerSpec { get }
+    /// The handle, once registered.
+    var handle: LayerHandle? { get set }
+    /// Hands the statistics and the gradient of the last backward to the optimizer.
+    func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar
+}
+
+/// Resizes `matrix` to `rows × columns` when it has another shape (allocating only then).
+@inlinable
+func ensureShape<Scalar: BLASScalar>(_ matrix: inout Matrix<Scalar>, _ rows: Int, _ columns: Int) {
+    if matrix.rows != rows || matrix.columns != columns { matrix = Matrix(rows: rows, columns: columns) }
+}
+
+/// Normal deviates from uniform ones (Box–Muller), for He initialisation.
+func normal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+    let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &generator)
+    let u2 = Double.random(in: 0..<1, using: &generator)
+    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+}

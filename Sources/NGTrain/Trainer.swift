@@ -1,0 +1,85 @@
+import Foundation
+import NGPlus
+
+/// One epoch's figures, as `ngbench train` prints and writes them.
+public struct EpochRecord: Sendable, Equatable {
+    public let optimizer: String
+    public let epoch: Int
+    public let trainLoss: Double
+    public let testAccuracy: Double
+    /// Cumulative training seconds: forward, backward and optimizer steps only (no data
+    /// loading, no evaluation).
+    public let seconds: Double
+}
+
+/// Mini-batch training with shuffling from a seed: full batches only (the remainder of an
+/// epoch's shuffle is dropped), test accuracy after each epoch.
+public struct Trainer {
+    public let batchSize: Int
+    public let seed: UInt64
+
+    public init(batchSize: Int, seed: UInt64) throws(NGError) {
+        guard batchSize >= 1 else {
+            throw .invalidArgument(operation: "Trainer.init", argument: "batchSize", reason: "must be at least 1, got \(batchSize)")
+        }
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` is called after every step.
+    @_specialize(exported: true, where O == NGPlusOptimizer<Float>)
+    @_specialize(exported: true, where O == SGDOptimizer<Float>)
+    @_specialize(exported: true, where O == AdamOptimizer<Float>)
+    @_specialize(exported: true, where O == KFACOptimizer<Float>)
+    public func train<O: LayerOptimizer>(
+        _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(NGError) -> [EpochRecord] where O.Scalar == Float {
+        guard epochs >= 1 else {
+            throw .invalidArgument(operation: "Trainer.train", argument: "epochs", reason: "must be at least 1, got \(epochs)")
+        }
+        guard train.count >= batchSize else {
+            throw .invalidArgument(operation: "Trainer.train", argument: "batchSize",
+                                   reason: "\(batchSize) is larger than the \(train.count) training examples")
+        }
+        var generator = SeededGenerator(seed: seed)
+        var order = Array(0..<train.count)
+        let steps = train.count / batchSize
+        var seconds = 0.0
+        var records: [EpochRecord] = []
+        for epoch in 1...epochs {
+            order.shuffle(using: &generator)
+            var lossSum = 0.0
+            for step in 0..<steps {
+                let indices = order[(step * batchSize)..<((step + 1) * batchSize)]
+                let x = model.gather(train.images, indices)
+                let labels = indices.map { train.labels[$0] }
+                let start = DispatchTime.now().uptimeNanoseconds
+                lossSum += try model.trainStep(x, labels: labels[...], optimizer: &optimizer)
+                seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                progress((epoch - 1) * steps + step + 1, epochs * steps)
+            }
+            records.append(EpochRecord(
+                optimizer: name, epoch: epoch, trainLoss: lossSum / Double(steps),
+                testAccuracy: try accuracy(model, on: test), seconds: seconds))
+        }
+        return records
+    }
+
+    /// The fraction of `data` that `model` classifies correctly, in batches of `batchSize`.
+    public func accuracy(_ model: Model<Float>, on data: Dataset) throws(NGError) -> Double {
+        var correct = 0
+        var start = 0
+        while start < data.count {
+            let end = min(start + batchSize, data.count)
+            let logits = try model.forward(model.gather(data.images, Array(start..<end)[...]))
+            for i in 0..<(end - start) {
+                var best = 0
+                for j in 1..<logits.columns where logits[i, j] > logits[i, best] { best = j }
+                if best == data.labels[start + i] { correct += 1 }
+            }
+            start = end
+        }
+        return Double(correct) / Double(data.count)
+    }
+}
