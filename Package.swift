@@ -40,6 +40,6 @@ let package = Package(
         .target(name: "NGTestSupport", dependencies: ["NGKernels"], path: "Tests/NGTestSupport"),
         .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels", "NGTestSupport"]),
         .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport"]),
-        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport"]),
+        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib"]),
     ]
 )

@@ -5,6 +5,7 @@ import NGTrain
 
 extension ModelName: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
+extension SideChoice: ExpressibleByArgument {}
 
 /// `ngbench train`: a real network on Fashion-MNIST with NG+ or a baseline, or all of them.
 struct Train: ParsableCommand {
@@ -20,15 +21,24 @@ struct Train: ParsableCommand {
     @Option(help: "Learning rate (default: the optimizer's, see the README).") var lr: Double?
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
     @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
+    @Option(help: "NG+ side: automatic, left or right.") var side: SideChoice = .automatic
+    @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
+    @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
     @Option(help: "Draw test accuracy against seconds and epochs as SVG.") var plot: String?
 
+    var settings: TrainingSettings {
+        TrainingSettings(
+            learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
+            runningAverage: runningAverage, statisticsInterval: statisticsInterval)
+    }
+
     func validate() throws {
         do {
-            try TrainingSettings(learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch).validate()
+            try settings.validate()
         } catch {
             throw ValidationError(error.description)
         }
@@ -41,7 +51,6 @@ struct Train: ParsableCommand {
         if let threads { OpenBLAS.setThreadCount(threads) }
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
-        let settings = TrainingSettings(learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch)
         var records: [EpochRecord] = []
         for name in compare ? OptimizerName.allCases : [optimizer] {
             records += try TrainingRun(model: model, optimizer: name, settings: settings, seed: seed)
@@ -62,7 +71,7 @@ struct TrainingRun {
 
     func run(train: Dataset, test: Dataset, epochs: Int) throws -> [EpochRecord] {
         let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
-        let defaults = TrainingSettings.defaults(optimizer, model)
+        let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping
         let k = settings.inverseInterval ?? defaults.inverseInterval
@@ -80,7 +89,9 @@ struct TrainingRun {
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .ngplus:
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize, fusedApply: true))
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k,
+                statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
+                side: settings.side, batchSize: settings.batchSize, fusedApply: true))
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .kfac:

@@ -1,0 +1,122 @@
+import NGPlus
+import NGTestSupport
+import NGTrain
+import Testing
+
+/// Central finite differences in Double: for L = Σ g ⊙ f(x), dL/dx from `backward` against
+/// (L(x + h) − L(x − h)) / 2h, element by element.
+func finiteDifferenceError(
+    input: Matrix<Double>, upstream: Matrix<Double>, forward: (Matrix<Double>) throws -> Matrix<Double>,
+    analytic: Matrix<Double>
+) throws -> Double {
+    func objective(_ x: Matrix<Double>) throws -> Double {
+        let y = try forward(x)
+        return zip(y.elements, upstream.elements).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+    var worst = 0.0
+    let h = 1e-6
+    for i in 0..<input.rows {
+        for j in 0..<input.columns {
+            var plus = input
+            var minus = input
+            plus[i, j] += h
+            minus[i, j] -= h
+            let numeric = (try objective(plus) - objective(minus)) / (2 * h)
+            worst = max(worst, abs(numeric - analytic[i, j]) / max(1, abs(numeric)))
+        }
+    }
+    return worst
+}
+
+@Suite struct GradientCheckTests {
+    @Test func denseInputAndWeightGradientsMatchFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 201)
+        let layer = Dense<Double>(inputs: 5, outputs: 3, using: &generator)
+        layer.weight = Matrix.random(rows: 3, columns: 6, using: &generator)
+        let x = Matrix<Double>.random(rows: 4, columns: 5, using: &generator)
+        let g = Matrix<Double>.random(rows: 4, columns: 3, using: &generator)
+        _ = try layer.forward(x)
+        let dx = try layer.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try layer.forward($0) }, analytic: dx) < 1e-7)
+        // The weight gradient the optimizers receive: G̃ = dYᵀ·[X | 1].
+        var gradient = Matrix<Double>(rows: 3, columns: 6)
+        try DenseGradient.weightGradient(inputs: x, outputGradients: g, bias: true, into: &gradient)
+        let weight = layer.weight
+        let error = try finiteDifferenceError(input: weight, upstream: g, forward: { w in
+            layer.weight = w
+            return try layer.forward(x)
+        }, analytic: gradient)
+        #expect(error < 1e-7)
+    }
+
+    @Test func conv2dInputAndWeightGradientsMatchFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 202)
+        let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 4, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1)
+        let layer = Conv2d<Double>(geometry: geometry, outChannels: 3, using: &generator)
+        layer.weight = Matrix.random(rows: 3, columns: geometry.patchSize + 1, using: &generator)
+        let x = Matrix<Double>.random(rows: 2, columns: geometry.inputLength, using: &generator)
+        let g = Matrix<Double>.random(rows: 2, columns: 3 * geometry.positions, using: &generator)
+        _ = try layer.forward(x)
+        let dx = try layer.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try layer.forward($0) }, analytic: dx) < 1e-7)
+
+        // The weight gradient, through a plain SGD step of rate 1 (W̃ − (W̃ − G̃) = G̃).
+        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+        layer.handle = try sgd.register(layer.spec)
+        let before = layer.weight
+        try layer.update(with: &sgd)
+        let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in before[i, j] - layer.weight[i, j] }
+        layer.weight = before
+        let error = try finiteDifferenceError(input: before, upstream: g, forward: { w in
+            layer.weight = w
+            return try layer.forward(x)
+        }, analytic: gradient)
+        #expect(error < 1e-7)
+    }
+
+    @Test func reluAndMaxPoolGradientsMatchFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 203)
+        let relu = ReLU<Double>()
+        let x = Matrix<Double>.random(rows: 3, columns: 7, using: &generator)
+        let g = Matrix<Double>.random(rows: 3, columns: 7, using: &generator)
+        _ = try relu.forward(x)
+        let dx = try relu.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try relu.forward($0) }, analytic: dx) < 1e-7)
+
+        let pool = try MaxPool2x2<Double>(channels: 2, height: 4, width: 6)
+        let px = Matrix<Double>.random(rows: 2, columns: 48, using: &generator)
+        let pg = Matrix<Double>.random(rows: 2, columns: 12, using: &generator)
+        _ = try pool.forward(px)
+        let pdx = try pool.backward(pg)
+        #expect(try finiteDifferenceError(input: px, upstream: pg, forward: { try pool.forward($0) }, analytic: pdx) < 1e-7)
+        #expect(throws: NGError.self) { try MaxPool2x2<Double>(channels: 1, height: 3, width: 4) }
+    }
+
+    @Test func softmaxCrossEntropyGradientMatchesFiniteDifferencesAndIsStable() throws {
+        var generator = SeededGenerator(seed: 204)
+        let logits = Matrix<Double>.random(rows: 4, columns: 5, scale: 3, using: &generator)
+        let labels = [0, 3, 4, 1][...]
+        var loss = SoftmaxCrossEntropy<Double>()
+        _ = try loss.loss(logits: logits, labels: labels)
+        let analytic = loss.gradient
+        var worst = 0.0
+        for i in 0..<4 {
+            for j in 0..<5 {
+                var plus = logits
+                var minus = logits
+                plus[i, j] += 1e-6
+                minus[i, j] -= 1e-6
+                var probe = SoftmaxCrossEntropy<Double>()
+                let numeric = (try probe.loss(logits: plus, labels: labels) - probe.loss(logits: minus, labels: labels)) / 2e-6
+                worst = max(worst, abs(numeric - analytic[i, j]))
+            }
+        }
+        #expect(worst < 1e-8)
+        // Huge logits neither overflow nor lose the answer.
+        let huge = try Matrix<Float>(rows: 1, columns: 3, elements: [1000, 0, -1000])
+        var floatLoss = SoftmaxCrossEntropy<Float>()
+        #expect(try floatLoss.loss(logits: huge, labels: [0][...]) < 1e-6)
+        #expect(abs(try floatLoss.loss(logits: huge, labels: [1][...]) - 1000) < 1e-3)
+        #expect(throws: NGError.self) { try floatLoss.loss(logits: huge, labels: [3][...]) }
+    }
+}

@@ -1,0 +1,75 @@
+import CZlib
+import Foundation
+import NGPlus
+import NGTrain
+import Testing
+
+@Suite struct IDXFileTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("idx-tests-\(UUID())")
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+    /// An IDX header for unsigned bytes with `dimensions`, then `values`.
+    func idx(_ dimensions: [Int], _ values: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = [0, 0, 0x08, UInt8(dimensions.count)]
+        for d in dimensions { bytes += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)] }
+        return bytes + values
+    }
+
+    func write(_ name: String, _ bytes: [UInt8], gzip: Bool = false) -> String {
+        let path = folder.appendingPathComponent(name).path
+        if gzip {
+            let file = gzopen(path, "wb")!
+            _ = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+            gzclose(file)
+        } else {
+            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        }
+        return path
+    }
+
+    @Test func readsRawAndGzipFilesWithTheirDimensions() throws {
+        let images = idx([2, 2, 3], Array(0..<12))
+        for gzip in [false, true] {
+            let file = try IDXFile(path: write("images\(gzip ? ".gz" : "")", images, gzip: gzip))
+            #expect(file.dimensions == [2, 2, 3])
+            #expect(file.values == Array(0..<12))
+        }
+        let labels = write("labels", idx([2], [7, 1]))
+        let data = try Dataset(imagesPath: write("images2", images), labelsPath: labels)
+        #expect(data.count == 2 && data.height == 2 && data.width == 3 && data.labels == [7, 1])
+        #expect(data.images[1, 5] == Float(11) / 255)
+    }
+
+    @Test func badFilesThrowErrorsThatNameTheProblem() throws {
+        func reason(_ bytes: [UInt8], gzip: Bool = false) -> String {
+            let path = write("bad-\(UUID())\(gzip ? ".gz" : "")", bytes, gzip: gzip)
+            do {
+                _ = try IDXFile(path: path)
+                return "no error"
+            } catch {
+                guard case let .corruptData(_, errorPath, reason) = error, errorPath == path else { return "\(error)" }
+                return reason
+            }
+        }
+        #expect(reason(Array(idx([2, 3], Array(0..<6)).dropLast())).contains("truncated"))
+        #expect(reason(idx([2, 3], Array(0..<7))).contains("trailing"))
+        #expect(reason([1, 0, 8, 1, 0, 0, 0, 1, 5]).contains("magic"))
+        #expect(reason([0, 0, 0x0D, 1, 0, 0, 0, 1, 5]).contains("element type"))
+        #expect(reason([0, 0, 8, 9]).contains("dimensions"))
+        #expect(reason([0, 0, 8]).contains("shorter"))
+        #expect(reason(Array(idx([4], [1, 2, 3, 4]).prefix(6))).contains("header"))
+        // A gzip stream cut in the middle.
+        let path = write("cut.gz", idx([1000], Array(repeating: 7, count: 1000)), gzip: true)
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: path))
+        let cut = write("cut2.gz", Array(compressed.prefix(compressed.count / 2)))
+        #expect(throws: NGError.self) { try IDXFile(path: cut) }
+        #expect(throws: NGError.self) { try IDXFile(path: folder.appendingPathComponent("missing").path) }
+        // Labels that do not match the images.
+        let images = write("i", idx([2, 2, 2], Array(0..<8)))
+        let labels = write("l", idx([3], [0, 1, 2]))
+        #expect(throws: NGError.self) { try Dataset(imagesPath: images, labelsPath: labels) }
+        let badLabel = write("l2", idx([2], [0, 12]))
+        #expect(throws: NGError.self) { try Dataset(imagesPath: images, labelsPath: badLabel) }
+    }
+}

@@ -1,0 +1,89 @@
+import NGPlus
+import NGTrain
+import Testing
+
+@Suite struct TrainingTests {
+    /// The first 2,560 training images of Fashion-MNIST (installed by scripts/bootstrap).
+    static let slice: (train: Dataset, test: Dataset) = {
+        let (train, test) = try! FashionMNIST.load()
+        return (train.prefix(2560), test.prefix(500))
+    }()
+
+    /// 200 steps of batch 32 on the slice; the mean loss of the last 20 steps over the first 20.
+    func lossRatio<O: LayerOptimizer>(_ optimizer: inout O, model: Model<Float>) throws -> Double where O.Scalar == Float {
+        try model.register(with: &optimizer)
+        let trainer = try Trainer(batchSize: 32, seed: 3)
+        var losses: [Double] = []
+        var order = Array(0..<Self.slice.train.count)
+        var generator = SeededGenerator(seed: 3)
+        while losses.count < 200 {
+            order.shuffle(using: &generator)
+            for start in stride(from: 0, to: order.count - 31, by: 32) where losses.count < 200 {
+                let batch = order[start..<(start + 32)]
+                let x = Matrix<Float>(rows: 32, columns: 784) { i, j in Self.slice.train.images[batch[batch.startIndex + i], j] }
+                losses.append(try model.trainStep(x, labels: batch.map { Self.slice.train.labels[$0] }[...], optimizer: &optimizer))
+            }
+        }
+        _ = trainer
+        let first = losses.prefix(20).reduce(0, +) / 20
+        let last = losses.suffix(20).reduce(0, +) / 20
+        return last / first
+    }
+
+    @Test(arguments: OptimizerName.allCases)
+    func twoHundredStepsOfTheMLPHalveTheLoss(optimizer: OptimizerName) throws {
+        let model = Model<Float>.mlp(seed: 11)
+        let sgd = SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
+        let ratio: Double
+        switch optimizer {
+        case .sgd:
+            var o = try SGDOptimizer<Float>(settings: sgd)
+            ratio = try lossRatio(&o, model: model)
+        case .adam:
+            var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: 1e-3))
+            ratio = try lossRatio(&o, model: model)
+        case .ngplus:
+            var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                sgd: sgd, damping: 1, inverseInterval: 10, batchSize: 32, fusedApply: true))
+            ratio = try lossRatio(&o, model: model)
+        case .kfac:
+            var o = try KFACOptimizer<Float>(configuration: KFACConfiguration(
+                sgd: SGDSettings(learningRate: 0.02, momentum: 0.9, weightDecay: 1e-4), damping: 0.1, batchSize: 32))
+            ratio = try lossRatio(&o, model: model)
+        }
+        #expect(ratio < 0.5, "\(optimizer): the loss fell only to \(ratio) of its start")
+    }
+
+    @Test func aShortCNNRunLearnsAndTheTrainerReportsEveryEpoch() throws {
+        let model = try Model<Float>.cnn(seed: 5)
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            sgd: SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4), damping: 0.1, inverseInterval: 10, batchSize: 64))
+        try model.register(with: &optimizer)
+        let trainer = try Trainer(batchSize: 64, seed: 5)
+        let records = try trainer.train(
+            model, optimizer: &optimizer, name: "ngplus", train: Self.slice.train.prefix(1280), test: Self.slice.test, epochs: 2)
+        #expect(records.map(\.epoch) == [1, 2])
+        #expect(records[1].trainLoss < records[0].trainLoss)
+        #expect(records[1].testAccuracy > 0.5, "accuracy \(records[1].testAccuracy)")
+        #expect(records[1].seconds > records[0].seconds)
+    }
+
+    @Test func trainingArgumentsAreValidated() throws {
+        #expect(throws: NGError.self) { try TrainingSettings(learningRate: 0).validate() }
+        #expect(throws: NGError.self) { try TrainingSettings(damping: -1).validate() }
+        #expect(throws: NGError.self) { try TrainingSettings(inverseInterval: 0).validate() }
+        #expect(throws: NGError.self) { try TrainingSettings(batchSize: 0).validate() }
+        try TrainingSettings(learningRate: 0.1, damping: 1e-3, inverseInterval: 10).validate()
+        #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
+        let model = Model<Float>.mlp(seed: 1)
+        var sgd = try SGDOptimizer<Float>(settings: SGDSettings())
+        try model.register(with: &sgd)
+        let trainer = try Trainer(batchSize: 128, seed: 1)
+        #expect(throws: NGError.self) {
+            try trainer.train(model, optimizer: &sgd, name: "sgd", train: Self.slice.train.prefix(100), test: Self.slice.test, epochs: 1)
+        }
+        #expect(throws: NGError.self) {
+            try trainer.train(model, optimizer: &sgd, name: "sgd", train: Self.slice.train, test: Self.slice.test, epochs: 0)
+        }
+    }
+}
