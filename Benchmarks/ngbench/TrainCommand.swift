@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
     @Option(help: "Learning rate (default: the optimizer's, see the README).") var lr: Double?
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
     @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
-    @Option(help: "NG+ side: automatic, left or right.") var side: SideChoice = .automatic
+    @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see the README).") var side: SideChoice?
     @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
     @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
@@ -91,7 +91,7 @@ struct TrainingRun {
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
-                side: settings.side, batchSize: settings.batchSize, fusedApply: true))
+                side: settings.side ?? defaults.side, batchSize: settings.batchSize, fusedApply: true))
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .kfac:

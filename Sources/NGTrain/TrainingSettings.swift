@@ -17,14 +17,14 @@ public struct TrainingSettings: Sendable, Equatable {
     public var damping: Double?
     public var inverseInterval: Int?
     public var batchSize: Int
-    /// NG+ options beyond the paper (nil: the paper's).
-    public var side: SideChoice
+    /// NG+ options beyond the paper (nil: the defaults below).
+    public var side: SideChoice?
     public var runningAverage: Double?
     public var statisticsInterval: Int?
 
     public init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
-        side: SideChoice = .automatic, runningAverage: Double? = nil, statisticsInterval: Int? = nil
+        side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -52,13 +52,15 @@ public struct TrainingSettings: Sendable, Equatable {
 
     /// The defaults of `optimizer`: the best test accuracy after 3 epochs of the MLP, batch 128,
     /// seed 1, in the README's grid (SGD lr {0.01, 0.05, 0.1}; Adam lr {3e-4, 1e-3, 3e-3}; NG+
-    /// and K-FAC lr {0.02, 0.05, 0.1} × λ {0.01, 0.1, 1}, k = 10).
-    public static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int) {
+    /// and K-FAC lr {0.02, 0.05, 0.1} × λ {0.01, 0.1, 1}, k = 10; then NG+'s side and running
+    /// average). NG+ trains on the right side: its GFIM `E[‖dy‖²·x̃x̃ᵀ]` sees the input
+    /// covariance, which the left one (the automatic, cheaper choice) does not.
+    public static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int, side: SideChoice) {
         switch optimizer {
-        case .sgd: (0.05, 0, 1)
-        case .adam: (3e-4, 0, 1)
-        case .ngplus: (0.1, 1, 10)
-        case .kfac: (0.02, 0.1, 10)
+        case .sgd: (0.05, 0, 1, .automatic)
+        case .adam: (3e-4, 0, 1, .automatic)
+        case .ngplus: (0.1, 1, 10, .right)
+        case .kfac: (0.02, 0.1, 10, .automatic)
         }
     }
 }
