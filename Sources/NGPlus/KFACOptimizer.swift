@@ -117,7 +117,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         let operation = "KFACOptimizer.step"
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        try layers[i].precondition(gradient: gradient, index: i, configuration, statisticsInterval: statisticsInterval, operation)
+        try layers[i].preconditionGradient(gradient, index: i, configuration, statisticsInterval: statisticsInterval, operation)
         layers[i].finish(weight: &weight, configuration.sgd)
     }
 
@@ -186,8 +186,8 @@ extension KFACOptimizer.Layer {
 
     /// `direction ← (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹` for a validated gradient (plain copy for
     /// matrix and vector parameters).
-    mutating func precondition(
-        gradient: Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration, statisticsInterval: Int,
+    mutating func preconditionGradient(
+        _ gradient: Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration, statisticsInterval: Int,
         _ operation: String
     ) throws(NGError) {
         guard builder != nil else {
