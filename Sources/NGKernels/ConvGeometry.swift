@@ -65,32 +65,6 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         Scalar.unfold(self, x, into: u, ld: ld)
     }
 
-    /// col2im, the adjoint of `unfold`: writes the sample gradient `dx` (`inputLength` values)
-    /// from the patch gradient `du` (`patchSize` rows, leading dimension `ld`), summing every
-    /// patch entry into the pixel it was read from.
-    @inlinable
-    public func fold<Scalar: BLASScalar>(
-        _ du: UnsafePointer<Scalar>, ld: Int, into dx: UnsafeMutablePointer<Scalar>
-    ) {
-        dx.update(repeating: 0, count: inputLength)
-        for c in 0..<inChannels {
-            for r in 0..<kernelHeight {
-                for s in 0..<kernelWidth {
-                    let row = du + ((c * kernelHeight + r) * kernelWidth + s) * ld
-                    for oy in 0..<outHeight {
-                        let iy = oy * stride + r - padding
-                        guard iy >= 0, iy < height else { continue }
-                        let line = dx + (c * height + iy) * width
-                        for ox in 0..<outWidth {
-                            let ix = ox * stride + s - padding
-                            if ix >= 0 && ix < width { line[ix] += row[oy * outWidth + ox] }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`
     /// (patchSize × positions).
     /// - Throws: `shapeMismatch`, or `invalidArgument` for a sample index out of range.

@@ -1,17 +1,22 @@
 import NGPlus
 
-/// A 2-D convolution over channel-major samples (one per row: c_in × H × W), by im2col and one
-/// GEMM per sample, its parameter `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised.
-/// Backward forms the weight gradient `Σ_i dY_i·Ũ_iᵀ` (NG+ preconditions it and also takes
-/// the per-sample statistics from X and dY) and the input gradient by col2im.
-public final class Conv2d<Scalar: BLASScalar>: TrainableLayer {
+/// A 2-D convolution over channel-major samples (one per row: c_in × H × W), its parameter
+/// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised. The whole batch is unfolded into
+/// one patch matrix Ũ (K+1 rows, B·P columns, the last row ones for the bias), so forward,
+/// weight gradient and patch gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`,
+/// `dŨ = Wᵀ·dY`; col2im folds the patch gradient back. NG+ preconditions ∇W̃ and takes the
+/// per-sample statistics from X and dY.
+public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public let geometry: ConvGeometry
     public let outChannels: Int
     public var weight: Matrix<Scalar>
     public var handle: LayerHandle?
     public let computesInputGradient: Bool
-    var patches: Matrix<Scalar>
-    var patchGradient: Matrix<Scalar>
+    /// Ũ for the batch: (K + 1) × (B·P).
+    var patches = Matrix<Scalar>(rows: 0, columns: 0)
+    /// Y or dY with channels as rows: c_out × (B·P).
+    var channelMajor = Matrix<Scalar>(rows: 0, columns: 0)
+    var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var gradient: Matrix<Scalar>
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     var outputGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -25,8 +30,6 @@ public final class Conv2d<Scalar: BLASScalar>: TrainableLayer {
         let k = geometry.patchSize
         let scale = (2 / Double(k)).squareRoot()
         weight = Matrix(rows: outChannels, columns: k + 1) { _, j in j < k ? Scalar(scale * normal(using: &generator)) : 0 }
-        patches = Matrix(rows: k + 1, columns: geometry.positions, repeating: 1)
-        patchGradient = Matrix(rows: k, columns: geometry.positions)
         gradient = Matrix(rows: outChannels, columns: k + 1)
     }
 
@@ -37,31 +40,49 @@ public final class Conv2d<Scalar: BLASScalar>: TrainableLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, geometry.inputLength), "Conv2d.forward", "input")
-        let (batch, p, width, c) = (x.rows, geometry.positions, geometry.patchSize + 1, outChannels)
+        let (batch, p, k, c) = (x.rows, geometry.positions, geometry.patchSize, outChannels)
+        let columns = batch * p
+        if patches.columns != columns { patches = Matrix(rows: k + 1, columns: columns, repeating: 1) }
+        ensureShape(&channelMajor, c, columns)
         ensureShape(&output, batch, outputLength)
         input = x
-        for i in 0..<batch {
-            unfold(sample: i)
-            weight.withUnsafeBufferPointer { w in
-                patches.withUnsafeBufferPointer { u in
-                    output.withUnsafeMutableBufferPointer { y in
-                        Scalar.gemm(transposeA: false, transposeB: false, m: c, n: p, k: width, alpha: 1,
-                                    a: w.baseAddress!, lda: width, b: u.baseAddress!, ldb: p, beta: 0,
-                                    c: y.baseAddress! + i * c * p, ldc: p)
-                    }
+        let (geometry, length) = (self.geometry, geometry.inputLength)
+        x.withUnsafeBufferPointer { px in
+            patches.withUnsafeMutableBufferPointer { u in
+                for i in 0..<batch {
+                    geometry.unfold(px.baseAddress! + i * length, into: u.baseAddress! + i * p, ld: columns)
                 }
             }
         }
+        weight.withUnsafeBufferPointer { w in
+            patches.withUnsafeBufferPointer { u in
+                channelMajor.withUnsafeMutableBufferPointer { y in
+                    Scalar.gemm(transposeA: false, transposeB: false, m: c, n: columns, k: k + 1, alpha: 1,
+                                a: w.baseAddress!, lda: k + 1, b: u.baseAddress!, ldb: columns, beta: 0,
+                                c: y.baseAddress!, ldc: columns)
+                }
+            }
+        }
+        transpose(channelMajor, into: &output, toSampleMajor: true, batch: batch)
         return output
     }
 
-    /// im2col of sample i of `input` into the first patchSize rows of `patches`.
-    func unfold(sample i: Int) {
-        let length = geometry.inputLength
-        let p = geometry.positions
-        input.withUnsafeBufferPointer { px in
-            patches.withUnsafeMutableBufferPointer { u in
-                geometry.unfold(px.baseAddress! + i * length, into: u.baseAddress!, ld: p)
+    /// Between channel-major `c × (B·P)` and sample-major `B × (c·P)`: B·c copies of P values.
+    func transpose(_ source: Matrix<Scalar>, into target: inout Matrix<Scalar>, toSampleMajor: Bool, batch: Int) {
+        let (p, c) = (geometry.positions, outChannels)
+        source.withUnsafeBufferPointer { s in
+            target.withUnsafeMutableBufferPointer { t in
+                for i in 0..<batch {
+                    for o in 0..<c {
+                        let channelOffset = o * batch * p + i * p
+                        let sampleOffset = i * c * p + o * p
+                        if toSampleMajor {
+                            (t.baseAddress! + sampleOffset).update(from: s.baseAddress! + channelOffset, count: p)
+                        } else {
+                            (t.baseAddress! + channelOffset).update(from: s.baseAddress! + sampleOffset, count: p)
+                        }
+                    }
+                }
             }
         }
     }
@@ -70,34 +91,34 @@ public final class Conv2d<Scalar: BLASScalar>: TrainableLayer {
         try dy.requireShape(Shape(input.rows, outputLength), "Conv2d.backward", "outputGradient")
         outputGradient = dy
         let (batch, p, k, c) = (dy.rows, geometry.positions, geometry.patchSize, outChannels)
-        if computesInputGradient {
-            ensureShape(&inputGradient, batch, geometry.inputLength)
+        let columns = batch * p
+        transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
+        channelMajor.withUnsafeBufferPointer { g in
+            patches.withUnsafeBufferPointer { u in
+                gradient.withUnsafeMutableBufferPointer { dw in
+                    Scalar.gemm(transposeA: false, transposeB: true, m: c, n: k + 1, k: columns, alpha: 1,
+                                a: g.baseAddress!, lda: columns, b: u.baseAddress!, ldb: columns, beta: 0,
+                                c: dw.baseAddress!, ldc: k + 1)
+                }
+            }
         }
-        for i in 0..<batch {
-            unfold(sample: i)
-            dy.withUnsafeBufferPointer { pdy in
-                patches.withUnsafeBufferPointer { u in
-                    gradient.withUnsafeMutableBufferPointer { g in
-                        Scalar.gemm(transposeA: false, transposeB: true, m: c, n: k + 1, k: p, alpha: 1,
-                                    a: pdy.baseAddress! + i * c * p, lda: p, b: u.baseAddress!, ldb: p,
-                                    beta: i == 0 ? 0 : 1, c: g.baseAddress!, ldc: k + 1)
-                    }
+        guard computesInputGradient else { return inputGradient }
+        ensureShape(&patchGradient, k, columns)
+        ensureShape(&inputGradient, batch, geometry.inputLength)
+        channelMajor.withUnsafeBufferPointer { g in
+            weight.withUnsafeBufferPointer { w in
+                patchGradient.withUnsafeMutableBufferPointer { du in
+                    Scalar.gemm(transposeA: true, transposeB: false, m: k, n: columns, k: c, alpha: 1,
+                                a: w.baseAddress!, lda: k + 1, b: g.baseAddress!, ldb: columns, beta: 0,
+                                c: du.baseAddress!, ldc: columns)
                 }
             }
-            guard computesInputGradient else { continue }
-            dy.withUnsafeBufferPointer { pdy in
-                weight.withUnsafeBufferPointer { w in
-                    patchGradient.withUnsafeMutableBufferPointer { du in
-                        Scalar.gemm(transposeA: true, transposeB: false, m: k, n: p, k: c, alpha: 1,
-                                    a: w.baseAddress!, lda: k + 1, b: pdy.baseAddress! + i * c * p, ldb: p,
-                                    beta: 0, c: du.baseAddress!, ldc: p)
-                    }
-                }
-            }
-            let length = geometry.inputLength
-            patchGradient.withUnsafeBufferPointer { du in
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    geometry.fold(du.baseAddress!, ld: p, into: dx.baseAddress! + i * length)
+        }
+        let (geometry, length) = (self.geometry, geometry.inputLength)
+        patchGradient.withUnsafeBufferPointer { du in
+            inputGradient.withUnsafeMutableBufferPointer { dx in
+                for i in 0..<batch {
+                    Scalar.fold(geometry, du.baseAddress! + i * p, ld: columns, into: dx.baseAddress! + i * length)
                 }
             }
         }

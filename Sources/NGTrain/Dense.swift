@@ -5,7 +5,7 @@ import NGPlus
 /// He-initialised (bias 0). Forward and input gradient are GEMMs on W̃ in place (leading
 /// dimension inputs + 1); the weight gradient is left to the optimizer, which gets X and dY
 /// (NG+ then never forms it: the fused apply).
-public final class Dense<Scalar: BLASScalar>: TrainableLayer {
+public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     public let outputs: Int
     public let inputs: Int
     public var weight: Matrix<Scalar>
@@ -78,7 +78,7 @@ public final class Dense<Scalar: BLASScalar>: TrainableLayer {
 }
 
 /// `max(0, x)`, elementwise.
-public final class ReLU<Scalar: BLASScalar>: NetworkLayer {
+public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
@@ -88,7 +88,7 @@ public final class ReLU<Scalar: BLASScalar>: NetworkLayer {
         ensureShape(&output, x.rows, x.columns)
         x.withUnsafeBufferPointer { px in
             output.withUnsafeMutableBufferPointer { y in
-                for e in 0..<px.count { y[e] = Swift.max(px[e], 0) }
+                if px.count > 0 { Scalar.relu(px.baseAddress!, into: y.baseAddress!, count: px.count) }
             }
         }
         return output
@@ -100,7 +100,9 @@ public final class ReLU<Scalar: BLASScalar>: NetworkLayer {
         dy.withUnsafeBufferPointer { pdy in
             output.withUnsafeBufferPointer { y in
                 inputGradient.withUnsafeMutableBufferPointer { dx in
-                    for e in 0..<pdy.count { dx[e] = y[e] > 0 ? pdy[e] : 0 }
+                    if pdy.count > 0 {
+                        Scalar.reluBackward(output: y.baseAddress!, outputGradient: pdy.baseAddress!, into: dx.baseAddress!, count: pdy.count)
+                    }
                 }
             }
         }

@@ -2,7 +2,7 @@ import NGPlus
 
 /// 2×2 max pooling with stride 2 over channel-major samples (c × h × w, h and w even); keeps
 /// the position of each maximum for backward.
-public final class MaxPool2x2<Scalar: BLASScalar>: NetworkLayer {
+public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
     public let channels: Int
     public let height: Int
     public let width: Int
@@ -25,29 +25,15 @@ public final class MaxPool2x2<Scalar: BLASScalar>: NetworkLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, channels * height * width), "MaxPool2x2.forward", "input")
-        let (batch, oh, ow, inLength, outLength) = (x.rows, height / 2, width / 2, channels * height * width, outputLength)
+        let (batch, outLength) = (x.rows, outputLength)
         ensureShape(&output, batch, outLength)
         if argmax.count != batch * outLength { argmax = Array(repeating: 0, count: batch * outLength) }
-        let (h, w, c) = (height, width, channels)
+        let planes = batch * channels
+        let (h, w) = (height, width)
         x.withUnsafeBufferPointer { px in
             output.withUnsafeMutableBufferPointer { y in
                 argmax.withUnsafeMutableBufferPointer { arg in
-                    for i in 0..<batch {
-                        for ch in 0..<c {
-                            for oy in 0..<oh {
-                                for ox in 0..<ow {
-                                    var best = ch * h * w + 2 * oy * w + 2 * ox
-                                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                                        let candidate = ch * h * w + (2 * oy + dy) * w + 2 * ox + dx
-                                        if px[i * inLength + candidate] > px[i * inLength + best] { best = candidate }
-                                    }
-                                    let out = i * outLength + (ch * oh + oy) * ow + ox
-                                    y[out] = px[i * inLength + best]
-                                    arg[out] = best
-                                }
-                            }
-                        }
-                    }
+                    Scalar.maxPool(px.baseAddress!, planes: planes, height: h, width: w, into: y.baseAddress!, argmax: arg.baseAddress!)
                 }
             }
         }
@@ -56,15 +42,12 @@ public final class MaxPool2x2<Scalar: BLASScalar>: NetworkLayer {
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, "MaxPool2x2.backward", "outputGradient")
-        let (batch, inLength, outLength) = (dy.rows, channels * height * width, outputLength)
-        ensureShape(&inputGradient, batch, inLength)
+        ensureShape(&inputGradient, dy.rows, channels * height * width)
         dy.withUnsafeBufferPointer { pdy in
             argmax.withUnsafeBufferPointer { arg in
                 inputGradient.withUnsafeMutableBufferPointer { dx in
                     dx.update(repeating: 0)
-                    for i in 0..<batch {
-                        for o in 0..<outLength { dx[i * inLength + arg[i * outLength + o]] += pdy[i * outLength + o] }
-                    }
+                    for o in 0..<pdy.count { dx[arg[o]] += pdy[o] }
                 }
             }
         }

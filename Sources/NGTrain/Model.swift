@@ -1,7 +1,7 @@
 import NGPlus
 
 /// A sequential classifier: layers in order, softmax cross-entropy on the last one's output.
-public final class Model<Scalar: BLASScalar> {
+public final class Model<Scalar: NetworkScalar> {
     public let layers: [any NetworkLayer<Scalar>]
     var lossFunction = SoftmaxCrossEntropy<Scalar>()
     var batchImages = Matrix<Scalar>(rows: 0, columns: 0)
