@@ -89,18 +89,8 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
                 }
             }
         }
-        var scale = lr
-        if let maxNorm = settings.maxUpdateNorm {
-            let norm = Double(lr) * Double(BLAS.nrm2(update))
-            if norm > maxNorm { scale = Scalar(Double(lr) * maxNorm / norm) }
-        }
-        if decay != 0, settings.weightDecayMode == .decoupled {
-            scaleWeightColumns(1 - lr * decay, of: &weight, weightColumns: weightColumns)
-        }
-        update.withUnsafeBufferPointer { u in
-            weight.withUnsafeMutableBufferPointer { w in
-                Scalar.axpy(n: u.count, alpha: -scale, x: u.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
-            }
-        }
+        applyUpdate(
+            update, to: &weight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
     }
 }

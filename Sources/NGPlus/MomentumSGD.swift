@@ -45,19 +45,9 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule, Equatable {
             }
         }
         started = true
-        var scale = lr
-        if let maxNorm = settings.maxUpdateNorm {
-            let norm = Double(lr) * Double(BLAS.nrm2(direction))
-            if norm > maxNorm { scale = Scalar(Double(lr) * maxNorm / norm) }
-        }
-        if decay != 0, settings.weightDecayMode == .decoupled {
-            scaleWeightColumns(1 - lr * decay, of: &weight, weightColumns: weightColumns)
-        }
-        direction.withUnsafeBufferPointer { d in
-            weight.withUnsafeMutableBufferPointer { w in
-                Scalar.axpy(n: count, alpha: -scale, x: d.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
-            }
-        }
+        applyUpdate(
+            direction, to: &weight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
     }
 }
 
@@ -70,6 +60,28 @@ extension MomentumSGD {
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         started = try reader.readBool()
         try reader.read(into: &velocity, what: "velocity")
+    }
+}
+
+/// The end of every first-order step: `W ← W − s·U`, with `s = lr` or, when `lr·‖U‖` exceeds
+/// `maxUpdateNorm`, the rate that brings it down to it; and, for decoupled weight decay,
+/// `W ← (1 − lr·wd)·W` on the weight columns first.
+func applyUpdate<Scalar: BLASScalar>(
+    _ update: Matrix<Scalar>, to weight: inout Matrix<Scalar>, learningRate lr: Scalar, maxUpdateNorm: Double?,
+    decoupledDecay: Scalar, weightColumns: Int
+) {
+    var scale = lr
+    if let maxUpdateNorm {
+        let norm = Double(lr) * Double(BLAS.nrm2(update))
+        if norm > maxUpdateNorm { scale = Scalar(Double(lr) * maxUpdateNorm / norm) }
+    }
+    if decoupledDecay != 0 {
+        scaleWeightColumns(1 - lr * decoupledDecay, of: &weight, weightColumns: weightColumns)
+    }
+    update.withUnsafeBufferPointer { u in
+        weight.withUnsafeMutableBufferPointer { w in
+            Scalar.axpy(n: u.count, alpha: -scale, x: u.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
+        }
     }
 }
 
