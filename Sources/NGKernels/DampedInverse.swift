@@ -250,3 +250,76 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         }
     }
 }
+
+extension DampedInverse {
+    /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹`, without forming `[X | 1]`: the
+    /// right-side fused apply of a dense layer (ALGORITHM.md §6), whose preconditioned
+    /// gradient is then `dYᵀ·W`. X is B × n with n + 1 (or n) = `dimension`; W is B ×
+    /// `dimension`. For the explicit inverse, each block is one SYMM, plus for the block that
+    /// holds the bias one GEMM for its column and B AXPYs for its row; Cholesky solves copy
+    /// `[X | 1]` into W and solve in place (as `apply` does). Allocates nothing.
+    /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is
+    ///   untouched on a throw.
+    @inlinable
+    public func applyRight(
+        toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "DampedInverse.applyRight"
+        guard isRefreshed else { throw .notRefreshed(operation: operation) }
+        try x.requireNonEmpty(operation, "X")
+        let extra = appendingOnes ? 1 : 0
+        try x.requireShape(Shape(x.rows, dimension - extra), operation, "X")
+        try w.requireShape(Shape(x.rows, dimension), operation, "W")
+        try x.requireFinite(operation, "X")
+
+        let (batch, n, width) = (x.rows, x.columns, dimension)
+        let method = self.method
+        x.withUnsafeBufferPointer { px in
+            w.withUnsafeMutableBufferPointer { pw in
+                let xBase = px.baseAddress!
+                let wBase = pw.baseAddress!
+                if method == .choleskySolve {
+                    for r in 0..<batch {
+                        (wBase + r * width).update(from: xBase + r * n, count: n)
+                        if appendingOnes { wBase[r * width + n] = 1 }
+                    }
+                }
+                for b in storedBlocks.blocks.indices {
+                    let start = storedBlocks.blockRange(b).lowerBound
+                    let order = storedBlocks.blocks[b].rows
+                    storedBlocks.blocks[b].withUnsafeBufferPointer { pf in
+                        let f = pf.baseAddress!
+                        if method == .choleskySolve {
+                            let info = Scalar.potrs(
+                                n: order, nrhs: batch, a: f, lda: order, b: wBase + start, ldb: width)
+                            precondition(info == 0, "potrs rejected validated arguments")
+                            return
+                        }
+                        // The inputs this block covers; the bias, if here, is its last index q.
+                        let holdsBias = appendingOnes && start + order == width
+                        let q = holdsBias ? order - 1 : order
+                        if q > 0 {
+                            Scalar.symm(
+                                left: false, m: batch, n: q, alpha: 1, a: f, lda: order,
+                                b: xBase + start, ldb: n, beta: 0, c: wBase + start, ldc: width)
+                        }
+                        guard holdsBias else { return }
+                        // Row q of the block's lower triangle is F̂⁻¹[bias, block].
+                        let biasRow = f + q * order
+                        if q > 0 {
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: batch, n: 1, k: q, alpha: 1,
+                                a: xBase + start, lda: n, b: biasRow, ldb: 1,
+                                beta: 0, c: wBase + n, ldc: width)
+                        } else {
+                            for r in 0..<batch { wBase[r * width + n] = 0 }
+                        }
+                        for r in 0..<batch {
+                            Scalar.axpy(n: order, alpha: 1, x: biasRow, incx: 1, y: wBase + r * width + start, incy: 1)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -71,8 +71,8 @@ public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertib
         let refresh: Double
         switch method {
         case .explicitInverse, .choleskySolve:
-            // Fused left: (dY·F̂⁻¹) costs 2·order²·B instead of 2·order²·other.
-            apply = 2 * squares * (fused && side == .left ? b : Double(other))
+            // Fused: dY·F̂⁻¹ (left) or [X | 1]·F̂⁻¹ (right) costs 2·order²·B, not 2·order²·other.
+            apply = 2 * squares * (fused ? b : Double(other))
             refresh = method == .explicitInverse ? cubes : cubes / 3
         case .woodbury:
             apply = 4 * Double(order) * b * (fused && side == .left ? b : Double(other))

@@ -30,8 +30,6 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var momentum: MomentumSGD<Scalar>
         /// Workspace: the preconditioned direction, then the update.
         var direction: Matrix<Scalar>
-        /// Workspace for G̃ in the fused step of a right-side dense layer (empty otherwise).
-        var gradient = Matrix<Scalar>(rows: 0, columns: 0)
     }
 
     /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
@@ -194,18 +192,7 @@ extension NGPlusOptimizer.Layer {
         index: Int, _ configuration: NGPlusConfiguration, _ operation: String
     ) throws(NGError) {
         try refreshIfDue(index: index, configuration, operation)
-        if plan!.side == .left {
-            try perSample!.applyFused(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction)
-        } else {
-            // The right side cannot fuse: form G̃, then apply.
-            if gradient.shape != spec.parameterShape {
-                gradient = Matrix(rows: spec.parameterShape.rows, columns: spec.parameterShape.columns)
-            }
-            try DenseGradient.weightGradient(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradient)
-            try perSample!.apply(gradient, into: &direction)
-        }
+        try perSample!.applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction)
         finish(weight: &weight, configuration)
     }
 

@@ -11,7 +11,8 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
     var gfim: BlockDiagonalMatrix<Scalar>
     var cholesky: DampedInverse<Scalar>?
     var woodbury: WoodburyInverse<Scalar>?
-    /// dY·F̂⁻¹ for the fused apply (B × m), dense layers only.
+    /// The fused apply's workspace, dense layers only: dY·F̂⁻¹ (B × m) on the left side,
+    /// [X | 1]·F̂⁻¹ (B × order) on the right.
     var fusedWorkspace: Matrix<Scalar>
     /// True once a statistics step has been accumulated.
     var hasStatistics = false
@@ -22,7 +23,7 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
         case let .dense(outputs, inputs, bias):
             linear = try LinearGFIMBuilder(
                 outputs: outputs, inputs: inputs, bias: bias, side: plan.side, batchCapacity: batch)
-            fusedWorkspace = Matrix(rows: batch, columns: outputs)
+            fusedWorkspace = Matrix(rows: batch, columns: plan.side == .left ? outputs : plan.order)
         case let .conv2d(geometry, outChannels, bias):
             conv = try Conv2dGFIMBuilder(geometry: geometry, outChannels: outChannels, bias: bias, side: plan.side)
             fusedWorkspace = Matrix(rows: 0, columns: 0)
@@ -78,23 +79,33 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    /// The fused apply of a dense layer on the left side (ALGORITHM.md §6):
-    /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, never forming G. Inputs validated by the caller.
+    /// The fused apply of a dense layer (ALGORITHM.md §6), never forming G: on the left side
+    /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, on the right `D = dYᵀ·([X | 1]·F̂⁻¹)`. Each replaces the
+    /// weight-gradient GEMM and adds `2·order²·B` flops (per block). Inputs validated by the
+    /// caller; right-side Woodbury is never planned.
     mutating func applyFused(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool,
         into direction: inout Matrix<Scalar>
     ) throws(NGError) {
-        precondition(plan.side == .left && linear != nil, "fused apply is for left-side dense layers")
+        precondition(linear != nil, "fused apply is for dense layers")
+        let columns = plan.side == .left ? outputGradients.columns : plan.order
         if fusedWorkspace.rows != outputGradients.rows {
-            fusedWorkspace = Matrix(rows: outputGradients.rows, columns: outputGradients.columns)
+            fusedWorkspace = Matrix(rows: outputGradients.rows, columns: columns)
         }
-        // dY·F̂⁻¹ is the right-side apply of the (symmetric) left inverse to dY.
-        if woodbury != nil {
-            try woodbury!.apply(outputGradients, side: .right, into: &fusedWorkspace)
-        } else {
-            try cholesky!.apply(outputGradients, side: .right, into: &fusedWorkspace)
+        switch plan.side {
+        case .left:
+            // dY·F̂⁻¹ is the right-side apply of the (symmetric) left inverse to dY.
+            if woodbury != nil {
+                try woodbury!.apply(outputGradients, side: .right, into: &fusedWorkspace)
+            } else {
+                try cholesky!.apply(outputGradients, side: .right, into: &fusedWorkspace)
+            }
+            try DenseGradient.weightGradient(
+                inputs: inputs, outputGradients: fusedWorkspace, bias: bias, into: &direction)
+        case .right:
+            try cholesky!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
+            try DenseGradient.weightGradient(
+                inputs: fusedWorkspace, outputGradients: outputGradients, bias: false, into: &direction)
         }
-        try DenseGradient.weightGradient(
-            inputs: inputs, outputGradients: fusedWorkspace, bias: bias, into: &direction)
     }
 }

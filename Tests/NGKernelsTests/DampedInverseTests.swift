@@ -91,6 +91,68 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         }
     }
 
+    @Test(arguments: scalarTypes)
+    func applyRightToInputsEqualsTheAugmentedProduct(type: any BLASScalar.Type) throws {
+        try applyRightCase(type)
+    }
+
+    /// `[X | 1]·F̂⁻¹` against the reference with the ones column formed explicitly; block
+    /// size 2 leaves the bias alone in the last block whenever n is even.
+    func applyRightCase<S: BLASScalar>(_: S.Type) throws {
+        var generator = SeededGenerator(seed: 12)
+        for (_, n, batch) in shapes {
+            for ones in [true, false] {
+                let order = n + (ones ? 1 : 0)
+                for blockSize in [1024, 3, 2] {
+                    let f: BlockDiagonalMatrix<S> = try randomGFIM(
+                        order: order, rank: batch + 1, blockSize: blockSize, using: &generator)
+                    let damped = Reference(f.dense()) + 0.05 * Reference.identity(order)
+                    let x = Matrix<S>.random(rows: batch, columns: n, using: &generator)
+                    var augmented = Reference(rows: batch, columns: order)
+                    for r in 0..<batch {
+                        for c in 0..<order { augmented[r, c] = c < n ? Double(x[r, c]) : 1 }
+                    }
+                    let expected = augmented * damped.inverse
+                    let tolerance = solveTolerance(S.self, order: order, condition: damped.conditionNumber)
+                    for method in InverseMethod.allCases {
+                        var inverse = try DampedInverse<S>(dimension: order, blockSize: blockSize, method: method)
+                        try inverse.refresh(from: f, damping: .plain(0.05))
+                        var w = Matrix<S>(rows: batch, columns: order, repeating: 7)
+                        try inverse.applyRight(toInputs: x, appendingOnes: ones, into: &w)
+                        let error = relativeError(Reference(w), expected)
+                        #expect(error <= tolerance, "\(batch)×\(n) ones \(ones) block \(blockSize) \(method): \(error) > \(tolerance)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func applyRightRejectsBadInputAndLeavesTheOutputUntouched() throws {
+        var inverse = try DampedInverse<Double>(dimension: 3)
+        let x = Matrix<Double>(rows: 4, columns: 2, repeating: 1)
+        var w = Matrix<Double>(rows: 4, columns: 3, repeating: 42)
+        #expect(throws: NGError.notRefreshed(operation: "DampedInverse.applyRight")) {
+            try inverse.applyRight(toInputs: x, appendingOnes: true, into: &w)
+        }
+        try inverse.refresh(from: BlockDiagonalMatrix(dimension: 3), damping: .plain(1))
+        #expect(throws: NGError.shapeMismatch(
+            operation: "DampedInverse.applyRight", argument: "X", expected: Shape(4, 3), actual: Shape(4, 2))) {
+            try inverse.applyRight(toInputs: x, appendingOnes: false, into: &w)
+        }
+        var wrongW = Matrix<Double>(rows: 3, columns: 3, repeating: 42)
+        #expect(throws: NGError.shapeMismatch(
+            operation: "DampedInverse.applyRight", argument: "W", expected: Shape(4, 3), actual: Shape(3, 3))) {
+            try inverse.applyRight(toInputs: x, appendingOnes: true, into: &wrongW)
+        }
+        var nan = x
+        nan[3, 0] = .infinity
+        #expect(throws: NGError.nonFinite(operation: "DampedInverse.applyRight", argument: "X", row: 3, column: 0)) {
+            try inverse.applyRight(toInputs: nan, appendingOnes: true, into: &w)
+        }
+        #expect(w == Matrix(rows: 4, columns: 3, repeating: 42))
+        #expect(wrongW == Matrix(rows: 3, columns: 3, repeating: 42))
+    }
+
     @Test func aMatrixThatWillNotFactorIsRetriedWithTenTimesTheShift() throws {
         // diag(1, −1) + s·I factors only once s > 1: 1e-3 → 1e-2 → 1e-1 → 1 (still singular) → 10.
         let f = try BlockDiagonalMatrix(

@@ -241,5 +241,9 @@ import Testing
         // Fused planning: the apply costs 2·m²·B.
         let fused = try plan(.dense(outputs: 256, inputs: 784, bias: true), NGPlusConfiguration(batchSize: 128, fusedApply: true))
         #expect(fused.applyFlops == 2 * 256 * 256 * 128)
+        // Fused on the right: [X | 1]·F̂⁻¹ costs 2·(n+1)²·B.
+        let fusedRight = try plan(.dense(outputs: 256, inputs: 784, bias: true),
+                                  NGPlusConfiguration(side: .right, batchSize: 128, fusedApply: true))
+        #expect(fusedRight.applyFlops == 2 * 785 * 785 * 128)
     }
 }

@@ -109,11 +109,13 @@ struct DenseNGPlusReference {
         }
     }
 
-    @Test(arguments: [Side.left, .right])
-    func fusedStepEqualsTheGradientStepToRounding(side: Side) throws {
+    /// Block size 5 splits the right GFIM (order 10) so that the bias shares its block.
+    @Test(arguments: [Side.left, .right], [1024, 5])
+    func fusedStepEqualsTheGradientStepToRounding(side: Side, blockSize: Int) throws {
         let (outputs, inputs, batch) = (6, 9, 5)
         var generator = SeededGenerator(seed: 73)
-        let configuration = NGPlusConfiguration(inverseInterval: 2, side: side == .left ? .left : .right, batchSize: batch)
+        let configuration = NGPlusConfiguration(
+            inverseInterval: 2, side: side == .left ? .left : .right, blockSize: blockSize, batchSize: batch)
         var fused = try NGPlusOptimizer<Double>(configuration: configuration)
         var unfused = try NGPlusOptimizer<Double>(configuration: configuration)
         let spec = LayerSpec.dense(outputs: outputs, inputs: inputs, bias: true)
