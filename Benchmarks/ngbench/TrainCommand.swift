@@ -24,6 +24,7 @@ struct Train: ParsableCommand {
     @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see the README).") var side: SideChoice?
     @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
     @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
+    @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024: one block for these models).") var blockSize: Int?
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
@@ -33,7 +34,7 @@ struct Train: ParsableCommand {
     var settings: TrainingSettings {
         TrainingSettings(
             learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
-            runningAverage: runningAverage, statisticsInterval: statisticsInterval)
+            runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize)
     }
 
     func validate() throws {
@@ -91,7 +92,8 @@ struct TrainingRun {
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
-                side: settings.side ?? defaults.side, batchSize: settings.batchSize, fusedApply: true))
+                side: settings.side ?? defaults.side, blockSize: settings.blockSize ?? 1024,
+                batchSize: settings.batchSize, fusedApply: true))
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .kfac:

@@ -95,7 +95,8 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         try dy.requireFinite(operation, "outputGradients")
     }
 
-    /// Row i of the workspace ← √w_i·(dy_i or x̃_i), for validated inputs.
+    /// Row i of the workspace ← √w_i·(dy_i or x̃_i), for validated inputs: a copy and a SCAL
+    /// per row, no arithmetic loop (generic callers reach this unspecialized).
     @inlinable
     mutating func fillScaledRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>) {
         let batch = x.rows
@@ -113,11 +114,12 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
                         if left {
                             let weight = Scalar.dot(n: n, x: xi, incx: 1, y: xi, incy: 1)
                                 + (withBias ? 1 : 0)
-                            let root = weight.squareRoot()
-                            for j in 0..<m { row[j] = root * dyi[j] }
+                            row.update(from: dyi, count: m)
+                            Scalar.scal(n: m, alpha: weight.squareRoot(), x: row, incx: 1)
                         } else {
                             let root = Scalar.nrm2(n: m, x: dyi, incx: 1)
-                            for j in 0..<n { row[j] = root * xi[j] }
+                            row.update(from: xi, count: n)
+                            Scalar.scal(n: n, alpha: root, x: row, incx: 1)
                             if withBias { row[n] = root }
                         }
                     }

@@ -66,7 +66,7 @@ extension WoodburyInverse: StateCodable {
     public func encode(to writer: inout StateWriter) {
         writer.write(currentRank)
         writer.write(factors)
-        writer.write(capacitance)
+        writer.write(solvedFactors)
         writer.write(Double(scale))
         writer.write(Double(shift))
         writer.write(lastReport != nil)
@@ -76,8 +76,8 @@ extension WoodburyInverse: StateCodable {
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         let rank = try reader.readInt()
         let savedFactors: Matrix<Scalar> = try reader.readMatrix(what: "Woodbury factors")
-        let savedCapacitance: Matrix<Scalar> = try reader.readMatrix(what: "Woodbury capacitance")
-        guard rank >= 0, savedFactors.shape == Shape(rank, dimension), savedCapacitance.shape == Shape(rank, rank) else {
+        let savedSolved: Matrix<Scalar> = try reader.readMatrix(what: "Woodbury solved factors")
+        guard rank >= 0, savedFactors.shape == Shape(rank, dimension), savedSolved.shape == savedFactors.shape else {
             throw reader.fail("Woodbury state of rank \(rank) does not fit order \(dimension)")
         }
         let savedScale = try reader.readDouble()
@@ -90,7 +90,7 @@ extension WoodburyInverse: StateCodable {
         }
         currentRank = rank
         factors = savedFactors
-        capacitance = savedCapacitance
+        solvedFactors = savedSolved
         scratch = Matrix(rows: rank, columns: rank)
         scale = Scalar(savedScale)
         shift = Scalar(savedShift)

@@ -3,8 +3,10 @@
 ///
 ///     (s·I + c·UᵀU)⁻¹·G = (1/s)·(G − c·Uᵀ·(s·I + c·U·Uᵀ)⁻¹·U·G)
 ///
-/// The r × r capacitance matrix `s·I + c·UUᵀ` is factored by Cholesky at `refresh`; `apply`
-/// costs `4·m·n·r` flops against `2·m²·n` for an explicit inverse, so it wins when r < m/2.
+/// The r × r capacitance matrix `C = s·I + c·UUᵀ` is factored by Cholesky at `refresh`, which
+/// then keeps `V = C⁻¹·U` (two triangular solves, `2·r²·m` flops once per refresh), so that
+/// `apply` is two GEMMs, `D = (1/s)·G − (c/s)·Vᵀ·(U·G)`: `4·m·n·r` flops at the GEMM rate
+/// against `2·m²·n` for an explicit inverse, so it wins when r < m/2.
 /// It is exact only for a GFIM that *is* `c·UᵀU`: a fresh per-sample GFIM (running average
 /// α = 1), whose factor `LinearGFIMBuilder.scaledRows` gives with c = B.
 ///
@@ -32,8 +34,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     @usableFromInline var lastReport: DampingReport?
     /// The storage of an earlier report, reused so that a refresh allocates nothing.
     @usableFromInline var spareReport = DampingReport()
+    /// U, r × m.
     @usableFromInline var factors: Matrix<Scalar>
-    @usableFromInline var capacitance: Matrix<Scalar>
+    /// V = C⁻¹·U, r × m.
+    @usableFromInline var solvedFactors: Matrix<Scalar>
+    /// The Cholesky factor of C while a refresh runs.
     @usableFromInline var scratch: Matrix<Scalar>
     @usableFromInline var workspace: Matrix<Scalar>
     @usableFromInline var scale: Scalar = 1
@@ -56,9 +61,9 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         self.maxRetries = maxRetries
         self.retryGrowth = retryGrowth
         self.factors = Matrix(rows: 0, columns: dimension)
-        self.capacitance = Matrix(rows: 0, columns: 0)
-        self.scratch = capacitance
-        self.workspace = capacitance
+        self.solvedFactors = factors
+        self.scratch = Matrix(rows: 0, columns: 0)
+        self.workspace = scratch
     }
 
     /// True once a refresh has succeeded.
@@ -129,13 +134,24 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             used *= retryGrowth
         }
 
-        if factors.rows != r { factors = Matrix(rows: r, columns: m) }
+        if factors.rows != r {
+            factors = Matrix(rows: r, columns: m)
+            solvedFactors = factors
+        }
         u.withUnsafeBufferPointer { pu in
             factors.withUnsafeMutableBufferPointer { pf in
                 pf.baseAddress!.update(from: pu.baseAddress!, count: r * m)
             }
+            // V = C⁻¹·U = L⁻ᵀ·L⁻¹·U
+            scratch.withUnsafeBufferPointer { pl in
+                solvedFactors.withUnsafeMutableBufferPointer { pv in
+                    let (l, v) = (pl.baseAddress!, pv.baseAddress!)
+                    v.update(from: pu.baseAddress!, count: r * m)
+                    Scalar.trsm(left: true, transpose: false, m: r, n: m, alpha: 1, a: l, lda: r, b: v, ldb: m)
+                    Scalar.trsm(left: true, transpose: true, m: r, n: m, alpha: 1, a: l, lda: r, b: v, ldb: m)
+                }
+            }
         }
-        swap(&capacitance, &scratch)
         currentRank = r
         self.scale = scale
         shift = Scalar(used)
@@ -175,36 +191,80 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         g.withUnsafeBufferPointer { pg in
             d.withUnsafeMutableBufferPointer { pd in
                 factors.withUnsafeBufferPointer { pu in
-                    capacitance.withUnsafeBufferPointer { pl in
+                    solvedFactors.withUnsafeBufferPointer { pv in
                         workspace.withUnsafeMutableBufferPointer { pt in
-                            let (gp, dp, u, l, t) = (pg.baseAddress!, pd.baseAddress!,
-                                                     pu.baseAddress!, pl.baseAddress!, pt.baseAddress!)
+                            let (gp, dp, u, v, t) = (pg.baseAddress!, pd.baseAddress!,
+                                                     pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
                             dp.update(from: gp, count: m * other)
                             if left {
-                                // T = U·G; T ← C⁻¹·T; D = (1/s)·G − (c/s)·Uᵀ·T
+                                // T = U·G; D = (1/s)·G − (c/s)·Vᵀ·T
                                 Scalar.gemm(transposeA: false, transposeB: false, m: r, n: other, k: m,
                                             alpha: 1, a: u, lda: m, b: gp, ldb: other,
                                             beta: 0, c: t, ldc: other)
-                                Scalar.trsm(left: true, transpose: false, m: r, n: other, alpha: 1,
-                                            a: l, lda: r, b: t, ldb: other)
-                                Scalar.trsm(left: true, transpose: true, m: r, n: other, alpha: 1,
-                                            a: l, lda: r, b: t, ldb: other)
                                 Scalar.gemm(transposeA: true, transposeB: false, m: m, n: other, k: r,
-                                            alpha: alpha, a: u, lda: m, b: t, ldb: other,
+                                            alpha: alpha, a: v, lda: m, b: t, ldb: other,
                                             beta: beta, c: dp, ldc: other)
                             } else {
-                                // T = G·Uᵀ; T ← T·C⁻¹; D = (1/s)·G − (c/s)·T·U
+                                // T = G·Uᵀ; D = (1/s)·G − (c/s)·T·V
                                 Scalar.gemm(transposeA: false, transposeB: true, m: other, n: r, k: m,
                                             alpha: 1, a: gp, lda: m, b: u, ldb: m,
                                             beta: 0, c: t, ldc: r)
-                                Scalar.trsm(left: false, transpose: true, m: other, n: r, alpha: 1,
-                                            a: l, lda: r, b: t, ldb: r)
-                                Scalar.trsm(left: false, transpose: false, m: other, n: r, alpha: 1,
-                                            a: l, lda: r, b: t, ldb: r)
                                 Scalar.gemm(transposeA: false, transposeB: false, m: other, n: m, k: r,
-                                            alpha: alpha, a: t, lda: r, b: u, ldb: m,
+                                            alpha: alpha, a: t, lda: r, b: v, ldb: m,
                                             beta: beta, c: dp, ldc: m)
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension WoodburyInverse {
+    /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹` for a right-side GFIM of order
+    /// n + 1 (or n), without forming `[X | 1]·Uᵀ` from a copy: the right-side fused apply of a
+    /// dense layer (ALGORITHM.md §6), `4·B·r·dimension` flops. X is B × n; W is B × `dimension`.
+    /// W starts as `[X | 1]`, the `(1/s)·[X | 1]` term that the last GEMM scales in place.
+    /// Allocates only when B or the rank differs from the previous call (workspace B × r).
+    /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is
+    ///   untouched on a throw.
+    @inlinable
+    public mutating func applyRight(
+        toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>
+    ) throws(NGError) {
+        let operation = "WoodburyInverse.applyRight"
+        guard isRefreshed else { throw .notRefreshed(operation: operation) }
+        try x.requireNonEmpty(operation, "X")
+        try x.requireShape(Shape(x.rows, dimension - (appendingOnes ? 1 : 0)), operation, "X")
+        try w.requireShape(Shape(x.rows, dimension), operation, "W")
+        try x.requireFinite(operation, "X")
+
+        let (batch, n, width, r) = (x.rows, x.columns, dimension, currentRank)
+        if workspace.shape != Shape(batch, r) { workspace = Matrix(rows: batch, columns: r) }
+        let (alpha, beta) = (-scale / shift, 1 / shift)
+        x.withUnsafeBufferPointer { px in
+            w.withUnsafeMutableBufferPointer { pw in
+                factors.withUnsafeBufferPointer { pu in
+                    solvedFactors.withUnsafeBufferPointer { pv in
+                        workspace.withUnsafeMutableBufferPointer { pt in
+                            let (xp, wp, u, v, t) = (px.baseAddress!, pw.baseAddress!,
+                                                     pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
+                            // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added
+                            // to every row.
+                            Scalar.gemm(transposeA: false, transposeB: true, m: batch, n: r, k: n,
+                                        alpha: 1, a: xp, lda: n, b: u, ldb: width,
+                                        beta: 0, c: t, ldc: r)
+                            for row in 0..<batch {
+                                (wp + row * width).update(from: xp + row * n, count: n)
+                                guard appendingOnes else { continue }
+                                wp[row * width + n] = 1
+                                Scalar.axpy(n: r, alpha: 1, x: u + n, incx: width, y: t + row * r, incy: 1)
+                            }
+                            // W = (1/s)·[X | 1] − (c/s)·T·V
+                            Scalar.gemm(transposeA: false, transposeB: false, m: batch, n: width, k: r,
+                                        alpha: alpha, a: t, lda: r, b: v, ldb: width,
+                                        beta: beta, c: wp, ldc: width)
                         }
                     }
                 }

@@ -75,11 +75,12 @@ public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertib
             apply = 2 * squares * (fused ? b : Double(other))
             refresh = method == .explicitInverse ? cubes : cubes / 3
         case .woodbury:
-            apply = 4 * Double(order) * b * (fused && side == .left ? b : Double(other))
+            apply = 4 * Double(order) * b * (fused ? b : Double(other))
             refresh = b * b * Double(order) + b * b * b / 3
         }
         return CurvaturePlan(
-            side: side, method: method, order: order, blockSize: min(blockSize, order),
+            side: side, method: method, order: order,
+            blockSize: method == .woodbury ? order : min(blockSize, order),
             applyFlops: apply, statisticsFlops: statisticsFlops, refreshFlops: refresh)
     }
 }
@@ -133,7 +134,6 @@ struct PlanRequest {
                 0
             }
             for method in methods {
-                if method == .woodbury && side == .right { continue }
                 // Automatic Woodbury only where ALGORITHM.md §7 allows it, rank B < m/2: its
                 // error grows with κ(C)·‖G‖/s, so it must win clearly to be worth it.
                 if method == .woodbury && self.method == nil && 2 * batch >= order { continue }

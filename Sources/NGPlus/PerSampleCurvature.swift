@@ -81,8 +81,8 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
 
     /// The fused apply of a dense layer (ALGORITHM.md §6), never forming G: on the left side
     /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, on the right `D = dYᵀ·([X | 1]·F̂⁻¹)`. Each replaces the
-    /// weight-gradient GEMM and adds `2·order²·B` flops (per block). Inputs validated by the
-    /// caller; right-side Woodbury is never planned.
+    /// weight-gradient GEMM and adds `2·order²·B` flops (per block; Woodbury `4·order·B²`).
+    /// Inputs validated by the caller.
     mutating func applyFused(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool,
         into direction: inout Matrix<Scalar>
@@ -103,7 +103,11 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
             try DenseGradient.weightGradient(
                 inputs: inputs, outputGradients: fusedWorkspace, bias: bias, into: &direction)
         case .right:
-            try cholesky!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
+            if woodbury != nil {
+                try woodbury!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
+            } else {
+                try cholesky!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
+            }
             try DenseGradient.weightGradient(
                 inputs: fusedWorkspace, outputGradients: outputGradients, bias: false, into: &direction)
         }

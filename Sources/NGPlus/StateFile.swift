@@ -1,6 +1,6 @@
 import Foundation
 
-/// The file format of a saved optimizer state, version 1:
+/// The file format of a saved optimizer state, version 2 (2 stores Woodbury layers as U and C⁻¹·U):
 ///
 ///     "NGPS" | version (u64) | optimizer kind (string) | scalar (string) | payload length (u64)
 ///     | payload | CRC-32 of everything before it (u64)
@@ -11,7 +11,7 @@ import Foundation
 /// file or the new one, never a mix.
 enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
-    static let version = 1
+    static let version = 2
 
     /// The complete file contents for `payload`.
     static func seal(payload: [UInt8], optimizer: String, scalar: String) -> [UInt8] {

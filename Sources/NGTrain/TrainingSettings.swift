@@ -21,10 +21,13 @@ public struct TrainingSettings: Sendable, Equatable {
     public var side: SideChoice?
     public var runningAverage: Double?
     public var statisticsInterval: Int?
+    /// NG+ block size of a block-diagonal GFIM (nil: 1024, one block for these models).
+    public var blockSize: Int?
 
     public init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
-        side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil
+        side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
+        blockSize: Int? = nil
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -33,6 +36,7 @@ public struct TrainingSettings: Sendable, Equatable {
         self.side = side
         self.runningAverage = runningAverage
         self.statisticsInterval = statisticsInterval
+        self.blockSize = blockSize
     }
 
     /// Throws `invalidArgument` for a value out of range.
@@ -48,6 +52,7 @@ public struct TrainingSettings: Sendable, Equatable {
             throw fail("--running-average", "must be in (0, 1], got \(runningAverage)")
         }
         if let statisticsInterval, statisticsInterval < 1 { throw fail("--statistics-interval", "must be at least 1, got \(statisticsInterval)") }
+        if let blockSize, blockSize < 1 { throw fail("--block-size", "must be at least 1, got \(blockSize)") }
     }
 
     /// The defaults of `optimizer`: the best test accuracy after 3 epochs of the MLP, batch 128,

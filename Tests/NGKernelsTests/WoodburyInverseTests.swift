@@ -45,6 +45,56 @@ import Testing
         }
     }
 
+    @Test(arguments: scalarTypes)
+    func applyRightToInputsEqualsTheAugmentedProduct(type: any BLASScalar.Type) throws {
+        try applyRightCase(type)
+    }
+
+    /// `[X | 1]·F̂⁻¹` against the reference with the ones column formed explicitly.
+    func applyRightCase<S: BLASScalar>(_: S.Type) throws {
+        var generator = SeededGenerator(seed: 52)
+        for (_, n, batch) in shapes {
+            for ones in [true, false] {
+                let order = n + (ones ? 1 : 0)
+                let u = Matrix<S>.random(rows: batch, columns: order, using: &generator)
+                var woodbury = try WoodburyInverse<S>(dimension: order)
+                try woodbury.refresh(factors: u, scale: S(batch), damping: .plain(0.1))
+                let ru = Reference(u)
+                let damped = Double(batch) * (ru.transposed * ru) + 0.1 * Reference.identity(order)
+                let x = Matrix<S>.random(rows: batch + 2, columns: n, using: &generator)
+                var augmented = Reference(rows: batch + 2, columns: order)
+                for r in 0..<(batch + 2) {
+                    for c in 0..<order { augmented[r, c] = c < n ? Double(x[r, c]) : 1 }
+                }
+                var w = Matrix<S>(rows: batch + 2, columns: order, repeating: 7)
+                try woodbury.applyRight(toInputs: x, appendingOnes: ones, into: &w)
+                // The tolerance of `woodburyEqualsTheExplicitDampedInverse`, relative to ‖X̃‖/s.
+                let capacitance = 0.1 * Reference.identity(batch) + Double(batch) * (ru * ru.transposed)
+                let tolerance = solveTolerance(S.self, order: order + batch, condition: capacitance.conditionNumber)
+                    + solveTolerance(Double.self, order: order, condition: damped.conditionNumber)
+                let error = relativeError(Reference(w), augmented * damped.inverse, scale: (1 / 0.1) * augmented)
+                #expect(error <= tolerance, "\(batch)×\(n) ones \(ones): \(error) > \(tolerance)")
+            }
+        }
+        var woodbury = try WoodburyInverse<S>(dimension: 3)
+        let x = Matrix<S>(rows: 2, columns: 2, repeating: 1)
+        var w = Matrix<S>(rows: 2, columns: 3, repeating: 9)
+        #expect(throws: NGError.notRefreshed(operation: "WoodburyInverse.applyRight")) {
+            try woodbury.applyRight(toInputs: x, appendingOnes: true, into: &w)
+        }
+        try woodbury.refresh(factors: Matrix(rows: 1, columns: 3, repeating: 1), scale: 1, damping: .plain(1))
+        #expect(throws: NGError.shapeMismatch(
+            operation: "WoodburyInverse.applyRight", argument: "X", expected: Shape(2, 3), actual: Shape(2, 2))) {
+            try woodbury.applyRight(toInputs: x, appendingOnes: false, into: &w)
+        }
+        var nan = x
+        nan[1, 1] = .nan
+        #expect(throws: NGError.nonFinite(operation: "WoodburyInverse.applyRight", argument: "X", row: 1, column: 1)) {
+            try woodbury.applyRight(toInputs: nan, appendingOnes: true, into: &w)
+        }
+        #expect(w == Matrix(rows: 2, columns: 3, repeating: 9))
+    }
+
     @Test func rankOneHandChecked() throws {
         // F = 1·uᵀu with u = [1, 1], s = 1: F̂ = [[2, 1], [1, 2]], F̂⁻¹ = [[2, −1], [−1, 2]]/3.
         var woodbury = try WoodburyInverse<Double>(dimension: 2)

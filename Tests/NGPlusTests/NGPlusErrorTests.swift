@@ -142,6 +142,42 @@ import Testing
         #expect(resumed.stateBytes() == first.stateBytes())
     }
 
+    /// The same for Woodbury layers (right side: rank 4 < 21/2), whose state is U and C⁻¹·U.
+    @Test func resumingAWoodburyOptimizerGivesBitIdenticalSteps() throws {
+        func make() throws -> (NGPlusOptimizer<Float>, LayerHandle) {
+            var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                inverseInterval: 2, side: .right, batchSize: 4, fusedApply: true))
+            let layer = try optimizer.register(.dense(outputs: 3, inputs: 20, bias: true))
+            #expect(try optimizer.plan(for: layer)?.method == .woodbury)
+            return (optimizer, layer)
+        }
+        func steps(_ count: Int, _ optimizer: inout NGPlusOptimizer<Float>, _ layer: LayerHandle,
+                   _ weight: inout Matrix<Float>, seed: UInt64) throws {
+            var generator = SeededGenerator(seed: seed)
+            for _ in 0..<count {
+                let x = Matrix<Float>.random(rows: 4, columns: 20, using: &generator)
+                let dy = Matrix<Float>.random(rows: 4, columns: 3, scale: 0.1, using: &generator)
+                try optimizer.observe(layer, inputs: x, outputGradients: dy)
+                try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+            }
+        }
+        var (optimizer, layer) = try make()
+        var weight = Matrix<Float>(rows: 3, columns: 21, repeating: 0.1)
+        try steps(3, &optimizer, layer, &weight, seed: 1)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-woodbury-\(UUID()).state")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try optimizer.save(to: url)
+        var continued = weight
+        try steps(4, &optimizer, layer, &continued, seed: 2)
+
+        var (resumed, _) = try make()
+        try resumed.load(from: url)
+        var again = weight
+        try steps(4, &resumed, layer, &again, seed: 2)
+        #expect(again == continued)
+        #expect(resumed.stateBytes() == optimizer.stateBytes())
+    }
+
     func specsOfTrainedOptimizer() throws -> [LayerSpec] {
         let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
         return [.dense(outputs: 3, inputs: 6, bias: true), .conv2d(geometry: geometry, outChannels: 4, bias: true),
@@ -241,9 +277,14 @@ import Testing
         // Fused planning: the apply costs 2·m²·B.
         let fused = try plan(.dense(outputs: 256, inputs: 784, bias: true), NGPlusConfiguration(batchSize: 128, fusedApply: true))
         #expect(fused.applyFlops == 2 * 256 * 256 * 128)
-        // Fused on the right: [X | 1]·F̂⁻¹ costs 2·(n+1)²·B.
-        let fusedRight = try plan(.dense(outputs: 256, inputs: 784, bias: true),
-                                  NGPlusConfiguration(side: .right, batchSize: 128, fusedApply: true))
-        #expect(fusedRight.applyFlops == 2 * 785 * 785 * 128)
+        // Fused on the right: [X | 1]·F̂⁻¹ costs 2·(n+1)²·B by the explicit inverse, 4·(n+1)·B²
+        // by Woodbury (B = 128 < 785/2), which wins.
+        let right = NGPlusConfiguration(side: .right, batchSize: 128, fusedApply: true)
+        let fusedRight = try plan(.dense(outputs: 256, inputs: 784, bias: true), right)
+        #expect(fusedRight.method == .woodbury && fusedRight.applyFlops == 4 * 785 * 128 * 128)
+        var explicitRight = right
+        explicitRight.method = .explicitInverse
+        let fusedExplicit = try plan(.dense(outputs: 256, inputs: 784, bias: true), explicitRight)
+        #expect(fusedExplicit.applyFlops == 2 * 785 * 785 * 128)
     }
 }

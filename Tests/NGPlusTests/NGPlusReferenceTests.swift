@@ -136,28 +136,40 @@ struct DenseNGPlusReference {
         }
     }
 
-    @Test func woodburyPlanMatchesTheExplicitInverse() throws {
+    /// Both sides, fused and unfused, with and without a bias: 12 outputs and 7 inputs give
+    /// GFIMs of order 12 (left) and 7 or 8 (right) from rank-3 statistics.
+    @Test(arguments: [Side.left, .right], [false, true])
+    func woodburyPlanMatchesTheExplicitInverse(side: Side, bias: Bool) throws {
         let (outputs, inputs, batch) = (12, 7, 3)
         var generator = SeededGenerator(seed: 74)
         func optimizer(_ method: CurvatureMethod) throws -> NGPlusOptimizer<Double> {
             try NGPlusOptimizer(configuration: NGPlusConfiguration(
-                inverseInterval: 2, side: .left, method: method, batchSize: batch))
+                inverseInterval: 2, side: side == .left ? .left : .right, method: method, batchSize: batch))
         }
         var woodbury = try optimizer(.woodbury)
         var explicit = try optimizer(.explicitInverse)
-        let spec = LayerSpec.dense(outputs: outputs, inputs: inputs, bias: false)
+        let spec = LayerSpec.dense(outputs: outputs, inputs: inputs, bias: bias)
         let a = try woodbury.register(spec)
         let b = try explicit.register(spec)
         #expect(try woodbury.plan(for: a)?.method == .woodbury)
-        var w1 = Matrix<Double>.random(rows: outputs, columns: inputs, using: &generator)
+        #expect(try woodbury.plan(for: a)?.side == side)
+        let columns = inputs + (bias ? 1 : 0)
+        var w1 = Matrix<Double>.random(rows: outputs, columns: columns, using: &generator)
         var w2 = w1
-        for t in 0..<4 {
+        for t in 0..<6 {
             let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
             let dy = Matrix<Double>.random(rows: batch, columns: outputs, using: &generator)
             try woodbury.observe(a, inputs: x, outputGradients: dy)
-            try woodbury.step(a, weight: &w1, inputs: x, outputGradients: dy)
             try explicit.observe(b, inputs: x, outputGradients: dy)
-            try explicit.step(b, weight: &w2, inputs: x, outputGradients: dy)
+            if t < 3 {
+                try woodbury.step(a, weight: &w1, inputs: x, outputGradients: dy)
+                try explicit.step(b, weight: &w2, inputs: x, outputGradients: dy)
+            } else {
+                var g = Matrix<Double>(rows: outputs, columns: columns)
+                try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: bias, into: &g)
+                try woodbury.step(a, weight: &w1, gradient: g)
+                try explicit.step(b, weight: &w2, gradient: g)
+            }
             #expect(relativeError(Reference(w1), Reference(w2)) < 1e-10, "step \(t)")
         }
     }
