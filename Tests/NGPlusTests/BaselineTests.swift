@@ -30,24 +30,27 @@ import Testing
         }
     }
 
+    /// 5 × 7 = 35 values: two sixteen-lane chunks and a scalar tail of three.
     @Test(arguments: [WeightDecayMode.l2, .decoupled])
     func adamMatchesThePlainLoopReference(mode: WeightDecayMode) throws {
         let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
+        let (rows, inputs) = (5, 6)
+        let columns = inputs + 1
         var adam = try AdamOptimizer<Double>(settings: AdamSettings(
             learningRate: .constant(lr), weightDecay: wd, weightDecayMode: mode))
-        let layer = try adam.register(.dense(outputs: 3, inputs: 2, bias: true))
+        let layer = try adam.register(.dense(outputs: rows, inputs: inputs, bias: true))
         var generator = SeededGenerator(seed: 102)
-        var weight = Matrix<Double>.random(rows: 3, columns: 3, using: &generator)
+        var weight = Matrix<Double>.random(rows: rows, columns: columns, using: &generator)
         var w = Reference(weight)
-        var m = Reference(rows: 3, columns: 3)
+        var m = Reference(rows: rows, columns: columns)
         var v = m
         for t in 1...6 {
-            let g = Matrix<Double>.random(rows: 3, columns: 3, using: &generator)
+            let g = Matrix<Double>.random(rows: rows, columns: columns, using: &generator)
             try adam.step(layer, weight: &weight, gradient: g)
             var d = Reference(g)
-            if mode == .l2 { for r in 0..<3 { for c in 0..<2 { d[r, c] += wd * w[r, c] } } }
-            if mode == .decoupled { for r in 0..<3 { for c in 0..<2 { w[r, c] *= 1 - lr * wd } } }
-            for e in 0..<9 {
+            if mode == .l2 { for r in 0..<rows { for c in 0..<inputs { d[r, c] += wd * w[r, c] } } }
+            if mode == .decoupled { for r in 0..<rows { for c in 0..<inputs { w[r, c] *= 1 - lr * wd } } }
+            for e in 0..<(rows * columns) {
                 m.values[e] = b1 * m.values[e] + (1 - b1) * d.values[e]
                 v.values[e] = b2 * v.values[e] + (1 - b2) * d.values[e] * d.values[e]
                 let mHat = m.values[e] / (1 - pow(b1, Double(t)))
