@@ -6,6 +6,7 @@ import NGTrain
 extension ModelName: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
 extension SideChoice: ExpressibleByArgument {}
+extension CurvatureMethod: ExpressibleByArgument {}
 
 /// `ngbench train`: a real network on Fashion-MNIST with NG+ or a baseline, or all of them.
 struct Train: ParsableCommand {
@@ -24,7 +25,8 @@ struct Train: ParsableCommand {
     @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see the README).") var side: SideChoice?
     @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
     @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
-    @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024: one block for these models).") var blockSize: Int?
+    @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?
+    @Option(help: "NG+ inversion: explicitInverse, choleskySolve or woodbury (default: the fewest flops per layer).") var method: CurvatureMethod?
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
@@ -34,7 +36,8 @@ struct Train: ParsableCommand {
     var settings: TrainingSettings {
         TrainingSettings(
             learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
-            runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize)
+            runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize,
+            method: method)
     }
 
     func validate() throws {
@@ -92,7 +95,7 @@ struct TrainingRun {
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
-                side: settings.side ?? defaults.side, blockSize: settings.blockSize ?? 1024,
+                side: settings.side ?? defaults.side, method: settings.method, blockSize: settings.blockSize ?? 1024,
                 batchSize: settings.batchSize, fusedApply: true))
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)

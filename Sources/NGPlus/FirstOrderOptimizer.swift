@@ -79,7 +79,9 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     ) throws(NGError) {
         let operation = "\(Rule.stateKind).observe"
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+        // First-order rules use no statistics: shapes are checked, values are not scanned.
+        try StepValidation.observation(
+            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: false)
     }
 
     @_specialize(exported: true, where Rule == MomentumSGD<Float>)

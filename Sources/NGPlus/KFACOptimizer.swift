@@ -104,8 +104,10 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     ) throws(NGError) {
         let operation = "KFACOptimizer.observe"
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
-        guard layers[i].step % statisticsInterval == 0 else { return }
+        let used = layers[i].step % statisticsInterval == 0
+        try StepValidation.observation(
+            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
+        guard used else { return }
         try layers[i].accumulate(inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage))
     }
 

@@ -94,7 +94,10 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     ) throws(NGError) {
         let operation = "NGPlusOptimizer.observe"
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.observation(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+        // Off statistics steps the observation is unused: shapes are checked, values are not.
+        try StepValidation.observation(
+            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation,
+            finite: layers[i].isStatisticsStep(configuration))
         try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration)
     }
 

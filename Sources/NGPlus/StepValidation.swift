@@ -39,10 +39,11 @@ enum StepValidation {
         return bias
     }
 
-    /// Inputs and output gradients fit a dense or conv2d layer (for optimizers that only
-    /// validate `observe`).
+    /// Inputs and output gradients fit a dense or conv2d layer, and are finite when `finite`
+    /// (an observation that will not be used need not be scanned).
     static func observation<Scalar: BLASScalar>(
-        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: String
+        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: String,
+        finite: Bool = true
     ) throws(NGError) {
         let (inputLength, outputLength): (Int, Int)
         switch spec {
@@ -56,6 +57,7 @@ enum StepValidation {
         try inputs.requireNonEmpty(operation, "inputs")
         try inputs.requireShape(Shape(inputs.rows, inputLength), operation, "inputs")
         try outputGradients.requireShape(Shape(inputs.rows, outputLength), operation, "outputGradients")
+        guard finite else { return }
         try inputs.requireFinite(operation, "inputs")
         try outputGradients.requireFinite(operation, "outputGradients")
     }

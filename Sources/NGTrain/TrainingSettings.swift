@@ -21,13 +21,15 @@ public struct TrainingSettings: Sendable, Equatable {
     public var side: SideChoice?
     public var runningAverage: Double?
     public var statisticsInterval: Int?
-    /// NG+ block size of a block-diagonal GFIM (nil: 1024, one block for these models).
+    /// NG+ block size of a block-diagonal GFIM (nil: 1024).
     public var blockSize: Int?
+    /// NG+ inversion method (nil: the plan's automatic choice).
+    public var method: CurvatureMethod?
 
     public init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
-        blockSize: Int? = nil
+        blockSize: Int? = nil, method: CurvatureMethod? = nil
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -37,6 +39,7 @@ public struct TrainingSettings: Sendable, Equatable {
         self.runningAverage = runningAverage
         self.statisticsInterval = statisticsInterval
         self.blockSize = blockSize
+        self.method = method
     }
 
     /// Throws `invalidArgument` for a value out of range.

@@ -74,6 +74,28 @@ import Testing
         #expect(weights == weightsBefore)
     }
 
+    /// A NaN in an observation is refused on a statistics step, state untouched; off them the
+    /// observation is unused, and only its shape is checked.
+    @Test func aNonFiniteObservationIsRefusedWhenItWouldBeUsed() throws {
+        var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 2))
+        let layer = try optimizer.register(.dense(outputs: 2, inputs: 3, bias: true))
+        var weight = Matrix<Double>(rows: 2, columns: 4, repeating: 0.5)
+        let x = try Matrix<Double>(rows: 2, columns: 3, elements: [1, 2, 3, 4, 5, 6])
+        let dy = try Matrix<Double>(rows: 2, columns: 2, elements: [0.1, -0.2, 0.3, 0.4])
+        var bad = x
+        bad[1, 2] = .nan
+        let before = optimizer.stateBytes()
+        #expect(throws: NGError.nonFinite(operation: "NGPlusOptimizer.observe", argument: "inputs", row: 1, column: 2)) {
+            try optimizer.observe(layer, inputs: bad, outputGradients: dy)
+        }
+        #expect(optimizer.stateBytes() == before)
+        try optimizer.observe(layer, inputs: x, outputGradients: dy)
+        try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+        let afterStep = optimizer.stateBytes()
+        try optimizer.observe(layer, inputs: bad, outputGradients: dy)   // step 1: not used
+        #expect(optimizer.stateBytes() == afterStep)
+    }
+
     @Test func aStatisticsStepWithoutObserveIsRefused() throws {
         var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 3))
         let layer = try optimizer.register(.dense(outputs: 2, inputs: 3, bias: false))

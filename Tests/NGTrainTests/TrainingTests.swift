@@ -73,6 +73,9 @@ import Testing
         #expect(throws: NGError.self) { try TrainingSettings(damping: -1).validate() }
         #expect(throws: NGError.self) { try TrainingSettings(inverseInterval: 0).validate() }
         #expect(throws: NGError.self) { try TrainingSettings(batchSize: 0).validate() }
+        #expect(throws: NGError.invalidArgument(operation: "train", argument: "--block-size", reason: "must be at least 1, got 0")) {
+            try TrainingSettings(blockSize: 0).validate()
+        }
         try TrainingSettings(learningRate: 0.1, damping: 1e-3, inverseInterval: 10).validate()
         #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
         let model = Model<Float>.mlp(seed: 1)
