@@ -67,16 +67,20 @@ public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertib
         let b = Double(batch)
         let squares = blockSum(order, blockSize, power: 2)
         let cubes = blockSum(order, blockSize, power: 3)
+        // Fused: dY·F̂⁻¹ (left) or [X | 1]·F̂⁻¹ (right) has B rows where G has `other`; the
+        // fused step takes the smaller (`PerSampleCurvature.applyFused`).
+        let width = fused ? min(b, Double(other)) : Double(other)
         let apply: Double
         let refresh: Double
         switch method {
         case .explicitInverse, .choleskySolve:
-            // Fused: dY·F̂⁻¹ (left) or [X | 1]·F̂⁻¹ (right) costs 2·order²·B, not 2·order²·other.
-            apply = 2 * squares * (fused ? b : Double(other))
+            apply = 2 * squares * width
             refresh = method == .explicitInverse ? cubes : cubes / 3
         case .woodbury:
-            apply = 4 * Double(order) * b * (fused ? b : Double(other))
-            refresh = b * b * Double(order) + b * b * b / 3
+            apply = 4 * Double(order) * b * width
+            // C = s·I + c·U·Uᵀ (SYRK, B²·order), its Cholesky factor (B³/3), V = C⁻¹·U (two
+            // triangular solves, 2·B²·order).
+            refresh = 3 * b * b * Double(order) + b * b * b / 3
         }
         return CurvaturePlan(
             side: side, method: method, order: order,

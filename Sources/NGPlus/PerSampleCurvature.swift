@@ -14,6 +14,9 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
     /// The fused apply's workspace, dense layers only: dY·F̂⁻¹ (B × m) on the left side,
     /// [X | 1]·F̂⁻¹ (B × order) on the right.
     var fusedWorkspace: Matrix<Scalar>
+    /// G̃ (m × (n + 1)) for a fused step whose G̃ has fewer rows or columns than the batch
+    /// (empty until one arrives).
+    var gradientWorkspace = Matrix<Scalar>(rows: 0, columns: 0)
     /// True once a statistics step has been accumulated.
     var hasStatistics = false
 
@@ -82,12 +85,25 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
     /// The fused apply of a dense layer (ALGORITHM.md §6), never forming G: on the left side
     /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, on the right `D = dYᵀ·([X | 1]·F̂⁻¹)`. Each replaces the
     /// weight-gradient GEMM and adds `2·order²·B` flops (per block; Woodbury `4·order·B²`).
+    /// When G̃'s other dimension is below B (a 10-output layer on the right side, say) the
+    /// product is associated the other way, `F̂⁻¹·G̃` or `G̃·F̂⁻¹` with G̃ formed by the usual
+    /// gradient GEMM: the same matrix for `2·order²·other` (Woodbury `4·order·B·other`).
     /// Inputs validated by the caller.
     mutating func applyFused(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool,
         into direction: inout Matrix<Scalar>
     ) throws(NGError) {
         precondition(linear != nil, "fused apply is for dense layers")
+        let other = plan.side == .left ? direction.columns : direction.rows
+        if other < inputs.rows {
+            if gradientWorkspace.shape != direction.shape {
+                gradientWorkspace = Matrix(rows: direction.rows, columns: direction.columns)
+            }
+            try DenseGradient.weightGradient(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradientWorkspace)
+            try apply(gradientWorkspace, into: &direction)
+            return
+        }
         let columns = plan.side == .left ? outputGradients.columns : plan.order
         if fusedWorkspace.rows != outputGradients.rows {
             fusedWorkspace = Matrix(rows: outputGradients.rows, columns: columns)

@@ -308,5 +308,9 @@ import Testing
         explicitRight.method = .explicitInverse
         let fusedExplicit = try plan(.dense(outputs: 256, inputs: 784, bias: true), explicitRight)
         #expect(fusedExplicit.applyFlops == 2 * 785 * 785 * 128)
+        // 256 → 10 on the right: G̃ has 10 rows, fewer than B = 128, so the fused step forms G̃
+        // and applies F̂⁻¹ to it, 4·257·128·10 flops by Woodbury rather than 4·257·128².
+        let narrow = try plan(.dense(outputs: 10, inputs: 256, bias: true), right)
+        #expect(narrow.method == .woodbury && narrow.applyFlops == 4 * 257 * 128 * 10)
     }
 }

@@ -109,10 +109,12 @@ struct DenseNGPlusReference {
         }
     }
 
-    /// Block size 5 splits the right GFIM (order 10) so that the bias shares its block.
-    @Test(arguments: [Side.left, .right], [1024, 5])
-    func fusedStepEqualsTheGradientStepToRounding(side: Side, blockSize: Int) throws {
-        let (outputs, inputs, batch) = (6, 9, 5)
+    /// Block size 5 splits the right GFIM (order 10) so that the bias shares its block; batch
+    /// 12 exceeds G̃'s other dimension on both sides (10 columns, 6 rows), where the fused step
+    /// forms G̃ and applies the inverse to it.
+    @Test(arguments: [Side.left, .right], [(blockSize: 1024, batch: 5), (5, 5), (1024, 12), (5, 12)])
+    func fusedStepEqualsTheGradientStepToRounding(side: Side, blocking: (blockSize: Int, batch: Int)) throws {
+        let (outputs, inputs, batch, blockSize) = (6, 9, blocking.batch, blocking.blockSize)
         var generator = SeededGenerator(seed: 73)
         let configuration = NGPlusConfiguration(
             inverseInterval: 2, side: side == .left ? .left : .right, blockSize: blockSize, batchSize: batch)
@@ -137,10 +139,12 @@ struct DenseNGPlusReference {
     }
 
     /// Both sides, fused and unfused, with and without a bias: 12 outputs and 7 inputs give
-    /// GFIMs of order 12 (left) and 7 or 8 (right) from rank-3 statistics.
-    @Test(arguments: [Side.left, .right], [false, true])
-    func woodburyPlanMatchesTheExplicitInverse(side: Side, bias: Bool) throws {
-        let (outputs, inputs, batch) = (12, 7, 3)
+    /// GFIMs of order 12 (left) and 7 or 8 (right) from rank-3 statistics; a batch of 13
+    /// (rank above the order) exceeds G̃'s other dimension on both sides, where the fused step
+    /// forms G̃ first.
+    @Test(arguments: [Side.left, .right], [(bias: false, batch: 3), (true, 3), (false, 13), (true, 13)])
+    func woodburyPlanMatchesTheExplicitInverse(side: Side, shape: (bias: Bool, batch: Int)) throws {
+        let (outputs, inputs, batch, bias) = (12, 7, shape.batch, shape.bias)
         var generator = SeededGenerator(seed: 74)
         func optimizer(_ method: CurvatureMethod) throws -> NGPlusOptimizer<Double> {
             try NGPlusOptimizer(configuration: NGPlusConfiguration(

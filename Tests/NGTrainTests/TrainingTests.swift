@@ -12,7 +12,6 @@ import Testing
     /// 200 steps of batch 32 on the slice; the mean loss of the last 20 steps over the first 20.
     func lossRatio<O: LayerOptimizer>(_ optimizer: inout O, model: Model<Float>) throws -> Double where O.Scalar == Float {
         try model.register(with: &optimizer)
-        let trainer = try Trainer(batchSize: 32, seed: 3)
         var losses: [Double] = []
         var order = Array(0..<Self.slice.train.count)
         var generator = SeededGenerator(seed: 3)
@@ -24,7 +23,6 @@ import Testing
                 losses.append(try model.trainStep(x, labels: batch.map { Self.slice.train.labels[$0] }[...], optimizer: &optimizer))
             }
         }
-        _ = trainer
         let first = losses.prefix(20).reduce(0, +) / 20
         let last = losses.suffix(20).reduce(0, +) / 20
         return last / first
