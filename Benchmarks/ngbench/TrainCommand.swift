@@ -7,6 +7,7 @@ extension ModelName: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
 extension SideChoice: ExpressibleByArgument {}
 extension CurvatureMethod: ExpressibleByArgument {}
+extension LearningRatePolicy: ExpressibleByArgument {}
 
 /// `ngbench train`: a real network on Fashion-MNIST with NG+ or a baseline, or all of them.
 struct Train: ParsableCommand {
@@ -20,6 +21,7 @@ struct Train: ParsableCommand {
     @Option(help: "Mini-batch size.") var batch = 128
     @Option(help: "Seed of the initialisation and the shuffling.") var seed: UInt64 = 1
     @Option(help: "Learning rate (default: the optimizer's, see the README).") var lr: Double?
+    @Option(help: "Learning rate over the run, for every optimizer: constant, or cosine decay to 0.") var lrSchedule: LearningRatePolicy = .constant
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
     @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
     @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see the README).") var side: SideChoice?
@@ -37,7 +39,7 @@ struct Train: ParsableCommand {
         TrainingSettings(
             learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
             runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize,
-            method: method)
+            method: method, learningRatePolicy: lrSchedule)
     }
 
     func validate() throws {
@@ -79,7 +81,8 @@ struct TrainingRun {
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping
         let k = settings.inverseInterval ?? defaults.inverseInterval
-        let sgd = SGDSettings(learningRate: .constant(lr), momentum: 0.9, weightDecay: 1e-4)
+        let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / settings.batchSize))
+        let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
         let trainer = try Trainer(batchSize: settings.batchSize, seed: seed)
         let bar = ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)")
         switch optimizer {
@@ -88,7 +91,7 @@ struct TrainingRun {
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .adam:
-            var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: .constant(lr)))
+            var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: schedule))
             try network.register(with: &o)
             return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
         case .ngplus:

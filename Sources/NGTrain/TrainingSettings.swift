@@ -10,6 +10,22 @@ public enum ModelName: String, CaseIterable, Sendable {
     case mlp, cnn
 }
 
+/// How `ngbench train` varies every optimizer's learning rate over a run.
+public enum LearningRatePolicy: String, CaseIterable, Sendable {
+    /// The learning rate at every step (the grid's setting).
+    case constant
+    /// Cosine decay from the learning rate to 0 over the run's steps.
+    case cosine
+
+    /// The schedule of learning rate `lr` over a run of `steps` steps.
+    public func schedule(_ lr: Double, steps: Int) -> Schedule {
+        switch self {
+        case .constant: .constant(lr)
+        case .cosine: .cosine(initial: lr, final: 0, steps: max(steps, 1))
+        }
+    }
+}
+
 /// One optimizer's hyper-parameters for a training run, with per-optimizer defaults (see the
 /// README for the grid they were chosen from); any field set overrides the default.
 public struct TrainingSettings: Sendable, Equatable {
@@ -25,11 +41,13 @@ public struct TrainingSettings: Sendable, Equatable {
     public var blockSize: Int?
     /// NG+ inversion method (nil: the plan's automatic choice).
     public var method: CurvatureMethod?
+    /// The learning rate over the run, for every optimizer alike.
+    public var learningRatePolicy: LearningRatePolicy
 
     public init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
-        blockSize: Int? = nil, method: CurvatureMethod? = nil
+        blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -40,6 +58,7 @@ public struct TrainingSettings: Sendable, Equatable {
         self.statisticsInterval = statisticsInterval
         self.blockSize = blockSize
         self.method = method
+        self.learningRatePolicy = learningRatePolicy
     }
 
     /// Throws `invalidArgument` for a value out of range.

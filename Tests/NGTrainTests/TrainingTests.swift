@@ -66,6 +66,14 @@ import Testing
         #expect(records[1].seconds > records[0].seconds)
     }
 
+    @Test func theCosinePolicyDecaysTheLearningRateToZeroOverTheRun() {
+        let cosine = LearningRatePolicy.cosine.schedule(0.1, steps: 400)
+        #expect(cosine.value(at: 0) == 0.1)
+        #expect(abs(cosine.value(at: 200) - 0.05) < 1e-15)
+        #expect(cosine.value(at: 400) == 0 && cosine.value(at: 500) == 0)
+        #expect(LearningRatePolicy.constant.schedule(0.1, steps: 400) == .constant(0.1))
+    }
+
     @Test func trainingArgumentsAreValidated() throws {
         #expect(throws: NGError.self) { try TrainingSettings(learningRate: 0).validate() }
         #expect(throws: NGError.self) { try TrainingSettings(damping: -1).validate() }
