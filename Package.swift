@@ -39,7 +39,9 @@ let package = Package(
         // Double-precision references written with plain loops, and seeded random data.
         .target(name: "NGTestSupport", dependencies: ["NGKernels"], path: "Tests/NGTestSupport"),
         .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels", "NGTestSupport"]),
-        .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport"]),
-        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib"]),
+        // Counts heap allocations per thread (interposes malloc in the test executable only).
+        .target(name: "NGAllocationCounter", path: "Tests/NGAllocationCounter"),
+        .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport", "NGAllocationCounter"]),
+        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
     ]
 )

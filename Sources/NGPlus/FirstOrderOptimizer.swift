@@ -39,6 +39,10 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     /// The rule's settings, fixed at creation.
     public let settings: Rule.Settings
     var layers: [Layer] = []
+    /// The operation names errors carry, made once: interpolating them per call would
+    /// allocate on every step.
+    let observeOperation = "\(Rule.stateKind).observe"
+    let stepOperation = "\(Rule.stateKind).step"
 
     struct Layer: Sendable, SpecifiedLayer {
         let spec: LayerSpec
@@ -77,7 +81,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "\(Rule.stateKind).observe"
+        let operation = observeOperation
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         // First-order rules use no statistics: shapes are checked, values are not scanned.
         try StepValidation.observation(
@@ -91,7 +95,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "\(Rule.stateKind).step"
+        let operation = stepOperation
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
         copy(gradient, into: &layers[i].direction)
@@ -106,7 +110,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "\(Rule.stateKind).step"
+        let operation = stepOperation
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         let bias = try StepValidation.denseStep(
             layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)

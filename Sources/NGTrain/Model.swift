@@ -6,13 +6,12 @@ public final class Model<Scalar: NetworkScalar> {
     var lossFunction = SoftmaxCrossEntropy<Scalar>()
     var batchImages = Matrix<Scalar>(rows: 0, columns: 0)
 
+    /// The layers with parameters, in order (found once: a step must not allocate).
+    public let trainableLayers: [any TrainableLayer<Scalar>]
+
     public init(layers: [any NetworkLayer<Scalar>]) {
         self.layers = layers
-    }
-
-    /// The layers with parameters, in order.
-    public var trainableLayers: [any TrainableLayer<Scalar>] {
-        layers.compactMap { $0 as? any TrainableLayer<Scalar> }
+        trainableLayers = layers.compactMap { $0 as? any TrainableLayer<Scalar> }
     }
 
     /// 784 → 256 → 256 → 10 with ReLUs.

@@ -1,0 +1,107 @@
+import NGAllocationCounter
+import NGPlus
+import NGTestSupport
+import Testing
+
+/// Steady-state steps allocate nothing (DESIGN.md): after two whole cycles of k steps, a third
+/// cycle of `observe` and `step` calls on every layer kind makes no heap allocation on the
+/// calling thread. `scripts/test` runs with one OpenBLAS thread, whose calls allocate nothing
+/// (BLAS-NOTES.md); a threaded OpenBLAS allocates inside some calls, outside the package.
+@Suite struct AllocationTests {
+    static let k = 3
+    static let batch = 8
+
+    /// A dense layer with more inputs than the batch (a rank-B right GFIM: Woodbury), one with
+    /// fewer outputs than the batch (the fused step's other association), a convolution, a
+    /// matrix parameter and a vector.
+    static func specs() throws -> [LayerSpec] {
+        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        return [
+            .dense(outputs: 12, inputs: 40, bias: true), .dense(outputs: 3, inputs: 20, bias: true),
+            .conv2d(geometry: geometry, outChannels: 4, bias: true), .matrix(rows: 5, columns: 9), .vector(length: 7),
+        ]
+    }
+
+    /// Every argument of every call, made before counting starts.
+    struct Workload {
+        var handles: [LayerHandle] = []
+        var weights: [Matrix<Float>] = []
+        var gradients: [Matrix<Float>] = []
+        var inputs: [Matrix<Float>?] = []
+        var outputGradients: [Matrix<Float>?] = []
+        let specs: [LayerSpec]
+
+        init<O: LayerOptimizer>(registeringWith optimizer: inout O) throws where O.Scalar == Float {
+            specs = try AllocationTests.specs()
+            var generator = SeededGenerator(seed: 91)
+            for spec in specs {
+                handles.append(try optimizer.register(spec))
+                let shape = spec.parameterShape
+                weights.append(.random(rows: shape.rows, columns: shape.columns, scale: 0.1, using: &generator))
+                gradients.append(.random(rows: shape.rows, columns: shape.columns, scale: 0.01, using: &generator))
+                let (inputLength, outputLength): (Int?, Int?) = switch spec {
+                case let .dense(outputs, inputs, _): (inputs, outputs)
+                case let .conv2d(geometry, outChannels, _): (geometry.inputLength, outChannels * geometry.positions)
+                case .matrix, .vector: (nil, nil)
+                }
+                inputs.append(inputLength.map { .random(rows: AllocationTests.batch, columns: $0, using: &generator) })
+                outputGradients.append(outputLength.map {
+                    .random(rows: AllocationTests.batch, columns: $0, scale: 0.01, using: &generator)
+                })
+            }
+        }
+
+        /// One step of every layer; dense layers take the fused step when `fused`.
+        mutating func step<O: LayerOptimizer>(_ optimizer: inout O, fused: Bool) throws where O.Scalar == Float {
+            for i in specs.indices {
+                if let x = inputs[i], let dy = outputGradients[i] {
+                    try optimizer.observe(handles[i], inputs: x, outputGradients: dy)
+                    if fused, case .dense = specs[i] {
+                        try optimizer.step(handles[i], weight: &weights[i], inputs: x, outputGradients: dy)
+                        continue
+                    }
+                }
+                try optimizer.step(handles[i], weight: &weights[i], gradient: gradients[i])
+            }
+        }
+    }
+
+    /// The allocations of the third cycle of k steps.
+    func allocationsOfASteadyCycle<O: LayerOptimizer>(_ optimizer: inout O, fused: Bool) throws -> Int
+    where O.Scalar == Float {
+        var workload = try Workload(registeringWith: &optimizer)
+        for _ in 0..<(2 * Self.k) { try workload.step(&optimizer, fused: fused) }
+        let before = ng_thread_allocation_count()
+        for _ in 0..<Self.k { try workload.step(&optimizer, fused: fused) }
+        return ng_thread_allocation_count() - before
+    }
+
+    @Test func theCounterSeesAnAllocation() {
+        let before = ng_thread_allocation_count()
+        let matrix = Matrix<Float>(rows: 8, columns: 8, repeating: 1)
+        #expect(ng_thread_allocation_count() > before)
+        withExtendedLifetime(matrix) {}
+    }
+
+    @Test(arguments: [SideChoice.automatic, .left, .right], [false, true])
+    func ngPlusStepsAllocateNothing(side: SideChoice, fused: Bool) throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: Self.k, staggered: true, side: side, batchSize: Self.batch, fusedApply: fused))
+        #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
+    }
+
+    @Test func ngPlusWithARunningAverageAndBlocksAllocatesNothing() throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: Self.k, statisticsInterval: 1, runningAverage: 0.5, blockSize: 5, batchSize: Self.batch))
+        #expect(try allocationsOfASteadyCycle(&optimizer, fused: true) == 0)
+    }
+
+    @Test func baselineStepsAllocateNothing() throws {
+        var sgd = try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9, nesterov: true))
+        #expect(try allocationsOfASteadyCycle(&sgd, fused: true) == 0)
+        var adam = try AdamOptimizer<Float>(settings: AdamSettings())
+        #expect(try allocationsOfASteadyCycle(&adam, fused: true) == 0)
+        var kfac = try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: Self.k, batchSize: Self.batch))
+        #expect(try allocationsOfASteadyCycle(&kfac, fused: true) == 0)
+    }
+}

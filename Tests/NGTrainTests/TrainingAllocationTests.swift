@@ -1,0 +1,43 @@
+import NGAllocationCounter
+import NGPlus
+import NGTrain
+import Testing
+
+/// A training step of the reference models allocates nothing once warm: forward, loss,
+/// backward and the optimizer's update reuse their buffers (one OpenBLAS thread, as
+/// `scripts/test` runs). Unoptimized code boxes generic values on the heap, so these run in
+/// the release build of the tests, which `scripts/test` makes for them.
+@Suite(.enabled(if: isOptimizedBuild, "allocation counts are for optimized code"))
+struct TrainingAllocationTests {
+    /// The allocations of two steps after four warm-up steps (two inverse refreshes).
+    func allocationsOfWarmSteps(_ model: Model<Float>) throws -> Int {
+        let batch = 16
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: 2, side: .right, batchSize: batch, fusedApply: true))
+        try model.register(with: &optimizer)
+        var generator = SeededGenerator(seed: 17)
+        let x = Matrix<Float>.random(rows: batch, columns: 784, using: &generator)
+        let labels = Array((0..<batch).map { $0 % 10 })[...]
+        for _ in 0..<4 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+        let before = ng_thread_allocation_count()
+        for _ in 0..<2 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+        return ng_thread_allocation_count() - before
+    }
+
+    @Test func warmMLPStepsAllocateNothing() throws {
+        #expect(try allocationsOfWarmSteps(.mlp(seed: 1)) == 0)
+    }
+
+    @Test func warmCNNStepsAllocateNothing() throws {
+        #expect(try allocationsOfWarmSteps(try .cnn(seed: 1)) == 0)
+    }
+}
+
+/// Whether this is an optimized (release) build of the tests.
+let isOptimizedBuild: Bool = {
+    #if DEBUG
+    false
+    #else
+    true
+    #endif
+}()
