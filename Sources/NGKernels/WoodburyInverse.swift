@@ -114,15 +114,24 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         var used = requested
         var attempt = 0
         while true {
+            var overflow: (row: Int, column: Int)?
             let info = u.withUnsafeBufferPointer { pu in
                 scratch.withUnsafeMutableBufferPointer { pc -> Int in
                     let c = pc.baseAddress!
                     Scalar.syrk(
                         transpose: false, n: r, k: m, alpha: scale, a: pu.baseAddress!, lda: m,
                         beta: 0, c: c, ldc: r)
+                    overflow = Self.firstNonFiniteInLowerTriangle(c, order: r)
+                    if overflow != nil { return 0 }
                     for i in 0..<r { c[i * r + i] += Scalar(used) }
                     return Scalar.potrf(n: r, a: c, lda: r)
                 }
+            }
+            // Finite factors whose products overflow: no shift can help, so say so at once.
+            if let overflow {
+                throw .nonFinite(
+                    operation: operation, argument: "c·U·Uᵀ (the factors overflow)",
+                    row: overflow.row, column: overflow.column)
             }
             if info == 0 { break }
             if info < 0 { throw .lapackFailure(operation: operation, routine: "potrf", info: info) }
@@ -162,6 +171,16 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         spareReport = lastReport ?? DampingReport()
         lastReport = report
         return report
+    }
+
+    /// The first NaN or infinity in the lower triangle of a row-major r × r matrix (what SYRK
+    /// wrote), or nil.
+    @inlinable
+    static func firstNonFiniteInLowerTriangle(_ c: UnsafeMutablePointer<Scalar>, order r: Int) -> (row: Int, column: Int)? {
+        for i in 0..<r where !Scalar.allFinite(c + i * r, count: i + 1) {
+            for j in 0...i where !c[i * r + j].isFinite { return (i, j) }
+        }
+        return nil
     }
 
     /// `D = F̂⁻¹·G` (`side == .left`, G has `dimension` rows) or `D = G·F̂⁻¹` (G has

@@ -129,6 +129,15 @@ import Testing
         #expect(throws: NGError.nonFinite(operation: op, argument: "factors", row: 1, column: 2)) {
             try woodbury.refresh(factors: nan, scale: 1, damping: .plain(1))
         }
+        // Finite factors whose Gram matrix overflows Float (3·(4e19)² > 3.4e38): said at once,
+        // not after futile retries with larger shifts.
+        var huge = u
+        huge[1, 0] = 4e19
+        huge[1, 1] = 4e19
+        huge[1, 2] = 4e19
+        #expect(throws: NGError.nonFinite(operation: op, argument: "c·U·Uᵀ (the factors overflow)", row: 1, column: 1)) {
+            try woodbury.refresh(factors: huge, scale: 1, damping: .plain(1))
+        }
         var again = Matrix<Float>(rows: 3, columns: 2)
         try woodbury.apply(g, into: &again)
         #expect(again == before)
