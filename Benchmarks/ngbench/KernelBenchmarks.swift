@@ -18,6 +18,7 @@ struct KernelFigure: Codable {
 /// `batch` samples), next to raw `cblas_sgemm` and LAPACKE calls on the same data. The GFIM is
 /// one block (m ≤ 1024 keeps the default block size from splitting it).
 struct KernelBenchmarks {
+    static let rawGEMMName = "sgemm (raw cblas)"
     static let applyName = "apply inverse (SYMM)"
     static let refreshName = "refresh (GFIM + inverse)"
     let m: Int
@@ -49,7 +50,7 @@ struct KernelBenchmarks {
         a.withUnsafeBufferPointer { pa in
             g.withUnsafeBufferPointer { pg in
                 rawOut.withUnsafeMutableBufferPointer { pc in
-                    record("sgemm (raw cblas)", flops: gemmFlops) {
+                    record(Self.rawGEMMName, flops: gemmFlops) {
                         cblas_sgemm(
                             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(m), 1,
                             pa.baseAddress!, Int32(m), pg.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))

@@ -1,17 +1,21 @@
-/// The suite's performance targets, judged on this run's figures (never in a test).
+/// The suite's performance targets, judged on this run's figures (never in a test). The kernel
+/// targets compare with raw `cblas_sgemm` at the same shape, timed in the same table seconds
+/// before: the machine is shared and its speed drifts over a run, so the peak measured first can
+/// be from a quieter minute. Each also shows its fraction of that peak.
 enum Targets {
     static func evaluate(kernels: [KernelFigure], steps: [StepFigure]) -> [Target] {
         var targets: [Target] = []
-        if let apply = kernels.first(where: { $0.kernel == KernelBenchmarks.applyName }), apply.m >= 512 {
+        let rawGEMM = kernels.first { $0.kernel == KernelBenchmarks.rawGEMMName }
+        func kernelTarget(_ name: String, minimumOrder: Int, share: Double, _ title: String) {
+            guard let figure = kernels.first(where: { $0.kernel == name }), figure.m >= minimumOrder else { return }
+            let ofGEMM = rawGEMM.map { figure.gflops / $0.gflops } ?? figure.fractionOfPeak
             targets.append(Target(
-                name: "apply F̂⁻¹·G at m = \(apply.m), n = \(apply.n): ≥ 85% of sgemm",
-                measured: percent(apply.fractionOfPeak), met: apply.fractionOfPeak >= 0.85))
+                name: "\(title) at m = \(figure.m), n = \(figure.n): ≥ \(percent(share)) of sgemm",
+                measured: "\(percent(ofGEMM)) of raw sgemm (\(percent(figure.fractionOfPeak)) of the peak)",
+                met: ofGEMM >= share))
         }
-        if let refresh = kernels.first(where: { $0.kernel == KernelBenchmarks.refreshName }), refresh.m >= 1024 {
-            targets.append(Target(
-                name: "refresh (GFIM + Cholesky inverse) at m = \(refresh.m): ≥ 40% of sgemm",
-                measured: percent(refresh.fractionOfPeak), met: refresh.fractionOfPeak >= 0.40))
-        }
+        kernelTarget(KernelBenchmarks.applyName, minimumOrder: 512, share: 0.85, "apply F̂⁻¹·G")
+        kernelTarget(KernelBenchmarks.refreshName, minimumOrder: 1024, share: 0.40, "refresh (GFIM + Cholesky inverse)")
         let atTen = steps.filter { $0.k == 10 }
         if !atTen.isEmpty {
             let within = atTen.filter { $0.ratio <= 1.15 * $0.bound }
