@@ -42,18 +42,27 @@ enum TrainingReport {
             for tick in 0...4 {
                 let a = low + (high - low) * Double(tick) / 4
                 svg += "<text x=\"\(left - 5)\" y=\"\(y(a) + 4)\" text-anchor=\"end\">\(Report.format(100 * a, 1))%</text>\n"
-                let v = maxX * Double(tick) / 4
-                svg += "<text x=\"\(x(v))\" y=\"\(margin + height + 15)\" text-anchor=\"middle\">\(Report.format(v, title == "seconds" ? 0 : 1))</text>\n"
+            }
+            // Seconds in quarters of the run; epochs at whole numbers (at most about six).
+            let ticks = title == "seconds"
+                ? (0...4).map { maxX * Double($0) / 4 }
+                : Array(stride(from: 0, through: maxX, by: max(1, (maxX / 5).rounded(.up))))
+            for v in ticks {
+                svg += "<text x=\"\(x(v))\" y=\"\(margin + height + 15)\" text-anchor=\"middle\">\(Report.format(v, title == "seconds" && maxX < 10 ? 1 : 0))</text>\n"
             }
             for (index, name) in names.enumerated() {
                 let points = records.filter { $0.optimizer == name }.map { "\(x(value($0))),\(y($0.testAccuracy))" }
                 svg += "<polyline fill=\"none\" stroke=\"\(colours[index % colours.count])\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
             }
         }
+        // Legend: a swatch of each line's colour, then the optimizer's name.
         for (index, name) in names.enumerated() {
-            svg += "<text x=\"\(margin + 10 + Double(index) * 90)\" y=\"\(margin - 15)\" fill=\"\(colours[index % colours.count])\">\(name)</text>\n"
+            let colour = colours[index % colours.count]
+            let start = margin + 120 + Double(index) * 100
+            svg += "<line x1=\"\(start)\" y1=\"\(margin - 19)\" x2=\"\(start + 20)\" y2=\"\(margin - 19)\" stroke=\"\(colour)\" stroke-width=\"3\"/>\n"
+            svg += "<text x=\"\(start + 25)\" y=\"\(margin - 15)\" fill=\"\(colour)\">\(name)</text>\n"
         }
-        svg += "<text x=\"\(margin)\" y=\"\(margin - 32)\">test accuracy</text>\n</svg>\n"
+        svg += "<text x=\"\(margin)\" y=\"\(margin - 15)\">test accuracy</text>\n</svg>\n"
         try svg.write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
