@@ -183,6 +183,20 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         return nil
     }
 
+    /// Runs `body` with U, V = C⁻¹·U and the workspace, the three buffers of every apply.
+    @inlinable
+    mutating func withApplyBuffers(
+        _ body: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void
+    ) {
+        factors.withUnsafeBufferPointer { pu in
+            solvedFactors.withUnsafeBufferPointer { pv in
+                workspace.withUnsafeMutableBufferPointer { pt in
+                    body(pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// `D = F̂⁻¹·G` (`side == .left`, G has `dimension` rows) or `D = G·F̂⁻¹` (G has
     /// `dimension` columns) into `d`, which must have G's shape. Allocates only when G's
     /// other dimension or the rank differs from the previous call (workspace r × n).
@@ -209,30 +223,25 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         let (alpha, beta) = (-scale / shift, 1 / shift)
         g.withUnsafeBufferPointer { pg in
             d.withUnsafeMutableBufferPointer { pd in
-                factors.withUnsafeBufferPointer { pu in
-                    solvedFactors.withUnsafeBufferPointer { pv in
-                        workspace.withUnsafeMutableBufferPointer { pt in
-                            let (gp, dp, u, v, t) = (pg.baseAddress!, pd.baseAddress!,
-                                                     pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
-                            dp.update(from: gp, count: m * other)
-                            if left {
-                                // T = U·G; D = (1/s)·G − (c/s)·Vᵀ·T
-                                Scalar.gemm(transposeA: false, transposeB: false, m: r, n: other, k: m,
-                                            alpha: 1, a: u, lda: m, b: gp, ldb: other,
-                                            beta: 0, c: t, ldc: other)
-                                Scalar.gemm(transposeA: true, transposeB: false, m: m, n: other, k: r,
-                                            alpha: alpha, a: v, lda: m, b: t, ldb: other,
-                                            beta: beta, c: dp, ldc: other)
-                            } else {
-                                // T = G·Uᵀ; D = (1/s)·G − (c/s)·T·V
-                                Scalar.gemm(transposeA: false, transposeB: true, m: other, n: r, k: m,
-                                            alpha: 1, a: gp, lda: m, b: u, ldb: m,
-                                            beta: 0, c: t, ldc: r)
-                                Scalar.gemm(transposeA: false, transposeB: false, m: other, n: m, k: r,
-                                            alpha: alpha, a: t, lda: r, b: v, ldb: m,
-                                            beta: beta, c: dp, ldc: m)
-                            }
-                        }
+                withApplyBuffers { u, v, t in
+                    let (gp, dp) = (pg.baseAddress!, pd.baseAddress!)
+                    dp.update(from: gp, count: m * other)
+                    if left {
+                        // T = U·G; D = (1/s)·G − (c/s)·Vᵀ·T
+                        Scalar.gemm(transposeA: false, transposeB: false, m: r, n: other, k: m,
+                                    alpha: 1, a: u, lda: m, b: gp, ldb: other,
+                                    beta: 0, c: t, ldc: other)
+                        Scalar.gemm(transposeA: true, transposeB: false, m: m, n: other, k: r,
+                                    alpha: alpha, a: v, lda: m, b: t, ldb: other,
+                                    beta: beta, c: dp, ldc: other)
+                    } else {
+                        // T = G·Uᵀ; D = (1/s)·G − (c/s)·T·V
+                        Scalar.gemm(transposeA: false, transposeB: true, m: other, n: r, k: m,
+                                    alpha: 1, a: gp, lda: m, b: u, ldb: m,
+                                    beta: 0, c: t, ldc: r)
+                        Scalar.gemm(transposeA: false, transposeB: false, m: other, n: m, k: r,
+                                    alpha: alpha, a: t, lda: r, b: v, ldb: m,
+                                    beta: beta, c: dp, ldc: m)
                     }
                 }
             }
@@ -264,28 +273,23 @@ extension WoodburyInverse {
         let (alpha, beta) = (-scale / shift, 1 / shift)
         x.withUnsafeBufferPointer { px in
             w.withUnsafeMutableBufferPointer { pw in
-                factors.withUnsafeBufferPointer { pu in
-                    solvedFactors.withUnsafeBufferPointer { pv in
-                        workspace.withUnsafeMutableBufferPointer { pt in
-                            let (xp, wp, u, v, t) = (px.baseAddress!, pw.baseAddress!,
-                                                     pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
-                            // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added
-                            // to every row.
-                            Scalar.gemm(transposeA: false, transposeB: true, m: batch, n: r, k: n,
-                                        alpha: 1, a: xp, lda: n, b: u, ldb: width,
-                                        beta: 0, c: t, ldc: r)
-                            for row in 0..<batch {
-                                (wp + row * width).update(from: xp + row * n, count: n)
-                                guard appendingOnes else { continue }
-                                wp[row * width + n] = 1
-                                Scalar.axpy(n: r, alpha: 1, x: u + n, incx: width, y: t + row * r, incy: 1)
-                            }
-                            // W = (1/s)·[X | 1] − (c/s)·T·V
-                            Scalar.gemm(transposeA: false, transposeB: false, m: batch, n: width, k: r,
-                                        alpha: alpha, a: t, lda: r, b: v, ldb: width,
-                                        beta: beta, c: wp, ldc: width)
-                        }
+                withApplyBuffers { u, v, t in
+                    let (xp, wp) = (px.baseAddress!, pw.baseAddress!)
+                    // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added to
+                    // every row.
+                    Scalar.gemm(transposeA: false, transposeB: true, m: batch, n: r, k: n,
+                                alpha: 1, a: xp, lda: n, b: u, ldb: width,
+                                beta: 0, c: t, ldc: r)
+                    for row in 0..<batch {
+                        (wp + row * width).update(from: xp + row * n, count: n)
+                        guard appendingOnes else { continue }
+                        wp[row * width + n] = 1
+                        Scalar.axpy(n: r, alpha: 1, x: u + n, incx: width, y: t + row * r, incy: 1)
                     }
+                    // W = (1/s)·[X | 1] − (c/s)·T·V
+                    Scalar.gemm(transposeA: false, transposeB: false, m: batch, n: width, k: r,
+                                alpha: alpha, a: t, lda: r, b: v, ldb: width,
+                                beta: beta, c: wp, ldc: width)
                 }
             }
         }
