@@ -19,7 +19,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
-        .target(name: "NGKernels", dependencies: ["CBLAS"]),
+        // CPUID and XGETBV: what the processor offers, for choosing OpenBLAS's kernels.
+        .target(name: "CCPUID"),
+        .target(name: "NGKernels", dependencies: ["CBLAS", "CCPUID"]),
         .target(name: "NGPlus", dependencies: ["NGKernels"]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NGTrain", dependencies: ["NGPlus", "CZlib"]),
@@ -42,6 +44,8 @@ let package = Package(
         // Counts heap allocations per thread (interposes malloc in the test executable only).
         .target(name: "NGAllocationCounter", path: "Tests/NGAllocationCounter"),
         .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport", "NGAllocationCounter"]),
+        // ngbench run as a child process: its kernel selection, end to end.
+        .testTarget(name: "NGBenchTests", dependencies: ["ngbench", "NGKernels"]),
         .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
     ]
 )

@@ -3,13 +3,13 @@ import Foundation
 import NGKernels
 
 /// `ngbench`: what NG+ costs on this machine, measured in one run against the machine's own
-/// GEMM peak. Release builds only: `swift run -c release ngbench`.
-@main
+/// GEMM peak. Release builds only: `swift run -c release ngbench`. `main.swift` chooses the
+/// BLAS kernels before it runs.
 struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
         abstract: "Measures NG+ against SGD, Adam and K-FAC, and its kernels against this machine's GEMM peak.",
-        subcommands: [Suite.self, Kernels.self, Step.self, Train.self],
+        subcommands: [Suite.self, Kernels.self, Step.self, Train.self, CPU.self],
         defaultSubcommand: Suite.self)
 }
 

@@ -1,9 +1,12 @@
 import Foundation
+import NGKernels
 
 /// What ngbench prints on stdout (readable tables) and writes with `--json` and `--csv`.
 enum Report {
     static func printMachine(_ machine: MachinePeak) {
-        print("OpenBLAS core \(machine.coreName), \(machine.threads) thread(s)")
+        let selection = BenchKernels.selection
+        print("OpenBLAS core \(machine.coreName), \(machine.threads) thread(s): \(selection.summary)")
+        print("  CPU \(selection.fit.cpu)")
         for (size, gflops) in machine.sgemm { print("  sgemm n=\(size): \(format(gflops, 1)) GFLOP/s") }
         for (size, gflops) in machine.dgemm { print("  dgemm n=\(size): \(format(gflops, 1)) GFLOP/s") }
         print("  peak (best sgemm): \(format(machine.sgemmPeak, 1)) GFLOP/s")
@@ -69,10 +72,25 @@ struct SuiteResult: Codable {
     struct Machine: Codable {
         let sgemmGflops: Double
         let dgemmGflops: Double
+        /// The core used.
         let openblasCore: String
+        /// The core OpenBLAS detected by itself (nil when the user forced one).
+        let openblasCoreDetected: String?
+        /// How the core used was chosen: detected, forced by user, re-executed, kept fallback, disabled.
+        let openblasCoreChoice: String
+        let openblasConfig: String
+        let cpu: CPUFigure
         let threads: Int
         let sgemm: [SizeFigure]
         let dgemm: [SizeFigure]
+    }
+
+    struct CPUFigure: Codable {
+        let vendor: String
+        let family: Int
+        let model: Int
+        let features: [String]
+        let vectorLevel: String
     }
 
     struct SizeFigure: Codable {
@@ -92,7 +110,9 @@ struct SuiteResult: Codable {
         self.quick = quick
         machine = Machine(
             sgemmGflops: peak.sgemmPeak, dgemmGflops: peak.dgemm.map(\.gflops).max() ?? .nan,
-            openblasCore: peak.coreName, threads: peak.threads,
+            openblasCore: peak.coreName, openblasCoreDetected: BenchKernels.selection.detectedCore,
+            openblasCoreChoice: BenchKernels.choiceName, openblasConfig: OpenBLAS.configuration,
+            cpu: CPUFigure(BenchKernels.selection.fit.cpu), threads: peak.threads,
             sgemm: peak.sgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) },
             dgemm: peak.dgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) })
         self.kernels = kernels
@@ -122,4 +142,11 @@ struct SuiteResult: Codable {
     }
 
     func quoted(_ field: String) -> String { "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+}
+
+extension SuiteResult.CPUFigure {
+    init(_ cpu: CPUDescription) {
+        self.init(vendor: cpu.vendor, family: cpu.family, model: cpu.model, features: cpu.features.names,
+                  vectorLevel: cpu.features.vectorLevel.description)
+    }
 }

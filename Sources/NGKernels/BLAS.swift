@@ -17,6 +17,7 @@ public enum BLAS {
         _ b: Matrix<Scalar>, transposeB: Bool = false,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         let operation = "BLAS.gemm"
         try a.requireNonEmpty(operation, "A")
         try b.requireNonEmpty(operation, "B")
@@ -47,6 +48,7 @@ public enum BLAS {
         _ a: Matrix<Scalar>, transpose: Bool = false, alpha: Scalar = 1, beta: Scalar = 0,
         symmetrize: Bool = true, into c: inout Matrix<Scalar>
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         let operation = "BLAS.syrk"
         try a.requireNonEmpty(operation, "A")
         let n = transpose ? a.columns : a.rows
@@ -69,6 +71,7 @@ public enum BLAS {
         _ a: Matrix<Scalar>, side: Side = .left, _ b: Matrix<Scalar>,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         let operation = "BLAS.symm"
         try a.requireNonEmpty(operation, "A")
         try b.requireNonEmpty(operation, "B")

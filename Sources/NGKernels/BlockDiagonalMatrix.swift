@@ -13,6 +13,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The zero matrix of order `dimension`, in blocks of `blockSize` (default 1024).
     /// - Throws: `invalidArgument` when `dimension` or `blockSize` is below 1.
     public init(dimension: Int, blockSize: Int = 1024) throws(NGError) {
+        KernelFitWarning.emitOnce()
         guard dimension >= 1, dimension <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: "BlockDiagonalMatrix.init", argument: "dimension",
@@ -36,6 +37,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The diagonal blocks of a dense square matrix; everything off them is dropped.
     /// - Throws: `emptyMatrix` or `shapeMismatch` for a non-square matrix.
     public init(diagonalBlocksOf dense: Matrix<Scalar>, blockSize: Int = 1024) throws(NGError) {
+        KernelFitWarning.emitOnce()
         try dense.requireNonEmpty("BlockDiagonalMatrix.init", "dense")
         try dense.requireShape(
             Shape(dense.rows, dense.rows), "BlockDiagonalMatrix.init", "dense")

@@ -28,6 +28,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public init(
         geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         guard outChannels >= 1, outChannels <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: "Conv2dGFIMBuilder.init", argument: "outChannels",

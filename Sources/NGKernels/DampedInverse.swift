@@ -48,6 +48,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         dimension: Int, blockSize: Int = 1024, method: InverseMethod = .explicitInverse,
         maxRetries: Int = 6, retryGrowth: Double = 10
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         guard maxRetries >= 0 else {
             throw .invalidArgument(
                 operation: "DampedInverse.init", argument: "maxRetries",

@@ -17,6 +17,7 @@ public enum GFIM {
         _ m: Matrix<Scalar>, side: Side = .left, newWeight: Scalar = 1, scale: Scalar = 1,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         let operation = "GFIM.miniBatch"
         try m.requireNonEmpty(operation, "M")
         try requireOrder(side == .left ? m.rows : m.columns, of: gfim, operation)

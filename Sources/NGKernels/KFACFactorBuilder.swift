@@ -22,6 +22,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
 
     /// A dense layer's factors.
     public init(outputs: Int, inputs: Int, bias: Bool, batchCapacity: Int = 1) throws(NGError) {
+        KernelFitWarning.emitOnce()
         for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)] where value < 1 {
             throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: name, reason: "must be at least 1, got \(value)")
         }
@@ -34,6 +35,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
 
     /// A conv2d layer's factors.
     public init(geometry: ConvGeometry, outChannels: Int, bias: Bool) throws(NGError) {
+        KernelFitWarning.emitOnce()
         guard outChannels >= 1 else {
             throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: "outChannels", reason: "must be at least 1, got \(outChannels)")
         }

@@ -27,6 +27,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public init(
         outputs: Int, inputs: Int, bias: Bool, side: Side = .left, batchCapacity: Int = 1
     ) throws(NGError) {
+        KernelFitWarning.emitOnce()
         for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)]
         where value < 1 || value > Int(Int32.max) {
             throw .invalidArgument(

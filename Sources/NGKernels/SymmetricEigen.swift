@@ -10,6 +10,7 @@ public enum SymmetricEigen {
     public static func decompose<Scalar: BLASScalar>(
         _ a: Matrix<Scalar>, vectors: Bool = true
     ) throws(NGError) -> (values: [Scalar], vectors: Matrix<Scalar>?) {
+        KernelFitWarning.emitOnce()
         let operation = "SymmetricEigen.decompose"
         try a.requireNonEmpty(operation, "A")
         try a.requireShape(Shape(a.rows, a.rows), operation, "A")

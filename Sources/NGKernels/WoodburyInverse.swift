@@ -47,6 +47,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     /// - Throws: `invalidArgument` for a dimension below 1, negative retries or a growth
     ///   factor not above 1.
     public init(dimension: Int, maxRetries: Int = 6, retryGrowth: Double = 10) throws(NGError) {
+        KernelFitWarning.emitOnce()
         guard dimension >= 1, dimension <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: "WoodburyInverse.init", argument: "dimension",

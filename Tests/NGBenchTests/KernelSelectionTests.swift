@@ -1,0 +1,127 @@
+import Foundation
+import NGKernels
+import Testing
+
+/// `ngbench`'s kernel selection, end to end: the built ngbench runs as a child process with a
+/// test hook that makes OpenBLAS's choice look like a fallback (`NGPLUS_TEST_DETECTED_CORE`),
+/// so the re-execution, the self-check and the library's warning are proven on any machine.
+@Suite struct KernelSelectionTests {
+    /// ngbench's stdout, stderr and exit status.
+    struct Run {
+        let stdout: String
+        let stderr: String
+        let status: Int32
+    }
+
+    /// Runs the ngbench built beside this test executable with `arguments`, this process's
+    /// environment without any kernel setting, plus `environment`.
+    func ngbench(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let executable = testExecutable.deletingLastPathComponent().appendingPathComponent("ngbench")
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable.path])
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var base = ProcessInfo.processInfo.environment.filter {
+            $0.key != "OPENBLAS_CORETYPE" && !$0.key.hasPrefix("NGPLUS_")
+        }
+        base.merge(environment) { $1 }
+        process.environment = base
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
+                   status: process.terminationStatus)
+    }
+
+    /// The core the test machine's CPU should run; the tests that need one skip without it.
+    var fittingCore: String? { OpenBLASCoreTable.fittingCore(for: .current) }
+
+    @Test func aFallbackIsReplacedByTheFittingCoreAfterItsSelfCheck() throws {
+        guard let core = fittingCore else { return }  // an SSE-only CPU has nothing to switch to
+        let run = try ngbench(["cpu"], environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
+        #expect(run.status == 0)
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line about the change, and no library warning: \(run.stderr)")
+        #expect(run.stderr.contains("re-running with OPENBLAS_CORETYPE=\(core), which passed its self-check"))
+        #expect(run.stdout.contains("core used     core \(core), chosen for this CPU after a self-check (OpenBLAS had detected Prescott)"))
+        #expect(run.stdout.contains("self-check    passed"))
+
+        let script = try ngbench(["cpu", "--coretype"], environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
+        #expect(script.stdout == core + "\n")
+    }
+
+    @Test func aCoreThatFailsItsSelfCheckIsNotUsed() throws {
+        guard let core = fittingCore else { return }
+        let run = try ngbench(["cpu"], environment: [
+            "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_TEST_CORRUPT_SELF_CHECK": "1",
+        ])
+        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("kept OpenBLAS's Prescott kernels"))
+        #expect(run.stderr.contains("\(core) failed its self-check"))
+        #expect(run.stdout.contains("core used     core Prescott, a fallback kept"))
+        #expect(!run.stdout.contains("after a self-check"))
+        #expect(run.status == 1, "ngbench cpu's own self-check sees the corrupted GEMM too")
+
+        let script = try ngbench(["cpu", "--coretype"], environment: [
+            "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_TEST_CORRUPT_SELF_CHECK": "1",
+        ])
+        #expect(script.stdout.isEmpty)
+    }
+
+    @Test func withSelectionOffTheLibraryWarnsOnceWithTheFix() throws {
+        guard let core = fittingCore else { return }
+        let run = try ngbench(["cpu"], environment: [
+            "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_KERNEL_SELECTION": "off",
+        ])
+        #expect(run.status == 0)
+        let warnings = run.stderr.split(separator: "\n").filter { $0.hasPrefix("NGKernels:") }
+        #expect(warnings.count == 1, "\(run.stderr)")
+        #expect(warnings.first?.contains("start the process with OPENBLAS_CORETYPE=\(core)") == true)
+
+        let silenced = try ngbench(["cpu"], environment: [
+            "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_KERNEL_SELECTION": "off", "NGPLUS_KERNEL_WARNING": "off",
+        ])
+        #expect(silenced.stderr.isEmpty, "\(silenced.stderr)")
+    }
+
+    @Test func aCoreTheUserSetIsRespected() throws {
+        let run = try ngbench(["cpu"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(run.status == 0)
+        #expect(run.stderr.isEmpty, "no re-execution and no warning for a user's choice: \(run.stderr)")
+        #expect(run.stdout.contains("core used     core Prescott, forced by OPENBLAS_CORETYPE=Prescott"))
+    }
+
+    @Test func aCoreThatFitsIsLeftAlone() throws {
+        let fit = OpenBLAS.kernelFit
+        guard fit.forcedCore == nil, !fit.isFallback else { return }  // this machine's own OpenBLAS misdetects
+        let run = try ngbench(["cpu"])
+        #expect(run.status == 0)
+        #expect(run.stderr.isEmpty, "\(run.stderr)")
+        #expect(run.stdout.contains("core used     core \(fit.coreInUse), as OpenBLAS detected it"))
+    }
+
+    @Test func theJSONHeaderNamesTheCoresAndTheCPU() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ngbench-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard fittingCore != nil else { return }
+        let run = try ngbench(["kernels", "--quick", "--m", "8", "--n", "8", "--batch", "4", "--json", path],
+                             environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        let machine = try #require((object as? [String: Any])?["machine"] as? [String: Any])
+        #expect(machine["openblas_core_detected"] as? String == "Prescott")
+        #expect(machine["openblas_core"] as? String == fittingCore)
+        #expect(machine["openblas_core_choice"] as? String == "reexecuted_after_self_check")
+        let cpu = try #require(machine["cpu"] as? [String: Any])
+        #expect(cpu["vendor"] as? String == CPUDescription.current.vendor)
+        #expect(cpu["features"] as? [String] == CPUDescription.current.features.names)
+    }
+}
