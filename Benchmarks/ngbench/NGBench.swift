@@ -9,7 +9,7 @@ struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
         abstract: "Measures NG+ against SGD, Adam and K-FAC, and its kernels against this machine's GEMM peak.",
-        subcommands: [Suite.self, Kernels.self, Step.self, Train.self, CPU.self],
+        subcommands: [Suite.self, Kernels.self, Step.self, Train.self, CPU.self, SGEMM.self],
         defaultSubcommand: Suite.self)
 }
 
@@ -37,6 +37,8 @@ struct Suite: ParsableCommand {
         let plan = common.plan()
         let machine = MachinePeak.measure(sizes: plan.quick ? [256] : [1024, 2048], plan: plan)
         Report.printMachine(machine)
+        let choice = KernelChoiceFigure.measure(n: plan.quick ? 256 : 1024, plan: plan)
+        Report.printKernelChoice(choice)
         let size = plan.quick ? 256 : 1024
         let kernels = try KernelBenchmarks(m: size, n: size, batch: 128, plan: plan, peak: machine.sgemmPeak).run()
         Report.printKernels(kernels)
@@ -49,9 +51,10 @@ struct Suite: ParsableCommand {
             }
         }
         Report.printSteps(steps)
-        let targets = Targets.evaluate(kernels: kernels, steps: steps)
+        let targets = Targets.evaluate(kernels: kernels, steps: steps, choice: choice)
         Report.printTargets(targets)
-        try output.write(SuiteResult(machine: machine, kernels: kernels, steps: steps, targets: targets, quick: plan.quick))
+        try output.write(SuiteResult(
+            machine: machine, kernelChoice: choice, kernels: kernels, steps: steps, targets: targets, quick: plan.quick))
     }
 }
 
@@ -76,7 +79,7 @@ struct Kernels: ParsableCommand {
         Report.printMachine(machine)
         let kernels = try KernelBenchmarks(m: m, n: n, batch: batch, plan: plan, peak: machine.sgemmPeak).run()
         Report.printKernels(kernels)
-        try output.write(SuiteResult(machine: machine, kernels: kernels, steps: [], targets: [], quick: plan.quick))
+        try output.write(SuiteResult(machine: machine, kernelChoice: nil, kernels: kernels, steps: [], targets: [], quick: plan.quick))
     }
 }
 
@@ -101,7 +104,7 @@ struct Step: ParsableCommand {
         let steps = try StepBenchmark(shape: shape, batch: batch, plan: plan).run(intervals: [k])
         Report.printSteps(steps)
         let machine = MachinePeak(coreName: OpenBLAS.coreName, threads: OpenBLAS.threadCount, sgemm: [], dgemm: [])
-        try output.write(SuiteResult(machine: machine, kernels: [], steps: steps, targets: [], quick: plan.quick))
+        try output.write(SuiteResult(machine: machine, kernelChoice: nil, kernels: [], steps: steps, targets: [], quick: plan.quick))
     }
 }
 

@@ -13,6 +13,13 @@ enum Report {
         print()
     }
 
+    static func printKernelChoice(_ choice: KernelChoiceFigure?) {
+        guard let choice else { return }
+        print("kernel choice: sgemm n=\(choice.n) \(format(choice.gflopsChosen, 1)) GFLOP/s on \(choice.coreUsed), "
+            + "\(format(choice.gflopsFittingForced, 1)) with OPENBLAS_CORETYPE=\(choice.fittingCore) (\(format(100 * choice.ratio, 0))%)")
+        print()
+    }
+
     static func printKernels(_ figures: [KernelFigure]) {
         let header = ["kernel", "m", "n", "batch", "median ms", "min ms", "p90 ms", "GFLOP/s", "of peak"]
         let rows = figures.map { f in
@@ -101,11 +108,12 @@ struct SuiteResult: Codable {
     let date: String
     let quick: Bool
     let machine: Machine
+    let kernelChoice: KernelChoiceFigure?
     let kernels: [KernelFigure]
     let steps: [StepFigure]
     let targets: [Target]
 
-    init(machine peak: MachinePeak, kernels: [KernelFigure], steps: [StepFigure], targets: [Target], quick: Bool) {
+    init(machine peak: MachinePeak, kernelChoice: KernelChoiceFigure?, kernels: [KernelFigure], steps: [StepFigure], targets: [Target], quick: Bool) {
         date = ISO8601DateFormatter().string(from: Date())
         self.quick = quick
         machine = Machine(
@@ -115,6 +123,7 @@ struct SuiteResult: Codable {
             cpu: CPUFigure(BenchKernels.selection.fit.cpu), threads: peak.threads,
             sgemm: peak.sgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) },
             dgemm: peak.dgemm.map { SizeFigure(n: $0.size, gflops: $0.gflops) })
+        self.kernelChoice = kernelChoice
         self.kernels = kernels
         self.steps = steps
         self.targets = targets

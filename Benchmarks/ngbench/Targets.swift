@@ -3,8 +3,15 @@
 /// before: the machine is shared and its speed drifts over a run, so the peak measured first can
 /// be from a quieter minute. Each also shows its fraction of that peak.
 enum Targets {
-    static func evaluate(kernels: [KernelFigure], steps: [StepFigure]) -> [Target] {
+    static func evaluate(kernels: [KernelFigure], steps: [StepFigure], choice: KernelChoiceFigure?) -> [Target] {
         var targets: [Target] = []
+        if let choice {
+            targets.append(Target(
+                name: "kernels chosen automatically (\(choice.coreUsed)): sgemm n = \(choice.n) ≥ 90% of the fitting core forced",
+                measured: "\(percent(choice.ratio)) (\(Report.format(choice.gflopsChosen, 1)) vs "
+                    + "\(Report.format(choice.gflopsFittingForced, 1)) GFLOP/s with \(choice.fittingCore))",
+                met: choice.ratio >= 0.9))
+        }
         let rawGEMM = kernels.first { $0.kernel == KernelBenchmarks.rawGEMMName }
         func kernelTarget(_ name: String, minimumOrder: Int, share: Double, _ title: String) {
             guard let figure = kernels.first(where: { $0.kernel == name }), figure.m >= minimumOrder else { return }
