@@ -86,8 +86,10 @@ where Self.RawSignificand: FixedWidthInteger {
         secondMoment: UnsafeMutablePointer<Self>, count: Int,
         beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self)
 
-    /// `ElementwiseKernels.unfold` (im2col of one sample), compiled for this type.
-    static func unfold(_ geometry: ConvGeometry, _ x: UnsafePointer<Self>, into u: UnsafeMutablePointer<Self>, ld: Int)
+    /// `ElementwiseKernels.unfold` (im2col of `batch` samples), compiled for this type.
+    static func unfold(
+        _ geometry: ConvGeometry, _ x: UnsafePointer<Self>, batch: Int, sampleStride: Int,
+        into u: UnsafeMutablePointer<Self>, ld: Int)
 
     /// Eigenvalues (ascending, into `w`) and, when `vectors` is true, eigenvectors of the
     /// symmetric matrix A in place, by divide and conquer. Eigenvector j is **row** j of A on

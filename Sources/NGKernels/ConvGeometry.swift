@@ -56,13 +56,36 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
     /// `inChannels · height · width`, the length of one input sample.
     @inlinable public var inputLength: Int { inChannels * height * width }
 
+    /// The output columns `ox` whose input column `ox·stride + s − padding` lies inside the
+    /// image, for kernel column `s` (with `height` and a kernel row, the same for rows).
+    @inlinable
+    public func validOutputRange(kernelOffset s: Int, extent: Int, outputs: Int) -> Range<Int> {
+        // ox·stride ≥ padding − s and ox·stride ≤ extent − 1 + padding − s.
+        let low = padding - s
+        let high = extent - 1 + padding - s
+        let first = low <= 0 ? 0 : (low + stride - 1) / stride
+        let last = high < 0 ? -1 : Swift.min(outputs - 1, high / stride)
+        return first <= last ? first..<(last + 1) : 0..<0
+    }
+
     /// Unfolds one sample (`inputLength` values) into U, `patchSize` rows of `positions`
     /// values with leading dimension `ld ≥ positions`.
     @inlinable
     public func unfold<Scalar: BLASScalar>(
         _ x: UnsafePointer<Scalar>, into u: UnsafeMutablePointer<Scalar>, ld: Int
     ) {
-        Scalar.unfold(self, x, into: u, ld: ld)
+        Scalar.unfold(self, x, batch: 1, sampleStride: inputLength, into: u, ld: ld)
+    }
+
+    /// Unfolds `batch` samples, `sampleStride` values apart from `x`, into U: `patchSize`
+    /// rows, sample i's positions at columns `i·positions..<(i+1)·positions`, leading
+    /// dimension `ld ≥ batch·positions`. Each row is written from start to end, so the whole
+    /// batch streams through memory once.
+    @inlinable
+    public func unfold<Scalar: BLASScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, sampleStride: Int, into u: UnsafeMutablePointer<Scalar>, ld: Int
+    ) {
+        Scalar.unfold(self, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
 
     /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`

@@ -118,8 +118,11 @@ extension Double: BLASScalar {
             beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon)
     }
 
-    public static func unfold(_ geometry: ConvGeometry, _ x: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>, ld: Int) {
-        ElementwiseKernels.unfold(geometry, x, into: u, ld: ld)
+    public static func unfold(
+        _ geometry: ConvGeometry, _ x: UnsafePointer<Double>, batch: Int, sampleStride: Int,
+        into u: UnsafeMutablePointer<Double>, ld: Int
+    ) {
+        ElementwiseKernels.unfold(geometry, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
 
     @inlinable @inline(__always)

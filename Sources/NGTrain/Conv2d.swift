@@ -49,8 +49,9 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let (geometry, length) = (self.geometry, geometry.inputLength)
         x.withUnsafeBufferPointer { px in
             patches.withUnsafeMutableBufferPointer { u in
-                for i in 0..<batch {
-                    geometry.unfold(px.baseAddress! + i * length, into: u.baseAddress! + i * p, ld: columns)
+                ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
+                    geometry.unfold(px.baseAddress! + samples.lowerBound * length, batch: samples.count,
+                                    sampleStride: length, into: u.baseAddress! + samples.lowerBound * p, ld: columns)
                 }
             }
         }
@@ -72,7 +73,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let (p, c) = (geometry.positions, outChannels)
         source.withUnsafeBufferPointer { s in
             target.withUnsafeMutableBufferPointer { t in
-                for i in 0..<batch {
+                ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
+                for i in samples {
                     for o in 0..<c {
                         let channelOffset = o * batch * p + i * p
                         let sampleOffset = i * c * p + o * p
@@ -82,6 +84,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
                             (t.baseAddress! + channelOffset).update(from: s.baseAddress! + sampleOffset, count: p)
                         }
                     }
+                }
                 }
             }
         }
@@ -117,8 +120,9 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let (geometry, length) = (self.geometry, geometry.inputLength)
         patchGradient.withUnsafeBufferPointer { du in
             inputGradient.withUnsafeMutableBufferPointer { dx in
-                for i in 0..<batch {
-                    Scalar.fold(geometry, du.baseAddress! + i * p, ld: columns, into: dx.baseAddress! + i * length)
+                ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
+                    Scalar.fold(geometry, du.baseAddress! + samples.lowerBound * p, ld: columns, batch: samples.count,
+                                sampleStride: length, into: dx.baseAddress! + samples.lowerBound * length)
                 }
             }
         }

@@ -88,7 +88,9 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
         ensureShape(&output, x.rows, x.columns)
         x.withUnsafeBufferPointer { px in
             output.withUnsafeMutableBufferPointer { y in
-                if px.count > 0 { Scalar.relu(px.baseAddress!, into: y.baseAddress!, count: px.count) }
+                ParallelLoop.forEachChunk(px.count, minimumChunk: 1 << 15) { chunk in
+                    Scalar.relu(px.baseAddress! + chunk.lowerBound, into: y.baseAddress! + chunk.lowerBound, count: chunk.count)
+                }
             }
         }
         return output
@@ -100,8 +102,10 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
         dy.withUnsafeBufferPointer { pdy in
             output.withUnsafeBufferPointer { y in
                 inputGradient.withUnsafeMutableBufferPointer { dx in
-                    if pdy.count > 0 {
-                        Scalar.reluBackward(output: y.baseAddress!, outputGradient: pdy.baseAddress!, into: dx.baseAddress!, count: pdy.count)
+                    ParallelLoop.forEachChunk(pdy.count, minimumChunk: 1 << 15) { chunk in
+                        let start = chunk.lowerBound
+                        Scalar.reluBackward(output: y.baseAddress! + start, outputGradient: pdy.baseAddress! + start,
+                                            into: dx.baseAddress! + start, count: chunk.count)
                     }
                 }
             }

@@ -25,17 +25,18 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
-    /// the first dense layer, "same" padding.
+    /// the first dense layer, "same" padding. The convolutions' ReLUs are fused into the
+    /// pooling that follows them (`MaxPool2x2(rectify:)`: the same function and gradient).
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
         var generator = SeededGenerator(seed: seed)
         let first = try ConvGeometry(inChannels: 1, height: height, width: width, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let second = try ConvGeometry(inChannels: 32, height: height / 2, width: width / 2, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let flattened = 64 * (height / 4) * (width / 4)
         return Model(layers: [
-            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator), ReLU<Scalar>(),
-            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width),
-            Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator), ReLU<Scalar>(),
-            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2),
+            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator),
+            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width, rectify: true),
+            Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator),
+            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true),
             Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
             Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])

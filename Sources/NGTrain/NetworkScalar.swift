@@ -12,34 +12,52 @@ public protocol NetworkScalar: BLASScalar {
     static func reluBackward(
         output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
     /// col2im (see `NetworkKernels.fold`).
-    static func fold(_ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, into dx: UnsafeMutablePointer<Self>)
-    /// 2×2 max pooling of `planes` planes of `height × width`, with the argmax of each output.
+    static func fold(
+        _ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
+        into dx: UnsafeMutablePointer<Self>)
+    /// 2×2 max pooling of planes `planes` of `height × width`, with the argmax of each output
+    /// (see `NetworkKernels.maxPool`).
     static func maxPool(
-        _ x: UnsafePointer<Self>, planes: Int, height: Int, width: Int,
-        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int>)
+        _ x: UnsafePointer<Self>, planes: Range<Int>, height: Int, width: Int, rectify: Bool,
+        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
+    /// The gradient of `maxPool` (see `NetworkKernels.maxPoolBackward`).
+    static func maxPoolBackward(
+        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, outputs: Range<Int>,
+        into dx: UnsafeMutablePointer<Self>, inputs: Range<Int>)
 }
 
 /// The generic loops behind `NetworkScalar`.
 public enum NetworkKernels {
-    /// col2im, the adjoint of `ConvGeometry.unfold`: writes one sample's gradient `dx`
-    /// (`inputLength` values) from its patch gradient `du` (`patchSize` rows, leading
-    /// dimension `ld`), summing every patch entry into the pixel it was read from.
+    /// col2im, the adjoint of `ConvGeometry.unfold` over a batch: writes the gradients `dx` of
+    /// `batch` samples (`inputLength` values each, `sampleStride` apart) from their patch
+    /// gradients `du` (`patchSize` rows, sample i at columns `i·positions…`, leading dimension
+    /// `ld`), summing every patch entry into the pixel it was read from. Loops run patch row,
+    /// then sample, so `du` is read row after row; the valid columns of each row are found
+    /// once, so the inner loop is a contiguous, vectorized sum.
     @inlinable
     public static func fold<Scalar: BLASScalar>(
-        _ g: ConvGeometry, _ du: UnsafePointer<Scalar>, ld: Int, into dx: UnsafeMutablePointer<Scalar>
+        _ g: ConvGeometry, _ du: UnsafePointer<Scalar>, ld: Int, batch: Int, sampleStride: Int,
+        into dx: UnsafeMutablePointer<Scalar>
     ) {
-        dx.update(repeating: 0, count: g.inputLength)
+        let plane = g.height * g.width
+        for sample in 0..<batch { (dx + sample * sampleStride).update(repeating: 0, count: g.inputLength) }
         for c in 0..<g.inChannels {
             for r in 0..<g.kernelHeight {
+                let rows = g.validOutputRange(kernelOffset: r, extent: g.height, outputs: g.outHeight)
                 for s in 0..<g.kernelWidth {
-                    let row = du + ((c * g.kernelHeight + r) * g.kernelWidth + s) * ld
-                    for oy in 0..<g.outHeight {
-                        let iy = oy * g.stride + r - g.padding
-                        guard iy >= 0, iy < g.height else { continue }
-                        let line = dx + (c * g.height + iy) * g.width
-                        for ox in 0..<g.outWidth {
-                            let ix = ox * g.stride + s - g.padding
-                            if ix >= 0 && ix < g.width { line[ix] += row[oy * g.outWidth + ox] }
+                    let patchRow = du + ((c * g.kernelHeight + r) * g.kernelWidth + s) * ld
+                    let columns = g.validOutputRange(kernelOffset: s, extent: g.width, outputs: g.outWidth)
+                    for sample in 0..<batch {
+                        let channel = dx + sample * sampleStride + c * plane
+                        let row = patchRow + sample * g.positions
+                        for oy in rows {
+                            let line = channel + (oy * g.stride + r - g.padding) * g.width + s - g.padding
+                            let source = row + oy * g.outWidth
+                            if g.stride == 1 {
+                                for ox in columns { line[ox] += source[ox] }
+                            } else {
+                                for ox in columns { line[ox * g.stride] += source[ox] }
+                            }
                         }
                     }
                 }
@@ -67,27 +85,44 @@ public enum NetworkKernels {
     }
 
     /// Planes are contiguous `height × width` blocks (channels of all samples in a row);
-    /// `argmax` holds the offset of each maximum within the whole input.
+    /// `argmax` holds the offset of each maximum within the whole input (the first of equal
+    /// values, in the order top-left, top-right, bottom-left, bottom-right). With `rectify` an
+    /// output whose maximum is not positive is 0 and its argmax −1: it passes no gradient.
     @inlinable
     public static func maxPool<Scalar: BLASScalar>(
-        _ x: UnsafePointer<Scalar>, planes: Int, height: Int, width: Int,
-        into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int>
+        _ x: UnsafePointer<Scalar>, planes: Range<Int>, height: Int, width: Int, rectify: Bool,
+        into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>
     ) {
         let (oh, ow) = (height / 2, width / 2)
-        for plane in 0..<planes {
+        for plane in planes {
             let input = plane * height * width
             let output = plane * oh * ow
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     let top = input + 2 * oy * width + 2 * ox
                     var best = top
-                    for candidate in [top + 1, top + width, top + width + 1] where x[candidate] > x[best] {
-                        best = candidate
-                    }
-                    y[output + oy * ow + ox] = x[best]
-                    argmax[output + oy * ow + ox] = best
+                    var value = x[top]
+                    if x[top + 1] > value { best = top + 1; value = x[top + 1] }
+                    if x[top + width] > value { best = top + width; value = x[top + width] }
+                    if x[top + width + 1] > value { best = top + width + 1; value = x[top + width + 1] }
+                    let passes = !rectify || value > 0
+                    y[output + oy * ow + ox] = passes ? value : 0
+                    argmax[output + oy * ow + ox] = passes ? Int32(truncatingIfNeeded: best) : -1
                 }
             }
         }
+    }
+
+    /// The gradient of `maxPool` over whole planes: zero the inputs `inputs`, then each output
+    /// gradient of `outputs` into the input offset of its maximum, if it has one (the 2×2
+    /// windows do not overlap, so each input receives at most one, and the maxima of those
+    /// outputs lie in those inputs).
+    @inlinable
+    public static func maxPoolBackward<Scalar: BLASScalar>(
+        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, outputs: Range<Int>,
+        into dx: UnsafeMutablePointer<Scalar>, inputs: Range<Int>
+    ) {
+        (dx + inputs.lowerBound).update(repeating: 0, count: inputs.count)
+        for o in outputs where argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import NGKernels
+import NGKernels
 import Testing
 
 /// The decision table of `OpenBLASCoreTable` and `KernelFit`, one row per CPU kind, from
