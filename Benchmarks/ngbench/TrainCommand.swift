@@ -57,12 +57,18 @@ struct Train: ParsableCommand {
         if let threads { OpenBLAS.setThreadCount(threads) }
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
+        let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
+        let rateBefore = FlopBound.measureSGEMM()
         var records: [EpochRecord] = []
         for name in compare ? OptimizerName.allCases : [optimizer] {
             records += try TrainingRun(model: model, optimizer: name, settings: settings, seed: seed)
                 .run(train: train, test: test, epochs: epochs)
         }
         TrainingReport.printTable(records)
+        let bound = FlopBound(
+            account: network.flopAccount, samplesPerEpoch: train.count / batch * batch,
+            sgemmGflops: max(rateBefore, FlopBound.measureSGEMM()))
+        TrainingReport.printFlopBound(bound, records: records)
         if let csv { try TrainingReport.writeCSV(records, to: csv) }
         if let plot { try TrainingReport.writeSVG(records, to: plot) }
     }

@@ -11,6 +11,31 @@ enum TrainingReport {
         Report.printTable(header: ["optimizer", "epoch", "train loss", "test accuracy", "seconds"], rows: rows)
     }
 
+    /// The flop account (per layer, per sample), then each optimizer's seconds per epoch against
+    /// the bound and against SGD's.
+    static func printFlopBound(_ bound: FlopBound, records: [EpochRecord]) {
+        print()
+        let rows = bound.account.map { layer in
+            [layer.name, Report.format(layer.forward / 1e6, 3), Report.format(layer.backward / 1e6, 3),
+             Report.format((layer.forward + layer.backward) * Double(bound.samplesPerEpoch) / 1e12, 3)]
+        } + [["total", Report.format(bound.account.reduce(0) { $0 + $1.forward } / 1e6, 3),
+              Report.format(bound.account.reduce(0) { $0 + $1.backward } / 1e6, 3),
+              Report.format(bound.epochFlops / 1e12, 3)]]
+        Report.printTable(header: ["layer", "forward Mflop/sample", "backward Mflop/sample", "Tflop/epoch"], rows: rows)
+        print("flop bound: \(Report.format(bound.epochFlops / 1e12, 3)) Tflop an epoch (\(bound.samplesPerEpoch) samples) "
+            + "at \(Report.format(bound.sgemmGflops, 1)) GFLOP/s (sgemm n=1024, this run) = \(Report.format(bound.epochSeconds, 2)) s")
+        var perEpoch: [String: Double] = [:]
+        for r in records { perEpoch[r.optimizer] = r.seconds / Double(r.epoch) }
+        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        let sgd = perEpoch["sgd"]
+        let costRows = names.map { name in
+            let seconds = perEpoch[name]!
+            return [name, Report.format(seconds, 2), Report.format(seconds / bound.epochSeconds, 2),
+                    sgd.map { Report.format(seconds / $0, 2) } ?? "—"]
+        }
+        Report.printTable(header: ["optimizer", "seconds/epoch", "× flop bound", "× SGD"], rows: costRows)
+    }
+
     /// `optimizer,epoch,train_loss,test_accuracy,seconds`, one row per optimizer and epoch.
     static func writeCSV(_ records: [EpochRecord], to path: String) throws {
         var lines = ["optimizer,epoch,train_loss,test_accuracy,seconds"]

@@ -88,6 +88,11 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
             layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: false)
     }
 
+    /// First-order rules use no observation, for any layer they know.
+    public func usesObservation(_ layer: LayerHandle) -> Bool {
+        !layers.indices.contains(layer.index)
+    }
+
     @_specialize(exported: true, where Rule == MomentumSGD<Float>)
     @_specialize(exported: true, where Rule == MomentumSGD<Double>)
     @_specialize(exported: true, where Rule == Adam<Float>)

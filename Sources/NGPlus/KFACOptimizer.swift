@@ -111,6 +111,11 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try layers[i].accumulate(inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage))
     }
 
+    public func usesObservation(_ layer: LayerHandle) -> Bool {
+        guard layers.indices.contains(layer.index) else { return true }
+        return layers[layer.index].step % statisticsInterval == 0
+    }
+
     @_specialize(exported: true, where Scalar == Float)
     @_specialize(exported: true, where Scalar == Double)
     public mutating func step(

@@ -16,6 +16,12 @@ public protocol LayerOptimizer {
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws(NGError)
 
+    /// Whether the coming step of `layer` uses an observation: false when `observe` would
+    /// only check shapes and drop it (off a statistics step, or an optimizer that uses none),
+    /// so that a caller whose statistics cost work to form (a layout change, say) may skip
+    /// both. True for a handle this optimizer does not know, so that `observe` reports it.
+    func usesObservation(_ layer: LayerHandle) -> Bool
+
     /// One update of `weight` (W̃) from its gradient G̃ (same shape).
     mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>

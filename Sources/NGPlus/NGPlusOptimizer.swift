@@ -101,6 +101,11 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
+    public func usesObservation(_ layer: LayerHandle) -> Bool {
+        guard layers.indices.contains(layer.index) else { return true }
+        return layers[layer.index].isStatisticsStep(configuration)
+    }
+
     @_specialize(exported: true, where Scalar == Float)
     @_specialize(exported: true, where Scalar == Double)
     public mutating func step(

@@ -6,12 +6,20 @@ import NGPlus
 /// weight gradient and patch gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`,
 /// `dŨ = Wᵀ·dY`; col2im folds the patch gradient back. NG+ preconditions ∇W̃ and takes the
 /// per-sample statistics from X and dY.
+///
+/// The GEMM leaves Y channel-major, `c_out × (B·P)`. By default the layer hands on the
+/// sample-major `B × (c_out·P)` (and takes its gradient so); with `channelMajorOutput` it hands
+/// on Y as the GEMM left it, for a next layer that reads either (`MaxPool2x2(channelMajorInput:)`),
+/// and takes dY channel-major too: no layout pass in either direction. The optimizer's
+/// observation, which is sample-major, is then formed only on steps that use it.
 public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public let geometry: ConvGeometry
     public let outChannels: Int
     public var weight: Matrix<Scalar>
     public var handle: LayerHandle?
     public let computesInputGradient: Bool
+    /// True when the output (and its gradient) is channel-major, `c_out × (B·P)`.
+    public let channelMajorOutput: Bool
     /// Ũ for the batch: (K + 1) × (B·P).
     var patches = Matrix<Scalar>(rows: 0, columns: 0)
     /// Y or dY with channels as rows: c_out × (B·P).
@@ -19,14 +27,21 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var gradient: Matrix<Scalar>
     var input = Matrix<Scalar>(rows: 0, columns: 0)
+    /// dY as the optimizer reads it, sample-major (formed on demand with `channelMajorOutput`).
     var outputGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// dY as backward received it with `channelMajorOutput`, kept for the optimizer's update.
+    var channelMajorGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    public init(geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, using generator: inout SeededGenerator) {
+    public init(
+        geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
+        using generator: inout SeededGenerator
+    ) {
         self.geometry = geometry
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient
+        self.channelMajorOutput = channelMajorOutput
         let k = geometry.patchSize
         let scale = (2 / Double(k)).squareRoot()
         weight = Matrix(rows: outChannels, columns: k + 1) { _, j in j < k ? Scalar(scale * normal(using: &generator)) : 0 }
@@ -34,6 +49,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }
+
+    public var flops: LayerFlops { .conv2d(geometry, outChannels: outChannels, inputGradient: computesInputGradient) }
 
     /// c_out · P values per sample.
     public var outputLength: Int { outChannels * geometry.positions }
@@ -44,7 +61,6 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let columns = batch * p
         if patches.columns != columns { patches = Matrix(rows: k + 1, columns: columns, repeating: 1) }
         ensureShape(&channelMajor, c, columns)
-        ensureShape(&output, batch, outputLength)
         input = x
         let (geometry, length) = (self.geometry, geometry.inputLength)
         x.withUnsafeBufferPointer { px in
@@ -64,6 +80,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
                 }
             }
         }
+        if channelMajorOutput { return channelMajor }
+        ensureShape(&output, batch, outputLength)
         transpose(channelMajor, into: &output, toSampleMajor: true, batch: batch)
         return output
     }
@@ -91,12 +109,18 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(Shape(input.rows, outputLength), "Conv2d.backward", "outputGradient")
-        outputGradient = dy
-        let (batch, p, k, c) = (dy.rows, geometry.positions, geometry.patchSize, outChannels)
+        let (batch, p, k, c) = (input.rows, geometry.positions, geometry.patchSize, outChannels)
         let columns = batch * p
-        transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
-        channelMajor.withUnsafeBufferPointer { g in
+        if channelMajorOutput {
+            try dy.requireShape(Shape(c, columns), "Conv2d.backward", "outputGradient")
+            channelMajorGradient = dy
+        } else {
+            try dy.requireShape(Shape(batch, outputLength), "Conv2d.backward", "outputGradient")
+            outputGradient = dy
+            transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
+        }
+        let g = channelMajorOutput ? dy : channelMajor
+        g.withUnsafeBufferPointer { g in
             patches.withUnsafeBufferPointer { u in
                 gradient.withUnsafeMutableBufferPointer { dw in
                     Scalar.gemm(transposeA: false, transposeB: true, m: c, n: k + 1, k: columns, alpha: 1,
@@ -108,7 +132,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         guard computesInputGradient else { return inputGradient }
         ensureShape(&patchGradient, k, columns)
         ensureShape(&inputGradient, batch, geometry.inputLength)
-        channelMajor.withUnsafeBufferPointer { g in
+        g.withUnsafeBufferPointer { g in
             weight.withUnsafeBufferPointer { w in
                 patchGradient.withUnsafeMutableBufferPointer { du in
                     Scalar.gemm(transposeA: true, transposeB: false, m: k, n: columns, k: c, alpha: 1,
@@ -131,12 +155,22 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
 
     public func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
         let layer = handle!
-        try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
+        if channelMajorOutput {
+            // The sample-major dY the optimizer reads, formed only when it is used.
+            if optimizer.usesObservation(layer) {
+                ensureShape(&outputGradient, input.rows, outputLength)
+                transpose(channelMajorGradient, into: &outputGradient, toSampleMajor: true, batch: input.rows)
+                try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
+            }
+        } else {
+            try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
+        }
         try optimizer.step(layer, weight: &weight, gradient: gradient)
     }
 
     public func release() {
         input = Matrix(rows: 0, columns: 0)
-        outputGradient = Matrix(rows: 0, columns: 0)
+        if !channelMajorOutput { outputGradient = Matrix(rows: 0, columns: 0) }
+        channelMajorGradient = Matrix(rows: 0, columns: 0)
     }
 }

@@ -29,6 +29,8 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
 
     public var spec: LayerSpec { .dense(outputs: outputs, inputs: inputs, bias: true) }
 
+    public var flops: LayerFlops { .dense(inputs: inputs, outputs: outputs, inputGradient: computesInputGradient) }
+
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, inputs), "Dense.forward", "input")
         let (batch, m, n) = (x.rows, outputs, inputs)

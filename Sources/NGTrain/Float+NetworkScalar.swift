@@ -20,16 +20,16 @@ extension Float: NetworkScalar {
     }
 
     public static func maxPool(
-        _ x: UnsafePointer<Float>, planes: Range<Int>, height: Int, width: Int, rectify: Bool,
+        _ x: UnsafePointer<Float>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
     ) {
-        NetworkKernels.maxPool(x, planes: planes, height: height, width: width, rectify: rectify, into: y, argmax: argmax)
+        NetworkKernels.maxPool(x, layout, samples: samples, rectify: rectify, into: y, argmax: argmax)
     }
 
     public static func maxPoolBackward(
-        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, outputs: Range<Int>,
-        into dx: UnsafeMutablePointer<Float>, inputs: Range<Int>
+        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
+        into dx: UnsafeMutablePointer<Float>
     ) {
-        NetworkKernels.maxPoolBackward(dy, argmax: argmax, outputs: outputs, into: dx, inputs: inputs)
+        NetworkKernels.maxPoolBackward(dy, argmax: argmax, layout, samples: samples, into: dx)
     }
 }

@@ -1,7 +1,11 @@
 import NGPlus
 
-/// 2×2 max pooling with stride 2 over channel-major samples (c × h × w, h and w even); keeps
-/// the position of each maximum for backward.
+/// 2×2 max pooling with stride 2 over samples of `channels` planes of `height × width` (even),
+/// keeping the position of each maximum for backward. The output is sample-major,
+/// `B × (c·h/2·w/2)`; the input is too by default (`B × (c·h·w)`), or channel-major
+/// (`c × (B·h·w)`, as `Conv2d(channelMajorOutput:)` leaves it): the pooling then reads each
+/// plane where it is, so the layout change costs no pass of its own, and the input gradient
+/// is channel-major like the input.
 ///
 /// With `rectify`, each pooled value is `max(0, ·)`: a ReLU before the pooling, fused. The
 /// function and its gradient are exactly those of ReLU then pooling (max is monotone, and a
@@ -12,16 +16,20 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
     public let height: Int
     public let width: Int
     public let rectify: Bool
+    /// True when the input is channel-major.
+    public let channelMajorInput: Bool
+    var layout: PoolingLayout
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
     /// The input offset of each output's maximum, or −1 where a rectified output is 0.
     var argmax: [Int32] = []
 
     /// - Throws: `invalidArgument` for an odd height or width, or a sample of 2³¹ values or more.
-    public init(channels: Int, height: Int, width: Int, rectify: Bool = false) throws(NGError) {
+    public init(channels: Int, height: Int, width: Int, rectify: Bool = false, channelMajorInput: Bool = false) throws(NGError) {
+        let (plane, planeOverflow) = height.multipliedReportingOverflow(by: width)
+        let (sample, sampleOverflow) = channels.multipliedReportingOverflow(by: plane)
         guard channels >= 1, height >= 2, width >= 2, height % 2 == 0, width % 2 == 0,
-              channels.multipliedReportingOverflow(by: height * width).partialValue < Int(Int32.max),
-              !channels.multipliedReportingOverflow(by: height * width).overflow
+              !planeOverflow, !sampleOverflow, sample < Int(Int32.max)
         else {
             throw .invalidArgument(operation: "MaxPool2x2.init", argument: "shape",
                                    reason: "\(channels)×\(height)×\(width) needs even height and width and fewer than 2³¹ values")
@@ -30,23 +38,36 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
         self.height = height
         self.width = width
         self.rectify = rectify
+        self.channelMajorInput = channelMajorInput
+        layout = PoolingLayout(channels: channels, height: height, width: width, channelMajorBatch: nil)
     }
 
     public var outputLength: Int { channels * (height / 2) * (width / 2) }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try x.requireShape(Shape(x.rows, channels * height * width), "MaxPool2x2.forward", "input")
-        let (batch, outLength) = (x.rows, outputLength)
-        ensureShape(&output, batch, outLength)
-        if argmax.count != batch * outLength { argmax = Array(repeating: 0, count: batch * outLength) }
-        let rectify = self.rectify
-        let planes = batch * channels
-        let (h, w) = (height, width)
+        let plane = height * width
+        let batch: Int
+        if channelMajorInput {
+            try x.requireShape(Shape(channels, x.columns / plane * plane), "MaxPool2x2.forward", "input")
+            batch = x.columns / plane
+        } else {
+            try x.requireShape(Shape(x.rows, channels * plane), "MaxPool2x2.forward", "input")
+            batch = x.rows
+        }
+        guard x.rows * x.columns < Int(Int32.max) else {
+            throw .invalidArgument(operation: "MaxPool2x2.forward", argument: "input",
+                                   reason: "\(x.rows)×\(x.columns) has 2³¹ values or more")
+        }
+        layout = PoolingLayout(channels: channels, height: height, width: width,
+                               channelMajorBatch: channelMajorInput ? batch : nil)
+        ensureShape(&output, batch, outputLength)
+        if argmax.count != batch * outputLength { argmax = Array(repeating: 0, count: batch * outputLength) }
+        let (layout, rectify) = (layout, rectify)
         x.withUnsafeBufferPointer { px in
             output.withUnsafeMutableBufferPointer { y in
                 argmax.withUnsafeMutableBufferPointer { arg in
-                    ParallelLoop.forEachChunk(planes, minimumChunk: 64) { chunk in
-                        Scalar.maxPool(px.baseAddress!, planes: chunk, height: h, width: w, rectify: rectify,
+                    ParallelLoop.forEachChunk(batch, minimumChunk: 2) { samples in
+                        Scalar.maxPool(px.baseAddress!, layout, samples: samples, rectify: rectify,
                                        into: y.baseAddress!, argmax: arg.baseAddress!)
                     }
                 }
@@ -57,17 +78,19 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, "MaxPool2x2.backward", "outputGradient")
-        ensureShape(&inputGradient, dy.rows, channels * height * width)
+        let batch = dy.rows
+        if channelMajorInput {
+            ensureShape(&inputGradient, channels, batch * height * width)
+        } else {
+            ensureShape(&inputGradient, batch, channels * height * width)
+        }
+        let layout = layout
         dy.withUnsafeBufferPointer { pdy in
             argmax.withUnsafeBufferPointer { arg in
                 inputGradient.withUnsafeMutableBufferPointer { dx in
-                    let (inputPlane, outputPlane) = (height * width, height * width / 4)
-                    ParallelLoop.forEachChunk(dy.rows * channels, minimumChunk: 64) { planes in
-                        Scalar.maxPoolBackward(
-                            pdy.baseAddress!, argmax: arg.baseAddress!,
-                            outputs: (planes.lowerBound * outputPlane)..<(planes.upperBound * outputPlane),
-                            into: dx.baseAddress!,
-                            inputs: (planes.lowerBound * inputPlane)..<(planes.upperBound * inputPlane))
+                    ParallelLoop.forEachChunk(batch, minimumChunk: 2) { samples in
+                        Scalar.maxPoolBackward(pdy.baseAddress!, argmax: arg.baseAddress!, layout, samples: samples,
+                                               into: dx.baseAddress!)
                     }
                 }
             }

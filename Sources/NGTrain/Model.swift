@@ -26,21 +26,28 @@ public final class Model<Scalar: NetworkScalar> {
 
     /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
     /// the first dense layer, "same" padding. The convolutions' ReLUs are fused into the
-    /// pooling that follows them (`MaxPool2x2(rectify:)`: the same function and gradient).
+    /// pooling that follows them (`MaxPool2x2(rectify:)`: the same function and gradient), which
+    /// reads the convolutions' channel-major outputs where the GEMMs left them.
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
         var generator = SeededGenerator(seed: seed)
         let first = try ConvGeometry(inChannels: 1, height: height, width: width, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let second = try ConvGeometry(inChannels: 32, height: height / 2, width: width / 2, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let flattened = 64 * (height / 4) * (width / 4)
         return Model(layers: [
-            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator),
-            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width, rectify: true),
-            Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator),
-            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true),
+            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, channelMajorOutput: true, using: &generator),
+            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width, rectify: true, channelMajorInput: true),
+            Conv2d<Scalar>(geometry: second, outChannels: 64, channelMajorOutput: true, using: &generator),
+            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true, channelMajorInput: true),
             Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
             Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])
     }
+
+    /// The GEMM flops of one training sample, layer by layer (see `LayerFlops`).
+    public var flopAccount: [LayerFlops] { trainableLayers.map(\.flops) }
+
+    /// The GEMM flops of one training sample: forward and backward through every layer.
+    public var flopsPerSample: Double { flopAccount.reduce(0) { $0 + $1.forward + $1.backward } }
 
     /// Registers every trainable layer with `optimizer`.
     public func register<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {

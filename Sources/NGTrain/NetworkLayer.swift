@@ -22,6 +22,8 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
     var spec: LayerSpec { get }
     /// The handle, once registered.
     var handle: LayerHandle? { get set }
+    /// The GEMM flops of one sample through this layer, forward and backward.
+    var flops: LayerFlops { get }
     /// Hands the statistics and the gradient of the last backward to the optimizer.
     func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar
 }

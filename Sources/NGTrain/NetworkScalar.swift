@@ -15,15 +15,14 @@ public protocol NetworkScalar: BLASScalar {
     static func fold(
         _ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
         into dx: UnsafeMutablePointer<Self>)
-    /// 2×2 max pooling of planes `planes` of `height × width`, with the argmax of each output
-    /// (see `NetworkKernels.maxPool`).
+    /// 2×2 max pooling of samples `samples` (see `NetworkKernels.maxPool`).
     static func maxPool(
-        _ x: UnsafePointer<Self>, planes: Range<Int>, height: Int, width: Int, rectify: Bool,
+        _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
     /// The gradient of `maxPool` (see `NetworkKernels.maxPoolBackward`).
     static func maxPoolBackward(
-        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, outputs: Range<Int>,
-        into dx: UnsafeMutablePointer<Self>, inputs: Range<Int>)
+        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
+        into dx: UnsafeMutablePointer<Self>)
 }
 
 /// The generic loops behind `NetworkScalar`.
@@ -84,45 +83,56 @@ public enum NetworkKernels {
         }
     }
 
-    /// Planes are contiguous `height × width` blocks (channels of all samples in a row);
-    /// `argmax` holds the offset of each maximum within the whole input (the first of equal
-    /// values, in the order top-left, top-right, bottom-left, bottom-right). With `rectify` an
-    /// output whose maximum is not positive is 0 and its argmax −1: it passes no gradient.
+    /// 2×2 max pooling of the planes of `samples`: each (sample, channel) plane of
+    /// `height × width` inputs, found where `layout` says, gives a plane of a sample-major
+    /// output. `argmax` holds the offset of each maximum within the whole input (the first of
+    /// equal values, in the order top-left, top-right, bottom-left, bottom-right). With
+    /// `rectify` an output whose maximum is not positive is 0 and its argmax −1: it passes no
+    /// gradient.
     @inlinable
     public static func maxPool<Scalar: BLASScalar>(
-        _ x: UnsafePointer<Scalar>, planes: Range<Int>, height: Int, width: Int, rectify: Bool,
+        _ x: UnsafePointer<Scalar>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>
     ) {
+        let (height, width) = (layout.height, layout.width)
         let (oh, ow) = (height / 2, width / 2)
-        for plane in planes {
-            let input = plane * height * width
-            let output = plane * oh * ow
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let top = input + 2 * oy * width + 2 * ox
-                    var best = top
-                    var value = x[top]
-                    if x[top + 1] > value { best = top + 1; value = x[top + 1] }
-                    if x[top + width] > value { best = top + width; value = x[top + width] }
-                    if x[top + width + 1] > value { best = top + width + 1; value = x[top + width + 1] }
-                    let passes = !rectify || value > 0
-                    y[output + oy * ow + ox] = passes ? value : 0
-                    argmax[output + oy * ow + ox] = passes ? Int32(truncatingIfNeeded: best) : -1
+        for sample in samples {
+            for channel in 0..<layout.channels {
+                let input = layout.inputPlane(sample: sample, channel: channel) * height * width
+                let output = (sample * layout.channels + channel) * oh * ow
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let top = input + 2 * oy * width + 2 * ox
+                        var best = top
+                        var value = x[top]
+                        if x[top + 1] > value { best = top + 1; value = x[top + 1] }
+                        if x[top + width] > value { best = top + width; value = x[top + width] }
+                        if x[top + width + 1] > value { best = top + width + 1; value = x[top + width + 1] }
+                        let passes = !rectify || value > 0
+                        y[output + oy * ow + ox] = passes ? value : 0
+                        argmax[output + oy * ow + ox] = passes ? Int32(truncatingIfNeeded: best) : -1
+                    }
                 }
             }
         }
     }
 
-    /// The gradient of `maxPool` over whole planes: zero the inputs `inputs`, then each output
-    /// gradient of `outputs` into the input offset of its maximum, if it has one (the 2×2
-    /// windows do not overlap, so each input receives at most one, and the maxima of those
-    /// outputs lie in those inputs).
+    /// The gradient of `maxPool` for `samples`: zero their input planes, then each output
+    /// gradient into the input offset of its maximum, if it has one (the 2×2 windows do not
+    /// overlap, so each input receives at most one, and a plane's maxima lie in that plane).
     @inlinable
     public static func maxPoolBackward<Scalar: BLASScalar>(
-        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, outputs: Range<Int>,
-        into dx: UnsafeMutablePointer<Scalar>, inputs: Range<Int>
+        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
+        into dx: UnsafeMutablePointer<Scalar>
     ) {
-        (dx + inputs.lowerBound).update(repeating: 0, count: inputs.count)
-        for o in outputs where argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
+        let (inputPlane, outputPlane) = (layout.height * layout.width, layout.height * layout.width / 4)
+        for sample in samples {
+            for channel in 0..<layout.channels {
+                (dx + layout.inputPlane(sample: sample, channel: channel) * inputPlane)
+                    .update(repeating: 0, count: inputPlane)
+                let output = (sample * layout.channels + channel) * outputPlane
+                for o in output..<(output + outputPlane) where argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
+            }
+        }
     }
 }

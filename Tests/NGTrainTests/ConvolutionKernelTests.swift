@@ -132,4 +132,47 @@ import Testing
             for j in 0..<dx.columns { #expect(dx[i, j] == dxi[0, j]) }
         }
     }
+
+    /// A convolution handing its output channel-major to the pooling gives exactly the
+    /// network of the default sample-major hand-over: outputs, gradients, and weights after
+    /// NG+ and K-FAC steps whose statistics (formed only on the steps that use them) come from
+    /// the channel-major gradient.
+    @Test func channelMajorHandOverTrainsExactlyLikeSampleMajor() throws {
+        func network(channelMajor: Bool) throws -> Model<Double> {
+            var generator = SeededGenerator(seed: 304)
+            let geometry = try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
+            return Model(layers: [
+                Conv2d<Double>(geometry: geometry, outChannels: 3, computesInputGradient: false,
+                               channelMajorOutput: channelMajor, using: &generator),
+                try MaxPool2x2<Double>(channels: 3, height: 6, width: 6, rectify: true, channelMajorInput: channelMajor),
+                Dense<Double>(inputs: 27, outputs: 4, using: &generator),
+            ])
+        }
+        var generator = SeededGenerator(seed: 305)
+        let x = Matrix<Double>.random(rows: 8, columns: 36, using: &generator)
+        let labels = [0, 1, 2, 3, 0, 1, 2, 3][...]
+        for kind in 0..<3 {
+            var weights: [[Matrix<Double>]] = []
+            for channelMajor in [false, true] {
+                let model = try network(channelMajor: channelMajor)
+                switch kind {
+                case 0:
+                    var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
+                        inverseInterval: 2, side: .right, batchSize: 8, fusedApply: true))
+                    try model.register(with: &optimizer)
+                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+                case 1:
+                    var optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 8))
+                    try model.register(with: &optimizer)
+                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+                default:
+                    var optimizer = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9))
+                    try model.register(with: &optimizer)
+                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+                }
+                weights.append(model.trainableLayers.map { ($0 as? Conv2d<Double>)?.weight ?? ($0 as! Dense<Double>).weight })
+            }
+            #expect(weights[0] == weights[1], "optimizer \(kind)")
+        }
+    }
 }
