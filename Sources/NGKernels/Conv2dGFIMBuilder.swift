@@ -9,8 +9,12 @@
 /// - left, order c_out:  `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)·(dY_i·Ũ_iᵀ)ᵀ`
 /// - right, order K (+1): `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)ᵀ·(dY_i·Ũ_iᵀ)`
 ///
-/// Per sample: im2col into the builder's workspace, one GEMM for `dY_i·Ũ_iᵀ`, one GEMM per
-/// block. Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
+/// Per sample: im2col into the builder's workspace and one GEMM for `dY_i·Ũ_iᵀ`, into a stack
+/// of `stackedSamples` per-sample gradients (side by side for the left GFIM, one above the
+/// other for the right), whose Gram matrix is then one GEMM per block: `Σ_i dW_i·dW_iᵀ` is
+/// the Gram of `[dW_1 … dW_S]` over its columns, `Σ_i dW_iᵀ·dW_i` that of the stack over its
+/// rows. (One Gram GEMM per sample, with an inner dimension of c_out or P, ran far below the
+/// machine's GEMM rate.) Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
 /// channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The input geometry and kernel.
@@ -22,11 +26,19 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// Which GFIM is built.
     public let side: Side
     @usableFromInline var patches: Matrix<Scalar>
-    @usableFromInline var sampleGradient: Matrix<Scalar>
+    /// Up to `stackedSamples` per-sample gradients: c_out × (S·width) (left) or
+    /// (S·c_out) × width (right).
+    @usableFromInline var sampleGradients: Matrix<Scalar>
+    /// The columns of one per-sample gradient: K, plus one with a bias.
+    @usableFromInline let width: Int
+    /// Samples whose gradients are stacked before a Gram GEMM.
+    public let stackedSamples: Int
 
-    /// - Throws: `invalidArgument` for `outChannels` below 1.
+    /// - Parameter stackedSamples: per-sample gradients stacked for one Gram GEMM; nil for
+    ///   about 1 MiB of them (at most 64).
+    /// - Throws: `invalidArgument` for `outChannels` or `stackedSamples` below 1.
     public init(
-        geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left
+        geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left, stackedSamples: Int? = nil
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
         guard outChannels >= 1, outChannels <= Int(Int32.max) else {
@@ -44,11 +56,31 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
             for p in 0..<geometry.positions { patches[rows - 1, p] = 1 }
         }
         self.patches = patches
-        self.sampleGradient = Matrix(rows: outChannels, columns: rows)
+        width = rows
+        // About 1 MiB of stacked gradients: a Gram GEMM with an inner dimension in the hundreds.
+        let (sampleValues, overflow) = outChannels.multipliedReportingOverflow(by: rows)
+        if let stackedSamples, stackedSamples < 1 || stackedSamples > 1 << 16 {
+            throw .invalidArgument(
+                operation: "Conv2dGFIMBuilder.init", argument: "stackedSamples",
+                reason: "must be in 1...65536, got \(stackedSamples)")
+        }
+        self.stackedSamples = stackedSamples
+            ?? (overflow ? 1 : Swift.max(1, Swift.min(64, (1 << 18) / Swift.max(1, sampleValues))))
+        let stack = self.stackedSamples
+        let (stackValues, stackOverflow) = sampleValues.multipliedReportingOverflow(by: stack)
+        guard !overflow, !stackOverflow, stackValues <= Int(Int32.max),
+              stack * (side == .left ? rows : outChannels) <= Int(Int32.max) else {
+            throw .invalidArgument(
+                operation: "Conv2dGFIMBuilder.init", argument: "stackedSamples",
+                reason: "\(stack) stacked gradients of \(outChannels)×\(rows) exceed Int32 sizes")
+        }
+        sampleGradients = side == .left
+            ? Matrix(rows: outChannels, columns: stack * rows)
+            : Matrix(rows: stack * outChannels, columns: rows)
     }
 
     /// The order of the GFIM: c_out (left) or K, plus one with a bias (right).
-    @inlinable public var dimension: Int { side == .left ? outChannels : sampleGradient.columns }
+    @inlinable public var dimension: Int { side == .left ? outChannels : width }
 
     /// `F ← (1−α)·F + α·F_new` from one mini-batch.
     /// - Throws: `emptyMatrix`, `shapeMismatch` (inputs B × (c_in·H·W), outputGradients
@@ -71,30 +103,35 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
 
         let batch = x.rows
         let scale = newWeight * Scalar(batch) / Scalar(positions).squareRoot()
-        let (geometry, outChannels, left) = (self.geometry, self.outChannels, side == .left)
-        let width = sampleGradient.columns
-        for i in 0..<batch {
-            x.withUnsafeBufferPointer { px in
-                patches.withUnsafeMutableBufferPointer { pu in
-                    geometry.unfold(
-                        px.baseAddress! + i * geometry.inputLength, into: pu.baseAddress!,
-                        ld: positions)
-                }
-            }
-            dy.withUnsafeBufferPointer { pdy in
-                patches.withUnsafeBufferPointer { pu in
-                    sampleGradient.withUnsafeMutableBufferPointer { pg in
-                        Scalar.gemm(
-                            transposeA: false, transposeB: true, m: outChannels, n: width,
-                            k: positions, alpha: 1, a: pdy.baseAddress! + i * outChannels * positions,
-                            lda: positions, b: pu.baseAddress!, ldb: positions,
-                            beta: 0, c: pg.baseAddress!, ldc: width)
-                        GFIM.accumulateGram(
-                            pg.baseAddress!, rows: outChannels, columns: width, ld: width,
-                            overColumns: !left, alpha: scale, beta: i == 0 ? 1 - newWeight : 1,
-                            into: &gfim)
+        let (geometry, outChannels, left, width) = (self.geometry, self.outChannels, side == .left, self.width)
+        let ld = sampleGradients.columns
+        for first in Swift.stride(from: 0, to: batch, by: stackedSamples) {
+            let count = Swift.min(stackedSamples, batch - first)
+            for slot in 0..<count {
+                let i = first + slot
+                x.withUnsafeBufferPointer { px in
+                    patches.withUnsafeMutableBufferPointer { pu in
+                        geometry.unfold(px.baseAddress! + i * geometry.inputLength, into: pu.baseAddress!, ld: positions)
                     }
                 }
+                dy.withUnsafeBufferPointer { pdy in
+                    patches.withUnsafeBufferPointer { pu in
+                        sampleGradients.withUnsafeMutableBufferPointer { pg in
+                            let target = left ? pg.baseAddress! + slot * width : pg.baseAddress! + slot * outChannels * ld
+                            Scalar.gemm(
+                                transposeA: false, transposeB: true, m: outChannels, n: width,
+                                k: positions, alpha: 1, a: pdy.baseAddress! + i * outChannels * positions,
+                                lda: positions, b: pu.baseAddress!, ldb: positions,
+                                beta: 0, c: target, ldc: ld)
+                        }
+                    }
+                }
+            }
+            sampleGradients.withUnsafeBufferPointer { pg in
+                GFIM.accumulateGram(
+                    pg.baseAddress!, rows: left ? outChannels : count * outChannels,
+                    columns: left ? count * width : width, ld: ld, overColumns: !left, alpha: scale,
+                    beta: first == 0 ? 1 - newWeight : 1, into: &gfim)
             }
         }
     }

@@ -95,7 +95,10 @@ func explicitConvGFIM(
                     for (blockSize, newWeight) in [(1024, 1.0), (2, 0.5)] {
                         let x = Matrix<S>.random(rows: batch, columns: g.inputLength, using: &generator)
                         let dy = Matrix<S>.random(rows: batch, columns: cout * g.positions, using: &generator)
-                        var builder = try Conv2dGFIMBuilder<S>(geometry: g, outChannels: cout, bias: bias, side: side)
+                        // Stacks of the default size, and of 2 so that a batch spans several stacks.
+                        var builder = try Conv2dGFIMBuilder<S>(
+                            geometry: g, outChannels: cout, bias: bias, side: side,
+                            stackedSamples: blockSize == 2 ? 2 : nil)
                         let order = builder.dimension
                         let previous: BlockDiagonalMatrix<S> = try randomGFIM(
                             order: order, rank: 2, blockSize: blockSize, using: &generator)
