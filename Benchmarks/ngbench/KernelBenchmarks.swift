@@ -19,7 +19,7 @@ struct KernelFigure: Codable {
 /// one block (m ≤ 1024 keeps the default block size from splitting it).
 struct KernelBenchmarks {
     static let rawGEMMName = "sgemm (raw cblas)"
-    static let applyName = "apply inverse (SYMM)"
+    static let applyName = "apply inverse (GEMM)"
     static let refreshName = "refresh (GFIM + inverse)"
     let m: Int
     let n: Int

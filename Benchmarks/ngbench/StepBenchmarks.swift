@@ -1,3 +1,4 @@
+import Foundation
 import NGPlus
 
 /// A layer shape a user recognises, as a dense layer `outputs × inputs` (a convolution as its
@@ -44,7 +45,10 @@ struct StepFigure: Codable {
 /// forward `Y = X·Wᵀ` and input gradient `dX = dY·W` (GEMMs every optimizer pays), then the
 /// optimizer's own work from X and dY. Steps that refresh (statistics + inverse) and steps
 /// that only apply are timed apart, and a step at interval k costs
-/// `(refresh + (k − 1)·apply)/k`, exactly the mix of a training run.
+/// `(refresh + (k − 1)·apply)/k`, exactly the mix of a training run. Every optimizer's steps
+/// are timed interleaved, cycle after cycle, so that the machine's drift over the run (it is
+/// shared) falls on all of them alike and the ratios hold; a cycle is repeated until the
+/// figures cover at least 50 ms each, so that steps of a few microseconds get enough samples.
 struct StepBenchmark {
     let shape: LayerShape
     let batch: Int
@@ -58,53 +62,62 @@ struct StepBenchmark {
         let start = Matrix<Float>.random(rows: m, columns: n + 1, scale: 0.05, using: &generator)
         let spec = LayerSpec.dense(outputs: m, inputs: n, bias: true)
         let sgdSettings = SGDSettings(learningRate: 1e-3, momentum: 0.9, weightDecay: 1e-4)
-        var workspace = StepWorkspace(x: x, dy: dy, start: start, outputs: m, inputs: n)
+        let workspace = StepWorkspace(x: x, dy: dy, start: start, outputs: m, inputs: n)
 
-        plan.progress("steps: \(shape.name), batch \(batch): SGD, Adam, K-FAC")
-        let sgd = try workspace.time(plan: plan, fused: false) { try SGDOptimizer<Float>(settings: sgdSettings) }
-        let adam = try workspace.time(plan: plan, fused: false) { try AdamOptimizer<Float>(settings: AdamSettings()) }
-        let kfac = try workspace.time(plan: plan, fused: false) {
-            try KFACOptimizer<Float>(configuration: KFACConfiguration(sgd: sgdSettings, inverseInterval: 2, batchSize: batch))
-        }
-
-        var figures: [StepFigure] = []
-        var measured: [String: (refresh: Double, apply: Double)] = [:]
+        // NG+'s automatic plan for each form and interval; each distinct plan is timed once.
+        var chosen: [String: CurvaturePlan] = [:]
+        var keys: [(fused: Bool, k: Int, key: String)] = []
         for fused in [false, true] {
             for k in intervals {
                 var probe = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                     sgd: sgdSettings, inverseInterval: k, batchSize: batch, fusedApply: fused))
-                let probeLayer = try probe.register(spec)
-                let chosen = try probe.plan(for: probeLayer)!
-                let key = "\(fused) \(chosen.side) \(chosen.method)"
-                if measured[key] == nil {
-                    plan.progress("steps: \(shape.name), batch \(batch): NG+ \(fused ? "fused" : "gradient") \(chosen.side) \(chosen.method)")
-                    measured[key] = try workspace.time(plan: plan, fused: fused) {
-                        try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-                            sgd: sgdSettings, inverseInterval: 2, side: chosen.side == .left ? .left : .right,
-                            method: chosen.method, batchSize: batch, fusedApply: fused))
-                    }
-                }
-                let ngplus = measured[key]!
-                let amortized = { (times: (refresh: Double, apply: Double)) in
-                    (times.refresh + Double(k - 1) * times.apply) / Double(k)
-                }
-                let sgdMs = sgd.apply
-                let ngplusMs = amortized(ngplus)
-                let sgdFlops = 6 * Double(m) * Double(n + 1) * Double(batch)
-                figures.append(StepFigure(
-                    layer: shape.name, m: m, n: n, batch: batch, k: k, form: fused ? "fused" : "gradient",
-                    plan: "\(chosen.side) \(chosen.method)", sgdMs: sgdMs, ngplusMs: ngplusMs,
-                    ratio: ngplusMs / sgdMs,
-                    bound: 1 + chosen.flopsPerStep(inverseInterval: k, statisticsInterval: k) / sgdFlops,
-                    kfacMs: amortized(kfac), adamMs: adam.apply))
+                let layer = try probe.register(spec)
+                let plan = try probe.plan(for: layer)!
+                let key = "\(fused) \(plan.side) \(plan.method)"
+                chosen[key] = plan
+                keys.append((fused, k, key))
             }
         }
-        return figures
+        let distinct = keys.map(\.key).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+
+        plan.progress("steps: \(shape.name), batch \(batch): SGD, Adam, K-FAC, NG+ (\(distinct.joined(separator: "; ")))")
+        var steppers = [
+            try workspace.stepper(fused: false) { try SGDOptimizer<Float>(settings: sgdSettings) },
+            try workspace.stepper(fused: false) { try AdamOptimizer<Float>(settings: AdamSettings()) },
+            try workspace.stepper(fused: false) {
+                try KFACOptimizer<Float>(configuration: KFACConfiguration(sgd: sgdSettings, inverseInterval: 2, batchSize: batch))
+            },
+        ]
+        for key in distinct {
+            let curvature = chosen[key]!
+            steppers.append(try workspace.stepper(fused: key.hasPrefix("true")) {
+                try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                    sgd: sgdSettings, inverseInterval: 2, side: curvature.side == .left ? .left : .right,
+                    method: curvature.method, batchSize: batch, fusedApply: key.hasPrefix("true")))
+            })
+        }
+        let times = try StepWorkspace.timeInterleaved(steppers, plan: plan)
+        let (sgd, adam, kfac) = (times[0], times[1], times[2])
+
+        let amortized = { (times: (refresh: Double, apply: Double), k: Int) in
+            (times.refresh + Double(k - 1) * times.apply) / Double(k)
+        }
+        return keys.map { entry in
+            let curvature = chosen[entry.key]!
+            let ngplusMs = amortized(times[3 + distinct.firstIndex(of: entry.key)!], entry.k)
+            let sgdFlops = 6 * Double(m) * Double(n + 1) * Double(batch)
+            return StepFigure(
+                layer: shape.name, m: m, n: n, batch: batch, k: entry.k, form: entry.fused ? "fused" : "gradient",
+                plan: "\(curvature.side) \(curvature.method)", sgdMs: sgd.apply, ngplusMs: ngplusMs,
+                ratio: ngplusMs / sgd.apply,
+                bound: 1 + curvature.flopsPerStep(inverseInterval: entry.k, statisticsInterval: entry.k) / sgdFlops,
+                kfacMs: amortized(kfac, entry.k), adamMs: adam.apply)
+        }
     }
 }
 
 /// The data and buffers of one layer's steps, shared by every optimizer timed on it.
-struct StepWorkspace {
+final class StepWorkspace {
     let x: Matrix<Float>
     let dy: Matrix<Float>
     let start: Matrix<Float>
@@ -126,7 +139,7 @@ struct StepWorkspace {
     }
 
     /// Forward and input gradient with W, the first n columns of W̃ (leading dimension n + 1).
-    mutating func forwardAndBackward(_ weight: Matrix<Float>) {
+    func forwardAndBackward(_ weight: Matrix<Float>) {
         let (batch, m, n) = (x.rows, outputs, inputs)
         weight.withUnsafeBufferPointer { w in
             x.withUnsafeBufferPointer { px in
@@ -144,35 +157,49 @@ struct StepWorkspace {
         }
     }
 
-    /// Median milliseconds of the optimizer's even steps (which refresh when its interval is
-    /// 2) and odd steps (which only apply). Each timed step is a whole training step.
-    mutating func time<O: LayerOptimizer>(
-        plan: RunPlan, fused: Bool, _ make: () throws -> O
-    ) throws -> (refresh: Double, apply: Double) where O.Scalar == Float {
+    /// A whole training step of a new optimizer on this layer, with its own weights: each call
+    /// is the next step (with interval 2, even steps refresh and odd ones only apply).
+    func stepper<O: LayerOptimizer>(fused: Bool, _ make: () throws -> O) throws -> () throws -> Void where O.Scalar == Float {
         var optimizer = try make()
         let layer = try optimizer.register(.dense(outputs: outputs, inputs: inputs, bias: true))
         var weight = start
-        var even: [Double] = []
-        var odd: [Double] = []
-        for cycle in 0..<(plan.warmup + plan.repetitions) {
-            for parity in 0..<2 {
-                let stats = try TimingStats.measure(warmup: 0, repetitions: 1) {
-                    forwardAndBackward(weight)
-                    try optimizer.observe(layer, inputs: x, outputGradients: dy)
-                    if fused {
-                        try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
-                    } else {
-                        try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: true, into: &gradient)
-                        try optimizer.step(layer, weight: &weight, gradient: gradient)
-                    }
-                }
-                if cycle >= plan.warmup {
-                    if parity == 0 { even.append(stats.median) } else { odd.append(stats.median) }
+        return { [self] in
+            forwardAndBackward(weight)
+            try optimizer.observe(layer, inputs: x, outputGradients: dy)
+            if fused {
+                try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+            } else {
+                try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: true, into: &gradient)
+                try optimizer.step(layer, weight: &weight, gradient: gradient)
+            }
+        }
+    }
+
+    /// Median milliseconds of each stepper's even (refreshing) and odd (applying) steps,
+    /// timed one cycle of all steppers after another.
+    static func timeInterleaved(
+        _ steppers: [() throws -> Void], plan: RunPlan
+    ) throws -> [(refresh: Double, apply: Double)] {
+        var even = Array(repeating: [Double](), count: steppers.count)
+        var odd = even
+        func cycle(record: Bool) throws {
+            for (index, step) in steppers.enumerated() {
+                for parity in 0..<2 {
+                    let stats = try TimingStats.measure(warmup: 0, repetitions: 1, step)
+                    guard record else { continue }
+                    if parity == 0 { even[index].append(stats.median) } else { odd[index].append(stats.median) }
                 }
             }
         }
-        return (median(even), median(odd))
+        for _ in 0..<plan.warmup { try cycle(record: false) }
+        // At least the plan's repetitions, and enough cycles for 50 ms per figure.
+        let started = DispatchTime.now().uptimeNanoseconds
+        try cycle(record: true)
+        let cycleSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let perFigure = cycleSeconds / Double(2 * steppers.count)
+        let cycles = plan.quick ? plan.repetitions : max(plan.repetitions, min(5000, Int(0.05 / max(perFigure, 1e-9))))
+        for _ in 1..<max(cycles, 1) { try cycle(record: true) }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        return steppers.indices.map { (median(even[$0]), median(odd[$0])) }
     }
-
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }

@@ -5,10 +5,46 @@ import NGTrain
 enum TrainingReport {
     static func printTable(_ records: [EpochRecord]) {
         let rows = records.map { r in
-            [r.optimizer, "\(r.epoch)", Report.format(r.trainLoss, 4), Report.format(100 * r.testAccuracy, 2) + "%",
+            [r.optimizer, "\(r.seed)", "\(r.epoch)", Report.format(r.trainLoss, 4), Report.format(100 * r.testAccuracy, 2) + "%",
              Report.format(r.seconds, 1)]
         }
-        Report.printTable(header: ["optimizer", "epoch", "train loss", "test accuracy", "seconds"], rows: rows)
+        Report.printTable(header: ["optimizer", "seed", "epoch", "train loss", "test accuracy", "seconds"], rows: rows)
+    }
+
+    /// Per optimizer over its seeds: the first epoch at or above `target` and the training
+    /// seconds to it, the best and the final test accuracy, each as median [minimum–maximum];
+    /// runs that never reach the target are counted, not averaged in.
+    static func printSummary(_ records: [EpochRecord], target: Double) {
+        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        var rows: [[String]] = []
+        for name in names {
+            let runs = Dictionary(grouping: records.filter { $0.optimizer == name }, by: \.seed).values
+                .map { $0.sorted { $0.epoch < $1.epoch } }
+            let reached = runs.compactMap { run in run.first { $0.testAccuracy >= target } }
+            let epochs = reached.map { Double($0.epoch) }
+            let seconds = reached.map(\.seconds)
+            let finals = runs.map { 100 * $0.last!.testAccuracy }
+            let bests = runs.map { run in 100 * run.map(\.testAccuracy).max()! }
+            rows.append([
+                name, "\(reached.count) of \(runs.count)", spread(epochs, 0), spread(seconds, 1),
+                spread(bests, 2), spread(finals, 2),
+            ])
+        }
+        print()
+        print("summary over seeds (target \(Report.format(100 * target, 1))% test accuracy): median [min–max]")
+        Report.printTable(
+            header: ["optimizer", "reached", "first epoch ≥ target", "seconds to target", "best %", "final %"],
+            rows: rows)
+    }
+
+    /// "median [min–max]" of `values`, or "—" for none.
+    static func spread(_ values: [Double], _ decimals: Int) -> String {
+        guard !values.isEmpty else { return "—" }
+        let sorted = values.sorted()
+        let median = sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        if sorted.count == 1 { return Report.format(median, decimals) }
+        return "\(Report.format(median, decimals)) [\(Report.format(sorted.first!, decimals))–\(Report.format(sorted.last!, decimals))]"
     }
 
     /// The flop account (per layer, per sample), then each optimizer's seconds per epoch against
@@ -36,16 +72,18 @@ enum TrainingReport {
         Report.printTable(header: ["optimizer", "seconds/epoch", "× flop bound", "× SGD"], rows: costRows)
     }
 
-    /// `optimizer,epoch,train_loss,test_accuracy,seconds`, one row per optimizer and epoch.
+    /// `optimizer,seed,epoch,train_loss,test_accuracy,seconds`, one row per optimizer, seed and epoch.
     static func writeCSV(_ records: [EpochRecord], to path: String) throws {
-        var lines = ["optimizer,epoch,train_loss,test_accuracy,seconds"]
-        for r in records { lines.append("\(r.optimizer),\(r.epoch),\(r.trainLoss),\(r.testAccuracy),\(r.seconds)") }
+        var lines = ["optimizer,seed,epoch,train_loss,test_accuracy,seconds"]
+        for r in records { lines.append("\(r.optimizer),\(r.seed),\(r.epoch),\(r.trainLoss),\(r.testAccuracy),\(r.seconds)") }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Two panels: test accuracy against training seconds, and against epochs; one line and
-    /// colour per optimizer.
-    static func writeSVG(_ records: [EpochRecord], to path: String) throws {
+    /// colour per optimizer (its first seed's run).
+    static func writeSVG(_ allRecords: [EpochRecord], to path: String) throws {
+        // One line per optimizer: the first seed's run.
+        let records = allRecords.filter { $0.seed == allRecords.first?.seed }
         let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
         let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
         let (panelWidth, height, margin) = (420.0, 300.0, 50.0)

@@ -1,7 +1,10 @@
 /// How a damped inverse is kept and applied.
 public enum InverseMethod: String, Sendable, Codable, CaseIterable {
-    /// Cholesky factor then inverse (POTRF + POTRI): `F̂⁻¹` is stored (lower triangle) and
-    /// applied by one SYMM per block, at the machine's GEMM rate. The default.
+    /// Cholesky factor then inverse (POTRF + POTRI): `F̂⁻¹` is stored (mirrored into a whole
+    /// symmetric block) and applied by one GEMM per block, at the machine's GEMM rate. GEMM
+    /// rather than SYMM: OpenBLAS runs a GEMM of fewer than 2¹⁸ multiply-adds on the calling
+    /// thread, while its SYMM wakes every thread whatever the size (on a 256→10 layer the
+    /// wake-up cost more than the product). The default.
     case explicitInverse
     /// Cholesky factor only (POTRF): `L` with `F̂ = L·Lᵀ` is stored and applied by two
     /// triangular solves (TRSM, or POTRS for the right side). Same flops, slower kernels,
@@ -73,8 +76,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
 
     /// What is stored, as one dense matrix of order `dimension`: `F̂⁻¹` (symmetric) for
     /// `explicitInverse`, L (zero above the diagonal) for `choleskySolve`, zero off the
-    /// diagonal blocks. Internally each block keeps only its lower triangle; this completes
-    /// it, for inspection and tests (it allocates).
+    /// diagonal blocks. Internally a factor block keeps a copy of F above its diagonal; this
+    /// clears it, for inspection and tests (it allocates).
     public func denseMatrix() -> Matrix<Scalar> {
         var result = storedBlocks
         for b in result.blocks.indices {
@@ -161,8 +164,9 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         stagedReport = nil
     }
 
-    /// Writes the factor or inverse of block `b` of `gfim + shift·I` into the lower triangle of
-    /// its `scratch` block (the strict upper triangle keeps a copy of F: no pass is spent on it).
+    /// Writes the factor of block `b` of `gfim + shift·I` into the lower triangle of its
+    /// `scratch` block (the strict upper triangle keeps a copy of F: no pass is spent on it),
+    /// or its inverse into the whole block.
     /// Returns 0 on success, the order of the failing leading minor (or the block order when
     /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument.
     @inlinable
@@ -180,7 +184,10 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 let factored = Scalar.potrf(n: order, a: a, lda: order)
                 if factored != 0 { return factored }
                 if method == .explicitInverse {
-                    return Scalar.potri(n: order, a: a, lda: order)
+                    let inverted = Scalar.potri(n: order, a: a, lda: order)
+                    // The whole symmetric inverse, so that applies are GEMMs (see `apply`).
+                    if inverted == 0 { mirrorLowerTriangle(a, n: order, ld: order) }
+                    return inverted
                 }
                 return 0
             }
@@ -222,14 +229,14 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                         let f = pf.baseAddress!
                         switch (method, side) {
                         case (.explicitInverse, .left):
-                            Scalar.symm(
-                                left: true, m: order, n: columns, alpha: 1, a: f, lda: order,
-                                b: gBase + start * columns, ldb: columns,
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: order, n: columns, k: order,
+                                alpha: 1, a: f, lda: order, b: gBase + start * columns, ldb: columns,
                                 beta: 0, c: dBase + start * columns, ldc: columns)
                         case (.explicitInverse, .right):
-                            Scalar.symm(
-                                left: false, m: rows, n: order, alpha: 1, a: f, lda: order,
-                                b: gBase + start, ldb: columns,
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: rows, n: order, k: order,
+                                alpha: 1, a: gBase + start, lda: columns, b: f, ldb: order,
                                 beta: 0, c: dBase + start, ldc: columns)
                         case (.choleskySolve, .left):
                             let block = dBase + start * columns
@@ -256,7 +263,7 @@ extension DampedInverse {
     /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹`, without forming `[X | 1]`: the
     /// right-side fused apply of a dense layer (ALGORITHM.md §6), whose preconditioned
     /// gradient is then `dYᵀ·W`. X is B × n with n + 1 (or n) = `dimension`; W is B ×
-    /// `dimension`. For the explicit inverse, each block is one SYMM, plus for the block that
+    /// `dimension`. For the explicit inverse, each block is one GEMM, plus for the block that
     /// holds the bias one GEMM for its column and B AXPYs for its row; Cholesky solves copy
     /// `[X | 1]` into W and solve in place (as `apply` does). Allocates nothing.
     /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is
@@ -300,9 +307,9 @@ extension DampedInverse {
                         let holdsBias = appendingOnes && start + order == width
                         let q = holdsBias ? order - 1 : order
                         if q > 0 {
-                            Scalar.symm(
-                                left: false, m: batch, n: q, alpha: 1, a: f, lda: order,
-                                b: xBase + start, ldb: n, beta: 0, c: wBase + start, ldc: width)
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: batch, n: q, k: q, alpha: 1,
+                                a: xBase + start, lda: n, b: f, ldb: order, beta: 0, c: wBase + start, ldc: width)
                         }
                         guard holdsBias else { return }
                         // Row q of the block's lower triangle is F̂⁻¹[bias, block].

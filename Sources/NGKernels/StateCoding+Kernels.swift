@@ -49,6 +49,13 @@ extension DampedInverse: StateCodable {
         let saved = try reader.readString()
         guard saved == method.rawValue else { throw reader.fail("an inverse saved as \(saved), expected \(method.rawValue)") }
         try storedBlocks.restore(from: &reader)
+        if method == .explicitInverse {
+            // Files of state format 2 hold F, not F̂⁻¹, above the diagonal: complete the inverse.
+            for b in storedBlocks.blocks.indices {
+                let order = storedBlocks.blocks[b].rows
+                storedBlocks.blocks[b].withUnsafeMutableBufferPointer { mirrorLowerTriangle($0.baseAddress!, n: order, ld: order) }
+            }
+        }
         if try reader.readBool() {
             var report = DampingReport()
             try report.restore(from: &reader)

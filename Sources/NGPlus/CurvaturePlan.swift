@@ -10,7 +10,7 @@ public enum SideChoice: String, Sendable, Codable, CaseIterable {
 
 /// How a layer's damped GFIM is inverted and applied.
 public enum CurvatureMethod: String, Sendable, Codable, CaseIterable {
-    /// Cholesky factor + inverse, applied by SYMM (DampedInverse `.explicitInverse`).
+    /// Cholesky factor + inverse, applied by GEMM (DampedInverse `.explicitInverse`).
     case explicitInverse
     /// Cholesky factor, applied by two triangular solves (DampedInverse `.choleskySolve`).
     case choleskySolve

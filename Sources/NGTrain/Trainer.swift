@@ -4,6 +4,8 @@ import NGPlus
 /// One epoch's figures, as `ngbench train` prints and writes them.
 public struct EpochRecord: Sendable, Equatable {
     public let optimizer: String
+    /// The seed of the initialisation and the shuffling.
+    public let seed: UInt64
     public let epoch: Int
     public let trainLoss: Double
     public let testAccuracy: Double
@@ -60,7 +62,7 @@ public struct Trainer {
                 progress((epoch - 1) * steps + step + 1, epochs * steps)
             }
             records.append(EpochRecord(
-                optimizer: name, epoch: epoch, trainLoss: lossSum / Double(steps),
+                optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
                 testAccuracy: try accuracy(model, on: test), seconds: seconds))
         }
         return records

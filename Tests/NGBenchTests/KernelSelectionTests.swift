@@ -6,39 +6,8 @@ import Testing
 /// test hook that makes OpenBLAS's choice look like a fallback (`NGPLUS_TEST_DETECTED_CORE`),
 /// so the re-execution, the self-check and the library's warning are proven on any machine.
 @Suite struct KernelSelectionTests {
-    /// ngbench's stdout, stderr and exit status.
-    struct Run {
-        let stdout: String
-        let stderr: String
-        let status: Int32
-    }
-
-    /// Runs the ngbench built beside this test executable with `arguments`, this process's
-    /// environment without any kernel setting, plus `environment`.
-    func ngbench(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let executable = testExecutable.deletingLastPathComponent().appendingPathComponent("ngbench")
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable.path])
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var base = ProcessInfo.processInfo.environment.filter {
-            $0.key != "OPENBLAS_CORETYPE" && !$0.key.hasPrefix("NGPLUS_")
-        }
-        base.merge(environment) { $1 }
-        process.environment = base
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-                   status: process.terminationStatus)
+    func ngbench(_ arguments: [String], environment: [String: String] = [:]) throws -> NGBenchRun {
+        try runNGBench(arguments, environment: environment)
     }
 
     /// The core the test machine's CPU should run; the tests that need one skip without it.
