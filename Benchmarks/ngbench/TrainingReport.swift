@@ -47,8 +47,8 @@ enum TrainingReport {
         return "\(Report.format(median, decimals)) [\(Report.format(sorted.first!, decimals))–\(Report.format(sorted.last!, decimals))]"
     }
 
-    /// The flop account (per layer, per sample), then each optimizer's seconds per epoch against
-    /// the bound and against SGD's.
+    /// The flop account (per layer, per sample), then each optimizer's seconds per epoch (the
+    /// median over seeds) against the bound and against SGD's.
     static func printFlopBound(_ bound: FlopBound, records: [EpochRecord]) {
         print()
         let rows = bound.account.map { layer in
@@ -60,8 +60,13 @@ enum TrainingReport {
         Report.printTable(header: ["layer", "forward Mflop/sample", "backward Mflop/sample", "Tflop/epoch"], rows: rows)
         print("flop bound: \(Report.format(bound.epochFlops / 1e12, 3)) Tflop an epoch (\(bound.samplesPerEpoch) samples) "
             + "at \(Report.format(bound.sgemmGflops, 1)) GFLOP/s (sgemm n=1024, this run) = \(Report.format(bound.epochSeconds, 2)) s")
-        var perEpoch: [String: Double] = [:]
-        for r in records { perEpoch[r.optimizer] = r.seconds / Double(r.epoch) }
+        // Seconds per epoch of each run (its last record), the median over seeds.
+        var perRun: [String: [Double]] = [:]
+        for run in Dictionary(grouping: records, by: { "\($0.optimizer) \($0.seed)" }).values {
+            let last = run.max { $0.epoch < $1.epoch }!
+            perRun[last.optimizer, default: []].append(last.seconds / Double(last.epoch))
+        }
+        let perEpoch = perRun.mapValues { values in values.sorted()[values.count / 2] }
         let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
         let sgd = perEpoch["sgd"]
         let costRows = names.map { name in
