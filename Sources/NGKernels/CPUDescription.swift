@@ -16,6 +16,7 @@ public struct CPUDescription: Sendable, Hashable, CustomStringConvertible {
     /// What the processor offers and the OS enables.
     public var features: CPUFeatures
 
+    /// A description of any processor (tests describe CPUs this machine is not).
     public init(vendor: String, family: Int, model: Int, features: CPUFeatures) {
         self.vendor = vendor
         self.family = family

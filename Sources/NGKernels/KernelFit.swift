@@ -14,6 +14,7 @@ public struct KernelFit: Sendable, Equatable, CustomStringConvertible {
     /// The core that fits the CPU (`OpenBLASCoreTable.fittingCore(for:)`).
     public let fittingCore: String?
 
+    /// The fit of `coreInUse` on `cpu`; `forcedCore` is `OPENBLAS_CORETYPE` when set.
     public init(cpu: CPUDescription, coreInUse: String, forcedCore: String?) {
         self.cpu = cpu
         self.coreInUse = coreInUse

@@ -8,6 +8,8 @@ public struct PoolingLayout: Sendable, Equatable {
     /// The batch when the input is channel-major; nil for sample-major.
     public let channelMajorBatch: Int?
 
+    /// Planes of `height × width`, `channels` per sample; `channelMajorBatch` is the batch of a
+    /// channel-major input, nil for a sample-major one.
     public init(channels: Int, height: Int, width: Int, channelMajorBatch: Int?) {
         self.channels = channels
         self.height = height
