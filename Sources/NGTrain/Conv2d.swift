@@ -92,17 +92,17 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         source.withUnsafeBufferPointer { s in
             target.withUnsafeMutableBufferPointer { t in
                 ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
-                for i in samples {
-                    for o in 0..<c {
-                        let channelOffset = o * batch * p + i * p
-                        let sampleOffset = i * c * p + o * p
-                        if toSampleMajor {
-                            (t.baseAddress! + sampleOffset).update(from: s.baseAddress! + channelOffset, count: p)
-                        } else {
-                            (t.baseAddress! + channelOffset).update(from: s.baseAddress! + sampleOffset, count: p)
+                    for i in samples {
+                        for o in 0..<c {
+                            let channelOffset = o * batch * p + i * p
+                            let sampleOffset = i * c * p + o * p
+                            if toSampleMajor {
+                                (t.baseAddress! + sampleOffset).update(from: s.baseAddress! + channelOffset, count: p)
+                            } else {
+                                (t.baseAddress! + channelOffset).update(from: s.baseAddress! + sampleOffset, count: p)
+                            }
                         }
                     }
-                }
                 }
             }
         }

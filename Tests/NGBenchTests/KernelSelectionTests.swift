@@ -13,8 +13,9 @@ import Testing
     /// The core the test machine's CPU should run; the tests that need one skip without it.
     var fittingCore: String? { OpenBLASCoreTable.fittingCore(for: .current) }
 
-    @Test func aFallbackIsReplacedByTheFittingCoreAfterItsSelfCheck() throws {
-        guard let core = fittingCore else { return }  // an SSE-only CPU has nothing to switch to
+    @Test(.enabled(if: hasFittingCore, "an SSE-only CPU has no fitting core to switch to"))
+    func aFallbackIsReplacedByTheFittingCoreAfterItsSelfCheck() throws {
+        let core = try #require(fittingCore)
         let run = try ngbench(["cpu"], environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
         #expect(run.status == 0)
         let lines = run.stderr.split(separator: "\n")
@@ -27,8 +28,9 @@ import Testing
         #expect(script.stdout == core + "\n")
     }
 
-    @Test func aCoreThatFailsItsSelfCheckIsNotUsed() throws {
-        guard let core = fittingCore else { return }
+    @Test(.enabled(if: hasFittingCore, "an SSE-only CPU has no fitting core to switch to"))
+    func aCoreThatFailsItsSelfCheckIsNotUsed() throws {
+        let core = try #require(fittingCore)
         let run = try ngbench(["cpu"], environment: [
             "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_TEST_CORRUPT_SELF_CHECK": "1",
         ])
@@ -45,8 +47,9 @@ import Testing
         #expect(script.stdout.isEmpty)
     }
 
-    @Test func withSelectionOffTheLibraryWarnsOnceWithTheFix() throws {
-        guard let core = fittingCore else { return }
+    @Test(.enabled(if: hasFittingCore, "an SSE-only CPU has no fitting core to switch to"))
+    func withSelectionOffTheLibraryWarnsOnceWithTheFix() throws {
+        let core = try #require(fittingCore)
         let run = try ngbench(["cpu"], environment: [
             "NGPLUS_TEST_DETECTED_CORE": "Prescott", "NGPLUS_KERNEL_SELECTION": "off",
         ])
@@ -68,19 +71,20 @@ import Testing
         #expect(run.stdout.contains("core used     core Prescott, forced by OPENBLAS_CORETYPE=Prescott"))
     }
 
-    @Test func aCoreThatFitsIsLeftAlone() throws {
+    @Test(.enabled(if: OpenBLAS.kernelFit.forcedCore == nil && !OpenBLAS.kernelFit.isFallback,
+                   "this process's kernels were forced or are a fallback: the other tests cover that path"))
+    func aCoreThatFitsIsLeftAlone() throws {
         let fit = OpenBLAS.kernelFit
-        guard fit.forcedCore == nil, !fit.isFallback else { return }  // this machine's own OpenBLAS misdetects
         let run = try ngbench(["cpu"])
         #expect(run.status == 0)
         #expect(run.stderr.isEmpty, "\(run.stderr)")
         #expect(run.stdout.contains("core used     core \(fit.coreInUse), as OpenBLAS detected it"))
     }
 
-    @Test func theJSONHeaderNamesTheCoresAndTheCPU() throws {
+    @Test(.enabled(if: hasFittingCore, "an SSE-only CPU has no fitting core to switch to"))
+    func theJSONHeaderNamesTheCoresAndTheCPU() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ngbench-\(getpid()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        guard fittingCore != nil else { return }
         let run = try ngbench(["kernels", "--quick", "--m", "8", "--n", "8", "--batch", "4", "--json", path],
                              environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -94,3 +98,6 @@ import Testing
         #expect(cpu["features"] as? [String] == CPUDescription.current.features.names)
     }
 }
+
+/// Whether this machine's CPU has a core worth switching to (every AVX CPU).
+let hasFittingCore = OpenBLASCoreTable.fittingCore(for: .current) != nil
