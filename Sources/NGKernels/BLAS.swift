@@ -1,10 +1,3 @@
-/// Which side of a gradient a GFIM acts on: `left`, `F = E[dW·dWᵀ]` (m × m) and
-/// `D = F̂⁻¹·G`; `right`, `F_R = E[dWᵀ·dW]` (n × n) and `D = G·F̂_R⁻¹`.
-public enum Side: String, Sendable, Codable, CaseIterable {
-    case left
-    case right
-}
-
 /// Validated BLAS on whole matrices. Each call checks shapes and emptiness, then makes one
 /// BLAS call on the matrices' own storage: no copy, no allocation when the output is uniquely
 /// held. Values are not checked for finiteness here: NaN and infinity propagate as IEEE

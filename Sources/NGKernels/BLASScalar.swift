@@ -82,9 +82,20 @@ where Self.RawSignificand: FixedWidthInteger {
 
     /// `ElementwiseKernels.adamUpdate`, compiled for this type.
     static func adamUpdate(
-        gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafeMutablePointer<Self>,
-        secondMoment: UnsafeMutablePointer<Self>, count: Int,
-        beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self)
+        gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafePointer<Self>,
+        secondMoment: UnsafePointer<Self>, intoFirst: UnsafeMutablePointer<Self>,
+        intoSecond: UnsafeMutablePointer<Self>, count: Int,
+        beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self) -> Bool
+
+    /// `ElementwiseKernels.momentumUpdate`, compiled for this type.
+    static func momentumUpdate(
+        gradient: UnsafeMutablePointer<Self>, velocity: UnsafePointer<Self>,
+        into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool) -> Bool
+
+    /// `ElementwiseKernels.scaledUpdate`, compiled for this type.
+    static func scaledUpdate(
+        _ w: UnsafePointer<Self>, keep: Self, minus scale: Self, times u: UnsafePointer<Self>,
+        into: UnsafeMutablePointer<Self>, count: Int) -> Bool
 
     /// `ElementwiseKernels.unfold` (im2col of `batch` samples), compiled for this type.
     static func unfold(

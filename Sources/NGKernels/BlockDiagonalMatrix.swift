@@ -104,6 +104,12 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
         }
     }
 
+    /// True when no block holds a NaN or an infinity (a scan at memory speed).
+    @inlinable public var isFinite: Bool {
+        for b in blocks.indices where blocks[b].firstNonFiniteIndex() != nil { return false }
+        return true
+    }
+
     /// Throws `nonFinite` with whole-matrix coordinates of the first NaN or infinity.
     @inlinable public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
         for b in blocks.indices {

@@ -101,6 +101,16 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         try x.requireFinite(operation, "inputs")
         try dy.requireFinite(operation, "outputGradients")
 
+        accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+    }
+
+    /// `accumulate` without its checks, for callers that validated the arguments.
+    @inlinable
+    package mutating func accumulateUnchecked(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        let positions = geometry.positions
         let batch = x.rows
         let scale = newWeight * Scalar(batch) / Scalar(positions).squareRoot()
         let (geometry, outChannels, left, width) = (self.geometry, self.outChannels, side == .left, self.width)

@@ -213,19 +213,30 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         }
         try d.requireShape(g.shape, operation, "D")
         try g.requireFinite(operation, "G")
+        applyUnchecked(g, side: side, into: &d, slot: .current)
+    }
 
+    /// `apply` without its checks, with the current or the staged inverse: for callers that
+    /// validated G and D at their own entry point.
+    /// - Precondition: the slot holds a refreshed inverse.
+    @inlinable
+    package func applyUnchecked(
+        _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
+        precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
         let rows = g.rows
         let columns = g.columns
         let method = self.method
+        let inverse = slot == .current ? storedBlocks : scratch
         g.withUnsafeBufferPointer { pg in
             d.withUnsafeMutableBufferPointer { pd in
                 let gBase = pg.baseAddress!
                 let dBase = pd.baseAddress!
                 if method == .choleskySolve { dBase.update(from: gBase, count: rows * columns) }
-                for b in storedBlocks.blocks.indices {
-                    let start = storedBlocks.blockRange(b).lowerBound
-                    let order = storedBlocks.blocks[b].rows
-                    storedBlocks.blocks[b].withUnsafeBufferPointer { pf in
+                for b in inverse.blocks.indices {
+                    let start = inverse.blockRange(b).lowerBound
+                    let order = inverse.blocks[b].rows
+                    inverse.blocks[b].withUnsafeBufferPointer { pf in
                         let f = pf.baseAddress!
                         switch (method, side) {
                         case (.explicitInverse, .left):
@@ -279,9 +290,19 @@ extension DampedInverse {
         try x.requireShape(Shape(x.rows, dimension - extra), operation, "X")
         try w.requireShape(Shape(x.rows, dimension), operation, "W")
         try x.requireFinite(operation, "X")
+        applyRightUnchecked(toInputs: x, appendingOnes: appendingOnes, into: &w, slot: .current)
+    }
 
+    /// `applyRight` without its checks, with the current or the staged inverse.
+    /// - Precondition: the slot holds a refreshed inverse.
+    @inlinable
+    package func applyRightUnchecked(
+        toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
+        precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
         let (batch, n, width) = (x.rows, x.columns, dimension)
         let method = self.method
+        let inverse = slot == .current ? storedBlocks : scratch
         x.withUnsafeBufferPointer { px in
             w.withUnsafeMutableBufferPointer { pw in
                 let xBase = px.baseAddress!
@@ -292,10 +313,10 @@ extension DampedInverse {
                         if appendingOnes { wBase[r * width + n] = 1 }
                     }
                 }
-                for b in storedBlocks.blocks.indices {
-                    let start = storedBlocks.blockRange(b).lowerBound
-                    let order = storedBlocks.blocks[b].rows
-                    storedBlocks.blocks[b].withUnsafeBufferPointer { pf in
+                for b in inverse.blocks.indices {
+                    let start = inverse.blockRange(b).lowerBound
+                    let order = inverse.blocks[b].rows
+                    inverse.blocks[b].withUnsafeBufferPointer { pf in
                         let f = pf.baseAddress!
                         if method == .choleskySolve {
                             let info = Scalar.potrs(

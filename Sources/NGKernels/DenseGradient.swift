@@ -16,9 +16,20 @@ public enum DenseGradient {
         try x.requireNonEmpty(operation, "inputs")
         try dy.requireNonEmpty(operation, "outputGradients")
         try dy.requireShape(Shape(x.rows, dy.columns), operation, "outputGradients")
-        let (batch, n, m) = (x.rows, x.columns, dy.columns)
+        let (n, m) = (x.columns, dy.columns)
         let width = n + (bias ? 1 : 0)
         try g.requireShape(Shape(m, width), operation, "G")
+        weightGradientUnchecked(inputs: x, outputGradients: dy, bias: bias, into: &g)
+    }
+
+    /// `weightGradient` without its checks, for callers that validated the shapes.
+    @inlinable
+    package static func weightGradientUnchecked<Scalar: BLASScalar>(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool,
+        into g: inout Matrix<Scalar>
+    ) {
+        let (batch, n, m) = (x.rows, x.columns, dy.columns)
+        let width = n + (bias ? 1 : 0)
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 g.withUnsafeMutableBufferPointer { pg in

@@ -109,13 +109,31 @@ extension Double: BLASScalar {
     }
 
     public static func adamUpdate(
-        gradient: UnsafeMutablePointer<Double>, firstMoment: UnsafeMutablePointer<Double>,
-        secondMoment: UnsafeMutablePointer<Double>, count: Int,
+        gradient: UnsafeMutablePointer<Double>, firstMoment: UnsafePointer<Double>,
+        secondMoment: UnsafePointer<Double>, intoFirst: UnsafeMutablePointer<Double>,
+        intoSecond: UnsafeMutablePointer<Double>, count: Int,
         beta1: Double, beta2: Double, correction1: Double, correction2: Double, epsilon: Double
-    ) {
+    ) -> Bool {
         ElementwiseKernels.adamUpdate(
-            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, count: count,
-            beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon)
+            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
+            intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
+            correction2: correction2, epsilon: epsilon)
+    }
+
+    public static func momentumUpdate(
+        gradient: UnsafeMutablePointer<Double>, velocity: UnsafePointer<Double>,
+        into: UnsafeMutablePointer<Double>, count: Int, momentum: Double, restart: Bool, nesterov: Bool
+    ) -> Bool {
+        ElementwiseKernels.momentumUpdate(
+            gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
+            restart: restart, nesterov: nesterov)
+    }
+
+    public static func scaledUpdate(
+        _ w: UnsafePointer<Double>, keep: Double, minus scale: Double, times u: UnsafePointer<Double>,
+        into: UnsafeMutablePointer<Double>, count: Int
+    ) -> Bool {
+        ElementwiseKernels.scaledUpdate(w, keep: keep, minus: scale, times: u, into: into, count: count)
     }
 
     public static func unfold(

@@ -36,38 +36,108 @@ public enum ElementwiseKernels {
         return largest
     }
 
-    /// One Adam update of `count` values: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-    /// `g ← (m/c₁) / (√(v/c₂) + ε)` with the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ.
+    /// One Adam update of `count` values into new moment buffers, the old ones only read:
+    /// `m′ = β₁m + (1−β₁)g`, `v′ = β₂v + (1−β₂)g²`, `g ← (m′/c₁) / (√(v′/c₂) + ε)` with the bias
+    /// corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ. Returns whether every m′ and v′ is finite.
     /// Sixteen lanes at a time: the scalar loop was not vectorized (three pointers that may
     /// alias, a square root with an errno check) and cost as much as an MLP's GEMMs.
     @inlinable
     public static func adamUpdate<Scalar: BLASScalar>(
-        gradient g: UnsafeMutablePointer<Scalar>, firstMoment m: UnsafeMutablePointer<Scalar>,
-        secondMoment v: UnsafeMutablePointer<Scalar>, count: Int,
+        gradient g: UnsafeMutablePointer<Scalar>, firstMoment m: UnsafePointer<Scalar>,
+        secondMoment v: UnsafePointer<Scalar>, intoFirst mNew: UnsafeMutablePointer<Scalar>,
+        intoSecond vNew: UnsafeMutablePointer<Scalar>, count: Int,
         beta1: Scalar, beta2: Scalar, correction1: Scalar, correction2: Scalar, epsilon: Scalar
-    ) {
+    ) -> Bool {
         typealias Lanes = SIMD16<Scalar>
         let whole = count / 16 * 16
-        let (gp, mp, vp) = (UnsafeMutableRawPointer(g), UnsafeMutableRawPointer(m), UnsafeMutableRawPointer(v))
+        let (gp, mp, vp) = (UnsafeMutableRawPointer(g), UnsafeRawPointer(m), UnsafeRawPointer(v))
+        let (mq, vq) = (UnsafeMutableRawPointer(mNew), UnsafeMutableRawPointer(vNew))
         let (b1, b2, keep1, keep2) = (Lanes(repeating: beta1), Lanes(repeating: beta2),
                                       Lanes(repeating: 1 - beta1), Lanes(repeating: 1 - beta2))
         let (c1, c2, eps) = (Lanes(repeating: 1 / correction1), Lanes(repeating: 1 / correction2),
                              Lanes(repeating: epsilon))
+        var finite = Lanes()
         let size = MemoryLayout<Scalar>.stride
         for offset in Swift.stride(from: 0, to: whole * size, by: 16 * size) {
             let gradient = gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
             let first = b1 * mp.loadUnaligned(fromByteOffset: offset, as: Lanes.self) + keep1 * gradient
             let second = b2 * vp.loadUnaligned(fromByteOffset: offset, as: Lanes.self) + keep2 * gradient * gradient
-            mp.storeBytes(of: first, toByteOffset: offset, as: Lanes.self)
-            vp.storeBytes(of: second, toByteOffset: offset, as: Lanes.self)
+            finite += (first - first) + (second - second)
+            mq.storeBytes(of: first, toByteOffset: offset, as: Lanes.self)
+            vq.storeBytes(of: second, toByteOffset: offset, as: Lanes.self)
             gp.storeBytes(of: (first * c1) / ((second * c2).squareRoot() + eps), toByteOffset: offset, as: Lanes.self)
         }
+        var tail: Scalar = 0
         for e in whole..<count {
             let gradient = g[e]
-            m[e] = beta1 * m[e] + (1 - beta1) * gradient
-            v[e] = beta2 * v[e] + (1 - beta2) * gradient * gradient
-            g[e] = (m[e] * (1 / correction1)) / ((v[e] * (1 / correction2)).squareRoot() + epsilon)
+            let first = beta1 * m[e] + (1 - beta1) * gradient
+            let second = beta2 * v[e] + (1 - beta2) * gradient * gradient
+            tail += (first - first) + (second - second)
+            mNew[e] = first
+            vNew[e] = second
+            g[e] = (first * (1 / correction1)) / ((second * (1 / correction2)).squareRoot() + epsilon)
         }
+        return finite.sum() + tail == 0
+    }
+
+    /// One momentum update of `count` values into a new velocity buffer, the old one only
+    /// read: `v′ = μ·v + g` (`v′ = g` when `restart`), and the step in place of the gradient,
+    /// `g ← g + μ·v′` (Nesterov) or `g ← v′`. Returns whether every v′ is finite.
+    @inlinable
+    public static func momentumUpdate<Scalar: BLASScalar>(
+        gradient g: UnsafeMutablePointer<Scalar>, velocity v: UnsafePointer<Scalar>,
+        into vNew: UnsafeMutablePointer<Scalar>, count: Int, momentum mu: Scalar, restart: Bool, nesterov: Bool
+    ) -> Bool {
+        typealias Lanes = SIMD16<Scalar>
+        let whole = count / 16 * 16
+        let (gp, vp, vq) = (UnsafeMutableRawPointer(g), UnsafeRawPointer(v), UnsafeMutableRawPointer(vNew))
+        let lanesMu = Lanes(repeating: mu)
+        var finite = Lanes()
+        let size = MemoryLayout<Scalar>.stride
+        for offset in Swift.stride(from: 0, to: whole * size, by: 16 * size) {
+            let gradient = gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let old = vp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let velocity = restart ? gradient : lanesMu * old + gradient
+            finite += velocity - velocity
+            vq.storeBytes(of: velocity, toByteOffset: offset, as: Lanes.self)
+            gp.storeBytes(of: nesterov ? gradient + lanesMu * velocity : velocity, toByteOffset: offset, as: Lanes.self)
+        }
+        var tail: Scalar = 0
+        for e in whole..<count {
+            let velocity = restart ? g[e] : mu * v[e] + g[e]
+            tail += velocity - velocity
+            vNew[e] = velocity
+            g[e] = nesterov ? g[e] + mu * velocity : velocity
+        }
+        return finite.sum() + tail == 0
+    }
+
+    /// `w′ = keep·w − scale·u` for `count` values into a new buffer, w only read. Returns
+    /// whether every w′ is finite.
+    @inlinable
+    public static func scaledUpdate<Scalar: BLASScalar>(
+        _ w: UnsafePointer<Scalar>, keep: Scalar, minus scale: Scalar, times u: UnsafePointer<Scalar>,
+        into wNew: UnsafeMutablePointer<Scalar>, count: Int
+    ) -> Bool {
+        typealias Lanes = SIMD16<Scalar>
+        let whole = count / 16 * 16
+        let (wp, up, wq) = (UnsafeRawPointer(w), UnsafeRawPointer(u), UnsafeMutableRawPointer(wNew))
+        let (lanesKeep, lanesScale) = (Lanes(repeating: keep), Lanes(repeating: scale))
+        var finite = Lanes()
+        let size = MemoryLayout<Scalar>.stride
+        for offset in Swift.stride(from: 0, to: whole * size, by: 16 * size) {
+            let old = wp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let next = (keep == 1 ? old : lanesKeep * old) - lanesScale * up.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            finite += next - next
+            wq.storeBytes(of: next, toByteOffset: offset, as: Lanes.self)
+        }
+        var tail: Scalar = 0
+        for e in whole..<count {
+            let next = (keep == 1 ? w[e] : keep * w[e]) - scale * u[e]
+            tail += next - next
+            wNew[e] = next
+        }
+        return finite.sum() + tail == 0
     }
 
     /// im2col of `batch` samples, `sampleStride` apart (see `ConvGeometry.unfold`). Loops run

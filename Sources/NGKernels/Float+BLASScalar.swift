@@ -109,13 +109,31 @@ extension Float: BLASScalar {
     }
 
     public static func adamUpdate(
-        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafeMutablePointer<Float>,
-        secondMoment: UnsafeMutablePointer<Float>, count: Int,
+        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>,
+        secondMoment: UnsafePointer<Float>, intoFirst: UnsafeMutablePointer<Float>,
+        intoSecond: UnsafeMutablePointer<Float>, count: Int,
         beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float
-    ) {
+    ) -> Bool {
         ElementwiseKernels.adamUpdate(
-            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, count: count,
-            beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon)
+            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
+            intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
+            correction2: correction2, epsilon: epsilon)
+    }
+
+    public static func momentumUpdate(
+        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>,
+        into: UnsafeMutablePointer<Float>, count: Int, momentum: Float, restart: Bool, nesterov: Bool
+    ) -> Bool {
+        ElementwiseKernels.momentumUpdate(
+            gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
+            restart: restart, nesterov: nesterov)
+    }
+
+    public static func scaledUpdate(
+        _ w: UnsafePointer<Float>, keep: Float, minus scale: Float, times u: UnsafePointer<Float>,
+        into: UnsafeMutablePointer<Float>, count: Int
+    ) -> Bool {
+        ElementwiseKernels.scaledUpdate(w, keep: keep, minus: scale, times: u, into: into, count: count)
     }
 
     public static func unfold(

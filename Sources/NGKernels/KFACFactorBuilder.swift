@@ -68,6 +68,16 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
         try x.requireFinite(operation, "inputs")
         try dy.requireFinite(operation, "outputGradients")
 
+        accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, inputFactor: &a, outputFactor: &g)
+    }
+
+    /// `accumulate` without its checks, for callers that validated the arguments.
+    @inlinable
+    package mutating func accumulateUnchecked(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar,
+        inputFactor a: inout BlockDiagonalMatrix<Scalar>, outputFactor g: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        let positions = geometry?.positions ?? 1
         let batch = x.rows
         let (b, p) = (Scalar(batch), Scalar(positions))
         if let geometry {

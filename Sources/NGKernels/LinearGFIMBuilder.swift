@@ -65,6 +65,15 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         try validate(inputs: x, outputGradients: dy, operation)
         try GFIM.requireOrder(dimension, of: gfim, operation)
         try GFIM.requireNewWeight(newWeight, operation)
+        accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+    }
+
+    /// `accumulate` without its checks, for callers that validated the arguments.
+    @inlinable
+    package mutating func accumulateUnchecked(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) {
         fillScaledRows(inputs: x, outputGradients: dy)
         let (batch, width) = (rowsInUse, dimension)
         scaled.withUnsafeBufferPointer { pu in
@@ -85,6 +94,15 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         fillScaledRows(inputs: x, outputGradients: dy)
     }
 
+    /// Whether the first `batchSize` rows of the factor are finite (finite inputs whose
+    /// products overflow make them infinite).
+    @inlinable
+    package func factorIsFinite() -> Bool {
+        scaled.withUnsafeBufferPointer { pu in
+            rowsInUse == 0 || Scalar.allFinite(pu.baseAddress!, count: rowsInUse * dimension)
+        }
+    }
+
     @inlinable
     func validate(
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, _ operation: String
@@ -99,7 +117,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// Row i of the workspace ← √w_i·(dy_i or x̃_i), for validated inputs: a copy and a SCAL
     /// per row, no arithmetic loop (generic callers reach this unspecialized).
     @inlinable
-    mutating func fillScaledRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>) {
+    package mutating func fillScaledRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>) {
         let batch = x.rows
         if batch > scaled.rows { scaled = Matrix(rows: batch, columns: dimension) }
         rowsInUse = batch

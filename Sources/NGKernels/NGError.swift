@@ -1,16 +1,3 @@
-/// The shape of a matrix, `rows × columns`.
-public struct Shape: Hashable, Sendable, CustomStringConvertible {
-    public var rows: Int
-    public var columns: Int
-
-    public init(_ rows: Int, _ columns: Int) {
-        self.rows = rows
-        self.columns = columns
-    }
-
-    public var description: String { "\(rows)×\(columns)" }
-}
-
 /// Every error the package throws. Each case names the operation and the argument at fault and
 /// carries the offending sizes or values; `description` is a sentence a user can act on.
 /// An operation that throws has changed none of its outputs and none of its owner's state.

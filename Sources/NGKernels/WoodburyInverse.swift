@@ -38,6 +38,14 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     @usableFromInline var factors: Matrix<Scalar>
     /// V = C⁻¹·U, r × m.
     @usableFromInline var solvedFactors: Matrix<Scalar>
+    /// A staged refresh (`stageRefresh`): U, V, rank, c, s and report, put in use by
+    /// `commitStagedRefresh`.
+    @usableFromInline var stagedFactors: Matrix<Scalar>
+    @usableFromInline var stagedSolvedFactors: Matrix<Scalar>
+    @usableFromInline var stagedRank = 0
+    @usableFromInline var stagedScale: Scalar = 1
+    @usableFromInline var stagedShift: Scalar = 1
+    @usableFromInline var stagedReport: DampingReport?
     /// The Cholesky factor of C while a refresh runs.
     @usableFromInline var scratch: Matrix<Scalar>
     @usableFromInline var workspace: Matrix<Scalar>
@@ -63,6 +71,8 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         self.retryGrowth = retryGrowth
         self.factors = Matrix(rows: 0, columns: dimension)
         self.solvedFactors = factors
+        self.stagedFactors = factors
+        self.stagedSolvedFactors = factors
         self.scratch = Matrix(rows: 0, columns: 0)
         self.workspace = scratch
     }
@@ -79,6 +89,19 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     public mutating func refresh(
         factors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
     ) throws(NGError) -> DampingReport {
+        let report = try stageRefresh(factors: u, rank: rank, scale: scale, damping: damping)
+        commitStagedRefresh()
+        return report
+    }
+
+    /// The first half of `refresh`: the new factors aside, the current ones still in use, so
+    /// that a step can compute with the new inverse and commit it only after its last check.
+    /// Throws as `refresh` does; `commitStagedRefresh` puts a staged result in use.
+    @inlinable @discardableResult
+    public mutating func stageRefresh(
+        factors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
+    ) throws(NGError) -> DampingReport {
+        stagedReport = nil
         let operation = "WoodburyInverse.refresh"
         try u.requireNonEmpty(operation, "factors")
         try u.requireShape(Shape(u.rows, dimension), operation, "factors")
@@ -144,17 +167,17 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             used *= retryGrowth
         }
 
-        if factors.rows != r {
-            factors = Matrix(rows: r, columns: m)
-            solvedFactors = factors
+        if stagedFactors.rows != r {
+            stagedFactors = Matrix(rows: r, columns: m)
+            stagedSolvedFactors = stagedFactors
         }
         u.withUnsafeBufferPointer { pu in
-            factors.withUnsafeMutableBufferPointer { pf in
+            stagedFactors.withUnsafeMutableBufferPointer { pf in
                 pf.baseAddress!.update(from: pu.baseAddress!, count: r * m)
             }
             // V = C⁻¹·U = L⁻ᵀ·L⁻¹·U
             scratch.withUnsafeBufferPointer { pl in
-                solvedFactors.withUnsafeMutableBufferPointer { pv in
+                stagedSolvedFactors.withUnsafeMutableBufferPointer { pv in
                     let (l, v) = (pl.baseAddress!, pv.baseAddress!)
                     v.update(from: pu.baseAddress!, count: r * m)
                     Scalar.trsm(left: true, transpose: false, m: r, n: m, alpha: 1, a: l, lda: r, b: v, ldb: m)
@@ -162,16 +185,30 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                 }
             }
         }
-        currentRank = r
-        self.scale = scale
-        shift = Scalar(used)
+        stagedRank = r
+        stagedScale = scale
+        stagedShift = Scalar(used)
         var report = DampingReport()
         swap(&report, &spareReport)
         report.removeAll()
         report.append(requestedShift: requested, usedShift: used, retries: attempt)
-        spareReport = lastReport ?? DampingReport()
-        lastReport = report
+        stagedReport = report
         return report
+    }
+
+    /// Puts the result of the last successful `stageRefresh` in use.
+    /// - Precondition: a staged result exists (a programmer error otherwise).
+    @inlinable
+    public mutating func commitStagedRefresh() {
+        precondition(stagedReport != nil, "commitStagedRefresh without a successful stageRefresh")
+        swap(&factors, &stagedFactors)
+        swap(&solvedFactors, &stagedSolvedFactors)
+        swap(&currentRank, &stagedRank)
+        swap(&scale, &stagedScale)
+        swap(&shift, &stagedShift)
+        spareReport = lastReport ?? DampingReport()
+        lastReport = stagedReport
+        stagedReport = nil
     }
 
     /// The first NaN or infinity in the lower triangle of a row-major r × r matrix (what SYRK
@@ -184,13 +221,15 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         return nil
     }
 
-    /// Runs `body` with U, V = C⁻¹·U and the workspace, the three buffers of every apply.
+    /// Runs `body` with U, V = C⁻¹·U of `slot` and the workspace, the buffers of every apply.
     @inlinable
     mutating func withApplyBuffers(
+        _ slot: InverseSlot,
         _ body: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void
     ) {
-        factors.withUnsafeBufferPointer { pu in
-            solvedFactors.withUnsafeBufferPointer { pv in
+        let (u, v) = slot == .current ? (factors, solvedFactors) : (stagedFactors, stagedSolvedFactors)
+        u.withUnsafeBufferPointer { pu in
+            v.withUnsafeBufferPointer { pv in
                 workspace.withUnsafeMutableBufferPointer { pt in
                     body(pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
                 }
@@ -214,17 +253,27 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         try g.requireShape(left ? Shape(dimension, g.columns) : Shape(g.rows, dimension), operation, "G")
         try d.requireShape(g.shape, operation, "D")
         try g.requireFinite(operation, "G")
+        applyUnchecked(g, side: side, into: &d, slot: .current)
+    }
 
-        let (m, r) = (dimension, currentRank)
+    /// `apply` without its checks, with the current or the staged inverse: for callers that
+    /// validated G and D at their own entry point.
+    @inlinable
+    package mutating func applyUnchecked(
+        _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
+        let left = side == .left
+        let (m, r) = (dimension, slot == .current ? currentRank : stagedRank)
         let other = left ? g.columns : g.rows
         let workspaceShape = left ? Shape(r, other) : Shape(other, r)
         if workspace.shape != workspaceShape {
             workspace = Matrix(rows: workspaceShape.rows, columns: workspaceShape.columns)
         }
-        let (alpha, beta) = (-scale / shift, 1 / shift)
+        let (c, s) = slot == .current ? (scale, shift) : (stagedScale, stagedShift)
+        let (alpha, beta) = (-c / s, 1 / s)
         g.withUnsafeBufferPointer { pg in
             d.withUnsafeMutableBufferPointer { pd in
-                withApplyBuffers { u, v, t in
+                withApplyBuffers(slot) { u, v, t in
                     let (gp, dp) = (pg.baseAddress!, pd.baseAddress!)
                     dp.update(from: gp, count: m * other)
                     if left {
@@ -268,13 +317,22 @@ extension WoodburyInverse {
         try x.requireShape(Shape(x.rows, dimension - (appendingOnes ? 1 : 0)), operation, "X")
         try w.requireShape(Shape(x.rows, dimension), operation, "W")
         try x.requireFinite(operation, "X")
+        applyRightUnchecked(toInputs: x, appendingOnes: appendingOnes, into: &w, slot: .current)
+    }
 
-        let (batch, n, width, r) = (x.rows, x.columns, dimension, currentRank)
+    /// `applyRight` without its checks, with the current or the staged inverse.
+    @inlinable
+    package mutating func applyRightUnchecked(
+        toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
+        let (batch, n, width) = (x.rows, x.columns, dimension)
+        let r = slot == .current ? currentRank : stagedRank
         if workspace.shape != Shape(batch, r) { workspace = Matrix(rows: batch, columns: r) }
-        let (alpha, beta) = (-scale / shift, 1 / shift)
+        let (c, s) = slot == .current ? (scale, shift) : (stagedScale, stagedShift)
+        let (alpha, beta) = (-c / s, 1 / s)
         x.withUnsafeBufferPointer { px in
             w.withUnsafeMutableBufferPointer { pw in
-                withApplyBuffers { u, v, t in
+                withApplyBuffers(slot) { u, v, t in
                     let (xp, wp) = (px.baseAddress!, pw.baseAddress!)
                     // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added to
                     // every row.

@@ -45,10 +45,15 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
     public static var stateKind: String { "AdamOptimizer" }
     var firstMoment: Matrix<Scalar>
     var secondMoment: Matrix<Scalar>
+    /// The moments of a staged step.
+    var stagedFirstMoment: Matrix<Scalar>
+    var stagedSecondMoment: Matrix<Scalar>
 
     public init(shape: Shape) {
         firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
         secondMoment = firstMoment
+        stagedFirstMoment = firstMoment
+        stagedSecondMoment = firstMoment
     }
 
     public static func validate(_ settings: AdamSettings, _ operation: String) throws(NGError) {
@@ -65,11 +70,11 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         try reader.read(into: &secondMoment, what: "second moment")
     }
 
-    /// One Adam step at step count t from the gradient in `update` (overwritten).
-    public mutating func step(
-        direction update: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
-        settings: AdamSettings, t: Int
-    ) {
+    /// One Adam step at step count t from the gradient in `update` (overwritten), staged.
+    public mutating func stage(
+        direction update: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+        weightColumns: Int, settings: AdamSettings, t: Int
+    ) -> Bool {
         let step = t + 1
         let lr = Scalar(settings.learningRate.value(at: t))
         let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
@@ -79,18 +84,28 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
-        firstMoment.withUnsafeMutableBufferPointer { m in
-            secondMoment.withUnsafeMutableBufferPointer { v in
-                update.withUnsafeMutableBufferPointer { u in
-                    Scalar.adamUpdate(
-                        gradient: u.baseAddress!, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
-                        count: u.count, beta1: b1, beta2: b2, correction1: correction1, correction2: correction2,
-                        epsilon: eps)
+        let finiteMoments = firstMoment.withUnsafeBufferPointer { m in
+            secondMoment.withUnsafeBufferPointer { v in
+                stagedFirstMoment.withUnsafeMutableBufferPointer { mNew in
+                    stagedSecondMoment.withUnsafeMutableBufferPointer { vNew in
+                        update.withUnsafeMutableBufferPointer { u in
+                            Scalar.adamUpdate(
+                                gradient: u.baseAddress!, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
+                                intoFirst: mNew.baseAddress!, intoSecond: vNew.baseAddress!, count: u.count,
+                                beta1: b1, beta2: b2, correction1: correction1, correction2: correction2, epsilon: eps)
+                        }
+                    }
                 }
             }
         }
-        applyUpdate(
-            update, to: &weight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+        let finiteWeight = stageWeightUpdate(
+            update, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
             decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
+        return finiteMoments && finiteWeight
+    }
+
+    public mutating func commitStaged() {
+        swap(&firstMoment, &stagedFirstMoment)
+        swap(&secondMoment, &stagedSecondMoment)
     }
 }

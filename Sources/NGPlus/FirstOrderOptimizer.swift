@@ -14,12 +14,18 @@ public protocol FirstOrderRule: Sendable {
     /// Fresh state for a parameter of `shape`.
     init(shape: Shape)
 
-    /// One step at step count t (from 0) from the gradient in `direction`, which the rule may
-    /// overwrite. `weightColumns`: the columns of W̃ that are weights (the rest is a bias,
-    /// exempt from weight decay).
-    mutating func step(
-        direction: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
-        settings: Settings, t: Int)
+    /// One step at step count t (from 0) from the gradient in `direction`, computed aside:
+    /// the rule's new state into its own workspace and the new weight into `newWeight` (W's
+    /// shape), reading `weight` and the current state only. `direction` is overwritten with
+    /// the update. `weightColumns`: the columns of W̃ that are weights (the rest is a bias,
+    /// exempt from weight decay). Returns whether every new value is finite; nothing is in
+    /// use until `commitStaged`.
+    mutating func stage(
+        direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+        weightColumns: Int, settings: Settings, t: Int) -> Bool
+
+    /// Puts the state of the last `stage` in use.
+    mutating func commitStaged()
 
     func encode(to writer: inout StateWriter)
     mutating func restore(from reader: inout StateReader) throws(NGError)
@@ -47,12 +53,12 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     struct Layer: Sendable, SpecifiedLayer {
         let spec: LayerSpec
         var step = 0
-        var rule: Rule
-        /// Workspace: the gradient, then the update.
-        var direction: Matrix<Scalar>
+        var update: ParameterUpdate<Rule>
 
-        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings) {
-            rule.step(direction: &direction, weight: &weight, weightColumns: spec.weightColumns, settings: settings, t: step)
+        /// The rule's step from the gradient in `update.direction`, all or nothing.
+        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: String) throws(NGError) {
+            try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
+            update.commit(weight: &weight)
             step += 1
         }
     }
@@ -70,7 +76,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         try spec.validate("\(Rule.stateKind).register")
         let shape = spec.parameterShape
-        layers.append(Layer(spec: spec, rule: Rule(shape: shape), direction: Matrix(rows: shape.rows, columns: shape.columns)))
+        layers.append(Layer(spec: spec, update: ParameterUpdate(shape: shape)))
         return LayerHandle(index: layers.count - 1)
     }
 
@@ -103,8 +109,8 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         let operation = stepOperation
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        copy(gradient, into: &layers[i].direction)
-        layers[i].finish(weight: &weight, settings)
+        copy(gradient, into: &layers[i].update.direction)
+        try layers[i].finish(weight: &weight, settings, operation)
     }
 
     @_specialize(exported: true, where Rule == MomentumSGD<Float>)
@@ -119,15 +125,15 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         let bias = try StepValidation.denseStep(
             layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        try DenseGradient.weightGradient(
-            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].direction)
-        layers[i].finish(weight: &weight, settings)
+        DenseGradient.weightGradientUnchecked(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].update.direction)
+        try layers[i].finish(weight: &weight, settings, operation)
     }
 
     public func stateBytes() -> [UInt8] {
         sealLayers(layers, optimizer: Rule.stateKind, scalar: "\(Scalar.self)") { layer, writer in
             writer.write(layer.step)
-            layer.rule.encode(to: &writer)
+            layer.update.rule.encode(to: &writer)
         }
     }
 
@@ -137,7 +143,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         var restored = layers
         try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
             layer.step = try reader.readStepCount()
-            try layer.rule.restore(from: &reader)
+            try layer.update.rule.restore(from: &reader)
         }
         layers = restored
     }

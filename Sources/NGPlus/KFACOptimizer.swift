@@ -50,16 +50,12 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         let spec: LayerSpec
         var step = 0
         var observedStep = -1
-        var builder: KFACFactorBuilder<Scalar>?
-        var inputFactor: BlockDiagonalMatrix<Scalar>?
-        var outputFactor: BlockDiagonalMatrix<Scalar>?
-        var inputInverse: DampedInverse<Scalar>?
-        var outputInverse: DampedInverse<Scalar>?
-        var hasStatistics = false
-        var momentum: MomentumSGD<Scalar>
-        /// Workspace: G⁻¹·∇W̃, then the direction (or the gradient of a fused step).
-        var half: Matrix<Scalar>
-        var direction: Matrix<Scalar>
+        /// The factors of a dense or conv2d layer; nil for matrix and vector parameters, which
+        /// take the plain SGD step.
+        var curvature: KFACCurvature<Scalar>?
+        var update: ParameterUpdate<MomentumSGD<Scalar>>
+        /// Workspace: ∇W̃ of a fused step.
+        var gradient: Matrix<Scalar>
     }
 
     public init(configuration: KFACConfiguration = KFACConfiguration()) throws(NGError) {
@@ -70,28 +66,17 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     @_specialize(exported: true, where Scalar == Float)
     @_specialize(exported: true, where Scalar == Double)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        let operation = "KFACOptimizer.register"
-        try spec.validate(operation)
+        try spec.validate("KFACOptimizer.register")
         let shape = spec.parameterShape
-        var layer = Layer(
-            spec: spec, momentum: MomentumSGD(shape: shape),
-            half: Matrix(rows: shape.rows, columns: shape.columns), direction: Matrix(rows: shape.rows, columns: shape.columns))
-        switch spec {
-        case let .dense(outputs, inputs, bias):
-            layer.builder = try KFACFactorBuilder(outputs: outputs, inputs: inputs, bias: bias, batchCapacity: configuration.batchSize)
-        case let .conv2d(geometry, outChannels, bias):
-            layer.builder = try KFACFactorBuilder(geometry: geometry, outChannels: outChannels, bias: bias)
-        case .matrix, .vector:
-            break
+        var curvature: KFACCurvature<Scalar>?
+        if case .dense = spec {
+            curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
+        } else if case .conv2d = spec {
+            curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
         }
-        if let builder = layer.builder {
-            let (inputOrder, outputOrder) = (builder.inputOrder, builder.outputs)
-            layer.inputFactor = try BlockDiagonalMatrix(dimension: inputOrder, blockSize: inputOrder)
-            layer.outputFactor = try BlockDiagonalMatrix(dimension: outputOrder, blockSize: outputOrder)
-            layer.inputInverse = try DampedInverse(dimension: inputOrder, blockSize: inputOrder, maxRetries: configuration.maxRetries)
-            layer.outputInverse = try DampedInverse(dimension: outputOrder, blockSize: outputOrder, maxRetries: configuration.maxRetries)
-        }
-        layers.append(layer)
+        layers.append(Layer(
+            spec: spec, curvature: curvature, update: ParameterUpdate(shape: shape),
+            gradient: Matrix(rows: shape.rows, columns: shape.columns)))
         return LayerHandle(index: layers.count - 1)
     }
 
@@ -108,7 +93,10 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try StepValidation.observation(
             layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
         guard used else { return }
-        try layers[i].accumulate(inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage))
+        try layers[i].curvature?.accumulate(
+            inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage),
+            operation)
+        layers[i].observedStep = layers[i].step
     }
 
     public func usesObservation(_ layer: LayerHandle) -> Bool {
@@ -124,8 +112,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         let operation = "KFACOptimizer.step"
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        try layers[i].preconditionGradient(gradient, index: i, configuration, statisticsInterval: statisticsInterval, operation)
-        layers[i].finish(weight: &weight, configuration.sgd)
+        try layers[i].step(gradient: gradient, weight: &weight, index: i, configuration, statisticsInterval, operation)
     }
 
     @_specialize(exported: true, where Scalar == Float)
@@ -138,22 +125,19 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         let i = try StepValidation.index(of: layer, count: layers.count, operation)
         let bias = try StepValidation.denseStep(
             layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        // K-FAC preconditions on both sides, so it cannot fuse: form ∇W̃ in the direction buffer.
-        try DenseGradient.weightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].direction)
-        try layers[i].preconditionDirection(index: i, configuration, statisticsInterval: statisticsInterval, operation)
-        layers[i].finish(weight: &weight, configuration.sgd)
+        // K-FAC preconditions on both sides, so it cannot fuse: form ∇W̃ first.
+        DenseGradient.weightGradientUnchecked(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].gradient)
+        try layers[i].stepFromGradientWorkspace(weight: &weight, index: i, configuration, statisticsInterval, operation)
     }
 
     public func stateBytes() -> [UInt8] {
         sealLayers(layers, optimizer: "KFACOptimizer", scalar: "\(Scalar.self)") { layer, writer in
             writer.write(layer.step)
             writer.write(layer.observedStep)
-            writer.write(layer.hasStatistics)
-            layer.momentum.encode(to: &writer)
-            layer.inputFactor?.encode(to: &writer)
-            layer.outputFactor?.encode(to: &writer)
-            layer.inputInverse?.encode(to: &writer)
-            layer.outputInverse?.encode(to: &writer)
+            writer.write(layer.curvature?.hasStatistics ?? false)
+            layer.update.rule.encode(to: &writer)
+            layer.curvature?.encode(to: &writer)
         }
     }
 
@@ -167,72 +151,49 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             guard layer.observedStep >= -1, layer.observedStep <= layer.step else {
                 throw reader.fail("an impossible observed step \(layer.observedStep)")
             }
-            layer.hasStatistics = try reader.readBool()
-            try layer.momentum.restore(from: &reader)
-            if layer.builder != nil {
-                try layer.inputFactor!.restore(from: &reader)
-                try layer.outputFactor!.restore(from: &reader)
-                try layer.inputInverse!.restore(from: &reader)
-                try layer.outputInverse!.restore(from: &reader)
-            }
+            let hasStatistics = try reader.readBool()
+            try layer.update.rule.restore(from: &reader)
+            layer.curvature?.hasStatistics = hasStatistics
+            try layer.curvature?.restore(from: &reader)
         }
         layers = restored
     }
 }
 
 extension KFACOptimizer.Layer {
-    mutating func accumulate(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar
+    /// One step from a validated gradient, all or nothing: the factor inverses staged when
+    /// due, the direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹` from them (a plain copy for matrix
+    /// and vector parameters), the SGD step staged and checked, then everything committed.
+    mutating func step(
+        gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
+        _ statisticsInterval: Int, _ operation: String
     ) throws(NGError) {
-        try builder!.accumulate(
-            inputs: inputs, outputGradients: outputGradients, newWeight: hasStatistics ? runningAverage : 1,
-            inputFactor: &inputFactor!, outputFactor: &outputFactor!)
-        hasStatistics = true
-        observedStep = step
+        var refreshing = false
+        if curvature != nil {
+            if step % statisticsInterval == 0 && observedStep != step {
+                throw .missingStatistics(operation: operation, layer: index, step: step)
+            }
+            refreshing = step % configuration.inverseInterval == 0
+            if refreshing {
+                try curvature?.stageRefresh(damping: .squareRoot(configuration.damping.value(at: step)))
+            }
+            curvature?.apply(gradient, into: &update.direction, slot: refreshing ? .staged : .current)
+        } else {
+            copy(gradient, into: &update.direction)
+        }
+        try update.stage(
+            weight: weight, weightColumns: spec.weightColumns, settings: configuration.sgd, t: step, operation)
+        if refreshing { curvature?.commitRefresh() }
+        update.commit(weight: &weight)
+        step += 1
     }
 
-    /// `direction ← (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹` for a validated gradient (plain copy for
-    /// matrix and vector parameters).
-    mutating func preconditionGradient(
-        _ gradient: Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration, statisticsInterval: Int,
+    /// `step` from the gradient formed in the `gradient` workspace.
+    mutating func stepFromGradientWorkspace(
+        weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration, _ statisticsInterval: Int,
         _ operation: String
     ) throws(NGError) {
-        guard builder != nil else {
-            copy(gradient, into: &direction)
-            return
-        }
-        try refreshIfDue(index: index, configuration, statisticsInterval: statisticsInterval, operation)
-        try outputInverse!.apply(gradient, side: .left, into: &half)
-        try inputInverse!.apply(half, side: .right, into: &direction)
-    }
-
-    /// The same, for a gradient already in `direction`.
-    mutating func preconditionDirection(
-        index: Int, _ configuration: KFACConfiguration, statisticsInterval: Int, _ operation: String
-    ) throws(NGError) {
-        try refreshIfDue(index: index, configuration, statisticsInterval: statisticsInterval, operation)
-        try outputInverse!.apply(direction, side: .left, into: &half)
-        try inputInverse!.apply(half, side: .right, into: &direction)
-    }
-
-    /// Refreshes both factor inverses when due, all or nothing: both are staged, then both
-    /// committed, so a throwing step changes nothing.
-    mutating func refreshIfDue(
-        index: Int, _ configuration: KFACConfiguration, statisticsInterval: Int, _ operation: String
-    ) throws(NGError) {
-        if step % statisticsInterval == 0 && observedStep != step {
-            throw .missingStatistics(operation: operation, layer: index, step: step)
-        }
-        guard step % configuration.inverseInterval == 0 else { return }
-        let rule = DampingRule.squareRoot(configuration.damping.value(at: step))
-        try inputInverse!.stageRefresh(from: inputFactor!, damping: rule)
-        try outputInverse!.stageRefresh(from: outputFactor!, damping: rule)
-        inputInverse!.commitStagedRefresh()
-        outputInverse!.commitStagedRefresh()
-    }
-
-    mutating func finish(weight: inout Matrix<Scalar>, _ settings: SGDSettings) {
-        momentum.step(direction: &direction, weight: &weight, weightColumns: spec.weightColumns, settings: settings, t: step)
-        step += 1
+        let formed = gradient
+        try step(gradient: formed, weight: &weight, index: index, configuration, statisticsInterval, operation)
     }
 }

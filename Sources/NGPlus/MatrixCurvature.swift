@@ -1,41 +1,54 @@
-/// The mini-batch GFIM form for any matrix parameter (ALGORITHM.md §2b), as the reference
-/// optimizer runs it: momentum first, `M ← μ·M + (G + wd·W)`; every `statisticsInterval`
-/// steps `F ← β·F + (1−β)·M·Mᵀ` from `F₀ = ε·I`; every `inverseInterval` steps the damped
-/// inverse; the update is `W ← W − lr·F̂⁻¹·M` (or `M·F̂⁻¹` on the right).
-///
-/// A step computes the new M and F in workspaces and swaps them in only after the refresh
-/// succeeded, so a step that throws changes nothing.
-struct MatrixCurvature<Scalar: BLASScalar>: Sendable {
-    let plan: CurvaturePlan
-    var momentum: Matrix<Scalar>
-    var momentumWorkspace: Matrix<Scalar>
-    var gfim: BlockDiagonalMatrix<Scalar>
-    var gfimWorkspace: BlockDiagonalMatrix<Scalar>
-    var inverse: DampedInverse<Scalar>
+/// How the matrix form's momentum buffer starts.
+public enum MatrixMomentumStart: String, Sendable, Codable, CaseIterable {
+    /// `M₀ = 0`, so the first buffer is `G₁ + wd·W₀`: the first step of PyTorch's SGD with
+    /// momentum. The default.
+    case zero
+    /// `M₀ = G₁` and then multiplied and added on the same step, so the first buffer is
+    /// `(1 + μ)·G₁ + wd·W₀`: what the authors' optimizer does.
+    case firstGradient
+}
 
-    init(shape: Shape, plan: CurvaturePlan, epsilon: Double, maxRetries: Int) throws(NGError) {
+/// The mini-batch GFIM form for any matrix parameter (ALGORITHM.md §2b), a `CurvatureBlock`:
+/// momentum first, `M ← μ·M + (G + wd·W)` (from `M₀` of `MatrixMomentumStart`); every
+/// `statisticsInterval` steps `F ← β·F + (1−β)·M·Mᵀ` from `F₀ = ε·I`; every `inverseInterval`
+/// steps the damped inverse; the update is `W ← W − lr·F̂⁻¹·M` (or `M·F̂⁻¹` on the right).
+///
+/// A step stages the new M and F beside the ones in use and commits them with the inverse only
+/// after the step's last check, so a step that throws changes nothing.
+struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
+    let plan: CurvaturePlan
+    let start: MatrixMomentumStart
+    var momentum: Matrix<Scalar>
+    var stagedMomentum: Matrix<Scalar>
+    var gfim: BlockDiagonalMatrix<Scalar>
+    var stagedGFIM: BlockDiagonalMatrix<Scalar>
+    /// Whether `stagedGFIM` holds the statistics of the step being staged.
+    var statisticsStaged = false
+    var inverse: CurvatureInverse<Scalar>
+
+    init(shape: Shape, plan: CurvaturePlan, epsilon: Double, start: MatrixMomentumStart, maxRetries: Int) throws(NGError) {
         self.plan = plan
+        self.start = start
         momentum = Matrix(rows: shape.rows, columns: shape.columns)
-        momentumWorkspace = momentum
+        stagedMomentum = momentum
         gfim = try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
         gfim.setDiagonal(Scalar(epsilon))
-        gfimWorkspace = gfim
-        inverse = try DampedInverse(
-            dimension: plan.order, blockSize: plan.blockSize,
-            method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse, maxRetries: maxRetries)
+        stagedGFIM = gfim
+        inverse = try CurvatureInverse(plan: plan, maxRetries: maxRetries)
     }
 
-    /// One step of the reference optimizer form; `direction` (W's shape) receives `F̂⁻¹·M`.
-    /// Validated inputs; throws only from the refresh, with nothing changed.
-    mutating func step(
+    /// Stages `M′ = μ·M + G + wd·W` (M = G on the first step when the start is
+    /// `firstGradient`) and, on a statistics step, `F′ = β·F + (1−β)·M′·M′ᵀ`.
+    /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
+    mutating func stageMomentum(
         weight: Matrix<Scalar>, gradient: Matrix<Scalar>, momentum mu: Scalar, weightDecay: Scalar,
-        beta: Scalar, statisticsStep: Bool, refreshStep: Bool, damping: DampingRule,
-        into direction: inout Matrix<Scalar>
+        beta: Scalar, firstStep: Bool, statisticsStep: Bool, _ operation: String
     ) throws(NGError) {
         let count = momentum.rows * momentum.columns
-        momentum.withUnsafeBufferPointer { m in
+        let previous = firstStep && start == .firstGradient ? gradient : momentum
+        previous.withUnsafeBufferPointer { m in
             gradient.withUnsafeBufferPointer { g in
-                momentumWorkspace.withUnsafeMutableBufferPointer { w in
+                stagedMomentum.withUnsafeMutableBufferPointer { w in
                     w.baseAddress!.update(from: m.baseAddress!, count: count)
                     Scalar.scal(n: count, alpha: mu, x: w.baseAddress!, incx: 1)
                     Scalar.axpy(n: count, alpha: 1, x: g.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
@@ -43,17 +56,56 @@ struct MatrixCurvature<Scalar: BLASScalar>: Sendable {
             }
         }
         if weightDecay != 0 {
-            addToWeightColumns(weightDecay, of: weight, into: &momentumWorkspace, weightColumns: weight.columns)
+            addToWeightColumns(weightDecay, of: weight, into: &stagedMomentum, weightColumns: weight.columns)
         }
-        if statisticsStep {
-            try gfimWorkspace.assign(from: gfim)
-            try GFIM.miniBatch(momentumWorkspace, side: plan.side, newWeight: 1 - beta, into: &gfimWorkspace)
-        }
-        if refreshStep {
-            try inverse.refresh(from: statisticsStep ? gfimWorkspace : gfim, damping: damping)
-        }
-        swap(&momentum, &momentumWorkspace)
-        if statisticsStep { swap(&gfim, &gfimWorkspace) }
-        try inverse.apply(momentum, side: plan.side, into: &direction)
+        try stagedMomentum.requireFinite(operation, "momentum (finite inputs whose products overflow)")
+        statisticsStaged = statisticsStep
+        guard statisticsStep else { return }
+        try stagedGFIM.assign(from: gfim)
+        try GFIM.miniBatch(stagedMomentum, side: plan.side, newWeight: 1 - beta, into: &stagedGFIM)
+        try stagedGFIM.requireFinite(operation, "statistics (finite inputs whose products overflow)")
+    }
+
+    /// The inverse from the statistics staged on this step, or the last ones.
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
+        let source = statisticsStaged ? stagedGFIM : gfim
+        try inverse.modify(
+            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(from: source, damping: damping) },
+            woodbury: { _ throws(NGError) in preconditionFailure("the matrix form plans no Woodbury inverse") })
+    }
+
+    mutating func commitRefresh() {
+        inverse.commitStagedRefresh()
+    }
+
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
+    }
+
+    /// `D = F̂⁻¹·M′` (or `M′·F̂⁻¹`) of the staged momentum.
+    mutating func applyToStagedMomentum(into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        let staged = stagedMomentum
+        apply(staged, into: &direction, slot: slot)
+    }
+
+    /// Puts the staged momentum and statistics in use (the inverse has its own commit).
+    mutating func commitMomentum() {
+        swap(&momentum, &stagedMomentum)
+        if statisticsStaged { swap(&gfim, &stagedGFIM) }
+        statisticsStaged = false
+    }
+}
+
+extension MatrixCurvature: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        writer.write(momentum)
+        gfim.encode(to: &writer)
+        inverse.encode(to: &writer)
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try reader.read(into: &momentum, what: "matrix momentum")
+        try gfim.restore(from: &reader)
+        try inverse.restore(from: &reader)
     }
 }

@@ -1,53 +1,55 @@
-/// The SGD rule of `SGDSettings` for one parameter: its velocity and one step, written with BLAS
-/// level-1 calls only (so it runs at C speed whatever the generic specialization) and without
-/// allocating. `SGDOptimizer` is this rule alone; NG+ and K-FAC apply it after preconditioning.
-public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule, Equatable {
+/// The SGD rule of `SGDSettings` for one parameter: its velocity and one step, in one
+/// vectorized pass for the velocity and one for the weight, without allocating. `SGDOptimizer`
+/// is this rule alone; NG+ and K-FAC apply it after preconditioning.
+public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
     public static var stateKind: String { "SGDOptimizer" }
     var velocity: Matrix<Scalar>
     var started = false
+    /// The velocity of a staged step.
+    var stagedVelocity: Matrix<Scalar>
 
     public init(shape: Shape) {
         velocity = Matrix(rows: shape.rows, columns: shape.columns)
+        stagedVelocity = velocity
     }
 
     public static func validate(_ settings: SGDSettings, _ operation: String) throws(NGError) {
         try settings.validate(operation)
     }
 
-    /// One step at step count `t` (the direction buffer is overwritten): `d ← d + wd·W` (L2 mode, weight columns only);
-    /// `v ← μ·v + d` (v = d on the first step); `s = d + μ·v` (Nesterov) or `s = v`;
-    /// optional clipping of `lr·s`; `W ← W − lr·s` (and `W ← W − lr·wd·W` decoupled).
-    /// `direction` must have W's shape (the callers validate it).
-    public mutating func step(
-        direction: inout Matrix<Scalar>, weight: inout Matrix<Scalar>, weightColumns: Int,
-        settings: SGDSettings, t: Int
-    ) {
-        let lr = Scalar(settings.learningRate.value(at: t))
+    /// One step at step count `t`: `d ← d + wd·W` (L2 mode, weight columns only);
+    /// `v′ = μ·v + d` (v′ = d on the first step); `s = d + μ·v′` (Nesterov) or `s = v′`;
+    /// optional clipping of `lr·s`; `W′ = W − lr·s` (and `W′ = (1 − lr·wd)·W − lr·s` on the
+    /// weight columns, decoupled).
+    public mutating func stage(
+        direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+        weightColumns: Int, settings: SGDSettings, t: Int
+    ) -> Bool {
         let mu = Scalar(settings.momentum)
         let decay = Scalar(settings.weightDecay)
-        let count = weight.rows * weight.columns
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &direction, weightColumns: weightColumns)
         }
-        velocity.withUnsafeMutableBufferPointer { v in
-            direction.withUnsafeMutableBufferPointer { d in
-                if started && mu != 0 {
-                    Scalar.scal(n: count, alpha: mu, x: v.baseAddress!, incx: 1)
-                    Scalar.axpy(n: count, alpha: 1, x: d.baseAddress!, incx: 1, y: v.baseAddress!, incy: 1)
-                } else {
-                    v.baseAddress!.update(from: d.baseAddress!, count: count)
-                }
-                if settings.nesterov {
-                    Scalar.axpy(n: count, alpha: mu, x: v.baseAddress!, incx: 1, y: d.baseAddress!, incy: 1)
-                } else {
-                    d.baseAddress!.update(from: v.baseAddress!, count: count)
+        let restart = !started || mu == 0
+        let finiteVelocity = velocity.withUnsafeBufferPointer { v in
+            stagedVelocity.withUnsafeMutableBufferPointer { staged in
+                direction.withUnsafeMutableBufferPointer { d in
+                    Scalar.momentumUpdate(
+                        gradient: d.baseAddress!, velocity: v.baseAddress!, into: staged.baseAddress!, count: d.count,
+                        momentum: mu, restart: restart, nesterov: settings.nesterov)
                 }
             }
         }
-        started = true
-        applyUpdate(
-            direction, to: &weight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+        let finiteWeight = stageWeightUpdate(
+            direction, weight: weight, into: &newWeight,
+            learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
             decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
+        return finiteVelocity && finiteWeight
+    }
+
+    public mutating func commitStaged() {
+        swap(&velocity, &stagedVelocity)
+        started = true
     }
 }
 
@@ -63,24 +65,40 @@ extension MomentumSGD {
     }
 }
 
-/// The end of every first-order step: `W ← W − s·U`, with `s = lr` or, when `lr·‖U‖` exceeds
-/// `maxUpdateNorm`, the rate that brings it down to it; and, for decoupled weight decay,
-/// `W ← (1 − lr·wd)·W` on the weight columns first.
-func applyUpdate<Scalar: BLASScalar>(
-    _ update: Matrix<Scalar>, to weight: inout Matrix<Scalar>, learningRate lr: Scalar, maxUpdateNorm: Double?,
-    decoupledDecay: Scalar, weightColumns: Int
-) {
+/// The end of every first-order step, into `newWeight`: `W′ = W − s·U`, with `s = lr` or, when
+/// `lr·‖U‖` exceeds `maxUpdateNorm`, the rate that brings it down to it; for decoupled weight
+/// decay `W′ = (1 − lr·wd)·W − s·U` on the weight columns. Returns whether W′ is finite.
+func stageWeightUpdate<Scalar: BLASScalar>(
+    _ update: Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+    learningRate lr: Scalar, maxUpdateNorm: Double?, decoupledDecay: Scalar, weightColumns: Int
+) -> Bool {
     var scale = lr
     if let maxUpdateNorm {
         let norm = Double(lr) * Double(BLAS.nrm2(update))
         if norm > maxUpdateNorm { scale = Scalar(Double(lr) * maxUpdateNorm / norm) }
     }
-    if decoupledDecay != 0 {
-        scaleWeightColumns(1 - lr * decoupledDecay, of: &weight, weightColumns: weightColumns)
-    }
-    update.withUnsafeBufferPointer { u in
-        weight.withUnsafeMutableBufferPointer { w in
-            Scalar.axpy(n: u.count, alpha: -scale, x: u.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
+    let keep = 1 - lr * decoupledDecay
+    let (rows, columns) = (weight.rows, weight.columns)
+    return update.withUnsafeBufferPointer { u in
+        weight.withUnsafeBufferPointer { w in
+            newWeight.withUnsafeMutableBufferPointer { target in
+                let (up, wp, tp) = (u.baseAddress!, w.baseAddress!, target.baseAddress!)
+                if decoupledDecay == 0 || weightColumns == columns {
+                    return Scalar.scaledUpdate(
+                        wp, keep: decoupledDecay == 0 ? 1 : keep, minus: scale, times: up, into: tp, count: rows * columns)
+                }
+                var finite = true
+                for i in 0..<rows {
+                    let (start, rest) = (i * columns, columns - weightColumns)
+                    finite = Scalar.scaledUpdate(
+                        wp + start, keep: keep, minus: scale, times: up + start, into: tp + start, count: weightColumns)
+                        && finite
+                    finite = Scalar.scaledUpdate(
+                        wp + start + weightColumns, keep: 1, minus: scale, times: up + start + weightColumns,
+                        into: tp + start + weightColumns, count: rest) && finite
+                }
+                return finite
+            }
         }
     }
 }
@@ -101,23 +119,6 @@ func addToWeightColumns<Scalar: BLASScalar>(
                         n: weightColumns, alpha: alpha, x: px.baseAddress! + i * columns, incx: 1,
                         y: py.baseAddress! + i * columns, incy: 1)
                 }
-            }
-        }
-    }
-}
-
-/// `W[:, 0..<weightColumns] *= factor`: one SCAL when every column is a weight, one per row
-/// otherwise.
-func scaleWeightColumns<Scalar: BLASScalar>(
-    _ factor: Scalar, of w: inout Matrix<Scalar>, weightColumns: Int
-) {
-    let (rows, columns) = (w.rows, w.columns)
-    w.withUnsafeMutableBufferPointer { pw in
-        if weightColumns == columns {
-            Scalar.scal(n: rows * columns, alpha: factor, x: pw.baseAddress!, incx: 1)
-        } else if weightColumns > 0 {
-            for i in 0..<rows {
-                Scalar.scal(n: weightColumns, alpha: factor, x: pw.baseAddress! + i * columns, incx: 1)
             }
         }
     }

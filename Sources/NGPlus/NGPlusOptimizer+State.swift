@@ -26,15 +26,8 @@ extension NGPlusOptimizer.Layer: StateCodable, SpecifiedLayer {
     func encode(to writer: inout StateWriter) {
         writer.write(step)
         writer.write(observedStep)
-        momentum.encode(to: &writer)
-        if let perSample {
-            perSample.encode(to: &writer)
-        }
-        if let matrix {
-            writer.write(matrix.momentum)
-            matrix.gfim.encode(to: &writer)
-            matrix.inverse.encode(to: &writer)
-        }
+        update.rule.encode(to: &writer)
+        curvature.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
@@ -45,35 +38,8 @@ extension NGPlusOptimizer.Layer: StateCodable, SpecifiedLayer {
         }
         step = savedStep
         observedStep = savedObserved
-        try momentum.restore(from: &reader)
-        if perSample != nil { try perSample!.restore(from: &reader) }
-        if matrix != nil {
-            try reader.read(into: &matrix!.momentum, what: "matrix momentum")
-            try matrix!.gfim.restore(from: &reader)
-            try matrix!.inverse.restore(from: &reader)
-        }
-    }
-}
-
-extension PerSampleCurvature: StateCodable {
-    func encode(to writer: inout StateWriter) {
-        writer.write(plan.side.rawValue + " " + plan.method.rawValue)
-        writer.write(hasStatistics)
-        linear?.encode(to: &writer)
-        gfim.encode(to: &writer)
-        cholesky?.encode(to: &writer)
-        woodbury?.encode(to: &writer)
-    }
-
-    mutating func restore(from reader: inout StateReader) throws(NGError) {
-        let saved = try reader.readString()
-        let expected = plan.side.rawValue + " " + plan.method.rawValue
-        guard saved == expected else { throw reader.fail("a layer planned as \(saved), now \(expected)") }
-        hasStatistics = try reader.readBool()
-        if linear != nil { try linear!.restore(from: &reader) }
-        try gfim.restore(from: &reader)
-        if cholesky != nil { try cholesky!.restore(from: &reader) }
-        if woodbury != nil { try woodbury!.restore(from: &reader) }
+        try update.rule.restore(from: &reader)
+        try curvature.restore(from: &reader)
     }
 }
 

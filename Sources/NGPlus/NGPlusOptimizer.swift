@@ -25,11 +25,9 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var step = 0
         /// The step for which statistics were last observed, or -1.
         var observedStep = -1
-        var perSample: PerSampleCurvature<Scalar>?
-        var matrix: MatrixCurvature<Scalar>?
-        var momentum: MomentumSGD<Scalar>
-        /// Workspace: the preconditioned direction, then the update.
-        var direction: Matrix<Scalar>
+        var curvature: LayerCurvature<Scalar>
+        /// The SGD step after preconditioning, staged with the curvature's.
+        var update: ParameterUpdate<MomentumSGD<Scalar>>
     }
 
     /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
@@ -62,28 +60,27 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             woodburyAllowed: configuration.runningAverage == 1 && statistics == configuration.inverseInterval,
             fused: configuration.fusedApply)
         var plan: CurvaturePlan?
-        var perSample: PerSampleCurvature<Scalar>?
-        var matrix: MatrixCurvature<Scalar>?
+        let curvature: LayerCurvature<Scalar>
         switch spec {
         case .dense, .conv2d:
             let chosen = try request.plan(for: spec, operation: operation)
-            perSample = try PerSampleCurvature(
-                spec: spec, plan: chosen, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
+            curvature = .perSample(try PerSampleCurvature(
+                spec: spec, plan: chosen, batch: configuration.batchSize, maxRetries: configuration.maxRetries))
             plan = chosen
         case .matrix:
             request.woodburyAllowed = false
             let chosen = try request.plan(for: spec, operation: operation)
-            matrix = try MatrixCurvature(
-                shape: shape, plan: chosen, epsilon: configuration.matrixEpsilon, maxRetries: configuration.maxRetries)
+            curvature = .matrix(try MatrixCurvature(
+                shape: shape, plan: chosen, epsilon: configuration.matrixEpsilon,
+                start: configuration.matrixMomentumStart, maxRetries: configuration.maxRetries))
             plan = chosen
         case .vector:
-            break
+            curvature = .none
         }
         let index = layers.count
         layers.append(Layer(
             spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
-            perSample: perSample, matrix: matrix, momentum: MomentumSGD(shape: shape),
-            direction: Matrix(rows: shape.rows, columns: shape.columns)))
+            curvature: curvature, update: ParameterUpdate(shape: shape)))
         return LayerHandle(index: index)
     }
 
@@ -98,7 +95,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try StepValidation.observation(
             layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation,
             finite: layers[i].isStatisticsStep(configuration))
-        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration)
+        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration, operation)
     }
 
     public func usesObservation(_ layer: LayerHandle) -> Bool {
@@ -161,62 +158,86 @@ extension NGPlusOptimizer.Layer {
         return step == 0 || step % interval == offset % interval
     }
 
-    /// Accumulates the statistics when this step is a statistics step (validated inputs).
+    /// Accumulates the statistics when this step is a statistics step (validated inputs),
+    /// all or nothing.
     mutating func observe(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration,
+        _ operation: String
     ) throws(NGError) {
         guard isStatisticsStep(configuration) else { return }
-        try perSample!.accumulate(
-            inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage))
+        let runningAverage = Scalar(configuration.runningAverage)
+        try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
+            try curvature.accumulate(
+                inputs: inputs, outputGradients: outputGradients, runningAverage: runningAverage, operation)
+        }
         observedStep = step
     }
 
-    /// One step from a validated gradient.
+    /// One step from a validated gradient, all or nothing: the curvature staged (a refresh
+    /// when due; the matrix form's momentum and statistics), the direction computed with the
+    /// staged or current inverse, the SGD step staged and checked, then all committed.
     mutating func step(
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: String
     ) throws(NGError) {
+        let refreshing = isRefreshStep(configuration)
+        let slot: InverseSlot = refreshing ? .staged : .current
+        let damping = configuration.dampingRule(for: spec, step: step)
         switch spec {
         case .vector:
-            copy(gradient, into: &direction)
+            copy(gradient, into: &update.direction)
         case .matrix:
             let sgd = configuration.sgd
-            try matrix!.step(
-                weight: weight, gradient: gradient, momentum: Scalar(sgd.momentum),
-                weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
-                beta: Scalar(configuration.matrixBeta), statisticsStep: isStatisticsStep(configuration),
-                refreshStep: isRefreshStep(configuration),
-                damping: configuration.dampingRule(for: spec, step: step), into: &direction)
+            let (firstStep, statisticsStep) = (step == 0, isStatisticsStep(configuration))
+            try curvature.withMatrix(&update.direction) { (curvature, direction) throws(NGError) in
+                try curvature.stageMomentum(
+                    weight: weight, gradient: gradient, momentum: Scalar(sgd.momentum),
+                    weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
+                    beta: Scalar(configuration.matrixBeta), firstStep: firstStep, statisticsStep: statisticsStep,
+                    operation)
+                if refreshing { try curvature.stageRefresh(damping: damping) }
+                curvature.applyToStagedMomentum(into: &direction, slot: slot)
+            }
         case .dense, .conv2d:
-            try refreshIfDue(index: index, configuration, operation)
-            try perSample!.apply(gradient, into: &direction)
+            try requireStatistics(index: index, configuration, operation)
+            try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
+                if refreshing { try curvature.stageRefresh(damping: damping) }
+                curvature.apply(gradient, into: &direction, slot: slot)
+            }
         }
-        finish(weight: &weight, configuration)
+        try finish(weight: &weight, refreshing: refreshing, configuration, operation)
     }
 
-    /// One fused step of a dense layer from validated inputs and output gradients.
+    /// One fused step of a dense layer from validated inputs and output gradients, all or
+    /// nothing.
     mutating func fusedStep(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
         index: Int, _ configuration: NGPlusConfiguration, _ operation: String
     ) throws(NGError) {
-        try refreshIfDue(index: index, configuration, operation)
-        try perSample!.applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction)
-        finish(weight: &weight, configuration)
+        try requireStatistics(index: index, configuration, operation)
+        let refreshing = isRefreshStep(configuration)
+        let damping = configuration.dampingRule(for: spec, step: step)
+        try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
+            if refreshing { try curvature.stageRefresh(damping: damping) }
+            curvature.applyFused(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction,
+                slot: refreshing ? .staged : .current)
+        }
+        try finish(weight: &weight, refreshing: refreshing, configuration, operation)
     }
 
-    /// Checks that statistics were observed when due and refreshes the inverse when due.
-    /// Throws with nothing changed (the inverse keeps its previous value on failure).
-    mutating func refreshIfDue(index: Int, _ configuration: NGPlusConfiguration, _ operation: String) throws(NGError) {
+    /// A statistics step needs its observation.
+    func requireStatistics(index: Int, _ configuration: NGPlusConfiguration, _ operation: String) throws(NGError) {
         if isStatisticsStep(configuration) && observedStep != step {
             throw .missingStatistics(operation: operation, layer: index, step: step)
         }
-        if isRefreshStep(configuration) {
-            try perSample!.refresh(damping: configuration.dampingRule(for: spec, step: step))
-        }
     }
 
-    /// The SGD part and the step count; cannot fail.
-    mutating func finish(weight: inout Matrix<Scalar>, _ configuration: NGPlusConfiguration) {
+    /// The SGD part, staged and checked, then every staged part committed and the step
+    /// counted.
+    mutating func finish(
+        weight: inout Matrix<Scalar>, refreshing: Bool, _ configuration: NGPlusConfiguration, _ operation: String
+    ) throws(NGError) {
         var settings = configuration.sgd
         if case .matrix = spec {
             // Momentum and L2 decay were taken before preconditioning: the update is lr·F̂⁻¹·M.
@@ -224,9 +245,19 @@ extension NGPlusOptimizer.Layer {
             settings.nesterov = false
             if settings.weightDecayMode == .l2 { settings.weightDecay = 0 }
         }
-        momentum.step(
-            direction: &direction, weight: &weight, weightColumns: spec.weightColumns,
-            settings: settings, t: step)
+        try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
+        switch curvature {
+        case .perSample:
+            if refreshing { curvature.withPerSample(&update.direction) { curvature, _ in curvature.commitRefresh() } }
+        case .matrix:
+            curvature.withMatrix(&update.direction) { curvature, _ in
+                curvature.commitMomentum()
+                if refreshing { curvature.commitRefresh() }
+            }
+        case .none, .moving:
+            break
+        }
+        update.commit(weight: &weight)
         step += 1
     }
 }

@@ -1,16 +1,16 @@
 /// The curvature of a dense or conv2d layer from per-sample statistics (ALGORITHM.md §2a),
-/// kfac-jax style: `accumulate` the GFIM from the layer's inputs and output gradients,
-/// `refresh` the damped inverse, `apply` it to a gradient. The workspaces are allocated at
-/// creation (and once more if a batch larger than planned arrives); steady-state steps
-/// allocate nothing. Exactly one builder and one inverse are set; they are optionals rather
-/// than enum payloads so that they are mutated in place, never copied.
-struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
+/// a `CurvatureBlock`: `accumulate` the GFIM from the layer's inputs and output gradients,
+/// stage and commit a refresh of the damped inverse, apply it to a gradient or, for a dense
+/// layer, fused. The workspaces are allocated at creation (and once more if a batch larger
+/// than planned arrives); steady-state steps allocate nothing.
+struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
     let plan: CurvaturePlan
-    var linear: LinearGFIMBuilder<Scalar>?
-    var conv: Conv2dGFIMBuilder<Scalar>?
+    var builder: PerSampleBuilder<Scalar>
+    /// F (order 1, unused, for a Woodbury plan, which keeps only the builder's factor).
     var gfim: BlockDiagonalMatrix<Scalar>
-    var cholesky: DampedInverse<Scalar>?
-    var woodbury: WoodburyInverse<Scalar>?
+    /// The next F while a statistics step is checked.
+    var stagedGFIM: BlockDiagonalMatrix<Scalar>
+    var inverse: CurvatureInverse<Scalar>
     /// The fused apply's workspace, dense layers only: dY·F̂⁻¹ (B × m) on the left side,
     /// [X | 1]·F̂⁻¹ (B × order) on the right.
     var fusedWorkspace: Matrix<Scalar>
@@ -22,64 +22,60 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
 
     init(spec: LayerSpec, plan: CurvaturePlan, batch: Int, maxRetries: Int) throws(NGError) {
         self.plan = plan
-        switch spec {
-        case let .dense(outputs, inputs, bias):
-            linear = try LinearGFIMBuilder(
-                outputs: outputs, inputs: inputs, bias: bias, side: plan.side, batchCapacity: batch)
+        builder = try PerSampleBuilder(spec: spec, side: plan.side, batch: batch)
+        if case let .dense(outputs, _, _) = spec {
             fusedWorkspace = Matrix(rows: batch, columns: plan.side == .left ? outputs : plan.order)
-        case let .conv2d(geometry, outChannels, bias):
-            conv = try Conv2dGFIMBuilder(geometry: geometry, outChannels: outChannels, bias: bias, side: plan.side)
-            fusedWorkspace = Matrix(rows: 0, columns: 0)
-        case .matrix, .vector:
-            preconditionFailure("PerSampleCurvature is for dense and conv2d layers")
-        }
-        if plan.method == .woodbury {
-            gfim = try BlockDiagonalMatrix(dimension: 1)
-            woodbury = try WoodburyInverse(dimension: plan.order, maxRetries: maxRetries)
         } else {
-            gfim = try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
-            cholesky = try DampedInverse(
-                dimension: plan.order, blockSize: plan.blockSize,
-                method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse,
-                maxRetries: maxRetries)
+            fusedWorkspace = Matrix(rows: 0, columns: 0)
         }
+        gfim = plan.method == .woodbury
+            ? try BlockDiagonalMatrix(dimension: 1)
+            : try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
+        stagedGFIM = gfim
+        inverse = try CurvatureInverse(plan: plan, maxRetries: maxRetries)
     }
 
-    /// Statistics of one mini-batch: `F ← (1−α)·F + α·F_new`, α = 1 the first time. Woodbury
-    /// keeps only the low-rank factor.
+    /// Statistics of one validated mini-batch, all or nothing: `F ← (1−α)·F + α·F_new` (α = 1
+    /// the first time), or for Woodbury only the low-rank factor.
+    /// - Throws: `nonFinite` (argument `statistics`) when finite inputs overflow them; nothing
+    ///   changes.
     mutating func accumulate(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: String
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
-        if plan.method == .woodbury {
-            try linear!.prepareFactor(inputs: inputs, outputGradients: outputGradients)
-        } else if linear != nil {
-            try linear!.accumulate(inputs: inputs, outputGradients: outputGradients, newWeight: weight, into: &gfim)
-        } else {
-            try conv!.accumulate(inputs: inputs, outputGradients: outputGradients, newWeight: weight, into: &gfim)
+        let factorOnly = plan.method == .woodbury
+        if !factorOnly && weight != 1 { try stagedGFIM.assign(from: gfim) }
+        let finite = builder.stage(
+            inputs: inputs, outputGradients: outputGradients, newWeight: weight, factorOnly: factorOnly,
+            into: &stagedGFIM)
+        guard finite else {
+            let argument = "statistics (finite inputs whose products overflow)"
+            if !factorOnly { try stagedGFIM.requireFinite(operation, argument) }
+            throw .nonFinite(operation: operation, argument: argument, row: 0, column: 0)
         }
+        builder.commitStaged()
+        if !factorOnly { swap(&gfim, &stagedGFIM) }
         hasStatistics = true
     }
 
-    /// The damped inverse from the statistics so far; the previous one stays on a throw.
-    mutating func refresh(damping: DampingRule) throws(NGError) {
-        if woodbury != nil {
-            let builder = linear!
-            try woodbury!.refresh(
-                factors: builder.scaledRows, rank: builder.batchSize, scale: Scalar(builder.batchSize),
-                damping: damping)
-        } else {
-            try cholesky!.refresh(from: gfim, damping: damping)
-        }
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
+        let (gfim, factor) = (self.gfim, builder.factor)
+        try inverse.modify(
+            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(from: gfim, damping: damping) },
+            woodbury: { (inverse) throws(NGError) in
+                guard let factor else { preconditionFailure("a Woodbury plan for a layer without a factor") }
+                _ = try inverse.stageRefresh(
+                    factors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping)
+            })
     }
 
-    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side (G validated by the caller).
-    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>) throws(NGError) {
-        if woodbury != nil {
-            try woodbury!.apply(gradient, side: plan.side, into: &direction)
-        } else {
-            try cholesky!.apply(gradient, side: plan.side, into: &direction)
-        }
+    mutating func commitRefresh() {
+        inverse.commitStagedRefresh()
+    }
+
+    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
     }
 
     /// The fused apply of a dense layer (ALGORITHM.md §6), never forming G: on the left side
@@ -91,17 +87,16 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
     /// Inputs validated by the caller.
     mutating func applyFused(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool,
-        into direction: inout Matrix<Scalar>
-    ) throws(NGError) {
-        precondition(linear != nil, "fused apply is for dense layers")
+        into direction: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
         let other = plan.side == .left ? direction.columns : direction.rows
         if other < inputs.rows {
             if gradientWorkspace.shape != direction.shape {
                 gradientWorkspace = Matrix(rows: direction.rows, columns: direction.columns)
             }
-            try DenseGradient.weightGradient(
+            DenseGradient.weightGradientUnchecked(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradientWorkspace)
-            try apply(gradientWorkspace, into: &direction)
+            inverse.apply(gradientWorkspace, side: plan.side, into: &direction, slot: slot)
             return
         }
         let columns = plan.side == .left ? outputGradients.columns : plan.order
@@ -111,21 +106,33 @@ struct PerSampleCurvature<Scalar: BLASScalar>: Sendable {
         switch plan.side {
         case .left:
             // dY·F̂⁻¹ is the right-side apply of the (symmetric) left inverse to dY.
-            if woodbury != nil {
-                try woodbury!.apply(outputGradients, side: .right, into: &fusedWorkspace)
-            } else {
-                try cholesky!.apply(outputGradients, side: .right, into: &fusedWorkspace)
-            }
-            try DenseGradient.weightGradient(
+            inverse.apply(outputGradients, side: .right, into: &fusedWorkspace, slot: slot)
+            DenseGradient.weightGradientUnchecked(
                 inputs: inputs, outputGradients: fusedWorkspace, bias: bias, into: &direction)
         case .right:
-            if woodbury != nil {
-                try woodbury!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
-            } else {
-                try cholesky!.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace)
-            }
-            try DenseGradient.weightGradient(
+            inverse.applyRight(toInputs: inputs, appendingOnes: bias, into: &fusedWorkspace, slot: slot)
+            DenseGradient.weightGradientUnchecked(
                 inputs: fusedWorkspace, outputGradients: outputGradients, bias: false, into: &direction)
         }
+    }
+}
+
+extension PerSampleCurvature: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        writer.write(plan.side.rawValue + " " + plan.method.rawValue)
+        writer.write(hasStatistics)
+        builder.encode(to: &writer)
+        gfim.encode(to: &writer)
+        inverse.encode(to: &writer)
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        let saved = try reader.readString()
+        let expected = plan.side.rawValue + " " + plan.method.rawValue
+        guard saved == expected else { throw reader.fail("a layer planned as \(saved), now \(expected)") }
+        hasStatistics = try reader.readBool()
+        try builder.restore(from: &reader)
+        try gfim.restore(from: &reader)
+        try inverse.restore(from: &reader)
     }
 }

@@ -79,15 +79,17 @@ struct DenseNGPlusReference {
         #expect(try optimizer.stepCount(of: layer) == 9)
     }
 
-    @Test func matrixFormMatchesTheReferenceOptimizer() throws {
-        // M ← μ·M + (G + wd·W); every step F ← β·F + (1−β)·M·Mᵀ from F₀ = ε·I; every 2 steps
-        // F̂ = F + √(min(λ, max(max|F|, 1e-3)))·I; W ← W − lr·F̂⁻¹·M.
+    /// M ← μ·M + (G + wd·W) from M₀ = 0 or, as the authors' optimizer does, M₀ = G₁ (so the
+    /// first buffer is (1 + μ)·G₁ + wd·W₀); every step F ← β·F + (1−β)·M·Mᵀ from F₀ = ε·I;
+    /// every 2 steps F̂ = F + √(min(λ, max(max|F|, 1e-3)))·I; W ← W − lr·F̂⁻¹·M.
+    @Test(arguments: MatrixMomentumStart.allCases)
+    func matrixFormMatchesTheReferenceOptimizer(start: MatrixMomentumStart) throws {
         let (rows, columns) = (3, 4)
         let (lr, mu, wd, beta, epsilon, lambda) = (0.05, 0.9, 0.01, 0.99, 1e-8, 1e-2)
         var generator = SeededGenerator(seed: 72)
         var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
             sgd: SGDSettings(learningRate: .constant(lr), momentum: mu, weightDecay: wd),
-            damping: .constant(lambda), inverseInterval: 2, side: .left))
+            damping: .constant(lambda), inverseInterval: 2, matrixMomentumStart: start, side: .left))
         let layer = try optimizer.register(.matrix(rows: rows, columns: columns))
         var weight = Matrix<Double>.random(rows: rows, columns: columns, using: &generator)
         var w = Reference(weight)
@@ -97,6 +99,7 @@ struct DenseNGPlusReference {
         for t in 0..<7 {
             let g = Matrix<Double>.random(rows: rows, columns: columns, using: &generator)
             try optimizer.step(layer, weight: &weight, gradient: g)
+            if t == 0 && start == .firstGradient { m = Reference(g) }
             m = mu * m + Reference(g) + wd * w
             f = beta * f + (1 - beta) * (m * m.transposed)
             if t % 2 == 0 {
@@ -107,6 +110,21 @@ struct DenseNGPlusReference {
             w = w - lr * (inverse * m)
             #expect(relativeError(Reference(weight), w) < 1e-12, "step \(t)")
         }
+    }
+
+    /// The preset is the authors' algorithm: the left side where the default takes the right
+    /// (an 8→32 dense layer, a 32×20 matrix), the explicit inverse, their momentum start.
+    @Test func authorsPresetIsTheirAlgorithm() throws {
+        var authors = try NGPlusOptimizer<Float>(configuration: .authors)
+        var automatic = try NGPlusOptimizer<Float>()
+        for spec in [LayerSpec.dense(outputs: 32, inputs: 8, bias: true), .matrix(rows: 32, columns: 20)] {
+            let (theirLayer, ourLayer) = (try authors.register(spec), try automatic.register(spec))
+            let (theirs, ours) = (try authors.plan(for: theirLayer), try automatic.plan(for: ourLayer))
+            #expect(theirs?.side == .left && theirs?.method == .explicitInverse)
+            #expect(ours?.side == .right)
+        }
+        #expect(authors.configuration.matrixMomentumStart == .firstGradient)
+        #expect(automatic.configuration.matrixMomentumStart == .zero)
     }
 
     /// Block size 5 splits the right GFIM (order 10) so that the bias shares its block; batch

@@ -1,0 +1,23 @@
+/// One layer's curvature, in the verbs the K-FAC libraries use (kfac-jax's curvature blocks):
+/// statistics are accumulated (each conformer from what it is given), a refresh of the damped
+/// inverse is *staged* from them beside the inverse in use, the inverse — staged or current —
+/// is *applied*, and the staged refresh is *committed* only when the whole step has passed its
+/// last check. Nothing a conformer does before `commitRefresh` changes its saved state.
+///
+/// Conformers: `PerSampleCurvature` (dense and conv2d layers; left or right side, blocks or
+/// Woodbury), `MatrixCurvature` (the mini-batch GFIM of any matrix parameter) and
+/// `KFACCurvature` (K-FAC's two Kronecker factors).
+protocol CurvatureBlock: Sendable {
+    associatedtype Scalar: BLASScalar
+
+    /// Computes the damped inverse from the statistics so far, aside; the one in use stays.
+    /// - Throws: `notPositiveDefinite` (and the kernel errors of a refresh) with nothing changed.
+    mutating func stageRefresh(damping: DampingRule) throws(NGError)
+
+    /// Puts the staged inverse in use.
+    mutating func commitRefresh()
+
+    /// `D = F̂⁻¹` applied to a validated gradient (the layer's parameter shape), with the
+    /// current inverse or the staged one.
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot)
+}

@@ -1,0 +1,80 @@
+/// The damped inverse of one curvature block, in exactly one form: `DampedInverse` holds the
+/// explicit Cholesky inverse or the Cholesky factor (`InverseMethod`), whole or in diagonal
+/// blocks; `WoodburyInverse` the low-rank factors of a fresh per-sample GFIM. Every verb is
+/// unchecked: the optimizer validated its arguments at its entry point.
+enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
+    case cholesky(DampedInverse<Scalar>)
+    case woodbury(WoodburyInverse<Scalar>)
+    /// Only while a payload is taken out to be changed in place (see `modify`).
+    case moving
+
+    /// The inverse a plan asks for, of order `plan.order`, not yet refreshed.
+    init(plan: CurvaturePlan, maxRetries: Int) throws(NGError) {
+        switch plan.method {
+        case .woodbury:
+            self = .woodbury(try WoodburyInverse(dimension: plan.order, maxRetries: maxRetries))
+        case .explicitInverse, .choleskySolve:
+            self = .cholesky(try DampedInverse(
+                dimension: plan.order, blockSize: plan.blockSize,
+                method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse, maxRetries: maxRetries))
+        }
+    }
+
+    /// Runs the closure of the form held on the payload, changed in place: the payload is
+    /// taken out (so that its storage is uniquely referenced and never copied) and put back,
+    /// on a throw too.
+    mutating func modify<Result, Failure: Error>(
+        cholesky: (inout DampedInverse<Scalar>) throws(Failure) -> Result,
+        woodbury: (inout WoodburyInverse<Scalar>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        switch consume self {
+        case .cholesky(var inverse):
+            self = .moving
+            defer { self = .cholesky(inverse) }
+            return try cholesky(&inverse)
+        case .woodbury(var inverse):
+            self = .moving
+            defer { self = .woodbury(inverse) }
+            return try woodbury(&inverse)
+        case .moving:
+            preconditionFailure("a curvature inverse used while it is being changed")
+        }
+    }
+
+    /// Puts the staged refresh in use.
+    mutating func commitStagedRefresh() {
+        modify(cholesky: { $0.commitStagedRefresh() }, woodbury: { $0.commitStagedRefresh() })
+    }
+
+    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` with the current or the staged inverse.
+    mutating func apply(_ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot) {
+        modify(
+            cholesky: { $0.applyUnchecked(g, side: side, into: &d, slot: slot) },
+            woodbury: { $0.applyUnchecked(g, side: side, into: &d, slot: slot) })
+    }
+
+    /// `W = [X | 1]·F̂⁻¹` (or `X·F̂⁻¹`), the right-side fused apply of a dense layer.
+    mutating func applyRight(
+        toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
+    ) {
+        modify(
+            cholesky: { $0.applyRightUnchecked(toInputs: x, appendingOnes: appendingOnes, into: &w, slot: slot) },
+            woodbury: { $0.applyRightUnchecked(toInputs: x, appendingOnes: appendingOnes, into: &w, slot: slot) })
+    }
+}
+
+extension CurvatureInverse: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        switch self {
+        case let .cholesky(inverse): inverse.encode(to: &writer)
+        case let .woodbury(inverse): inverse.encode(to: &writer)
+        case .moving: preconditionFailure("a curvature inverse saved while it is being changed")
+        }
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try modify(
+            cholesky: { (inverse) throws(NGError) in try inverse.restore(from: &reader) },
+            woodbury: { (inverse) throws(NGError) in try inverse.restore(from: &reader) })
+    }
+}

@@ -1,0 +1,86 @@
+/// K-FAC's curvature of a dense or conv2d layer, a `CurvatureBlock`: the Kronecker factors
+/// A (inputs) and G (output gradients) of `KFACFactorBuilder`, each with a damped Cholesky
+/// inverse, applied as `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`. Statistics, refreshes and applies
+/// are staged and committed as NG+'s are, both factors together.
+struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
+    var builder: KFACFactorBuilder<Scalar>
+    var inputFactor: BlockDiagonalMatrix<Scalar>
+    var outputFactor: BlockDiagonalMatrix<Scalar>
+    var stagedInputFactor: BlockDiagonalMatrix<Scalar>
+    var stagedOutputFactor: BlockDiagonalMatrix<Scalar>
+    var inputInverse: DampedInverse<Scalar>
+    var outputInverse: DampedInverse<Scalar>
+    var hasStatistics = false
+    /// Workspace: G⁻¹·∇W̃.
+    var half: Matrix<Scalar>
+
+    init(spec: LayerSpec, batch: Int, maxRetries: Int) throws(NGError) {
+        switch spec {
+        case let .dense(outputs, inputs, bias):
+            builder = try KFACFactorBuilder(outputs: outputs, inputs: inputs, bias: bias, batchCapacity: batch)
+        case let .conv2d(geometry, outChannels, bias):
+            builder = try KFACFactorBuilder(geometry: geometry, outChannels: outChannels, bias: bias)
+        case .matrix, .vector:
+            preconditionFailure("K-FAC's factors are for dense and conv2d layers")
+        }
+        let (inputOrder, outputOrder) = (builder.inputOrder, builder.outputs)
+        inputFactor = try BlockDiagonalMatrix(dimension: inputOrder, blockSize: inputOrder)
+        outputFactor = try BlockDiagonalMatrix(dimension: outputOrder, blockSize: outputOrder)
+        stagedInputFactor = inputFactor
+        stagedOutputFactor = outputFactor
+        inputInverse = try DampedInverse(dimension: inputOrder, blockSize: inputOrder, maxRetries: maxRetries)
+        outputInverse = try DampedInverse(dimension: outputOrder, blockSize: outputOrder, maxRetries: maxRetries)
+        half = Matrix(rows: outputOrder, columns: inputOrder)
+    }
+
+    /// Both factors of one validated mini-batch, all or nothing.
+    /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
+    mutating func accumulate(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: String
+    ) throws(NGError) {
+        let weight = hasStatistics ? runningAverage : 1
+        if weight != 1 {
+            try stagedInputFactor.assign(from: inputFactor)
+            try stagedOutputFactor.assign(from: outputFactor)
+        }
+        builder.accumulateUnchecked(
+            inputs: inputs, outputGradients: outputGradients, newWeight: weight,
+            inputFactor: &stagedInputFactor, outputFactor: &stagedOutputFactor)
+        try stagedInputFactor.requireFinite(operation, "input factor (finite inputs whose products overflow)")
+        try stagedOutputFactor.requireFinite(operation, "output factor (finite inputs whose products overflow)")
+        swap(&inputFactor, &stagedInputFactor)
+        swap(&outputFactor, &stagedOutputFactor)
+        hasStatistics = true
+    }
+
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
+        try inputInverse.stageRefresh(from: inputFactor, damping: damping)
+        try outputInverse.stageRefresh(from: outputFactor, damping: damping)
+    }
+
+    mutating func commitRefresh() {
+        inputInverse.commitStagedRefresh()
+        outputInverse.commitStagedRefresh()
+    }
+
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
+        inputInverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+    }
+}
+
+extension KFACCurvature: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        inputFactor.encode(to: &writer)
+        outputFactor.encode(to: &writer)
+        inputInverse.encode(to: &writer)
+        outputInverse.encode(to: &writer)
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try inputFactor.restore(from: &reader)
+        try outputFactor.restore(from: &reader)
+        try inputInverse.restore(from: &reader)
+        try outputInverse.restore(from: &reader)
+    }
+}

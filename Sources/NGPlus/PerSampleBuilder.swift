@@ -1,0 +1,75 @@
+/// The builder of a per-sample GFIM: a dense layer's (with a second builder that stages the
+/// next factor, since a dense builder's factor is part of the saved state) or a conv2d
+/// layer's (whose workspaces are not).
+enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
+    case dense(current: LinearGFIMBuilder<Scalar>, staged: LinearGFIMBuilder<Scalar>)
+    case conv(Conv2dGFIMBuilder<Scalar>)
+    /// Only while a payload is taken out to be changed in place.
+    case moving
+
+    init(spec: LayerSpec, side: Side, batch: Int) throws(NGError) {
+        switch spec {
+        case let .dense(outputs, inputs, bias):
+            let builder = try LinearGFIMBuilder<Scalar>(
+                outputs: outputs, inputs: inputs, bias: bias, side: side, batchCapacity: batch)
+            self = .dense(current: builder, staged: builder)
+        case let .conv2d(geometry, outChannels, bias):
+            self = .conv(try Conv2dGFIMBuilder(geometry: geometry, outChannels: outChannels, bias: bias, side: side))
+        case .matrix, .vector:
+            preconditionFailure("per-sample statistics are for dense and conv2d layers")
+        }
+    }
+
+    /// The low-rank factor U of the last committed statistics and its rows in use, with
+    /// `F = rows·UᵀU` (dense layers; nil for conv2d).
+    var factor: (rows: Matrix<Scalar>, rank: Int)? {
+        guard case let .dense(current, _) = self else { return nil }
+        return (current.scaledRows, current.batchSize)
+    }
+
+    /// Stages the statistics of one validated mini-batch: the factor into the staged builder
+    /// (dense), and unless `factorOnly`, `F′ = (1−α)·F′ + α·F_new` into `gfim` (which holds F
+    /// already when α < 1). Returns whether what was staged is finite.
+    mutating func stage(
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar, factorOnly: Bool,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) -> Bool {
+        switch consume self {
+        case .dense(let current, var staged):
+            self = .moving
+            defer { self = .dense(current: current, staged: staged) }
+            if factorOnly {
+                staged.fillScaledRows(inputs: x, outputGradients: dy)
+                return staged.factorIsFinite()
+            }
+            staged.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+            return gfim.isFinite
+        case .conv(var builder):
+            self = .moving
+            defer { self = .conv(builder) }
+            builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+            return gfim.isFinite
+        case .moving:
+            preconditionFailure("a GFIM builder used while it is being changed")
+        }
+    }
+
+    /// Puts the staged factor in use (dense layers).
+    mutating func commitStaged() {
+        guard case .dense(let current, let staged) = self else { return }
+        self = .dense(current: staged, staged: current)
+    }
+}
+
+extension PerSampleBuilder: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        if case let .dense(current, _) = self { current.encode(to: &writer) }
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        guard case .dense(var current, let staged) = self else { return }
+        self = .moving
+        defer { self = .dense(current: current, staged: staged) }
+        try current.restore(from: &reader)
+    }
+}
