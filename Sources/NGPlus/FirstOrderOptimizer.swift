@@ -44,22 +44,52 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     public typealias Scalar = Rule.Scalar
     /// The rule's settings, fixed at creation.
     public let settings: Rule.Settings
-    var layers: [Layer] = []
-    /// The operation names errors carry, made once: interpolating them per call would
-    /// allocate on every step.
-    let observeOperation = "\(Rule.stateKind).observe"
-    let stepOperation = "\(Rule.stateKind).step"
+    var table = LayerTable<Layer>(stateKind: Rule.stateKind)
 
-    struct Layer: Sendable, SpecifiedLayer {
+    struct Layer: OptimizerLayer {
         let spec: LayerSpec
         var step = 0
         var update: ParameterUpdate<Rule>
+
+        /// First-order rules use no observation.
+        func usesObservation(_ settings: Rule.Settings) -> Bool { false }
+
+        func observe(
+            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Rule.Settings, _ operation: String
+        ) {}
+
+        mutating func step(
+            gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
+            _ operation: String
+        ) throws(NGError) {
+            copy(gradient, into: &update.direction)
+            try finish(weight: &weight, settings, operation)
+        }
+
+        mutating func fusedStep(
+            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
+            index: Int, _ settings: Rule.Settings, _ operation: String
+        ) throws(NGError) {
+            DenseGradient.weightGradientUnchecked(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &update.direction)
+            try finish(weight: &weight, settings, operation)
+        }
 
         /// The rule's step from the gradient in `update.direction`, all or nothing.
         mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: String) throws(NGError) {
             try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
             update.commit(weight: &weight)
             step += 1
+        }
+
+        func encode(to writer: inout StateWriter) {
+            writer.write(step)
+            update.rule.encode(to: &writer)
+        }
+
+        mutating func restore(from reader: inout StateReader) throws(NGError) {
+            step = try reader.readStepCount()
+            try update.rule.restore(from: &reader)
         }
     }
 
@@ -69,82 +99,57 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         self.settings = settings
     }
 
-    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
-    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
-    @_specialize(exported: true, where Rule == Adam<Float>)
-    @_specialize(exported: true, where Rule == Adam<Double>)
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         try spec.validate("\(Rule.stateKind).register")
-        let shape = spec.parameterShape
-        layers.append(Layer(spec: spec, update: ParameterUpdate(shape: shape)))
-        return LayerHandle(index: layers.count - 1)
+        return table.append(Layer(spec: spec, update: ParameterUpdate(shape: spec.parameterShape)))
     }
 
-    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
-    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
-    @_specialize(exported: true, where Rule == Adam<Float>)
-    @_specialize(exported: true, where Rule == Adam<Double>)
+    /// Shapes are checked; the values, which no first-order rule uses, are not scanned.
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = observeOperation
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        // First-order rules use no statistics: shapes are checked, values are not scanned.
-        try StepValidation.observation(
-            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: false)
+        try table.observe(layer, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
     /// First-order rules use no observation, for any layer they know.
     public func usesObservation(_ layer: LayerHandle) -> Bool {
-        !layers.indices.contains(layer.index)
+        table.usesObservation(layer, settings)
     }
 
-    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
-    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
-    @_specialize(exported: true, where Rule == Adam<Float>)
-    @_specialize(exported: true, where Rule == Adam<Double>)
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = stepOperation
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        copy(gradient, into: &layers[i].update.direction)
-        try layers[i].finish(weight: &weight, settings, operation)
+        try table.step(layer, weight: &weight, gradient: gradient, settings)
     }
 
-    @_specialize(exported: true, where Rule == MomentumSGD<Float>)
-    @_specialize(exported: true, where Rule == MomentumSGD<Double>)
-    @_specialize(exported: true, where Rule == Adam<Float>)
-    @_specialize(exported: true, where Rule == Adam<Double>)
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = stepOperation
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        let bias = try StepValidation.denseStep(
-            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        DenseGradient.weightGradientUnchecked(
-            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].update.direction)
-        try layers[i].finish(weight: &weight, settings, operation)
+        try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
     public func stateBytes() -> [UInt8] {
-        sealLayers(layers, optimizer: Rule.stateKind, scalar: "\(Scalar.self)") { layer, writer in
-            writer.write(layer.step)
-            layer.update.rule.encode(to: &writer)
-        }
+        table.stateBytes()
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        var reader = try StateFile.open(
-            stateBytes, optimizer: Rule.stateKind, scalar: "\(Scalar.self)", operation: "\(Rule.stateKind).load")
-        var restored = layers
-        try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
-            layer.step = try reader.readStepCount()
-            try layer.update.rule.restore(from: &reader)
-        }
-        layers = restored
+        try table.restore(stateBytes: stateBytes)
     }
 }

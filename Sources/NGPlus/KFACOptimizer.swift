@@ -44,9 +44,9 @@ public struct KFACConfiguration: Sendable, Equatable, Codable {
 /// vector parameters, which have no factors, take the plain SGD step.
 public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     public let configuration: KFACConfiguration
-    var layers: [Layer] = []
+    var table = LayerTable<Layer>(stateKind: "KFACOptimizer")
 
-    struct Layer: Sendable, SpecifiedLayer {
+    struct Layer: OptimizerLayer {
         let spec: LayerSpec
         var step = 0
         var observedStep = -1
@@ -63,114 +63,91 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         self.configuration = configuration
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         try spec.validate("KFACOptimizer.register")
         let shape = spec.parameterShape
         var curvature: KFACCurvature<Scalar>?
-        if case .dense = spec {
+        switch spec {
+        case .dense, .conv2d:
             curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
-        } else if case .conv2d = spec {
-            curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
+        case .matrix, .vector:
+            break
         }
-        layers.append(Layer(
+        return table.append(Layer(
             spec: spec, curvature: curvature, update: ParameterUpdate(shape: shape),
             gradient: Matrix(rows: shape.rows, columns: shape.columns)))
-        return LayerHandle(index: layers.count - 1)
     }
 
-    var statisticsInterval: Int { configuration.statisticsInterval ?? configuration.inverseInterval }
-
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "KFACOptimizer.observe"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        let used = layers[i].step % statisticsInterval == 0
-        try StepValidation.observation(
-            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
-        guard used else { return }
-        try layers[i].curvature?.accumulate(
-            inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage),
-            operation)
-        layers[i].observedStep = layers[i].step
+        try table.observe(layer, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
     public func usesObservation(_ layer: LayerHandle) -> Bool {
-        guard layers.indices.contains(layer.index) else { return true }
-        return layers[layer.index].step % statisticsInterval == 0
+        table.usesObservation(layer, configuration)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "KFACOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        try layers[i].step(gradient: gradient, weight: &weight, index: i, configuration, statisticsInterval, operation)
+        try table.step(layer, weight: &weight, gradient: gradient, configuration)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "KFACOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        let bias = try StepValidation.denseStep(
-            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        // K-FAC preconditions on both sides, so it cannot fuse: form ∇W̃ first.
-        DenseGradient.weightGradientUnchecked(
-            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &layers[i].gradient)
-        try layers[i].stepFromGradientWorkspace(weight: &weight, index: i, configuration, statisticsInterval, operation)
+        try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
     public func stateBytes() -> [UInt8] {
-        sealLayers(layers, optimizer: "KFACOptimizer", scalar: "\(Scalar.self)") { layer, writer in
-            writer.write(layer.step)
-            writer.write(layer.observedStep)
-            writer.write(layer.curvature?.hasStatistics ?? false)
-            layer.update.rule.encode(to: &writer)
-            layer.curvature?.encode(to: &writer)
-        }
+        table.stateBytes()
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        var reader = try StateFile.open(
-            stateBytes, optimizer: "KFACOptimizer", scalar: "\(Scalar.self)", operation: "KFACOptimizer.load")
-        var restored = layers
-        try restoreLayers(&restored, from: &reader) { layer, reader throws(NGError) in
-            layer.step = try reader.readStepCount()
-            layer.observedStep = try reader.readInt()
-            guard layer.observedStep >= -1, layer.observedStep <= layer.step else {
-                throw reader.fail("an impossible observed step \(layer.observedStep)")
-            }
-            let hasStatistics = try reader.readBool()
-            try layer.update.rule.restore(from: &reader)
-            layer.curvature?.hasStatistics = hasStatistics
-            try layer.curvature?.restore(from: &reader)
-        }
-        layers = restored
+        try table.restore(stateBytes: stateBytes)
     }
 }
 
+extension KFACConfiguration {
+    /// Factor statistics every this many steps.
+    var resolvedStatisticsInterval: Int { statisticsInterval ?? inverseInterval }
+}
+
 extension KFACOptimizer.Layer {
+    func usesObservation(_ configuration: KFACConfiguration) -> Bool {
+        step % configuration.resolvedStatisticsInterval == 0
+    }
+
+    mutating func observe(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: KFACConfiguration,
+        _ operation: String
+    ) throws(NGError) {
+        try curvature?.accumulate(
+            inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage),
+            operation)
+        observedStep = step
+    }
+
     /// One step from a validated gradient, all or nothing: the factor inverses staged when
     /// due, the direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹` from them (a plain copy for matrix
     /// and vector parameters), the SGD step staged and checked, then everything committed.
     mutating func step(
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
-        _ statisticsInterval: Int, _ operation: String
+        _ operation: String
     ) throws(NGError) {
         var refreshing = false
         if curvature != nil {
-            if step % statisticsInterval == 0 && observedStep != step {
+            if usesObservation(configuration) && observedStep != step {
                 throw .missingStatistics(operation: operation, layer: index, step: step)
             }
             refreshing = step % configuration.inverseInterval == 0
@@ -188,12 +165,34 @@ extension KFACOptimizer.Layer {
         step += 1
     }
 
-    /// `step` from the gradient formed in the `gradient` workspace.
-    mutating func stepFromGradientWorkspace(
-        weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration, _ statisticsInterval: Int,
-        _ operation: String
+    /// K-FAC preconditions on both sides, so it cannot fuse: ∇W̃ is formed first.
+    mutating func fusedStep(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
+        index: Int, _ configuration: KFACConfiguration, _ operation: String
     ) throws(NGError) {
+        DenseGradient.weightGradientUnchecked(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradient)
         let formed = gradient
-        try step(gradient: formed, weight: &weight, index: index, configuration, statisticsInterval, operation)
+        try step(gradient: formed, weight: &weight, index: index, configuration, operation)
+    }
+
+    func encode(to writer: inout StateWriter) {
+        writer.write(step)
+        writer.write(observedStep)
+        writer.write(curvature?.hasStatistics ?? false)
+        update.rule.encode(to: &writer)
+        curvature?.encode(to: &writer)
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        step = try reader.readStepCount()
+        observedStep = try reader.readInt()
+        guard observedStep >= -1, observedStep <= step else {
+            throw reader.fail("an impossible observed step \(observedStep)")
+        }
+        let hasStatistics = try reader.readBool()
+        try update.rule.restore(from: &reader)
+        curvature?.hasStatistics = hasStatistics
+        try curvature?.restore(from: &reader)
     }
 }

@@ -15,9 +15,9 @@
 public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     /// The settings, fixed at creation.
     public let configuration: NGPlusConfiguration
-    var layers: [Layer] = []
+    var table = LayerTable<Layer>(stateKind: "NGPlusOptimizer")
 
-    struct Layer: Sendable {
+    struct Layer: OptimizerLayer {
         let spec: LayerSpec
         let plan: CurvaturePlan?
         /// The step of the layer's cycle at which it refreshes (staggered) or 0.
@@ -38,16 +38,16 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
 
     /// The plan (side, method, flops) chosen for a layer; nil for vectors.
     public func plan(for layer: LayerHandle) throws(NGError) -> CurvaturePlan? {
-        layers[try StepValidation.index(of: layer, count: layers.count, "NGPlusOptimizer.plan")].plan
+        try table.layer(layer, "NGPlusOptimizer.plan").plan
     }
 
     /// The steps a layer has taken.
     public func stepCount(of layer: LayerHandle) throws(NGError) -> Int {
-        layers[try StepValidation.index(of: layer, count: layers.count, "NGPlusOptimizer.stepCount")].step
+        try table.layer(layer, "NGPlusOptimizer.stepCount").step
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         let operation = "NGPlusOptimizer.register"
         try spec.validate(operation)
@@ -77,56 +77,49 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         case .vector:
             curvature = .none
         }
-        let index = layers.count
-        layers.append(Layer(
+        let index = table.layers.count
+        return table.append(Layer(
             spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
             curvature: curvature, update: ParameterUpdate(shape: shape)))
-        return LayerHandle(index: index)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "NGPlusOptimizer.observe"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        // Off statistics steps the observation is unused: shapes are checked, values are not.
-        try StepValidation.observation(
-            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation,
-            finite: layers[i].isStatisticsStep(configuration))
-        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, configuration, operation)
+        try table.observe(layer, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
     public func usesObservation(_ layer: LayerHandle) -> Bool {
-        guard layers.indices.contains(layer.index) else { return true }
-        return layers[layer.index].isStatisticsStep(configuration)
+        table.usesObservation(layer, configuration)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "NGPlusOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        try layers[i].step(gradient: gradient, weight: &weight, index: i, configuration, operation)
+        try table.step(layer, weight: &weight, gradient: gradient, configuration)
     }
 
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "NGPlusOptimizer.step"
-        let i = try StepValidation.index(of: layer, count: layers.count, operation)
-        let bias = try StepValidation.denseStep(
-            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        try layers[i].fusedStep(
-            inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i,
-            configuration, operation)
+        try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
+    }
+
+    /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
+    /// workspaces are not saved (every step overwrites them before reading).
+    public func stateBytes() -> [UInt8] {
+        table.stateBytes()
+    }
+
+    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
+        try table.restore(stateBytes: stateBytes)
     }
 }
 
@@ -153,6 +146,10 @@ extension NGPlusOptimizer.Layer {
         step == 0 || step % configuration.inverseInterval == offset
     }
 
+    func usesObservation(_ configuration: NGPlusConfiguration) -> Bool {
+        isStatisticsStep(configuration)
+    }
+
     func isStatisticsStep(_ configuration: NGPlusConfiguration) -> Bool {
         let interval = configuration.statisticsInterval(for: spec)
         return step == 0 || step % interval == offset % interval
@@ -164,7 +161,6 @@ extension NGPlusOptimizer.Layer {
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration,
         _ operation: String
     ) throws(NGError) {
-        guard isStatisticsStep(configuration) else { return }
         let runningAverage = Scalar(configuration.runningAverage)
         try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
             try curvature.accumulate(

@@ -1,0 +1,122 @@
+import Foundation
+
+/// The registered layers of an optimizer, written once for NG+, K-FAC, SGD and Adam: handles,
+/// every check a public entry point makes (here, once, before a layer is touched), and the
+/// saved state (a layer count, then per layer its spec, compared on load, and its own state,
+/// sealed by `StateFile`).
+struct LayerTable<Layer: OptimizerLayer>: Sendable {
+    typealias Scalar = Layer.Scalar
+    private(set) var layers: [Layer] = []
+    /// The optimizer's name in saved states and errors.
+    let stateKind: String
+    /// The operation names errors carry, made once: interpolating them per call would allocate
+    /// on every step.
+    let observeOperation: String
+    let stepOperation: String
+    let loadOperation: String
+
+    init(stateKind: String) {
+        self.stateKind = stateKind
+        observeOperation = "\(stateKind).observe"
+        stepOperation = "\(stateKind).step"
+        loadOperation = "\(stateKind).load"
+    }
+
+    /// The handle of a new layer.
+    mutating func append(_ layer: Layer) -> LayerHandle {
+        layers.append(layer)
+        return LayerHandle(index: layers.count - 1)
+    }
+
+    /// The record of `handle`, or `unknownLayer`.
+    func layer(_ handle: LayerHandle, _ operation: String) throws(NGError) -> Layer {
+        layers[try StepValidation.index(of: handle, count: layers.count, operation)]
+    }
+
+    func usesObservation(_ handle: LayerHandle, _ settings: Layer.Settings) -> Bool {
+        guard layers.indices.contains(handle.index) else { return true }
+        return layers[handle.index].usesObservation(settings)
+    }
+
+    /// `LayerOptimizer.observe`: shapes always checked, values scanned when the step uses them.
+    mutating func observe(
+        _ handle: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Layer.Settings
+    ) throws(NGError) {
+        let operation = observeOperation
+        let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        let used = layers[i].usesObservation(settings)
+        try StepValidation.observation(
+            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
+        guard used else { return }
+        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, settings, operation)
+    }
+
+    /// `LayerOptimizer.step(_:weight:gradient:)`.
+    mutating func step(
+        _ handle: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, _ settings: Layer.Settings
+    ) throws(NGError) {
+        let operation = stepOperation
+        let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+        try layers[i].step(gradient: gradient, weight: &weight, index: i, settings, operation)
+    }
+
+    /// `LayerOptimizer.step(_:weight:inputs:outputGradients:)`.
+    mutating func step(
+        _ handle: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
+        outputGradients: Matrix<Scalar>, _ settings: Layer.Settings
+    ) throws(NGError) {
+        let operation = stepOperation
+        let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        let bias = try StepValidation.denseStep(
+            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+        try layers[i].fusedStep(
+            inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i, settings,
+            operation)
+    }
+
+    /// The sealed state of every layer.
+    func stateBytes() -> [UInt8] {
+        var writer = StateWriter()
+        writer.write(layers.count)
+        for layer in layers {
+            writer.write(specDescription(layer.spec))
+            layer.encode(to: &writer)
+        }
+        return StateFile.seal(payload: writer.bytes, optimizer: stateKind, scalar: "\(Scalar.self)")
+    }
+
+    /// Restores a state saved by `stateBytes` with the same layers registered, all or nothing:
+    /// the count, each spec and the end of the bytes are checked.
+    mutating func restore(stateBytes: [UInt8]) throws(NGError) {
+        var reader = try StateFile.open(
+            stateBytes, optimizer: stateKind, scalar: "\(Scalar.self)", operation: loadOperation)
+        var restored = layers
+        let count = try reader.readInt()
+        guard count == restored.count else { throw reader.fail("\(count) layers saved, \(restored.count) registered") }
+        for i in restored.indices {
+            let saved = try reader.readString()
+            let expected = specDescription(restored[i].spec)
+            guard saved == expected else { throw reader.fail("a layer saved as \(saved) where \(expected) is registered") }
+            try restored[i].restore(from: &reader)
+        }
+        guard reader.isAtEnd else { throw reader.fail("unexpected bytes after the last layer") }
+        layers = restored
+    }
+}
+
+/// A stable text form of a layer spec, saved with its state and compared on load.
+func specDescription(_ spec: LayerSpec) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: (try? encoder.encode(spec)) ?? Data(), as: UTF8.self)
+}
+
+extension StateReader {
+    /// A step count: a non-negative integer.
+    mutating func readStepCount() throws(NGError) -> Int {
+        let step = try readInt()
+        guard step >= 0 else { throw fail("a negative step count \(step)") }
+        return step
+    }
+}

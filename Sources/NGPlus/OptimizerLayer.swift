@@ -1,0 +1,39 @@
+/// One registered layer's record, as an optimizer keeps it in its `LayerTable`: what it needs
+/// per layer and the steps it takes from arguments the table has already validated.
+protocol OptimizerLayer: Sendable {
+    associatedtype Scalar: BLASScalar
+    /// The optimizer's settings, handed to every step.
+    associatedtype Settings: Sendable
+
+    /// What the layer was registered as.
+    var spec: LayerSpec { get }
+
+    /// The steps the layer has taken.
+    var step: Int { get }
+
+    /// Whether the coming step uses an observation (only then are its values scanned).
+    func usesObservation(_ settings: Settings) -> Bool
+
+    /// Takes the statistics of validated inputs and output gradients, all or nothing.
+    mutating func observe(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Settings, _ operation: String
+    ) throws(NGError)
+
+    /// One step from a validated gradient, all or nothing; `index` names the layer in errors.
+    mutating func step(
+        gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Settings,
+        _ operation: String
+    ) throws(NGError)
+
+    /// One step of a dense layer from validated inputs and output gradients, all or nothing.
+    mutating func fusedStep(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
+        index: Int, _ settings: Settings, _ operation: String
+    ) throws(NGError)
+
+    /// The layer's state (the spec is saved by the table).
+    func encode(to writer: inout StateWriter)
+
+    /// Restores what `encode` wrote; the table discards the layer on a throw.
+    mutating func restore(from reader: inout StateReader) throws(NGError)
+}
