@@ -45,11 +45,7 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        do {
-            try settings.validate()
-        } catch {
-            throw ValidationError(error.description)
-        }
+        try settings.validate()
         if epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let trainLimit, trainLimit < batch { throw ValidationError("--train-limit must be at least --batch (\(batch)), got \(trainLimit)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }

@@ -15,14 +15,3 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
-
-extension Matrix {
-    /// A matrix of values drawn uniformly from [-scale, scale].
-    public static func random<G: RandomNumberGenerator>(
-        rows: Int, columns: Int, scale: Double = 1, using generator: inout G
-    ) -> Matrix {
-        Matrix(rows: rows, columns: columns) { _, _ in
-            Scalar(Double.random(in: -scale...scale, using: &generator))
-        }
-    }
-}

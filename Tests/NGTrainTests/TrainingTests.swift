@@ -28,23 +28,23 @@ import Testing
         return last / first
     }
 
-    @Test(arguments: OptimizerName.allCases)
-    func twoHundredStepsOfTheMLPHalveTheLoss(optimizer: OptimizerName) throws {
+    @Test(arguments: ["sgd", "adam", "ngplus", "kfac"])
+    func twoHundredStepsOfTheMLPHalveTheLoss(optimizer: String) throws {
         let model = Model<Float>.mlp(seed: 11)
         let sgd = SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
         let ratio: Double
         switch optimizer {
-        case .sgd:
+        case "sgd":
             var o = try SGDOptimizer<Float>(settings: sgd)
             ratio = try lossRatio(&o, model: model)
-        case .adam:
+        case "adam":
             var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: 1e-3))
             ratio = try lossRatio(&o, model: model)
-        case .ngplus:
+        case "ngplus":
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: 1, inverseInterval: 10, batchSize: 32, fusedApply: true))
             ratio = try lossRatio(&o, model: model)
-        case .kfac:
+        default:
             var o = try KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: SGDSettings(learningRate: 0.02, momentum: 0.9, weightDecay: 1e-4), damping: 0.1, batchSize: 32))
             ratio = try lossRatio(&o, model: model)
@@ -66,23 +66,7 @@ import Testing
         #expect(records[1].seconds > records[0].seconds)
     }
 
-    @Test func theCosinePolicyDecaysTheLearningRateToZeroOverTheRun() {
-        let cosine = LearningRatePolicy.cosine.schedule(0.1, steps: 400)
-        #expect(cosine.value(at: 0) == 0.1)
-        #expect(abs(cosine.value(at: 200) - 0.05) < 1e-15)
-        #expect(cosine.value(at: 400) == 0 && cosine.value(at: 500) == 0)
-        #expect(LearningRatePolicy.constant.schedule(0.1, steps: 400) == .constant(0.1))
-    }
-
-    @Test func trainingArgumentsAreValidated() throws {
-        #expect(throws: NGError.self) { try TrainingSettings(learningRate: 0).validate() }
-        #expect(throws: NGError.self) { try TrainingSettings(damping: -1).validate() }
-        #expect(throws: NGError.self) { try TrainingSettings(inverseInterval: 0).validate() }
-        #expect(throws: NGError.self) { try TrainingSettings(batchSize: 0).validate() }
-        #expect(throws: NGError.invalidArgument(operation: "train", argument: "--block-size", reason: "must be at least 1, got 0")) {
-            try TrainingSettings(blockSize: 0).validate()
-        }
-        try TrainingSettings(learningRate: 0.1, damping: 1e-3, inverseInterval: 10).validate()
+    @Test func trainerArgumentsAreValidated() throws {
         #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
         let model = Model<Float>.mlp(seed: 1)
         var sgd = try SGDOptimizer<Float>(settings: SGDSettings())

@@ -1,24 +1,25 @@
+import ArgumentParser
 import NGPlus
 
 /// The optimizers `ngbench train` compares.
-public enum OptimizerName: String, CaseIterable, Sendable {
+enum OptimizerName: String, CaseIterable, Sendable {
     case ngplus, sgd, adam, kfac
 }
 
 /// The models `ngbench train` trains.
-public enum ModelName: String, CaseIterable, Sendable {
+enum ModelName: String, CaseIterable, Sendable {
     case mlp, cnn
 }
 
 /// How `ngbench train` varies every optimizer's learning rate over a run.
-public enum LearningRatePolicy: String, CaseIterable, Sendable {
+enum LearningRatePolicy: String, CaseIterable, Sendable {
     /// The learning rate at every step (the grid's setting).
     case constant
     /// Cosine decay from the learning rate to 0 over the run's steps.
     case cosine
 
     /// The schedule of learning rate `lr` over a run of `steps` steps.
-    public func schedule(_ lr: Double, steps: Int) -> Schedule {
+    func schedule(_ lr: Double, steps: Int) -> Schedule {
         switch self {
         case .constant: .constant(lr)
         case .cosine: .cosine(initial: lr, final: 0, steps: max(steps, 1))
@@ -28,23 +29,23 @@ public enum LearningRatePolicy: String, CaseIterable, Sendable {
 
 /// One optimizer's hyper-parameters for a training run, with per-optimizer defaults (see the
 /// README for the grid they were chosen from); any field set overrides the default.
-public struct TrainingSettings: Sendable, Equatable {
-    public var learningRate: Double?
-    public var damping: Double?
-    public var inverseInterval: Int?
-    public var batchSize: Int
+struct TrainingSettings: Sendable, Equatable {
+    var learningRate: Double?
+    var damping: Double?
+    var inverseInterval: Int?
+    var batchSize: Int
     /// NG+ options beyond the paper (nil: the defaults below).
-    public var side: SideChoice?
-    public var runningAverage: Double?
-    public var statisticsInterval: Int?
+    var side: SideChoice?
+    var runningAverage: Double?
+    var statisticsInterval: Int?
     /// NG+ block size of a block-diagonal GFIM (nil: 1024).
-    public var blockSize: Int?
+    var blockSize: Int?
     /// NG+ inversion method (nil: the plan's automatic choice).
-    public var method: CurvatureMethod?
+    var method: CurvatureMethod?
     /// The learning rate over the run, for every optimizer alike.
-    public var learningRatePolicy: LearningRatePolicy
+    var learningRatePolicy: LearningRatePolicy
 
-    public init(
+    init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
         blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant
@@ -61,10 +62,10 @@ public struct TrainingSettings: Sendable, Equatable {
         self.learningRatePolicy = learningRatePolicy
     }
 
-    /// Throws `invalidArgument` for a value out of range.
-    public func validate() throws(NGError) {
-        func fail(_ argument: String, _ reason: String) -> NGError {
-            .invalidArgument(operation: "train", argument: argument, reason: reason)
+    /// Throws a `ValidationError` naming the flag of a value out of range.
+    func validate() throws(ValidationError) {
+        func fail(_ flag: String, _ reason: String) -> ValidationError {
+            ValidationError("\(flag) \(reason)")
         }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw fail("--lr", "must be positive, got \(learningRate)") }
         if let damping, !(damping > 0 && damping.isFinite) { throw fail("--damping", "must be positive, got \(damping)") }
@@ -82,7 +83,7 @@ public struct TrainingSettings: Sendable, Equatable {
     /// and K-FAC lr {0.02, 0.05, 0.1} × λ {0.01, 0.1, 1}, k = 10; then NG+'s side and running
     /// average). NG+ trains on the right side: its GFIM `E[‖dy‖²·x̃x̃ᵀ]` sees the input
     /// covariance, which the left one (the automatic, cheaper choice) does not.
-    public static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int, side: SideChoice) {
+    static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int, side: SideChoice) {
         switch optimizer {
         case .sgd: (0.05, 0, 1, .automatic)
         case .adam: (3e-4, 0, 1, .automatic)
