@@ -34,8 +34,9 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// Samples whose gradients are stacked before a Gram GEMM.
     public let stackedSamples: Int
 
-    /// - Parameter stackedSamples: per-sample gradients stacked for one Gram GEMM; nil for
-    ///   about 1 MiB of them (at most 64).
+    /// A builder for `outChannels` filters over `geometry`, the bias as an extra column when
+    /// `bias`, on `side`. `stackedSamples` per-sample gradients are stacked for one Gram GEMM;
+    /// nil takes about 1 MiB of them (at most 64).
     /// - Throws: `invalidArgument` for `outChannels` or `stackedSamples` below 1.
     public init(
         geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left, stackedSamples: Int? = nil
