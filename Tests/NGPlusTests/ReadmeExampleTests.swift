@@ -83,12 +83,17 @@ import Testing
         #expect(direction != Matrix(rows: 256, columns: 785))
     }
 
-    @Test(arguments: ["kernels", "training"])
-    func readmeShowsExactlyTheCompiledExample(name: String) throws {
+    /// The README and the DocC articles show the compiled examples verbatim.
+    @Test(arguments: [
+        ("kernels", "../../README.md"), ("training", "../../README.md"),
+        ("kernels", "../../Sources/NGKernels/NGKernels.docc/NGKernels.md"),
+        ("training", "../../Sources/NGPlus/NGPlus.docc/TrainingLoop.md"),
+    ])
+    func pagesShowExactlyTheCompiledExample(name: String, page: String) throws {
         let here = URL(fileURLWithPath: #filePath)
         let source = try String(contentsOf: here, encoding: .utf8)
         let readme = try String(
-            contentsOf: here.deletingLastPathComponent().appendingPathComponent("../../README.md").standardized,
+            contentsOf: here.deletingLastPathComponent().appendingPathComponent(page).standardized,
             encoding: .utf8)
         let lines = source.components(separatedBy: "\n")
         let begin = try #require(lines.firstIndex { $0.hasSuffix("// README-BEGIN \(name)") })
@@ -96,6 +101,6 @@ import Testing
         let indent = lines[begin].prefix { $0 == " " }.count
         let snippet = lines[(begin + 1)..<end].map { String($0.dropFirst(min(indent, $0.count))) }
             .joined(separator: "\n")
-        #expect(readme.contains(snippet), "README.md must contain the \(name) example of ReadmeExampleTests verbatim")
+        #expect(readme.contains(snippet), "\(page) must contain the \(name) example of ReadmeExampleTests verbatim")
     }
 }
