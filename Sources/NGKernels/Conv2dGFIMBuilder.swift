@@ -138,11 +138,10 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
                     }
                 }
             }
-            sampleGradients.withUnsafeBufferPointer { pg in
+            sampleGradients.withView { g in
+                let used = g.rows(0..<(left ? outChannels : count * outChannels)).columns(0..<(left ? count * width : width))
                 GFIM.accumulateGram(
-                    pg.baseAddress!, rows: left ? outChannels : count * outChannels,
-                    columns: left ? count * width : width, ld: ld, overColumns: !left, alpha: scale,
-                    beta: first == 0 ? 1 - newWeight : 1, into: &gfim)
+                    used, overColumns: !left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, into: &gfim)
             }
         }
     }

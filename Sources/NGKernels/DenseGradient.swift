@@ -28,25 +28,13 @@ public enum DenseGradient {
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool,
         into g: inout Matrix<Scalar>
     ) {
-        let (batch, n, m) = (x.rows, x.columns, dy.columns)
-        let width = n + (bias ? 1 : 0)
-        x.withUnsafeBufferPointer { px in
-            dy.withUnsafeBufferPointer { pdy in
-                g.withUnsafeMutableBufferPointer { pg in
-                    let out = pg.baseAddress!
-                    Scalar.gemm(
-                        transposeA: true, transposeB: false, m: m, n: n, k: batch, alpha: 1,
-                        a: pdy.baseAddress!, lda: m, b: px.baseAddress!, ldb: n,
-                        beta: 0, c: out, ldc: width)
-                    guard bias else { return }
-                    for o in 0..<m { out[o * width + n] = 0 }
-                    for i in 0..<batch {
-                        Scalar.axpy(
-                            n: m, alpha: 1, x: pdy.baseAddress! + i * m, incx: 1,
-                            y: out + n, incy: width)
-                    }
-                }
-            }
+        let (batch, n) = (x.rows, x.columns)
+        withViews(x, dy, mutating: &g) { x, dy, g in
+            BLAS.gemm(dy, transposeA: true, x, into: g.columns(0..<n))
+            guard bias else { return }
+            let biasColumn = g.columns(n..<n + 1)
+            biasColumn.fill(with: 0)
+            for i in 0..<batch { BLAS.axpy(1, dy.rows(i..<i + 1), into: biasColumn) }
         }
     }
 }

@@ -88,15 +88,14 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                     }
                 }
                 let keep = i == 0 ? 1 - newWeight : 1
-                workspace.withUnsafeBufferPointer { pu in
+                workspace.withView { u in
                     GFIM.accumulateGram(
-                        pu.baseAddress!, rows: inputOrder, columns: positions, ld: positions, overColumns: false,
-                        alpha: newWeight / (b * p), beta: keep, into: &a)
+                        u.rows(0..<inputOrder), overColumns: false, alpha: newWeight / (b * p), beta: keep, into: &a)
                 }
-                dy.withUnsafeBufferPointer { pdy in
+                dy.withView { dy in
                     GFIM.accumulateGram(
-                        pdy.baseAddress! + i * outputs * positions, rows: outputs, columns: positions, ld: positions,
-                        overColumns: false, alpha: newWeight * b / p, beta: keep, into: &g)
+                        dy.rows(i..<i + 1).reshaped(rows: outputs, columns: positions), overColumns: false,
+                        alpha: newWeight * b / p, beta: keep, into: &g)
                 }
             }
         } else {
@@ -110,15 +109,11 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                     }
                 }
             }
-            workspace.withUnsafeBufferPointer { pw in
-                GFIM.accumulateGram(
-                    pw.baseAddress!, rows: batch, columns: width, ld: width, overColumns: true,
-                    alpha: newWeight / b, beta: 1 - newWeight, into: &a)
+            workspace.withView { w in
+                GFIM.accumulateGram(w.rows(0..<batch), overColumns: true, alpha: newWeight / b, beta: 1 - newWeight, into: &a)
             }
-            dy.withUnsafeBufferPointer { pdy in
-                GFIM.accumulateGram(
-                    pdy.baseAddress!, rows: batch, columns: outputs, ld: outputs, overColumns: true,
-                    alpha: newWeight * b, beta: 1 - newWeight, into: &g)
+            dy.withView { dy in
+                GFIM.accumulateGram(dy, overColumns: true, alpha: newWeight * b, beta: 1 - newWeight, into: &g)
             }
         }
     }

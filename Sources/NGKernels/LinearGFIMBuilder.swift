@@ -75,11 +75,10 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) {
         fillScaledRows(inputs: x, outputGradients: dy)
-        let (batch, width) = (rowsInUse, dimension)
-        scaled.withUnsafeBufferPointer { pu in
+        let batch = rowsInUse
+        scaled.withView { u in
             GFIM.accumulateGram(
-                pu.baseAddress!, rows: batch, columns: width, ld: width, overColumns: true,
-                alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
+                u.rows(0..<batch), overColumns: true, alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
         }
     }
 

@@ -84,15 +84,15 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
-        let finiteMoments = firstMoment.withUnsafeBufferPointer { m in
-            secondMoment.withUnsafeBufferPointer { v in
-                stagedFirstMoment.withUnsafeMutableBufferPointer { mNew in
-                    stagedSecondMoment.withUnsafeMutableBufferPointer { vNew in
-                        update.withUnsafeMutableBufferPointer { u in
+        let finiteMoments = firstMoment.withView { m in
+            secondMoment.withView { v in
+                stagedFirstMoment.withMutableView { mNew in
+                    stagedSecondMoment.withMutableView { vNew in
+                        update.withMutableView { u in
                             Scalar.adamUpdate(
-                                gradient: u.baseAddress!, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
-                                intoFirst: mNew.baseAddress!, intoSecond: vNew.baseAddress!, count: u.count,
-                                beta1: b1, beta2: b2, correction1: correction1, correction2: correction2, epsilon: eps)
+                                gradient: u.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
+                                intoSecond: vNew.base, count: u.count, beta1: b1, beta2: b2,
+                                correction1: correction1, correction2: correction2, epsilon: eps)
                         }
                     }
                 }

@@ -44,16 +44,11 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
         weight: Matrix<Scalar>, gradient: Matrix<Scalar>, momentum mu: Scalar, weightDecay: Scalar,
         beta: Scalar, firstStep: Bool, statisticsStep: Bool, _ operation: String
     ) throws(NGError) {
-        let count = momentum.rows * momentum.columns
         let previous = firstStep && start == .firstGradient ? gradient : momentum
-        previous.withUnsafeBufferPointer { m in
-            gradient.withUnsafeBufferPointer { g in
-                stagedMomentum.withUnsafeMutableBufferPointer { w in
-                    w.baseAddress!.update(from: m.baseAddress!, count: count)
-                    Scalar.scal(n: count, alpha: mu, x: w.baseAddress!, incx: 1)
-                    Scalar.axpy(n: count, alpha: 1, x: g.baseAddress!, incx: 1, y: w.baseAddress!, incy: 1)
-                }
-            }
+        withViews(previous, gradient, mutating: &stagedMomentum) { m, g, staged in
+            staged.update(from: m)
+            BLAS.scal(mu, staged.flattened)
+            BLAS.axpy(1, g.flattened, into: staged.flattened)
         }
         if weightDecay != 0 {
             addToWeightColumns(weightDecay, of: weight, into: &stagedMomentum, weightColumns: weight.columns)

@@ -31,11 +31,11 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
             addToWeightColumns(decay, of: weight, into: &direction, weightColumns: weightColumns)
         }
         let restart = !started || mu == 0
-        let finiteVelocity = velocity.withUnsafeBufferPointer { v in
-            stagedVelocity.withUnsafeMutableBufferPointer { staged in
-                direction.withUnsafeMutableBufferPointer { d in
+        let finiteVelocity = velocity.withView { v in
+            stagedVelocity.withMutableView { staged in
+                direction.withMutableView { d in
                     Scalar.momentumUpdate(
-                        gradient: d.baseAddress!, velocity: v.baseAddress!, into: staged.baseAddress!, count: d.count,
+                        gradient: d.base, velocity: v.base, into: staged.base, count: d.count,
                         momentum: mu, restart: restart, nesterov: settings.nesterov)
                 }
             }
@@ -79,27 +79,25 @@ func stageWeightUpdate<Scalar: BLASScalar>(
     }
     let keep = 1 - lr * decoupledDecay
     let (rows, columns) = (weight.rows, weight.columns)
-    return update.withUnsafeBufferPointer { u in
-        weight.withUnsafeBufferPointer { w in
-            newWeight.withUnsafeMutableBufferPointer { target in
-                let (up, wp, tp) = (u.baseAddress!, w.baseAddress!, target.baseAddress!)
-                if decoupledDecay == 0 || weightColumns == columns {
-                    return Scalar.scaledUpdate(
-                        wp, keep: decoupledDecay == 0 ? 1 : keep, minus: scale, times: up, into: tp, count: rows * columns)
-                }
-                var finite = true
-                for i in 0..<rows {
-                    let (start, rest) = (i * columns, columns - weightColumns)
-                    finite = Scalar.scaledUpdate(
-                        wp + start, keep: keep, minus: scale, times: up + start, into: tp + start, count: weightColumns)
-                        && finite
-                    finite = Scalar.scaledUpdate(
-                        wp + start + weightColumns, keep: 1, minus: scale, times: up + start + weightColumns,
-                        into: tp + start + weightColumns, count: rest) && finite
-                }
-                return finite
-            }
+    return withViews(update, weight, mutating: &newWeight) { u, w, target in
+        if decoupledDecay == 0 || weightColumns == columns {
+            return Scalar.scaledUpdate(
+                w.base, keep: decoupledDecay == 0 ? 1 : keep, minus: scale, times: u.base, into: target.base,
+                count: w.count)
         }
+        // Row by row: the weight columns decay, the bias columns do not.
+        let (weights, biases) = (0..<weightColumns, weightColumns..<columns)
+        var finite = true
+        for i in 0..<rows {
+            let row = i..<i + 1
+            finite = Scalar.scaledUpdate(
+                w.rows(row).columns(weights).base, keep: keep, minus: scale, times: u.rows(row).columns(weights).base,
+                into: target.rows(row).columns(weights).base, count: weights.count) && finite
+            finite = Scalar.scaledUpdate(
+                w.rows(row).columns(biases).base, keep: 1, minus: scale, times: u.rows(row).columns(biases).base,
+                into: target.rows(row).columns(biases).base, count: biases.count) && finite
+        }
+        return finite
     }
 }
 
@@ -109,16 +107,15 @@ func addToWeightColumns<Scalar: BLASScalar>(
     _ alpha: Scalar, of x: Matrix<Scalar>, into y: inout Matrix<Scalar>, weightColumns: Int
 ) {
     let (rows, columns) = (y.rows, y.columns)
-    x.withUnsafeBufferPointer { px in
-        y.withUnsafeMutableBufferPointer { py in
+    guard weightColumns > 0 else { return }
+    x.withView { x in
+        y.withMutableView { y in
             if weightColumns == columns {
-                Scalar.axpy(n: rows * columns, alpha: alpha, x: px.baseAddress!, incx: 1, y: py.baseAddress!, incy: 1)
-            } else if weightColumns > 0 {
-                for i in 0..<rows {
-                    Scalar.axpy(
-                        n: weightColumns, alpha: alpha, x: px.baseAddress! + i * columns, incx: 1,
-                        y: py.baseAddress! + i * columns, incy: 1)
-                }
+                BLAS.axpy(alpha, x.flattened, into: y.flattened)
+                return
+            }
+            for i in 0..<rows {
+                BLAS.axpy(alpha, x.rows(i..<i + 1).columns(0..<weightColumns), into: y.rows(i..<i + 1).columns(0..<weightColumns))
             }
         }
     }

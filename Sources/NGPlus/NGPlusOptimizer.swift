@@ -260,9 +260,5 @@ extension NGPlusOptimizer.Layer {
 
 /// Copies a matrix's values into another of the same shape without allocating.
 func copy<Scalar: BLASScalar>(_ source: Matrix<Scalar>, into target: inout Matrix<Scalar>) {
-    source.withUnsafeBufferPointer { s in
-        target.withUnsafeMutableBufferPointer { t in
-            t.baseAddress!.update(from: s.baseAddress!, count: s.count)
-        }
-    }
+    source.withView { s in target.withMutableView { t in t.update(from: s) } }
 }

@@ -63,23 +63,16 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         ensureShape(&channelMajor, c, columns)
         input = x
         let (geometry, length) = (self.geometry, geometry.inputLength)
-        x.withUnsafeBufferPointer { px in
-            patches.withUnsafeMutableBufferPointer { u in
+        x.withView { x in
+            patches.withMutableView { u in
                 ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
-                    geometry.unfold(px.baseAddress! + samples.lowerBound * length, batch: samples.count,
-                                    sampleStride: length, into: u.baseAddress! + samples.lowerBound * p, ld: columns)
+                    let patchColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
+                    geometry.unfold(x.rows(samples).base, batch: samples.count, sampleStride: length,
+                                    into: u.columns(patchColumns).base, ld: columns)
                 }
             }
         }
-        weight.withUnsafeBufferPointer { w in
-            patches.withUnsafeBufferPointer { u in
-                channelMajor.withUnsafeMutableBufferPointer { y in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: c, n: columns, k: k + 1, alpha: 1,
-                                a: w.baseAddress!, lda: k + 1, b: u.baseAddress!, ldb: columns, beta: 0,
-                                c: y.baseAddress!, ldc: columns)
-                }
-            }
-        }
+        withViews(weight, patches, mutating: &channelMajor) { w, u, y in BLAS.gemm(w, u, into: y) }
         if channelMajorOutput { return channelMajor }
         ensureShape(&output, batch, outputLength)
         transpose(channelMajor, into: &output, toSampleMajor: true, batch: batch)
@@ -89,18 +82,17 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// Between channel-major `c × (B·P)` and sample-major `B × (c·P)`: B·c copies of P values.
     func transpose(_ source: Matrix<Scalar>, into target: inout Matrix<Scalar>, toSampleMajor: Bool, batch: Int) {
         let (p, c) = (geometry.positions, outChannels)
-        source.withUnsafeBufferPointer { s in
-            target.withUnsafeMutableBufferPointer { t in
+        source.withView { s in
+            target.withMutableView { t in
                 ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
                     for i in samples {
                         for o in 0..<c {
-                            let channelOffset = o * batch * p + i * p
-                            let sampleOffset = i * c * p + o * p
-                            if toSampleMajor {
-                                (t.baseAddress! + sampleOffset).update(from: s.baseAddress! + channelOffset, count: p)
-                            } else {
-                                (t.baseAddress! + channelOffset).update(from: s.baseAddress! + sampleOffset, count: p)
-                            }
+                            // Channel o of sample i: row o, columns i·P… (channel-major), or row i,
+                            // columns o·P… (sample-major).
+                            let (channelMajor, sampleMajor) = ((o, i * p), (i, o * p))
+                            let (from, to) = toSampleMajor ? (channelMajor, sampleMajor) : (sampleMajor, channelMajor)
+                            t.rows(to.0..<to.0 + 1).columns(to.1..<to.1 + p)
+                                .update(from: s.rows(from.0..<from.0 + 1).columns(from.1..<from.1 + p))
                         }
                     }
                 }
@@ -120,33 +112,20 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
             transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
         }
         let g = channelMajorOutput ? dy : channelMajor
-        g.withUnsafeBufferPointer { g in
-            patches.withUnsafeBufferPointer { u in
-                gradient.withUnsafeMutableBufferPointer { dw in
-                    Scalar.gemm(transposeA: false, transposeB: true, m: c, n: k + 1, k: columns, alpha: 1,
-                                a: g.baseAddress!, lda: columns, b: u.baseAddress!, ldb: columns, beta: 0,
-                                c: dw.baseAddress!, ldc: k + 1)
-                }
-            }
-        }
+        withViews(g, patches, mutating: &gradient) { g, u, dw in BLAS.gemm(g, u, transposeB: true, into: dw) }
         guard computesInputGradient else { return inputGradient }
         ensureShape(&patchGradient, k, columns)
         ensureShape(&inputGradient, batch, geometry.inputLength)
-        g.withUnsafeBufferPointer { g in
-            weight.withUnsafeBufferPointer { w in
-                patchGradient.withUnsafeMutableBufferPointer { du in
-                    Scalar.gemm(transposeA: true, transposeB: false, m: k, n: columns, k: c, alpha: 1,
-                                a: w.baseAddress!, lda: k + 1, b: g.baseAddress!, ldb: columns, beta: 0,
-                                c: du.baseAddress!, ldc: columns)
-                }
-            }
+        withViews(weight, g, mutating: &patchGradient) { w, g, du in
+            BLAS.gemm(w.columns(0..<k), transposeA: true, g, into: du)
         }
-        let (geometry, length) = (self.geometry, geometry.inputLength)
-        patchGradient.withUnsafeBufferPointer { du in
-            inputGradient.withUnsafeMutableBufferPointer { dx in
+        let geometry = self.geometry
+        patchGradient.withView { du in
+            inputGradient.withMutableView { dx in
                 ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
-                    Scalar.fold(geometry, du.baseAddress! + samples.lowerBound * p, ld: columns, batch: samples.count,
-                                sampleStride: length, into: dx.baseAddress! + samples.lowerBound * length)
+                    let patchColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
+                    Scalar.fold(geometry, du.columns(patchColumns).base, ld: columns, batch: samples.count,
+                                sampleStride: dx.leadingDimension, into: dx.rows(samples).base)
                 }
             }
         }

@@ -36,16 +36,10 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         let (batch, m, n) = (x.rows, outputs, inputs)
         ensureShape(&output, batch, m)
         input = x
-        x.withUnsafeBufferPointer { px in
-            weight.withUnsafeBufferPointer { w in
-                output.withUnsafeMutableBufferPointer { y in
-                    Scalar.gemm(transposeA: false, transposeB: true, m: batch, n: m, k: n, alpha: 1,
-                                a: px.baseAddress!, lda: n, b: w.baseAddress!, ldb: n + 1, beta: 0, c: y.baseAddress!, ldc: m)
-                    for i in 0..<batch {
-                        Scalar.axpy(n: m, alpha: 1, x: w.baseAddress! + n, incx: n + 1, y: y.baseAddress! + i * m, incy: 1)
-                    }
-                }
-            }
+        withViews(x, weight, mutating: &output) { x, w, y in
+            BLAS.gemm(x, w.columns(0..<n), transposeB: true, into: y)
+            let bias = w.columns(n..<n + 1)
+            for i in 0..<batch { BLAS.axpy(1, bias, into: y.rows(i..<i + 1)) }
         }
         return output
     }
@@ -54,15 +48,10 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         try dy.requireShape(Shape(input.rows, outputs), "Dense.backward", "outputGradient")
         outputGradient = dy
         guard computesInputGradient else { return inputGradient }
-        let (batch, m, n) = (dy.rows, outputs, inputs)
+        let (batch, n) = (dy.rows, inputs)
         ensureShape(&inputGradient, batch, n)
-        dy.withUnsafeBufferPointer { pdy in
-            weight.withUnsafeBufferPointer { w in
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: batch, n: n, k: m, alpha: 1,
-                                a: pdy.baseAddress!, lda: m, b: w.baseAddress!, ldb: n + 1, beta: 0, c: dx.baseAddress!, ldc: n)
-                }
-            }
+        withViews(dy, weight, mutating: &inputGradient) { dy, w, dx in
+            BLAS.gemm(dy, w.columns(0..<n), into: dx)
         }
         return inputGradient
     }

@@ -63,12 +63,12 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
         ensureShape(&output, batch, outputLength)
         if argmax.count != batch * outputLength { argmax = Array(repeating: 0, count: batch * outputLength) }
         let (layout, rectify) = (layout, rectify)
-        x.withUnsafeBufferPointer { px in
-            output.withUnsafeMutableBufferPointer { y in
+        x.withView { x in
+            output.withMutableView { y in
                 argmax.withUnsafeMutableBufferPointer { arg in
+                    guard let argmax = arg.baseAddress else { return }
                     ParallelLoop.forEachChunk(batch, minimumChunk: 2) { samples in
-                        Scalar.maxPool(px.baseAddress!, layout, samples: samples, rectify: rectify,
-                                       into: y.baseAddress!, argmax: arg.baseAddress!)
+                        Scalar.maxPool(x.base, layout, samples: samples, rectify: rectify, into: y.base, argmax: argmax)
                     }
                 }
             }
@@ -85,12 +85,12 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
             ensureShape(&inputGradient, batch, channels * height * width)
         }
         let layout = layout
-        dy.withUnsafeBufferPointer { pdy in
+        dy.withView { dy in
             argmax.withUnsafeBufferPointer { arg in
-                inputGradient.withUnsafeMutableBufferPointer { dx in
+                guard let argmax = arg.baseAddress else { return }
+                inputGradient.withMutableView { dx in
                     ParallelLoop.forEachChunk(batch, minimumChunk: 2) { samples in
-                        Scalar.maxPoolBackward(pdy.baseAddress!, argmax: arg.baseAddress!, layout, samples: samples,
-                                               into: dx.baseAddress!)
+                        Scalar.maxPoolBackward(dy.base, argmax: argmax, layout, samples: samples, into: dx.base)
                     }
                 }
             }

@@ -83,10 +83,10 @@ public final class Model<Scalar: NetworkScalar> {
     func gather(_ images: Matrix<Scalar>, _ indices: ArraySlice<Int>) -> Matrix<Scalar> {
         let columns = images.columns
         ensureShape(&batchImages, indices.count, columns)
-        images.withUnsafeBufferPointer { source in
-            batchImages.withUnsafeMutableBufferPointer { target in
+        images.withView { source in
+            batchImages.withMutableView { target in
                 for (row, index) in indices.enumerated() {
-                    (target.baseAddress! + row * columns).update(from: source.baseAddress! + index * columns, count: columns)
+                    target.rows(row..<row + 1).update(from: source.rows(index..<index + 1))
                 }
             }
         }

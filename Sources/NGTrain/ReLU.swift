@@ -9,10 +9,11 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         ensureShape(&output, x.rows, x.columns)
-        x.withUnsafeBufferPointer { px in
-            output.withUnsafeMutableBufferPointer { y in
-                ParallelLoop.forEachChunk(px.count, minimumChunk: 1 << 15) { chunk in
-                    Scalar.relu(px.baseAddress! + chunk.lowerBound, into: y.baseAddress! + chunk.lowerBound, count: chunk.count)
+        x.withView { x in
+            output.withMutableView { y in
+                let (x, y) = (x.flattened, y.flattened)
+                ParallelLoop.forEachChunk(x.count, minimumChunk: 1 << 15) { chunk in
+                    Scalar.relu(x.columns(chunk).base, into: y.columns(chunk).base, count: chunk.count)
                 }
             }
         }
@@ -22,15 +23,12 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, "ReLU.backward", "outputGradient")
         ensureShape(&inputGradient, dy.rows, dy.columns)
-        dy.withUnsafeBufferPointer { pdy in
-            output.withUnsafeBufferPointer { y in
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    ParallelLoop.forEachChunk(pdy.count, minimumChunk: 1 << 15) { chunk in
-                        let start = chunk.lowerBound
-                        Scalar.reluBackward(output: y.baseAddress! + start, outputGradient: pdy.baseAddress! + start,
-                                            into: dx.baseAddress! + start, count: chunk.count)
-                    }
-                }
+        withViews(dy, output, mutating: &inputGradient) { dy, y, dx in
+            let (dy, y, dx) = (dy.flattened, y.flattened, dx.flattened)
+            ParallelLoop.forEachChunk(dy.count, minimumChunk: 1 << 15) { chunk in
+                Scalar.reluBackward(
+                    output: y.columns(chunk).base, outputGradient: dy.columns(chunk).base,
+                    into: dx.columns(chunk).base, count: chunk.count)
             }
         }
         return inputGradient

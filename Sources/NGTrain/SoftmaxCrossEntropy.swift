@@ -23,10 +23,10 @@ public struct SoftmaxCrossEntropy<Scalar: BLASScalar> {
         ensureShape(&gradient, batch, classes)
         var total = 0.0
         let start = labels.startIndex
-        logits.withUnsafeBufferPointer { z in
+        logits.withView { z in
             gradient.withUnsafeMutableBufferPointer { g in
                 for i in 0..<batch {
-                    let row = z.baseAddress! + i * classes
+                    let row = z.rows(i..<i + 1).base
                     var top = row[0]
                     for j in 1..<classes { top = Swift.max(top, row[j]) }
                     var sum = 0.0

@@ -1,0 +1,46 @@
+/// BLAS on views, for callers that validated their matrices at their own entry point: the
+/// shapes are the views', checked by preconditions (a mismatch is a programmer error), and
+/// nothing is scanned. A view with one row or one column is also a vector, with stride 1 or its
+/// leading dimension.
+extension BLAS {
+    /// `C ← α·op(A)·op(B) + β·C`.
+    @inlinable
+    package static func gemm<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, transposeA: Bool = false, _ b: MatrixView<Scalar>, transposeB: Bool = false,
+        alpha: Scalar = 1, beta: Scalar = 0, into c: MutableMatrixView<Scalar>
+    ) {
+        let (m, k) = transposeA ? (a.columns, a.rows) : (a.rows, a.columns)
+        let (kb, n) = transposeB ? (b.columns, b.rows) : (b.rows, b.columns)
+        precondition(k == kb && c.rows == m && c.columns == n, "GEMM views of incompatible shapes")
+        guard m > 0, n > 0 else { return }
+        Scalar.gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a.base, lda: a.leadingDimension, b: b.base, ldb: b.leadingDimension,
+            beta: beta, c: c.base, ldc: c.leadingDimension)
+    }
+
+    /// `y ← α·x + y` for two vectors of one length (each a one-row or one-column view).
+    @inlinable
+    package static func axpy<Scalar: BLASScalar>(
+        _ alpha: Scalar, _ x: MatrixView<Scalar>, into y: MutableMatrixView<Scalar>
+    ) {
+        let (n, incx) = vector(x.rows, x.columns, x.leadingDimension)
+        let (ny, incy) = vector(y.rows, y.columns, y.leadingDimension)
+        precondition(n == ny, "AXPY vectors of different lengths")
+        Scalar.axpy(n: n, alpha: alpha, x: x.base, incx: incx, y: y.base, incy: incy)
+    }
+
+    /// `x ← α·x` for a vector (a one-row or one-column view).
+    @inlinable
+    package static func scal<Scalar: BLASScalar>(_ alpha: Scalar, _ x: MutableMatrixView<Scalar>) {
+        let (n, incx) = vector(x.rows, x.columns, x.leadingDimension)
+        Scalar.scal(n: n, alpha: alpha, x: x.base, incx: incx)
+    }
+
+    /// The length and stride of a one-row or one-column view.
+    @inlinable
+    static func vector(_ rows: Int, _ columns: Int, _ leadingDimension: Int) -> (count: Int, stride: Int) {
+        precondition(rows == 1 || columns == 1, "a vector view has one row or one column")
+        return rows == 1 ? (columns, 1) : (rows, leadingDimension)
+    }
+}

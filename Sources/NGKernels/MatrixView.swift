@@ -1,0 +1,172 @@
+/// A read-only strided view of row-major storage: `rows × columns` elements, row i starting
+/// `i·leadingDimension` elements after `base`. Views are the package's one way to hand matrix
+/// storage to BLAS and to the elementwise kernels: `Matrix.withView` and `withMutableView` are
+/// where a matrix's pointer is taken, and a view's `rows(_:)` and `columns(_:)` are the only
+/// pointer arithmetic its users need. Valid only inside the closure that made it.
+@frozen @usableFromInline
+package struct MatrixView<Scalar: BLASScalar> {
+    @usableFromInline package let base: UnsafePointer<Scalar>
+    @usableFromInline package let rows: Int
+    @usableFromInline package let columns: Int
+    @usableFromInline package let leadingDimension: Int
+
+    @inlinable
+    package init(base: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int) {
+        precondition(rows >= 0 && columns >= 0 && leadingDimension >= Swift.max(columns, 1) || rows <= 1)
+        self.base = base
+        self.rows = rows
+        self.columns = columns
+        self.leadingDimension = leadingDimension
+    }
+
+    /// Rows `range` of this view.
+    @inlinable
+    package func rows(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows out of the view")
+        return MatrixView(
+            base: base + range.lowerBound * leadingDimension, rows: range.count, columns: columns,
+            leadingDimension: leadingDimension)
+    }
+
+    /// Columns `range` of this view (same leading dimension).
+    @inlinable
+    package func columns(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= columns, "columns out of the view")
+        return MatrixView(
+            base: base + range.lowerBound, rows: rows, columns: range.count, leadingDimension: leadingDimension)
+    }
+
+    /// The number of elements a contiguous view spans.
+    @inlinable package var count: Int { rows * columns }
+
+    /// Whether row i follows row i − 1 directly, so that the view is one run of `count` values.
+    @inlinable package var isContiguous: Bool { leadingDimension == columns || rows <= 1 }
+
+    /// A contiguous view read as `rows × columns` (the same number of values, row-major).
+    @inlinable
+    package func reshaped(rows: Int, columns: Int) -> MatrixView {
+        precondition(isContiguous && rows * columns == count, "only a contiguous view of as many values reshapes")
+        return MatrixView(base: base, rows: rows, columns: columns, leadingDimension: Swift.max(columns, 1))
+    }
+
+    /// A contiguous view as one row of `count` values.
+    @inlinable
+    package var flattened: MatrixView {
+        precondition(isContiguous, "only a contiguous view flattens")
+        return MatrixView(base: base, rows: 1, columns: count, leadingDimension: Swift.max(count, 1))
+    }
+}
+
+/// A mutable strided view; see `MatrixView`.
+@frozen @usableFromInline
+package struct MutableMatrixView<Scalar: BLASScalar> {
+    @usableFromInline package let base: UnsafeMutablePointer<Scalar>
+    @usableFromInline package let rows: Int
+    @usableFromInline package let columns: Int
+    @usableFromInline package let leadingDimension: Int
+
+    @inlinable
+    package init(base: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int) {
+        precondition(rows >= 0 && columns >= 0 && leadingDimension >= Swift.max(columns, 1) || rows <= 1)
+        self.base = base
+        self.rows = rows
+        self.columns = columns
+        self.leadingDimension = leadingDimension
+    }
+
+    /// The same storage, read-only.
+    @inlinable
+    package var readOnly: MatrixView<Scalar> {
+        MatrixView(base: base, rows: rows, columns: columns, leadingDimension: leadingDimension)
+    }
+
+    /// Rows `range` of this view.
+    @inlinable
+    package func rows(_ range: Range<Int>) -> MutableMatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows out of the view")
+        return MutableMatrixView(
+            base: base + range.lowerBound * leadingDimension, rows: range.count, columns: columns,
+            leadingDimension: leadingDimension)
+    }
+
+    /// Columns `range` of this view (same leading dimension).
+    @inlinable
+    package func columns(_ range: Range<Int>) -> MutableMatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= columns, "columns out of the view")
+        return MutableMatrixView(
+            base: base + range.lowerBound, rows: rows, columns: range.count, leadingDimension: leadingDimension)
+    }
+
+    @inlinable package var count: Int { rows * columns }
+
+    @inlinable package var isContiguous: Bool { leadingDimension == columns || rows <= 1 }
+
+    /// A contiguous view as one row of `count` values.
+    @inlinable
+    package var flattened: MutableMatrixView {
+        precondition(isContiguous, "only a contiguous view flattens")
+        return MutableMatrixView(base: base, rows: 1, columns: count, leadingDimension: Swift.max(count, 1))
+    }
+
+    /// Sets every element to `value`.
+    @inlinable
+    package func fill(with value: Scalar) {
+        if isContiguous {
+            base.update(repeating: value, count: count)
+            return
+        }
+        for i in 0..<rows { (base + i * leadingDimension).update(repeating: value, count: columns) }
+    }
+
+    /// Copies a view of the same shape into this one, row by row (one copy when both are
+    /// contiguous).
+    @inlinable
+    package func update(from source: MatrixView<Scalar>) {
+        precondition(source.rows == rows && source.columns == columns, "views of different shapes")
+        if isContiguous && source.isContiguous {
+            base.update(from: source.base, count: count)
+            return
+        }
+        for i in 0..<rows {
+            (base + i * leadingDimension).update(from: source.base + i * source.leadingDimension, count: columns)
+        }
+    }
+}
+
+extension Matrix {
+    /// Calls `body` with a view of the whole matrix (leading dimension `columns`).
+    @inlinable
+    package func withView<R, E: Error>(_ body: (MatrixView<Scalar>) throws(E) -> R) throws(E) -> R {
+        let (rows, columns) = (self.rows, self.columns)
+        return try storage.withUnsafeBufferPointer { buffer throws(E) in
+            // An empty matrix has no storage: any aligned address does, nothing is read.
+            let base = buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Scalar>.alignment)!
+            return try body(MatrixView(base: base, rows: rows, columns: columns, leadingDimension: Swift.max(columns, 1)))
+        }
+    }
+
+    /// Calls `body` with a mutable view of the whole matrix, its storage uniquely owned.
+    @inlinable
+    package mutating func withMutableView<R, E: Error>(_ body: (MutableMatrixView<Scalar>) throws(E) -> R) throws(E) -> R {
+        let (rows, columns) = (self.rows, self.columns)
+        return try storage.withUnsafeMutableBufferPointer { buffer throws(E) in
+            let base = buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Scalar>.alignment)!
+            return try body(MutableMatrixView(
+                base: base, rows: rows, columns: columns, leadingDimension: Swift.max(columns, 1)))
+        }
+    }
+}
+
+/// Calls `body` with views of two matrices read and one written: the nesting of most kernels,
+/// in one place.
+@inlinable
+package func withViews<Scalar: BLASScalar, R, E: Error>(
+    _ a: Matrix<Scalar>, _ b: Matrix<Scalar>, mutating c: inout Matrix<Scalar>,
+    _ body: (MatrixView<Scalar>, MatrixView<Scalar>, MutableMatrixView<Scalar>) throws(E) -> R
+) throws(E) -> R {
+    try a.withView { (av) throws(E) in
+        try b.withView { (bv) throws(E) in
+            try c.withMutableView { (cv) throws(E) in try body(av, bv, cv) }
+        }
+    }
+}
