@@ -175,18 +175,16 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     ) -> Int {
         let order = gfim.blocks[b].rows
         let method = self.method
-        let info = gfim.blocks[b].withUnsafeBufferPointer { source in
-            scratch.blocks[b].withUnsafeMutableBufferPointer { target -> Int in
-                let a = target.baseAddress!
-                a.update(from: source.baseAddress!, count: order * order)
-                let s = Scalar(shift)
-                for i in 0..<order { a[i * order + i] += s }
-                let factored = Scalar.potrf(n: order, a: a, lda: order)
+        let info = gfim.blocks[b].withView { source in
+            scratch.blocks[b].withMutableView { a -> Int in
+                a.update(from: source)
+                a.addToDiagonal(Scalar(shift))
+                let factored = LAPACK.potrf(a)
                 if factored != 0 { return factored }
                 if method == .explicitInverse {
-                    let inverted = Scalar.potri(n: order, a: a, lda: order)
+                    let inverted = LAPACK.potri(a)
                     // The whole symmetric inverse, so that applies are GEMMs (see `apply`).
-                    if inverted == 0 { mirrorLowerTriangle(a, n: order, ld: order) }
+                    if inverted == 0 { a.mirrorLowerTriangle() }
                     return inverted
                 }
                 return 0
@@ -224,43 +222,24 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
     ) {
         precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
-        let rows = g.rows
-        let columns = g.columns
         let method = self.method
         let inverse = slot == .current ? storedBlocks : scratch
-        g.withUnsafeBufferPointer { pg in
-            d.withUnsafeMutableBufferPointer { pd in
-                let gBase = pg.baseAddress!
-                let dBase = pd.baseAddress!
-                if method == .choleskySolve { dBase.update(from: gBase, count: rows * columns) }
+        g.withView { g in
+            d.withMutableView { d in
+                if method == .choleskySolve { d.update(from: g) }
                 for b in inverse.blocks.indices {
-                    let start = inverse.blockRange(b).lowerBound
-                    let order = inverse.blocks[b].rows
-                    inverse.blocks[b].withUnsafeBufferPointer { pf in
-                        let f = pf.baseAddress!
+                    let range = inverse.blockRange(b)
+                    inverse.blocks[b].withView { f in
                         switch (method, side) {
                         case (.explicitInverse, .left):
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: order, n: columns, k: order,
-                                alpha: 1, a: f, lda: order, b: gBase + start * columns, ldb: columns,
-                                beta: 0, c: dBase + start * columns, ldc: columns)
+                            BLAS.gemm(f, g.rows(range), into: d.rows(range))
                         case (.explicitInverse, .right):
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: rows, n: order, k: order,
-                                alpha: 1, a: gBase + start, lda: columns, b: f, ldb: order,
-                                beta: 0, c: dBase + start, ldc: columns)
+                            BLAS.gemm(g.columns(range), f, into: d.columns(range))
                         case (.choleskySolve, .left):
-                            let block = dBase + start * columns
-                            Scalar.trsm(
-                                left: true, transpose: false, m: order, n: columns, alpha: 1,
-                                a: f, lda: order, b: block, ldb: columns)
-                            Scalar.trsm(
-                                left: true, transpose: true, m: order, n: columns, alpha: 1,
-                                a: f, lda: order, b: block, ldb: columns)
+                            BLAS.trsm(left: true, transpose: false, f, d.rows(range))
+                            BLAS.trsm(left: true, transpose: true, f, d.rows(range))
                         case (.choleskySolve, .right):
-                            let info = Scalar.potrs(
-                                n: order, nrhs: rows, a: f, lda: order,
-                                b: dBase + start, ldb: columns)
+                            let info = LAPACK.potrs(f, d.columns(range))
                             precondition(info == 0, "potrs rejected validated arguments")
                         }
                     }
@@ -300,52 +279,39 @@ extension DampedInverse {
         toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
     ) {
         precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
-        let (batch, n, width) = (x.rows, x.columns, dimension)
+        let (n, width) = (x.columns, dimension)
         let method = self.method
         let inverse = slot == .current ? storedBlocks : scratch
-        x.withUnsafeBufferPointer { px in
-            w.withUnsafeMutableBufferPointer { pw in
-                let xBase = px.baseAddress!
-                let wBase = pw.baseAddress!
+        x.withView { x in
+            w.withMutableView { w in
                 if method == .choleskySolve {
-                    for r in 0..<batch {
-                        (wBase + r * width).update(from: xBase + r * n, count: n)
-                        if appendingOnes { wBase[r * width + n] = 1 }
-                    }
+                    w.columns(0..<n).update(from: x)
+                    if appendingOnes { w.columns(n..<width).fill(with: 1) }
                 }
                 for b in inverse.blocks.indices {
-                    let start = inverse.blockRange(b).lowerBound
-                    let order = inverse.blocks[b].rows
-                    inverse.blocks[b].withUnsafeBufferPointer { pf in
-                        let f = pf.baseAddress!
+                    let range = inverse.blockRange(b)
+                    inverse.blocks[b].withView { f in
                         if method == .choleskySolve {
-                            let info = Scalar.potrs(
-                                n: order, nrhs: batch, a: f, lda: order, b: wBase + start, ldb: width)
+                            let info = LAPACK.potrs(f, w.columns(range))
                             precondition(info == 0, "potrs rejected validated arguments")
                             return
                         }
                         // The inputs this block covers; the bias, if here, is its last index q.
-                        let holdsBias = appendingOnes && start + order == width
-                        let q = holdsBias ? order - 1 : order
-                        if q > 0 {
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: batch, n: q, k: q, alpha: 1,
-                                a: xBase + start, lda: n, b: f, ldb: order, beta: 0, c: wBase + start, ldc: width)
-                        }
+                        let holdsBias = appendingOnes && range.upperBound == width
+                        let q = holdsBias ? range.count - 1 : range.count
+                        let inputs = range.lowerBound..<range.lowerBound + q
+                        if q > 0 { BLAS.gemm(x.columns(inputs), f.rows(0..<q).columns(0..<q), into: w.columns(inputs)) }
                         guard holdsBias else { return }
-                        // Row q of the block's lower triangle is F̂⁻¹[bias, block].
-                        let biasRow = f + q * order
+                        // Row q of the block is F̂⁻¹[bias, block]: its first q entries give the
+                        // bias column, and the whole row is added to every row of W (the ones).
+                        let biasRow = f.rows(q..<q + 1)
+                        let biasColumn = w.columns(n..<n + 1)
                         if q > 0 {
-                            Scalar.gemm(
-                                transposeA: false, transposeB: false, m: batch, n: 1, k: q, alpha: 1,
-                                a: xBase + start, lda: n, b: biasRow, ldb: 1,
-                                beta: 0, c: wBase + n, ldc: width)
+                            BLAS.gemm(x.columns(inputs), biasRow.columns(0..<q), transposeB: true, into: biasColumn)
                         } else {
-                            for r in 0..<batch { wBase[r * width + n] = 0 }
+                            biasColumn.fill(with: 0)
                         }
-                        for r in 0..<batch {
-                            Scalar.axpy(n: order, alpha: 1, x: biasRow, incx: 1, y: wBase + r * width + start, incy: 1)
-                        }
+                        for r in 0..<w.rows { BLAS.axpy(1, biasRow, into: w.rows(r..<r + 1).columns(range)) }
                     }
                 }
             }

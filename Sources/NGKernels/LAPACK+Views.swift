@@ -1,0 +1,42 @@
+/// The Cholesky routines of LAPACKE on square views (row-major, lower triangle), for callers
+/// that validated their matrices. Each returns LAPACK's `info`: 0 on success, the order of a
+/// failing leading minor, or minus the index of a rejected argument.
+@usableFromInline
+package enum LAPACK {
+    /// The Cholesky factor L of `a` (`A = L·Lᵀ`) in its lower triangle (POTRF).
+    @inlinable
+    package static func potrf<Scalar: BLASScalar>(_ a: MutableMatrixView<Scalar>) -> Int {
+        precondition(a.rows == a.columns, "POTRF of a non-square view")
+        return Scalar.potrf(n: a.rows, a: a.base, lda: a.leadingDimension)
+    }
+
+    /// From the factor left by `potrf`, the lower triangle of `A⁻¹` in place (POTRI).
+    @inlinable
+    package static func potri<Scalar: BLASScalar>(_ a: MutableMatrixView<Scalar>) -> Int {
+        precondition(a.rows == a.columns, "POTRI of a non-square view")
+        return Scalar.potri(n: a.rows, a: a.base, lda: a.leadingDimension)
+    }
+
+    /// Solves `X·A = B` in place for the rows of `b`, from the factor `l` of A (POTRS).
+    @inlinable
+    package static func potrs<Scalar: BLASScalar>(_ l: MatrixView<Scalar>, _ b: MutableMatrixView<Scalar>) -> Int {
+        precondition(l.rows == l.columns && b.columns == l.rows, "POTRS views of incompatible shapes")
+        return Scalar.potrs(n: l.rows, nrhs: b.rows, a: l.base, lda: l.leadingDimension, b: b.base, ldb: b.leadingDimension)
+    }
+}
+
+extension MutableMatrixView {
+    /// `A ← A + value·I` for a square view.
+    @inlinable
+    package func addToDiagonal(_ value: Scalar) {
+        precondition(rows == columns, "the diagonal of a non-square view")
+        for i in 0..<rows { base[i * leadingDimension + i] += value }
+    }
+
+    /// Copies the strict lower triangle of a square view into its upper triangle.
+    @inlinable
+    package func mirrorLowerTriangle() {
+        precondition(rows == columns, "the triangle of a non-square view")
+        NGKernels.mirrorLowerTriangle(base, n: rows, ld: leadingDimension)
+    }
+}
