@@ -30,6 +30,26 @@ extension BLAS {
         Scalar.axpy(n: n, alpha: alpha, x: x.base, incx: incx, y: y.base, incy: incy)
     }
 
+    /// `C ← α·A·Aᵀ + β·C` into the lower triangle of the square view C (SYRK).
+    @inlinable
+    package static func syrk<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, alpha: Scalar = 1, beta: Scalar = 0, into c: MutableMatrixView<Scalar>
+    ) {
+        precondition(c.rows == c.columns && c.rows == a.rows, "SYRK views of incompatible shapes")
+        Scalar.syrk(
+            transpose: false, n: a.rows, k: a.columns, alpha: alpha, a: a.base, lda: a.leadingDimension,
+            beta: beta, c: c.base, ldc: c.leadingDimension)
+    }
+
+    /// `xᵀ·y` for two vectors of one length.
+    @inlinable
+    package static func dot<Scalar: BLASScalar>(_ x: MatrixView<Scalar>, _ y: MatrixView<Scalar>) -> Scalar {
+        let (n, incx) = vector(x.rows, x.columns, x.leadingDimension)
+        let (ny, incy) = vector(y.rows, y.columns, y.leadingDimension)
+        precondition(n == ny, "DOT vectors of different lengths")
+        return Scalar.dot(n: n, x: x.base, incx: incx, y: y.base, incy: incy)
+    }
+
     /// `x ← α·x` for a vector (a one-row or one-column view).
     @inlinable
     package static func scal<Scalar: BLASScalar>(_ alpha: Scalar, _ x: MutableMatrixView<Scalar>) {

@@ -42,6 +42,21 @@ package struct MatrixView<Scalar: BLASScalar> {
     /// Whether row i follows row i − 1 directly, so that the view is one run of `count` values.
     @inlinable package var isContiguous: Bool { leadingDimension == columns || rows <= 1 }
 
+    /// The element at `row`, `column`.
+    @inlinable
+    package subscript(row: Int, column: Int) -> Scalar {
+        precondition(row >= 0 && row < rows && column >= 0 && column < columns, "index out of the view")
+        return base[row * leadingDimension + column]
+    }
+
+    /// True when no element is a NaN or an infinity (row by row unless contiguous).
+    @inlinable
+    package var isAllFinite: Bool {
+        if isContiguous { return count == 0 || Scalar.allFinite(base, count: count) }
+        for i in 0..<rows where !Scalar.allFinite(base + i * leadingDimension, count: columns) { return false }
+        return true
+    }
+
     /// A contiguous view read as `rows × columns` (the same number of values, row-major).
     @inlinable
     package func reshaped(rows: Int, columns: Int) -> MatrixView {

@@ -116,7 +116,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         }
         try damping.validate(operation)
         let m = dimension
-        let allFinite = u.withUnsafeBufferPointer { pu in Scalar.allFinite(pu.baseAddress!, count: r * m) }
+        let allFinite = u.withView { u in u.rows(0..<r).isAllFinite }
         if !allFinite, let index = u.firstNonFiniteIndex() {
             throw .nonFinite(operation: operation, argument: "factors", row: index / m, column: index % m)
         }
@@ -124,11 +124,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         // max|F| of the PSD F = c·UᵀU is its largest diagonal entry, c·max_j Σ_i u_ij².
         var largestDiagonal = 0.0
         if damping.needsMaxAbsolute {
-            largestDiagonal = u.withUnsafeBufferPointer { pu -> Double in
+            largestDiagonal = u.withView { u -> Double in
                 var largest = 0.0
                 for j in 0..<m {
-                    largest = Swift.max(largest, Double(Scalar.dot(
-                        n: r, x: pu.baseAddress! + j, incx: m, y: pu.baseAddress! + j, incy: m)))
+                    let column = u.rows(0..<r).columns(j..<j + 1)
+                    largest = Swift.max(largest, Double(BLAS.dot(column, column)))
                 }
                 return largest * Double(scale)
             }
@@ -139,16 +139,13 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         var attempt = 0
         while true {
             var overflow: (row: Int, column: Int)?
-            let info = u.withUnsafeBufferPointer { pu in
-                scratch.withUnsafeMutableBufferPointer { pc -> Int in
-                    let c = pc.baseAddress!
-                    Scalar.syrk(
-                        transpose: false, n: r, k: m, alpha: scale, a: pu.baseAddress!, lda: m,
-                        beta: 0, c: c, ldc: r)
-                    overflow = Self.firstNonFiniteInLowerTriangle(c, order: r)
+            let info = u.withView { u in
+                scratch.withMutableView { c -> Int in
+                    BLAS.syrk(u.rows(0..<r), alpha: scale, beta: 0, into: c)
+                    overflow = Self.firstNonFiniteInLowerTriangle(c.readOnly)
                     if overflow != nil { return 0 }
-                    for i in 0..<r { c[i * r + i] += Scalar(used) }
-                    return Scalar.potrf(n: r, a: c, lda: r)
+                    c.addToDiagonal(Scalar(used))
+                    return LAPACK.potrf(c)
                 }
             }
             // Finite factors whose products overflow: no shift can help, so say so at once.
@@ -171,17 +168,15 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             stagedFactors = Matrix(rows: r, columns: m)
             stagedSolvedFactors = stagedFactors
         }
-        u.withUnsafeBufferPointer { pu in
-            stagedFactors.withUnsafeMutableBufferPointer { pf in
-                pf.baseAddress!.update(from: pu.baseAddress!, count: r * m)
-            }
+        u.withView { u in
+            let rows = u.rows(0..<r)
+            stagedFactors.withMutableView { f in f.update(from: rows) }
             // V = C⁻¹·U = L⁻ᵀ·L⁻¹·U
-            scratch.withUnsafeBufferPointer { pl in
-                stagedSolvedFactors.withUnsafeMutableBufferPointer { pv in
-                    let (l, v) = (pl.baseAddress!, pv.baseAddress!)
-                    v.update(from: pu.baseAddress!, count: r * m)
-                    Scalar.trsm(left: true, transpose: false, m: r, n: m, alpha: 1, a: l, lda: r, b: v, ldb: m)
-                    Scalar.trsm(left: true, transpose: true, m: r, n: m, alpha: 1, a: l, lda: r, b: v, ldb: m)
+            scratch.withView { l in
+                stagedSolvedFactors.withMutableView { v in
+                    v.update(from: rows)
+                    BLAS.trsm(left: true, transpose: false, l, v)
+                    BLAS.trsm(left: true, transpose: true, l, v)
                 }
             }
         }
@@ -211,12 +206,12 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         stagedReport = nil
     }
 
-    /// The first NaN or infinity in the lower triangle of a row-major r × r matrix (what SYRK
-    /// wrote), or nil.
+    /// The first NaN or infinity in the lower triangle of a square view (what SYRK wrote), or
+    /// nil.
     @inlinable
-    static func firstNonFiniteInLowerTriangle(_ c: UnsafeMutablePointer<Scalar>, order r: Int) -> (row: Int, column: Int)? {
-        for i in 0..<r where !Scalar.allFinite(c + i * r, count: i + 1) {
-            for j in 0...i where !c[i * r + j].isFinite { return (i, j) }
+    static func firstNonFiniteInLowerTriangle(_ c: MatrixView<Scalar>) -> (row: Int, column: Int)? {
+        for i in 0..<c.rows where !c.rows(i..<i + 1).columns(0..<i + 1).isAllFinite {
+            for j in 0...i where !c[i, j].isFinite { return (i, j) }
         }
         return nil
     }
@@ -225,14 +220,12 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     @inlinable
     mutating func withApplyBuffers(
         _ slot: InverseSlot,
-        _ body: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void
+        _ body: (MatrixView<Scalar>, MatrixView<Scalar>, MutableMatrixView<Scalar>) -> Void
     ) {
         let (u, v) = slot == .current ? (factors, solvedFactors) : (stagedFactors, stagedSolvedFactors)
-        u.withUnsafeBufferPointer { pu in
-            v.withUnsafeBufferPointer { pv in
-                workspace.withUnsafeMutableBufferPointer { pt in
-                    body(pu.baseAddress!, pv.baseAddress!, pt.baseAddress!)
-                }
+        u.withView { u in
+            v.withView { v in
+                workspace.withMutableView { t in body(u, v, t) }
             }
         }
     }
@@ -263,7 +256,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
     ) {
         let left = side == .left
-        let (m, r) = (dimension, slot == .current ? currentRank : stagedRank)
+        let r = slot == .current ? currentRank : stagedRank
         let other = left ? g.columns : g.rows
         let workspaceShape = left ? Shape(r, other) : Shape(other, r)
         if workspace.shape != workspaceShape {
@@ -271,27 +264,18 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         }
         let (c, s) = slot == .current ? (scale, shift) : (stagedScale, stagedShift)
         let (alpha, beta) = (-c / s, 1 / s)
-        g.withUnsafeBufferPointer { pg in
-            d.withUnsafeMutableBufferPointer { pd in
+        g.withView { g in
+            d.withMutableView { d in
                 withApplyBuffers(slot) { u, v, t in
-                    let (gp, dp) = (pg.baseAddress!, pd.baseAddress!)
-                    dp.update(from: gp, count: m * other)
+                    d.update(from: g)
                     if left {
                         // T = U·G; D = (1/s)·G − (c/s)·Vᵀ·T
-                        Scalar.gemm(transposeA: false, transposeB: false, m: r, n: other, k: m,
-                                    alpha: 1, a: u, lda: m, b: gp, ldb: other,
-                                    beta: 0, c: t, ldc: other)
-                        Scalar.gemm(transposeA: true, transposeB: false, m: m, n: other, k: r,
-                                    alpha: alpha, a: v, lda: m, b: t, ldb: other,
-                                    beta: beta, c: dp, ldc: other)
+                        BLAS.gemm(u, g, into: t)
+                        BLAS.gemm(v, transposeA: true, t.readOnly, alpha: alpha, beta: beta, into: d)
                     } else {
                         // T = G·Uᵀ; D = (1/s)·G − (c/s)·T·V
-                        Scalar.gemm(transposeA: false, transposeB: true, m: other, n: r, k: m,
-                                    alpha: 1, a: gp, lda: m, b: u, ldb: m,
-                                    beta: 0, c: t, ldc: r)
-                        Scalar.gemm(transposeA: false, transposeB: false, m: other, n: m, k: r,
-                                    alpha: alpha, a: t, lda: r, b: v, ldb: m,
-                                    beta: beta, c: dp, ldc: m)
+                        BLAS.gemm(g, u, transposeB: true, into: t)
+                        BLAS.gemm(t.readOnly, v, alpha: alpha, beta: beta, into: d)
                     }
                 }
             }
@@ -325,30 +309,25 @@ extension WoodburyInverse {
     package mutating func applyRightUnchecked(
         toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
     ) {
-        let (batch, n, width) = (x.rows, x.columns, dimension)
+        let (batch, n) = (x.rows, x.columns)
         let r = slot == .current ? currentRank : stagedRank
         if workspace.shape != Shape(batch, r) { workspace = Matrix(rows: batch, columns: r) }
         let (c, s) = slot == .current ? (scale, shift) : (stagedScale, stagedShift)
         let (alpha, beta) = (-c / s, 1 / s)
-        x.withUnsafeBufferPointer { px in
-            w.withUnsafeMutableBufferPointer { pw in
+        x.withView { x in
+            w.withMutableView { w in
                 withApplyBuffers(slot) { u, v, t in
-                    let (xp, wp) = (px.baseAddress!, pw.baseAddress!)
                     // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added to
                     // every row.
-                    Scalar.gemm(transposeA: false, transposeB: true, m: batch, n: r, k: n,
-                                alpha: 1, a: xp, lda: n, b: u, ldb: width,
-                                beta: 0, c: t, ldc: r)
-                    for row in 0..<batch {
-                        (wp + row * width).update(from: xp + row * n, count: n)
-                        guard appendingOnes else { continue }
-                        wp[row * width + n] = 1
-                        Scalar.axpy(n: r, alpha: 1, x: u + n, incx: width, y: t + row * r, incy: 1)
+                    BLAS.gemm(x, u.columns(0..<n), transposeB: true, into: t)
+                    w.columns(0..<n).update(from: x)
+                    if appendingOnes {
+                        w.columns(n..<n + 1).fill(with: 1)
+                        let biasColumn = u.columns(n..<n + 1)
+                        for row in 0..<batch { BLAS.axpy(1, biasColumn, into: t.rows(row..<row + 1)) }
                     }
                     // W = (1/s)·[X | 1] − (c/s)·T·V
-                    Scalar.gemm(transposeA: false, transposeB: false, m: batch, n: width, k: r,
-                                alpha: alpha, a: t, lda: r, b: v, ldb: width,
-                                beta: beta, c: wp, ldc: width)
+                    BLAS.gemm(t.readOnly, v, alpha: alpha, beta: beta, into: w)
                 }
             }
         }
