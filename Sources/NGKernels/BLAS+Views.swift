@@ -30,14 +30,17 @@ extension BLAS {
         Scalar.axpy(n: n, alpha: alpha, x: x.base, incx: incx, y: y.base, incy: incy)
     }
 
-    /// `C ← α·A·Aᵀ + β·C` into the lower triangle of the square view C (SYRK).
+    /// `C ← α·A·Aᵀ + β·C` (or `α·Aᵀ·A + β·C` with `transpose`) into the lower triangle of the
+    /// square view C (SYRK).
     @inlinable
     package static func syrk<Scalar: BLASScalar>(
-        _ a: MatrixView<Scalar>, alpha: Scalar = 1, beta: Scalar = 0, into c: MutableMatrixView<Scalar>
+        _ a: MatrixView<Scalar>, transpose: Bool = false, alpha: Scalar = 1, beta: Scalar = 0,
+        into c: MutableMatrixView<Scalar>
     ) {
-        precondition(c.rows == c.columns && c.rows == a.rows, "SYRK views of incompatible shapes")
+        let (n, k) = transpose ? (a.columns, a.rows) : (a.rows, a.columns)
+        precondition(c.rows == c.columns && c.rows == n, "SYRK views of incompatible shapes")
         Scalar.syrk(
-            transpose: false, n: a.rows, k: a.columns, alpha: alpha, a: a.base, lda: a.leadingDimension,
+            transpose: transpose, n: n, k: k, alpha: alpha, a: a.base, lda: a.leadingDimension,
             beta: beta, c: c.base, ldc: c.leadingDimension)
     }
 
@@ -48,6 +51,13 @@ extension BLAS {
         let (ny, incy) = vector(y.rows, y.columns, y.leadingDimension)
         precondition(n == ny, "DOT vectors of different lengths")
         return Scalar.dot(n: n, x: x.base, incx: incx, y: y.base, incy: incy)
+    }
+
+    /// `‖x‖₂` of a vector.
+    @inlinable
+    package static func nrm2<Scalar: BLASScalar>(_ x: MatrixView<Scalar>) -> Scalar {
+        let (n, incx) = vector(x.rows, x.columns, x.leadingDimension)
+        return Scalar.nrm2(n: n, x: x.base, incx: incx)
     }
 
     /// `x ← α·x` for a vector (a one-row or one-column view).

@@ -20,16 +20,8 @@ public enum BLAS {
         let bShape = transposeB ? Shape(n, k) : Shape(k, n)
         try b.requireShape(bShape, operation, "B")
         try c.requireShape(Shape(m, n), operation, "C")
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    Scalar.gemm(
-                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                        alpha: alpha, a: pa.baseAddress!, lda: a.columns,
-                        b: pb.baseAddress!, ldb: b.columns,
-                        beta: beta, c: pc.baseAddress!, ldc: n)
-                }
-            }
+        withViews(a, b, mutating: &c) { a, b, c in
+            gemm(a, transposeA: transposeA, b, transposeB: transposeB, alpha: alpha, beta: beta, into: c)
         }
     }
 
@@ -45,14 +37,11 @@ public enum BLAS {
         let operation = "BLAS.syrk"
         try a.requireNonEmpty(operation, "A")
         let n = transpose ? a.columns : a.rows
-        let k = transpose ? a.rows : a.columns
         try c.requireShape(Shape(n, n), operation, "C")
-        a.withUnsafeBufferPointer { pa in
-            c.withUnsafeMutableBufferPointer { pc in
-                Scalar.syrk(
-                    transpose: transpose, n: n, k: k, alpha: alpha, a: pa.baseAddress!,
-                    lda: a.columns, beta: beta, c: pc.baseAddress!, ldc: n)
-                if symmetrize { mirrorLowerTriangle(pc.baseAddress!, n: n, ld: n) }
+        a.withView { a in
+            c.withMutableView { c in
+                syrk(a, transpose: transpose, alpha: alpha, beta: beta, into: c)
+                if symmetrize { c.mirrorLowerTriangle() }
             }
         }
     }
@@ -72,15 +61,10 @@ public enum BLAS {
         let needed = side == .left ? Shape(a.rows, b.columns) : Shape(b.rows, a.rows)
         try b.requireShape(needed, operation, "B")
         try c.requireShape(needed, operation, "C")
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    Scalar.symm(
-                        left: side == .left, m: b.rows, n: b.columns, alpha: alpha,
-                        a: pa.baseAddress!, lda: a.columns, b: pb.baseAddress!, ldb: b.columns,
-                        beta: beta, c: pc.baseAddress!, ldc: b.columns)
-                }
-            }
+        withViews(a, b, mutating: &c) { a, b, c in
+            Scalar.symm(
+                left: side == .left, m: b.rows, n: b.columns, alpha: alpha, a: a.base, lda: a.leadingDimension,
+                b: b.base, ldb: b.leadingDimension, beta: beta, c: c.base, ldc: c.leadingDimension)
         }
     }
 
@@ -91,30 +75,21 @@ public enum BLAS {
     ) throws(NGError) {
         try y.requireShape(x.shape, "BLAS.axpy", "Y")
         if x.isEmpty { return }
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeMutableBufferPointer { py in
-                Scalar.axpy(n: px.count, alpha: alpha, x: px.baseAddress!, incx: 1,
-                            y: py.baseAddress!, incy: 1)
-            }
-        }
+        x.withView { x in y.withMutableView { y in axpy(alpha, x.flattened, into: y.flattened) } }
     }
 
     /// `X ← α·X` (SCAL).
     @inlinable
     public static func scal<Scalar: BLASScalar>(_ alpha: Scalar, _ x: inout Matrix<Scalar>) {
         if x.isEmpty { return }
-        x.withUnsafeMutableBufferPointer { px in
-            Scalar.scal(n: px.count, alpha: alpha, x: px.baseAddress!, incx: 1)
-        }
+        x.withMutableView { x in scal(alpha, x.flattened) }
     }
 
     /// The Frobenius norm, computed by NRM2 without overflow (0 for an empty matrix).
     @inlinable
     public static func nrm2<Scalar: BLASScalar>(_ x: Matrix<Scalar>) -> Scalar {
         if x.isEmpty { return 0 }
-        return x.withUnsafeBufferPointer { px in
-            Scalar.nrm2(n: px.count, x: px.baseAddress!, incx: 1)
-        }
+        return x.withView { x in nrm2(x.flattened) }
     }
 }
 

@@ -85,11 +85,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
                 expected: Shape(dimension, blockSize), actual: Shape(other.dimension, other.blockSize))
         }
         for b in blocks.indices {
-            other.blocks[b].withUnsafeBufferPointer { source in
-                blocks[b].withUnsafeMutableBufferPointer { target in
-                    target.baseAddress!.update(from: source.baseAddress!, count: source.count)
-                }
-            }
+            other.blocks[b].withView { source in blocks[b].withMutableView { target in target.update(from: source) } }
         }
     }
 

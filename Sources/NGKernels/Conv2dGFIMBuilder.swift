@@ -115,27 +115,21 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         let batch = x.rows
         let scale = newWeight * Scalar(batch) / Scalar(positions).squareRoot()
         let (geometry, outChannels, left, width) = (self.geometry, self.outChannels, side == .left, self.width)
-        let ld = sampleGradients.columns
         for first in Swift.stride(from: 0, to: batch, by: stackedSamples) {
             let count = Swift.min(stackedSamples, batch - first)
             for slot in 0..<count {
                 let i = first + slot
-                x.withUnsafeBufferPointer { px in
-                    patches.withUnsafeMutableBufferPointer { pu in
-                        geometry.unfold(px.baseAddress! + i * geometry.inputLength, into: pu.baseAddress!, ld: positions)
-                    }
+                x.withView { x in
+                    patches.withMutableView { u in geometry.unfold(x.rows(i..<i + 1), into: u) }
                 }
-                dy.withUnsafeBufferPointer { pdy in
-                    patches.withUnsafeBufferPointer { pu in
-                        sampleGradients.withUnsafeMutableBufferPointer { pg in
-                            let target = left ? pg.baseAddress! + slot * width : pg.baseAddress! + slot * outChannels * ld
-                            Scalar.gemm(
-                                transposeA: false, transposeB: true, m: outChannels, n: width,
-                                k: positions, alpha: 1, a: pdy.baseAddress! + i * outChannels * positions,
-                                lda: positions, b: pu.baseAddress!, ldb: positions,
-                                beta: 0, c: target, ldc: ld)
-                        }
-                    }
+                // dW_i = dY_i·U_iᵀ: beside the others (left) or below them (right).
+                withViews(dy, patches, mutating: &sampleGradients) { dy, u, g in
+                    let target = left
+                        ? g.rows(0..<outChannels).columns((slot * width)..<((slot + 1) * width))
+                        : g.rows((slot * outChannels)..<((slot + 1) * outChannels)).columns(0..<width)
+                    BLAS.gemm(
+                        dy.rows(i..<i + 1).reshaped(rows: outChannels, columns: positions), u, transposeB: true,
+                        into: target)
                 }
             }
             sampleGradients.withView { g in

@@ -88,6 +88,15 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         Scalar.unfold(self, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
 
+    /// im2col of the samples that are the rows of `x` (each `inputLength` values) into the
+    /// patch rows of `u`, sample after sample along its columns (`positions` each).
+    @inlinable
+    package func unfold<Scalar: BLASScalar>(_ x: MatrixView<Scalar>, into u: MutableMatrixView<Scalar>) {
+        precondition(x.columns == inputLength && u.rows >= patchSize && u.columns >= x.rows * positions,
+                     "unfold views of incompatible shapes")
+        Scalar.unfold(self, x.base, batch: x.rows, sampleStride: x.leadingDimension, into: u.base, ld: u.leadingDimension)
+    }
+
     /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`
     /// (patchSize × positions).
     /// - Throws: `shapeMismatch`, or `invalidArgument` for a sample index out of range.
@@ -103,12 +112,8 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
                 operation: operation, argument: "sample",
                 reason: "\(sample) is outside 0..<\(inputs.rows)")
         }
-        let length = inputLength
-        let ld = positions
-        inputs.withUnsafeBufferPointer { px in
-            patches.withUnsafeMutableBufferPointer { pu in
-                unfold(px.baseAddress! + sample * length, into: pu.baseAddress!, ld: ld)
-            }
+        inputs.withView { x in
+            patches.withMutableView { u in unfold(x.rows(sample..<sample + 1), into: u) }
         }
     }
 }

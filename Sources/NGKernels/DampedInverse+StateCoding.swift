@@ -13,8 +13,7 @@ extension DampedInverse: StateCodable {
         if method == .explicitInverse {
             // Files of state format 2 hold F, not F̂⁻¹, above the diagonal: complete the inverse.
             for b in storedBlocks.blocks.indices {
-                let order = storedBlocks.blocks[b].rows
-                storedBlocks.blocks[b].withUnsafeMutableBufferPointer { mirrorLowerTriangle($0.baseAddress!, n: order, ld: order) }
+                storedBlocks.blocks[b].withMutableView { $0.mirrorLowerTriangle() }
             }
         }
         if try reader.readBool() {

@@ -82,10 +82,8 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
         let (b, p) = (Scalar(batch), Scalar(positions))
         if let geometry {
             for i in 0..<batch {
-                x.withUnsafeBufferPointer { px in
-                    workspace.withUnsafeMutableBufferPointer { pu in
-                        geometry.unfold(px.baseAddress! + i * geometry.inputLength, into: pu.baseAddress!, ld: positions)
-                    }
+                x.withView { x in
+                    workspace.withMutableView { u in geometry.unfold(x.rows(i..<i + 1), into: u) }
                 }
                 let keep = i == 0 ? 1 - newWeight : 1
                 workspace.withView { u in
@@ -102,12 +100,8 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
             let width = inputOrder
             if workspace.rows < batch { workspace = Matrix(rows: batch, columns: width, repeating: 1) }
             let n = inputs
-            x.withUnsafeBufferPointer { px in
-                workspace.withUnsafeMutableBufferPointer { pw in
-                    for i in 0..<batch {
-                        (pw.baseAddress! + i * width).update(from: px.baseAddress! + i * n, count: n)
-                    }
-                }
+            x.withView { x in
+                workspace.withMutableView { w in w.rows(0..<batch).columns(0..<n).update(from: x) }
             }
             workspace.withView { w in
                 GFIM.accumulateGram(w.rows(0..<batch), overColumns: true, alpha: newWeight / b, beta: 1 - newWeight, into: &a)

@@ -110,7 +110,7 @@ public struct KernelSelfCheck: Sendable, Equatable {
                 }
             }
             var l = a
-            let info = l.withUnsafeMutableBufferPointer { S.potrf(n: n, a: $0.baseAddress!, lda: n) }
+            let info = l.withMutableView { LAPACK.potrf($0) }
             guard info == 0 else {
                 failures.append("\(S.self) Cholesky \(n)×\(n): LAPACK info \(info) on a positive definite matrix")
                 return

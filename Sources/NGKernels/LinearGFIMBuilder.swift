@@ -97,9 +97,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// products overflow make them infinite).
     @inlinable
     package func factorIsFinite() -> Bool {
-        scaled.withUnsafeBufferPointer { pu in
-            rowsInUse == 0 || Scalar.allFinite(pu.baseAddress!, count: rowsInUse * dimension)
-        }
+        scaled.withView { u in u.rows(0..<rowsInUse).isAllFinite }
     }
 
     @inlinable
@@ -120,27 +118,20 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         let batch = x.rows
         if batch > scaled.rows { scaled = Matrix(rows: batch, columns: dimension) }
         rowsInUse = batch
-        let width = dimension
-        let (left, withBias, n, m) = (side == .left, bias, inputs, outputs)
-        x.withUnsafeBufferPointer { px in
-            dy.withUnsafeBufferPointer { pdy in
-                scaled.withUnsafeMutableBufferPointer { pu in
-                    for i in 0..<batch {
-                        let xi = px.baseAddress! + i * n
-                        let dyi = pdy.baseAddress! + i * m
-                        let row = pu.baseAddress! + i * width
-                        if left {
-                            let weight = Scalar.dot(n: n, x: xi, incx: 1, y: xi, incy: 1)
-                                + (withBias ? 1 : 0)
-                            row.update(from: dyi, count: m)
-                            Scalar.scal(n: m, alpha: weight.squareRoot(), x: row, incx: 1)
-                        } else {
-                            let root = Scalar.nrm2(n: m, x: dyi, incx: 1)
-                            row.update(from: xi, count: n)
-                            Scalar.scal(n: n, alpha: root, x: row, incx: 1)
-                            if withBias { row[n] = root }
-                        }
-                    }
+        let (left, withBias, n) = (side == .left, bias, inputs)
+        withViews(x, dy, mutating: &scaled) { x, dy, u in
+            for i in 0..<batch {
+                let (xi, dyi, row) = (x.rows(i..<i + 1), dy.rows(i..<i + 1), u.rows(i..<i + 1))
+                if left {
+                    let weight = BLAS.dot(xi, xi) + (withBias ? 1 : 0)
+                    row.update(from: dyi)
+                    BLAS.scal(weight.squareRoot(), row)
+                } else {
+                    let root = BLAS.nrm2(dyi)
+                    let inputs = row.columns(0..<n)
+                    inputs.update(from: xi)
+                    BLAS.scal(root, inputs)
+                    if withBias { row.columns(n..<n + 1).fill(with: root) }
                 }
             }
         }

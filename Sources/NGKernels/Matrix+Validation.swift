@@ -33,9 +33,7 @@ extension Matrix {
     /// it is scanned element by element.
     @inlinable
     public func firstNonFiniteIndex() -> Int? {
-        let allFinite = storage.withUnsafeBufferPointer { buffer in
-            buffer.isEmpty || Scalar.allFinite(buffer.baseAddress!, count: buffer.count)
-        }
+        let allFinite = withView { $0.isAllFinite }
         if allFinite { return nil }
         return storage.firstIndex { !$0.isFinite }
     }
@@ -43,8 +41,6 @@ extension Matrix {
     /// The largest absolute value of an element (0 for an empty matrix; NaN is ignored).
     @inlinable
     public func maxAbsolute() -> Scalar {
-        storage.withUnsafeBufferPointer { buffer in
-            buffer.isEmpty ? 0 : Scalar.maxAbsolute(buffer.baseAddress!, count: buffer.count)
-        }
+        withView { $0.count == 0 ? 0 : Scalar.maxAbsolute($0.base, count: $0.count) }
     }
 }

@@ -29,10 +29,10 @@ package enum ProcessEnvironment {
 
     /// Writes `line` and a newline to file descriptor 2 (stderr) or 1 (stdout), unbuffered.
     package static func writeLine(_ line: String, toDescriptor descriptor: Int32 = 2) {
-        var bytes = Array((line + "\n").utf8)
+        let bytes = Array((line + "\n").utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             if written <= 0 { return }
             offset += written
         }

@@ -20,16 +20,16 @@ public enum SymmetricEigen {
         var values = [Scalar](repeating: 0, count: n)
         var sizeQuery = [Scalar](repeating: 0, count: 1)
         var intQuery = [Int32](repeating: 0, count: 1)
-        _ = work.withUnsafeMutableBufferPointer { pa in
+        _ = work.withMutableView { a in
             Scalar.syevd(
-                vectors: vectors, n: n, a: pa.baseAddress!, lda: n, w: &values,
+                vectors: vectors, n: n, a: a.base, lda: a.leadingDimension, w: &values,
                 work: &sizeQuery, lwork: -1, iwork: &intQuery, liwork: -1)
         }
         var scalarWork = [Scalar](repeating: 0, count: Swift.max(1, Int(sizeQuery[0])))
         var intWork = [Int32](repeating: 0, count: Swift.max(1, Int(intQuery[0])))
-        let info = work.withUnsafeMutableBufferPointer { pa in
+        let info = work.withMutableView { a in
             Scalar.syevd(
-                vectors: vectors, n: n, a: pa.baseAddress!, lda: n, w: &values,
+                vectors: vectors, n: n, a: a.base, lda: a.leadingDimension, w: &values,
                 work: &scalarWork, lwork: scalarWork.count, iwork: &intWork, liwork: intWork.count)
         }
         guard info == 0 else {

@@ -62,13 +62,12 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         if patches.columns != columns { patches = Matrix(rows: k + 1, columns: columns, repeating: 1) }
         ensureShape(&channelMajor, c, columns)
         input = x
-        let (geometry, length) = (self.geometry, geometry.inputLength)
+        let geometry = self.geometry
         x.withView { x in
             patches.withMutableView { u in
                 ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
                     let patchColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
-                    geometry.unfold(x.rows(samples).base, batch: samples.count, sampleStride: length,
-                                    into: u.columns(patchColumns).base, ld: columns)
+                    geometry.unfold(x.rows(samples), into: u.columns(patchColumns))
                 }
             }
         }
