@@ -85,12 +85,14 @@ where Self.RawSignificand: FixedWidthInteger {
         gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafePointer<Self>,
         secondMoment: UnsafePointer<Self>, intoFirst: UnsafeMutablePointer<Self>,
         intoSecond: UnsafeMutablePointer<Self>, count: Int,
-        beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self) -> Bool
+        beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self,
+        weightUpdate: FusedWeightUpdate<Self>?) -> Bool
 
     /// `ElementwiseKernels.momentumUpdate`, compiled for this type.
     static func momentumUpdate(
         gradient: UnsafeMutablePointer<Self>, velocity: UnsafePointer<Self>,
-        into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool) -> Bool
+        into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Self>?) -> Bool
 
     /// `ElementwiseKernels.scaledUpdate`, compiled for this type.
     static func scaledUpdate(

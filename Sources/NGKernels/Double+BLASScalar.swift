@@ -112,21 +112,23 @@ extension Double: BLASScalar {
         gradient: UnsafeMutablePointer<Double>, firstMoment: UnsafePointer<Double>,
         secondMoment: UnsafePointer<Double>, intoFirst: UnsafeMutablePointer<Double>,
         intoSecond: UnsafeMutablePointer<Double>, count: Int,
-        beta1: Double, beta2: Double, correction1: Double, correction2: Double, epsilon: Double
+        beta1: Double, beta2: Double, correction1: Double, correction2: Double, epsilon: Double,
+        weightUpdate: FusedWeightUpdate<Double>?
     ) -> Bool {
         ElementwiseKernels.adamUpdate(
             gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
             intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
-            correction2: correction2, epsilon: epsilon)
+            correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
     }
 
     public static func momentumUpdate(
         gradient: UnsafeMutablePointer<Double>, velocity: UnsafePointer<Double>,
-        into: UnsafeMutablePointer<Double>, count: Int, momentum: Double, restart: Bool, nesterov: Bool
+        into: UnsafeMutablePointer<Double>, count: Int, momentum: Double, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Double>?
     ) -> Bool {
         ElementwiseKernels.momentumUpdate(
             gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
-            restart: restart, nesterov: nesterov)
+            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
     }
 
     public static func scaledUpdate(

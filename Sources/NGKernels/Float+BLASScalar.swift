@@ -112,21 +112,23 @@ extension Float: BLASScalar {
         gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>,
         secondMoment: UnsafePointer<Float>, intoFirst: UnsafeMutablePointer<Float>,
         intoSecond: UnsafeMutablePointer<Float>, count: Int,
-        beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float
+        beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
+        weightUpdate: FusedWeightUpdate<Float>?
     ) -> Bool {
         ElementwiseKernels.adamUpdate(
             gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
             intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
-            correction2: correction2, epsilon: epsilon)
+            correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
     }
 
     public static func momentumUpdate(
         gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>,
-        into: UnsafeMutablePointer<Float>, count: Int, momentum: Float, restart: Bool, nesterov: Bool
+        into: UnsafeMutablePointer<Float>, count: Int, momentum: Float, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Float>?
     ) -> Bool {
         ElementwiseKernels.momentumUpdate(
             gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
-            restart: restart, nesterov: nesterov)
+            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
     }
 
     public static func scaledUpdate(

@@ -84,24 +84,30 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
-        let finiteMoments = firstMoment.withView { m in
-            secondMoment.withView { v in
-                stagedFirstMoment.withMutableView { mNew in
-                    stagedSecondMoment.withMutableView { vNew in
-                        update.withMutableView { u in
-                            Scalar.adamUpdate(
-                                gradient: u.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
-                                intoSecond: vNew.base, count: u.count, beta1: b1, beta2: b2,
-                                correction1: correction1, correction2: correction2, epsilon: eps)
+        let decoupled = settings.weightDecayMode == .decoupled ? decay : 0
+        let fused = settings.maxUpdateNorm == nil && (decoupled == 0 || weightColumns == weight.columns)
+        let finite = withFusedWeightUpdate(fused, weight: weight, into: &newWeight, keep: 1 - lr * decoupled, rate: lr) {
+            weightUpdate in
+            firstMoment.withView { m in
+                secondMoment.withView { v in
+                    stagedFirstMoment.withMutableView { mNew in
+                        stagedSecondMoment.withMutableView { vNew in
+                            update.withMutableView { u in
+                                Scalar.adamUpdate(
+                                    gradient: u.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
+                                    intoSecond: vNew.base, count: u.count, beta1: b1, beta2: b2,
+                                    correction1: correction1, correction2: correction2, epsilon: eps,
+                                    weightUpdate: weightUpdate)
+                            }
                         }
                     }
                 }
             }
         }
-        let finiteWeight = stageWeightUpdate(
+        if fused { return finite }
+        return stageWeightUpdate(
             update, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
-            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
-        return finiteMoments && finiteWeight
+            decoupledDecay: decoupled, weightColumns: weightColumns) && finite
     }
 
     public mutating func commitStaged() {

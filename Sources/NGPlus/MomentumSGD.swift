@@ -31,20 +31,25 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
             addToWeightColumns(decay, of: weight, into: &direction, weightColumns: weightColumns)
         }
         let restart = !started || mu == 0
-        let finiteVelocity = velocity.withView { v in
-            stagedVelocity.withMutableView { staged in
-                direction.withMutableView { d in
-                    Scalar.momentumUpdate(
-                        gradient: d.base, velocity: v.base, into: staged.base, count: d.count,
-                        momentum: mu, restart: restart, nesterov: settings.nesterov)
+        let lr = Scalar(settings.learningRate.value(at: t))
+        let decoupled = settings.weightDecayMode == .decoupled ? decay : 0
+        let fused = settings.maxUpdateNorm == nil && (decoupled == 0 || weightColumns == weight.columns)
+        let finite = withFusedWeightUpdate(fused, weight: weight, into: &newWeight, keep: 1 - lr * decoupled, rate: lr) {
+            weightUpdate in
+            velocity.withView { v in
+                stagedVelocity.withMutableView { staged in
+                    direction.withMutableView { d in
+                        Scalar.momentumUpdate(
+                            gradient: d.base, velocity: v.base, into: staged.base, count: d.count,
+                            momentum: mu, restart: restart, nesterov: settings.nesterov, weightUpdate: weightUpdate)
+                    }
                 }
             }
         }
-        let finiteWeight = stageWeightUpdate(
-            direction, weight: weight, into: &newWeight,
-            learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
-            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns)
-        return finiteVelocity && finiteWeight
+        if fused { return finite }
+        return stageWeightUpdate(
+            direction, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+            decoupledDecay: decoupled, weightColumns: weightColumns) && finite
     }
 
     public mutating func commitStaged() {
@@ -62,6 +67,20 @@ extension MomentumSGD {
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         started = try reader.readBool()
         try reader.read(into: &velocity, what: "velocity")
+    }
+}
+
+/// Runs `body` with the fused weight update `W′ = keep·W − rate·s` when `fused`, nil otherwise
+/// (the caller then stages the weight on its own, `stageWeightUpdate`).
+func withFusedWeightUpdate<Scalar: BLASScalar>(
+    _ fused: Bool, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>, keep: Scalar, rate: Scalar,
+    _ body: (FusedWeightUpdate<Scalar>?) -> Bool
+) -> Bool {
+    guard fused else { return body(nil) }
+    return weight.withView { w in
+        newWeight.withMutableView { target in
+            body(FusedWeightUpdate(weight: w.base, newWeight: target.base, keep: keep, rate: rate))
+        }
     }
 }
 
