@@ -2,8 +2,8 @@ extension DampedInverse: StateCodable {
     public func encode(to writer: inout StateWriter) {
         writer.write(method.rawValue)
         storedBlocks.encode(to: &writer)
-        writer.write(lastReport != nil)
-        lastReport?.encode(to: &writer)
+        writer.write(reports.current != nil)
+        reports.current?.encode(to: &writer)
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
@@ -22,9 +22,9 @@ extension DampedInverse: StateCodable {
             guard report.usedShifts.count == storedBlocks.blockCount else {
                 throw reader.fail("a damping report of \(report.usedShifts.count) blocks for \(storedBlocks.blockCount)")
             }
-            lastReport = report
+            reports.current = report
         } else {
-            lastReport = nil
+            reports.current = nil
         }
     }
 }

@@ -36,12 +36,9 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     /// The factor the shift grows by on each retry.
     public let retryGrowth: Double
     /// What the last successful refresh used; nil before the first.
-    @inlinable public var report: DampingReport? { lastReport }
+    @inlinable public var report: DampingReport? { reports.current }
     @usableFromInline var storedBlocks: BlockDiagonalMatrix<Scalar>
-    @usableFromInline var lastReport: DampingReport?
-    @usableFromInline var stagedReport: DampingReport?
-    /// The storage of an earlier report, reused so that a refresh allocates nothing.
-    @usableFromInline var spareReport = DampingReport()
+    @usableFromInline var reports = DampingReports()
     @usableFromInline var scratch: BlockDiagonalMatrix<Scalar>
 
     /// An inverse of order `dimension` in blocks of `blockSize`, not yet refreshed.
@@ -72,7 +69,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     }
 
     /// True once a refresh has succeeded.
-    @inlinable public var isRefreshed: Bool { lastReport != nil }
+    @inlinable public var isRefreshed: Bool { reports.current != nil }
 
     /// What is stored, as one dense matrix of order `dimension`: `F̂⁻¹` (symmetric) for
     /// `explicitInverse`, L (zero above the diagonal) for `choleskySolve`, zero off the
@@ -114,7 +111,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public mutating func stageRefresh(
         from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
     ) throws(NGError) -> DampingReport {
-        stagedReport = nil
+        var report = reports.startStaging()
         let operation = "DampedInverse.refresh"
         guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
             throw .shapeMismatch(
@@ -124,9 +121,6 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         try damping.validate(operation)
         try gfim.requireFinite(operation, "GFIM")
 
-        var report = DampingReport()
-        swap(&report, &spareReport)
-        report.removeAll()
         for b in gfim.blocks.indices {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
             let requested = damping.shift(maxAbsolute: largest)
@@ -149,7 +143,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
             }
             report.append(requestedShift: requested, usedShift: shift, retries: attempt)
         }
-        stagedReport = report
+        reports.staged = report
         return report
     }
 
@@ -157,11 +151,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     /// - Precondition: a staged result exists (a programmer error otherwise).
     @inlinable
     public mutating func commitStagedRefresh() {
-        precondition(stagedReport != nil, "commitStagedRefresh without a successful stageRefresh")
+        reports.commit()
         swap(&storedBlocks, &scratch)
-        spareReport = lastReport ?? DampingReport()
-        lastReport = stagedReport
-        stagedReport = nil
     }
 
     /// Writes the factor of block `b` of `gfim + shift·I` into the lower triangle of its
@@ -221,7 +212,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     package func applyUnchecked(
         _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
     ) {
-        precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
+        precondition(slot == .current ? isRefreshed : reports.staged != nil, "apply of an inverse never refreshed")
         let method = self.method
         let inverse = slot == .current ? storedBlocks : scratch
         g.withView { g in
@@ -278,7 +269,7 @@ extension DampedInverse {
     package func applyRightUnchecked(
         toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>, slot: InverseSlot
     ) {
-        precondition(slot == .current ? isRefreshed : stagedReport != nil, "apply of an inverse never refreshed")
+        precondition(slot == .current ? isRefreshed : reports.staged != nil, "apply of an inverse never refreshed")
         let (n, width) = (x.columns, dimension)
         let method = self.method
         let inverse = slot == .current ? storedBlocks : scratch

@@ -67,12 +67,8 @@ public enum ElementwiseKernels {
             finite += (first - first) + (second - second)
             mq.storeBytes(of: first, toByteOffset: offset, as: Lanes.self)
             vq.storeBytes(of: second, toByteOffset: offset, as: Lanes.self)
-            let step = (first * c1) / ((second * c2).squareRoot() + eps)
-            if let weightUpdate {
-                finite += weightUpdate.apply(step, atByteOffset: offset)
-            } else {
-                gp.storeBytes(of: step, toByteOffset: offset, as: Lanes.self)
-            }
+            finite += FusedWeightUpdate.finish(
+                (first * c1) / ((second * c2).squareRoot() + eps), over: gp, atByteOffset: offset, weightUpdate)
         }
         var tail: Scalar = 0
         for e in whole..<count {
@@ -82,8 +78,9 @@ public enum ElementwiseKernels {
             tail += (first - first) + (second - second)
             mNew[e] = first
             vNew[e] = second
-            let step = (first * (1 / correction1)) / ((second * (1 / correction2)).squareRoot() + epsilon)
-            if let weightUpdate { tail += weightUpdate.apply(step, at: e) } else { g[e] = step }
+            tail += FusedWeightUpdate.finish(
+                (first * (1 / correction1)) / ((second * (1 / correction2)).squareRoot() + epsilon), over: g, at: e,
+                weightUpdate)
         }
         return finite.sum() + tail == 0
     }
@@ -110,20 +107,15 @@ public enum ElementwiseKernels {
             let velocity = restart ? gradient : lanesMu * old + gradient
             finite += velocity - velocity
             vq.storeBytes(of: velocity, toByteOffset: offset, as: Lanes.self)
-            let step = nesterov ? gradient + lanesMu * velocity : velocity
-            if let weightUpdate {
-                finite += weightUpdate.apply(step, atByteOffset: offset)
-            } else {
-                gp.storeBytes(of: step, toByteOffset: offset, as: Lanes.self)
-            }
+            finite += FusedWeightUpdate.finish(
+                nesterov ? gradient + lanesMu * velocity : velocity, over: gp, atByteOffset: offset, weightUpdate)
         }
         var tail: Scalar = 0
         for e in whole..<count {
             let velocity = restart ? g[e] : mu * v[e] + g[e]
             tail += velocity - velocity
             vNew[e] = velocity
-            let step = nesterov ? g[e] + mu * velocity : velocity
-            if let weightUpdate { tail += weightUpdate.apply(step, at: e) } else { g[e] = step }
+            tail += FusedWeightUpdate.finish(nesterov ? g[e] + mu * velocity : velocity, over: g, at: e, weightUpdate)
         }
         return finite.sum() + tail == 0
     }

@@ -32,4 +32,26 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
         newWeight[index] = next
         return next - next
     }
+
+    /// The end of a kernel's lane: the step applied to the weight by `weightUpdate`, or, with
+    /// none, written over the gradient at `offset` bytes. Returns the finiteness lanes to add.
+    @inlinable
+    static func finish(
+        _ step: SIMD16<Scalar>, over gradient: UnsafeMutableRawPointer, atByteOffset offset: Int,
+        _ weightUpdate: FusedWeightUpdate?
+    ) -> SIMD16<Scalar> {
+        if let weightUpdate { return weightUpdate.apply(step, atByteOffset: offset) }
+        gradient.storeBytes(of: step, toByteOffset: offset, as: SIMD16<Scalar>.self)
+        return SIMD16()
+    }
+
+    /// The same for one element.
+    @inlinable
+    static func finish(
+        _ step: Scalar, over gradient: UnsafeMutablePointer<Scalar>, at index: Int, _ weightUpdate: FusedWeightUpdate?
+    ) -> Scalar {
+        if let weightUpdate { return weightUpdate.apply(step, at: index) }
+        gradient[index] = step
+        return 0
+    }
 }

@@ -72,56 +72,46 @@ package struct MatrixView<Scalar: BLASScalar> {
     }
 }
 
-/// A mutable strided view; see `MatrixView`.
+/// A mutable strided view; see `MatrixView`. It is a read-only view whose storage the caller
+/// owns mutably (`Matrix.withMutableView`).
 @frozen @usableFromInline
 package struct MutableMatrixView<Scalar: BLASScalar> {
-    @usableFromInline package let base: UnsafeMutablePointer<Scalar>
-    @usableFromInline package let rows: Int
-    @usableFromInline package let columns: Int
-    @usableFromInline package let leadingDimension: Int
+    /// The same storage, read-only.
+    @usableFromInline package let readOnly: MatrixView<Scalar>
 
     @inlinable
     package init(base: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int) {
-        precondition(rows >= 0 && columns >= 0 && leadingDimension >= Swift.max(columns, 1) || rows <= 1)
-        self.base = base
-        self.rows = rows
-        self.columns = columns
-        self.leadingDimension = leadingDimension
+        readOnly = MatrixView(base: UnsafePointer(base), rows: rows, columns: columns, leadingDimension: leadingDimension)
     }
 
-    /// The same storage, read-only.
+    @inlinable package var base: UnsafeMutablePointer<Scalar> { UnsafeMutablePointer(mutating: readOnly.base) }
+    @inlinable package var rows: Int { readOnly.rows }
+    @inlinable package var columns: Int { readOnly.columns }
+    @inlinable package var leadingDimension: Int { readOnly.leadingDimension }
+
+    /// The same part of the same storage as `view`, writable: `view` was made from this one.
     @inlinable
-    package var readOnly: MatrixView<Scalar> {
-        MatrixView(base: base, rows: rows, columns: columns, leadingDimension: leadingDimension)
+    init(writable view: MatrixView<Scalar>) {
+        readOnly = view
     }
 
     /// Rows `range` of this view.
     @inlinable
-    package func rows(_ range: Range<Int>) -> MutableMatrixView {
-        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows out of the view")
-        return MutableMatrixView(
-            base: base + range.lowerBound * leadingDimension, rows: range.count, columns: columns,
-            leadingDimension: leadingDimension)
-    }
+    package func rows(_ range: Range<Int>) -> MutableMatrixView { MutableMatrixView(writable: readOnly.rows(range)) }
 
     /// Columns `range` of this view (same leading dimension).
     @inlinable
     package func columns(_ range: Range<Int>) -> MutableMatrixView {
-        precondition(range.lowerBound >= 0 && range.upperBound <= columns, "columns out of the view")
-        return MutableMatrixView(
-            base: base + range.lowerBound, rows: rows, columns: range.count, leadingDimension: leadingDimension)
+        MutableMatrixView(writable: readOnly.columns(range))
     }
 
     @inlinable package var count: Int { rows * columns }
 
-    @inlinable package var isContiguous: Bool { leadingDimension == columns || rows <= 1 }
+    @inlinable package var isContiguous: Bool { readOnly.isContiguous }
 
     /// A contiguous view as one row of `count` values.
     @inlinable
-    package var flattened: MutableMatrixView {
-        precondition(isContiguous, "only a contiguous view flattens")
-        return MutableMatrixView(base: base, rows: 1, columns: count, leadingDimension: Swift.max(count, 1))
-    }
+    package var flattened: MutableMatrixView { MutableMatrixView(writable: readOnly.flattened) }
 
     /// Sets every element to `value`.
     @inlinable

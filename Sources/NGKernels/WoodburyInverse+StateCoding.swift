@@ -5,8 +5,8 @@ extension WoodburyInverse: StateCodable {
         writer.write(solvedFactors)
         writer.write(Double(scale))
         writer.write(Double(shift))
-        writer.write(lastReport != nil)
-        lastReport?.encode(to: &writer)
+        writer.write(reports.current != nil)
+        reports.current?.encode(to: &writer)
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
@@ -30,6 +30,6 @@ extension WoodburyInverse: StateCodable {
         scratch = Matrix(rows: rank, columns: rank)
         scale = Scalar(savedScale)
         shift = Scalar(savedShift)
-        lastReport = report
+        reports.current = report
     }
 }

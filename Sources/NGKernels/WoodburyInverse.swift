@@ -29,11 +29,9 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     /// r, the rows of U in use (0 before the first refresh).
     @inlinable public var rank: Int { currentRank }
     /// What the last successful refresh used; nil before the first.
-    @inlinable public var report: DampingReport? { lastReport }
+    @inlinable public var report: DampingReport? { reports.current }
     @usableFromInline var currentRank = 0
-    @usableFromInline var lastReport: DampingReport?
-    /// The storage of an earlier report, reused so that a refresh allocates nothing.
-    @usableFromInline var spareReport = DampingReport()
+    @usableFromInline var reports = DampingReports()
     /// U, r × m.
     @usableFromInline var factors: Matrix<Scalar>
     /// V = C⁻¹·U, r × m.
@@ -45,7 +43,6 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     @usableFromInline var stagedRank = 0
     @usableFromInline var stagedScale: Scalar = 1
     @usableFromInline var stagedShift: Scalar = 1
-    @usableFromInline var stagedReport: DampingReport?
     /// The Cholesky factor of C while a refresh runs.
     @usableFromInline var scratch: Matrix<Scalar>
     @usableFromInline var workspace: Matrix<Scalar>
@@ -78,7 +75,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     }
 
     /// True once a refresh has succeeded.
-    @inlinable public var isRefreshed: Bool { lastReport != nil }
+    @inlinable public var isRefreshed: Bool { reports.current != nil }
 
     /// Takes `F = scale·UᵀU` from the first `rank` rows of `factors` (all rows when nil),
     /// copies them, and factors the damped capacitance matrix.
@@ -101,7 +98,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     public mutating func stageRefresh(
         factors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
     ) throws(NGError) -> DampingReport {
-        stagedReport = nil
+        reports.staged = nil
         let operation = "WoodburyInverse.refresh"
         try u.requireNonEmpty(operation, "factors")
         try u.requireShape(Shape(u.rows, dimension), operation, "factors")
@@ -183,11 +180,9 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         stagedRank = r
         stagedScale = scale
         stagedShift = Scalar(used)
-        var report = DampingReport()
-        swap(&report, &spareReport)
-        report.removeAll()
+        var report = reports.startStaging()
         report.append(requestedShift: requested, usedShift: used, retries: attempt)
-        stagedReport = report
+        reports.staged = report
         return report
     }
 
@@ -195,15 +190,12 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     /// - Precondition: a staged result exists (a programmer error otherwise).
     @inlinable
     public mutating func commitStagedRefresh() {
-        precondition(stagedReport != nil, "commitStagedRefresh without a successful stageRefresh")
+        reports.commit()
         swap(&factors, &stagedFactors)
         swap(&solvedFactors, &stagedSolvedFactors)
         swap(&currentRank, &stagedRank)
         swap(&scale, &stagedScale)
         swap(&shift, &stagedShift)
-        spareReport = lastReport ?? DampingReport()
-        lastReport = stagedReport
-        stagedReport = nil
     }
 
     /// The first NaN or infinity in the lower triangle of a square view (what SYRK wrote), or

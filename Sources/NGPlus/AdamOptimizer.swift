@@ -84,10 +84,10 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
-        let decoupled = settings.weightDecayMode == .decoupled ? decay : 0
-        let fused = settings.maxUpdateNorm == nil && (decoupled == 0 || weightColumns == weight.columns)
-        let finite = withFusedWeightUpdate(fused, weight: weight, into: &newWeight, keep: 1 - lr * decoupled, rate: lr) {
-            weightUpdate in
+        return stageStep(
+            direction: &update, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns
+        ) { update, weightUpdate in
             firstMoment.withView { m in
                 secondMoment.withView { v in
                     stagedFirstMoment.withMutableView { mNew in
@@ -104,10 +104,6 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
                 }
             }
         }
-        if fused { return finite }
-        return stageWeightUpdate(
-            update, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
-            decoupledDecay: decoupled, weightColumns: weightColumns) && finite
     }
 
     public mutating func commitStaged() {

@@ -31,11 +31,11 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
             addToWeightColumns(decay, of: weight, into: &direction, weightColumns: weightColumns)
         }
         let restart = !started || mu == 0
-        let lr = Scalar(settings.learningRate.value(at: t))
-        let decoupled = settings.weightDecayMode == .decoupled ? decay : 0
-        let fused = settings.maxUpdateNorm == nil && (decoupled == 0 || weightColumns == weight.columns)
-        let finite = withFusedWeightUpdate(fused, weight: weight, into: &newWeight, keep: 1 - lr * decoupled, rate: lr) {
-            weightUpdate in
+        return stageStep(
+            direction: &direction, weight: weight, into: &newWeight, learningRate: Scalar(settings.learningRate.value(at: t)),
+            maxUpdateNorm: settings.maxUpdateNorm, decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
+            weightColumns: weightColumns
+        ) { direction, weightUpdate in
             velocity.withView { v in
                 stagedVelocity.withMutableView { staged in
                     direction.withMutableView { d in
@@ -46,10 +46,6 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
                 }
             }
         }
-        if fused { return finite }
-        return stageWeightUpdate(
-            direction, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
-            decoupledDecay: decoupled, weightColumns: weightColumns) && finite
     }
 
     public mutating func commitStaged() {
@@ -70,16 +66,25 @@ extension MomentumSGD {
     }
 }
 
-/// Runs `body` with the fused weight update `W′ = keep·W − rate·s` when `fused`, nil otherwise
-/// (the caller then stages the weight on its own, `stageWeightUpdate`).
-func withFusedWeightUpdate<Scalar: BLASScalar>(
-    _ fused: Bool, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>, keep: Scalar, rate: Scalar,
-    _ body: (FusedWeightUpdate<Scalar>?) -> Bool
+/// The shared end of a first-order rule's `stage`: `kernel` computes the rule's new state and
+/// its step from the gradient in `direction`, and either writes the new weight itself, through
+/// the fused update it is given (no clipping, and decoupled decay off or on every column), or
+/// writes the step over `direction` for `stageWeightUpdate`. Returns whether every new value
+/// is finite.
+func stageStep<Scalar: BLASScalar>(
+    direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+    learningRate lr: Scalar, maxUpdateNorm: Double?, decoupledDecay: Scalar, weightColumns: Int,
+    kernel: (inout Matrix<Scalar>, FusedWeightUpdate<Scalar>?) -> Bool
 ) -> Bool {
-    guard fused else { return body(nil) }
+    guard maxUpdateNorm == nil && (decoupledDecay == 0 || weightColumns == weight.columns) else {
+        let finite = kernel(&direction, nil)
+        return stageWeightUpdate(
+            direction, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: maxUpdateNorm,
+            decoupledDecay: decoupledDecay, weightColumns: weightColumns) && finite
+    }
     return weight.withView { w in
         newWeight.withMutableView { target in
-            body(FusedWeightUpdate(weight: w.base, newWeight: target.base, keep: keep, rate: rate))
+            kernel(&direction, FusedWeightUpdate(weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr))
         }
     }
 }
