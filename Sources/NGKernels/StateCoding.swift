@@ -124,8 +124,11 @@ public struct StateReader: Sendable {
     public mutating func readMatrix<Scalar: BLASScalar>(what: String) throws(NGError) -> Matrix<Scalar> {
         let rows = try readInt()
         let columns = try readInt()
-        guard rows >= 0, columns >= 0, rows <= Int(Int32.max), columns <= Int(Int32.max),
-              rows.multipliedReportingOverflow(by: columns).partialValue * 8 <= bytes.count - offset
+        // Every count is hostile: the values must fit in the bytes left, 8 each, checked
+        // without overflow before anything is allocated.
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, rows <= Int(Int32.max), columns <= Int(Int32.max), !overflow,
+              count <= (bytes.count - offset) / 8
         else { throw fail("\(what) has an impossible shape \(rows)×\(columns)") }
         var matrix = Matrix<Scalar>(rows: rows, columns: columns)
         try matrix.withUnsafeMutableBufferPointer { buffer throws(NGError) in

@@ -77,7 +77,8 @@ enum StateFile {
         guard savedScalar == scalar else { throw corrupt("saved in \(savedScalar), not \(scalar)") }
         let length = try header.readInt()
         let payloadStart = magic.count + header.offset
-        guard length >= 0, payloadStart + length == body.count else {
+        // Compared without adding: a crafted length near Int.max must not overflow.
+        guard length >= 0, length == body.count - payloadStart else {
             throw corrupt("payload length \(length) does not match the file")
         }
         return StateReader(bytes: Array(body[payloadStart...]), operation: operation)
