@@ -14,8 +14,9 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
     public let stride: Int
     public let padding: Int
 
-    /// - Throws: `invalidArgument` for a non-positive size or stride, a negative padding, or
-    ///   a kernel larger than the padded image.
+    /// - Throws: `invalidArgument` for a non-positive size or stride, a negative padding, a
+    ///   kernel larger than the padded image, or a size or a derived size (padded image, patch,
+    ///   sample length, output positions) beyond `Int32.max`, the largest BLAS takes.
     public init(
         inChannels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int,
         stride: Int = 1, padding: Int = 0
@@ -32,6 +33,32 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
                 operation: "ConvGeometry.init", argument: "padding",
                 reason: "must be non-negative, got \(padding)")
         }
+        // Every size and every product of sizes is computed with overflow checks and must be
+        // one BLAS can take.
+        func bounded(_ name: String, _ factors: [Int], plus extra: Int = 0) throws(NGError) -> Int {
+            var product = 1
+            for factor in factors {
+                let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+                guard !overflow else { product = Int.max; break }
+                product = next
+            }
+            let (total, overflow) = product.addingReportingOverflow(extra)
+            guard !overflow, total <= Int(Int32.max) else {
+                throw .invalidArgument(
+                    operation: "ConvGeometry.init", argument: name, reason: "exceeds Int32.max")
+            }
+            return total
+        }
+        for (name, value) in positive + [("padding", padding)] { _ = try bounded(name, [value]) }
+        let paddedHeight = try bounded("height + 2·padding", [2, padding], plus: height)
+        let paddedWidth = try bounded("width + 2·padding", [2, padding], plus: width)
+        _ = try bounded("inChannels·kernelHeight·kernelWidth (+ 1)", [inChannels, kernelHeight, kernelWidth], plus: 1)
+        _ = try bounded("inChannels·height·width", [inChannels, height, width])
+        if kernelHeight <= paddedHeight, kernelWidth <= paddedWidth {
+            _ = try bounded(
+                "output positions",
+                [(paddedHeight - kernelHeight) / stride + 1, (paddedWidth - kernelWidth) / stride + 1])
+        }
         guard kernelHeight <= height + 2 * padding, kernelWidth <= width + 2 * padding else {
             throw .invalidArgument(
                 operation: "ConvGeometry.init", argument: "kernel",
@@ -45,6 +72,18 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         self.kernelWidth = kernelWidth
         self.stride = stride
         self.padding = padding
+    }
+
+    /// Decodes a geometry through the same checks as `init`, so that a decoded spec is never
+    /// one the initializer would refuse.
+    public init(from decoder: any Decoder) throws {
+        enum Keys: String, CodingKey { case inChannels, height, width, kernelHeight, kernelWidth, stride, padding }
+        let c = try decoder.container(keyedBy: Keys.self)
+        try self.init(
+            inChannels: c.decode(Int.self, forKey: .inChannels), height: c.decode(Int.self, forKey: .height),
+            width: c.decode(Int.self, forKey: .width), kernelHeight: c.decode(Int.self, forKey: .kernelHeight),
+            kernelWidth: c.decode(Int.self, forKey: .kernelWidth), stride: c.decode(Int.self, forKey: .stride),
+            padding: c.decode(Int.self, forKey: .padding))
     }
 
     @inlinable public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }

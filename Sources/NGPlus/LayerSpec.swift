@@ -39,7 +39,8 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         }
     }
 
-    /// Throws `invalidArgument` for a non-positive size.
+    /// Throws `invalidArgument` for a non-positive size, or a parameter W̃ whose rows, columns
+    /// or element count exceed `Int32.max` (what BLAS and a workspace can take).
     public func validate(_ operation: String) throws(NGError) {
         let sizes: [(String, Int)] = switch self {
         case let .dense(outputs, inputs, _): [("outputs", outputs), ("inputs", inputs)]
@@ -50,6 +51,14 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         for (name, value) in sizes where value < 1 || value > Int(Int32.max) {
             throw .invalidArgument(
                 operation: operation, argument: name, reason: "must be in 1...Int32.max, got \(value)")
+        }
+        // The sizes are now at most Int32.max each: W̃'s shape and element count cannot overflow.
+        let shape = parameterShape
+        let (elements, overflow) = shape.rows.multipliedReportingOverflow(by: shape.columns)
+        guard shape.columns <= Int(Int32.max), !overflow, elements <= Int(Int32.max) else {
+            throw .invalidArgument(
+                operation: operation, argument: "layer",
+                reason: "has a parameter of \(shape), more than Int32.max values")
         }
     }
 }
