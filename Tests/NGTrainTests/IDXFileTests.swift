@@ -72,4 +72,27 @@ import Testing
         let badLabel = write("l2", idx([2], [0, 12]))
         #expect(throws: NGError.self) { try Dataset(imagesPath: images, labelsPath: badLabel) }
     }
+
+    /// A gzip stream whose 8-byte trailer (CRC-32 and length) is missing or wrong is refused:
+    /// the data's integrity is checked, not assumed.
+    @Test func aGzipStreamWithoutItsTrailerIsRefused() throws {
+        let path = write("whole.gz", idx([1000], (0..<1000).map { UInt8($0 % 251) }), gzip: true)
+        #expect(try IDXFile(path: path).values.count == 1000)
+        let compressed = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let noTrailer = write("no-trailer.gz", Array(compressed.dropLast(8)))
+        #expect(throws: NGError.self) { try IDXFile(path: noTrailer) }
+        var badCRC = compressed
+        badCRC[badCRC.count - 6] ^= 0xFF
+        #expect(throws: NGError.self) { try IDXFile(path: write("bad-crc.gz", badCRC)) }
+    }
+
+    /// A header that asks for more values than the reader accepts is refused from the header
+    /// alone: a small gzip file that declares 2³¹ values and holds many zeros is not inflated.
+    @Test func anAbsurdHeaderIsRefusedBeforeTheDataIsRead() throws {
+        let header: [UInt8] = [0, 0, 8, 3, 0, 0x80, 0, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0]  // 8,388,608 × 256 × 256
+        let path = write("bomb.gz", header + [UInt8](repeating: 0, count: 1 << 20), gzip: true)
+        let error = #expect(throws: NGError.self) { try IDXFile(path: path) }
+        guard case let .corruptData(_, _, reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("more than"), "\(reason)")
+    }
 }
