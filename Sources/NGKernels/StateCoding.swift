@@ -90,7 +90,7 @@ public struct StateReader: Sendable {
         return string
     }
 
-    /// Reads a scalar array of exactly `count` values into `target`.
+    /// Reads a scalar array of exactly `count` finite values into `target`.
     public mutating func read<Scalar: BLASScalar>(
         into target: UnsafeMutableBufferPointer<Scalar>, what: String
     ) throws(NGError) {
@@ -102,6 +102,8 @@ public struct StateReader: Sendable {
             guard let value = Scalar(storageBits: try readUInt64()) else {
                 throw fail("\(what) holds a value that is not a \(Scalar.self)")
             }
+            // No state of the package holds a NaN or an infinity: one in a file is damage.
+            guard value.isFinite else { throw fail("\(what) holds a non-finite value at index \(i)") }
             target[i] = value
         }
     }

@@ -3,7 +3,7 @@
 /// the step that follows preconditioning in NG+ and K-FAC.
 public protocol FirstOrderRule: Sendable {
     associatedtype Scalar: BLASScalar
-    associatedtype Settings: Sendable
+    associatedtype Settings: Sendable, Codable
 
     /// The optimizer name its states are saved under.
     static var stateKind: String { get }
@@ -146,10 +146,10 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     }
 
     public func stateBytes() -> [UInt8] {
-        table.stateBytes()
+        table.stateBytes(settings)
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        try table.restore(stateBytes: stateBytes)
+        try table.restore(stateBytes: stateBytes, settings)
     }
 }

@@ -110,11 +110,11 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     }
 
     public func stateBytes() -> [UInt8] {
-        table.stateBytes()
+        table.stateBytes(configuration)
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        try table.restore(stateBytes: stateBytes)
+        try table.restore(stateBytes: stateBytes, configuration)
     }
 }
 

@@ -4,7 +4,7 @@ import Foundation
 /// every check a public entry point makes (here, once, before a layer is touched), and the
 /// saved state (a layer count, then per layer its spec, compared on load, and its own state,
 /// sealed by `StateFile`).
-struct LayerTable<Layer: OptimizerLayer>: Sendable {
+struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodable {
     typealias Scalar = Layer.Scalar
     private(set) var layers: [Layer] = []
     /// The optimizer's name in saved states and errors.
@@ -75,22 +75,31 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable {
             operation)
     }
 
-    /// The sealed state of every layer.
-    func stateBytes() -> [UInt8] {
+    /// The settings as saved with a state: JSON with sorted keys.
+    static func settingsText(_ settings: Layer.Settings) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self)
+    }
+
+    /// The sealed state of every layer, with the optimizer's settings.
+    func stateBytes(_ settings: Layer.Settings) -> [UInt8] {
         var writer = StateWriter()
         writer.write(layers.count)
         for layer in layers {
             writer.write(specDescription(layer.spec))
             layer.encode(to: &writer)
         }
-        return StateFile.seal(payload: writer.bytes, optimizer: stateKind, scalar: "\(Scalar.self)")
+        return StateFile.seal(
+            payload: writer.bytes, optimizer: stateKind, scalar: "\(Scalar.self)", settings: Self.settingsText(settings))
     }
 
-    /// Restores a state saved by `stateBytes` with the same layers registered, all or nothing:
-    /// the count, each spec and the end of the bytes are checked.
-    mutating func restore(stateBytes: [UInt8]) throws(NGError) {
+    /// Restores a state saved by `stateBytes` with the same settings and layers, all or
+    /// nothing: the settings, the count, each spec and the end of the bytes are checked.
+    mutating func restore(stateBytes: [UInt8], _ settings: Layer.Settings) throws(NGError) {
         var reader = try StateFile.open(
-            stateBytes, optimizer: stateKind, scalar: "\(Scalar.self)", operation: loadOperation)
+            stateBytes, optimizer: stateKind, scalar: "\(Scalar.self)", settings: Self.settingsText(settings),
+            operation: loadOperation)
         var restored = layers
         let count = try reader.readInt()
         guard count == restored.count else { throw reader.fail("\(count) layers saved, \(restored.count) registered") }

@@ -115,11 +115,11 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
     /// workspaces are not saved (every step overwrites them before reading).
     public func stateBytes() -> [UInt8] {
-        table.stateBytes()
+        table.stateBytes(configuration)
     }
 
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        try table.restore(stateBytes: stateBytes)
+        try table.restore(stateBytes: stateBytes, configuration)
     }
 }
 

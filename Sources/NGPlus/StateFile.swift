@@ -1,25 +1,31 @@
 import Foundation
 
-/// The file format of a saved optimizer state, version 2 (2 stores Woodbury layers as U and C⁻¹·U):
+/// The file format of a saved optimizer state, version 3 (3 adds the settings; 2, which
+/// stores Woodbury layers as U and C⁻¹·U, is still read):
 ///
-///     "NGPS" | version (u64) | optimizer kind (string) | scalar (string) | payload length (u64)
-///     | payload | CRC-32 of everything before it (u64)
+///     "NGPS" | version (u64) | optimizer kind (string) | scalar (string)
+///     | settings as sorted JSON (string, version 3) | payload length (u64) | payload
+///     | CRC-32 of everything before it (u64)
 ///
 /// Integers are little-endian; strings are a length and UTF-8 bytes; the payload is the
 /// optimizer's `StateWriter` output. Files are written to a temporary file in the same
-/// folder, flushed to disk, then renamed over the target, so a crash leaves either the old
-/// file or the new one, never a mix.
+/// folder (a name of their own per process and call), flushed to disk, renamed over the
+/// target, and the folder flushed, so a crash leaves either the old file or the new one, never
+/// a mix; temporary files of processes that died while saving are removed by the next save.
 enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
-    static let version = 2
+    static let version = 3
+    /// The oldest version this library reads.
+    static let oldestVersion = 2
 
     /// The complete file contents for `payload`.
-    static func seal(payload: [UInt8], optimizer: String, scalar: String) -> [UInt8] {
+    static func seal(payload: [UInt8], optimizer: String, scalar: String, settings: String) -> [UInt8] {
         var bytes = magic
         var header = StateWriter()
         header.write(version)
         header.write(optimizer)
         header.write(scalar)
+        header.write(settings)
         header.write(payload.count)
         bytes += header.bytes
         bytes += payload
@@ -29,11 +35,16 @@ enum StateFile {
         return bytes
     }
 
-    /// Writes `bytes` to `url` atomically: a temporary file in the same folder, flushed to
-    /// disk, renamed over the target.
+    /// Writes `bytes` to `url` atomically: a temporary file in the same folder, named for this
+    /// process and call (so that threads saving to one path do not share one), flushed to disk,
+    /// renamed over the target, then the folder flushed. Temporary files left for this target
+    /// by processes that no longer run are removed first.
     static func writeAtomically(_ bytes: [UInt8], to url: URL, operation: String) throws(NGError) {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        let folder = url.deletingLastPathComponent()
+        let process = ProcessInfo.processInfo.processIdentifier
+        removeAbandonedTemporaries(of: url)
+        let temporary = folder.appendingPathComponent(
+            ".\(url.lastPathComponent).\(process).\(temporaryCounter.next()).tmp")
         do {
             try Data(bytes).write(to: temporary)
             let handle = try FileHandle(forWritingTo: temporary)
@@ -49,13 +60,36 @@ enum StateFile {
             try? FileManager.default.removeItem(at: temporary)
             throw .fileError(operation: operation, path: url.path, reason: "\(error.localizedDescription)")
         }
+        // The rename is durable once the folder's entry is on disk.
+        let directory = Glibc.open(folder.path, O_RDONLY | O_DIRECTORY)
+        if directory >= 0 {
+            _ = fsync(directory)
+            Glibc.close(directory)
+        }
     }
+
+    /// Removes `.<name>.<pid>.<n>.tmp` files beside `url` whose process no longer runs (a save
+    /// killed between its write and its rename).
+    static func removeAbandonedTemporaries(of url: URL) {
+        let folder = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent)."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let fields = name.dropFirst(prefix.count).dropLast(4).split(separator: ".")
+            guard fields.count == 2, let pid = Int32(fields[0]) else { continue }
+            let running = kill(pid, 0) == 0 || errno == EPERM
+            if !running { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        }
+    }
+
+    /// Numbers for temporary files, unique within the process.
+    static let temporaryCounter = TemporaryCounter()
 
     /// Checks sealed bytes and returns a reader over their payload.
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
     ///   truncated file or a checksum mismatch.
     static func open(
-        _ bytes: [UInt8], optimizer: String, scalar: String, operation: String
+        _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, operation: String
     ) throws(NGError) -> StateReader {
         func corrupt(_ reason: String) -> NGError { .corruptState(operation: operation, reason: reason) }
         guard bytes.count >= magic.count + 8, Array(bytes.prefix(magic.count)) == magic else {
@@ -66,7 +100,9 @@ enum StateFile {
         var trailer = StateReader(bytes: Array(bytes.suffix(8)), operation: operation)
         var header = StateReader(bytes: Array(body.dropFirst(magic.count)), operation: operation)
         let savedVersion = try header.readInt()
-        guard savedVersion == version else { throw corrupt("format version \(savedVersion), this library reads \(version)") }
+        guard (oldestVersion...version).contains(savedVersion) else {
+            throw corrupt("format version \(savedVersion), this library reads \(oldestVersion) to \(version)")
+        }
         let checksum = try trailer.readUInt64()
         guard checksum == UInt64(crc32(body)) else {
             throw corrupt("checksum mismatch: the file is truncated or damaged")
@@ -75,6 +111,12 @@ enum StateFile {
         guard savedOptimizer == optimizer else { throw corrupt("saved by \(savedOptimizer), not \(optimizer)") }
         let savedScalar = try header.readString()
         guard savedScalar == scalar else { throw corrupt("saved in \(savedScalar), not \(scalar)") }
+        if savedVersion >= 3 {
+            let savedSettings = try header.readString()
+            if savedSettings != settings {
+                throw corrupt("saved with other settings: \(settingsDifference(saved: savedSettings, current: settings))")
+            }
+        }
         let length = try header.readInt()
         let payloadStart = magic.count + header.offset
         // Compared without adding: a crafted length near Int.max must not overflow.
@@ -82,6 +124,20 @@ enum StateFile {
             throw corrupt("payload length \(length) does not match the file")
         }
         return StateReader(bytes: Array(body[payloadStart...]), operation: operation)
+    }
+
+    /// The settings that differ between two sorted JSON objects, as `name saved → current`.
+    static func settingsDifference(saved: String, current: String) -> String {
+        func object(_ text: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        }
+        let (old, new) = (object(saved), object(current))
+        let names = Set(old.keys).union(new.keys).sorted()
+        let differences = names.compactMap { name -> String? in
+            let (a, b) = (old[name].map { "\($0)" } ?? "none", new[name].map { "\($0)" } ?? "none")
+            return a == b ? nil : "\(name) \(a) → \(b)"
+        }
+        return differences.isEmpty ? "\(saved) → \(current)" : differences.joined(separator: ", ")
     }
 
     /// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib and PNG compute it.
@@ -96,6 +152,19 @@ enum StateFile {
     static let crcTable: [UInt32] = (0..<256).map { index in
         var value = UInt32(index)
         for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+}
+
+/// A counter shared by the threads of a process.
+final class TemporaryCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
         return value
     }
 }
