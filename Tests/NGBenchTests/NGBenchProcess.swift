@@ -7,9 +7,9 @@ struct NGBenchRun {
     let status: Int32
 }
 
-/// Runs the ngbench built beside this test executable with `arguments`, this process's
-/// environment without any kernel setting, plus `environment`.
-func runNGBench(_ arguments: [String], environment: [String: String] = [:]) throws -> NGBenchRun {
+/// The ngbench built beside this test executable, set up with `arguments`, this process's
+/// environment without any kernel setting, plus `environment`; not started.
+func ngbenchProcess(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
     let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let executable = testExecutable.deletingLastPathComponent().appendingPathComponent("ngbench")
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -23,6 +23,21 @@ func runNGBench(_ arguments: [String], environment: [String: String] = [:]) thro
     }
     base.merge(environment) { $1 }
     process.environment = base
+    return process
+}
+
+/// ngbench started with `arguments`, its output discarded; the caller waits for it.
+func startNGBench(_ arguments: [String]) throws -> Process {
+    let process = try ngbenchProcess(arguments)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// Runs ngbench with `arguments` (see `ngbenchProcess`) to its end.
+func runNGBench(_ arguments: [String], environment: [String: String] = [:]) throws -> NGBenchRun {
+    let process = try ngbenchProcess(arguments, environment: environment)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
