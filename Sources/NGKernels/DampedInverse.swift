@@ -124,6 +124,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         for b in gfim.blocks.indices {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
             let requested = damping.shift(maxAbsolute: largest)
+            try Self.requireRepresentable(shift: requested, operation)
             var shift = requested
             var attempt = 0
             while true {
@@ -145,6 +146,17 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         }
         reports.staged = report
         return report
+    }
+
+    /// Throws `invalidArgument` when a damping's diagonal shift underflows in `Scalar` (below
+    /// its smallest normal number: λ = 1e-80 in Float, say): the matrix would be undamped.
+    @inlinable
+    static func requireRepresentable(shift: Double, _ operation: String) throws(NGError) {
+        guard Scalar(shift) >= Scalar.leastNormalMagnitude else {
+            throw .invalidArgument(
+                operation: operation, argument: "damping",
+                reason: "gives a diagonal shift of \(shift), which underflows in \(Scalar.self)")
+        }
     }
 
     /// Puts the result of the last successful `stageRefresh` in use.

@@ -131,6 +131,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             }
         }
         let requested = damping.shift(maxAbsolute: largestDiagonal)
+        try DampedInverse<Scalar>.requireRepresentable(shift: requested, operation)
         if scratch.rows != r { scratch = Matrix(rows: r, columns: r) }
         var used = requested
         var attempt = 0

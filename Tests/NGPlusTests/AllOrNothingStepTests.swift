@@ -117,6 +117,33 @@ import Testing
         expectUnchanged(adam.stateBytes(), adamBefore, weight, Matrix(rows: 3, columns: 2, repeating: -3e38))
     }
 
+    /// Damping so small that its shift vanishes in Float (λ = 1e-80: √λ underflows to 0;
+    /// λ = 1e-50: 1 + √λ rounds to 1) never writes non-finite weights: the step throws with
+    /// nothing changed, or its weights are finite.
+    @Test(arguments: [1e-80, 1e-50])
+    func vanishingDampingNeverWritesNonFiniteWeights(damping: Double) throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            damping: .constant(damping), inverseInterval: 1, side: .left, method: .explicitInverse, batchSize: 4))
+        let layer = try optimizer.register(.dense(outputs: 8, inputs: 3, bias: true))
+        var generator = SeededGenerator(seed: 17)
+        var weight = Matrix<Float>.random(rows: 8, columns: 4, using: &generator)
+        for _ in 0..<3 {
+            let x = Matrix<Float>.random(rows: 4, columns: 3, using: &generator)
+            let dy = Matrix<Float>.random(rows: 4, columns: 8, using: &generator)
+            try optimizer.observe(layer, inputs: x, outputGradients: dy)
+            let (before, weightBefore) = (optimizer.stateBytes(), weight)
+            do {
+                try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+                #expect(weight.firstNonFiniteIndex() == nil)
+            } catch {
+                expectUnchanged(optimizer.stateBytes(), before, weight, weightBefore)
+                if damping < 1e-60, case .invalidArgument(_, "damping", _) = error {} else if damping < 1e-60 {
+                    Issue.record("expected the damping to be refused, got \(error)")
+                }
+            }
+        }
+    }
+
     /// Compared as booleans: a failing `==` on a state would print every byte.
     func expectUnchanged(
         _ state: [UInt8], _ stateBefore: [UInt8], _ weight: Matrix<Float>, _ weightBefore: Matrix<Float>,
