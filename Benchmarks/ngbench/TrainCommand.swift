@@ -84,7 +84,8 @@ struct TrainingRun {
     let settings: TrainingSettings
     let seed: UInt64
 
-    func run(train: Dataset, test: Dataset, epochs: Int) throws -> [EpochRecord] {
+    /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
+    func run(train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil) throws -> [EpochRecord] {
         let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
         let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
@@ -93,16 +94,16 @@ struct TrainingRun {
         let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / settings.batchSize))
         let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
         let trainer = try Trainer(batchSize: settings.batchSize, seed: seed)
-        let bar = ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)")
+        let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)").update
         switch optimizer {
         case .sgd:
             var o = try SGDOptimizer<Float>(settings: sgd)
             try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
         case .adam:
             var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: schedule))
             try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
         case .ngplus:
             var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
@@ -110,12 +111,12 @@ struct TrainingRun {
                 side: settings.side ?? defaults.side, method: settings.method, blockSize: settings.blockSize ?? 1024,
                 batchSize: settings.batchSize, fusedApply: true))
             try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
         case .kfac:
             var o = try KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize))
             try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar.update)
+            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
         }
     }
 }
