@@ -7,7 +7,9 @@ import Testing
 /// backward and the optimizer's update reuse their buffers (one OpenBLAS thread, as
 /// `scripts/test` runs). Unoptimized code boxes generic values on the heap, so these run in
 /// the release build of the tests, which `scripts/test` makes for them.
-@Suite(.enabled(if: isOptimizedBuild, "allocation counts are for optimized code"))
+@Suite(
+    .enabled(if: isOptimizedBuild, "allocation counts are for optimized code"),
+    .enabled(if: ng_allocation_counting_available() == 1, "a sanitizer owns malloc: the counter cannot interpose it"))
 struct TrainingAllocationTests {
     /// The allocations of two steps after four warm-up steps (two inverse refreshes).
     func allocationsOfWarmSteps(_ model: Model<Float>) throws -> Int {

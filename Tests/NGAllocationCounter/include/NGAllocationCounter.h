@@ -6,4 +6,8 @@
 /// interposes those functions for the whole process; each forwards to glibc's own.
 long ng_thread_allocation_count(void);
 
+/// 1 when the counter works; 0 in a build under a sanitizer, which owns malloc (the count is
+/// then -1).
+int ng_allocation_counting_available(void);
+
 #endif
