@@ -1,6 +1,7 @@
-/// The SGD rule of `SGDSettings` for one parameter: its velocity and one step, in one
-/// vectorized pass for the velocity and one for the weight, without allocating. `SGDOptimizer`
-/// is this rule alone; NG+ and K-FAC apply it after preconditioning.
+/// The SGD rule of `SGDSettings` for one parameter: its velocity and one step, staged (the new
+/// velocity and weight into buffers of their own) in one vectorized pass, or two when
+/// update-norm clipping needs the whole update first; no allocation. `SGDOptimizer` is this rule
+/// alone; NG+ and K-FAC apply it after preconditioning.
 public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
     public static var stateKind: String { "SGDOptimizer" }
     var velocity: Matrix<Scalar>
