@@ -20,4 +20,27 @@ protocol CurvatureBlock: Sendable {
     /// `D = F̂⁻¹` applied to a validated gradient (the layer's parameter shape), with the
     /// current inverse or the staged one.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot)
+
+    /// True once a refresh has been committed: an inverse is in use.
+    var hasInverse: Bool { get }
+}
+
+extension CurvatureBlock {
+    /// Stages a refresh when `due`. A refresh that will not factor after its retries
+    /// (`notPositiveDefinite`) is survived when an inverse is already in use: it is returned
+    /// in `survived` (for the step to count when it commits) and the inverse in use applies.
+    /// Returns the slot the step applies. A layer that never had an inverse throws.
+    mutating func stageRefresh(
+        due: Bool, damping: DampingRule, survived: inout NGError?
+    ) throws(NGError) -> InverseSlot {
+        guard due else { return .current }
+        do {
+            try stageRefresh(damping: damping)
+            return .staged
+        } catch {
+            guard case .notPositiveDefinite = error, hasInverse else { throw error }
+            survived = error
+            return .current
+        }
+    }
 }

@@ -41,6 +41,15 @@ enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
         }
     }
 
+    /// True once a refresh has been committed.
+    var isRefreshed: Bool {
+        switch self {
+        case let .cholesky(inverse): inverse.isRefreshed
+        case let .woodbury(inverse): inverse.isRefreshed
+        case .moving: preconditionFailure("a curvature inverse read while it is being changed")
+        }
+    }
+
     /// Puts the staged refresh in use.
     mutating func commitStagedRefresh() {
         modify(cholesky: { $0.commitStagedRefresh() }, woodbury: { $0.commitStagedRefresh() })

@@ -63,6 +63,8 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
         outputInverse.commitStagedRefresh()
     }
 
+    var hasInverse: Bool { inputInverse.isRefreshed && outputInverse.isRefreshed }
+
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
         inputInverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)

@@ -56,6 +56,8 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var update: ParameterUpdate<MomentumSGD<Scalar>>
         /// Workspace: ∇W̃ of a fused step.
         var gradient: Matrix<Scalar>
+        /// Refresh failures survived (telemetry, not saved).
+        var health = RefreshHealth()
     }
 
     public init(configuration: KFACConfiguration = KFACConfiguration()) throws(NGError) {
@@ -78,6 +80,11 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         return table.append(Layer(
             spec: spec, curvature: curvature, update: ParameterUpdate(shape: shape),
             gradient: Matrix(rows: shape.rows, columns: shape.columns)))
+    }
+
+    /// What a layer's refreshes went through: failures survived by keeping the inverses in use.
+    public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
+        try table.layer(layer, "KFACOptimizer.refreshHealth").health
     }
 
     @_specialize(where Scalar == Float)
@@ -145,23 +152,24 @@ extension KFACOptimizer.Layer {
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
         _ operation: String
     ) throws(NGError) {
-        var refreshing = false
+        var slot = InverseSlot.current
+        var survived: NGError?
         if curvature != nil {
             if usesObservation(configuration) && observedStep != step {
                 throw .missingStatistics(operation: operation, layer: index, step: step)
             }
-            refreshing = step % configuration.inverseInterval == 0
-            if refreshing {
-                try curvature?.stageRefresh(damping: .squareRoot(configuration.damping.value(at: step)))
-            }
-            curvature?.apply(gradient, into: &update.direction, slot: refreshing ? .staged : .current)
+            slot = try curvature?.stageRefresh(
+                due: step % configuration.inverseInterval == 0,
+                damping: .squareRoot(configuration.damping.value(at: step)), survived: &survived) ?? .current
+            curvature?.apply(gradient, into: &update.direction, slot: slot)
         } else {
             copy(gradient, into: &update.direction)
         }
         try update.stage(
             weight: weight, weightColumns: spec.weightColumns, settings: configuration.sgd, t: step, operation)
-        if refreshing { curvature?.commitRefresh() }
+        if slot == .staged { curvature?.commitRefresh() }
         update.commit(weight: &weight)
+        if let survived { health.record(survived) }
         step += 1
     }
 

@@ -73,6 +73,8 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
         inverse.commitStagedRefresh()
     }
 
+    var hasInverse: Bool { inverse.isRefreshed }
+
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
     }

@@ -28,6 +28,8 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var curvature: LayerCurvature<Scalar>
         /// The SGD step after preconditioning, staged with the curvature's.
         var update: ParameterUpdate<MomentumSGD<Scalar>>
+        /// Refresh failures survived (telemetry, not saved).
+        var health = RefreshHealth()
     }
 
     /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
@@ -39,6 +41,11 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     /// The plan (side, method, flops) chosen for a layer; nil for vectors.
     public func plan(for layer: LayerHandle) throws(NGError) -> CurvaturePlan? {
         try table.layer(layer, "NGPlusOptimizer.plan").plan
+    }
+
+    /// What a layer's refreshes went through: failures survived by keeping the inverse in use.
+    public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
+        try table.layer(layer, "NGPlusOptimizer.refreshHealth").health
     }
 
     /// The steps a layer has taken.
@@ -176,8 +183,9 @@ extension NGPlusOptimizer.Layer {
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: String
     ) throws(NGError) {
-        let refreshing = isRefreshStep(configuration)
-        let slot: InverseSlot = refreshing ? .staged : .current
+        let due = isRefreshStep(configuration)
+        var slot = InverseSlot.current
+        var survived: NGError?
         let damping = configuration.dampingRule(for: spec, step: step)
         switch spec {
         case .vector:
@@ -191,17 +199,17 @@ extension NGPlusOptimizer.Layer {
                     weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
                     beta: Scalar(configuration.matrixBeta), firstStep: firstStep, statisticsStep: statisticsStep,
                     operation)
-                if refreshing { try curvature.stageRefresh(damping: damping) }
+                slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
                 curvature.applyToStagedMomentum(into: &direction, slot: slot)
             }
         case .dense, .conv2d:
             try requireStatistics(index: index, configuration, operation)
             try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-                if refreshing { try curvature.stageRefresh(damping: damping) }
+                slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
                 curvature.apply(gradient, into: &direction, slot: slot)
             }
         }
-        try finish(weight: &weight, refreshing: refreshing, configuration, operation)
+        try finish(weight: &weight, refreshing: slot == .staged, survived: survived, configuration, operation)
     }
 
     /// One fused step of a dense layer from validated inputs and output gradients, all or
@@ -211,15 +219,15 @@ extension NGPlusOptimizer.Layer {
         index: Int, _ configuration: NGPlusConfiguration, _ operation: String
     ) throws(NGError) {
         try requireStatistics(index: index, configuration, operation)
-        let refreshing = isRefreshStep(configuration)
+        let due = isRefreshStep(configuration)
         let damping = configuration.dampingRule(for: spec, step: step)
+        var slot = InverseSlot.current
+        var survived: NGError?
         try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-            if refreshing { try curvature.stageRefresh(damping: damping) }
-            curvature.applyFused(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction,
-                slot: refreshing ? .staged : .current)
+            slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
+            curvature.applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
         }
-        try finish(weight: &weight, refreshing: refreshing, configuration, operation)
+        try finish(weight: &weight, refreshing: slot == .staged, survived: survived, configuration, operation)
     }
 
     /// A statistics step needs its observation.
@@ -229,10 +237,11 @@ extension NGPlusOptimizer.Layer {
         }
     }
 
-    /// The SGD part, staged and checked, then every staged part committed and the step
-    /// counted.
+    /// The SGD part, staged and checked, then every staged part committed, a survived refresh
+    /// failure counted, and the step counted.
     mutating func finish(
-        weight: inout Matrix<Scalar>, refreshing: Bool, _ configuration: NGPlusConfiguration, _ operation: String
+        weight: inout Matrix<Scalar>, refreshing: Bool, survived: NGError?, _ configuration: NGPlusConfiguration,
+        _ operation: String
     ) throws(NGError) {
         var settings = configuration.sgd
         if case .matrix = spec {
@@ -254,6 +263,7 @@ extension NGPlusOptimizer.Layer {
             break
         }
         update.commit(weight: &weight)
+        if let survived { health.record(survived) }
         step += 1
     }
 }

@@ -73,6 +73,8 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
         inverse.commitStagedRefresh()
     }
 
+    var hasInverse: Bool { inverse.isRefreshed }
+
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
