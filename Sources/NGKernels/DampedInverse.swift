@@ -111,6 +111,19 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public mutating func stageRefresh(
         from gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
     ) throws(NGError) -> DampingReport {
+        reports.staged = nil
+        if gfim.dimension == dimension, gfim.blockSize == blockSize {
+            try gfim.requireFinite("DampedInverse.refresh", "GFIM")
+        }
+        return try stageRefresh(fromFinite: gfim, damping: damping)
+    }
+
+    /// `stageRefresh` of a GFIM the caller has already checked to be finite (the optimizers
+    /// check their statistics when they accumulate them): no second scan.
+    @inlinable @discardableResult
+    package mutating func stageRefresh(
+        fromFinite gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
+    ) throws(NGError) -> DampingReport {
         var report = reports.startStaging()
         let operation = "DampedInverse.refresh"
         guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
@@ -119,7 +132,6 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 expected: Shape(dimension, blockSize), actual: Shape(gfim.dimension, gfim.blockSize))
         }
         try damping.validate(operation)
-        try gfim.requireFinite(operation, "GFIM")
 
         for b in gfim.blocks.indices {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0

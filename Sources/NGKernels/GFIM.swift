@@ -27,6 +27,15 @@ public enum GFIM {
                 operation: operation, argument: "scale", reason: "must be positive and finite, got \(scale)")
         }
         try m.requireFinite(operation, "M")
+        miniBatchUnchecked(m, side: side, newWeight: newWeight, scale: scale, into: &gfim)
+    }
+
+    /// `miniBatch` without its checks, for callers that validated M and F.
+    @inlinable
+    package static func miniBatchUnchecked<Scalar: BLASScalar>(
+        _ m: Matrix<Scalar>, side: Side, newWeight: Scalar, scale: Scalar = 1,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) {
         m.withView { m in
             accumulateGram(m, overColumns: side == .right, alpha: newWeight * scale, beta: 1 - newWeight, into: &gfim)
         }

@@ -99,6 +99,22 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         factors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
     ) throws(NGError) -> DampingReport {
         reports.staged = nil
+        let r = rank ?? u.rows
+        if u.columns == dimension, r >= 1, r <= u.rows, !u.withView({ $0.rows(0..<r).isAllFinite }),
+           let index = u.firstNonFiniteIndex() {
+            throw .nonFinite(
+                operation: "WoodburyInverse.refresh", argument: "factors", row: index / dimension,
+                column: index % dimension)
+        }
+        return try stageRefresh(finiteFactors: u, rank: rank, scale: scale, damping: damping)
+    }
+
+    /// `stageRefresh` of factors the caller has already checked to be finite: no second scan.
+    @inlinable @discardableResult
+    package mutating func stageRefresh(
+        finiteFactors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
+    ) throws(NGError) -> DampingReport {
+        reports.staged = nil
         let operation = "WoodburyInverse.refresh"
         try u.requireNonEmpty(operation, "factors")
         try u.requireShape(Shape(u.rows, dimension), operation, "factors")
@@ -113,10 +129,6 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         }
         try damping.validate(operation)
         let m = dimension
-        let allFinite = u.withView { u in u.rows(0..<r).isAllFinite }
-        if !allFinite, let index = u.firstNonFiniteIndex() {
-            throw .nonFinite(operation: operation, argument: "factors", row: index / m, column: index % m)
-        }
 
         // max|F| of the PSD F = c·UᵀU is its largest diagonal entry, c·max_j Σ_i u_ij².
         var largestDiagonal = 0.0

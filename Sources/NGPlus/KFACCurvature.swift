@@ -54,8 +54,8 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
     }
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) {
-        try inputInverse.stageRefresh(from: inputFactor, damping: damping)
-        try outputInverse.stageRefresh(from: outputFactor, damping: damping)
+        try inputInverse.stageRefresh(fromFinite: inputFactor, damping: damping)
+        try outputInverse.stageRefresh(fromFinite: outputFactor, damping: damping)
     }
 
     mutating func commitRefresh() {

@@ -57,7 +57,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
         statisticsStaged = statisticsStep
         guard statisticsStep else { return }
         try stagedGFIM.assign(from: gfim)
-        try GFIM.miniBatch(stagedMomentum, side: plan.side, newWeight: 1 - beta, into: &stagedGFIM)
+        GFIM.miniBatchUnchecked(stagedMomentum, side: plan.side, newWeight: 1 - beta, into: &stagedGFIM)
         try stagedGFIM.requireFinite(operation, "statistics (finite inputs whose products overflow)")
     }
 
@@ -65,7 +65,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     mutating func stageRefresh(damping: DampingRule) throws(NGError) {
         let source = statisticsStaged ? stagedGFIM : gfim
         try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(from: source, damping: damping) },
+            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(fromFinite: source, damping: damping) },
             woodbury: { _ throws(NGError) in preconditionFailure("the matrix form plans no Woodbury inverse") })
     }
 

@@ -61,11 +61,11 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
     mutating func stageRefresh(damping: DampingRule) throws(NGError) {
         let (gfim, factor) = (self.gfim, builder.factor)
         try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(from: gfim, damping: damping) },
+            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(fromFinite: gfim, damping: damping) },
             woodbury: { (inverse) throws(NGError) in
                 guard let factor else { preconditionFailure("a Woodbury plan for a layer without a factor") }
                 _ = try inverse.stageRefresh(
-                    factors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping)
+                    finiteFactors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping)
             })
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The file format of a saved optimizer state, version 3 (3 adds the settings; 2, which
 /// stores Woodbury layers as U and C⁻¹·U, is still read):
@@ -44,7 +45,7 @@ enum StateFile {
         let process = ProcessInfo.processInfo.processIdentifier
         removeAbandonedTemporaries(of: url)
         let temporary = folder.appendingPathComponent(
-            ".\(url.lastPathComponent).\(process).\(temporaryCounter.next()).tmp")
+            ".\(url.lastPathComponent).\(process).\(temporaryCounter.add(1, ordering: .relaxed).newValue).tmp")
         do {
             try Data(bytes).write(to: temporary)
             let handle = try FileHandle(forWritingTo: temporary)
@@ -83,7 +84,7 @@ enum StateFile {
     }
 
     /// Numbers for temporary files, unique within the process.
-    static let temporaryCounter = TemporaryCounter()
+    static let temporaryCounter = Atomic<Int>(0)
 
     /// Checks sealed bytes and returns a reader over their payload.
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
@@ -152,19 +153,6 @@ enum StateFile {
     static let crcTable: [UInt32] = (0..<256).map { index in
         var value = UInt32(index)
         for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-        return value
-    }
-}
-
-/// A counter shared by the threads of a process.
-final class TemporaryCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
         return value
     }
 }

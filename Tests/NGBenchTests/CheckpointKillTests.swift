@@ -1,4 +1,5 @@
 import Foundation
+import NGKernels
 import Testing
 
 /// A process killed with SIGKILL at any moment of a save loop leaves a checkpoint that loads,
@@ -11,11 +12,8 @@ import Testing
         let path = folder.appendingPathComponent("state").path
         // The same moments every run: each kill comes 0 to 600 ms (about one save of this
         // 2.5 MB state, in a debug build) after the child's first save is on disk.
-        var seed: UInt64 = 20_261_130
-        func nextDelay() -> UInt32 {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return UInt32((seed >> 33) % 600_000)
-        }
+        var generator = SeededGenerator(seed: 20_261_130)
+        func nextDelay() -> UInt32 { UInt32.random(in: 0..<600_000, using: &generator) }
         func modified() -> Date? {
             (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
         }
