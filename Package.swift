@@ -41,6 +41,10 @@ let package = Package(
             ],
             path: "Benchmarks/ngbench"
         ),
+        // The libFuzzer targets (scripts/fuzz): the checkpoint loader and the IDX reader given
+        // hostile bytes; ngfuzz replays files through them without the fuzzer.
+        .target(name: "NGFuzzTargets", dependencies: ["NGPlus", "NGTrain", "CZlib"], path: "Fuzz/NGFuzzTargets"),
+        .executableTarget(name: "ngfuzz", dependencies: ["NGFuzzTargets"], path: "Fuzz/ngfuzz"),
         // Double-precision references written with plain loops, and seeded random data.
         .target(name: "NGTestSupport", dependencies: ["NGKernels"], path: "Tests/NGTestSupport"),
         .testTarget(name: "NGKernelsTests", dependencies: ["NGKernels", "NGTestSupport"]),
@@ -49,6 +53,9 @@ let package = Package(
         .testTarget(name: "NGPlusTests", dependencies: ["NGPlus", "NGTestSupport", "NGAllocationCounter"]),
         // ngbench run as a child process: its kernel selection, end to end.
         .testTarget(name: "NGBenchTests", dependencies: ["ngbench", "NGKernels"]),
+        // The committed fuzzing corpus replayed, and the seeds checked against what the
+        // package writes today.
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["NGFuzzTargets"]),
         .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
     ]
 )

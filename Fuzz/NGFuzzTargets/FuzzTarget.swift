@@ -1,0 +1,31 @@
+import Foundation
+
+/// The package's libFuzzer targets: code that reads bytes a user does not control, each given
+/// one input by `run`. An input may be rejected only by a typed error; a crash, a trap, or a
+/// broken promise (a failed load that changed the state, a file read as other than it says)
+/// is a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// `restore(stateBytes:)` of NG+ (Float, and Double with Woodbury layers), K-FAC and Adam.
+    case checkpoint
+    /// `IDXFile(path:)` on plain files, on IDX bytes behind gzip, and on damaged gzip streams.
+    case idx
+
+    /// Runs one input; true when the code under test accepted it (a seed must be accepted, or
+    /// it explores nothing past the first check).
+    @discardableResult
+    public func run(_ input: [UInt8]) -> Bool {
+        switch self {
+        case .checkpoint: return CheckpointFuzzing.run(input)
+        case .idx: return IDXFuzzing.run(input)
+        }
+    }
+
+    /// The seed corpus, made deterministically from states and files this package writes:
+    /// file names and their bytes.
+    public func seeds() throws -> [(name: String, bytes: [UInt8])] {
+        switch self {
+        case .checkpoint: try CheckpointFuzzing.seeds()
+        case .idx: try IDXFuzzing.seeds()
+        }
+    }
+}
