@@ -20,6 +20,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    /// Removes the files this process's targets wrote their inputs to.
+    public static func removeScratchFiles() {
+        try? FileManager.default.removeItem(at: IDXFuzzing.folder)
+    }
+
     /// The seed corpus, made deterministically from states and files this package writes:
     /// file names and their bytes.
     public func seeds() throws -> [(name: String, bytes: [UInt8])] {

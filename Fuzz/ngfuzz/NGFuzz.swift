@@ -21,6 +21,7 @@ struct NGFuzz {
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
         _ = selectedTarget
+        atexit { FuzzTarget.removeScratchFiles() }
         exit(runFuzzerDriver(&argc, &argv, fuzzOneInput))
     }
 }
@@ -68,6 +69,7 @@ struct NGFuzzReplay {
             let accepted = target.run(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
             print("\(path): \(accepted ? "accepted" : "rejected with a typed error")")
         }
+        FuzzTarget.removeScratchFiles()
     }
 }
 #endif

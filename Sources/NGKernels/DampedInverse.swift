@@ -115,7 +115,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         if gfim.dimension == dimension, gfim.blockSize == blockSize {
             try gfim.requireFinite("DampedInverse.refresh", "GFIM")
         }
-        return try stageRefresh(fromFinite: gfim, damping: damping)
+        try stageRefresh(fromFinite: gfim, damping: damping)
+        return reports.staged ?? DampingReport()
     }
 
     /// `stageRefresh` of a GFIM the caller has already checked to be finite (the optimizers
@@ -123,8 +124,9 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     @inlinable @discardableResult
     package mutating func stageRefresh(
         fromFinite gfim: BlockDiagonalMatrix<Scalar>, damping: DampingRule
-    ) throws(NGError) -> DampingReport {
+    ) throws(NGError) -> RefreshSummary {
         var report = reports.startStaging()
+        var summary = RefreshSummary()
         let operation = "DampedInverse.refresh"
         guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
             throw .shapeMismatch(
@@ -137,27 +139,15 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
             let requested = damping.shift(maxAbsolute: largest)
             try Self.requireRepresentable(shift: requested, operation)
-            var shift = requested
-            var attempt = 0
-            while true {
-                let failedOrder = factorBlock(b, of: gfim, shift: shift)
-                if failedOrder == 0 { break }
-                if failedOrder < 0 {
-                    throw .lapackFailure(
-                        operation: operation, routine: "potrf/potri", info: failedOrder)
-                }
-                guard attempt < maxRetries else {
-                    throw .notPositiveDefinite(
-                        operation: operation, block: b, order: failedOrder, lastShift: shift,
-                        attempts: attempt + 1)
-                }
-                attempt += 1
-                shift *= retryGrowth
-            }
-            report.append(requestedShift: requested, usedShift: shift, retries: attempt)
+            let rung = try factorBlockOnLadder(b, of: gfim, requested: requested, operation)
+            report.append(
+                requestedShift: requested, usedShift: rung.shift, retries: rung.retries, inDouble: rung.inDouble,
+                conditionEstimate: rung.condition)
+            summary.include(
+                shift: rung.shift, retries: rung.retries, inDouble: rung.inDouble, conditionEstimate: rung.condition)
         }
         reports.staged = report
-        return report
+        return summary
     }
 
     /// Throws `invalidArgument` when a damping's diagonal shift underflows in `Scalar` (below
@@ -179,23 +169,61 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         swap(&storedBlocks, &scratch)
     }
 
+    /// Factors block `b` of `gfim` down the failure ladder: the requested shift, then the
+    /// retries of `ShiftLadder` in the block's own precision, then — for a Float inverse — the
+    /// same ladder in Double. Returns the rung that worked.
+    /// - Throws: `notPositiveDefinite` when every rung failed, `lapackFailure` for a rejected
+    ///   argument; the inverse in use is untouched either way.
+    @inlinable
+    mutating func factorBlockOnLadder(
+        _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, requested: Double, _ operation: String
+    ) throws(NGError) -> (shift: Double, retries: Int, inDouble: Bool, condition: Double) {
+        let scale = gfim.blocks[b].withView { $0.largestDiagonal }
+        let order = gfim.blocks[b].rows
+        var lastFailure = (order: 0, shift: requested)
+        // Two precisions for a Float inverse (its own, then Double), one for a Double one.
+        let precisions = Double(Scalar.ulpOfOne as Scalar) > Double.ulpOfOne ? 2 : 1
+        for precision in 0..<precisions {
+            let inDouble = precision == 1
+            let ladder = ShiftLadder(
+                requested: requested, growth: retryGrowth, scale: scale, order: order,
+                unitRoundoff: inDouble ? Double.ulpOfOne : Double(Scalar.ulpOfOne))
+            for retry in 0...maxRetries {
+                let shift = ladder.shift(retry: retry)
+                let (failedOrder, condition) = inDouble
+                    ? factorBlockInDouble(b, of: gfim, shift: shift) : factorBlock(b, of: gfim, shift: shift)
+                if failedOrder == 0 { return (shift, retry, inDouble, condition) }
+                if failedOrder < 0 {
+                    throw .lapackFailure(operation: operation, routine: "potrf/potri", info: failedOrder)
+                }
+                lastFailure = (failedOrder, shift)
+            }
+        }
+        throw .notPositiveDefinite(
+            operation: operation, block: b, order: lastFailure.order, lastShift: lastFailure.shift,
+            attempts: precisions * (maxRetries + 1))
+    }
+
     /// Writes the factor of block `b` of `gfim + shift·I` into the lower triangle of its
     /// `scratch` block (the strict upper triangle keeps a copy of F: no pass is spent on it),
     /// or its inverse into the whole block.
     /// Returns 0 on success, the order of the failing leading minor (or the block order when
-    /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument.
+    /// the inverse is not finite), or LAPACK's negative `info` for a rejected argument; and
+    /// the factor's condition estimate.
     @inlinable
     mutating func factorBlock(
         _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, shift: Double
-    ) -> Int {
+    ) -> (failedOrder: Int, condition: Double) {
         let order = gfim.blocks[b].rows
         let method = self.method
+        var condition = Double.nan
         let info = gfim.blocks[b].withView { source in
             scratch.blocks[b].withMutableView { a -> Int in
                 a.update(from: source)
                 a.addToDiagonal(Scalar(shift))
                 let factored = LAPACK.potrf(a)
                 if factored != 0 { return factored }
+                condition = a.readOnly.choleskyConditionEstimate
                 if method == .explicitInverse {
                     let inverted = LAPACK.potri(a)
                     // The whole symmetric inverse, so that applies are GEMMs (see `apply`).
@@ -205,8 +233,38 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 return 0
             }
         }
-        if info != 0 { return info }
-        return scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order
+        if info != 0 { return (info, condition) }
+        return (scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order, condition)
+    }
+
+    /// `factorBlock` computed in Double and rounded into the block's precision: the Double rung
+    /// of a Float inverse. Allocates (a Double copy of the block), as befits a rung reached only
+    /// when Float has failed every shift. Fails with the block order when the result is not
+    /// finite in the block's precision.
+    @inlinable
+    mutating func factorBlockInDouble(
+        _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, shift: Double
+    ) -> (failedOrder: Int, condition: Double) {
+        let order = gfim.blocks[b].rows
+        let source = gfim.blocks[b]
+        var a = Matrix<Double>(rows: order, columns: order) { i, j in Double(source[i, j]) }
+        let method = self.method
+        var condition = Double.nan
+        let info = a.withMutableView { a -> Int in
+            a.addToDiagonal(shift)
+            let factored = LAPACK.potrf(a)
+            if factored != 0 { return factored }
+            condition = a.readOnly.choleskyConditionEstimate
+            if method == .explicitInverse {
+                let inverted = LAPACK.potri(a)
+                if inverted == 0 { a.mirrorLowerTriangle() }
+                return inverted
+            }
+            return 0
+        }
+        if info != 0 { return (info, condition) }
+        scratch.blocks[b] = Matrix(rows: order, columns: order) { i, j in Scalar(a[i, j]) }
+        return (scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order, condition)
     }
 
     /// `D = F̂⁻¹·G` (`side == .left`, G has `dimension` rows) or `D = G·F̂⁻¹` (G has

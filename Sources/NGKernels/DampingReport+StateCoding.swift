@@ -11,11 +11,11 @@ extension DampingReport: StateCodable {
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         let count = try reader.readInt()
         guard count >= 0, count <= 1 << 20 else { throw reader.fail("a damping report of \(count) blocks") }
-        self = DampingReport()
+        var report = DampingReport()
         for _ in 0..<count {
-            requestedShifts.append(try reader.readDouble())
-            usedShifts.append(try reader.readDouble())
-            retries.append(try reader.readInt())
+            let (requested, used, retries) = (try reader.readDouble(), try reader.readDouble(), try reader.readInt())
+            report.append(requestedShift: requested, usedShift: used, retries: retries)
         }
+        self = report
     }
 }

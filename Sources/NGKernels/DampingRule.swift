@@ -41,15 +41,24 @@ public enum DampingRule: Sendable, Equatable, Codable {
     }
 }
 
-/// What a damped factorization actually used: the shift each block was factored with, and how
-/// many times the shift had to be multiplied by the retry growth factor to succeed.
+/// What a damped factorization actually used: per block, the shift it was factored with, how
+/// many retries of the `ShiftLadder` that took, whether it took the Double rung, and an
+/// estimate of the condition number of the damped block.
+///
+/// The shifts and retries are part of the saved state; the precision and the condition
+/// estimate are telemetry and are not (after a restore: false and nil until the next refresh).
 public struct DampingReport: Sendable, Equatable {
     /// A report of the given per-block figures (empty by default, filled block by block).
     @inlinable
-    public init(requestedShifts: [Double] = [], usedShifts: [Double] = [], retries: [Int] = []) {
+    public init(
+        requestedShifts: [Double] = [], usedShifts: [Double] = [], retries: [Int] = [],
+        inDouble: [Bool] = [], conditionEstimates: [Double?] = []
+    ) {
         self.requestedShifts = requestedShifts
         self.usedShifts = usedShifts
         self.retries = retries
+        self.inDouble = inDouble
+        self.conditionEstimates = conditionEstimates
     }
 
     /// The shift the rule asked for, per block.
@@ -58,6 +67,11 @@ public struct DampingReport: Sendable, Equatable {
     public var usedShifts: [Double]
     /// Retries, per block (0 when the first attempt factored).
     public var retries: [Int]
+    /// Per block: true when it factored only in Double (a Float inverse's Double rung).
+    public var inDouble: [Bool]
+    /// Per block: `(max Lᵢᵢ / min Lᵢᵢ)²` of its Cholesky factor, a lower bound on the condition
+    /// number of the damped block; nil when not known (a state restored from a file).
+    public var conditionEstimates: [Double?]
 
     /// Empties the report, keeping its storage for reuse.
     @inlinable
@@ -65,16 +79,33 @@ public struct DampingReport: Sendable, Equatable {
         requestedShifts.removeAll(keepingCapacity: true)
         usedShifts.removeAll(keepingCapacity: true)
         retries.removeAll(keepingCapacity: true)
+        inDouble.removeAll(keepingCapacity: true)
+        conditionEstimates.removeAll(keepingCapacity: true)
     }
 
     /// Adds one block's figures.
     @inlinable
-    public mutating func append(requestedShift: Double, usedShift: Double, retries count: Int) {
+    public mutating func append(
+        requestedShift: Double, usedShift: Double, retries count: Int, inDouble double: Bool = false,
+        conditionEstimate: Double? = nil
+    ) {
         requestedShifts.append(requestedShift)
         usedShifts.append(usedShift)
         retries.append(count)
+        inDouble.append(double)
+        conditionEstimates.append(conditionEstimate)
     }
 
     /// True when any block needed a larger shift than requested.
     @inlinable public var escalated: Bool { retries.contains { $0 > 0 } }
+
+    /// The lowest rung any block reached.
+    @inlinable public var rung: RefreshRung {
+        var rung = RefreshRung.requestedShift
+        for (retried, double) in zip(retries, inDouble) {
+            if double { return .doublePrecision }
+            if retried > 0 { rung = .largerShift }
+        }
+        return rung
+    }
 }

@@ -25,6 +25,33 @@ package enum LAPACK {
     }
 }
 
+extension MatrixView {
+    /// `(max Lᵢᵢ / min Lᵢᵢ)²` of a Cholesky factor in the lower triangle of a square view: a
+    /// lower bound on the 2-norm condition number of `L·Lᵀ`, in O(n) (the largest eigenvalue is
+    /// at least the largest `Lᵢᵢ²`, the smallest at most the smallest).
+    @inlinable
+    package var choleskyConditionEstimate: Double {
+        precondition(rows == columns && rows > 0, "the diagonal of an empty or non-square view")
+        var (smallest, largest) = (Double.infinity, 0.0)
+        for i in 0..<rows {
+            let value = Double(self[i, i])
+            smallest = Swift.min(smallest, value)
+            largest = Swift.max(largest, value)
+        }
+        let ratio = largest / smallest
+        return ratio * ratio
+    }
+
+    /// The largest diagonal entry of a square view (`max|F|` when F is positive semi-definite).
+    @inlinable
+    package var largestDiagonal: Double {
+        precondition(rows == columns, "the diagonal of a non-square view")
+        var largest = 0.0
+        for i in 0..<rows { largest = Swift.max(largest, Double(self[i, i])) }
+        return largest
+    }
+}
+
 extension MutableMatrixView {
     /// `A ← A + value·I` for a square view.
     @inlinable

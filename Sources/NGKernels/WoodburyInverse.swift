@@ -106,14 +106,15 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                 operation: "WoodburyInverse.refresh", argument: "factors", row: index / dimension,
                 column: index % dimension)
         }
-        return try stageRefresh(finiteFactors: u, rank: rank, scale: scale, damping: damping)
+        try stageRefresh(finiteFactors: u, rank: rank, scale: scale, damping: damping)
+        return reports.staged ?? DampingReport()
     }
 
     /// `stageRefresh` of factors the caller has already checked to be finite: no second scan.
     @inlinable @discardableResult
     package mutating func stageRefresh(
         finiteFactors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
-    ) throws(NGError) -> DampingReport {
+    ) throws(NGError) -> RefreshSummary {
         reports.staged = nil
         let operation = "WoodburyInverse.refresh"
         try u.requireNonEmpty(operation, "factors")
@@ -145,8 +146,13 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         let requested = damping.shift(maxAbsolute: largestDiagonal)
         try DampedInverse<Scalar>.requireRepresentable(shift: requested, operation)
         if scratch.rows != r { scratch = Matrix(rows: r, columns: r) }
+        // The ladder's scale is the capacitance's own, c·max_i Σ_j u_ij², read after its first
+        // product. (No Double rung here: C is the batch's r × r, and a Float Woodbury layer
+        // goes from the ladder to keeping the inverse in use.)
+        var capacitanceScale = 0.0
         var used = requested
         var attempt = 0
+        var condition = Double.nan
         while true {
             var overflow: (row: Int, column: Int)?
             let info = u.withView { u in
@@ -154,8 +160,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                     BLAS.syrk(u.rows(0..<r), alpha: scale, beta: 0, into: c)
                     overflow = Self.firstNonFiniteInLowerTriangle(c.readOnly)
                     if overflow != nil { return 0 }
+                    if attempt == 0 { capacitanceScale = c.readOnly.largestDiagonal }
                     c.addToDiagonal(Scalar(used))
-                    return LAPACK.potrf(c)
+                    let factored = LAPACK.potrf(c)
+                    if factored == 0 { condition = c.readOnly.choleskyConditionEstimate }
+                    return factored
                 }
             }
             // Finite factors whose products overflow: no shift can help, so say so at once.
@@ -171,7 +180,10 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                     operation: operation, block: 0, order: info, lastShift: used, attempts: attempt + 1)
             }
             attempt += 1
-            used *= retryGrowth
+            used = ShiftLadder(
+                requested: requested, growth: retryGrowth, scale: capacitanceScale, order: r,
+                unitRoundoff: Double(Scalar.ulpOfOne as Scalar)
+            ).shift(retry: attempt)
         }
 
         if stagedFactors.rows != r {
@@ -194,9 +206,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         stagedScale = scale
         stagedShift = Scalar(used)
         var report = reports.startStaging()
-        report.append(requestedShift: requested, usedShift: used, retries: attempt)
+        report.append(requestedShift: requested, usedShift: used, retries: attempt, conditionEstimate: condition)
         reports.staged = report
-        return report
+        var summary = RefreshSummary()
+        summary.include(shift: used, retries: attempt, inDouble: false, conditionEstimate: condition)
+        return summary
     }
 
     /// Puts the result of the last successful `stageRefresh` in use.

@@ -11,8 +11,9 @@ protocol CurvatureBlock: Sendable {
     associatedtype Scalar: BLASScalar
 
     /// Computes the damped inverse from the statistics so far, aside; the one in use stays.
+    /// Returns what the refresh came to (the rung, the shift, the condition estimate).
     /// - Throws: `notPositiveDefinite` (and the kernel errors of a refresh) with nothing changed.
-    mutating func stageRefresh(damping: DampingRule) throws(NGError)
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome
 
     /// Puts the staged inverse in use.
     mutating func commitRefresh()
@@ -26,20 +27,21 @@ protocol CurvatureBlock: Sendable {
 }
 
 extension CurvatureBlock {
-    /// Stages a refresh when `due`. A refresh that will not factor after its retries
-    /// (`notPositiveDefinite`) is survived when an inverse is already in use: it is returned
-    /// in `survived` (for the step to count when it commits) and the inverse in use applies.
-    /// Returns the slot the step applies. A layer that never had an inverse throws.
+    /// Stages a refresh when `due`. A refresh that will not factor on any rung
+    /// (`notPositiveDefinite`) is survived when an inverse is already in use: the failure is
+    /// returned in `outcome` and the inverse in use applies. `outcome` is what the step counts
+    /// into `RefreshHealth` when it commits (nil: no refresh was due). Returns the slot the
+    /// step applies. A layer that never had an inverse throws.
     mutating func stageRefresh(
-        due: Bool, damping: DampingRule, survived: inout NGError?
+        due: Bool, damping: DampingRule, outcome: inout RefreshOutcome?
     ) throws(NGError) -> InverseSlot {
         guard due else { return .current }
         do {
-            try stageRefresh(damping: damping)
+            outcome = try stageRefresh(damping: damping)
             return .staged
         } catch {
             guard case .notPositiveDefinite = error, hasInverse else { throw error }
-            survived = error
+            outcome = RefreshOutcome(failure: error)
             return .current
         }
     }

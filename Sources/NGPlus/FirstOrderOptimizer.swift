@@ -145,6 +145,15 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
+    public var nonFinitePolicy: NonFiniteStepPolicy {
+        get { table.nonFinitePolicy }
+        set { table.nonFinitePolicy = newValue }
+    }
+
+    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
+        try table.skippedSteps(of: layer, "\(Rule.stateKind).skippedSteps")
+    }
+
     public func stateBytes() -> [UInt8] {
         table.stateBytes(settings)
     }

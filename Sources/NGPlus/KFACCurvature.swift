@@ -53,9 +53,11 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
         hasStatistics = true
     }
 
-    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
-        try inputInverse.stageRefresh(fromFinite: inputFactor, damping: damping)
-        try outputInverse.stageRefresh(fromFinite: outputFactor, damping: damping)
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
+        var outcome = RefreshOutcome()
+        outcome.summary.include(try inputInverse.stageRefresh(fromFinite: inputFactor, damping: damping))
+        outcome.summary.include(try outputInverse.stageRefresh(fromFinite: outputFactor, damping: damping))
+        return outcome
     }
 
     mutating func commitRefresh() {

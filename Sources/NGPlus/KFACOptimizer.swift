@@ -56,7 +56,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var update: ParameterUpdate<MomentumSGD<Scalar>>
         /// Workspace: ∇W̃ of a fused step.
         var gradient: Matrix<Scalar>
-        /// Refresh failures survived (telemetry, not saved).
+        /// What the refreshes went through, rung by rung (telemetry, not saved).
         var health = RefreshHealth()
     }
 
@@ -82,7 +82,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             gradient: Matrix(rows: shape.rows, columns: shape.columns)))
     }
 
-    /// What a layer's refreshes went through: failures survived by keeping the inverses in use.
+    /// What a layer's refreshes went through, rung by rung of the failure ladder.
     public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
         try table.layer(layer, "KFACOptimizer.refreshHealth").health
     }
@@ -114,6 +114,15 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         outputGradients: Matrix<Scalar>
     ) throws(NGError) {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
+    }
+
+    public var nonFinitePolicy: NonFiniteStepPolicy {
+        get { table.nonFinitePolicy }
+        set { table.nonFinitePolicy = newValue }
+    }
+
+    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
+        try table.skippedSteps(of: layer, "KFACOptimizer.skippedSteps")
     }
 
     public func stateBytes() -> [UInt8] {
@@ -153,14 +162,14 @@ extension KFACOptimizer.Layer {
         _ operation: String
     ) throws(NGError) {
         var slot = InverseSlot.current
-        var survived: NGError?
+        var outcome: RefreshOutcome?
         if curvature != nil {
             if usesObservation(configuration) && observedStep != step {
                 throw .missingStatistics(operation: operation, layer: index, step: step)
             }
             slot = try curvature?.stageRefresh(
                 due: step % configuration.inverseInterval == 0,
-                damping: .squareRoot(configuration.damping.value(at: step)), survived: &survived) ?? .current
+                damping: .squareRoot(configuration.damping.value(at: step)), outcome: &outcome) ?? .current
             curvature?.apply(gradient, into: &update.direction, slot: slot)
         } else {
             copy(gradient, into: &update.direction)
@@ -169,7 +178,7 @@ extension KFACOptimizer.Layer {
             weight: weight, weightColumns: spec.weightColumns, settings: configuration.sgd, t: step, operation)
         if slot == .staged { curvature?.commitRefresh() }
         update.commit(weight: &weight)
-        if let survived { health.record(survived) }
+        if let outcome { health.record(outcome) }
         step += 1
     }
 

@@ -34,6 +34,13 @@ public protocol LayerOptimizer {
         outputGradients: Matrix<Scalar>
     ) throws(NGError)
 
+    /// What a step does with a non-finite gradient, observation or update: throw (the default)
+    /// or skip and count the step. Not part of the saved state.
+    var nonFinitePolicy: NonFiniteStepPolicy { get set }
+
+    /// The steps of `layer` skipped under `NonFiniteStepPolicy.skipStep` (not saved).
+    func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int
+
     /// The complete state, exactly, in the versioned and checksummed format of `StateFile`.
     func stateBytes() -> [UInt8]
 

@@ -14,6 +14,12 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     let observeOperation: String
     let stepOperation: String
     let loadOperation: String
+    /// What a step does with non-finite input or an overflowing update (not saved).
+    var nonFinitePolicy = NonFiniteStepPolicy.throwError
+    /// Per layer: the steps skipped under `.skipStep` (not saved).
+    private(set) var skippedSteps: [Int] = []
+    /// Per layer: whether its coming step's observation was dropped as non-finite.
+    private var droppedObservation: [Bool] = []
 
     init(stateKind: String) {
         self.stateKind = stateKind
@@ -25,6 +31,8 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     /// The handle of a new layer.
     mutating func append(_ layer: Layer) -> LayerHandle {
         layers.append(layer)
+        skippedSteps.append(0)
+        droppedObservation.append(false)
         return LayerHandle(index: layers.count - 1)
     }
 
@@ -45,10 +53,16 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         let operation = observeOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         let used = layers[i].usesObservation(settings)
-        try StepValidation.observation(
-            layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
-        guard used else { return }
-        try layers[i].observe(inputs: inputs, outputGradients: outputGradients, settings, operation)
+        do {
+            try StepValidation.observation(
+                layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
+            guard used else { return }
+            try layers[i].observe(inputs: inputs, outputGradients: outputGradients, settings, operation)
+            droppedObservation[i] = false
+        } catch {
+            guard skips(error) else { throw error }
+            droppedObservation[i] = true
+        }
     }
 
     /// `LayerOptimizer.step(_:weight:gradient:)`.
@@ -57,8 +71,14 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     ) throws(NGError) {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
-        try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
-        try layers[i].step(gradient: gradient, weight: &weight, index: i, settings, operation)
+        if skipsDroppedObservation(i) { return }
+        do {
+            try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+            try layers[i].step(gradient: gradient, weight: &weight, index: i, settings, operation)
+        } catch {
+            guard skips(error) else { throw error }
+            skippedSteps[i] += 1
+        }
     }
 
     /// `LayerOptimizer.step(_:weight:inputs:outputGradients:)`.
@@ -68,11 +88,38 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     ) throws(NGError) {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
-        let bias = try StepValidation.denseStep(
-            layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
-        try layers[i].fusedStep(
-            inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i, settings,
-            operation)
+        if skipsDroppedObservation(i) { return }
+        do {
+            let bias = try StepValidation.denseStep(
+                layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+            try layers[i].fusedStep(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i, settings,
+                operation)
+        } catch {
+            guard skips(error) else { throw error }
+            skippedSteps[i] += 1
+        }
+    }
+
+    /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value anywhere but in
+    /// the weight, under `.skipStep`. A call that throws has changed nothing, so a skip needs no
+    /// undoing.
+    func skips(_ error: NGError) -> Bool {
+        guard nonFinitePolicy == .skipStep, case let .nonFinite(_, argument, _, _) = error else { return false }
+        return argument != "weight"
+    }
+
+    /// Skips and counts the step of layer `i` when its observation was dropped.
+    mutating func skipsDroppedObservation(_ i: Int) -> Bool {
+        guard droppedObservation[i] else { return false }
+        droppedObservation[i] = false
+        skippedSteps[i] += 1
+        return true
+    }
+
+    /// The steps of `handle` skipped under `.skipStep`, or `unknownLayer`.
+    func skippedSteps(of handle: LayerHandle, _ operation: String) throws(NGError) -> Int {
+        skippedSteps[try StepValidation.index(of: handle, count: layers.count, operation)]
     }
 
     /// The settings as saved with a state: JSON with sorted keys.

@@ -62,11 +62,13 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     }
 
     /// The inverse from the statistics staged on this step, or the last ones.
-    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         let source = statisticsStaged ? stagedGFIM : gfim
+        var outcome = RefreshOutcome()
         try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(fromFinite: source, damping: damping) },
+            cholesky: { (inverse) throws(NGError) in outcome.summary.include(try inverse.stageRefresh(fromFinite: source, damping: damping)) },
             woodbury: { _ throws(NGError) in preconditionFailure("the matrix form plans no Woodbury inverse") })
+        return outcome
     }
 
     mutating func commitRefresh() {

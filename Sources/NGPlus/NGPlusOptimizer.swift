@@ -28,7 +28,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var curvature: LayerCurvature<Scalar>
         /// The SGD step after preconditioning, staged with the curvature's.
         var update: ParameterUpdate<MomentumSGD<Scalar>>
-        /// Refresh failures survived (telemetry, not saved).
+        /// What the refreshes went through, rung by rung (telemetry, not saved).
         var health = RefreshHealth()
     }
 
@@ -43,7 +43,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try table.layer(layer, "NGPlusOptimizer.plan").plan
     }
 
-    /// What a layer's refreshes went through: failures survived by keeping the inverse in use.
+    /// What a layer's refreshes went through, rung by rung of the failure ladder.
     public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
         try table.layer(layer, "NGPlusOptimizer.refreshHealth").health
     }
@@ -121,6 +121,15 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
 
     /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
     /// workspaces are not saved (every step overwrites them before reading).
+    public var nonFinitePolicy: NonFiniteStepPolicy {
+        get { table.nonFinitePolicy }
+        set { table.nonFinitePolicy = newValue }
+    }
+
+    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
+        try table.skippedSteps(of: layer, "NGPlusOptimizer.skippedSteps")
+    }
+
     public func stateBytes() -> [UInt8] {
         table.stateBytes(configuration)
     }
@@ -185,7 +194,7 @@ extension NGPlusOptimizer.Layer {
     ) throws(NGError) {
         let due = isRefreshStep(configuration)
         var slot = InverseSlot.current
-        var survived: NGError?
+        var outcome: RefreshOutcome?
         let damping = configuration.dampingRule(for: spec, step: step)
         switch spec {
         case .vector:
@@ -199,17 +208,17 @@ extension NGPlusOptimizer.Layer {
                     weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
                     beta: Scalar(configuration.matrixBeta), firstStep: firstStep, statisticsStep: statisticsStep,
                     operation)
-                slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
+                slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
                 curvature.applyToStagedMomentum(into: &direction, slot: slot)
             }
         case .dense, .conv2d:
             try requireStatistics(index: index, configuration, operation)
             try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-                slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
+                slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
                 curvature.apply(gradient, into: &direction, slot: slot)
             }
         }
-        try finish(weight: &weight, refreshing: slot == .staged, survived: survived, configuration, operation)
+        try finish(weight: &weight, refreshing: slot == .staged, outcome: outcome, configuration, operation)
     }
 
     /// One fused step of a dense layer from validated inputs and output gradients, all or
@@ -222,12 +231,12 @@ extension NGPlusOptimizer.Layer {
         let due = isRefreshStep(configuration)
         let damping = configuration.dampingRule(for: spec, step: step)
         var slot = InverseSlot.current
-        var survived: NGError?
+        var outcome: RefreshOutcome?
         try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-            slot = try curvature.stageRefresh(due: due, damping: damping, survived: &survived)
+            slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
             curvature.applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
         }
-        try finish(weight: &weight, refreshing: slot == .staged, survived: survived, configuration, operation)
+        try finish(weight: &weight, refreshing: slot == .staged, outcome: outcome, configuration, operation)
     }
 
     /// A statistics step needs its observation.
@@ -237,10 +246,10 @@ extension NGPlusOptimizer.Layer {
         }
     }
 
-    /// The SGD part, staged and checked, then every staged part committed, a survived refresh
-    /// failure counted, and the step counted.
+    /// The SGD part, staged and checked, then every staged part committed, the refresh's
+    /// outcome counted, and the step counted.
     mutating func finish(
-        weight: inout Matrix<Scalar>, refreshing: Bool, survived: NGError?, _ configuration: NGPlusConfiguration,
+        weight: inout Matrix<Scalar>, refreshing: Bool, outcome: RefreshOutcome?, _ configuration: NGPlusConfiguration,
         _ operation: String
     ) throws(NGError) {
         var settings = configuration.sgd
@@ -263,7 +272,7 @@ extension NGPlusOptimizer.Layer {
             break
         }
         update.commit(weight: &weight)
-        if let survived { health.record(survived) }
+        if let outcome { health.record(outcome) }
         step += 1
     }
 }

@@ -58,15 +58,17 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
         hasStatistics = true
     }
 
-    mutating func stageRefresh(damping: DampingRule) throws(NGError) {
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         let (gfim, factor) = (self.gfim, builder.factor)
+        var outcome = RefreshOutcome()
         try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in _ = try inverse.stageRefresh(fromFinite: gfim, damping: damping) },
+            cholesky: { (inverse) throws(NGError) in outcome.summary.include(try inverse.stageRefresh(fromFinite: gfim, damping: damping)) },
             woodbury: { (inverse) throws(NGError) in
                 guard let factor else { preconditionFailure("a Woodbury plan for a layer without a factor") }
-                _ = try inverse.stageRefresh(
-                    finiteFactors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping)
+                outcome.summary.include(try inverse.stageRefresh(
+                    finiteFactors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping))
             })
+        return outcome
     }
 
     mutating func commitRefresh() {

@@ -5,8 +5,9 @@ import Testing
 /// The corpus under `Fuzz/Corpus`: the seeds and every input a fuzzing run kept because it
 /// crashed once (named `crash-…`), replayed through its target on every test run, so a fixed
 /// finding stays fixed. The seeds must load: a change of the state format regenerates them
-/// (`swift run ngfuzz TARGET --write-seeds Fuzz/Corpus/TARGET`).
-@Suite struct FuzzCorpusTests {
+/// (`swift run ngfuzz TARGET --write-seeds Fuzz/Corpus/TARGET`). Serialized: the IDX target
+/// writes its inputs to files of this process.
+@Suite(.serialized) struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz/Corpus")
@@ -16,6 +17,7 @@ import Testing
         let folder = Self.corpus.appendingPathComponent(target.rawValue)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect(!names.isEmpty)
+        defer { FuzzTarget.removeScratchFiles() }
         for name in names {
             target.run(Array(try Data(contentsOf: folder.appendingPathComponent(name))))
         }

@@ -74,10 +74,11 @@ import Testing
     }
 
     @Test func aRefreshThatCannotFactorRefusesTheStepAndKeepsTheState() throws {
-        // F = ones(4×4) exactly; with shift √1e-30 = 1e-15, 1 + 1e-15 rounds to 1 in Float and the
-        // second pivot is exactly 0: POTRF fails, and no retries are allowed.
+        // F = ones(4×4) exactly; with shift √1e-60 = 1e-30, 1 + 1e-30 rounds to 1 in Float and in
+        // Double, and the second pivot is exactly 0: POTRF fails on both precisions' rung, and no
+        // retries are allowed.
         var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-            damping: 1e-30, side: .left, method: .explicitInverse, batchSize: 1, maxRetries: 0))
+            damping: 1e-60, side: .left, method: .explicitInverse, batchSize: 1, maxRetries: 0))
         let layer = try optimizer.register(.dense(outputs: 4, inputs: 1, bias: false))
         let x = try Matrix<Float>(rows: 1, columns: 1, elements: [1])
         let dy = Matrix<Float>(rows: 1, columns: 4, repeating: 1)
@@ -87,7 +88,7 @@ import Testing
         let error = #expect(throws: NGError.self) {
             try optimizer.step(layer, weight: &weight, gradient: Matrix(rows: 4, columns: 1, repeating: 1))
         }
-        guard case .notPositiveDefinite(_, 0, 2, _, 1)? = error else {
+        guard case .notPositiveDefinite(_, 0, 2, _, 2)? = error else {
             Issue.record("expected notPositiveDefinite of order 2, got \(String(describing: error))")
             return
         }
