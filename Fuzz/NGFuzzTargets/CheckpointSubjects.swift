@@ -11,7 +11,7 @@ struct Subject<Optimizer: LayerOptimizer>: Sendable where Optimizer: Sendable {
 
     /// Registers `specs`, then three steps of each layer on seeded random data (observed,
     /// then the fused dense step or the gradient step).
-    init(name: String, _ optimizer: Optimizer, specs: [LayerSpec]) throws(NGError) {
+    init(name: String, _ optimizer: Optimizer, specs: [LayerSpec]) throws {
         var optimizer = optimizer
         var generator = SeededGenerator(seed: 7)
         var handles: [LayerHandle] = []

@@ -11,7 +11,7 @@ public enum BLAS {
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        let operation = "BLAS.gemm"
+        let operation = NGError.Operation.blasGemm
         try a.requireNonEmpty(operation, "A")
         try b.requireNonEmpty(operation, "B")
         let m = transposeA ? a.columns : a.rows
@@ -34,7 +34,7 @@ public enum BLAS {
         symmetrize: Bool = true, into c: inout Matrix<Scalar>
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        let operation = "BLAS.syrk"
+        let operation = NGError.Operation.blasSyrk
         try a.requireNonEmpty(operation, "A")
         let n = transpose ? a.columns : a.rows
         try c.requireShape(Shape(n, n), operation, "C")
@@ -54,7 +54,7 @@ public enum BLAS {
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        let operation = "BLAS.symm"
+        let operation = NGError.Operation.blasSymm
         try a.requireNonEmpty(operation, "A")
         try b.requireNonEmpty(operation, "B")
         try a.requireShape(Shape(a.rows, a.rows), operation, "A")
@@ -73,7 +73,7 @@ public enum BLAS {
     public static func axpy<Scalar: BLASScalar>(
         alpha: Scalar, _ x: Matrix<Scalar>, into y: inout Matrix<Scalar>
     ) throws(NGError) {
-        try y.requireShape(x.shape, "BLAS.axpy", "Y")
+        try y.requireShape(x.shape, .blasAxpy, "Y")
         if x.isEmpty { return }
         x.withView { x in y.withMutableView { y in axpy(alpha, x.flattened, into: y.flattened) } }
     }

@@ -16,12 +16,12 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
         KernelFitWarning.emitOnce()
         guard dimension >= 1, dimension <= Int(Int32.max) else {
             throw .invalidArgument(
-                operation: "BlockDiagonalMatrix.init", argument: "dimension",
+                operation: .blockDiagonalMatrixInit, argument: "dimension",
                 reason: "must be in 1...Int32.max, got \(dimension)")
         }
         guard blockSize >= 1 else {
             throw .invalidArgument(
-                operation: "BlockDiagonalMatrix.init", argument: "blockSize",
+                operation: .blockDiagonalMatrixInit, argument: "blockSize",
                 reason: "must be at least 1, got \(blockSize)")
         }
         self.dimension = dimension
@@ -38,9 +38,9 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// - Throws: `emptyMatrix` or `shapeMismatch` for a non-square matrix.
     public init(diagonalBlocksOf dense: Matrix<Scalar>, blockSize: Int = 1024) throws(NGError) {
         KernelFitWarning.emitOnce()
-        try dense.requireNonEmpty("BlockDiagonalMatrix.init", "dense")
+        try dense.requireNonEmpty(.blockDiagonalMatrixInit, "dense")
         try dense.requireShape(
-            Shape(dense.rows, dense.rows), "BlockDiagonalMatrix.init", "dense")
+            Shape(dense.rows, dense.rows), .blockDiagonalMatrixInit, "dense")
         try self.init(dimension: dense.rows, blockSize: blockSize)
         for b in blocks.indices {
             let start = blockRange(b).lowerBound
@@ -81,7 +81,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     public mutating func assign(from other: BlockDiagonalMatrix) throws(NGError) {
         guard other.dimension == dimension, other.blockSize == blockSize else {
             throw .shapeMismatch(
-                operation: "BlockDiagonalMatrix.assign", argument: "other (order × block size)",
+                operation: .blockDiagonalMatrixAssign, argument: "other (order × block size)",
                 expected: Shape(dimension, blockSize), actual: Shape(other.dimension, other.blockSize))
         }
         for b in blocks.indices {
@@ -107,7 +107,7 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// Throws `nonFinite` with whole-matrix coordinates of the first NaN or infinity.
-    @inlinable public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
+    @inlinable public func requireFinite(_ operation: NGError.Operation, _ argument: String) throws(NGError) {
         for b in blocks.indices {
             if let index = blocks[b].firstNonFiniteIndex() {
                 let start = blockRange(b).lowerBound

@@ -44,7 +44,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         KernelFitWarning.emitOnce()
         guard outChannels >= 1, outChannels <= Int(Int32.max) else {
             throw .invalidArgument(
-                operation: "Conv2dGFIMBuilder.init", argument: "outChannels",
+                operation: .conv2dGFIMBuilderInit, argument: "outChannels",
                 reason: "must be in 1...Int32.max, got \(outChannels)")
         }
         self.geometry = geometry
@@ -62,7 +62,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         let (sampleValues, overflow) = outChannels.multipliedReportingOverflow(by: rows)
         if let stackedSamples, stackedSamples < 1 || stackedSamples > 1 << 16 {
             throw .invalidArgument(
-                operation: "Conv2dGFIMBuilder.init", argument: "stackedSamples",
+                operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "must be in 1...65536, got \(stackedSamples)")
         }
         self.stackedSamples = stackedSamples
@@ -72,7 +72,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         guard !overflow, !stackOverflow, stackValues <= Int(Int32.max),
               stack * (side == .left ? rows : outChannels) <= Int(Int32.max) else {
             throw .invalidArgument(
-                operation: "Conv2dGFIMBuilder.init", argument: "stackedSamples",
+                operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "\(stack) stacked gradients of \(outChannels)×\(rows) exceed Int32 sizes")
         }
         sampleGradients = side == .left
@@ -92,7 +92,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar = 1,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
-        let operation = "Conv2dGFIMBuilder.accumulate"
+        let operation = NGError.Operation.conv2dGFIMBuilderAccumulate
         let positions = geometry.positions
         try x.requireNonEmpty(operation, "inputs")
         try x.requireShape(Shape(x.rows, geometry.inputLength), operation, "inputs")

@@ -26,11 +26,11 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
                         ("stride", stride)]
         for (name, value) in positive where value < 1 {
             throw .invalidArgument(
-                operation: "ConvGeometry.init", argument: name, reason: "must be at least 1, got \(value)")
+                operation: .convGeometryInit, argument: name, reason: "must be at least 1, got \(value)")
         }
         guard padding >= 0 else {
             throw .invalidArgument(
-                operation: "ConvGeometry.init", argument: "padding",
+                operation: .convGeometryInit, argument: "padding",
                 reason: "must be non-negative, got \(padding)")
         }
         // Every size and every product of sizes is computed with overflow checks and must be
@@ -45,7 +45,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
             let (total, overflow) = product.addingReportingOverflow(extra)
             guard !overflow, total <= Int(Int32.max) else {
                 throw .invalidArgument(
-                    operation: "ConvGeometry.init", argument: name, reason: "exceeds Int32.max")
+                    operation: .convGeometryInit, argument: name, reason: "exceeds Int32.max")
             }
             return total
         }
@@ -61,7 +61,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         }
         guard kernelHeight <= height + 2 * padding, kernelWidth <= width + 2 * padding else {
             throw .invalidArgument(
-                operation: "ConvGeometry.init", argument: "kernel",
+                operation: .convGeometryInit, argument: "kernel",
                 reason: "\(kernelHeight)×\(kernelWidth) is larger than the padded image "
                     + "\(height + 2 * padding)×\(width + 2 * padding)")
         }
@@ -143,7 +143,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
     public func unfold<Scalar: BLASScalar>(
         _ inputs: Matrix<Scalar>, sample: Int, into patches: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "ConvGeometry.unfold"
+        let operation = NGError.Operation.convGeometryUnfold
         try inputs.requireShape(Shape(inputs.rows, inputLength), operation, "inputs")
         try patches.requireShape(Shape(patchSize, positions), operation, "patches")
         guard sample >= 0, sample < inputs.rows else {

@@ -51,12 +51,12 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         KernelFitWarning.emitOnce()
         guard maxRetries >= 0 else {
             throw .invalidArgument(
-                operation: "DampedInverse.init", argument: "maxRetries",
+                operation: .dampedInverseInit, argument: "maxRetries",
                 reason: "must be non-negative, got \(maxRetries)")
         }
         guard retryGrowth > 1, retryGrowth.isFinite else {
             throw .invalidArgument(
-                operation: "DampedInverse.init", argument: "retryGrowth",
+                operation: .dampedInverseInit, argument: "retryGrowth",
                 reason: "must be finite and above 1, got \(retryGrowth)")
         }
         self.storedBlocks = try BlockDiagonalMatrix(dimension: dimension, blockSize: blockSize)
@@ -113,7 +113,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     ) throws(NGError) -> DampingReport {
         reports.staged = nil
         if gfim.dimension == dimension, gfim.blockSize == blockSize {
-            try gfim.requireFinite("DampedInverse.refresh", "GFIM")
+            try gfim.requireFinite(.dampedInverseRefresh, "GFIM")
         }
         try stageRefresh(fromFinite: gfim, damping: damping)
         return reports.staged ?? DampingReport()
@@ -127,7 +127,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     ) throws(NGError) -> RefreshSummary {
         var report = reports.startStaging()
         var summary = RefreshSummary()
-        let operation = "DampedInverse.refresh"
+        let operation = NGError.Operation.dampedInverseRefresh
         guard gfim.dimension == dimension, gfim.blockSize == blockSize else {
             throw .shapeMismatch(
                 operation: operation, argument: "GFIM (order × block size)",
@@ -153,7 +153,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     /// Throws `invalidArgument` when a damping's diagonal shift underflows in `Scalar` (below
     /// its smallest normal number: λ = 1e-80 in Float, say): the matrix would be undamped.
     @inlinable
-    static func requireRepresentable(shift: Double, _ operation: String) throws(NGError) {
+    static func requireRepresentable(shift: Double, _ operation: NGError.Operation) throws(NGError) {
         guard Scalar(shift) >= Scalar.leastNormalMagnitude else {
             throw .invalidArgument(
                 operation: operation, argument: "damping",
@@ -176,7 +176,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     ///   argument; the inverse in use is untouched either way.
     @inlinable
     mutating func factorBlockOnLadder(
-        _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, requested: Double, _ operation: String
+        _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, requested: Double, _ operation: NGError.Operation
     ) throws(NGError) -> (shift: Double, retries: Int, inDouble: Bool, condition: Double) {
         let scale = gfim.blocks[b].withView { $0.largestDiagonal }
         let order = gfim.blocks[b].rows
@@ -216,25 +216,31 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     ) -> (failedOrder: Int, condition: Double) {
         let order = gfim.blocks[b].rows
         let method = self.method
-        var condition = Double.nan
-        let info = gfim.blocks[b].withView { source in
-            scratch.blocks[b].withMutableView { a -> Int in
+        let (info, condition) = gfim.blocks[b].withView { source in
+            scratch.blocks[b].withMutableView { a in
                 a.update(from: source)
-                a.addToDiagonal(Scalar(shift))
-                let factored = LAPACK.potrf(a)
-                if factored != 0 { return factored }
-                condition = a.readOnly.choleskyConditionEstimate
-                if method == .explicitInverse {
-                    let inverted = LAPACK.potri(a)
-                    // The whole symmetric inverse, so that applies are GEMMs (see `apply`).
-                    if inverted == 0 { a.mirrorLowerTriangle() }
-                    return inverted
-                }
-                return 0
+                return Self.factorInPlace(a, shift: shift, method: method)
             }
         }
         if info != 0 { return (info, condition) }
         return (scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order, condition)
+    }
+
+    /// `a + shift·I` factored in place (POTRF), and for `explicitInverse` inverted (POTRI, then
+    /// mirrored into the whole block): LAPACK's `info` and the factor's condition estimate.
+    @inlinable
+    static func factorInPlace<T: BLASScalar>(
+        _ a: MutableMatrixView<T>, shift: Double, method: InverseMethod
+    ) -> (info: Int, condition: Double) {
+        a.addToDiagonal(T(shift))
+        let factored = LAPACK.potrf(a)
+        if factored != 0 { return (factored, .nan) }
+        let condition = a.readOnly.choleskyConditionEstimate
+        guard method == .explicitInverse else { return (0, condition) }
+        let inverted = LAPACK.potri(a)
+        // The whole symmetric inverse, so that applies are GEMMs (see `apply`).
+        if inverted == 0 { a.mirrorLowerTriangle() }
+        return (inverted, condition)
     }
 
     /// `factorBlock` computed in Double and rounded into the block's precision: the Double rung
@@ -245,23 +251,11 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     mutating func factorBlockInDouble(
         _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, shift: Double
     ) -> (failedOrder: Int, condition: Double) {
-        let order = gfim.blocks[b].rows
         let source = gfim.blocks[b]
+        let order = source.rows
         var a = Matrix<Double>(rows: order, columns: order) { i, j in Double(source[i, j]) }
         let method = self.method
-        var condition = Double.nan
-        let info = a.withMutableView { a -> Int in
-            a.addToDiagonal(shift)
-            let factored = LAPACK.potrf(a)
-            if factored != 0 { return factored }
-            condition = a.readOnly.choleskyConditionEstimate
-            if method == .explicitInverse {
-                let inverted = LAPACK.potri(a)
-                if inverted == 0 { a.mirrorLowerTriangle() }
-                return inverted
-            }
-            return 0
-        }
+        let (info, condition) = a.withMutableView { Self.factorInPlace($0, shift: shift, method: method) }
         if info != 0 { return (info, condition) }
         scratch.blocks[b] = Matrix(rows: order, columns: order) { i, j in Scalar(a[i, j]) }
         return (scratch.blocks[b].firstNonFiniteIndex() == nil ? 0 : order, condition)
@@ -275,7 +269,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     public func apply(
         _ g: Matrix<Scalar>, side: Side = .left, into d: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "DampedInverse.apply"
+        let operation = NGError.Operation.dampedInverseApply
         guard isRefreshed else { throw .notRefreshed(operation: operation) }
         try g.requireNonEmpty(operation, "G")
         switch side {
@@ -335,7 +329,7 @@ extension DampedInverse {
     public func applyRight(
         toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "DampedInverse.applyRight"
+        let operation = NGError.Operation.dampedInverseApplyRight
         guard isRefreshed else { throw .notRefreshed(operation: operation) }
         try x.requireNonEmpty(operation, "X")
         let extra = appendingOnes ? 1 : 0

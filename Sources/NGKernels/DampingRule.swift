@@ -19,7 +19,7 @@ public enum DampingRule: Sendable, Equatable, Codable {
     }
 
     /// Throws `nonPositiveDamping` unless λ is positive and finite.
-    @inlinable public func validate(_ operation: String) throws(NGError) {
+    @inlinable public func validate(_ operation: NGError.Operation) throws(NGError) {
         guard lambda > 0, lambda.isFinite else {
             throw .nonPositiveDamping(operation: operation, value: lambda)
         }

@@ -12,7 +12,7 @@ public enum DenseGradient {
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool,
         into g: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "DenseGradient.weightGradient"
+        let operation = NGError.Operation.denseGradientWeightGradient
         try x.requireNonEmpty(operation, "inputs")
         try dy.requireNonEmpty(operation, "outputGradients")
         try dy.requireShape(Shape(x.rows, dy.columns), operation, "outputGradients")

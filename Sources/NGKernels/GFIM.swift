@@ -18,7 +18,7 @@ public enum GFIM {
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        let operation = "GFIM.miniBatch"
+        let operation = NGError.Operation.gfimMiniBatch
         try m.requireNonEmpty(operation, "M")
         try requireOrder(side == .left ? m.rows : m.columns, of: gfim, operation)
         try requireNewWeight(newWeight, operation)
@@ -48,7 +48,7 @@ public enum GFIM {
         _ newEstimate: BlockDiagonalMatrix<Scalar>, newWeight: Scalar,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
-        let operation = "GFIM.runningAverage"
+        let operation = NGError.Operation.gfimRunningAverage
         guard newEstimate.dimension == gfim.dimension, newEstimate.blockSize == gfim.blockSize else {
             throw .shapeMismatch(
                 operation: operation, argument: "new estimate (order × block size)",
@@ -66,7 +66,7 @@ public enum GFIM {
     /// Throws `shapeMismatch` unless `gfim` has order `order`.
     @inlinable
     static func requireOrder<Scalar>(
-        _ order: Int, of gfim: BlockDiagonalMatrix<Scalar>, _ operation: String
+        _ order: Int, of gfim: BlockDiagonalMatrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
         if gfim.dimension != order {
             throw .shapeMismatch(
@@ -78,7 +78,7 @@ public enum GFIM {
     /// Throws `invalidArgument` unless 0 < α ≤ 1.
     @inlinable
     static func requireNewWeight<Scalar: BLASScalar>(
-        _ newWeight: Scalar, _ operation: String
+        _ newWeight: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         guard newWeight > 0, newWeight <= 1 else {
             throw .invalidArgument(

@@ -24,7 +24,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
     public init(outputs: Int, inputs: Int, bias: Bool, batchCapacity: Int = 1) throws(NGError) {
         KernelFitWarning.emitOnce()
         for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)] where value < 1 {
-            throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: name, reason: "must be at least 1, got \(value)")
+            throw .invalidArgument(operation: .kfacFactorBuilderInit, argument: name, reason: "must be at least 1, got \(value)")
         }
         geometry = nil
         self.outputs = outputs
@@ -37,7 +37,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
     public init(geometry: ConvGeometry, outChannels: Int, bias: Bool) throws(NGError) {
         KernelFitWarning.emitOnce()
         guard outChannels >= 1 else {
-            throw .invalidArgument(operation: "KFACFactorBuilder.init", argument: "outChannels", reason: "must be at least 1, got \(outChannels)")
+            throw .invalidArgument(operation: .kfacFactorBuilderInit, argument: "outChannels", reason: "must be at least 1, got \(outChannels)")
         }
         self.geometry = geometry
         outputs = outChannels
@@ -57,7 +57,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar = 1,
         inputFactor a: inout BlockDiagonalMatrix<Scalar>, outputFactor g: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
-        let operation = "KFACFactorBuilder.accumulate"
+        let operation = NGError.Operation.kfacFactorBuilderAccumulate
         let positions = geometry?.positions ?? 1
         try x.requireNonEmpty(operation, "inputs")
         try x.requireShape(Shape(x.rows, geometry?.inputLength ?? inputs), operation, "inputs")

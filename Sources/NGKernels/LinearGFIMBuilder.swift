@@ -31,7 +31,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         for (name, value) in [("outputs", outputs), ("inputs", inputs), ("batchCapacity", batchCapacity)]
         where value < 1 || value > Int(Int32.max) {
             throw .invalidArgument(
-                operation: "LinearGFIMBuilder.init", argument: name,
+                operation: .linearGFIMBuilderInit, argument: name,
                 reason: "must be in 1...Int32.max, got \(value)")
         }
         self.outputs = outputs
@@ -61,7 +61,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar = 1,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
-        let operation = "LinearGFIMBuilder.accumulate"
+        let operation = NGError.Operation.linearGFIMBuilderAccumulate
         try validate(inputs: x, outputGradients: dy, operation)
         try GFIM.requireOrder(dimension, of: gfim, operation)
         try GFIM.requireNewWeight(newWeight, operation)
@@ -89,7 +89,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public mutating func prepareFactor(
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>
     ) throws(NGError) {
-        try validate(inputs: x, outputGradients: dy, "LinearGFIMBuilder.prepareFactor")
+        try validate(inputs: x, outputGradients: dy, .linearGFIMBuilderPrepareFactor)
         fillScaledRows(inputs: x, outputGradients: dy)
     }
 
@@ -102,7 +102,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
 
     @inlinable
     func validate(
-        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, _ operation: String
+        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
         try x.requireNonEmpty(operation, "inputs")
         try x.requireShape(Shape(x.rows, inputs), operation, "inputs")

@@ -3,14 +3,14 @@
 extension Matrix {
     /// Throws `emptyMatrix` when the matrix has no elements.
     @inlinable
-    public func requireNonEmpty(_ operation: String, _ argument: String) throws(NGError) {
+    public func requireNonEmpty(_ operation: NGError.Operation, _ argument: String) throws(NGError) {
         if isEmpty { throw .emptyMatrix(operation: operation, argument: argument, shape: shape) }
     }
 
     /// Throws `shapeMismatch` unless the matrix is `expected`.
     @inlinable
     public func requireShape(
-        _ expected: Shape, _ operation: String, _ argument: String
+        _ expected: Shape, _ operation: NGError.Operation, _ argument: String
     ) throws(NGError) {
         if shape != expected {
             throw .shapeMismatch(
@@ -20,7 +20,7 @@ extension Matrix {
 
     /// Throws `nonFinite` with the location of the first NaN or infinity.
     @inlinable
-    public func requireFinite(_ operation: String, _ argument: String) throws(NGError) {
+    public func requireFinite(_ operation: NGError.Operation, _ argument: String) throws(NGError) {
         if let index = firstNonFiniteIndex() {
             throw .nonFinite(
                 operation: operation, argument: argument,

@@ -32,12 +32,12 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     public init(rows: Int, columns: Int, elements: [Scalar]) throws(NGError) {
         guard rows >= 0, columns >= 0, rows <= Int(Int32.max), columns <= Int(Int32.max) else {
             throw .invalidArgument(
-                operation: "Matrix.init", argument: "shape",
+                operation: .matrixInit, argument: "shape",
                 reason: "\(rows)×\(columns) has a negative dimension or one beyond Int32.max")
         }
         guard elements.count == rows * columns else {
             throw .invalidArgument(
-                operation: "Matrix.init", argument: "elements",
+                operation: .matrixInit, argument: "elements",
                 reason: "has \(elements.count) values, a \(rows)×\(columns) matrix needs \(rows * columns)")
         }
         self.rows = rows

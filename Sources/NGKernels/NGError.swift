@@ -1,37 +1,32 @@
-/// Every error the package throws. Each case names the operation and the argument at fault and
-/// carries the offending sizes or values; `description` is a sentence a user can act on.
-/// An operation that throws has changed none of its outputs and none of its owner's state.
+/// The kernels' errors: a bad argument, setting or numerical failure. The optimizers (NGPlus)
+/// and the training stack (NGTrain) validate with the same checks and throw these as they are;
+/// what only they can know has a type of their own (`OptimizerError`, `DataError`). Each case
+/// names the operation and the argument at fault and carries the offending sizes or values;
+/// `description` is a sentence a user can act on. An operation that throws has changed none of
+/// its outputs and none of its owner's state.
 public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An argument does not have the shape the operation needs.
-    case shapeMismatch(operation: String, argument: String, expected: Shape, actual: Shape)
+    case shapeMismatch(operation: Operation, argument: String, expected: Shape, actual: Shape)
     /// An argument has no elements.
-    case emptyMatrix(operation: String, argument: String, shape: Shape)
+    case emptyMatrix(operation: Operation, argument: String, shape: Shape)
     /// An argument holds a NaN or an infinity; `row`/`column` locate the first one.
-    case nonFinite(operation: String, argument: String, row: Int, column: Int)
+    case nonFinite(operation: Operation, argument: String, row: Int, column: Int)
     /// A damping value is zero, negative, NaN or infinite.
-    case nonPositiveDamping(operation: String, value: Double)
+    case nonPositiveDamping(operation: Operation, value: Double)
     /// A damped matrix would not factor even after every retry with a larger damping.
     /// `block` is the diagonal block, `order` the leading minor that failed on the last try,
     /// `lastShift` the diagonal shift of that try.
-    case notPositiveDefinite(operation: String, block: Int, order: Int, lastShift: Double, attempts: Int)
+    case notPositiveDefinite(operation: Operation, block: Int, order: Int, lastShift: Double, attempts: Int)
     /// An argument is outside its documented range.
-    case invalidArgument(operation: String, argument: String, reason: String)
+    case invalidArgument(operation: Operation, argument: String, reason: String)
     /// An operation needs a factorization or inverse that has not been computed yet.
-    case notRefreshed(operation: String)
-    /// A layer handle that this optimizer did not hand out.
-    case unknownLayer(operation: String, layer: Int)
-    /// A step that needs the layer's statistics for this step (`observe`) came without them.
-    case missingStatistics(operation: String, layer: Int, step: Int)
+    case notRefreshed(operation: Operation)
     /// A saved state that cannot be loaded: bad magic, version, checksum, truncation, or a
     /// mismatch with the registered layers. `reason` says which.
-    case corruptState(operation: String, reason: String)
-    /// A data file is not what it claims: wrong magic number, dimensions or length.
-    case corruptData(operation: String, path: String, reason: String)
-    /// A file could not be read or written.
-    case fileError(operation: String, path: String, reason: String)
+    case corruptState(operation: Operation, reason: String)
     /// LAPACK rejected an argument. Validation should make this unreachable; it is reported,
     /// never ignored.
-    case lapackFailure(operation: String, routine: String, info: Int)
+    case lapackFailure(operation: Operation, routine: String, info: Int)
 
     public var description: String {
         switch self {
@@ -50,17 +45,8 @@ public enum NGError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(operation): \(argument) \(reason)"
         case let .notRefreshed(operation):
             return "\(operation): no inverse has been computed yet; call refresh first"
-        case let .unknownLayer(operation, layer):
-            return "\(operation): layer \(layer) is not registered with this optimizer"
-        case let .missingStatistics(operation, layer, step):
-            return "\(operation): layer \(layer) needs observe(...) before its step \(step) "
-                + "(a statistics step)"
         case let .corruptState(operation, reason):
             return "\(operation): the saved state cannot be loaded: \(reason)"
-        case let .corruptData(operation, path, reason):
-            return "\(operation): \(path) is not valid: \(reason)"
-        case let .fileError(operation, path, reason):
-            return "\(operation): \(path): \(reason)"
         case let .lapackFailure(operation, routine, info):
             return "\(operation): \(routine) rejected argument \(-info) (info \(info))"
         }

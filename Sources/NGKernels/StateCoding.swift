@@ -43,9 +43,9 @@ public struct StateReader: Sendable {
     public let bytes: [UInt8]
     /// The next byte to read.
     public private(set) var offset = 0
-    let operation: String
+    let operation: NGError.Operation
 
-    public init(bytes: [UInt8], operation: String) {
+    public init(bytes: [UInt8], operation: NGError.Operation) {
         self.bytes = bytes
         self.operation = operation
     }

@@ -11,7 +11,7 @@ public enum SymmetricEigen {
         _ a: Matrix<Scalar>, vectors: Bool = true
     ) throws(NGError) -> (values: [Scalar], vectors: Matrix<Scalar>?) {
         KernelFitWarning.emitOnce()
-        let operation = "SymmetricEigen.decompose"
+        let operation = NGError.Operation.symmetricEigenDecompose
         try a.requireNonEmpty(operation, "A")
         try a.requireShape(Shape(a.rows, a.rows), operation, "A")
         try a.requireFinite(operation, "A")

@@ -55,12 +55,12 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         KernelFitWarning.emitOnce()
         guard dimension >= 1, dimension <= Int(Int32.max) else {
             throw .invalidArgument(
-                operation: "WoodburyInverse.init", argument: "dimension",
+                operation: .woodburyInverseInit, argument: "dimension",
                 reason: "must be in 1...Int32.max, got \(dimension)")
         }
         guard maxRetries >= 0, retryGrowth > 1, retryGrowth.isFinite else {
             throw .invalidArgument(
-                operation: "WoodburyInverse.init", argument: "maxRetries/retryGrowth",
+                operation: .woodburyInverseInit, argument: "maxRetries/retryGrowth",
                 reason: "need maxRetries ≥ 0 and a finite retryGrowth > 1, got \(maxRetries), \(retryGrowth)")
         }
         self.dimension = dimension
@@ -103,7 +103,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         if u.columns == dimension, r >= 1, r <= u.rows, !u.withView({ $0.rows(0..<r).isAllFinite }),
            let index = u.firstNonFiniteIndex() {
             throw .nonFinite(
-                operation: "WoodburyInverse.refresh", argument: "factors", row: index / dimension,
+                operation: .woodburyInverseRefresh, argument: "factors", row: index / dimension,
                 column: index % dimension)
         }
         try stageRefresh(finiteFactors: u, rank: rank, scale: scale, damping: damping)
@@ -116,7 +116,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         finiteFactors u: Matrix<Scalar>, rank: Int? = nil, scale: Scalar, damping: DampingRule
     ) throws(NGError) -> RefreshSummary {
         reports.staged = nil
-        let operation = "WoodburyInverse.refresh"
+        let operation = NGError.Operation.woodburyInverseRefresh
         try u.requireNonEmpty(operation, "factors")
         try u.requireShape(Shape(u.rows, dimension), operation, "factors")
         let r = rank ?? u.rows
@@ -258,7 +258,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     public mutating func apply(
         _ g: Matrix<Scalar>, side: Side = .left, into d: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "WoodburyInverse.apply"
+        let operation = NGError.Operation.woodburyInverseApply
         guard isRefreshed else { throw .notRefreshed(operation: operation) }
         try g.requireNonEmpty(operation, "G")
         let left = side == .left
@@ -314,7 +314,7 @@ extension WoodburyInverse {
     public mutating func applyRight(
         toInputs x: Matrix<Scalar>, appendingOnes: Bool, into w: inout Matrix<Scalar>
     ) throws(NGError) {
-        let operation = "WoodburyInverse.applyRight"
+        let operation = NGError.Operation.woodburyInverseApplyRight
         guard isRefreshed else { throw .notRefreshed(operation: operation) }
         try x.requireNonEmpty(operation, "X")
         try x.requireShape(Shape(x.rows, dimension - (appendingOnes ? 1 : 0)), operation, "X")

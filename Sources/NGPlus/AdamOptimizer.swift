@@ -26,7 +26,7 @@ public struct AdamSettings: Sendable, Equatable, Codable {
         self.maxUpdateNorm = maxUpdateNorm
     }
 
-    func validate(_ operation: String) throws(NGError) {
+    func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
         func require(_ ok: Bool, _ argument: String, _ value: Double) throws(NGError) {
             if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: "is out of range: \(value)") }
@@ -56,7 +56,7 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         stagedSecondMoment = firstMoment
     }
 
-    public static func validate(_ settings: AdamSettings, _ operation: String) throws(NGError) {
+    public static func validate(_ settings: AdamSettings, _ operation: NGError.Operation) throws(NGError) {
         try settings.validate(operation)
     }
 

@@ -50,6 +50,25 @@ enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
         }
     }
 
+    /// Stages a refresh of the form held, from statistics checked to be finite when they were
+    /// accumulated: the Cholesky inverse of `gfim`, or Woodbury from the per-sample `factor`
+    /// (scaled by its rank, the batch).
+    mutating func stageRefresh(
+        gfim: BlockDiagonalMatrix<Scalar>, factor: (rows: Matrix<Scalar>, rank: Int)?, damping: DampingRule
+    ) throws(NGError) -> RefreshOutcome {
+        var outcome = RefreshOutcome()
+        try modify(
+            cholesky: { (inverse) throws(NGError) in
+                outcome.summary.include(try inverse.stageRefresh(fromFinite: gfim, damping: damping))
+            },
+            woodbury: { (inverse) throws(NGError) in
+                guard let factor else { preconditionFailure("a Woodbury plan for a layer without a factor") }
+                outcome.summary.include(try inverse.stageRefresh(
+                    finiteFactors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping))
+            })
+        return outcome
+    }
+
     /// Puts the staged refresh in use.
     mutating func commitStagedRefresh() {
         modify(cholesky: { $0.commitStagedRefresh() }, woodbury: { $0.commitStagedRefresh() })

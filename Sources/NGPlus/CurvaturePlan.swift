@@ -102,7 +102,7 @@ struct PlanRequest {
 
     /// The cheapest plan for a preconditioned layer, or `invalidArgument` when the request
     /// cannot be met (Woodbury where the GFIM is not a fresh low-rank one).
-    func plan(for spec: LayerSpec, operation: String) throws(NGError) -> CurvaturePlan {
+    func plan(for spec: LayerSpec, operation: NGError.Operation) throws(NGError) -> CurvaturePlan {
         let shape = spec.parameterShape
         let (rows, columns, b) = (shape.rows, shape.columns, Double(batch))
         var candidates: [CurvaturePlan] = []

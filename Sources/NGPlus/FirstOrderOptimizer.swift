@@ -9,7 +9,7 @@ public protocol FirstOrderRule: Sendable {
     static var stateKind: String { get }
 
     /// Throws `invalidArgument` for a setting out of range.
-    static func validate(_ settings: Settings, _ operation: String) throws(NGError)
+    static func validate(_ settings: Settings, _ operation: NGError.Operation) throws(NGError)
 
     /// Fresh state for a parameter of `shape`.
     init(shape: Shape)
@@ -55,12 +55,12 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         func usesObservation(_ settings: Rule.Settings) -> Bool { false }
 
         func observe(
-            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Rule.Settings, _ operation: String
+            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Rule.Settings, _ operation: NGError.Operation
         ) {}
 
         mutating func step(
             gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
-            _ operation: String
+            _ operation: NGError.Operation
         ) throws(NGError) {
             copy(gradient, into: &update.direction)
             try finish(weight: &weight, settings, operation)
@@ -68,7 +68,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
 
         mutating func fusedStep(
             inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-            index: Int, _ settings: Rule.Settings, _ operation: String
+            index: Int, _ settings: Rule.Settings, _ operation: NGError.Operation
         ) throws(NGError) {
             DenseGradient.weightGradientUnchecked(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, into: &update.direction)
@@ -76,7 +76,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         }
 
         /// The rule's step from the gradient in `update.direction`, all or nothing.
-        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: String) throws(NGError) {
+        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: NGError.Operation) throws(NGError) {
             try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
             update.commit(weight: &weight)
             step += 1
@@ -95,7 +95,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
 
     /// - Throws: `invalidArgument` for a setting out of range.
     public init(settings: Rule.Settings) throws(NGError) {
-        try Rule.validate(settings, "\(Rule.stateKind).init")
+        try Rule.validate(settings, NGError.Operation("\(Rule.stateKind).init"))
         self.settings = settings
     }
 
@@ -104,7 +104,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     @_specialize(where Rule == Adam<Float>)
     @_specialize(where Rule == Adam<Double>)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        try spec.validate("\(Rule.stateKind).register")
+        try spec.validate(NGError.Operation("\(Rule.stateKind).register"))
         return table.append(Layer(spec: spec, update: ParameterUpdate(shape: spec.parameterShape)))
     }
 
@@ -115,7 +115,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     @_specialize(where Rule == Adam<Double>)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.observe(layer, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
@@ -130,7 +130,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     @_specialize(where Rule == Adam<Double>)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, gradient: gradient, settings)
     }
 
@@ -141,7 +141,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
@@ -150,8 +150,8 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         set { table.nonFinitePolicy = newValue }
     }
 
-    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
-        try table.skippedSteps(of: layer, "\(Rule.stateKind).skippedSteps")
+    public func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int {
+        try table.skippedSteps(of: layer, NGError.Operation("\(Rule.stateKind).skippedSteps"))
     }
 
     public func stateBytes() -> [UInt8] {

@@ -36,7 +36,7 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
     /// Both factors of one validated mini-batch, all or nothing.
     /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
     mutating func accumulate(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: String
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
         if weight != 1 {

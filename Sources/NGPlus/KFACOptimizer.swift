@@ -30,7 +30,7 @@ public struct KFACConfiguration: Sendable, Equatable, Codable {
     }
 
     /// NG+'s validation of the shared settings.
-    func validate(_ operation: String) throws(NGError) {
+    func validate(_ operation: NGError.Operation) throws(NGError) {
         try NGPlusConfiguration(
             sgd: sgd, damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
             runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries
@@ -61,14 +61,14 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     }
 
     public init(configuration: KFACConfiguration = KFACConfiguration()) throws(NGError) {
-        try configuration.validate("KFACOptimizer.init")
+        try configuration.validate(.kfacInit)
         self.configuration = configuration
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        try spec.validate("KFACOptimizer.register")
+        try spec.validate(.kfacRegister)
         let shape = spec.parameterShape
         var curvature: KFACCurvature<Scalar>?
         switch spec {
@@ -83,15 +83,15 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     }
 
     /// What a layer's refreshes went through, rung by rung of the failure ladder.
-    public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
-        try table.layer(layer, "KFACOptimizer.refreshHealth").health
+    public func refreshHealth(of layer: LayerHandle) throws(OptimizerError) -> RefreshHealth {
+        try table.layer(layer, .kfacRefreshHealth).health
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.observe(layer, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
@@ -103,7 +103,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, gradient: gradient, configuration)
     }
 
@@ -112,7 +112,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
@@ -121,8 +121,8 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         set { table.nonFinitePolicy = newValue }
     }
 
-    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
-        try table.skippedSteps(of: layer, "KFACOptimizer.skippedSteps")
+    public func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int {
+        try table.skippedSteps(of: layer, .kfacSkippedSteps)
     }
 
     public func stateBytes() -> [UInt8] {
@@ -146,7 +146,7 @@ extension KFACOptimizer.Layer {
 
     mutating func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: KFACConfiguration,
-        _ operation: String
+        _ operation: NGError.Operation
     ) throws(NGError) {
         try curvature?.accumulate(
             inputs: inputs, outputGradients: outputGradients, runningAverage: Scalar(configuration.runningAverage),
@@ -159,13 +159,13 @@ extension KFACOptimizer.Layer {
     /// and vector parameters), the SGD step staged and checked, then everything committed.
     mutating func step(
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
-        _ operation: String
-    ) throws(NGError) {
+        _ operation: NGError.Operation
+    ) throws {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
         if curvature != nil {
             if usesObservation(configuration) && observedStep != step {
-                throw .missingStatistics(operation: operation, layer: index, step: step)
+                throw OptimizerError.missingStatistics(operation: operation, layer: index, step: step)
             }
             slot = try curvature?.stageRefresh(
                 due: step % configuration.inverseInterval == 0,
@@ -185,8 +185,8 @@ extension KFACOptimizer.Layer {
     /// K-FAC preconditions on both sides, so it cannot fuse: ∇W̃ is formed first.
     mutating func fusedStep(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-        index: Int, _ configuration: KFACConfiguration, _ operation: String
-    ) throws(NGError) {
+        index: Int, _ configuration: KFACConfiguration, _ operation: NGError.Operation
+    ) throws {
         DenseGradient.weightGradientUnchecked(
             inputs: inputs, outputGradients: outputGradients, bias: bias, into: &gradient)
         let formed = gradient

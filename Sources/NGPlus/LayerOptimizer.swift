@@ -14,7 +14,7 @@ public protocol LayerOptimizer {
     /// need none validate and ignore them.
     mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws(NGError)
+    ) throws
 
     /// Whether the coming step of `layer` uses an observation: false when `observe` would
     /// only check shapes and drop it (off a statistics step, or an optimizer that uses none),
@@ -25,21 +25,21 @@ public protocol LayerOptimizer {
     /// One update of `weight` (W̃) from its gradient G̃ (same shape).
     mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws(NGError)
+    ) throws
 
     /// One update of a dense layer's W̃ from its inputs and output gradients, whose weight
     /// gradient is `G̃ = dYᵀ·[X | 1]`; NG+ applies its inverse without forming G̃.
     mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
-    ) throws(NGError)
+    ) throws
 
     /// What a step does with a non-finite gradient, observation or update: throw (the default)
     /// or skip and count the step. Not part of the saved state.
     var nonFinitePolicy: NonFiniteStepPolicy { get set }
 
     /// The steps of `layer` skipped under `NonFiniteStepPolicy.skipStep` (not saved).
-    func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int
+    func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int
 
     /// The complete state, exactly, in the versioned and checksummed format of `StateFile`.
     func stateBytes() -> [UInt8]
@@ -51,17 +51,19 @@ public protocol LayerOptimizer {
 
 extension LayerOptimizer {
     /// Saves the state to `url` atomically (a temporary file renamed over the target).
-    public func save(to url: URL) throws(NGError) {
-        try StateFile.writeAtomically(stateBytes(), to: url, operation: "save")
+    public func save(to url: URL) throws(OptimizerError) {
+        try StateFile.writeAtomically(stateBytes(), to: url, operation: .save)
     }
 
     /// Loads a state saved by `save(to:)`; on any error the optimizer is unchanged.
-    public mutating func load(from url: URL) throws(NGError) {
+    /// - Throws: `OptimizerError.fileError` when the file cannot be read, `NGError.corruptState`
+    ///   when it is not a state this optimizer can restore.
+    public mutating func load(from url: URL) throws {
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: url))
         } catch {
-            throw .fileError(operation: "load", path: url.path, reason: "cannot be read: \(error.localizedDescription)")
+            throw OptimizerError.fileError(operation: .load, path: url.path, reason: "cannot be read: \(error.localizedDescription)")
         }
         try restore(stateBytes: bytes)
     }

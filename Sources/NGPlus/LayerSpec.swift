@@ -41,7 +41,7 @@ public enum LayerSpec: Sendable, Equatable, Codable {
 
     /// Throws `invalidArgument` for a non-positive size, or a parameter W̃ whose rows, columns
     /// or element count exceed `Int32.max` (what BLAS and a workspace can take).
-    public func validate(_ operation: String) throws(NGError) {
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
         let sizes: [(String, Int)] = switch self {
         case let .dense(outputs, inputs, _): [("outputs", outputs), ("inputs", inputs)]
         case let .conv2d(_, outChannels, _): [("outChannels", outChannels)]

@@ -11,9 +11,9 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     let stateKind: String
     /// The operation names errors carry, made once: interpolating them per call would allocate
     /// on every step.
-    let observeOperation: String
-    let stepOperation: String
-    let loadOperation: String
+    let observeOperation: NGError.Operation
+    let stepOperation: NGError.Operation
+    let loadOperation: NGError.Operation
     /// What a step does with non-finite input or an overflowing update (not saved).
     var nonFinitePolicy = NonFiniteStepPolicy.throwError
     /// Per layer: the steps skipped under `.skipStep` (not saved).
@@ -23,9 +23,9 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
 
     init(stateKind: String) {
         self.stateKind = stateKind
-        observeOperation = "\(stateKind).observe"
-        stepOperation = "\(stateKind).step"
-        loadOperation = "\(stateKind).load"
+        observeOperation = NGError.Operation("\(stateKind).observe")
+        stepOperation = NGError.Operation("\(stateKind).step")
+        loadOperation = NGError.Operation("\(stateKind).load")
     }
 
     /// The handle of a new layer.
@@ -37,7 +37,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     }
 
     /// The record of `handle`, or `unknownLayer`.
-    func layer(_ handle: LayerHandle, _ operation: String) throws(NGError) -> Layer {
+    func layer(_ handle: LayerHandle, _ operation: NGError.Operation) throws(OptimizerError) -> Layer {
         layers[try StepValidation.index(of: handle, count: layers.count, operation)]
     }
 
@@ -49,7 +49,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     /// `LayerOptimizer.observe`: shapes always checked, values scanned when the step uses them.
     mutating func observe(
         _ handle: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Layer.Settings
-    ) throws(NGError) {
+    ) throws {
         let operation = observeOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         let used = layers[i].usesObservation(settings)
@@ -68,7 +68,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     /// `LayerOptimizer.step(_:weight:gradient:)`.
     mutating func step(
         _ handle: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, _ settings: Layer.Settings
-    ) throws(NGError) {
+    ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         if skipsDroppedObservation(i) { return }
@@ -85,7 +85,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     mutating func step(
         _ handle: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>, _ settings: Layer.Settings
-    ) throws(NGError) {
+    ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         if skipsDroppedObservation(i) { return }
@@ -104,8 +104,10 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value anywhere but in
     /// the weight, under `.skipStep`. A call that throws has changed nothing, so a skip needs no
     /// undoing.
-    func skips(_ error: NGError) -> Bool {
-        guard nonFinitePolicy == .skipStep, case let .nonFinite(_, argument, _, _) = error else { return false }
+    func skips(_ error: any Error) -> Bool {
+        guard nonFinitePolicy == .skipStep, case let .nonFinite(_, argument, _, _)? = error as? NGError else {
+            return false
+        }
         return argument != "weight"
     }
 
@@ -118,7 +120,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     }
 
     /// The steps of `handle` skipped under `.skipStep`, or `unknownLayer`.
-    func skippedSteps(of handle: LayerHandle, _ operation: String) throws(NGError) -> Int {
+    func skippedSteps(of handle: LayerHandle, _ operation: NGError.Operation) throws(OptimizerError) -> Int {
         skippedSteps[try StepValidation.index(of: handle, count: layers.count, operation)]
     }
 

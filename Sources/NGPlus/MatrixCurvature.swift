@@ -42,7 +42,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
     mutating func stageMomentum(
         weight: Matrix<Scalar>, gradient: Matrix<Scalar>, momentum mu: Scalar, weightDecay: Scalar,
-        beta: Scalar, firstStep: Bool, statisticsStep: Bool, _ operation: String
+        beta: Scalar, firstStep: Bool, statisticsStep: Bool, _ operation: NGError.Operation
     ) throws(NGError) {
         let previous = firstStep && start == .firstGradient ? gradient : momentum
         withViews(previous, gradient, mutating: &stagedMomentum) { m, g, staged in
@@ -63,12 +63,8 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     /// The inverse from the statistics staged on this step, or the last ones.
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
-        let source = statisticsStaged ? stagedGFIM : gfim
-        var outcome = RefreshOutcome()
-        try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in outcome.summary.include(try inverse.stageRefresh(fromFinite: source, damping: damping)) },
-            woodbury: { _ throws(NGError) in preconditionFailure("the matrix form plans no Woodbury inverse") })
-        return outcome
+        // The matrix form plans no Woodbury inverse: it has no factor.
+        try inverse.stageRefresh(gfim: statisticsStaged ? stagedGFIM : gfim, factor: nil, damping: damping)
     }
 
     mutating func commitRefresh() {
@@ -77,6 +73,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     var hasInverse: Bool { inverse.isRefreshed }
 
+    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
     }

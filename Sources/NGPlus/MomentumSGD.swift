@@ -14,7 +14,7 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         stagedVelocity = velocity
     }
 
-    public static func validate(_ settings: SGDSettings, _ operation: String) throws(NGError) {
+    public static func validate(_ settings: SGDSettings, _ operation: NGError.Operation) throws(NGError) {
         try settings.validate(operation)
     }
 

@@ -104,7 +104,7 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
     }
 
     /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting outside its range.
-    public func validate(_ operation: String) throws(NGError) {
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
         try sgd.validate(operation)
         try damping.validate(operation, "damping")
         if damping.value(at: 0) <= 0 { throw .nonPositiveDamping(operation: operation, value: damping.value(at: 0)) }

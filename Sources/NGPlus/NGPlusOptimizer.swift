@@ -34,29 +34,29 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
 
     /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
     public init(configuration: NGPlusConfiguration = NGPlusConfiguration()) throws(NGError) {
-        try configuration.validate("NGPlusOptimizer.init")
+        try configuration.validate(.ngPlusInit)
         self.configuration = configuration
     }
 
     /// The plan (side, method, flops) chosen for a layer; nil for vectors.
-    public func plan(for layer: LayerHandle) throws(NGError) -> CurvaturePlan? {
-        try table.layer(layer, "NGPlusOptimizer.plan").plan
+    public func plan(for layer: LayerHandle) throws(OptimizerError) -> CurvaturePlan? {
+        try table.layer(layer, .ngPlusPlan).plan
     }
 
     /// What a layer's refreshes went through, rung by rung of the failure ladder.
-    public func refreshHealth(of layer: LayerHandle) throws(NGError) -> RefreshHealth {
-        try table.layer(layer, "NGPlusOptimizer.refreshHealth").health
+    public func refreshHealth(of layer: LayerHandle) throws(OptimizerError) -> RefreshHealth {
+        try table.layer(layer, .ngPlusRefreshHealth).health
     }
 
     /// The steps a layer has taken.
-    public func stepCount(of layer: LayerHandle) throws(NGError) -> Int {
-        try table.layer(layer, "NGPlusOptimizer.stepCount").step
+    public func stepCount(of layer: LayerHandle) throws(OptimizerError) -> Int {
+        try table.layer(layer, .ngPlusStepCount).step
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        let operation = "NGPlusOptimizer.register"
+        let operation = NGError.Operation.ngPlusRegister
         try spec.validate(operation)
         let shape = spec.parameterShape
         let statistics = configuration.statisticsInterval(for: spec)
@@ -94,7 +94,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     @_specialize(where Scalar == Double)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.observe(layer, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
@@ -106,7 +106,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     @_specialize(where Scalar == Double)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, gradient: gradient, configuration)
     }
 
@@ -115,7 +115,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
-    ) throws(NGError) {
+    ) throws {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
@@ -126,8 +126,8 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         set { table.nonFinitePolicy = newValue }
     }
 
-    public func skippedSteps(of layer: LayerHandle) throws(NGError) -> Int {
-        try table.skippedSteps(of: layer, "NGPlusOptimizer.skippedSteps")
+    public func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int {
+        try table.skippedSteps(of: layer, .ngPlusSkippedSteps)
     }
 
     public func stateBytes() -> [UInt8] {
@@ -175,7 +175,7 @@ extension NGPlusOptimizer.Layer {
     /// all or nothing.
     mutating func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration,
-        _ operation: String
+        _ operation: NGError.Operation
     ) throws(NGError) {
         let runningAverage = Scalar(configuration.runningAverage)
         try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
@@ -190,8 +190,8 @@ extension NGPlusOptimizer.Layer {
     /// staged or current inverse, the SGD step staged and checked, then all committed.
     mutating func step(
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int,
-        _ configuration: NGPlusConfiguration, _ operation: String
-    ) throws(NGError) {
+        _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
+    ) throws {
         let due = isRefreshStep(configuration)
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
@@ -225,8 +225,8 @@ extension NGPlusOptimizer.Layer {
     /// nothing.
     mutating func fusedStep(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-        index: Int, _ configuration: NGPlusConfiguration, _ operation: String
-    ) throws(NGError) {
+        index: Int, _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
+    ) throws {
         try requireStatistics(index: index, configuration, operation)
         let due = isRefreshStep(configuration)
         let damping = configuration.dampingRule(for: spec, step: step)
@@ -240,7 +240,9 @@ extension NGPlusOptimizer.Layer {
     }
 
     /// A statistics step needs its observation.
-    func requireStatistics(index: Int, _ configuration: NGPlusConfiguration, _ operation: String) throws(NGError) {
+    func requireStatistics(
+        index: Int, _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
+    ) throws(OptimizerError) {
         if isStatisticsStep(configuration) && observedStep != step {
             throw .missingStatistics(operation: operation, layer: index, step: step)
         }
@@ -250,7 +252,7 @@ extension NGPlusOptimizer.Layer {
     /// outcome counted, and the step counted.
     mutating func finish(
         weight: inout Matrix<Scalar>, refreshing: Bool, outcome: RefreshOutcome?, _ configuration: NGPlusConfiguration,
-        _ operation: String
+        _ operation: NGError.Operation
     ) throws(NGError) {
         var settings = configuration.sgd
         if case .matrix = spec {

@@ -16,20 +16,21 @@ protocol OptimizerLayer: Sendable {
 
     /// Takes the statistics of validated inputs and output gradients, all or nothing.
     mutating func observe(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Settings, _ operation: String
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation
     ) throws(NGError)
 
     /// One step from a validated gradient, all or nothing; `index` names the layer in errors.
+    /// Throws an `NGError`, or `OptimizerError.missingStatistics`.
     mutating func step(
         gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Settings,
-        _ operation: String
-    ) throws(NGError)
+        _ operation: NGError.Operation
+    ) throws
 
     /// One step of a dense layer from validated inputs and output gradients, all or nothing.
     mutating func fusedStep(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-        index: Int, _ settings: Settings, _ operation: String
-    ) throws(NGError)
+        index: Int, _ settings: Settings, _ operation: NGError.Operation
+    ) throws
 
     /// The layer's state (the spec is saved by the table).
     func encode(to writer: inout StateWriter)

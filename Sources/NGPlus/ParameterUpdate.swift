@@ -19,7 +19,7 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
     /// - Throws: `nonFinite` (argument `update`) when a new weight or state value overflows,
     ///   with nothing in use changed.
     mutating func stage(
-        weight: Matrix<Scalar>, weightColumns: Int, settings: Rule.Settings, t: Int, _ operation: String
+        weight: Matrix<Scalar>, weightColumns: Int, settings: Rule.Settings, t: Int, _ operation: NGError.Operation
     ) throws(NGError) {
         let finite = rule.stage(
             direction: &direction, weight: weight, into: &newWeight, weightColumns: weightColumns,

@@ -40,7 +40,7 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
     /// - Throws: `nonFinite` (argument `statistics`) when finite inputs overflow them; nothing
     ///   changes.
     mutating func accumulate(
-        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: String
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
         let factorOnly = plan.method == .woodbury
@@ -59,16 +59,7 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
     }
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
-        let (gfim, factor) = (self.gfim, builder.factor)
-        var outcome = RefreshOutcome()
-        try inverse.modify(
-            cholesky: { (inverse) throws(NGError) in outcome.summary.include(try inverse.stageRefresh(fromFinite: gfim, damping: damping)) },
-            woodbury: { (inverse) throws(NGError) in
-                guard let factor else { preconditionFailure("a Woodbury plan for a layer without a factor") }
-                outcome.summary.include(try inverse.stageRefresh(
-                    finiteFactors: factor.rows, rank: factor.rank, scale: Scalar(factor.rank), damping: damping))
-            })
-        return outcome
+        try inverse.stageRefresh(gfim: gfim, factor: builder.factor, damping: damping)
     }
 
     mutating func commitRefresh() {

@@ -38,7 +38,7 @@ public struct SGDSettings: Sendable, Equatable, Codable {
     }
 
     /// Throws `invalidArgument` for a value outside its range.
-    public func validate(_ operation: String) throws(NGError) {
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
         guard momentum >= 0, momentum < 1 else {
             throw .invalidArgument(operation: operation, argument: "momentum", reason: "must be in [0, 1), got \(momentum)")

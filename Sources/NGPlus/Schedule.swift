@@ -35,7 +35,7 @@ public indirect enum Schedule: Sendable, Equatable, Codable {
     }
 
     /// Throws `invalidArgument` for a non-positive interval or a negative or non-finite value.
-    public func validate(_ operation: String, _ argument: String) throws(NGError) {
+    public func validate(_ operation: NGError.Operation, _ argument: String) throws(NGError) {
         func fail(_ reason: String) -> NGError {
             .invalidArgument(operation: operation, argument: argument, reason: reason)
         }

@@ -40,7 +40,7 @@ enum StateFile {
     /// process and call (so that threads saving to one path do not share one), flushed to disk,
     /// renamed over the target, then the folder flushed. Temporary files left for this target
     /// by processes that no longer run are removed first.
-    static func writeAtomically(_ bytes: [UInt8], to url: URL, operation: String) throws(NGError) {
+    static func writeAtomically(_ bytes: [UInt8], to url: URL, operation: NGError.Operation) throws(OptimizerError) {
         let folder = url.deletingLastPathComponent()
         let process = ProcessInfo.processInfo.processIdentifier
         removeAbandonedTemporaries(of: url)
@@ -52,9 +52,9 @@ enum StateFile {
             try handle.synchronize()
             try handle.close()
             guard rename(temporary.path, url.path) == 0 else {
-                throw NGError.fileError(operation: operation, path: url.path, reason: String(cString: strerror(errno)))
+                throw OptimizerError.fileError(operation: operation, path: url.path, reason: String(cString: strerror(errno)))
             }
-        } catch let error as NGError {
+        } catch let error as OptimizerError {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         } catch {
@@ -90,7 +90,7 @@ enum StateFile {
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
     ///   truncated file or a checksum mismatch.
     static func open(
-        _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, operation: String
+        _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, operation: NGError.Operation
     ) throws(NGError) -> StateReader {
         func corrupt(_ reason: String) -> NGError { .corruptState(operation: operation, reason: reason) }
         guard bytes.count >= magic.count + 8, Array(bytes.prefix(magic.count)) == magic else {

@@ -1,7 +1,7 @@
 /// The argument checks every optimizer makes before it changes anything.
 enum StepValidation {
     /// The index of `layer`, or `unknownLayer`.
-    static func index(of layer: LayerHandle, count: Int, _ operation: String) throws(NGError) -> Int {
+    static func index(of layer: LayerHandle, count: Int, _ operation: NGError.Operation) throws(OptimizerError) -> Int {
         guard layer.index >= 0, layer.index < count else {
             throw .unknownLayer(operation: operation, layer: layer.index)
         }
@@ -10,7 +10,7 @@ enum StepValidation {
 
     /// W̃ and G̃ have the layer's parameter shape and are finite.
     static func weightAndGradient<Scalar: BLASScalar>(
-        _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: String
+        _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
         try weight.requireShape(spec.parameterShape, operation, "weight")
         try gradient.requireShape(spec.parameterShape, operation, "gradient")
@@ -22,7 +22,7 @@ enum StepValidation {
     /// bias flag.
     static func denseStep<Scalar: BLASScalar>(
         _ spec: LayerSpec, weight: Matrix<Scalar>, inputs: Matrix<Scalar>,
-        outputGradients: Matrix<Scalar>, _ operation: String
+        outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) -> Bool {
         guard case let .dense(outputs, inputsCount, bias) = spec else {
             throw .invalidArgument(
@@ -42,7 +42,7 @@ enum StepValidation {
     /// Inputs and output gradients fit a dense or conv2d layer, and are finite when `finite`
     /// (an observation that will not be used need not be scanned).
     static func observation<Scalar: BLASScalar>(
-        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: String,
+        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: NGError.Operation,
         finite: Bool = true
     ) throws(NGError) {
         let (inputLength, outputLength): (Int, Int)

@@ -56,7 +56,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public var outputLength: Int { outChannels * geometry.positions }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try x.requireShape(Shape(x.rows, geometry.inputLength), "Conv2d.forward", "input")
+        try x.requireShape(Shape(x.rows, geometry.inputLength), .conv2dForward, "input")
         let (batch, p, k, c) = (x.rows, geometry.positions, geometry.patchSize, outChannels)
         let columns = batch * p
         if patches.columns != columns { patches = Matrix(rows: k + 1, columns: columns, repeating: 1) }
@@ -103,10 +103,10 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let (batch, p, k, c) = (input.rows, geometry.positions, geometry.patchSize, outChannels)
         let columns = batch * p
         if channelMajorOutput {
-            try dy.requireShape(Shape(c, columns), "Conv2d.backward", "outputGradient")
+            try dy.requireShape(Shape(c, columns), .conv2dBackward, "outputGradient")
             channelMajorGradient = dy
         } else {
-            try dy.requireShape(Shape(batch, outputLength), "Conv2d.backward", "outputGradient")
+            try dy.requireShape(Shape(batch, outputLength), .conv2dBackward, "outputGradient")
             outputGradient = dy
             transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
         }
@@ -131,7 +131,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
+    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
         let layer = handle!
         if channelMajorOutput {
             // The sample-major dY the optimizer reads, formed only when it is used.

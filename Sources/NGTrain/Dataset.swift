@@ -14,11 +14,11 @@ public struct Dataset: Sendable {
     public init(images: Matrix<Float>, labels: [Int], classes: Int, height: Int, width: Int) throws(NGError) {
         guard images.rows == labels.count, images.columns == height * width, classes >= 2 else {
             throw .invalidArgument(
-                operation: "Dataset.init", argument: "images/labels",
+                operation: .datasetInit, argument: "images/labels",
                 reason: "\(images.rows) images of \(images.columns) values, \(labels.count) labels, \(classes) classes for \(height)×\(width) images")
         }
         if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
-            throw .invalidArgument(operation: "Dataset.init", argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
+            throw .invalidArgument(operation: .datasetInit, argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
         }
         self.images = images
         self.labels = labels
@@ -28,20 +28,25 @@ public struct Dataset: Sendable {
     }
 
     /// An IDX image file and its label file (MNIST layout).
-    /// - Throws: the reader's errors, or `corruptData` when images and labels disagree.
-    public init(imagesPath: String, labelsPath: String, classes: Int = 10) throws(NGError) {
+    /// - Throws: the reader's errors, or `corruptData` when images and labels disagree or a
+    ///   label is outside `0..<classes`.
+    public init(imagesPath: String, labelsPath: String, classes: Int = 10) throws(DataError) {
         let images = try IDXFile(path: imagesPath)
         let labels = try IDXFile(path: labelsPath)
         guard images.dimensions.count == 3 else {
-            throw .corruptData(operation: "Dataset", path: imagesPath, reason: "has dimensions \(images.dimensions), images need 3")
+            throw DataError.corruptData(operation: .dataset, path: imagesPath, reason: "has dimensions \(images.dimensions), images need 3")
         }
         guard labels.dimensions == [images.dimensions[0]] else {
-            throw .corruptData(operation: "Dataset", path: labelsPath,
+            throw DataError.corruptData(operation: .dataset, path: labelsPath,
                                reason: "has dimensions \(labels.dimensions) for \(images.dimensions[0]) images")
         }
         let (count, height, width) = (images.dimensions[0], images.dimensions[1], images.dimensions[2])
         let pixels = try! Matrix<Float>(rows: count, columns: height * width, elements: images.values.map { Float($0) / 255 })
-        try self.init(images: pixels, labels: labels.values.map(Int.init), classes: classes, height: height, width: width)
+        do {
+            try self.init(images: pixels, labels: labels.values.map(Int.init), classes: classes, height: height, width: width)
+        } catch {
+            throw DataError.corruptData(operation: .dataset, path: labelsPath, reason: "\(error)")
+        }
     }
 
     /// The number of examples.
@@ -61,7 +66,7 @@ public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
 
     /// Loads the training and test sets from `directory`, gzip-compressed or not.
-    public static func load(directory: String = defaultDirectory) throws(NGError) -> (train: Dataset, test: Dataset) {
+    public static func load(directory: String = defaultDirectory) throws(DataError) -> (train: Dataset, test: Dataset) {
         func path(_ name: String) -> String {
             let plain = directory + "/" + name
             return FileManager.default.fileExists(atPath: plain + ".gz") ? plain + ".gz" : plain

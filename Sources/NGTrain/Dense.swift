@@ -32,7 +32,7 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     public var flops: LayerFlops { .dense(inputs: inputs, outputs: outputs, inputGradient: computesInputGradient) }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try x.requireShape(Shape(x.rows, inputs), "Dense.forward", "input")
+        try x.requireShape(Shape(x.rows, inputs), .denseForward, "input")
         let (batch, m, n) = (x.rows, outputs, inputs)
         ensureShape(&output, batch, m)
         input = x
@@ -45,7 +45,7 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(Shape(input.rows, outputs), "Dense.backward", "outputGradient")
+        try dy.requireShape(Shape(input.rows, outputs), .denseBackward, "outputGradient")
         outputGradient = dy
         guard computesInputGradient else { return inputGradient }
         let (batch, n) = (dy.rows, inputs)
@@ -56,7 +56,7 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
+    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
         let layer = handle!
         try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
         try optimizer.step(layer, weight: &weight, inputs: input, outputGradients: outputGradient)

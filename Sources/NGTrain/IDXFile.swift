@@ -20,9 +20,9 @@ public struct IDXFile: Sendable {
     /// - Throws: `fileError` when it cannot be read, `corruptData` for a wrong magic number,
     ///   type, dimension count, or a length that does not match the dimensions (truncated or
     ///   trailing bytes), naming the file.
-    public init(path: String) throws(NGError) {
+    public init(path: String) throws(DataError) {
         let bytes = try Self.readBytes(path)
-        func corrupt(_ reason: String) -> NGError { .corruptData(operation: "IDXFile", path: path, reason: reason) }
+        func corrupt(_ reason: String) -> DataError { .corruptData(operation: .idxFile, path: path, reason: reason) }
         guard bytes.count >= 4 else { throw corrupt("\(bytes.count) bytes, shorter than an IDX header") }
         guard bytes[0] == 0, bytes[1] == 0 else { throw corrupt("magic number starts \(bytes[0]) \(bytes[1]), not 0 0") }
         guard bytes[2] == 0x08 else { throw corrupt("element type 0x\(String(bytes[2], radix: 16)), only unsigned bytes (0x08) are supported") }
@@ -48,24 +48,24 @@ public struct IDXFile: Sendable {
         self.values = Array(bytes[header...])
     }
 
-    static func readBytes(_ path: String) throws(NGError) -> [UInt8] {
+    static func readBytes(_ path: String) throws(DataError) -> [UInt8] {
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw .fileError(operation: "IDXFile", path: path, reason: "does not exist or cannot be read")
+            throw .fileError(operation: .idxFile, path: path, reason: "does not exist or cannot be read")
         }
         guard path.hasSuffix(".gz") else {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw .fileError(operation: "IDXFile", path: path, reason: "cannot be read")
+                throw .fileError(operation: .idxFile, path: path, reason: "cannot be read")
             }
             return Array(data)
         }
         guard let file = gzopen(path, "rb") else {
-            throw .fileError(operation: "IDXFile", path: path, reason: "cannot be opened by zlib")
+            throw .fileError(operation: .idxFile, path: path, reason: "cannot be opened by zlib")
         }
         defer { gzclose(file) }
-        func damaged() -> NGError {
+        func damaged() -> DataError {
             var code: Int32 = 0
             let message = String(cString: gzerror(file, &code))
-            return .corruptData(operation: "IDXFile", path: path, reason: "gzip data is damaged: \(message)")
+            return .corruptData(operation: .idxFile, path: path, reason: "gzip data is damaged: \(message)")
         }
         // The header first, to bound what the rest may ask for before inflating it.
         var result: [UInt8] = []

@@ -31,7 +31,7 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
         guard channels >= 1, height >= 2, width >= 2, height % 2 == 0, width % 2 == 0,
               !planeOverflow, !sampleOverflow, sample < Int(Int32.max)
         else {
-            throw .invalidArgument(operation: "MaxPool2x2.init", argument: "shape",
+            throw .invalidArgument(operation: .maxPoolInit, argument: "shape",
                                    reason: "\(channels)×\(height)×\(width) needs even height and width and fewer than 2³¹ values")
         }
         self.channels = channels
@@ -48,14 +48,14 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
         let plane = height * width
         let batch: Int
         if channelMajorInput {
-            try x.requireShape(Shape(channels, x.columns / plane * plane), "MaxPool2x2.forward", "input")
+            try x.requireShape(Shape(channels, x.columns / plane * plane), .maxPoolForward, "input")
             batch = x.columns / plane
         } else {
-            try x.requireShape(Shape(x.rows, channels * plane), "MaxPool2x2.forward", "input")
+            try x.requireShape(Shape(x.rows, channels * plane), .maxPoolForward, "input")
             batch = x.rows
         }
         guard x.rows * x.columns < Int(Int32.max) else {
-            throw .invalidArgument(operation: "MaxPool2x2.forward", argument: "input",
+            throw .invalidArgument(operation: .maxPoolForward, argument: "input",
                                    reason: "\(x.rows)×\(x.columns) has 2³¹ values or more")
         }
         layout = PoolingLayout(channels: channels, height: height, width: width,
@@ -77,7 +77,7 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(output.shape, "MaxPool2x2.backward", "outputGradient")
+        try dy.requireShape(output.shape, .maxPoolBackward, "outputGradient")
         let batch = dy.rows
         if channelMajorInput {
             ensureShape(&inputGradient, channels, batch * height * width)

@@ -66,7 +66,7 @@ public final class Model<Scalar: NetworkScalar> {
     /// update by `optimizer`. Returns the mean loss.
     public func trainStep<O: LayerOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, optimizer: inout O
-    ) throws(NGError) -> Double where O.Scalar == Scalar {
+    ) throws -> Double where O.Scalar == Scalar {
         var activation = x
         for layer in layers { activation = try layer.forward(activation) }
         let loss = try lossFunction.loss(logits: activation, labels: labels)

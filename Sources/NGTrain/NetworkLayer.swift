@@ -25,7 +25,7 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
     /// The GEMM flops of one sample through this layer, forward and backward.
     var flops: LayerFlops { get }
     /// Hands the statistics and the gradient of the last backward to the optimizer.
-    func update<O: LayerOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar
+    func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
 }
 
 /// Resizes `matrix` to `rows × columns` when it has another shape (allocating only then).

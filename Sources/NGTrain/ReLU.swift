@@ -21,7 +21,7 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(output.shape, "ReLU.backward", "outputGradient")
+        try dy.requireShape(output.shape, .reluBackward, "outputGradient")
         ensureShape(&inputGradient, dy.rows, dy.columns)
         withViews(dy, output, mutating: &inputGradient) { dy, y, dx in
             let (dy, y, dx) = (dy.flattened, y.flattened, dx.flattened)

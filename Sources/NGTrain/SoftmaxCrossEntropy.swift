@@ -14,11 +14,11 @@ public struct SoftmaxCrossEntropy<Scalar: BLASScalar> {
     public mutating func loss(logits: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
         let (batch, classes) = (logits.rows, logits.columns)
         guard labels.count == batch else {
-            throw .shapeMismatch(operation: "SoftmaxCrossEntropy.loss", argument: "labels",
+            throw .shapeMismatch(operation: .softmaxCrossEntropyLoss, argument: "labels",
                                  expected: Shape(batch, 1), actual: Shape(labels.count, 1))
         }
         if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
-            throw .invalidArgument(operation: "SoftmaxCrossEntropy.loss", argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
+            throw .invalidArgument(operation: .softmaxCrossEntropyLoss, argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
         }
         ensureShape(&gradient, batch, classes)
         var total = 0.0

@@ -22,7 +22,7 @@ public struct Trainer {
 
     public init(batchSize: Int, seed: UInt64) throws(NGError) {
         guard batchSize >= 1 else {
-            throw .invalidArgument(operation: "Trainer.init", argument: "batchSize", reason: "must be at least 1, got \(batchSize)")
+            throw NGError.invalidArgument(operation: .trainerInit, argument: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
         self.batchSize = batchSize
         self.seed = seed
@@ -36,12 +36,12 @@ public struct Trainer {
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }
-    ) throws(NGError) -> [EpochRecord] where O.Scalar == Float {
+    ) throws -> [EpochRecord] where O.Scalar == Float {
         guard epochs >= 1 else {
-            throw .invalidArgument(operation: "Trainer.train", argument: "epochs", reason: "must be at least 1, got \(epochs)")
+            throw NGError.invalidArgument(operation: .trainerTrain, argument: "epochs", reason: "must be at least 1, got \(epochs)")
         }
         guard train.count >= batchSize else {
-            throw .invalidArgument(operation: "Trainer.train", argument: "batchSize",
+            throw NGError.invalidArgument(operation: .trainerTrain, argument: "batchSize",
                                    reason: "\(batchSize) is larger than the \(train.count) training examples")
         }
         var generator = SeededGenerator(seed: seed)

@@ -131,7 +131,7 @@ func explicitConvGFIM(
         var f = original
         let x = Matrix<Float>(rows: 2, columns: 32, repeating: 1)
         let dy = Matrix<Float>(rows: 2, columns: 48, repeating: 1)
-        let op = "Conv2dGFIMBuilder.accumulate"
+        let op: NGError.Operation = "Conv2dGFIMBuilder.accumulate"
         #expect(throws: NGError.shapeMismatch(operation: op, argument: "inputs", expected: Shape(2, 32), actual: Shape(2, 31))) {
             try builder.accumulate(inputs: Matrix(rows: 2, columns: 31), outputGradients: dy, into: &f)
         }

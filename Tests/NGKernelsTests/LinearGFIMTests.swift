@@ -107,7 +107,7 @@ func explicitLinearGFIM(
         var f = original
         let x = Matrix<Float>(rows: 2, columns: 4, repeating: 1)
         let dy = Matrix<Float>(rows: 2, columns: 3, repeating: 1)
-        let op = "LinearGFIMBuilder.accumulate"
+        let op: NGError.Operation = "LinearGFIMBuilder.accumulate"
         #expect(throws: NGError.shapeMismatch(operation: op, argument: "inputs", expected: Shape(2, 4), actual: Shape(2, 5))) {
             try builder.accumulate(inputs: Matrix(rows: 2, columns: 5), outputGradients: dy, into: &f)
         }

@@ -68,7 +68,7 @@ import Testing
     @Test func miniBatchRejectsBadInputAndLeavesTheGFIMUntouched() throws {
         let original = try BlockDiagonalMatrix(diagonalBlocksOf: Matrix<Double>.identity(3))
         var f = original
-        let op = "GFIM.miniBatch"
+        let op: NGError.Operation = "GFIM.miniBatch"
         #expect(throws: NGError.shapeMismatch(operation: op, argument: "GFIM", expected: Shape(2, 2), actual: Shape(3, 3))) {
             try GFIM.miniBatch(Matrix<Double>(rows: 2, columns: 3), into: &f)
         }

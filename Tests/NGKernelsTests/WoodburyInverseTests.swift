@@ -115,7 +115,7 @@ import Testing
         try woodbury.refresh(factors: u, scale: 2, damping: .plain(0.5))
         try woodbury.apply(g, into: &d)
         let before = d
-        let op = "WoodburyInverse.refresh"
+        let op: NGError.Operation = "WoodburyInverse.refresh"
         #expect(throws: NGError.shapeMismatch(operation: op, argument: "factors", expected: Shape(2, 3), actual: Shape(2, 4))) {
             try woodbury.refresh(factors: Matrix(rows: 2, columns: 4), scale: 1, damping: .plain(1))
         }

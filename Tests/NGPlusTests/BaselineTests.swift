@@ -183,13 +183,13 @@ import Testing
         #expect(throws: NGError.nonFinite(operation: "AdamOptimizer.step", argument: "gradient", row: 0, column: 0)) {
             try adam.step(layer, weight: &w, gradient: g)
         }
-        #expect(throws: NGError.unknownLayer(operation: "AdamOptimizer.step", layer: 3)) {
+        #expect(throws: OptimizerError.unknownLayer(operation: "AdamOptimizer.step", layer: 3)) {
             try adam.step(LayerHandle(index: 3), weight: &w, gradient: Matrix(rows: 2, columns: 2))
         }
         #expect(adam.stateBytes() == before)
         var kfac = try KFACOptimizer<Float>()
         let k = try kfac.register(.dense(outputs: 2, inputs: 2, bias: false))
-        #expect(throws: NGError.missingStatistics(operation: "KFACOptimizer.step", layer: 0, step: 0)) {
+        #expect(throws: OptimizerError.missingStatistics(operation: "KFACOptimizer.step", layer: 0, step: 0)) {
             try kfac.step(k, weight: &w, gradient: Matrix(rows: 2, columns: 2))
         }
         #expect(throws: NGError.self) { try AdamOptimizer<Float>(settings: AdamSettings(beta1: 1)) }

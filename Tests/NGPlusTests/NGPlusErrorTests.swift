@@ -9,9 +9,9 @@ import Testing
         var (optimizer, handles, weights) = try trainedOptimizer()
         let before = optimizer.stateBytes()
         let weightsBefore = weights
-        let op = "NGPlusOptimizer.step"
+        let op: NGError.Operation = "NGPlusOptimizer.step"
 
-        #expect(throws: NGError.unknownLayer(operation: op, layer: 9)) {
+        #expect(throws: OptimizerError.unknownLayer(operation: op, layer: 9)) {
             try optimizer.step(LayerHandle(index: 9), weight: &weights[0], gradient: weights[0])
         }
         var nan = weights[2]
@@ -66,7 +66,7 @@ import Testing
         let layer = try optimizer.register(.dense(outputs: 2, inputs: 3, bias: false))
         var weight = Matrix<Double>(rows: 2, columns: 3, repeating: 0.5)
         let before = optimizer.stateBytes()
-        #expect(throws: NGError.missingStatistics(operation: "NGPlusOptimizer.step", layer: 0, step: 0)) {
+        #expect(throws: OptimizerError.missingStatistics(operation: "NGPlusOptimizer.step", layer: 0, step: 0)) {
             try optimizer.step(layer, weight: &weight, gradient: Matrix(rows: 2, columns: 3, repeating: 1))
         }
         #expect(optimizer.stateBytes() == before)

@@ -18,7 +18,7 @@ import Testing
                 let due = t == 0 || t % k == j
                 if due {
                     // Skipping observe on a layer's own statistics step is refused…
-                    #expect(throws: NGError.missingStatistics(operation: "NGPlusOptimizer.step", layer: j, step: t)) {
+                    #expect(throws: OptimizerError.missingStatistics(operation: "NGPlusOptimizer.step", layer: j, step: t)) {
                         try optimizer.step(layer, weight: &weights[j], inputs: x, outputGradients: dy)
                     }
                     try optimizer.observe(layer, inputs: x, outputGradients: dy)

@@ -67,7 +67,7 @@ import Testing
         let good = optimizer.stateBytes()
         var (target, _, _) = try freshOptimizer()
         let before = target.stateBytes()
-        let op = "NGPlusOptimizer.load"
+        let op: NGError.Operation = "NGPlusOptimizer.load"
 
         var flipped = good
         flipped[good.count / 2] ^= 0x40
@@ -87,7 +87,9 @@ import Testing
             try double.restore(stateBytes: good)
         }
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID()).state")
-        #expect(throws: NGError.self) { try target.load(from: missing) }
+        let error = #expect(throws: OptimizerError.self) { try target.load(from: missing) }
+        guard case let .fileError(operation, path, _)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(operation == "load" && path == missing.path)
         #expect(target.stateBytes() == before)
     }
 }

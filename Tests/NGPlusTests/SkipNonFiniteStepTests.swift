@@ -42,7 +42,7 @@ import Testing
         nanGradient[2, 3] = .nan
         if optimizer.usesObservation(layer) { try optimizer.observe(layer, inputs: x, outputGradients: dy) }
         #expect(throws: NGError.nonFinite(
-            operation: "\(operationPrefix(O.self)).step", argument: "gradient", row: 2, column: 3)) {
+            operation: NGError.Operation(stringLiteral: "\(operationPrefix(O.self)).step"), argument: "gradient", row: 2, column: 3)) {
             try optimizer.step(layer, weight: &weight, gradient: nanGradient)
         }
 
@@ -82,7 +82,7 @@ import Testing
         try goodStep()
         #expect(optimizer.stateBytes() != before)
         #expect(weight.firstNonFiniteIndex() == nil)
-        #expect(throws: NGError.unknownLayer(operation: "\(operationPrefix(O.self)).skippedSteps", layer: 9)) {
+        #expect(throws: OptimizerError.unknownLayer(operation: NGError.Operation(stringLiteral: "\(operationPrefix(O.self)).skippedSteps"), layer: 9)) {
             try optimizer.skippedSteps(of: LayerHandle(index: 9))
         }
     }

@@ -122,3 +122,8 @@ public func relativeError(_ a: Reference, _ b: Reference, scale: Reference? = ni
 public func unitRoundoff<Scalar: BLASScalar>(_: Scalar.Type) -> Double {
     Double(Scalar.ulpOfOne) / 2
 }
+
+/// Tests name operations as the errors print them: `"NGPlusOptimizer.step"`.
+extension NGError.Operation: ExpressibleByStringLiteral {
+    public init(stringLiteral name: String) { self.init(name) }
+}

@@ -63,14 +63,14 @@ import Testing
         let path = write("cut.gz", idx([1000], Array(repeating: 7, count: 1000)), gzip: true)
         let compressed = try Data(contentsOf: URL(fileURLWithPath: path))
         let cut = write("cut2.gz", Array(compressed.prefix(compressed.count / 2)))
-        #expect(throws: NGError.self) { try IDXFile(path: cut) }
-        #expect(throws: NGError.self) { try IDXFile(path: folder.appendingPathComponent("missing").path) }
+        #expect(throws: DataError.self) { try IDXFile(path: cut) }
+        #expect(throws: DataError.self) { try IDXFile(path: folder.appendingPathComponent("missing").path) }
         // Labels that do not match the images.
         let images = write("i", idx([2, 2, 2], Array(0..<8)))
         let labels = write("l", idx([3], [0, 1, 2]))
-        #expect(throws: NGError.self) { try Dataset(imagesPath: images, labelsPath: labels) }
+        #expect(throws: DataError.self) { try Dataset(imagesPath: images, labelsPath: labels) }
         let badLabel = write("l2", idx([2], [0, 12]))
-        #expect(throws: NGError.self) { try Dataset(imagesPath: images, labelsPath: badLabel) }
+        #expect(throws: DataError.self) { try Dataset(imagesPath: images, labelsPath: badLabel) }
     }
 
     /// A gzip stream whose 8-byte trailer (CRC-32 and length) is missing or wrong is refused:
@@ -80,10 +80,10 @@ import Testing
         #expect(try IDXFile(path: path).values.count == 1000)
         let compressed = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         let noTrailer = write("no-trailer.gz", Array(compressed.dropLast(8)))
-        #expect(throws: NGError.self) { try IDXFile(path: noTrailer) }
+        #expect(throws: DataError.self) { try IDXFile(path: noTrailer) }
         var badCRC = compressed
         badCRC[badCRC.count - 6] ^= 0xFF
-        #expect(throws: NGError.self) { try IDXFile(path: write("bad-crc.gz", badCRC)) }
+        #expect(throws: DataError.self) { try IDXFile(path: write("bad-crc.gz", badCRC)) }
     }
 
     /// A header that asks for more values than the reader accepts is refused from the header
@@ -91,7 +91,7 @@ import Testing
     @Test func anAbsurdHeaderIsRefusedBeforeTheDataIsRead() throws {
         let header: [UInt8] = [0, 0, 8, 3, 0, 0x80, 0, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0]  // 8,388,608 × 256 × 256
         let path = write("bomb.gz", header + [UInt8](repeating: 0, count: 1 << 20), gzip: true)
-        let error = #expect(throws: NGError.self) { try IDXFile(path: path) }
+        let error = #expect(throws: DataError.self) { try IDXFile(path: path) }
         guard case let .corruptData(_, _, reason)? = error else { Issue.record("\(String(describing: error))"); return }
         #expect(reason.contains("more than"), "\(reason)")
     }

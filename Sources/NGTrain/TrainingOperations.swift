@@ -1,0 +1,33 @@
+import NGKernels
+
+/// The operations of the training stack and the data loader, as their errors name them.
+extension NGError.Operation {
+    /// `Conv2d.backward`
+    public static let conv2dBackward = Self("Conv2d.backward")
+    /// `Conv2d.forward`
+    public static let conv2dForward = Self("Conv2d.forward")
+    /// `Dataset`
+    public static let dataset = Self("Dataset")
+    /// `Dataset.init`
+    public static let datasetInit = Self("Dataset.init")
+    /// `Dense.backward`
+    public static let denseBackward = Self("Dense.backward")
+    /// `Dense.forward`
+    public static let denseForward = Self("Dense.forward")
+    /// `IDXFile`
+    public static let idxFile = Self("IDXFile")
+    /// `MaxPool2x2.backward`
+    public static let maxPoolBackward = Self("MaxPool2x2.backward")
+    /// `MaxPool2x2.forward`
+    public static let maxPoolForward = Self("MaxPool2x2.forward")
+    /// `MaxPool2x2.init`
+    public static let maxPoolInit = Self("MaxPool2x2.init")
+    /// `ReLU.backward`
+    public static let reluBackward = Self("ReLU.backward")
+    /// `SoftmaxCrossEntropy.loss`
+    public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
+    /// `Trainer.init`
+    public static let trainerInit = Self("Trainer.init")
+    /// `Trainer.train`
+    public static let trainerTrain = Self("Trainer.train")
+}
