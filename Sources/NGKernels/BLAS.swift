@@ -10,10 +10,8 @@ public enum BLAS {
         _ b: Matrix<Scalar>, transposeB: Bool = false,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
-        KernelFitWarning.emitOnce()
         let operation = NGError.Operation.blasGemm
-        try a.requireNonEmpty(operation, "A")
-        try b.requireNonEmpty(operation, "B")
+        try requireOperands(a, b, operation)
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
@@ -23,6 +21,17 @@ public enum BLAS {
         withViews(a, b, mutating: &c) { a, b, c in
             gemm(a, transposeA: transposeA, b, transposeB: transposeB, alpha: alpha, beta: beta, into: c)
         }
+    }
+
+    /// The first checks of a product of A and B: neither is empty (and the kernel-fit warning,
+    /// once per process, at the first kernel call).
+    @inlinable
+    static func requireOperands<Scalar: BLASScalar>(
+        _ a: Matrix<Scalar>, _ b: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws(NGError) {
+        KernelFitWarning.emitOnce()
+        try a.requireNonEmpty(operation, "A")
+        try b.requireNonEmpty(operation, "B")
     }
 
     /// `C ← α·A·Aᵀ + β·C`, or `C ← α·Aᵀ·A + β·C` when `transpose` is true (SYRK).
@@ -53,10 +62,8 @@ public enum BLAS {
         _ a: Matrix<Scalar>, side: Side = .left, _ b: Matrix<Scalar>,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix<Scalar>
     ) throws(NGError) {
-        KernelFitWarning.emitOnce()
         let operation = NGError.Operation.blasSymm
-        try a.requireNonEmpty(operation, "A")
-        try b.requireNonEmpty(operation, "B")
+        try requireOperands(a, b, operation)
         try a.requireShape(Shape(a.rows, a.rows), operation, "A")
         let needed = side == .left ? Shape(a.rows, b.columns) : Shape(b.rows, a.rows)
         try b.requireShape(needed, operation, "B")

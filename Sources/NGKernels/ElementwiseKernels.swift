@@ -9,31 +9,36 @@ public enum ElementwiseKernels {
     /// independent SIMD lanes, at memory speed.
     @inlinable
     public static func allFinite<Scalar: BLASScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Bool {
-        var lanes = SIMD16<Scalar>()
-        let whole = count / 16 * 16
-        let raw = UnsafeRawPointer(values)
-        for offset in stride(from: 0, to: whole, by: 16) {
-            let v = raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
-            lanes += v - v
-        }
-        var sum = lanes.sum()
-        for i in whole..<count { sum += values[i] - values[i] }
-        return sum == 0
+        reduce(values, count: count, lanes: { $0 + ($1 - $1) }, scalar: { $0 + ($1 - $1) }, finish: { $0.sum() }) == 0
     }
 
     /// The largest absolute value (0 for no values; NaN is ignored).
     @inlinable
     public static func maxAbsolute<Scalar: BLASScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        reduce(
+            values, count: count, lanes: { pointwiseMax($0, pointwiseMax($1, -$1)) },
+            scalar: { Swift.max($0, Swift.abs($1)) }, finish: { $0.max() })
+    }
+
+    /// A reduction of `count` values in sixteen independent SIMD lanes (so that the loop runs
+    /// at memory speed), the lanes folded by `finish`, then the tail value by value. The
+    /// closures are inlined into each caller, which Float and Double conformances specialize.
+    @inlinable @inline(__always)
+    static func reduce<Scalar: BLASScalar>(
+        _ values: UnsafePointer<Scalar>, count: Int,
+        lanes combine: (SIMD16<Scalar>, SIMD16<Scalar>) -> SIMD16<Scalar>,
+        scalar combineScalar: (Scalar, Scalar) -> Scalar,
+        finish: (SIMD16<Scalar>) -> Scalar
+    ) -> Scalar {
         var lanes = SIMD16<Scalar>()
         let whole = count / 16 * 16
         let raw = UnsafeRawPointer(values)
         for offset in stride(from: 0, to: whole, by: 16) {
-            let v = raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self)
-            lanes = pointwiseMax(lanes, pointwiseMax(v, -v))
+            lanes = combine(lanes, raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD16<Scalar>.self))
         }
-        var largest = lanes.max()
-        for i in whole..<count { largest = Swift.max(largest, Swift.abs(values[i])) }
-        return largest
+        var result = finish(lanes)
+        for i in whole..<count { result = combineScalar(result, values[i]) }
+        return result
     }
 
     /// One Adam update of `count` values into new moment buffers, the old ones only read:

@@ -147,9 +147,9 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         try DampedInverse<Scalar>.requireRepresentable(shift: requested, operation)
         if scratch.rows != r { scratch = Matrix(rows: r, columns: r) }
         // The ladder's scale is the capacitance's own, c·max_i Σ_j u_ij², read after its first
-        // product. (No Double rung here: C is the batch's r × r, and a Float Woodbury layer
-        // goes from the ladder to keeping the inverse in use.)
+        // product; a Float capacitance that fails every shift takes the Double rung.
         var capacitanceScale = 0.0
+        var solvedInDouble: Matrix<Double>?
         var used = requested
         var attempt = 0
         var condition = Double.nan
@@ -176,8 +176,16 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             if info == 0 { break }
             if info < 0 { throw .lapackFailure(operation: operation, routine: "potrf", info: info) }
             guard attempt < maxRetries else {
+                let hasDoubleRung = Double(Scalar.ulpOfOne as Scalar) > Double.ulpOfOne
+                if hasDoubleRung, let rung = Self.solveInDouble(
+                    u, rank: r, scale: Double(scale), requested: requested, growth: retryGrowth, maxRetries: maxRetries
+                ) {
+                    (solvedInDouble, used, attempt, condition) = (rung.solved, rung.shift, rung.retries, rung.condition)
+                    break
+                }
                 throw .notPositiveDefinite(
-                    operation: operation, block: 0, order: info, lastShift: used, attempts: attempt + 1)
+                    operation: operation, block: 0, order: info, lastShift: used,
+                    attempts: (hasDoubleRung ? 2 : 1) * (attempt + 1))
             }
             attempt += 1
             used = ShiftLadder(
@@ -193,6 +201,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         u.withView { u in
             let rows = u.rows(0..<r)
             stagedFactors.withMutableView { f in f.update(from: rows) }
+            guard solvedInDouble == nil else { return }
             // V = C⁻¹·U = L⁻ᵀ·L⁻¹·U
             scratch.withView { l in
                 stagedSolvedFactors.withMutableView { v in
@@ -202,15 +211,60 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                 }
             }
         }
+        if let solvedInDouble {
+            stagedSolvedFactors = Matrix(rows: r, columns: m) { i, j in Scalar(solvedInDouble[i, j]) }
+            if stagedSolvedFactors.firstNonFiniteIndex() != nil {
+                throw .notPositiveDefinite(
+                    operation: operation, block: 0, order: r, lastShift: used, attempts: 2 * (maxRetries + 1))
+            }
+        }
         stagedRank = r
         stagedScale = scale
         stagedShift = Scalar(used)
         var report = reports.startStaging()
-        report.append(requestedShift: requested, usedShift: used, retries: attempt, conditionEstimate: condition)
+        let inDouble = solvedInDouble != nil
+        report.append(
+            requestedShift: requested, usedShift: used, retries: attempt, inDouble: inDouble, conditionEstimate: condition)
         reports.staged = report
         var summary = RefreshSummary()
-        summary.include(shift: used, retries: attempt, inDouble: false, conditionEstimate: condition)
+        summary.include(shift: used, retries: attempt, inDouble: inDouble, conditionEstimate: condition)
         return summary
+    }
+
+    /// The Double rung of a Float capacitance: `C = c·U·Uᵀ + s·I` of the first `r` rows of U
+    /// factored in Double down the same ladder (from C's own scale, Double's roundoff), and
+    /// `V = C⁻¹·U` solved there. Nil when no shift factors. Allocates (Double copies), as befits
+    /// a rung reached only when Float has failed every shift.
+    @inlinable
+    static func solveInDouble(
+        _ u: Matrix<Scalar>, rank r: Int, scale: Double, requested: Double, growth: Double, maxRetries: Int
+    ) -> (solved: Matrix<Double>, shift: Double, retries: Int, condition: Double)? {
+        let rows = Matrix<Double>(rows: r, columns: u.columns) { i, j in Double(u[i, j]) }
+        var c = Matrix<Double>(rows: r, columns: r)
+        var capacitanceScale = 0.0
+        for retry in 0...maxRetries {
+            let shift = ShiftLadder(
+                requested: requested, growth: growth, scale: capacitanceScale, order: r, unitRoundoff: Double.ulpOfOne
+            ).shift(retry: retry)
+            let info = rows.withView { u in
+                c.withMutableView { c -> Int in
+                    BLAS.syrk(u, alpha: scale, beta: 0, into: c)
+                    if retry == 0 { capacitanceScale = c.readOnly.largestDiagonal }
+                    c.addToDiagonal(shift)
+                    return LAPACK.potrf(c)
+                }
+            }
+            guard info == 0 else { continue }
+            var solved = rows
+            c.withView { l in
+                solved.withMutableView { v in
+                    BLAS.trsm(left: true, transpose: false, l, v)
+                    BLAS.trsm(left: true, transpose: true, l, v)
+                }
+            }
+            return (solved, shift, retry, c.withView { $0.choleskyConditionEstimate })
+        }
+        return nil
     }
 
     /// Puts the result of the last successful `stageRefresh` in use.

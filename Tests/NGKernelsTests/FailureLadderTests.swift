@@ -73,4 +73,25 @@ import Testing
         #expect(abs(report.usedShifts[0] - floor) <= 1e-12 * floor)
         #expect(report.conditionEstimates[0] != nil)
     }
+
+    /// Woodbury's capacitance takes the Double rung too: two identical samples of 1 make
+    /// `C = ones(2×2) + s·I`, singular in Float at s = 1e-9. In Double it factors; the apply
+    /// stays in Float and is checked against the exact `g/(2 + s)` to the Woodbury bound
+    /// (relative to ‖G‖/s, κ(C) ≈ 2/s: no better than Float's rounding allows at this shift).
+    @Test func woodburyTakesTheDoubleRungToo() throws {
+        let s = 1e-9
+        var inverse = try WoodburyInverse<Float>(dimension: 1, maxRetries: 0)
+        let report = try inverse.refresh(
+            factors: Matrix(rows: 2, columns: 1, repeating: 1), scale: 1, damping: .plain(s))
+        #expect(report.inDouble == [true])
+        #expect(report.rung == .doublePrecision)
+        let g = Matrix<Float>(rows: 1, columns: 3) { _, j in Float(j + 1) }
+        var d = Matrix<Float>(rows: 1, columns: 3)
+        try inverse.apply(g, into: &d)
+        #expect(d.firstNonFiniteIndex() == nil)
+        let exact = Reference(rows: 1, columns: 3, values: (1...3).map { Double($0) / (2 + s) })
+        let capacitance = Reference(rows: 2, columns: 2, values: [1 + s, 1, 1, 1 + s])
+        let tolerance = solveTolerance(Float.self, order: 3, condition: capacitance.conditionNumber)
+        #expect(relativeError(s * Reference(d), s * exact, scale: Reference(g)) <= tolerance)
+    }
 }
