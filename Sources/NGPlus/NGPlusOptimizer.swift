@@ -119,8 +119,6 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
-    /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
-    /// workspaces are not saved (every step overwrites them before reading).
     public var nonFinitePolicy: NonFiniteStepPolicy {
         get { table.nonFinitePolicy }
         set { table.nonFinitePolicy = newValue }
@@ -130,6 +128,8 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try table.skippedSteps(of: layer, .ngPlusSkippedSteps)
     }
 
+    /// The complete state: per layer its spec, step counts, momentum, statistics and inverse;
+    /// workspaces are not saved (every step overwrites them before reading).
     public func stateBytes() -> [UInt8] {
         table.stateBytes(configuration)
     }
