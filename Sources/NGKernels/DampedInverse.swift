@@ -13,14 +13,16 @@ public enum InverseMethod: String, Sendable, Codable, CaseIterable {
 }
 
 /// The damped inverse `F̂⁻¹ = (F + s·I)⁻¹` of a symmetric positive semi-definite, block-diagonal
-/// GFIM, computed by Cholesky in the matrix's own precision, and its application to gradients.
+/// GFIM, computed by Cholesky in the matrix's own precision (or, failing that, in Double), and
+/// its application to gradients.
 ///
 /// `refresh` factors every block of `F + s·I`, with `s` from the `DampingRule` (per block).
 /// When a block does not factor (POTRF reports a non-positive leading minor) or its inverse
-/// is not finite, the shift is multiplied by `retryGrowth` and the block is tried again, at
-/// most `maxRetries` times; the shift that worked is in the returned `DampingReport`. If a
-/// block still fails, `refresh` throws `notPositiveDefinite` and the previous inverse stays in
-/// place, untouched: a failed refresh never leaves a half-updated or garbage inverse.
+/// is not finite, it goes down the failure ladder: at most `maxRetries` larger shifts
+/// (`ShiftLadder`: ×`retryGrowth` each, never below `max|F|·order·ε`), then for Float the same
+/// shifts in Double; what worked is in the returned `DampingReport`. If a block still fails,
+/// `refresh` throws `notPositiveDefinite` and the previous inverse stays in place, untouched: a
+/// failed refresh never leaves a half-updated or garbage inverse.
 ///
 /// `apply` multiplies a gradient by the stored inverse into a caller's buffer without
 /// allocating: `D = F̂⁻¹·G` (left) or `D = G·F̂⁻¹` (right).

@@ -17,8 +17,8 @@
 ///
 /// Damping, retries and failure behave as in `DampedInverse`: the shift comes from the rule
 /// (for `clampedSquareRoot`, `max|F|` is the largest diagonal entry, exact for this PSD F), a
-/// capacitance that does not factor is retried with a larger shift, and a refresh that
-/// throws leaves the previous state untouched.
+/// capacitance that does not factor goes down the same ladder (larger shifts from its own
+/// scale, then Double for Float), and a refresh that throws leaves the previous state untouched.
 public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     /// m, the order of F.
     public let dimension: Int

@@ -12,7 +12,7 @@ public struct KFACConfiguration: Sendable, Equatable, Codable {
     public var runningAverage: Double
     /// The batch size workspaces are first made for.
     public var batchSize: Int
-    /// Retries of a failed factorization, each with the shift ×10.
+    /// Retries of a failed factorization with a larger shift, as `NGPlusConfiguration.maxRetries`.
     public var maxRetries: Int
 
     public init(

@@ -67,7 +67,8 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
     public var batchSize: Int
     /// Plan for the fused dense step (`step(_:weight:inputs:outputGradients:)`).
     public var fusedApply: Bool
-    /// Retries of a failed factorization, each with the damping shift ×10 (6).
+    /// Retries of a failed factorization with a larger shift (6): ×10 each, never below the
+    /// GFIM's rounding level; a Float optimizer then tries the same shifts in Double.
     public var maxRetries: Int
 
     public init(
