@@ -180,18 +180,20 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     mutating func factorBlockOnLadder(
         _ b: Int, of gfim: BlockDiagonalMatrix<Scalar>, requested: Double, _ operation: NGError.Operation
     ) throws(NGError) -> (shift: Double, retries: Int, inDouble: Bool, condition: Double) {
-        let scale = gfim.blocks[b].withView { $0.largestDiagonal }
         let order = gfim.blocks[b].rows
+        // The ladder's scale, read only when a retry needs it (the first attempt usually factors).
+        var scale: Double?
         var lastFailure = (order: 0, shift: requested)
         // Two precisions for a Float inverse (its own, then Double), one for a Double one.
         let precisions = Double(Scalar.ulpOfOne as Scalar) > Double.ulpOfOne ? 2 : 1
         for precision in 0..<precisions {
             let inDouble = precision == 1
-            let ladder = ShiftLadder(
-                requested: requested, growth: retryGrowth, scale: scale, order: order,
-                unitRoundoff: inDouble ? Double.ulpOfOne : Double(Scalar.ulpOfOne))
             for retry in 0...maxRetries {
-                let shift = ladder.shift(retry: retry)
+                if retry > 0, scale == nil { scale = gfim.blocks[b].withView { $0.largestDiagonal } }
+                let shift = ShiftLadder(
+                    requested: requested, growth: retryGrowth, scale: scale ?? 0, order: order,
+                    unitRoundoff: inDouble ? Double.ulpOfOne : Double(Scalar.ulpOfOne)
+                ).shift(retry: retry)
                 let (failedOrder, condition) = inDouble
                     ? factorBlockInDouble(b, of: gfim, shift: shift) : factorBlock(b, of: gfim, shift: shift)
                 if failedOrder == 0 { return (shift, retry, inDouble, condition) }

@@ -99,13 +99,12 @@ public struct DampingReport: Sendable, Equatable {
     /// True when any block needed a larger shift than requested.
     @inlinable public var escalated: Bool { retries.contains { $0 > 0 } }
 
-    /// The lowest rung any block reached.
+    /// The lowest rung any block reached (as `RefreshSummary` ranks them).
     @inlinable public var rung: RefreshRung {
-        var rung = RefreshRung.requestedShift
+        var summary = RefreshSummary()
         for (retried, double) in zip(retries, inDouble) {
-            if double { return .doublePrecision }
-            if retried > 0 { rung = .largerShift }
+            summary.include(shift: 0, retries: retried, inDouble: double, conditionEstimate: nil)
         }
-        return rung
+        return summary.rung
     }
 }
