@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "NGKernels", targets: ["NGKernels"]),
         .library(name: "NGPlus", targets: ["NGPlus"]),
         .library(name: "NGTrain", targets: ["NGTrain"]),
+        .library(name: "NGDistributed", targets: ["NGDistributed"]),
         .executable(name: "ngbench", targets: ["ngbench"]),
     ],
     dependencies: [
@@ -28,6 +29,9 @@ let package = Package(
         .target(name: "NGPlus", dependencies: ["NGKernels"]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NGTrain", dependencies: ["NGPlus", "CZlib"]),
+        // Open MPI (Debian's libopenmpi-dev): the transport of data-parallel training.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "NGDistributed", dependencies: ["NGPlus", "CMPI"]),
         .executableTarget(
             name: "ngbench",
             dependencies: [
@@ -56,6 +60,10 @@ let package = Package(
         // The committed fuzzing corpus replayed, and the seeds checked against what the
         // package writes today.
         .testTarget(name: "FuzzCorpusTests", dependencies: ["NGFuzzTargets"]),
+        // The same-answer and failure checks of data-parallel training, run under mpirun by
+        // NGDistributedTests.
+        .executableTarget(name: "ngdistcheck", dependencies: ["NGDistributed", "NGTrain"], path: "Tests/ngdistcheck"),
+        .testTarget(name: "NGDistributedTests", dependencies: ["ngdistcheck"]),
         .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
     ]
 )

@@ -89,6 +89,18 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
         }
     }
 
+    /// Calls `body` with each diagonal block's row-major storage in turn, mutable (the values a
+    /// data-parallel run sums across processes, say).
+    @inlinable
+    public mutating func forEachBlockStorage<E: Error>(
+        _ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> Void
+    ) throws(E) {
+        for b in blocks.indices { try blocks[b].withUnsafeMutableBufferPointer { p throws(E) in try body(p) } }
+    }
+
+    /// The number of values the diagonal blocks hold.
+    @inlinable public var blockStorageCount: Int { blocks.reduce(0) { $0 + $1.rows * $1.columns } }
+
     /// Overwrites every block with the identity times `value`.
     @inlinable public mutating func setDiagonal(_ value: Scalar) {
         for b in blocks.indices {

@@ -52,6 +52,32 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The batch size of the last call (0 before the first).
     @inlinable public var batchSize: Int { rowsInUse }
 
+    /// Replaces the factor of the last call (its `batchSize` rows, at the top of a buffer of
+    /// `totalRows × dimension` values) by `totalRows` rows that `body` writes there, with
+    /// `F_new = totalRows·UᵀU` from then on: a data-parallel run gathers every process's rows,
+    /// scaled by its share of the batch, into one factor of the whole batch. Reallocates the
+    /// workspace once when it has fewer than `totalRows` rows (the local rows kept).
+    /// - Precondition: `totalRows ≥ batchSize`.
+    @inlinable
+    public mutating func withGatheredFactor<E: Error>(
+        totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> Void
+    ) throws(E) {
+        precondition(totalRows >= rowsInUse, "a gathered factor has at least the local rows")
+        if totalRows > scaled.rows {
+            var larger = Matrix<Scalar>(rows: totalRows, columns: dimension)
+            let (local, width) = (rowsInUse, dimension)
+            scaled.withUnsafeBufferPointer { source in
+                larger.withUnsafeMutableBufferPointer { target in
+                    target.baseAddress!.update(from: source.baseAddress!, count: local * width)
+                }
+            }
+            scaled = larger
+        }
+        let count = totalRows * dimension
+        try scaled.withUnsafeMutableBufferPointer { p throws(E) in try body(.init(rebasing: p[0..<count])) }
+        rowsInUse = totalRows
+    }
+
     /// `F ← (1−α)·F + α·F_new` from one mini-batch.
     /// - Throws: `emptyMatrix`, `shapeMismatch` (X must be B × n, dY B × m, F of order
     ///   `dimension`), `nonFinite` (in X or dY), `invalidArgument` (α outside (0, 1]).

@@ -124,6 +124,26 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         skippedSteps[try StepValidation.index(of: handle, count: layers.count, operation)]
     }
 
+    /// `StatisticsSharing.sharedStatistics(of:)`.
+    func sharedStatistics(_ handle: LayerHandle, _ settings: Layer.Settings) -> SharedStatistics {
+        guard layers.indices.contains(handle.index) else { return .none }
+        return layers[handle.index].sharedStatistics(settings)
+    }
+
+    /// `StatisticsSharing.withSummedStatistics(of:_:)`.
+    mutating func withSummedStatistics(
+        _ handle: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) {
+        layers[handle.index].withSummedStatistics(body)
+    }
+
+    /// `StatisticsSharing.withGatheredRows(of:totalRows:_:)`.
+    mutating func withGatheredRows(
+        _ handle: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) {
+        layers[handle.index].withGatheredRows(totalRows: totalRows, body)
+    }
+
     /// The settings as saved with a state: JSON with sorted keys.
     static func settingsText(_ settings: Layer.Settings) -> String {
         let encoder = JSONEncoder()

@@ -32,6 +32,16 @@ protocol OptimizerLayer: Sendable {
         index: Int, _ settings: Settings, _ operation: NGError.Operation
     ) throws
 
+    /// What a data-parallel run shares of the coming step's statistics (`StatisticsSharing`);
+    /// first-order layers take the default, nothing.
+    func sharedStatistics(_ settings: Settings) -> SharedStatistics
+
+    /// Visits the summed statistics' buffers in place (`.summed` only).
+    mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+
+    /// Visits the low-rank factor grown to `totalRows` rows (`.gatheredRows` only).
+    mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+
     /// The layer's state (the spec is saved by the table).
     func encode(to writer: inout StateWriter)
 

@@ -27,6 +27,22 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
         return (current.scaledRows, current.batchSize)
     }
 
+    /// The values in a row of the low-rank factor (dense layers; 0 for conv2d).
+    var factorWidth: Int {
+        guard case let .dense(current, _) = self else { return 0 }
+        return current.dimension
+    }
+
+    /// `LinearGFIMBuilder.withGatheredFactor` on the factor in use (dense layers).
+    mutating func withGatheredFactor(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        guard case .dense(var current, let staged) = consume self else {
+            preconditionFailure("a low-rank factor is a dense layer's")
+        }
+        self = .moving
+        defer { self = .dense(current: current, staged: staged) }
+        current.withGatheredFactor(totalRows: totalRows, body)
+    }
+
     /// Stages the statistics of one validated mini-batch: the factor into the staged builder
     /// (dense), and unless `factorOnly`, `F′ = (1−α)·F′ + α·F_new` into `gfim` (which holds F
     /// already when α < 1). Returns whether what was staged is finite.

@@ -133,17 +133,31 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
 
     public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
         let layer = handle!
-        if channelMajorOutput {
-            // The sample-major dY the optimizer reads, formed only when it is used.
-            if optimizer.usesObservation(layer) {
-                ensureShape(&outputGradient, input.rows, outputLength)
-                transpose(channelMajorGradient, into: &outputGradient, toSampleMajor: true, batch: input.rows)
-                try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
-            }
-        } else {
-            try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
+        if optimizer.usesObservation(layer) || !channelMajorOutput {
+            try optimizer.observe(layer, inputs: input, outputGradients: observedGradient())
         }
         try optimizer.step(layer, weight: &weight, gradient: gradient)
+    }
+
+    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
+        let layer = handle!
+        if optimizer.usesObservation(layer) || !channelMajorOutput {
+            try optimizer.observe(layer, inputs: input, outputGradients: observedGradient())
+        }
+        try optimizer.submit(layer, gradient: gradient)
+    }
+
+    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight)
+    }
+
+    /// dY sample-major, as the optimizer's observation reads it: formed from the channel-major
+    /// gradient with `channelMajorOutput` (only on steps that use it), else as backward got it.
+    func observedGradient() -> Matrix<Scalar> {
+        guard channelMajorOutput else { return outputGradient }
+        ensureShape(&outputGradient, input.rows, outputLength)
+        transpose(channelMajorGradient, into: &outputGradient, toSampleMajor: true, batch: input.rows)
+        return outputGradient
     }
 
     public func release() {

@@ -62,6 +62,16 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         try optimizer.step(layer, weight: &weight, inputs: input, outputGradients: outputGradient)
     }
 
+    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
+        let layer = handle!
+        try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
+        try optimizer.submit(layer, inputs: input, outputGradients: outputGradient)
+    }
+
+    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight)
+    }
+
     public func release() {
         input = Matrix(rows: 0, columns: 0)
         outputGradient = Matrix(rows: 0, columns: 0)

@@ -54,6 +54,12 @@ public final class Model<Scalar: NetworkScalar> {
         for layer in trainableLayers { layer.handle = try optimizer.register(layer.spec) }
     }
 
+    /// Registers every trainable layer with a synchronized optimizer (the same order on every
+    /// process).
+    public func register<O: SynchronizedOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
+        for layer in trainableLayers { layer.handle = try optimizer.register(layer.spec) }
+    }
+
     /// The logits of a batch.
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         var activation = x
@@ -67,15 +73,43 @@ public final class Model<Scalar: NetworkScalar> {
     public func trainStep<O: LayerOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
+        let loss = try forwardBackward(x, labels: labels)
+        defer { for layer in layers { layer.release() } }
+        for layer in trainableLayers { try layer.update(with: &optimizer) }
+        return loss
+    }
+
+    /// One training step of a synchronized optimizer (data-parallel: `x` and `labels` are this
+    /// process's rows of the batch): forward, loss, backward, every layer's gradient submitted,
+    /// one `synchronize`, every layer's update. Returns the whole batch's mean loss.
+    public func trainStep<O: SynchronizedOptimizer>(
+        _ x: Matrix<Scalar>, labels: ArraySlice<Int>, synchronizing optimizer: inout O
+    ) throws -> Double where O.Scalar == Scalar {
+        let loss = try forwardBackward(x, labels: labels)
+        defer { for layer in layers { layer.release() } }
+        // A failure here still goes to `synchronize`, which reports it to the other processes
+        // (and throws it) instead of leaving them waiting in its collective.
+        var submitFailure: (any Error)?
+        do {
+            for layer in trainableLayers { try layer.submit(to: &optimizer) }
+        } catch {
+            submitFailure = error
+        }
+        let batchLoss = try optimizer.synchronize(loss: loss)
+        if let submitFailure { throw submitFailure }
+        for layer in trainableLayers { try layer.step(with: &optimizer) }
+        return batchLoss
+    }
+
+    /// Forward, loss and backward through every layer, each keeping what its update reads.
+    /// Returns the mean loss.
+    func forwardBackward(_ x: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
         var activation = x
         for layer in layers { activation = try layer.forward(activation) }
         let loss = try lossFunction.loss(logits: activation, labels: labels)
         activation = Matrix(rows: 0, columns: 0)
         var gradient = lossFunction.gradient
         for layer in layers.reversed() { gradient = try layer.backward(gradient) }
-        gradient = Matrix(rows: 0, columns: 0)
-        defer { for layer in layers { layer.release() } }
-        for layer in trainableLayers { try layer.update(with: &optimizer) }
         return loss
     }
 

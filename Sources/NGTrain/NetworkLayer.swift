@@ -26,6 +26,11 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
     var flops: LayerFlops { get }
     /// Hands the statistics and the gradient of the last backward to the optimizer.
     func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
+    /// Hands the statistics and the gradient of the last backward to a synchronized optimizer
+    /// (the first phase of its step).
+    func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar
+    /// Takes the synchronized optimizer's update (the last phase of its step).
+    func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
 }
 
 /// Resizes `matrix` to `rows × columns` when it has another shape (allocating only then).

@@ -37,6 +37,30 @@ public struct Trainer {
         _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [EpochRecord] where O.Scalar == Float {
+        try run(model, name: name, train: train, test: test, epochs: epochs, rows: 0..<batchSize, progress: progress) {
+            x, labels in try model.trainStep(x, labels: labels, optimizer: &optimizer)
+        }
+    }
+
+    /// Trains `model` with a synchronized optimizer (data-parallel): of every global batch of
+    /// `batchSize` rows, drawn in the same order on every process, this process trains on
+    /// `optimizer.localRows`. The records' losses are the whole batch's; the seconds this
+    /// process's.
+    public func train<O: SynchronizedOptimizer>(
+        _ model: Model<Float>, synchronizing optimizer: inout O, name: String, train: Dataset, test: Dataset,
+        epochs: Int, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [EpochRecord] where O.Scalar == Float {
+        try run(
+            model, name: name, train: train, test: test, epochs: epochs, rows: optimizer.localRows, progress: progress
+        ) { x, labels in try model.trainStep(x, labels: labels, synchronizing: &optimizer) }
+    }
+
+    /// The epochs' loop: shuffles, takes `rows` of every batch, times `trainStep` (which returns the
+    /// batch's mean loss), evaluates after each epoch.
+    func run(
+        _ model: Model<Float>, name: String, train: Dataset, test: Dataset, epochs: Int, rows: Range<Int>,
+        progress: (Int, Int) -> Void, trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
+    ) throws -> [EpochRecord] {
         guard epochs >= 1 else {
             throw NGError.invalidArgument(operation: .trainerTrain, argument: "epochs", reason: "must be at least 1, got \(epochs)")
         }
@@ -53,12 +77,13 @@ public struct Trainer {
             order.shuffle(using: &generator)
             var lossSum = 0.0
             for step in 0..<steps {
-                let indices = order[(step * batchSize)..<((step + 1) * batchSize)]
+                let start = step * batchSize
+                let indices = order[(start + rows.lowerBound)..<(start + rows.upperBound)]
                 let x = model.gather(train.images, indices)
                 let labels = indices.map { train.labels[$0] }
-                let start = DispatchTime.now().uptimeNanoseconds
-                lossSum += try model.trainStep(x, labels: labels[...], optimizer: &optimizer)
-                seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let begin = DispatchTime.now().uptimeNanoseconds
+                lossSum += try trainStep(x, labels[...])
+                seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
                 progress((epoch - 1) * steps + step + 1, epochs * steps)
             }
             records.append(EpochRecord(

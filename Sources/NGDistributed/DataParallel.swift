@@ -1,0 +1,335 @@
+import NGPlus
+
+/// Data-parallel training of any of the package's optimizers (NG+, K-FAC, SGD, Adam) over MPI,
+/// as a `SynchronizedOptimizer`: every process trains on its rows of each global batch
+/// (`localRows`); `synchronize` makes the gradients and the statistics those of the whole batch
+/// with **one in-place `MPI_Allreduce`** over a fused buffer — every layer's gradient, the
+/// statistics that this step shares (`StatisticsSharing`: NG+'s explicit GFIMs, K-FAC's
+/// factors), the loss and a failure flag per process — plus one `MPI_Allgatherv` on steps where
+/// a Woodbury plan gathers its factor's rows. Then every process steps its own copy of the
+/// optimizer from the same numbers, so the processes stay identical without sending weights,
+/// and the run gives the single-process answer up to the order of the sums.
+///
+/// Each process's contribution is weighted by its share of the batch, `B_r/B` (exact: see
+/// `StatisticsSharing`). Configure the base optimizer with the **global** batch (NG+'s planner
+/// then prices the whole batch's Woodbury rank), and register the same layers in the same order
+/// on every process. Refreshes are computed by every process from the same statistics (no
+/// broadcast, no waiting on an owner).
+///
+/// Failures: a process whose `observe`, `submit` or `synchronize` checks fail throws its error,
+/// and when it still calls `synchronize` its failure travels in the all-reduce: every other
+/// process throws `DistributedError.peerFailed` from the same `synchronize`, before anything of
+/// the step's synchronized values is used. A process that exits instead ends the run through
+/// `mpirun`. After a failure the processes may have observed different statistics: restore a
+/// checkpoint before going on.
+public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
+    public typealias Scalar = Base.Scalar
+
+    /// The optimizer every process steps (the same on all of them).
+    public private(set) var base: Base
+    /// The processes.
+    public let communicator: Communicator
+    /// The rows of a global batch, over all processes.
+    public let globalBatch: Int
+    public let localRows: Range<Int>
+    /// Every process's rows of a global batch, in rank order.
+    let shares: [Int]
+    var slots: [Slot] = []
+    /// The all-reduce's buffer: gradients, shared statistics, the loss, a flag per process.
+    var fused: [Scalar] = []
+    /// The all-gather's buffer and its layout (Woodbury factor rows).
+    var gathered: [Scalar] = []
+    var gatherCounts: [Int32]
+    var gatherDisplacements: [Int32]
+    /// This process's first failure of the current step, reported in `synchronize`.
+    var failure: (any Error)?
+    var layoutChecked = false
+
+    struct Slot {
+        let handle: LayerHandle
+        let spec: LayerSpec
+        /// This process's gradient, then the whole batch's after `synchronize`.
+        var gradient: Matrix<Scalar>
+        var submitted = false
+        var observed = false
+        var synchronized = false
+    }
+
+    /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
+    /// every global batch of `globalBatch` rows in rank order, the first `globalBatch % size`
+    /// processes one row more.
+    /// - Throws: `NGError.invalidArgument` when the batch has fewer rows than there are
+    ///   processes; `DistributedError.mismatch` when the processes were given different batches.
+    public init(_ base: Base, communicator: Communicator, globalBatch: Int) throws {
+        guard globalBatch >= communicator.size else {
+            throw NGError.invalidArgument(
+                operation: .dataParallelInit, argument: "globalBatch",
+                reason: "\(globalBatch) rows cannot be split over \(communicator.size) processes")
+        }
+        var values: [Int64] = [Int64(globalBatch), -Int64(globalBatch)]
+        try communicator.allReduceMax(&values)
+        guard values[0] == -values[1] else {
+            throw DistributedError.mismatch(operation: .dataParallelInit, what: "the global batch")
+        }
+        self.base = base
+        self.communicator = communicator
+        self.globalBatch = globalBatch
+        let (quotient, remainder) = globalBatch.quotientAndRemainder(dividingBy: communicator.size)
+        shares = (0..<communicator.size).map { quotient + ($0 < remainder ? 1 : 0) }
+        let start = shares[..<communicator.rank].reduce(0, +)
+        localRows = start..<start + shares[communicator.rank]
+        gatherCounts = Array(repeating: 0, count: communicator.size)
+        gatherDisplacements = Array(repeating: 0, count: communicator.size)
+    }
+
+    /// This process's weight in every sum: its share of the batch.
+    var shareWeight: Scalar { Scalar(localRows.count) / Scalar(globalBatch) }
+
+    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
+        let handle = try base.register(spec)
+        let shape = spec.parameterShape
+        slots.append(Slot(handle: handle, spec: spec, gradient: Matrix(rows: shape.rows, columns: shape.columns)))
+        layoutChecked = false
+        return handle
+    }
+
+    public func usesObservation(_ layer: LayerHandle) -> Bool {
+        base.usesObservation(layer)
+    }
+
+    public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
+        try recordingFailure { (this: inout Self) throws in
+            let i = try this.index(of: layer, .dataParallelObserve)
+            try this.requireLocalRows(inputs, .dataParallelObserve, "inputs")
+            try this.base.observe(layer, inputs: inputs, outputGradients: outputGradients)
+            this.slots[i].observed = true
+        }
+    }
+
+    public mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws {
+        try recordingFailure { (this: inout Self) throws in
+            let i = try this.index(of: layer, .dataParallelSubmit)
+            try gradient.requireShape(this.slots[i].gradient.shape, .dataParallelSubmit, "gradient")
+            gradient.withView { source in this.slots[i].gradient.withMutableView { $0.update(from: source) } }
+            this.slots[i].submitted = true
+        }
+    }
+
+    public mutating func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
+        try recordingFailure { (this: inout Self) throws in
+            let i = try this.index(of: layer, .dataParallelSubmit)
+            guard case let .dense(_, _, bias) = this.slots[i].spec else {
+                throw NGError.invalidArgument(
+                    operation: .dataParallelSubmit, argument: "layer",
+                    reason: "layer \(i) is not dense: submit its gradient instead")
+            }
+            try this.requireLocalRows(inputs, .dataParallelSubmit, "inputs")
+            try DenseGradient.weightGradient(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &this.slots[i].gradient)
+            this.slots[i].submitted = true
+        }
+    }
+
+    public mutating func synchronize(loss: Double) throws -> Double {
+        let operation = NGError.Operation.dataParallelSynchronize
+        defer {
+            failure = nil
+            for i in slots.indices { (slots[i].submitted, slots[i].observed) = (false, false) }
+        }
+        if !layoutChecked { try checkLayout() }
+        checkRound(operation)
+        let reduced = try reduce(loss: loss)
+        try gatherFactorRows()
+        for i in slots.indices { slots[i].synchronized = true }
+        return reduced
+    }
+
+    public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
+        let i = try index(of: layer, .dataParallelStep)
+        guard slots[i].synchronized else {
+            throw NGError.invalidArgument(
+                operation: .dataParallelStep, argument: "layer",
+                reason: "layer \(i) has no synchronized gradient: submit it and synchronize() first")
+        }
+        try base.step(layer, weight: &weight, gradient: slots[i].gradient)
+        slots[i].synchronized = false
+    }
+
+    /// What the base optimizer does with a non-finite gradient or observation. The gradients it
+    /// sees are the same on every process, so `.skipStep` skips the same steps everywhere.
+    public var nonFinitePolicy: NonFiniteStepPolicy {
+        get { base.nonFinitePolicy }
+        set { base.nonFinitePolicy = newValue }
+    }
+
+    /// Restores the base optimizer's state (saved by any process, at any number of processes:
+    /// the state does not depend on it). Every process restores the same bytes.
+    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
+        try base.restore(stateBytes: stateBytes)
+    }
+
+    // MARK: - The step's parts
+
+    /// Runs `body`, keeping its first error for `synchronize` to report to the other processes.
+    mutating func recordingFailure(_ body: (inout Self) throws -> Void) throws {
+        do {
+            try body(&self)
+        } catch {
+            if failure == nil { failure = error }
+            throw error
+        }
+    }
+
+    func index(of layer: LayerHandle, _ operation: NGError.Operation) throws(OptimizerError) -> Int {
+        guard let i = slots.firstIndex(where: { $0.handle == layer }) else {
+            throw .unknownLayer(operation: operation, layer: layer.index)
+        }
+        return i
+    }
+
+    func requireLocalRows(_ inputs: Matrix<Scalar>, _ operation: NGError.Operation, _ argument: String) throws(NGError) {
+        guard inputs.rows == localRows.count else {
+            throw .shapeMismatch(
+                operation: operation, argument: "\(argument) (this process's rows of the batch)",
+                expected: Shape(localRows.count, inputs.columns), actual: inputs.shape)
+        }
+    }
+
+    /// Once after registration: every process has the same layers and batch, so that every
+    /// collective has the same layout everywhere.
+    mutating func checkLayout() throws {
+        let parameters = slots.reduce(0) { $0 + $1.gradient.rows * $1.gradient.columns }
+        let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch)]
+        var values = local + local.map { -$0 }
+        try communicator.allReduceMax(&values)
+        for k in local.indices where values[k] != -values[local.count + k] {
+            throw DistributedError.mismatch(
+                operation: .dataParallelSynchronize, what: "the layers registered (count, parameters) or the batch")
+        }
+        layoutChecked = true
+    }
+
+    /// A failure for this step when a layer came without its gradient or its statistics.
+    mutating func checkRound(_ operation: NGError.Operation) {
+        guard failure == nil else { return }
+        for (i, slot) in slots.enumerated() {
+            if !slot.submitted {
+                failure = NGError.invalidArgument(
+                    operation: operation, argument: "layer", reason: "layer \(i) has no gradient submitted this step")
+                return
+            }
+            if base.sharedStatistics(of: slot.handle) != .none && !slot.observed {
+                failure = OptimizerError.missingStatistics(
+                    operation: operation, layer: i, step: -1)
+                return
+            }
+        }
+    }
+
+    /// The one all-reduce: packs (weighted by this process's share), sums, checks every
+    /// process's flag, unpacks. Returns the whole batch's mean loss.
+    mutating func reduce(loss: Double) throws -> Double {
+        var count = 0
+        for slot in slots {
+            count += slot.gradient.rows * slot.gradient.columns
+            if case let .summed(values) = base.sharedStatistics(of: slot.handle) { count += values }
+        }
+        let total = count + 1 + communicator.size
+        if fused.count < total { fused = Array(repeating: 0, count: total) }
+        let (weight, rank, failed) = (shareWeight, communicator.rank, failure != nil)
+        // Taken out while the layers' buffers are visited (no copy: the array moves).
+        var fused: [Scalar] = []
+        swap(&fused, &self.fused)
+        defer { swap(&fused, &self.fused) }
+        try fused.withUnsafeMutableBufferPointer { buffer in
+            var offset = 0
+            forEachShared { values in
+                for k in values.indices { buffer[offset + k] = values[k] * weight }
+                offset += values.count
+            }
+            buffer[offset] = Scalar(loss) * weight
+            for r in 0..<communicator.size { buffer[offset + 1 + r] = r == rank && failed ? 1 : 0 }
+            try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[0..<total]))
+        }
+        let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
+        if let failure { throw failure }
+        if !failedRanks.isEmpty {
+            throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failedRanks)
+        }
+        fused.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            forEachShared { values in
+                for k in values.indices { values[k] = buffer[offset + k] }
+                offset += values.count
+            }
+        }
+        return Double(fused[count])
+    }
+
+    /// Visits, in the fused buffer's order, every layer's gradient and then its summed
+    /// statistics when this step shares them.
+    mutating func forEachShared(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        for i in slots.indices {
+            slots[i].gradient.withUnsafeMutableBufferPointer(body)
+            if case .summed = base.sharedStatistics(of: slots[i].handle) {
+                base.withSummedStatistics(of: slots[i].handle, body)
+            }
+        }
+    }
+
+    /// The all-gather of the Woodbury layers' factor rows, when this step shares any: process
+    /// r's block holds, layer after layer, its rows scaled by its share; every process then
+    /// writes all blocks' rows into each factor in rank order.
+    mutating func gatherFactorRows() throws {
+        var widths: [(slot: Int, width: Int)] = []
+        for (i, slot) in slots.enumerated() {
+            if case let .gatheredRows(width) = base.sharedStatistics(of: slot.handle) { widths.append((i, width)) }
+        }
+        guard !widths.isEmpty else { return }
+        let rowWidth = widths.reduce(0) { $0 + $1.width }
+        var displacement = 0
+        for r in shares.indices {
+            gatherCounts[r] = Int32(shares[r] * rowWidth)
+            gatherDisplacements[r] = Int32(displacement)
+            displacement += shares[r] * rowWidth
+        }
+        if gathered.count < displacement { gathered = Array(repeating: 0, count: displacement) }
+        let (weight, rank, local) = (shareWeight, communicator.rank, localRows.count)
+        var gathered: [Scalar] = []
+        swap(&gathered, &self.gathered)
+        defer { swap(&gathered, &self.gathered) }
+        gathered.withUnsafeMutableBufferPointer { buffer in
+            var offset = Int(gatherDisplacements[rank])
+            for (slot, width) in widths {
+                base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
+                    for k in 0..<local * width { buffer[offset + k] = rows[k] * weight }
+                }
+                offset += local * width
+            }
+        }
+        try gathered.withUnsafeMutableBufferPointer { buffer in
+            try gatherCounts.withUnsafeBufferPointer { counts in
+                try gatherDisplacements.withUnsafeBufferPointer { displacements in
+                    try communicator.allGather(
+                        UnsafeMutableBufferPointer(rebasing: buffer[0..<displacement]), counts: counts,
+                        displacements: displacements)
+                }
+            }
+        }
+        let (shares, displacements, total) = (shares, gatherDisplacements, globalBatch)
+        gathered.withUnsafeBufferPointer { buffer in
+            var columnOffset = 0
+            for (slot, width) in widths {
+                base.withGatheredRows(of: slots[slot].handle, totalRows: total) { rows in
+                    var row = 0
+                    for r in shares.indices {
+                        let source = Int(displacements[r]) + shares[r] * columnOffset
+                        for k in 0..<shares[r] * width { rows[row * width + k] = buffer[source + k] }
+                        row += shares[r]
+                    }
+                }
+                columnOffset += width
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/// How a layer's statistics for its coming step are made the same on every process of a
+/// data-parallel run (NGDistributed), decided by the step counters and the plan alone, so that
+/// every process agrees on it without asking the others.
+public enum SharedStatistics: Equatable, Sendable {
+    /// Nothing to share: off a statistics step, or a layer kind that keeps no statistics (a
+    /// first-order optimizer's layers; NG+'s matrix form, whose statistics come from the
+    /// already averaged gradient).
+    case none
+    /// `count` values, visited by `StatisticsSharing.withSummedStatistics(of:_:)`, that every
+    /// process replaces by their sum over the processes, each process's weighted by its share
+    /// of the batch: NG+'s explicit GFIM, K-FAC's two factors.
+    case summed(count: Int)
+    /// A Woodbury plan's low-rank factor, `width` values a row, one row per sample: every
+    /// process replaces its rows by all processes' rows in rank order, each scaled by its
+    /// share of the batch (`StatisticsSharing.withGatheredRows(of:totalRows:_:)`), so that the
+    /// inverse is exactly the one of the whole batch.
+    case gatheredRows(width: Int)
+}
+
+/// An optimizer whose per-layer statistics a data-parallel run can share: after every layer's
+/// `observe` and before its `step`, the statistics of each layer are replaced by those of the
+/// whole batch over all processes. A first-order optimizer shares nothing.
+///
+/// Why weighting by the batch share is exact: with `B_r` of the batch's `B` samples on process
+/// r and each process observing the gradients of its own mean loss, the whole batch's GFIM (and
+/// each K-FAC factor) is `Σ_r (B_r/B)·F_r` — the per-sample gradients are the same whichever
+/// process computes them — and the Woodbury factor of the whole batch is the processes' rows
+/// scaled by `B_r/B`, with `F = B·UᵀU`.
+public protocol StatisticsSharing: LayerOptimizer {
+    /// What `layer`'s coming step shares; `.none` for a handle this optimizer does not know.
+    func sharedStatistics(of layer: LayerHandle) -> SharedStatistics
+
+    /// Calls `body` with the buffers of `layer`'s summed statistics in turn (their counts add up
+    /// to `SharedStatistics.summed`'s), after `observe`; the caller overwrites them in place.
+    /// - Precondition: `sharedStatistics(of: layer)` is `.summed`.
+    mutating func withSummedStatistics(
+        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+
+    /// Calls `body` with `layer`'s low-rank factor, a buffer of `totalRows` rows whose first
+    /// rows are this process's (its batch); the caller writes every process's rows, and the
+    /// factor has `totalRows` rows from then on.
+    /// - Precondition: `sharedStatistics(of: layer)` is `.gatheredRows`, `totalRows` at least
+    ///   this process's batch.
+    mutating func withGatheredRows(
+        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+}
+
+extension OptimizerLayer {
+    /// First-order layers share nothing.
+    func sharedStatistics(_ settings: Settings) -> SharedStatistics { .none }
+    mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        preconditionFailure("a layer without shared statistics")
+    }
+    mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        preconditionFailure("a layer without a low-rank factor")
+    }
+}
+
+/// SGD and Adam keep no statistics: a data-parallel run averages their gradients only.
+extension FirstOrderOptimizer: StatisticsSharing {
+    public func sharedStatistics(of layer: LayerHandle) -> SharedStatistics { .none }
+
+    public mutating func withSummedStatistics(
+        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) {
+        preconditionFailure("a first-order optimizer shares no statistics")
+    }
+
+    public mutating func withGatheredRows(
+        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) {
+        preconditionFailure("a first-order optimizer shares no statistics")
+    }
+}

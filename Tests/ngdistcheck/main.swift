@@ -1,0 +1,158 @@
+// ngdistcheck: the same-answer and failure checks of data-parallel training, run under mpirun by
+// NGDistributedTests. Every process trains a small Double model for a few steps twice: alone
+// on the whole batch (the reference, the package's single-process path) and as one process of
+// `DataParallel` on its rows of each batch; it prints the largest difference between the two
+// models' weights, relative to the weights' largest magnitude, with the tolerance the order of
+// the sums allows, and exits 0 when it is within it.
+//
+//   ngdistcheck --optimizer ngplus|woodbury|kfac|sgd|adam --model mlp|cnn [--steps N]
+//               [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]
+//
+// --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
+// throw in that step — R its own `nonFinite`, the others `peerFailed` — and exit 3.
+// --kill: rank R SIGKILLs itself at step S; mpirun must end the run.
+import Foundation
+import NGDistributed
+import NGPlus
+import NGTrain
+
+/// One line on standard error, unbuffered: mpirun may end the run right after.
+func say(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+let optimizerName = option("--optimizer") ?? "ngplus"
+let modelName = option("--model") ?? "mlp"
+let steps = Int(option("--steps") ?? "6")!
+let failRank = option("--fail-rank").flatMap { Int($0) }
+let failStep = Int(option("--fail-step") ?? "-1")!
+let killRank = option("--kill-rank").flatMap { Int($0) }
+let killStep = Int(option("--kill-step") ?? "-1")!
+let batch = 12
+let classes = 5
+
+/// The model both runs start from (the same weights: the same seed).
+func makeModel() throws -> Model<Double> {
+    var generator = SeededGenerator(seed: 7)
+    if modelName == "cnn" {
+        let geometry = try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        return Model(layers: [
+            Conv2d<Double>(geometry: geometry, outChannels: 4, computesInputGradient: false, channelMajorOutput: true, using: &generator),
+            try MaxPool2x2<Double>(channels: 4, height: 6, width: 6, rectify: true, channelMajorInput: true),
+            Dense<Double>(inputs: 36, outputs: classes, using: &generator),
+        ])
+    }
+    return Model(layers: [
+        Dense<Double>(inputs: 10, outputs: 32, computesInputGradient: false, using: &generator), ReLU<Double>(),
+        Dense<Double>(inputs: 32, outputs: classes, using: &generator),
+    ])
+}
+
+let inputLength = modelName == "cnn" ? 36 : 10
+var dataGenerator = SeededGenerator(seed: 11)
+let images = Matrix<Double>(rows: steps * batch, columns: inputLength) { _, _ in
+    Double.random(in: -1...1, using: &dataGenerator)
+}
+let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<classes, using: &dataGenerator) }
+
+/// Rows `range` of step `step`'s batch.
+func rows(_ range: Range<Int>, ofStep step: Int) -> (Matrix<Double>, ArraySlice<Int>) {
+    let first = step * batch + range.lowerBound
+    let x = Matrix<Double>(rows: range.count, columns: inputLength) { i, j in images[first + i, j] }
+    return (x, labels[first..<first + range.count])
+}
+
+func weights(_ model: Model<Double>) -> [Matrix<Double>] {
+    model.trainableLayers.map { ($0 as? Dense<Double>)?.weight ?? ($0 as! Conv2d<Double>).weight }
+}
+
+/// The largest condition estimate of the reference's last refreshes (1 without curvature).
+func conditionEstimate<O: LayerOptimizer>(_ optimizer: O, _ model: Model<Double>) -> Double {
+    var estimate = 1.0
+    for layer in model.trainableLayers {
+        if let o = optimizer as? NGPlusOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle!) {
+            estimate = max(estimate, health.lastConditionEstimate ?? 1)
+        }
+        if let o = optimizer as? KFACOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle!) {
+            estimate = max(estimate, health.lastConditionEstimate ?? 1)
+        }
+    }
+    return estimate
+}
+
+func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O.Scalar == Double {
+    let communicator = try Communicator.world()
+    let rank = communicator.rank
+
+    let reference = try makeModel()
+    var alone = try make()
+    try reference.register(with: &alone)
+    for step in 0..<steps {
+        let (x, y) = rows(0..<batch, ofStep: step)
+        _ = try reference.trainStep(x, labels: y, optimizer: &alone)
+    }
+
+    let model = try makeModel()
+    var parallel = try DataParallel(try make(), communicator: communicator, globalBatch: batch)
+    try model.register(with: &parallel)
+    for step in 0..<steps {
+        if rank == killRank && step == killStep { kill(getpid(), SIGKILL) }
+        var (x, y) = rows(parallel.localRows, ofStep: step)
+        if rank == failRank && step == failStep { x[0, 0] = .nan }
+        do {
+            _ = try model.trainStep(x, labels: y, synchronizing: &parallel)
+        } catch {
+            say("rank \(rank) step \(step): \(type(of: error)): \(error)")
+            communicator.finalize()
+            return 3
+        }
+    }
+
+    // The only difference between the runs is the order of the batch's sums (each process sums
+    // its rows, then the all-reduce sums the processes): relative error ≲ (B + K)·ε per sum with
+    // K the longest inner dimension, amplified by the inverses' condition number κ, over N steps.
+    let inner = Double(model.trainableLayers.map { $0.spec.parameterShape.columns }.max()!)
+    let kappa = conditionEstimate(alone, reference)
+    let tolerance = 10 * Double(steps) * (Double(batch) + inner) * Double.ulpOfOne * kappa
+    var worst = 0.0
+    for (a, b) in zip(weights(reference), weights(model)) {
+        let scale = a.elements.map(abs).max()!
+        for (u, v) in zip(a.elements, b.elements) { worst = max(worst, abs(u - v) / scale) }
+    }
+    say("rank \(rank) of \(communicator.size): \(optimizerName) \(modelName) \(steps) steps: relative difference \(worst), tolerance \(tolerance) (kappa \(kappa))")
+    communicator.finalize()
+    return worst <= tolerance ? 0 : 1
+}
+
+let sgd = SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
+do {
+    let status: Int32
+    switch optimizerName {
+    case "ngplus", "woodbury":
+        let method: CurvatureMethod = optimizerName == "woodbury" ? .woodbury : .explicitInverse
+        status = try check {
+            try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
+                sgd: sgd, damping: 1e-2, inverseInterval: 2, method: method, batchSize: batch))
+        }
+    case "kfac":
+        status = try check {
+            try KFACOptimizer<Double>(configuration: KFACConfiguration(sgd: sgd, damping: 1e-2, inverseInterval: 2, batchSize: batch))
+        }
+    case "sgd":
+        status = try check { try SGDOptimizer<Double>(settings: sgd) }
+    case "adam":
+        status = try check { try AdamOptimizer<Double>(settings: AdamSettings(learningRate: 1e-2)) }
+    default:
+        say("unknown optimizer \(optimizerName)")
+        status = 2
+    }
+    exit(status)
+} catch {
+    say("ngdistcheck: \(error)")
+    exit(2)
+}
