@@ -41,6 +41,7 @@ let package = Package(
                 "NGKernels",
                 "NGPlus",
                 "NGTrain",
+                "NGDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ngbench"

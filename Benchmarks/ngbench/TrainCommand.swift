@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NGDistributed
 import NGPlus
 import NGTrain
 
@@ -36,6 +37,8 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
     @Option(help: "Draw test accuracy against seconds and epochs as SVG.") var plot: String?
+    @Flag(help: "Data-parallel over the processes of mpirun (on by itself under mpirun): each trains on its share of every batch; rank 0 prints and writes.")
+    var distributed = false
 
     var settings: TrainingSettings {
         TrainingSettings(
@@ -54,17 +57,29 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { OpenBLAS.setThreadCount(threads) }
+        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
+        let printing = (communicator?.rank ?? 0) == 0
+        if let threads {
+            OpenBLAS.setThreadCount(threads)
+        } else if let communicator {
+            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
+        }
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
         let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
-        let rateBefore = FlopBound.measureSGEMM()
+        let rateBefore = printing ? FlopBound.measureSGEMM() : 0
         var records: [EpochRecord] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                records += try TrainingRun(model: model, optimizer: name, settings: settings, seed: runSeed)
-                    .run(train: train, test: test, epochs: epochs)
+                records += try TrainingRun(
+                    model: model, optimizer: name, settings: settings, seed: runSeed, communicator: communicator
+                ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
             }
+        }
+        defer { communicator?.finalize() }
+        guard printing else { return }
+        if let communicator {
+            print("data-parallel: \(communicator.size) processes, \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(DistributedThreads.shares(batch: batch, size: communicator.size))")
         }
         TrainingReport.printTable(records)
         TrainingReport.printSummary(records, target: target ?? (model == .mlp ? 0.88 : 0.91))
@@ -77,12 +92,28 @@ struct Train: ParsableCommand {
     }
 }
 
+/// OpenBLAS threads and batch shares of a data-parallel run on this machine.
+enum DistributedThreads {
+    /// This machine's cores over the processes mpirun started on it (at least one).
+    static func perProcess(size: Int) -> Int {
+        let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? size
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
+    }
+
+    /// The rows of a batch on each process, as `DataParallel` splits it.
+    static func shares(batch: Int, size: Int) -> [Int] {
+        (0..<size).map { batch / size + ($0 < batch % size ? 1 : 0) }
+    }
+}
+
 /// One optimizer on one model: builds both from the settings and trains.
 struct TrainingRun {
     let model: ModelName
     let optimizer: OptimizerName
     let settings: TrainingSettings
     let seed: UInt64
+    /// The processes of a data-parallel run, or nil for one process.
+    var communicator: Communicator?
 
     /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
     func run(train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil) throws -> [EpochRecord] {
@@ -97,26 +128,33 @@ struct TrainingRun {
         let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)").update
         switch optimizer {
         case .sgd:
-            var o = try SGDOptimizer<Float>(settings: sgd)
-            try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
+            return try fit(SGDOptimizer<Float>(settings: sgd))
         case .adam:
-            var o = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: schedule))
-            try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
+            return try fit(AdamOptimizer<Float>(settings: AdamSettings(learningRate: schedule)))
         case .ngplus:
-            var o = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            return try fit(NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
                 side: settings.side ?? defaults.side, method: settings.method, blockSize: settings.blockSize ?? 1024,
-                batchSize: settings.batchSize, fusedApply: true))
-            try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
+                batchSize: settings.batchSize, fusedApply: true)))
         case .kfac:
-            var o = try KFACOptimizer<Float>(configuration: KFACConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize))
+            return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize)))
+        }
+
+        /// Registers the network with `optimizer` (wrapped in `DataParallel` on several
+        /// processes) and trains.
+        func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [EpochRecord] where O.Scalar == Float {
+            let name = self.optimizer.rawValue
+            if let communicator {
+                var parallel = try DataParallel(optimizer, communicator: communicator, globalBatch: settings.batchSize)
+                try network.register(with: &parallel)
+                return try trainer.train(
+                    network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: bar)
+            }
+            var o = optimizer
             try network.register(with: &o)
-            return try trainer.train(network, optimizer: &o, name: optimizer.rawValue, train: train, test: test, epochs: epochs, progress: bar)
+            return try trainer.train(network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: bar)
         }
     }
 }

@@ -97,6 +97,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         base.usesObservation(layer)
     }
 
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
     public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelObserve)
@@ -106,6 +110,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
     public mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -115,6 +123,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
     public mutating func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -130,6 +142,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
     public mutating func synchronize(loss: Double) throws -> Double {
         let operation = NGError.Operation.dataParallelSynchronize
         defer {
@@ -144,6 +160,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         return reduced
     }
 
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
     public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
         let i = try index(of: layer, .dataParallelStep)
         guard slots[i].synchronized else {
@@ -244,7 +264,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         try fused.withUnsafeMutableBufferPointer { buffer in
             var offset = 0
             forEachShared { values in
-                for k in values.indices { buffer[offset + k] = values[k] * weight }
+                pack(values, into: buffer.baseAddress! + offset, scaledBy: weight)
                 offset += values.count
             }
             buffer[offset] = Scalar(loss) * weight
@@ -259,7 +279,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         fused.withUnsafeBufferPointer { buffer in
             var offset = 0
             forEachShared { values in
-                for k in values.indices { values[k] = buffer[offset + k] }
+                values.baseAddress?.update(from: buffer.baseAddress! + offset, count: values.count)
                 offset += values.count
             }
         }
@@ -302,7 +322,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             var offset = Int(gatherDisplacements[rank])
             for (slot, width) in widths {
                 base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
-                    for k in 0..<local * width { buffer[offset + k] = rows[k] * weight }
+                    pack(UnsafeMutableBufferPointer(rebasing: rows[0..<local * width]), into: buffer.baseAddress! + offset, scaledBy: weight)
                 }
                 offset += local * width
             }
@@ -324,7 +344,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                     var row = 0
                     for r in shares.indices {
                         let source = Int(displacements[r]) + shares[r] * columnOffset
-                        for k in 0..<shares[r] * width { rows[row * width + k] = buffer[source + k] }
+                        (rows.baseAddress! + row * width).update(from: buffer.baseAddress! + source, count: shares[r] * width)
                         row += shares[r]
                     }
                 }
@@ -332,4 +352,12 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             }
         }
     }
+}
+
+/// `values` times `weight` into `target`: a copy and one SCAL (no per-value generic arithmetic
+/// where the caller is not specialized).
+func pack<Scalar: BLASScalar>(_ values: UnsafeMutableBufferPointer<Scalar>, into target: UnsafeMutablePointer<Scalar>, scaledBy weight: Scalar) {
+    guard let source = values.baseAddress, !values.isEmpty else { return }
+    target.update(from: source, count: values.count)
+    if weight != 1 { Scalar.scal(n: values.count, alpha: weight, x: target, incx: 1) }
 }

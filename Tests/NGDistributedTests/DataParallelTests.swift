@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// Data-parallel training under mpirun, end to end (`ngdistcheck`): the same weights as one
+/// process after six steps, to the tolerance of the sums' order; a failure on one process
+/// reported on every process in the same step; a killed process ending the run.
+@Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/bootstrap installs openmpi-bin)"))
+struct DataParallelTests {
+    /// Every optimizer and statistics path: NG+ explicit (GFIM summed) and Woodbury (rows
+    /// gathered), K-FAC (factors summed), SGD and Adam (gradients only); dense and conv2d.
+    static let cases: [(optimizer: String, model: String)] = [
+        ("ngplus", "mlp"), ("ngplus", "cnn"), ("woodbury", "mlp"), ("kfac", "mlp"), ("kfac", "cnn"),
+        ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"),
+    ]
+
+    /// One process under mpirun, two (half the batch each), and five (12 rows as 3, 3, 2, 2, 2:
+    /// unequal shares).
+    @Test(arguments: [1, 2, 5])
+    func sameAnswerAsOneProcess(processes: Int) throws {
+        for (optimizer, model) in Self.cases {
+            let run = try runUnderMPI(processes: processes, ["--optimizer", optimizer, "--model", model])
+            let lines = run.output.split(separator: "\n").filter { $0.contains("relative difference") }
+            #expect(run.status == 0, "\(optimizer) \(model) on \(processes): \(run.output)")
+            #expect(lines.count == processes, "every process reports: \(run.output)")
+        }
+    }
+
+    /// A NaN in rank 1's rows: rank 1 throws NG+'s own `nonFinite` from its observe, rank 0
+    /// `peerFailed` naming rank 1, both in step 2, and the run ends (exit 3 from the check).
+    @Test func failureOnOneProcessStopsEveryProcessInTheSameStep() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "ngplus", "--model", "mlp", "--fail-rank", "1", "--fail-step", "2"], timeout: 60)
+        #expect(run.status == 3, "\(run.output)")
+        #expect(run.output.contains("rank 1 step 2: NGError: NGPlusOptimizer.observe: inputs has a non-finite value"))
+        #expect(run.output.contains("rank 0 step 2: DistributedError: DataParallel.synchronize: rank 1 failed in this step"))
+    }
+
+    /// A NaN in rank 0's rows under SGD, which does not scan observations: the all-reduced
+    /// gradient is NaN everywhere and every process throws the same `nonFinite` from its step.
+    @Test func badInputOnOneProcessIsTheSameErrorEverywhere() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "sgd", "--model", "cnn", "--fail-rank", "0", "--fail-step", "2"], timeout: 60)
+        #expect(run.status == 3, "\(run.output)")
+        for rank in 0..<2 {
+            #expect(run.output.contains("rank \(rank) step 2: NGError: SGDOptimizer.step: gradient has a non-finite value"))
+        }
+    }
+
+    /// Rank 1 SIGKILLed in step 2 while rank 0 waits in the all-reduce: mpirun ends the run in
+    /// seconds, not at the test's timeout.
+    @Test func killedProcessEndsTheRun() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "ngplus", "--model", "mlp", "--kill-rank", "1", "--kill-step", "2"], timeout: 60)
+        #expect(run.status != 0 && run.status != -1, "\(run.output)")
+        #expect(run.seconds < 20, "the run ended \(run.seconds) s after it started")
+    }
+}
