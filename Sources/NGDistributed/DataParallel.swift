@@ -41,6 +41,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     var gathered: [Scalar] = []
     var gatherCounts: [Int32]
     var gatherDisplacements: [Int32]
+    /// The broadcast buffers of refreshes made by their owners.
+    var refreshValues: [Scalar] = []
+    var refreshFigures: [Double] = []
+    /// Where this process's time and traffic went, summed over the steps.
+    public private(set) var telemetry = DataParallelTelemetry()
     /// This process's first failure of the current step, reported in `synchronize`.
     var failure: (any Error)?
     var layoutChecked = false
@@ -156,7 +161,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         checkRound(operation)
         let reduced = try reduce(loss: loss)
         try gatherFactorRows()
+        try shareRefreshes()
         for i in slots.indices { slots[i].synchronized = true }
+        telemetry.steps += 1
         return reduced
     }
 
@@ -269,8 +276,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             }
             buffer[offset] = Scalar(loss) * weight
             for r in 0..<communicator.size { buffer[offset + 1 + r] = r == rank && failed ? 1 : 0 }
+            let started = ContinuousClock.now
             try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[0..<total]))
+            telemetry.communicationSeconds += Self.seconds(since: started)
         }
+        telemetry.allReduceValues += total
         let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
         if let failure { throw failure }
         if !failedRanks.isEmpty {
@@ -327,6 +337,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                 offset += local * width
             }
         }
+        let started = ContinuousClock.now
+        defer {
+            telemetry.communicationSeconds += Self.seconds(since: started)
+            telemetry.gatherValues += Int(gatherCounts[rank])
+        }
         try gathered.withUnsafeMutableBufferPointer { buffer in
             try gatherCounts.withUnsafeBufferPointer { counts in
                 try gatherDisplacements.withUnsafeBufferPointer { displacements in
@@ -351,6 +366,116 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                 columnOffset += width
             }
         }
+    }
+}
+
+extension DataParallel {
+    /// The refreshes due this step, each made by one process — its owner, chosen for balance
+    /// (the largest refresh first, to the least loaded process) — which broadcasts it: every
+    /// process first makes the refreshes it owns (so that refreshes of different layers run on
+    /// different processes at the same time), then each process's records are broadcast from
+    /// it, and the others adopt them. A refresh that fails on its owner travels as a flag: the
+    /// owner throws its error, the others `peerFailed`, after every broadcast.
+    mutating func shareRefreshes() throws {
+        let (size, rank) = (communicator.size, communicator.rank)
+        guard size > 1 else { return }
+        var due: [(slot: Int, refresh: SharedRefresh)] = []
+        for (i, slot) in slots.enumerated() {
+            if let refresh = base.sharedRefresh(of: slot.handle) { due.append((i, refresh)) }
+        }
+        guard !due.isEmpty else { return }
+        let owners = Self.owners(flops: due.map(\.refresh.flops), processes: size)
+        // Layout: process after process, its layers' records in `due` order; one status figure
+        // per process at the end of the figures.
+        var valueStart = [Int](repeating: 0, count: size + 1)
+        var figureStart = [Int](repeating: 0, count: size + 1)
+        for root in 0..<size {
+            let owned = due.indices.filter { owners[$0] == root }
+            valueStart[root + 1] = valueStart[root] + owned.reduce(0) { $0 + due[$1].refresh.values }
+            figureStart[root + 1] = figureStart[root] + owned.reduce(0) { $0 + due[$1].refresh.figures }
+        }
+        let statusStart = figureStart[size]
+        if refreshValues.count < valueStart[size] { refreshValues = Array(repeating: 0, count: valueStart[size]) }
+        if refreshFigures.count < statusStart + size { refreshFigures = Array(repeating: 0, count: statusStart + size) }
+        var values: [Scalar] = []
+        var figures: [Double] = []
+        swap(&values, &refreshValues)
+        swap(&figures, &refreshFigures)
+        defer {
+            swap(&values, &refreshValues)
+            swap(&figures, &refreshFigures)
+        }
+
+        var ownFailure: (any Error)?
+        let started = ContinuousClock.now
+        try values.withUnsafeMutableBufferPointer { values in
+            try figures.withUnsafeMutableBufferPointer { figures in
+                figures[statusStart + rank] = 0
+                var (v, f) = (valueStart[rank], figureStart[rank])
+                for d in due.indices where owners[d] == rank && ownFailure == nil {
+                    let refresh = due[d].refresh
+                    do {
+                        try base.makeSharedRefresh(
+                            of: slots[due[d].slot].handle,
+                            values: UnsafeMutableBufferPointer(rebasing: values[v..<v + refresh.values]),
+                            figures: UnsafeMutableBufferPointer(rebasing: figures[f..<f + refresh.figures]))
+                    } catch {
+                        ownFailure = error
+                        figures[statusStart + rank] = 1
+                    }
+                    (v, f) = (v + refresh.values, f + refresh.figures)
+                }
+                telemetry.refreshSeconds += Self.seconds(since: started)
+                let sending = ContinuousClock.now
+                for root in 0..<size where valueStart[root + 1] > valueStart[root] {
+                    try communicator.broadcast(
+                        UnsafeMutableBufferPointer(rebasing: values[valueStart[root]..<valueStart[root + 1]]), root: root)
+                    try communicator.broadcast(
+                        UnsafeMutableBufferPointer(rebasing: figures[figureStart[root]..<figureStart[root + 1]]), root: root)
+                    try communicator.broadcast(
+                        UnsafeMutableBufferPointer(rebasing: figures[(statusStart + root)..<(statusStart + root + 1)]),
+                        root: root)
+                }
+                telemetry.communicationSeconds += Self.seconds(since: sending)
+                telemetry.broadcastValues += valueStart[rank + 1] - valueStart[rank]
+                guard !(0..<size).contains(where: { figures[statusStart + $0] != 0 }) else { return }
+                (v, f) = (0, 0)
+                for root in 0..<size {
+                    (v, f) = (valueStart[root], figureStart[root])
+                    for d in due.indices where owners[d] == root {
+                        let refresh = due[d].refresh
+                        if root != rank {
+                            base.adoptSharedRefresh(
+                                of: slots[due[d].slot].handle,
+                                values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
+                                figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))
+                        }
+                        (v, f) = (v + refresh.values, f + refresh.figures)
+                    }
+                }
+            }
+        }
+        if let ownFailure { throw ownFailure }
+        let failed = (0..<size).filter { figures[statusStart + $0] != 0 }
+        if !failed.isEmpty { throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failed) }
+    }
+
+    /// The owner of each refresh: the largest first, each to the process with the fewest flops
+    /// so far (the lowest rank on a tie) — the same on every process.
+    static func owners(flops: [Double], processes: Int) -> [Int] {
+        var load = [Double](repeating: 0, count: processes)
+        var owners = [Int](repeating: 0, count: flops.count)
+        for i in flops.indices.sorted(by: { flops[$0] > flops[$1] || (flops[$0] == flops[$1] && $0 < $1) }) {
+            let process = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
+            owners[i] = process
+            load[process] += flops[i]
+        }
+        return owners
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
 

@@ -4,6 +4,15 @@ extension LinearGFIMBuilder: StateCodable {
         writer.write(scaled)
     }
 
+    /// The state of a builder whose factor nobody reads (a GFIM kept explicitly): no rows in
+    /// use and a zero workspace of the same shape, so that the bytes depend on the plan only —
+    /// not on the last batch, which differs between the processes of a data-parallel run.
+    /// `restore` reads it as any state.
+    package func encodeWithoutFactor(to writer: inout StateWriter) {
+        writer.write(0)
+        writer.write(Matrix<Scalar>(rows: scaled.rows, columns: scaled.columns))
+    }
+
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         let rows = try reader.readInt()
         let saved: Matrix<Scalar> = try reader.readMatrix(what: "scaled rows")

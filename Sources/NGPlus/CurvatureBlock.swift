@@ -24,6 +24,16 @@ protocol CurvatureBlock: Sendable {
 
     /// True once a refresh has been committed: an inverse is in use.
     var hasInverse: Bool { get }
+
+    /// The values and figures of a staged refresh as one process sends it to the others, or nil
+    /// when every process makes its own (a Woodbury inverse).
+    var refreshRecordSize: (values: Int, figures: Int)? { get }
+
+    /// Writes the staged refresh's record (`DampedInverse.writeStagedRecord`, inverse by inverse).
+    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>)
+
+    /// Makes another process's record this block's staged refresh; returns its summary.
+    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary
 }
 
 extension CurvatureBlock {

@@ -69,6 +69,27 @@ enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
         return outcome
     }
 
+    /// The record of a staged Cholesky refresh; nil for Woodbury, which every process makes
+    /// from the gathered rows.
+    var stagedRecordSize: (values: Int, figures: Int)? {
+        guard case let .cholesky(inverse) = self else { return nil }
+        return inverse.stagedRecordSize
+    }
+
+    /// `DampedInverse.writeStagedRecord`.
+    mutating func writeStagedRecord(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+        modify(
+            cholesky: { $0.writeStagedRecord(values: values, figures: figures) },
+            woodbury: { _ in preconditionFailure("a Woodbury refresh is not sent") })
+    }
+
+    /// `DampedInverse.adoptStagedRecord`.
+    mutating func adoptStagedRecord(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+        modify(
+            cholesky: { $0.adoptStagedRecord(values: values, figures: figures) },
+            woodbury: { _ in preconditionFailure("a Woodbury refresh is not sent") })
+    }
+
     /// Puts the staged refresh in use.
     mutating func commitStagedRefresh() {
         modify(cholesky: { $0.commitStagedRefresh() }, woodbury: { $0.commitStagedRefresh() })

@@ -67,6 +67,25 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     var hasInverse: Bool { inputInverse.isRefreshed && outputInverse.isRefreshed }
 
+    /// Both inverses' records, the input factor's first.
+    var refreshRecordSize: (values: Int, figures: Int)? {
+        let (input, output) = (inputInverse.stagedRecordSize, outputInverse.stagedRecordSize)
+        return (input.values + output.values, input.figures + output.figures)
+    }
+
+    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+        let input = inputInverse.stagedRecordSize
+        inputInverse.writeStagedRecord(values: values, figures: figures)
+        outputInverse.writeStagedRecord(values: values + input.values, figures: figures + input.figures)
+    }
+
+    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+        let input = inputInverse.stagedRecordSize
+        var summary = inputInverse.adoptStagedRecord(values: values, figures: figures)
+        summary.include(outputInverse.adoptStagedRecord(values: values + input.values, figures: figures + input.figures))
+        return summary
+    }
+
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
         inputInverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)

@@ -15,6 +15,22 @@ extension KFACOptimizer: StatisticsSharing {
     ) {
         table.withGatheredRows(layer, totalRows: totalRows, body)
     }
+
+    public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? {
+        table.sharedRefresh(layer, configuration)
+    }
+
+    public mutating func makeSharedRefresh(
+        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+    ) throws {
+        try table.makeSharedRefresh(layer, values: values, figures: figures, configuration)
+    }
+
+    public mutating func adoptSharedRefresh(
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) {
+        table.adoptSharedRefresh(layer, values: values, figures: figures)
+    }
 }
 
 extension KFACOptimizer.Layer {
@@ -26,5 +42,26 @@ extension KFACOptimizer.Layer {
     mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature?.inputFactor.forEachBlockStorage(body)
         curvature?.outputFactor.forEachBlockStorage(body)
+    }
+
+    func sharedRefresh(_ configuration: KFACConfiguration) -> SharedRefresh? {
+        guard let curvature, isRefreshStep(configuration), let size = curvature.refreshRecordSize else { return nil }
+        let orders = [curvature.inputFactor.dimension, curvature.outputFactor.dimension].map(Double.init)
+        return SharedRefresh(
+            flops: orders.reduce(0) { $0 + $1 * $1 * $1 }, values: size.values,
+            figures: size.figures + RefreshRecord.outcomeFigures)
+    }
+
+    mutating func makeSharedRefresh(
+        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int,
+        _ configuration: KFACConfiguration, _ operation: NGError.Operation
+    ) throws {
+        try requireStatistics(index: index, configuration, operation)
+        let damping = dampingRule(configuration)
+        refreshAhead = try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures)
+    }
+
+    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+        refreshAhead = curvature?.adoptRefreshRecord(values: values, figures: figures)
     }
 }

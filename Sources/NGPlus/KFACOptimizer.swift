@@ -58,6 +58,8 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var gradient: Matrix<Scalar>
         /// What the refreshes went through, rung by rung (telemetry, not saved).
         var health = RefreshHealth()
+        /// The coming step's refresh, made ahead of it in a data-parallel run (not saved).
+        var refreshAhead: RefreshAhead?
     }
 
     public init(configuration: KFACConfiguration = KFACConfiguration()) throws(NGError) {
@@ -164,12 +166,11 @@ extension KFACOptimizer.Layer {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
         if curvature != nil {
-            if usesObservation(configuration) && observedStep != step {
-                throw OptimizerError.missingStatistics(operation: operation, layer: index, step: step)
-            }
-            slot = try curvature?.stageRefresh(
-                due: step % configuration.inverseInterval == 0,
-                damping: .squareRoot(configuration.damping.value(at: step)), outcome: &outcome) ?? .current
+            try requireStatistics(index: index, configuration, operation)
+            let due = isRefreshStep(configuration)
+            let ahead = due ? refreshAhead : nil
+            slot = try ahead.stagedRefresh(
+                of: &curvature!, due: due, damping: dampingRule(configuration), outcome: &outcome)
             curvature?.apply(gradient, into: &update.direction, slot: slot)
         } else {
             copy(gradient, into: &update.direction)
@@ -179,7 +180,25 @@ extension KFACOptimizer.Layer {
         if slot == .staged { curvature?.commitRefresh() }
         update.commit(weight: &weight)
         if let outcome { health.record(outcome) }
+        refreshAhead = nil
         step += 1
+    }
+
+    func isRefreshStep(_ configuration: KFACConfiguration) -> Bool {
+        step % configuration.inverseInterval == 0
+    }
+
+    func dampingRule(_ configuration: KFACConfiguration) -> DampingRule {
+        .squareRoot(configuration.damping.value(at: step))
+    }
+
+    /// A statistics step needs its observation.
+    func requireStatistics(
+        index: Int, _ configuration: KFACConfiguration, _ operation: NGError.Operation
+    ) throws(OptimizerError) {
+        if usesObservation(configuration) && observedStep != step {
+            throw .missingStatistics(operation: operation, layer: index, step: step)
+        }
     }
 
     /// K-FAC preconditions on both sides, so it cannot fuse: ∇W̃ is formed first.

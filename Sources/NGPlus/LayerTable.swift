@@ -144,6 +144,29 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         layers[handle.index].withGatheredRows(totalRows: totalRows, body)
     }
 
+    /// `StatisticsSharing.sharedRefresh(of:)`.
+    func sharedRefresh(_ handle: LayerHandle, _ settings: Layer.Settings) -> SharedRefresh? {
+        guard layers.indices.contains(handle.index) else { return nil }
+        return layers[handle.index].sharedRefresh(settings)
+    }
+
+    /// `StatisticsSharing.makeSharedRefresh(of:values:figures:)`.
+    mutating func makeSharedRefresh(
+        _ handle: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>,
+        _ settings: Layer.Settings
+    ) throws {
+        let i = try StepValidation.index(of: handle, count: layers.count, stepOperation)
+        try layers[i].makeSharedRefresh(
+            values: values.baseAddress!, figures: figures.baseAddress!, index: i, settings, stepOperation)
+    }
+
+    /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`.
+    mutating func adoptSharedRefresh(
+        _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) {
+        layers[handle.index].adoptSharedRefresh(values: values.baseAddress!, figures: figures.baseAddress!)
+    }
+
     /// The settings as saved with a state: JSON with sorted keys.
     static func settingsText(_ settings: Layer.Settings) -> String {
         let encoder = JSONEncoder()

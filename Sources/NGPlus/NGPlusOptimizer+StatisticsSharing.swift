@@ -16,6 +16,22 @@ extension NGPlusOptimizer: StatisticsSharing {
     ) {
         table.withGatheredRows(layer, totalRows: totalRows, body)
     }
+
+    public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? {
+        table.sharedRefresh(layer, configuration)
+    }
+
+    public mutating func makeSharedRefresh(
+        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+    ) throws {
+        try table.makeSharedRefresh(layer, values: values, figures: figures, configuration)
+    }
+
+    public mutating func adoptSharedRefresh(
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) {
+        table.adoptSharedRefresh(layer, values: values, figures: figures)
+    }
 }
 
 extension NGPlusOptimizer.Layer {
@@ -32,6 +48,29 @@ extension NGPlusOptimizer.Layer {
     mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.builder.withGatheredFactor(totalRows: totalRows, body)
+        }
+    }
+    func sharedRefresh(_ configuration: NGPlusConfiguration) -> SharedRefresh? {
+        guard case let .perSample(curvature) = curvature, isRefreshStep(configuration),
+              let size = curvature.refreshRecordSize else { return nil }
+        return SharedRefresh(
+            flops: curvature.plan.refreshFlops, values: size.values, figures: size.figures + RefreshRecord.outcomeFigures)
+    }
+
+    mutating func makeSharedRefresh(
+        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int,
+        _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
+    ) throws {
+        try requireStatistics(index: index, configuration, operation)
+        let damping = configuration.dampingRule(for: spec, step: step)
+        refreshAhead = try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
+            try curvature.makeRefreshRecord(damping: damping, values: values, figures: figures)
+        }
+    }
+
+    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+        refreshAhead = curvature.withPerSample(&update.direction) { curvature, _ in
+            curvature.adoptRefreshRecord(values: values, figures: figures)
         }
     }
 }

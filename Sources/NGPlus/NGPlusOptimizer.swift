@@ -30,6 +30,8 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var update: ParameterUpdate<MomentumSGD<Scalar>>
         /// What the refreshes went through, rung by rung (telemetry, not saved).
         var health = RefreshHealth()
+        /// The coming step's refresh, made ahead of it in a data-parallel run (not saved).
+        var refreshAhead: RefreshAhead?
     }
 
     /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
@@ -213,8 +215,9 @@ extension NGPlusOptimizer.Layer {
             }
         case .dense, .conv2d:
             try requireStatistics(index: index, configuration, operation)
+            let ahead = due ? refreshAhead : nil
             try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-                slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
+                slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
                 curvature.apply(gradient, into: &direction, slot: slot)
             }
         }
@@ -232,8 +235,9 @@ extension NGPlusOptimizer.Layer {
         let damping = configuration.dampingRule(for: spec, step: step)
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
+        let ahead = due ? refreshAhead : nil
         try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-            slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
+            slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
             curvature.applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
         }
         try finish(weight: &weight, refreshing: slot == .staged, outcome: outcome, configuration, operation)
@@ -275,6 +279,7 @@ extension NGPlusOptimizer.Layer {
         }
         update.commit(weight: &weight)
         if let outcome { health.record(outcome) }
+        refreshAhead = nil
         step += 1
     }
 }

@@ -42,6 +42,18 @@ protocol OptimizerLayer: Sendable {
     /// Visits the low-rank factor grown to `totalRows` rows (`.gatheredRows` only).
     mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
 
+    /// The coming step's refresh when one process makes it for all (`StatisticsSharing`).
+    func sharedRefresh(_ settings: Settings) -> SharedRefresh?
+
+    /// Makes the coming step's refresh ahead of it and writes its record (the owner).
+    mutating func makeSharedRefresh(
+        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int, _ settings: Settings,
+        _ operation: NGError.Operation
+    ) throws
+
+    /// Adopts the owner's record as the coming step's refresh.
+    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>)
+
     /// The layer's state (the spec is saved by the table).
     func encode(to writer: inout StateWriter)
 

@@ -82,6 +82,12 @@ extension PerSampleBuilder: StateCodable {
         if case let .dense(current, _) = self { current.encode(to: &writer) }
     }
 
+    /// The state with the factor left out (zeros: see `LinearGFIMBuilder.encodeWithoutFactor`),
+    /// for a plan that keeps the GFIM itself.
+    func encodeWithoutFactor(to writer: inout StateWriter) {
+        if case let .dense(current, _) = self { current.encodeWithoutFactor(to: &writer) }
+    }
+
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         guard case .dense(var current, let staged) = self else { return }
         self = .moving

@@ -68,6 +68,16 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     var hasInverse: Bool { inverse.isRefreshed }
 
+    var refreshRecordSize: (values: Int, figures: Int)? { inverse.stagedRecordSize }
+
+    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+        inverse.writeStagedRecord(values: values, figures: figures)
+    }
+
+    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+        inverse.adoptStagedRecord(values: values, figures: figures)
+    }
+
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
@@ -116,7 +126,8 @@ extension PerSampleCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
         writer.write(plan.side.rawValue + " " + plan.method.rawValue)
         writer.write(hasStatistics)
-        builder.encode(to: &writer)
+        // Only a Woodbury plan reads the factor; otherwise it is the last batch's scratch.
+        if plan.method == .woodbury { builder.encode(to: &writer) } else { builder.encodeWithoutFactor(to: &writer) }
         gfim.encode(to: &writer)
         inverse.encode(to: &writer)
     }

@@ -43,6 +43,37 @@ public protocol StatisticsSharing: LayerOptimizer {
     ///   this process's batch.
     mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+
+    /// The refresh `layer`'s coming step makes, when one process can make it for all (after the
+    /// statistics are shared); nil when none is due, or when every process makes its own (a
+    /// Woodbury inverse, NG+'s matrix form: cheaper to make than to wait for).
+    func sharedRefresh(of layer: LayerHandle) -> SharedRefresh?
+
+    /// On the process that owns the refresh: makes it now, as the coming step would (the
+    /// step then uses it), and writes its record into buffers of `sharedRefresh`'s sizes.
+    /// - Throws: what the step would throw for it (`notPositiveDefinite` without an inverse in
+    ///   use, `missingStatistics`); nothing changes.
+    mutating func makeSharedRefresh(
+        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+    ) throws
+
+    /// On every other process: makes the owner's record the coming step's refresh, exactly as
+    /// if this process had made it.
+    mutating func adoptSharedRefresh(
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>)
+}
+
+/// A refresh one process makes for all of a data-parallel run: its cost (to balance the
+/// owners) and the size of what it sends — the staged inverse or Cholesky factor, whichever
+/// the plan keeps (the same size: an explicit inverse is sent, never a factor the others would
+/// have to invert), and a few figures about how it went.
+public struct SharedRefresh: Equatable, Sendable {
+    /// The refresh's flops (the plan's estimate).
+    public let flops: Double
+    /// The values sent.
+    public let values: Int
+    /// The figures sent (Double).
+    public let figures: Int
 }
 
 extension OptimizerLayer {
@@ -53,6 +84,16 @@ extension OptimizerLayer {
     }
     mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         preconditionFailure("a layer without a low-rank factor")
+    }
+    func sharedRefresh(_ settings: Settings) -> SharedRefresh? { nil }
+    mutating func makeSharedRefresh(
+        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int, _ settings: Settings,
+        _ operation: NGError.Operation
+    ) throws {
+        preconditionFailure("a layer without a shared refresh")
+    }
+    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+        preconditionFailure("a layer without a shared refresh")
     }
 }
 
@@ -70,5 +111,19 @@ extension FirstOrderOptimizer: StatisticsSharing {
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) {
         preconditionFailure("a first-order optimizer shares no statistics")
+    }
+
+    public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? { nil }
+
+    public mutating func makeSharedRefresh(
+        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+    ) throws {
+        preconditionFailure("a first-order optimizer makes no refresh")
+    }
+
+    public mutating func adoptSharedRefresh(
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) {
+        preconditionFailure("a first-order optimizer makes no refresh")
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Data-parallel training under mpirun, end to end (`ngdistcheck`): the same weights as one
-/// process after six steps, to the tolerance of the sums' order; a failure on one process
+/// process after six steps, to the tolerance of the sums' order, and the same state bytes on
+/// every process (refreshes made by their owners and adopted by the others); a failure on one process
 /// reported on every process in the same step; a killed process ending the run.
 @Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/bootstrap installs openmpi-bin)"))
 struct DataParallelTests {
@@ -22,6 +23,15 @@ struct DataParallelTests {
             let lines = run.output.split(separator: "\n").filter { $0.contains("relative difference") }
             #expect(run.status == 0, "\(optimizer) \(model) on \(processes): \(run.output)")
             #expect(lines.count == processes, "every process reports: \(run.output)")
+            let identical = run.output.split(separator: "\n").filter { $0.contains("state identical on every process: true") }
+            #expect(identical.count == processes, "every process holds the same state bytes: \(run.output)")
+            if processes > 1 && (optimizer == "ngplus" || optimizer == "kfac") {
+                // The refreshes were made by their owners and broadcast, not by every process.
+                #expect(run.output.contains(/broadcast [1-9][0-9]* values as refresh owner/), "\(run.output)")
+            }
+            if processes > 1 && optimizer == "woodbury" {
+                #expect(run.output.contains(/gathered [1-9][0-9]*/), "\(run.output)")
+            }
         }
     }
 
