@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NGDistributed
 import NGKernels
 
 /// `ngbench`: what NG+ costs on this machine, measured in one run against the machine's own
@@ -93,12 +94,30 @@ struct Step: ParsableCommand {
     @Option(help: "The layer's inputs.") var n = 784
     @Option(help: "Samples per mini-batch.") var batch = 128
     @Option(help: "Inverse interval k.") var k = 10
+    @Flag(help: "Data-parallel over the processes of mpirun (on by itself under mpirun): per process, compute, communication and refresh per step, and bytes sent.")
+    var distributed = false
 
     func validate() throws {
         try validateSizes([("--m", m), ("--n", n), ("--batch", batch), ("--k", k)])
     }
 
     func run() throws {
+        if distributed || Communicator.isLaunched {
+            let communicator = try Communicator.world()
+            if common.threads == nil { OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size)) }
+            let plan = common.plan()
+            let figures = try DistributedStepBenchmark(
+                m: m, n: n, batch: batch, k: k, cycles: plan.quick ? 2 : max(plan.repetitions, 20),
+                communicator: communicator
+            ).run()
+            if communicator.rank == 0 {
+                Report.printDistributedSteps(
+                    figures, layer: "dense \(n)→\(m)", batch: batch, k: k, processes: communicator.size,
+                    threads: OpenBLAS.threadCount)
+            }
+            communicator.finalize()
+            return
+        }
         let plan = common.plan()
         let shape = LayerShape(name: "dense \(n)→\(m)", outputs: m, inputs: n)
         let steps = try StepBenchmark(shape: shape, batch: batch, plan: plan).run(intervals: [k])

@@ -42,6 +42,20 @@ enum Report {
         print()
     }
 
+    static func printDistributedSteps(
+        _ figures: [DistributedStepFigure], layer: String, batch: Int, k: Int, processes: Int, threads: Int
+    ) {
+        print("data-parallel step: \(layer), global batch \(batch) over \(processes) process\(processes == 1 ? "" : "es") "
+            + "(\(threads) OpenBLAS thread(s) each), k = \(k); milliseconds per step")
+        let header = ["optimizer", "rank", "compute", "communication", "owned refresh", "update", "total", "KB sent/step"]
+        let rows = figures.map { f in
+            [f.optimizer, "\(f.rank)", format(f.computeMs, 3), format(f.communicationMs, 3), format(f.refreshMs, 3),
+             format(f.updateMs, 3), format(f.totalMs, 3), format(f.bytesPerStep / 1024, 1)]
+        }
+        printTable(header: header, rows: rows)
+        print()
+    }
+
     static func printTargets(_ targets: [Target]) {
         let rows = targets.map { t in [t.met ? "met" : "MISSED", t.name, t.measured] }
         printTable(header: ["", "target", "measured"], rows: rows)
