@@ -35,6 +35,23 @@ struct DataParallelTests {
         }
     }
 
+    /// A checkpoint written by rank 0 of two processes after three steps (the optimizer's
+    /// state and the weights) resumed by three processes and by one: the same weights as one
+    /// process that never stopped.
+    @Test(arguments: ["ngplus", "woodbury", "kfac", "adam"])
+    func checkpointFromRankZeroLoadsAtAnyWorldSize(optimizer: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ngdist-\(getpid())-\(optimizer)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let common = ["--optimizer", optimizer, "--model", "mlp"]
+        let save = try runUnderMPI(processes: 2, common + ["--save-at", "3", "--checkpoint", directory.path])
+        #expect(save.status == 0, "\(save.output)")
+        for processes in [3, 1] {
+            let resumed = try runUnderMPI(processes: processes, common + ["--resume", directory.path, "--from", "3"])
+            #expect(resumed.status == 0, "resumed on \(processes): \(resumed.output)")
+        }
+    }
+
     /// A NaN in rank 1's rows: rank 1 throws NG+'s own `nonFinite` from its observe, rank 0
     /// `peerFailed` naming rank 1, both in step 2, and the run ends (exit 3 from the check).
     @Test func failureOnOneProcessStopsEveryProcessInTheSameStep() throws {

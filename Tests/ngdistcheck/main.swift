@@ -29,6 +29,14 @@ func option(_ name: String) -> String? {
 let optimizerName = option("--optimizer") ?? "ngplus"
 let modelName = option("--model") ?? "mlp"
 let steps = Int(option("--steps") ?? "6")!
+/// --save-at S --checkpoint DIR: after S steps, rank 0 writes the optimizer's state and the
+/// weights into DIR. --resume DIR --from S: every process starts from them at step S (at any
+/// number of processes); the comparison with the single-process reference after all steps is
+/// the same.
+let saveAt = Int(option("--save-at") ?? "-1")!
+let checkpoint = option("--checkpoint").map { URL(fileURLWithPath: $0) }
+let resume = option("--resume").map { URL(fileURLWithPath: $0) }
+let resumeFrom = Int(option("--from") ?? "0")!
 let failRank = option("--fail-rank").flatMap { Int($0) }
 let failStep = Int(option("--fail-step") ?? "-1")!
 let killRank = option("--kill-rank").flatMap { Int($0) }
@@ -71,6 +79,27 @@ func weights(_ model: Model<Double>) -> [Matrix<Double>] {
     model.trainableLayers.map { ($0 as? Dense<Double>)?.weight ?? ($0 as! Conv2d<Double>).weight }
 }
 
+/// The weights of every trainable layer, their values in order, as raw Doubles.
+func writeWeights(_ model: Model<Double>, to url: URL) throws {
+    let values = weights(model).flatMap(\.elements)
+    try values.withUnsafeBytes { try Data($0).write(to: url) }
+}
+
+/// Weights written by `writeWeights` into a model of the same shape.
+func readWeights(_ model: Model<Double>, from url: URL) throws {
+    let data = try Data(contentsOf: url)
+    var values = [Double](repeating: 0, count: data.count / MemoryLayout<Double>.size)
+    _ = values.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+    var offset = 0
+    for layer in model.trainableLayers {
+        let shape = layer.spec.parameterShape
+        let count = shape.rows * shape.columns
+        let weight = try Matrix<Double>(rows: shape.rows, columns: shape.columns, elements: Array(values[offset..<offset + count]))
+        if let dense = layer as? Dense<Double> { dense.weight = weight } else { (layer as! Conv2d<Double>).weight = weight }
+        offset += count
+    }
+}
+
 /// The largest condition estimate of the reference's last refreshes (1 without curvature).
 func conditionEstimate<O: LayerOptimizer>(_ optimizer: O, _ model: Model<Double>) -> Double {
     var estimate = 1.0
@@ -100,7 +129,15 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     let model = try makeModel()
     var parallel = try DataParallel(try make(), communicator: communicator, globalBatch: batch)
     try model.register(with: &parallel)
-    for step in 0..<steps {
+    if let resume {
+        try parallel.restore(stateBytes: Array(try Data(contentsOf: resume.appendingPathComponent("optimizer.state"))))
+        try readWeights(model, from: resume.appendingPathComponent("weights.bin"))
+    }
+    for step in (resume == nil ? 0 : resumeFrom)..<steps {
+        if step == saveAt, let checkpoint, rank == 0 {
+            try parallel.base.save(to: checkpoint.appendingPathComponent("optimizer.state"))
+            try writeWeights(model, to: checkpoint.appendingPathComponent("weights.bin"))
+        }
         if rank == killRank && step == killStep { kill(getpid(), SIGKILL) }
         var (x, y) = rows(parallel.localRows, ofStep: step)
         if rank == failRank && step == failStep { x[0, 0] = .nan }
