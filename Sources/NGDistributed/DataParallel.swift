@@ -271,7 +271,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         try fused.withUnsafeMutableBufferPointer { buffer in
             var offset = 0
             forEachShared { values in
-                pack(values, into: buffer.baseAddress! + offset, scaledBy: weight)
+                pack(values, into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
                 offset += values.count
             }
             buffer[offset] = Scalar(loss) * weight
@@ -289,7 +289,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         fused.withUnsafeBufferPointer { buffer in
             var offset = 0
             forEachShared { values in
-                values.baseAddress?.update(from: buffer.baseAddress! + offset, count: values.count)
+                _ = values.update(fromContentsOf: buffer[offset..<offset + values.count])
                 offset += values.count
             }
         }
@@ -332,7 +332,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             var offset = Int(gatherDisplacements[rank])
             for (slot, width) in widths {
                 base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
-                    pack(UnsafeMutableBufferPointer(rebasing: rows[0..<local * width]), into: buffer.baseAddress! + offset, scaledBy: weight)
+                    pack(
+                        UnsafeMutableBufferPointer(rebasing: rows[0..<local * width]),
+                        into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
                 }
                 offset += local * width
             }
@@ -359,7 +361,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                     var row = 0
                     for r in shares.indices {
                         let source = Int(displacements[r]) + shares[r] * columnOffset
-                        (rows.baseAddress! + row * width).update(from: buffer.baseAddress! + source, count: shares[r] * width)
+                        let count = shares[r] * width
+                        _ = UnsafeMutableBufferPointer(rebasing: rows[(row * width)..<(row * width + count)])
+                            .update(fromContentsOf: buffer[source..<source + count])
                         row += shares[r]
                     }
                 }
@@ -479,10 +483,13 @@ extension DataParallel {
     }
 }
 
-/// `values` times `weight` into `target`: a copy and one SCAL (no per-value generic arithmetic
-/// where the caller is not specialized).
-func pack<Scalar: BLASScalar>(_ values: UnsafeMutableBufferPointer<Scalar>, into target: UnsafeMutablePointer<Scalar>, scaledBy weight: Scalar) {
-    guard let source = values.baseAddress, !values.isEmpty else { return }
-    target.update(from: source, count: values.count)
-    if weight != 1 { Scalar.scal(n: values.count, alpha: weight, x: target, incx: 1) }
+/// `values` times `weight` into the start of `target`: a copy and one SCAL (no per-value
+/// generic arithmetic where the caller is not specialized).
+func pack<Scalar: BLASScalar>(
+    _ values: UnsafeMutableBufferPointer<Scalar>, into target: UnsafeMutableBufferPointer<Scalar>, scaledBy weight: Scalar
+) {
+    guard !values.isEmpty else { return }
+    let region = UnsafeMutableBufferPointer(rebasing: target[0..<values.count])
+    _ = region.update(fromContentsOf: values)
+    if weight != 1, let base = region.baseAddress { Scalar.scal(n: region.count, alpha: weight, x: base, incx: 1) }
 }

@@ -10,11 +10,11 @@ extension DampedInverse {
 
     /// Writes the staged refresh.
     /// - Precondition: a refresh is staged.
-    package mutating func writeStagedRecord(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+    package mutating func writeStagedRecord(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
         guard let report = reports.staged else { preconditionFailure("no staged refresh to write") }
         var offset = 0
         scratch.forEachBlockStorage { block in
-            (values + offset).update(from: block.baseAddress!, count: block.count)
+            _ = UnsafeMutableBufferPointer(rebasing: values[offset..<offset + block.count]).update(fromContentsOf: block)
             offset += block.count
         }
         for b in report.requestedShifts.indices {
@@ -28,10 +28,10 @@ extension DampedInverse {
 
     /// Makes a record written by `writeStagedRecord` (of an inverse of the same order and
     /// blocks) this inverse's staged refresh. Returns its summary.
-    package mutating func adoptStagedRecord(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+    package mutating func adoptStagedRecord(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         var offset = 0
         scratch.forEachBlockStorage { block in
-            block.baseAddress!.update(from: values + offset, count: block.count)
+            _ = block.update(fromContentsOf: values[offset..<offset + block.count])
             offset += block.count
         }
         var report = reports.startStaging()

@@ -65,12 +65,8 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         precondition(totalRows >= rowsInUse, "a gathered factor has at least the local rows")
         if totalRows > scaled.rows {
             var larger = Matrix<Scalar>(rows: totalRows, columns: dimension)
-            let (local, width) = (rowsInUse, dimension)
-            scaled.withUnsafeBufferPointer { source in
-                larger.withUnsafeMutableBufferPointer { target in
-                    target.baseAddress!.update(from: source.baseAddress!, count: local * width)
-                }
-            }
+            let local = rowsInUse
+            scaled.withView { source in larger.withMutableView { $0.rows(0..<local).update(from: source.rows(0..<local)) } }
             scaled = larger
         }
         let count = totalRows * dimension

@@ -30,10 +30,10 @@ protocol CurvatureBlock: Sendable {
     var refreshRecordSize: (values: Int, figures: Int)? { get }
 
     /// Writes the staged refresh's record (`DampedInverse.writeStagedRecord`, inverse by inverse).
-    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>)
+    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>)
 
     /// Makes another process's record this block's staged refresh; returns its summary.
-    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary
+    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary
 }
 
 extension CurvatureBlock {

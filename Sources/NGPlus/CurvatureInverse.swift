@@ -77,14 +77,14 @@ enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
     }
 
     /// `DampedInverse.writeStagedRecord`.
-    mutating func writeStagedRecord(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+    mutating func writeStagedRecord(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
         modify(
             cholesky: { $0.writeStagedRecord(values: values, figures: figures) },
             woodbury: { _ in preconditionFailure("a Woodbury refresh is not sent") })
     }
 
     /// `DampedInverse.adoptStagedRecord`.
-    mutating func adoptStagedRecord(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+    mutating func adoptStagedRecord(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         modify(
             cholesky: { $0.adoptStagedRecord(values: values, figures: figures) },
             woodbury: { _ in preconditionFailure("a Woodbury refresh is not sent") })

@@ -73,16 +73,20 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
         return (input.values + output.values, input.figures + output.figures)
     }
 
-    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
         let input = inputInverse.stagedRecordSize
         inputInverse.writeStagedRecord(values: values, figures: figures)
-        outputInverse.writeStagedRecord(values: values + input.values, figures: figures + input.figures)
+        outputInverse.writeStagedRecord(
+            values: UnsafeMutableBufferPointer(rebasing: values[input.values...]),
+            figures: UnsafeMutableBufferPointer(rebasing: figures[input.figures...]))
     }
 
-    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         let input = inputInverse.stagedRecordSize
         var summary = inputInverse.adoptStagedRecord(values: values, figures: figures)
-        summary.include(outputInverse.adoptStagedRecord(values: values + input.values, figures: figures + input.figures))
+        summary.include(outputInverse.adoptStagedRecord(
+            values: UnsafeBufferPointer(rebasing: values[input.values...]),
+            figures: UnsafeBufferPointer(rebasing: figures[input.figures...])))
         return summary
     }
 

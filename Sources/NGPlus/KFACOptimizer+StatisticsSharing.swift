@@ -53,7 +53,7 @@ extension KFACOptimizer.Layer {
     }
 
     mutating func makeSharedRefresh(
-        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int,
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
     ) throws {
         try requireStatistics(index: index, configuration, operation)
@@ -61,7 +61,7 @@ extension KFACOptimizer.Layer {
         refreshAhead = try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures)
     }
 
-    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
         refreshAhead = curvature?.adoptRefreshRecord(values: values, figures: figures)
     }
 }

@@ -157,14 +157,14 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, stepOperation)
         try layers[i].makeSharedRefresh(
-            values: values.baseAddress!, figures: figures.baseAddress!, index: i, settings, stepOperation)
+            values: values, figures: figures, index: i, settings, stepOperation)
     }
 
     /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`.
     mutating func adoptSharedRefresh(
         _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
     ) {
-        layers[handle.index].adoptSharedRefresh(values: values.baseAddress!, figures: figures.baseAddress!)
+        layers[handle.index].adoptSharedRefresh(values: values, figures: figures)
     }
 
     /// The settings as saved with a state: JSON with sorted keys.

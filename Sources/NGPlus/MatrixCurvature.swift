@@ -77,11 +77,11 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     /// which is already the whole batch's.
     var refreshRecordSize: (values: Int, figures: Int)? { nil }
 
-    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
         preconditionFailure("a matrix-form refresh is not sent")
     }
 
-    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         preconditionFailure("a matrix-form refresh is not sent")
     }
 

@@ -58,7 +58,7 @@ extension NGPlusOptimizer.Layer {
     }
 
     mutating func makeSharedRefresh(
-        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int,
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
     ) throws {
         try requireStatistics(index: index, configuration, operation)
@@ -68,7 +68,7 @@ extension NGPlusOptimizer.Layer {
         }
     }
 
-    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
         refreshAhead = curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.adoptRefreshRecord(values: values, figures: figures)
         }

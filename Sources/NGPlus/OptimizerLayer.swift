@@ -47,12 +47,12 @@ protocol OptimizerLayer: Sendable {
 
     /// Makes the coming step's refresh ahead of it and writes its record (the owner).
     mutating func makeSharedRefresh(
-        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int, _ settings: Settings,
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int, _ settings: Settings,
         _ operation: NGError.Operation
     ) throws
 
     /// Adopts the owner's record as the coming step's refresh.
-    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>)
+    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>)
 
     /// The layer's state (the spec is saved by the table).
     func encode(to writer: inout StateWriter)

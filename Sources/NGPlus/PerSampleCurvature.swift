@@ -70,11 +70,11 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     var refreshRecordSize: (values: Int, figures: Int)? { inverse.stagedRecordSize }
 
-    mutating func writeStagedRefresh(values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>) {
+    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
         inverse.writeStagedRecord(values: values, figures: figures)
     }
 
-    mutating func adoptStagedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshSummary {
+    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         inverse.adoptStagedRecord(values: values, figures: figures)
     }
 

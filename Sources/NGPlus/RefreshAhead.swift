@@ -14,16 +14,15 @@ enum RefreshRecord {
     static let outcomeFigures = 5
 
     /// Writes the outcome's figures.
-    static func write(_ ahead: RefreshAhead, into figures: UnsafeMutablePointer<Double>) {
-        (figures + 1).update(repeating: 0, count: outcomeFigures - 1)
-        figures[0] = 0
+    static func write(_ ahead: RefreshAhead, into figures: UnsafeMutableBufferPointer<Double>) {
+        figures[0..<outcomeFigures].update(repeating: 0)
         if case let .notPositiveDefinite(_, block, order, shift, attempts)? = ahead.outcome.failure {
             (figures[0], figures[1], figures[2], figures[3], figures[4]) = (1, Double(block), Double(order), shift, Double(attempts))
         }
     }
 
     /// The kept-inverse outcome a record describes, or nil when it holds a staged refresh.
-    static func keptInverse(_ figures: UnsafePointer<Double>) -> RefreshAhead? {
+    static func keptInverse(_ figures: UnsafeBufferPointer<Double>) -> RefreshAhead? {
         guard figures[0] == 1 else { return nil }
         let failure = NGError.notPositiveDefinite(
             operation: .dampedInverseRefresh, block: Int(figures[1]), order: Int(figures[2]), lastShift: figures[3],
@@ -37,21 +36,25 @@ extension CurvatureBlock {
     /// inverse is in use), and writes its record. Sizes: `refreshRecordSize` plus the outcome's
     /// five figures.
     mutating func makeRefreshRecord(
-        damping: DampingRule, values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>
+        damping: DampingRule, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws(NGError) -> RefreshAhead {
         var outcome: RefreshOutcome?
         let slot = try stageRefresh(due: true, damping: damping, outcome: &outcome)
         let ahead = RefreshAhead(slot: slot, outcome: outcome ?? RefreshOutcome())
         RefreshRecord.write(ahead, into: figures)
-        if slot == .staged { writeStagedRefresh(values: values, figures: figures + RefreshRecord.outcomeFigures) }
+        if slot == .staged {
+            writeStagedRefresh(
+                values: values, figures: UnsafeMutableBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
+        }
         return ahead
     }
 
     /// Adopts a record made by `makeRefreshRecord` on another process.
-    mutating func adoptRefreshRecord(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) -> RefreshAhead {
+    mutating func adoptRefreshRecord(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead {
         if let kept = RefreshRecord.keptInverse(figures) { return kept }
         var outcome = RefreshOutcome()
-        outcome.summary = adoptStagedRefresh(values: values, figures: figures + RefreshRecord.outcomeFigures)
+        outcome.summary = adoptStagedRefresh(
+            values: values, figures: UnsafeBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
         return RefreshAhead(slot: .staged, outcome: outcome)
     }
 }

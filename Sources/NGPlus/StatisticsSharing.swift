@@ -87,12 +87,12 @@ extension OptimizerLayer {
     }
     func sharedRefresh(_ settings: Settings) -> SharedRefresh? { nil }
     mutating func makeSharedRefresh(
-        values: UnsafeMutablePointer<Scalar>, figures: UnsafeMutablePointer<Double>, index: Int, _ settings: Settings,
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int, _ settings: Settings,
         _ operation: NGError.Operation
     ) throws {
         preconditionFailure("a layer without a shared refresh")
     }
-    mutating func adoptSharedRefresh(values: UnsafePointer<Scalar>, figures: UnsafePointer<Double>) {
+    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
         preconditionFailure("a layer without a shared refresh")
     }
 }
