@@ -6,8 +6,6 @@ import NGPlus
 public enum DistributedError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An MPI call returned an error code.
     case mpiFailure(operation: NGError.Operation, call: String, code: Int32, message: String)
-    /// The program was not started by an MPI launcher (`mpirun`) where one was required.
-    case notLaunched(operation: NGError.Operation)
     /// The processes disagree on something that must be the same on all of them (the layers
     /// registered, the batch).
     case mismatch(operation: NGError.Operation, what: String)
@@ -19,8 +17,6 @@ public enum DistributedError: Error, Equatable, Sendable, CustomStringConvertibl
         switch self {
         case let .mpiFailure(operation, call, code, message):
             return "\(operation): \(call) failed with MPI error \(code): \(message)"
-        case let .notLaunched(operation):
-            return "\(operation): not started by an MPI launcher (run it under mpirun -np N)"
         case let .mismatch(operation, what):
             return "\(operation): the processes disagree on \(what)"
         case let .peerFailed(operation, ranks):
