@@ -73,6 +73,17 @@ struct DataParallelTests {
         }
     }
 
+    /// Rank 1 registered one layer more: every process throws `mismatch` at its first step
+    /// instead of all-reducing buffers of different lengths.
+    @Test func processesWithDifferentLayersStopAtTheFirstStep() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "sgd", "--model", "mlp", "--mismatch-rank", "1"], timeout: 60)
+        #expect(run.status == 3, "\(run.output)")
+        for rank in 0..<2 {
+            #expect(run.output.contains("rank \(rank) step 0: DistributedError: DataParallel.synchronize: the processes disagree"))
+        }
+    }
+
     /// Rank 1 SIGKILLed in step 2 while rank 0 waits in the all-reduce: mpirun ends the run in
     /// seconds, not at the test's timeout.
     @Test func killedProcessEndsTheRun() throws {

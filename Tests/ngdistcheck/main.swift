@@ -11,6 +11,7 @@
 // --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
 // throw in that step — R its own `nonFinite`, the others `peerFailed` — and exit 3.
 // --kill: rank R SIGKILLs itself at step S; mpirun must end the run.
+// --mismatch-rank R: every process must throw `mismatch` at the first step.
 import Foundation
 import NGDistributed
 import NGPlus
@@ -41,6 +42,8 @@ let failRank = option("--fail-rank").flatMap { Int($0) }
 let failStep = Int(option("--fail-step") ?? "-1")!
 let killRank = option("--kill-rank").flatMap { Int($0) }
 let killStep = Int(option("--kill-step") ?? "-1")!
+/// --mismatch-rank R: rank R registers one layer more than the others.
+let mismatchRank = option("--mismatch-rank").flatMap { Int($0) }
 let batch = 12
 let classes = 5
 
@@ -129,6 +132,7 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     let model = try makeModel()
     var parallel = try DataParallel(try make(), communicator: communicator, globalBatch: batch)
     try model.register(with: &parallel)
+    if rank == mismatchRank { _ = try parallel.register(.vector(length: 3)) }
     if let resume {
         try parallel.restore(stateBytes: Array(try Data(contentsOf: resume.appendingPathComponent("optimizer.state"))))
         try readWeights(model, from: resume.appendingPathComponent("weights.bin"))
