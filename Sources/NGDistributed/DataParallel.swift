@@ -246,8 +246,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                 return
             }
             if base.sharedStatistics(of: slot.handle) != .none && !slot.observed {
-                failure = OptimizerError.missingStatistics(
-                    operation: operation, layer: i, step: -1)
+                failure = OptimizerError.missingStatistics(operation: operation, layer: i, step: telemetry.steps)
                 return
             }
         }
@@ -281,9 +280,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             telemetry.communicationSeconds += Self.seconds(since: started)
         }
         telemetry.allReduceValues += total
-        let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
         if let failure { throw failure }
-        if !failedRanks.isEmpty {
+        if (0..<communicator.size).contains(where: { fused[count + 1 + $0] != 0 }) {
+            let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
             throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failedRanks)
         }
         fused.withUnsafeBufferPointer { buffer in

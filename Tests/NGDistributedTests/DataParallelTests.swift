@@ -73,6 +73,33 @@ struct DataParallelTests {
         }
     }
 
+    /// The first refresh of the 32→5 layer fails on every rung (λ = 1e-300, no retries: its
+    /// GFIM is singular, softmax gradients sum to zero) on its owner, rank 1: rank 1 throws
+    /// `notPositiveDefinite`, rank 0 `peerFailed` naming it, in step 0.
+    @Test func refreshFailingOnItsOwnerStopsEveryProcess() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "ngplus", "--model", "mlp", "--damping", "1e-300", "--max-retries", "0"],
+            timeout: 60)
+        #expect(run.status == 3, "\(run.output)")
+        #expect(run.output.contains("rank 1 step 0: NGError: DampedInverse.refresh: block 0 is not positive definite"))
+        #expect(run.output.contains("rank 0 step 0: DistributedError: DataParallel.synchronize: rank 1 failed in this step"))
+    }
+
+    /// A later refresh that fails on its owner while an inverse is in use (λ falls to 1e-151 at
+    /// step 2): the owner keeps the inverse in use and says so in its record, and every process
+    /// counts the survived failure and keeps the same state. (The weights are not compared: an
+    /// inverse of a nearly singular GFIM amplifies the sums' rounding beyond any useful bound.)
+    @Test func survivedRefreshFailureIsTheSameOnEveryProcess() throws {
+        let run = try runUnderMPI(
+            processes: 2,
+            ["--optimizer", "ngplus", "--model", "mlp", "--damping-factor", "1e-149", "--max-retries", "0"], timeout: 60)
+        for rank in 0..<2 {
+            let line = run.output.split(separator: "\n").first { $0.hasPrefix("rank \(rank): state identical") }
+            #expect(line?.contains("state identical on every process: true") == true, "\(run.output)")
+            #expect(line?.hasSuffix("survived refresh failures 1") == true, "\(run.output)")
+        }
+    }
+
     /// Rank 1 registered one layer more: every process throws `mismatch` at its first step
     /// instead of all-reducing buffers of different lengths.
     @Test func processesWithDifferentLayersStopAtTheFirstStep() throws {

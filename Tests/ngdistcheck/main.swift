@@ -42,6 +42,13 @@ let failRank = option("--fail-rank").flatMap { Int($0) }
 let failStep = Int(option("--fail-step") ?? "-1")!
 let killRank = option("--kill-rank").flatMap { Int($0) }
 let killStep = Int(option("--kill-step") ?? "-1")!
+/// --damping λ --max-retries R: NG+'s damping and retries (a λ of 1e-300 with no retries makes
+/// the first refresh fail on its owner).
+let damping = Double(option("--damping") ?? "1e-2")!
+/// --damping-factor f: λ multiplied by f every 2 steps (refreshes after the first that fail and
+/// keep the inverse in use, with 1e-149).
+let dampingFactor = Double(option("--damping-factor") ?? "1")!
+let maxRetries = Int(option("--max-retries") ?? "6")!
 /// --mismatch-rank R: rank R registers one layer more than the others.
 let mismatchRank = option("--mismatch-rank").flatMap { Int($0) }
 let batch = 12
@@ -121,14 +128,6 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     let communicator = try Communicator.world()
     let rank = communicator.rank
 
-    let reference = try makeModel()
-    var alone = try make()
-    try reference.register(with: &alone)
-    for step in 0..<steps {
-        let (x, y) = rows(0..<batch, ofStep: step)
-        _ = try reference.trainStep(x, labels: y, optimizer: &alone)
-    }
-
     let model = try makeModel()
     var parallel = try DataParallel(try make(), communicator: communicator, globalBatch: batch)
     try model.register(with: &parallel)
@@ -154,6 +153,14 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
         }
     }
 
+    let reference = try makeModel()
+    var alone = try make()
+    try reference.register(with: &alone)
+    for step in 0..<steps {
+        let (x, y) = rows(0..<batch, ofStep: step)
+        _ = try reference.trainStep(x, labels: y, optimizer: &alone)
+    }
+
     // The only difference between the runs is the order of the batch's sums (each process sums
     // its rows, then the all-reduce sums the processes): relative error ≲ (B + K)·ε per sum with
     // K the longest inner dimension, amplified by the inverses' condition number κ, over N steps.
@@ -173,7 +180,10 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     try communicator.allReduceMax(&digests)
     let identical = digests[0] == -digests[1]
     let telemetry = parallel.telemetry
-    say("rank \(rank): state identical on every process: \(identical); broadcast \(telemetry.broadcastValues) values as refresh owner, all-reduced \(telemetry.allReduceValues), gathered \(telemetry.gatherValues)")
+    let survived = model.trainableLayers.reduce(0) { sum, layer in
+        sum + ((parallel.base as? NGPlusOptimizer<Double>).flatMap { try? $0.refreshHealth(of: layer.handle!) }?.survivedFailures ?? 0)
+    }
+    say("rank \(rank): state identical on every process: \(identical); broadcast \(telemetry.broadcastValues) values as refresh owner, all-reduced \(telemetry.allReduceValues), gathered \(telemetry.gatherValues); survived refresh failures \(survived)")
     say("rank \(rank) of \(communicator.size): \(optimizerName) \(modelName) \(steps) steps: relative difference \(worst), tolerance \(tolerance) (kappa \(kappa))")
     communicator.finalize()
     return worst <= tolerance && identical ? 0 : 1
@@ -187,7 +197,9 @@ do {
         let method: CurvatureMethod = optimizerName == "woodbury" ? .woodbury : .explicitInverse
         status = try check {
             try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
-                sgd: sgd, damping: 1e-2, inverseInterval: 2, method: method, batchSize: batch))
+                sgd: sgd, damping: .step(initial: damping, factor: dampingFactor, every: 2), inverseInterval: 2,
+                method: method, batchSize: batch,
+                maxRetries: maxRetries))
         }
     case "kfac":
         status = try check {
