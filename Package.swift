@@ -63,7 +63,8 @@ let package = Package(
         .testTarget(name: "FuzzCorpusTests", dependencies: ["NGFuzzTargets"]),
         // The same-answer and failure checks of data-parallel training, run under mpirun by
         // NGDistributedTests.
-        .executableTarget(name: "ngdistcheck", dependencies: ["NGDistributed", "NGTrain"], path: "Tests/ngdistcheck"),
+        .executableTarget(
+            name: "ngdistcheck", dependencies: ["NGDistributed", "NGTrain", "NGAllocationCounter"], path: "Tests/ngdistcheck"),
         .testTarget(name: "NGDistributedTests", dependencies: ["ngdistcheck"]),
         .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
     ]

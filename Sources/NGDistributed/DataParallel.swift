@@ -39,9 +39,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     var fused: [Scalar] = []
     /// The all-gather's buffer and its layout (Woodbury factor rows).
     var gathered: [Scalar] = []
+    var gatherWidths: [(slot: Int, width: Int)] = []
     var gatherCounts: [Int32]
     var gatherDisplacements: [Int32]
-    /// The broadcast buffers of refreshes made by their owners.
+    /// The refreshes due this step and their owners, and the buffers they are broadcast in.
+    var refreshSchedule = RefreshSchedule()
     var refreshValues: [Scalar] = []
     var refreshFigures: [Double] = []
     /// Where this process's time and traffic went, summed over the steps.
@@ -106,6 +108,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Float>)
     @_specialize(where Base == SGDOptimizer<Float>)
     @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelObserve)
@@ -119,6 +125,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Float>)
     @_specialize(where Base == SGDOptimizer<Float>)
     @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -132,6 +142,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Float>)
     @_specialize(where Base == SGDOptimizer<Float>)
     @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -151,6 +165,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Float>)
     @_specialize(where Base == SGDOptimizer<Float>)
     @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func synchronize(loss: Double) throws -> Double {
         let operation = NGError.Operation.dataParallelSynchronize
         defer {
@@ -171,6 +189,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Float>)
     @_specialize(where Base == SGDOptimizer<Float>)
     @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
         let i = try index(of: layer, .dataParallelStep)
         guard slots[i].synchronized else {
@@ -207,11 +229,13 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
+    /// The slot of `layer`: every layer is registered through this wrapper, so the base's
+    /// handle indices are the slots' (no search, no generic iteration on the step path).
     func index(of layer: LayerHandle, _ operation: NGError.Operation) throws(OptimizerError) -> Int {
-        guard let i = slots.firstIndex(where: { $0.handle == layer }) else {
+        guard slots.indices.contains(layer.index), slots[layer.index].handle == layer else {
             throw .unknownLayer(operation: operation, layer: layer.index)
         }
-        return i
+        return layer.index
     }
 
     func requireLocalRows(_ inputs: Matrix<Scalar>, _ operation: NGError.Operation, _ argument: String) throws(NGError) {
@@ -239,7 +263,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// A failure for this step when a layer came without its gradient or its statistics.
     mutating func checkRound(_ operation: NGError.Operation) {
         guard failure == nil else { return }
-        for (i, slot) in slots.enumerated() {
+        for i in slots.indices {
+            let slot = slots[i]
             if !slot.submitted {
                 failure = NGError.invalidArgument(
                     operation: operation, argument: "layer", reason: "layer \(i) has no gradient submitted this step")
@@ -256,9 +281,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// process's flag, unpacks. Returns the whole batch's mean loss.
     mutating func reduce(loss: Double) throws -> Double {
         var count = 0
-        for slot in slots {
-            count += slot.gradient.rows * slot.gradient.columns
-            if case let .summed(values) = base.sharedStatistics(of: slot.handle) { count += values }
+        for i in slots.indices {
+            count += slots[i].gradient.rows * slots[i].gradient.columns
+            if case let .summed(values) = base.sharedStatistics(of: slots[i].handle) { count += values }
         }
         let total = count + 1 + communicator.size
         if fused.count < total { fused = Array(repeating: 0, count: total) }
@@ -278,6 +303,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             let started = ContinuousClock.now
             try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[0..<total]))
             telemetry.communicationSeconds += Self.seconds(since: started)
+            telemetry.collectives += 1
         }
         telemetry.allReduceValues += total
         if let failure { throw failure }
@@ -310,11 +336,17 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// r's block holds, layer after layer, its rows scaled by its share; every process then
     /// writes all blocks' rows into each factor in rank order.
     mutating func gatherFactorRows() throws {
+        guard slots.indices.contains(where: {
+            if case .gatheredRows = base.sharedStatistics(of: slots[$0].handle) { return true }
+            return false
+        }) else { return }
         var widths: [(slot: Int, width: Int)] = []
-        for (i, slot) in slots.enumerated() {
-            if case let .gatheredRows(width) = base.sharedStatistics(of: slot.handle) { widths.append((i, width)) }
+        swap(&widths, &gatherWidths)
+        defer { swap(&widths, &gatherWidths) }
+        widths.removeAll(keepingCapacity: true)
+        for i in slots.indices {
+            if case let .gatheredRows(width) = base.sharedStatistics(of: slots[i].handle) { widths.append((i, width)) }
         }
-        guard !widths.isEmpty else { return }
         let rowWidth = widths.reduce(0) { $0 + $1.width }
         var displacement = 0
         for r in shares.indices {
@@ -342,6 +374,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         defer {
             telemetry.communicationSeconds += Self.seconds(since: started)
             telemetry.gatherValues += Int(gatherCounts[rank])
+            telemetry.collectives += 1
         }
         try gathered.withUnsafeMutableBufferPointer { buffer in
             try gatherCounts.withUnsafeBufferPointer { counts in
@@ -382,22 +415,12 @@ extension DataParallel {
     mutating func shareRefreshes() throws {
         let (size, rank) = (communicator.size, communicator.rank)
         guard size > 1 else { return }
-        var due: [(slot: Int, refresh: SharedRefresh)] = []
-        for (i, slot) in slots.enumerated() {
-            if let refresh = base.sharedRefresh(of: slot.handle) { due.append((i, refresh)) }
-        }
-        guard !due.isEmpty else { return }
-        let owners = Self.owners(flops: due.map(\.refresh.flops), processes: size)
-        // Layout: process after process, its layers' records in `due` order; one status figure
-        // per process at the end of the figures.
-        var valueStart = [Int](repeating: 0, count: size + 1)
-        var figureStart = [Int](repeating: 0, count: size + 1)
-        for root in 0..<size {
-            let owned = due.indices.filter { owners[$0] == root }
-            valueStart[root + 1] = valueStart[root] + owned.reduce(0) { $0 + due[$1].refresh.values }
-            figureStart[root + 1] = figureStart[root] + owned.reduce(0) { $0 + due[$1].refresh.figures }
-        }
-        let statusStart = figureStart[size]
+        var schedule = RefreshSchedule()
+        swap(&schedule, &refreshSchedule)
+        defer { swap(&schedule, &refreshSchedule) }
+        schedule.plan(slotCount: slots.count, processes: size) { base.sharedRefresh(of: slots[$0].handle) }
+        guard !schedule.isEmpty else { return }
+        let (valueStart, figureStart, statusStart) = (schedule.valueStart, schedule.figureStart, schedule.statusStart)
         if refreshValues.count < valueStart[size] { refreshValues = Array(repeating: 0, count: valueStart[size]) }
         if refreshFigures.count < statusStart + size { refreshFigures = Array(repeating: 0, count: statusStart + size) }
         var values: [Scalar] = []
@@ -415,11 +438,11 @@ extension DataParallel {
             try figures.withUnsafeMutableBufferPointer { figures in
                 figures[statusStart + rank] = 0
                 var (v, f) = (valueStart[rank], figureStart[rank])
-                for d in due.indices where owners[d] == rank && ownFailure == nil {
-                    let refresh = due[d].refresh
+                for d in schedule.slots.indices where schedule.owners[d] == rank && ownFailure == nil {
+                    let refresh = schedule.refreshes[d]
                     do {
                         try base.makeSharedRefresh(
-                            of: slots[due[d].slot].handle,
+                            of: slots[schedule.slots[d]].handle,
                             values: UnsafeMutableBufferPointer(rebasing: values[v..<v + refresh.values]),
                             figures: UnsafeMutableBufferPointer(rebasing: figures[f..<f + refresh.figures]))
                     } catch {
@@ -430,7 +453,7 @@ extension DataParallel {
                 }
                 telemetry.refreshSeconds += Self.seconds(since: started)
                 let sending = ContinuousClock.now
-                for root in 0..<size where valueStart[root + 1] > valueStart[root] {
+                for root in 0..<size where figureStart[root + 1] > figureStart[root] {
                     try communicator.broadcast(
                         UnsafeMutableBufferPointer(rebasing: values[valueStart[root]..<valueStart[root + 1]]), root: root)
                     try communicator.broadcast(
@@ -438,42 +461,29 @@ extension DataParallel {
                     try communicator.broadcast(
                         UnsafeMutableBufferPointer(rebasing: figures[(statusStart + root)..<(statusStart + root + 1)]),
                         root: root)
+                    telemetry.collectives += 3
                 }
                 telemetry.communicationSeconds += Self.seconds(since: sending)
                 telemetry.broadcastValues += valueStart[rank + 1] - valueStart[rank]
                 guard !(0..<size).contains(where: { figures[statusStart + $0] != 0 }) else { return }
-                (v, f) = (0, 0)
-                for root in 0..<size {
+                for root in 0..<size where root != rank {
                     (v, f) = (valueStart[root], figureStart[root])
-                    for d in due.indices where owners[d] == root {
-                        let refresh = due[d].refresh
-                        if root != rank {
-                            base.adoptSharedRefresh(
-                                of: slots[due[d].slot].handle,
-                                values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
-                                figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))
-                        }
+                    for d in schedule.slots.indices where schedule.owners[d] == root {
+                        let refresh = schedule.refreshes[d]
+                        base.adoptSharedRefresh(
+                            of: slots[schedule.slots[d]].handle,
+                            values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
+                            figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))
                         (v, f) = (v + refresh.values, f + refresh.figures)
                     }
                 }
             }
         }
         if let ownFailure { throw ownFailure }
-        let failed = (0..<size).filter { figures[statusStart + $0] != 0 }
-        if !failed.isEmpty { throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failed) }
-    }
-
-    /// The owner of each refresh: the largest first, each to the process with the fewest flops
-    /// so far (the lowest rank on a tie) — the same on every process.
-    static func owners(flops: [Double], processes: Int) -> [Int] {
-        var load = [Double](repeating: 0, count: processes)
-        var owners = [Int](repeating: 0, count: flops.count)
-        for i in flops.indices.sorted(by: { flops[$0] > flops[$1] || (flops[$0] == flops[$1] && $0 < $1) }) {
-            let process = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
-            owners[i] = process
-            load[process] += flops[i]
+        if (0..<size).contains(where: { figures[statusStart + $0] != 0 }) {
+            let failed = (0..<size).filter { figures[statusStart + $0] != 0 }
+            throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failed)
         }
-        return owners
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -5,6 +5,8 @@
 public struct DataParallelTelemetry: Sendable, Equatable {
     /// `synchronize` calls.
     public var steps = 0
+    /// Calls into MPI collectives.
+    public var collectives = 0
     /// Seconds inside MPI collectives.
     public var communicationSeconds = 0.0
     /// Seconds making the refreshes this process owns.

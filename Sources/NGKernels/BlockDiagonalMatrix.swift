@@ -99,7 +99,11 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// The number of values the diagonal blocks hold.
-    @inlinable public var blockStorageCount: Int { blocks.reduce(0) { $0 + $1.rows * $1.columns } }
+    @inlinable public var blockStorageCount: Int {
+        var count = 0
+        for b in blocks.indices { count += blocks[b].rows * blocks[b].columns }
+        return count
+    }
 
     /// Overwrites every block with the identity times `value`.
     @inlinable public mutating func setDiagonal(_ value: Scalar) {

@@ -1,31 +1,43 @@
 /// K-FAC shares a dense or conv2d layer's two factors, summed, on its statistics steps.
 extension KFACOptimizer: StatisticsSharing {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sharedStatistics(of layer: LayerHandle) -> SharedStatistics {
         table.sharedStatistics(layer, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) {
         table.withSummedStatistics(layer, body)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) {
         table.withGatheredRows(layer, totalRows: totalRows, body)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? {
         table.sharedRefresh(layer, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws {
         try table.makeSharedRefresh(layer, values: values, figures: figures, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
     ) {
@@ -46,9 +58,9 @@ extension KFACOptimizer.Layer {
 
     func sharedRefresh(_ configuration: KFACConfiguration) -> SharedRefresh? {
         guard let curvature, isRefreshStep(configuration), let size = curvature.refreshRecordSize else { return nil }
-        let orders = [curvature.inputFactor.dimension, curvature.outputFactor.dimension].map(Double.init)
+        let (input, output) = (Double(curvature.inputFactor.dimension), Double(curvature.outputFactor.dimension))
         return SharedRefresh(
-            flops: orders.reduce(0) { $0 + $1 * $1 * $1 }, values: size.values,
+            flops: input * input * input + output * output * output, values: size.values,
             figures: size.figures + RefreshRecord.outcomeFigures)
     }
 

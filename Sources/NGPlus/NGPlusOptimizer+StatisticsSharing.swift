@@ -1,32 +1,44 @@
 /// NG+ shares a dense or conv2d layer's statistics on its statistics steps: the explicit GFIM
 /// (every diagonal block) summed, or a Woodbury plan's factor rows gathered.
 extension NGPlusOptimizer: StatisticsSharing {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sharedStatistics(of layer: LayerHandle) -> SharedStatistics {
         table.sharedStatistics(layer, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) {
         table.withSummedStatistics(layer, body)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) {
         table.withGatheredRows(layer, totalRows: totalRows, body)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? {
         table.sharedRefresh(layer, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws {
         try table.makeSharedRefresh(layer, values: values, figures: figures, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
     ) {

@@ -89,15 +89,17 @@ public final class Model<Scalar: NetworkScalar> {
         defer { for layer in layers { layer.release() } }
         // A failure here still goes to `synchronize`, which reports it to the other processes
         // (and throws it) instead of leaving them waiting in its collective.
+        // Loops by index: a `for`-`in` over the layers in this unspecialized generic code reads
+        // them through a coroutine that allocates.
         var submitFailure: (any Error)?
         do {
-            for layer in trainableLayers { try layer.submit(to: &optimizer) }
+            for i in trainableLayers.indices { try trainableLayers[i].submit(to: &optimizer) }
         } catch {
             submitFailure = error
         }
         let batchLoss = try optimizer.synchronize(loss: loss)
         if let submitFailure { throw submitFailure }
-        for layer in trainableLayers { try layer.step(with: &optimizer) }
+        for i in trainableLayers.indices { try trainableLayers[i].step(with: &optimizer) }
         return batchLoss
     }
 

@@ -13,6 +13,7 @@
 // --kill: rank R SIGKILLs itself at step S; mpirun must end the run.
 // --mismatch-rank R: every process must throw `mismatch` at the first step.
 import Foundation
+import NGAllocationCounter
 import NGDistributed
 import NGPlus
 import NGTrain
@@ -49,6 +50,9 @@ let damping = Double(option("--damping") ?? "1e-2")!
 /// keep the inverse in use, with 1e-149).
 let dampingFactor = Double(option("--damping-factor") ?? "1")!
 let maxRetries = Int(option("--max-retries") ?? "6")!
+/// --count-allocations: after the steps, the heap allocations of four more (warm) steps and the
+/// MPI collectives they made, per process; no comparison.
+let countAllocations = arguments.contains("--count-allocations")
 /// --mismatch-rank R: rank R registers one layer more than the others.
 let mismatchRank = option("--mismatch-rank").flatMap { Int($0) }
 let batch = 12
@@ -151,6 +155,17 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
             communicator.finalize()
             return 3
         }
+    }
+
+    if countAllocations {
+        let batches = (0..<4).map { rows(parallel.localRows, ofStep: $0) }
+        let collectives = parallel.telemetry.collectives
+        let before = ng_thread_allocation_count()
+        for (x, y) in batches { _ = try model.trainStep(x, labels: y, synchronizing: &parallel) }
+        let allocations = ng_thread_allocation_count() - before
+        say("rank \(rank): allocations in 4 warm steps: \(allocations), MPI calls \(parallel.telemetry.collectives - collectives)")
+        communicator.finalize()
+        return 0
     }
 
     let reference = try makeModel()
