@@ -1,3 +1,4 @@
+import NGDistributed
 import NGKernels
 import NGTrain
 
@@ -17,5 +18,13 @@ struct FlopBound {
     /// Raw sgemm GFLOP/s at n = 1024 on this process's kernels and threads.
     static func measureSGEMM() -> Double {
         MachinePeak.rawGEMM(Float.self, n: 1024, plan: RunPlan(warmup: 3, repetitions: 15, quick: false))
+    }
+
+    /// `measureSGEMM` on every process of `communicator` at once, summed (one process alone
+    /// when nil): the rate of a data-parallel run.
+    static func measureSGEMM(summedOver communicator: Communicator?) throws -> Double {
+        var rate = [measureSGEMM()]
+        if let communicator { try rate.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) } }
+        return rate[0]
     }
 }

@@ -67,7 +67,9 @@ struct Train: ParsableCommand {
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
         let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
-        let rateBefore = printing ? FlopBound.measureSGEMM() : 0
+        // Every process measures at once (all cores busy, as in training); the bound of a
+        // data-parallel run is at the processes' summed rate.
+        let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
         var records: [EpochRecord] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
@@ -76,16 +78,17 @@ struct Train: ParsableCommand {
                 ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
             }
         }
+        let rateAfter = try FlopBound.measureSGEMM(summedOver: communicator)
         defer { communicator?.finalize() }
         guard printing else { return }
         if let communicator {
-            print("data-parallel: \(communicator.size) processes, \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(DistributedThreads.shares(batch: batch, size: communicator.size))")
+            print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(DistributedThreads.shares(batch: batch, size: communicator.size))")
         }
         TrainingReport.printTable(records)
         TrainingReport.printSummary(records, target: target ?? (model == .mlp ? 0.88 : 0.91))
         let bound = FlopBound(
             account: network.flopAccount, samplesPerEpoch: train.count / batch * batch,
-            sgemmGflops: max(rateBefore, FlopBound.measureSGEMM()))
+            sgemmGflops: max(rateBefore, rateAfter))
         TrainingReport.printFlopBound(bound, records: records)
         if let csv { try TrainingReport.writeCSV(records, to: csv) }
         if let plot { try TrainingReport.writeSVG(records, to: plot) }
@@ -94,10 +97,23 @@ struct Train: ParsableCommand {
 
 /// OpenBLAS threads and batch shares of a data-parallel run on this machine.
 enum DistributedThreads {
-    /// This machine's cores over the processes mpirun started on it (at least one).
+    /// This machine's cores over the processes mpirun started on it, and no more than the cores
+    /// this process is bound to (mpirun binds each process to a core by default: two threads
+    /// on one core run slower than one); at least one.
     static func perProcess(size: Int) -> Int {
         let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? size
-        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
+        let share = ProcessInfo.processInfo.activeProcessorCount / max(local, 1)
+        return max(1, min(share, boundCores() ?? share))
+    }
+
+    /// The CPUs in this process's affinity mask (`Cpus_allowed` of /proc/self/status, a
+    /// comma-separated hexadecimal mask), or nil when it cannot be read.
+    static func boundCores() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+        else { return nil }
+        let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+        return mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
     }
 
     /// The rows of a batch on each process, as `DataParallel` splits it.

@@ -59,7 +59,7 @@ enum TrainingReport {
               Report.format(bound.epochFlops / 1e12, 3)]]
         Report.printTable(header: ["layer", "forward Mflop/sample", "backward Mflop/sample", "Tflop/epoch"], rows: rows)
         print("flop bound: \(Report.format(bound.epochFlops / 1e12, 3)) Tflop an epoch (\(bound.samplesPerEpoch) samples) "
-            + "at \(Report.format(bound.sgemmGflops, 1)) GFLOP/s (sgemm n=1024, this run) = \(Report.format(bound.epochSeconds, 2)) s")
+            + "at \(Report.format(bound.sgemmGflops, 1)) GFLOP/s (sgemm n=1024, this run, summed over the processes of a data-parallel run) = \(Report.format(bound.epochSeconds, 2)) s")
         // Seconds per epoch of each run (its last record), the median over seeds.
         var perRun: [String: [Double]] = [:]
         for run in Dictionary(grouping: records, by: { "\($0.optimizer) \($0.seed)" }).values {
