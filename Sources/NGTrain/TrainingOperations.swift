@@ -26,6 +26,8 @@ extension NGError.Operation {
     public static let reluBackward = Self("ReLU.backward")
     /// `SoftmaxCrossEntropy.loss`
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
+    /// `TextCorpus`
+    public static let textCorpus = Self("TextCorpus")
     /// `Trainer.init`
     public static let trainerInit = Self("Trainer.init")
     /// `Trainer.train`

@@ -1,0 +1,82 @@
+import Foundation
+import NGTrain
+import Testing
+
+/// The byte-level fortunes corpus: the split by hand on small generated folders, every way a
+/// folder or file can be wrong, and the real Debian corpus when it is installed.
+struct TextCorpusTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-tests-\(UUID())")
+
+    /// Writes `files` (name → contents) into a fresh folder.
+    func make(_ files: [String: [UInt8]]) throws -> String {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, bytes) in files { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
+        return folder.path
+    }
+
+    @Test func elevenFortunesInTwoFilesSplitByHand() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try make([
+            "b": Array("four\n%\nfive\n%\nsix\n%\nseven\n%\neight\n%\nnine\n%\nten\n%\neleven\n%\n".utf8),
+            "a": Array("one\n%\ntwo\nlines\n%\n%\nthree".utf8),   // an empty fortune, no final separator
+            "a.dat": [0, 1, 2, 0xff],                              // an index: skipped
+        ])
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("a.u8"), withDestinationURL: folder.appendingPathComponent("a"))
+        let corpus = try TextCorpus.fortunes(directory: path)
+        // a before b; the 10th fortune ("ten") is the validation text.
+        #expect(corpus.trainingFortunes == 10 && corpus.validationFortunes == 1)
+        #expect(String(decoding: corpus.validation, as: UTF8.self) == "ten\n%\n")
+        #expect(String(decoding: corpus.training, as: UTF8.self)
+            == "one\n%\ntwo\nlines\n%\nthree%\nfour\n%\nfive\n%\nsix\n%\nseven\n%\neight\n%\nnine\n%\neleven\n%\n")
+        #expect(TextCorpus.vocabulary == 256)
+    }
+
+    @Test func missingFolderIsAFileError() throws {
+        #expect {
+            try TextCorpus.fortunes(directory: folder.path)
+        } throws: { error in
+            guard case let .fileError(_, path, _)? = error as? DataError else { return false }
+            return path == folder.path
+        }
+    }
+
+    @Test(arguments: [
+        ("a NUL byte", [UInt8]("one\n%\ntw".utf8) + [0] + [UInt8]("o\n".utf8), "holds a NUL byte at offset 8"),
+        ("bytes that are not UTF-8", [UInt8]("one\n%\n".utf8) + [0xff, 0xfe], "is not UTF-8 text"),
+    ])
+    func fileThatIsNotTextIsCorrupt(_ what: String, _ bytes: [UInt8], _ reason: String) throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try make(["good": Array(String(repeating: "x\n%\n", count: 20).utf8), "bad": bytes])
+        #expect {
+            try TextCorpus.fortunes(directory: path)
+        } throws: { error in
+            guard case let .corruptData(_, file, message)? = error as? DataError else { return false }
+            return file.hasSuffix("/bad") && message.contains(reason)
+        }
+    }
+
+    @Test func tooFewFortunesForBothPartsAreCorrupt() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try make(["a": Array("one\n%\ntwo\n%\nthree\n".utf8), "a.dat": [1, 2, 3]])
+        #expect {
+            try TextCorpus.fortunes(directory: path)
+        } throws: { error in
+            guard case let .corruptData(_, _, message)? = error as? DataError else { return false }
+            return message.contains("holds 3 fortunes")
+        }
+    }
+
+    /// Debian's corpus: every fortune in one of the two parts, about a tenth held out, and the
+    /// same bytes on every load.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: TextCorpus.fortunesDirectory),
+                   "the fortunes package is not installed (scripts/bootstrap installs it)"))
+    func debianFortunes() throws {
+        let corpus = try TextCorpus.fortunes()
+        let fortunes = corpus.trainingFortunes + corpus.validationFortunes
+        #expect(fortunes > 1000)
+        #expect(corpus.validationFortunes == fortunes / TextCorpus.validationEvery)
+        #expect(corpus.training.count + corpus.validation.count > 1_000_000)
+        #expect(try TextCorpus.fortunes() == corpus)
+    }
+}
