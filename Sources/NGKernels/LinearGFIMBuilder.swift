@@ -9,6 +9,9 @@
 /// Each is one GEMM per diagonal block over the rows of the factor scaled by the square roots
 /// of the weights, which the builder keeps in its own workspace (`scaledRows`). That scaled
 /// factor U (B rows) is also the low-rank form `F_new = B·UᵀU` that `WoodburyInverse` takes.
+///
+/// B is the number of rows: in a sequence model every token (atom, pair) row is a sample, and
+/// dY holds the gradients of the loss averaged over all the rows.
 public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// m, the layer's outputs.
     public let outputs: Int

@@ -12,6 +12,11 @@ public protocol LayerOptimizer {
     /// The per-sample statistics of a dense or conv2d layer for its coming step: its inputs
     /// and the gradients of the **mean** loss with respect to its outputs. Optimizers that
     /// need none validate and ignore them.
+    ///
+    /// Rows are samples. In a sequence model (tokens, atoms, pairs) every row is a sample: a
+    /// dense layer applied to B sequences of T tokens passes its B·T rows, with the gradients
+    /// of the loss averaged over all B·T rows (the usual token-mean cross-entropy), and NG+'s
+    /// GFIM averages the rows' per-row gradient products — as the authors do for SchNet.
     mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws
