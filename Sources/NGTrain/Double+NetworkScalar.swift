@@ -1,3 +1,4 @@
+import Foundation
 import NGPlus
 
 /// `Double` runs the training stack's loops compiled for Double (see `NetworkScalar`).
@@ -32,4 +33,38 @@ extension Double: NetworkScalar {
     ) {
         NetworkKernels.maxPoolBackward(dy, argmax: argmax, layout, samples: samples, into: dx)
     }
+
+    public static func gelu(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
+        NetworkKernels.gelu(x, into: y, count: count)
+    }
+
+    public static func geluBackward(
+        input x: UnsafePointer<Double>, outputGradient dy: UnsafePointer<Double>, into dx: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        NetworkKernels.geluBackward(input: x, outputGradient: dy, into: dx, count: count)
+    }
+
+    public static func layerNorm(
+        _ x: UnsafePointer<Double>, rows: Int, width: Int, gain: UnsafePointer<Double>, bias: UnsafePointer<Double>,
+        epsilon: Double, into y: UnsafeMutablePointer<Double>, normalized: UnsafeMutablePointer<Double>,
+        inverseDeviation: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Double>, normalized: UnsafePointer<Double>, inverseDeviation: UnsafePointer<Double>,
+        rows: Int, width: Int, gain: UnsafePointer<Double>, into dx: UnsafeMutablePointer<Double>,
+        gainGradient: UnsafeMutablePointer<Double>, biasGradient: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
+
+    public static func errorFunction(_ x: Double) -> Double { erf(x) }
+
+    public static func exponential(_ x: Double) -> Double { exp(x) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NGPlus
 
 /// `Float` runs the training stack's loops compiled for Float (see `NetworkScalar`).
@@ -32,4 +33,38 @@ extension Float: NetworkScalar {
     ) {
         NetworkKernels.maxPoolBackward(dy, argmax: argmax, layout, samples: samples, into: dx)
     }
+
+    public static func gelu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        NetworkKernels.gelu(x, into: y, count: count)
+    }
+
+    public static func geluBackward(
+        input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        NetworkKernels.geluBackward(input: x, outputGradient: dy, into: dx, count: count)
+    }
+
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        inverseDeviation: UnsafeMutablePointer<Float>
+    ) {
+        NetworkKernels.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
+        rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        NetworkKernels.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
+
+    public static func errorFunction(_ x: Float) -> Float { erf(x) }
+
+    public static func exponential(_ x: Float) -> Float { exp(x) }
 }

@@ -23,6 +23,25 @@ public protocol NetworkScalar: BLASScalar {
     static func maxPoolBackward(
         _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
         into dx: UnsafeMutablePointer<Self>)
+    /// GELU (see `NetworkKernels.gelu`).
+    static func gelu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// The gradient of GELU (see `NetworkKernels.geluBackward`).
+    static func geluBackward(
+        input x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+    /// Layer normalization (see `NetworkKernels.layerNorm`).
+    static func layerNorm(
+        _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        inverseDeviation: UnsafeMutablePointer<Self>)
+    /// The gradients of layer normalization (see `NetworkKernels.layerNormBackward`).
+    static func layerNormBackward(
+        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
+        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+    /// `erf(x)`.
+    static func errorFunction(_ x: Self) -> Self
+    /// `eˣ`.
+    static func exponential(_ x: Self) -> Self
 }
 
 /// The generic loops behind `NetworkScalar`.

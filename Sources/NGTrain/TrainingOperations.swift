@@ -14,8 +14,16 @@ extension NGError.Operation {
     public static let denseBackward = Self("Dense.backward")
     /// `Dense.forward`
     public static let denseForward = Self("Dense.forward")
+    /// `GELU.backward`
+    public static let geluBackward = Self("GELU.backward")
     /// `IDXFile`
     public static let idxFile = Self("IDXFile")
+    /// `LayerNorm.backward`
+    public static let layerNormBackward = Self("LayerNorm.backward")
+    /// `LayerNorm.forward`
+    public static let layerNormForward = Self("LayerNorm.forward")
+    /// `LayerNorm.init`
+    public static let layerNormInit = Self("LayerNorm.init")
     /// `MaxPool2x2.backward`
     public static let maxPoolBackward = Self("MaxPool2x2.backward")
     /// `MaxPool2x2.forward`

@@ -30,6 +30,16 @@ struct TrainingAllocationTests {
         #expect(try allocationsOfWarmSteps(.mlp(seed: 1)) == 0)
     }
 
+    /// A Transformer block's MLP half on token rows: dense, LayerNorm, GELU, dense.
+    @Test func warmLayerNormAndGELUStepsAllocateNothing() throws {
+        var generator = SeededGenerator(seed: 3)
+        let model = Model<Float>(layers: [
+            Dense<Float>(inputs: 784, outputs: 64, computesInputGradient: false, using: &generator),
+            try LayerNorm<Float>(width: 64), GELU<Float>(), Dense<Float>(inputs: 64, outputs: 10, using: &generator),
+        ])
+        #expect(try allocationsOfWarmSteps(model) == 0)
+    }
+
     @Test func warmCNNStepsAllocateNothing() throws {
         #expect(try allocationsOfWarmSteps(try .cnn(seed: 1)) == 0)
     }

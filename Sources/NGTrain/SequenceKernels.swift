@@ -1,0 +1,82 @@
+/// The loops of the Transformer's elementwise and row-wise layers (GELU, LayerNorm), generic,
+/// reached through `NetworkScalar` so that each runs compiled for its concrete type.
+extension NetworkKernels {
+    /// `y = x·Φ(x) = x·(1 + erf(x/√2))/2`, the exact GELU.
+    @inlinable
+    public static func gelu<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        let rootHalf = Scalar(0.5.squareRoot())
+        for i in 0..<count {
+            let v = x[i]
+            y[i] = v * (1 + Scalar.errorFunction(v * rootHalf)) / 2
+        }
+    }
+
+    /// `dx = dy·(Φ(x) + x·φ(x))`, φ the standard normal density.
+    @inlinable
+    public static func geluBackward<Scalar: NetworkScalar>(
+        input x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
+        count: Int
+    ) {
+        let rootHalf = Scalar(0.5.squareRoot())
+        let density = Scalar(1 / (2 * Double.pi).squareRoot())
+        for i in 0..<count {
+            let v = x[i]
+            let cumulative = (1 + Scalar.errorFunction(v * rootHalf)) / 2
+            dx[i] = dy[i] * (cumulative + v * density * Scalar.exponential(-v * v / 2))
+        }
+    }
+
+    /// Layer normalization of `rows` rows of `width` values: per row `x̂ = (x − μ)/σ` with
+    /// `σ = √(variance + ε)` (the variance over the row, two passes), `y = γ ⊙ x̂ + β`. Keeps
+    /// x̂ and 1/σ per row for the backward pass.
+    @inlinable
+    public static func layerNorm<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, rows: Int, width: Int, gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>,
+        epsilon: Scalar, into y: UnsafeMutablePointer<Scalar>, normalized: UnsafeMutablePointer<Scalar>,
+        inverseDeviation: UnsafeMutablePointer<Scalar>
+    ) {
+        let count = Scalar(width)
+        for r in 0..<rows {
+            let (row, out, hat) = (x + r * width, y + r * width, normalized + r * width)
+            var sum: Scalar = 0
+            for j in 0..<width { sum += row[j] }
+            let mean = sum / count
+            var squares: Scalar = 0
+            for j in 0..<width { squares += (row[j] - mean) * (row[j] - mean) }
+            let inverse = 1 / (squares / count + epsilon).squareRoot()
+            inverseDeviation[r] = inverse
+            for j in 0..<width {
+                hat[j] = (row[j] - mean) * inverse
+                out[j] = hat[j] * gain[j] + bias[j]
+            }
+        }
+    }
+
+    /// The gradients of `layerNorm`: per row, with `g = dy ⊙ γ`,
+    /// `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`; over all rows `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
+    @inlinable
+    public static func layerNormBackward<Scalar: NetworkScalar>(
+        _ dy: UnsafePointer<Scalar>, normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
+        rows: Int, width: Int, gain: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
+        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>
+    ) {
+        let count = Scalar(width)
+        gainGradient.update(repeating: 0, count: width)
+        biasGradient.update(repeating: 0, count: width)
+        for r in 0..<rows {
+            let (grad, hat, out) = (dy + r * width, normalized + r * width, dx + r * width)
+            var (sum, weighted): (Scalar, Scalar) = (0, 0)
+            for j in 0..<width {
+                let g = grad[j] * gain[j]
+                sum += g
+                weighted += g * hat[j]
+                gainGradient[j] += grad[j] * hat[j]
+                biasGradient[j] += grad[j]
+            }
+            let (mean, weightedMean, inverse) = (sum / count, weighted / count, inverseDeviation[r])
+            for j in 0..<width { out[j] = inverse * (grad[j] * gain[j] - mean - hat[j] * weightedMean) }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NGPlus
+import NGTestSupport
+import NGTrain
+import Testing
+
+/// The Transformer's elementwise and row-wise layers: GELU and LayerNorm against hand-checked
+/// values and central finite differences in Double (inputs and parameters), with batch 1 and
+/// width 1 among the shapes, and their bad input.
+@Suite struct TransformerLayerTests {
+    @Test func geluHandCheckedValues() throws {
+        let gelu = GELU<Double>()
+        let y = try gelu.forward(try Matrix(rows: 1, columns: 5, elements: [0, 1, -1, 3, -6]))
+        // x·Φ(x): Φ(1) = 0.841344746068543, Φ(3) = 0.998650101968370, Φ(−6) = 9.8658765e-10.
+        let expected = [0, 0.841344746068543, -0.158655253931457, 2.995950305905109, -5.9195259e-9]
+        for (value, want) in zip(y.elements, expected) { #expect(abs(value - want) <= 1e-15 + 1e-8 * abs(want)) }
+    }
+
+    @Test(arguments: [(1, 1), (4, 7), (3, 1)])
+    func geluGradientMatchesFiniteDifferences(rows: Int, columns: Int) throws {
+        var generator = SeededGenerator(seed: 301)
+        let gelu = GELU<Double>()
+        let x = Matrix<Double>.random(rows: rows, columns: columns, scale: 3, using: &generator)
+        let g = Matrix<Double>.random(rows: rows, columns: columns, using: &generator)
+        _ = try gelu.forward(x)
+        let dx = try gelu.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try gelu.forward($0) }, analytic: dx) < 1e-7)
+        #expect(throws: NGError.self) { try gelu.backward(Matrix(rows: rows + 1, columns: columns)) }
+    }
+
+    @Test func layerNormHandCheckedValues() throws {
+        let norm = try LayerNorm<Double>(width: 3)
+        norm.weight = try Matrix(rows: 1, columns: 6, elements: [2, 1, 1, 0, 0, 5])   // γ = (2, 1, 1), β = (0, 0, 5)
+        let y = try norm.forward(try Matrix(rows: 2, columns: 3, elements: [1, 2, 3, 4, 4, 4]))
+        // Row 1: mean 2, variance 2/3: x̂ = (−1, 0, 1)/√(2/3 + 1e-5). Row 2: constant, x̂ = 0.
+        let s = 1 / (2.0 / 3 + 1e-5).squareRoot()
+        let expected = [-2 * s, 0, 5 + s, 0, 0, 5]
+        for (value, want) in zip(y.elements, expected) { #expect(abs(value - want) < 1e-14) }
+    }
+
+    @Test(arguments: [(1, 1), (5, 6), (1, 9)])
+    func layerNormGradientsMatchFiniteDifferences(rows: Int, width: Int) throws {
+        var generator = SeededGenerator(seed: 302)
+        let norm = try LayerNorm<Double>(width: width)
+        norm.weight = Matrix.random(rows: 1, columns: 2 * width, using: &generator)
+        let x = Matrix<Double>.random(rows: rows, columns: width, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: rows, columns: width, using: &generator)
+        _ = try norm.forward(x)
+        let dx = try norm.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: dx) < 1e-6)
+
+        // The parameter gradient, through a plain SGD step of rate 1 (w − (w − ∇) = ∇).
+        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+        norm.handle = try sgd.register(norm.spec)
+        let before = norm.weight
+        try norm.update(with: &sgd)
+        let gradient = Matrix<Double>(rows: 1, columns: 2 * width) { _, j in before[0, j] - norm.weight[0, j] }
+        norm.weight = before
+        let error = try finiteDifferenceError(input: before, upstream: g, forward: { w in
+            norm.weight = w
+            return try norm.forward(x)
+        }, analytic: gradient)
+        #expect(error < 1e-6)
+    }
+
+    @Test func layerNormRejectsBadSettingsAndShapes() throws {
+        #expect(throws: NGError.self) { try LayerNorm<Float>(width: 0) }
+        #expect(throws: NGError.self) { try LayerNorm<Float>(width: 4, epsilon: 0) }
+        #expect(throws: NGError.self) { try LayerNorm<Float>(width: 4, epsilon: 1e-60) }   // 0 in Float
+        let norm = try LayerNorm<Double>(width: 4)
+        #expect(throws: NGError.self) { try norm.forward(Matrix(rows: 2, columns: 3)) }
+        _ = try norm.forward(Matrix(rows: 2, columns: 4))
+        #expect(throws: NGError.self) { try norm.backward(Matrix(rows: 3, columns: 4)) }
+    }
+}
