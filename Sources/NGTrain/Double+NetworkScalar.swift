@@ -64,6 +64,16 @@ extension Double: NetworkScalar {
             gainGradient: gainGradient, biasGradient: biasGradient)
     }
 
+    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Double>, size: Int, leadingDimension: Int) {
+        NetworkKernels.causalSoftmax(scores, size: size, leadingDimension: leadingDimension)
+    }
+
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Double>, _ gradient: UnsafeMutablePointer<Double>, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
+    }
+
     public static func errorFunction(_ x: Double) -> Double { erf(x) }
 
     public static func exponential(_ x: Double) -> Double { exp(x) }

@@ -64,6 +64,16 @@ extension Float: NetworkScalar {
             gainGradient: gainGradient, biasGradient: biasGradient)
     }
 
+    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, size: Int, leadingDimension: Int) {
+        NetworkKernels.causalSoftmax(scores, size: size, leadingDimension: leadingDimension)
+    }
+
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
+    }
+
     public static func errorFunction(_ x: Float) -> Float { erf(x) }
 
     public static func exponential(_ x: Float) -> Float { exp(x) }

@@ -38,6 +38,11 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
         rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
         gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+    /// The causal row softmax, in place (see `NetworkKernels.causalSoftmax`).
+    static func causalSoftmax(_ scores: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int)
+    /// Its gradient, in place (see `NetworkKernels.causalSoftmaxBackward`).
+    static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int)
     /// `erf(x)`.
     static func errorFunction(_ x: Self) -> Self
     /// `eˣ`.

@@ -79,4 +79,40 @@ extension NetworkKernels {
             for j in 0..<width { out[j] = inverse * (grad[j] * gain[j] - mean - hat[j] * weightedMean) }
         }
     }
+
+    /// The causal row softmax of a `size × size` score matrix, in place: row i over columns
+    /// 0…i (max subtracted first), zeros after i.
+    @inlinable
+    public static func causalSoftmax<Scalar: NetworkScalar>(
+        _ scores: UnsafeMutablePointer<Scalar>, size: Int, leadingDimension: Int
+    ) {
+        for i in 0..<size {
+            let row = scores + i * leadingDimension
+            var largest = row[0]
+            for j in 1..<(i + 1) where row[j] > largest { largest = row[j] }
+            var sum: Scalar = 0
+            for j in 0...i {
+                row[j] = Scalar.exponential(row[j] - largest)
+                sum += row[j]
+            }
+            for j in 0...i { row[j] /= sum }
+            for j in (i + 1)..<size { row[j] = 0 }
+        }
+    }
+
+    /// The gradient of `causalSoftmax`, in place: from `dP` (in `gradient`) and the
+    /// probabilities P, `dS = P ⊙ (dP − rowsum(dP ⊙ P))` (zero above the diagonal).
+    @inlinable
+    public static func causalSoftmaxBackward<Scalar: NetworkScalar>(
+        _ probabilities: UnsafePointer<Scalar>, _ gradient: UnsafeMutablePointer<Scalar>, size: Int,
+        leadingDimension: Int
+    ) {
+        for i in 0..<size {
+            let (p, g) = (probabilities + i * leadingDimension, gradient + i * leadingDimension)
+            var dot: Scalar = 0
+            for j in 0...i { dot += p[j] * g[j] }
+            for j in 0...i { g[j] = p[j] * (g[j] - dot) }
+            for j in (i + 1)..<size { g[j] = 0 }
+        }
+    }
 }

@@ -2,6 +2,12 @@ import NGKernels
 
 /// The operations of the training stack and the data loader, as their errors name them.
 extension NGError.Operation {
+    /// `CausalAttention.backward`
+    public static let causalAttentionBackward = Self("CausalAttention.backward")
+    /// `CausalAttention.forward`
+    public static let causalAttentionForward = Self("CausalAttention.forward")
+    /// `CausalAttention.init`
+    public static let causalAttentionInit = Self("CausalAttention.init")
     /// `Conv2d.backward`
     public static let conv2dBackward = Self("Conv2d.backward")
     /// `Conv2d.forward`

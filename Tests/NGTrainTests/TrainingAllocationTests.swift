@@ -30,11 +30,14 @@ struct TrainingAllocationTests {
         #expect(try allocationsOfWarmSteps(.mlp(seed: 1)) == 0)
     }
 
-    /// A Transformer block's MLP half on token rows: dense, LayerNorm, GELU, dense.
-    @Test func warmLayerNormAndGELUStepsAllocateNothing() throws {
+    /// A Transformer's layers on token rows (16 rows: 4 sequences of 4 tokens): the fused QKV
+    /// projection, causal attention with 2 heads, dense, LayerNorm, GELU, dense.
+    @Test func warmTransformerLayerStepsAllocateNothing() throws {
         var generator = SeededGenerator(seed: 3)
         let model = Model<Float>(layers: [
-            Dense<Float>(inputs: 784, outputs: 64, computesInputGradient: false, using: &generator),
+            Dense<Float>(inputs: 784, outputs: 48, computesInputGradient: false, using: &generator),
+            try CausalAttention<Float>(sequenceLength: 4, heads: 2, width: 16),
+            Dense<Float>(inputs: 16, outputs: 64, using: &generator),
             try LayerNorm<Float>(width: 64), GELU<Float>(), Dense<Float>(inputs: 64, outputs: 10, using: &generator),
         ])
         #expect(try allocationsOfWarmSteps(model) == 0)

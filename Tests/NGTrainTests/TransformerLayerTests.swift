@@ -72,4 +72,43 @@ import Testing
         _ = try norm.forward(Matrix(rows: 2, columns: 4))
         #expect(throws: NGError.self) { try norm.backward(Matrix(rows: 3, columns: 4)) }
     }
+
+    @Test(arguments: [(2, 3, 2, 4), (1, 1, 1, 1), (3, 4, 1, 3), (1, 5, 3, 6)])
+    func causalAttentionGradientMatchesFiniteDifferences(sequences: Int, tokens: Int, heads: Int, width: Int) throws {
+        var generator = SeededGenerator(seed: 303)
+        let attention = try CausalAttention<Double>(sequenceLength: tokens, heads: heads, width: width)
+        let x = Matrix<Double>.random(rows: sequences * tokens, columns: 3 * width, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: sequences * tokens, columns: width, using: &generator)
+        _ = try attention.forward(x)
+        let dx = try attention.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try attention.forward($0) }, analytic: dx) < 1e-6)
+    }
+
+    /// A token's output depends on the tokens at or before it only, within its own sequence;
+    /// the first token's output is its own V.
+    @Test func causalAttentionLooksBackOnly() throws {
+        var generator = SeededGenerator(seed: 304)
+        let (tokens, width) = (4, 4)
+        let attention = try CausalAttention<Double>(sequenceLength: tokens, heads: 2, width: width)
+        let x = Matrix<Double>.random(rows: 2 * tokens, columns: 3 * width, using: &generator)
+        let before = try attention.forward(x)
+        var later = x
+        for j in 0..<(3 * width) { later[2, j] += 1 }   // token 2 of sequence 0
+        let after = try attention.forward(later)
+        for row in 0..<(2 * tokens) {
+            let changed = (0..<width).contains { before[row, $0] != after[row, $0] }
+            #expect(changed == (row == 2 || row == 3), "row \(row)")
+        }
+        for j in 0..<width { #expect(before[0, j] == x[0, 2 * width + j] && before[4, j] == x[4, 2 * width + j]) }
+    }
+
+    @Test func causalAttentionRejectsBadSettingsAndShapes() throws {
+        #expect(throws: NGError.self) { try CausalAttention<Float>(sequenceLength: 4, heads: 3, width: 8) }
+        #expect(throws: NGError.self) { try CausalAttention<Float>(sequenceLength: 0, heads: 1, width: 8) }
+        let attention = try CausalAttention<Double>(sequenceLength: 4, heads: 2, width: 8)
+        #expect(throws: NGError.self) { try attention.forward(Matrix(rows: 8, columns: 8)) }    // not 3·width
+        #expect(throws: NGError.self) { try attention.forward(Matrix(rows: 6, columns: 24)) }   // not whole sequences
+        _ = try attention.forward(Matrix(rows: 8, columns: 24))
+        #expect(throws: NGError.self) { try attention.backward(Matrix(rows: 8, columns: 24)) }
+    }
 }
