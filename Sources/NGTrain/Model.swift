@@ -11,7 +11,16 @@ public final class Model<Scalar: NetworkScalar> {
 
     public init(layers: [any NetworkLayer<Scalar>]) {
         self.layers = layers
-        trainableLayers = layers.compactMap { $0 as? any TrainableLayer<Scalar> }
+        trainableLayers = Self.trainable(in: layers)
+    }
+
+    /// The trainable layers in order, those inside containers (residual blocks) included.
+    static func trainable(in layers: [any NetworkLayer<Scalar>]) -> [any TrainableLayer<Scalar>] {
+        layers.flatMap { layer -> [any TrainableLayer<Scalar>] in
+            if let trainable = layer as? any TrainableLayer<Scalar> { return [trainable] }
+            if let container = layer as? any LayerContainer<Scalar> { return trainable(in: container.sublayers) }
+            return []
+        }
     }
 
     /// 784 → 256 → 256 → 10 with ReLUs.
@@ -41,6 +50,43 @@ public final class Model<Scalar: NetworkScalar> {
             Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
             Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])
+    }
+
+    /// A decoder-only byte-level language model on sequences of `sequenceLength` bytes: each
+    /// token row is its byte one-hot (256 columns), and `Dense(256 → width)` is the token
+    /// embedding (a table lookup written as the one-hot product: the byte vocabulary is small),
+    /// then learned positions, `blocks` pre-LayerNorm blocks — `x + Attention(LN(x))` (fused
+    /// QKV projection, causal attention of `heads` heads, output projection) and
+    /// `x + MLP(LN(x))` (width → 4·width, GELU, → width) — a final LayerNorm, and the logits of
+    /// the next byte (`Dense(width → 256)`), trained with softmax cross-entropy per token row.
+    public static func transformer(
+        sequenceLength: Int, width: Int, heads: Int, blocks: Int, seed: UInt64
+    ) throws(NGError) -> Model {
+        guard blocks >= 1 else {
+            throw .invalidArgument(operation: .modelTransformer, argument: "blocks", reason: "must be at least 1, got \(blocks)")
+        }
+        var generator = SeededGenerator(seed: seed)
+        let vocabulary = TextCorpus.vocabulary
+        var layers: [any NetworkLayer<Scalar>] = [
+            Dense<Scalar>(inputs: vocabulary, outputs: width, computesInputGradient: false, using: &generator),
+            try PositionEmbedding<Scalar>(sequenceLength: sequenceLength, width: width),
+        ]
+        for _ in 0..<blocks {
+            layers.append(Residual([
+                try LayerNorm<Scalar>(width: width),
+                Dense<Scalar>(inputs: width, outputs: 3 * width, using: &generator),
+                try CausalAttention<Scalar>(sequenceLength: sequenceLength, heads: heads, width: width),
+                Dense<Scalar>(inputs: width, outputs: width, using: &generator),
+            ]))
+            layers.append(Residual([
+                try LayerNorm<Scalar>(width: width),
+                Dense<Scalar>(inputs: width, outputs: 4 * width, using: &generator), GELU<Scalar>(),
+                Dense<Scalar>(inputs: 4 * width, outputs: width, using: &generator),
+            ]))
+        }
+        layers.append(try LayerNorm<Scalar>(width: width))
+        layers.append(Dense<Scalar>(inputs: width, outputs: vocabulary, using: &generator))
+        return Model(layers: layers)
     }
 
     /// The GEMM flops of one training sample, layer by layer (see `LayerFlops`).

@@ -99,4 +99,31 @@ public struct TextCorpus: Sendable, Equatable {
         }
         return fortunes
     }
+
+    /// A batch of windows of `text` for a byte-level language model: window w starts at
+    /// `starts[w]`; its `length` tokens become rows `w·length…` of `inputs` (the byte one-hot,
+    /// 256 columns) and `labels` the byte after each (the next-token targets). Reuses the
+    /// buffers when they have the right size.
+    /// - Precondition: every window has `length + 1` bytes of `text` from its start.
+    public static func oneHotWindows<Scalar: BLASScalar>(
+        _ text: [UInt8], starts: [Int], length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
+    ) {
+        let rows = starts.count * length
+        if inputs.rows != rows || inputs.columns != vocabulary {
+            inputs = Matrix(rows: rows, columns: vocabulary)
+        } else {
+            inputs.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        if labels.count != rows { labels = Array(repeating: 0, count: rows) }
+        inputs.withUnsafeMutableBufferPointer { x in
+            for (w, start) in starts.enumerated() {
+                precondition(start >= 0 && start + length < text.count, "a window outside the text")
+                for t in 0..<length {
+                    let row = w * length + t
+                    x[row * vocabulary + Int(text[start + t])] = 1
+                    labels[row] = Int(text[start + t + 1])
+                }
+            }
+        }
+    }
 }

@@ -36,8 +36,20 @@ extension NGError.Operation {
     public static let maxPoolForward = Self("MaxPool2x2.forward")
     /// `MaxPool2x2.init`
     public static let maxPoolInit = Self("MaxPool2x2.init")
+    /// `Model.transformer`
+    public static let modelTransformer = Self("Model.transformer")
+    /// `PositionEmbedding.backward`
+    public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
+    /// `PositionEmbedding.forward`
+    public static let positionEmbeddingForward = Self("PositionEmbedding.forward")
+    /// `PositionEmbedding.init`
+    public static let positionEmbeddingInit = Self("PositionEmbedding.init")
     /// `ReLU.backward`
     public static let reluBackward = Self("ReLU.backward")
+    /// `Residual.backward`
+    public static let residualBackward = Self("Residual.backward")
+    /// `Residual.forward`
+    public static let residualForward = Self("Residual.forward")
     /// `SoftmaxCrossEntropy.loss`
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
     /// `TextCorpus`

@@ -112,3 +112,73 @@ import Testing
         #expect(throws: NGError.self) { try attention.backward(Matrix(rows: 8, columns: 24)) }
     }
 }
+
+/// The residual block, the learned positions and a whole small language model.
+@Suite struct TransformerModelTests {
+    @Test func residualAndPositionGradientsMatchFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 305)
+        let block = Residual<Double>([Dense<Double>(inputs: 4, outputs: 4, using: &generator), GELU<Double>()])
+        let x = Matrix<Double>.random(rows: 6, columns: 4, using: &generator)
+        let g = Matrix<Double>.random(rows: 6, columns: 4, using: &generator)
+        _ = try block.forward(x)
+        let dx = try block.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try block.forward($0) }, analytic: dx) < 1e-7)
+
+        let positions = try PositionEmbedding<Double>(sequenceLength: 3, width: 4)
+        positions.weight = Matrix.random(rows: 3, columns: 4, using: &generator)
+        _ = try positions.forward(x)
+        let pdx = try positions.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try positions.forward($0) }, analytic: pdx) < 1e-7)
+        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+        positions.handle = try sgd.register(positions.spec)
+        let before = positions.weight
+        try positions.update(with: &sgd)
+        let gradient = Matrix<Double>(rows: 3, columns: 4) { i, j in before[i, j] - positions.weight[i, j] }
+        positions.weight = before
+        let error = try finiteDifferenceError(input: before, upstream: g, forward: { p in
+            positions.weight = p
+            return try positions.forward(x)
+        }, analytic: gradient)
+        #expect(error < 1e-7)
+        #expect(throws: NGError.self) { try positions.forward(Matrix(rows: 5, columns: 4)) }   // not whole sequences
+    }
+
+    /// A 1-block model (width 16, 2 heads, 8 tokens) learns a text whose next byte follows from
+    /// the bytes before it, with NG+ (its dense layers preconditioned, the positions by the
+    /// matrix form, LayerNorm plain) and with Adam.
+    @Test(arguments: ["ngplus", "adam"])
+    func smallLanguageModelLearnsAPatternedText(optimizer name: String) throws {
+        let text = Array(String(repeating: "the cat sat on the mat. ", count: 40).utf8)
+        let (length, batch) = (8, 4)
+        let model = try Model<Double>.transformer(sequenceLength: length, width: 16, heads: 2, blocks: 1, seed: 5)
+        #expect(model.trainableLayers.count == 10)
+        var generator = SeededGenerator(seed: 9)
+        var x = Matrix<Double>(rows: 0, columns: 0)
+        var labels: [Int] = []
+        var losses: [Double] = []
+        func train<O: LayerOptimizer>(_ optimizer: inout O) throws where O.Scalar == Double {
+            try model.register(with: &optimizer)
+            for _ in 0..<60 {
+                let starts = (0..<batch).map { _ in Int.random(in: 0..<(text.count - length - 1), using: &generator) }
+                TextCorpus.oneHotWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+                losses.append(try model.trainStep(x, labels: labels[...], optimizer: &optimizer))
+            }
+        }
+        if name == "ngplus" {
+            var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
+                sgd: SGDSettings(learningRate: 0.1, momentum: 0.9), damping: 1e-2, inverseInterval: 5,
+                batchSize: batch * length, fusedApply: true))
+            try train(&optimizer)
+        } else {
+            var optimizer = try AdamOptimizer<Double>(settings: AdamSettings(learningRate: 1e-2))
+            try train(&optimizer)
+        }
+        // Near-uniform logits at the start (ln 256 ≈ 5.55, plus the logits' initial spread).
+        #expect(losses[0] > 5, "\(losses[0])")
+        // Measured: Adam 0.43 after 60 steps; NG+ on its momentum-SGD base 2.2 (the bigram
+        // level; 0.3 diverges): the Adam base the authors used for SchNet is what NG+ needs
+        // here, an option still to build (issue 13).
+        let last = losses.suffix(5).reduce(0, +) / 5
+        #expect(last < (name == "adam" ? 1 : 3), "\(name): \(losses.suffix(5))")
+    }
+}

@@ -1,0 +1,77 @@
+import NGPlus
+
+/// Learned position embeddings: row `s·T + t` (token t of sequence s) gets `P[t]` added,
+/// P a `T × width` matrix parameter (registered `.matrix`, so NG+ preconditions it with the
+/// mini-batch GFIM form; zero at the start). Backward: `dx = dy`, `∇P[t] = Σ_s dy[s·T + t]`.
+public final class PositionEmbedding<Scalar: NetworkScalar>: TrainableLayer {
+    public let sequenceLength: Int
+    public let width: Int
+    /// P.
+    public var weight: Matrix<Scalar>
+    public var handle: LayerHandle?
+    var output = Matrix<Scalar>(rows: 0, columns: 0)
+    var gradient: Matrix<Scalar>
+
+    /// - Throws: `invalidArgument` for a size below 1.
+    public init(sequenceLength: Int, width: Int) throws(NGError) {
+        for (name, value) in [("sequenceLength", sequenceLength), ("width", width)] where value < 1 || value > 1 << 20 {
+            throw .invalidArgument(operation: .positionEmbeddingInit, argument: name, reason: "must be in 1...2²⁰, got \(value)")
+        }
+        self.sequenceLength = sequenceLength
+        self.width = width
+        weight = Matrix(rows: sequenceLength, columns: width)
+        gradient = weight
+    }
+
+    public var spec: LayerSpec { .matrix(rows: sequenceLength, columns: width) }
+
+    /// No GEMM (see `LayerFlops`).
+    public var flops: LayerFlops { LayerFlops(name: "positions \(sequenceLength)×\(width)", forward: 0, backward: 0) }
+
+    public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        try x.requireShape(Shape(x.rows, width), .positionEmbeddingForward, "input")
+        guard x.rows % sequenceLength == 0 else {
+            throw .invalidArgument(
+                operation: .positionEmbeddingForward, argument: "input",
+                reason: "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
+        }
+        let t = sequenceLength
+        ensureShape(&output, x.rows, width)
+        withViews(x, weight, mutating: &output) { x, p, y in
+            y.update(from: x)
+            for s in 0..<(x.rows / t) {
+                let rows = y.rows(s * t..<(s + 1) * t)
+                for r in 0..<t { BLAS.axpy(1, p.rows(r..<r + 1), into: rows.rows(r..<r + 1)) }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        try dy.requireShape(output.shape, .positionEmbeddingBackward, "outputGradient")
+        let t = sequenceLength
+        dy.withView { dy in
+            gradient.withMutableView { g in
+                g.update(from: dy.rows(0..<t))
+                for s in 1..<(dy.rows / t) {
+                    for r in 0..<t { BLAS.axpy(1, dy.rows(s * t + r..<s * t + r + 1), into: g.rows(r..<r + 1)) }
+                }
+            }
+        }
+        return dy
+    }
+
+    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight, gradient: gradient)
+    }
+
+    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.submit(handle!, gradient: gradient)
+    }
+
+    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight)
+    }
+
+    public func release() {}
+}
