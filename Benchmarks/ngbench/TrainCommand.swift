@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
 
-    @Option(help: "mlp (784→256→256→10) or cnn (conv32-pool-conv64-pool-dense128-dense10).") var model: ModelName = .mlp
+    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10) or transformer (a byte-level language model on Debian's fortunes).") var model: ModelName = .mlp
     @Option(help: "ngplus, sgd, adam or kfac.") var optimizer: OptimizerName = .ngplus
     @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
     @Option(help: "Epochs.") var epochs = 10
@@ -37,6 +37,12 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
     @Option(help: "Draw test accuracy against seconds and epochs as SVG.") var plot: String?
+    @Option(help: "Transformer: bytes of context (tokens a sequence).") var context = 128
+    @Option(help: "Transformer: model width.") var width = 128
+    @Option(help: "Transformer: attention heads.") var heads = 4
+    @Option(help: "Transformer: blocks (attention + MLP).") var blocks = 4
+    @Option(help: "Transformer: sequences a batch (--batch is the images' batch).") var sequences = 16
+    @Option(help: "Transformer: steps an epoch.") var stepsPerEpoch = 100
     @Flag(help: "Data-parallel over the processes of mpirun (on by itself under mpirun): each trains on its share of every batch; rank 0 prints and writes.")
     var distributed = false
 
@@ -57,6 +63,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if model == .transformer { return try runLanguageModel() }
         let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
         let printing = (communicator?.rank ?? 0) == 0
         if let threads {
@@ -92,6 +99,34 @@ struct Train: ParsableCommand {
         TrainingReport.printFlopBound(bound, records: records)
         if let csv { try TrainingReport.writeCSV(records, to: csv) }
         if let plot { try TrainingReport.writeSVG(records, to: plot) }
+    }
+}
+
+extension Train {
+    /// `--model transformer`: every optimizer asked for on the fortunes corpus, one process.
+    func runLanguageModel() throws {
+        if distributed || Communicator.isLaunched {
+            throw ValidationError("--model transformer runs in one process (its data-parallel training is not built yet)")
+        }
+        for (flag, value) in [("--context", context), ("--width", width), ("--heads", heads), ("--blocks", blocks),
+                              ("--sequences", sequences), ("--steps-per-epoch", stepsPerEpoch)] where value < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value)")
+        }
+        if let threads { OpenBLAS.setThreadCount(threads) }
+        let corpus = try TextCorpus.fortunes()
+        print("fortunes: \(corpus.trainingFortunes) fortunes (\(corpus.training.count) bytes) to train on, "
+            + "\(corpus.validationFortunes) (\(corpus.validation.count) bytes) to validate; model: \(blocks) blocks, "
+            + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
+        var records: [SequenceRecord] = []
+        for runSeed in seed..<(seed + UInt64(seeds)) {
+            for name in compare ? OptimizerName.allCases : [optimizer] {
+                records += try LanguageModelRun(
+                    optimizer: name, settings: settings, shape: (context, width, heads, blocks), sequences: sequences,
+                    stepsPerEpoch: stepsPerEpoch, seed: runSeed
+                ).run(corpus: corpus, epochs: epochs, progress: nil)
+            }
+        }
+        LanguageModelRun.printRecords(records)
     }
 }
 

@@ -8,7 +8,7 @@ enum OptimizerName: String, CaseIterable, Sendable {
 
 /// The models `ngbench train` trains.
 enum ModelName: String, CaseIterable, Sendable {
-    case mlp, cnn
+    case mlp, cnn, transformer
 }
 
 /// How `ngbench train` varies every optimizer's learning rate over a run.

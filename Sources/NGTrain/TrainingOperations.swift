@@ -50,6 +50,10 @@ extension NGError.Operation {
     public static let residualBackward = Self("Residual.backward")
     /// `Residual.forward`
     public static let residualForward = Self("Residual.forward")
+    /// `SequenceTrainer.init`
+    public static let sequenceTrainerInit = Self("SequenceTrainer.init")
+    /// `SequenceTrainer.train`
+    public static let sequenceTrainerTrain = Self("SequenceTrainer.train")
     /// `SoftmaxCrossEntropy.loss`
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
     /// `TextCorpus`

@@ -1,0 +1,85 @@
+import Foundation
+import NGPlus
+import NGTrain
+
+/// `ngbench train --model transformer`: the byte-level language model of `Model.transformer`
+/// on Debian's fortunes (`TextCorpus`), each optimizer from the same initial weights and the
+/// same batches. Adam is AdamW here — decoupled weight decay 0.1, a linear warm-up over the
+/// first 5% of the steps, then cosine decay to 0 — the baseline users hold a new optimizer
+/// against; SGD, NG+ (on its momentum-SGD base) and K-FAC take the same warm-up and cosine.
+/// The learning rates and damping are starting points, not tuned by a grid yet (README).
+struct LanguageModelRun {
+    let optimizer: OptimizerName
+    let settings: TrainingSettings
+    let shape: (context: Int, width: Int, heads: Int, blocks: Int)
+    let sequences: Int
+    let stepsPerEpoch: Int
+    let seed: UInt64
+
+    /// The starting points per optimizer (learning rate, damping, inverse interval).
+    static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int) {
+        switch optimizer {
+        case .adam: (3e-3, 0, 1)
+        case .sgd: (0.1, 0, 1)
+        case .ngplus: (0.1, 1e-2, 10)
+        case .kfac: (0.05, 0.1, 10)
+        }
+    }
+
+    func run(corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?) throws -> [SequenceRecord] {
+        let model = try Model<Float>.transformer(
+            sequenceLength: shape.context, width: shape.width, heads: shape.heads, blocks: shape.blocks, seed: seed)
+        let defaults = Self.defaults(optimizer)
+        let lr = settings.learningRate ?? defaults.learningRate
+        let lambda = settings.damping ?? defaults.damping
+        let k = settings.inverseInterval ?? defaults.inverseInterval
+        let steps = epochs * stepsPerEpoch
+        let schedule = Schedule.warmup(
+            steps: max(1, steps / 20), start: 0, then: .cosine(initial: lr, final: 0, steps: max(1, steps - steps / 20)))
+        let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
+        let trainer = try SequenceTrainer(sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed)
+        let bar = progress ?? ProgressBar(label: "transformer \(optimizer.rawValue)").update
+        let name = optimizer.rawValue
+        func fit<O: LayerOptimizer>(_ optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
+            var o = optimizer
+            try model.register(with: &o)
+            return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: bar)
+        }
+        switch optimizer {
+        case .adam:
+            return try fit(AdamOptimizer<Float>(settings: AdamSettings(
+                learningRate: schedule, weightDecay: 0.1, weightDecayMode: .decoupled)))
+        case .sgd:
+            return try fit(SGDOptimizer<Float>(settings: sgd))
+        case .ngplus:
+            return try fit(NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, side: settings.side ?? .automatic,
+                method: settings.method, batchSize: sequences * shape.context, fusedApply: true)))
+        case .kfac:
+            return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: sequences * shape.context)))
+        }
+    }
+
+    /// The epochs of every run, then per optimizer the best validation bits per byte, the first
+    /// epoch and seconds at which it reached AdamW's final figure (when AdamW ran).
+    static func printRecords(_ records: [SequenceRecord]) {
+        let rows = records.map { r in
+            [r.optimizer, "\(r.seed)", "\(r.epoch)", Report.format(r.trainLoss, 4), Report.format(r.validationBitsPerByte, 4),
+             Report.format(r.tokensPerSecond, 0), Report.format(r.seconds, 1)]
+        }
+        Report.printTable(
+            header: ["optimizer", "seed", "epoch", "train loss (nats)", "validation bits/byte", "tokens/s", "seconds"], rows: rows)
+        guard let adam = records.last(where: { $0.optimizer == OptimizerName.adam.rawValue }) else { return }
+        print()
+        print("AdamW's final validation: \(Report.format(adam.validationBitsPerByte, 4)) bits/byte")
+        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        let summary = names.map { name -> [String] in
+            let runs = records.filter { $0.optimizer == name }
+            let reached = runs.first { $0.validationBitsPerByte <= adam.validationBitsPerByte }
+            return [name, Report.format(runs.map(\.validationBitsPerByte).min()!, 4),
+                    reached.map { "epoch \($0.epoch), \(Report.format($0.seconds, 1)) s" } ?? "not reached"]
+        }
+        Report.printTable(header: ["optimizer", "best bits/byte", "AdamW's final reached"], rows: summary)
+    }
+}

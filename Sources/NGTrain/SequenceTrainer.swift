@@ -1,0 +1,99 @@
+import Foundation
+import NGPlus
+
+/// One epoch of a language model's training, as `ngbench train --model transformer` prints it.
+public struct SequenceRecord: Sendable, Equatable {
+    public let optimizer: String
+    public let seed: UInt64
+    public let epoch: Int
+    /// Mean training cross-entropy per token, in nats.
+    public let trainLoss: Double
+    /// Cross-entropy of the validation windows in bits per byte (tokens are bytes).
+    public let validationBitsPerByte: Double
+    /// Training tokens per second of training time, this epoch.
+    public let tokensPerSecond: Double
+    /// Cumulative training seconds (forward, backward, optimizer steps; no evaluation).
+    public let seconds: Double
+}
+
+/// Trains a byte-level language model (`Model.transformer`) on a `TextCorpus`: every step a
+/// batch of `sequences` windows of `length` bytes at seeded random places of the training text,
+/// the next byte of each token its label; after every epoch of `stepsPerEpoch` steps the
+/// validation cross-entropy over fixed windows spread evenly through the validation text.
+public struct SequenceTrainer {
+    public let sequences: Int
+    public let length: Int
+    public let stepsPerEpoch: Int
+    public let seed: UInt64
+    /// Windows of the validation text evaluated after each epoch.
+    public let validationWindows: Int
+
+    /// - Throws: `invalidArgument` for a size below 1.
+    public init(sequences: Int, length: Int, stepsPerEpoch: Int, seed: UInt64, validationWindows: Int = 64) throws(NGError) {
+        for (name, value) in [("sequences", sequences), ("length", length), ("stepsPerEpoch", stepsPerEpoch),
+                              ("validationWindows", validationWindows)] where value < 1 {
+            throw .invalidArgument(operation: .sequenceTrainerInit, argument: name, reason: "must be at least 1, got \(value)")
+        }
+        self.sequences = sequences
+        self.length = length
+        self.stepsPerEpoch = stepsPerEpoch
+        self.seed = seed
+        self.validationWindows = validationWindows
+    }
+
+    /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` after every step.
+    /// - Throws: `invalidArgument` when a text is shorter than one window, and what a step throws.
+    public func train<O: LayerOptimizer>(
+        _ model: Model<Float>, optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [SequenceRecord] where O.Scalar == Float {
+        for (part, text) in [("training", corpus.training), ("validation", corpus.validation)] where text.count <= length {
+            throw NGError.invalidArgument(
+                operation: .sequenceTrainerTrain, argument: "corpus",
+                reason: "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
+        }
+        var generator = SeededGenerator(seed: seed)
+        var starts = [Int](repeating: 0, count: sequences)
+        var x = Matrix<Float>(rows: 0, columns: 0)
+        var labels: [Int] = []
+        var seconds = 0.0
+        var records: [SequenceRecord] = []
+        for epoch in 1...max(epochs, 1) {
+            var (lossSum, epochSeconds) = (0.0, 0.0)
+            for step in 0..<stepsPerEpoch {
+                for i in starts.indices { starts[i] = Int.random(in: 0..<(corpus.training.count - length), using: &generator) }
+                TextCorpus.oneHotWindows(corpus.training, starts: starts, length: length, into: &x, labels: &labels)
+                let begin = DispatchTime.now().uptimeNanoseconds
+                lossSum += try model.trainStep(x, labels: labels[...], optimizer: &optimizer)
+                epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                progress((epoch - 1) * stepsPerEpoch + step + 1, epochs * stepsPerEpoch)
+            }
+            seconds += epochSeconds
+            records.append(SequenceRecord(
+                optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(stepsPerEpoch),
+                validationBitsPerByte: try validationBitsPerByte(model, corpus: corpus),
+                tokensPerSecond: Double(stepsPerEpoch * sequences * length) / epochSeconds, seconds: seconds))
+        }
+        return records
+    }
+
+    /// The mean cross-entropy of the validation windows (starts spread evenly), in bits per byte.
+    public func validationBitsPerByte(_ model: Model<Float>, corpus: TextCorpus) throws -> Double {
+        let text = corpus.validation
+        let span = text.count - length - 1
+        let count = min(validationWindows, max(span, 1))
+        var loss = SoftmaxCrossEntropy<Float>()
+        var x = Matrix<Float>(rows: 0, columns: 0)
+        var labels: [Int] = []
+        var total = 0.0
+        var batchStart = 0
+        while batchStart < count {
+            let end = min(batchStart + sequences, count)
+            let starts = (batchStart..<end).map { $0 * span / count }
+            TextCorpus.oneHotWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+            total += try loss.loss(logits: model.forward(x), labels: labels[...]) * Double(end - batchStart)
+            batchStart = end
+        }
+        return total / Double(count) / log(2)
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// `ngbench train --model transformer` end to end on Debian's fortunes, tiny: every optimizer
+/// trains, the table and AdamW's summary are printed; a size below 1 is refused by name.
+@Suite struct TrainTransformerTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/games/fortunes"),
+                   "the fortunes package is not installed (scripts/bootstrap installs it)"))
+    func everyOptimizerTrainsATinyLanguageModel() throws {
+        let run = try runNGBench([
+            "train", "--model", "transformer", "--compare", "--epochs", "1", "--steps-per-epoch", "2", "--blocks", "1",
+            "--width", "16", "--heads", "2", "--context", "16", "--sequences", "2", "--threads", "1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        for name in ["ngplus", "sgd", "adam", "kfac"] {
+            #expect(run.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(" 1 ") }, "\(run.stdout)")
+        }
+        #expect(run.stdout.contains("AdamW's final validation:"), "\(run.stdout)")
+    }
+
+    @Test func aSizeBelowOneIsRefusedByName() throws {
+        let run = try runNGBench(["train", "--model", "transformer", "--heads", "0"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("--heads must be at least 1, got 0"), "\(run.stderr)")
+    }
+}
