@@ -5,7 +5,7 @@ import NGPlus
 /// vector `[γ | β]` (1 × 2·width; γ = 1, β = 0 at the start), registered as `.vector`: the
 /// optimizers give it their plain first-order step (NG+ never preconditions normalization
 /// parameters, as the authors do).
-public final class LayerNorm<Scalar: NetworkScalar>: TrainableLayer {
+public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     public let width: Int
     public let epsilon: Scalar
     /// `[γ | β]`.
@@ -71,17 +71,7 @@ public final class LayerNorm<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight, gradient: gradient)
-    }
-
-    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.submit(handle!, gradient: gradient)
-    }
-
-    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
-    }
+    public var parameterGradient: Matrix<Scalar> { gradient }
 
     public func release() {}
 }

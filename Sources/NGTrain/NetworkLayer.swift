@@ -33,6 +33,30 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
     func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
 }
 
+/// A trainable layer that hands its optimizer a whole-parameter gradient and no per-sample
+/// statistics (LayerNorm's scales and shifts, learned positions): `update`, `submit` and
+/// `step` are written once here.
+public protocol GradientOnlyLayer<Scalar>: TrainableLayer {
+    /// The parameter.
+    var weight: Matrix<Scalar> { get set }
+    /// Its gradient from the last backward.
+    var parameterGradient: Matrix<Scalar> { get }
+}
+
+extension GradientOnlyLayer {
+    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight, gradient: parameterGradient)
+    }
+
+    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.submit(handle!, gradient: parameterGradient)
+    }
+
+    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
+        try optimizer.step(handle!, weight: &weight)
+    }
+}
+
 /// Resizes `matrix` to `rows × columns` when it has another shape (allocating only then).
 @inlinable
 func ensureShape<Scalar: BLASScalar>(_ matrix: inout Matrix<Scalar>, _ rows: Int, _ columns: Int) {

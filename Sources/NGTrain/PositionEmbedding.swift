@@ -3,7 +3,7 @@ import NGPlus
 /// Learned position embeddings: row `s·T + t` (token t of sequence s) gets `P[t]` added,
 /// P a `T × width` matrix parameter (registered `.matrix`, so NG+ preconditions it with the
 /// mini-batch GFIM form; zero at the start). Backward: `dx = dy`, `∇P[t] = Σ_s dy[s·T + t]`.
-public final class PositionEmbedding<Scalar: NetworkScalar>: TrainableLayer {
+public final class PositionEmbedding<Scalar: NetworkScalar>: GradientOnlyLayer {
     public let sequenceLength: Int
     public let width: Int
     /// P.
@@ -61,17 +61,7 @@ public final class PositionEmbedding<Scalar: NetworkScalar>: TrainableLayer {
         return dy
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight, gradient: gradient)
-    }
-
-    public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.submit(handle!, gradient: gradient)
-    }
-
-    public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
-    }
+    public var parameterGradient: Matrix<Scalar> { gradient }
 
     public func release() {}
 }
