@@ -13,8 +13,10 @@ import NGPlus
 /// Each process's contribution is weighted by its share of the batch, `B_r/B` (exact: see
 /// `StatisticsSharing`). Configure the base optimizer with the **global** batch (NG+'s planner
 /// then prices the whole batch's Woodbury rank), and register the same layers in the same order
-/// on every process. Refreshes are computed by every process from the same statistics (no
-/// broadcast, no waiting on an owner).
+/// on every process. A refresh that one process can make for all (`SharedRefresh`: explicit
+/// inverses and Cholesky factors) is made by its owner — the largest first, to the least loaded
+/// process — and broadcast; the others adopt it exactly (`shareRefreshes`). Woodbury refreshes
+/// and NG+'s matrix form are made by every process from inputs they all hold.
 ///
 /// Failures: a process whose `observe`, `submit` or `synchronize` checks fail throws its error,
 /// and when it still calls `synchronize` its failure travels in the all-reduce: every other
