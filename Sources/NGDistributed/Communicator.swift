@@ -3,8 +3,9 @@ import Foundation
 import NGPlus
 
 /// The processes of an MPI run (`MPI_COMM_WORLD`): this process's rank, their number, and the
-/// collectives data-parallel training uses, each in place on caller-owned storage (no copy, no
-/// allocation). MPI errors come back as `DistributedError.mpiFailure`, not as an abort.
+/// collectives data-parallel training uses, each in place on caller-owned storage (no copy and
+/// no allocation on the Swift side; Open MPI allocates its own buffers in some collectives).
+/// MPI errors come back as `DistributedError.mpiFailure`, not as an abort.
 ///
 /// Ending a run: call `finalize()` once every process is done. A process that fails should
 /// end with `abort(code:)` (or simply exit without `finalize()`): `mpirun` then ends every
