@@ -1,4 +1,5 @@
 import Foundation
+import NGDistributed
 import NGPlus
 import NGTrain
 
@@ -15,6 +16,8 @@ struct LanguageModelRun {
     let sequences: Int
     let stepsPerEpoch: Int
     let seed: UInt64
+    /// The processes of a data-parallel run, or nil for one process.
+    let communicator: Communicator?
 
     /// The starting points per optimizer (learning rate, damping, inverse interval). NG+'s:
     /// lr 0.1 with λ = 0.01 diverged on the default model (loss 33 → 461 nats in two epochs of
@@ -42,7 +45,15 @@ struct LanguageModelRun {
         let trainer = try SequenceTrainer(sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed)
         let bar = progress ?? ProgressBar(label: "transformer \(optimizer.rawValue)").update
         let name = optimizer.rawValue
-        func fit<O: LayerOptimizer>(_ optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
+        func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
+            if let communicator {
+                var parallel = try DataParallel(
+                    optimizer, communicator: communicator, globalBatch: sequences * shape.context,
+                    rowsPerSample: shape.context)
+                try model.register(with: &parallel)
+                return try trainer.train(
+                    model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: bar)
+            }
             var o = optimizer
             try model.register(with: &o)
             return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: bar)

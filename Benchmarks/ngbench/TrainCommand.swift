@@ -103,29 +103,39 @@ struct Train: ParsableCommand {
 }
 
 extension Train {
-    /// `--model transformer`: every optimizer asked for on the fortunes corpus, one process.
+    /// `--model transformer`: every optimizer asked for on the fortunes corpus; data-parallel
+    /// under mpirun (each process whole sequences of every batch), rank 0 printing.
     func runLanguageModel() throws {
-        if distributed || Communicator.isLaunched {
-            throw ValidationError("--model transformer runs in one process (its data-parallel training is not built yet)")
-        }
         for (flag, value) in [("--context", context), ("--width", width), ("--heads", heads), ("--blocks", blocks),
                               ("--sequences", sequences), ("--steps-per-epoch", stepsPerEpoch)] where value < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
-        if let threads { OpenBLAS.setThreadCount(threads) }
+        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
+        if let threads {
+            OpenBLAS.setThreadCount(threads)
+        } else if let communicator {
+            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
+        }
+        let printing = (communicator?.rank ?? 0) == 0
         let corpus = try TextCorpus.fortunes()
-        print("fortunes: \(corpus.trainingFortunes) fortunes (\(corpus.training.count) bytes) to train on, "
-            + "\(corpus.validationFortunes) (\(corpus.validation.count) bytes) to validate; model: \(blocks) blocks, "
-            + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
         var records: [SequenceRecord] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
                 records += try LanguageModelRun(
                     optimizer: name, settings: settings, shape: (context, width, heads, blocks), sequences: sequences,
-                    stepsPerEpoch: stepsPerEpoch, seed: runSeed
-                ).run(corpus: corpus, epochs: epochs, progress: nil)
+                    stepsPerEpoch: stepsPerEpoch, seed: runSeed, communicator: communicator
+                ).run(corpus: corpus, epochs: epochs, progress: printing ? nil : { _, _ in })
             }
         }
+        defer { communicator?.finalize() }
+        guard printing else { return }
+        if let communicator {
+            print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), "
+                + "\(OpenBLAS.threadCount) OpenBLAS thread(s) each, \(sequences) sequences a batch split by whole sequences")
+        }
+        print("fortunes: \(corpus.trainingFortunes) fortunes (\(corpus.training.count) bytes) to train on, "
+            + "\(corpus.validationFortunes) (\(corpus.validation.count) bytes) to validate; model: \(blocks) blocks, "
+            + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
         LanguageModelRun.printRecords(records)
     }
 }

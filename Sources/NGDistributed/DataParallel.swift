@@ -65,26 +65,29 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     }
 
     /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
-    /// every global batch of `globalBatch` rows in rank order, the first `globalBatch % size`
-    /// processes one row more.
-    /// - Throws: `NGError.invalidArgument` when the batch has fewer rows than there are
-    ///   processes; `DistributedError.mismatch` when the processes were given different batches.
-    public init(_ base: Base, communicator: Communicator, globalBatch: Int) throws {
-        guard globalBatch >= communicator.size else {
+    /// every global batch of `globalBatch` rows in rank order by whole samples of
+    /// `rowsPerSample` rows (a sequence model's tokens: each process must hold whole sequences),
+    /// the first processes one sample more when they do not divide evenly.
+    /// - Throws: `NGError.invalidArgument` when the rows are not whole samples or the samples
+    ///   fewer than the processes; `DistributedError.mismatch` when the processes were given
+    ///   different batches.
+    public init(_ base: Base, communicator: Communicator, globalBatch: Int, rowsPerSample: Int = 1) throws {
+        guard rowsPerSample >= 1, globalBatch % rowsPerSample == 0, globalBatch / rowsPerSample >= communicator.size else {
             throw NGError.invalidArgument(
                 operation: .dataParallelInit, argument: "globalBatch",
-                reason: "\(globalBatch) rows cannot be split over \(communicator.size) processes")
+                reason: "\(globalBatch) rows in samples of \(rowsPerSample) cannot be split over \(communicator.size) processes")
         }
-        var values: [Int64] = [Int64(globalBatch), -Int64(globalBatch)]
+        var values: [Int64] = [Int64(globalBatch), Int64(rowsPerSample), -Int64(globalBatch), -Int64(rowsPerSample)]
         try communicator.allReduceMax(&values)
-        guard values[0] == -values[1] else {
+        guard values[0] == -values[2], values[1] == -values[3] else {
             throw DistributedError.mismatch(operation: .dataParallelInit, what: "the global batch")
         }
         self.base = base
         self.communicator = communicator
         self.globalBatch = globalBatch
-        let (quotient, remainder) = globalBatch.quotientAndRemainder(dividingBy: communicator.size)
-        shares = (0..<communicator.size).map { quotient + ($0 < remainder ? 1 : 0) }
+        let samples = globalBatch / rowsPerSample
+        let (quotient, remainder) = samples.quotientAndRemainder(dividingBy: communicator.size)
+        shares = (0..<communicator.size).map { (quotient + ($0 < remainder ? 1 : 0)) * rowsPerSample }
         let start = shares[..<communicator.rank].reduce(0, +)
         localRows = start..<start + shares[communicator.rank]
         gatherCounts = Array(repeating: 0, count: communicator.size)

@@ -47,6 +47,37 @@ public struct SequenceTrainer {
         _ model: Model<Float>, optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [SequenceRecord] where O.Scalar == Float {
+        try run(model, name: name, corpus: corpus, epochs: epochs, windows: 0..<sequences, progress: progress) {
+            x, labels in try model.trainStep(x, labels: labels, optimizer: &optimizer)
+        }
+    }
+
+    /// Trains with a synchronized optimizer (data-parallel, `rowsPerSample` = `length`): every
+    /// process draws the same windows and trains on its share of them (`optimizer.localRows`,
+    /// whole windows); the losses are the whole batch's, the seconds and tokens per second this
+    /// process's (its tokens).
+    public func train<O: SynchronizedOptimizer>(
+        _ model: Model<Float>, synchronizing optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [SequenceRecord] where O.Scalar == Float {
+        let rows = optimizer.localRows
+        guard rows.lowerBound % length == 0, rows.count % length == 0, rows.upperBound <= sequences * length else {
+            throw NGError.invalidArgument(
+                operation: .sequenceTrainerTrain, argument: "optimizer",
+                reason: "its rows \(rows) are not whole windows of \(length) of a batch of \(sequences)")
+        }
+        return try run(
+            model, name: name, corpus: corpus, epochs: epochs,
+            windows: (rows.lowerBound / length)..<(rows.upperBound / length), progress: progress
+        ) { x, labels in try model.trainStep(x, labels: labels, synchronizing: &optimizer) }
+    }
+
+    /// The epochs' loop: every step the batch's window starts (the same on every process),
+    /// `windows` of them trained on by `trainStep` (which returns the batch's mean loss).
+    func run(
+        _ model: Model<Float>, name: String, corpus: TextCorpus, epochs: Int, windows: Range<Int>,
+        progress: (Int, Int) -> Void, trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
+    ) throws -> [SequenceRecord] {
         for (part, text) in [("training", corpus.training), ("validation", corpus.validation)] where text.count <= length {
             throw NGError.invalidArgument(
                 operation: .sequenceTrainerTrain, argument: "corpus",
@@ -62,9 +93,9 @@ public struct SequenceTrainer {
             var (lossSum, epochSeconds) = (0.0, 0.0)
             for step in 0..<stepsPerEpoch {
                 for i in starts.indices { starts[i] = Int.random(in: 0..<(corpus.training.count - length), using: &generator) }
-                TextCorpus.oneHotWindows(corpus.training, starts: starts, length: length, into: &x, labels: &labels)
+                TextCorpus.oneHotWindows(corpus.training, starts: starts[windows], length: length, into: &x, labels: &labels)
                 let begin = DispatchTime.now().uptimeNanoseconds
-                lossSum += try model.trainStep(x, labels: labels[...], optimizer: &optimizer)
+                lossSum += try trainStep(x, labels[...])
                 epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
                 progress((epoch - 1) * stepsPerEpoch + step + 1, epochs * stepsPerEpoch)
             }
@@ -72,7 +103,7 @@ public struct SequenceTrainer {
             records.append(SequenceRecord(
                 optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(stepsPerEpoch),
                 validationBitsPerByte: try validationBitsPerByte(model, corpus: corpus),
-                tokensPerSecond: Double(stepsPerEpoch * sequences * length) / epochSeconds, seconds: seconds))
+                tokensPerSecond: Double(stepsPerEpoch * windows.count * length) / epochSeconds, seconds: seconds))
         }
         return records
     }

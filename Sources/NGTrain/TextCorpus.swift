@@ -105,8 +105,8 @@ public struct TextCorpus: Sendable, Equatable {
     /// 256 columns) and `labels` the byte after each (the next-token targets). Reuses the
     /// buffers when they have the right size.
     /// - Precondition: every window has `length + 1` bytes of `text` from its start.
-    public static func oneHotWindows<Scalar: BLASScalar>(
-        _ text: [UInt8], starts: [Int], length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
+    public static func oneHotWindows<Scalar: BLASScalar, Starts: Collection<Int>>(
+        _ text: [UInt8], starts: Starts, length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
     ) {
         let rows = starts.count * length
         if inputs.rows != rows || inputs.columns != vocabulary {

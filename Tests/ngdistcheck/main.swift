@@ -5,7 +5,7 @@
 // models' weights, relative to the weights' largest magnitude, with the tolerance the order of
 // the sums allows, and exits 0 when it is within it.
 //
-//   ngdistcheck --optimizer ngplus|woodbury|kfac|sgd|adam --model mlp|cnn [--steps N]
+//   ngdistcheck --optimizer ngplus|woodbury|kfac|sgd|adam --model mlp|cnn|transformer [--steps N]
 //               [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]
 //
 // --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
@@ -69,13 +69,19 @@ func makeModel() throws -> Model<Double> {
             Dense<Double>(inputs: 36, outputs: classes, using: &generator),
         ])
     }
+    if modelName == "transformer" {
+        return try Model<Double>.transformer(sequenceLength: sequenceLength, width: 8, heads: 2, blocks: 1, seed: 7)
+    }
     return Model(layers: [
         Dense<Double>(inputs: 10, outputs: 32, computesInputGradient: false, using: &generator), ReLU<Double>(),
         Dense<Double>(inputs: 32, outputs: classes, using: &generator),
     ])
 }
 
-let inputLength = modelName == "cnn" ? 36 : 10
+/// Tokens a sequence of the transformer (the batch's 12 rows are 6 sequences).
+let sequenceLength = 2
+
+let inputLength = modelName == "cnn" ? 36 : modelName == "transformer" ? 256 : 10
 var dataGenerator = SeededGenerator(seed: 11)
 let images = Matrix<Double>(rows: steps * batch, columns: inputLength) { _, _ in
     Double.random(in: -1...1, using: &dataGenerator)
@@ -90,7 +96,9 @@ func rows(_ range: Range<Int>, ofStep step: Int) -> (Matrix<Double>, ArraySlice<
 }
 
 func weights(_ model: Model<Double>) -> [Matrix<Double>] {
-    model.trainableLayers.map { ($0 as? Dense<Double>)?.weight ?? ($0 as! Conv2d<Double>).weight }
+    model.trainableLayers.map {
+        ($0 as? Dense<Double>)?.weight ?? ($0 as? Conv2d<Double>)?.weight ?? ($0 as! any GradientOnlyLayer<Double>).weight
+    }
 }
 
 /// The weights of every trainable layer, their values in order, as raw Doubles.
@@ -109,7 +117,13 @@ func readWeights(_ model: Model<Double>, from url: URL) throws {
         let shape = layer.spec.parameterShape
         let count = shape.rows * shape.columns
         let weight = try Matrix<Double>(rows: shape.rows, columns: shape.columns, elements: Array(values[offset..<offset + count]))
-        if let dense = layer as? Dense<Double> { dense.weight = weight } else { (layer as! Conv2d<Double>).weight = weight }
+        if let dense = layer as? Dense<Double> {
+            dense.weight = weight
+        } else if let conv = layer as? Conv2d<Double> {
+            conv.weight = weight
+        } else {
+            (layer as! any GradientOnlyLayer<Double>).weight = weight
+        }
         offset += count
     }
 }
@@ -133,7 +147,9 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     let rank = communicator.rank
 
     let model = try makeModel()
-    var parallel = try DataParallel(try make(), communicator: communicator, globalBatch: batch)
+    var parallel = try DataParallel(
+        try make(), communicator: communicator, globalBatch: batch,
+        rowsPerSample: modelName == "transformer" ? sequenceLength : 1)
     try model.register(with: &parallel)
     if rank == mismatchRank { _ = try parallel.register(.vector(length: 3)) }
     if let resume {
