@@ -95,4 +95,14 @@ struct LanguageModelRun {
         }
         Report.printTable(header: ["optimizer", "best bits/byte", "AdamW's final reached"], rows: summary)
     }
+
+    /// Every epoch of every run as CSV: optimizer, seed, epoch, training loss (nats per token),
+    /// validation bits per byte, tokens per second, cumulative seconds.
+    static func writeCSV(_ records: [SequenceRecord], to path: String) throws {
+        var lines = ["optimizer,seed,epoch,train_loss_nats,validation_bits_per_byte,tokens_per_second,seconds"]
+        for r in records {
+            lines.append("\(r.optimizer),\(r.seed),\(r.epoch),\(r.trainLoss),\(r.validationBitsPerByte),\(r.tokensPerSecond),\(r.seconds)")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
 }

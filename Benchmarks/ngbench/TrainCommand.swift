@@ -110,6 +110,7 @@ extension Train {
                               ("--sequences", sequences), ("--steps-per-epoch", stepsPerEpoch)] where value < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
+        if plot != nil { throw ValidationError("--plot draws the image models' accuracy; --model transformer writes --csv only") }
         let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
         if let threads {
             OpenBLAS.setThreadCount(threads)
@@ -137,6 +138,7 @@ extension Train {
             + "\(corpus.validationFortunes) (\(corpus.validation.count) bytes) to validate; model: \(blocks) blocks, "
             + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
         LanguageModelRun.printRecords(records)
+        if let csv { try LanguageModelRun.writeCSV(records, to: csv) }
     }
 }
 
