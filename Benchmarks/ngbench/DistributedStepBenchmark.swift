@@ -23,7 +23,7 @@ struct DistributedStepFigure {
 
     var totalMs: Double { computeMs + communicationMs + refreshMs + updateMs }
 
-    static let fieldCount = 6
+    static let fieldCount = 5
 }
 
 /// `ngbench step --distributed`: one dense layer trained data-parallel by every process of the
@@ -104,7 +104,7 @@ struct DistributedStepBenchmark {
         return [
             perStep(compute), perStep(after.communicationSeconds - before.communicationSeconds),
             perStep(after.refreshSeconds - before.refreshSeconds), perStep(update),
-            Double(values * MemoryLayout<Float>.size) / Double(steps), 0,
+            Double(values * MemoryLayout<Float>.size) / Double(steps),
         ]
     }
 }

@@ -89,7 +89,7 @@ struct Train: ParsableCommand {
         defer { communicator?.finalize() }
         guard printing else { return }
         if let communicator {
-            print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(DistributedThreads.shares(batch: batch, size: communicator.size))")
+            print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(communicator.rowShares(globalBatch: batch))")
         }
         TrainingReport.printTable(records)
         TrainingReport.printSummary(records, target: target ?? (model == .mlp ? 0.88 : 0.91))
@@ -142,7 +142,7 @@ extension Train {
     }
 }
 
-/// OpenBLAS threads and batch shares of a data-parallel run on this machine.
+/// OpenBLAS threads of a data-parallel run on this machine.
 enum DistributedThreads {
     /// This machine's cores over the processes mpirun started on it, and no more than the cores
     /// this process is bound to (mpirun binds each process to a core by default: two threads
@@ -161,11 +161,6 @@ enum DistributedThreads {
         else { return nil }
         let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
         return mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
-    }
-
-    /// The rows of a batch on each process, as `DataParallel` splits it.
-    static func shares(batch: Int, size: Int) -> [Int] {
-        (0..<size).map { batch / size + ($0 < batch % size ? 1 : 0) }
     }
 }
 

@@ -39,6 +39,14 @@ public struct Communicator: Sendable {
         return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil
     }
 
+    /// Every process's rows of a global batch of `globalBatch` rows, in rank order, as
+    /// `DataParallel` splits it: whole samples of `rowsPerSample` rows, the first processes one
+    /// sample more when the samples do not divide evenly.
+    public func rowShares(globalBatch: Int, rowsPerSample: Int = 1) -> [Int] {
+        let (quotient, remainder) = (globalBatch / rowsPerSample).quotientAndRemainder(dividingBy: size)
+        return (0..<size).map { (quotient + ($0 < remainder ? 1 : 0)) * rowsPerSample }
+    }
+
     /// Every process's `buffer` replaced by the element-wise sum over the processes, in place.
     public func allReduceSum<Scalar: BLASScalar>(_ buffer: UnsafeMutableBufferPointer<Scalar>) throws(DistributedError) {
         let operation = NGError.Operation.communicatorAllReduce

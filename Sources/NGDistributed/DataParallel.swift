@@ -85,9 +85,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         self.base = base
         self.communicator = communicator
         self.globalBatch = globalBatch
-        let samples = globalBatch / rowsPerSample
-        let (quotient, remainder) = samples.quotientAndRemainder(dividingBy: communicator.size)
-        shares = (0..<communicator.size).map { (quotient + ($0 < remainder ? 1 : 0)) * rowsPerSample }
+        shares = communicator.rowShares(globalBatch: globalBatch, rowsPerSample: rowsPerSample)
         let start = shares[..<communicator.rank].reduce(0, +)
         localRows = start..<start + shares[communicator.rank]
         gatherCounts = Array(repeating: 0, count: communicator.size)
