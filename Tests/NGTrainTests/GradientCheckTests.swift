@@ -28,6 +28,26 @@ func finiteDifferenceError(
     return worst
 }
 
+/// The parameter gradient a trainable layer hands its optimizer after a forward and backward
+/// pass, read back through a plain SGD step of rate 1 (`W − (W − ∇) = ∇`), against central
+/// finite differences of `Σ g ⊙ forward(x)` in the parameter; the parameter is put back.
+func parameterFiniteDifferenceError<Layer: TrainableLayer>(
+    _ layer: Layer, _ weight: ReferenceWritableKeyPath<Layer, Matrix<Double>>, input x: Matrix<Double>,
+    upstream g: Matrix<Double>
+) throws -> Double where Layer.Scalar == Double {
+    var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+    layer.handle = try sgd.register(layer.spec)
+    let before = layer[keyPath: weight]
+    try layer.update(with: &sgd)
+    let after = layer[keyPath: weight]
+    let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in before[i, j] - after[i, j] }
+    layer[keyPath: weight] = before
+    return try finiteDifferenceError(input: before, upstream: g, forward: { w in
+        layer[keyPath: weight] = w
+        return try layer.forward(x)
+    }, analytic: gradient)
+}
+
 @Suite struct GradientCheckTests {
     @Test func denseInputAndWeightGradientsMatchFiniteDifferences() throws {
         var generator = SeededGenerator(seed: 201)
@@ -60,18 +80,7 @@ func finiteDifferenceError(
         let dx = try layer.backward(g)
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try layer.forward($0) }, analytic: dx) < 1e-7)
 
-        // The weight gradient, through a plain SGD step of rate 1 (W̃ − (W̃ − G̃) = G̃).
-        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
-        layer.handle = try sgd.register(layer.spec)
-        let before = layer.weight
-        try layer.update(with: &sgd)
-        let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in before[i, j] - layer.weight[i, j] }
-        layer.weight = before
-        let error = try finiteDifferenceError(input: before, upstream: g, forward: { w in
-            layer.weight = w
-            return try layer.forward(x)
-        }, analytic: gradient)
-        #expect(error < 1e-7)
+        #expect(try parameterFiniteDifferenceError(layer, \.weight, input: x, upstream: g) < 1e-7)
     }
 
     @Test func reluAndMaxPoolGradientsMatchFiniteDifferences() throws {

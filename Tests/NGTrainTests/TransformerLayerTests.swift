@@ -49,18 +49,7 @@ import Testing
         let dx = try norm.backward(g)
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: dx) < 1e-6)
 
-        // The parameter gradient, through a plain SGD step of rate 1 (w − (w − ∇) = ∇).
-        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
-        norm.handle = try sgd.register(norm.spec)
-        let before = norm.weight
-        try norm.update(with: &sgd)
-        let gradient = Matrix<Double>(rows: 1, columns: 2 * width) { _, j in before[0, j] - norm.weight[0, j] }
-        norm.weight = before
-        let error = try finiteDifferenceError(input: before, upstream: g, forward: { w in
-            norm.weight = w
-            return try norm.forward(x)
-        }, analytic: gradient)
-        #expect(error < 1e-6)
+        #expect(try parameterFiniteDifferenceError(norm, \.weight, input: x, upstream: g) < 1e-6)
     }
 
     @Test func layerNormRejectsBadSettingsAndShapes() throws {
@@ -129,17 +118,7 @@ import Testing
         _ = try positions.forward(x)
         let pdx = try positions.backward(g)
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try positions.forward($0) }, analytic: pdx) < 1e-7)
-        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
-        positions.handle = try sgd.register(positions.spec)
-        let before = positions.weight
-        try positions.update(with: &sgd)
-        let gradient = Matrix<Double>(rows: 3, columns: 4) { i, j in before[i, j] - positions.weight[i, j] }
-        positions.weight = before
-        let error = try finiteDifferenceError(input: before, upstream: g, forward: { p in
-            positions.weight = p
-            return try positions.forward(x)
-        }, analytic: gradient)
-        #expect(error < 1e-7)
+        #expect(try parameterFiniteDifferenceError(positions, \.weight, input: x, upstream: g) < 1e-7)
         #expect(throws: NGError.self) { try positions.forward(Matrix(rows: 5, columns: 4)) }   // not whole sequences
     }
 
