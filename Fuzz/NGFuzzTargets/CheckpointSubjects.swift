@@ -39,6 +39,10 @@ struct Subject<Optimizer: LayerOptimizer>: Sendable where Optimizer: Sendable {
                 case .matrix, .vector:
                     try optimizer.step(handles[i], weight: &weights[i],
                                        gradient: .random(rows: shape.rows, columns: shape.columns, using: &generator))
+                case let .embedding(vocabulary, width):
+                    let lookups = (0..<5).map { _ in Int.random(in: 0..<vocabulary, using: &generator) }
+                    let dy = Matrix<Optimizer.Scalar>.random(rows: 5, columns: width, scale: 0.1, using: &generator)
+                    try optimizer.step(handles[i], table: &weights[i], lookups: lookups, outputGradients: dy)
                 }
             }
         }
@@ -55,7 +59,7 @@ enum Subjects {
         // Valid by construction; `try!` states that a failure here is a bug of the harness.
         let geometry = try! ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: 1)
         return [.dense(outputs: 3, inputs: 5, bias: true), .conv2d(geometry: geometry, outChannels: 2, bias: true),
-                .matrix(rows: 4, columns: 3), .vector(length: 3)]
+                .matrix(rows: 4, columns: 3), .vector(length: 3), .embedding(vocabulary: 6, width: 3)]
     }()
 
     static let ngPlusFloat = try! Subject(

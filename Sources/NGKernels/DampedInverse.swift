@@ -292,28 +292,33 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     package func applyUnchecked(
         _ g: Matrix<Scalar>, side: Side, into d: inout Matrix<Scalar>, slot: InverseSlot
     ) {
+        g.withView { g in d.withMutableView { d in applyUnchecked(g, side: side, into: d, slot: slot) } }
+    }
+
+    /// `applyUnchecked` on views: G and D of one shape, D not overlapping G (the looked-up rows
+    /// of an embedding table, gathered into the first rows of a workspace).
+    @inlinable
+    package func applyUnchecked(
+        _ g: MatrixView<Scalar>, side: Side, into d: MutableMatrixView<Scalar>, slot: InverseSlot
+    ) {
         precondition(slot == .current ? isRefreshed : reports.staged != nil, "apply of an inverse never refreshed")
         let method = self.method
         let inverse = slot == .current ? storedBlocks : scratch
-        g.withView { g in
-            d.withMutableView { d in
-                if method == .choleskySolve { d.update(from: g) }
-                for b in inverse.blocks.indices {
-                    let range = inverse.blockRange(b)
-                    inverse.blocks[b].withView { f in
-                        switch (method, side) {
-                        case (.explicitInverse, .left):
-                            BLAS.gemm(f, g.rows(range), into: d.rows(range))
-                        case (.explicitInverse, .right):
-                            BLAS.gemm(g.columns(range), f, into: d.columns(range))
-                        case (.choleskySolve, .left):
-                            BLAS.trsm(left: true, transpose: false, f, d.rows(range))
-                            BLAS.trsm(left: true, transpose: true, f, d.rows(range))
-                        case (.choleskySolve, .right):
-                            let info = LAPACK.potrs(f, d.columns(range))
-                            precondition(info == 0, "potrs rejected validated arguments")
-                        }
-                    }
+        if method == .choleskySolve { d.update(from: g) }
+        for b in inverse.blocks.indices {
+            let range = inverse.blockRange(b)
+            inverse.blocks[b].withView { f in
+                switch (method, side) {
+                case (.explicitInverse, .left):
+                    BLAS.gemm(f, g.rows(range), into: d.rows(range))
+                case (.explicitInverse, .right):
+                    BLAS.gemm(g.columns(range), f, into: d.columns(range))
+                case (.choleskySolve, .left):
+                    BLAS.trsm(left: true, transpose: false, f, d.rows(range))
+                    BLAS.trsm(left: true, transpose: true, f, d.rows(range))
+                case (.choleskySolve, .right):
+                    let info = LAPACK.potrs(f, d.columns(range))
+                    precondition(info == 0, "potrs rejected validated arguments")
                 }
             }
         }

@@ -95,7 +95,7 @@ public enum GFIM {
     /// mirror that completes it costs more than the flops it saves (measured at order 1024,
     /// batch 128, 2 threads: SYRK 1.27 ms + mirror 1.08 ms against GEMM 1.34 ms).
     @inlinable
-    static func accumulateGram<Scalar: BLASScalar>(
+    package static func accumulateGram<Scalar: BLASScalar>(
         _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) {

@@ -110,4 +110,45 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         swap(&firstMoment, &stagedFirstMoment)
         swap(&secondMoment, &stagedSecondMoment)
     }
+
+    /// `stage` on the looked-up rows of a table (lazy Adam, as PyTorch's `SparseAdam`): the
+    /// bias corrections use the layer's step count t, so a row first looked up late takes a
+    /// smaller first step than dense Adam's first step.
+    public mutating func stageRows(
+        _ rows: [Int], direction update: inout Matrix<Scalar>, weight: Matrix<Scalar>,
+        into newRows: inout Matrix<Scalar>, settings: AdamSettings, t: Int
+    ) -> Bool {
+        let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
+        let correction1 = 1 - Scalar(pow(settings.beta1, Double(t + 1)))
+        let correction2 = 1 - Scalar(pow(settings.beta2, Double(t + 1)))
+        let decay = Scalar(settings.weightDecay)
+        let width = weight.columns
+        return firstMoment.withView { m in
+            secondMoment.withView { v in
+                stagedFirstMoment.withMutableView { mNew in
+                    stagedSecondMoment.withMutableView { vNew in
+                        stageRowSteps(
+                            rows, direction: &update, weight: weight, into: &newRows,
+                            learningRate: Scalar(settings.learningRate.value(at: t)),
+                            maxUpdateNorm: settings.maxUpdateNorm,
+                            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
+                            l2Decay: settings.weightDecayMode == .l2 ? decay : 0
+                        ) { k, row, gradient, weightUpdate in
+                            Scalar.adamUpdate(
+                                gradient: gradient, firstMoment: m.rows(row..<row + 1).base,
+                                secondMoment: v.rows(row..<row + 1).base, intoFirst: mNew.rows(k..<k + 1).base,
+                                intoSecond: vNew.rows(k..<k + 1).base, count: width, beta1: b1, beta2: b2,
+                                correction1: correction1, correction2: correction2, epsilon: eps,
+                                weightUpdate: weightUpdate)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public mutating func commitStagedRows(_ rows: [Int]) {
+        scatterRows(rows, from: stagedFirstMoment, into: &firstMoment)
+        scatterRows(rows, from: stagedSecondMoment, into: &secondMoment)
+    }
 }

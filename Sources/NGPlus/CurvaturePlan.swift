@@ -106,7 +106,10 @@ struct PlanRequest {
         let shape = spec.parameterShape
         let (rows, columns, b) = (shape.rows, shape.columns, Double(batch))
         var candidates: [CurvaturePlan] = []
+        // An embedding table is preconditioned on its right side, over its width, whatever the
+        // configured side: its left GFIM would be vocabulary × vocabulary.
         let sides: [Side] = switch side {
+        case _ where spec.isEmbedding: [.right]
         case .automatic: [.left, .right]
         case .left: [.left]
         case .right: [.right]
@@ -125,7 +128,8 @@ struct PlanRequest {
         }
         for side in sides {
             let order = side == .left ? rows : columns
-            let other = side == .left ? columns : rows
+            // An embedding step preconditions at most one row per lookup.
+            let other = spec.isEmbedding ? min(batch, rows) : side == .left ? columns : rows
             let statistics: Double = switch spec {
             case let .dense(_, inputs, _):
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + 2 * b * Double(inputs)
@@ -134,6 +138,8 @@ struct PlanRequest {
                      + 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other))
             case .matrix:
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other)
+            case .embedding:
+                2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b
             case .vector:
                 0
             }

@@ -27,6 +27,19 @@ public protocol FirstOrderRule: Sendable {
     /// Puts the state of the last `stage` in use.
     mutating func commitStaged()
 
+    /// The lazy step of an embedding table's looked-up rows at step count t: row k of
+    /// `direction` holds the gradient of table row `rows[k]`; the rows' new weights go to row k
+    /// of `newRows` and their new state aside, reading `weight` (the whole table) and the
+    /// current state only. Rows not looked up, and their state, do not change (PyTorch's
+    /// `SparseAdam` semantics: no decay, no momentum drift for them). Returns whether every
+    /// new value is finite; nothing is in use until `commitStagedRows`.
+    mutating func stageRows(
+        _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
+        settings: Settings, t: Int) -> Bool
+
+    /// Puts the state of the last `stageRows` in use, for its rows.
+    mutating func commitStagedRows(_ rows: [Int])
+
     func encode(to writer: inout StateWriter)
     mutating func restore(from reader: inout StateReader) throws(NGError)
 }
@@ -75,6 +88,19 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
             try finish(weight: &weight, settings, operation)
         }
 
+        /// The rule's lazy step of the looked-up rows, all or nothing.
+        mutating func sparseStep(
+            lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
+            _ settings: Rule.Settings, _ operation: NGError.Operation
+        ) throws(NGError) {
+            update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: false)
+            defer { update.resetRows() }
+            try update.requireFiniteRows(of: table, operation)
+            try update.stageRows(weight: table, settings: settings, t: step, operation)
+            update.commitRows(weight: &table)
+            step += 1
+        }
+
         /// The rule's step from the gradient in `update.direction`, all or nothing.
         mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: NGError.Operation) throws(NGError) {
             try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
@@ -105,7 +131,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
     @_specialize(where Rule == Adam<Double>)
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         try spec.validate(NGError.Operation("\(Rule.stateKind).register"))
-        return table.append(Layer(spec: spec, update: ParameterUpdate(shape: spec.parameterShape)))
+        return table.append(Layer(spec: spec, update: ParameterUpdate(spec: spec)))
     }
 
     /// Shapes are checked; the values, which no first-order rule uses, are not scanned.
@@ -143,6 +169,16 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
         outputGradients: Matrix<Scalar>
     ) throws {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
+    }
+
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
+    public mutating func step(
+        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
+    ) throws {
+        try self.table.step(layer, table: &table, lookups: lookups, outputGradients: outputGradients, settings)
     }
 
     public var nonFinitePolicy: NonFiniteStepPolicy {

@@ -20,7 +20,7 @@ struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
             builder = try KFACFactorBuilder(outputs: outputs, inputs: inputs, bias: bias, batchCapacity: batch)
         case let .conv2d(geometry, outChannels, bias):
             builder = try KFACFactorBuilder(geometry: geometry, outChannels: outChannels, bias: bias)
-        case .matrix, .vector:
+        case .matrix, .vector, .embedding:
             preconditionFailure("K-FAC's factors are for dense and conv2d layers")
         }
         let (inputOrder, outputOrder) = (builder.inputOrder, builder.outputs)

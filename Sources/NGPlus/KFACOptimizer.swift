@@ -53,6 +53,8 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         /// The factors of a dense or conv2d layer; nil for matrix and vector parameters, which
         /// take the plain SGD step.
         var curvature: KFACCurvature<Scalar>?
+        /// The factors of an embedding table; nil for every other kind.
+        var embedding: EmbeddingCurvature<Scalar>?
         var update: ParameterUpdate<MomentumSGD<Scalar>>
         /// Workspace: ∇W̃ of a fused step.
         var gradient: Matrix<Scalar>
@@ -73,14 +75,19 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try spec.validate(.kfacRegister)
         let shape = spec.parameterShape
         var curvature: KFACCurvature<Scalar>?
+        var embedding: EmbeddingCurvature<Scalar>?
         switch spec {
         case .dense, .conv2d:
             curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
+        case let .embedding(vocabulary, width):
+            embedding = try EmbeddingCurvature(
+                vocabulary: vocabulary, width: width, blockSize: width, method: .explicitInverse, rowFrequencies: true,
+                runningAverage: configuration.runningAverage, maxRetries: configuration.maxRetries)
         case .matrix, .vector:
             break
         }
         return table.append(Layer(
-            spec: spec, curvature: curvature, update: ParameterUpdate(shape: shape),
+            spec: spec, curvature: curvature, embedding: embedding, update: ParameterUpdate(spec: spec),
             gradient: Matrix(rows: shape.rows, columns: shape.columns)))
     }
 
@@ -118,6 +125,14 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func step(
+        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
+    ) throws {
+        try self.table.step(layer, table: &table, lookups: lookups, outputGradients: outputGradients, configuration)
+    }
+
     public var nonFinitePolicy: NonFiniteStepPolicy {
         get { table.nonFinitePolicy }
         set { table.nonFinitePolicy = newValue }
@@ -142,8 +157,9 @@ extension KFACConfiguration {
 }
 
 extension KFACOptimizer.Layer {
+    /// An embedding table takes its statistics with its step, never from `observe`.
     func usesObservation(_ configuration: KFACConfiguration) -> Bool {
-        step % configuration.resolvedStatisticsInterval == 0
+        !spec.isEmbedding && step % configuration.resolvedStatisticsInterval == 0
     }
 
     mutating func observe(
@@ -218,6 +234,7 @@ extension KFACOptimizer.Layer {
         writer.write(curvature?.hasStatistics ?? false)
         update.rule.encode(to: &writer)
         curvature?.encode(to: &writer)
+        embedding?.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
@@ -230,5 +247,6 @@ extension KFACOptimizer.Layer {
         try update.rule.restore(from: &reader)
         curvature?.hasStatistics = hasStatistics
         try curvature?.restore(from: &reader)
+        try embedding?.restore(from: &reader)
     }
 }

@@ -1,8 +1,10 @@
 /// What NG+ keeps for a layer's curvature, by the layer's kind: per-sample statistics (dense,
-/// conv2d), the mini-batch GFIM (matrix), or nothing (vectors take plain momentum SGD).
+/// conv2d), the mini-batch GFIM (matrix), the right-side GFIM of an embedding table, or nothing
+/// (vectors take plain momentum SGD).
 enum LayerCurvature<Scalar: BLASScalar>: Sendable {
     case perSample(PerSampleCurvature<Scalar>)
     case matrix(MatrixCurvature<Scalar>)
+    case embedding(EmbeddingCurvature<Scalar>)
     case none
     /// Only while a payload is taken out to be changed in place.
     case moving
@@ -31,6 +33,18 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable {
         defer { self = .matrix(curvature) }
         return try body(&curvature, &direction)
     }
+
+    /// Runs `body` on an embedding table's curvature in place, with the caller's update.
+    /// - Precondition: the layer is an embedding table.
+    mutating func withEmbedding<Rule: FirstOrderRule, Result, Failure: Error>(
+        _ update: inout ParameterUpdate<Rule>,
+        _ body: (inout EmbeddingCurvature<Scalar>, inout ParameterUpdate<Rule>) throws(Failure) -> Result
+    ) throws(Failure) -> Result where Rule.Scalar == Scalar {
+        guard case .embedding(var curvature) = consume self else { preconditionFailure("not an embedding table") }
+        self = .moving
+        defer { self = .embedding(curvature) }
+        return try body(&curvature, &update)
+    }
 }
 
 extension LayerCurvature: StateCodable {
@@ -38,6 +52,7 @@ extension LayerCurvature: StateCodable {
         switch self {
         case let .perSample(curvature): curvature.encode(to: &writer)
         case let .matrix(curvature): curvature.encode(to: &writer)
+        case let .embedding(curvature): curvature.encode(to: &writer)
         case .none: break
         case .moving: preconditionFailure("a curvature saved while it is being changed")
         }
@@ -52,6 +67,10 @@ extension LayerCurvature: StateCodable {
         case .matrix(var curvature):
             self = .moving
             defer { self = .matrix(curvature) }
+            try curvature.restore(from: &reader)
+        case .embedding(var curvature):
+            self = .moving
+            defer { self = .embedding(curvature) }
             try curvature.restore(from: &reader)
         case .none: break
         case .moving: preconditionFailure("a curvature restored while it is being changed")

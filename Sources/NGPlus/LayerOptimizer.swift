@@ -39,6 +39,23 @@ public protocol LayerOptimizer {
         outputGradients: Matrix<Scalar>
     ) throws
 
+    /// One sparse step of an embedding table (`LayerSpec.embedding`): the batch read row
+    /// `lookups[r]` of `table` as its output row r, and row r of `outputGradients` (lookups ×
+    /// width) is the gradient of the **mean** loss with respect to that output row — every
+    /// lookup a sample, as sequence rows are. Only the looked-up rows change, weights and
+    /// optimizer state alike (lazily: a row not looked up keeps its momentum or moments, with
+    /// no decay), at a cost in proportion to the lookups: the vocabulary × width gradient is
+    /// never formed, and only the looked-up rows of the table are read. A row looked up several
+    /// times takes the sum of their gradients. NG+ preconditions the rows on the right,
+    /// `G_rows·(F + s·I)⁻¹` with `F = L·dYᵀ·dY` over the L lookups; K-FAC also divides each row by
+    /// its damped lookup frequency.
+    /// - Throws: `invalidArgument` (not an embedding table, no lookups, a lookup outside the
+    ///   table), `shapeMismatch`, `nonFinite` (in the gradients or a looked-up row); nothing
+    ///   changes.
+    mutating func step(
+        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
+    ) throws
+
     /// What a step does with a non-finite gradient, observation or update: throw (the default)
     /// or skip and count the step. Not part of the saved state.
     var nonFinitePolicy: NonFiniteStepPolicy { get set }

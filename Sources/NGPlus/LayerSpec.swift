@@ -6,6 +6,7 @@
 /// | `dense` | outputs × (inputs + bias) | B × inputs / B × outputs |
 /// | `conv2d` | outChannels × (inChannels·kh·kw + bias) | B × (inChannels·H·W) / B × (outChannels·P) |
 /// | `matrix` | rows × columns | none: the mini-batch GFIM of the gradient |
+/// | `embedding` | vocabulary × width | none: a step takes the lookups and their output gradients |
 /// | `vector` | 1 × length | none: plain momentum SGD, never preconditioned |
 public enum LayerSpec: Sendable, Equatable, Codable {
     /// A dense layer `Y = X·Wᵀ + b`.
@@ -17,6 +18,10 @@ public enum LayerSpec: Sendable, Equatable, Codable {
     case matrix(rows: Int, columns: Int)
     /// A vector (a bias without a preconditioned weight, a norm scale).
     case vector(length: Int)
+    /// An embedding table of `vocabulary` rows of `width` values, stepped sparsely from its
+    /// lookups (`LayerOptimizer.step(_:table:lookups:outputGradients:)`): only the rows a batch
+    /// looked up change, at a cost in proportion to the lookups, not the vocabulary.
+    case embedding(vocabulary: Int, width: Int)
 
     /// The shape of W̃.
     public var parameterShape: Shape {
@@ -25,6 +30,7 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         case let .conv2d(geometry, outChannels, bias): Shape(outChannels, geometry.patchSize + (bias ? 1 : 0))
         case let .matrix(rows, columns): Shape(rows, columns)
         case let .vector(length): Shape(1, length)
+        case let .embedding(vocabulary, width): Shape(vocabulary, width)
         }
     }
 
@@ -36,7 +42,13 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         case let .conv2d(geometry, _, _): geometry.patchSize
         case let .matrix(_, columns): columns
         case .vector: 0
+        case let .embedding(_, width): width
         }
+    }
+
+    /// Whether the layer is an embedding table, stepped from its lookups.
+    public var isEmbedding: Bool {
+        if case .embedding = self { true } else { false }
     }
 
     /// Throws `invalidArgument` for a non-positive size, or a parameter W̃ whose rows, columns
@@ -47,6 +59,7 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         case let .conv2d(_, outChannels, _): [("outChannels", outChannels)]
         case let .matrix(rows, columns): [("rows", rows), ("columns", columns)]
         case let .vector(length): [("length", length)]
+        case let .embedding(vocabulary, width): [("vocabulary", vocabulary), ("width", width)]
         }
         for (name, value) in sizes where value < 1 || value > Int(Int32.max) {
             throw .invalidArgument(

@@ -101,6 +101,24 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         }
     }
 
+    /// `LayerOptimizer.step(_:table:lookups:outputGradients:)`.
+    mutating func step(
+        _ handle: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>,
+        _ settings: Layer.Settings
+    ) throws {
+        let operation = stepOperation
+        let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        do {
+            try StepValidation.embeddingStep(
+                layers[i].spec, table: table, lookups: lookups, outputGradients: outputGradients, operation)
+            try layers[i].sparseStep(
+                lookups: lookups, outputGradients: outputGradients, table: &table, index: i, settings, operation)
+        } catch {
+            guard skips(error) else { throw error }
+            skippedSteps[i] += 1
+        }
+    }
+
     /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value anywhere but in
     /// the weight, under `.skipStep`. A call that throws has changed nothing, so a skip needs no
     /// undoing.

@@ -53,6 +53,36 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         swap(&velocity, &stagedVelocity)
         started = true
     }
+
+    /// `stage` on the looked-up rows of a table; a row's velocity starts at zero, so its
+    /// first step is `v′ = d`.
+    public mutating func stageRows(
+        _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
+        settings: SGDSettings, t: Int
+    ) -> Bool {
+        let mu = Scalar(settings.momentum)
+        let decay = Scalar(settings.weightDecay)
+        let (restart, nesterov, width) = (!started || mu == 0, settings.nesterov, weight.columns)
+        return velocity.withView { v in
+            stagedVelocity.withMutableView { staged in
+                stageRowSteps(
+                    rows, direction: &direction, weight: weight, into: &newRows,
+                    learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
+                    decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
+                    l2Decay: settings.weightDecayMode == .l2 ? decay : 0
+                ) { k, row, gradient, weightUpdate in
+                    Scalar.momentumUpdate(
+                        gradient: gradient, velocity: v.rows(row..<row + 1).base, into: staged.rows(k..<k + 1).base,
+                        count: width, momentum: mu, restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
+                }
+            }
+        }
+    }
+
+    public mutating func commitStagedRows(_ rows: [Int]) {
+        scatterRows(rows, from: stagedVelocity, into: &velocity)
+        started = true
+    }
 }
 
 extension MomentumSGD {

@@ -83,13 +83,21 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
                 shape: shape, plan: chosen, epsilon: configuration.matrixEpsilon,
                 start: configuration.matrixMomentumStart, maxRetries: configuration.maxRetries))
             plan = chosen
+        case let .embedding(vocabulary, width):
+            request.woodburyAllowed = false
+            let chosen = try request.plan(for: spec, operation: operation)
+            curvature = .embedding(try EmbeddingCurvature(
+                vocabulary: vocabulary, width: width, blockSize: chosen.blockSize,
+                method: chosen.method == .choleskySolve ? .choleskySolve : .explicitInverse, rowFrequencies: false,
+                runningAverage: configuration.runningAverage, maxRetries: configuration.maxRetries))
+            plan = chosen
         case .vector:
             curvature = .none
         }
         let index = table.layers.count
         return table.append(Layer(
             spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
-            curvature: curvature, update: ParameterUpdate(shape: shape)))
+            curvature: curvature, update: ParameterUpdate(spec: spec)))
     }
 
     @_specialize(where Scalar == Float)
@@ -119,6 +127,14 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         outputGradients: Matrix<Scalar>
     ) throws {
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, configuration)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public mutating func step(
+        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
+    ) throws {
+        try self.table.step(layer, table: &table, lookups: lookups, outputGradients: outputGradients, configuration)
     }
 
     public var nonFinitePolicy: NonFiniteStepPolicy {
@@ -164,8 +180,9 @@ extension NGPlusOptimizer.Layer {
         step == 0 || step % configuration.inverseInterval == offset
     }
 
+    /// An embedding table takes its statistics with its step, never from `observe`.
     func usesObservation(_ configuration: NGPlusConfiguration) -> Bool {
-        isStatisticsStep(configuration)
+        !spec.isEmbedding && isStatisticsStep(configuration)
     }
 
     func isStatisticsStep(_ configuration: NGPlusConfiguration) -> Bool {
@@ -199,6 +216,8 @@ extension NGPlusOptimizer.Layer {
         var outcome: RefreshOutcome?
         let damping = configuration.dampingRule(for: spec, step: step)
         switch spec {
+        case .embedding:
+            preconditionFailure("an embedding table's dense step passed validation")
         case .vector:
             copy(gradient, into: &update.direction)
         case .matrix:
@@ -274,7 +293,7 @@ extension NGPlusOptimizer.Layer {
                 curvature.commitMomentum()
                 if refreshing { curvature.commitRefresh() }
             }
-        case .none, .moving:
+        case .none, .embedding, .moving:
             break
         }
         update.commit(weight: &weight)

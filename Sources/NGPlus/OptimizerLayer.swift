@@ -32,6 +32,13 @@ protocol OptimizerLayer: Sendable {
         index: Int, _ settings: Settings, _ operation: NGError.Operation
     ) throws
 
+    /// One sparse step of an embedding table from validated lookups and output gradients, all
+    /// or nothing.
+    mutating func sparseStep(
+        lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int, _ settings: Settings,
+        _ operation: NGError.Operation
+    ) throws
+
     /// What a data-parallel run shares of the coming step's statistics (`StatisticsSharing`);
     /// first-order layers take the default, nothing.
     func sharedStatistics(_ settings: Settings) -> SharedStatistics

@@ -9,10 +9,52 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
     /// Workspace: the new weight, exchanged with the caller's on commit.
     var newWeight: Matrix<Scalar>
 
-    init(shape: Shape) {
+    /// An embedding table's looked-up rows (nil for other layers).
+    var touched: TouchedRows?
+
+    init(spec: LayerSpec) {
+        let shape = spec.parameterShape
         rule = Rule(shape: shape)
         direction = Matrix(rows: shape.rows, columns: shape.columns)
         newWeight = direction
+        if case let .embedding(vocabulary, _) = spec { touched = TouchedRows(vocabulary: vocabulary) }
+    }
+
+    /// Gathers a sparse step's looked-up rows and their summed output gradients into the first
+    /// rows of `direction` (a first-order step) or of `newWeight` (a preconditioned one, whose
+    /// direction is computed from them before the rule overwrites `newWeight`); `touched`
+    /// holds the rows until `resetRows` ends the step.
+    /// - Precondition: an embedding table's update.
+    mutating func gatherRows(lookups: [Int], outputGradients: Matrix<Scalar>, preconditioned: Bool) {
+        guard var rows = touched else { preconditionFailure("a sparse step of a layer that is not an embedding table") }
+        touched = nil
+        if preconditioned {
+            rows.gather(lookups: lookups, outputGradients: outputGradients, into: &newWeight)
+        } else {
+            rows.gather(lookups: lookups, outputGradients: outputGradients, into: &direction)
+        }
+        touched = rows
+    }
+
+    /// Throws `nonFinite` (argument `weight`) when a looked-up row of the table is not finite.
+    func requireFiniteRows(of table: Matrix<Scalar>, _ operation: NGError.Operation) throws(NGError) {
+        guard let rows = touched?.rows else { return }
+        // An index loop: `first(where:)` reached unspecialized allocates.
+        var bad = -1
+        table.withView { t in
+            for k in 0..<rows.count where !t.rows(rows[k]..<rows[k] + 1).isAllFinite {
+                bad = rows[k]
+                return
+            }
+        }
+        guard bad >= 0 else { return }
+        let column = table.withView { t in (0..<t.columns).first { !t[bad, $0].isFinite } } ?? 0
+        throw .nonFinite(operation: operation, argument: "weight", row: bad, column: column)
+    }
+
+    /// Ends a sparse step: forgets its rows.
+    mutating func resetRows() {
+        touched?.reset()
     }
 
     /// Stages the rule's step from `direction`.
@@ -30,6 +72,35 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
                 operation: operation, argument: "update (finite inputs whose products overflow)",
                 row: index / weight.columns, column: index % weight.columns)
         }
+    }
+
+    /// Stages the rule's lazy step of the gathered rows of an embedding table from the first
+    /// rows of `direction` (`FirstOrderRule.stageRows`); the new rows go to the first rows of
+    /// `newWeight`.
+    /// - Throws: `nonFinite` (argument `update`) when a new value overflows; nothing in use
+    ///   changed.
+    mutating func stageRows(
+        weight: Matrix<Scalar>, settings: Rule.Settings, t: Int, _ operation: NGError.Operation
+    ) throws(NGError) {
+        // The rows are read, never held past the call: `resetRows` then changes them in place.
+        guard let rows = touched?.rows else { preconditionFailure("rows staged before they were gathered") }
+        guard rule.stageRows(rows, direction: &direction, weight: weight, into: &newWeight, settings: settings, t: t) else {
+            let k = newWeight.withView { w in
+                direction.withView { d in
+                    (0..<rows.count).first { !(w.rows($0..<$0 + 1).isAllFinite && d.rows($0..<$0 + 1).isAllFinite) }
+                }
+            }
+            throw .nonFinite(
+                operation: operation, argument: "update (finite inputs whose products overflow)", row: rows[k ?? 0],
+                column: 0)
+        }
+    }
+
+    /// Puts the staged rows' state in use and writes their new weights into the table.
+    mutating func commitRows(weight: inout Matrix<Scalar>) {
+        guard let rows = touched?.rows else { preconditionFailure("rows committed before they were gathered") }
+        rule.commitStagedRows(rows)
+        scatterRows(rows, from: newWeight, into: &weight)
     }
 
     /// Puts the staged state in use and the new weight in the caller's matrix (an exchange

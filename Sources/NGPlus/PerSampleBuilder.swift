@@ -15,7 +15,7 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
             self = .dense(current: builder, staged: builder)
         case let .conv2d(geometry, outChannels, bias):
             self = .conv(try Conv2dGFIMBuilder(geometry: geometry, outChannels: outChannels, bias: bias, side: side))
-        case .matrix, .vector:
+        case .matrix, .vector, .embedding:
             preconditionFailure("per-sample statistics are for dense and conv2d layers")
         }
     }

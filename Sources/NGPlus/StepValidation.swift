@@ -12,6 +12,7 @@ enum StepValidation {
     static func weightAndGradient<Scalar: BLASScalar>(
         _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
+        try requireNotEmbedding(spec, operation)
         try weight.requireShape(spec.parameterShape, operation, "weight")
         try gradient.requireShape(spec.parameterShape, operation, "gradient")
         try weight.requireFinite(operation, "weight")
@@ -50,7 +51,7 @@ enum StepValidation {
         case let .dense(outputs, inputs, _): (inputLength, outputLength) = (inputs, outputs)
         case let .conv2d(geometry, outChannels, _):
             (inputLength, outputLength) = (geometry.inputLength, outChannels * geometry.positions)
-        case .matrix, .vector:
+        case .matrix, .vector, .embedding:
             throw .invalidArgument(
                 operation: operation, argument: "layer", reason: "has no per-sample statistics: observe is for dense and conv2d layers")
         }
@@ -59,6 +60,39 @@ enum StepValidation {
         try outputGradients.requireShape(Shape(inputs.rows, outputLength), operation, "outputGradients")
         guard finite else { return }
         try inputs.requireFinite(operation, "inputs")
+        try outputGradients.requireFinite(operation, "outputGradients")
+    }
+
+    /// An embedding table steps from its lookups, never from a whole-table gradient.
+    static func requireNotEmbedding(_ spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) {
+        guard !spec.isEmbedding else {
+            throw .invalidArgument(
+                operation: operation, argument: "layer",
+                reason: "is an embedding table: step it from its lookups, step(_:table:lookups:outputGradients:)")
+        }
+    }
+
+    /// An embedding table, its lookups (each a row of the table) and their output gradients
+    /// (lookups × width, finite). The table's rows are checked where they are read: only the
+    /// looked-up ones, after the step has found them (`ParameterUpdate.requireFiniteRows`).
+    static func embeddingStep<Scalar: BLASScalar>(
+        _ spec: LayerSpec, table: Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>,
+        _ operation: NGError.Operation
+    ) throws(NGError) {
+        guard case let .embedding(vocabulary, width) = spec else {
+            throw .invalidArgument(
+                operation: operation, argument: "layer", reason: "takes lookups only as an embedding table")
+        }
+        try table.requireShape(spec.parameterShape, operation, "table")
+        guard !lookups.isEmpty else {
+            throw .invalidArgument(operation: operation, argument: "lookups", reason: "is empty")
+        }
+        for r in 0..<lookups.count where lookups[r] < 0 || lookups[r] >= vocabulary {
+            throw .invalidArgument(
+                operation: operation, argument: "lookups",
+                reason: "lookup \(r) reads row \(lookups[r]), outside the table's \(vocabulary) rows")
+        }
+        try outputGradients.requireShape(Shape(lookups.count, width), operation, "outputGradients")
         try outputGradients.requireFinite(operation, "outputGradients")
     }
 }

@@ -20,6 +20,7 @@ struct AllocationTests {
         return [
             .dense(outputs: 12, inputs: 40, bias: true), .dense(outputs: 3, inputs: 20, bias: true),
             .conv2d(geometry: geometry, outChannels: 4, bias: true), .matrix(rows: 5, columns: 9), .vector(length: 7),
+            .embedding(vocabulary: 50, width: 6),
         ]
     }
 
@@ -30,6 +31,9 @@ struct AllocationTests {
         var gradients: [Matrix<Float>] = []
         var inputs: [Matrix<Float>?] = []
         var outputGradients: [Matrix<Float>?] = []
+        /// An embedding table's lookups per step, in turn (repeats, and different row counts).
+        var lookups: [[Int]] = []
+        var turn = 0
         let specs: [LayerSpec]
 
         init<O: LayerOptimizer>(registeringWith optimizer: inout O) throws where O.Scalar == Float {
@@ -44,8 +48,16 @@ struct AllocationTests {
                 case let .dense(outputs, inputs, _): (inputs, outputs)
                 case let .conv2d(geometry, outChannels, _): (geometry.inputLength, outChannels * geometry.positions)
                 case .matrix, .vector: (nil, nil)
+                case let .embedding(_, width):
+                    (nil, width)
+                }
+                if case let .embedding(vocabulary, _) = spec {
+                    lookups = (0..<2).map { _ in
+                        (0..<AllocationTests.batch).map { _ in Int.random(in: 0..<vocabulary / 3, using: &generator) }
+                    }
                 }
                 inputs.append(inputLength.map { .random(rows: AllocationTests.batch, columns: $0, using: &generator) })
+                // An embedding's output gradients are one row per lookup.
                 outputGradients.append(outputLength.map {
                     .random(rows: AllocationTests.batch, columns: $0, scale: 0.01, using: &generator)
                 })
@@ -55,6 +67,11 @@ struct AllocationTests {
         /// One step of every layer; dense layers take the fused step when `fused`.
         mutating func step<O: LayerOptimizer>(_ optimizer: inout O, fused: Bool) throws where O.Scalar == Float {
             for i in specs.indices {
+                if specs[i].isEmbedding, let dy = outputGradients[i] {
+                    turn = 1 - turn
+                    try optimizer.step(handles[i], table: &weights[i], lookups: lookups[turn], outputGradients: dy)
+                    continue
+                }
                 if let x = inputs[i], let dy = outputGradients[i] {
                     try optimizer.observe(handles[i], inputs: x, outputGradients: dy)
                     if fused, case .dense = specs[i] {

@@ -3,12 +3,12 @@ import NGPlus
 import NGTestSupport
 import Testing
 
-/// A small NG+ optimizer with a dense, a conv, a matrix and a vector layer, fresh or after
+/// A small NG+ optimizer with a dense, a conv, a matrix, a vector and an embedding layer, fresh or after
 /// three steps: the subject of the error and state tests.
 protocol TrainedOptimizerFixture {}
 
 extension TrainedOptimizerFixture {
-    /// A small optimizer with a dense, a conv, a matrix and a vector layer after three steps.
+    /// A small optimizer with a dense, a conv, a matrix, a vector and an embedding layer after three steps.
     func trainedOptimizer() throws -> (NGPlusOptimizer<Float>, [LayerHandle], [Matrix<Float>]) {
         var (optimizer, handles, specs) = try freshOptimizer()
         var generator = SeededGenerator(seed: 81)
@@ -40,6 +40,10 @@ extension TrainedOptimizerFixture {
             case .matrix, .vector:
                 try optimizer.step(handles[i], weight: &weights[i],
                                    gradient: Matrix.random(rows: shape.rows, columns: shape.columns, using: &generator))
+            case let .embedding(vocabulary, width):
+                let lookups = (0..<5).map { _ in Int.random(in: 0..<vocabulary, using: &generator) }
+                let dy = Matrix<Float>.random(rows: 5, columns: width, scale: 0.1, using: &generator)
+                try optimizer.step(handles[i], table: &weights[i], lookups: lookups, outputGradients: dy)
             }
         }
     }
@@ -48,7 +52,7 @@ extension TrainedOptimizerFixture {
     func specsOfTrainedOptimizer() throws -> [LayerSpec] {
         let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
         return [.dense(outputs: 3, inputs: 6, bias: true), .conv2d(geometry: geometry, outChannels: 4, bias: true),
-                .matrix(rows: 5, columns: 3), .vector(length: 7)]
+                .matrix(rows: 5, columns: 3), .vector(length: 7), .embedding(vocabulary: 8, width: 3)]
     }
 
     func freshOptimizer() throws -> (NGPlusOptimizer<Float>, [LayerHandle], [LayerSpec]) {

@@ -1,0 +1,131 @@
+/// The curvature of an embedding table (ALGORITHM.md §2a, the authors' embedding path), a
+/// `CurvatureBlock`: the right-side GFIM `F = L·dYᵀ·dY` (width × width, in diagonal blocks)
+/// from the `L` output-gradient rows of a step's lookups — each lookup a sample whose gradient
+/// `L·e_i·dyᵀ` touches one row — averaged as `F ← (1−α)·F + α·F_new`; its damped inverse is
+/// applied to the looked-up rows only, `D_rows = G_rows·F̂⁻¹`. It is K-FAC's output factor
+/// too: with `rowFrequencies`, K-FAC's input factor of one-hot lookups, the diagonal of row
+/// frequencies `a_i` (lookups of row i over L), scales each row by `(a_i + s)⁻¹`.
+///
+/// The statistics arrive with the step (the output gradients are the step's input), so they
+/// are staged with it and committed only when the whole step commits. Cost per step: the
+/// apply `2·width²·U` for U distinct rows; per statistics step `2·width²·L`; per refresh
+/// `width³`; never the vocabulary.
+struct EmbeddingCurvature<Scalar: BLASScalar>: CurvatureBlock {
+    var gfim: BlockDiagonalMatrix<Scalar>
+    /// The next F while a statistics step is checked.
+    var stagedGFIM: BlockDiagonalMatrix<Scalar>
+    var inverse: DampedInverse<Scalar>
+    /// True once statistics have been committed.
+    var hasStatistics = false
+    /// True while this step's statistics are staged.
+    var statisticsStaged = false
+    /// K-FAC's diagonal input factor, or nil for NG+.
+    var frequencies: RowFrequencies<Scalar>?
+
+    init(
+        vocabulary: Int, width: Int, blockSize: Int, method: InverseMethod, rowFrequencies: Bool,
+        runningAverage: Double, maxRetries: Int
+    ) throws(NGError) {
+        gfim = try BlockDiagonalMatrix(dimension: width, blockSize: min(blockSize, width))
+        stagedGFIM = gfim
+        inverse = try DampedInverse(
+            dimension: width, blockSize: gfim.blockSize, method: method, maxRetries: maxRetries)
+        frequencies = rowFrequencies ? RowFrequencies(vocabulary: vocabulary, runningAverage: runningAverage) : nil
+    }
+
+    /// Stages `F ← (1−α)·F + α·L·dYᵀ·dY` from validated output gradients (α = 1 the first
+    /// time), and the row frequencies of `touched`.
+    /// - Throws: `nonFinite` when finite gradients overflow the statistics; nothing changes.
+    mutating func stageStatistics(
+        outputGradients dy: Matrix<Scalar>, touched: TouchedRows, runningAverage: Scalar, _ operation: NGError.Operation
+    ) throws(NGError) {
+        let weight = hasStatistics ? runningAverage : 1
+        if weight != 1 { try stagedGFIM.assign(from: gfim) }
+        let lookups = Scalar(dy.rows)
+        dy.withView { dy in
+            GFIM.accumulateGram(dy, overColumns: true, alpha: weight * lookups, beta: 1 - weight, into: &stagedGFIM)
+        }
+        try stagedGFIM.requireFinite(operation, "statistics (finite inputs whose products overflow)")
+        frequencies?.stage(touched, lookups: dy.rows, first: !hasStatistics)
+        statisticsStaged = true
+    }
+
+    /// Puts staged statistics in use (the step passed its last check), with the frequencies of
+    /// the rows it touched.
+    mutating func commitStatistics(_ touched: TouchedRows) {
+        guard statisticsStaged else { return }
+        swap(&gfim, &stagedGFIM)
+        frequencies?.commit(touched)
+        hasStatistics = true
+        statisticsStaged = false
+    }
+
+    /// Drops staged statistics (the step threw).
+    mutating func discardStagedStatistics() {
+        statisticsStaged = false
+    }
+
+    /// The refresh from the statistics the step will commit: this step's when it has any.
+    mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
+        var outcome = RefreshOutcome()
+        outcome.summary.include(try inverse.stageRefresh(fromFinite: statisticsStaged ? stagedGFIM : gfim, damping: damping))
+        return outcome
+    }
+
+    mutating func commitRefresh() {
+        inverse.commitStagedRefresh()
+    }
+
+    var hasInverse: Bool { inverse.isRefreshed }
+
+    var refreshRecordSize: (values: Int, figures: Int)? { inverse.stagedRecordSize }
+
+    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
+        inverse.writeStagedRecord(values: values, figures: figures)
+    }
+
+    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
+        inverse.adoptStagedRecord(values: values, figures: figures)
+    }
+
+    /// The whole-table form, which a sparse layer never takes.
+    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        preconditionFailure("an embedding table is preconditioned on its looked-up rows only")
+    }
+
+    /// `D_rows = diag(a + s)⁻¹·G_rows·F̂⁻¹` on the first `touched.count` rows: G in
+    /// `gradientRows`, D into `direction`; the frequency scaling only with `frequencies`, with
+    /// its shift `frequencyShift`.
+    func applyToRows(
+        _ gradientRows: Matrix<Scalar>, touched: TouchedRows, into direction: inout Matrix<Scalar>, slot: InverseSlot,
+        frequencyShift: Scalar
+    ) {
+        let count = touched.count
+        gradientRows.withView { g in
+            direction.withMutableView { d in
+                inverse.applyUnchecked(g.rows(0..<count), side: .right, into: d.rows(0..<count), slot: slot)
+                guard let frequencies else { return }
+                for k in 0..<count {
+                    let a = frequencies.value(ofTouched: k, row: touched.rows[k], staged: statisticsStaged)
+                    BLAS.scal(1 / (a + frequencyShift), d.rows(k..<k + 1))
+                }
+            }
+        }
+    }
+}
+
+extension EmbeddingCurvature: StateCodable {
+    func encode(to writer: inout StateWriter) {
+        writer.write(hasStatistics)
+        gfim.encode(to: &writer)
+        inverse.encode(to: &writer)
+        frequencies?.encode(to: &writer)
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        hasStatistics = try reader.readBool()
+        try gfim.restore(from: &reader)
+        try inverse.restore(from: &reader)
+        try frequencies?.restore(from: &reader)
+    }
+}
