@@ -64,13 +64,26 @@ public struct Communicator: Sendable {
         _ buffer: UnsafeMutableBufferPointer<Scalar>, counts: UnsafeBufferPointer<Int32>,
         displacements: UnsafeBufferPointer<Int32>
     ) throws(DistributedError) {
-        let operation = NGError.Operation.communicatorAllGather
-        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
-        let type = Self.datatype(Scalar.self)
+        try allGather(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, Self.datatype(Scalar.self), counts, displacements)
+    }
+
+    /// The same for 64-bit integers (an embedding table's lookups).
+    public func allGather(
+        _ buffer: UnsafeMutableBufferPointer<Int64>, counts: UnsafeBufferPointer<Int32>,
+        displacements: UnsafeBufferPointer<Int32>
+    ) throws(DistributedError) {
+        try allGather(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, cmpi_int64(), counts, displacements)
+    }
+
+    func allGather(
+        _ base: UnsafeMutableRawPointer?, _ count: Int, _ type: MPI_Datatype, _ counts: UnsafeBufferPointer<Int32>,
+        _ displacements: UnsafeBufferPointer<Int32>
+    ) throws(DistributedError) {
+        guard let base, count > 0 else { return }
         try Self.check(
             MPI_Allgatherv(
                 cmpi_in_place(), 0, type, base, counts.baseAddress, displacements.baseAddress, type, cmpi_comm_world()),
-            "MPI_Allgatherv", operation)
+            "MPI_Allgatherv", .communicatorAllGather)
     }
 
     /// `buffer` of process `root` copied into every process's `buffer`.

@@ -44,12 +44,18 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     var gatherWidths: [(slot: Int, width: Int)] = []
     var gatherCounts: [Int32]
     var gatherDisplacements: [Int32]
+    /// The embedding all-gathers: counts and displacements (indices, then values, per process),
+    /// and their buffers.
+    var embeddingCounts: [Int32] = []
+    var embeddingDisplacements: [Int32] = []
+    var embeddingIndices: [Int64] = []
+    var embeddingValues: [Scalar] = []
     /// The refreshes due this step and their owners, and the buffers they are broadcast in.
     var refreshSchedule = RefreshSchedule()
     var refreshValues: [Scalar] = []
     var refreshFigures: [Double] = []
     /// Where this process's time and traffic went, summed over the steps.
-    public private(set) var telemetry = DataParallelTelemetry()
+    public internal(set) var telemetry = DataParallelTelemetry()
     /// This process's first failure of the current step, reported in `synchronize`.
     var failure: (any Error)?
     var layoutChecked = false
@@ -62,6 +68,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         var submitted = false
         var observed = false
         var synchronized = false
+        /// An embedding table's lookups (its `gradient` then stays empty: the table's gradient
+        /// never travels).
+        var embedding: EmbeddingExchange<Scalar>?
     }
 
     /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
@@ -97,8 +106,14 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
 
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         let handle = try base.register(spec)
-        let shape = spec.parameterShape
-        slots.append(Slot(handle: handle, spec: spec, gradient: Matrix(rows: shape.rows, columns: shape.columns)))
+        if case let .embedding(vocabulary, width) = spec {
+            slots.append(Slot(
+                handle: handle, spec: spec, gradient: Matrix(rows: 0, columns: 0),
+                embedding: EmbeddingExchange(vocabulary: vocabulary, width: width)))
+        } else {
+            let shape = spec.parameterShape
+            slots.append(Slot(handle: handle, spec: spec, gradient: Matrix(rows: shape.rows, columns: shape.columns)))
+        }
         layoutChecked = false
         return handle
     }
@@ -172,6 +187,31 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     @_specialize(where Base == KFACOptimizer<Double>)
     @_specialize(where Base == SGDOptimizer<Double>)
     @_specialize(where Base == AdamOptimizer<Double>)
+    public mutating func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Scalar>) throws {
+        try recordingFailure { (this: inout Self) throws in
+            let i = try this.index(of: layer, .dataParallelSubmit)
+            guard var exchange = this.slots[i].embedding else {
+                throw NGError.invalidArgument(
+                    operation: .dataParallelSubmit, argument: "layer",
+                    reason: "layer \(i) is not an embedding table: submit its gradient instead")
+            }
+            this.slots[i].embedding = nil
+            defer { this.slots[i].embedding = exchange }
+            try exchange.submit(
+                lookups: lookups, outputGradients: outputGradients, localRowCount: this.localRows.count,
+                weight: this.shareWeight, .dataParallelSubmit)
+            this.slots[i].submitted = true
+        }
+    }
+
+    @_specialize(where Base == NGPlusOptimizer<Float>)
+    @_specialize(where Base == KFACOptimizer<Float>)
+    @_specialize(where Base == SGDOptimizer<Float>)
+    @_specialize(where Base == AdamOptimizer<Float>)
+    @_specialize(where Base == NGPlusOptimizer<Double>)
+    @_specialize(where Base == KFACOptimizer<Double>)
+    @_specialize(where Base == SGDOptimizer<Double>)
+    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func synchronize(loss: Double) throws -> Double {
         let operation = NGError.Operation.dataParallelSynchronize
         defer {
@@ -181,6 +221,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         if !layoutChecked { try checkLayout() }
         checkRound(operation)
         let reduced = try reduce(loss: loss)
+        try gatherEmbeddings()
         try gatherFactorRows()
         try shareRefreshes()
         for i in slots.indices { slots[i].synchronized = true }
@@ -203,7 +244,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                 operation: .dataParallelStep, argument: "layer",
                 reason: "layer \(i) has no synchronized gradient: submit it and synchronize() first")
         }
-        try base.step(layer, weight: &weight, gradient: slots[i].gradient)
+        if let exchange = slots[i].embedding {
+            try base.step(layer, table: &weight, lookups: exchange.lookups, outputGradients: exchange.rows)
+        } else {
+            try base.step(layer, weight: &weight, gradient: slots[i].gradient)
+        }
         slots[i].synchronized = false
     }
 
@@ -252,13 +297,16 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// Once after registration: every process has the same layers and batch, so that every
     /// collective has the same layout everywhere.
     mutating func checkLayout() throws {
-        let parameters = slots.reduce(0) { $0 + $1.gradient.rows * $1.gradient.columns }
-        let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch)]
+        let parameters = slots.reduce(0) { $0 + $1.spec.parameterShape.rows * $1.spec.parameterShape.columns }
+        // The tables' lookups a row, weighted by position: a checksum of the gathers' layout.
+        let lookups = slots.indices.reduce(0) { $0 + ($1 + 1) * (slots[$1].embedding?.perRow ?? 0) }
+        let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch), Int64(lookups)]
         var values = local + local.map { -$0 }
         try communicator.allReduceMax(&values)
         for k in local.indices where values[k] != -values[local.count + k] {
             throw DistributedError.mismatch(
-                operation: .dataParallelSynchronize, what: "the layers registered (count, parameters) or the batch")
+                operation: .dataParallelSynchronize,
+                what: "the layers registered (count, parameters), the batch or the embedding tables' lookups a row")
         }
         layoutChecked = true
     }

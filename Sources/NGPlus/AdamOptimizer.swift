@@ -49,11 +49,17 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
     var stagedFirstMoment: Matrix<Scalar>
     var stagedSecondMoment: Matrix<Scalar>
 
-    public init(shape: Shape) {
+    public init(shape: Shape, stagedRows: Int) {
         firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
         secondMoment = firstMoment
-        stagedFirstMoment = firstMoment
-        stagedSecondMoment = firstMoment
+        stagedFirstMoment = Matrix(rows: stagedRows, columns: shape.columns)
+        stagedSecondMoment = stagedFirstMoment
+    }
+
+    public mutating func reserveStagedRows(_ count: Int) {
+        guard stagedFirstMoment.rows < count else { return }
+        stagedFirstMoment = Matrix(rows: count, columns: firstMoment.columns)
+        stagedSecondMoment = stagedFirstMoment
     }
 
     public static func validate(_ settings: AdamSettings, _ operation: NGError.Operation) throws(NGError) {

@@ -11,8 +11,14 @@ public protocol FirstOrderRule: Sendable {
     /// Throws `invalidArgument` for a setting out of range.
     static func validate(_ settings: Settings, _ operation: NGError.Operation) throws(NGError)
 
-    /// Fresh state for a parameter of `shape`.
-    init(shape: Shape)
+    /// Fresh state for a parameter of `shape`, with room for `stagedRows` rows of staged state:
+    /// the shape's rows, or for an embedding table the rows one step touches (a table's staged
+    /// state is its touched rows only, so that it costs no second table), grown by
+    /// `reserveStagedRows`.
+    init(shape: Shape, stagedRows: Int)
+
+    /// Makes room for `count` rows of staged state (allocating only when there is less).
+    mutating func reserveStagedRows(_ count: Int)
 
     /// One step at step count t (from 0) from the gradient in `direction`, computed aside:
     /// the rule's new state into its own workspace and the new weight into `newWeight` (W's

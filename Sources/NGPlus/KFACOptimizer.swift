@@ -88,7 +88,8 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         }
         return table.append(Layer(
             spec: spec, curvature: curvature, embedding: embedding, update: ParameterUpdate(spec: spec),
-            gradient: Matrix(rows: shape.rows, columns: shape.columns)))
+            // An embedding table's step forms no gradient: no table-sized workspace.
+            gradient: spec.isEmbedding ? Matrix(rows: 0, columns: 0) : Matrix(rows: shape.rows, columns: shape.columns)))
     }
 
     /// What a layer's refreshes went through, rung by rung of the failure ladder.

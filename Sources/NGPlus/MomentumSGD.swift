@@ -9,9 +9,13 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
     /// The velocity of a staged step.
     var stagedVelocity: Matrix<Scalar>
 
-    public init(shape: Shape) {
+    public init(shape: Shape, stagedRows: Int) {
         velocity = Matrix(rows: shape.rows, columns: shape.columns)
-        stagedVelocity = velocity
+        stagedVelocity = Matrix(rows: stagedRows, columns: shape.columns)
+    }
+
+    public mutating func reserveStagedRows(_ count: Int) {
+        if stagedVelocity.rows < count { stagedVelocity = Matrix(rows: count, columns: velocity.columns) }
     }
 
     public static func validate(_ settings: SGDSettings, _ operation: NGError.Operation) throws(NGError) {

@@ -12,12 +12,18 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
     /// An embedding table's looked-up rows (nil for other layers).
     var touched: TouchedRows?
 
+    /// Workspaces of the parameter's shape; for an embedding table, of the rows one step
+    /// touches (grown by `gatherRows` when a step touches more).
     init(spec: LayerSpec) {
         let shape = spec.parameterShape
-        rule = Rule(shape: shape)
-        direction = Matrix(rows: shape.rows, columns: shape.columns)
+        var rows = shape.rows
+        if case let .embedding(vocabulary, _) = spec {
+            touched = TouchedRows(vocabulary: vocabulary)
+            rows = 1
+        }
+        rule = Rule(shape: shape, stagedRows: rows)
+        direction = Matrix(rows: rows, columns: shape.columns)
         newWeight = direction
-        if case let .embedding(vocabulary, _) = spec { touched = TouchedRows(vocabulary: vocabulary) }
     }
 
     /// Gathers a sparse step's looked-up rows and their summed output gradients into the first
@@ -28,6 +34,13 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
     mutating func gatherRows(lookups: [Int], outputGradients: Matrix<Scalar>, preconditioned: Bool) {
         guard var rows = touched else { preconditionFailure("a sparse step of a layer that is not an embedding table") }
         touched = nil
+        // Room for every lookup's row (at most that many are distinct): grown, once, for a
+        // step with more lookups than any before.
+        if direction.rows < lookups.count {
+            direction = Matrix(rows: lookups.count, columns: direction.columns)
+            newWeight = direction
+            rule.reserveStagedRows(lookups.count)
+        }
         if preconditioned {
             rows.gather(lookups: lookups, outputGradients: outputGradients, into: &newWeight)
         } else {

@@ -25,6 +25,11 @@ public protocol SynchronizedOptimizer<Scalar> {
     /// gradients.
     mutating func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws
 
+    /// This process's lookups of an embedding table and their output gradients (of the mean
+    /// loss over its rows: each lookup a row), as `LayerOptimizer.step(_:table:lookups:outputGradients:)`
+    /// takes them, for the coming step.
+    mutating func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Scalar>) throws
+
     /// Once per training step, after every layer's `submit`: makes the gradients and the shared
     /// statistics those of the whole batch. Returns the whole batch's mean of `loss` (this
     /// process's mean loss over its rows). Throws the first error of this step's `observe` or

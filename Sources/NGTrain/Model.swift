@@ -53,9 +53,8 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// A decoder-only byte-level language model on sequences of `sequenceLength` bytes: each
-    /// token row is its byte one-hot (256 columns), and `Dense(256 → width)` is the token
-    /// embedding (a table lookup written as the one-hot product: the byte vocabulary is small),
-    /// then learned positions, `blocks` pre-LayerNorm blocks — `x + Attention(LN(x))` (fused
+    /// token row is its byte's id (one column, `TextCorpus.tokenWindows`), looked up in a
+    /// 256 × width `TokenEmbedding` (stepped sparsely), then learned positions, `blocks` pre-LayerNorm blocks — `x + Attention(LN(x))` (fused
     /// QKV projection, causal attention of `heads` heads, output projection) and
     /// `x + MLP(LN(x))` (width → 4·width, GELU, → width) — a final LayerNorm, and the logits of
     /// the next byte (`Dense(width → 256)`), trained with softmax cross-entropy per token row.
@@ -68,7 +67,7 @@ public final class Model<Scalar: NetworkScalar> {
         var generator = SeededGenerator(seed: seed)
         let vocabulary = TextCorpus.vocabulary
         var layers: [any NetworkLayer<Scalar>] = [
-            Dense<Scalar>(inputs: vocabulary, outputs: width, computesInputGradient: false, using: &generator),
+            try TokenEmbedding<Scalar>(vocabulary: vocabulary, width: width, using: &generator),
             try PositionEmbedding<Scalar>(sequenceLength: sequenceLength, width: width),
         ]
         for _ in 0..<blocks {

@@ -20,6 +20,8 @@ public protocol NetworkLayer<Scalar>: AnyObject {
 public protocol TrainableLayer<Scalar>: NetworkLayer {
     /// What the optimizer registers.
     var spec: LayerSpec { get }
+    /// The parameter the optimizer updates (W̃ of `spec`).
+    var weight: Matrix<Scalar> { get set }
     /// The handle, once registered.
     var handle: LayerHandle? { get set }
     /// The GEMM flops of one sample through this layer, forward and backward.
@@ -37,9 +39,7 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
 /// statistics (LayerNorm's scales and shifts, learned positions): `update`, `submit` and
 /// `step` are written once here.
 public protocol GradientOnlyLayer<Scalar>: TrainableLayer {
-    /// The parameter.
-    var weight: Matrix<Scalar> { get set }
-    /// Its gradient from the last backward.
+    /// The gradient of `weight` from the last backward.
     var parameterGradient: Matrix<Scalar> { get }
 }
 

@@ -93,7 +93,7 @@ public struct SequenceTrainer {
             var (lossSum, epochSeconds) = (0.0, 0.0)
             for step in 0..<stepsPerEpoch {
                 for i in starts.indices { starts[i] = Int.random(in: 0..<(corpus.training.count - length), using: &generator) }
-                TextCorpus.oneHotWindows(corpus.training, starts: starts[windows], length: length, into: &x, labels: &labels)
+                TextCorpus.tokenWindows(corpus.training, starts: starts[windows], length: length, into: &x, labels: &labels)
                 let begin = DispatchTime.now().uptimeNanoseconds
                 lossSum += try trainStep(x, labels[...])
                 epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
@@ -121,7 +121,7 @@ public struct SequenceTrainer {
         while batchStart < count {
             let end = min(batchStart + sequences, count)
             let starts = (batchStart..<end).map { $0 * span / count }
-            TextCorpus.oneHotWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+            TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
             total += try loss.loss(logits: model.forward(x), labels: labels[...]) * Double(end - batchStart)
             batchStart = end
         }

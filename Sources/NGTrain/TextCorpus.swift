@@ -101,26 +101,22 @@ public struct TextCorpus: Sendable, Equatable {
     }
 
     /// A batch of windows of `text` for a byte-level language model: window w starts at
-    /// `starts[w]`; its `length` tokens become rows `w·length…` of `inputs` (the byte one-hot,
-    /// 256 columns) and `labels` the byte after each (the next-token targets). Reuses the
-    /// buffers when they have the right size.
+    /// `starts[w]`; its `length` tokens become rows `w·length…` of `inputs` (one column: the
+    /// byte's token id, as `TokenEmbedding` reads it) and `labels` the byte after each (the
+    /// next-token targets). Reuses the buffers when they have the right size.
     /// - Precondition: every window has `length + 1` bytes of `text` from its start.
-    public static func oneHotWindows<Scalar: BLASScalar, Starts: Collection<Int>>(
+    public static func tokenWindows<Scalar: BLASScalar, Starts: Collection<Int>>(
         _ text: [UInt8], starts: Starts, length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
     ) {
         let rows = starts.count * length
-        if inputs.rows != rows || inputs.columns != vocabulary {
-            inputs = Matrix(rows: rows, columns: vocabulary)
-        } else {
-            inputs.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        }
+        if inputs.rows != rows || inputs.columns != 1 { inputs = Matrix(rows: rows, columns: 1) }
         if labels.count != rows { labels = Array(repeating: 0, count: rows) }
         inputs.withUnsafeMutableBufferPointer { x in
             for (w, start) in starts.enumerated() {
                 precondition(start >= 0 && start + length < text.count, "a window outside the text")
                 for t in 0..<length {
                     let row = w * length + t
-                    x[row * vocabulary + Int(text[start + t])] = 1
+                    x[row] = Scalar(text[start + t])
                     labels[row] = Int(text[start + t + 1])
                 }
             }

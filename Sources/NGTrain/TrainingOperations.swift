@@ -58,6 +58,12 @@ extension NGError.Operation {
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
     /// `TextCorpus`
     public static let textCorpus = Self("TextCorpus")
+    /// `TokenEmbedding.backward`
+    public static let tokenEmbeddingBackward = Self("TokenEmbedding.backward")
+    /// `TokenEmbedding.forward`
+    public static let tokenEmbeddingForward = Self("TokenEmbedding.forward")
+    /// `TokenEmbedding.init`
+    public static let tokenEmbeddingInit = Self("TokenEmbedding.init")
     /// `Trainer.init`
     public static let trainerInit = Self("Trainer.init")
     /// `Trainer.train`

@@ -11,14 +11,15 @@ import Testing
     .enabled(if: isOptimizedBuild, "allocation counts are for optimized code"),
     .enabled(if: ng_allocation_counting_available() == 1, "a sanitizer owns malloc: the counter cannot interpose it"))
 struct TrainingAllocationTests {
-    /// The allocations of two steps after four warm-up steps (two inverse refreshes).
-    func allocationsOfWarmSteps(_ model: Model<Float>) throws -> Int {
+    /// The allocations of two steps after four warm-up steps (two inverse refreshes), on 16
+    /// rows of 784 features, or of `inputs` when given.
+    func allocationsOfWarmSteps(_ model: Model<Float>, inputs: Matrix<Float>? = nil) throws -> Int {
         let batch = 16
         var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
             inverseInterval: 2, side: .right, batchSize: batch, fusedApply: true))
         try model.register(with: &optimizer)
         var generator = SeededGenerator(seed: 17)
-        let x = Matrix<Float>.random(rows: batch, columns: 784, using: &generator)
+        let x = inputs ?? Matrix<Float>.random(rows: batch, columns: 784, using: &generator)
         let labels = Array((0..<batch).map { $0 % 10 })[...]
         for _ in 0..<4 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
         let before = ng_thread_allocation_count()
@@ -41,6 +42,14 @@ struct TrainingAllocationTests {
             try LayerNorm<Float>(width: 64), GELU<Float>(), Dense<Float>(inputs: 64, outputs: 10, using: &generator),
         ])
         #expect(try allocationsOfWarmSteps(model) == 0)
+    }
+
+    /// The whole language model (1 block, width 16, 2 heads) on 4 sequences of 4 token ids: the
+    /// token embedding's sparse step, positions, residual blocks, the output layer.
+    @Test func warmLanguageModelStepsAllocateNothing() throws {
+        let ids = Matrix<Float>(rows: 16, columns: 1) { r, _ in Float((r * 7) % 5) }
+        let model = try Model<Float>.transformer(sequenceLength: 4, width: 16, heads: 2, blocks: 1, seed: 1)
+        #expect(try allocationsOfWarmSteps(model, inputs: ids) == 0)
     }
 
     @Test func warmCNNStepsAllocateNothing() throws {

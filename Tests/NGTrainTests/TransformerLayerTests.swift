@@ -122,6 +122,27 @@ import Testing
         #expect(throws: NGError.self) { try positions.forward(Matrix(rows: 5, columns: 4)) }   // not whole sequences
     }
 
+    /// The token embedding's rows, including ids looked up twice (their gradients summed) and
+    /// a vocabulary row never looked up (no gradient), against finite differences; ids that are
+    /// not whole numbers in the vocabulary are refused.
+    @Test func tokenEmbeddingGradientMatchesFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 306)
+        let embedding = try TokenEmbedding<Double>(vocabulary: 5, width: 3, using: &generator)
+        let x = try Matrix<Double>(rows: 6, columns: 1, elements: [2, 0, 2, 4, 1, 2])
+        let g = Matrix<Double>.random(rows: 6, columns: 3, using: &generator)
+        let y = try embedding.forward(x)
+        #expect(y.shape == Shape(6, 3))
+        for j in 0..<3 { #expect(y[3, j] == embedding.weight[4, j] && y[0, j] == embedding.weight[2, j]) }
+        #expect(try embedding.backward(g).isEmpty)
+        #expect(try parameterFiniteDifferenceError(embedding, \.weight, input: x, upstream: g) < 1e-7)
+        for bad in [Double.nan, 2.5, -1, 5] {
+            let ids = try Matrix<Double>(rows: 2, columns: 1, elements: [0, bad])
+            #expect(throws: NGError.self) { try embedding.forward(ids) }
+        }
+        #expect(throws: NGError.self) { try embedding.forward(Matrix(rows: 2, columns: 2)) }
+        #expect(throws: NGError.self) { try TokenEmbedding<Double>(vocabulary: 0, width: 3, using: &generator) }
+    }
+
     /// A 1-block model (width 16, 2 heads, 8 tokens) learns a text whose next byte follows from
     /// the bytes before it, with NG+ (its dense layers preconditioned, the positions by the
     /// matrix form, LayerNorm plain) and with Adam.
@@ -139,7 +160,7 @@ import Testing
             try model.register(with: &optimizer)
             for _ in 0..<60 {
                 let starts = (0..<batch).map { _ in Int.random(in: 0..<(text.count - length - 1), using: &generator) }
-                TextCorpus.oneHotWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+                TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
                 losses.append(try model.trainStep(x, labels: labels[...], optimizer: &optimizer))
             }
         }
