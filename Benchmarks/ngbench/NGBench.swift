@@ -10,7 +10,7 @@ struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
         abstract: "Measures NG+ against SGD, Adam and K-FAC, and its kernels against this machine's GEMM peak.",
-        subcommands: [Suite.self, Kernels.self, Step.self, Train.self, Scaling.self, CPU.self, SGEMM.self, Soak.self, CheckpointLoop.self],
+        subcommands: [Suite.self, Kernels.self, Step.self, EmbeddingStep.self, Train.self, Scaling.self, CPU.self, SGEMM.self, Soak.self, CheckpointLoop.self],
         defaultSubcommand: Suite.self)
 }
 
@@ -52,10 +52,20 @@ struct Suite: ParsableCommand {
             }
         }
         Report.printSteps(steps)
+        var attention: [StepFigure] = []
+        for shape in plan.quick ? [LayerShape.attention[1]] : LayerShape.attention {
+            attention += try StepBenchmark(shape: shape, batch: plan.quick ? 256 : LayerShape.attentionTokens, plan: plan)
+                .run(intervals: [10])
+        }
+        Report.printSteps(attention, title: "attention projections on token rows")
+        let embedding = try EmbeddingStepBenchmark.suite(peakGflops: machine.sgemmPeak, plan: plan).run()
+        Report.printEmbeddingSteps(embedding)
         let targets = Targets.evaluate(kernels: kernels, steps: steps, choice: choice)
+            + Targets.sequence(attention: attention, embedding: embedding)
         Report.printTargets(targets)
         try output.write(SuiteResult(
-            machine: machine, kernelChoice: choice, kernels: kernels, steps: steps, targets: targets, quick: plan.quick))
+            machine: machine, kernelChoice: choice, kernels: kernels, steps: steps, attentionSteps: attention,
+            embeddingSteps: embedding, targets: targets, quick: plan.quick))
     }
 }
 
@@ -80,7 +90,7 @@ struct Kernels: ParsableCommand {
         Report.printMachine(machine)
         let kernels = try KernelBenchmarks(m: m, n: n, batch: batch, plan: plan, peak: machine.sgemmPeak).run()
         Report.printKernels(kernels)
-        try output.write(SuiteResult(machine: machine, kernelChoice: nil, kernels: kernels, steps: [], targets: [], quick: plan.quick))
+        try output.write(SuiteResult(machine: machine, kernelChoice: nil, kernels: kernels, targets: [], quick: plan.quick))
     }
 }
 
@@ -124,6 +134,46 @@ struct Step: ParsableCommand {
         Report.printSteps(steps)
         let machine = MachinePeak(coreName: OpenBLAS.coreName, threads: OpenBLAS.threadCount, sgemm: [], dgemm: [])
         try output.write(SuiteResult(machine: machine, kernelChoice: nil, kernels: [], steps: steps, targets: [], quick: plan.quick))
+    }
+}
+
+/// An embedding table's sparse step: SGD, Adam, K-FAC and NG+ at several vocabulary sizes on
+/// the same lookups.
+struct EmbeddingStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embedding",
+        abstract: "An embedding table's sparse step (SGD, Adam, K-FAC, NG+) at several vocabulary sizes, the same lookups.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: OutputOptions
+    @Option(parsing: .upToNextOption, help: "Vocabulary sizes (rows of the table).") var vocabularies = [32768, 262_144]
+    @Option(help: "Width of a row.") var width = 128
+    @Option(help: "Lookups a step (tokens in the batch).") var lookups = 128 * 128
+    @Option(help: "The lookups' ids come from the first this many rows (Zipf frequencies).") var ids = 32768
+    @Option(help: "Inverse interval k.") var k = 10
+
+    func validate() throws {
+        try validateSizes([("--width", width), ("--k", k)])
+        for (name, value) in [("--lookups", lookups), ("--ids", ids)] + vocabularies.map({ ("--vocabularies", $0) })
+        where value < 1 || value > 1 << 24 {
+            throw ValidationError("\(name) must be in 1...2²⁴, got \(value)")
+        }
+        guard !vocabularies.isEmpty else { throw ValidationError("--vocabularies needs at least one size") }
+    }
+
+    func run() throws {
+        let plan = common.plan()
+        let machine = MachinePeak.measure(sizes: [plan.quick ? 256 : 1024], plan: plan)
+        Report.printMachine(machine)
+        let figures = try EmbeddingStepBenchmark(
+            vocabularies: vocabularies, width: width, lookups: lookups, idRange: ids, k: k, peakGflops: machine.sgemmPeak,
+            plan: plan
+        ).run()
+        Report.printEmbeddingSteps(figures)
+        let targets = Targets.sequence(attention: [], embedding: figures)
+        Report.printTargets(targets)
+        try output.write(SuiteResult(
+            machine: machine, kernelChoice: nil, kernels: [], embeddingSteps: figures, targets: targets, quick: plan.quick))
     }
 }
 

@@ -30,13 +30,29 @@ enum Report {
         print()
     }
 
-    static func printSteps(_ figures: [StepFigure]) {
+    static func printSteps(_ figures: [StepFigure], title: String? = nil) {
+        if let title { print(title) }
         let header = ["layer", "batch", "k", "form", "NG+ plan", "SGD ms", "NG+ ms", "NG+/SGD", "bound",
                       "ratio/bound", "K-FAC ms", "Adam ms"]
         let rows = figures.map { f in
             [f.layer, "\(f.batch)", "\(f.k)", f.form, f.plan, format(f.sgdMs, 3), format(f.ngplusMs, 3),
              format(f.ratio, 2), format(f.bound, 2), format(f.ratio / f.bound, 2), format(f.kfacMs, 3),
              format(f.adamMs, 3)]
+        }
+        printTable(header: header, rows: rows)
+        print()
+    }
+
+    static func printEmbeddingSteps(_ figures: [EmbeddingStepFigure]) {
+        guard let first = figures.first else { return }
+        print("embedding table steps: width \(first.width), \(first.lookups) lookups touching \(first.rows) rows, k = \(first.k); "
+            + "lookup and step, milliseconds")
+        let header = ["vocabulary", "SGD ms", "Adam ms", "K-FAC ms", "NG+ ms", "NG+/SGD", "NG+ extra MFLOP",
+                      "extra bound ms", "extra/bound"]
+        let rows = figures.map { f in
+            ["\(f.vocabulary)", format(f.sgdMs, 3), format(f.adamMs, 3), format(f.kfacMs, 3), format(f.ngplusMs, 3),
+             format(f.ratio, 2), format(f.ngplusExtraFlops / 1e6, 1), format(f.ngplusExtraBoundMs, 3),
+             format(f.extraOverBound, 2)]
         }
         printTable(header: header, rows: rows)
         print()
@@ -125,9 +141,15 @@ struct SuiteResult: Codable {
     let kernelChoice: KernelChoiceFigure?
     let kernels: [KernelFigure]
     let steps: [StepFigure]
+    /// An attention block's projections on token rows.
+    let attentionSteps: [StepFigure]
+    let embeddingSteps: [EmbeddingStepFigure]
     let targets: [Target]
 
-    init(machine peak: MachinePeak, kernelChoice: KernelChoiceFigure?, kernels: [KernelFigure], steps: [StepFigure], targets: [Target], quick: Bool) {
+    init(
+        machine peak: MachinePeak, kernelChoice: KernelChoiceFigure?, kernels: [KernelFigure], steps: [StepFigure] = [],
+        attentionSteps: [StepFigure] = [], embeddingSteps: [EmbeddingStepFigure] = [], targets: [Target], quick: Bool
+    ) {
         date = ISO8601DateFormatter().string(from: Date())
         self.quick = quick
         machine = Machine(
@@ -140,6 +162,8 @@ struct SuiteResult: Codable {
         self.kernelChoice = kernelChoice
         self.kernels = kernels
         self.steps = steps
+        self.attentionSteps = attentionSteps
+        self.embeddingSteps = embeddingSteps
         self.targets = targets
     }
 
@@ -157,6 +181,12 @@ struct SuiteResult: Codable {
         for size in machine.dgemm { lines.append("machine,dgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),") }
         for k in kernels {
             lines.append("kernel,\(quoted(k.kernel)),\(k.m),\(k.n),\(k.batch),,,,,,,,,,\(k.medianMs),\(k.gflops),\(k.fractionOfPeak)")
+        }
+        for s in attentionSteps {
+            lines.append("attention,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,")
+        }
+        for e in embeddingSteps {
+            lines.append("embedding,\"table \(e.vocabulary)×\(e.width)\",\(e.vocabulary),\(e.width),\(e.lookups),\(e.k),sparse,\"right\",\(e.sgdMs),\(e.ngplusMs),\(e.ratio),,\(e.kfacMs),\(e.adamMs),,,")
         }
         for s in steps {
             lines.append("step,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,")

@@ -19,6 +19,14 @@ struct LayerShape {
         LayerShape(name: "transformer.ffn2 2048→512", outputs: 512, inputs: 2048),
         LayerShape(name: "dlrm.mlp 1024→1024", outputs: 1024, inputs: 1024),
     ]
+
+    /// An attention block's projections in `ngbench train --model transformer`'s language model
+    /// (width 128), timed on a batch of token rows: 16 sequences of 128 tokens.
+    static let attention = [
+        LayerShape(name: "attention.qkv 128→384", outputs: 384, inputs: 128),
+        LayerShape(name: "attention.out 128→128", outputs: 128, inputs: 128),
+    ]
+    static let attentionTokens = 16 * 128
 }
 
 /// One row of the step table: per-step milliseconds of each optimizer on one layer.

@@ -41,5 +41,33 @@ enum Targets {
         return targets
     }
 
+    /// The sequence workloads' targets: the attention projections within 15% of their flop
+    /// bound at k = 10, and an embedding step whose cost does not grow with the vocabulary
+    /// (every optimizer's step at the largest table within 20% of the smallest's, on the same
+    /// lookups: the timing noise of a shared machine, not a factor of the sizes).
+    static func sequence(attention: [StepFigure], embedding: [EmbeddingStepFigure]) -> [Target] {
+        var targets: [Target] = []
+        if !attention.isEmpty {
+            let within = attention.filter { $0.ratio <= 1.15 * $0.bound }
+            let worst = attention.max { $0.ratio / $0.bound < $1.ratio / $1.bound }!
+            targets.append(Target(
+                name: "attention projections on token rows: NG+/SGD within 15% of its flop bound at k = 10",
+                measured: "\(within.count) of \(attention.count) rows; worst \(worst.layer) \(worst.form): "
+                    + "\(Report.format(worst.ratio, 2)) vs bound \(Report.format(worst.bound, 2))",
+                met: within.count == attention.count))
+        }
+        if let small = embedding.min(by: { $0.vocabulary < $1.vocabulary }),
+           let large = embedding.max(by: { $0.vocabulary < $1.vocabulary }), large.vocabulary > small.vocabulary {
+            let growth = [("SGD", large.sgdMs / small.sgdMs), ("Adam", large.adamMs / small.adamMs),
+                          ("K-FAC", large.kfacMs / small.kfacMs), ("NG+", large.ngplusMs / small.ngplusMs)]
+            targets.append(Target(
+                name: "embedding step cost independent of the vocabulary: \(large.vocabulary) rows vs \(small.vocabulary), "
+                    + "same lookups, every optimizer within 20%",
+                measured: growth.map { "\($0.0) \(Report.format($0.1, 2))×" }.joined(separator: ", "),
+                met: growth.allSatisfy { $0.1 <= 1.2 }))
+        }
+        return targets
+    }
+
     static func percent(_ fraction: Double) -> String { Report.format(100 * fraction, 0) + "%" }
 }
