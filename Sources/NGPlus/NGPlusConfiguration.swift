@@ -70,6 +70,12 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
     /// Retries of a failed factorization with a larger shift (6): ×10 each, never below the
     /// GFIM's rounding level; a Float optimizer then tries the same shifts in Double.
     public var maxRetries: Int
+    /// When set, the preconditioned direction goes into Adam with these settings (learning
+    /// rate, betas, ε, weight decay and its mode, clipping) instead of momentum SGD — the base
+    /// the authors paired NG+ with for SchNet — and `sgd` is unused; nil (the default): momentum
+    /// SGD. Every layer kind takes it (vectors and LayerNorm scales too); the matrix form then
+    /// keeps no momentum of its own, Adam's moments take its place.
+    public var adam: AdamSettings?
 
     public init(
         sgd: SGDSettings = SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),
@@ -77,7 +83,7 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
         statisticsInterval: Int? = nil, runningAverage: Double = 1, matrixBeta: Double = 0.99,
         matrixEpsilon: Double = 1e-8, matrixMomentumStart: MatrixMomentumStart = .zero, staggered: Bool = false, side: SideChoice = .automatic,
         method: CurvatureMethod? = nil, blockSize: Int = 1024, batchSize: Int = 128,
-        fusedApply: Bool = false, maxRetries: Int = 6
+        fusedApply: Bool = false, maxRetries: Int = 6, adam: AdamSettings? = nil
     ) {
         self.sgd = sgd
         self.damping = damping
@@ -95,6 +101,7 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
         self.batchSize = batchSize
         self.fusedApply = fusedApply
         self.maxRetries = maxRetries
+        self.adam = adam
     }
 
     /// The authors' algorithm exactly: the left-side GFIM for every layer, the explicit
@@ -107,6 +114,7 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
     /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting outside its range.
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try sgd.validate(operation)
+        try adam?.validate(operation)
         try damping.validate(operation, "damping")
         if damping.value(at: 0) <= 0 { throw .nonPositiveDamping(operation: operation, value: damping.value(at: 0)) }
         func require(_ ok: Bool, _ argument: String, _ reason: String) throws(NGError) {

@@ -28,7 +28,9 @@ extension NGPlusOptimizer.Layer {
                 slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
                 curvature.applyToRows(
                     update.newWeight, touched: update.touched!, into: &update.direction, slot: slot, frequencyShift: 0)
-                try update.stageRows(weight: table, settings: configuration.sgd, t: step, operation)
+                try update.stageRows(
+                    weight: table, settings: PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam),
+                    t: step, operation)
             } catch {
                 curvature.discardStagedStatistics()
                 throw error

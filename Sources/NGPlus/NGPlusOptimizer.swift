@@ -27,7 +27,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
         var observedStep = -1
         var curvature: LayerCurvature<Scalar>
         /// The SGD step after preconditioning, staged with the curvature's.
-        var update: ParameterUpdate<MomentumSGD<Scalar>>
+        var update: ParameterUpdate<PreconditionedStep<Scalar>>
         /// What the refreshes went through, rung by rung (telemetry, not saved).
         var health = RefreshHealth()
         /// The coming step's refresh, made ahead of it in a data-parallel run (not saved).
@@ -95,9 +95,11 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             curvature = .none
         }
         let index = table.layers.count
+        var update = ParameterUpdate<PreconditionedStep<Scalar>>(spec: spec)
+        if configuration.adam != nil { update.rule = PreconditionedStep(adamFor: shape, stagedRows: update.direction.rows) }
         return table.append(Layer(
             spec: spec, plan: plan, offset: configuration.staggered ? index % configuration.inverseInterval : 0,
-            curvature: curvature, update: ParameterUpdate(spec: spec)))
+            curvature: curvature, update: update))
     }
 
     @_specialize(where Scalar == Float)
@@ -221,12 +223,14 @@ extension NGPlusOptimizer.Layer {
         case .vector:
             copy(gradient, into: &update.direction)
         case .matrix:
+            // On the Adam base, Adam's moments and weight decay take the place of the form's own.
             let sgd = configuration.sgd
+            let own = configuration.adam == nil
             let (firstStep, statisticsStep) = (step == 0, isStatisticsStep(configuration))
             try curvature.withMatrix(&update.direction) { (curvature, direction) throws(NGError) in
                 try curvature.stageMomentum(
-                    weight: weight, gradient: gradient, momentum: Scalar(sgd.momentum),
-                    weightDecay: sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
+                    weight: weight, gradient: gradient, momentum: own ? Scalar(sgd.momentum) : 0,
+                    weightDecay: own && sgd.weightDecayMode == .l2 ? Scalar(sgd.weightDecay) : 0,
                     beta: Scalar(configuration.matrixBeta), firstStep: firstStep, statisticsStep: statisticsStep,
                     operation)
                 slot = try curvature.stageRefresh(due: due, damping: damping, outcome: &outcome)
@@ -284,7 +288,9 @@ extension NGPlusOptimizer.Layer {
             settings.nesterov = false
             if settings.weightDecayMode == .l2 { settings.weightDecay = 0 }
         }
-        try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
+        try update.stage(
+            weight: weight, weightColumns: spec.weightColumns,
+            settings: PreconditionedStepSettings(sgd: settings, adam: configuration.adam), t: step, operation)
         switch curvature {
         case .perSample:
             if refreshing { curvature.withPerSample(&update.direction) { curvature, _ in curvature.commitRefresh() } }

@@ -118,6 +118,12 @@ struct AllocationTests {
         #expect(try allocationsOfASteadyCycle(&optimizer, fused: true) == 0)
     }
 
+    @Test func ngPlusOnAnAdamBaseAllocatesNothing() throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: Self.k, batchSize: Self.batch, fusedApply: true, adam: AdamSettings(weightDecayMode: .decoupled)))
+        #expect(try allocationsOfASteadyCycle(&optimizer, fused: true) == 0)
+    }
+
     @Test func baselineStepsAllocateNothing() throws {
         var sgd = try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9, nesterov: true))
         #expect(try allocationsOfASteadyCycle(&sgd, fused: true) == 0)

@@ -1,0 +1,114 @@
+/// The first-order step NG+ takes along its preconditioned direction: momentum SGD (the
+/// authors' default) or, when `NGPlusConfiguration.adam` is set, Adam — the base the authors
+/// paired NG+ with for SchNet. Either rule keeps its own state; which one a layer has is fixed
+/// by the configuration (saved with every state and compared on load).
+enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
+    case sgd(MomentumSGD<Scalar>)
+    case adam(Adam<Scalar>)
+    /// Only while a payload is taken out to be changed in place (see `modify`).
+    case moving
+
+    typealias Settings = PreconditionedStepSettings
+
+    static var stateKind: String { "NGPlusOptimizer" }
+
+    static func validate(_ settings: Settings, _ operation: NGError.Operation) throws(NGError) {
+        try settings.sgd.validate(operation)
+        try settings.adam?.validate(operation)
+    }
+
+    /// Momentum SGD; `NGPlusOptimizer.register` makes it Adam when the configuration asks.
+    init(shape: Shape, stagedRows: Int) {
+        self = .sgd(MomentumSGD(shape: shape, stagedRows: stagedRows))
+    }
+
+    /// The Adam base for a parameter of `shape`.
+    init(adamFor shape: Shape, stagedRows: Int) {
+        self = .adam(Adam(shape: shape, stagedRows: stagedRows))
+    }
+
+    /// Runs the closure of the rule held on the payload, changed in place (taken out, so that
+    /// its storage is uniquely referenced and never copied, and put back).
+    mutating func modify<Result>(
+        sgd: (inout MomentumSGD<Scalar>) -> Result, adam: (inout Adam<Scalar>) -> Result
+    ) -> Result {
+        switch consume self {
+        case .sgd(var rule):
+            self = .moving
+            defer { self = .sgd(rule) }
+            return sgd(&rule)
+        case .adam(var rule):
+            self = .moving
+            defer { self = .adam(rule) }
+            return adam(&rule)
+        case .moving:
+            preconditionFailure("a preconditioned step used while it is being changed")
+        }
+    }
+
+    mutating func reserveStagedRows(_ count: Int) {
+        modify(sgd: { $0.reserveStagedRows(count) }, adam: { $0.reserveStagedRows(count) })
+    }
+
+    mutating func stage(
+        direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
+        weightColumns: Int, settings: Settings, t: Int
+    ) -> Bool {
+        modify(
+            sgd: {
+                $0.stage(direction: &direction, weight: weight, into: &newWeight, weightColumns: weightColumns,
+                         settings: settings.sgd, t: t)
+            },
+            adam: {
+                $0.stage(direction: &direction, weight: weight, into: &newWeight, weightColumns: weightColumns,
+                         settings: settings.adam!, t: t)
+            })
+    }
+
+    mutating func commitStaged() {
+        modify(sgd: { $0.commitStaged() }, adam: { $0.commitStaged() })
+    }
+
+    mutating func stageRows(
+        _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
+        settings: Settings, t: Int
+    ) -> Bool {
+        modify(
+            sgd: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: settings.sgd, t: t) },
+            adam: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: settings.adam!, t: t) })
+    }
+
+    mutating func commitStagedRows(_ rows: [Int]) {
+        modify(sgd: { $0.commitStagedRows(rows) }, adam: { $0.commitStagedRows(rows) })
+    }
+
+    func encode(to writer: inout StateWriter) {
+        switch self {
+        case let .sgd(rule): rule.encode(to: &writer)
+        case let .adam(rule): rule.encode(to: &writer)
+        case .moving: preconditionFailure("a preconditioned step saved while it is being changed")
+        }
+    }
+
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        switch consume self {
+        case .sgd(var rule):
+            self = .moving
+            defer { self = .sgd(rule) }
+            try rule.restore(from: &reader)
+        case .adam(var rule):
+            self = .moving
+            defer { self = .adam(rule) }
+            try rule.restore(from: &reader)
+        case .moving:
+            preconditionFailure("a preconditioned step restored while it is being changed")
+        }
+    }
+}
+
+/// The settings of both of NG+'s bases: the configuration's `sgd`, and `adam` when Adam is the
+/// base.
+struct PreconditionedStepSettings: Sendable, Codable {
+    var sgd: SGDSettings
+    var adam: AdamSettings?
+}
