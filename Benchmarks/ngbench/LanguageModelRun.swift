@@ -22,19 +22,22 @@ struct LanguageModelRun {
     /// The starting points per optimizer (learning rate, damping, inverse interval). NG+'s:
     /// lr 0.1 with λ = 0.01 diverged on the default model (loss 33 → 461 nats in two epochs of
     /// 40 steps); lr 0.02 with λ = 0.1 trained (README).
-    static func defaults(_ optimizer: OptimizerName) -> (learningRate: Double, damping: Double, inverseInterval: Int) {
-        switch optimizer {
-        case .adam: (3e-3, 0, 1)
-        case .sgd: (0.1, 0, 1)
-        case .ngplus: (0.02, 0.1, 10)
-        case .kfac: (0.05, 0.1, 10)
+    static func defaults(
+        _ optimizer: OptimizerName, base: NGPlusBase
+    ) -> (learningRate: Double, damping: Double, inverseInterval: Int) {
+        switch (optimizer, base) {
+        case (.adam, _): (3e-3, 0, 1)
+        case (.sgd, _): (0.1, 0, 1)
+        case (.ngplus, .sgd): (0.02, 0.1, 10)
+        case (.ngplus, .adam): (3e-3, 0.1, 10)
+        case (.kfac, _): (0.05, 0.1, 10)
         }
     }
 
     func run(corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?) throws -> [SequenceRecord] {
         let model = try Model<Float>.transformer(
             sequenceLength: shape.context, width: shape.width, heads: shape.heads, blocks: shape.blocks, seed: seed)
-        let defaults = Self.defaults(optimizer)
+        let defaults = Self.defaults(optimizer, base: settings.ngplusBase)
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping
         let k = settings.inverseInterval ?? defaults.inverseInterval
@@ -42,9 +45,10 @@ struct LanguageModelRun {
         let schedule = Schedule.warmup(
             steps: max(1, steps / 20), start: 0, then: .cosine(initial: lr, final: 0, steps: max(1, steps - steps / 20)))
         let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
+        let adamW = AdamSettings(learningRate: schedule, weightDecay: 0.1, weightDecayMode: .decoupled)
         let trainer = try SequenceTrainer(sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed)
-        let bar = progress ?? ProgressBar(label: "transformer \(optimizer.rawValue)").update
-        let name = optimizer.rawValue
+        let name = settings.recordName(optimizer)
+        let bar = progress ?? ProgressBar(label: "transformer \(name)").update
         func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
             if let communicator {
                 var parallel = try DataParallel(
@@ -60,14 +64,14 @@ struct LanguageModelRun {
         }
         switch optimizer {
         case .adam:
-            return try fit(AdamOptimizer<Float>(settings: AdamSettings(
-                learningRate: schedule, weightDecay: 0.1, weightDecayMode: .decoupled)))
+            return try fit(AdamOptimizer<Float>(settings: adamW))
         case .sgd:
             return try fit(SGDOptimizer<Float>(settings: sgd))
         case .ngplus:
             return try fit(NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, side: settings.side ?? .automatic,
-                method: settings.method, batchSize: sequences * shape.context, fusedApply: true)))
+                method: settings.method, batchSize: sequences * shape.context, fusedApply: true,
+                adam: settings.ngplusBase == .adam ? adamW : nil)))
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: sequences * shape.context)))
@@ -94,6 +98,15 @@ struct LanguageModelRun {
                     reached.map { "epoch \($0.epoch), \(Report.format($0.seconds, 1)) s" } ?? "not reached"]
         }
         Report.printTable(header: ["optimizer", "best bits/byte", "AdamW's final reached"], rows: summary)
+    }
+
+    /// Validation bits per byte against training seconds and epochs, one line per optimizer.
+    static func writeSVG(_ records: [SequenceRecord], to path: String) throws {
+        try TrainingReport.writeChart(
+            records.map {
+                ChartPoint(series: $0.optimizer, seconds: $0.seconds, epoch: $0.epoch, value: $0.validationBitsPerByte)
+            },
+            label: "validation bits per byte (lower is better)", format: { Report.format($0, 2) }, to: path)
     }
 
     /// Every epoch of every run as CSV: optimizer, seed, epoch, training loss (nats per token),

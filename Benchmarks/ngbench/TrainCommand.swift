@@ -6,6 +6,7 @@ import NGTrain
 
 extension ModelName: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
+extension NGPlusBase: ExpressibleByArgument {}
 extension SideChoice: ExpressibleByArgument {}
 extension CurvatureMethod: ExpressibleByArgument {}
 extension LearningRatePolicy: ExpressibleByArgument {}
@@ -32,11 +33,12 @@ struct Train: ParsableCommand {
     @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
     @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?
     @Option(help: "NG+ inversion: explicitInverse, choleskySolve or woodbury (default: the fewest flops per layer).") var method: CurvatureMethod?
+    @Option(help: "NG+'s step along its direction: sgd (momentum SGD, the paper's) or adam (Adam; AdamW on the transformer), as the authors did for SchNet.") var ngplusBase: NGPlusBase = .sgd
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
-    @Option(help: "Draw test accuracy against seconds and epochs as SVG.") var plot: String?
+    @Option(help: "Draw test accuracy (the transformer: validation bits per byte) against seconds and epochs as SVG.") var plot: String?
     @Option(help: "Transformer: bytes of context (tokens a sequence).") var context = 128
     @Option(help: "Transformer: model width.") var width = 128
     @Option(help: "Transformer: attention heads.") var heads = 4
@@ -50,7 +52,7 @@ struct Train: ParsableCommand {
         TrainingSettings(
             learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
             runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize,
-            method: method, learningRatePolicy: lrSchedule)
+            method: method, learningRatePolicy: lrSchedule, ngplusBase: ngplusBase)
     }
 
     func validate() throws {
@@ -110,7 +112,6 @@ extension Train {
                               ("--sequences", sequences), ("--steps-per-epoch", stepsPerEpoch)] where value < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
-        if plot != nil { throw ValidationError("--plot draws the image models' accuracy; --model transformer writes --csv only") }
         let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
         if let threads {
             OpenBLAS.setThreadCount(threads)
@@ -139,6 +140,7 @@ extension Train {
             + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
         LanguageModelRun.printRecords(records)
         if let csv { try LanguageModelRun.writeCSV(records, to: csv) }
+        if let plot { try LanguageModelRun.writeSVG(records.filter { $0.seed == seed }, to: plot) }
     }
 }
 
@@ -183,7 +185,7 @@ struct TrainingRun {
         let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / settings.batchSize))
         let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
         let trainer = try Trainer(batchSize: settings.batchSize, seed: seed)
-        let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(optimizer.rawValue)").update
+        let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update
         switch optimizer {
         case .sgd:
             return try fit(SGDOptimizer<Float>(settings: sgd))
@@ -194,7 +196,8 @@ struct TrainingRun {
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
                 side: settings.side ?? defaults.side, method: settings.method, blockSize: settings.blockSize ?? 1024,
-                batchSize: settings.batchSize, fusedApply: true)))
+                batchSize: settings.batchSize, fusedApply: true,
+                adam: settings.ngplusBase == .adam ? AdamSettings(learningRate: schedule) : nil)))
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize)))
@@ -203,7 +206,7 @@ struct TrainingRun {
         /// Registers the network with `optimizer` (wrapped in `DataParallel` on several
         /// processes) and trains.
         func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [EpochRecord] where O.Scalar == Float {
-            let name = self.optimizer.rawValue
+            let name = settings.recordName(self.optimizer)
             if let communicator {
                 var parallel = try DataParallel(optimizer, communicator: communicator, globalBatch: settings.batchSize)
                 try network.register(with: &parallel)

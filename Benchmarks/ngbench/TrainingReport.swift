@@ -84,32 +84,40 @@ enum TrainingReport {
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    /// Two panels: test accuracy against training seconds, and against epochs; one line and
-    /// colour per optimizer (its first seed's run).
+    /// Test accuracy against training seconds and epochs (`writeChart`), each optimizer's first
+    /// seed's run.
     static func writeSVG(_ allRecords: [EpochRecord], to path: String) throws {
-        // One line per optimizer: the first seed's run.
         let records = allRecords.filter { $0.seed == allRecords.first?.seed }
-        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        try writeChart(
+            records.map { ChartPoint(series: $0.optimizer, seconds: $0.seconds, epoch: $0.epoch, value: $0.testAccuracy) },
+            label: "test accuracy", format: { Report.format(100 * $0, 1) + "%" }, to: path)
+    }
+
+    /// Two panels: `label` against training seconds, and against epochs; one line and colour per
+    /// series, in the order they first appear.
+    static func writeChart(_ points: [ChartPoint], label: String, format: (Double) -> String, to path: String) throws {
+        let names = points.reduce(into: [String]()) { if !$0.contains($1.series) { $0.append($1.series) } }
         let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
         let (panelWidth, height, margin) = (420.0, 300.0, 50.0)
-        let accuracies = records.map(\.testAccuracy)
-        let low = max(0, (accuracies.min() ?? 0) - 0.02)
-        let high = min(1, (accuracies.max() ?? 1) + 0.01)
+        let values = points.map(\.value)
+        let (smallest, largest) = (values.min() ?? 0, values.max() ?? 1)
+        let span = max(largest - smallest, 1e-6 * max(1, abs(largest)))
+        let (low, high) = (smallest - 0.05 * span, largest + 0.05 * span)
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(2 * panelWidth + 3 * margin))" height="\(Int(height + 2 * margin))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
 
         """
-        for (panel, (title, value)) in [("seconds", { (r: EpochRecord) in r.seconds }), ("epoch", { (r: EpochRecord) in Double(r.epoch) })].enumerated() {
+        for (panel, (title, position)) in [("seconds", { (p: ChartPoint) in p.seconds }), ("epoch", { (p: ChartPoint) in Double(p.epoch) })].enumerated() {
             let left = margin + Double(panel) * (panelWidth + margin)
-            let maxX = records.map(value).max() ?? 1
+            let maxX = points.map(position).max() ?? 1
             func x(_ v: Double) -> Double { left + panelWidth * v / maxX }
             func y(_ a: Double) -> Double { margin + height * (1 - (a - low) / (high - low)) }
             svg += "<rect x=\"\(left)\" y=\"\(margin)\" width=\"\(panelWidth)\" height=\"\(height)\" fill=\"none\" stroke=\"#999\"/>\n"
             svg += "<text x=\"\(left + panelWidth / 2)\" y=\"\(margin + height + 35)\" text-anchor=\"middle\">\(title == "seconds" ? "training seconds" : "epoch")</text>\n"
             for tick in 0...4 {
                 let a = low + (high - low) * Double(tick) / 4
-                svg += "<text x=\"\(left - 5)\" y=\"\(y(a) + 4)\" text-anchor=\"end\">\(Report.format(100 * a, 1))%</text>\n"
+                svg += "<text x=\"\(left - 5)\" y=\"\(y(a) + 4)\" text-anchor=\"end\">\(format(a))</text>\n"
             }
             // Seconds in quarters of the run; epochs at whole numbers (at most about six).
             let ticks = title == "seconds"
@@ -119,18 +127,26 @@ enum TrainingReport {
                 svg += "<text x=\"\(x(v))\" y=\"\(margin + height + 15)\" text-anchor=\"middle\">\(Report.format(v, title == "seconds" && maxX < 10 ? 1 : 0))</text>\n"
             }
             for (index, name) in names.enumerated() {
-                let points = records.filter { $0.optimizer == name }.map { "\(x(value($0))),\(y($0.testAccuracy))" }
-                svg += "<polyline fill=\"none\" stroke=\"\(colours[index % colours.count])\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+                let line = points.filter { $0.series == name }.map { "\(x(position($0))),\(y($0.value))" }
+                svg += "<polyline fill=\"none\" stroke=\"\(colours[index % colours.count])\" stroke-width=\"2\" points=\"\(line.joined(separator: " "))\"/>\n"
             }
         }
-        // Legend: a swatch of each line's colour, then the optimizer's name.
+        // Legend: a swatch of each line's colour, then the series' name.
         for (index, name) in names.enumerated() {
             let colour = colours[index % colours.count]
-            let start = margin + 120 + Double(index) * 100
+            let start = margin + 200 + Double(index) * 110
             svg += "<line x1=\"\(start)\" y1=\"\(margin - 19)\" x2=\"\(start + 20)\" y2=\"\(margin - 19)\" stroke=\"\(colour)\" stroke-width=\"3\"/>\n"
             svg += "<text x=\"\(start + 25)\" y=\"\(margin - 15)\" fill=\"\(colour)\">\(name)</text>\n"
         }
-        svg += "<text x=\"\(margin)\" y=\"\(margin - 15)\">test accuracy</text>\n</svg>\n"
+        svg += "<text x=\"\(margin)\" y=\"\(margin - 15)\">\(label)</text>\n</svg>\n"
         try svg.write(toFile: path, atomically: true, encoding: .utf8)
     }
+}
+
+/// One point of a chart's line: a run's value after an epoch.
+struct ChartPoint {
+    let series: String
+    let seconds: Double
+    let epoch: Int
+    let value: Double
 }

@@ -6,6 +6,14 @@ enum OptimizerName: String, CaseIterable, Sendable {
     case ngplus, sgd, adam, kfac
 }
 
+/// The first-order step NG+ takes along its direction (`NGPlusConfiguration.adam`).
+enum NGPlusBase: String, CaseIterable, Sendable {
+    /// Momentum SGD, the authors' default.
+    case sgd
+    /// Adam (AdamW on the language model), as the authors did for SchNet.
+    case adam
+}
+
 /// The models `ngbench train` trains.
 enum ModelName: String, CaseIterable, Sendable {
     case mlp, cnn, transformer
@@ -44,11 +52,14 @@ struct TrainingSettings: Sendable, Equatable {
     var method: CurvatureMethod?
     /// The learning rate over the run, for every optimizer alike.
     var learningRatePolicy: LearningRatePolicy
+    /// NG+'s base (momentum SGD unless set).
+    var ngplusBase: NGPlusBase
 
     init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
-        blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant
+        blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant,
+        ngplusBase: NGPlusBase = .sgd
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -60,6 +71,12 @@ struct TrainingSettings: Sendable, Equatable {
         self.blockSize = blockSize
         self.method = method
         self.learningRatePolicy = learningRatePolicy
+        self.ngplusBase = ngplusBase
+    }
+
+    /// The name an optimizer's records carry: NG+ on the Adam base is `ngplus-adam`.
+    func recordName(_ optimizer: OptimizerName) -> String {
+        optimizer == .ngplus && ngplusBase == .adam ? "ngplus-adam" : optimizer.rawValue
     }
 
     /// Throws a `ValidationError` naming the flag of a value out of range.

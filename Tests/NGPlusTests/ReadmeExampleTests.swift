@@ -83,9 +83,34 @@ import Testing
         #expect(direction != Matrix(rows: 256, columns: 785))
     }
 
+    /// The README's embedding example: one sparse step of a 32,768 × 128 table.
+    func embeddingExample(
+        optimizer: inout NGPlusOptimizer<Float>, embeddings: inout Matrix<Float>, ids: [Int], dTokens: Matrix<Float>
+    ) throws {
+        // README-BEGIN embedding
+        let table = try optimizer.register(.embedding(vocabulary: 32768, width: 128))
+        // ids: the B·T token ids looked up; dTokens: (B·T) × 128, the gradients of the mean loss
+        // with respect to the looked-up rows. Only those rows (and their optimizer state) change.
+        try optimizer.step(table, table: &embeddings, lookups: ids, outputGradients: dTokens)
+        // README-END embedding
+    }
+
+    @Test func embeddingExampleStepsOnlyTheLookedUpRows() throws {
+        var generator = SeededGenerator(seed: 5)
+        var optimizer = try NGPlusOptimizer<Float>()
+        var embeddings = Matrix<Float>.random(rows: 32768, columns: 128, using: &generator)
+        let before = embeddings
+        let ids = [7, 30000, 7, 12]
+        try embeddingExample(
+            optimizer: &optimizer, embeddings: &embeddings, ids: ids,
+            dTokens: .random(rows: 4, columns: 128, scale: 0.1, using: &generator))
+        let changed = (0..<32768).filter { row in (0..<128).contains { embeddings[row, $0] != before[row, $0] } }
+        #expect(changed == [7, 12, 30000])
+    }
+
     /// The README and the DocC articles show the compiled examples verbatim.
     @Test(arguments: [
-        ("kernels", "../../README.md"), ("training", "../../README.md"),
+        ("kernels", "../../README.md"), ("training", "../../README.md"), ("embedding", "../../README.md"),
         ("kernels", "../../Sources/NGKernels/NGKernels.docc/NGKernels.md"),
         ("training", "../../Sources/NGPlus/NGPlus.docc/TrainingLoop.md"),
     ])
