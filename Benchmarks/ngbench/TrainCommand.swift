@@ -68,6 +68,7 @@ struct Train: ParsableCommand {
         if model == .transformer { return try runLanguageModel() }
         let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
         let printing = (communicator?.rank ?? 0) == 0
+        Self.quietIdleBLASThreads(printing: printing)
         if let threads {
             OpenBLAS.setThreadCount(threads)
         } else if let communicator {
@@ -119,6 +120,7 @@ extension Train {
             OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
         }
         let printing = (communicator?.rank ?? 0) == 0
+        Self.quietIdleBLASThreads(printing: printing)
         let corpus = try TextCorpus.fortunes()
         var records: [SequenceRecord] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
@@ -141,6 +143,21 @@ extension Train {
         LanguageModelRun.printRecords(records)
         if let csv { try LanguageModelRun.writeCSV(records, to: csv) }
         if let plot { try LanguageModelRun.writeSVG(records.filter { $0.seed == seed }, to: plot) }
+    }
+}
+
+extension Train {
+    /// Training runs its own loops (im2col, pooling, attention's softmax) between BLAS calls, on
+    /// the cores OpenBLAS's idle threads would spin on for 2²⁸ cycles after each call: they
+    /// sleep after 2⁴ instead (`OpenBLAS.setIdleThreadTimeout`), unless the user set
+    /// `OPENBLAS_THREAD_TIMEOUT`. One line says which.
+    static func quietIdleBLASThreads(printing: Bool) {
+        let set = OpenBLAS.setIdleThreadTimeout(exponent: 4)
+        guard printing else { return }
+        let exponent = OpenBLAS.idleThreadTimeout.map { "2^\($0) cycles" } ?? "OpenBLAS's default"
+        print("OpenBLAS idle threads sleep after \(exponent) (" + (set
+            ? "set by ngbench train; OPENBLAS_THREAD_TIMEOUT overrides it)"
+            : "OPENBLAS_THREAD_TIMEOUT or this BLAS's own)"))
     }
 }
 

@@ -141,21 +141,29 @@ public enum NetworkKernels {
         }
     }
 
-    /// The gradient of `maxPool` for `samples`: zero their input planes, then each output
-    /// gradient into the input offset of its maximum, if it has one (the 2×2 windows do not
-    /// overlap, so each input receives at most one, and a plane's maxima lie in that plane).
+    /// The gradient of `maxPool` for `samples`, window by window: the four inputs of a 2×2
+    /// window (the windows tile the even planes, without overlap) get zero, then the window's
+    /// output gradient at its maximum, if it has one — one pass over the input gradient, with no
+    /// separate zeroing of the planes.
     @inlinable
     public static func maxPoolBackward<Scalar: BLASScalar>(
         _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
         into dx: UnsafeMutablePointer<Scalar>
     ) {
-        let (inputPlane, outputPlane) = (layout.height * layout.width, layout.height * layout.width / 4)
+        let (height, width) = (layout.height, layout.width)
+        let (oh, ow) = (height / 2, width / 2)
         for sample in samples {
             for channel in 0..<layout.channels {
-                (dx + layout.inputPlane(sample: sample, channel: channel) * inputPlane)
-                    .update(repeating: 0, count: inputPlane)
-                let output = (sample * layout.channels + channel) * outputPlane
-                for o in output..<(output + outputPlane) where argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
+                let input = layout.inputPlane(sample: sample, channel: channel) * height * width
+                let output = (sample * layout.channels + channel) * oh * ow
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let top = input + 2 * oy * width + 2 * ox
+                        (dx[top], dx[top + 1], dx[top + width], dx[top + width + 1]) = (0, 0, 0, 0)
+                        let o = output + oy * ow + ox
+                        if argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
+                    }
+                }
             }
         }
     }

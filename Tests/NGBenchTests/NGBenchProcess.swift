@@ -19,7 +19,7 @@ func ngbenchProcess(_ arguments: [String], environment: [String: String] = [:]) 
     process.executableURL = executable
     process.arguments = arguments
     var base = ProcessInfo.processInfo.environment.filter {
-        $0.key != "OPENBLAS_CORETYPE" && !$0.key.hasPrefix("NGPLUS_")
+        $0.key != "OPENBLAS_CORETYPE" && $0.key != "OPENBLAS_THREAD_TIMEOUT" && !$0.key.hasPrefix("NGPLUS_")
     }
     base.merge(environment) { $1 }
     process.environment = base
