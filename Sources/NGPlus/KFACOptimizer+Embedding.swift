@@ -9,36 +9,18 @@ extension KFACOptimizer.Layer {
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
     ) throws {
-        let statisticsStep = step % configuration.resolvedStatisticsInterval == 0
         let due = isRefreshStep(configuration)
         let damping = dampingRule(configuration)
-        let shift = Scalar(damping.shift(maxAbsolute: 0))
-        let runningAverage = Scalar(configuration.runningAverage)
-        var slot = InverseSlot.current
-        var outcome: RefreshOutcome?
-        update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: true)
-        defer { update.resetRows() }
-        try update.requireFiniteRows(of: table, operation)
+        let request = EmbeddingStepRequest(
+            statisticsStep: step % configuration.resolvedStatisticsInterval == 0, due: due, damping: damping,
+            runningAverage: Scalar(configuration.runningAverage), frequencyShift: Scalar(damping.shift(maxAbsolute: 0)),
+            ahead: due ? refreshAhead : nil, t: step)
         guard var curvature = embedding else { preconditionFailure("an embedding table without its curvature") }
         embedding = nil
         defer { embedding = curvature }
-        let ahead = due ? refreshAhead : nil
-        do throws(NGError) {
-            if statisticsStep {
-                try curvature.stageStatistics(
-                    outputGradients: outputGradients, touched: update.touched!, runningAverage: runningAverage, operation)
-            }
-            slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
-            curvature.applyToRows(
-                update.newWeight, touched: update.touched!, into: &update.direction, slot: slot, frequencyShift: shift)
-            try update.stageRows(weight: table, settings: configuration.sgd, t: step, operation)
-        } catch {
-            curvature.discardStagedStatistics()
-            throw error
-        }
-        curvature.commitStatistics(update.touched!)
-        if slot == .staged { curvature.commitRefresh() }
-        update.commitRows(weight: &table)
+        let outcome = try curvature.step(
+            lookups: lookups, outputGradients: outputGradients, table: &table, update: &update,
+            settings: configuration.sgd, request, operation)
         if let outcome { health.record(outcome) }
         refreshAhead = nil
         observedStep = step

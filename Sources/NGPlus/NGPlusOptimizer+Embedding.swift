@@ -1,43 +1,22 @@
 /// NG+ on an embedding table: the right-side GFIM of the lookups' output gradients, applied to
-/// the looked-up rows (`EmbeddingCurvature`), then the lazy momentum-SGD step of those rows.
+/// the looked-up rows (`EmbeddingCurvature`), then the lazy step of those rows on NG+'s base.
 extension NGPlusOptimizer.Layer {
-    /// One sparse step from validated lookups and output gradients, all or nothing: the rows
-    /// gathered, the statistics staged on a statistics step, a refresh staged when due, the
-    /// direction of the rows computed with the staged or current inverse, the SGD step of the
-    /// rows staged and checked, then everything committed.
+    /// One sparse step from validated lookups and output gradients, all or nothing
+    /// (`EmbeddingCurvature.step`).
     mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
     ) throws {
-        let (due, statisticsStep) = (isRefreshStep(configuration), isStatisticsStep(configuration))
-        let damping = configuration.dampingRule(for: spec, step: step)
-        let runningAverage = Scalar(configuration.runningAverage)
-        var slot = InverseSlot.current
-        var outcome: RefreshOutcome?
-        update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: true)
-        defer { update.resetRows() }
-        try update.requireFiniteRows(of: table, operation)
-        let ahead = due ? refreshAhead : nil
-        try curvature.withEmbedding(&update) { (curvature, update) throws(NGError) in
-            do throws(NGError) {
-                if statisticsStep {
-                    try curvature.stageStatistics(
-                        outputGradients: outputGradients, touched: update.touched!, runningAverage: runningAverage,
-                        operation)
-                }
-                slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
-                curvature.applyToRows(
-                    update.newWeight, touched: update.touched!, into: &update.direction, slot: slot, frequencyShift: 0)
-                try update.stageRows(
-                    weight: table, settings: PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam),
-                    t: step, operation)
-            } catch {
-                curvature.discardStagedStatistics()
-                throw error
-            }
-            curvature.commitStatistics(update.touched!)
-            if slot == .staged { curvature.commitRefresh() }
-            update.commitRows(weight: &table)
+        let due = isRefreshStep(configuration)
+        let request = EmbeddingStepRequest(
+            statisticsStep: isStatisticsStep(configuration), due: due,
+            damping: configuration.dampingRule(for: spec, step: step), runningAverage: Scalar(configuration.runningAverage),
+            frequencyShift: 0, ahead: due ? refreshAhead : nil, t: step)
+        let settings = PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam)
+        let outcome = try curvature.withEmbedding(&update) { (curvature, update) throws(NGError) in
+            try curvature.step(
+                lookups: lookups, outputGradients: outputGradients, table: &table, update: &update, settings: settings,
+                request, operation)
         }
         if let outcome { health.record(outcome) }
         refreshAhead = nil

@@ -1,0 +1,52 @@
+/// One sparse step of an embedding table, the same for NG+ and K-FAC.
+struct EmbeddingStepRequest<Scalar: BLASScalar> {
+    /// Whether this step takes statistics, and whether a refresh is due.
+    let statisticsStep: Bool
+    let due: Bool
+    let damping: DampingRule
+    let runningAverage: Scalar
+    /// K-FAC's shift of the row frequencies (unused without them).
+    let frequencyShift: Scalar
+    /// The refresh made ahead of the step (data-parallel), when one is due.
+    let ahead: RefreshAhead?
+    /// The layer's step count, for the rule's schedule.
+    let t: Int
+}
+
+extension EmbeddingCurvature {
+    /// A sparse step from validated lookups and output gradients, all or nothing: the rows
+    /// gathered, the statistics staged on a statistics step, a refresh staged when due, the
+    /// rows' direction applied with the staged or current inverse, the rule's step of the rows
+    /// staged and checked, then statistics, refresh and rows committed. Returns the refresh's
+    /// outcome (nil: none was due) for `RefreshHealth`.
+    mutating func step<Rule: FirstOrderRule>(
+        lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>,
+        update: inout ParameterUpdate<Rule>, settings: Rule.Settings, _ request: EmbeddingStepRequest<Scalar>,
+        _ operation: NGError.Operation
+    ) throws(NGError) -> RefreshOutcome? where Rule.Scalar == Scalar {
+        var slot = InverseSlot.current
+        var outcome: RefreshOutcome?
+        update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: true)
+        defer { update.resetRows() }
+        do {
+            try update.requireFiniteRows(of: table, operation)
+            if request.statisticsStep {
+                try stageStatistics(
+                    outputGradients: outputGradients, touched: update.touched!, runningAverage: request.runningAverage,
+                    operation)
+            }
+            slot = try request.ahead.stagedRefresh(of: &self, due: request.due, damping: request.damping, outcome: &outcome)
+            applyToRows(
+                update.newWeight, touched: update.touched!, into: &update.direction, slot: slot,
+                frequencyShift: request.frequencyShift)
+            try update.stageRows(weight: table, settings: settings, t: request.t, operation)
+        } catch {
+            discardStagedStatistics()
+            throw error
+        }
+        commitStatistics(update.touched!)
+        if slot == .staged { commitRefresh() }
+        update.commitRows(weight: &table)
+        return outcome
+    }
+}
