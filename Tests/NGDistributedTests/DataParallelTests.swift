@@ -16,7 +16,7 @@ struct DataParallelTests {
     /// against the bound's 4e-12).
     static let cases: [(optimizer: String, model: String)] = [
         ("ngplus", "mlp"), ("ngplus", "cnn"), ("woodbury", "mlp"), ("kfac", "mlp"), ("kfac", "cnn"),
-        ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"),
+        ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"), ("ngplus-adam", "mlp"),
         ("ngplus", "transformer"), ("kfac", "transformer"), ("sgd", "transformer"),
     ]
 

@@ -5,7 +5,7 @@
 // models' weights, relative to the weights' largest magnitude, with the tolerance the order of
 // the sums allows, and exits 0 when it is within it.
 //
-//   ngdistcheck --optimizer ngplus|woodbury|kfac|sgd|adam --model mlp|cnn|transformer [--steps N]
+//   ngdistcheck --optimizer ngplus|ngplus-adam|woodbury|kfac|sgd|adam --model mlp|cnn|transformer [--steps N]
 //               [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]
 //
 // --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
@@ -218,13 +218,13 @@ let sgd = SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
 do {
     let status: Int32
     switch optimizerName {
-    case "ngplus", "woodbury":
+    case "ngplus", "woodbury", "ngplus-adam":
         let method: CurvatureMethod = optimizerName == "woodbury" ? .woodbury : .explicitInverse
         status = try check {
             try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
                 sgd: sgd, damping: .step(initial: damping, factor: dampingFactor, every: 2), inverseInterval: 2,
                 method: method, batchSize: batch,
-                maxRetries: maxRetries))
+                maxRetries: maxRetries, adam: optimizerName == "ngplus-adam" ? AdamSettings(learningRate: 1e-2) : nil))
         }
     case "kfac":
         status = try check {
