@@ -218,8 +218,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             failure = nil
             for i in slots.indices { (slots[i].submitted, slots[i].observed) = (false, false) }
         }
-        if !layoutChecked { try checkLayout() }
         checkRound(operation)
+        if !layoutChecked { try checkLayout() }
         let reduced = try reduce(loss: loss)
         try gatherEmbeddings()
         try gatherFactorRows()
@@ -294,19 +294,30 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
-    /// Once after registration: every process has the same layers and batch, so that every
-    /// collective has the same layout everywhere.
+    /// Once after registration (at the first step no process failed): every process has the
+    /// same layers and batch, so that every collective has the same layout everywhere. A
+    /// process whose step failed before (its tables' lookups then unknown) says so in the same
+    /// collective: it throws its error, the others `peerFailed`, not a mismatch.
     mutating func checkLayout() throws {
         let parameters = slots.reduce(0) { $0 + $1.spec.parameterShape.rows * $1.spec.parameterShape.columns }
         // The tables' lookups a row, weighted by position: a checksum of the gathers' layout.
         let lookups = slots.indices.reduce(0) { $0 + ($1 + 1) * (slots[$1].embedding?.perRow ?? 0) }
         let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch), Int64(lookups)]
-        var values = local + local.map { -$0 }
+        let (size, rank, failed) = (communicator.size, communicator.rank, failure != nil)
+        var values = local + local.map { -$0 } + (0..<size).map { $0 == rank && failed ? 1 : 0 }
         try communicator.allReduceMax(&values)
-        for k in local.indices where values[k] != -values[local.count + k] {
+        let differs = { (k: Int) in values[k] != -values[local.count + k] }
+        // The layers and the batch first (a process with a layer more also lacks its gradient),
+        // then failures, then the lookups (unknown on a process that failed before submitting).
+        if (0..<3).contains(where: differs) {
             throw DistributedError.mismatch(
-                operation: .dataParallelSynchronize,
-                what: "the layers registered (count, parameters), the batch or the embedding tables' lookups a row")
+                operation: .dataParallelSynchronize, what: "the layers registered (count, parameters) or the batch")
+        }
+        if let failure { throw failure }
+        let ranks = (0..<size).filter { values[2 * local.count + $0] != 0 }
+        if !ranks.isEmpty { throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: ranks) }
+        if differs(3) {
+            throw DistributedError.mismatch(operation: .dataParallelSynchronize, what: "the embedding tables' lookups a row")
         }
         layoutChecked = true
     }

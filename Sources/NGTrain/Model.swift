@@ -130,20 +130,28 @@ public final class Model<Scalar: NetworkScalar> {
     public func trainStep<O: SynchronizedOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, synchronizing optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
-        let loss = try forwardBackward(x, labels: labels)
         defer { for layer in layers { layer.release() } }
-        // A failure here still goes to `synchronize`, which reports it to the other processes
-        // (and throws it) instead of leaving them waiting in its collective.
+        // A failure of the forward or backward pass (a token id outside the vocabulary, say) or
+        // of a submit still goes to `synchronize`, which tells the other processes (a layer
+        // without its gradient is a failure there) instead of leaving them waiting in its
+        // collective; this process then throws its own error.
         // Loops by index: a `for`-`in` over the layers in this unspecialized generic code reads
         // them through a coroutine that allocates.
-        var submitFailure: (any Error)?
+        var failure: (any Error)?
+        var loss = 0.0
         do {
+            loss = try forwardBackward(x, labels: labels)
             for i in trainableLayers.indices { try trainableLayers[i].submit(to: &optimizer) }
         } catch {
-            submitFailure = error
+            failure = error
         }
-        let batchLoss = try optimizer.synchronize(loss: loss)
-        if let submitFailure { throw submitFailure }
+        let batchLoss: Double
+        do {
+            batchLoss = try optimizer.synchronize(loss: loss)
+        } catch {
+            throw failure ?? error
+        }
+        if let failure { throw failure }
         for i in trainableLayers.indices { try trainableLayers[i].step(with: &optimizer) }
         return batchLoss
     }

@@ -108,6 +108,18 @@ struct DataParallelTests {
 
     /// Rank 1 registered one layer more: every process throws `mismatch` at its first step
     /// instead of all-reducing buffers of different lengths.
+    /// A token id that is not one (a NaN) in rank 1's first batch: its forward pass throws,
+    /// and the failure still travels through the first step's synchronization — rank 1 throws
+    /// its own error, rank 0 `peerFailed` naming it, neither waits for the other.
+    @Test func aForwardFailureInTheFirstStepStopsEveryProcess() throws {
+        let run = try runUnderMPI(
+            processes: 2, ["--optimizer", "sgd", "--model", "transformer", "--fail-rank", "1", "--fail-step", "0"],
+            timeout: 60)
+        #expect(run.status == 3, "\(run.output)")
+        #expect(run.output.contains("rank 1 step 0: NGError: TokenEmbedding.forward: input row 0 holds nan"), "\(run.output)")
+        #expect(run.output.contains("rank 0 step 0: DistributedError: DataParallel.synchronize: rank 1 failed"), "\(run.output)")
+    }
+
     @Test func processesWithDifferentLayersStopAtTheFirstStep() throws {
         let run = try runUnderMPI(
             processes: 2, ["--optimizer", "sgd", "--model", "mlp", "--mismatch-rank", "1"], timeout: 60)
