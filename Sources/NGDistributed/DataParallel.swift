@@ -19,7 +19,8 @@ import NGPlus
 /// and NG+'s matrix form are made by every process from inputs they all hold.
 ///
 /// Failures: a process whose `observe`, `submit` or `synchronize` checks fail throws its error,
-/// and when it still calls `synchronize` its failure travels in the all-reduce: every other
+/// and when it still calls `synchronize` (a layer left without its gradient, as after a failed
+/// forward pass, is such a failure) its failure travels in the all-reduce: every other
 /// process throws `DistributedError.peerFailed` from the same `synchronize`, before anything of
 /// the step's synchronized values is used. A process that exits instead ends the run through
 /// `mpirun`. After a failure the processes may have observed different statistics: restore a
