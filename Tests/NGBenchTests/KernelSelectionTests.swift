@@ -81,6 +81,20 @@ import Testing
         #expect(run.stdout.contains("core used     core \(fit.coreInUse), as OpenBLAS detected it"))
     }
 
+    /// The suite's kernel-choice target: the 90% comparison where the kernels were a fallback
+    /// (here made to look like one), "left unchanged" where OpenBLAS detected the fitting core.
+    @Test(.enabled(if: hasFittingCore && OpenBLAS.kernelFit.forcedCore == nil && !OpenBLAS.kernelFit.isFallback,
+                   "the detected core must be the fitting one for the second half"))
+    func theKernelChoiceTargetIsJudgedOnlyWhereTheKernelsChanged() throws {
+        let fittingCore = try #require(self.fittingCore)
+        let fallback = try ngbench(["--quick"], environment: ["NGPLUS_TEST_DETECTED_CORE": "Prescott"])
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(fallback.stdout.contains("kernels chosen automatically (\(fittingCore)): sgemm n = 256 ≥ 90% of the fitting core forced"))
+        let detected = try ngbench(["--quick"])
+        #expect(detected.status == 0, "\(detected.stderr)")
+        #expect(detected.stdout.contains("met     kernels as OpenBLAS detected them (\(fittingCore), the fitting core): left unchanged"))
+    }
+
     @Test(.enabled(if: hasFittingCore, "an SSE-only CPU has no fitting core to switch to"))
     func theJSONHeaderNamesTheCoresAndTheCPU() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ngbench-\(getpid()).json").path
