@@ -358,7 +358,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         try fused.withUnsafeMutableBufferPointer { buffer in
             var offset = 0
             forEachShared { values in
-                pack(values, into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
+                pack(UnsafeBufferPointer(values), into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
                 offset += values.count
             }
             buffer[offset] = Scalar(loss) * weight
@@ -427,7 +427,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             for (slot, width) in widths {
                 base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
                     pack(
-                        UnsafeMutableBufferPointer(rebasing: rows[0..<local * width]),
+                        UnsafeBufferPointer(rebasing: rows[0..<local * width]),
                         into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
                 }
                 offset += local * width
@@ -558,7 +558,7 @@ extension DataParallel {
 /// `values` times `weight` into the start of `target`: a copy and one SCAL (no per-value
 /// generic arithmetic where the caller is not specialized).
 func pack<Scalar: BLASScalar>(
-    _ values: UnsafeMutableBufferPointer<Scalar>, into target: UnsafeMutableBufferPointer<Scalar>, scaledBy weight: Scalar
+    _ values: UnsafeBufferPointer<Scalar>, into target: UnsafeMutableBufferPointer<Scalar>, scaledBy weight: Scalar
 ) {
     guard !values.isEmpty else { return }
     let region = UnsafeMutableBufferPointer(rebasing: target[0..<values.count])

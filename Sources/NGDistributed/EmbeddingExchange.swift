@@ -49,7 +49,7 @@ struct EmbeddingExchange<Scalar: BLASScalar> {
         }
         outputGradients.withUnsafeBufferPointer { source in
             localRows.withUnsafeMutableBufferPointer { target in
-                pack(UnsafeMutableBufferPointer(mutating: source), into: target, scaledBy: weight)
+                pack(source, into: target, scaledBy: weight)
             }
         }
     }

@@ -26,7 +26,7 @@ struct RowFrequencies<Scalar: BLASScalar>: Sendable {
     /// Row `row`'s frequency now.
     func current(_ row: Int) -> Scalar {
         let decay = pow(1 - runningAverage, Double(updates - stamps[row]))
-        return values.withView { $0[0, row] } * Scalar(decay)
+        return values.withUnsafeBufferPointer { $0[row] } * Scalar(decay)
     }
 
     /// The value the step applies to touched row k (table row `row`): the staged one on a
@@ -49,8 +49,8 @@ struct RowFrequencies<Scalar: BLASScalar>: Sendable {
     /// Puts the staged values of `touched`'s rows in use.
     mutating func commit(_ touched: TouchedRows) {
         updates += 1
-        values.withMutableView { v in
-            for k in 0..<touched.count { v.rows(0..<1).columns(touched.rows[k]..<touched.rows[k] + 1).fill(with: staged[k]) }
+        values.withUnsafeMutableBufferPointer { v in
+            for k in 0..<touched.count { v[touched.rows[k]] = staged[k] }
         }
         for k in 0..<touched.count { stamps[touched.rows[k]] = updates }
     }
