@@ -24,7 +24,11 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     var patches = Matrix<Scalar>(rows: 0, columns: 0)
     /// Y or dY with channels as rows: c_out × (B·P).
     var channelMajor = Matrix<Scalar>(rows: 0, columns: 0)
+    /// dŨ for a group of samples: K × (group · P).
     var patchGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// About how many bytes of patch gradient are formed and folded at a time (at least one
+    /// sample's): small enough to stay in cache between the GEMM and the fold.
+    package var patchGradientBytes = 4 << 20
     var gradient: Matrix<Scalar>
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     /// dY as the optimizer reads it, sample-major (formed on demand with `channelMajorOutput`).
@@ -113,18 +117,27 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         let g = channelMajorOutput ? dy : channelMajor
         withViews(g, patches, mutating: &gradient) { g, u, dw in BLAS.gemm(g, u, transposeB: true, into: dw) }
         guard computesInputGradient else { return inputGradient }
-        ensureShape(&patchGradient, k, columns)
+        // The patch gradient a group of samples at a time, folded while it is still in cache:
+        // the whole batch's (K × B·P, 29 MB for the CNN's second convolution at batch 128)
+        // would go to memory and back.
+        let group = Swift.max(1, Swift.min(batch, patchGradientBytes / Swift.max(1, k * p * MemoryLayout<Scalar>.stride)))
+        ensureShape(&patchGradient, k, group * p)
         ensureShape(&inputGradient, batch, geometry.inputLength)
-        withViews(weight, g, mutating: &patchGradient) { w, g, du in
-            BLAS.gemm(w.columns(0..<k), transposeA: true, g, into: du)
-        }
         let geometry = self.geometry
-        patchGradient.withView { du in
-            inputGradient.withMutableView { dx in
-                ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
-                    let patchColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
-                    Scalar.fold(geometry, du.columns(patchColumns).base, ld: columns, batch: samples.count,
-                                sampleStride: dx.leadingDimension, into: dx.rows(samples).base)
+        for start in stride(from: 0, to: batch, by: group) {
+            let samples = start..<Swift.min(batch, start + group)
+            let groupColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
+            withViews(weight, g, mutating: &patchGradient) { w, g, du in
+                BLAS.gemm(w.columns(0..<k), transposeA: true, g.columns(groupColumns), into: du.columns(0..<groupColumns.count))
+            }
+            patchGradient.withView { du in
+                inputGradient.withMutableView { dx in
+                    ParallelLoop.forEachChunk(samples.count, minimumChunk: 4) { chunk in
+                        // Columns of the group's patch gradient, rows of the batch's input gradient.
+                        let (patchColumns, rows) = ((chunk.lowerBound * p)..<(chunk.upperBound * p), chunk.lowerBound + start..<chunk.upperBound + start)
+                        Scalar.fold(geometry, du.columns(patchColumns).base, ld: du.leadingDimension, batch: chunk.count,
+                                    sampleStride: dx.leadingDimension, into: dx.rows(rows).base)
+                    }
                 }
             }
         }

@@ -141,28 +141,23 @@ public enum NetworkKernels {
         }
     }
 
-    /// The gradient of `maxPool` for `samples`, window by window: the four inputs of a 2×2
-    /// window (the windows tile the even planes, without overlap) get zero, then the window's
-    /// output gradient at its maximum, if it has one — one pass over the input gradient, with no
-    /// separate zeroing of the planes.
+    /// The gradient of `maxPool` for `samples`, plane by plane: the plane's input gradient is
+    /// zeroed (a few KB, so it stays in L1), then each window's output gradient goes to its
+    /// maximum, if it has one — one pass over the input gradient.
     @inlinable
     public static func maxPoolBackward<Scalar: BLASScalar>(
         _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
         into dx: UnsafeMutablePointer<Scalar>
     ) {
         let (height, width) = (layout.height, layout.width)
-        let (oh, ow) = (height / 2, width / 2)
+        let windows = (height / 2) * (width / 2)
         for sample in samples {
             for channel in 0..<layout.channels {
-                let input = layout.inputPlane(sample: sample, channel: channel) * height * width
-                let output = (sample * layout.channels + channel) * oh * ow
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        let top = input + 2 * oy * width + 2 * ox
-                        (dx[top], dx[top + 1], dx[top + width], dx[top + width + 1]) = (0, 0, 0, 0)
-                        let o = output + oy * ow + ox
-                        if argmax[o] >= 0 { dx[Int(argmax[o])] = dy[o] }
-                    }
+                (dx + layout.inputPlane(sample: sample, channel: channel) * height * width)
+                    .update(repeating: 0, count: height * width)
+                let output = (sample * layout.channels + channel) * windows
+                for o in output..<output + windows where argmax[o] >= 0 {
+                    dx[Int(argmax[o])] = dy[o]
                 }
             }
         }

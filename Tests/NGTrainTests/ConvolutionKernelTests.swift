@@ -143,8 +143,9 @@ import Testing
         #expect(try finiteDifferenceError(input: smooth, upstream: g, forward: { try fused.forward($0) }, analytic: dx) < 1e-7)
     }
 
-    /// The CNN's layers on a batch split over threads give exactly what they give sample by
-    /// sample: the split changes which thread computes a value, never the value.
+    /// The CNN's layers on a batch split over threads, and the patch gradient formed and folded
+    /// in groups of samples, give exactly what they give sample by sample: the split changes
+    /// which thread or which call computes a value, never the value.
     @Test func convolutionAndPoolingSplitOverThreadsMatchSampleBySample() throws {
         // Left set: other tests of this process may split too, which changes no result.
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
@@ -152,6 +153,8 @@ import Testing
         let geometry = try ConvGeometry(inChannels: 3, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let batch = 9
         let conv = Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
+        // Groups of 2 samples: 2, 2, 2, 2 and 1 of the 9.
+        conv.patchGradientBytes = 2 * geometry.patchSize * geometry.positions * MemoryLayout<Double>.stride
         let pool = try MaxPool2x2<Double>(channels: 4, height: 6, width: 6, rectify: true)
         let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator)
         let upstream = Matrix<Double>.random(rows: batch, columns: 4 * 9, using: &generator)
