@@ -10,10 +10,15 @@ package enum LAPACK {
         return Scalar.potrf(n: a.rows, a: a.base, lda: a.leadingDimension)
     }
 
-    /// From the factor left by `potrf`, the lower triangle of `A⁻¹` in place (POTRI).
+    /// From the factor left by `potrf`, the lower triangle of `A⁻¹` in place (POTRI; up to
+    /// order `ElementwiseKernels.smallCholeskyInverseOrder` on the calling thread, without
+    /// OpenBLAS's thread pool).
     @inlinable
     package static func potri<Scalar: BLASScalar>(_ a: MutableMatrixView<Scalar>) -> Int {
         precondition(a.rows == a.columns, "POTRI of a non-square view")
+        if a.rows <= ElementwiseKernels.smallCholeskyInverseOrder {
+            return Scalar.smallCholeskyInverse(n: a.rows, a: a.base, lda: a.leadingDimension)
+        }
         return Scalar.potri(n: a.rows, a: a.base, lda: a.leadingDimension)
     }
 
