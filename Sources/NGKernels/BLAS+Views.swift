@@ -3,8 +3,7 @@
 /// nothing is scanned. A view with one row or one column is also a vector, with stride 1 or its
 /// leading dimension.
 extension BLAS {
-    /// `C ← α·op(A)·op(B) + β·C`. A plain product of small operands (`C = A·B`,
-    /// `ElementwiseKernels.prefersSmallProduct`) is computed by `smallProduct`, not OpenBLAS.
+    /// `C ← α·op(A)·op(B) + β·C`.
     @inlinable
     package static func gemm<Scalar: BLASScalar>(
         _ a: MatrixView<Scalar>, transposeA: Bool = false, _ b: MatrixView<Scalar>, transposeB: Bool = false,
@@ -14,12 +13,6 @@ extension BLAS {
         let (kb, n) = transposeB ? (b.columns, b.rows) : (b.rows, b.columns)
         precondition(k == kb && c.rows == m && c.columns == n, "GEMM views of incompatible shapes")
         guard m > 0, n > 0 else { return }
-        if !transposeA, !transposeB, alpha == 1, beta == 0, ElementwiseKernels.prefersSmallProduct(m: m, n: n, k: k) {
-            Scalar.smallProduct(
-                m: m, n: n, k: k, a: a.base, lda: a.leadingDimension, b: b.base, ldb: b.leadingDimension,
-                c: c.base, ldc: c.leadingDimension)
-            return
-        }
         Scalar.gemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a.base, lda: a.leadingDimension, b: b.base, ldb: b.leadingDimension,

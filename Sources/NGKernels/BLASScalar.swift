@@ -74,11 +74,6 @@ where Self.RawSignificand: FixedWidthInteger {
         n: Int, nrhs: Int, a: UnsafePointer<Self>, lda: Int,
         b: UnsafeMutablePointer<Self>, ldb: Int) -> Int
 
-    /// `ElementwiseKernels.smallProduct` (`C = A·B` for small operands), compiled for this type.
-    static func smallProduct(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        c: UnsafeMutablePointer<Self>, ldc: Int)
-
     /// `ElementwiseKernels.smallCholeskyInverse` (POTRI of a small order), compiled for this type.
     static func smallCholeskyInverse(n: Int, a: UnsafeMutablePointer<Self>, lda: Int) -> Int
 

@@ -100,13 +100,6 @@ extension Double: BLASScalar {
             a, Int32(lda), b, Int32(ldb)))
     }
 
-    public static func smallProduct(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        c: UnsafeMutablePointer<Double>, ldc: Int
-    ) {
-        ElementwiseKernels.smallProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
-    }
-
     public static func smallCholeskyInverse(n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
         ElementwiseKernels.smallCholeskyInverse(n: n, a: a, lda: lda)
     }
