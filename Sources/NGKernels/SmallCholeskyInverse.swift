@@ -9,8 +9,8 @@ extension ElementwiseKernels {
 
     /// From the lower Cholesky factor L (A = L·Lᵀ) in the lower triangle of the row-major
     /// n × n `a`, the lower triangle of A⁻¹ in place, as POTRI leaves it (the strict upper
-    /// triangle is not touched). Returns 0, or i + 1 when L's diagonal entry i is 0 (POTRI's
-    /// `info`; `a` is then partly overwritten, as POTRI leaves it).
+    /// triangle is not touched). Returns 0, or i + 1 when L's diagonal entry i is the first
+    /// that is 0 (POTRI's `info`), with `a` untouched.
     @inlinable
     public static func smallCholeskyInverse<Scalar: BLASScalar>(n: Int, a: UnsafeMutablePointer<Scalar>, lda: Int) -> Int {
         for i in 0..<n where a[i * lda + i] == 0 { return i + 1 }

@@ -134,7 +134,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
                 inputGradient.withMutableView { dx in
                     ParallelLoop.forEachChunk(samples.count, minimumChunk: 4) { chunk in
                         // Columns of the group's patch gradient, rows of the batch's input gradient.
-                        let (patchColumns, rows) = ((chunk.lowerBound * p)..<(chunk.upperBound * p), chunk.lowerBound + start..<chunk.upperBound + start)
+                        let patchColumns = (chunk.lowerBound * p)..<(chunk.upperBound * p)
+                        let rows = (start + chunk.lowerBound)..<(start + chunk.upperBound)
                         Scalar.fold(geometry, du.columns(patchColumns).base, ld: du.leadingDimension, batch: chunk.count,
                                     sampleStride: dx.leadingDimension, into: dx.rows(rows).base)
                     }

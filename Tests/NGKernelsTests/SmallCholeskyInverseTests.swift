@@ -45,8 +45,9 @@ import Testing
         var a: [Double] = [2, 0, 1, 2.0.squareRoot()]
         #expect(Double.smallCholeskyInverse(n: 2, a: &a, lda: 2) == 0)
         #expect(abs(a[0] - 0.375) < 1e-15 && abs(a[2] + 0.25) < 1e-15 && abs(a[3] - 0.5) < 1e-15)
-        // A zero on L's diagonal (entry 1) is POTRI's info 2.
+        // A zero on L's diagonal (entry 1) is POTRI's info 2, and nothing is written.
         var singular: [Float] = [1, 0, 5, 0]
         #expect(Float.smallCholeskyInverse(n: 2, a: &singular, lda: 2) == 2)
+        #expect(singular == [1, 0, 5, 0])
     }
 }
