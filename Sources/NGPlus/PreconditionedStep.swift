@@ -29,18 +29,18 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
 
     /// Runs the closure of the rule held on the payload, changed in place (taken out, so that
     /// its storage is uniquely referenced and never copied, and put back).
-    mutating func modify<Result>(
-        sgd: (inout MomentumSGD<Scalar>) -> Result, adam: (inout Adam<Scalar>) -> Result
-    ) -> Result {
+    mutating func modify<Result, Failure: Error>(
+        sgd: (inout MomentumSGD<Scalar>) throws(Failure) -> Result, adam: (inout Adam<Scalar>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         switch consume self {
         case .sgd(var rule):
             self = .moving
             defer { self = .sgd(rule) }
-            return sgd(&rule)
+            return try sgd(&rule)
         case .adam(var rule):
             self = .moving
             defer { self = .adam(rule) }
-            return adam(&rule)
+            return try adam(&rule)
         case .moving:
             preconditionFailure("a preconditioned step used while it is being changed")
         }
@@ -91,18 +91,9 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        switch consume self {
-        case .sgd(var rule):
-            self = .moving
-            defer { self = .sgd(rule) }
-            try rule.restore(from: &reader)
-        case .adam(var rule):
-            self = .moving
-            defer { self = .adam(rule) }
-            try rule.restore(from: &reader)
-        case .moving:
-            preconditionFailure("a preconditioned step restored while it is being changed")
-        }
+        try modify(
+            sgd: { (rule) throws(NGError) in try rule.restore(from: &reader) },
+            adam: { (rule) throws(NGError) in try rule.restore(from: &reader) })
     }
 }
 
