@@ -146,22 +146,13 @@ final class StepWorkspace {
         gradient = Matrix(rows: outputs, columns: inputs + 1)
     }
 
-    /// Forward and input gradient with W, the first n columns of W̃ (leading dimension n + 1).
+    /// Forward and input gradient with W, the first n columns of W̃, through the package's
+    /// GEMM (as NGTrain's layers run them).
     func forwardAndBackward(_ weight: Matrix<Float>) {
-        let (batch, m, n) = (x.rows, outputs, inputs)
-        weight.withUnsafeBufferPointer { w in
-            x.withUnsafeBufferPointer { px in
-                y.withUnsafeMutableBufferPointer { py in
-                    Float.gemm(transposeA: false, transposeB: true, m: batch, n: m, k: n, alpha: 1,
-                               a: px.baseAddress!, lda: n, b: w.baseAddress!, ldb: n + 1, beta: 0, c: py.baseAddress!, ldc: m)
-                }
-            }
-            dy.withUnsafeBufferPointer { pdy in
-                dx.withUnsafeMutableBufferPointer { pdx in
-                    Float.gemm(transposeA: false, transposeB: false, m: batch, n: n, k: m, alpha: 1,
-                               a: pdy.baseAddress!, lda: m, b: w.baseAddress!, ldb: n + 1, beta: 0, c: pdx.baseAddress!, ldc: n)
-                }
-            }
+        weight.withView { weight in
+            let w = weight.columns(0..<inputs)
+            x.withView { x in y.withMutableView { y in BLAS.gemm(x, w, transposeB: true, into: y) } }
+            dy.withView { dy in dx.withMutableView { dx in BLAS.gemm(dy, w, into: dx) } }
         }
     }
 

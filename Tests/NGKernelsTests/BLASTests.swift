@@ -33,6 +33,38 @@ func productTolerance<Scalar: BLASScalar>(_: Scalar.Type, inner k: Int) -> Doubl
         }
     }
 
+    /// β = 0 means C is not read (the package zeroes a C of up to 2¹⁶ values itself and asks
+    /// OpenBLAS for β = 1; a larger one is OpenBLAS's): NaN and infinity in C are overwritten,
+    /// through whole matrices and through a view whose rows are strided, whose neighbouring
+    /// columns stay as they were. 256 × 256 is the largest C zeroed first, 257 × 256 the
+    /// smallest left to OpenBLAS.
+    @Test(arguments: scalarTypes)
+    func gemmWithZeroBetaOverwritesWhatCHeld(type: any BLASScalar.Type) throws {
+        try zeroBetaCase(type)
+    }
+
+    func zeroBetaCase<S: BLASScalar>(_: S.Type) throws {
+        var generator = SeededGenerator(seed: 3)
+        for (m, n, k) in shapes + [(256, 256, 3), (257, 256, 3)] {
+            let a = Matrix<S>.random(rows: m, columns: k, using: &generator)
+            let b = Matrix<S>.random(rows: k, columns: n, using: &generator)
+            let (ra, rb) = (Reference(a), Reference(b))
+            let tolerance = productTolerance(S.self, inner: k)
+            var c = Matrix<S>(rows: m, columns: n) { i, j in (i + j).isMultiple(of: 2) ? .nan : .infinity }
+            try BLAS.gemm(a, b, into: &c)
+            #expect(relativeError(Reference(c), ra * rb, scale: ra.absolute * rb.absolute) <= tolerance, "\(m)×\(n)×\(k)")
+
+            // C as columns 1...n of an m × (n + 2) matrix of NaN.
+            var wide = Matrix<S>(rows: m, columns: n + 2, repeating: .nan)
+            a.withView { a in
+                b.withView { b in wide.withMutableView { w in BLAS.gemm(a, b, into: w.columns(1..<n + 1)) } }
+            }
+            let inside = Matrix<S>(rows: m, columns: n) { i, j in wide[i, j + 1] }
+            #expect(relativeError(Reference(inside), ra * rb, scale: ra.absolute * rb.absolute) <= tolerance)
+            #expect((0..<m).allSatisfy { wide[$0, 0].isNaN && wide[$0, n + 1].isNaN }, "columns outside the view changed")
+        }
+    }
+
     @Test func gemmHandCheckedTwoByTwo() throws {
         let a = try Matrix<Double>(rows: 2, columns: 2, elements: [1, 2, 3, 4])
         let b = try Matrix<Double>(rows: 2, columns: 2, elements: [5, 6, 7, 8])
