@@ -99,25 +99,3 @@ public enum BLAS {
         return x.withView { x in nrm2(x.flattened) }
     }
 }
-
-/// Copies the strict lower triangle of the n×n row-major block at `a` into its upper triangle,
-/// tile by tile so that the column-wise writes of one tile stay in L1 (a plain double loop is
-/// several times slower than the SYRK it follows at n = 1024).
-@inlinable
-func mirrorLowerTriangle<Scalar>(_ a: UnsafeMutablePointer<Scalar>, n: Int, ld: Int) {
-    let tile = 64
-    var rowStart = 0
-    while rowStart < n {
-        let rowEnd = Swift.min(rowStart + tile, n)
-        var columnStart = 0
-        while columnStart <= rowStart {
-            let columnEnd = Swift.min(columnStart + tile, n)
-            for i in rowStart..<rowEnd {
-                let row = a + i * ld
-                for j in columnStart..<Swift.min(columnEnd, i) { a[j * ld + i] = row[j] }
-            }
-            columnStart += tile
-        }
-        rowStart += tile
-    }
-}

@@ -77,6 +77,9 @@ where Self.RawSignificand: FixedWidthInteger {
     /// `ElementwiseKernels.smallCholeskyInverse` (POTRI of a small order), compiled for this type.
     static func smallCholeskyInverse(n: Int, a: UnsafeMutablePointer<Self>, lda: Int) -> Int
 
+    /// `ElementwiseKernels.mirrorLowerTriangle`, compiled for this type.
+    static func mirrorLowerTriangle(_ a: UnsafeMutablePointer<Self>, n: Int, ld: Int)
+
     /// `ElementwiseKernels.allFinite`, compiled for this type.
     static func allFinite(_ values: UnsafePointer<Self>, count: Int) -> Bool
 

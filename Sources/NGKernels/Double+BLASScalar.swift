@@ -104,6 +104,10 @@ extension Double: BLASScalar {
         ElementwiseKernels.smallCholeskyInverse(n: n, a: a, lda: lda)
     }
 
+    public static func mirrorLowerTriangle(_ a: UnsafeMutablePointer<Double>, n: Int, ld: Int) {
+        ElementwiseKernels.mirrorLowerTriangle(a, n: n, ld: ld)
+    }
+
     public static func allFinite(_ values: UnsafePointer<Double>, count: Int) -> Bool {
         ElementwiseKernels.allFinite(values, count: count)
     }

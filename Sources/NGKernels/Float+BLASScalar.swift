@@ -104,6 +104,10 @@ extension Float: BLASScalar {
         ElementwiseKernels.smallCholeskyInverse(n: n, a: a, lda: lda)
     }
 
+    public static func mirrorLowerTriangle(_ a: UnsafeMutablePointer<Float>, n: Int, ld: Int) {
+        ElementwiseKernels.mirrorLowerTriangle(a, n: n, ld: ld)
+    }
+
     public static func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
         ElementwiseKernels.allFinite(values, count: count)
     }

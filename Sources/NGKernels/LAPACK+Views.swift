@@ -69,6 +69,6 @@ extension MutableMatrixView {
     @inlinable
     package func mirrorLowerTriangle() {
         precondition(rows == columns, "the triangle of a non-square view")
-        NGKernels.mirrorLowerTriangle(base, n: rows, ld: leadingDimension)
+        Scalar.mirrorLowerTriangle(base, n: rows, ld: leadingDimension)
     }
 }
