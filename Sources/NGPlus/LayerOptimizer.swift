@@ -72,9 +72,12 @@ public protocol LayerOptimizer {
 }
 
 extension LayerOptimizer {
-    /// Saves the state to `url` atomically (a temporary file renamed over the target).
+    /// Saves the state to `url` atomically (a temporary file renamed over the target); savers
+    /// in other threads, processes or containers may write the same path at the same time.
+    /// - Throws: `OptimizerError.fileError` when `url` names a folder or the file cannot be
+    ///   written; the file on disk is then as it was.
     public func save(to url: URL) throws(OptimizerError) {
-        try StateFile.writeAtomically(stateBytes(), to: url, operation: .save)
+        try AtomicFile.write(stateBytes(), to: url, operation: .save)
     }
 
     /// Loads a state saved by `save(to:)`; on any error the optimizer is unchanged.

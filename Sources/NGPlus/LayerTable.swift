@@ -71,13 +71,13 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
-        if skipsDroppedObservation(i) { return }
         do {
             try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+            if skipsDroppedObservation(i) { return }
             try layers[i].step(gradient: gradient, weight: &weight, index: i, settings, operation)
         } catch {
             guard skips(error) else { throw error }
-            skippedSteps[i] += 1
+            countSkip(i)
         }
     }
 
@@ -88,16 +88,16 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
-        if skipsDroppedObservation(i) { return }
         do {
             let bias = try StepValidation.denseStep(
                 layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+            if skipsDroppedObservation(i) { return }
             try layers[i].fusedStep(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i, settings,
                 operation)
         } catch {
             guard skips(error) else { throw error }
-            skippedSteps[i] += 1
+            countSkip(i)
         }
     }
 
@@ -115,7 +115,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
                 lookups: lookups, outputGradients: outputGradients, table: &table, index: i, settings, operation)
         } catch {
             guard skips(error) else { throw error }
-            skippedSteps[i] += 1
+            countSkip(i)
         }
     }
 
@@ -129,12 +129,19 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         return argument != "weight"
     }
 
-    /// Skips and counts the step of layer `i` when its observation was dropped.
+    /// Skips and counts the step of layer `i` when its observation was dropped. Called after
+    /// the step's arguments were checked: a skip never hides a bad weight or a wrong shape.
     mutating func skipsDroppedObservation(_ i: Int) -> Bool {
         guard droppedObservation[i] else { return false }
+        countSkip(i)
+        return true
+    }
+
+    /// Counts a skipped step of layer `i`; the skipped step was the one a dropped observation
+    /// was meant for, so that observation is forgotten too.
+    mutating func countSkip(_ i: Int) {
         droppedObservation[i] = false
         skippedSteps[i] += 1
-        return true
     }
 
     /// The steps of `handle` skipped under `.skipStep`, or `unknownLayer`.

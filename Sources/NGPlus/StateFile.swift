@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The file format of a saved optimizer state, version 3 (3 adds the settings; 2, which
 /// stores Woodbury layers as U and C⁻¹·U, is still read):
@@ -9,10 +8,8 @@ import Synchronization
 ///     | CRC-32 of everything before it (u64)
 ///
 /// Integers are little-endian; strings are a length and UTF-8 bytes; the payload is the
-/// optimizer's `StateWriter` output. Files are written to a temporary file in the same
-/// folder (a name of their own per process and call), flushed to disk, renamed over the
-/// target, and the folder flushed, so a crash leaves either the old file or the new one, never
-/// a mix; temporary files of processes that died while saving are removed by the next save.
+/// optimizer's `StateWriter` output. Files are written by `AtomicFile`, so a crash leaves
+/// either the old file or the new one, never a mix.
 enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
     static let version = 3
@@ -35,56 +32,6 @@ enum StateFile {
         bytes += trailer.bytes
         return bytes
     }
-
-    /// Writes `bytes` to `url` atomically: a temporary file in the same folder, named for this
-    /// process and call (so that threads saving to one path do not share one), flushed to disk,
-    /// renamed over the target, then the folder flushed. Temporary files left for this target
-    /// by processes that no longer run are removed first.
-    static func writeAtomically(_ bytes: [UInt8], to url: URL, operation: NGError.Operation) throws(OptimizerError) {
-        let folder = url.deletingLastPathComponent()
-        let process = ProcessInfo.processInfo.processIdentifier
-        removeAbandonedTemporaries(of: url)
-        let temporary = folder.appendingPathComponent(
-            ".\(url.lastPathComponent).\(process).\(temporaryCounter.add(1, ordering: .relaxed).newValue).tmp")
-        do {
-            try Data(bytes).write(to: temporary)
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary.path, url.path) == 0 else {
-                throw OptimizerError.fileError(operation: operation, path: url.path, reason: String(cString: strerror(errno)))
-            }
-        } catch let error as OptimizerError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .fileError(operation: operation, path: url.path, reason: "\(error.localizedDescription)")
-        }
-        // The rename is durable once the folder's entry is on disk.
-        let directory = Glibc.open(folder.path, O_RDONLY | O_DIRECTORY)
-        if directory >= 0 {
-            _ = fsync(directory)
-            Glibc.close(directory)
-        }
-    }
-
-    /// Removes `.<name>.<pid>.<n>.tmp` files beside `url` whose process no longer runs (a save
-    /// killed between its write and its rename).
-    static func removeAbandonedTemporaries(of url: URL) {
-        let folder = url.deletingLastPathComponent()
-        let prefix = ".\(url.lastPathComponent)."
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-            let fields = name.dropFirst(prefix.count).dropLast(4).split(separator: ".")
-            guard fields.count == 2, let pid = Int32(fields[0]) else { continue }
-            let running = kill(pid, 0) == 0 || errno == EPERM
-            if !running { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
-        }
-    }
-
-    /// Numbers for temporary files, unique within the process.
-    static let temporaryCounter = Atomic<Int>(0)
 
     /// Checks sealed bytes and returns a reader over their payload.
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a

@@ -72,23 +72,52 @@ import Testing
         #expect(leftovers == ["state"])
     }
 
-    /// A temporary file of a save whose process died is removed by the next save; one of a
-    /// process that still runs (this one) is left alone.
-    @Test func temporariesOfDeadProcessesAreRemoved() throws {
+    /// A temporary file of a save whose process died is removed by the next save. One that a
+    /// live saver holds is left alone even when its name carries a process id that no process
+    /// here has (a saver in another PID namespace): liveness is its lock, not the id.
+    @Test func onlyTemporariesNoSaverHoldsAreRemoved() throws {
         let folder = try folder()
         let url = folder.appendingPathComponent("state")
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/bin/true")
         try child.run()
         child.waitUntilExit()
-        let dead = folder.appendingPathComponent(".state.\(child.processIdentifier).1.tmp")
-        let alive = folder.appendingPathComponent(".state.\(ProcessInfo.processInfo.processIdentifier).999.tmp")
+        let deadPID = child.processIdentifier
+        let dead = folder.appendingPathComponent(".state.\(deadPID).1.tmp")
+        let held = folder.appendingPathComponent(".state.\(deadPID).2.tmp")
+        let unrelated = folder.appendingPathComponent(".state.backup.tmp")
         try Data(count: 4096).write(to: dead)
-        try Data(count: 16).write(to: alive)
+        try Data(count: 16).write(to: held)
+        try Data(count: 8).write(to: unrelated)
+        // Held as a saver holds it: open, under an exclusive lock.
+        let descriptor = open(held.path, O_WRONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        try #require(flock(descriptor, LOCK_EX) == 0)
         var optimizer = try SGDOptimizer<Float>(settings: SGDSettings())
         _ = try optimizer.register(.vector(length: 3))
         try optimizer.save(to: url)
         #expect(!FileManager.default.fileExists(atPath: dead.path))
-        #expect(FileManager.default.fileExists(atPath: alive.path))
+        #expect(FileManager.default.fileExists(atPath: held.path))
+        #expect(FileManager.default.fileExists(atPath: unrelated.path))
+        // Once its saver is gone, the next save removes it.
+        close(descriptor)
+        try optimizer.save(to: url)
+        #expect(!FileManager.default.fileExists(atPath: held.path))
+    }
+
+    /// A URL that names a folder (ending in `/`, or an existing folder) is refused, and nothing
+    /// is written: a missing folder is not created as a file of its name.
+    @Test func aFolderIsRefusedAsASaveTarget() throws {
+        let folder = try folder()
+        var optimizer = try SGDOptimizer<Float>(settings: SGDSettings())
+        _ = try optimizer.register(.vector(length: 3))
+        let missing = URL(fileURLWithPath: folder.path + "/missing/")
+        #expect(missing.hasDirectoryPath)
+        let error = #expect(throws: OptimizerError.self) { try optimizer.save(to: missing) }
+        guard case let .fileError(_, _, reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("names a folder"), "\(reason)")
+        #expect(throws: OptimizerError.self) { try optimizer.save(to: folder) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 }

@@ -87,6 +87,119 @@ import Testing
         }
     }
 
+    /// The layers and optimizers whose steps use an observation, for the dropped-observation
+    /// checks below.
+    enum ObservingCase: CaseIterable {
+        case ngPlusDenseLeft, ngPlusDenseRightWoodbury, ngPlusConv, ngPlusAdamBase, kfacDense, kfacConv
+
+        func spec() throws -> LayerSpec {
+            switch self {
+            case .ngPlusConv, .kfacConv:
+                .conv2d(
+                    geometry: try ConvGeometry(
+                        inChannels: 2, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1),
+                    outChannels: 3, bias: true)
+            default: .dense(outputs: 6, inputs: 5, bias: true)
+            }
+        }
+    }
+
+    /// Under `.skipStep`, a dropped observation skips the coming step only once that step's
+    /// arguments have been checked: a NaN weight still throws `nonFinite` (argument `weight`),
+    /// a gradient of the wrong shape `shapeMismatch`, neither counted as a skip, nothing
+    /// changed, and the next well-formed step is the one skipped. On a statistics step at the
+    /// first step and at a later one (inverse interval 3).
+    @Test(arguments: ObservingCase.allCases, [0, 3])
+    func aDroppedObservationDoesNotHideABadStep(kind: ObservingCase, goodSteps: Int) throws {
+        switch kind {
+        case .ngPlusDenseLeft:
+            try exerciseDroppedObservation(
+                NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 3, side: .left, batchSize: 8)),
+                kind.spec(), goodSteps: goodSteps)
+        case .ngPlusDenseRightWoodbury:
+            try exerciseDroppedObservation(
+                NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                    inverseInterval: 3, side: .right, method: .woodbury, batchSize: 8)),
+                kind.spec(), goodSteps: goodSteps)
+        case .ngPlusConv:
+            try exerciseDroppedObservation(
+                NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 3, batchSize: 8)),
+                kind.spec(), goodSteps: goodSteps)
+        case .ngPlusAdamBase:
+            try exerciseDroppedObservation(
+                NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                    inverseInterval: 3, batchSize: 8, adam: AdamSettings())),
+                kind.spec(), goodSteps: goodSteps)
+        case .kfacDense, .kfacConv:
+            try exerciseDroppedObservation(
+                KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 3, batchSize: 8)),
+                kind.spec(), goodSteps: goodSteps)
+        }
+    }
+
+    func exerciseDroppedObservation<O: LayerOptimizer>(
+        _ fresh: O, _ spec: LayerSpec, goodSteps: Int
+    ) throws where O.Scalar == Float {
+        var optimizer = fresh
+        let layer = try optimizer.register(spec)
+        var generator = SeededGenerator(seed: 23)
+        let shape = spec.parameterShape
+        let (inputLength, outputLength): (Int, Int)
+        switch spec {
+        case let .conv2d(geometry, outChannels, _): (inputLength, outputLength) = (geometry.inputLength, outChannels * geometry.positions)
+        case let .dense(outputs, inputs, _): (inputLength, outputLength) = (inputs, outputs)
+        default: Issue.record("not an observing layer"); return
+        }
+        var weight = Matrix<Float>.random(rows: shape.rows, columns: shape.columns, scale: 0.1, using: &generator)
+        let x = Matrix<Float>.random(rows: 8, columns: inputLength, using: &generator)
+        let dy = Matrix<Float>.random(rows: 8, columns: outputLength, scale: 0.01, using: &generator)
+        let gradient = Matrix<Float>.random(rows: shape.rows, columns: shape.columns, scale: 0.01, using: &generator)
+        for _ in 0..<goodSteps {
+            try optimizer.observe(layer, inputs: x, outputGradients: dy)
+            try optimizer.step(layer, weight: &weight, gradient: gradient)
+        }
+        optimizer.nonFinitePolicy = .skipStep
+        #expect(optimizer.usesObservation(layer))
+        var nanX = x
+        nanX[0, 0] = .nan
+        try optimizer.observe(layer, inputs: nanX, outputGradients: dy)
+
+        let before = optimizer.stateBytes()
+        let operation = NGError.Operation(stringLiteral: "\(operationPrefix(O.self)).step")
+        var nanWeight = weight
+        nanWeight[1, 2] = .nan
+        let nanWeightBefore = nanWeight
+        #expect(throws: NGError.nonFinite(operation: operation, argument: "weight", row: 1, column: 2)) {
+            try optimizer.step(layer, weight: &nanWeight, gradient: gradient)
+        }
+        if case .dense = spec {
+            #expect(throws: NGError.nonFinite(operation: operation, argument: "weight", row: 1, column: 2)) {
+                try optimizer.step(layer, weight: &nanWeight, inputs: x, outputGradients: dy)
+            }
+        }
+        let longGradient = Matrix<Float>(rows: shape.rows + 1, columns: shape.columns, repeating: 0.01)
+        let weightBefore = weight
+        #expect(throws: NGError.shapeMismatch(
+            operation: operation, argument: "gradient", expected: shape, actual: longGradient.shape)) {
+            try optimizer.step(layer, weight: &weight, gradient: longGradient)
+        }
+        #expect(try optimizer.skippedSteps(of: layer) == 0, "a refused step was counted as skipped")
+        #expect(optimizer.stateBytes() == before)
+        #expect(weight.elements == weightBefore.elements)
+        #expect(nanWeight.elements.map(\.bitPattern) == nanWeightBefore.elements.map(\.bitPattern))
+
+        // The well-formed step after the refusals is the one the dropped observation skips.
+        try optimizer.step(layer, weight: &weight, gradient: gradient)
+        #expect(try optimizer.skippedSteps(of: layer) == 1)
+        #expect(weight.elements == weightBefore.elements)
+        #expect(optimizer.stateBytes() == before)
+        // And training goes on.
+        try optimizer.observe(layer, inputs: x, outputGradients: dy)
+        try optimizer.step(layer, weight: &weight, gradient: gradient)
+        #expect(try optimizer.skippedSteps(of: layer) == 1)
+        #expect(weight.elements != weightBefore.elements)
+    }
+
     /// The name an optimizer's errors carry.
     func operationPrefix<O>(_: O.Type) -> String {
         let name = "\(O.self)"
