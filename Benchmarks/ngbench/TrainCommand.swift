@@ -76,7 +76,7 @@ struct Train: ParsableCommand {
         }
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
-        let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
+        let network: Model<Float> = try model == .mlp ? .mlp(seed: seed) : .cnn(seed: seed)
         // Every process measures at once (all cores busy, as in training); the bound of a
         // data-parallel run is at the processes' summed rate.
         let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
@@ -194,7 +194,7 @@ struct TrainingRun {
 
     /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
     func run(train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil) throws -> [EpochRecord] {
-        let network: Model<Float> = model == .mlp ? .mlp(seed: seed) : try .cnn(seed: seed)
+        let network: Model<Float> = try model == .mlp ? .mlp(seed: seed) : .cnn(seed: seed)
         let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping

@@ -9,6 +9,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case checkpoint
     /// `IDXFile(path:)` on plain files, on IDX bytes behind gzip, and on damaged gzip streams.
     case idx
+    /// `TextCorpus.fortunes(directory:)` on folders of one to three hostile files, and
+    /// `TextCorpus.tokenWindows` on what loads.
+    case text
 
     /// Runs one input; true when the code under test accepted it (a seed must be accepted, or
     /// it explores nothing past the first check).
@@ -17,12 +20,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .checkpoint: return CheckpointFuzzing.run(input)
         case .idx: return IDXFuzzing.run(input)
+        case .text: return TextCorpusFuzzing.run(input)
         }
     }
 
     /// Removes the files this process's targets wrote their inputs to.
     public static func removeScratchFiles() {
         try? FileManager.default.removeItem(at: IDXFuzzing.folder)
+        try? FileManager.default.removeItem(at: TextCorpusFuzzing.folder)
     }
 
     /// The seed corpus, made deterministically from states and files this package writes:
@@ -31,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .checkpoint: try CheckpointFuzzing.seeds()
         case .idx: try IDXFuzzing.seeds()
+        case .text: try TextCorpusFuzzing.seeds()
         }
     }
 }

@@ -357,7 +357,7 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         defer { swap(&fused, &self.fused) }
         try fused.withUnsafeMutableBufferPointer { buffer in
             var offset = 0
-            forEachShared { values in
+            try forEachShared { values in
                 pack(UnsafeBufferPointer(values), into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
                 offset += values.count
             }
@@ -374,9 +374,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
             throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failedRanks)
         }
-        fused.withUnsafeBufferPointer { buffer in
+        try fused.withUnsafeBufferPointer { buffer in
             var offset = 0
-            forEachShared { values in
+            try forEachShared { values in
                 _ = values.update(fromContentsOf: buffer[offset..<offset + values.count])
                 offset += values.count
             }
@@ -386,11 +386,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
 
     /// Visits, in the fused buffer's order, every layer's gradient and then its summed
     /// statistics when this step shares them.
-    mutating func forEachShared(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+    mutating func forEachShared(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws {
         for i in slots.indices {
             slots[i].gradient.withUnsafeMutableBufferPointer(body)
             if case .summed = base.sharedStatistics(of: slots[i].handle) {
-                base.withSummedStatistics(of: slots[i].handle, body)
+                try base.withSummedStatistics(of: slots[i].handle, body)
             }
         }
     }
@@ -422,10 +422,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         var gathered: [Scalar] = []
         swap(&gathered, &self.gathered)
         defer { swap(&gathered, &self.gathered) }
-        gathered.withUnsafeMutableBufferPointer { buffer in
+        try gathered.withUnsafeMutableBufferPointer { buffer in
             var offset = Int(gatherDisplacements[rank])
             for (slot, width) in widths {
-                base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
+                try base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
                     pack(
                         UnsafeBufferPointer(rebasing: rows[0..<local * width]),
                         into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
@@ -449,10 +449,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             }
         }
         let (shares, displacements, total) = (shares, gatherDisplacements, globalBatch)
-        gathered.withUnsafeBufferPointer { buffer in
+        try gathered.withUnsafeBufferPointer { buffer in
             var columnOffset = 0
             for (slot, width) in widths {
-                base.withGatheredRows(of: slots[slot].handle, totalRows: total) { rows in
+                try base.withGatheredRows(of: slots[slot].handle, totalRows: total) { rows in
                     var row = 0
                     for r in shares.indices {
                         let source = Int(displacements[r]) + shares[r] * columnOffset
@@ -533,7 +533,7 @@ extension DataParallel {
                     (v, f) = (valueStart[root], figureStart[root])
                     for d in schedule.slots.indices where schedule.owners[d] == root {
                         let refresh = schedule.refreshes[d]
-                        base.adoptSharedRefresh(
+                        try base.adoptSharedRefresh(
                             of: slots[schedule.slots[d]].handle,
                             values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
                             figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))

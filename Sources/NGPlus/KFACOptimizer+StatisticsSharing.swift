@@ -10,16 +10,16 @@ extension KFACOptimizer: StatisticsSharing {
     @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        table.withSummedStatistics(layer, body)
+    ) throws {
+        try table.withSummedStatistics(layer, configuration, body)
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        table.withGatheredRows(layer, totalRows: totalRows, body)
+    ) throws {
+        try table.withGatheredRows(layer, totalRows: totalRows, configuration, body)
     }
 
     @_specialize(where Scalar == Float)
@@ -40,8 +40,8 @@ extension KFACOptimizer: StatisticsSharing {
     @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) {
-        table.adoptSharedRefresh(layer, values: values, figures: figures)
+    ) throws {
+        try table.adoptSharedRefresh(layer, values: values, figures: figures, configuration)
     }
 }
 

@@ -14,6 +14,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
     let observeOperation: NGError.Operation
     let stepOperation: NGError.Operation
     let loadOperation: NGError.Operation
+    let shareOperation: NGError.Operation
     /// What a step does with non-finite input or an overflowing update (not saved).
     var nonFinitePolicy = NonFiniteStepPolicy.throwError
     /// Per layer: the steps skipped under `.skipStep` (not saved).
@@ -26,6 +27,7 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         observeOperation = NGError.Operation("\(stateKind).observe")
         stepOperation = NGError.Operation("\(stateKind).step")
         loadOperation = NGError.Operation("\(stateKind).load")
+        shareOperation = NGError.Operation("\(stateKind).statisticsSharing")
     }
 
     /// The handle of a new layer.
@@ -155,18 +157,36 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         return layers[handle.index].sharedStatistics(settings)
     }
 
-    /// `StatisticsSharing.withSummedStatistics(of:_:)`.
+    /// `StatisticsSharing.withSummedStatistics(of:_:)`: `unknownLayer`, or `invalidArgument`
+    /// when the layer's coming step sums no statistics.
     mutating func withSummedStatistics(
-        _ handle: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        layers[handle.index].withSummedStatistics(body)
+        _ handle: LayerHandle, _ settings: Layer.Settings, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) throws {
+        let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
+        guard case .summed = layers[i].sharedStatistics(settings) else {
+            throw refusal("its coming step sums no statistics")
+        }
+        layers[i].withSummedStatistics(body)
     }
 
-    /// `StatisticsSharing.withGatheredRows(of:totalRows:_:)`.
+    /// `StatisticsSharing.withGatheredRows(of:totalRows:_:)`: `unknownLayer`, or
+    /// `invalidArgument` when the layer's coming step gathers no rows or `totalRows` is fewer
+    /// than its own.
     mutating func withGatheredRows(
-        _ handle: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        layers[handle.index].withGatheredRows(totalRows: totalRows, body)
+        _ handle: LayerHandle, totalRows: Int, _ settings: Layer.Settings,
+        _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) throws {
+        let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
+        guard case .gatheredRows = layers[i].sharedStatistics(settings) else {
+            throw refusal("its coming step gathers no factor rows")
+        }
+        let local = layers[i].factorRowsInUse
+        guard totalRows >= max(local, 1) else {
+            throw NGError.invalidArgument(
+                operation: shareOperation, argument: "totalRows",
+                reason: "\(totalRows) rows cannot hold this process's \(local)")
+        }
+        layers[i].withGatheredRows(totalRows: totalRows, body)
     }
 
     /// `StatisticsSharing.sharedRefresh(of:)`.
@@ -181,15 +201,37 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         _ settings: Layer.Settings
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, stepOperation)
+        try requireRecordSizes(i, values: values.count, figures: figures.count, settings)
         try layers[i].makeSharedRefresh(
             values: values, figures: figures, index: i, settings, stepOperation)
     }
 
-    /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`.
+    /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`: `unknownLayer`, or
+    /// `invalidArgument` when no shared refresh is due or the record's sizes are not its.
     mutating func adoptSharedRefresh(
-        _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) {
-        layers[handle.index].adoptSharedRefresh(values: values, figures: figures)
+        _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>,
+        _ settings: Layer.Settings
+    ) throws {
+        let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
+        try requireRecordSizes(i, values: values.count, figures: figures.count, settings)
+        layers[i].adoptSharedRefresh(values: values, figures: figures)
+    }
+
+    /// A shared refresh is due for layer `i`, and a record of `values` and `figures` is its size.
+    func requireRecordSizes(_ i: Int, values: Int, figures: Int, _ settings: Layer.Settings) throws(NGError) {
+        guard let refresh = layers[i].sharedRefresh(settings) else {
+            throw refusal("no refresh one process makes for all is due on its coming step")
+        }
+        guard values == refresh.values, figures == refresh.figures else {
+            throw .invalidArgument(
+                operation: shareOperation, argument: "values, figures",
+                reason: "a record of \(values) values and \(figures) figures where the refresh has \(refresh.values) and \(refresh.figures)")
+        }
+    }
+
+    /// The error of a sharing call the layer's coming step does not make.
+    func refusal(_ reason: String) -> NGError {
+        .invalidArgument(operation: shareOperation, argument: "layer", reason: reason)
     }
 
     /// The settings as saved with a state: JSON with sorted keys.

@@ -11,16 +11,16 @@ extension NGPlusOptimizer: StatisticsSharing {
     @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        table.withSummedStatistics(layer, body)
+    ) throws {
+        try table.withSummedStatistics(layer, configuration, body)
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        table.withGatheredRows(layer, totalRows: totalRows, body)
+    ) throws {
+        try table.withGatheredRows(layer, totalRows: totalRows, configuration, body)
     }
 
     @_specialize(where Scalar == Float)
@@ -41,8 +41,8 @@ extension NGPlusOptimizer: StatisticsSharing {
     @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) {
-        table.adoptSharedRefresh(layer, values: values, figures: figures)
+    ) throws {
+        try table.adoptSharedRefresh(layer, values: values, figures: figures, configuration)
     }
 }
 
@@ -55,6 +55,11 @@ extension NGPlusOptimizer.Layer {
 
     mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature.withPerSample(&update.direction) { curvature, _ in curvature.gfim.forEachBlockStorage(body) }
+    }
+
+    var factorRowsInUse: Int {
+        guard case let .perSample(curvature) = curvature else { return 0 }
+        return curvature.builder.factor?.rank ?? 0
     }
 
     mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {

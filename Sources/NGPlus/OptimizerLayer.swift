@@ -46,6 +46,9 @@ protocol OptimizerLayer: Sendable {
     /// Visits the summed statistics' buffers in place (`.summed` only).
     mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
 
+    /// The rows of this process's low-rank factor (`.gatheredRows` only; 0 otherwise).
+    var factorRowsInUse: Int { get }
+
     /// Visits the low-rank factor grown to `totalRows` rows (`.gatheredRows` only).
     mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
 

@@ -32,17 +32,18 @@ public protocol StatisticsSharing: LayerOptimizer {
 
     /// Calls `body` with the buffers of `layer`'s summed statistics in turn (their counts add up
     /// to `SharedStatistics.summed`'s), after `observe`; the caller overwrites them in place.
-    /// - Precondition: `sharedStatistics(of: layer)` is `.summed`.
+    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
+    ///   `.summed`. `body` is then not called.
     mutating func withSummedStatistics(
-        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws
 
     /// Calls `body` with `layer`'s low-rank factor, a buffer of `totalRows` rows whose first
     /// rows are this process's (its batch); the caller writes every process's rows, and the
     /// factor has `totalRows` rows from then on.
-    /// - Precondition: `sharedStatistics(of: layer)` is `.gatheredRows`, `totalRows` at least
-    ///   this process's batch.
+    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
+    ///   `.gatheredRows` or `totalRows` is fewer than this process's batch. Nothing changes.
     mutating func withGatheredRows(
-        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws
 
     /// The refresh `layer`'s coming step makes, when one process can make it for all (after the
     /// statistics are shared); nil when none is due, or when every process makes its own (a
@@ -51,16 +52,19 @@ public protocol StatisticsSharing: LayerOptimizer {
 
     /// On the process that owns the refresh: makes it now, as the coming step would (the
     /// step then uses it), and writes its record into buffers of `sharedRefresh`'s sizes.
-    /// - Throws: what the step would throw for it (`notPositiveDefinite` without an inverse in
-    ///   use, `missingStatistics`); nothing changes.
+    /// - Throws: `unknownLayer`; `invalidArgument` when no shared refresh is due or the buffers
+    ///   are not `sharedRefresh`'s sizes; what the step would throw for it
+    ///   (`notPositiveDefinite` without an inverse in use, `missingStatistics`); nothing changes.
     mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws
 
     /// On every other process: makes the owner's record the coming step's refresh, exactly as
     /// if this process had made it.
+    /// - Throws: `unknownLayer`; `invalidArgument` when no shared refresh is due or the record is
+    ///   not `sharedRefresh`'s sizes. Nothing changes.
     mutating func adoptSharedRefresh(
-        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>)
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) throws
 }
 
 /// A refresh one process makes for all of a data-parallel run: its cost (to balance the
@@ -79,6 +83,7 @@ public struct SharedRefresh: Equatable, Sendable {
 extension OptimizerLayer {
     /// First-order layers share nothing.
     func sharedStatistics(_ settings: Settings) -> SharedStatistics { .none }
+    var factorRowsInUse: Int { 0 }
     mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         preconditionFailure("a layer without shared statistics")
     }
@@ -97,20 +102,21 @@ extension OptimizerLayer {
     }
 }
 
-/// SGD and Adam keep no statistics: a data-parallel run averages their gradients only.
+/// SGD and Adam keep no statistics: a data-parallel run averages their gradients only; the
+/// calls that visit or make statistics are refused through the table's checks.
 extension FirstOrderOptimizer: StatisticsSharing {
     public func sharedStatistics(of layer: LayerHandle) -> SharedStatistics { .none }
 
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        preconditionFailure("a first-order optimizer shares no statistics")
+    ) throws {
+        try table.withSummedStatistics(layer, settings, body)
     }
 
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) {
-        preconditionFailure("a first-order optimizer shares no statistics")
+    ) throws {
+        try table.withGatheredRows(layer, totalRows: totalRows, settings, body)
     }
 
     public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? { nil }
@@ -118,12 +124,12 @@ extension FirstOrderOptimizer: StatisticsSharing {
     public mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws {
-        preconditionFailure("a first-order optimizer makes no refresh")
+        try table.makeSharedRefresh(layer, values: values, figures: figures, settings)
     }
 
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) {
-        preconditionFailure("a first-order optimizer makes no refresh")
+    ) throws {
+        try table.adoptSharedRefresh(layer, values: values, figures: figures, settings)
     }
 }

@@ -20,7 +20,8 @@ public final class CausalAttention<Scalar: NetworkScalar>: NetworkLayer {
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// - Throws: `invalidArgument` for a size below 1 or a width that the heads do not divide.
+    /// - Throws: `invalidArgument` for a size below 1, a width that the heads do not divide, or a
+    ///   T × T score buffer larger than this machine's memory.
     public init(sequenceLength: Int, heads: Int, width: Int) throws(NGError) {
         for (name, value) in [("sequenceLength", sequenceLength), ("heads", heads), ("width", width)]
         where value < 1 || value > 1 << 20 {
@@ -30,10 +31,17 @@ public final class CausalAttention<Scalar: NetworkScalar>: NetworkLayer {
             throw .invalidArgument(
                 operation: .causalAttentionInit, argument: "heads", reason: "\(heads) heads do not divide the width \(width)")
         }
+        try Self.memory(sequenceLength: sequenceLength).check(.causalAttentionInit, argument: "sequenceLength")
         self.sequenceLength = sequenceLength
         self.heads = heads
         self.width = width
         scoreGradient = Matrix(rows: sequenceLength, columns: sequenceLength)
+    }
+
+    /// What the layer allocates when made: one T × T buffer of score gradients.
+    static func memory(sequenceLength: Int) -> MemoryRequirement {
+        .of("its \(sequenceLength) × \(sequenceLength) attention scores",
+            elements: Double(sequenceLength) * Double(sequenceLength), Scalar.self)
     }
 
     /// The width of one head.
@@ -48,6 +56,13 @@ public final class CausalAttention<Scalar: NetworkScalar>: NetworkLayer {
         }
         let (t, d, sequences) = (sequenceLength, headWidth, x.rows / sequenceLength)
         let scale = 1 / Scalar(d).squareRoot()
+        if probabilities.rows != sequences * heads * t {
+            // P of every sequence and head is kept for backward: heads·T values per token row.
+            try MemoryRequirement.of(
+                "the attention probabilities of \(sequences) sequences", elements: Double(x.rows) * Double(heads * t),
+                Scalar.self
+            ).check(.causalAttentionForward, argument: "input")
+        }
         ensureShape(&output, x.rows, width)
         ensureShape(&probabilities, sequences * heads * t, t)
         input = x

@@ -41,7 +41,12 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public init(
         geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
         using generator: inout SeededGenerator
-    ) {
+    ) throws(NGError) {
+        try LayerSpec.conv2d(geometry: geometry, outChannels: outChannels, bias: true).validate(.conv2dInit)
+        let requirement = MemoryRequirement.of(
+            "a \(outChannels) × \(geometry.patchSize + 1) convolution weight and its gradient",
+            elements: 2 * Double(outChannels) * (Double(geometry.patchSize) + 1), Scalar.self)
+        try requirement.check(.conv2dInit, argument: "outChannels")
         self.geometry = geometry
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient

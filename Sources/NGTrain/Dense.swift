@@ -17,7 +17,13 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    public init(inputs: Int, outputs: Int, computesInputGradient: Bool = true, using generator: inout SeededGenerator) {
+    /// - Throws: `invalidArgument` for a size below 1, a parameter of more than `Int32.max`
+    ///   values, or one larger than this machine's memory.
+    public init(
+        inputs: Int, outputs: Int, computesInputGradient: Bool = true, using generator: inout SeededGenerator
+    ) throws(NGError) {
+        try LayerSpec.dense(outputs: outputs, inputs: inputs, bias: true).validate(.denseInit)
+        try Self.memory(inputs: inputs, outputs: outputs).check(.denseInit, argument: "inputs, outputs")
         self.inputs = inputs
         self.outputs = outputs
         self.computesInputGradient = computesInputGradient
@@ -25,6 +31,11 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         weight = Matrix(rows: outputs, columns: inputs + 1) { _, j in
             j < inputs ? Scalar(scale * normal(using: &generator)) : 0
         }
+    }
+
+    /// What the layer allocates when made: `W̃`.
+    static func memory(inputs: Int, outputs: Int) -> MemoryRequirement {
+        .of("a \(outputs) × \(inputs + 1) dense weight", elements: Double(outputs) * (Double(inputs) + 1), Scalar.self)
     }
 
     public var spec: LayerSpec { .dense(outputs: outputs, inputs: inputs, bias: true) }

@@ -19,7 +19,8 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     /// `[∂γ | ∂β]` of the last backward.
     var gradient: Matrix<Scalar>
 
-    /// - Throws: `invalidArgument` for a width below 1 or an ε that is not positive and finite.
+    /// - Throws: `invalidArgument` for a width below 1 or an ε that is not positive and finite,
+    ///   or parameters larger than this machine's memory.
     public init(width: Int, epsilon: Double = 1e-5) throws(NGError) {
         guard width >= 1, width <= Int(Int32.max) else {
             throw .invalidArgument(operation: .layerNormInit, argument: "width", reason: "must be in 1...Int32.max, got \(width)")
@@ -28,10 +29,16 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
             throw .invalidArgument(
                 operation: .layerNormInit, argument: "epsilon", reason: "must be positive and finite in \(Scalar.self), got \(epsilon)")
         }
+        try Self.memory(width: width).check(.layerNormInit, argument: "width")
         self.width = width
         self.epsilon = Scalar(epsilon)
         weight = Matrix(rows: 1, columns: 2 * width) { _, j in j < width ? 1 : 0 }
         gradient = Matrix(rows: 1, columns: 2 * width)
+    }
+
+    /// What the layer allocates when made: `[γ | β]` and its gradient.
+    static func memory(width: Int) -> MemoryRequirement {
+        .of("its \(width)-wide scale and shift and their gradient", elements: 4 * Double(width), Scalar.self)
     }
 
     public var spec: LayerSpec { .vector(length: 2 * width) }

@@ -24,12 +24,20 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// 784 → 256 → 256 → 10 with ReLUs.
-    public static func mlp(inputs: Int = 784, classes: Int = 10, seed: UInt64) -> Model {
+    /// - Throws: `invalidArgument` for a size below 1, or weights larger than this machine's
+    ///   memory.
+    public static func mlp(inputs: Int = 784, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
+        var requirement = MemoryRequirement()
+        for (n, m) in [(inputs, 256), (256, 256), (256, classes)] {
+            try LayerSpec.dense(outputs: m, inputs: n, bias: true).validate(.modelMLP)
+            requirement.add(Dense<Scalar>.memory(inputs: n, outputs: m))
+        }
+        try requirement.check(.modelMLP, argument: "inputs, classes")
         var generator = SeededGenerator(seed: seed)
         return Model(layers: [
-            Dense<Scalar>(inputs: inputs, outputs: 256, computesInputGradient: false, using: &generator), ReLU<Scalar>(),
-            Dense<Scalar>(inputs: 256, outputs: 256, using: &generator), ReLU<Scalar>(),
-            Dense<Scalar>(inputs: 256, outputs: classes, using: &generator),
+            try Dense<Scalar>(inputs: inputs, outputs: 256, computesInputGradient: false, using: &generator), ReLU<Scalar>(),
+            try Dense<Scalar>(inputs: 256, outputs: 256, using: &generator), ReLU<Scalar>(),
+            try Dense<Scalar>(inputs: 256, outputs: classes, using: &generator),
         ])
     }
 
@@ -37,18 +45,34 @@ public final class Model<Scalar: NetworkScalar> {
     /// the first dense layer, "same" padding. The convolutions' ReLUs are fused into the
     /// pooling that follows them (`MaxPool2x2(rectify:)`: the same function and gradient), which
     /// reads the convolutions' channel-major outputs where the GEMMs left them.
+    /// - Throws: `invalidArgument` for an image smaller than 4 × 4 (two poolings halve it), a
+    ///   size whose products overflow, or weights larger than this machine's memory.
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
-        var generator = SeededGenerator(seed: seed)
+        for (name, value) in [("height", height), ("width", width)] where value < 4 {
+            throw .invalidArgument(operation: .modelCNN, argument: name, reason: "must be at least 4 (two 2 × 2 poolings), got \(value)")
+        }
         let first = try ConvGeometry(inChannels: 1, height: height, width: width, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let second = try ConvGeometry(inChannels: 32, height: height / 2, width: width / 2, kernelHeight: 3, kernelWidth: 3, padding: 1)
-        let flattened = 64 * (height / 4) * (width / 4)
+        let (planes, overflow) = (height / 4).multipliedReportingOverflow(by: width / 4)
+        guard !overflow, planes <= Int(Int32.max) / 64 else {
+            throw .invalidArgument(
+                operation: .modelCNN, argument: "height, width", reason: "\(height) × \(width) flattens to more than Int32.max values")
+        }
+        let flattened = 64 * planes
+        var requirement = MemoryRequirement()
+        for (n, m) in [(flattened, 128), (128, classes)] {
+            try LayerSpec.dense(outputs: m, inputs: n, bias: true).validate(.modelCNN)
+            requirement.add(Dense<Scalar>.memory(inputs: n, outputs: m))
+        }
+        try requirement.check(.modelCNN, argument: "height, width, classes")
+        var generator = SeededGenerator(seed: seed)
         return Model(layers: [
-            Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, channelMajorOutput: true, using: &generator),
+            try Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, channelMajorOutput: true, using: &generator),
             try MaxPool2x2<Scalar>(channels: 32, height: height, width: width, rectify: true, channelMajorInput: true),
-            Conv2d<Scalar>(geometry: second, outChannels: 64, channelMajorOutput: true, using: &generator),
+            try Conv2d<Scalar>(geometry: second, outChannels: 64, channelMajorOutput: true, using: &generator),
             try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true, channelMajorInput: true),
-            Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
-            Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
+            try Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
+            try Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])
     }
 
@@ -58,12 +82,16 @@ public final class Model<Scalar: NetworkScalar> {
     /// QKV projection, causal attention of `heads` heads, output projection) and
     /// `x + MLP(LN(x))` (width → 4·width, GELU, → width) — a final LayerNorm, and the logits of
     /// the next byte (`Dense(width → 256)`), trained with softmax cross-entropy per token row.
+    /// - Throws: `invalidArgument` for a size out of its layer's range, and — before anything
+    ///   is allocated — for a model larger than this machine's memory, naming its bytes.
     public static func transformer(
         sequenceLength: Int, width: Int, heads: Int, blocks: Int, seed: UInt64
     ) throws(NGError) -> Model {
         guard blocks >= 1 else {
             throw .invalidArgument(operation: .modelTransformer, argument: "blocks", reason: "must be at least 1, got \(blocks)")
         }
+        try transformerMemory(sequenceLength: sequenceLength, width: width, blocks: blocks).check(
+            .modelTransformer, argument: "sequenceLength, width, blocks")
         var generator = SeededGenerator(seed: seed)
         let vocabulary = TextCorpus.vocabulary
         var layers: [any NetworkLayer<Scalar>] = [
@@ -71,21 +99,39 @@ public final class Model<Scalar: NetworkScalar> {
             try PositionEmbedding<Scalar>(sequenceLength: sequenceLength, width: width),
         ]
         for _ in 0..<blocks {
-            layers.append(Residual([
+            layers.append(try Residual([
                 try LayerNorm<Scalar>(width: width),
-                Dense<Scalar>(inputs: width, outputs: 3 * width, using: &generator),
+                try Dense<Scalar>(inputs: width, outputs: 3 * width, using: &generator),
                 try CausalAttention<Scalar>(sequenceLength: sequenceLength, heads: heads, width: width),
-                Dense<Scalar>(inputs: width, outputs: width, using: &generator),
+                try Dense<Scalar>(inputs: width, outputs: width, using: &generator),
             ]))
-            layers.append(Residual([
+            layers.append(try Residual([
                 try LayerNorm<Scalar>(width: width),
-                Dense<Scalar>(inputs: width, outputs: 4 * width, using: &generator), GELU<Scalar>(),
-                Dense<Scalar>(inputs: 4 * width, outputs: width, using: &generator),
+                try Dense<Scalar>(inputs: width, outputs: 4 * width, using: &generator), GELU<Scalar>(),
+                try Dense<Scalar>(inputs: 4 * width, outputs: width, using: &generator),
             ]))
         }
         layers.append(try LayerNorm<Scalar>(width: width))
-        layers.append(Dense<Scalar>(inputs: width, outputs: vocabulary, using: &generator))
+        layers.append(try Dense<Scalar>(inputs: width, outputs: vocabulary, using: &generator))
         return Model(layers: layers)
+    }
+
+    /// What `transformer` allocates when made, layer by layer, from the same formulas the
+    /// layers check themselves with.
+    static func transformerMemory(sequenceLength: Int, width: Int, blocks: Int) -> MemoryRequirement {
+        var block = MemoryRequirement()
+        block.add(LayerNorm<Scalar>.memory(width: width), times: 2)
+        block.add(CausalAttention<Scalar>.memory(sequenceLength: sequenceLength))
+        for (n, m) in [(width, 3 * width), (width, width), (width, 4 * width), (4 * width, width)] {
+            block.add(Dense<Scalar>.memory(inputs: n, outputs: m))
+        }
+        var model = MemoryRequirement()
+        model.add(TokenEmbedding<Scalar>.memory(vocabulary: TextCorpus.vocabulary, width: width))
+        model.add(PositionEmbedding<Scalar>.memory(sequenceLength: sequenceLength, width: width))
+        model.add(block, times: blocks)
+        model.add(LayerNorm<Scalar>.memory(width: width))
+        model.add(Dense<Scalar>.memory(inputs: width, outputs: TextCorpus.vocabulary))
+        return model
     }
 
     /// The GEMM flops of one training sample, layer by layer (see `LayerFlops`).

@@ -12,15 +12,24 @@ public final class PositionEmbedding<Scalar: NetworkScalar>: GradientOnlyLayer {
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var gradient: Matrix<Scalar>
 
-    /// - Throws: `invalidArgument` for a size below 1.
+    /// - Throws: `invalidArgument` for a size below 1 or above 2²⁰, or a table larger than this
+    ///   machine's memory.
     public init(sequenceLength: Int, width: Int) throws(NGError) {
         for (name, value) in [("sequenceLength", sequenceLength), ("width", width)] where value < 1 || value > 1 << 20 {
             throw .invalidArgument(operation: .positionEmbeddingInit, argument: name, reason: "must be in 1...2²⁰, got \(value)")
         }
+        try Self.memory(sequenceLength: sequenceLength, width: width).check(
+            .positionEmbeddingInit, argument: "sequenceLength, width")
         self.sequenceLength = sequenceLength
         self.width = width
         weight = Matrix(rows: sequenceLength, columns: width)
         gradient = weight
+    }
+
+    /// What the layer allocates when made: the T × width positions and their gradient.
+    static func memory(sequenceLength: Int, width: Int) -> MemoryRequirement {
+        .of("its \(sequenceLength) × \(width) positions and their gradient",
+            elements: 2 * Double(sequenceLength) * Double(width), Scalar.self)
     }
 
     public var spec: LayerSpec { .matrix(rows: sequenceLength, columns: width) }

@@ -8,9 +8,11 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// - Precondition: `layers` is not empty (a residual of nothing is `2x`).
-    public init(_ layers: [any NetworkLayer<Scalar>]) {
-        precondition(!layers.isEmpty, "a residual connection around no layer")
+    /// - Throws: `invalidArgument` when `layers` is empty (a residual of nothing would be `2x`).
+    public init(_ layers: [any NetworkLayer<Scalar>]) throws(NGError) {
+        guard !layers.isEmpty else {
+            throw .invalidArgument(operation: .residualInit, argument: "layers", reason: "is empty: a residual connection around no layer")
+        }
         sublayers = layers
     }
 

@@ -78,11 +78,8 @@ public struct SequenceTrainer {
         _ model: Model<Float>, name: String, corpus: TextCorpus, epochs: Int, windows: Range<Int>,
         progress: (Int, Int) -> Void, trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
     ) throws -> [SequenceRecord] {
-        for (part, text) in [("training", corpus.training), ("validation", corpus.validation)] where text.count <= length {
-            throw NGError.invalidArgument(
-                operation: .sequenceTrainerTrain, argument: "corpus",
-                reason: "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
-        }
+        try requireWindow(in: corpus.training, part: "training", .sequenceTrainerTrain)
+        try requireWindow(in: corpus.validation, part: "validation", .sequenceTrainerTrain)
         var generator = SeededGenerator(seed: seed)
         var starts = [Int](repeating: 0, count: sequences)
         var x = Matrix<Float>(rows: 0, columns: 0)
@@ -93,7 +90,7 @@ public struct SequenceTrainer {
             var (lossSum, epochSeconds) = (0.0, 0.0)
             for step in 0..<stepsPerEpoch {
                 for i in starts.indices { starts[i] = Int.random(in: 0..<(corpus.training.count - length), using: &generator) }
-                TextCorpus.tokenWindows(corpus.training, starts: starts[windows], length: length, into: &x, labels: &labels)
+                try TextCorpus.tokenWindows(corpus.training, starts: starts[windows], length: length, into: &x, labels: &labels)
                 let begin = DispatchTime.now().uptimeNanoseconds
                 lossSum += try trainStep(x, labels[...])
                 epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
@@ -108,9 +105,21 @@ public struct SequenceTrainer {
         return records
     }
 
+    /// Throws `invalidArgument` (argument `corpus`) when `text` is shorter than one window.
+    func requireWindow(in text: [UInt8], part: String, _ operation: NGError.Operation) throws(NGError) {
+        guard text.count > length else {
+            throw .invalidArgument(
+                operation: operation, argument: "corpus",
+                reason: "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
+        }
+    }
+
     /// The mean cross-entropy of the validation windows (starts spread evenly), in bits per byte.
+    /// - Throws: `invalidArgument` when the validation text is shorter than one window, and
+    ///   what the model's forward pass throws.
     public func validationBitsPerByte(_ model: Model<Float>, corpus: TextCorpus) throws -> Double {
         let text = corpus.validation
+        try requireWindow(in: text, part: "validation", .sequenceTrainerValidation)
         let span = text.count - length - 1
         let count = min(validationWindows, max(span, 1))
         var loss = SoftmaxCrossEntropy<Float>()
@@ -121,7 +130,7 @@ public struct SequenceTrainer {
         while batchStart < count {
             let end = min(batchStart + sequences, count)
             let starts = (batchStart..<end).map { $0 * span / count }
-            TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+            try TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
             total += try loss.loss(logits: model.forward(x), labels: labels[...]) * Double(end - batchStart)
             batchStart = end
         }

@@ -104,16 +104,24 @@ public struct TextCorpus: Sendable, Equatable {
     /// `starts[w]`; its `length` tokens become rows `w·length…` of `inputs` (one column: the
     /// byte's token id, as `TokenEmbedding` reads it) and `labels` the byte after each (the
     /// next-token targets). Reuses the buffers when they have the right size.
-    /// - Precondition: every window has `length + 1` bytes of `text` from its start.
+    /// - Throws: `invalidArgument` when `length` is below 1 or a window does not have
+    ///   `length + 1` bytes of `text` from its start; the buffers are then as they were.
     public static func tokenWindows<Scalar: BLASScalar, Starts: Collection<Int>>(
         _ text: [UInt8], starts: Starts, length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
-    ) {
+    ) throws(NGError) {
+        guard length >= 1 else {
+            throw .invalidArgument(operation: .textCorpus, argument: "length", reason: "must be at least 1, got \(length)")
+        }
+        for (w, start) in starts.enumerated() where start < 0 || start >= text.count - length {
+            throw .invalidArgument(
+                operation: .textCorpus, argument: "starts",
+                reason: "window \(w) starts at \(start): a window needs \(length + 1) bytes of the text's \(text.count)")
+        }
         let rows = starts.count * length
         if inputs.rows != rows || inputs.columns != 1 { inputs = Matrix(rows: rows, columns: 1) }
         if labels.count != rows { labels = Array(repeating: 0, count: rows) }
         inputs.withUnsafeMutableBufferPointer { x in
             for (w, start) in starts.enumerated() {
-                precondition(start >= 0 && start + length < text.count, "a window outside the text")
                 for t in 0..<length {
                     let row = w * length + t
                     x[row] = Scalar(text[start + t])

@@ -20,15 +20,21 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
     let noInputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// - Throws: `invalidArgument` for a size below 1 or above 2²⁴ (ids are exact in Float up to
-    ///   there).
+    ///   there), or a table larger than this machine's memory.
     public init(vocabulary: Int, width: Int, using generator: inout SeededGenerator) throws(NGError) {
         for (name, value) in [("vocabulary", vocabulary), ("width", width)] where value < 1 || value > 1 << 24 {
             throw .invalidArgument(operation: .tokenEmbeddingInit, argument: name, reason: "must be in 1...2²⁴, got \(value)")
         }
+        try Self.memory(vocabulary: vocabulary, width: width).check(.tokenEmbeddingInit, argument: "vocabulary, width")
         self.vocabulary = vocabulary
         self.width = width
         let scale = (2 / Double(vocabulary)).squareRoot()
         weight = Matrix(rows: vocabulary, columns: width) { _, _ in Scalar(scale * normal(using: &generator)) }
+    }
+
+    /// What the layer allocates when made: its table.
+    static func memory(vocabulary: Int, width: Int) -> MemoryRequirement {
+        .of("its \(vocabulary) × \(width) table", elements: Double(vocabulary) * Double(width), Scalar.self)
     }
 
     public var spec: LayerSpec { .embedding(vocabulary: vocabulary, width: width) }

@@ -12,6 +12,8 @@ extension NGError.Operation {
     public static let conv2dBackward = Self("Conv2d.backward")
     /// `Conv2d.forward`
     public static let conv2dForward = Self("Conv2d.forward")
+    /// `Conv2d.init`
+    public static let conv2dInit = Self("Conv2d.init")
     /// `Dataset`
     public static let dataset = Self("Dataset")
     /// `Dataset.init`
@@ -20,6 +22,8 @@ extension NGError.Operation {
     public static let denseBackward = Self("Dense.backward")
     /// `Dense.forward`
     public static let denseForward = Self("Dense.forward")
+    /// `Dense.init`
+    public static let denseInit = Self("Dense.init")
     /// `GELU.backward`
     public static let geluBackward = Self("GELU.backward")
     /// `IDXFile`
@@ -38,6 +42,10 @@ extension NGError.Operation {
     public static let maxPoolInit = Self("MaxPool2x2.init")
     /// `Model.transformer`
     public static let modelTransformer = Self("Model.transformer")
+    /// `Model.mlp`
+    public static let modelMLP = Self("Model.mlp")
+    /// `Model.cnn`
+    public static let modelCNN = Self("Model.cnn")
     /// `PositionEmbedding.backward`
     public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
     /// `PositionEmbedding.forward`
@@ -50,10 +58,14 @@ extension NGError.Operation {
     public static let residualBackward = Self("Residual.backward")
     /// `Residual.forward`
     public static let residualForward = Self("Residual.forward")
+    /// `Residual.init`
+    public static let residualInit = Self("Residual.init")
     /// `SequenceTrainer.init`
     public static let sequenceTrainerInit = Self("SequenceTrainer.init")
     /// `SequenceTrainer.train`
     public static let sequenceTrainerTrain = Self("SequenceTrainer.train")
+    /// `SequenceTrainer.validationBitsPerByte`
+    public static let sequenceTrainerValidation = Self("SequenceTrainer.validationBitsPerByte")
     /// `SoftmaxCrossEntropy.loss`
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
     /// `TextCorpus`

@@ -152,7 +152,7 @@ import Testing
         var generator = SeededGenerator(seed: 303)
         let geometry = try ConvGeometry(inChannels: 3, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let batch = 9
-        let conv = Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
+        let conv = try Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
         // Groups of 2 samples: 2, 2, 2, 2 and 1 of the 9.
         conv.patchGradientBytes = 2 * geometry.patchSize * geometry.positions * MemoryLayout<Double>.stride
         let pool = try MaxPool2x2<Double>(channels: 4, height: 6, width: 6, rectify: true)
@@ -179,10 +179,10 @@ import Testing
             var generator = SeededGenerator(seed: 304)
             let geometry = try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
             return Model(layers: [
-                Conv2d<Double>(geometry: geometry, outChannels: 3, computesInputGradient: false,
+                try Conv2d<Double>(geometry: geometry, outChannels: 3, computesInputGradient: false,
                                channelMajorOutput: channelMajor, using: &generator),
                 try MaxPool2x2<Double>(channels: 3, height: 6, width: 6, rectify: true, channelMajorInput: channelMajor),
-                Dense<Double>(inputs: 27, outputs: 4, using: &generator),
+                try Dense<Double>(inputs: 27, outputs: 4, using: &generator),
             ])
         }
         var generator = SeededGenerator(seed: 305)

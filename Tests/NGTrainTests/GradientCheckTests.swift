@@ -51,7 +51,7 @@ func parameterFiniteDifferenceError<Layer: TrainableLayer>(
 @Suite struct GradientCheckTests {
     @Test func denseInputAndWeightGradientsMatchFiniteDifferences() throws {
         var generator = SeededGenerator(seed: 201)
-        let layer = Dense<Double>(inputs: 5, outputs: 3, using: &generator)
+        let layer = try Dense<Double>(inputs: 5, outputs: 3, using: &generator)
         layer.weight = Matrix.random(rows: 3, columns: 6, using: &generator)
         let x = Matrix<Double>.random(rows: 4, columns: 5, using: &generator)
         let g = Matrix<Double>.random(rows: 4, columns: 3, using: &generator)
@@ -72,7 +72,7 @@ func parameterFiniteDifferenceError<Layer: TrainableLayer>(
     @Test func conv2dInputAndWeightGradientsMatchFiniteDifferences() throws {
         var generator = SeededGenerator(seed: 202)
         let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 4, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1)
-        let layer = Conv2d<Double>(geometry: geometry, outChannels: 3, using: &generator)
+        let layer = try Conv2d<Double>(geometry: geometry, outChannels: 3, using: &generator)
         layer.weight = Matrix.random(rows: 3, columns: geometry.patchSize + 1, using: &generator)
         let x = Matrix<Double>.random(rows: 2, columns: geometry.inputLength, using: &generator)
         let g = Matrix<Double>.random(rows: 2, columns: 3 * geometry.positions, using: &generator)

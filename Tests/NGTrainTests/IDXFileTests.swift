@@ -95,4 +95,20 @@ import Testing
         guard case let .corruptData(_, _, reason)? = error else { Issue.record("\(String(describing: error))"); return }
         #expect(reason.contains("more than"), "\(reason)")
     }
+
+    /// A plain file much larger than its header declares (sparse: no disk is used) is refused
+    /// as having trailing bytes after reading the header and one byte more than it declares —
+    /// not read whole (the whole-file reader raised peak memory by 2 GiB at 1 GiB, and at
+    /// 64 GiB failed with a misleading `fileError`).
+    @Test(arguments: [Int64(1) << 30, Int64(1) << 36])
+    func aHugeFileWithASmallHeaderIsRefusedWithoutReadingIt(size: Int64) throws {
+        let path = write("huge-\(size)", idx([100], Array(repeating: 3, count: 100)))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(size))
+        try handle.close()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: DataError.self) { try IDXFile(path: path) }
+        guard case let .corruptData(_, _, reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("trailing bytes"), "\(reason)")
+    }
 }

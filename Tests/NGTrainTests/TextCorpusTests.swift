@@ -119,5 +119,27 @@ struct SequenceTrainerTests {
         let trainer = try SequenceTrainer(sequences: 2, length: 16, stepsPerEpoch: 1, seed: 2)
         #expect(throws: NGError.self) { try trainer.train(model, optimizer: &optimizer, name: "sgd", corpus: text, epochs: 1) }
         #expect(throws: NGError.self) { try SequenceTrainer(sequences: 0, length: 16, stepsPerEpoch: 1, seed: 2) }
+        // The validation alone, as `train` refuses it: a typed error, not a trap.
+        #expect(throws: NGError.invalidArgument(
+            operation: .sequenceTrainerValidation, argument: "corpus",
+            reason: "its validation text has \(text.validation.count) bytes, fewer than a window of 17")) {
+            try trainer.validationBitsPerByte(model, corpus: text)
+        }
+    }
+
+    /// Windows that do not fit the text are refused before the buffers are touched.
+    @Test func windowsOutsideTheTextAreRefusedWithTheBuffersAsTheyWere() throws {
+        let text = Array("abcdefghij".utf8)
+        var x = Matrix<Float>(rows: 3, columns: 1, repeating: 7)
+        var labels = [1, 2, 3]
+        for (starts, length) in [([0, 7], 3), ([0, -1], 3), ([7], 3), ([0], 10), ([0], 0)] {
+            #expect(throws: NGError.self, "starts \(starts), length \(length)") {
+                try TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
+            }
+            #expect(x.elements == [7, 7, 7] && labels == [1, 2, 3])
+        }
+        // The last window that fits: 6...9, its label the text's last byte.
+        try TextCorpus.tokenWindows(text, starts: [6], length: 3, into: &x, labels: &labels)
+        #expect(x.elements == [103, 104, 105] && labels == [104, 105, 106])
     }
 }

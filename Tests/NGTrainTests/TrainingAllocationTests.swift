@@ -36,10 +36,10 @@ struct TrainingAllocationTests {
     @Test func warmTransformerLayerStepsAllocateNothing() throws {
         var generator = SeededGenerator(seed: 3)
         let model = Model<Float>(layers: [
-            Dense<Float>(inputs: 784, outputs: 48, computesInputGradient: false, using: &generator),
+            try Dense<Float>(inputs: 784, outputs: 48, computesInputGradient: false, using: &generator),
             try CausalAttention<Float>(sequenceLength: 4, heads: 2, width: 16),
-            Dense<Float>(inputs: 16, outputs: 64, using: &generator),
-            try LayerNorm<Float>(width: 64), GELU<Float>(), Dense<Float>(inputs: 64, outputs: 10, using: &generator),
+            try Dense<Float>(inputs: 16, outputs: 64, using: &generator),
+            try LayerNorm<Float>(width: 64), GELU<Float>(), try Dense<Float>(inputs: 64, outputs: 10, using: &generator),
         ])
         #expect(try allocationsOfWarmSteps(model) == 0)
     }

@@ -30,7 +30,7 @@ import Testing
 
     @Test(arguments: ["sgd", "adam", "ngplus", "kfac"])
     func twoHundredStepsOfTheMLPHalveTheLoss(optimizer: String) throws {
-        let model = Model<Float>.mlp(seed: 11)
+        let model = try Model<Float>.mlp(seed: 11)
         let sgd = SGDSettings(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
         let ratio: Double
         switch optimizer {
@@ -68,7 +68,7 @@ import Testing
 
     @Test func trainerArgumentsAreValidated() throws {
         #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
-        let model = Model<Float>.mlp(seed: 1)
+        let model = try Model<Float>.mlp(seed: 1)
         var sgd = try SGDOptimizer<Float>(settings: SGDSettings())
         try model.register(with: &sgd)
         let trainer = try Trainer(batchSize: 128, seed: 1)

@@ -64,17 +64,17 @@ func makeModel() throws -> Model<Double> {
     if modelName == "cnn" {
         let geometry = try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         return Model(layers: [
-            Conv2d<Double>(geometry: geometry, outChannels: 4, computesInputGradient: false, channelMajorOutput: true, using: &generator),
+            try Conv2d<Double>(geometry: geometry, outChannels: 4, computesInputGradient: false, channelMajorOutput: true, using: &generator),
             try MaxPool2x2<Double>(channels: 4, height: 6, width: 6, rectify: true, channelMajorInput: true),
-            Dense<Double>(inputs: 36, outputs: classes, using: &generator),
+            try Dense<Double>(inputs: 36, outputs: classes, using: &generator),
         ])
     }
     if modelName == "transformer" {
         return try Model<Double>.transformer(sequenceLength: sequenceLength, width: 8, heads: 2, blocks: 1, seed: 7)
     }
     return Model(layers: [
-        Dense<Double>(inputs: 10, outputs: 32, computesInputGradient: false, using: &generator), ReLU<Double>(),
-        Dense<Double>(inputs: 32, outputs: classes, using: &generator),
+        try Dense<Double>(inputs: 10, outputs: 32, computesInputGradient: false, using: &generator), ReLU<Double>(),
+        try Dense<Double>(inputs: 32, outputs: classes, using: &generator),
     ])
 }
 
