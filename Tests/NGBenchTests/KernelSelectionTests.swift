@@ -82,7 +82,8 @@ import Testing
     }
 
     /// The suite's kernel-choice target: the 90% comparison where the kernels were a fallback
-    /// (here made to look like one), "left unchanged" where OpenBLAS detected the fitting core.
+    /// (here made to look like one), "left unchanged" where OpenBLAS detected kernels at the
+    /// CPU's level (the fitting core, or Cooperlake where SkylakeX fits).
     @Test(.enabled(if: hasFittingCore && OpenBLAS.kernelFit.forcedCore == nil && !OpenBLAS.kernelFit.isFallback,
                    "the detected core must be the fitting one for the second half"))
     func theKernelChoiceTargetIsJudgedOnlyWhereTheKernelsChanged() throws {
@@ -95,7 +96,7 @@ import Testing
         // The status column is as wide as its widest entry ("met" alone, or "MISSED" when another
         // target misses), so the row is found by its text and judged by its first word.
         let row = detected.stdout.split(separator: "\n").first {
-            $0.contains("kernels as OpenBLAS detected them (\(fittingCore), the fitting core): left unchanged")
+            $0.contains("kernels as OpenBLAS detected them (\(OpenBLAS.kernelFit.coreInUse), at the CPU's level): left unchanged")
         }
         #expect(row?.split(separator: " ").first == "met", "\(detected.stdout)")
     }

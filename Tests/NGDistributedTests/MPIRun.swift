@@ -16,7 +16,9 @@ let mpirunPath: String? = {
 /// Runs `ngdistcheck` (built beside this test executable) as `processes` MPI processes, one
 /// OpenBLAS thread each, allowed as root and on more processes than cores. A run still going
 /// after `timeout` seconds is killed and reported with status -1.
-func runUnderMPI(processes: Int, _ arguments: [String], timeout: Double = 120) throws -> MPIRun {
+func runUnderMPI(
+    processes: Int, _ arguments: [String], timeout: Double = 120, environment extra: [String: String] = [:]
+) throws -> MPIRun {
     let testExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let check = testExecutable.deletingLastPathComponent().appendingPathComponent("ngdistcheck")
     guard let mpirunPath, FileManager.default.isExecutableFile(atPath: check.path) else {
@@ -29,6 +31,7 @@ func runUnderMPI(processes: Int, _ arguments: [String], timeout: Double = 120) t
     environment["OPENBLAS_NUM_THREADS"] = "1"
     environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
     environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    environment.merge(extra) { $1 }
     process.environment = environment
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -54,3 +57,12 @@ func runUnderMPI(processes: Int, _ arguments: [String], timeout: Double = 120) t
         output: String(decoding: data, as: UTF8.self), status: timedOut ? -1 : process.terminationStatus,
         seconds: Date().timeIntervalSince(start))
 }
+
+/// Whether this CPU runs OpenBLAS's Haswell kernels (AVX2 and FMA, as /proc/cpuinfo lists them).
+let cpuHasAVX2AndFMA: Bool = {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return false }
+    let set = Set(flags.split(separator: " ").map(String.init))
+    return set.contains("avx2") && set.contains("fma")
+}()
