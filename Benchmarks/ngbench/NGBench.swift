@@ -16,7 +16,7 @@ struct NGBench: ParsableCommand {
 
 /// Where the figures go besides the table.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Write every figure as JSON (schema in the README).") var json: String?
+    @Option(help: "Write every figure as JSON (schema in docs/NGBENCH.md).") var json: String?
     @Option(help: "Write every figure as CSV.") var csv: String?
 
     func write(_ result: SuiteResult) throws {

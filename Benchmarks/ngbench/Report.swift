@@ -104,7 +104,7 @@ struct Target: Codable {
 }
 
 /// Everything one run measured, as written by `--json` (keys in snake_case, times in
-/// milliseconds; see README "ngbench output").
+/// milliseconds; see docs/NGBENCH.md).
 struct SuiteResult: Codable {
     struct Machine: Codable {
         let sgemmGflops: Double

@@ -43,7 +43,7 @@ struct StepFigure: Codable {
     let sgdMs: Double
     let ngplusMs: Double
     let ratio: Double
-    /// The flop bound of NG+/SGD for the plan (ALGORITHM.md §6).
+    /// The flop bound of NG+/SGD for the plan (docs/ALGORITHM.md §6).
     let bound: Double
     let kfacMs: Double
     let adamMs: Double

@@ -24,11 +24,11 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of the initialisation and the shuffling.") var seed: UInt64 = 1
     @Option(help: "Run every optimizer with this many seeds (--seed, --seed + 1, …) and report medians and ranges.") var seeds = 1
     @Option(help: "Test accuracy the summary measures the time to (default: 0.88 for the MLP, 0.91 for the CNN).") var target: Double?
-    @Option(help: "Learning rate (default: the optimizer's, see the README).") var lr: Double?
+    @Option(help: "Learning rate (default: the optimizer's, see docs/TRAINING.md).") var lr: Double?
     @Option(help: "Learning rate over the run, for every optimizer: constant, or cosine decay to 0.") var lrSchedule: LearningRatePolicy = .constant
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
     @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
-    @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see the README).") var side: SideChoice?
+    @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see docs/TRAINING.md).") var side: SideChoice?
     @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
     @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
     @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?

@@ -11,7 +11,7 @@
 ///
 /// LAPACK routines are called through LAPACKE's `_work` entry points in column-major layout:
 /// a row-major lower triangle is the same memory as a column-major upper triangle, so no
-/// transposed copy is ever made (see BLAS-NOTES.md).
+/// transposed copy is ever made (see docs/OPENBLAS.md).
 public protocol BLASScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
     /// The IEEE bit pattern, zero-extended to 64 bits: what state files store.

@@ -1,7 +1,7 @@
 /// A symmetric `dimension × dimension` matrix kept as its diagonal blocks, every block
 /// `blockSize × blockSize` but the last, which holds the remainder. With `blockSize ≥
 /// dimension` it is one full matrix. This is how every GFIM and damped inverse is stored:
-/// ALGORITHM.md §4 splits large layers into blocks of 1024 rows, each with its own inverse.
+/// docs/ALGORITHM.md §4 splits large layers into blocks of 1024 rows, each with its own inverse.
 public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The order of the whole matrix.
     public let dimension: Int

@@ -1,4 +1,4 @@
-/// The per-sample GFIM of a 2-D convolution (ALGORITHM.md §2a), kernel `c_out × c_in × kh × kw`
+/// The per-sample GFIM of a 2-D convolution (docs/ALGORITHM.md §2a), kernel `c_out × c_in × kh × kw`
 /// viewed as W, `c_out × K` with K = `patchSize` (plus a last column for the bias when it is
 /// preconditioned too).
 ///

@@ -327,7 +327,7 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
 
 extension DampedInverse {
     /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹`, without forming `[X | 1]`: the
-    /// right-side fused apply of a dense layer (ALGORITHM.md §6), whose preconditioned
+    /// right-side fused apply of a dense layer (docs/ALGORITHM.md §6), whose preconditioned
     /// gradient is then `dYᵀ·W`. X is B × n with n + 1 (or n) = `dimension`; W is B ×
     /// `dimension`. For the explicit inverse, each block is one GEMM, plus for the block that
     /// holds the bias one GEMM for its column and B AXPYs for its row; Cholesky solves copy

@@ -1,6 +1,6 @@
 /// How a damping value λ becomes the diagonal shift `s` of `F̂ = F + s·I`.
 ///
-/// The two rules of the reference code (ALGORITHM.md §3) are kept verbatim, next to the
+/// The two rules of the reference code (docs/ALGORITHM.md §3) are kept verbatim, next to the
 /// textbook one. The shift is computed in Double from λ and, for `clampedSquareRoot`, from the
 /// largest absolute entry of the matrix being damped (per block for a block-diagonal GFIM).
 public enum DampingRule: Sendable, Equatable, Codable {

@@ -3,7 +3,7 @@
 /// respect to its outputs dY (B × m). One GEMM for `dYᵀ·X`, B AXPYs for the column sums.
 ///
 /// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
-/// (ALGORITHM.md §6), which replaces the weight-gradient GEMM.
+/// (docs/ALGORITHM.md §6), which replaces the weight-gradient GEMM.
 public enum DenseGradient {
     /// Writes `G̃` (m × (n + 1) with a bias, m × n without) into `g`, allocating nothing.
     /// - Throws: `emptyMatrix`, `shapeMismatch`; `g` is untouched on a throw.

@@ -1,4 +1,4 @@
-/// Generalized Fisher information matrices (ALGORITHM.md §2) that need no workspace: the
+/// Generalized Fisher information matrices (docs/ALGORITHM.md §2) that need no workspace: the
 /// mini-batch form and the running average. The per-sample forms, which do, are
 /// `LinearGFIMBuilder` and `Conv2dGFIMBuilder`.
 ///
@@ -41,7 +41,7 @@ public enum GFIM {
         }
     }
 
-    /// `F ← (1−α)·F + α·F_new`, block by block: the running average of ALGORITHM.md §2 for an
+    /// `F ← (1−α)·F + α·F_new`, block by block: the running average of docs/ALGORITHM.md §2 for an
     /// F_new built elsewhere (for example averaged across workers).
     /// - Throws: `shapeMismatch` (order or block size), `nonFinite`, `invalidArgument` (α).
     public static func runningAverage<Scalar: BLASScalar>(

@@ -1,4 +1,4 @@
-/// The per-sample GFIM of a dense layer `Y = X·Wᵀ (+ b)`, W m × n (ALGORITHM.md §2a), built
+/// The per-sample GFIM of a dense layer `Y = X·Wᵀ (+ b)`, W m × n (docs/ALGORITHM.md §2a), built
 /// from the layer's inputs X (B × n) and the gradients of the **mean** loss with respect to
 /// its outputs dY (B × m), without forming the B per-sample gradients
 /// `dW_i = B·dy_i·x̃_iᵀ` (x̃_i = x_i with a 1 appended when the bias is preconditioned too):

@@ -4,7 +4,7 @@
 /// OpenBLAS built with `DYNAMIC_ARCH` picks a core when it loads, from the CPU's family and
 /// model. Debian 12's OpenBLAS 0.3.21 falls back to `Prescott` (SSE3) on Intel family-6
 /// models it does not know (Emerald Rapids, model 207, is one), and its `OPENBLAS_CORETYPE`
-/// parser cannot name `Cooperlake` (the loop stops one entry short); see BLAS-NOTES.md.
+/// parser cannot name `Cooperlake` (the loop stops one entry short); see docs/OPENBLAS.md.
 public enum OpenBLASCoreTable {
     /// Every core name this table knows, lowercased, with the vector level its kernels need.
     public static let levels: [String: VectorLevel] = {

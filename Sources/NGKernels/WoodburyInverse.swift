@@ -1,5 +1,5 @@
 /// The damped inverse of a low-rank GFIM `F = c·UᵀU` (U r × m, r ≤ m), applied through the
-/// Woodbury identity without ever forming an m × m matrix (ALGORITHM.md §7):
+/// Woodbury identity without ever forming an m × m matrix (docs/ALGORITHM.md §7):
 ///
 ///     (s·I + c·UᵀU)⁻¹·G = (1/s)·(G − c·Uᵀ·(s·I + c·U·Uᵀ)⁻¹·U·G)
 ///
@@ -359,7 +359,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
 extension WoodburyInverse {
     /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹` for a right-side GFIM of order
     /// n + 1 (or n), without forming `[X | 1]·Uᵀ` from a copy: the right-side fused apply of a
-    /// dense layer (ALGORITHM.md §6), `4·B·r·dimension` flops. X is B × n; W is B × `dimension`.
+    /// dense layer (docs/ALGORITHM.md §6), `4·B·r·dimension` flops. X is B × n; W is B × `dimension`.
     /// W starts as `[X | 1]`, the `(1/s)·[X | 1]` term that the last GEMM scales in place.
     /// Allocates only when B or the rank differs from the previous call (workspace B × r).
     /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is

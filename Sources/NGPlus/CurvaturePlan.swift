@@ -20,7 +20,7 @@ public enum CurvatureMethod: String, Sendable, Codable, CaseIterable {
 }
 
 /// The per-layer choice of side and method, with the flop counts it was made on
-/// (ALGORITHM.md §6–7). The automatic choice takes, among left and right and (for dense
+/// (docs/ALGORITHM.md §6–7). The automatic choice takes, among left and right and (for dense
 /// layers whose GFIM is a fresh rank-B one, B < order/2) Woodbury, the fewest flops per step. `B` is the configured batch size, k the inverse interval, s the
 /// statistics interval; per step the layer costs `apply + statistics/s + refresh/k` on top
 /// of SGD.
@@ -144,7 +144,7 @@ struct PlanRequest {
                 0
             }
             for method in methods {
-                // Automatic Woodbury only where ALGORITHM.md §7 allows it, rank B < m/2: its
+                // Automatic Woodbury only where docs/ALGORITHM.md §7 allows it, rank B < m/2: its
                 // error grows with κ(C)·‖G‖/s, so it must win clearly to be worth it.
                 if method == .woodbury && self.method == nil && 2 * batch >= order { continue }
                 candidates.append(.candidate(

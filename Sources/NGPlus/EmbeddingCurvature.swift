@@ -1,4 +1,4 @@
-/// The curvature of an embedding table (ALGORITHM.md §2a, the authors' embedding path), a
+/// The curvature of an embedding table (docs/ALGORITHM.md §2a, the authors' embedding path), a
 /// `CurvatureBlock`: the right-side GFIM `F = L·dYᵀ·dY` (width × width, in diagonal blocks)
 /// from the `L` output-gradient rows of a step's lookups — each lookup a sample whose gradient
 /// `L·e_i·dyᵀ` touches one row — averaged as `F ← (1−α)·F + α·F_new`; its damped inverse is

@@ -14,7 +14,7 @@ public enum LayerSpec: Sendable, Equatable, Codable {
     /// A 2-D convolution over `geometry`'s input, with `outChannels` filters.
     case conv2d(geometry: ConvGeometry, outChannels: Int, bias: Bool)
     /// Any matrix parameter (embedding, attention projection) preconditioned by the
-    /// mini-batch GFIM of its gradient (ALGORITHM.md §2b).
+    /// mini-batch GFIM of its gradient (docs/ALGORITHM.md §2b).
     case matrix(rows: Int, columns: Int)
     /// A vector (a bias without a preconditioned weight, a norm scale).
     case vector(length: Int)

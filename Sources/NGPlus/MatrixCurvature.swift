@@ -8,7 +8,7 @@ public enum MatrixMomentumStart: String, Sendable, Codable, CaseIterable {
     case firstGradient
 }
 
-/// The mini-batch GFIM form for any matrix parameter (ALGORITHM.md §2b), a `CurvatureBlock`:
+/// The mini-batch GFIM form for any matrix parameter (docs/ALGORITHM.md §2b), a `CurvatureBlock`:
 /// momentum first, `M ← μ·M + (G + wd·W)` (from `M₀` of `MatrixMomentumStart`); every
 /// `statisticsInterval` steps `F ← β·F + (1−β)·M·Mᵀ` from `F₀ = ε·I`; every `inverseInterval`
 /// steps the damped inverse; the update is `W ← W − lr·F̂⁻¹·M` (or `M·F̂⁻¹` on the right).

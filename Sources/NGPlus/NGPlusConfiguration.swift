@@ -1,4 +1,4 @@
-/// How a damping value becomes a diagonal shift (ALGORITHM.md §3), without the value.
+/// How a damping value becomes a diagonal shift (docs/ALGORITHM.md §3), without the value.
 public enum DampingForm: String, Sendable, Codable, CaseIterable {
     /// `s = λ`.
     case plain
@@ -18,7 +18,7 @@ public enum DampingForm: String, Sendable, Codable, CaseIterable {
 }
 
 /// Every setting of `NGPlusOptimizer`. The hyper-parameters of `NGPlusConfiguration()` are
-/// the authors' (ALGORITHM.md §5: lr 0.1, momentum 0.9, weight decay 1e-4, damping 1e-3 in
+/// the authors' (docs/ALGORITHM.md §5: lr 0.1, momentum 0.9, weight decay 1e-4, damping 1e-3 in
 /// their forms, k = 10, β 0.99, ε 1e-8, blocks of 1024); three choices differ from their code,
 /// each because it is cheaper or more conventional at the same hyper-parameters:
 /// - `side: .automatic` takes the side with the fewer flops per step (the right side for a

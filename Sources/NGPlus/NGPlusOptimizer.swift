@@ -1,4 +1,4 @@
-/// NG+ (ALGORITHM.md): per-layer generalized natural gradient preconditioning, refreshed every
+/// NG+ (docs/ALGORITHM.md): per-layer generalized natural gradient preconditioning, refreshed every
 /// k steps, followed by SGD with momentum.
 ///
 /// Per layer and step t (each layer counts its own steps):

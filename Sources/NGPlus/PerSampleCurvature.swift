@@ -1,4 +1,4 @@
-/// The curvature of a dense or conv2d layer from per-sample statistics (ALGORITHM.md §2a),
+/// The curvature of a dense or conv2d layer from per-sample statistics (docs/ALGORITHM.md §2a),
 /// a `CurvatureBlock`: `accumulate` the GFIM from the layer's inputs and output gradients,
 /// stage and commit a refresh of the damped inverse, apply it to a gradient or, for a dense
 /// layer, fused. The workspaces are allocated at creation (and once more if a batch larger
@@ -83,7 +83,7 @@ struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
     }
 
-    /// The fused apply of a dense layer (ALGORITHM.md §6), never forming G: on the left side
+    /// The fused apply of a dense layer (docs/ALGORITHM.md §6), never forming G: on the left side
     /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, on the right `D = dYᵀ·([X | 1]·F̂⁻¹)`. Each replaces the
     /// weight-gradient GEMM and adds `2·order²·B` flops (per block; Woodbury `4·order·B²`).
     /// When G̃'s other dimension is below B (a 10-output layer on the right side, say) the

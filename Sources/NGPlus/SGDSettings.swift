@@ -8,7 +8,7 @@ public enum WeightDecayMode: String, Sendable, Codable, CaseIterable {
     case decoupled
 }
 
-/// The first-order step that follows preconditioning (ALGORITHM.md §5): SGD with heavy-ball
+/// The first-order step that follows preconditioning (docs/ALGORITHM.md §5): SGD with heavy-ball
 /// or Nesterov momentum, weight decay on weights only (never on a bias column), and an
 /// optional bound on the norm of the update.
 public struct SGDSettings: Sendable, Equatable, Codable {

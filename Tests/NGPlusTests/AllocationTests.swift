@@ -6,7 +6,7 @@ import Testing
 /// Steady-state steps allocate nothing (DESIGN.md): after two whole cycles of k steps, a third
 /// cycle of `observe` and `step` calls on every layer kind makes no heap allocation on the
 /// calling thread. `scripts/test` runs with one OpenBLAS thread, whose calls allocate nothing
-/// (BLAS-NOTES.md); a threaded OpenBLAS allocates inside some calls, outside the package.
+/// (docs/OPENBLAS.md); a threaded OpenBLAS allocates inside some calls, outside the package.
 @Suite(.enabled(if: ng_allocation_counting_available() == 1, "a sanitizer owns malloc: the counter cannot interpose it"))
 struct AllocationTests {
     static let k = 3

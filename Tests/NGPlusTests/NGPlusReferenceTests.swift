@@ -3,7 +3,7 @@ import NGTestSupport
 import Testing
 
 /// A plain-loop Double reference of paper-faithful NG+ for one dense layer with a bias
-/// (ALGORITHM.md §2a, §3, §5): explicit per-sample gradients, explicit inverse, PyTorch SGD.
+/// (docs/ALGORITHM.md §2a, §3, §5): explicit per-sample gradients, explicit inverse, PyTorch SGD.
 struct DenseNGPlusReference {
     let outputs: Int
     let inputs: Int

@@ -2,7 +2,7 @@ import NGPlus
 import NGTestSupport
 import Testing
 
-/// A dense layer inside a sequence model (ALGORITHM.md §2a, "sequence models"): B sequences of
+/// A dense layer inside a sequence model (docs/ALGORITHM.md §2a, "sequence models"): B sequences of
 /// T tokens are B·T rows, every row a sample of the GFIM, as the authors do for SchNet's atoms.
 /// The layer hands NG+ the B·T rows and the gradients of the loss averaged over all of them (the
 /// usual token-mean cross-entropy). The reference is written from the tokens' own loss
