@@ -28,12 +28,20 @@ public struct SequenceTrainer {
     /// Windows of the validation text evaluated after each epoch.
     public let validationWindows: Int
 
-    /// - Throws: `invalidArgument` for a size below 1.
+    /// - Throws: `invalidArgument` for a size below 1, or a batch of token rows (`sequences ×
+    ///   length`, with their labels) larger than this machine's memory.
     public init(sequences: Int, length: Int, stepsPerEpoch: Int, seed: UInt64, validationWindows: Int = 64) throws(NGError) {
         for (name, value) in [("sequences", sequences), ("length", length), ("stepsPerEpoch", stepsPerEpoch),
                               ("validationWindows", validationWindows)] where value < 1 {
             throw .invalidArgument(operation: .sequenceTrainerInit, argument: name, reason: "must be at least 1, got \(value)")
         }
+        // A step's token ids (one Float a row), their labels (one Int a row) and the windows' starts.
+        var batch = MemoryRequirement()
+        let rows = Double(sequences) * Double(length)
+        batch.add("a batch of \(sequences) × \(length) token ids", elements: rows, of: Float.self)
+        batch.add("the labels of \(sequences) × \(length) tokens", elements: rows, of: Int.self)
+        batch.add("the windows' starts", elements: Double(sequences), of: Int.self)
+        try batch.check(.sequenceTrainerInit, argument: "sequences, length")
         self.sequences = sequences
         self.length = length
         self.stepsPerEpoch = stepsPerEpoch

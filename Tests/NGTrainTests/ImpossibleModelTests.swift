@@ -69,6 +69,16 @@ import Testing
         #expect(reason(error).contains("attention probabilities"))
     }
 
+    /// A sequence trainer whose batch of token rows no machine holds is refused when made, before
+    /// a step allocates it.
+    @Test func aSequenceBatchLargerThanTheMachineIsRefused() {
+        let error = #expect(throws: NGError.self) {
+            try SequenceTrainer(sequences: 1 << 30, length: 1 << 20, stepsPerEpoch: 1, seed: 1)
+        }
+        #expect(reason(error).contains("tokens"), "\(reason(error))")
+        #expect(throws: NGError.self) { try SequenceTrainer(sequences: Int.max, length: Int.max, stepsPerEpoch: 1, seed: 1) }
+    }
+
     /// Sizes a machine holds still build.
     @Test func ordinarySizesStillBuild() throws {
         _ = try Model<Float>.transformer(sequenceLength: 16, width: 8, heads: 2, blocks: 2, seed: 1)
