@@ -132,4 +132,12 @@ struct AllocationTests {
         var kfac = try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: Self.k, batchSize: Self.batch))
         #expect(try allocationsOfASteadyCycle(&kfac, fused: true) == 0)
     }
+
+    /// Muon and Shampoo (blocks of 8, roots every k steps: refreshing and applying steps).
+    @Test func muonAndShampooStepsAllocateNothing() throws {
+        var muon = try MuonOptimizer<Float>(settings: MuonSettings())
+        #expect(try allocationsOfASteadyCycle(&muon, fused: true) == 0)
+        var shampoo = try ShampooOptimizer<Float>(settings: ShampooSettings(inverseInterval: Self.k, blockSize: 8))
+        #expect(try allocationsOfASteadyCycle(&shampoo, fused: true) == 0)
+    }
 }

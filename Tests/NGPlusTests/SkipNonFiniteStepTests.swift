@@ -6,7 +6,7 @@ import Testing
 /// a NaN gradient, an overflowing update or a NaN observation skips the step — nothing changes,
 /// byte for byte — and counts it; a NaN weight still throws; the default still throws.
 @Suite struct SkipNonFiniteStepTests {
-    enum Kind: CaseIterable { case ngPlus, kfac, sgd, adam }
+    enum Kind: CaseIterable { case ngPlus, kfac, sgd, adam, muon, shampoo }
 
     @Test(arguments: Kind.allCases)
     func nonFiniteStepsAreSkippedCountedAndChangeNothing(kind: Kind) throws {
@@ -20,6 +20,10 @@ import Testing
             try exercise(SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9)))
         case .adam:
             try exercise(AdamOptimizer<Float>(settings: AdamSettings()))
+        case .muon:
+            try exercise(MuonOptimizer<Float>(settings: MuonSettings()))
+        case .shampoo:
+            try exercise(ShampooOptimizer<Float>(settings: ShampooSettings(inverseInterval: 2)))
         }
     }
 
@@ -205,6 +209,8 @@ import Testing
         let name = "\(O.self)"
         if name.hasPrefix("NGPlusOptimizer") { return "NGPlusOptimizer" }
         if name.hasPrefix("KFACOptimizer") { return "KFACOptimizer" }
+        if name.contains("Muon") { return "MuonOptimizer" }
+        if name.contains("Shampoo") { return "ShampooOptimizer" }
         return name.contains("Adam") ? "AdamOptimizer" : "SGDOptimizer"
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// a record of the wrong size — throw a typed error and change nothing, as every other entry
 /// point does; none of them traps.
 @Suite struct StatisticsSharingErrorTests {
-    enum Kind: CaseIterable { case ngPlus, kfac, sgd, adam }
+    enum Kind: CaseIterable { case ngPlus, kfac, sgd, adam, muon, shampoo }
 
     @Test(arguments: Kind.allCases)
     func everyHookRefusesAnUnknownHandleAndAKnownLayerThatSharesNothing(kind: Kind) throws {
@@ -16,6 +16,8 @@ import Testing
         case .kfac: try exercise(KFACOptimizer<Float>(configuration: KFACConfiguration(batchSize: 8)))
         case .sgd: try exercise(SGDOptimizer<Float>(settings: SGDSettings()))
         case .adam: try exercise(AdamOptimizer<Float>(settings: AdamSettings()))
+        case .muon: try exercise(MuonOptimizer<Float>(settings: MuonSettings()))
+        case .shampoo: try exercise(ShampooOptimizer<Float>(settings: ShampooSettings()))
         }
     }
 

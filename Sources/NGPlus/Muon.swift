@@ -1,0 +1,101 @@
+/// Muon (Keller Jordan et al., 2024): momentum, then the update of every matrix parameter
+/// replaced by a near-orthogonal matrix of the same shape by five Newton–Schulz steps
+/// (`NewtonSchulz`), scaled for the shape. Vectors and embedding tables take AdamW.
+public typealias MuonOptimizer<Scalar: BLASScalar> = TransformedOptimizer<Muon<Scalar>>
+
+/// Every setting of `MuonOptimizer`; the defaults are the reference implementation's (lr 0.02,
+/// momentum 0.95, Nesterov, five steps, no weight decay) and AdamW's for the rest.
+public struct MuonSettings: TransformSettings {
+    /// The learning rate of matrix parameters, in units of spectral norm per step (0.02).
+    public var learningRate: Schedule
+    /// β of the momentum `M ← β·M + (1 − β)·G` (0.95).
+    public var momentum: Double
+    /// Orthogonalize `(1 − β)·G + β·M` instead of M (true).
+    public var nesterov: Bool
+    /// Newton–Schulz steps (5).
+    public var steps: Int
+    /// Decoupled weight decay of matrix parameters' weight columns (0).
+    public var weightDecay: Double
+    /// The step of vectors and embedding tables (AdamW, lr 3e-4).
+    public var adam: AdamSettings
+
+    public init(
+        learningRate: Schedule = 0.02, momentum: Double = 0.95, nesterov: Bool = true, steps: Int = 5,
+        weightDecay: Double = 0, adam: AdamSettings = AdamSettings(learningRate: 3e-4, weightDecayMode: .decoupled)
+    ) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.steps = steps
+        self.weightDecay = weightDecay
+        self.adam = adam
+    }
+
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
+        try matrixStep.validate(operation)
+        guard momentum >= 0, momentum < 1 else {
+            throw .invalidArgument(operation: operation, argument: "momentum", reason: "must be in [0, 1), got \(momentum)")
+        }
+        guard (1...100).contains(steps) else {
+            throw .invalidArgument(operation: operation, argument: "steps", reason: "must be in 1...100, got \(steps)")
+        }
+        try adam.validate(operation)
+    }
+
+    public var matrixStep: SGDSettings {
+        SGDSettings(learningRate: learningRate, momentum: 0, weightDecay: weightDecay, weightDecayMode: .decoupled)
+    }
+
+    public var vectorStep: AdamSettings { adam }
+}
+
+/// Muon's direction for one matrix parameter G (r × c): `M′ = β·M + (1 − β)·G`,
+/// `U = (1 − β)·G + β·M′` (Nesterov) or `M′`, then `NewtonSchulz` on U, times
+/// `√max(1, r/c)`.
+public struct Muon<Scalar: BLASScalar>: MatrixTransform {
+    public static var stateKind: String { "MuonOptimizer" }
+    var momentum: Matrix<Scalar>
+    var stagedMomentum: Matrix<Scalar>
+    var orthogonalization: NewtonSchulz<Scalar>
+
+    public init(shape: Shape, settings: MuonSettings) {
+        momentum = Matrix(rows: shape.rows, columns: shape.columns)
+        stagedMomentum = momentum
+        orthogonalization = NewtonSchulz(rows: shape.rows, columns: shape.columns)
+    }
+
+    public mutating func stage(_ direction: inout Matrix<Scalar>, settings: MuonSettings, t: Int) -> Bool {
+        let beta = Scalar(settings.momentum)
+        withViews(momentum, direction, mutating: &stagedMomentum) { m, g, staged in
+            staged.update(from: m)
+            BLAS.scal(beta, staged.flattened)
+            BLAS.axpy(1 - beta, g.flattened, into: staged.flattened)
+        }
+        stagedMomentum.withView { staged in
+            direction.withMutableView { u in
+                if settings.nesterov {
+                    BLAS.scal(1 - beta, u.flattened)
+                    BLAS.axpy(beta, staged.flattened, into: u.flattened)
+                } else {
+                    u.update(from: staged)
+                }
+            }
+        }
+        orthogonalization.orthogonalize(&direction, steps: settings.steps)
+        let aspect = Swift.max(1, Double(direction.rows) / Double(direction.columns)).squareRoot()
+        direction.withMutableView { BLAS.scal(Scalar(aspect), $0.flattened) }
+        return direction.withView { $0.isAllFinite } && stagedMomentum.withView { $0.isAllFinite }
+    }
+
+    public mutating func commitStaged() {
+        swap(&momentum, &stagedMomentum)
+    }
+
+    public func encode(to writer: inout StateWriter) {
+        writer.write(momentum)
+    }
+
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try reader.read(into: &momentum, what: "Muon momentum")
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// Shampoo (Gupta, Koren and Singer, 2018) as Distributed Shampoo runs it: per matrix
+/// parameter, Kronecker factors `L = Σ G·Gᵀ` and `R = Σ Gᵀ·G` (or their running averages),
+/// the direction `L^(−1/4)·M̂·R^(−1/4)` of the gradient's first moment, its inverse roots made
+/// every k steps by an eigendecomposition with ε relative to the largest eigenvalue
+/// (`InverseRoot`), large dimensions split into blocks, and the step's size grafted from Adam's
+/// (the direction scaled to the Frobenius norm of Adam's direction, per layer). Vectors and
+/// embedding tables take Adam.
+public typealias ShampooOptimizer<Scalar: BLASScalar> = TransformedOptimizer<Shampoo<Scalar>>
+
+/// Every setting of `ShampooOptimizer`.
+public struct ShampooSettings: TransformSettings {
+    /// The learning rate of matrix parameters: the step has the size of Adam's (1e-3).
+    public var learningRate: Schedule
+    /// β₁ of the first moment that is preconditioned and of Adam's graft (0.9).
+    public var beta1: Double
+    /// β₂ of Adam's graft (0.999).
+    public var beta2: Double
+    /// Running average of the factors, `L ← β·L + (1 − β)·G·Gᵀ`; 1: sums (Distributed
+    /// Shampoo's default, 1).
+    public var factorDecay: Double
+    /// ε of the inverse roots, times the factor's largest eigenvalue (1e-12).
+    public var epsilon: Double
+    /// ε of Adam's graft (1e-8).
+    public var graftEpsilon: Double
+    /// k: the inverse roots are made every k steps of a layer (10).
+    public var inverseInterval: Int
+    /// Blocks of at most this many rows and columns, each with its own factors (1024).
+    public var blockSize: Int
+    /// Decoupled weight decay of matrix parameters' weight columns (0).
+    public var weightDecay: Double
+    /// The step of vectors and embedding tables (Adam, lr 1e-3).
+    public var adam: AdamSettings
+
+    public init(
+        learningRate: Schedule = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, factorDecay: Double = 1,
+        epsilon: Double = 1e-12, graftEpsilon: Double = 1e-8, inverseInterval: Int = 10, blockSize: Int = 1024,
+        weightDecay: Double = 0, adam: AdamSettings = AdamSettings(learningRate: 1e-3, weightDecayMode: .decoupled)
+    ) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.factorDecay = factorDecay
+        self.epsilon = epsilon
+        self.graftEpsilon = graftEpsilon
+        self.inverseInterval = inverseInterval
+        self.blockSize = blockSize
+        self.weightDecay = weightDecay
+        self.adam = adam
+    }
+
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
+        try matrixStep.validate(operation)
+        func require(_ ok: Bool, _ argument: String, _ value: Double) throws(NGError) {
+            if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: "is out of range: \(value)") }
+        }
+        try require(beta1 >= 0 && beta1 < 1, "beta1", beta1)
+        try require(beta2 >= 0 && beta2 < 1, "beta2", beta2)
+        try require(factorDecay > 0 && factorDecay <= 1, "factorDecay", factorDecay)
+        try require(epsilon > 0 && epsilon < 1, "epsilon", epsilon)
+        try require(graftEpsilon > 0 && graftEpsilon.isFinite, "graftEpsilon", graftEpsilon)
+        try require(inverseInterval >= 1, "inverseInterval", Double(inverseInterval))
+        try require(blockSize >= 1 && blockSize <= 1 << 16, "blockSize", Double(blockSize))
+        try adam.validate(operation)
+    }
+
+    public var matrixStep: SGDSettings {
+        SGDSettings(learningRate: learningRate, momentum: 0, weightDecay: weightDecay, weightDecayMode: .decoupled)
+    }
+
+    public var vectorStep: AdamSettings { adam }
+
+    /// Adam's settings of the graft.
+    var graft: AdamSettings { AdamSettings(beta1: beta1, beta2: beta2, epsilon: graftEpsilon) }
+}
+
+/// Shampoo's direction for one matrix parameter: Adam's moments (for the graft and the
+/// preconditioned first moment) and a `ShampooBlock` per block of rows and columns.
+public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
+    public static var stateKind: String { "ShampooOptimizer" }
+    var firstMoment: Matrix<Scalar>
+    var secondMoment: Matrix<Scalar>
+    var stagedFirstMoment: Matrix<Scalar>
+    var stagedSecondMoment: Matrix<Scalar>
+    /// Workspace: Adam's direction, whose norm the step takes.
+    var graft: Matrix<Scalar>
+    var blocks: [ShampooBlock<Scalar>]
+    /// Workspace: a block's `L^(−1/4)·M̂`.
+    var product: Matrix<Scalar>
+    /// Whether the staged step made new roots.
+    var refreshing = false
+
+    public init(shape: Shape, settings: ShampooSettings) {
+        firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
+        secondMoment = firstMoment
+        stagedFirstMoment = firstMoment
+        stagedSecondMoment = firstMoment
+        graft = firstMoment
+        let size = settings.blockSize
+        let rowBlocks = stride(from: 0, to: shape.rows, by: size).map { $0..<Swift.min($0 + size, shape.rows) }
+        let columnBlocks = stride(from: 0, to: shape.columns, by: size).map { $0..<Swift.min($0 + size, shape.columns) }
+        blocks = rowBlocks.flatMap { rows in columnBlocks.map { ShampooBlock(rows: rows, columns: $0) } }
+        product = Matrix(rows: Swift.min(size, shape.rows), columns: Swift.min(size, shape.columns))
+    }
+
+    public mutating func stage(_ direction: inout Matrix<Scalar>, settings: ShampooSettings, t: Int) -> Bool {
+        // Adam's graft from the gradient, which `direction` holds until the blocks overwrite it.
+        let graftSettings = settings.graft
+        let step = Double(t + 1)
+        let correction1 = 1 - Scalar(pow(graftSettings.beta1, step))
+        let correction2 = 1 - Scalar(pow(graftSettings.beta2, step))
+        copy(direction, into: &graft)
+        var finite = firstMoment.withView { m in
+            secondMoment.withView { v in
+                stagedFirstMoment.withMutableView { mNew in
+                    stagedSecondMoment.withMutableView { vNew in
+                        graft.withMutableView { a in
+                            Scalar.adamUpdate(
+                                gradient: a.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
+                                intoSecond: vNew.base, count: a.count, beta1: Scalar(graftSettings.beta1),
+                                beta2: Scalar(graftSettings.beta2), correction1: correction1,
+                                correction2: correction2, epsilon: Scalar(graftSettings.epsilon), weightUpdate: nil)
+                        }
+                    }
+                }
+            }
+        }
+        refreshing = t % settings.inverseInterval == 0
+        let decay = Scalar(settings.factorDecay)
+        for b in blocks.indices {
+            finite = blocks[b].stageFactors(gradient: direction, decay: decay) && finite
+            if refreshing { finite = blocks[b].stageRoots(epsilon: settings.epsilon) && finite }
+        }
+        // M̂ = M′ / (1 − β₁ᵗ⁺¹), preconditioned block by block into `direction`.
+        for b in blocks.indices {
+            blocks[b].precondition(
+                stagedFirstMoment, scale: 1 / correction1, refreshing: refreshing, workspace: &product, into: &direction)
+        }
+        let directionNorm = direction.withView { BLAS.nrm2($0.flattened) }
+        let graftNorm = graft.withView { BLAS.nrm2($0.flattened) }
+        let scale = directionNorm > 0 ? graftNorm / directionNorm : 0
+        direction.withMutableView { BLAS.scal(scale, $0.flattened) }
+        return finite && direction.withView { $0.isAllFinite }
+    }
+
+    public mutating func commitStaged() {
+        swap(&firstMoment, &stagedFirstMoment)
+        swap(&secondMoment, &stagedSecondMoment)
+        for b in blocks.indices { blocks[b].commit(refreshing: refreshing) }
+    }
+
+    public func encode(to writer: inout StateWriter) {
+        writer.write(firstMoment)
+        writer.write(secondMoment)
+        for block in blocks { block.encode(to: &writer) }
+    }
+
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try reader.read(into: &firstMoment, what: "Shampoo first moment")
+        try reader.read(into: &secondMoment, what: "Shampoo second moment")
+        for b in blocks.indices { try blocks[b].restore(from: &reader) }
+    }
+}
