@@ -31,6 +31,8 @@ struct LanguageModelRun {
         case (.ngplus, .sgd): (0.02, 0.1, 10)
         case (.ngplus, .adam): (3e-3, 0.1, 10)
         case (.kfac, _): (0.05, 0.1, 10)
+        case (.muon, _): (0.02, 0, 1)
+        case (.shampoo, _): (3e-3, 0, 10)
         }
     }
 
@@ -75,6 +77,13 @@ struct LanguageModelRun {
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: sequences * shape.context)))
+        case .muon:
+            // Matrix parameters by Muon (the output layer and positions included, as one
+            // optimizer here steps every matrix), LayerNorm and the byte table by AdamW.
+            return try fit(MuonOptimizer<Float>(settings: MuonSettings(learningRate: schedule, adam: adamW)))
+        case .shampoo:
+            return try fit(ShampooOptimizer<Float>(settings: ShampooSettings(
+                learningRate: schedule, inverseInterval: k, weightDecay: 0.1, adam: adamW)))
         }
     }
 

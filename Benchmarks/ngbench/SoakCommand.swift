@@ -10,7 +10,7 @@ struct Soak: ParsableCommand {
 
     @Option(help: "Training steps to sample.") var steps = 20_000
     @Option(help: "Steps between samples.") var every = 1_000
-    @Option(help: "ngplus, sgd, adam or kfac.") var optimizer: OptimizerName = .ngplus
+    @Option(help: "ngplus, sgd, adam, kfac, muon or shampoo.") var optimizer: OptimizerName = .ngplus
     @Option(help: "Mini-batch size.") var batch = 128
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Write the samples as CSV.") var csv: String?

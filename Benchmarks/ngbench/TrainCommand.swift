@@ -17,7 +17,7 @@ struct Train: ParsableCommand {
         abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
 
     @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10) or transformer (a byte-level language model on Debian's fortunes).") var model: ModelName = .mlp
-    @Option(help: "ngplus, sgd, adam or kfac.") var optimizer: OptimizerName = .ngplus
+    @Option(help: "ngplus, sgd, adam, kfac, muon or shampoo.") var optimizer: OptimizerName = .ngplus
     @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
     @Option(help: "Epochs.") var epochs = 10
     @Option(help: "Mini-batch size.") var batch = 128
@@ -218,6 +218,12 @@ struct TrainingRun {
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize)))
+        case .muon:
+            return try fit(MuonOptimizer<Float>(settings: MuonSettings(
+                learningRate: schedule, adam: AdamSettings(learningRate: .constant(3e-4), weightDecayMode: .decoupled))))
+        case .shampoo:
+            return try fit(ShampooOptimizer<Float>(settings: ShampooSettings(
+                learningRate: schedule, inverseInterval: k, blockSize: settings.blockSize ?? 1024)))
         }
 
         /// Registers the network with `optimizer` (wrapped in `DataParallel` on several

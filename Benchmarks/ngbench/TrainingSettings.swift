@@ -3,7 +3,7 @@ import NGPlus
 
 /// The optimizers `ngbench train` compares.
 enum OptimizerName: String, CaseIterable, Sendable {
-    case ngplus, sgd, adam, kfac
+    case ngplus, sgd, adam, kfac, muon, shampoo
 }
 
 /// The first-order step NG+ takes along its direction (`NGPlusConfiguration.adam`).
@@ -107,6 +107,9 @@ struct TrainingSettings: Sendable, Equatable {
         case .adam: (3e-4, 0, 1, .automatic)
         case .ngplus: (0.1, 1, 10, .right)
         case .kfac: (0.02, 0.1, 10, .automatic)
+        // The references' defaults, not from the grid: Muon's 0.02, Shampoo's Adam-sized 1e-3.
+        case .muon: (0.02, 0, 1, .automatic)
+        case .shampoo: (1e-3, 0, 10, .automatic)
         }
     }
 }

@@ -19,17 +19,17 @@ import Testing
             "--plot", plot, "--ngplus-base", "adam",
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        for name in ["ngplus-adam", "sgd", "adam", "kfac"] {
+        for name in ["ngplus-adam", "sgd", "adam", "kfac", "muon", "shampoo"] {
             #expect(run.stdout.split(separator: "\n").contains { $0.hasPrefix(name + " ") && $0.contains(" 2 ") }, "\(run.stdout)")
         }
         #expect(run.stdout.contains("AdamW's final validation:"), "\(run.stdout)")
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
         #expect(lines.first == "optimizer,seed,epoch,train_loss_nats,validation_bits_per_byte,tokens_per_second,seconds")
-        #expect(lines.count == 9 && lines.dropFirst().allSatisfy { $0.split(separator: ",").count == 7 }, "\(lines)")
+        #expect(lines.count == 13 && lines.dropFirst().allSatisfy { $0.split(separator: ",").count == 7 }, "\(lines)")
         // Two panels (seconds, epochs), a line per optimizer in each.
         let svg = try String(contentsOfFile: plot, encoding: .utf8)
         #expect(svg.contains("validation bits per byte"))
-        #expect(svg.components(separatedBy: "<polyline").count - 1 == 8)
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 12)
         #expect(svg.contains(">ngplus-adam</text>"))
     }
 

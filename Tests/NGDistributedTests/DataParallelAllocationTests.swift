@@ -29,7 +29,7 @@ struct DataParallelAllocationTests {
     /// where the CPU runs them: its AVX-512 cores (SkylakeX, Cooperlake) have small-matrix DGEMM
     /// kernels that allocate inside OpenBLAS on some untransposed shapes (one `malloc` a call at
     /// 50 × 50 × 50, seen with gdb in K-FAC's apply), which is not the package's allocation.
-    @Test(arguments: ["ngplus", "woodbury", "kfac", "sgd", "adam"])
+    @Test(arguments: ["ngplus", "woodbury", "kfac", "sgd", "adam", "muon", "shampoo"])
     func oneProcessAllocatesNothing(optimizer: String) throws {
         let run = try runUnderMPI(
             processes: 1, ["--optimizer", optimizer, "--model", "mlp", "--count-allocations"],

@@ -8,7 +8,8 @@ import Testing
 @Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/bootstrap installs openmpi-bin)"))
 struct DataParallelTests {
     /// Every optimizer and statistics path: NG+ explicit (GFIM summed) and Woodbury (rows
-    /// gathered), K-FAC (factors summed), SGD and Adam (gradients only); dense and conv2d, and a
+    /// gathered), K-FAC (factors summed), SGD, Adam, Muon and Shampoo (gradients only); dense
+    /// and conv2d, and a
     /// 1-block Transformer whose batch is split by whole sequences (LayerNorm's vector and the
     /// positions' matrix parameters too). Not Adam on the Transformer: a gradient entry that
     /// LayerNorm makes zero up to rounding is normalized by Adam to a full step, so its
@@ -16,7 +17,8 @@ struct DataParallelTests {
     /// against the bound's 4e-12).
     static let cases: [(optimizer: String, model: String)] = [
         ("ngplus", "mlp"), ("ngplus", "cnn"), ("woodbury", "mlp"), ("kfac", "mlp"), ("kfac", "cnn"),
-        ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"), ("ngplus-adam", "mlp"),
+        ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"), ("ngplus-adam", "mlp"), ("muon", "mlp"), ("muon", "cnn"),
+        ("shampoo", "mlp"),
         ("ngplus", "transformer"), ("kfac", "transformer"), ("sgd", "transformer"),
     ]
 
@@ -44,7 +46,7 @@ struct DataParallelTests {
     /// A checkpoint written by rank 0 of two processes after three steps (the optimizer's
     /// state and the weights) resumed by three processes and by one: the same weights as one
     /// process that never stopped.
-    @Test(arguments: ["ngplus", "woodbury", "kfac", "adam"])
+    @Test(arguments: ["ngplus", "woodbury", "kfac", "adam", "muon", "shampoo"])
     func checkpointFromRankZeroLoadsAtAnyWorldSize(optimizer: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ngdist-\(getpid())-\(optimizer)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -133,6 +133,13 @@ func conditionEstimate<O: LayerOptimizer>(_ optimizer: O, _ model: Model<Double>
             estimate = max(estimate, health.lastConditionEstimate ?? 1)
         }
     }
+    // Muon: each Newton–Schulz step multiplies a small singular value, and a difference in
+    // it, by up to a. Shampoo: a root (λ + ε·λ_max)^(−1/4) moves by up to (1/4)·δλ/(ε·λ_max),
+    // a relative amplification of at most 1/ε.
+    if let o = optimizer as? MuonOptimizer<Double> {
+        estimate = max(estimate, pow(NewtonSchulz<Double>.coefficients.a, Double(o.settings.steps)))
+    }
+    if let o = optimizer as? ShampooOptimizer<Double> { estimate = max(estimate, 1 / o.settings.epsilon) }
     return estimate
 }
 
@@ -234,6 +241,12 @@ do {
         status = try check { try SGDOptimizer<Double>(settings: sgd) }
     case "adam":
         status = try check { try AdamOptimizer<Double>(settings: AdamSettings(learningRate: 1e-2)) }
+    case "muon":
+        status = try check { try MuonOptimizer<Double>(settings: MuonSettings()) }
+    case "shampoo":
+        status = try check {
+            try ShampooOptimizer<Double>(settings: ShampooSettings(learningRate: 1e-2, epsilon: 1e-4, inverseInterval: 2))
+        }
     default:
         say("unknown optimizer \(optimizerName)")
         status = 2
