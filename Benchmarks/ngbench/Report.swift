@@ -33,11 +33,11 @@ enum Report {
     static func printSteps(_ figures: [StepFigure], title: String? = nil) {
         if let title { print(title) }
         let header = ["layer", "batch", "k", "form", "NG+ plan", "SGD ms", "NG+ ms", "NG+/SGD", "bound",
-                      "ratio/bound", "K-FAC ms", "Adam ms"]
+                      "ratio/bound", "K-FAC ms", "Adam ms", "Muon ms", "Shampoo ms"]
         let rows = figures.map { f in
             [f.layer, "\(f.batch)", "\(f.k)", f.form, f.plan, format(f.sgdMs, 3), format(f.ngplusMs, 3),
              format(f.ratio, 2), format(f.bound, 2), format(f.ratio / f.bound, 2), format(f.kfacMs, 3),
-             format(f.adamMs, 3)]
+             format(f.adamMs, 3), format(f.muonMs, 3), format(f.shampooMs, 3)]
         }
         printTable(header: header, rows: rows)
         print()
@@ -176,20 +176,20 @@ struct SuiteResult: Codable {
 
     /// One CSV of uniform columns; `section` says which fields a row fills.
     func writeCSV(to path: String) throws {
-        var lines = ["section,name,m,n,batch,k,form,plan,sgd_ms,ngplus_ms,ratio,bound,kfac_ms,adam_ms,median_ms,gflops,fraction_of_peak"]
-        for size in machine.sgemm { lines.append("machine,sgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),") }
-        for size in machine.dgemm { lines.append("machine,dgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),") }
+        var lines = ["section,name,m,n,batch,k,form,plan,sgd_ms,ngplus_ms,ratio,bound,kfac_ms,adam_ms,median_ms,gflops,fraction_of_peak,muon_ms,shampoo_ms"]
+        for size in machine.sgemm { lines.append("machine,sgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),,,") }
+        for size in machine.dgemm { lines.append("machine,dgemm,\(size.n),\(size.n),,,,,,,,,,,,\(size.gflops),,,") }
         for k in kernels {
-            lines.append("kernel,\(quoted(k.kernel)),\(k.m),\(k.n),\(k.batch),,,,,,,,,,\(k.medianMs),\(k.gflops),\(k.fractionOfPeak)")
+            lines.append("kernel,\(quoted(k.kernel)),\(k.m),\(k.n),\(k.batch),,,,,,,,,,\(k.medianMs),\(k.gflops),\(k.fractionOfPeak),,")
         }
         for s in attentionSteps {
-            lines.append("attention,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,")
+            lines.append("attention,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,,\(s.muonMs),\(s.shampooMs)")
         }
         for e in embeddingSteps {
-            lines.append("embedding,\"table \(e.vocabulary)×\(e.width)\",\(e.vocabulary),\(e.width),\(e.lookups),\(e.k),sparse,\"right\",\(e.sgdMs),\(e.ngplusMs),\(e.ratio),,\(e.kfacMs),\(e.adamMs),,,")
+            lines.append("embedding,\"table \(e.vocabulary)×\(e.width)\",\(e.vocabulary),\(e.width),\(e.lookups),\(e.k),sparse,\"right\",\(e.sgdMs),\(e.ngplusMs),\(e.ratio),,\(e.kfacMs),\(e.adamMs),,,,,")
         }
         for s in steps {
-            lines.append("step,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,")
+            lines.append("step,\(quoted(s.layer)),\(s.m),\(s.n),\(s.batch),\(s.k),\(s.form),\(quoted(s.plan)),\(s.sgdMs),\(s.ngplusMs),\(s.ratio),\(s.bound),\(s.kfacMs),\(s.adamMs),,,,\(s.muonMs),\(s.shampooMs)")
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }

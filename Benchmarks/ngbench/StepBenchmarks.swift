@@ -47,9 +47,13 @@ struct StepFigure: Codable {
     let bound: Double
     let kfacMs: Double
     let adamMs: Double
+    /// Muon (the same work every step) and Shampoo (its roots every k steps, amortized).
+    let muonMs: Double
+    let shampooMs: Double
 }
 
-/// Times one dense layer's training step for SGD, Adam, K-FAC and NG+ on the same data:
+/// Times one dense layer's training step for SGD, Adam, K-FAC, Muon, Shampoo and NG+ on the
+/// same data:
 /// forward `Y = X·Wᵀ` and input gradient `dX = dY·W` (GEMMs every optimizer pays), then the
 /// optimizer's own work from X and dY. Steps that refresh (statistics + inverse) and steps
 /// that only apply are timed apart, and a step at interval k costs
@@ -88,12 +92,17 @@ struct StepBenchmark {
         }
         let distinct = keys.map(\.key).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
 
-        plan.progress("steps: \(shape.name), batch \(batch): SGD, Adam, K-FAC, NG+ (\(distinct.joined(separator: "; ")))")
+        plan.progress(
+            "steps: \(shape.name), batch \(batch): SGD, Adam, K-FAC, Muon, Shampoo, NG+ (\(distinct.joined(separator: "; ")))")
         var steppers = [
             try workspace.stepper(fused: false) { try SGDOptimizer<Float>(settings: sgdSettings) },
             try workspace.stepper(fused: false) { try AdamOptimizer<Float>(settings: AdamSettings()) },
             try workspace.stepper(fused: false) {
                 try KFACOptimizer<Float>(configuration: KFACConfiguration(sgd: sgdSettings, inverseInterval: 2, batchSize: batch))
+            },
+            try workspace.stepper(fused: false) { try MuonOptimizer<Float>(settings: MuonSettings()) },
+            try workspace.stepper(fused: false) {
+                try ShampooOptimizer<Float>(settings: ShampooSettings(inverseInterval: 2))
             },
         ]
         for key in distinct {
@@ -105,21 +114,22 @@ struct StepBenchmark {
             })
         }
         let times = try StepWorkspace.timeInterleaved(steppers, plan: plan)
-        let (sgd, adam, kfac) = (times[0], times[1], times[2])
+        let (sgd, adam, kfac, muon, shampoo) = (times[0], times[1], times[2], times[3], times[4])
 
         let amortized = { (times: (refresh: Double, apply: Double), k: Int) in
             (times.refresh + Double(k - 1) * times.apply) / Double(k)
         }
         return keys.map { entry in
             let curvature = chosen[entry.key]!
-            let ngplusMs = amortized(times[3 + distinct.firstIndex(of: entry.key)!], entry.k)
+            let ngplusMs = amortized(times[5 + distinct.firstIndex(of: entry.key)!], entry.k)
             let sgdFlops = 6 * Double(m) * Double(n + 1) * Double(batch)
             return StepFigure(
                 layer: shape.name, m: m, n: n, batch: batch, k: entry.k, form: entry.fused ? "fused" : "gradient",
                 plan: "\(curvature.side) \(curvature.method)", sgdMs: sgd.apply, ngplusMs: ngplusMs,
                 ratio: ngplusMs / sgd.apply,
                 bound: 1 + curvature.flopsPerStep(inverseInterval: entry.k, statisticsInterval: entry.k) / sgdFlops,
-                kfacMs: amortized(kfac, entry.k), adamMs: adam.apply)
+                kfacMs: amortized(kfac, entry.k), adamMs: adam.apply, muonMs: (muon.refresh + muon.apply) / 2,
+                shampooMs: amortized(shampoo, entry.k))
         }
     }
 }
