@@ -24,6 +24,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    /// A folder of this process's own for a target's input files, so that parallel fuzzing
+    /// jobs do not share a file: in memory (`/dev/shm`) where there is one.
+    static func scratchFolder(_ target: String) -> URL {
+        let shared = URL(fileURLWithPath: "/dev/shm")
+        let base = FileManager.default.isWritableFile(atPath: shared.path) ? shared : FileManager.default.temporaryDirectory
+        return base.appendingPathComponent("ngfuzz-\(target)-\(ProcessInfo.processInfo.processIdentifier)")
+    }
+
     /// Removes the files this process's targets wrote their inputs to.
     public static func removeScratchFiles() {
         try? FileManager.default.removeItem(at: IDXFuzzing.folder)

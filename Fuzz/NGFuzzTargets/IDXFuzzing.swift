@@ -7,13 +7,7 @@ import NGTrain
 /// as it is to a `.gz` file (damaged gzip streams). What must hold: a file either throws a
 /// typed error or reads as 1 to 4 dimensions whose product is the number of values read.
 enum IDXFuzzing {
-    /// A folder of this process's own, so that parallel fuzzing jobs do not share a file: in
-    /// memory (`/dev/shm`) where there is one.
-    static let folder: URL = {
-        let shared = URL(fileURLWithPath: "/dev/shm")
-        let base = FileManager.default.isWritableFile(atPath: shared.path) ? shared : FileManager.default.temporaryDirectory
-        return base.appendingPathComponent("ngfuzz-idx-\(ProcessInfo.processInfo.processIdentifier)")
-    }()
+    static let folder = FuzzTarget.scratchFolder("idx")
 
     static func run(_ input: [UInt8]) -> Bool {
         guard let selector = input.first else { return false }

@@ -8,12 +8,7 @@ import NGTrain
 /// parts, every tenth fortune held out, valid UTF-8 text without a NUL byte, each part ending
 /// with a separator line — and windows of it cut where they fit and refused where they do not.
 enum TextCorpusFuzzing {
-    /// A folder of this process's own, in memory (`/dev/shm`) where there is one.
-    static let folder: URL = {
-        let shared = URL(fileURLWithPath: "/dev/shm")
-        let base = FileManager.default.isWritableFile(atPath: shared.path) ? shared : FileManager.default.temporaryDirectory
-        return base.appendingPathComponent("ngfuzz-text-\(ProcessInfo.processInfo.processIdentifier)")
-    }()
+    static let folder = FuzzTarget.scratchFolder("text")
 
     static func run(_ input: [UInt8]) -> Bool {
         guard let selector = input.first else { return false }

@@ -14,10 +14,11 @@ extension BLAS {
         precondition(k == kb && c.rows == m && c.columns == n, "GEMM views of incompatible shapes")
         guard m > 0, n > 0 else { return }
         // OpenBLAS applies β in a pass of its own over C before the product (`gemm_beta`); for
-        // β = 0 on a small C that pass took up to half of the call here (README, "Measured
-        // here"). A C of up to 2¹⁶ values is zeroed first and the product added with β = 1,
-        // which skips the pass: the same values, the kernel adds α·A·B to a zero C either way.
-        // A larger C keeps OpenBLAS's pass, which its threads share.
+        // β = 0 on a small C that pass took up to half of the call here
+        // (docs/measurements/2026-11-30-kernels-and-steps.md). A C of up to 2¹⁶ values is
+        // zeroed first and the product added with β = 1, which skips the pass: the same
+        // values, the kernel adds α·A·B to a zero C either way. A larger C keeps OpenBLAS's
+        // pass, which its threads share.
         let zeroesC = beta == 0 && m * n <= 1 << 16
         if zeroesC { c.zero() }
         Scalar.gemm(

@@ -70,9 +70,6 @@ public struct ShampooSettings: TransformSettings {
     }
 
     public var vectorStep: AdamSettings { adam }
-
-    /// Adam's settings of the graft.
-    var graft: AdamSettings { AdamSettings(beta1: beta1, beta2: beta2, epsilon: graftEpsilon) }
 }
 
 /// Shampoo's direction for one matrix parameter: Adam's moments (for the graft and the
@@ -106,10 +103,11 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
 
     public mutating func stage(_ direction: inout Matrix<Scalar>, settings: ShampooSettings, t: Int) -> Bool {
         // Adam's graft from the gradient, which `direction` holds until the blocks overwrite it.
-        let graftSettings = settings.graft
+        // (The settings' fields are read one by one: an `AdamSettings` made here would box its
+        // learning-rate schedule, an allocation on every step.)
         let step = Double(t + 1)
-        let correction1 = 1 - Scalar(pow(graftSettings.beta1, step))
-        let correction2 = 1 - Scalar(pow(graftSettings.beta2, step))
+        let correction1 = 1 - Scalar(pow(settings.beta1, step))
+        let correction2 = 1 - Scalar(pow(settings.beta2, step))
         copy(direction, into: &graft)
         var finite = firstMoment.withView { m in
             secondMoment.withView { v in
@@ -118,9 +116,9 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
                         graft.withMutableView { a in
                             Scalar.adamUpdate(
                                 gradient: a.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
-                                intoSecond: vNew.base, count: a.count, beta1: Scalar(graftSettings.beta1),
-                                beta2: Scalar(graftSettings.beta2), correction1: correction1,
-                                correction2: correction2, epsilon: Scalar(graftSettings.epsilon), weightUpdate: nil)
+                                intoSecond: vNew.base, count: a.count, beta1: Scalar(settings.beta1),
+                                beta2: Scalar(settings.beta2), correction1: correction1,
+                                correction2: correction2, epsilon: Scalar(settings.graftEpsilon), weightUpdate: nil)
                         }
                     }
                 }
