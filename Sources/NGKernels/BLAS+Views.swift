@@ -75,15 +75,15 @@ extension BLAS {
         Scalar.scal(n: n, alpha: alpha, x: x.base, incx: incx)
     }
 
-    /// `B ← α·op(L)⁻¹·B` (`left`) or `B ← α·B·op(L)⁻¹`, L the lower triangle of the square
-    /// view `l` (TRSM).
+    /// `B ← α·op(L)⁻¹·B` (`.left`) or `B ← α·B·op(L)⁻¹` (`.right`), L the lower triangle of
+    /// the square view `l` (TRSM).
     @inlinable
     package static func trsm<Scalar: BLASScalar>(
-        left: Bool, transpose: Bool, alpha: Scalar = 1, _ l: MatrixView<Scalar>, _ b: MutableMatrixView<Scalar>
+        _ side: Side, transpose: Bool, alpha: Scalar = 1, _ l: MatrixView<Scalar>, _ b: MutableMatrixView<Scalar>
     ) {
-        precondition(l.rows == l.columns && (left ? b.rows : b.columns) == l.rows, "TRSM views of incompatible shapes")
+        precondition(l.rows == l.columns && (side == .left ? b.rows : b.columns) == l.rows, "TRSM views of incompatible shapes")
         Scalar.trsm(
-            left: left, transpose: transpose, m: b.rows, n: b.columns, alpha: alpha,
+            left: side == .left, transpose: transpose, m: b.rows, n: b.columns, alpha: alpha,
             a: l.base, lda: l.leadingDimension, b: b.base, ldb: b.leadingDimension)
     }
 

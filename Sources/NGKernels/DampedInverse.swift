@@ -314,8 +314,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
                 case (.explicitInverse, .right):
                     BLAS.gemm(g.columns(range), f, into: d.columns(range))
                 case (.choleskySolve, .left):
-                    BLAS.trsm(left: true, transpose: false, f, d.rows(range))
-                    BLAS.trsm(left: true, transpose: true, f, d.rows(range))
+                    BLAS.trsm(.left, transpose: false, f, d.rows(range))
+                    BLAS.trsm(.left, transpose: true, f, d.rows(range))
                 case (.choleskySolve, .right):
                     let info = LAPACK.potrs(f, d.columns(range))
                     precondition(info == 0, "potrs rejected validated arguments")

@@ -206,8 +206,8 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             scratch.withView { l in
                 stagedSolvedFactors.withMutableView { v in
                     v.update(from: rows)
-                    BLAS.trsm(left: true, transpose: false, l, v)
-                    BLAS.trsm(left: true, transpose: true, l, v)
+                    BLAS.trsm(.left, transpose: false, l, v)
+                    BLAS.trsm(.left, transpose: true, l, v)
                 }
             }
         }
@@ -258,8 +258,8 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             var solved = rows
             c.withView { l in
                 solved.withMutableView { v in
-                    BLAS.trsm(left: true, transpose: false, l, v)
-                    BLAS.trsm(left: true, transpose: true, l, v)
+                    BLAS.trsm(.left, transpose: false, l, v)
+                    BLAS.trsm(.left, transpose: true, l, v)
                 }
             }
             return (solved, shift, retry, c.withView { $0.choleskyConditionEstimate })

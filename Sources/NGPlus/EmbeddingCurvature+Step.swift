@@ -26,7 +26,7 @@ extension EmbeddingCurvature {
     ) throws(NGError) -> RefreshOutcome? where Rule.Scalar == Scalar {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
-        update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: true)
+        update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .newWeight)
         defer { update.resetRows() }
         do {
             try update.requireFiniteRows(of: table, operation)

@@ -3,13 +3,21 @@
 /// from the `L` output-gradient rows of a step's lookups — each lookup a sample whose gradient
 /// `L·e_i·dyᵀ` touches one row — averaged as `F ← (1−α)·F + α·F_new`; its damped inverse is
 /// applied to the looked-up rows only, `D_rows = G_rows·F̂⁻¹`. It is K-FAC's output factor
-/// too: with `rowFrequencies`, K-FAC's input factor of one-hot lookups, the diagonal of row
+/// too: with `.rowFrequencies`, K-FAC's input factor of one-hot lookups, the diagonal of row
 /// frequencies `a_i` (lookups of row i over L), scales each row by `(a_i + s)⁻¹`.
 ///
 /// The statistics arrive with the step (the output gradients are the step's input), so they
 /// are staged with it and committed only when the whole step commits. Cost per step: the
 /// apply `2·width²·U` for U distinct rows; per statistics step `2·width²·L`; per refresh
 /// `width³`; never the vocabulary.
+/// The factor on the lookups' side of an embedding table's curvature.
+enum EmbeddingInputFactor {
+    /// None: NG+'s right-side GFIM alone.
+    case identity
+    /// K-FAC's diagonal of row frequencies.
+    case rowFrequencies
+}
+
 struct EmbeddingCurvature<Scalar: BLASScalar>: CurvatureBlock {
     var gfim: BlockDiagonalMatrix<Scalar>
     /// The next F while a statistics step is checked.
@@ -23,14 +31,17 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: CurvatureBlock {
     var frequencies: RowFrequencies<Scalar>?
 
     init(
-        vocabulary: Int, width: Int, blockSize: Int, method: InverseMethod, rowFrequencies: Bool,
+        vocabulary: Int, width: Int, blockSize: Int, method: InverseMethod, inputFactor: EmbeddingInputFactor,
         runningAverage: Double, maxRetries: Int
     ) throws(NGError) {
         gfim = try BlockDiagonalMatrix(dimension: width, blockSize: min(blockSize, width))
         stagedGFIM = gfim
         inverse = try DampedInverse(
             dimension: width, blockSize: gfim.blockSize, method: method, maxRetries: maxRetries)
-        frequencies = rowFrequencies ? RowFrequencies(vocabulary: vocabulary, runningAverage: runningAverage) : nil
+        switch inputFactor {
+        case .identity: frequencies = nil
+        case .rowFrequencies: frequencies = RowFrequencies(vocabulary: vocabulary, runningAverage: runningAverage)
+        }
     }
 
     /// Stages `F ← (1−α)·F + α·L·dYᵀ·dY` from validated output gradients (α = 1 the first

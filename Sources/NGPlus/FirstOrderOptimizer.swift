@@ -99,7 +99,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
             lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
             _ settings: Rule.Settings, _ operation: NGError.Operation
         ) throws(NGError) {
-            update.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: false)
+            update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
             defer { update.resetRows() }
             try update.requireFiniteRows(of: table, operation)
             try update.stageRows(weight: table, settings: settings, t: step, operation)

@@ -81,7 +81,7 @@ public struct KFACOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             curvature = try KFACCurvature(spec: spec, batch: configuration.batchSize, maxRetries: configuration.maxRetries)
         case let .embedding(vocabulary, width):
             embedding = try EmbeddingCurvature(
-                vocabulary: vocabulary, width: width, blockSize: width, method: .explicitInverse, rowFrequencies: true,
+                vocabulary: vocabulary, width: width, blockSize: width, method: .explicitInverse, inputFactor: .rowFrequencies,
                 runningAverage: configuration.runningAverage, maxRetries: configuration.maxRetries)
         case .matrix, .vector:
             break

@@ -88,7 +88,7 @@ public struct NGPlusOptimizer<Scalar: BLASScalar>: LayerOptimizer, Sendable {
             let chosen = try request.plan(for: spec, operation: operation)
             curvature = .embedding(try EmbeddingCurvature(
                 vocabulary: vocabulary, width: width, blockSize: chosen.blockSize,
-                method: chosen.method == .choleskySolve ? .choleskySolve : .explicitInverse, rowFrequencies: false,
+                method: chosen.method == .choleskySolve ? .choleskySolve : .explicitInverse, inputFactor: .identity,
                 runningAverage: configuration.runningAverage, maxRetries: configuration.maxRetries))
             plan = chosen
         case .vector:

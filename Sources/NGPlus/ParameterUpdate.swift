@@ -26,12 +26,19 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
         newWeight = direction
     }
 
+    /// Where a sparse step gathers its rows' gradients.
+    enum GatherTarget {
+        /// `direction`: a first-order step reads them there.
+        case direction
+        /// `newWeight`: a preconditioned step computes its direction from them there before the
+        /// rule overwrites `newWeight`.
+        case newWeight
+    }
+
     /// Gathers a sparse step's looked-up rows and their summed output gradients into the first
-    /// rows of `direction` (a first-order step) or of `newWeight` (a preconditioned one, whose
-    /// direction is computed from them before the rule overwrites `newWeight`); `touched`
-    /// holds the rows until `resetRows` ends the step.
+    /// rows of `target`; `touched` holds the rows until `resetRows` ends the step.
     /// - Precondition: an embedding table's update.
-    mutating func gatherRows(lookups: [Int], outputGradients: Matrix<Scalar>, preconditioned: Bool) {
+    mutating func gatherRows(lookups: [Int], outputGradients: Matrix<Scalar>, into target: GatherTarget) {
         guard var rows = touched else { preconditionFailure("a sparse step of a layer that is not an embedding table") }
         touched = nil
         // Room for every lookup's row (at most that many are distinct): grown, once, for a
@@ -41,10 +48,9 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
             newWeight = direction
             rule.reserveStagedRows(lookups.count)
         }
-        if preconditioned {
-            rows.gather(lookups: lookups, outputGradients: outputGradients, into: &newWeight)
-        } else {
-            rows.gather(lookups: lookups, outputGradients: outputGradients, into: &direction)
+        switch target {
+        case .newWeight: rows.gather(lookups: lookups, outputGradients: outputGradients, into: &newWeight)
+        case .direction: rows.gather(lookups: lookups, outputGradients: outputGradients, into: &direction)
         }
         touched = rows
     }

@@ -91,7 +91,7 @@ public struct TransformedOptimizer<Transform: MatrixTransform>: LayerOptimizer, 
             _ settings: Transform.Settings, _ operation: NGError.Operation
         ) throws(NGError) {
             let t = step
-            vector?.gatherRows(lookups: lookups, outputGradients: outputGradients, preconditioned: false)
+            vector?.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
             defer { vector?.resetRows() }
             try vector?.requireFiniteRows(of: table, operation)
             try vector?.stageRows(weight: table, settings: settings.vectorStep, t: t, operation)
