@@ -13,8 +13,8 @@ let package = Package(
     dependencies: [
         // The command-line interface of ngbench only.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // `swift package generate-documentation` (scripts/docs): the DocC catalogs of NGKernels
-        // and NGPlus. A plugin, linked into nothing.
+        // `swift package generate-documentation` (scripts/docs): the DocC catalogs of the four
+        // library modules. A plugin, linked into nothing.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
