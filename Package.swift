@@ -25,7 +25,10 @@ let package = Package(
         ),
         // CPUID and XGETBV: what the processor offers, for choosing OpenBLAS's kernels.
         .target(name: "CCPUID"),
-        .target(name: "NGKernels", dependencies: ["CBLAS", "CCPUID"]),
+        // The platform under the kernels: the CPU, the OpenBLAS build and the kernels it runs,
+        // whether they fit, the re-execution with fitting ones, the warning. Computes nothing.
+        .target(name: "NGPlatform", dependencies: ["CBLAS", "CCPUID"]),
+        .target(name: "NGKernels", dependencies: ["CBLAS", "NGPlatform"]),
         .target(name: "NGPlus", dependencies: ["NGKernels"]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NGTrain", dependencies: ["NGPlus", "CZlib"]),

@@ -9,7 +9,8 @@ import Glibc
 /// does that, first thing in `main`, when the kernels are a fallback (`KernelFit.isFallback`):
 ///
 /// 1. It starts this executable again as a child with `OPENBLAS_CORETYPE` set to the fitting
-///    core, which only runs `KernelSelfCheck` and reports the core it got. A core the library
+///    core, which only runs the self-check it is given (NGKernels' `KernelSelfCheck`) and
+///    reports the core it got. A core the library
 ///    does not accept (it reports another), that fails the check, or that kills the child
 ///    (an instruction the CPU lacks) is not used.
 /// 2. It writes one line on stderr and replaces this process with the same executable, the
@@ -54,13 +55,16 @@ public struct KernelSelection: Sendable, Equatable {
     }
 
     /// Chooses the kernels as described above; never returns when it re-executes. In the child
-    /// it starts for the self-check, runs the check, prints its result and exits.
-    /// - Parameter announce: where the one line about a change goes (nil: stderr).
+    /// it starts for the self-check, runs `selfCheck`, prints its result and exits.
+    /// - Parameters:
+    ///   - announce: where the one line about a change goes (nil: stderr).
+    ///   - selfCheck: the check of the kernels a candidate core runs: whether it passed, and a
+    ///     line saying what was checked.
     public static func ensureFittingKernels(
-        announce: ((String) -> Void)? = nil
+        announce: ((String) -> Void)? = nil, selfCheck: () -> (passed: Bool, summary: String)
     ) -> KernelSelection {
         let announce = announce ?? { ProcessEnvironment.writeLine($0) }
-        if ProcessEnvironment.value(ProcessEnvironment.selfCheckChild) == "1" { runSelfCheckChild() }
+        if ProcessEnvironment.value(ProcessEnvironment.selfCheckChild) == "1" { runSelfCheckChild(selfCheck) }
         let fit = OpenBLAS.kernelFit
         if ProcessEnvironment.value(ProcessEnvironment.kernelSelection)?.lowercased() == "off" {
             return KernelSelection(decision: .disabled, detectedCore: fit.coreInUse, fit: fit)
@@ -121,8 +125,8 @@ public struct KernelSelection: Sendable, Equatable {
     }
 
     /// The child's whole life: check, report `core<TAB>passed|failed<TAB>detail`, exit.
-    private static func runSelfCheckChild() -> Never {
-        let check = KernelSelfCheck.run()
+    private static func runSelfCheckChild(_ selfCheck: () -> (passed: Bool, summary: String)) -> Never {
+        let check = selfCheck()
         let detail = check.summary
         ProcessEnvironment.writeLine(
             "\(OpenBLAS.coreName)\t\(check.passed ? "passed" : "failed")\t\(detail)", toDescriptor: 1)

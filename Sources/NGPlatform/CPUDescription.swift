@@ -37,6 +37,16 @@ public struct CPUDescription: Sendable, Hashable, CustomStringConvertible {
     public static let current: CPUDescription = read()
 
     private static func read() -> CPUDescription {
+        #if arch(x86_64) || arch(i386)
+        return readCPUID()
+        #else
+        // No CPUID: nothing is known, so no kernel choice is judged (`KernelFit`).
+        return CPUDescription(vendor: "unknown", family: 0, model: 0, features: [])
+        #endif
+    }
+
+    #if arch(x86_64) || arch(i386)
+    private static func readCPUID() -> CPUDescription {
         func cpuid(_ leaf: UInt32, _ subleaf: UInt32 = 0) -> (a: UInt32, b: UInt32, c: UInt32, d: UInt32) {
             var registers: [UInt32] = [0, 0, 0, 0]
             _ = ngplus_cpuid(leaf, subleaf, &registers)
@@ -81,4 +91,5 @@ public struct CPUDescription: Sendable, Hashable, CustomStringConvertible {
         }
         return CPUDescription(vendor: vendor, family: family, model: model, features: features)
     }
+    #endif
 }
