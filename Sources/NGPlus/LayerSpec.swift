@@ -51,8 +51,9 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         if case .embedding = self { true } else { false }
     }
 
-    /// Throws `invalidArgument` for a non-positive size, or a parameter W̃ whose rows, columns
-    /// or element count exceed `Int32.max` (what BLAS and a workspace can take).
+    /// Throws `invalidArgument` for a non-positive size, a parameter W̃ whose rows, columns or
+    /// element count exceed `Int32.max` (what BLAS and a workspace can take), or whose least
+    /// optimizer state (four copies, one for a table) exceeds this machine's memory.
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         let sizes: [(String, Int)] = switch self {
         case let .dense(outputs, inputs, _): [("outputs", outputs), ("inputs", inputs)]
@@ -73,6 +74,12 @@ public enum LayerSpec: Sendable, Equatable, Codable {
                 operation: operation, argument: "layer",
                 reason: "has a parameter of \(shape), more than Int32.max values")
         }
+        // The least any optimizer allocates for it, in Float: a step's direction and new weight
+        // and two buffers of state for a dense or matrix parameter, one table-sized buffer of
+        // state for an embedding table (its workspaces hold one step's rows).
+        let copies: Double = isEmbedding ? 1 : 4
+        try MemoryRequirement.of("\(Int(copies)) buffers of its \(shape) parameter", elements: copies * Double(elements), Float.self)
+            .check(operation, argument: "layer")
     }
 }
 

@@ -25,6 +25,23 @@ import Testing
         #expect(throws: NGError.self) { try adam.register(spec) }
     }
 
+    /// 46,340² values (just under Int32.max), whose four Float buffers are 34 GB: refused
+    /// before anything is allocated, by every optimizer, on a machine with less memory.
+    @Test(.enabled(if: Double(ProcessInfo.processInfo.physicalMemory) < 4 * 4 * 46_340 * 46_340, "this machine holds it"))
+    func registerRefusesALayerWhoseStateExceedsTheMachine() throws {
+        let spec = LayerSpec.matrix(rows: 46_340, columns: 46_340)
+        var optimizers: [any LayerOptimizer] = [
+            try NGPlusOptimizer<Float>(), try KFACOptimizer<Float>(), try SGDOptimizer<Float>(settings: SGDSettings()),
+            try AdamOptimizer<Float>(settings: AdamSettings()), try MuonOptimizer<Float>(settings: MuonSettings()),
+            try ShampooOptimizer<Float>(settings: ShampooSettings()),
+        ]
+        for i in optimizers.indices {
+            let error = #expect(throws: NGError.self) { try optimizers[i].register(spec) }
+            guard case let .invalidArgument(_, _, reason)? = error else { continue }
+            #expect(reason.contains("would need") && reason.contains("more than this machine's memory"), "\(reason)")
+        }
+    }
+
     @Test(arguments: [
         [1, 28, 28, 3, 3, 1, Int.max], [1, Int.max, 28, 3, 3, 1, 0], [1 << 31, 1, 1, 1 << 31, 1, 1, 1 << 31],
         [1 << 40, 2, 2, 1, 1, 1, 0], [1 << 16, 1 << 16, 1 << 16, 1, 1, 1, 0], [1, 1 << 20, 1 << 20, 1, 1, 1, 0],

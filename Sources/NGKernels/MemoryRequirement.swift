@@ -1,39 +1,44 @@
-import Foundation
-import NGPlus
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a layer or a model will allocate, added up before anything is: sizes a caller chose are
 /// checked against this machine's memory so that an impossible one is a typed error rather than
 /// an abort in the allocator. Counts are Doubles, so no product of sizes can overflow.
-struct MemoryRequirement {
+package struct MemoryRequirement {
     /// The bytes of every part, in the order added.
-    private(set) var parts: [(what: String, bytes: Double)] = []
+    package private(set) var parts: [(what: String, bytes: Double)] = []
+
+    package init() {}
 
     /// The total in bytes.
-    var bytes: Double { parts.reduce(0) { $0 + $1.bytes } }
+    package var bytes: Double { parts.reduce(0) { $0 + $1.bytes } }
 
     /// Adds `elements` values of `Scalar`, described as `what`.
-    mutating func add<Scalar>(_ what: String, elements: Double, of _: Scalar.Type) {
+    package mutating func add<Scalar>(_ what: String, elements: Double, of _: Scalar.Type) {
         parts.append((what, elements * Double(MemoryLayout<Scalar>.stride)))
     }
 
     /// Adds every part of `other`, `times` times over.
-    mutating func add(_ other: MemoryRequirement, times: Int = 1) {
+    package mutating func add(_ other: MemoryRequirement, times: Int = 1) {
         parts += other.parts.map { ($0.what, $0.bytes * Double(times)) }
     }
 
     /// The requirement of `elements` values of `Scalar`, described as `what`.
-    static func of<Scalar>(_ what: String, elements: Double, _ scalar: Scalar.Type) -> MemoryRequirement {
+    package static func of<Scalar>(_ what: String, elements: Double, _ scalar: Scalar.Type) -> MemoryRequirement {
         var requirement = MemoryRequirement()
         requirement.add(what, elements: elements, of: scalar)
         return requirement
     }
 
     /// The memory this machine has, in bytes.
-    static var available: Double { Double(ProcessInfo.processInfo.physicalMemory) }
+    package static var available: Double { Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE))) }
 
     /// Throws `invalidArgument` (argument `argument`) when the total exceeds this machine's
     /// memory, naming the bytes and the largest part.
-    func check(_ operation: NGError.Operation, argument: String) throws(NGError) {
+    package func check(_ operation: NGError.Operation, argument: String) throws(NGError) {
         let total = bytes
         guard total > Self.available else { return }
         let largest = parts.max { $0.bytes < $1.bytes }
@@ -44,7 +49,7 @@ struct MemoryRequirement {
     }
 
     /// A byte count for people: `4.4 TB (4398046511104 bytes)`.
-    static func describe(_ bytes: Double) -> String {
+    package static func describe(_ bytes: Double) -> String {
         let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"]
         var value = bytes
         var unit = 0
@@ -53,6 +58,9 @@ struct MemoryRequirement {
             unit += 1
         }
         let exact = bytes < 1e18 ? " (\(Int(bytes)) bytes)" : ""
-        return unit == 0 ? "\(Int(bytes)) bytes" : "\(String(format: "%.1f", value)) \(units[unit])\(exact)"
+        // Beyond exabytes the value is printed as Double prints it (no Int could hold it).
+        guard value < 1e15 else { return "\(value) \(units[unit])" }
+        let tenths = Int((value * 10).rounded())
+        return unit == 0 ? "\(Int(bytes)) bytes" : "\(tenths / 10).\(tenths % 10) \(units[unit])\(exact)"
     }
 }
