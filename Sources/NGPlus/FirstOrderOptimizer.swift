@@ -81,7 +81,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
             gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
             _ operation: NGError.Operation
         ) throws(NGError) {
-            copy(gradient, into: &update.direction)
+            update.load(gradient)
             try finish(weight: &weight, settings, operation)
         }
 
@@ -89,8 +89,7 @@ public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendabl
             inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
             index: Int, _ settings: Rule.Settings, _ operation: NGError.Operation
         ) throws(NGError) {
-            DenseGradient.weightGradientUnchecked(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &update.direction)
+            update.loadWeightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias)
             try finish(weight: &weight, settings, operation)
         }
 

@@ -63,10 +63,10 @@ public struct TransformedOptimizer<Transform: MatrixTransform>: LayerOptimizer, 
         ) throws(NGError) {
             let (columns, t) = (spec.weightColumns, step)
             if matrix != nil {
-                copy(gradient, into: &matrix!.update.direction)
+                matrix?.update.load(gradient)
                 try matrix?.step(weight: &weight, weightColumns: columns, settings, t: t, operation)
             } else {
-                copy(gradient, into: &vector!.direction)
+                vector?.load(gradient)
                 try vector?.stage(weight: weight, weightColumns: columns, settings: settings.vectorStep, t: t, operation)
                 vector?.commit(weight: &weight)
             }
@@ -79,8 +79,7 @@ public struct TransformedOptimizer<Transform: MatrixTransform>: LayerOptimizer, 
         ) throws(NGError) {
             // Validation admits the fused form for dense layers only, which are matrix parameters.
             let (columns, t) = (spec.weightColumns, step)
-            DenseGradient.weightGradientUnchecked(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &matrix!.update.direction)
+            matrix?.update.loadWeightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias)
             try matrix?.step(weight: &weight, weightColumns: columns, settings, t: t, operation)
             step += 1
         }
