@@ -8,7 +8,7 @@ import NGTrain
 /// same batches. Adam is AdamW here — decoupled weight decay 0.1, a linear warm-up over the
 /// first 5% of the steps, then cosine decay to 0 — the baseline users hold a new optimizer
 /// against; SGD, NG+ (on its momentum-SGD base) and K-FAC take the same warm-up and cosine.
-/// The learning rates and damping are starting points, not tuned by a grid yet (docs/measurements/2026-11-30-sequence-models.md).
+/// The learning rates and damping are starting points, not tuned by a grid yet (docs/measurements/sequence-models-2026-11-30.md).
 struct LanguageModelRun {
     let optimizer: OptimizerName
     let settings: TrainingSettings
@@ -21,7 +21,7 @@ struct LanguageModelRun {
 
     /// The starting points per optimizer (learning rate, damping, inverse interval). NG+'s:
     /// lr 0.1 with λ = 0.01 diverged on the default model (loss 33 → 461 nats in two epochs of
-    /// 40 steps); lr 0.02 with λ = 0.1 trained (docs/measurements/2026-11-30-sequence-models.md).
+    /// 40 steps); lr 0.02 with λ = 0.1 trained (docs/measurements/sequence-models-2026-11-30.md).
     static func defaults(
         _ optimizer: OptimizerName, base: NGPlusBase
     ) -> (learningRate: Double, damping: Double, inverseInterval: Int) {

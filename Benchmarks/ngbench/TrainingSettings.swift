@@ -36,7 +36,7 @@ enum LearningRatePolicy: String, CaseIterable, Sendable {
 }
 
 /// One optimizer's hyper-parameters for a training run, with per-optimizer defaults (the grid
-/// they were chosen from is docs/measurements/2026-11-24-mlp-grid.md); any field set
+/// they were chosen from is docs/measurements/mlp-grid-2026-11-24.md); any field set
 /// overrides the default.
 struct TrainingSettings: Sendable, Equatable {
     var learningRate: Double?
@@ -97,7 +97,7 @@ struct TrainingSettings: Sendable, Equatable {
     }
 
     /// The defaults of `optimizer`: the best test accuracy after 3 epochs of the MLP, batch 128,
-    /// seed 1, in the grid of docs/measurements/2026-11-24-mlp-grid.md (SGD lr {0.01, 0.05,
+    /// seed 1, in the grid of docs/measurements/mlp-grid-2026-11-24.md (SGD lr {0.01, 0.05,
     /// 0.1}; Adam lr {3e-4, 1e-3, 3e-3}; NG+ and K-FAC lr {0.02, 0.05, 0.1} × λ {0.01, 0.1, 1},
     /// k = 10; then NG+'s side and running average). NG+ trains on the right side: its GFIM `E[‖dy‖²·x̃x̃ᵀ]` sees the input
     /// covariance, which the left one (the automatic, cheaper choice) does not.

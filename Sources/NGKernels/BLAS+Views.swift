@@ -15,7 +15,7 @@ extension BLAS {
         guard m > 0, n > 0 else { return }
         // OpenBLAS applies β in a pass of its own over C before the product (`gemm_beta`); for
         // β = 0 on a small C that pass took up to half of the call here
-        // (docs/measurements/2026-11-30-kernels-and-steps.md). A C of up to 2¹⁶ values is
+        // (docs/measurements/kernels-and-steps-2026-11-30.md). A C of up to 2¹⁶ values is
         // zeroed first and the product added with β = 1, which skips the pass: the same
         // values, the kernel adds α·A·B to a zero C either way. A larger C keeps OpenBLAS's
         // pass, which its threads share.

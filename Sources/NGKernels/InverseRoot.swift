@@ -18,26 +18,13 @@ import Darwin
 public struct InverseRoot<Scalar: BLASScalar>: Sendable {
     public let order: Int
     var vectors: Matrix<Scalar>
-    var values: [Scalar]
-    var work: [Scalar]
-    var integerWork: [Int32]
+    var solver: SymmetricEigenWorkspace<Scalar>
 
     /// Workspaces for matrices of `order`.
     public init(order: Int) {
         self.order = order
         vectors = Matrix(rows: order, columns: order)
-        values = Array(repeating: 0, count: order)
-        var sizeQuery: [Scalar] = [0]
-        var integerQuery: [Int32] = [0]
-        var probe = Matrix<Scalar>(rows: Swift.max(order, 1), columns: Swift.max(order, 1))
-        var probeValues = [Scalar](repeating: 0, count: Swift.max(order, 1))
-        _ = probe.withMutableView { a in
-            Scalar.syevd(
-                vectors: true, n: Swift.max(order, 1), a: a.base, lda: a.leadingDimension, w: &probeValues,
-                work: &sizeQuery, lwork: -1, iwork: &integerQuery, liwork: -1)
-        }
-        work = Array(repeating: 0, count: Swift.max(1, Int(sizeQuery[0])))
-        integerWork = Array(repeating: 0, count: Swift.max(1, Int(integerQuery[0])))
+        solver = SymmetricEigenWorkspace(order: order)
     }
 
     /// Writes `(a + ε·λ_max·I)^(−1/p)` into `root` (both `order × order`; only a's lower
@@ -52,12 +39,8 @@ public struct InverseRoot<Scalar: BLASScalar>: Sendable {
         guard order > 0 else { return true }
         let n = order
         vectors.withMutableView { v in a.withView { v.update(from: $0) } }
-        let info = vectors.withMutableView { v in
-            Scalar.syevd(
-                vectors: true, n: n, a: v.base, lda: v.leadingDimension, w: &values, work: &work,
-                lwork: work.count, iwork: &integerWork, liwork: integerWork.count)
-        }
-        guard info == 0 else { return false }
+        guard vectors.withMutableView({ solver.decompose($0) }) == 0 else { return false }
+        let values = solver.values
         let largest = Double(values[n - 1])
         guard largest > 0 else {
             root.withMutableView { r in

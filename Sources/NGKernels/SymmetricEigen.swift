@@ -1,6 +1,6 @@
 /// Eigen-decomposition of a symmetric matrix by LAPACK's divide and conquer (SYEVD), for
 /// diagnostics and tests: condition numbers, spectra of GFIMs. Allocates its workspace per
-/// call; not for a hot path.
+/// call; not for a hot path (`InverseRoot` keeps one, `SymmetricEigenWorkspace`).
 public enum SymmetricEigen {
     /// Eigenvalues in ascending order and, when `vectors` is true, the matching unit
     /// eigenvectors as the **rows** of the returned matrix. Only the lower triangle of `a` is
@@ -15,26 +15,13 @@ public enum SymmetricEigen {
         try a.requireNonEmpty(operation, "A")
         try a.requireShape(Shape(a.rows, a.rows), operation, "A")
         try a.requireFinite(operation, "A")
-        let n = a.rows
         var work = a
-        var values = [Scalar](repeating: 0, count: n)
-        var sizeQuery = [Scalar](repeating: 0, count: 1)
-        var intQuery = [Int32](repeating: 0, count: 1)
-        _ = work.withMutableView { a in
-            Scalar.syevd(
-                vectors: vectors, n: n, a: a.base, lda: a.leadingDimension, w: &values,
-                work: &sizeQuery, lwork: -1, iwork: &intQuery, liwork: -1)
-        }
-        var scalarWork = [Scalar](repeating: 0, count: Swift.max(1, Int(sizeQuery[0])))
-        var intWork = [Int32](repeating: 0, count: Swift.max(1, Int(intQuery[0])))
-        let info = work.withMutableView { a in
-            Scalar.syevd(
-                vectors: vectors, n: n, a: a.base, lda: a.leadingDimension, w: &values,
-                work: &scalarWork, lwork: scalarWork.count, iwork: &intWork, liwork: intWork.count)
-        }
+        var solver = SymmetricEigenWorkspace<Scalar>(order: a.rows, vectors: vectors)
+        let info = work.withMutableView { solver.decompose($0, vectors: vectors) }
         guard info == 0 else {
             throw .lapackFailure(operation: operation, routine: "syevd", info: info)
         }
+        let values = Array(solver.values.prefix(a.rows))
         return (values, vectors ? work : nil)
     }
 
