@@ -59,147 +59,58 @@ public typealias AdamOptimizer<Scalar: BLASScalar> = FirstOrderOptimizer<Adam<Sc
 
 /// A first-order optimizer: one `Rule` per registered layer, behind the same protocol as NG+
 /// so that the baselines run in the same training code. Statistics are validated and ignored.
-public struct FirstOrderOptimizer<Rule: FirstOrderRule>: LayerOptimizer, Sendable {
+public typealias FirstOrderOptimizer<Rule: FirstOrderRule> = LayerwiseOptimizer<FirstOrderLayer<Rule>>
+
+/// A first-order optimizer's record of one layer: the rule's state and its step.
+public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
     public typealias Scalar = Rule.Scalar
-    /// The rule's settings, fixed at creation.
-    public let settings: Rule.Settings
-    var table = LayerTable<Layer>(stateKind: Rule.stateKind)
+    public static var stateKind: String { Rule.stateKind }
+    public let spec: LayerSpec
+    public private(set) var step = 0
+    var update: ParameterUpdate<Rule>
 
-    struct Layer: OptimizerLayer {
-        let spec: LayerSpec
-        var step = 0
-        var update: ParameterUpdate<Rule>
-
-        /// First-order rules use no observation.
-        func usesObservation(_ settings: Rule.Settings) -> Bool { false }
-
-        func observe(
-            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Rule.Settings, _ operation: NGError.Operation
-        ) {}
-
-        mutating func step(
-            gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
-            _ operation: NGError.Operation
-        ) throws(NGError) {
-            update.load(gradient)
-            try finish(weight: &weight, settings, operation)
-        }
-
-        mutating func fusedStep(
-            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-            index: Int, _ settings: Rule.Settings, _ operation: NGError.Operation
-        ) throws(NGError) {
-            update.loadWeightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias)
-            try finish(weight: &weight, settings, operation)
-        }
-
-        /// The rule's lazy step of the looked-up rows, all or nothing.
-        mutating func sparseStep(
-            lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
-            _ settings: Rule.Settings, _ operation: NGError.Operation
-        ) throws(NGError) {
-            update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
-            defer { update.resetRows() }
-            try update.requireFiniteRows(of: table, operation)
-            try update.stageRows(weight: table, settings: settings, t: step, operation)
-            update.commitRows(weight: &table)
-            step += 1
-        }
-
-        /// The rule's step from the gradient in `update.direction`, all or nothing.
-        mutating func finish(weight: inout Matrix<Scalar>, _ settings: Rule.Settings, _ operation: NGError.Operation) throws(NGError) {
-            try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
-            update.commit(weight: &weight)
-            step += 1
-        }
-
-        func encode(to writer: inout StateWriter) {
-            writer.write(step)
-            update.rule.encode(to: &writer)
-        }
-
-        mutating func restore(from reader: inout StateReader) throws(NGError) {
-            step = try reader.readStepCount()
-            try update.rule.restore(from: &reader)
-        }
+    public static func validate(_ settings: Rule.Settings, _ operation: NGError.Operation) throws(NGError) {
+        try Rule.validate(settings, operation)
     }
 
-    /// - Throws: `invalidArgument` for a setting out of range.
-    public init(settings: Rule.Settings) throws(NGError) {
-        try Rule.validate(settings, NGError.Operation("\(Rule.stateKind).init"))
-        self.settings = settings
+    public init(spec: LayerSpec, index: Int, settings: Rule.Settings, _ operation: NGError.Operation) {
+        self.spec = spec
+        update = ParameterUpdate(spec: spec)
     }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        try spec.validate(NGError.Operation("\(Rule.stateKind).register"))
-        return table.append(Layer(spec: spec, update: ParameterUpdate(spec: spec)))
+    public mutating func stage(
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
+        _ operation: NGError.Operation
+    ) throws(NGError) {
+        update.load(gradient)
+        try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
     }
 
-    /// Shapes are checked; the values, which no first-order rule uses, are not scanned.
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func observe(
-        _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws {
-        try table.observe(layer, inputs: inputs, outputGradients: outputGradients, settings)
+    public mutating func commit(weight: inout Matrix<Scalar>) {
+        update.commit(weight: &weight)
+        step += 1
     }
 
-    /// First-order rules use no observation, for any layer they know.
-    public func usesObservation(_ layer: LayerHandle) -> Bool {
-        table.usesObservation(layer, settings)
+    /// The rule's lazy step of the looked-up rows, all or nothing.
+    public mutating func sparseStep(
+        lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
+        _ settings: Rule.Settings, _ operation: NGError.Operation
+    ) throws(NGError) {
+        update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
+        defer { update.resetRows() }
+        try update.requireFiniteRows(of: table, operation)
+        try update.stageRows(weight: table, settings: settings, t: step, operation)
+        update.commitRows(weight: &table)
+        step += 1
     }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func step(
-        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
-    ) throws {
-        try table.step(layer, weight: &weight, gradient: gradient, settings)
+    public func encode(to writer: inout StateWriter) {
+        writer.write(step)
+        update.rule.encode(to: &writer)
     }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func step(
-        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
-        outputGradients: Matrix<Scalar>
-    ) throws {
-        try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
-    }
-
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func step(
-        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
-    ) throws {
-        try self.table.step(layer, table: &table, lookups: lookups, outputGradients: outputGradients, settings)
-    }
-
-    public var nonFinitePolicy: NonFiniteStepPolicy {
-        get { table.nonFinitePolicy }
-        set { table.nonFinitePolicy = newValue }
-    }
-
-    public func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int {
-        try table.skippedSteps(of: layer, NGError.Operation("\(Rule.stateKind).skippedSteps"))
-    }
-
-    public func stateBytes() -> [UInt8] {
-        table.stateBytes(settings)
-    }
-
-    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        try table.restore(stateBytes: stateBytes, settings)
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        step = try reader.readStepCount()
+        try update.rule.restore(from: &reader)
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// The registered layers of an optimizer, written once for NG+, K-FAC, SGD and Adam: handles,
-/// every check a public entry point makes (here, once, before a layer is touched), and the
-/// saved state (a layer count, then per layer its spec, compared on load, and its own state,
+/// The registered layers of a `LayerwiseOptimizer`: handles, every check a public entry point
+/// makes (here, once, before a layer is touched), the one step algorithm (validate → stage →
+/// check → commit), and the saved state (a layer count, then per layer its spec, compared on load, and its own state,
 /// sealed by `StateFile`).
-struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodable {
+struct LayerTable<Layer: LayerRecord>: Sendable {
     typealias Scalar = Layer.Scalar
     private(set) var layers: [Layer] = []
     /// The optimizer's name in saved states and errors.
@@ -76,7 +76,8 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
         do {
             try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
             if skipsDroppedObservation(i) { return }
-            try layers[i].step(gradient: gradient, weight: &weight, index: i, settings, operation)
+            try layers[i].stage(.matrix(gradient), weight: weight, index: i, settings, operation)
+            layers[i].commit(weight: &weight)
         } catch {
             guard skips(error) else { throw error }
             countSkip(i)
@@ -94,9 +95,10 @@ struct LayerTable<Layer: OptimizerLayer>: Sendable where Layer.Settings: Encodab
             let bias = try StepValidation.denseStep(
                 layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
             if skipsDroppedObservation(i) { return }
-            try layers[i].fusedStep(
-                inputs: inputs, outputGradients: outputGradients, bias: bias, weight: &weight, index: i, settings,
-                operation)
+            try layers[i].stage(
+                .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, index: i,
+                settings, operation)
+            layers[i].commit(weight: &weight)
         } catch {
             guard skips(error) else { throw error }
             countSkip(i)

@@ -26,15 +26,10 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
         newWeight = direction
     }
 
-    /// Puts a validated gradient of the parameter's shape in `direction`.
-    mutating func load(_ gradient: Matrix<Scalar>) {
-        copy(gradient, into: &direction)
-    }
-
-    /// Puts a dense layer's weight gradient `dYᵀ·[X | 1]` (or `dYᵀ·X`) in `direction`, from
-    /// validated inputs and output gradients.
-    mutating func loadWeightGradient(inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool) {
-        DenseGradient.weightGradientUnchecked(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction)
+    /// Puts a validated gradient in `direction` (a dense layer's formed from its inputs and
+    /// output gradients).
+    mutating func load(_ gradient: LayerGradient<Scalar>) {
+        gradient.write(into: &direction)
     }
 
     /// Where a sparse step gathers its rows' gradients.

@@ -2,223 +2,111 @@
 /// `MatrixTransform` makes from the gradient (Muon, Shampoo), and every vector and embedding
 /// table by Adam, behind the same `LayerOptimizer` protocol as the others, all or nothing.
 /// Observations are validated and not used.
-public struct TransformedOptimizer<Transform: MatrixTransform>: LayerOptimizer, Sendable {
+public typealias TransformedOptimizer<Transform: MatrixTransform> = LayerwiseOptimizer<TransformedLayer<Transform>>
+
+/// A transformed optimizer's record of one layer: a matrix parameter's transform and step, or
+/// a vector's or table's Adam (exactly one of the two).
+public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord {
     public typealias Scalar = Transform.Scalar
-    /// The settings, fixed at creation.
-    public let settings: Transform.Settings
-    var table = LayerTable<Layer>(stateKind: Transform.stateKind)
+    public static var stateKind: String { Transform.stateKind }
+    public let spec: LayerSpec
+    /// Dense, convolution and matrix parameters (nil for vectors and tables).
+    var matrix: TransformedMatrix<Transform>?
+    /// Vectors and embedding tables (nil for matrix parameters).
+    var vector: FirstOrderLayer<Adam<Scalar>>?
 
-    /// A matrix parameter's transform and the step along its direction.
-    struct MatrixParameter: Sendable {
-        var transform: Transform
-        var update: ParameterUpdate<MomentumSGD<Scalar>>
+    public var step: Int { matrix?.step ?? vector?.step ?? 0 }
 
-        /// The step from the gradient in `update.direction`, all or nothing.
-        mutating func step(
-            weight: inout Matrix<Scalar>, weightColumns: Int, _ settings: Transform.Settings, t: Int,
-            _ operation: NGError.Operation
-        ) throws(NGError) {
-            guard transform.stage(&update.direction, settings: settings, t: t) else {
-                let index = update.direction.firstNonFiniteIndex() ?? 0
-                throw .nonFinite(
-                    operation: operation, argument: "update (finite inputs whose products overflow)",
-                    row: index / weight.columns, column: index % weight.columns)
-            }
-            try update.stage(weight: weight, weightColumns: weightColumns, settings: settings.matrixStep, t: t, operation)
-            transform.commitStaged()
-            update.commit(weight: &weight)
+    public static func validate(_ settings: Transform.Settings, _ operation: NGError.Operation) throws(NGError) {
+        try settings.validate(operation)
+    }
+
+    public init(spec: LayerSpec, index: Int, settings: Transform.Settings, _ operation: NGError.Operation) {
+        self.spec = spec
+        switch spec {
+        case .dense, .conv2d, .matrix:
+            matrix = TransformedMatrix(
+                transform: Transform(shape: spec.parameterShape, settings: settings), update: ParameterUpdate(spec: spec))
+        case .vector, .embedding:
+            vector = FirstOrderLayer(spec: spec, index: index, settings: settings.vectorStep, operation)
         }
     }
 
-    struct Layer: OptimizerLayer {
-        let spec: LayerSpec
-        var step = 0
-        /// Dense, convolution and matrix parameters (nil for vectors and tables).
-        var matrix: MatrixParameter?
-        /// Vectors and embedding tables (nil for matrix parameters).
-        var vector: ParameterUpdate<Adam<Scalar>>?
-
-        init(spec: LayerSpec, settings: Transform.Settings) {
-            self.spec = spec
-            switch spec {
-            case .dense, .conv2d, .matrix:
-                matrix = MatrixParameter(
-                    transform: Transform(shape: spec.parameterShape, settings: settings),
-                    update: ParameterUpdate(spec: spec))
-            case .vector, .embedding:
-                vector = ParameterUpdate(spec: spec)
-            }
-        }
-
-        func usesObservation(_ settings: Transform.Settings) -> Bool { false }
-
-        func observe(
-            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Transform.Settings,
-            _ operation: NGError.Operation
-        ) {}
-
-        mutating func step(
-            gradient: Matrix<Scalar>, weight: inout Matrix<Scalar>, index: Int, _ settings: Transform.Settings,
-            _ operation: NGError.Operation
-        ) throws(NGError) {
-            let (columns, t) = (spec.weightColumns, step)
-            if matrix != nil {
-                matrix?.update.load(gradient)
-                try matrix?.step(weight: &weight, weightColumns: columns, settings, t: t, operation)
-            } else {
-                vector?.load(gradient)
-                try vector?.stage(weight: weight, weightColumns: columns, settings: settings.vectorStep, t: t, operation)
-                vector?.commit(weight: &weight)
-            }
-            step += 1
-        }
-
-        mutating func fusedStep(
-            inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, weight: inout Matrix<Scalar>,
-            index: Int, _ settings: Transform.Settings, _ operation: NGError.Operation
-        ) throws(NGError) {
-            // Validation admits the fused form for dense layers only, which are matrix parameters.
-            let (columns, t) = (spec.weightColumns, step)
-            matrix?.update.loadWeightGradient(inputs: inputs, outputGradients: outputGradients, bias: bias)
-            try matrix?.step(weight: &weight, weightColumns: columns, settings, t: t, operation)
-            step += 1
-        }
-
-        /// Adam's lazy step of the looked-up rows, all or nothing.
-        mutating func sparseStep(
-            lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
-            _ settings: Transform.Settings, _ operation: NGError.Operation
-        ) throws(NGError) {
-            let t = step
-            vector?.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
-            defer { vector?.resetRows() }
-            try vector?.requireFiniteRows(of: table, operation)
-            try vector?.stageRows(weight: table, settings: settings.vectorStep, t: t, operation)
-            vector?.commitRows(weight: &table)
-            step += 1
-        }
-
-        func encode(to writer: inout StateWriter) {
-            writer.write(step)
-            if let matrix {
-                matrix.transform.encode(to: &writer)
-                matrix.update.rule.encode(to: &writer)
-            }
-            vector?.rule.encode(to: &writer)
-        }
-
-        mutating func restore(from reader: inout StateReader) throws(NGError) {
-            step = try reader.readStepCount()
-            if matrix != nil {
-                try matrix?.transform.restore(from: &reader)
-                try matrix?.update.rule.restore(from: &reader)
-            }
-            try vector?.rule.restore(from: &reader)
+    public mutating func stage(
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Transform.Settings,
+        _ operation: NGError.Operation
+    ) throws(NGError) {
+        let columns = spec.weightColumns
+        if matrix != nil {
+            try matrix?.stage(gradient, weight: weight, weightColumns: columns, settings, operation)
+        } else {
+            try vector?.stage(gradient, weight: weight, index: index, settings.vectorStep, operation)
         }
     }
 
-    /// - Throws: `invalidArgument` for a setting out of range.
-    public init(settings: Transform.Settings) throws(NGError) {
-        try settings.validate(NGError.Operation("\(Transform.stateKind).init"))
-        self.settings = settings
+    public mutating func commit(weight: inout Matrix<Scalar>) {
+        matrix?.commit(weight: &weight)
+        vector?.commit(weight: &weight)
     }
 
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
-    public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
-        try spec.validate(NGError.Operation("\(Transform.stateKind).register"))
-        return table.append(Layer(spec: spec, settings: settings))
+    /// Adam's lazy step of the looked-up rows (validation admits tables only), all or nothing.
+    public mutating func sparseStep(
+        lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
+        _ settings: Transform.Settings, _ operation: NGError.Operation
+    ) throws(NGError) {
+        try vector?.sparseStep(
+            lookups: lookups, outputGradients: outputGradients, table: &table, index: index, settings.vectorStep,
+            operation)
     }
 
-    /// Shapes are checked; the values, which neither transform uses, are not scanned.
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
-    public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
-        try table.observe(layer, inputs: inputs, outputGradients: outputGradients, settings)
+    public func encode(to writer: inout StateWriter) {
+        matrix?.encode(to: &writer)
+        vector?.encode(to: &writer)
     }
 
-    public func usesObservation(_ layer: LayerHandle) -> Bool {
-        table.usesObservation(layer, settings)
-    }
-
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
-    public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>) throws {
-        try table.step(layer, weight: &weight, gradient: gradient, settings)
-    }
-
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
-    public mutating func step(
-        _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
-    ) throws {
-        try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
-    }
-
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
-    public mutating func step(
-        _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
-    ) throws {
-        try self.table.step(layer, table: &table, lookups: lookups, outputGradients: outputGradients, settings)
-    }
-
-    public var nonFinitePolicy: NonFiniteStepPolicy {
-        get { table.nonFinitePolicy }
-        set { table.nonFinitePolicy = newValue }
-    }
-
-    public func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int {
-        try table.skippedSteps(of: layer, NGError.Operation("\(Transform.stateKind).skippedSteps"))
-    }
-
-    public func stateBytes() -> [UInt8] {
-        table.stateBytes(settings)
-    }
-
-    public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
-        try table.restore(stateBytes: stateBytes, settings)
+    public mutating func restore(from reader: inout StateReader) throws(NGError) {
+        try matrix?.restore(from: &reader)
+        try vector?.restore(from: &reader)
     }
 }
 
-/// Muon and Shampoo share nothing but their gradients in a data-parallel run: every process
-/// makes the same direction from the same averaged gradient.
-extension TransformedOptimizer: StatisticsSharing {
-    public func sharedStatistics(of layer: LayerHandle) -> SharedStatistics { .none }
+/// A matrix parameter's transform and the decoupled step along its direction.
+struct TransformedMatrix<Transform: MatrixTransform>: Sendable {
+    typealias Scalar = Transform.Scalar
+    var transform: Transform
+    var update: ParameterUpdate<MomentumSGD<Scalar>>
+    private(set) var step = 0
 
-    public mutating func withSummedStatistics(
-        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) throws {
-        try table.withSummedStatistics(layer, settings, body)
+    /// The transform's direction from the gradient and the step along it, staged and checked.
+    mutating func stage(
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, weightColumns: Int, _ settings: Transform.Settings,
+        _ operation: NGError.Operation
+    ) throws(NGError) {
+        update.load(gradient)
+        guard transform.stage(&update.direction, settings: settings, t: step) else {
+            let index = update.direction.firstNonFiniteIndex() ?? 0
+            throw .nonFinite(
+                operation: operation, argument: "update (finite inputs whose products overflow)",
+                row: index / weight.columns, column: index % weight.columns)
+        }
+        try update.stage(weight: weight, weightColumns: weightColumns, settings: settings.matrixStep, t: step, operation)
     }
 
-    public mutating func withGatheredRows(
-        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
-    ) throws {
-        try table.withGatheredRows(layer, totalRows: totalRows, settings, body)
+    mutating func commit(weight: inout Matrix<Scalar>) {
+        transform.commitStaged()
+        update.commit(weight: &weight)
+        step += 1
     }
 
-    public func sharedRefresh(of layer: LayerHandle) -> SharedRefresh? { nil }
-
-    public mutating func makeSharedRefresh(
-        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
-    ) throws {
-        try table.makeSharedRefresh(layer, values: values, figures: figures, settings)
+    func encode(to writer: inout StateWriter) {
+        writer.write(step)
+        transform.encode(to: &writer)
+        update.rule.encode(to: &writer)
     }
 
-    public mutating func adoptSharedRefresh(
-        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) throws {
-        try table.adoptSharedRefresh(layer, values: values, figures: figures, settings)
+    mutating func restore(from reader: inout StateReader) throws(NGError) {
+        step = try reader.readStepCount()
+        try transform.restore(from: &reader)
+        try update.rule.restore(from: &reader)
     }
 }

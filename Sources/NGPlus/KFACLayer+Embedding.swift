@@ -1,11 +1,11 @@
 /// K-FAC on an embedding table: its output factor is NG+'s right-side GFIM and its input factor
 /// the diagonal of row frequencies (`EmbeddingCurvature` with `rowFrequencies`), both applied to
 /// the looked-up rows only, then the lazy momentum-SGD step of those rows.
-extension KFACOptimizer.Layer {
+extension KFACLayer {
     /// One sparse step from validated lookups and output gradients, all or nothing: the
     /// direction `diag(a + √λ)⁻¹·G_rows·(G + √λ·I)⁻¹`, the output factor's inverse refreshed
     /// every k steps and the frequencies as of this step (they need no factorization).
-    mutating func sparseStep(
+    public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
     ) throws {
@@ -14,16 +14,13 @@ extension KFACOptimizer.Layer {
         let request = EmbeddingStepRequest(
             statisticsStep: step % configuration.resolvedStatisticsInterval == 0, due: due, damping: damping,
             runningAverage: Scalar(configuration.runningAverage), frequencyShift: Scalar(damping.shift(maxAbsolute: 0)),
-            ahead: due ? refreshAhead : nil, t: step)
+            ahead: progress.ahead(due: due), t: step)
         guard var curvature = embedding else { preconditionFailure("an embedding table without its curvature") }
         embedding = nil
         defer { embedding = curvature }
         let outcome = try curvature.step(
             lookups: lookups, outputGradients: outputGradients, table: &table, update: &update,
             settings: configuration.sgd, request, operation)
-        if let outcome { health.record(outcome) }
-        refreshAhead = nil
-        observedStep = step
-        step += 1
+        progress.commitSparseStep(outcome: outcome)
     }
 }

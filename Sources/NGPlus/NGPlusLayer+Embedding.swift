@@ -1,9 +1,9 @@
 /// NG+ on an embedding table: the right-side GFIM of the lookups' output gradients, applied to
 /// the looked-up rows (`EmbeddingCurvature`), then the lazy step of those rows on NG+'s base.
-extension NGPlusOptimizer.Layer {
+extension NGPlusLayer {
     /// One sparse step from validated lookups and output gradients, all or nothing
     /// (`EmbeddingCurvature.step`).
-    mutating func sparseStep(
+    public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
     ) throws {
@@ -11,16 +11,13 @@ extension NGPlusOptimizer.Layer {
         let request = EmbeddingStepRequest(
             statisticsStep: isStatisticsStep(configuration), due: due,
             damping: configuration.dampingRule(for: spec, step: step), runningAverage: Scalar(configuration.runningAverage),
-            frequencyShift: 0, ahead: due ? refreshAhead : nil, t: step)
+            frequencyShift: 0, ahead: progress.ahead(due: due), t: step)
         let settings = PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam)
         let outcome = try curvature.withEmbedding(&update) { (curvature, update) throws(NGError) in
             try curvature.step(
                 lookups: lookups, outputGradients: outputGradients, table: &table, update: &update, settings: settings,
                 request, operation)
         }
-        if let outcome { health.record(outcome) }
-        refreshAhead = nil
-        observedStep = step
-        step += 1
+        progress.commitSparseStep(outcome: outcome)
     }
 }

@@ -1,0 +1,39 @@
+/// K-FAC shares a dense or conv2d layer's two factors, summed, on its statistics steps.
+extension KFACLayer {
+    public func sharedStatistics(_ configuration: KFACConfiguration) -> SharedStatistics {
+        guard let curvature, usesObservation(configuration) else { return .none }
+        return .summed(count: curvature.inputFactor.blockStorageCount + curvature.outputFactor.blockStorageCount)
+    }
+
+    public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        curvature?.inputFactor.forEachBlockStorage(body)
+        curvature?.outputFactor.forEachBlockStorage(body)
+    }
+
+    /// K-FAC's factors are summed, never gathered as rows.
+    public var factorRowsInUse: Int { 0 }
+
+    /// Not called: K-FAC's statistics are never `.gatheredRows`.
+    public func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {}
+
+    public func sharedRefresh(_ configuration: KFACConfiguration) -> SharedRefresh? {
+        guard let curvature, isRefreshStep(configuration), let size = curvature.refreshRecordSize else { return nil }
+        let (input, output) = (Double(curvature.inputFactor.dimension), Double(curvature.outputFactor.dimension))
+        return SharedRefresh(
+            flops: input * input * input + output * output * output, values: size.values,
+            figures: size.figures + RefreshRecord.outcomeFigures)
+    }
+
+    public mutating func makeSharedRefresh(
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        _ configuration: KFACConfiguration, _ operation: NGError.Operation
+    ) throws {
+        try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
+        let damping = dampingRule(configuration)
+        progress.refreshAhead = try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures)
+    }
+
+    public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
+        progress.refreshAhead = curvature?.adoptRefreshRecord(values: values, figures: figures)
+    }
+}

@@ -1,0 +1,48 @@
+/// NG+ shares a dense or conv2d layer's statistics on its statistics steps: the explicit GFIM
+/// (every diagonal block) summed, or a Woodbury plan's factor rows gathered.
+extension NGPlusLayer {
+    public func sharedStatistics(_ configuration: NGPlusConfiguration) -> SharedStatistics {
+        guard case let .perSample(curvature) = curvature, isStatisticsStep(configuration) else { return .none }
+        if curvature.plan.method == .woodbury { return .gatheredRows(width: curvature.builder.factorWidth) }
+        return .summed(count: curvature.gfim.blockStorageCount)
+    }
+
+    public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        curvature.withPerSample(&update.direction) { curvature, _ in curvature.gfim.forEachBlockStorage(body) }
+    }
+
+    public var factorRowsInUse: Int {
+        guard case let .perSample(curvature) = curvature else { return 0 }
+        return curvature.builder.factor?.rank ?? 0
+    }
+
+    public mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        curvature.withPerSample(&update.direction) { curvature, _ in
+            curvature.builder.withGatheredFactor(totalRows: totalRows, body)
+        }
+    }
+
+    public func sharedRefresh(_ configuration: NGPlusConfiguration) -> SharedRefresh? {
+        guard case let .perSample(curvature) = curvature, isRefreshStep(configuration),
+              let size = curvature.refreshRecordSize else { return nil }
+        return SharedRefresh(
+            flops: curvature.plan.refreshFlops, values: size.values, figures: size.figures + RefreshRecord.outcomeFigures)
+    }
+
+    public mutating func makeSharedRefresh(
+        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
+    ) throws {
+        try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
+        let damping = configuration.dampingRule(for: spec, step: step)
+        progress.refreshAhead = try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
+            try curvature.makeRefreshRecord(damping: damping, values: values, figures: figures)
+        }
+    }
+
+    public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
+        progress.refreshAhead = curvature.withPerSample(&update.direction) { curvature, _ in
+            curvature.adoptRefreshRecord(values: values, figures: figures)
+        }
+    }
+}
