@@ -78,6 +78,10 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
         update = ParameterUpdate(spec: spec)
     }
 
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func stage(
         _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
         _ operation: NGError.Operation
@@ -86,12 +90,20 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
         try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
     }
 
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func commit(weight: inout Matrix<Scalar>) {
         update.commit(weight: &weight)
         step += 1
     }
 
     /// The rule's lazy step of the looked-up rows, all or nothing.
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ settings: Rule.Settings, _ operation: NGError.Operation
@@ -104,11 +116,19 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
         step += 1
     }
 
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public func encode(to writer: inout StateWriter) {
         writer.write(step)
         update.rule.encode(to: &writer)
     }
 
+    @_specialize(where Rule == MomentumSGD<Float>)
+    @_specialize(where Rule == MomentumSGD<Double>)
+    @_specialize(where Rule == Adam<Float>)
+    @_specialize(where Rule == Adam<Double>)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         step = try reader.readStepCount()
         try update.rule.restore(from: &reader)

@@ -5,6 +5,8 @@ extension KFACLayer {
     /// One sparse step from validated lookups and output gradients, all or nothing: the
     /// direction `diag(a + √λ)⁻¹·G_rows·(G + √λ·I)⁻¹`, the output factor's inverse refreshed
     /// every k steps and the frequencies as of this step (they need no factorization).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation

@@ -5,6 +5,8 @@ extension KFACLayer {
         return .summed(count: curvature.inputFactor.blockStorageCount + curvature.outputFactor.blockStorageCount)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature?.inputFactor.forEachBlockStorage(body)
         curvature?.outputFactor.forEachBlockStorage(body)
@@ -24,6 +26,8 @@ extension KFACLayer {
             figures: size.figures + RefreshRecord.outcomeFigures)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
@@ -33,6 +37,8 @@ extension KFACLayer {
         progress.refreshAhead = try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
         progress.refreshAhead = curvature?.adoptRefreshRecord(values: values, figures: figures)
     }

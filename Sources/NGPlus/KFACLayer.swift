@@ -60,6 +60,8 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
         !spec.isEmbedding && isStatisticsStep(configuration)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: KFACConfiguration,
         _ operation: NGError.Operation
@@ -73,6 +75,8 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
     /// The factor inverses staged when due, the direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹` from
     /// them (the gradient itself for matrix and vector parameters), then the SGD step staged
     /// and checked.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func stage(
         _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
         _ operation: NGError.Operation
@@ -102,11 +106,15 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
         progress.staged(slot, outcome)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func commit(weight: inout Matrix<Scalar>) {
         if progress.commitStep() { curvature?.commitRefresh() }
         update.commit(weight: &weight)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func encode(to writer: inout StateWriter) {
         progress.encode(to: &writer)
         writer.write(curvature?.hasStatistics ?? false)
@@ -115,6 +123,8 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
         embedding?.encode(to: &writer)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try progress.restore(from: &reader)
         let hasStatistics = try reader.readBool()

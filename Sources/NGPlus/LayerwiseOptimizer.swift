@@ -30,18 +30,6 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
         try table.layer(layer, operation)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func observe(
         _ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>
     ) throws {
@@ -52,36 +40,12 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
         table.usesObservation(layer, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws {
         try table.step(layer, weight: &weight, gradient: gradient, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>
@@ -89,18 +53,6 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
         try table.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func step(
         _ layer: LayerHandle, table: inout Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>
     ) throws {
@@ -124,34 +76,10 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
     /// The complete state: per layer its spec, step counts and the record's state (momentum,
     /// moments, statistics, inverses); workspaces are not saved (every step overwrites them
     /// before reading).
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public func stateBytes() -> [UInt8] {
         table.stateBytes(settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func restore(stateBytes: [UInt8]) throws(NGError) {
         try table.restore(stateBytes: stateBytes, settings)
     }
@@ -164,36 +92,12 @@ extension LayerwiseOptimizer: StatisticsSharing {
         table.sharedStatistics(layer, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) throws {
         try table.withSummedStatistics(layer, settings, body)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
     ) throws {
@@ -204,36 +108,12 @@ extension LayerwiseOptimizer: StatisticsSharing {
         table.sharedRefresh(layer, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
     ) throws {
         try table.makeSharedRefresh(layer, values: values, figures: figures, settings)
     }
 
-    @_specialize(where Record == NGPlusLayer<Float>)
-    @_specialize(where Record == NGPlusLayer<Double>)
-    @_specialize(where Record == KFACLayer<Float>)
-    @_specialize(where Record == KFACLayer<Double>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Float>>)
-    @_specialize(where Record == FirstOrderLayer<MomentumSGD<Double>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Float>>)
-    @_specialize(where Record == FirstOrderLayer<Adam<Double>>)
-    @_specialize(where Record == TransformedLayer<Muon<Float>>)
-    @_specialize(where Record == TransformedLayer<Muon<Double>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Float>>)
-    @_specialize(where Record == TransformedLayer<Shampoo<Double>>)
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
     ) throws {

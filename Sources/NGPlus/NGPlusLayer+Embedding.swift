@@ -3,6 +3,8 @@
 extension NGPlusLayer {
     /// One sparse step from validated lookups and output gradients, all or nothing
     /// (`EmbeddingCurvature.step`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation

@@ -7,6 +7,8 @@ extension NGPlusLayer {
         return .summed(count: curvature.gfim.blockStorageCount)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature.withPerSample(&update.direction) { curvature, _ in curvature.gfim.forEachBlockStorage(body) }
     }
@@ -16,6 +18,8 @@ extension NGPlusLayer {
         return curvature.builder.factor?.rank ?? 0
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
         curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.builder.withGatheredFactor(totalRows: totalRows, body)
@@ -29,6 +33,8 @@ extension NGPlusLayer {
             flops: curvature.plan.refreshFlops, values: size.values, figures: size.figures + RefreshRecord.outcomeFigures)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
@@ -40,6 +46,8 @@ extension NGPlusLayer {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
         progress.refreshAhead = curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.adoptRefreshRecord(values: values, figures: figures)

@@ -75,6 +75,8 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
     }
 
     /// Accumulates the statistics of a statistics step, all or nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ configuration: NGPlusConfiguration,
         _ operation: NGError.Operation
@@ -90,6 +92,8 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
     /// The curvature staged (a refresh when due; the matrix form's momentum and statistics),
     /// the direction computed with the staged or current inverse, then the base rule's step
     /// staged and checked.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func stage(
         _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
@@ -151,6 +155,8 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
         return PreconditionedStepSettings(sgd: settings, adam: configuration.adam)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func commit(weight: inout Matrix<Scalar>) {
         let refreshing = progress.commitStep()
         switch curvature {
@@ -167,12 +173,16 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
         update.commit(weight: &weight)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func encode(to writer: inout StateWriter) {
         progress.encode(to: &writer)
         update.rule.encode(to: &writer)
         curvature.encode(to: &writer)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try progress.restore(from: &reader)
         try update.rule.restore(from: &reader)

@@ -9,6 +9,8 @@ enum StepValidation {
     }
 
     /// W̃ and G̃ have the layer's parameter shape and are finite.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func weightAndGradient<Scalar: BLASScalar>(
         _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
@@ -21,6 +23,8 @@ enum StepValidation {
 
     /// A dense layer's W̃, inputs (B × n) and output gradients (B × m), finite. Returns its
     /// bias flag.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func denseStep<Scalar: BLASScalar>(
         _ spec: LayerSpec, weight: Matrix<Scalar>, inputs: Matrix<Scalar>,
         outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
@@ -42,6 +46,8 @@ enum StepValidation {
 
     /// Inputs and output gradients fit a dense or conv2d layer, and are finite when `finite`
     /// (an observation that will not be used need not be scanned).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func observation<Scalar: BLASScalar>(
         _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: NGError.Operation,
         finite: Bool = true
@@ -75,6 +81,8 @@ enum StepValidation {
     /// An embedding table, its lookups (each a row of the table) and their output gradients
     /// (lookups × width, finite). The table's rows are checked where they are read: only the
     /// looked-up ones, after the step has found them (`ParameterUpdate.requireFiniteRows`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func embeddingStep<Scalar: BLASScalar>(
         _ spec: LayerSpec, table: Matrix<Scalar>, lookups: [Int], outputGradients: Matrix<Scalar>,
         _ operation: NGError.Operation

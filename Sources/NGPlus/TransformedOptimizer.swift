@@ -32,6 +32,10 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
         }
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     public mutating func stage(
         _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Transform.Settings,
         _ operation: NGError.Operation
@@ -44,12 +48,20 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
         }
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     public mutating func commit(weight: inout Matrix<Scalar>) {
         matrix?.commit(weight: &weight)
         vector?.commit(weight: &weight)
     }
 
     /// Adam's lazy step of the looked-up rows (validation admits tables only), all or nothing.
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ settings: Transform.Settings, _ operation: NGError.Operation
@@ -59,11 +71,19 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
             operation)
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     public func encode(to writer: inout StateWriter) {
         matrix?.encode(to: &writer)
         vector?.encode(to: &writer)
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try matrix?.restore(from: &reader)
         try vector?.restore(from: &reader)
@@ -78,6 +98,10 @@ struct TransformedMatrix<Transform: MatrixTransform>: Sendable {
     private(set) var step = 0
 
     /// The transform's direction from the gradient and the step along it, staged and checked.
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     mutating func stage(
         _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, weightColumns: Int, _ settings: Transform.Settings,
         _ operation: NGError.Operation
@@ -92,18 +116,30 @@ struct TransformedMatrix<Transform: MatrixTransform>: Sendable {
         try update.stage(weight: weight, weightColumns: weightColumns, settings: settings.matrixStep, t: step, operation)
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     mutating func commit(weight: inout Matrix<Scalar>) {
         transform.commitStaged()
         update.commit(weight: &weight)
         step += 1
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     func encode(to writer: inout StateWriter) {
         writer.write(step)
         transform.encode(to: &writer)
         update.rule.encode(to: &writer)
     }
 
+    @_specialize(where Transform == Muon<Float>)
+    @_specialize(where Transform == Muon<Double>)
+    @_specialize(where Transform == Shampoo<Float>)
+    @_specialize(where Transform == Shampoo<Double>)
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         step = try reader.readStepCount()
         try transform.restore(from: &reader)
