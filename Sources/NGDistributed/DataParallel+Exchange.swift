@@ -112,7 +112,7 @@ extension DataParallel {
         try fused.withUnsafeBufferPointer { buffer in
             var offset = 0
             try forEachShared { values in
-                _ = values.update(fromContentsOf: buffer[offset..<offset + values.count])
+                copyValues(UnsafeBufferPointer(rebasing: buffer[offset..<offset + values.count]), into: values)
                 offset += values.count
             }
         }
@@ -192,8 +192,9 @@ extension DataParallel {
                     for r in shares.indices {
                         let source = Int(displacements[r]) + shares[r] * columnOffset
                         let count = shares[r] * width
-                        _ = UnsafeMutableBufferPointer(rebasing: rows[(row * width)..<(row * width + count)])
-                            .update(fromContentsOf: buffer[source..<source + count])
+                        copyValues(
+                            UnsafeBufferPointer(rebasing: buffer[source..<source + count]),
+                            into: UnsafeMutableBufferPointer(rebasing: rows[(row * width)...]))
                         row += shares[r]
                     }
                 }

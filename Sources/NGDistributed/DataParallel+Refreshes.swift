@@ -86,14 +86,3 @@ extension DataParallel {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
-
-/// `values` times `weight` into the start of `target`: a copy and one SCAL (no per-value
-/// generic arithmetic where the caller is not specialized).
-func pack<Scalar: BLASScalar>(
-    _ values: UnsafeBufferPointer<Scalar>, into target: UnsafeMutableBufferPointer<Scalar>, scaledBy weight: Scalar
-) {
-    guard !values.isEmpty else { return }
-    let region = UnsafeMutableBufferPointer(rebasing: target[0..<values.count])
-    _ = region.update(fromContentsOf: values)
-    if weight != 1, let base = region.baseAddress { Scalar.scal(n: region.count, alpha: weight, x: base, incx: 1) }
-}

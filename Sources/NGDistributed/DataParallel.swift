@@ -1,6 +1,6 @@
 import NGPlus
 
-/// Data-parallel training of any of the package's optimizers (NG+, K-FAC, SGD, Adam) over MPI,
+/// Data-parallel training of any `StatisticsSharing` optimizer (all of the package's) over MPI,
 /// as a `SynchronizedOptimizer`: every process trains on its rows of each global batch
 /// (`localRows`); `synchronize` makes the gradients and the statistics those of the whole batch
 /// with **one in-place `MPI_Allreduce`** over a fused buffer — every layer's gradient, the
@@ -123,14 +123,6 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         base.usesObservation(layer)
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelObserve)
@@ -140,31 +132,15 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
             try gradient.requireShape(this.slots[i].gradient.shape, .dataParallelSubmit, "gradient")
-            gradient.withView { source in this.slots[i].gradient.withMutableView { $0.update(from: source) } }
+            copyValues(gradient, into: &this.slots[i].gradient)
             this.slots[i].submitted = true
         }
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -180,14 +156,6 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)
@@ -205,14 +173,6 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func synchronize(loss: Double) throws -> Double {
         let operation = NGError.Operation.dataParallelSynchronize
         defer {
@@ -230,14 +190,6 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         return reduced
     }
 
-    @_specialize(where Base == NGPlusOptimizer<Float>)
-    @_specialize(where Base == KFACOptimizer<Float>)
-    @_specialize(where Base == SGDOptimizer<Float>)
-    @_specialize(where Base == AdamOptimizer<Float>)
-    @_specialize(where Base == NGPlusOptimizer<Double>)
-    @_specialize(where Base == KFACOptimizer<Double>)
-    @_specialize(where Base == SGDOptimizer<Double>)
-    @_specialize(where Base == AdamOptimizer<Double>)
     public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
         let i = try index(of: layer, .dataParallelStep)
         guard slots[i].synchronized else {

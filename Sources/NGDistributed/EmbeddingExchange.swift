@@ -21,6 +21,8 @@ struct EmbeddingExchange<Scalar: BLASScalar> {
     /// nothing.
     /// - Throws: `invalidArgument` (a lookup outside the table, not a whole number of lookups per
     ///   row, another number than the earlier steps'), `shapeMismatch`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     mutating func submit(
         lookups: [Int], outputGradients: Matrix<Scalar>, localRowCount: Int, weight: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
@@ -98,7 +100,7 @@ extension DataParallel {
             index += exchange.localLookups.count
             embeddingValues.withUnsafeMutableBufferPointer { target in
                 exchange.localRows.withUnsafeBufferPointer { source in
-                    _ = UnsafeMutableBufferPointer(rebasing: target[value..<value + source.count]).update(fromContentsOf: source)
+                    copyValues(source, into: UnsafeMutableBufferPointer(rebasing: target[value...]))
                 }
             }
             value += exchange.localRows.rows * exchange.width
@@ -158,8 +160,9 @@ extension DataParallel {
                 let width = exchange.width
                 embeddingValues.withUnsafeBufferPointer { source in
                     exchange.rows.withUnsafeMutableBufferPointer { target in
-                        _ = UnsafeMutableBufferPointer(rebasing: target[(row * width)..<((row + count) * width)])
-                            .update(fromContentsOf: source[value..<value + count * width])
+                        copyValues(
+                            UnsafeBufferPointer(rebasing: source[value..<value + count * width]),
+                            into: UnsafeMutableBufferPointer(rebasing: target[(row * width)...]))
                     }
                 }
                 row += count

@@ -29,10 +29,6 @@ public struct Trainer {
     }
 
     /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` is called after every step.
-    @_specialize(where O == NGPlusOptimizer<Float>)
-    @_specialize(where O == SGDOptimizer<Float>)
-    @_specialize(where O == AdamOptimizer<Float>)
-    @_specialize(where O == KFACOptimizer<Float>)
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }
