@@ -116,19 +116,11 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
         step += 1
     }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
     public func encode(to writer: inout StateWriter) {
         writer.write(step)
         update.rule.encode(to: &writer)
     }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         step = try reader.readStepCount()
         try update.rule.restore(from: &reader)

@@ -113,8 +113,6 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
         update.commit(weight: &weight)
     }
 
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public func encode(to writer: inout StateWriter) {
         progress.encode(to: &writer)
         writer.write(curvature?.hasStatistics ?? false)
@@ -123,8 +121,6 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
         embedding?.encode(to: &writer)
     }
 
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try progress.restore(from: &reader)
         let hasStatistics = try reader.readBool()

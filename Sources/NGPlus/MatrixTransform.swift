@@ -3,8 +3,8 @@
 /// its own that it stages with the step and commits only with it.
 ///
 /// `TransformedOptimizer` runs one per dense, convolution and matrix parameter (`W̃`, the bias
-/// column included), then steps along the direction with the settings' `matrixStep`; vectors
-/// and embedding tables take Adam with `vectorStep`.
+/// column included), then steps along the direction with the settings' learning rate and
+/// decoupled weight decay; vectors and embedding tables take Adam with the settings' `adam`.
 public protocol MatrixTransform: Sendable {
     associatedtype Scalar: BLASScalar
     associatedtype Settings: TransformSettings
@@ -32,10 +32,20 @@ public protocol TransformSettings: Sendable, Codable, Equatable {
     /// Throws `invalidArgument` for a value out of its range.
     func validate(_ operation: NGError.Operation) throws(NGError)
 
-    /// The step along a matrix parameter's direction: learning rate and weight decay
-    /// (decoupled, on the weight columns only), no momentum of its own.
-    var matrixStep: SGDSettings { get }
+    /// The learning rate of the matrix parameters' steps.
+    var learningRate: Schedule { get }
+
+    /// The decoupled weight decay of the matrix parameters (their weight columns only).
+    var weightDecay: Double { get }
 
     /// The Adam step of vectors and embedding tables.
-    var vectorStep: AdamSettings { get }
+    var adam: AdamSettings { get }
+}
+
+extension TransformSettings {
+    /// The step along a matrix parameter's direction: learning rate and decoupled weight decay,
+    /// no momentum of its own.
+    var matrixStep: SGDSettings {
+        SGDSettings(learningRate: learningRate, momentum: 0, weightDecay: weightDecay, weightDecayMode: .decoupled)
+    }
 }

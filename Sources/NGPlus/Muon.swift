@@ -41,12 +41,6 @@ public struct MuonSettings: TransformSettings {
         }
         try adam.validate(operation)
     }
-
-    public var matrixStep: SGDSettings {
-        SGDSettings(learningRate: learningRate, momentum: 0, weightDecay: weightDecay, weightDecayMode: .decoupled)
-    }
-
-    public var vectorStep: AdamSettings { adam }
 }
 
 /// Muon's direction for one matrix parameter G (r × c): `M′ = β·M + (1 − β)·G`,

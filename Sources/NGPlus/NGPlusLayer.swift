@@ -173,16 +173,12 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
         update.commit(weight: &weight)
     }
 
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public func encode(to writer: inout StateWriter) {
         progress.encode(to: &writer)
         update.rule.encode(to: &writer)
         curvature.encode(to: &writer)
     }
 
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try progress.restore(from: &reader)
         try update.rule.restore(from: &reader)

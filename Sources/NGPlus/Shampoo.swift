@@ -64,12 +64,6 @@ public struct ShampooSettings: TransformSettings {
         try require(blockSize >= 1 && blockSize <= 1 << 16, "blockSize", Double(blockSize))
         try adam.validate(operation)
     }
-
-    public var matrixStep: SGDSettings {
-        SGDSettings(learningRate: learningRate, momentum: 0, weightDecay: weightDecay, weightDecayMode: .decoupled)
-    }
-
-    public var vectorStep: AdamSettings { adam }
 }
 
 /// Shampoo's direction for one matrix parameter: Adam's moments (for the graft and the

@@ -28,7 +28,7 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
             matrix = TransformedMatrix(
                 transform: Transform(shape: spec.parameterShape, settings: settings), update: ParameterUpdate(spec: spec))
         case .vector, .embedding:
-            vector = FirstOrderLayer(spec: spec, index: index, settings: settings.vectorStep, operation)
+            vector = FirstOrderLayer(spec: spec, index: index, settings: settings.adam, operation)
         }
     }
 
@@ -44,7 +44,7 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
         if matrix != nil {
             try matrix?.stage(gradient, weight: weight, weightColumns: columns, settings, operation)
         } else {
-            try vector?.stage(gradient, weight: weight, index: index, settings.vectorStep, operation)
+            try vector?.stage(gradient, weight: weight, index: index, settings.adam, operation)
         }
     }
 
@@ -67,23 +67,15 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
         _ settings: Transform.Settings, _ operation: NGError.Operation
     ) throws(NGError) {
         try vector?.sparseStep(
-            lookups: lookups, outputGradients: outputGradients, table: &table, index: index, settings.vectorStep,
+            lookups: lookups, outputGradients: outputGradients, table: &table, index: index, settings.adam,
             operation)
     }
 
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
     public func encode(to writer: inout StateWriter) {
         matrix?.encode(to: &writer)
         vector?.encode(to: &writer)
     }
 
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try matrix?.restore(from: &reader)
         try vector?.restore(from: &reader)
@@ -126,20 +118,12 @@ struct TransformedMatrix<Transform: MatrixTransform>: Sendable {
         step += 1
     }
 
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
     func encode(to writer: inout StateWriter) {
         writer.write(step)
         transform.encode(to: &writer)
         update.rule.encode(to: &writer)
     }
 
-    @_specialize(where Transform == Muon<Float>)
-    @_specialize(where Transform == Muon<Double>)
-    @_specialize(where Transform == Shampoo<Float>)
-    @_specialize(where Transform == Shampoo<Double>)
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         step = try reader.readStepCount()
         try transform.restore(from: &reader)
