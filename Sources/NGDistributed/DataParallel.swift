@@ -190,6 +190,15 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         return reduced
     }
 
+    /// The update of `layer` from the whole batch's synchronized gradient, which replaces what
+    /// this process submitted.
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, submitted: SubmittedGradient<Scalar>
+    ) throws {
+        try step(layer, weight: &weight)
+    }
+
+    /// The update of `layer` from the whole batch's synchronized gradient.
     public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
         let i = try index(of: layer, .dataParallelStep)
         guard slots[i].synchronized else {

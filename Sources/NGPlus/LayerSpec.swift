@@ -90,5 +90,8 @@ public struct LayerHandle: Hashable, Sendable, Codable, CustomStringConvertible 
 
     public init(index: Int) { self.index = index }
 
+    /// The handle of a layer not registered yet: every optimizer refuses it (`unknownLayer`).
+    public static let unregistered = LayerHandle(index: -1)
+
     public var description: String { "layer \(index)" }
 }

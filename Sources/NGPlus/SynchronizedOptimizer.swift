@@ -37,6 +37,18 @@ public protocol SynchronizedOptimizer<Scalar> {
     /// of the failure), or the failure of another process.
     mutating func synchronize(loss: Double) throws -> Double
 
-    /// The update of `layer` from the synchronized gradient.
-    mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws
+    /// The update of `layer`. `submitted` is what the layer submitted for this step: a
+    /// data-parallel optimizer steps from the whole batch's synchronized gradient in its place,
+    /// a local one (one process, nothing to synchronize) steps from it.
+    mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>, submitted: SubmittedGradient<Scalar>) throws
+}
+
+/// What a layer hands its optimizer for a step, as `SynchronizedOptimizer.submit` takes it.
+public enum SubmittedGradient<Scalar: BLASScalar> {
+    /// The gradient of the layer's parameter.
+    case gradient(Matrix<Scalar>)
+    /// A dense layer's inputs and output gradients (`G̃ = dYᵀ·[X | 1]`).
+    case dense(inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>)
+    /// An embedding table's lookups and their output gradients.
+    case lookups([Int], outputGradients: Matrix<Scalar>)
 }

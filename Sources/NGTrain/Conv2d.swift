@@ -16,7 +16,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public let geometry: ConvGeometry
     public let outChannels: Int
     public var weight: Matrix<Scalar>
-    public var handle: LayerHandle?
+    public var handle = LayerHandle.unregistered
     public let computesInputGradient: Bool
     /// True when the output (and its gradient) is channel-major, `c_out × (B·P)`.
     public let channelMajorOutput: Bool
@@ -150,24 +150,15 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        let layer = handle!
-        if optimizer.usesObservation(layer) || !channelMajorOutput {
-            try optimizer.observe(layer, inputs: input, outputGradients: observedGradient())
-        }
-        try optimizer.step(layer, weight: &weight, gradient: gradient)
-    }
-
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        let layer = handle!
-        if optimizer.usesObservation(layer) || !channelMajorOutput {
-            try optimizer.observe(layer, inputs: input, outputGradients: observedGradient())
+        if optimizer.usesObservation(handle) || !channelMajorOutput {
+            try optimizer.observe(handle, inputs: input, outputGradients: observedGradient())
         }
-        try optimizer.submit(layer, gradient: gradient)
+        try optimizer.submit(handle, gradient: gradient)
     }
 
     public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
+        try optimizer.step(handle, weight: &weight, submitted: .gradient(gradient))
     }
 
     /// dY sample-major, as the optimizer's observation reads it: formed from the channel-major

@@ -9,7 +9,7 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     public let outputs: Int
     public let inputs: Int
     public var weight: Matrix<Scalar>
-    public var handle: LayerHandle?
+    public var handle = LayerHandle.unregistered
     /// False for a first layer, whose input gradient nobody needs.
     public let computesInputGradient: Bool
     var input = Matrix<Scalar>(rows: 0, columns: 0)
@@ -67,20 +67,13 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        let layer = handle!
-        try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
-        try optimizer.step(layer, weight: &weight, inputs: input, outputGradients: outputGradient)
-    }
-
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        let layer = handle!
-        try optimizer.observe(layer, inputs: input, outputGradients: outputGradient)
-        try optimizer.submit(layer, inputs: input, outputGradients: outputGradient)
+        try optimizer.observe(handle, inputs: input, outputGradients: outputGradient)
+        try optimizer.submit(handle, inputs: input, outputGradients: outputGradient)
     }
 
     public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
+        try optimizer.step(handle, weight: &weight, submitted: .dense(inputs: input, outputGradients: outputGradient))
     }
 
     public func release() {

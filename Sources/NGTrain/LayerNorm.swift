@@ -10,7 +10,7 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     public let epsilon: Scalar
     /// `[γ | β]`.
     public var weight: Matrix<Scalar>
-    public var handle: LayerHandle?
+    public var handle = LayerHandle.unregistered
     /// x̂ of the last forward, and 1/σ per row.
     var normalized = Matrix<Scalar>(rows: 0, columns: 0)
     var inverseDeviation = Matrix<Scalar>(rows: 0, columns: 0)

@@ -160,18 +160,19 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// One training step on a batch: forward, loss, backward, then every trainable layer's
-    /// update by `optimizer`. Returns the mean loss.
+    /// update by `optimizer` — the synchronized path with nothing to synchronize
+    /// (`LocalSteps`). Returns the mean loss.
     public func trainStep<O: LayerOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
-        let loss = try forwardBackward(x, labels: labels)
-        defer { for layer in layers { layer.release() } }
-        for layer in trainableLayers { try layer.update(with: &optimizer) }
-        return loss
+        try withUnsafeMutablePointer(to: &optimizer) { base in
+            var local = LocalSteps(base: base, localRows: 0..<x.rows)
+            return try trainStep(x, labels: labels, synchronizing: &local)
+        }
     }
 
     /// One training step of a synchronized optimizer (data-parallel: `x` and `labels` are this
-    /// process's rows of the batch): forward, loss, backward, every layer's gradient submitted,
+    /// process's rows of the batch; on one process, see `trainStep(_:labels:optimizer:)`): forward, loss, backward, every layer's gradient submitted,
     /// one `synchronize`, every layer's update. Returns the whole batch's mean loss.
     public func trainStep<O: SynchronizedOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, synchronizing optimizer: inout O

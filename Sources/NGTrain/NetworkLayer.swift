@@ -22,38 +22,32 @@ public protocol TrainableLayer<Scalar>: NetworkLayer {
     var spec: LayerSpec { get }
     /// The parameter the optimizer updates (W̃ of `spec`).
     var weight: Matrix<Scalar> { get set }
-    /// The handle, once registered.
-    var handle: LayerHandle? { get set }
+    /// The handle; `LayerHandle.unregistered` until the model registers the layer.
+    var handle: LayerHandle { get set }
     /// The GEMM flops of one sample through this layer, forward and backward.
     var flops: LayerFlops { get }
-    /// Hands the statistics and the gradient of the last backward to the optimizer.
-    func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
-    /// Hands the statistics and the gradient of the last backward to a synchronized optimizer
-    /// (the first phase of its step).
+    /// Hands the statistics and the gradient of the last backward to the optimizer (the first
+    /// phase of its step).
     func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar
-    /// Takes the synchronized optimizer's update (the last phase of its step).
+    /// Takes the optimizer's update (the last phase of its step).
     func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
 }
 
 /// A trainable layer that hands its optimizer a whole-parameter gradient and no per-sample
-/// statistics (LayerNorm's scales and shifts, learned positions): `update`, `submit` and
-/// `step` are written once here.
+/// statistics (LayerNorm's scales and shifts, learned positions): `submit` and `step` are
+/// written once here.
 public protocol GradientOnlyLayer<Scalar>: TrainableLayer {
     /// The gradient of `weight` from the last backward.
     var parameterGradient: Matrix<Scalar> { get }
 }
 
 extension GradientOnlyLayer {
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight, gradient: parameterGradient)
-    }
-
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.submit(handle!, gradient: parameterGradient)
+        try optimizer.submit(handle, gradient: parameterGradient)
     }
 
     public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
+        try optimizer.step(handle, weight: &weight, submitted: .gradient(parameterGradient))
     }
 }
 

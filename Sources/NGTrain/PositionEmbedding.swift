@@ -8,7 +8,7 @@ public final class PositionEmbedding<Scalar: NetworkScalar>: GradientOnlyLayer {
     public let width: Int
     /// P.
     public var weight: Matrix<Scalar>
-    public var handle: LayerHandle?
+    public var handle = LayerHandle.unregistered
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var gradient: Matrix<Scalar>
 

@@ -12,7 +12,7 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
     public let width: Int
     /// E.
     public var weight: Matrix<Scalar>
-    public var handle: LayerHandle?
+    public var handle = LayerHandle.unregistered
     /// The last batch's token ids (kept for the step).
     public private(set) var lookups: [Int] = []
     var output = Matrix<Scalar>(rows: 0, columns: 0)
@@ -76,16 +76,12 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
         return noInputGradient
     }
 
-    public func update<O: LayerOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, table: &weight, lookups: lookups, outputGradients: outputGradient)
-    }
-
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.submit(handle!, lookups: lookups, outputGradients: outputGradient)
+        try optimizer.submit(handle, lookups: lookups, outputGradients: outputGradient)
     }
 
     public func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar {
-        try optimizer.step(handle!, weight: &weight)
+        try optimizer.step(handle, weight: &weight, submitted: .lookups(lookups, outputGradients: outputGradient))
     }
 
     public func release() {

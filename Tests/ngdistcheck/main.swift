@@ -126,10 +126,10 @@ func readWeights(_ model: Model<Double>, from url: URL) throws {
 func conditionEstimate<O: LayerOptimizer>(_ optimizer: O, _ model: Model<Double>) -> Double {
     var estimate = 1.0
     for layer in model.trainableLayers {
-        if let o = optimizer as? NGPlusOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle!) {
+        if let o = optimizer as? NGPlusOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle) {
             estimate = max(estimate, health.lastConditionEstimate ?? 1)
         }
-        if let o = optimizer as? KFACOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle!) {
+        if let o = optimizer as? KFACOptimizer<Double>, let health = try? o.refreshHealth(of: layer.handle) {
             estimate = max(estimate, health.lastConditionEstimate ?? 1)
         }
     }
@@ -213,7 +213,7 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
     let identical = digests[0] == -digests[1]
     let telemetry = parallel.telemetry
     let survived = model.trainableLayers.reduce(0) { sum, layer in
-        sum + ((parallel.base as? NGPlusOptimizer<Double>).flatMap { try? $0.refreshHealth(of: layer.handle!) }?.survivedFailures ?? 0)
+        sum + ((parallel.base as? NGPlusOptimizer<Double>).flatMap { try? $0.refreshHealth(of: layer.handle) }?.survivedFailures ?? 0)
     }
     say("rank \(rank): state identical on every process: \(identical); broadcast \(telemetry.broadcastValues) values as refresh owner, all-reduced \(telemetry.allReduceValues), gathered \(telemetry.gatherValues); survived refresh failures \(survived)")
     say("rank \(rank) of \(communicator.size): \(optimizerName) \(modelName) \(steps) steps: relative difference \(worst), tolerance \(tolerance) (kappa \(kappa))")
