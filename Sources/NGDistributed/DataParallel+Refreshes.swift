@@ -36,7 +36,7 @@ extension DataParallel {
                 for d in schedule.slots.indices where schedule.owners[d] == rank && ownFailure == nil {
                     let refresh = schedule.refreshes[d]
                     do {
-                        try base.makeSharedRefresh(
+                        slots[schedule.slots[d]].preparedRefresh = try base.makeSharedRefresh(
                             of: slots[schedule.slots[d]].handle,
                             values: UnsafeMutableBufferPointer(rebasing: values[v..<v + refresh.values]),
                             figures: UnsafeMutableBufferPointer(rebasing: figures[f..<f + refresh.figures]))
@@ -65,7 +65,7 @@ extension DataParallel {
                     (v, f) = (valueStart[root], figureStart[root])
                     for d in schedule.slots.indices where schedule.owners[d] == root {
                         let refresh = schedule.refreshes[d]
-                        try base.adoptSharedRefresh(
+                        slots[schedule.slots[d]].preparedRefresh = try base.adoptSharedRefresh(
                             of: slots[schedule.slots[d]].handle,
                             values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
                             figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))

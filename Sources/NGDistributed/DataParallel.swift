@@ -72,6 +72,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         /// An embedding table's lookups (its `gradient` then stays empty: the table's gradient
         /// never travels).
         var embedding: EmbeddingExchange<Scalar>?
+        /// The coming step's refresh, made or adopted in `synchronize`, handed to the step.
+        var preparedRefresh: PreparedRefresh?
     }
 
     /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
@@ -179,6 +181,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
             failure = nil
             for i in slots.indices { (slots[i].submitted, slots[i].observed) = (false, false) }
         }
+        // A refresh prepared by an earlier, failed synchronize is not this step's.
+        for i in slots.indices { slots[i].preparedRefresh = nil }
         checkRound(operation)
         if !layoutChecked { try checkLayout() }
         let reduced = try reduce(loss: loss)
@@ -209,9 +213,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         if let exchange = slots[i].embedding {
             try base.step(layer, table: &weight, lookups: exchange.lookups, outputGradients: exchange.rows)
         } else {
-            try base.step(layer, weight: &weight, gradient: slots[i].gradient)
+            try base.step(layer, weight: &weight, gradient: slots[i].gradient, refresh: slots[i].preparedRefresh)
         }
         slots[i].synchronized = false
+        slots[i].preparedRefresh = nil
     }
 
     /// What the base optimizer does with a non-finite gradient or observation. The gradients it

@@ -7,8 +7,6 @@ struct EmbeddingStepRequest<Scalar: BLASScalar> {
     let runningAverage: Scalar
     /// K-FAC's shift of the row frequencies (unused without them).
     let frequencyShift: Scalar
-    /// The refresh made ahead of the step (data-parallel), when one is due.
-    let ahead: RefreshAhead?
     /// The layer's step count, for the rule's schedule.
     let t: Int
 }
@@ -35,7 +33,7 @@ extension EmbeddingCurvature {
                     outputGradients: outputGradients, touched: update.touched!, runningAverage: request.runningAverage,
                     operation)
             }
-            slot = try request.ahead.stagedRefresh(of: &self, due: request.due, damping: request.damping, outcome: &outcome)
+            slot = try stageRefresh(due: request.due, damping: request.damping, outcome: &outcome)
             applyToRows(
                 update.newWeight, touched: update.touched!, into: &update.direction, slot: slot,
                 frequencyShift: request.frequencyShift)

@@ -83,8 +83,8 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
     @_specialize(where Rule == Adam<Float>)
     @_specialize(where Rule == Adam<Double>)
     public mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Rule.Settings,
-        _ operation: NGError.Operation
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
+        _ settings: Rule.Settings, _ operation: NGError.Operation
     ) throws(NGError) {
         update.load(gradient)
         try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)

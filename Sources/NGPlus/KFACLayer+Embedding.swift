@@ -15,8 +15,7 @@ extension KFACLayer {
         let damping = dampingRule(configuration)
         let request = EmbeddingStepRequest(
             statisticsStep: step % configuration.resolvedStatisticsInterval == 0, due: due, damping: damping,
-            runningAverage: Scalar(configuration.runningAverage), frequencyShift: Scalar(damping.shift(maxAbsolute: 0)),
-            ahead: progress.ahead(due: due), t: step)
+            runningAverage: Scalar(configuration.runningAverage), frequencyShift: Scalar(damping.shift(maxAbsolute: 0)), t: step)
         guard var curvature = embedding else { preconditionFailure("an embedding table without its curvature") }
         embedding = nil
         defer { embedding = curvature }

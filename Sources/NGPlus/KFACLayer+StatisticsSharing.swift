@@ -31,15 +31,17 @@ extension KFACLayer {
     public mutating func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
-    ) throws {
+    ) throws -> RefreshAhead {
         try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
         let damping = dampingRule(configuration)
-        progress.refreshAhead = try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures)
+        return try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures) ?? .inUse
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
-        progress.refreshAhead = curvature?.adoptRefreshRecord(values: values, figures: figures)
+    public mutating func adoptSharedRefresh(
+        values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) -> RefreshAhead {
+        curvature?.adoptRefreshRecord(values: values, figures: figures) ?? .inUse
     }
 }

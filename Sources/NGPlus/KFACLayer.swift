@@ -78,8 +78,8 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ configuration: KFACConfiguration,
-        _ operation: NGError.Operation
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
+        _ configuration: KFACConfiguration, _ operation: NGError.Operation
     ) throws {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
@@ -89,7 +89,7 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
             // Taken out so that it is changed in place, and put back on a throw too.
             curvature = nil
             defer { curvature = factors }
-            slot = try progress.ahead(due: due).stagedRefresh(
+            slot = try refresh.stagedRefresh(
                 of: &factors, due: due, damping: dampingRule(configuration), outcome: &outcome)
             switch gradient {
             case let .matrix(gradient):

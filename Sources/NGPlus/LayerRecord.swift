@@ -35,11 +35,13 @@ public protocol LayerRecord: Sendable {
     ) throws(NGError)
 
     /// Computes the step from a validated gradient aside — direction, new state, new weight —
-    /// and checks it; nothing in use changes. `index` names the layer in errors. Throws an
-    /// `NGError`, or `OptimizerError.missingStatistics`.
+    /// and checks it; nothing in use changes. `refresh`, when not nil, is the coming step's
+    /// refresh made or adopted ahead of it (`makeSharedRefresh`, `adoptSharedRefresh`), used
+    /// instead of staging one. `index` names the layer in errors. Throws an `NGError`, or
+    /// `OptimizerError.missingStatistics`.
     mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Settings,
-        _ operation: NGError.Operation
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
+        _ settings: Settings, _ operation: NGError.Operation
     ) throws
 
     /// Puts what the last successful `stage` computed in use: the new weight in `weight`, the
@@ -71,15 +73,17 @@ public protocol LayerRecord: Sendable {
     func sharedRefresh(_ settings: Settings) -> SharedRefresh?
 
     /// Makes the coming step's refresh ahead of it and writes its record (the owner); called
-    /// only when `sharedRefresh` is not nil, with buffers of its sizes.
+    /// only when `sharedRefresh` is not nil, with buffers of its sizes. The step is handed
+    /// what this returns.
     mutating func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ settings: Settings, _ operation: NGError.Operation
-    ) throws
+    ) throws -> RefreshAhead
 
     /// Adopts the owner's record as the coming step's refresh; called only when
-    /// `sharedRefresh` is not nil, with a record of its sizes.
-    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>)
+    /// `sharedRefresh` is not nil, with a record of its sizes. The step is handed what this
+    /// returns.
+    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead
 
     /// The layer's state (the spec is saved by the optimizer).
     func encode(to writer: inout StateWriter)
@@ -132,7 +136,9 @@ extension StatisticsFreeRecord {
     public func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ settings: Settings, _ operation: NGError.Operation
-    ) {}
+    ) -> RefreshAhead { .inUse }
 
-    public func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {}
+    public func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead {
+        .inUse
+    }
 }

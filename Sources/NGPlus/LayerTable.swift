@@ -67,16 +67,23 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         }
     }
 
-    /// `LayerOptimizer.step(_:weight:gradient:)`.
+    /// `LayerOptimizer.step(_:weight:gradient:)`, and `StatisticsSharing.step(_:weight:gradient:refresh:)`
+    /// with a refresh prepared for this step.
     mutating func step(
-        _ handle: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, _ settings: Layer.Settings
+        _ handle: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, _ settings: Layer.Settings,
+        refresh: PreparedRefresh? = nil
     ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        if let refresh, refresh.layer != handle || refresh.step != layers[i].step {
+            throw NGError.invalidArgument(
+                operation: operation, argument: "refresh",
+                reason: "was prepared for \(refresh.layer)'s step \(refresh.step), not \(handle)'s step \(layers[i].step)")
+        }
         do {
             try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
             if skipsDroppedObservation(i) { return }
-            try layers[i].stage(.matrix(gradient), weight: weight, index: i, settings, operation)
+            try layers[i].stage(.matrix(gradient), weight: weight, refresh: refresh?.ahead, index: i, settings, operation)
             layers[i].commit(weight: &weight)
         } catch {
             guard skips(error) else { throw error }
@@ -96,8 +103,8 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
                 layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
             if skipsDroppedObservation(i) { return }
             try layers[i].stage(
-                .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, index: i,
-                settings, operation)
+                .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, refresh: nil,
+                index: i, settings, operation)
             layers[i].commit(weight: &weight)
         } catch {
             guard skips(error) else { throw error }
@@ -201,11 +208,11 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     mutating func makeSharedRefresh(
         _ handle: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>,
         _ settings: Layer.Settings
-    ) throws {
+    ) throws -> PreparedRefresh {
         let i = try StepValidation.index(of: handle, count: layers.count, stepOperation)
         try requireRecordSizes(i, values: values.count, figures: figures.count, settings)
-        try layers[i].makeSharedRefresh(
-            values: values, figures: figures, index: i, settings, stepOperation)
+        let ahead = try layers[i].makeSharedRefresh(values: values, figures: figures, index: i, settings, stepOperation)
+        return PreparedRefresh(layer: handle, step: layers[i].step, ahead: ahead)
     }
 
     /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`: `unknownLayer`, or
@@ -213,10 +220,11 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     mutating func adoptSharedRefresh(
         _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>,
         _ settings: Layer.Settings
-    ) throws {
+    ) throws -> PreparedRefresh {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
         try requireRecordSizes(i, values: values.count, figures: figures.count, settings)
-        layers[i].adoptSharedRefresh(values: values, figures: figures)
+        let ahead = layers[i].adoptSharedRefresh(values: values, figures: figures)
+        return PreparedRefresh(layer: handle, step: layers[i].step, ahead: ahead)
     }
 
     /// A shared refresh is due for layer `i`, and a record of `values` and `figures` is its size.

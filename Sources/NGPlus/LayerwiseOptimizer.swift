@@ -110,13 +110,19 @@ extension LayerwiseOptimizer: StatisticsSharing {
 
     public mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
-    ) throws {
+    ) throws -> PreparedRefresh {
         try table.makeSharedRefresh(layer, values: values, figures: figures, settings)
     }
 
     public mutating func adoptSharedRefresh(
         of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
-    ) throws {
+    ) throws -> PreparedRefresh {
         try table.adoptSharedRefresh(layer, values: values, figures: figures, settings)
+    }
+
+    public mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, refresh: PreparedRefresh?
+    ) throws {
+        try table.step(layer, weight: &weight, gradient: gradient, settings, refresh: refresh)
     }
 }

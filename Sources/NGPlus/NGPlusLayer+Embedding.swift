@@ -13,7 +13,7 @@ extension NGPlusLayer {
         let request = EmbeddingStepRequest(
             statisticsStep: isStatisticsStep(configuration), due: due,
             damping: configuration.dampingRule(for: spec, step: step), runningAverage: Scalar(configuration.runningAverage),
-            frequencyShift: 0, ahead: progress.ahead(due: due), t: step)
+            frequencyShift: 0, t: step)
         let settings = PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam)
         let outcome = try curvature.withEmbedding(&update) { (curvature, update) throws(NGError) in
             try curvature.step(

@@ -38,18 +38,20 @@ extension NGPlusLayer {
     public mutating func makeSharedRefresh(
         values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
-    ) throws {
+    ) throws -> RefreshAhead {
         try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
         let damping = configuration.dampingRule(for: spec, step: step)
-        progress.refreshAhead = try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
+        return try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
             try curvature.makeRefreshRecord(damping: damping, values: values, figures: figures)
         }
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) {
-        progress.refreshAhead = curvature.withPerSample(&update.direction) { curvature, _ in
+    public mutating func adoptSharedRefresh(
+        values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) -> RefreshAhead {
+        curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.adoptRefreshRecord(values: values, figures: figures)
         }
     }

@@ -95,7 +95,7 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int,
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
     ) throws {
         let due = isRefreshStep(configuration)
@@ -125,9 +125,8 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
             }
         case .dense, .conv2d:
             try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
-            let ahead = progress.ahead(due: due)
             try curvature.withPerSample(&update.direction) { (curvature, direction) throws(NGError) in
-                slot = try ahead.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
+                slot = try refresh.stagedRefresh(of: &curvature, due: due, damping: damping, outcome: &outcome)
                 switch gradient {
                 case let .matrix(gradient):
                     curvature.apply(gradient, into: &direction, slot: slot)

@@ -1,9 +1,13 @@
 /// A layer's refresh made before its step — by this process, or adopted from the process that
-/// owns the layer's refreshes in a data-parallel run — which the step then uses instead of
-/// staging its own: the slot the step applies and what it counts into `RefreshHealth`.
-struct RefreshAhead: Sendable {
+/// owns the layer's refreshes in a data-parallel run — which the step is handed and uses instead
+/// of staging its own: the slot the step applies and what it counts into `RefreshHealth`. The
+/// staged inverse it names stays in the layer's curvature block.
+public struct RefreshAhead: Sendable {
     let slot: InverseSlot
     let outcome: RefreshOutcome
+
+    /// No refresh: the inverse in use applies (what a layer without curvature hands back).
+    static let inUse = RefreshAhead(slot: .current, outcome: RefreshOutcome())
 }
 
 /// The record of a refresh as one process sends it: five figures about the outcome — 0 when a

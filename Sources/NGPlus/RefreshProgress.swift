@@ -1,6 +1,5 @@
 /// What a preconditioned layer (NG+, K-FAC) keeps beside its curvature about its schedule:
-/// the steps taken, the step it last observed, the refresh made ahead of its step in a
-/// data-parallel run, and what its staged step will commit.
+/// the steps taken, the step it last observed, and what its staged step will commit.
 struct RefreshProgress: Sendable {
     /// The steps the layer has taken.
     private(set) var step = 0
@@ -8,8 +7,6 @@ struct RefreshProgress: Sendable {
     private(set) var observedStep = -1
     /// What the refreshes went through, rung by rung (telemetry, not saved).
     private(set) var health = RefreshHealth()
-    /// The coming step's refresh, made ahead of it in a data-parallel run (not saved).
-    var refreshAhead: RefreshAhead?
     /// The slot the staged step applied and its refresh's outcome (nil: none was due).
     private var stagedSlot = InverseSlot.current
     private var stagedOutcome: RefreshOutcome?
@@ -29,11 +26,6 @@ struct RefreshProgress: Sendable {
         }
     }
 
-    /// The refresh made ahead of the coming step, when one is due.
-    func ahead(due: Bool) -> RefreshAhead? {
-        due ? refreshAhead : nil
-    }
-
     /// Notes what the staged step applied, for `commitStep`.
     mutating func staged(_ slot: InverseSlot, _ outcome: RefreshOutcome?) {
         (stagedSlot, stagedOutcome) = (slot, outcome)
@@ -45,7 +37,6 @@ struct RefreshProgress: Sendable {
         if let stagedOutcome { health.record(stagedOutcome) }
         let refreshing = stagedSlot == .staged
         staged(.current, nil)
-        refreshAhead = nil
         step += 1
         return refreshing
     }

@@ -50,21 +50,40 @@ public protocol StatisticsSharing: LayerOptimizer {
     /// Woodbury inverse, NG+'s matrix form: cheaper to make than to wait for).
     func sharedRefresh(of layer: LayerHandle) -> SharedRefresh?
 
-    /// On the process that owns the refresh: makes it now, as the coming step would (the
-    /// step then uses it), and writes its record into buffers of `sharedRefresh`'s sizes.
+    /// On the process that owns the refresh: makes it now, as the coming step would, and
+    /// writes its record into buffers of `sharedRefresh`'s sizes. Hand what it returns to the
+    /// coming step (`step(_:weight:gradient:refresh:)`), which then uses it.
     /// - Throws: `unknownLayer`; `invalidArgument` when no shared refresh is due or the buffers
     ///   are not `sharedRefresh`'s sizes; what the step would throw for it
     ///   (`notPositiveDefinite` without an inverse in use, `missingStatistics`); nothing changes.
     mutating func makeSharedRefresh(
         of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
-    ) throws
+    ) throws -> PreparedRefresh
 
     /// On every other process: makes the owner's record the coming step's refresh, exactly as
-    /// if this process had made it.
+    /// if this process had made it. Hand what it returns to the coming step.
     /// - Throws: `unknownLayer`; `invalidArgument` when no shared refresh is due or the record is
     ///   not `sharedRefresh`'s sizes. Nothing changes.
     mutating func adoptSharedRefresh(
-        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) throws
+        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+    ) throws -> PreparedRefresh
+
+    /// `LayerOptimizer.step(_:weight:gradient:)` with the refresh made or adopted ahead of it
+    /// (nil: none, the step makes its own when one is due).
+    /// - Throws: what the step throws; `invalidArgument` when `refresh` was prepared for another
+    ///   layer or step. Nothing changes.
+    mutating func step(
+        _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>, refresh: PreparedRefresh?
+    ) throws
+}
+
+/// A layer's coming refresh made or adopted ahead of its step in a data-parallel run
+/// (`StatisticsSharing.makeSharedRefresh`, `adoptSharedRefresh`), for that step only.
+public struct PreparedRefresh: Sendable {
+    /// The layer and the step it was made for.
+    public let layer: LayerHandle
+    public let step: Int
+    let ahead: RefreshAhead
 }
 
 /// A refresh one process makes for all of a data-parallel run: its cost (to balance the

@@ -37,14 +37,14 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
     @_specialize(where Transform == Shampoo<Float>)
     @_specialize(where Transform == Shampoo<Double>)
     public mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, index: Int, _ settings: Transform.Settings,
-        _ operation: NGError.Operation
+        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
+        _ settings: Transform.Settings, _ operation: NGError.Operation
     ) throws(NGError) {
         let columns = spec.weightColumns
         if matrix != nil {
             try matrix?.stage(gradient, weight: weight, weightColumns: columns, settings, operation)
         } else {
-            try vector?.stage(gradient, weight: weight, index: index, settings.adam, operation)
+            try vector?.stage(gradient, weight: weight, refresh: nil, index: index, settings.adam, operation)
         }
     }
 

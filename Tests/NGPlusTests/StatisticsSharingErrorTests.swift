@@ -35,9 +35,10 @@ import Testing
             expectRefused(known) { try optimizer.withGatheredRows(of: handle, totalRows: 4) { _ in visited = true } }
             values.withUnsafeMutableBufferPointer { v in
                 figures.withUnsafeMutableBufferPointer { f in
-                    expectRefused(known) { try optimizer.makeSharedRefresh(of: handle, values: v, figures: f) }
+                    expectRefused(known) { _ = try optimizer.makeSharedRefresh(of: handle, values: v, figures: f) }
                     expectRefused(known) {
-                        try optimizer.adoptSharedRefresh(of: handle, values: UnsafeBufferPointer(v), figures: UnsafeBufferPointer(f))
+                        _ = try optimizer.adoptSharedRefresh(
+                            of: handle, values: UnsafeBufferPointer(v), figures: UnsafeBufferPointer(f))
                     }
                 }
             }
@@ -69,7 +70,7 @@ import Testing
         let refresh = try #require(owner.sharedRefresh(of: layer))
         var values = [Float](repeating: 0, count: refresh.values)
         var figures = [Double](repeating: 0, count: refresh.figures)
-        try values.withUnsafeMutableBufferPointer { v in
+        let made = try values.withUnsafeMutableBufferPointer { v in
             try figures.withUnsafeMutableBufferPointer { f in
                 try owner.makeSharedRefresh(of: layer, values: v, figures: f)
             }
@@ -82,15 +83,50 @@ import Testing
             try adopt(&other, layer, values: values, figures: figures + [0])
         }
         #expect(other.stateBytes() == before)
-        // The right record is adopted, and both processes then take the same step.
-        try adopt(&other, layer, values: values, figures: figures)
+        // The right record is adopted, and both processes then take the same step, each handed
+        // its prepared refresh; a refresh prepared for another step is refused.
+        let adopted = try adopt(&other, layer, values: values, figures: figures)
         var generator = SeededGenerator(seed: 4)
         let gradient = Matrix<Float>.random(rows: 6, columns: 6, scale: 0.1, using: &generator)
         var ownerWeight = Matrix<Float>(rows: 6, columns: 6, repeating: 0.5)
         var otherWeight = ownerWeight
-        try owner.step(layer, weight: &ownerWeight, gradient: gradient)
-        try other.step(layer, weight: &otherWeight, gradient: gradient)
+        try owner.step(layer, weight: &ownerWeight, gradient: gradient, refresh: made)
+        try other.step(layer, weight: &otherWeight, gradient: gradient, refresh: adopted)
         #expect(ownerWeight.elements == otherWeight.elements)
+        // The same refresh handed to the next step is refused, with nothing changed.
+        let afterStep = other.stateBytes()
+        #expect(throws: NGError.self) {
+            try other.step(layer, weight: &otherWeight, gradient: gradient, refresh: adopted)
+        }
+        #expect(other.stateBytes() == afterStep)
+    }
+
+    /// A refresh prepared for one layer, handed to another layer's step, is refused with
+    /// nothing changed.
+    @Test func aRefreshPreparedForAnotherLayerIsRefused() throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            side: .left, method: .explicitInverse, batchSize: 4))
+        let first = try optimizer.register(.dense(outputs: 3, inputs: 2, bias: false))
+        let second = try optimizer.register(.dense(outputs: 3, inputs: 2, bias: false))
+        var generator = SeededGenerator(seed: 5)
+        for layer in [first, second] {
+            try optimizer.observe(
+                layer, inputs: .random(rows: 4, columns: 2, using: &generator),
+                outputGradients: .random(rows: 4, columns: 3, scale: 0.1, using: &generator))
+        }
+        let size = try #require(optimizer.sharedRefresh(of: first))
+        var values = [Float](repeating: 0, count: size.values)
+        var figures = [Double](repeating: 0, count: size.figures)
+        let prepared = try values.withUnsafeMutableBufferPointer { v in
+            try figures.withUnsafeMutableBufferPointer { f in try optimizer.makeSharedRefresh(of: first, values: v, figures: f) }
+        }
+        var weight = Matrix<Float>(rows: 3, columns: 2, repeating: 0.5)
+        let before = (optimizer.stateBytes(), weight)
+        #expect(throws: NGError.self) {
+            try optimizer.step(second, weight: &weight, gradient: Matrix(rows: 3, columns: 2, repeating: 0.1), refresh: prepared)
+        }
+        #expect(optimizer.stateBytes() == before.0)
+        #expect(weight == before.1)
     }
 
     /// `body` throws `invalidArgument` for a known layer, `unknownLayer` for an unknown one.
@@ -114,9 +150,10 @@ import Testing
     }
 
     /// `adoptSharedRefresh` with arrays.
+    @discardableResult
     func adopt<O: StatisticsSharing>(
         _ optimizer: inout O, _ layer: LayerHandle, values: [O.Scalar], figures: [Double]
-    ) throws {
+    ) throws -> PreparedRefresh {
         try values.withUnsafeBufferPointer { v in
             try figures.withUnsafeBufferPointer { f in try optimizer.adoptSharedRefresh(of: layer, values: v, figures: f) }
         }
