@@ -1,7 +1,7 @@
 import NGPlus
 
-/// The parts of `synchronize`: failures recorded, the layout checked once, the fused
-/// all-reduce of gradients, statistics, the loss and failure flags, and the gathered factor rows.
+/// The checks of `synchronize` (failures recorded, the layout checked once, every layer's
+/// gradient and statistics present); its collectives are `StepExchange`'s.
 extension DataParallel {
     /// Runs `body`, keeping its first error for `synchronize` to report to the other processes.
     mutating func recordingFailure(_ body: (inout Self) throws -> Void) throws {
@@ -69,136 +69,8 @@ extension DataParallel {
                 return
             }
             if base.sharedStatistics(of: slot.handle) != .none && !slot.observed {
-                failure = OptimizerError.missingStatistics(operation: operation, layer: i, step: telemetry.steps)
+                failure = OptimizerError.missingStatistics(operation: operation, layer: i, step: exchange.telemetry.steps)
                 return
-            }
-        }
-    }
-
-    /// The one all-reduce: packs (weighted by this process's share), sums, checks every
-    /// process's flag, unpacks. Returns the whole batch's mean loss.
-    mutating func reduce(loss: Double) throws -> Double {
-        var count = 0
-        for i in slots.indices {
-            count += slots[i].gradient.rows * slots[i].gradient.columns
-            if case let .summed(values) = base.sharedStatistics(of: slots[i].handle) { count += values }
-        }
-        let total = count + 1 + communicator.size
-        if fused.count < total { fused = Array(repeating: 0, count: total) }
-        let (weight, rank, failed) = (shareWeight, communicator.rank, failure != nil)
-        // Taken out while the layers' buffers are visited (no copy: the array moves).
-        var fused: [Scalar] = []
-        swap(&fused, &self.fused)
-        defer { swap(&fused, &self.fused) }
-        try fused.withUnsafeMutableBufferPointer { buffer in
-            var offset = 0
-            try forEachShared { values in
-                pack(UnsafeBufferPointer(values), into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
-                offset += values.count
-            }
-            buffer[offset] = Scalar(loss) * weight
-            for r in 0..<communicator.size { buffer[offset + 1 + r] = r == rank && failed ? 1 : 0 }
-            let started = ContinuousClock.now
-            try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[0..<total]))
-            telemetry.communicationSeconds += Self.seconds(since: started)
-            telemetry.collectives += 1
-        }
-        telemetry.allReduceValues += total
-        if let failure { throw failure }
-        if (0..<communicator.size).contains(where: { fused[count + 1 + $0] != 0 }) {
-            let failedRanks = (0..<communicator.size).filter { fused[count + 1 + $0] != 0 }
-            throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: failedRanks)
-        }
-        try fused.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            try forEachShared { values in
-                copyValues(UnsafeBufferPointer(rebasing: buffer[offset..<offset + values.count]), into: values)
-                offset += values.count
-            }
-        }
-        return Double(fused[count])
-    }
-
-    /// Visits, in the fused buffer's order, every layer's gradient and then its summed
-    /// statistics when this step shares them.
-    mutating func forEachShared(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws {
-        for i in slots.indices {
-            slots[i].gradient.withUnsafeMutableBufferPointer(body)
-            if case .summed = base.sharedStatistics(of: slots[i].handle) {
-                try base.withSummedStatistics(of: slots[i].handle, body)
-            }
-        }
-    }
-
-    /// The all-gather of the Woodbury layers' factor rows, when this step shares any: process
-    /// r's block holds, layer after layer, its rows scaled by its share; every process then
-    /// writes all blocks' rows into each factor in rank order.
-    mutating func gatherFactorRows() throws {
-        guard slots.indices.contains(where: {
-            if case .gatheredRows = base.sharedStatistics(of: slots[$0].handle) { return true }
-            return false
-        }) else { return }
-        var widths: [(slot: Int, width: Int)] = []
-        swap(&widths, &gatherWidths)
-        defer { swap(&widths, &gatherWidths) }
-        widths.removeAll(keepingCapacity: true)
-        for i in slots.indices {
-            if case let .gatheredRows(width) = base.sharedStatistics(of: slots[i].handle) { widths.append((i, width)) }
-        }
-        let rowWidth = widths.reduce(0) { $0 + $1.width }
-        var displacement = 0
-        for r in shares.indices {
-            gatherCounts[r] = Int32(shares[r] * rowWidth)
-            gatherDisplacements[r] = Int32(displacement)
-            displacement += shares[r] * rowWidth
-        }
-        if gathered.count < displacement { gathered = Array(repeating: 0, count: displacement) }
-        let (weight, rank, local) = (shareWeight, communicator.rank, localRows.count)
-        var gathered: [Scalar] = []
-        swap(&gathered, &self.gathered)
-        defer { swap(&gathered, &self.gathered) }
-        try gathered.withUnsafeMutableBufferPointer { buffer in
-            var offset = Int(gatherDisplacements[rank])
-            for (slot, width) in widths {
-                try base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
-                    pack(
-                        UnsafeBufferPointer(rebasing: rows[0..<local * width]),
-                        into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
-                }
-                offset += local * width
-            }
-        }
-        let started = ContinuousClock.now
-        defer {
-            telemetry.communicationSeconds += Self.seconds(since: started)
-            telemetry.gatherValues += Int(gatherCounts[rank])
-            telemetry.collectives += 1
-        }
-        try gathered.withUnsafeMutableBufferPointer { buffer in
-            try gatherCounts.withUnsafeBufferPointer { counts in
-                try gatherDisplacements.withUnsafeBufferPointer { displacements in
-                    try communicator.allGather(
-                        UnsafeMutableBufferPointer(rebasing: buffer[0..<displacement]), counts: counts,
-                        displacements: displacements)
-                }
-            }
-        }
-        let (shares, displacements, total) = (shares, gatherDisplacements, globalBatch)
-        try gathered.withUnsafeBufferPointer { buffer in
-            var columnOffset = 0
-            for (slot, width) in widths {
-                try base.withGatheredRows(of: slots[slot].handle, totalRows: total) { rows in
-                    var row = 0
-                    for r in shares.indices {
-                        let source = Int(displacements[r]) + shares[r] * columnOffset
-                        let count = shares[r] * width
-                        copyValues(
-                            UnsafeBufferPointer(rebasing: buffer[source..<source + count]),
-                            into: UnsafeMutableBufferPointer(rebasing: rows[(row * width)...]))
-                        row += shares[r]
-                    }
-                }
-                columnOffset += width
             }
         }
     }

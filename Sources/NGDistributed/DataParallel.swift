@@ -36,45 +36,15 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     public let globalBatch: Int
     public let localRows: Range<Int>
     /// Every process's rows of a global batch, in rank order.
-    let shares: [Int]
-    var slots: [Slot] = []
-    /// The all-reduce's buffer: gradients, shared statistics, the loss, a flag per process.
-    var fused: [Scalar] = []
-    /// The all-gather's buffer and its layout (Woodbury factor rows).
-    var gathered: [Scalar] = []
-    var gatherWidths: [(slot: Int, width: Int)] = []
-    var gatherCounts: [Int32]
-    var gatherDisplacements: [Int32]
-    /// The embedding all-gathers: counts and displacements (indices, then values, per process),
-    /// and their buffers.
-    var embeddingCounts: [Int32] = []
-    var embeddingDisplacements: [Int32] = []
-    var embeddingIndices: [Int64] = []
-    var embeddingValues: [Scalar] = []
-    /// The refreshes due this step and their owners, and the buffers they are broadcast in.
-    var refreshSchedule = RefreshSchedule()
-    var refreshValues: [Scalar] = []
-    var refreshFigures: [Double] = []
+    var shares: [Int] { exchange.shares }
+    var slots: [ExchangeSlot<Scalar>] = []
+    /// The step's buffers and collectives.
+    var exchange: StepExchange<Scalar>
     /// Where this process's time and traffic went, summed over the steps.
-    public internal(set) var telemetry = DataParallelTelemetry()
+    public var telemetry: DataParallelTelemetry { exchange.telemetry }
     /// This process's first failure of the current step, reported in `synchronize`.
     var failure: (any Error)?
     var layoutChecked = false
-
-    struct Slot {
-        let handle: LayerHandle
-        let spec: LayerSpec
-        /// This process's gradient, then the whole batch's after `synchronize`.
-        var gradient: Matrix<Scalar>
-        var submitted = false
-        var observed = false
-        var synchronized = false
-        /// An embedding table's lookups (its `gradient` then stays empty: the table's gradient
-        /// never travels).
-        var embedding: EmbeddingExchange<Scalar>?
-        /// The coming step's refresh, made or adopted in `synchronize`, handed to the step.
-        var preparedRefresh: PreparedRefresh?
-    }
 
     /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
     /// every global batch of `globalBatch` rows in rank order by whole samples of
@@ -97,26 +67,18 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         self.base = base
         self.communicator = communicator
         self.globalBatch = globalBatch
-        shares = communicator.rowShares(globalBatch: globalBatch, rowsPerSample: rowsPerSample)
+        let shares = communicator.rowShares(globalBatch: globalBatch, rowsPerSample: rowsPerSample)
         let start = shares[..<communicator.rank].reduce(0, +)
         localRows = start..<start + shares[communicator.rank]
-        gatherCounts = Array(repeating: 0, count: communicator.size)
-        gatherDisplacements = Array(repeating: 0, count: communicator.size)
+        exchange = StepExchange(communicator: communicator, shares: shares, globalBatch: globalBatch)
     }
 
     /// This process's weight in every sum: its share of the batch.
-    var shareWeight: Scalar { Scalar(localRows.count) / Scalar(globalBatch) }
+    var shareWeight: Scalar { exchange.shareWeight }
 
     public mutating func register(_ spec: LayerSpec) throws(NGError) -> LayerHandle {
         let handle = try base.register(spec)
-        if case let .embedding(vocabulary, width) = spec {
-            slots.append(Slot(
-                handle: handle, spec: spec, gradient: Matrix(rows: 0, columns: 0),
-                embedding: EmbeddingExchange(vocabulary: vocabulary, width: width)))
-        } else {
-            let shape = spec.parameterShape
-            slots.append(Slot(handle: handle, spec: spec, gradient: Matrix(rows: shape.rows, columns: shape.columns)))
-        }
+        slots.append(ExchangeSlot(handle: handle, spec: spec))
         layoutChecked = false
         return handle
     }
@@ -185,12 +147,12 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         for i in slots.indices { slots[i].preparedRefresh = nil }
         checkRound(operation)
         if !layoutChecked { try checkLayout() }
-        let reduced = try reduce(loss: loss)
-        try gatherEmbeddings()
-        try gatherFactorRows()
-        try shareRefreshes()
+        let reduced = try exchange.reduce(loss: loss, failure: failure, base: &base, slots: &slots)
+        try exchange.gatherEmbeddings(slots: &slots)
+        try exchange.gatherFactorRows(base: &base, slots: slots)
+        try exchange.shareRefreshes(base: &base, slots: &slots)
         for i in slots.indices { slots[i].synchronized = true }
-        telemetry.steps += 1
+        exchange.telemetry.steps += 1
         return reduced
     }
 
