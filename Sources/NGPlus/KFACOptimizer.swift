@@ -1,5 +1,5 @@
 /// Settings of the K-FAC baseline, with the same meaning as NG+'s where they share a name.
-public struct KFACConfiguration: Sendable, Equatable, Codable {
+public struct KFACConfiguration: OptimizerConfiguration, Equatable {
     /// The SGD step after preconditioning.
     public var sgd: SGDSettings
     /// λ by step; each factor is damped by `√λ·I` (the π-free Tikhonov split).
@@ -14,6 +14,9 @@ public struct KFACConfiguration: Sendable, Equatable, Codable {
     public var batchSize: Int
     /// Retries of a failed factorization with a larger shift, as `NGPlusConfiguration.maxRetries`.
     public var maxRetries: Int
+
+    /// Every setting at its default.
+    public static var defaults: Self { Self() }
 
     public init(
         sgd: SGDSettings = SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),
@@ -43,16 +46,6 @@ public struct KFACConfiguration: Sendable, Equatable, Codable {
 /// direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`, followed by the same SGD step as NG+. Matrix and
 /// vector parameters, which have no factors, take the plain SGD step.
 public typealias KFACOptimizer<Scalar: BLASScalar> = LayerwiseOptimizer<KFACLayer<Scalar>>
-
-extension LayerwiseOptimizer where Record.Settings == KFACConfiguration {
-    /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
-    public init(configuration: KFACConfiguration = KFACConfiguration()) throws(NGError) {
-        try self.init(settings: configuration)
-    }
-
-    /// The settings, fixed at creation.
-    public var configuration: KFACConfiguration { settings }
-}
 
 extension KFACConfiguration {
     /// Factor statistics every this many steps.

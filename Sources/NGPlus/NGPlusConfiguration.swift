@@ -28,7 +28,7 @@ public enum DampingForm: String, Sendable, Codable, CaseIterable {
 ///   convention), where the authors' starts it at the first gradient.
 ///
 /// `NGPlusConfiguration.authors` is exactly the authors' algorithm.
-public struct NGPlusConfiguration: Sendable, Equatable, Codable {
+public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
     /// The SGD step after preconditioning: learning rate (0.1), momentum (0.9), Nesterov,
     /// weight decay (1e-4, weights only, L2), update-norm clipping.
     public var sgd: SGDSettings
@@ -76,6 +76,9 @@ public struct NGPlusConfiguration: Sendable, Equatable, Codable {
     /// SGD. Every layer kind takes it (vectors and LayerNorm scales too); the matrix form then
     /// keeps no momentum of its own, Adam's moments take its place.
     public var adam: AdamSettings?
+
+    /// Every setting at its default.
+    public static var defaults: Self { Self() }
 
     public init(
         sgd: SGDSettings = SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),

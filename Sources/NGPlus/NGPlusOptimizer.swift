@@ -11,16 +11,6 @@
 /// - vectors: the base rule alone.
 public typealias NGPlusOptimizer<Scalar: BLASScalar> = LayerwiseOptimizer<NGPlusLayer<Scalar>>
 
-extension LayerwiseOptimizer where Record.Settings == NGPlusConfiguration {
-    /// - Throws: `invalidArgument` or `nonPositiveDamping` for a setting out of range.
-    public init(configuration: NGPlusConfiguration = NGPlusConfiguration()) throws(NGError) {
-        try self.init(settings: configuration)
-    }
-
-    /// The settings, fixed at creation.
-    public var configuration: NGPlusConfiguration { settings }
-}
-
 extension LayerwiseOptimizer {
     /// The plan (side, method, flops) NG+ chose for a layer; nil for vectors.
     public func plan<S: BLASScalar>(for layer: LayerHandle) throws(OptimizerError) -> CurvaturePlan?
