@@ -1,12 +1,14 @@
 /// One layer's curvature, in the verbs the K-FAC libraries use (kfac-jax's curvature blocks):
 /// statistics are accumulated (each conformer from what it is given), a refresh of the damped
 /// inverse is *staged* from them beside the inverse in use, the inverse — staged or current —
-/// is *applied*, and the staged refresh is *committed* only when the whole step has passed its
-/// last check. Nothing a conformer does before `commitRefresh` changes its saved state.
+/// is applied (each conformer to what its layer hands it: a gradient, or a table's looked-up
+/// rows), and the staged refresh is *committed* only when the whole step has passed its last
+/// check. Nothing a conformer does before `commitRefresh` changes its saved state.
 ///
 /// Conformers: `PerSampleCurvature` (dense and conv2d layers; left or right side, blocks or
-/// Woodbury), `MatrixCurvature` (the mini-batch GFIM of any matrix parameter) and
-/// `KFACCurvature` (K-FAC's two Kronecker factors).
+/// Woodbury), `MatrixCurvature` (the mini-batch GFIM of any matrix parameter),
+/// `EmbeddingCurvature` (a table's right-side GFIM) and `KFACCurvature` (K-FAC's two Kronecker
+/// factors).
 protocol CurvatureBlock: Sendable {
     associatedtype Scalar: BLASScalar
 
@@ -18,13 +20,15 @@ protocol CurvatureBlock: Sendable {
     /// Puts the staged inverse in use.
     mutating func commitRefresh()
 
-    /// `D = F̂⁻¹` applied to a validated gradient (the layer's parameter shape), with the
-    /// current inverse or the staged one.
-    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot)
-
     /// True once a refresh has been committed: an inverse is in use.
     var hasInverse: Bool { get }
+}
 
+/// A curvature block whose refresh one process can make for all of a data-parallel run and
+/// send to the others (`StatisticsSharing`): its staged refresh written as a record and
+/// adopted from one. The matrix form is not one: every process makes its refresh from the
+/// gradient, already the whole batch's.
+protocol SharedRefreshBlock: CurvatureBlock {
     /// The values and figures of a staged refresh as one process sends it to the others, or nil
     /// when every process makes its own (a Woodbury inverse).
     var refreshRecordSize: (values: Int, figures: Int)? { get }

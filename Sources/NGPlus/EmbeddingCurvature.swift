@@ -18,7 +18,7 @@ enum EmbeddingInputFactor {
     case rowFrequencies
 }
 
-struct EmbeddingCurvature<Scalar: BLASScalar>: CurvatureBlock {
+struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     var gfim: BlockDiagonalMatrix<Scalar>
     /// The next F while a statistics step is checked.
     var stagedGFIM: BlockDiagonalMatrix<Scalar>
@@ -97,11 +97,6 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
         inverse.adoptStagedRecord(values: values, figures: figures)
-    }
-
-    /// The whole-table form, which a sparse layer never takes.
-    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
-        preconditionFailure("an embedding table is preconditioned on its looked-up rows only")
     }
 
     /// `D_rows = diag(a + s)⁻¹·G_rows·F̂⁻¹` on the first `touched.count` rows: G in

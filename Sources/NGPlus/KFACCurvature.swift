@@ -2,7 +2,7 @@
 /// A (inputs) and G (output gradients) of `KFACFactorBuilder`, each with a damped Cholesky
 /// inverse, applied as `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`. Statistics, refreshes and applies
 /// are staged and committed as NG+'s are, both factors together.
-struct KFACCurvature<Scalar: BLASScalar>: CurvatureBlock {
+struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     var builder: KFACFactorBuilder<Scalar>
     var inputFactor: BlockDiagonalMatrix<Scalar>
     var outputFactor: BlockDiagonalMatrix<Scalar>

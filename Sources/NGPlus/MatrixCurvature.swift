@@ -73,18 +73,6 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
 
     var hasInverse: Bool { inverse.isRefreshed }
 
-    /// Every process makes the matrix form's refresh: its statistics come from the gradient,
-    /// which is already the whole batch's.
-    var refreshRecordSize: (values: Int, figures: Int)? { nil }
-
-    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
-        preconditionFailure("a matrix-form refresh is not sent")
-    }
-
-    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
-        preconditionFailure("a matrix-form refresh is not sent")
-    }
-
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)

@@ -3,7 +3,7 @@
 /// stage and commit a refresh of the damped inverse, apply it to a gradient or, for a dense
 /// layer, fused. The workspaces are allocated at creation (and once more if a batch larger
 /// than planned arrives); steady-state steps allocate nothing.
-struct PerSampleCurvature<Scalar: BLASScalar>: CurvatureBlock {
+struct PerSampleCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     let plan: CurvaturePlan
     var builder: PerSampleBuilder<Scalar>
     /// F (order 1, unused, for a Woodbury plan, which keeps only the builder's factor).

@@ -35,7 +35,7 @@ enum RefreshRecord {
     }
 }
 
-extension CurvatureBlock {
+extension SharedRefreshBlock {
     /// Stages the coming step's refresh now, as the step would (a failure survived when an
     /// inverse is in use), and writes its record. Sizes: `refreshRecordSize` plus the outcome's
     /// five figures.
