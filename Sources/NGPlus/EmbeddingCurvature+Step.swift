@@ -21,7 +21,7 @@ extension EmbeddingCurvature {
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>,
         update: inout ParameterUpdate<Rule>, settings: Rule.Settings, _ request: EmbeddingStepRequest<Scalar>,
         _ operation: NGError.Operation
-    ) throws(NGError) -> RefreshOutcome? where Rule.Scalar == Scalar {
+    ) throws -> RefreshOutcome? where Rule.Scalar == Scalar {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
         update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .newWeight)

@@ -107,7 +107,7 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ settings: Rule.Settings, _ operation: NGError.Operation
-    ) throws(NGError) {
+    ) throws {
         update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
         defer { update.resetRows() }
         try update.requireFiniteRows(of: table, operation)

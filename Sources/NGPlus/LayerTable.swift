@@ -80,8 +80,10 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
                 operation: operation, argument: "refresh",
                 reason: "was prepared for \(refresh.layer)'s step \(refresh.step), not \(handle)'s step \(layers[i].step)")
         }
+        try StepValidation.requireNotEmbedding(layers[i].spec, operation)
+        try StepValidation.weight(layers[i].spec, weight, operation)
         do {
-            try StepValidation.weightAndGradient(layers[i].spec, weight: weight, gradient: gradient, operation)
+            try StepValidation.gradient(layers[i].spec, gradient, operation)
             if skipsDroppedObservation(i) { return }
             try layers[i].stage(.matrix(gradient), weight: weight, refresh: refresh?.ahead, index: i, settings, operation)
             layers[i].commit(weight: &weight)
@@ -98,9 +100,10 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     ) throws {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
+        let bias = try StepValidation.denseLayer(layers[i].spec, operation)
+        try StepValidation.weight(layers[i].spec, weight, operation)
         do {
-            let bias = try StepValidation.denseStep(
-                layers[i].spec, weight: weight, inputs: inputs, outputGradients: outputGradients, operation)
+            try StepValidation.denseStep(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
             if skipsDroppedObservation(i) { return }
             try layers[i].stage(
                 .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, refresh: nil,
@@ -124,20 +127,21 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
                 layers[i].spec, table: table, lookups: lookups, outputGradients: outputGradients, operation)
             try layers[i].sparseStep(
                 lookups: lookups, outputGradients: outputGradients, table: &table, index: i, settings, operation)
+        } catch let fault as NonFiniteTableRow {
+            throw fault.error
         } catch {
             guard skips(error) else { throw error }
             countSkip(i)
         }
     }
 
-    /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value anywhere but in
-    /// the weight, under `.skipStep`. A call that throws has changed nothing, so a skip needs no
-    /// undoing.
+    /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value, under
+    /// `.skipStep`. The weight is checked before the part of a step that may be skipped (a
+    /// table's looked-up rows throw `NonFiniteTableRow`), so a non-finite weight is never
+    /// skipped. A call that throws has changed nothing, so a skip needs no undoing.
     func skips(_ error: any Error) -> Bool {
-        guard nonFinitePolicy == .skipStep, case let .nonFinite(_, argument, _, _)? = error as? NGError else {
-            return false
-        }
-        return argument != "weight"
+        guard nonFinitePolicy == .skipStep, case .nonFinite? = error as? NGError else { return false }
+        return true
     }
 
     /// Skips and counts the step of layer `i` when its observation was dropped. Called after

@@ -15,7 +15,7 @@ extension NGPlusLayer {
             damping: configuration.dampingRule(for: spec, step: step), runningAverage: Scalar(configuration.runningAverage),
             frequencyShift: 0, t: step)
         let settings = PreconditionedStepSettings(sgd: configuration.sgd, adam: configuration.adam)
-        let outcome = try curvature.withEmbedding(&update) { (curvature, update) throws(NGError) in
+        let outcome = try curvature.withEmbedding(&update) { (curvature, update) throws in
             try curvature.step(
                 lookups: lookups, outputGradients: outputGradients, table: &table, update: &update, settings: settings,
                 request, operation)

@@ -61,8 +61,9 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
         touched = rows
     }
 
-    /// Throws `nonFinite` (argument `weight`) when a looked-up row of the table is not finite.
-    func requireFiniteRows(of table: Matrix<Scalar>, _ operation: NGError.Operation) throws(NGError) {
+    /// Throws `NonFiniteTableRow` (its `nonFinite` error names the weight) when a looked-up row
+    /// of the table is not finite: a fault of the caller's weights, which no policy skips.
+    func requireFiniteRows(of table: Matrix<Scalar>, _ operation: NGError.Operation) throws(NonFiniteTableRow) {
         guard let rows = touched?.rows else { return }
         // An index loop: `first(where:)` reached unspecialized allocates.
         var bad = -1
@@ -74,7 +75,7 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
         }
         guard bad >= 0 else { return }
         let column = table.withView { t in (0..<t.columns).first { !t[bad, $0].isFinite } } ?? 0
-        throw .nonFinite(operation: operation, argument: "weight", row: bad, column: column)
+        throw NonFiniteTableRow(error: .nonFinite(operation: operation, argument: "weight", row: bad, column: column))
     }
 
     /// Ends a sparse step: forgets its rows.
@@ -134,4 +135,11 @@ struct ParameterUpdate<Rule: FirstOrderRule>: Sendable {
         rule.commitStaged()
         swap(&weight, &newWeight)
     }
+}
+
+/// A looked-up row of an embedding table that is not finite, found by a sparse step after it
+/// gathered the rows: the caller's weights are corrupt, so `LayerTable` reports `error` even
+/// under `NonFiniteStepPolicy.skipStep`.
+struct NonFiniteTableRow: Error {
+    let error: NGError
 }

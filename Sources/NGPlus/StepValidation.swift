@@ -8,40 +8,49 @@ enum StepValidation {
         return layer.index
     }
 
-    /// W̃ and G̃ have the layer's parameter shape and are finite.
+    /// W̃ has the layer's parameter shape and is finite. A step checks it before anything
+    /// `NonFiniteStepPolicy.skipStep` may skip: a non-finite weight is never skipped.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    static func weightAndGradient<Scalar: BLASScalar>(
-        _ spec: LayerSpec, weight: Matrix<Scalar>, gradient: Matrix<Scalar>, _ operation: NGError.Operation
+    static func weight<Scalar: BLASScalar>(
+        _ spec: LayerSpec, _ weight: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
-        try requireNotEmbedding(spec, operation)
         try weight.requireShape(spec.parameterShape, operation, "weight")
-        try gradient.requireShape(spec.parameterShape, operation, "gradient")
         try weight.requireFinite(operation, "weight")
+    }
+
+    /// G̃ has the layer's parameter shape and is finite.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func gradient<Scalar: BLASScalar>(
+        _ spec: LayerSpec, _ gradient: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws(NGError) {
+        try gradient.requireShape(spec.parameterShape, operation, "gradient")
         try gradient.requireFinite(operation, "gradient")
     }
 
-    /// A dense layer's W̃, inputs (B × n) and output gradients (B × m), finite. Returns its
-    /// bias flag.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func denseStep<Scalar: BLASScalar>(
-        _ spec: LayerSpec, weight: Matrix<Scalar>, inputs: Matrix<Scalar>,
-        outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
-    ) throws(NGError) -> Bool {
-        guard case let .dense(outputs, inputsCount, bias) = spec else {
+    /// A dense layer's bias flag, or `invalidArgument` for any other kind.
+    static func denseLayer(_ spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) -> Bool {
+        guard case let .dense(_, _, bias) = spec else {
             throw .invalidArgument(
                 operation: operation, argument: "layer",
                 reason: "takes inputs and output gradients only for dense layers; pass the gradient instead")
         }
-        try weight.requireShape(spec.parameterShape, operation, "weight")
+        return bias
+    }
+
+    /// A dense layer's inputs (B × n) and output gradients (B × m), finite.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func denseStep<Scalar: BLASScalar>(
+        _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws(NGError) {
+        guard case let .dense(outputs, inputsCount, _) = spec else { return }
         try inputs.requireNonEmpty(operation, "inputs")
         try inputs.requireShape(Shape(inputs.rows, inputsCount), operation, "inputs")
         try outputGradients.requireShape(Shape(inputs.rows, outputs), operation, "outputGradients")
-        try weight.requireFinite(operation, "weight")
         try inputs.requireFinite(operation, "inputs")
         try outputGradients.requireFinite(operation, "outputGradients")
-        return bias
     }
 
     /// Inputs and output gradients fit a dense or conv2d layer, and are finite when `finite`

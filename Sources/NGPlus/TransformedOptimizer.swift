@@ -65,7 +65,7 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
     public mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ settings: Transform.Settings, _ operation: NGError.Operation
-    ) throws(NGError) {
+    ) throws {
         try vector?.sparseStep(
             lookups: lookups, outputGradients: outputGradients, table: &table, index: index, settings.adam,
             operation)
