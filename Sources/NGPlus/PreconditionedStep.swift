@@ -13,8 +13,10 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
     static var stateKind: String { "NGPlusOptimizer" }
 
     static func validate(_ settings: Settings, _ operation: NGError.Operation) throws(NGError) {
-        try settings.sgd.validate(operation)
-        try settings.adam?.validate(operation)
+        switch settings {
+        case let .momentumSGD(sgd): try sgd.validate(operation)
+        case let .adam(adam): try adam.validate(operation)
+        }
     }
 
     /// Momentum SGD; `NGPlusOptimizer.register` makes it Adam when the configuration asks.
@@ -46,6 +48,24 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
         }
     }
 
+    /// Runs `sgd` or `adam` on the rule in place with its own settings. The rule was made from
+    /// the same configuration as the settings (`NGPlusLayer.init`), so the two always agree.
+    mutating func modify<Result>(
+        _ settings: Settings, sgd: (inout MomentumSGD<Scalar>, SGDSettings) -> Result,
+        adam: (inout Adam<Scalar>, AdamSettings) -> Result
+    ) -> Result {
+        switch settings {
+        case let .momentumSGD(settings):
+            return modify(sgd: { sgd(&$0, settings) }, adam: { _ -> Result in Self.disagree() })
+        case let .adam(settings):
+            return modify(sgd: { _ -> Result in Self.disagree() }, adam: { adam(&$0, settings) })
+        }
+    }
+
+    static func disagree() -> Never {
+        preconditionFailure("NG+'s base rule and its settings name different rules")
+    }
+
     mutating func reserveStagedRows(_ count: Int) {
         modify(sgd: { $0.reserveStagedRows(count) }, adam: { $0.reserveStagedRows(count) })
     }
@@ -55,13 +75,14 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
         weightColumns: Int, settings: Settings, t: Int
     ) -> Bool {
         modify(
+            settings,
             sgd: {
                 $0.stage(direction: &direction, weight: weight, into: &newWeight, weightColumns: weightColumns,
-                         settings: settings.sgd, t: t)
+                         settings: $1, t: t)
             },
             adam: {
                 $0.stage(direction: &direction, weight: weight, into: &newWeight, weightColumns: weightColumns,
-                         settings: settings.adam!, t: t)
+                         settings: $1, t: t)
             })
     }
 
@@ -74,8 +95,9 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
         settings: Settings, t: Int
     ) -> Bool {
         modify(
-            sgd: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: settings.sgd, t: t) },
-            adam: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: settings.adam!, t: t) })
+            settings,
+            sgd: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: $1, t: t) },
+            adam: { $0.stageRows(rows, direction: &direction, weight: weight, into: &newRows, settings: $1, t: t) })
     }
 
     mutating func commitStagedRows(_ rows: [Int]) {
@@ -97,9 +119,13 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
     }
 }
 
-/// The settings of both of NG+'s bases: the configuration's `sgd`, and `adam` when Adam is the
-/// base.
-struct PreconditionedStepSettings: Sendable, Codable {
-    var sgd: SGDSettings
-    var adam: AdamSettings?
+/// The settings of NG+'s base rule, as the configuration chose it: momentum SGD's
+/// (`NGPlusConfiguration.sgd`), or Adam's when `NGPlusConfiguration.adam` is set.
+enum PreconditionedStepSettings: Sendable, Codable {
+    case momentumSGD(SGDSettings)
+    case adam(AdamSettings)
+
+    init(sgd: SGDSettings, adam: AdamSettings?) {
+        self = adam.map { .adam($0) } ?? .momentumSGD(sgd)
+    }
 }
