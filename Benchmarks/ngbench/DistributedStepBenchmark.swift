@@ -56,7 +56,7 @@ struct DistributedStepBenchmark {
         for (o, figures) in local.enumerated() {
             for (f, value) in figures.enumerated() { table[(rank * names.count + o) * fields + f] = value }
         }
-        try table.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) }
+        try communicator.allReduceSum(&table)
         return (0..<size).flatMap { r in
             names.indices.map { o in
                 let v = { (f: Int) in table[(r * names.count + o) * fields + f] }

@@ -24,7 +24,7 @@ struct FlopBound {
     /// when nil): the rate of a data-parallel run.
     static func measureSGEMM(summedOver communicator: Communicator?) throws -> Double {
         var rate = [measureSGEMM()]
-        if let communicator { try rate.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) } }
+        if let communicator { try communicator.allReduceSum(&rate) }
         return rate[0]
     }
 }

@@ -87,7 +87,7 @@ struct Scaling: ParsableCommand {
     /// The mean over the processes.
     func mean(_ value: Double, _ communicator: Communicator) throws -> Double {
         var values = [value]
-        try values.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) }
+        try communicator.allReduceSum(&values)
         return values[0] / Double(communicator.size)
     }
 
@@ -101,7 +101,7 @@ struct Scaling: ParsableCommand {
             var times: [Double] = []
             for _ in 0..<repetitions {
                 let started = DispatchTime.now().uptimeNanoseconds
-                try buffer.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) }
+                try communicator.allReduceSum(&buffer)
                 times.append(seconds(since: started))
             }
             return try mean(times.sorted()[times.count / 2], communicator)

@@ -48,52 +48,65 @@ public struct Communicator: Sendable {
     }
 
     /// Every process's `buffer` replaced by the element-wise sum over the processes, in place.
-    public func allReduceSum<Scalar: BLASScalar>(_ buffer: UnsafeMutableBufferPointer<Scalar>) throws(DistributedError) {
+    public func allReduceSum<Scalar: BLASScalar>(_ buffer: inout MutableSpan<Scalar>) throws(DistributedError) {
         let operation = NGError.Operation.communicatorAllReduce
-        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        guard !buffer.isEmpty else { return }
         let count = try Self.count(buffer.count, operation)
-        try Self.check(
-            MPI_Allreduce(cmpi_in_place(), base, count, Self.datatype(Scalar.self), cmpi_sum(), cmpi_comm_world()),
-            "MPI_Allreduce", operation)
+        let code = buffer.withUnsafeMutableBufferPointer { buffer in
+            MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, Self.datatype(Scalar.self), cmpi_sum(), cmpi_comm_world())
+        }
+        try Self.check(code, "MPI_Allreduce", operation)
+    }
+
+    /// Every process's `values` replaced by the element-wise sum over the processes.
+    public func allReduceSum<Scalar: BLASScalar>(_ values: inout [Scalar]) throws(DistributedError) {
+        var span = values.mutableSpan
+        try allReduceSum(&span)
     }
 
     /// Gathers every process's block into every process's `buffer`, in rank order, in place:
     /// process r's `counts[r]` values start at the sum of the counts before it, and each process
     /// has written its own block there before the call.
     public func allGather<Scalar: BLASScalar>(
-        _ buffer: UnsafeMutableBufferPointer<Scalar>, counts: UnsafeBufferPointer<Int32>,
-        displacements: UnsafeBufferPointer<Int32>
+        _ buffer: inout MutableSpan<Scalar>, counts: Span<Int32>, displacements: Span<Int32>
     ) throws(DistributedError) {
-        try allGather(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, Self.datatype(Scalar.self), counts, displacements)
+        try buffer.withUnsafeMutableBytes { (buffer) throws(DistributedError) in
+            try allGather(buffer, Self.datatype(Scalar.self), counts, displacements)
+        }
     }
 
     /// The same for 64-bit integers (an embedding table's lookups).
     public func allGather(
-        _ buffer: UnsafeMutableBufferPointer<Int64>, counts: UnsafeBufferPointer<Int32>,
-        displacements: UnsafeBufferPointer<Int32>
+        _ buffer: inout MutableSpan<Int64>, counts: Span<Int32>, displacements: Span<Int32>
     ) throws(DistributedError) {
-        try allGather(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, cmpi_int64(), counts, displacements)
+        try buffer.withUnsafeMutableBytes { (buffer) throws(DistributedError) in
+            try allGather(buffer, cmpi_int64(), counts, displacements)
+        }
     }
 
     func allGather(
-        _ base: UnsafeMutableRawPointer?, _ count: Int, _ type: MPI_Datatype, _ counts: UnsafeBufferPointer<Int32>,
-        _ displacements: UnsafeBufferPointer<Int32>
+        _ buffer: UnsafeMutableRawBufferPointer, _ type: MPI_Datatype, _ counts: Span<Int32>,
+        _ displacements: Span<Int32>
     ) throws(DistributedError) {
-        guard let base, count > 0 else { return }
-        try Self.check(
-            MPI_Allgatherv(
-                cmpi_in_place(), 0, type, base, counts.baseAddress, displacements.baseAddress, type, cmpi_comm_world()),
-            "MPI_Allgatherv", .communicatorAllGather)
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        let code = counts.withUnsafeBufferPointer { counts in
+            displacements.withUnsafeBufferPointer { displacements in
+                MPI_Allgatherv(
+                    cmpi_in_place(), 0, type, base, counts.baseAddress, displacements.baseAddress, type, cmpi_comm_world())
+            }
+        }
+        try Self.check(code, "MPI_Allgatherv", .communicatorAllGather)
     }
 
     /// `buffer` of process `root` copied into every process's `buffer`.
-    public func broadcast<Scalar: BLASScalar>(
-        _ buffer: UnsafeMutableBufferPointer<Scalar>, root: Int
-    ) throws(DistributedError) {
+    public func broadcast<Scalar: BLASScalar>(_ buffer: inout MutableSpan<Scalar>, root: Int) throws(DistributedError) {
         let operation = NGError.Operation.communicatorBroadcast
-        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        guard !buffer.isEmpty else { return }
         let count = try Self.count(buffer.count, operation)
-        try Self.check(MPI_Bcast(base, count, Self.datatype(Scalar.self), Int32(root), cmpi_comm_world()), "MPI_Bcast", operation)
+        let code = buffer.withUnsafeMutableBufferPointer { buffer in
+            MPI_Bcast(buffer.baseAddress, count, Self.datatype(Scalar.self), Int32(root), cmpi_comm_world())
+        }
+        try Self.check(code, "MPI_Bcast", operation)
     }
 
     /// The element-wise maximum of `values` over the processes, in place.

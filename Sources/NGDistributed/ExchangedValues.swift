@@ -29,3 +29,12 @@ func copyValues<Scalar: BLASScalar>(_ source: UnsafeBufferPointer<Scalar>, into 
 func copyValues<Scalar: BLASScalar>(_ source: Matrix<Scalar>, into target: inout Matrix<Scalar>) {
     source.withView { s in target.withMutableView { $0.update(from: s) } }
 }
+
+extension UnsafeMutableBufferPointer {
+    /// Calls `body` with the elements `range` of this buffer as a span (what `Communicator`
+    /// takes).
+    func withSpan<Result>(_ range: Range<Int>, _ body: (inout MutableSpan<Element>) throws -> Result) rethrows -> Result {
+        var span = UnsafeMutableBufferPointer(rebasing: self[range]).mutableSpan
+        return try body(&span)
+    }
+}

@@ -22,13 +22,15 @@ extension StepExchange {
         try fused.withUnsafeMutableBufferPointer { buffer in
             var offset = 0
             try Self.forEachShared(base: &base, slots: &slots) { values in
-                pack(UnsafeBufferPointer(values), into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
+                values.withUnsafeBufferPointer { values in
+                    pack(values, into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
+                }
                 offset += values.count
             }
             buffer[offset] = Scalar(loss) * weight
             for r in 0..<size { buffer[offset + 1 + r] = r == rank && failure != nil ? 1 : 0 }
             let started = ContinuousClock.now
-            try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[0..<total]))
+            try buffer.withSpan(0..<total) { try communicator.allReduceSum(&$0) }
             seconds = Self.seconds(since: started)
         }
         telemetry.communicationSeconds += seconds
@@ -42,8 +44,11 @@ extension StepExchange {
         try fused.withUnsafeBufferPointer { buffer in
             var offset = 0
             try Self.forEachShared(base: &base, slots: &slots) { values in
-                copyValues(UnsafeBufferPointer(rebasing: buffer[offset..<offset + values.count]), into: values)
-                offset += values.count
+                let count = values.count
+                values.withUnsafeMutableBufferPointer { values in
+                    copyValues(UnsafeBufferPointer(rebasing: buffer[offset..<offset + count]), into: values)
+                }
+                offset += count
             }
         }
         return Double(fused[count])
@@ -52,10 +57,10 @@ extension StepExchange {
     /// Visits, in the fused buffer's order, every layer's gradient and then its summed
     /// statistics when this step shares them.
     static func forEachShared<Base: StatisticsSharing>(
-        base: inout Base, slots: inout [ExchangeSlot<Scalar>], _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+        base: inout Base, slots: inout [ExchangeSlot<Scalar>], _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws where Base.Scalar == Scalar {
         for i in slots.indices {
-            slots[i].gradient.withUnsafeMutableBufferPointer(body)
+            slots[i].gradient.withUnsafeMutableBufferPointer { $0.withMutableSpan(body) }
             if case .summed = base.sharedStatistics(of: slots[i].handle) {
                 try base.withSummedStatistics(of: slots[i].handle, body)
             }

@@ -54,20 +54,16 @@ extension StepExchange {
     mutating func allGatherEmbeddings(indexTotal: Int, valueTotal: Int) throws {
         let (communicator, counts, displacements, size) = (
             communicator, embeddingCounts, embeddingDisplacements, communicator.size)
-        try counts.withUnsafeBufferPointer { counts in
-            try displacements.withUnsafeBufferPointer { displacements in
-                try embeddingIndices.withUnsafeMutableBufferPointer { buffer in
-                    try communicator.allGather(
-                        UnsafeMutableBufferPointer(rebasing: buffer[0..<indexTotal]),
-                        counts: UnsafeBufferPointer(rebasing: counts[0..<size]),
-                        displacements: UnsafeBufferPointer(rebasing: displacements[0..<size]))
-                }
-                try embeddingValues.withUnsafeMutableBufferPointer { buffer in
-                    try communicator.allGather(
-                        UnsafeMutableBufferPointer(rebasing: buffer[0..<valueTotal]),
-                        counts: UnsafeBufferPointer(rebasing: counts[size...]),
-                        displacements: UnsafeBufferPointer(rebasing: displacements[size...]))
-                }
+        try embeddingIndices.withUnsafeMutableBufferPointer { buffer in
+            try buffer.withSpan(0..<indexTotal) {
+                try communicator.allGather(
+                    &$0, counts: counts.span.extracting(0..<size), displacements: displacements.span.extracting(0..<size))
+            }
+        }
+        try embeddingValues.withUnsafeMutableBufferPointer { buffer in
+            try buffer.withSpan(0..<valueTotal) {
+                try communicator.allGather(
+                    &$0, counts: counts.span.extracting(size...), displacements: displacements.span.extracting(size...))
             }
         }
     }

@@ -28,32 +28,32 @@ extension StepExchange {
             var offset = Int(displacements[rank])
             for (slot, width) in widths {
                 try base.withGatheredRows(of: slots[slot].handle, totalRows: local) { rows in
-                    pack(
-                        UnsafeBufferPointer(rebasing: rows[0..<local * width]),
-                        into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
+                    rows.withUnsafeBufferPointer { rows in
+                        pack(
+                            UnsafeBufferPointer(rebasing: rows[0..<local * width]),
+                            into: UnsafeMutableBufferPointer(rebasing: buffer[offset...]), scaledBy: weight)
+                    }
                 }
                 offset += local * width
             }
             let started = ContinuousClock.now
-            try counts.withUnsafeBufferPointer { counts in
-                try displacements.withUnsafeBufferPointer { displacements in
-                    try communicator.allGather(
-                        UnsafeMutableBufferPointer(rebasing: buffer[0..<displacement]), counts: counts,
-                        displacements: displacements)
-                }
+            try buffer.withSpan(0..<displacement) {
+                try communicator.allGather(&$0, counts: counts.span, displacements: displacements.span)
             }
             seconds = Self.seconds(since: started)
             var columnOffset = 0
             for (slot, width) in widths {
                 try base.withGatheredRows(of: slots[slot].handle, totalRows: total) { rows in
-                    var row = 0
-                    for r in shares.indices {
-                        let source = Int(displacements[r]) + shares[r] * columnOffset
-                        let count = shares[r] * width
-                        copyValues(
-                            UnsafeBufferPointer(rebasing: buffer[source..<source + count]),
-                            into: UnsafeMutableBufferPointer(rebasing: rows[(row * width)...]))
-                        row += shares[r]
+                    rows.withUnsafeMutableBufferPointer { rows in
+                        var row = 0
+                        for r in shares.indices {
+                            let source = Int(displacements[r]) + shares[r] * columnOffset
+                            let count = shares[r] * width
+                            copyValues(
+                                UnsafeBufferPointer(rebasing: buffer[source..<source + count]),
+                                into: UnsafeMutableBufferPointer(rebasing: rows[(row * width)...]))
+                            row += shares[r]
+                        }
                     }
                 }
                 columnOffset += width

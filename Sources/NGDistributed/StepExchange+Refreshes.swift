@@ -29,11 +29,11 @@ extension StepExchange {
                 var (v, f) = (valueStart[rank], figureStart[rank])
                 for d in schedule.slots.indices where schedule.owners[d] == rank && ownFailure == nil {
                     let (slot, refresh) = (schedule.slots[d], schedule.refreshes[d])
+                    var valueSpan = UnsafeMutableBufferPointer(rebasing: values[v..<v + refresh.values]).mutableSpan
+                    var figureSpan = UnsafeMutableBufferPointer(rebasing: figures[f..<f + refresh.figures]).mutableSpan
                     do {
                         slots[slot].preparedRefresh = try base.makeSharedRefresh(
-                            of: slots[slot].handle,
-                            values: UnsafeMutableBufferPointer(rebasing: values[v..<v + refresh.values]),
-                            figures: UnsafeMutableBufferPointer(rebasing: figures[f..<f + refresh.figures]))
+                            of: slots[slot].handle, values: &valueSpan, figures: &figureSpan)
                     } catch {
                         ownFailure = error
                         figures[statusStart + rank] = 1
@@ -43,13 +43,15 @@ extension StepExchange {
                 refreshSeconds = Self.seconds(since: started)
                 let sending = ContinuousClock.now
                 for root in 0..<size where figureStart[root + 1] > figureStart[root] {
-                    try communicator.broadcast(
-                        UnsafeMutableBufferPointer(rebasing: values[valueStart[root]..<valueStart[root + 1]]), root: root)
-                    try communicator.broadcast(
-                        UnsafeMutableBufferPointer(rebasing: figures[figureStart[root]..<figureStart[root + 1]]), root: root)
-                    try communicator.broadcast(
-                        UnsafeMutableBufferPointer(rebasing: figures[(statusStart + root)..<(statusStart + root + 1)]),
-                        root: root)
+                    try values.withSpan(valueStart[root]..<valueStart[root + 1]) {
+                        try communicator.broadcast(&$0, root: root)
+                    }
+                    try figures.withSpan(figureStart[root]..<figureStart[root + 1]) {
+                        try communicator.broadcast(&$0, root: root)
+                    }
+                    try figures.withSpan((statusStart + root)..<(statusStart + root + 1)) {
+                        try communicator.broadcast(&$0, root: root)
+                    }
                     broadcasts += 3
                 }
                 sendingSeconds = Self.seconds(since: sending)
@@ -60,8 +62,8 @@ extension StepExchange {
                         let (slot, refresh) = (schedule.slots[d], schedule.refreshes[d])
                         slots[slot].preparedRefresh = try base.adoptSharedRefresh(
                             of: slots[slot].handle,
-                            values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]),
-                            figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]))
+                            values: UnsafeBufferPointer(rebasing: values[v..<v + refresh.values]).span,
+                            figures: UnsafeBufferPointer(rebasing: figures[f..<f + refresh.figures]).span)
                         (v, f) = (v + refresh.values, f + refresh.figures)
                     }
                 }

@@ -7,16 +7,16 @@ extension KFACLayer {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
-        curvature?.inputFactor.forEachBlockStorage(body)
-        curvature?.outputFactor.forEachBlockStorage(body)
+    public mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
+        curvature?.inputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
+        curvature?.outputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 
     /// K-FAC's factors are summed, never gathered as rows.
     public var factorRowsInUse: Int { 0 }
 
     /// Not called: K-FAC's statistics are never `.gatheredRows`.
-    public func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {}
+    public func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {}
 
     public func sharedRefresh(_ configuration: KFACConfiguration) -> SharedRefresh? {
         guard let curvature, isRefreshStep(configuration), let size = curvature.refreshRecordSize else { return nil }
@@ -29,18 +29,18 @@ extension KFACLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
-        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>, index: Int,
         _ configuration: KFACConfiguration, _ operation: NGError.Operation
     ) throws -> RefreshAhead {
         try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
         let damping = dampingRule(configuration)
-        return try curvature?.makeRefreshRecord(damping: damping, values: values, figures: figures) ?? .inUse
+        return try curvature?.makeRefreshRecord(damping: damping, values: &values, figures: &figures) ?? .inUse
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
-        values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+        values: Span<Scalar>, figures: Span<Double>
     ) -> RefreshAhead {
         curvature?.adoptRefreshRecord(values: values, figures: figures) ?? .inUse
     }

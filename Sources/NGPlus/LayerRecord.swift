@@ -60,14 +60,14 @@ public protocol LayerRecord: Sendable {
 
     /// Visits the summed statistics' buffers in place; called only when `sharedStatistics` is
     /// `.summed`.
-    mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+    mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void)
 
     /// The rows of this process's low-rank factor (`.gatheredRows`; 0 otherwise).
     var factorRowsInUse: Int { get }
 
     /// Visits the low-rank factor grown to `totalRows` rows; called only when
     /// `sharedStatistics` is `.gatheredRows`.
-    mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void)
+    mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void)
 
     /// The coming step's refresh when one process makes it for all (`StatisticsSharing`).
     func sharedRefresh(_ settings: Settings) -> SharedRefresh?
@@ -76,14 +76,14 @@ public protocol LayerRecord: Sendable {
     /// only when `sharedRefresh` is not nil, with buffers of its sizes. The step is handed
     /// what this returns.
     mutating func makeSharedRefresh(
-        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>, index: Int,
         _ settings: Settings, _ operation: NGError.Operation
     ) throws -> RefreshAhead
 
     /// Adopts the owner's record as the coming step's refresh; called only when
     /// `sharedRefresh` is not nil, with a record of its sizes. The step is handed what this
     /// returns.
-    mutating func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead
+    mutating func adoptSharedRefresh(values: Span<Scalar>, figures: Span<Double>) -> RefreshAhead
 
     /// The layer's state (the spec is saved by the optimizer).
     func encode(to writer: inout StateWriter)
@@ -128,17 +128,17 @@ extension StatisticsFreeRecord {
     ) {}
 
     public func sharedStatistics(_ settings: Settings) -> SharedStatistics { .none }
-    public func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {}
+    public func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {}
     public var factorRowsInUse: Int { 0 }
-    public func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {}
+    public func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {}
     public func sharedRefresh(_ settings: Settings) -> SharedRefresh? { nil }
 
     public func makeSharedRefresh(
-        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>, index: Int,
         _ settings: Settings, _ operation: NGError.Operation
     ) -> RefreshAhead { .inUse }
 
-    public func adoptSharedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead {
+    public func adoptSharedRefresh(values: Span<Scalar>, figures: Span<Double>) -> RefreshAhead {
         .inUse
     }
 }

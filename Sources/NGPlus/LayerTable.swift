@@ -173,7 +173,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     /// `StatisticsSharing.withSummedStatistics(of:_:)`: `unknownLayer`, or `invalidArgument`
     /// when the layer's coming step sums no statistics.
     mutating func withSummedStatistics(
-        _ handle: LayerHandle, _ settings: Layer.Settings, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+        _ handle: LayerHandle, _ settings: Layer.Settings, _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
         guard case .summed = layers[i].sharedStatistics(settings) else {
@@ -187,7 +187,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     /// than its own.
     mutating func withGatheredRows(
         _ handle: LayerHandle, totalRows: Int, _ settings: Layer.Settings,
-        _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+        _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
         guard case .gatheredRows = layers[i].sharedStatistics(settings) else {
@@ -210,19 +210,19 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
 
     /// `StatisticsSharing.makeSharedRefresh(of:values:figures:)`.
     mutating func makeSharedRefresh(
-        _ handle: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>,
+        _ handle: LayerHandle, values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>,
         _ settings: Layer.Settings
     ) throws -> PreparedRefresh {
         let i = try StepValidation.index(of: handle, count: layers.count, stepOperation)
         try requireRecordSizes(i, values: values.count, figures: figures.count, settings)
-        let ahead = try layers[i].makeSharedRefresh(values: values, figures: figures, index: i, settings, stepOperation)
+        let ahead = try layers[i].makeSharedRefresh(values: &values, figures: &figures, index: i, settings, stepOperation)
         return PreparedRefresh(layer: handle, step: layers[i].step, ahead: ahead)
     }
 
     /// `StatisticsSharing.adoptSharedRefresh(of:values:figures:)`: `unknownLayer`, or
     /// `invalidArgument` when no shared refresh is due or the record's sizes are not its.
     mutating func adoptSharedRefresh(
-        _ handle: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>,
+        _ handle: LayerHandle, values: Span<Scalar>, figures: Span<Double>,
         _ settings: Layer.Settings
     ) throws -> PreparedRefresh {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)

@@ -93,13 +93,13 @@ extension LayerwiseOptimizer: StatisticsSharing {
     }
 
     public mutating func withSummedStatistics(
-        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+        of layer: LayerHandle, _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         try table.withSummedStatistics(layer, settings, body)
     }
 
     public mutating func withGatheredRows(
-        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+        of layer: LayerHandle, totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         try table.withGatheredRows(layer, totalRows: totalRows, settings, body)
     }
@@ -109,13 +109,13 @@ extension LayerwiseOptimizer: StatisticsSharing {
     }
 
     public mutating func makeSharedRefresh(
-        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+        of layer: LayerHandle, values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>
     ) throws -> PreparedRefresh {
-        try table.makeSharedRefresh(layer, values: values, figures: figures, settings)
+        try table.makeSharedRefresh(layer, values: &values, figures: &figures, settings)
     }
 
     public mutating func adoptSharedRefresh(
-        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+        of layer: LayerHandle, values: Span<Scalar>, figures: Span<Double>
     ) throws -> PreparedRefresh {
         try table.adoptSharedRefresh(layer, values: values, figures: figures, settings)
     }

@@ -9,8 +9,8 @@ extension NGPlusLayer {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public mutating func withSummedStatistics(_ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
-        curvature.withPerSample(&update.direction) { curvature, _ in curvature.gfim.forEachBlockStorage(body) }
+    public mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
+        curvature.withPerSample(&update.direction) { curvature, _ in curvature.gfim.forEachBlockStorage { $0.withMutableSpan(body) } }
     }
 
     public var factorRowsInUse: Int {
@@ -20,9 +20,9 @@ extension NGPlusLayer {
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public mutating func withGatheredRows(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+    public mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {
         curvature.withPerSample(&update.direction) { curvature, _ in
-            curvature.builder.withGatheredFactor(totalRows: totalRows, body)
+            curvature.builder.withGatheredFactor(totalRows: totalRows) { $0.withMutableSpan(body) }
         }
     }
 
@@ -36,20 +36,20 @@ extension NGPlusLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func makeSharedRefresh(
-        values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>, index: Int,
+        values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>, index: Int,
         _ configuration: NGPlusConfiguration, _ operation: NGError.Operation
     ) throws -> RefreshAhead {
         try progress.requireStatistics(statisticsStep: isStatisticsStep(configuration), index: index, operation)
         let damping = configuration.dampingRule(for: spec, step: step)
         return try curvature.withPerSample(&update.direction) { (curvature, _) throws(NGError) in
-            try curvature.makeRefreshRecord(damping: damping, values: values, figures: figures)
+            try curvature.makeRefreshRecord(damping: damping, values: &values, figures: &figures)
         }
     }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func adoptSharedRefresh(
-        values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+        values: Span<Scalar>, figures: Span<Double>
     ) -> RefreshAhead {
         curvature.withPerSample(&update.direction) { curvature, _ in
             curvature.adoptRefreshRecord(values: values, figures: figures)

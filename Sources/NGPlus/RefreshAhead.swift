@@ -40,26 +40,43 @@ extension SharedRefreshBlock {
     /// inverse is in use), and writes its record. Sizes: `refreshRecordSize` plus the outcome's
     /// five figures.
     mutating func makeRefreshRecord(
-        damping: DampingRule, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+        damping: DampingRule, values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>
     ) throws(NGError) -> RefreshAhead {
         var outcome: RefreshOutcome?
         let slot = try stageRefresh(due: true, damping: damping, outcome: &outcome)
         let ahead = RefreshAhead(slot: slot, outcome: outcome ?? RefreshOutcome())
-        RefreshRecord.write(ahead, into: figures)
-        if slot == .staged {
-            writeStagedRefresh(
-                values: values, figures: UnsafeMutableBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
+        values.withUnsafeMutableBufferPointer { values in
+            figures.withUnsafeMutableBufferPointer { figures in
+                RefreshRecord.write(ahead, into: figures)
+                if slot == .staged {
+                    writeStagedRefresh(
+                        values: values,
+                        figures: UnsafeMutableBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
+                }
+            }
         }
         return ahead
     }
 
     /// Adopts a record made by `makeRefreshRecord` on another process.
-    mutating func adoptRefreshRecord(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshAhead {
-        if let kept = RefreshRecord.keptInverse(figures) { return kept }
-        var outcome = RefreshOutcome()
-        outcome.summary = adoptStagedRefresh(
-            values: values, figures: UnsafeBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
-        return RefreshAhead(slot: .staged, outcome: outcome)
+    mutating func adoptRefreshRecord(values: Span<Scalar>, figures: Span<Double>) -> RefreshAhead {
+        values.withUnsafeBufferPointer { values in
+            figures.withUnsafeBufferPointer { figures in
+                if let kept = RefreshRecord.keptInverse(figures) { return kept }
+                var outcome = RefreshOutcome()
+                outcome.summary = adoptStagedRefresh(
+                    values: values, figures: UnsafeBufferPointer(rebasing: figures[RefreshRecord.outcomeFigures...]))
+                return RefreshAhead(slot: .staged, outcome: outcome)
+            }
+        }
+    }
+}
+
+extension UnsafeMutableBufferPointer {
+    /// Calls `body` with this buffer as a span: what a sharing hook hands its caller.
+    package func withMutableSpan(_ body: (inout MutableSpan<Element>) -> Void) {
+        var span = mutableSpan
+        body(&span)
     }
 }
 

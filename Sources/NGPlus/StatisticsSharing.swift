@@ -35,7 +35,7 @@ public protocol StatisticsSharing: LayerOptimizer {
     /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
     ///   `.summed`. `body` is then not called.
     mutating func withSummedStatistics(
-        of layer: LayerHandle, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws
+        of layer: LayerHandle, _ body: (inout MutableSpan<Scalar>) -> Void) throws
 
     /// Calls `body` with `layer`'s low-rank factor, a buffer of `totalRows` rows whose first
     /// rows are this process's (its batch); the caller writes every process's rows, and the
@@ -43,7 +43,7 @@ public protocol StatisticsSharing: LayerOptimizer {
     /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
     ///   `.gatheredRows` or `totalRows` is fewer than this process's batch. Nothing changes.
     mutating func withGatheredRows(
-        of layer: LayerHandle, totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) throws
+        of layer: LayerHandle, totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) throws
 
     /// The refresh `layer`'s coming step makes, when one process can make it for all (after the
     /// statistics are shared); nil when none is due, or when every process makes its own (a
@@ -57,7 +57,7 @@ public protocol StatisticsSharing: LayerOptimizer {
     ///   are not `sharedRefresh`'s sizes; what the step would throw for it
     ///   (`notPositiveDefinite` without an inverse in use, `missingStatistics`); nothing changes.
     mutating func makeSharedRefresh(
-        of layer: LayerHandle, values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>
+        of layer: LayerHandle, values: inout MutableSpan<Scalar>, figures: inout MutableSpan<Double>
     ) throws -> PreparedRefresh
 
     /// On every other process: makes the owner's record the coming step's refresh, exactly as
@@ -65,7 +65,7 @@ public protocol StatisticsSharing: LayerOptimizer {
     /// - Throws: `unknownLayer`; `invalidArgument` when no shared refresh is due or the record is
     ///   not `sharedRefresh`'s sizes. Nothing changes.
     mutating func adoptSharedRefresh(
-        of layer: LayerHandle, values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>
+        of layer: LayerHandle, values: Span<Scalar>, figures: Span<Double>
     ) throws -> PreparedRefresh
 
     /// `LayerOptimizer.step(_:weight:gradient:)` with the refresh made or adopted ahead of it

@@ -33,15 +33,12 @@ import Testing
             let known = handle == vector
             expectRefused(known) { try optimizer.withSummedStatistics(of: handle) { _ in visited = true } }
             expectRefused(known) { try optimizer.withGatheredRows(of: handle, totalRows: 4) { _ in visited = true } }
-            values.withUnsafeMutableBufferPointer { v in
-                figures.withUnsafeMutableBufferPointer { f in
-                    expectRefused(known) { _ = try optimizer.makeSharedRefresh(of: handle, values: v, figures: f) }
-                    expectRefused(known) {
-                        _ = try optimizer.adoptSharedRefresh(
-                            of: handle, values: UnsafeBufferPointer(v), figures: UnsafeBufferPointer(f))
-                    }
-                }
+            expectRefused(known) {
+                var v = values.mutableSpan
+                var f = figures.mutableSpan
+                _ = try optimizer.makeSharedRefresh(of: handle, values: &v, figures: &f)
             }
+            expectRefused(known) { _ = try optimizer.adoptSharedRefresh(of: handle, values: values.span, figures: figures.span) }
             #expect(!visited)
         }
         if case .unknownLayer(_, let layer)? = #expect(throws: OptimizerError.self, performing: {
@@ -70,11 +67,7 @@ import Testing
         let refresh = try #require(owner.sharedRefresh(of: layer))
         var values = [Float](repeating: 0, count: refresh.values)
         var figures = [Double](repeating: 0, count: refresh.figures)
-        let made = try values.withUnsafeMutableBufferPointer { v in
-            try figures.withUnsafeMutableBufferPointer { f in
-                try owner.makeSharedRefresh(of: layer, values: v, figures: f)
-            }
-        }
+        let made = try makeRecord(&owner, layer, values: &values, figures: &figures)
         let before = other.stateBytes()
         #expect(throws: NGError.self) {
             try adopt(&other, layer, values: Array(values.dropLast()), figures: figures)
@@ -117,9 +110,7 @@ import Testing
         let size = try #require(optimizer.sharedRefresh(of: first))
         var values = [Float](repeating: 0, count: size.values)
         var figures = [Double](repeating: 0, count: size.figures)
-        let prepared = try values.withUnsafeMutableBufferPointer { v in
-            try figures.withUnsafeMutableBufferPointer { f in try optimizer.makeSharedRefresh(of: first, values: v, figures: f) }
-        }
+        let prepared = try makeRecord(&optimizer, first, values: &values, figures: &figures)
         var weight = Matrix<Float>(rows: 3, columns: 2, repeating: 0.5)
         let before = (optimizer.stateBytes(), weight)
         #expect(throws: NGError.self) {
@@ -149,13 +140,20 @@ import Testing
         }
     }
 
+    /// `makeSharedRefresh` into arrays.
+    func makeRecord<O: StatisticsSharing>(
+        _ optimizer: inout O, _ layer: LayerHandle, values: inout [O.Scalar], figures: inout [Double]
+    ) throws -> PreparedRefresh {
+        var v = values.mutableSpan
+        var f = figures.mutableSpan
+        return try optimizer.makeSharedRefresh(of: layer, values: &v, figures: &f)
+    }
+
     /// `adoptSharedRefresh` with arrays.
     @discardableResult
     func adopt<O: StatisticsSharing>(
         _ optimizer: inout O, _ layer: LayerHandle, values: [O.Scalar], figures: [Double]
     ) throws -> PreparedRefresh {
-        try values.withUnsafeBufferPointer { v in
-            try figures.withUnsafeBufferPointer { f in try optimizer.adoptSharedRefresh(of: layer, values: v, figures: f) }
-        }
+        try optimizer.adoptSharedRefresh(of: layer, values: values.span, figures: figures.span)
     }
 }
