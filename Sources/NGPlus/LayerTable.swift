@@ -81,9 +81,9 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
                 reason: "was prepared for \(refresh.layer)'s step \(refresh.step), not \(handle)'s step \(layers[i].step)")
         }
         try StepValidation.requireNotEmbedding(layers[i].spec, operation)
-        try StepValidation.weight(layers[i].spec, weight, operation)
+        try StepValidation.parameter(layers[i].spec, weight, "weight", operation)
         do {
-            try StepValidation.gradient(layers[i].spec, gradient, operation)
+            try StepValidation.parameter(layers[i].spec, gradient, "gradient", operation)
             if skipsDroppedObservation(i) { return }
             try layers[i].stage(.matrix(gradient), weight: weight, refresh: refresh?.ahead, index: i, settings, operation)
             layers[i].commit(weight: &weight)
@@ -101,7 +101,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         let bias = try StepValidation.denseLayer(layers[i].spec, operation)
-        try StepValidation.weight(layers[i].spec, weight, operation)
+        try StepValidation.parameter(layers[i].spec, weight, "weight", operation)
         do {
             try StepValidation.denseStep(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
             if skipsDroppedObservation(i) { return }

@@ -8,25 +8,16 @@ enum StepValidation {
         return layer.index
     }
 
-    /// W̃ has the layer's parameter shape and is finite. A step checks it before anything
+    /// `matrix` (the weight W̃ or the gradient G̃, named `argument`) has the layer's parameter
+    /// shape and is finite. A step checks the weight before anything
     /// `NonFiniteStepPolicy.skipStep` may skip: a non-finite weight is never skipped.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    static func weight<Scalar: BLASScalar>(
-        _ spec: LayerSpec, _ weight: Matrix<Scalar>, _ operation: NGError.Operation
+    static func parameter<Scalar: BLASScalar>(
+        _ spec: LayerSpec, _ matrix: Matrix<Scalar>, _ argument: String, _ operation: NGError.Operation
     ) throws(NGError) {
-        try weight.requireShape(spec.parameterShape, operation, "weight")
-        try weight.requireFinite(operation, "weight")
-    }
-
-    /// G̃ has the layer's parameter shape and is finite.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func gradient<Scalar: BLASScalar>(
-        _ spec: LayerSpec, _ gradient: Matrix<Scalar>, _ operation: NGError.Operation
-    ) throws(NGError) {
-        try gradient.requireShape(spec.parameterShape, operation, "gradient")
-        try gradient.requireFinite(operation, "gradient")
+        try matrix.requireShape(spec.parameterShape, operation, argument)
+        try matrix.requireFinite(operation, argument)
     }
 
     /// A dense layer's bias flag, or `invalidArgument` for any other kind.

@@ -10,29 +10,15 @@ public final class GELU<Scalar: NetworkScalar>: NetworkLayer {
     public init() {}
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        ensureShape(&output, x.rows, x.columns)
         input = x
-        x.withView { x in
-            output.withMutableView { y in
-                let (x, y) = (x.flattened, y.flattened)
-                ParallelLoop.forEachChunk(x.count, minimumChunk: 1 << 14) { chunk in
-                    Scalar.gelu(x.columns(chunk).base, into: y.columns(chunk).base, count: chunk.count)
-                }
-            }
-        }
+        forEachChunk(x, into: &output, minimumChunk: 1 << 14) { Scalar.gelu($0, into: $1, count: $2) }
         return output
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(input.shape, .geluBackward, "outputGradient")
-        ensureShape(&inputGradient, dy.rows, dy.columns)
-        withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
-            let (dy, x, dx) = (dy.flattened, x.flattened, dx.flattened)
-            ParallelLoop.forEachChunk(dy.count, minimumChunk: 1 << 14) { chunk in
-                Scalar.geluBackward(
-                    input: x.columns(chunk).base, outputGradient: dy.columns(chunk).base,
-                    into: dx.columns(chunk).base, count: chunk.count)
-            }
+        forEachChunk(input, dy, into: &inputGradient, minimumChunk: 1 << 14) {
+            Scalar.geluBackward(input: $0, outputGradient: $1, into: $2, count: $3)
         }
         return inputGradient
     }
