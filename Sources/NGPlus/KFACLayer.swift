@@ -1,7 +1,7 @@
 /// K-FAC's record of one layer: the two Kronecker factors of a dense or conv2d layer
 /// (`KFACCurvature`), or an embedding table's (`EmbeddingCurvature` with row frequencies), the
 /// SGD step after preconditioning, and its schedule (`RefreshProgress`).
-public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
+public struct KFACLayer<Scalar: BLASScalar>: RefreshingRecord {
     public static var stateKind: String { "KFACOptimizer" }
     public let spec: LayerSpec
     var progress = RefreshProgress()
@@ -15,6 +15,7 @@ public struct KFACLayer<Scalar: BLASScalar>: LayerRecord {
     var formedGradient: Matrix<Scalar>
 
     public var step: Int { progress.step }
+    public var refreshHealth: RefreshHealth { progress.health }
 
     public static func validate(_ settings: KFACConfiguration, _ operation: NGError.Operation) throws(NGError) {
         try settings.validate(operation)

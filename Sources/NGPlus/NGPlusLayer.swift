@@ -1,6 +1,6 @@
 /// NG+'s record of one layer: its curvature by kind (`LayerCurvature`), the base rule's step
 /// after preconditioning, and its schedule (`RefreshProgress`).
-public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
+public struct NGPlusLayer<Scalar: BLASScalar>: RefreshingRecord {
     public static var stateKind: String { "NGPlusOptimizer" }
     public let spec: LayerSpec
     let plan: CurvaturePlan?
@@ -12,6 +12,7 @@ public struct NGPlusLayer<Scalar: BLASScalar>: LayerRecord {
     var update: ParameterUpdate<PreconditionedStep<Scalar>>
 
     public var step: Int { progress.step }
+    public var refreshHealth: RefreshHealth { progress.health }
 
     public static func validate(_ settings: NGPlusConfiguration, _ operation: NGError.Operation) throws(NGError) {
         try settings.validate(operation)

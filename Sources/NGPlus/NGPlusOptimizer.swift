@@ -17,16 +17,4 @@ extension LayerwiseOptimizer {
     where Record == NGPlusLayer<S> {
         try record(layer, .ngPlusPlan).plan
     }
-
-    /// What a layer's refreshes went through, rung by rung of the failure ladder.
-    public func refreshHealth<S: BLASScalar>(of layer: LayerHandle) throws(OptimizerError) -> RefreshHealth
-    where Record == NGPlusLayer<S> {
-        try record(layer, .ngPlusRefreshHealth).progress.health
-    }
-
-    /// What a layer's refreshes went through, rung by rung of the failure ladder.
-    public func refreshHealth<S: BLASScalar>(of layer: LayerHandle) throws(OptimizerError) -> RefreshHealth
-    where Record == KFACLayer<S> {
-        try record(layer, .kfacRefreshHealth).progress.health
-    }
 }
