@@ -74,7 +74,11 @@ extension Float: NetworkScalar {
         NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
     }
 
-    public static func errorFunction(_ x: Float) -> Float { erf(x) }
+    /// `FloatMath.erf`: inlined into the GELU loops, which then run as vector loops.
+    @inlinable @inline(__always)
+    public static func errorFunction(_ x: Float) -> Float { FloatMath.erf(x) }
 
-    public static func exponential(_ x: Float) -> Float { exp(x) }
+    /// `FloatMath.exp`: inlined into the softmax and GELU loops.
+    @inlinable @inline(__always)
+    public static func exponential(_ x: Float) -> Float { FloatMath.exp(x) }
 }

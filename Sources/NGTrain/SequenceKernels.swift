@@ -90,11 +90,11 @@ extension NetworkKernels {
             let row = scores + i * leadingDimension
             var largest = row[0]
             for j in 1..<(i + 1) where row[j] > largest { largest = row[j] }
+            // The exponentials in a loop of their own, which has no sum to carry and so runs as
+            // a vector loop; then the sum, in order.
+            for j in 0...i { row[j] = Scalar.exponential(row[j] - largest) }
             var sum: Scalar = 0
-            for j in 0...i {
-                row[j] = Scalar.exponential(row[j] - largest)
-                sum += row[j]
-            }
+            for j in 0...i { sum += row[j] }
             for j in 0...i { row[j] /= sum }
             for j in (i + 1)..<size { row[j] = 0 }
         }
