@@ -1,6 +1,6 @@
 /// The exponential and the error function of `Float` as straight-line arithmetic — no call,
 /// no branch — so that a loop over an array of them compiles to vector instructions (the libm
-/// functions are scalar calls: `erff` was 13.5% of a language-model step). Both are tested
+/// functions are scalar calls, one a value). Both are tested
 /// against the Double functions over their whole range, ±0, subnormals, ±∞ and NaN
 /// (`FloatMathTests`); the bounds below are those tests'.
 public enum FloatMath {
