@@ -1,10 +1,10 @@
 import NGPlus
 
 /// The scalar types of the training stack. Its few non-BLAS loops (activations, pooling) are
-/// requirements, forwarded by the Float and Double conformances to the generic code of
-/// `NetworkKernels`, so they run compiled for the concrete type even though layers are called
-/// through the `NetworkLayer` existential, where Swift never specializes (measured: an
-/// unspecialized ReLU and pooling took a third of a CNN step).
+/// requirements whose defaults (`NetworkScalar+Kernels.swift`) are specialized for Float and
+/// Double, so they run compiled for the concrete type even though layers are called through
+/// the `NetworkLayer` existential, where Swift never specializes (measured: an unspecialized
+/// ReLU and pooling took a third of a CNN step). A conformance supplies only `erf` and `eˣ`.
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)

@@ -1,0 +1,100 @@
+import NGPlus
+
+/// The loops of `NetworkScalar`, forwarded to the generic code of `NetworkKernels`. Each is
+/// specialized for Float and Double: the protocol's witness for a concrete type enters the
+/// generic entry point, which goes straight to the specialized body, so a layer called through
+/// the `NetworkLayer` existential still runs loops compiled for its scalar.
+extension NetworkScalar {
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        NetworkKernels.relu(x, into: y, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func reluBackward(
+        output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.reluBackward(output: y, outputGradient: dy, into: dx, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func fold(
+        _ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
+        into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.fold(geometry, du, ld: ld, batch: batch, sampleStride: sampleStride, into: dx)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func maxPool(
+        _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
+        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>
+    ) {
+        NetworkKernels.maxPool(x, layout, samples: samples, rectify: rectify, into: y, argmax: argmax)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func maxPoolBackward(
+        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
+        into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.maxPoolBackward(dy, argmax: argmax, layout, samples: samples, into: dx)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func gelu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        NetworkKernels.gelu(x, into: y, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func geluBackward(
+        input x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.geluBackward(input: x, outputGradient: dy, into: dx, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func layerNorm(
+        _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        inverseDeviation: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
+        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int) {
+        NetworkKernels.causalSoftmax(scores, size: size, leadingDimension: leadingDimension)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
+    }
+}
