@@ -36,9 +36,19 @@ struct LanguageModelRun {
         }
     }
 
-    func run(corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?) throws -> [SequenceRecord] {
+    /// Trains for `epochs`; returns the epochs' records and where the steps' time went.
+    func run(
+        corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?
+    ) throws -> (records: [SequenceRecord], layerTimes: LayerTimeAccount) {
         let model = try Model<Float>.transformer(
             sequenceLength: shape.context, width: shape.width, heads: shape.heads, blocks: shape.blocks, seed: seed)
+        let layerTimes = model.recordLayerTimes()
+        return (try train(model, corpus: corpus, epochs: epochs, progress: progress), layerTimes)
+    }
+
+    func train(
+        _ model: Model<Float>, corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?
+    ) throws -> [SequenceRecord] {
         let defaults = Self.defaults(optimizer, base: settings.ngplusBase)
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping

@@ -81,11 +81,14 @@ struct Train: ParsableCommand {
         // data-parallel run is at the processes' summed rate.
         let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
         var records: [EpochRecord] = []
+        var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                records += try TrainingRun(
+                let run = try TrainingRun(
                     model: model, optimizer: name, settings: settings, seed: runSeed, communicator: communicator
                 ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
+                records += run.records
+                if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
             }
         }
         let rateAfter = try FlopBound.measureSGEMM(summedOver: communicator)
@@ -100,6 +103,9 @@ struct Train: ParsableCommand {
             account: network.flopAccount, samplesPerEpoch: train.count / batch * batch,
             sgemmGflops: max(rateBefore, rateAfter))
         TrainingReport.printFlopBound(bound, records: records)
+        // One process's rows against one process's rate: the account is this process's.
+        let rate = bound.sgemmGflops / Double(communicator?.size ?? 1)
+        for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
         if let csv { try TrainingReport.writeCSV(records, to: csv) }
         if let plot { try TrainingReport.writeSVG(records, to: plot) }
     }
@@ -122,15 +128,20 @@ extension Train {
         let printing = (communicator?.rank ?? 0) == 0
         Self.quietIdleBLASThreads(printing: printing)
         let corpus = try TextCorpus.fortunes()
+        let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
         var records: [SequenceRecord] = []
+        var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                records += try LanguageModelRun(
+                let run = try LanguageModelRun(
                     optimizer: name, settings: settings, shape: (context, width, heads, blocks), sequences: sequences,
                     stepsPerEpoch: stepsPerEpoch, seed: runSeed, communicator: communicator
                 ).run(corpus: corpus, epochs: epochs, progress: printing ? nil : { _, _ in })
+                records += run.records
+                if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
             }
         }
+        let rateAfter = try FlopBound.measureSGEMM(summedOver: communicator)
         defer { communicator?.finalize() }
         guard printing else { return }
         if let communicator {
@@ -141,6 +152,9 @@ extension Train {
             + "\(corpus.validationFortunes) (\(corpus.validation.count) bytes) to validate; model: \(blocks) blocks, "
             + "width \(width), \(heads) heads, context \(context); \(sequences) sequences a batch, \(stepsPerEpoch) steps an epoch")
         LanguageModelRun.printRecords(records)
+        // One process's rows against one process's rate: the account is this process's.
+        let rate = max(rateBefore, rateAfter) / Double(communicator?.size ?? 1)
+        for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
         if let csv { try LanguageModelRun.writeCSV(records, to: csv) }
         if let plot { try LanguageModelRun.writeSVG(records.filter { $0.seed == seed }, to: plot) }
     }
@@ -193,8 +207,18 @@ struct TrainingRun {
     var communicator: Communicator?
 
     /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
-    func run(train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil) throws -> [EpochRecord] {
+    /// Returns the epochs' records and where the steps' time went.
+    func run(
+        train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> (records: [EpochRecord], layerTimes: LayerTimeAccount) {
         let network: Model<Float> = try model == .mlp ? .mlp(seed: seed) : .cnn(seed: seed)
+        let layerTimes = network.recordLayerTimes()
+        return (try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress), layerTimes)
+    }
+
+    func trainNetwork(
+        _ network: Model<Float>, train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)?
+    ) throws -> [EpochRecord] {
         let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
         let lambda = settings.damping ?? defaults.damping

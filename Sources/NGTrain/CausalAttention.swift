@@ -8,7 +8,7 @@ import NGPlus
 /// projection `Dense(width → width)` that follows. Per sequence and head (`d = width/heads`):
 /// `S = Q·Kᵀ/√d`, `P` = the row softmax of S over the tokens at or before each token (the
 /// causal mask), `O = P·V`; three GEMMs a head forward, four backward. Keeps P for backward.
-public final class CausalAttention<Scalar: NetworkScalar>: NetworkLayer {
+public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     public let sequenceLength: Int
     public let heads: Int
     public let width: Int
@@ -46,6 +46,8 @@ public final class CausalAttention<Scalar: NetworkScalar>: NetworkLayer {
 
     /// The width of one head.
     public var headWidth: Int { width / heads }
+
+    public var flops: LayerFlops { .attention(sequenceLength: sequenceLength, width: width, heads: heads) }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, 3 * width), .causalAttentionForward, "input")

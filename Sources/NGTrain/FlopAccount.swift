@@ -1,10 +1,10 @@
 import NGPlus
 
-/// The floating-point operations of one training sample through one layer with parameters:
-/// the GEMM flops of its forward pass, and of its backward pass (the weight gradient, and the
-/// input gradient when the layer computes one). Elementwise work (bias, activations,
-/// pooling, im2col) is not counted: the bound is what the GEMMs need at the machine's sgemm
-/// rate, the floor no implementation goes below.
+/// The floating-point operations of one training sample through one layer with parameters
+/// (or attention): the GEMM flops of its forward pass, and of its backward pass (the weight
+/// gradient, and the input gradient when the layer computes one). Elementwise work (bias,
+/// activations, pooling, im2col, softmax) is not counted: the bound is what the GEMMs need at
+/// the machine's sgemm rate, the floor no implementation goes below.
 public struct LayerFlops: Sendable, Equatable {
     /// For example "conv 1→32 3×3 on 28×28" or "dense 3136→128".
     public let name: String
@@ -34,5 +34,13 @@ public struct LayerFlops: Sendable, Equatable {
         return LayerFlops(
             name: "conv \(g.inChannels)→\(outChannels) \(g.kernelHeight)×\(g.kernelWidth) on \(g.height)×\(g.width)",
             forward: 2 * c * (k + 1) * p, backward: 2 * c * (k + 1) * p + (inputGradient ? 2 * k * c * p : 0))
+    }
+
+    /// Causal attention over sequences of T tokens, per token row: `S = Q·Kᵀ` and `O = P·V`
+    /// forward (2·T·width each: every head's full T × T product is computed, the mask applied
+    /// after), `dV = Pᵀ·dO`, `dP = dO·Vᵀ`, `dQ = dS·K`, `dK = dSᵀ·Q` backward.
+    public static func attention(sequenceLength t: Int, width: Int, heads: Int) -> LayerFlops {
+        let tw = Double(t) * Double(width)
+        return LayerFlops(name: "attention T=\(t), \(heads) heads of \(width / heads)", forward: 4 * tw, backward: 8 * tw)
     }
 }

@@ -9,6 +9,10 @@ public final class Model<Scalar: NetworkScalar> {
     /// The layers with parameters, in order (found once: a step must not allocate).
     public let trainableLayers: [any TrainableLayer<Scalar>]
 
+    /// Where the time of the training steps goes, layer by layer, while attached (nil: not
+    /// recorded). `recordLayerTimes()` attaches a new account.
+    public private(set) var layerTimes: LayerTimeAccount?
+
     public init(layers: [any NetworkLayer<Scalar>]) {
         self.layers = layers
         trainableLayers = Self.trainable(in: layers)
@@ -16,10 +20,14 @@ public final class Model<Scalar: NetworkScalar> {
 
     /// The trainable layers in order, those inside containers (residual blocks) included.
     static func trainable(in layers: [any NetworkLayer<Scalar>]) -> [any TrainableLayer<Scalar>] {
-        layers.flatMap { layer -> [any TrainableLayer<Scalar>] in
-            if let trainable = layer as? any TrainableLayer<Scalar> { return [trainable] }
-            if let container = layer as? any LayerContainer<Scalar> { return trainable(in: container.sublayers) }
-            return []
+        leaves(of: layers).compactMap { $0 as? any TrainableLayer<Scalar> }
+    }
+
+    /// The layers in order with every container (a residual block) replaced by its sublayers.
+    static func leaves(of layers: [any NetworkLayer<Scalar>]) -> [any NetworkLayer<Scalar>] {
+        layers.flatMap { layer -> [any NetworkLayer<Scalar>] in
+            if let container = layer as? any LayerContainer<Scalar> { return leaves(of: container.sublayers) }
+            return [layer]
         }
     }
 
@@ -134,8 +142,25 @@ public final class Model<Scalar: NetworkScalar> {
         return model
     }
 
+    /// Attaches a new, empty account of where the time of the training steps goes
+    /// (`LayerTimeAccount`) and returns it; the one attached before stops recording.
+    @discardableResult
+    public func recordLayerTimes() -> LayerTimeAccount {
+        let account = LayerTimeAccount(layers: Self.leaves(of: layers))
+        attach(account, to: layers)
+        layerTimes = account
+        return account
+    }
+
+    func attach(_ account: LayerTimeAccount, to layers: [any NetworkLayer<Scalar>]) {
+        for case let container as any LayerContainer<Scalar> in layers {
+            container.layerTimes = account
+            attach(account, to: container.sublayers)
+        }
+    }
+
     /// The GEMM flops of one training sample, layer by layer (see `LayerFlops`).
-    public var flopAccount: [LayerFlops] { trainableLayers.map(\.flops) }
+    public var flopAccount: [LayerFlops] { Self.leaves(of: layers).compactMap { ($0 as? any FlopCountedLayer<Scalar>)?.flops } }
 
     /// The GEMM flops of one training sample: forward and backward through every layer.
     public var flopsPerSample: Double { flopAccount.reduce(0) { $0 + $1.forward + $1.backward } }
@@ -177,7 +202,12 @@ public final class Model<Scalar: NetworkScalar> {
     public func trainStep<O: SynchronizedOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, synchronizing optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
-        defer { for layer in layers { layer.release() } }
+        let account = layerTimes
+        account?.beginStep()
+        defer {
+            for layer in layers { layer.release() }
+            account?.endStep(samples: x.rows)
+        }
         // A failure of the forward or backward pass (a token id outside the vocabulary, say) or
         // of a submit still goes to `synchronize`, which tells the other processes (a layer
         // without its gradient is a failure there) instead of leaving them waiting in its
@@ -188,30 +218,49 @@ public final class Model<Scalar: NetworkScalar> {
         var loss = 0.0
         do {
             loss = try forwardBackward(x, labels: labels)
-            for i in trainableLayers.indices { try trainableLayers[i].submit(to: &optimizer) }
+            for i in trainableLayers.indices {
+                let layer = trainableLayers[i]
+                try LayerTimeAccount.measure(account, .layer(layer), .optimizer) { try layer.submit(to: &optimizer) }
+            }
         } catch {
             failure = error
         }
         let batchLoss: Double
         do {
-            batchLoss = try optimizer.synchronize(loss: loss)
+            batchLoss = try LayerTimeAccount.measure(account, .synchronize, .optimizer) {
+                try optimizer.synchronize(loss: loss)
+            }
         } catch {
             throw failure ?? error
         }
         if let failure { throw failure }
-        for i in trainableLayers.indices { try trainableLayers[i].step(with: &optimizer) }
+        for i in trainableLayers.indices {
+            let layer = trainableLayers[i]
+            try LayerTimeAccount.measure(account, .layer(layer), .optimizer) { try layer.step(with: &optimizer) }
+        }
         return batchLoss
     }
 
     /// Forward, loss and backward through every layer, each keeping what its update reads.
     /// Returns the mean loss.
     func forwardBackward(_ x: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
+        let account = layerTimes
         var activation = x
-        for layer in layers { activation = try layer.forward(activation) }
-        let loss = try lossFunction.loss(logits: activation, labels: labels)
+        for layer in layers {
+            activation = try LayerTimeAccount.measure(account, .layer(layer), .forward) { () throws(NGError) in
+                try layer.forward(activation)
+            }
+        }
+        let loss = try LayerTimeAccount.measure(account, .loss, .forward) { () throws(NGError) in
+            try lossFunction.loss(logits: activation, labels: labels)
+        }
         activation = Matrix(rows: 0, columns: 0)
         var gradient = lossFunction.gradient
-        for layer in layers.reversed() { gradient = try layer.backward(gradient) }
+        for layer in layers.reversed() {
+            gradient = try LayerTimeAccount.measure(account, .layer(layer), .backward) { () throws(NGError) in
+                try layer.backward(gradient)
+            }
+        }
         return loss
     }
 

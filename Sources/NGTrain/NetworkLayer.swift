@@ -16,16 +16,21 @@ public protocol NetworkLayer<Scalar>: AnyObject {
     func release()
 }
 
+/// A layer whose GEMM flops the model's flop account counts (every layer with a parameter, and
+/// attention).
+public protocol FlopCountedLayer<Scalar>: NetworkLayer {
+    /// The GEMM flops of one sample through this layer, forward and backward.
+    var flops: LayerFlops { get }
+}
+
 /// A layer with a parameter that an optimizer updates.
-public protocol TrainableLayer<Scalar>: NetworkLayer {
+public protocol TrainableLayer<Scalar>: FlopCountedLayer {
     /// What the optimizer registers.
     var spec: LayerSpec { get }
     /// The parameter the optimizer updates (W̃ of `spec`).
     var weight: Matrix<Scalar> { get set }
     /// The handle; `LayerHandle.unregistered` until the model registers the layer.
     var handle: LayerHandle { get set }
-    /// The GEMM flops of one sample through this layer, forward and backward.
-    var flops: LayerFlops { get }
     /// Hands the statistics and the gradient of the last backward to the optimizer (the first
     /// phase of its step).
     func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar

@@ -97,4 +97,14 @@ extension NetworkScalar {
     ) {
         NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
     }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func softmaxCrossEntropy(
+        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        into gradient: UnsafeMutablePointer<Self>
+    ) -> Double {
+        NetworkKernels.softmaxCrossEntropy(
+            logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
+    }
 }

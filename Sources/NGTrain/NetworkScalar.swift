@@ -43,6 +43,11 @@ public protocol NetworkScalar: BLASScalar {
     /// Its gradient, in place (see `NetworkKernels.causalSoftmaxBackward`).
     static func causalSoftmaxBackward(
         _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int)
+    /// Softmax cross-entropy summed over rows, its mean's gradient written (see
+    /// `NetworkKernels.softmaxCrossEntropy`).
+    static func softmaxCrossEntropy(
+        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        into gradient: UnsafeMutablePointer<Self>) -> Double
     /// `erf(x)`.
     static func errorFunction(_ x: Self) -> Self
     /// `eˣ`.

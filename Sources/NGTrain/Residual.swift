@@ -5,6 +5,7 @@ import NGPlus
 /// (`LayerContainer`).
 public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer {
     public let sublayers: [any NetworkLayer<Scalar>]
+    public var layerTimes: LayerTimeAccount?
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
@@ -18,7 +19,12 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         var activation = x
-        for i in sublayers.indices { activation = try sublayers[i].forward(activation) }
+        for i in sublayers.indices {
+            let layer = sublayers[i]
+            activation = try LayerTimeAccount.measure(layerTimes, .layer(layer), .forward) { () throws(NGError) in
+                try layer.forward(activation)
+            }
+        }
         try activation.requireShape(x.shape, .residualForward, "output of the layers (must keep the input's shape)")
         ensureShape(&output, x.rows, x.columns)
         withViews(x, activation, mutating: &output) { x, f, y in
@@ -31,7 +37,12 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .residualBackward, "outputGradient")
         var gradient = dy
-        for i in sublayers.indices.reversed() { gradient = try sublayers[i].backward(gradient) }
+        for i in sublayers.indices.reversed() {
+            let layer = sublayers[i]
+            gradient = try LayerTimeAccount.measure(layerTimes, .layer(layer), .backward) { () throws(NGError) in
+                try layer.backward(gradient)
+            }
+        }
         ensureShape(&inputGradient, dy.rows, dy.columns)
         withViews(dy, gradient, mutating: &inputGradient) { dy, f, dx in
             dx.update(from: dy)
@@ -45,8 +56,11 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
     }
 }
 
-/// A layer made of layers (a residual block): the model finds the trainable layers inside.
-public protocol LayerContainer<Scalar> {
+/// A layer made of layers (a residual block): the model finds the trainable layers inside,
+/// and the container times its sublayers into the model's account.
+public protocol LayerContainer<Scalar>: AnyObject {
     associatedtype Scalar: BLASScalar
     var sublayers: [any NetworkLayer<Scalar>] { get }
+    /// The account the container's sublayers record their passes in (`Model.recordLayerTimes`).
+    var layerTimes: LayerTimeAccount? { get set }
 }

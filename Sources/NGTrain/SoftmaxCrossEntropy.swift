@@ -1,18 +1,22 @@
-import Foundation
 import NGPlus
 
 /// Softmax cross-entropy, the mean over the batch, computed stably (the largest logit is
 /// subtracted before exponentiating). Its gradient with respect to the logits is
 /// `(softmax − one-hot)/B`, the gradient of the **mean** loss that NG+ expects.
-public struct SoftmaxCrossEntropy<Scalar: BLASScalar> {
+public struct SoftmaxCrossEntropy<Scalar: NetworkScalar> {
     public private(set) var gradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init() {}
 
     /// The mean loss of `logits` (B × classes) against `labels`, and its gradient in `gradient`.
-    /// - Throws: `shapeMismatch` or `invalidArgument` for a label out of range.
+    /// - Throws: `shapeMismatch`, or `invalidArgument` for a label out of range or logits of no
+    ///   row or no class (the mean of nothing).
     public mutating func loss(logits: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
         let (batch, classes) = (logits.rows, logits.columns)
+        guard batch >= 1, classes >= 1 else {
+            throw .invalidArgument(
+                operation: .softmaxCrossEntropyLoss, argument: "logits", reason: "are \(batch) × \(classes): no loss to average")
+        }
         guard labels.count == batch else {
             throw .shapeMismatch(operation: .softmaxCrossEntropyLoss, argument: "labels",
                                  expected: Shape(batch, 1), actual: Shape(labels.count, 1))
@@ -21,22 +25,12 @@ public struct SoftmaxCrossEntropy<Scalar: BLASScalar> {
             throw .invalidArgument(operation: .softmaxCrossEntropyLoss, argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
         }
         ensureShape(&gradient, batch, classes)
-        var total = 0.0
-        let start = labels.startIndex
-        logits.withView { z in
+        let total = logits.withView { z in
             gradient.withUnsafeMutableBufferPointer { g in
-                for i in 0..<batch {
-                    let row = z.rows(i..<i + 1).base
-                    var top = row[0]
-                    for j in 1..<classes { top = Swift.max(top, row[j]) }
-                    var sum = 0.0
-                    for j in 0..<classes { sum += exp(Double(row[j] - top)) }
-                    let label = labels[start + i]
-                    total += Double(top) + log(sum) - Double(row[label])
-                    for j in 0..<classes {
-                        let p = exp(Double(row[j] - top)) / sum
-                        g[i * classes + j] = Scalar((p - (j == label ? 1 : 0)) / Double(batch))
-                    }
+                labels.withUnsafeBufferPointer { labels in
+                    Scalar.softmaxCrossEntropy(
+                        z.base, rows: batch, classes: classes, leadingDimension: z.leadingDimension,
+                        labels: labels.baseAddress!, into: g.baseAddress!)
                 }
             }
         }

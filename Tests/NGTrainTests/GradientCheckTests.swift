@@ -1,3 +1,4 @@
+import Foundation
 import NGPlus
 import NGTestSupport
 import NGTrain
@@ -127,5 +128,33 @@ func parameterFiniteDifferenceError<Layer: TrainableLayer>(
         #expect(try floatLoss.loss(logits: huge, labels: [0][...]) < 1e-6)
         #expect(abs(try floatLoss.loss(logits: huge, labels: [1][...]) - 1000) < 1e-3)
         #expect(throws: NGError.self) { try floatLoss.loss(logits: huge, labels: [3][...]) }
+    }
+
+    /// The Float loss (its exponentials by `FloatMath.exp`) against the loss and gradient
+    /// computed in Double with plain loops, on shapes from 1 × 1 to a byte model's 256 classes;
+    /// logits of no row or no class are refused.
+    @Test(arguments: [(1, 1), (1, 7), (5, 1), (3, 10), (33, 256)])
+    func floatSoftmaxCrossEntropyMatchesADoubleReference(rows: Int, classes: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(rows * 1000 + classes))
+        let logits = Matrix<Float>.random(rows: rows, columns: classes, scale: 8, using: &generator)
+        let labels = (0..<rows).map { _ in Int.random(in: 0..<classes, using: &generator) }
+        var loss = SoftmaxCrossEntropy<Float>()
+        let value = try loss.loss(logits: logits, labels: labels[...])
+        var expected = 0.0
+        for i in 0..<rows {
+            let row = (0..<classes).map { Double(logits[i, $0]) }
+            let largest = row.max()!
+            let sum = row.reduce(0) { $0 + exp($1 - largest) }
+            expected += (largest + log(sum) - row[labels[i]]) / Double(rows)
+            for j in 0..<classes {
+                let gradient = (exp(row[j] - largest) / sum - (j == labels[i] ? 1 : 0)) / Double(rows)
+                // A probability in Float: a few ulp of 1 (exp ≤ 2 ulp, the sum, the division).
+                #expect(abs(Double(loss.gradient[i, j]) - gradient) <= 4 * Double(Float.ulpOfOne) / Double(rows))
+            }
+        }
+        // log Σ and the logits carry Float's relative error of the terms, as large as 8·|z|.
+        #expect(abs(value - expected) <= 1e-5 * max(1, abs(expected)))
+        #expect(throws: NGError.self) { try loss.loss(logits: Matrix<Float>(rows: 0, columns: classes), labels: [][...]) }
+        #expect(throws: NGError.self) { try loss.loss(logits: Matrix<Float>(rows: rows, columns: 0), labels: labels[...]) }
     }
 }

@@ -52,6 +52,15 @@ struct TrainingAllocationTests {
         #expect(try allocationsOfWarmSteps(model, inputs: ids) == 0)
     }
 
+    /// Recording where the time goes (`Model.recordLayerTimes`) adds no allocation.
+    @Test func warmLanguageModelStepsWithALayerTimeAccountAllocateNothing() throws {
+        let ids = Matrix<Float>(rows: 16, columns: 1) { r, _ in Float((r * 7) % 5) }
+        let model = try Model<Float>.transformer(sequenceLength: 4, width: 16, heads: 2, blocks: 1, seed: 1)
+        let account = model.recordLayerTimes()
+        #expect(try allocationsOfWarmSteps(model, inputs: ids) == 0)
+        #expect(account.steps == 6)
+    }
+
     @Test func warmCNNStepsAllocateNothing() throws {
         #expect(try allocationsOfWarmSteps(try .cnn(seed: 1)) == 0)
     }

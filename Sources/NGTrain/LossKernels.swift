@@ -1,0 +1,33 @@
+import Foundation
+import NGPlus
+
+extension NetworkKernels {
+    /// Softmax cross-entropy of `rows` rows of `classes` logits (`leadingDimension` apart)
+    /// against `labels`: returns the summed loss `Σ log Σⱼ e^(zⱼ − m) + m − z_label` (m the
+    /// row's largest logit, so no exponential overflows) and writes the gradient of the mean,
+    /// `(softmax − one-hot)/rows`, into `gradient` (`classes` apart). The exponentials run in a
+    /// loop of their own, written to `gradient` and summed there, so that loop is a vector
+    /// loop; the logarithm, once a row, in Double.
+    @inlinable
+    public static func softmaxCrossEntropy<Scalar: NetworkScalar>(
+        _ logits: UnsafePointer<Scalar>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        into gradient: UnsafeMutablePointer<Scalar>
+    ) -> Double {
+        let mean = 1 / Scalar(rows)
+        var total = 0.0
+        for i in 0..<rows {
+            let (z, g) = (logits + i * leadingDimension, gradient + i * classes)
+            var largest = z[0]
+            for j in 1..<classes where z[j] > largest { largest = z[j] }
+            for j in 0..<classes { g[j] = Scalar.exponential(z[j] - largest) }
+            var sum: Scalar = 0
+            for j in 0..<classes { sum += g[j] }
+            let label = labels[i]
+            total += Double(largest) + log(Double(sum)) - Double(z[label])
+            let scale = mean / sum
+            for j in 0..<classes { g[j] *= scale }
+            g[label] -= mean
+        }
+        return total
+    }
+}
