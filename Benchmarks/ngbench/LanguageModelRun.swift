@@ -86,7 +86,8 @@ struct LanguageModelRun {
                 adam: settings.ngplusBase == .adam ? adamW : nil)))
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: sequences * shape.context)))
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, statisticsInterval: settings.statisticsInterval,
+                batchSize: sequences * shape.context)))
         case .muon:
             // Matrix parameters by Muon (the output layer and positions included, as one
             // optimizer here steps every matrix), LayerNorm and the byte table by AdamW.

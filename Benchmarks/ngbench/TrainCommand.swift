@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Inverse interval k of NG+ and K-FAC.") var inverseInterval: Int?
     @Option(help: "NG+ side: automatic (fewest flops), left or right (default: right, see docs/TRAINING.md).") var side: SideChoice?
     @Option(help: "NG+ running average α (default 1: the paper's).") var runningAverage: Double?
-    @Option(help: "NG+ statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
+    @Option(help: "NG+'s and K-FAC's statistics interval (default: the inverse interval, the paper's).") var statisticsInterval: Int?
     @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?
     @Option(help: "NG+ inversion: explicitInverse, choleskySolve or woodbury (default: the fewest flops per layer).") var method: CurvatureMethod?
     @Option(help: "NG+'s step along its direction: sgd (momentum SGD, the paper's) or adam (Adam; AdamW on the transformer), as the authors did for SchNet.") var ngplusBase: NGPlusBase = .sgd
@@ -241,7 +241,8 @@ struct TrainingRun {
                 adam: settings.ngplusBase == .adam ? AdamSettings(learningRate: schedule) : nil)))
         case .kfac:
             return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, batchSize: settings.batchSize)))
+                sgd: sgd, damping: .constant(lambda), inverseInterval: k, statisticsInterval: settings.statisticsInterval,
+                batchSize: settings.batchSize)))
         case .muon:
             return try fit(MuonOptimizer<Float>(settings: MuonSettings(
                 learningRate: schedule, adam: AdamSettings(learningRate: .constant(3e-4), weightDecayMode: .decoupled))))
