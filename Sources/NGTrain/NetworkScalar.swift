@@ -24,10 +24,12 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
         into dx: UnsafeMutablePointer<Self>)
     /// GELU (see `NetworkKernels.gelu`).
-    static func gelu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    static func gelu(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, cumulative: UnsafeMutablePointer<Self>, count: Int)
     /// The gradient of GELU (see `NetworkKernels.geluBackward`).
     static func geluBackward(
-        input x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+        input x: UnsafePointer<Self>, cumulative: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>, count: Int)
     /// Layer normalization (see `NetworkKernels.layerNorm`).
     static func layerNorm(
         _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,

@@ -1,30 +1,33 @@
 /// The loops of the Transformer's elementwise and row-wise layers (GELU, LayerNorm), generic,
 /// reached through `NetworkScalar` so that each runs compiled for its concrete type.
 extension NetworkKernels {
-    /// `y = x·Φ(x) = x·(1 + erf(x/√2))/2`, the exact GELU.
+    /// `y = x·Φ(x)`, `Φ(x) = (1 + erf(x/√2))/2`: the exact GELU. Φ is kept in `cumulative`
+    /// for the backward pass, which then needs no error function of its own.
     @inlinable
     public static func gelu<Scalar: NetworkScalar>(
-        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
-    ) {
-        let rootHalf = Scalar(0.5.squareRoot())
-        for i in 0..<count {
-            let v = x[i]
-            y[i] = v * (1 + Scalar.errorFunction(v * rootHalf)) / 2
-        }
-    }
-
-    /// `dx = dy·(Φ(x) + x·φ(x))`, φ the standard normal density.
-    @inlinable
-    public static func geluBackward<Scalar: NetworkScalar>(
-        input x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
+        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, cumulative: UnsafeMutablePointer<Scalar>,
         count: Int
     ) {
         let rootHalf = Scalar(0.5.squareRoot())
+        for i in 0..<count {
+            let v = x[i]
+            let phi = (1 + Scalar.errorFunction(v * rootHalf)) / 2
+            cumulative[i] = phi
+            y[i] = v * phi
+        }
+    }
+
+    /// `dx = dy·(Φ(x) + x·φ(x))`, φ the standard normal density, with Φ(x) from the forward
+    /// pass: one exponential a value.
+    @inlinable
+    public static func geluBackward<Scalar: NetworkScalar>(
+        input x: UnsafePointer<Scalar>, cumulative: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>,
+        into dx: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
         let density = Scalar(1 / (2 * Double.pi).squareRoot())
         for i in 0..<count {
             let v = x[i]
-            let cumulative = (1 + Scalar.errorFunction(v * rootHalf)) / 2
-            dx[i] = dy[i] * (cumulative + v * density * Scalar.exponential(-v * v / 2))
+            dx[i] = dy[i] * (cumulative[i] + v * density * Scalar.exponential(-v * v / 2))
         }
     }
 
