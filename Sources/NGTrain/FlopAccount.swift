@@ -36,11 +36,13 @@ public struct LayerFlops: Sendable, Equatable {
             forward: 2 * c * (k + 1) * p, backward: 2 * c * (k + 1) * p + (inputGradient ? 2 * k * c * p : 0))
     }
 
-    /// Causal attention over sequences of T tokens, per token row: `S = Q·Kᵀ` and `O = P·V`
-    /// forward (2·T·width each: every head's full T × T product is computed, the mask applied
-    /// after), `dV = Pᵀ·dO`, `dP = dO·Vᵀ`, `dQ = dS·K`, `dK = dSᵀ·Q` backward.
-    public static func attention(sequenceLength t: Int, width: Int, heads: Int) -> LayerFlops {
-        let tw = Double(t) * Double(width)
-        return LayerFlops(name: "attention T=\(t), \(heads) heads of \(width / heads)", forward: 4 * tw, backward: 8 * tw)
+    /// Causal attention over sequences of T tokens, per token row, when a head computes
+    /// `computedScores` entries of its T × T scores (`CausalAttention.computedScores`: the
+    /// blocks on and below the diagonal): `S = Q·Kᵀ` and `O = P·V` forward, 2·d flops an
+    /// entry each; `dV = Pᵀ·dO`, `dP = dO·Vᵀ`, `dQ = dS·K`, `dK = dSᵀ·Q` backward.
+    public static func attention(sequenceLength t: Int, width: Int, heads: Int, computedScores: Int) -> LayerFlops {
+        let perToken = Double(computedScores) * Double(width) / Double(t)
+        return LayerFlops(
+            name: "attention T=\(t), \(heads) heads of \(width / heads)", forward: 4 * perToken, backward: 8 * perToken)
     }
 }

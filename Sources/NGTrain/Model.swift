@@ -129,7 +129,6 @@ public final class Model<Scalar: NetworkScalar> {
     static func transformerMemory(sequenceLength: Int, width: Int, blocks: Int) -> MemoryRequirement {
         var block = MemoryRequirement()
         block.add(LayerNorm<Scalar>.memory(width: width), times: 2)
-        block.add(CausalAttention<Scalar>.memory(sequenceLength: sequenceLength))
         for (n, m) in [(width, 3 * width), (width, width), (width, 4 * width), (4 * width, width)] {
             block.add(Dense<Scalar>.memory(inputs: n, outputs: m))
         }

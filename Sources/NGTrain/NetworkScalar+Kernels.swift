@@ -89,16 +89,20 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int) {
-        NetworkKernels.causalSoftmax(scores, size: size, leadingDimension: leadingDimension)
+    public static func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmax(scores, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func causalSoftmaxBackward(
-        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int
+        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
     ) {
-        NetworkKernels.causalSoftmaxBackward(probabilities, gradient, size: size, leadingDimension: leadingDimension)
+        NetworkKernels.causalSoftmaxBackward(
+            probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
     }
 
     @_specialize(where Self == Float)

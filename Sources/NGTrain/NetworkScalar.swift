@@ -40,11 +40,13 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
         rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
         gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
-    /// The causal row softmax, in place (see `NetworkKernels.causalSoftmax`).
-    static func causalSoftmax(_ scores: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int)
+    /// The causal row softmax of a block of rows, in place (see `NetworkKernels.causalSoftmax`).
+    static func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int)
     /// Its gradient, in place (see `NetworkKernels.causalSoftmaxBackward`).
     static func causalSoftmaxBackward(
-        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, size: Int, leadingDimension: Int)
+        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int)
     /// Softmax cross-entropy summed over rows, its mean's gradient written (see
     /// `NetworkKernels.softmaxCrossEntropy`).
     static func softmaxCrossEntropy(

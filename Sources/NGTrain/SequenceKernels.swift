@@ -83,14 +83,15 @@ extension NetworkKernels {
         }
     }
 
-    /// The causal row softmax of a `size × size` score matrix, in place: row i over columns
-    /// 0…i (max subtracted first), zeros after i.
+    /// The causal row softmax of rows `firstRow..<firstRow + rows` of a score matrix `size`
+    /// columns wide, in place (`scores` points at row `firstRow`): row i over columns 0…i (its
+    /// largest value subtracted first), zeros after i.
     @inlinable
     public static func causalSoftmax<Scalar: NetworkScalar>(
-        _ scores: UnsafeMutablePointer<Scalar>, size: Int, leadingDimension: Int
+        _ scores: UnsafeMutablePointer<Scalar>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
     ) {
-        for i in 0..<size {
-            let row = scores + i * leadingDimension
+        for r in 0..<rows {
+            let (row, i) = (scores + r * leadingDimension, firstRow + r)
             var largest = row[0]
             for j in 1..<(i + 1) where row[j] > largest { largest = row[j] }
             // The exponentials in a loop of their own, which has no sum to carry and so runs as
@@ -103,15 +104,15 @@ extension NetworkKernels {
         }
     }
 
-    /// The gradient of `causalSoftmax`, in place: from `dP` (in `gradient`) and the
-    /// probabilities P, `dS = P ⊙ (dP − rowsum(dP ⊙ P))` (zero above the diagonal).
+    /// The gradient of `causalSoftmax` for the same rows, in place: from `dP` (in `gradient`)
+    /// and the probabilities P, `dS = P ⊙ (dP − rowsum(dP ⊙ P))` (zero after column i).
     @inlinable
     public static func causalSoftmaxBackward<Scalar: NetworkScalar>(
-        _ probabilities: UnsafePointer<Scalar>, _ gradient: UnsafeMutablePointer<Scalar>, size: Int,
-        leadingDimension: Int
+        _ probabilities: UnsafePointer<Scalar>, _ gradient: UnsafeMutablePointer<Scalar>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
     ) {
-        for i in 0..<size {
-            let (p, g) = (probabilities + i * leadingDimension, gradient + i * leadingDimension)
+        for r in 0..<rows {
+            let (p, g, i) = (probabilities + r * leadingDimension, gradient + r * leadingDimension, firstRow + r)
             var dot: Scalar = 0
             for j in 0...i { dot += p[j] * g[j] }
             for j in 0...i { g[j] = p[j] * (g[j] - dot) }

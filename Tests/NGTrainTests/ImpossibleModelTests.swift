@@ -30,7 +30,7 @@ import Testing
         let error = #expect(throws: NGError.self) {
             try Model<Float>.transformer(sequenceLength: 1 << 20, width: 8, heads: 1, blocks: 1, seed: 1)
         }
-        #expect(reason(error).contains("4.4 TB (4398046511104 bytes) of it for its 1048576 × 1048576 attention scores"))
+        #expect(reason(error).contains("4.4 TB (4398046511104 bytes) of it for one head's 1048576 × 1048576 attention scores"))
     }
 
     @Test func layersRefuseImpossibleSizes() throws {

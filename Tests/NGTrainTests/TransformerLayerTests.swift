@@ -105,6 +105,33 @@ import Testing
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try attention.forward($0) }, analytic: dx) < 1e-6)
     }
 
+    /// Blocks of query rows (the last one short) give the gradient of finite differences, and
+    /// the outputs and input gradients of one block of all rows to the rounding of the sums
+    /// (the blocks sum dK and dV in another order).
+    @Test(arguments: [(2, 7, 2, 4, 3), (1, 6, 1, 3, 1), (3, 5, 1, 2, 4)])
+    func causalAttentionInBlocksOfRowsMatchesOneBlock(sequences: Int, tokens: Int, heads: Int, width: Int, rowBlock: Int) throws {
+        // The (sequence, head) pairs shared by two threads (left set, as other tests do).
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        var generator = SeededGenerator(seed: 305)
+        let blocked = try CausalAttention<Double>(sequenceLength: tokens, heads: heads, width: width, rowBlock: rowBlock)
+        let whole = try CausalAttention<Double>(sequenceLength: tokens, heads: heads, width: width, rowBlock: tokens)
+        #expect(blocked.rowBlock == rowBlock && whole.rowBlock == tokens)
+        let x = Matrix<Double>.random(rows: sequences * tokens, columns: 3 * width, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: sequences * tokens, columns: width, using: &generator)
+        let y = try blocked.forward(x)
+        let dx = try blocked.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try blocked.forward($0) }, analytic: dx) < 1e-6)
+        _ = try blocked.forward(x)
+        let (wholeY, wholeDx) = (try whole.forward(x), try whole.backward(g))
+        for (a, b) in zip(y.elements, wholeY.elements) { #expect(abs(a - b) <= 1e-13) }
+        for (a, b) in zip(dx.elements, wholeDx.elements) { #expect(abs(a - b) <= 1e-13) }
+        // Fewer score entries than T² once there are two blocks: those above the diagonal's.
+        let blocks = (tokens + rowBlock - 1) / rowBlock
+        #expect(blocked.computedScores < tokens * tokens || blocks == 1)
+        #expect(whole.computedScores == tokens * tokens)
+        #expect(throws: NGError.self) { try CausalAttention<Double>(sequenceLength: tokens, heads: heads, width: width, rowBlock: 0) }
+    }
+
     /// A token's output depends on the tokens at or before it only, within its own sequence;
     /// the first token's output is its own V.
     @Test func causalAttentionLooksBackOnly() throws {
