@@ -47,10 +47,21 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         let (batch, m, n) = (x.rows, outputs, inputs)
         ensureShape(&output, batch, m)
         input = x
+        guard batch > 0 else { return output }
         withViews(x, weight, mutating: &output) { x, w, y in
-            BLAS.gemm(x, w.columns(0..<n), transposeB: true, into: y)
-            let bias = w.columns(n..<n + 1)
-            for i in 0..<batch { BLAS.axpy(1, bias, into: y.rows(i..<i + 1)) }
+            // Y starts as the bias in every row — one strided AXPY into the first row, then
+            // copies that double the rows filled — and the GEMM adds X·Wᵀ (β = 1): no pass
+            // that zeroes Y and no AXPY call a row.
+            let first = y.rows(0..<1)
+            first.zero()
+            BLAS.axpy(1, w.columns(n..<n + 1), into: first)
+            var filled = 1
+            while filled < batch {
+                let count = Swift.min(filled, batch - filled)
+                y.rows(filled..<filled + count).update(from: y.rows(0..<count).readOnly)
+                filled += count
+            }
+            BLAS.gemm(x, w.columns(0..<n), transposeB: true, beta: 1, into: y)
         }
         return output
     }
