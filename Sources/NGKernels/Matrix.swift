@@ -23,7 +23,20 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
                      "Matrix dimensions must fit in Int32")
         self.rows = rows
         self.columns = columns
-        self.storage = Array(repeating: value, count: rows * columns)
+        guard value.storageBits == 0 else {
+            storage = Array(repeating: value, count: rows * columns)
+            return
+        }
+        // +0 is the all-zero bit pattern: one memset, where `Array(repeating:)` in code that is
+        // not specialized (a layer's buffers) copies the value through its witness, one by one.
+        let count = rows * columns
+        storage = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress {
+                UnsafeMutableRawPointer(base).initializeMemory(
+                    as: UInt8.self, repeating: 0, count: count * MemoryLayout<Scalar>.stride)
+            }
+            initialized = count
+        }
     }
 
     /// A matrix over `elements` in row-major order.

@@ -21,6 +21,17 @@ import Testing
         #expect(throws: NGError.self) { try Matrix<Float>(rows: -1, columns: 3, elements: []) }
     }
 
+    /// The zero fill (one memset) and any other value, empty shapes included; −0 keeps its sign.
+    @Test(arguments: [(0, 0), (0, 4), (3, 0), (1, 1), (7, 13)])
+    func repeatedValuesFillEveryElement(rows: Int, columns: Int) {
+        let zeros = Matrix<Float>(rows: rows, columns: columns)
+        #expect(zeros.elements.count == rows * columns && zeros.elements.allSatisfy { $0.bitPattern == 0 })
+        let threes = Matrix<Double>(rows: rows, columns: columns, repeating: 3)
+        #expect(threes.elements == [Double](repeating: 3, count: rows * columns))
+        let negativeZeros = Matrix<Double>(rows: rows, columns: columns, repeating: -0.0)
+        #expect(negativeZeros.elements.allSatisfy { $0 == 0 && $0.sign == .minus })
+    }
+
     @Test func copiesAreIndependentValues() {
         var a = Matrix<Double>(rows: 2, columns: 2, repeating: 1)
         let b = a

@@ -1,0 +1,53 @@
+import NGKernels
+import NGTestSupport
+import Testing
+
+/// `DenseGradient.weightGradient` against `dYᵀ·[X | 1]` in Double with plain loops, over batches
+/// that fill several blocks of the bias column's sums (128 rows a block in Double, 256 in
+/// Float), a batch of one and a single output; bad shapes refused with the target untouched.
+@Suite struct DenseGradientTests {
+    @Test(arguments: [(1, 3, 2), (129, 4, 1), (300, 5, 7), (513, 2, 3)])
+    func weightGradientMatchesPlainLoops(batch: Int, inputs: Int, outputs: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(batch * 31 + inputs))
+        let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
+        let dy = Matrix<Double>.random(rows: batch, columns: outputs, using: &generator)
+        for bias in [true, false] {
+            var g = Matrix<Double>(rows: outputs, columns: inputs + (bias ? 1 : 0), repeating: .nan)
+            try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: bias, into: &g)
+            for i in 0..<outputs {
+                for j in 0..<g.columns {
+                    var sum = 0.0
+                    var magnitude = 0.0
+                    for b in 0..<batch {
+                        let term = dy[b, i] * (j < inputs ? x[b, j] : 1)
+                        sum += term
+                        magnitude += abs(term)
+                    }
+                    // A sum of `batch` products in another order: within batch·ε of Σ|terms|.
+                    #expect(abs(g[i, j] - sum) <= Double(batch) * Double.ulpOfOne * magnitude + 1e-300)
+                }
+            }
+        }
+        // Float: the same blocks at 256 rows.
+        let xf = Matrix<Float>(rows: batch, columns: inputs) { r, c in Float(x[r, c]) }
+        let dyf = Matrix<Float>(rows: batch, columns: outputs) { r, c in Float(dy[r, c]) }
+        var gf = Matrix<Float>(rows: outputs, columns: inputs + 1)
+        try DenseGradient.weightGradient(inputs: xf, outputGradients: dyf, bias: true, into: &gf)
+        for i in 0..<outputs {
+            let sum = (0..<batch).reduce(0.0) { $0 + Double(dyf[$1, i]) }
+            let magnitude = (0..<batch).reduce(0.0) { $0 + abs(Double(dyf[$1, i])) }
+            #expect(abs(Double(gf[i, inputs]) - sum) <= Double(batch) * Double(Float.ulpOfOne) * magnitude)
+        }
+    }
+
+    @Test func badShapesAreRefusedWithTheTargetUntouched() {
+        let x = Matrix<Double>(rows: 4, columns: 3, repeating: 1)
+        let dy = Matrix<Double>(rows: 4, columns: 2, repeating: 1)
+        var g = Matrix<Double>(rows: 2, columns: 3, repeating: 7)   // 3 columns: a bias needs 4
+        #expect(throws: NGError.self) { try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: true, into: &g) }
+        #expect(g.elements.allSatisfy { $0 == 7 })
+        #expect(throws: NGError.self) {
+            try DenseGradient.weightGradient(inputs: x, outputGradients: Matrix(rows: 5, columns: 2), bias: false, into: &g)
+        }
+    }
+}
