@@ -33,7 +33,7 @@ extension NetworkKernels {
 
     /// Layer normalization of `rows` rows of `width` values: per row `x̂ = (x − μ)/σ` with
     /// `σ = √(variance + ε)` (the variance over the row, two passes), `y = γ ⊙ x̂ + β`. Keeps
-    /// x̂ and 1/σ per row for the backward pass.
+    /// x̂ and 1/σ per row for the backward pass. The row's sums run in lanes (`laneSum`).
     @inlinable
     public static func layerNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, width: Int, gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>,
@@ -43,21 +43,18 @@ extension NetworkKernels {
         let count = Scalar(width)
         for r in 0..<rows {
             let (row, out, hat) = (x + r * width, y + r * width, normalized + r * width)
-            var sum: Scalar = 0
-            for j in 0..<width { sum += row[j] }
-            let mean = sum / count
-            var squares: Scalar = 0
-            for j in 0..<width { squares += (row[j] - mean) * (row[j] - mean) }
-            let inverse = 1 / (squares / count + epsilon).squareRoot()
+            let mean = laneSum(row, count: width) / count
+            for j in 0..<width { hat[j] = row[j] - mean }
+            let inverse = 1 / (laneDot(hat, hat, count: width) / count + epsilon).squareRoot()
             inverseDeviation[r] = inverse
             for j in 0..<width {
-                hat[j] = (row[j] - mean) * inverse
+                hat[j] *= inverse
                 out[j] = hat[j] * gain[j] + bias[j]
             }
         }
     }
 
-    /// The gradients of `layerNorm`: per row, with `g = dy ⊙ γ`,
+    /// The gradients of `layerNorm`: per row, with `g = dy ⊙ γ` (formed in `dx`),
     /// `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`; over all rows `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
     @inlinable
     public static func layerNormBackward<Scalar: NetworkScalar>(
@@ -70,16 +67,15 @@ extension NetworkKernels {
         biasGradient.update(repeating: 0, count: width)
         for r in 0..<rows {
             let (grad, hat, out) = (dy + r * width, normalized + r * width, dx + r * width)
-            var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for j in 0..<width {
-                let g = grad[j] * gain[j]
-                sum += g
-                weighted += g * hat[j]
+                out[j] = grad[j] * gain[j]
                 gainGradient[j] += grad[j] * hat[j]
                 biasGradient[j] += grad[j]
             }
-            let (mean, weightedMean, inverse) = (sum / count, weighted / count, inverseDeviation[r])
-            for j in 0..<width { out[j] = inverse * (grad[j] * gain[j] - mean - hat[j] * weightedMean) }
+            let mean = laneSum(out, count: width) / count
+            let weightedMean = laneDot(out, hat, count: width) / count
+            let inverse = inverseDeviation[r]
+            for j in 0..<width { out[j] = inverse * (out[j] - mean - hat[j] * weightedMean) }
         }
     }
 
@@ -92,13 +88,11 @@ extension NetworkKernels {
     ) {
         for r in 0..<rows {
             let (row, i) = (scores + r * leadingDimension, firstRow + r)
-            var largest = row[0]
-            for j in 1..<(i + 1) where row[j] > largest { largest = row[j] }
+            let largest = laneMaximum(row, count: i + 1)
             // The exponentials in a loop of their own, which has no sum to carry and so runs as
-            // a vector loop; then the sum, in order.
+            // a vector loop; then their sum, in lanes.
             for j in 0...i { row[j] = Scalar.exponential(row[j] - largest) }
-            var sum: Scalar = 0
-            for j in 0...i { sum += row[j] }
+            let sum = laneSum(row, count: i + 1)
             for j in 0...i { row[j] /= sum }
             for j in (i + 1)..<size { row[j] = 0 }
         }
@@ -113,10 +107,59 @@ extension NetworkKernels {
     ) {
         for r in 0..<rows {
             let (p, g, i) = (probabilities + r * leadingDimension, gradient + r * leadingDimension, firstRow + r)
-            var dot: Scalar = 0
-            for j in 0...i { dot += p[j] * g[j] }
+            let dot = laneDot(p, UnsafePointer(g), count: i + 1)
             for j in 0...i { g[j] = p[j] * (g[j] - dot) }
             for j in (i + 1)..<size { g[j] = 0 }
         }
+    }
+
+    /// Σ x over `count` values, in eight independent lanes and then across them: a vector loop,
+    /// where one running sum waits on each addition's latency (the order of the terms is the
+    /// lanes', so the result may differ from the sequential sum in its last bits).
+    @inlinable @inline(__always)
+    static func laneSum<Scalar: NetworkScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var lanes = SIMD8<Scalar>()
+        let whole = count / 8 * 8
+        let raw = UnsafeRawPointer(x)
+        for offset in stride(from: 0, to: whole, by: 8) {
+            lanes += raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD8<Scalar>.self)
+        }
+        var sum = lanes.sum()
+        for i in whole..<count { sum += x[i] }
+        return sum
+    }
+
+    /// Σ x·y over `count` values, in lanes as `laneSum`.
+    @inlinable @inline(__always)
+    static func laneDot<Scalar: NetworkScalar>(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var lanes = SIMD8<Scalar>()
+        let whole = count / 8 * 8
+        let (rawX, rawY) = (UnsafeRawPointer(x), UnsafeRawPointer(y))
+        for offset in stride(from: 0, to: whole, by: 8) {
+            let byte = offset * MemoryLayout<Scalar>.stride
+            lanes += rawX.loadUnaligned(fromByteOffset: byte, as: SIMD8<Scalar>.self)
+                * rawY.loadUnaligned(fromByteOffset: byte, as: SIMD8<Scalar>.self)
+        }
+        var sum = lanes.sum()
+        for i in whole..<count { sum += x[i] * y[i] }
+        return sum
+    }
+
+    /// The largest of `count ≥ 1` values, in lanes (NaN ignored unless every value is NaN).
+    @inlinable @inline(__always)
+    static func laneMaximum<Scalar: NetworkScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var largest = x[0]
+        let whole = count / 8 * 8
+        if whole > 0 {
+            var lanes = SIMD8<Scalar>(repeating: x[0])
+            let raw = UnsafeRawPointer(x)
+            for offset in stride(from: 0, to: whole, by: 8) {
+                lanes = pointwiseMax(
+                    lanes, raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD8<Scalar>.self))
+            }
+            largest = lanes.max()
+        }
+        for i in whole..<count where x[i] > largest { largest = x[i] }
+        return largest
     }
 }

@@ -70,7 +70,7 @@ import Testing
         for (value, want) in zip(y.elements, expected) { #expect(abs(value - want) < 1e-14) }
     }
 
-    @Test(arguments: [(1, 1), (5, 6), (1, 9)])
+    @Test(arguments: [(1, 1), (5, 6), (1, 9), (3, 21)])
     func layerNormGradientsMatchFiniteDifferences(rows: Int, width: Int) throws {
         var generator = SeededGenerator(seed: 302)
         let norm = try LayerNorm<Double>(width: width)
@@ -108,7 +108,7 @@ import Testing
     /// Blocks of query rows (the last one short) give the gradient of finite differences, and
     /// the outputs and input gradients of one block of all rows to the rounding of the sums
     /// (the blocks sum dK and dV in another order).
-    @Test(arguments: [(2, 7, 2, 4, 3), (1, 6, 1, 3, 1), (3, 5, 1, 2, 4)])
+    @Test(arguments: [(2, 7, 2, 4, 3), (1, 6, 1, 3, 1), (3, 5, 1, 2, 4), (1, 19, 1, 2, 7)])
     func causalAttentionInBlocksOfRowsMatchesOneBlock(sequences: Int, tokens: Int, heads: Int, width: Int, rowBlock: Int) throws {
         // The (sequence, head) pairs shared by two threads (left set, as other tests do).
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
