@@ -69,6 +69,11 @@ let package = Package(
         .executableTarget(
             name: "ngdistcheck", dependencies: ["NGDistributed", "NGTrain", "NGAllocationCounter"], path: "Tests/ngdistcheck"),
         .testTarget(name: "NGDistributedTests", dependencies: ["ngdistcheck"]),
-        .testTarget(name: "NGTrainTests", dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter"]),
+        // Counts calls into the Swift runtime's paths of unspecialized code (interposes four
+        // of its functions in the test executable only).
+        .target(name: "NGRuntimeCallCounter", path: "Tests/NGRuntimeCallCounter"),
+        .testTarget(
+            name: "NGTrainTests",
+            dependencies: ["NGTrain", "NGTestSupport", "CZlib", "NGAllocationCounter", "NGRuntimeCallCounter"]),
     ]
 )

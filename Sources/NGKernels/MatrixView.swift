@@ -113,6 +113,12 @@ package struct MutableMatrixView<Scalar: BLASScalar> {
     @inlinable
     package var flattened: MutableMatrixView { MutableMatrixView(writable: readOnly.flattened) }
 
+    /// A contiguous view read as `rows × columns` (see `MatrixView.reshaped`).
+    @inlinable
+    package func reshaped(rows: Int, columns: Int) -> MutableMatrixView {
+        MutableMatrixView(writable: readOnly.reshaped(rows: rows, columns: columns))
+    }
+
     /// Sets every element to `value`.
     @inlinable
     package func fill(with value: Scalar) {

@@ -82,8 +82,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
                 operation: .causalAttentionForward, argument: "input",
                 reason: "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
         }
-        let (t, d, sequences) = (sequenceLength, headWidth, x.rows / sequenceLength)
-        let scale = 1 / Scalar(d).squareRoot()
+        let (t, sequences) = (sequenceLength, x.rows / sequenceLength)
         if probabilities.rows != sequences * heads * t {
             // P and its gradient for every sequence and head: 2·heads·T values per token row.
             try MemoryRequirement.of(
@@ -95,28 +94,13 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         ensureShape(&probabilities, sequences * heads * t, t)
         ensureShape(&scoreGradients, sequences * heads * t, t)
         input = x
-        let rowBlock = rowBlock
+        let (heads, width, rowBlock) = (heads, width, rowBlock)
         x.withView { x in
             output.withMutableView { out in
                 probabilities.withMutableView { p in
-                    ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
-                        for pair in pairs {
-                            let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                            let (q, k, v) = self.headColumns(x.rows(s * t..<(s + 1) * t), h)
-                            let (scores, o) = (p.rows(pair * t..<(pair + 1) * t), out.rows(s * t..<(s + 1) * t))
-                            for first in stride(from: 0, to: t, by: rowBlock) {
-                                let (rows, keys) = (first..<Swift.min(first + rowBlock, t), 0..<Swift.min(first + rowBlock, t))
-                                let block = scores.rows(rows)
-                                BLAS.gemm(q.rows(rows), k.rows(keys), transposeB: true, alpha: scale, into: block.columns(keys))
-                                Scalar.causalSoftmax(
-                                    block.base, rows: rows.count, firstRow: first, size: keys.count,
-                                    leadingDimension: block.leadingDimension)
-                                BLAS.gemm(
-                                    block.columns(keys).readOnly, v.rows(keys),
-                                    into: o.rows(rows).columns(h * d..<(h + 1) * d))
-                            }
-                        }
-                    }
+                    Scalar.causalAttention(
+                        x.base, sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock,
+                        probabilities: p.base, into: out.base)
                 }
             }
         }
@@ -125,58 +109,22 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(Shape(input.rows, width), .causalAttentionBackward, "outputGradient")
-        let (t, d, sequences) = (sequenceLength, headWidth, input.rows / sequenceLength)
-        let scale = 1 / Scalar(d).squareRoot()
-        let rowBlock = rowBlock
+        let (t, sequences) = (sequenceLength, input.rows / sequenceLength)
+        let (heads, width, rowBlock) = (heads, width, rowBlock)
         ensureShape(&inputGradient, input.rows, 3 * width)
         withViews(input, dy, mutating: &inputGradient) { x, dy, dx in
-            probabilities.withView { p in scoreGradients.withMutableView { dp in
-                ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
-                    for pair in pairs {
-                        let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                        let tokens = s * t..<(s + 1) * t
-                        let (q, k, v) = self.headColumns(x.rows(tokens), h)
-                        let (dq, dk, dv) = self.headColumns(dx.rows(tokens), h)
-                        let (probability, gradient) = (p.rows(pair * t..<(pair + 1) * t), dp.rows(pair * t..<(pair + 1) * t))
-                        let dO = dy.rows(tokens).columns(h * d..<(h + 1) * d)
-                        // dK and dV sum over the blocks of query rows.
-                        dk.zero()
-                        dv.zero()
-                        for first in stride(from: 0, to: t, by: rowBlock) {
-                            let (rows, keys) = (first..<Swift.min(first + rowBlock, t), 0..<Swift.min(first + rowBlock, t))
-                            let (pBlock, dsBlock) = (probability.rows(rows).columns(keys), gradient.rows(rows).columns(keys))
-                            BLAS.gemm(pBlock, transposeA: true, dO.rows(rows), beta: 1, into: dv.rows(keys))   // dV += Pᵀ·dO
-                            BLAS.gemm(dO.rows(rows), v.rows(keys), transposeB: true, into: dsBlock)          // dP = dO·Vᵀ
-                            Scalar.causalSoftmaxBackward(
-                                pBlock.base, dsBlock.base, rows: rows.count, firstRow: first, size: keys.count,
-                                leadingDimension: dsBlock.leadingDimension)
-                            BLAS.gemm(dsBlock.readOnly, k.rows(keys), alpha: scale, into: dq.rows(rows))     // dQ = dS·K/√d
-                            BLAS.gemm(                                                                      // dK += dSᵀ·Q/√d
-                                dsBlock.readOnly, transposeA: true, q.rows(rows), alpha: scale, beta: 1, into: dk.rows(keys))
-                        }
-                    }
+            probabilities.withView { p in
+                scoreGradients.withMutableView { dp in
+                    Scalar.causalAttentionBackward(
+                        x.base, outputGradient: dy.base, probabilities: p.base, scoreGradients: dp.base,
+                        sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock, into: dx.base)
                 }
-            } }
+            }
         }
         return inputGradient
-    }
-
-    /// Head h's Q, K and V columns of `tokens` (`[Q | K | V]`, `3·width` columns).
-    func headColumns<View: ColumnSlicing>(_ tokens: View, _ h: Int) -> (View, View, View) {
-        let (d, width) = (headWidth, width)
-        return (tokens.columns(h * d..<(h + 1) * d), tokens.columns(width + h * d..<width + (h + 1) * d),
-                tokens.columns(2 * width + h * d..<2 * width + (h + 1) * d))
     }
 
     public func release() {
         input = Matrix(rows: 0, columns: 0)
     }
 }
-
-/// Matrix views whose columns can be sliced (read-only and mutable).
-protocol ColumnSlicing {
-    func columns(_ range: Range<Int>) -> Self
-}
-
-extension MatrixView: ColumnSlicing {}
-extension MutableMatrixView: ColumnSlicing {}

@@ -114,4 +114,37 @@ extension NetworkScalar {
         NetworkKernels.softmaxCrossEntropy(
             logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
     }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func causalAttention(
+        _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
+        probabilities: UnsafeMutablePointer<Self>, into output: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.causalAttention(
+            x, sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock,
+            probabilities: probabilities, into: output)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func causalAttentionBackward(
+        _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
+        scoreGradients: UnsafeMutablePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
+        into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.causalAttentionBackward(
+            x, outputGradient: dy, probabilities: probabilities, scoreGradients: scoreGradients, sequences: sequences,
+            length: length, heads: heads, width: width, rowBlock: rowBlock, into: dx)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func embeddingLookup(
+        _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
+        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Self>
+    ) -> Int? {
+        NetworkKernels.embeddingLookup(
+            ids, rows: rows, table: table, vocabulary: vocabulary, width: width, lookups: lookups, into: y)
+    }
 }

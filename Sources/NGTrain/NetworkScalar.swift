@@ -40,6 +40,19 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
         rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
         gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+    /// Token ids checked and their table rows copied (see `NetworkKernels.embeddingLookup`).
+    static func embeddingLookup(
+        _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
+        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
+    /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
+    static func causalAttention(
+        _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
+        probabilities: UnsafeMutablePointer<Self>, into output: UnsafeMutablePointer<Self>)
+    /// Its backward pass (see `NetworkKernels.causalAttentionBackward`).
+    static func causalAttentionBackward(
+        _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
+        scoreGradients: UnsafeMutablePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
+        into dx: UnsafeMutablePointer<Self>)
     /// The causal row softmax of a block of rows, in place (see `NetworkKernels.causalSoftmax`).
     static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int)

@@ -46,25 +46,23 @@ public final class PositionEmbedding<Scalar: NetworkScalar>: GradientOnlyLayer {
         }
         let t = sequenceLength
         ensureShape(&output, x.rows, width)
+        // Each sequence's T × width block, read as one row of T·width values, gets P added.
+        let (sequences, block) = (x.rows / t, t * width)
         withViews(x, weight, mutating: &output) { x, p, y in
             y.update(from: x)
-            for s in 0..<(x.rows / t) {
-                let rows = y.rows(s * t..<(s + 1) * t)
-                for r in 0..<t { BLAS.axpy(1, p.rows(r..<r + 1), into: rows.rows(r..<r + 1)) }
-            }
+            BLAS.addToEveryRow(p.flattened, of: y.reshaped(rows: sequences, columns: block))
         }
         return output
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .positionEmbeddingBackward, "outputGradient")
-        let t = sequenceLength
+        // ∂P: the sequences' blocks summed, as the column sums of dY read as sequences × T·width.
+        let (sequences, block) = (dy.rows / sequenceLength, sequenceLength * width)
         dy.withView { dy in
             gradient.withMutableView { g in
-                g.update(from: dy.rows(0..<t))
-                for s in 1..<(dy.rows / t) {
-                    for r in 0..<t { BLAS.axpy(1, dy.rows(s * t + r..<s * t + r + 1), into: g.rows(r..<r + 1)) }
-                }
+                BLAS.columnSums(
+                    of: dy.reshaped(rows: sequences, columns: block), into: g.reshaped(rows: block, columns: 1))
             }
         }
         return dy

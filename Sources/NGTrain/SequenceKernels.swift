@@ -113,6 +113,24 @@ extension NetworkKernels {
         }
     }
 
+    /// Reads `rows` token ids (one a row, whole numbers held as scalars) into `lookups` and copies
+    /// the table row of each into `y` (`width` values a row). Returns the first row whose id
+    /// is not a whole number in `0..<vocabulary` — then `y` is left as it was — or nil.
+    @inlinable
+    public static func embeddingLookup<Scalar: NetworkScalar>(
+        _ ids: UnsafePointer<Scalar>, rows: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
+        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Scalar>
+    ) -> Int? {
+        let limit = Scalar(vocabulary)
+        for r in 0..<rows {
+            let id = ids[r]
+            guard id >= 0, id < limit, id == id.rounded(.towardZero) else { return r }
+            lookups[r] = Int(id)
+        }
+        for r in 0..<rows { (y + r * width).update(from: table + lookups[r] * width, count: width) }
+        return nil
+    }
+
     /// Σ x over `count` values, in eight independent lanes and then across them: a vector loop,
     /// where one running sum waits on each addition's latency (the order of the terms is the
     /// lanes', so the result may differ from the sequential sum in its last bits).

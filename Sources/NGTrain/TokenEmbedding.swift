@@ -46,26 +46,24 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
     ///   id that is not a whole number in the vocabulary.
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, 1), .tokenEmbeddingForward, "input")
-        let rows = x.rows
+        let (rows, vocabulary, width) = (x.rows, vocabulary, width)
         if lookups.count != rows { lookups = Array(repeating: 0, count: rows) }
-        let found = x.withView { ids in
-            for r in 0..<rows {
-                let id = ids[r, 0]
-                guard id >= 0, id < Scalar(vocabulary), id == id.rounded(.towardZero) else { return r }
-                lookups[r] = Int(id)
+        ensureShape(&output, rows, width)
+        let bad = x.withView { ids in
+            weight.withView { table in
+                output.withMutableView { y in
+                    lookups.withUnsafeMutableBufferPointer { lookups in
+                        Scalar.embeddingLookup(
+                            ids.base, rows: rows, table: table.base, vocabulary: vocabulary, width: width,
+                            lookups: lookups.baseAddress!, into: y.base)
+                    }
+                }
             }
-            return -1
         }
-        if found >= 0 {
+        if let bad {
             throw .invalidArgument(
                 operation: .tokenEmbeddingForward, argument: "input",
-                reason: "row \(found) holds \(x.withView { $0[found, 0] }), not a token id in 0..<\(vocabulary)")
-        }
-        ensureShape(&output, rows, width)
-        weight.withView { table in
-            output.withMutableView { y in
-                for r in 0..<rows { y.rows(r..<r + 1).update(from: table.rows(lookups[r]..<lookups[r] + 1)) }
-            }
+                reason: "row \(bad) holds \(x.withView { $0[bad, 0] }), not a token id in 0..<\(vocabulary)")
         }
         return output
     }

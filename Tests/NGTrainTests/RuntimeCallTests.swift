@@ -1,0 +1,75 @@
+import NGPlus
+import NGRuntimeCallCounter
+import NGTrain
+import Testing
+
+/// A warm training step runs no code that Swift left unspecialized per value: its calls into
+/// the runtime's paths of unspecialized code — dynamic casts, generic metadata made at run time,
+/// witness-table lookups — are a fixed number a step, the same for a batch four times as
+/// large (a per-value generic call, an unspecialized loop over the batch, would grow with it),
+/// and no dynamic cast at all. Release build only, as the allocation tests.
+@Suite(.enabled(if: isOptimizedBuild, "runtime calls are counted in optimized code"))
+struct RuntimeCallTests {
+    struct Counts: Equatable, CustomStringConvertible {
+        var casts = 0, metadata = 0, lookups = 0
+        var description: String { "\(casts) dynamic casts, \(metadata) generic metadata, \(lookups) witness lookups" }
+
+        static var now: Counts {
+            Counts(casts: ng_thread_dynamic_cast_count(), metadata: ng_thread_generic_metadata_count(),
+                   lookups: ng_thread_witness_lookup_count())
+        }
+
+        static func - (a: Counts, b: Counts) -> Counts {
+            Counts(casts: a.casts - b.casts, metadata: a.metadata - b.metadata, lookups: a.lookups - b.lookups)
+        }
+    }
+
+    /// The runtime calls of one warm step of `model` on `rows` rows made by `inputs`.
+    func callsOfAWarmStep<O: LayerOptimizer>(
+        _ model: Model<Float>, _ optimizer: O, rows: Int, inputs: (Int) -> Matrix<Float>
+    ) throws -> Counts where O.Scalar == Float {
+        var optimizer = optimizer
+        try model.register(with: &optimizer)
+        let x = inputs(rows)
+        let labels = Array((0..<x.rows).map { $0 % 10 })[...]
+        for _ in 0..<3 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+        let before = Counts.now
+        _ = try model.trainStep(x, labels: labels, optimizer: &optimizer)
+        return Counts.now - before
+    }
+
+    static func model(_ name: String) throws -> Model<Float> {
+        switch name {
+        case "mlp": try .mlp(seed: 1)
+        case "cnn": try .cnn(seed: 1)
+        default: try .transformer(sequenceLength: 8, width: 16, heads: 2, blocks: 1, seed: 1)
+        }
+    }
+
+    /// `rows` samples (sequences of 8 token ids for the Transformer).
+    static func inputs(_ name: String, rows: Int) -> Matrix<Float> {
+        name == "transformer"
+            ? Matrix(rows: rows * 8, columns: 1) { r, _ in Float(r % 7) }
+            : Matrix(rows: rows, columns: 784) { r, c in Float((r * 7 + c) % 13) / 13 }
+    }
+
+    @Test(arguments: ["mlp", "cnn", "transformer"])
+    func aWarmStepsRuntimeCallsDoNotGrowWithTheBatch(model name: String) throws {
+        func check<O: LayerOptimizer>(_ optimizer: String, _ make: () throws -> O) throws where O.Scalar == Float {
+            let small = try callsOfAWarmStep(Self.model(name), make(), rows: 4) { Self.inputs(name, rows: $0) }
+            let large = try callsOfAWarmStep(Self.model(name), make(), rows: 16) { Self.inputs(name, rows: $0) }
+            #expect(small == large, "\(name) \(optimizer): \(small) at 4 rows, \(large) at 16")
+            #expect(small.casts == 0, "\(name) \(optimizer): \(small)")
+        }
+        let lr = Schedule.constant(1e-3)
+        try check("sgd") { try SGDOptimizer<Float>(settings: SGDSettings(learningRate: lr, momentum: 0.9)) }
+        try check("adam") { try AdamOptimizer<Float>(settings: AdamSettings(learningRate: lr)) }
+        try check("ngplus") {
+            try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                inverseInterval: 2, side: .right, batchSize: 8, fusedApply: true))
+        }
+        try check("kfac") { try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 8)) }
+        try check("muon") { try MuonOptimizer<Float>(settings: MuonSettings(learningRate: lr)) }
+        try check("shampoo") { try ShampooOptimizer<Float>(settings: ShampooSettings(learningRate: lr, inverseInterval: 2)) }
+    }
+}
