@@ -35,7 +35,7 @@ extension BLAS {
         let count = 1024 / MemoryLayout<Scalar>.stride
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count) { ones in
             ones.initialize(repeating: 1)
-            body(MatrixView(base: UnsafePointer(ones.baseAddress!), rows: count, columns: 1, leadingDimension: 1))
+            body(MatrixView(UnsafeBufferPointer(ones), rows: count, columns: 1))
         }
     }
 }

@@ -159,15 +159,24 @@ package struct MutableMatrixView<Scalar: BLASScalar> {
     }
 }
 
+extension MatrixView {
+    /// `buffer` as a `rows × columns` view (`rows · columns` values, row-major).
+    @inlinable
+    package init(_ buffer: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int) {
+        precondition(rows * columns == buffer.count, "a view of as many values as the buffer holds")
+        // An empty buffer has no storage: any aligned address does, nothing is read.
+        let base = buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Scalar>.alignment)!
+        self.init(base: base, rows: rows, columns: columns, leadingDimension: Swift.max(columns, 1))
+    }
+}
+
 extension Matrix {
     /// Calls `body` with a view of the whole matrix (leading dimension `columns`).
     @inlinable
     package func withView<R, E: Error>(_ body: (MatrixView<Scalar>) throws(E) -> R) throws(E) -> R {
         let (rows, columns) = (self.rows, self.columns)
         return try storage.withUnsafeBufferPointer { buffer throws(E) in
-            // An empty matrix has no storage: any aligned address does, nothing is read.
-            let base = buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Scalar>.alignment)!
-            return try body(MatrixView(base: base, rows: rows, columns: columns, leadingDimension: Swift.max(columns, 1)))
+            try body(MatrixView(buffer, rows: rows, columns: columns))
         }
     }
 

@@ -10,7 +10,7 @@ extension NetworkKernels {
     /// loop; the logarithm, once a row, in Double.
     @inlinable
     public static func softmaxCrossEntropy<Scalar: NetworkScalar>(
-        _ logits: UnsafePointer<Scalar>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        _ logits: UnsafePointer<Scalar>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Scalar>
     ) -> Double {
         let mean = 1 / Scalar(rows)

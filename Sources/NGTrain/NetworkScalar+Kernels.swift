@@ -108,7 +108,7 @@ extension NetworkScalar {
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func softmaxCrossEntropy(
-        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Self>
     ) -> Double {
         NetworkKernels.softmaxCrossEntropy(
@@ -142,7 +142,7 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func embeddingLookup(
         _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
-        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Self>
+        lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>
     ) -> Int? {
         NetworkKernels.embeddingLookup(
             ids, rows: rows, table: table, vocabulary: vocabulary, width: width, lookups: lookups, into: y)

@@ -43,7 +43,7 @@ public protocol NetworkScalar: BLASScalar {
     /// Token ids checked and their table rows copied (see `NetworkKernels.embeddingLookup`).
     static func embeddingLookup(
         _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
-        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
+        lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
     /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
     static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
@@ -63,7 +63,7 @@ public protocol NetworkScalar: BLASScalar {
     /// Softmax cross-entropy summed over rows, its mean's gradient written (see
     /// `NetworkKernels.softmaxCrossEntropy`).
     static func softmaxCrossEntropy(
-        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Self>) -> Double
     /// `erf(x)`.
     static func errorFunction(_ x: Self) -> Self

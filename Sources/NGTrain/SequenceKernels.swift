@@ -119,7 +119,7 @@ extension NetworkKernels {
     @inlinable
     public static func embeddingLookup<Scalar: NetworkScalar>(
         _ ids: UnsafePointer<Scalar>, rows: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
-        lookups: UnsafeMutablePointer<Int>, into y: UnsafeMutablePointer<Scalar>
+        lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Scalar>
     ) -> Int? {
         let limit = Scalar(vocabulary)
         for r in 0..<rows {

@@ -26,11 +26,11 @@ public struct SoftmaxCrossEntropy<Scalar: NetworkScalar> {
         }
         ensureShape(&gradient, batch, classes)
         let total = logits.withView { z in
-            gradient.withUnsafeMutableBufferPointer { g in
+            gradient.withMutableView { g in
                 labels.withUnsafeBufferPointer { labels in
                     Scalar.softmaxCrossEntropy(
-                        z.base, rows: batch, classes: classes, leadingDimension: z.leadingDimension,
-                        labels: labels.baseAddress!, into: g.baseAddress!)
+                        z.base, rows: batch, classes: classes, leadingDimension: z.leadingDimension, labels: labels,
+                        into: g.base)
                 }
             }
         }

@@ -55,7 +55,7 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
                     lookups.withUnsafeMutableBufferPointer { lookups in
                         Scalar.embeddingLookup(
                             ids.base, rows: rows, table: table.base, vocabulary: vocabulary, width: width,
-                            lookups: lookups.baseAddress!, into: y.base)
+                            lookups: lookups, into: y.base)
                     }
                 }
             }
