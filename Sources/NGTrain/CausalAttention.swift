@@ -33,8 +33,12 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     /// default multithreading threshold of 4 (a larger GEMM is split over its threads).
     public static var singleThreadedGEMMSize: Int { 65_536 * 4 }
 
-    /// - Parameter rowBlock: query rows a block (nil: the most whose GEMMs stay within
-    ///   `singleThreadedGEMMSize`, at least 16; at most T).
+    /// - Parameters:
+    ///   - sequenceLength: T, the tokens of a sequence.
+    ///   - heads: the heads, which divide `width`.
+    ///   - width: the width of Q, K, V and the output.
+    ///   - rowBlock: query rows a block (nil: the most whose GEMMs stay within
+    ///     `singleThreadedGEMMSize`, at least 16; at most T).
     /// - Throws: `invalidArgument` for a size below 1, a width that the heads do not divide, or a
     ///   T × T score block larger than this machine's memory.
     public init(sequenceLength: Int, heads: Int, width: Int, rowBlock: Int? = nil) throws(NGError) {
