@@ -67,11 +67,13 @@ struct LanguageModelRun {
                     optimizer, communicator: communicator, globalBatch: sequences * shape.context,
                     rowsPerSample: shape.context)
                 try model.register(with: &parallel)
+                try model.countOptimizerFlops(of: parallel.base)
                 return try trainer.train(
                     model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: bar)
             }
             var o = optimizer
             try model.register(with: &o)
+            try model.countOptimizerFlops(of: o)
             return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: bar)
         }
         switch optimizer {

@@ -258,11 +258,13 @@ struct TrainingRun {
             if let communicator {
                 var parallel = try DataParallel(optimizer, communicator: communicator, globalBatch: settings.batchSize)
                 try network.register(with: &parallel)
+                try network.countOptimizerFlops(of: parallel.base)
                 return try trainer.train(
                     network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: bar)
             }
             var o = optimizer
             try network.register(with: &o)
+            try network.countOptimizerFlops(of: o)
             return try trainer.train(network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: bar)
         }
     }

@@ -1,7 +1,7 @@
 import CBLAS
 
-/// Double forwards every `BLASScalar` requirement to OpenBLAS's `cblas_d*` and LAPACKE's
-/// `LAPACKE_d*_work` routines.
+/// Double binds `BLASScalar`'s BLAS and LAPACK requirements to OpenBLAS's `cblas_d*` and
+/// LAPACKE's `LAPACKE_d*_work` routines (its loops are the protocol's defaults).
 extension Double: BLASScalar {
     @inlinable
     public var storageBits: UInt64 { UInt64(bitPattern) }
@@ -98,59 +98,6 @@ extension Double: BLASScalar {
         Int(LAPACKE_dpotrs_work(
             LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), Int32(nrhs),
             a, Int32(lda), b, Int32(ldb)))
-    }
-
-    public static func smallCholeskyInverse(n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
-        ElementwiseKernels.smallCholeskyInverse(n: n, a: a, lda: lda)
-    }
-
-    public static func mirrorLowerTriangle(_ a: UnsafeMutablePointer<Double>, n: Int, ld: Int) {
-        ElementwiseKernels.mirrorLowerTriangle(a, n: n, ld: ld)
-    }
-
-    public static func allFinite(_ values: UnsafePointer<Double>, count: Int) -> Bool {
-        ElementwiseKernels.allFinite(values, count: count)
-    }
-
-    public static func maxAbsolute(_ values: UnsafePointer<Double>, count: Int) -> Double {
-        ElementwiseKernels.maxAbsolute(values, count: count)
-    }
-
-    public static func adamUpdate(
-        gradient: UnsafeMutablePointer<Double>, firstMoment: UnsafePointer<Double>,
-        secondMoment: UnsafePointer<Double>, intoFirst: UnsafeMutablePointer<Double>,
-        intoSecond: UnsafeMutablePointer<Double>, count: Int,
-        beta1: Double, beta2: Double, correction1: Double, correction2: Double, epsilon: Double,
-        weightUpdate: FusedWeightUpdate<Double>?
-    ) -> Bool {
-        ElementwiseKernels.adamUpdate(
-            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
-            intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
-            correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
-    }
-
-    public static func momentumUpdate(
-        gradient: UnsafeMutablePointer<Double>, velocity: UnsafePointer<Double>,
-        into: UnsafeMutablePointer<Double>, count: Int, momentum: Double, restart: Bool, nesterov: Bool,
-        weightUpdate: FusedWeightUpdate<Double>?
-    ) -> Bool {
-        ElementwiseKernels.momentumUpdate(
-            gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
-            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
-    }
-
-    public static func scaledUpdate(
-        _ w: UnsafePointer<Double>, keep: Double, minus scale: Double, times u: UnsafePointer<Double>,
-        into: UnsafeMutablePointer<Double>, count: Int
-    ) -> Bool {
-        ElementwiseKernels.scaledUpdate(w, keep: keep, minus: scale, times: u, into: into, count: count)
-    }
-
-    public static func unfold(
-        _ geometry: ConvGeometry, _ x: UnsafePointer<Double>, batch: Int, sampleStride: Int,
-        into u: UnsafeMutablePointer<Double>, ld: Int
-    ) {
-        ElementwiseKernels.unfold(geometry, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
 
     @inlinable @inline(__always)

@@ -1,8 +1,8 @@
 /// The loops of the package that are not BLAS calls, written once, generically, and reached
-/// through `BLASScalar` requirements whose Float and Double conformances forward here. Inside a
-/// conformance `Self` is concrete, so each loop is compiled specialized and vectorized even when
-/// the caller is generic code that Swift never specializes (an optimizer used through the
-/// `LayerOptimizer` protocol, say): measured, an unspecialized finiteness scan made a whole
+/// through `BLASScalar` requirements whose defaults (`BLASScalar+Kernels.swift`) forward here,
+/// specialized for Float and Double, so each loop runs compiled for its scalar and vectorized
+/// even when the caller is generic code that Swift never specializes (an optimizer used through
+/// the `LayerOptimizer` protocol, say): measured, an unspecialized finiteness scan made a whole
 /// NG+ step 7× slower.
 public enum ElementwiseKernels {
     /// True when all `count` values are finite: sums `x − x` (0 when finite, NaN otherwise) in

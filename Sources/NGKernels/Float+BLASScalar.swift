@@ -1,7 +1,7 @@
 import CBLAS
 
-/// Float forwards every `BLASScalar` requirement to OpenBLAS's `cblas_s*` and LAPACKE's
-/// `LAPACKE_s*_work` routines.
+/// Float binds `BLASScalar`'s BLAS and LAPACK requirements to OpenBLAS's `cblas_s*` and
+/// LAPACKE's `LAPACKE_s*_work` routines (its loops are the protocol's defaults).
 extension Float: BLASScalar {
     @inlinable
     public var storageBits: UInt64 { UInt64(bitPattern) }
@@ -98,59 +98,6 @@ extension Float: BLASScalar {
         Int(LAPACKE_spotrs_work(
             LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), Int32(nrhs),
             a, Int32(lda), b, Int32(ldb)))
-    }
-
-    public static func smallCholeskyInverse(n: Int, a: UnsafeMutablePointer<Float>, lda: Int) -> Int {
-        ElementwiseKernels.smallCholeskyInverse(n: n, a: a, lda: lda)
-    }
-
-    public static func mirrorLowerTriangle(_ a: UnsafeMutablePointer<Float>, n: Int, ld: Int) {
-        ElementwiseKernels.mirrorLowerTriangle(a, n: n, ld: ld)
-    }
-
-    public static func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
-        ElementwiseKernels.allFinite(values, count: count)
-    }
-
-    public static func maxAbsolute(_ values: UnsafePointer<Float>, count: Int) -> Float {
-        ElementwiseKernels.maxAbsolute(values, count: count)
-    }
-
-    public static func adamUpdate(
-        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>,
-        secondMoment: UnsafePointer<Float>, intoFirst: UnsafeMutablePointer<Float>,
-        intoSecond: UnsafeMutablePointer<Float>, count: Int,
-        beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
-        weightUpdate: FusedWeightUpdate<Float>?
-    ) -> Bool {
-        ElementwiseKernels.adamUpdate(
-            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
-            intoSecond: intoSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
-            correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
-    }
-
-    public static func momentumUpdate(
-        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>,
-        into: UnsafeMutablePointer<Float>, count: Int, momentum: Float, restart: Bool, nesterov: Bool,
-        weightUpdate: FusedWeightUpdate<Float>?
-    ) -> Bool {
-        ElementwiseKernels.momentumUpdate(
-            gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
-            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
-    }
-
-    public static func scaledUpdate(
-        _ w: UnsafePointer<Float>, keep: Float, minus scale: Float, times u: UnsafePointer<Float>,
-        into: UnsafeMutablePointer<Float>, count: Int
-    ) -> Bool {
-        ElementwiseKernels.scaledUpdate(w, keep: keep, minus: scale, times: u, into: into, count: count)
-    }
-
-    public static func unfold(
-        _ geometry: ConvGeometry, _ x: UnsafePointer<Float>, batch: Int, sampleStride: Int,
-        into u: UnsafeMutablePointer<Float>, ld: Int
-    ) {
-        ElementwiseKernels.unfold(geometry, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
 
     @inlinable @inline(__always)

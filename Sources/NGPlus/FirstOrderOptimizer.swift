@@ -78,6 +78,9 @@ public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
         update = ParameterUpdate(spec: spec)
     }
 
+    /// None: the rule's update is elementwise.
+    public func extraFlopsPerStep(_ settings: Rule.Settings) -> Double { 0 }
+
     @_specialize(where Rule == MomentumSGD<Float>)
     @_specialize(where Rule == MomentumSGD<Double>)
     @_specialize(where Rule == Adam<Float>)

@@ -14,6 +14,15 @@ struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     /// Workspace: G⁻¹·∇W̃.
     var half: Matrix<Scalar>
 
+    /// The flops of a step for `batch` samples: the factors `A = ÃᵀÃ` (a² a row) and `G = dYᵀdY`
+    /// (m² a row) over the rows of a statistics step (a sample's positions, for a convolution),
+    /// their Cholesky inverses (a³ + m³) every k steps, and `G⁻¹·∇W̃·A⁻¹` (2m²a + 2ma²).
+    func flopsPerStep(batch: Int, inverseInterval k: Double, statisticsInterval s: Double) -> Double {
+        let (a, m) = (Double(builder.inputOrder), Double(builder.outputs))
+        let rows = Double(batch) * Double(builder.geometry?.positions ?? 1)
+        return (a * a + m * m) * rows / s + (a * a * a + m * m * m) / k + 2 * m * m * a + 2 * m * a * a
+    }
+
     init(spec: LayerSpec, batch: Int, maxRetries: Int) throws(NGError) {
         switch spec {
         case let .dense(outputs, inputs, bias):

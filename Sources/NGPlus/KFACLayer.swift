@@ -44,6 +44,19 @@ public struct KFACLayer<Scalar: BLASScalar>: RefreshingRecord {
         }
     }
 
+    /// A dense or conv2d layer's factors (`KFACCurvature.flopsPerStep`); an embedding table's
+    /// output factor `GᵀG` over its lookups (2·d²·B) every statistics step, its inverse (d³) every k
+    /// steps and `D = G_rows·F⁻¹` (2·d²·B); none for matrix and vector parameters.
+    public func extraFlopsPerStep(_ configuration: KFACConfiguration) -> Double {
+        let (k, s) = (Double(configuration.inverseInterval), Double(configuration.resolvedStatisticsInterval))
+        if let curvature {
+            return curvature.flopsPerStep(batch: configuration.batchSize, inverseInterval: k, statisticsInterval: s)
+        }
+        guard case let .embedding(_, width) = spec else { return 0 }
+        let (d, b) = (Double(width), Double(configuration.batchSize))
+        return 2 * d * d * b / s + d * d * d / k + 2 * d * d * b
+    }
+
     func isStatisticsStep(_ configuration: KFACConfiguration) -> Bool {
         step % configuration.resolvedStatisticsInterval == 0
     }

@@ -63,6 +63,10 @@ public protocol LayerOptimizer {
     /// The steps of `layer` skipped under `NonFiniteStepPolicy.skipStep` (not saved).
     func skippedSteps(of layer: LayerHandle) throws(OptimizerError) -> Int
 
+    /// The flops a step of `layer` makes beyond the model's forward and backward passes
+    /// (`LayerRecord.extraFlopsPerStep`): what this optimizer's own bound adds to the model's.
+    func extraFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double
+
     /// The complete state, exactly, in the versioned and checksummed format of `StateFile`.
     func stateBytes() -> [UInt8]
 

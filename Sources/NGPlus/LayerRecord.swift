@@ -28,6 +28,11 @@ public protocol LayerRecord: Sendable {
 
     /// Whether the coming step uses an observation (only then are its values scanned).
     func usesObservation(_ settings: Settings) -> Bool
+    /// The flops a step of this layer makes beyond the model's forward and backward passes
+    /// (whose weight gradient a model's flop account counts): statistics, refreshes and
+    /// preconditioning, amortized over their intervals, at the configured batch. A first-order
+    /// rule's elementwise update is not counted, as a model's elementwise work is not.
+    func extraFlopsPerStep(_ settings: Settings) -> Double
 
     /// Takes the statistics of validated inputs and output gradients, all or nothing.
     mutating func observe(

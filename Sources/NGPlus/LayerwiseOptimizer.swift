@@ -68,6 +68,10 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
         try table.skippedSteps(of: layer, NGError.Operation("\(Record.stateKind).skippedSteps"))
     }
 
+    public func extraFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double {
+        try table.layer(layer, NGError.Operation("\(Record.stateKind).extraFlopsPerStep")).extraFlopsPerStep(settings)
+    }
+
     /// The steps a layer has taken.
     public func stepCount(of layer: LayerHandle) throws(OptimizerError) -> Int {
         try table.layer(layer, NGError.Operation("\(Record.stateKind).stepCount")).step

@@ -15,6 +15,9 @@ public protocol MatrixTransform: Sendable {
     /// Fresh state for a parameter of `shape` (at least 1 × 1).
     init(shape: Shape, settings: Settings)
 
+    /// The flops of a step of a parameter of `shape`, amortized over its intervals.
+    static func extraFlopsPerStep(shape: Shape, settings: Settings) -> Double
+
     /// Replaces the gradient in `direction` by the direction at step count t (from 0), with the
     /// new state computed aside. Returns whether every new value is finite; nothing is in use
     /// until `commitStaged`.

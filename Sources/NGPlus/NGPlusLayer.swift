@@ -61,6 +61,13 @@ public struct NGPlusLayer<Scalar: BLASScalar>: RefreshingRecord {
         }
     }
 
+    /// The plan's apply, statistics and refresh (`CurvaturePlan.flopsPerStep`); none for a
+    /// vector.
+    public func extraFlopsPerStep(_ configuration: NGPlusConfiguration) -> Double {
+        plan?.flopsPerStep(
+            inverseInterval: configuration.inverseInterval, statisticsInterval: configuration.statisticsInterval(for: spec)) ?? 0
+    }
+
     func isRefreshStep(_ configuration: NGPlusConfiguration) -> Bool {
         step == 0 || step % configuration.inverseInterval == offset
     }

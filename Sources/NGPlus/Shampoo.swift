@@ -82,6 +82,23 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     /// Whether the staged step made new roots.
     var refreshing = false
 
+    /// Per r × c block, every step: the factors `L += G·Gᵀ` (2r²c) and `R += Gᵀ·G` (2rc²) and
+    /// the product `L^{-1/4}·G·R^{-1/4}` (2r²c + 2rc²); every k steps each factor's inverse
+    /// root: a symmetric eigendecomposition with vectors (≈ 4n³: the tridiagonal reduction
+    /// 4n³/3 and the back-transformation of divide and conquer) and the root formed (2n³).
+    public static func extraFlopsPerStep(shape: Shape, settings: ShampooSettings) -> Double {
+        let size = settings.blockSize
+        var flops = 0.0
+        for rows in stride(from: 0, to: shape.rows, by: size) {
+            for columns in stride(from: 0, to: shape.columns, by: size) {
+                let r = Double(Swift.min(size, shape.rows - rows))
+                let c = Double(Swift.min(size, shape.columns - columns))
+                flops += 4 * r * r * c + 4 * r * c * c + 6 * (r * r * r + c * c * c) / Double(settings.inverseInterval)
+            }
+        }
+        return flops
+    }
+
     public init(shape: Shape, settings: ShampooSettings) {
         firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
         secondMoment = firstMoment

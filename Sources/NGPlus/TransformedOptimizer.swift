@@ -32,6 +32,11 @@ public struct TransformedLayer<Transform: MatrixTransform>: StatisticsFreeRecord
         }
     }
 
+    /// The transform's on a matrix parameter; none on a vector or table (Adam's elementwise step).
+    public func extraFlopsPerStep(_ settings: Transform.Settings) -> Double {
+        matrix == nil ? 0 : Transform.extraFlopsPerStep(shape: spec.parameterShape, settings: settings)
+    }
+
     @_specialize(where Transform == Muon<Float>)
     @_specialize(where Transform == Muon<Double>)
     @_specialize(where Transform == Shampoo<Float>)

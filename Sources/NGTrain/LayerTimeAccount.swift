@@ -22,6 +22,8 @@ public final class LayerTimeAccount {
         /// Their GEMM flops per sample, forward and backward (0 for elementwise layers).
         public internal(set) var forwardFlops: Double
         public internal(set) var backwardFlops: Double
+        /// Their optimizer's own flops per step, beyond the model's (`Model.countOptimizerFlops`).
+        public internal(set) var optimizerFlops = 0.0
         /// Seconds in each phase, summed over the steps.
         public internal(set) var forwardSeconds = 0.0
         public internal(set) var backwardSeconds = 0.0
@@ -76,6 +78,12 @@ public final class LayerTimeAccount {
         case loss
         /// The optimizer's `synchronize`.
         case synchronize
+    }
+
+    /// Adds `flops` a step to the optimizer flops of `layer`'s row.
+    func addOptimizerFlops(_ flops: Double, of layer: AnyObject) {
+        guard let row = rowOfLayer[ObjectIdentifier(layer)] else { return }
+        rows[row].optimizerFlops += flops
     }
 
     /// `body`, its time added to `part`'s row in `phase` while a step is being recorded.

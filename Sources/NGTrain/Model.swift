@@ -151,6 +151,16 @@ public final class Model<Scalar: NetworkScalar> {
         return account
     }
 
+    /// Adds to the attached account each trainable layer's optimizer flops a step
+    /// (`LayerOptimizer.extraFlopsPerStep`), so that its bound is the optimizer's own; the layers
+    /// must be registered with `optimizer`. Does nothing without an account.
+    public func countOptimizerFlops<O: LayerOptimizer>(of optimizer: O) throws where O.Scalar == Scalar {
+        guard let layerTimes else { return }
+        for layer in trainableLayers {
+            layerTimes.addOptimizerFlops(try optimizer.extraFlopsPerStep(of: layer.handle), of: layer)
+        }
+    }
+
     func attach(_ account: LayerTimeAccount, to layers: [any NetworkLayer<Scalar>]) {
         for case let container as any LayerContainer<Scalar> in layers {
             container.layerTimes = account

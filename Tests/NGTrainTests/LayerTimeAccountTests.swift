@@ -64,4 +64,19 @@ struct LayerTimeAccountTests {
                                             "softmax cross-entropy", "synchronize"])
         #expect(second.rows[1].layers == 2)
     }
+
+    /// `countOptimizerFlops` puts each layer's optimizer flops in its row; none without an account.
+    @Test func anOptimizersOwnFlopsGoToItsLayersRows() throws {
+        let model = try Model<Float>.mlp(seed: 1)
+        var optimizer = try KFACOptimizer<Float>(configuration: KFACConfiguration(batchSize: 16))
+        try model.register(with: &optimizer)
+        try model.countOptimizerFlops(of: optimizer)
+        let account = model.recordLayerTimes()
+        try model.countOptimizerFlops(of: optimizer)
+        for layer in model.trainableLayers {
+            let row = account.rows.first { $0.name == layer.flops.name }!
+            #expect(row.optimizerFlops == (try optimizer.extraFlopsPerStep(of: layer.handle)) && row.optimizerFlops > 0)
+        }
+        #expect(account.rows.first { $0.name == "ReLU" }!.optimizerFlops == 0)
+    }
 }

@@ -1,0 +1,60 @@
+import NGPlus
+import Testing
+
+/// Each optimizer's own flops a step (`extraFlopsPerStep`), against counts made by hand for a
+/// dense layer of 2 outputs and 3 inputs with a bias (W̃ is 2 × 4), a batch of 8, intervals of
+/// 10, and a vector; an unregistered handle is refused.
+@Suite struct OptimizerFlopsTests {
+    static let dense = LayerSpec.dense(outputs: 2, inputs: 3, bias: true)
+    static let vector = LayerSpec.vector(length: 5)
+
+    func flops<Record: LayerRecord>(_ optimizer: LayerwiseOptimizer<Record>) throws -> (dense: Double, vector: Double) {
+        var optimizer = optimizer
+        let dense = try optimizer.register(Self.dense)
+        let vector = try optimizer.register(Self.vector)
+        return (try optimizer.extraFlopsPerStep(of: dense), try optimizer.extraFlopsPerStep(of: vector))
+    }
+
+    @Test func firstOrderRulesAddNothing() throws {
+        #expect(try flops(SGDOptimizer<Double>(settings: SGDSettings())) == (0, 0))
+        #expect(try flops(AdamOptimizer<Double>(settings: AdamSettings())) == (0, 0))
+    }
+
+    /// Five Newton–Schulz iterations on 2 × 4 (s = 2, l = 4): 5·(4s²l + 2s³) = 5·(64 + 16).
+    @Test func muonCountsItsIterations() throws {
+        #expect(try flops(MuonOptimizer<Double>(settings: MuonSettings(steps: 5))) == (400, 0))
+    }
+
+    /// One 2 × 4 block (r = 2, c = 4): 4r²c + 4rc² = 64 + 128 each step, and 6(r³ + c³) = 432
+    /// every 10 steps.
+    @Test func shampooCountsFactorsProductsAndRoots() throws {
+        let optimizer = try ShampooOptimizer<Double>(settings: ShampooSettings(inverseInterval: 10, blockSize: 1024))
+        let counted = try flops(optimizer)
+        #expect(abs(counted.dense - 235.2) < 1e-9 && counted.vector == 0)
+    }
+
+    /// a = 4, m = 2, B = 8: factors (a² + m²)·B = 160 every 10 steps, inverses a³ + m³ = 72
+    /// every 10, and 2m²a + 2ma² = 96 each step.
+    @Test func kfacCountsFactorsInversesAndApply() throws {
+        let optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 10, batchSize: 8))
+        let counted = try flops(optimizer)
+        #expect(abs(counted.dense - 119.2) < 1e-9 && counted.vector == 0)
+    }
+
+    /// NG+ counts its plan: on the right side by an explicit inverse of order a = 4, the apply
+    /// `G̃·F̂⁻¹` (2·m·a² = 64) each step, the refresh (a³ = 64) and the statistics every 10.
+    @Test func ngPlusCountsItsPlan() throws {
+        let configuration = NGPlusConfiguration(inverseInterval: 10, side: .right, method: .explicitInverse, batchSize: 8)
+        var optimizer = try NGPlusOptimizer<Double>(configuration: configuration)
+        let (dense, vector) = (try optimizer.register(Self.dense), try optimizer.register(Self.vector))
+        let plan = try #require(try optimizer.plan(for: dense))
+        #expect(plan.applyFlops == 64 && plan.refreshFlops == 64)
+        #expect(try optimizer.extraFlopsPerStep(of: dense) == 64 + 6.4 + plan.statisticsFlops / 10)
+        #expect(try optimizer.extraFlopsPerStep(of: vector) == 0)
+    }
+
+    @Test func anUnregisteredLayerIsRefused() throws {
+        let optimizer = try SGDOptimizer<Double>(settings: SGDSettings())
+        #expect(throws: OptimizerError.self) { try optimizer.extraFlopsPerStep(of: LayerHandle.unregistered) }
+    }
+}
