@@ -84,9 +84,11 @@ struct Train: ParsableCommand {
         var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                let run = try TrainingRun(
-                    model: model, optimizer: name, settings: settings, seed: runSeed, communicator: communicator
-                ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
+                guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: printing, {
+                    try TrainingRun(
+                        model: model, optimizer: name, settings: settings, seed: runSeed, communicator: communicator
+                    ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
+                }) else { continue }
                 records += run.records
                 if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
             }
@@ -133,10 +135,12 @@ extension Train {
         var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                let run = try LanguageModelRun(
-                    optimizer: name, settings: settings, shape: (context, width, heads, blocks), sequences: sequences,
-                    stepsPerEpoch: stepsPerEpoch, seed: runSeed, communicator: communicator
-                ).run(corpus: corpus, epochs: epochs, progress: printing ? nil : { _, _ in })
+                guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: printing, {
+                    try LanguageModelRun(
+                        optimizer: name, settings: settings, shape: (context, width, heads, blocks), sequences: sequences,
+                        stepsPerEpoch: stepsPerEpoch, seed: runSeed, communicator: communicator
+                    ).run(corpus: corpus, epochs: epochs, progress: printing ? nil : { _, _ in })
+                }) else { continue }
                 records += run.records
                 if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
             }
@@ -161,6 +165,22 @@ extension Train {
 }
 
 extension Train {
+    /// `run()`, or nil when its training diverged — a step met a non-finite gradient, loss or
+    /// update, which the optimizers refuse by default — said in one line, so that one
+    /// optimizer's divergence does not end a comparison. Every process of a data-parallel run
+    /// meets the same error in the same step, so all go on alike. Other errors are thrown.
+    static func unlessDiverged<Result>(
+        _ name: String, seed: UInt64, printing: Bool, _ run: () throws -> Result
+    ) throws -> Result? {
+        do {
+            return try run()
+        } catch let error as NGError {
+            guard case .nonFinite = error else { throw error }
+            if printing { print("\n\(name) seed \(seed) diverged, left out of the tables: \(error)") }
+            return nil
+        }
+    }
+
     /// Training runs its own loops (im2col, pooling, attention's softmax) between BLAS calls, on
     /// the cores OpenBLAS's idle threads would spin on for 2²⁸ cycles after each call: they
     /// sleep after 2⁴ instead (`OpenBLAS.setIdleThreadTimeout`), unless the user set
