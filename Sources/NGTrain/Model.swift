@@ -13,9 +13,13 @@ public final class Model<Scalar: NetworkScalar> {
     /// recorded). `recordLayerTimes()` attaches a new account.
     public private(set) var layerTimes: LayerTimeAccount?
 
+    /// The layers that normalize by batch statistics in training (`BatchStatisticsLayer`).
+    let batchStatisticsLayers: [any BatchStatisticsLayer]
+
     public init(layers: [any NetworkLayer<Scalar>]) {
         self.layers = layers
         trainableLayers = Self.trainable(in: layers)
+        batchStatisticsLayers = Self.leaves(of: layers).compactMap { $0 as? any BatchStatisticsLayer }
     }
 
     /// The trainable layers in order, those inside containers (residual blocks) included.
@@ -185,8 +189,10 @@ public final class Model<Scalar: NetworkScalar> {
         for layer in trainableLayers { layer.handle = try optimizer.register(layer.spec) }
     }
 
-    /// The logits of a batch.
+    /// The logits of a batch, in evaluation: batch normalization by its running averages.
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        for i in batchStatisticsLayers.indices { batchStatisticsLayers[i].usesBatchStatistics = false }
+        defer { for i in batchStatisticsLayers.indices { batchStatisticsLayers[i].usesBatchStatistics = true } }
         var activation = x
         for layer in layers { activation = try layer.forward(activation) }
         for layer in layers { layer.release() }

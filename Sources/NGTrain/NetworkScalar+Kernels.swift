@@ -147,4 +147,31 @@ extension NetworkScalar {
         NetworkKernels.embeddingLookup(
             ids, rows: rows, table: table, vocabulary: vocabulary, width: width, lookups: lookups, into: y)
     }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func batchNorm(
+        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
+        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
+        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        inverseDeviation: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.batchNorm(
+            x, rows: rows, channels: channels, positions: positions, gain: gain, bias: bias, epsilon: epsilon,
+            batchStatistics: batchStatistics, mean: mean, variance: variance, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func batchNormBackward(
+        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
+        channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.batchNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
+            positions: positions, gain: gain, batchStatistics: batchStatistics, into: dx, gainGradient: gainGradient,
+            biasGradient: biasGradient)
+    }
 }

@@ -53,6 +53,17 @@ public protocol NetworkScalar: BLASScalar {
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
         scoreGradients: UnsafeMutablePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
         into dx: UnsafeMutablePointer<Self>)
+    /// Batch normalization (see `NetworkKernels.batchNorm`).
+    static func batchNorm(
+        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
+        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
+        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        inverseDeviation: UnsafeMutablePointer<Self>)
+    /// Its gradients (see `NetworkKernels.batchNormBackward`).
+    static func batchNormBackward(
+        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
+        channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
     /// The causal row softmax of a block of rows, in place (see `NetworkKernels.causalSoftmax`).
     static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int)

@@ -2,6 +2,12 @@ import NGKernels
 
 /// The operations of the training stack and the data loader, as their errors name them.
 extension NGError.Operation {
+    /// `BatchNorm.backward`
+    public static let batchNormBackward = Self("BatchNorm.backward")
+    /// `BatchNorm.forward`
+    public static let batchNormForward = Self("BatchNorm.forward")
+    /// `BatchNorm.init`
+    public static let batchNormInit = Self("BatchNorm.init")
     /// `CausalAttention.backward`
     public static let causalAttentionBackward = Self("CausalAttention.backward")
     /// `CausalAttention.forward`

@@ -61,6 +61,19 @@ struct TrainingAllocationTests {
         #expect(account.steps == 6)
     }
 
+    /// Batch normalization after a dense layer and after a convolution (8 channels of 28 × 28).
+    @Test func warmBatchNormStepsAllocateNothing() throws {
+        var generator = SeededGenerator(seed: 5)
+        let geometry = try ConvGeometry(inChannels: 1, height: 28, width: 28, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let model = Model<Float>(layers: [
+            try Conv2d<Float>(geometry: geometry, outChannels: 8, computesInputGradient: false, using: &generator),
+            try BatchNorm<Float>(channels: 8, positions: 28 * 28), ReLU<Float>(),
+            try Dense<Float>(inputs: 8 * 28 * 28, outputs: 32, using: &generator), try BatchNorm<Float>(channels: 32),
+            ReLU<Float>(), try Dense<Float>(inputs: 32, outputs: 10, using: &generator),
+        ])
+        #expect(try allocationsOfWarmSteps(model) == 0)
+    }
+
     @Test func warmCNNStepsAllocateNothing() throws {
         #expect(try allocationsOfWarmSteps(try .cnn(seed: 1)) == 0)
     }

@@ -1,0 +1,102 @@
+import Foundation
+import NGPlus
+import NGTestSupport
+import NGTrain
+import Testing
+
+/// `BatchNorm` against hand-checked values and central finite differences in Double (input and
+/// `[γ | β]`, dense and convolution layouts, a batch of one sample of several positions), its
+/// running averages (staged by a training forward, in use only after a step that succeeded,
+/// used by `Model.forward`), and its bad input.
+@Suite struct BatchNormTests {
+    @Test func handCheckedValuesPerChannel() throws {
+        // Two channels of two positions, two samples: channel 0 holds 1, 3, 5, 7; channel 1
+        // holds 2, 2, 2, 2 (no variance: x̂ = 0, y = β).
+        let norm = try BatchNorm<Double>(channels: 2, positions: 2)
+        norm.weight = try Matrix(rows: 1, columns: 4, elements: [2, 1, 0, 5])   // γ = (2, 1), β = (0, 5)
+        let x = try Matrix<Double>(rows: 2, columns: 4, elements: [1, 3, 2, 2, 5, 7, 2, 2])
+        let y = try norm.forward(x)
+        let s = 1 / (5.0 + 1e-5).squareRoot()   // mean 4, biased variance (9 + 1 + 1 + 9)/4 = 5
+        let expected = [-6 * s, -2 * s, 5, 5, 2 * s, 6 * s, 5, 5]
+        for (value, want) in zip(y.elements, expected) { #expect(abs(value - want) < 1e-14) }
+    }
+
+    @Test(arguments: [(5, 3, 1), (2, 2, 4), (1, 2, 3), (3, 1, 9)])
+    func gradientsMatchFiniteDifferences(rows: Int, channels: Int, positions: Int) throws {
+        var generator = SeededGenerator(seed: 401)
+        let norm = try BatchNorm<Double>(channels: channels, positions: positions)
+        norm.weight = Matrix.random(rows: 1, columns: 2 * channels, using: &generator)
+        let x = Matrix<Double>.random(rows: rows, columns: channels * positions, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: rows, columns: channels * positions, using: &generator)
+        _ = try norm.forward(x)
+        let dx = try norm.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: dx) < 1e-6)
+        #expect(try parameterFiniteDifferenceError(norm, \.weight, input: x, upstream: g) < 1e-6)
+        // In evaluation the statistics are constants: the gradient of the running-average form.
+        norm.usesBatchStatistics = false
+        _ = try norm.forward(x)
+        let evaluated = try norm.backward(g)
+        #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: evaluated) < 1e-6)
+    }
+
+    /// A step of a one-layer model (SGD, learning rate 0.1) moves the running averages by
+    /// momentum 0.5 towards the batch's (variance unbiased); `Model.forward` then normalizes by them.
+    @Test func runningAveragesMoveWithTheStepAndServeEvaluation() throws {
+        let norm = try BatchNorm<Double>(channels: 2, momentum: 0.5)
+        let model = Model<Double>(layers: [norm])
+        var optimizer = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1, momentum: 0))
+        try model.register(with: &optimizer)
+        let x = try Matrix<Double>(rows: 4, columns: 2, elements: [1, 10, 2, 20, 3, 30, 6, 40])
+        // Channel 0: mean 3, unbiased variance (4 + 1 + 0 + 9)/3; channel 1: mean 25, (225 + 25 + 25 + 225)/3.
+        _ = try norm.forward(x)
+        #expect(norm.runningMean.elements == [0, 0] && norm.runningVariance.elements == [1, 1])   // staged only
+        _ = try model.trainStep(x, labels: [0, 1, 0, 1][...], optimizer: &optimizer)
+        let (mean, variance) = ([1.5, 12.5], [0.5 + 0.5 * 14 / 3, 0.5 + 0.5 * 500 / 3])
+        for (value, want) in zip(norm.runningMean.elements + norm.runningVariance.elements, mean + variance) {
+            #expect(abs(value - want) <= 1e-13 * max(1, abs(want)))
+        }
+        let y = try model.forward(x)
+        let w = norm.weight
+        for r in 0..<4 {
+            for c in 0..<2 {
+                let want = (x[r, c] - mean[c]) / (variance[c] + 1e-5).squareRoot() * w[0, c] + w[0, 2 + c]
+                #expect(abs(y[r, c] - want) < 1e-12)
+            }
+        }
+        #expect(norm.usesBatchStatistics)   // back to training after the evaluation
+    }
+
+    /// A step whose optimizer refuses the gradient (a NaN in the batch) leaves the running
+    /// averages and `[γ | β]` as they were.
+    @Test func aRefusedStepLeavesTheRunningAveragesUnchanged() throws {
+        let norm = try BatchNorm<Double>(channels: 2)
+        let model = Model<Double>(layers: [norm])
+        var optimizer = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1))
+        try model.register(with: &optimizer)
+        _ = try model.trainStep(
+            try Matrix(rows: 3, columns: 2, elements: [1, 2, 3, 4, 5, 7]), labels: [0, 1, 1][...], optimizer: &optimizer)
+        let (mean, variance, weight) = (norm.runningMean, norm.runningVariance, norm.weight)
+        let bad = try Matrix<Double>(rows: 3, columns: 2, elements: [1, .nan, 3, 4, 5, 7])
+        #expect(throws: NGError.self) { try model.trainStep(bad, labels: [0, 1, 1][...], optimizer: &optimizer) }
+        #expect(norm.runningMean == mean && norm.runningVariance == variance && norm.weight == weight)
+    }
+
+    @Test func badSettingsAndShapesAreRefused() throws {
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 0) }
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 2, positions: 0) }
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 1 << 20, positions: 1 << 20) }
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 2, momentum: 1.5) }
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 2, epsilon: 0) }
+        #expect(throws: NGError.self) { try BatchNorm<Float>(channels: 2, epsilon: 1e-60) }   // 0 in Float
+        let norm = try BatchNorm<Double>(channels: 2, positions: 3)
+        #expect(throws: NGError.self) { try norm.forward(Matrix(rows: 2, columns: 5)) }
+        // One value a channel: no batch statistics in training; evaluation needs none.
+        let dense = try BatchNorm<Double>(channels: 3)
+        #expect(throws: NGError.self) { try dense.forward(Matrix(rows: 1, columns: 3)) }
+        dense.usesBatchStatistics = false
+        _ = try dense.forward(Matrix(rows: 1, columns: 3))
+        dense.usesBatchStatistics = true
+        _ = try norm.forward(Matrix(rows: 2, columns: 6))
+        #expect(throws: NGError.self) { try norm.backward(Matrix(rows: 3, columns: 6)) }
+    }
+}
