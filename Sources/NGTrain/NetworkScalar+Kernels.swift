@@ -174,4 +174,18 @@ extension NetworkScalar {
             positions: positions, gain: gain, batchStatistics: batchStatistics, into: dx, gainGradient: gainGradient,
             biasGradient: biasGradient)
     }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>) {
+        NetworkKernels.averagePool(x, planes: planes, positions: positions, into: y)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func averagePoolBackward(
+        _ dy: UnsafePointer<Self>, planes: Int, positions: Int, into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.averagePoolBackward(dy, planes: planes, positions: positions, into: dx)
+    }
 }

@@ -64,6 +64,11 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
         channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
         gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+    /// Global average pooling (see `NetworkKernels.averagePool`).
+    static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>)
+    /// Its gradient (see `NetworkKernels.averagePoolBackward`).
+    static func averagePoolBackward(
+        _ dy: UnsafePointer<Self>, planes: Int, positions: Int, into dx: UnsafeMutablePointer<Self>)
     /// The causal row softmax of a block of rows, in place (see `NetworkKernels.causalSoftmax`).
     static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int)

@@ -1,6 +1,6 @@
 import NGPlus
 
-/// The loops of `BatchNorm`, reached through `NetworkScalar` so that they run compiled for their
+/// The loops of `BatchNorm` and `GlobalAveragePool`, reached through `NetworkScalar` so that they run compiled for their
 /// scalar. The input is sample-major, `rows × (channels · positions)`: channel c of sample b is
 /// the `positions` values from column `c · positions` (one after a dense layer, the H·W pixels
 /// after a convolution). Sums over a channel's values run in lanes (`laneSum`, `laneDot`).
@@ -71,6 +71,27 @@ extension NetworkKernels {
                 let (grad, hat, out) = (dy + offset, normalized + offset, dx + offset)
                 for p in 0..<positions { out[p] = scale * (grad[p] - meanGradient - hat[p] * meanWeighted) }
             }
+        }
+    }
+
+    /// The mean of each of `planes` runs of `positions` values (global average pooling).
+    @inlinable
+    public static func averagePool<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Scalar>
+    ) {
+        let count = Scalar(positions)
+        for plane in 0..<planes { y[plane] = laneSum(x + plane * positions, count: positions) / count }
+    }
+
+    /// Its gradient: each plane's `positions` values get `dy/positions`.
+    @inlinable
+    public static func averagePoolBackward<Scalar: NetworkScalar>(
+        _ dy: UnsafePointer<Scalar>, planes: Int, positions: Int, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let count = Scalar(positions)
+        for plane in 0..<planes {
+            let (share, row) = (dy[plane] / count, dx + plane * positions)
+            for p in 0..<positions { row[p] = share }
         }
     }
 }

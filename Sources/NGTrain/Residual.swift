@@ -1,34 +1,35 @@
 import NGPlus
 
-/// A residual connection around a sequence of layers: `y = x + f(x)`, f the layers in order;
-/// backward `dx = dy + f′ᵀ(dy)`. The layers' parameters are the model's like any other
+/// A residual connection around a sequence of layers: `y = s(x) + f(x)`, f the layers in order
+/// and s the shortcut — the identity, or layers of its own where f changes the shape (a ResNet
+/// block's strided 1×1 convolution and its normalization). Backward `dx = s′ᵀ(dy) + f′ᵀ(dy)`.
+/// The layers' parameters, the shortcut's included, are the model's like any other
 /// (`LayerContainer`).
 public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer {
+    /// f's layers, then the shortcut's.
     public let sublayers: [any NetworkLayer<Scalar>]
+    /// How many of `sublayers` are f's.
+    public let mainCount: Int
     public var layerTimes: LayerTimeAccount?
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// - Throws: `invalidArgument` when `layers` is empty (a residual of nothing would be `2x`).
-    public init(_ layers: [any NetworkLayer<Scalar>]) throws(NGError) {
+    public init(_ layers: [any NetworkLayer<Scalar>], shortcut: [any NetworkLayer<Scalar>] = []) throws(NGError) {
         guard !layers.isEmpty else {
             throw .invalidArgument(operation: .residualInit, argument: "layers", reason: "is empty: a residual connection around no layer")
         }
-        sublayers = layers
+        sublayers = layers + shortcut
+        mainCount = layers.count
     }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        var activation = x
-        for i in sublayers.indices {
-            let layer = sublayers[i]
-            activation = try LayerTimeAccount.measure(layerTimes, .layer(layer), .forward) { () throws(NGError) in
-                try layer.forward(activation)
-            }
-        }
-        try activation.requireShape(x.shape, .residualForward, "output of the layers (must keep the input's shape)")
-        ensureShape(&output, x.rows, x.columns)
-        withViews(x, activation, mutating: &output) { x, f, y in
-            y.update(from: x)
+        let f = try forward(x, through: 0..<mainCount)
+        let s = try forward(x, through: mainCount..<sublayers.count)
+        try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
+        ensureShape(&output, f.rows, f.columns)
+        withViews(s, f, mutating: &output) { s, f, y in
+            y.update(from: s)
             BLAS.axpy(1, f.flattened, into: y.flattened)
         }
         return output
@@ -36,19 +37,38 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .residualBackward, "outputGradient")
+        let f = try backward(dy, through: 0..<mainCount)
+        let s = try backward(dy, through: mainCount..<sublayers.count)
+        ensureShape(&inputGradient, f.rows, f.columns)
+        withViews(s, f, mutating: &inputGradient) { s, f, dx in
+            dx.update(from: s)
+            BLAS.axpy(1, f.flattened, into: dx.flattened)
+        }
+        return inputGradient
+    }
+
+    /// `x` through `sublayers[range]` in order (`x` itself for an empty range), timed.
+    func forward(_ x: Matrix<Scalar>, through range: Range<Int>) throws(NGError) -> Matrix<Scalar> {
+        var activation = x
+        for i in range {
+            let layer = sublayers[i]
+            activation = try LayerTimeAccount.measure(layerTimes, .layer(layer), .forward) { () throws(NGError) in
+                try layer.forward(activation)
+            }
+        }
+        return activation
+    }
+
+    /// `dy` back through `sublayers[range]` in reverse order (`dy` itself for an empty range), timed.
+    func backward(_ dy: Matrix<Scalar>, through range: Range<Int>) throws(NGError) -> Matrix<Scalar> {
         var gradient = dy
-        for i in sublayers.indices.reversed() {
+        for i in range.reversed() {
             let layer = sublayers[i]
             gradient = try LayerTimeAccount.measure(layerTimes, .layer(layer), .backward) { () throws(NGError) in
                 try layer.backward(gradient)
             }
         }
-        ensureShape(&inputGradient, dy.rows, dy.columns)
-        withViews(dy, gradient, mutating: &inputGradient) { dy, f, dx in
-            dx.update(from: dy)
-            BLAS.axpy(1, f.flattened, into: dx.flattened)
-        }
-        return inputGradient
+        return gradient
     }
 
     public func release() {

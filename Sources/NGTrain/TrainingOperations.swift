@@ -32,6 +32,12 @@ extension NGError.Operation {
     public static let denseInit = Self("Dense.init")
     /// `GELU.backward`
     public static let geluBackward = Self("GELU.backward")
+    /// `GlobalAveragePool.backward`
+    public static let globalAveragePoolBackward = Self("GlobalAveragePool.backward")
+    /// `GlobalAveragePool.forward`
+    public static let globalAveragePoolForward = Self("GlobalAveragePool.forward")
+    /// `GlobalAveragePool.init`
+    public static let globalAveragePoolInit = Self("GlobalAveragePool.init")
     /// `IDXFile`
     public static let idxFile = Self("IDXFile")
     /// `LayerNorm.backward`
@@ -52,6 +58,8 @@ extension NGError.Operation {
     public static let modelMLP = Self("Model.mlp")
     /// `Model.cnn`
     public static let modelCNN = Self("Model.cnn")
+    /// `Model.resnet`
+    public static let modelResNet = Self("Model.resnet")
     /// `PositionEmbedding.backward`
     public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
     /// `PositionEmbedding.forward`

@@ -42,6 +42,7 @@ struct RuntimeCallTests {
         switch name {
         case "mlp": try .mlp(seed: 1)
         case "cnn": try .cnn(seed: 1)
+        case "resnet": try .resnet(widths: [4, 8], blocks: 1, seed: 1)
         default: try .transformer(sequenceLength: 8, width: 16, heads: 2, blocks: 1, seed: 1)
         }
     }
@@ -53,7 +54,7 @@ struct RuntimeCallTests {
             : Matrix(rows: rows, columns: 784) { r, c in Float((r * 7 + c) % 13) / 13 }
     }
 
-    @Test(arguments: ["mlp", "cnn", "transformer"])
+    @Test(arguments: ["mlp", "cnn", "resnet", "transformer"])
     func aWarmStepsRuntimeCallsDoNotGrowWithTheBatch(model name: String) throws {
         func check<O: LayerOptimizer>(_ optimizer: String, _ make: () throws -> O) throws where O.Scalar == Float {
             let small = try callsOfAWarmStep(Self.model(name), make(), rows: 4) { Self.inputs(name, rows: $0) }

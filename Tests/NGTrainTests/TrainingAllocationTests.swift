@@ -14,9 +14,18 @@ struct TrainingAllocationTests {
     /// The allocations of two steps after four warm-up steps (two inverse refreshes), on 16
     /// rows of 784 features, or of `inputs` when given.
     func allocationsOfWarmSteps(_ model: Model<Float>, inputs: Matrix<Float>? = nil) throws -> Int {
+        try allocationsOfWarmSteps(
+            model, inputs: inputs,
+            optimizer: NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+                inverseInterval: 2, side: .right, batchSize: 16, fusedApply: true)))
+    }
+
+    /// The same with `optimizer`.
+    func allocationsOfWarmSteps<O: LayerOptimizer>(
+        _ model: Model<Float>, inputs: Matrix<Float>? = nil, optimizer: O
+    ) throws -> Int where O.Scalar == Float {
         let batch = 16
-        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-            inverseInterval: 2, side: .right, batchSize: batch, fusedApply: true))
+        var optimizer = optimizer
         try model.register(with: &optimizer)
         var generator = SeededGenerator(seed: 17)
         let x = inputs ?? Matrix<Float>.random(rows: batch, columns: 784, using: &generator)
@@ -72,6 +81,17 @@ struct TrainingAllocationTests {
             ReLU<Float>(), try Dense<Float>(inputs: 32, outputs: 10, using: &generator),
         ])
         #expect(try allocationsOfWarmSteps(model) == 0)
+    }
+
+    /// ResNet-20 on 28 × 28 images: strided convolutions, batch normalization, residual blocks
+    /// with projection shortcuts, global average pooling — the layers, stepped by Adam. (Under
+    /// NG+ a warm step allocates inside OpenBLAS 0.3.21: its small-matrix kernel for Cooperlake,
+    /// `sgemm_small_kernel_nn`, mallocs a buffer for some shapes — seen in gdb: 580 bytes, seven
+    /// times a step, from the inverses `DampedInverse.applyUnchecked` applies to the 16-channel
+    /// convolutions' gradients.)
+    @Test func warmResNetStepsAllocateNothing() throws {
+        let adam = try AdamOptimizer<Float>(settings: AdamSettings())
+        #expect(try allocationsOfWarmSteps(try .resnet(seed: 1), optimizer: adam) == 0)
     }
 
     @Test func warmCNNStepsAllocateNothing() throws {
