@@ -16,14 +16,14 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
 
-    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10) or transformer (a byte-level language model on Debian's fortunes).") var model: ModelName = .mlp
+    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10), resnet (ResNet-20 with batch normalization) or transformer (a byte-level language model on Debian's fortunes).") var model: ModelName = .mlp
     @Option(help: "ngplus, sgd, adam, kfac, muon or shampoo.") var optimizer: OptimizerName = .ngplus
     @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
     @Option(help: "Epochs.") var epochs = 10
     @Option(help: "Mini-batch size.") var batch = 128
     @Option(help: "Seed of the initialisation and the shuffling.") var seed: UInt64 = 1
     @Option(help: "Run every optimizer with this many seeds (--seed, --seed + 1, …) and report medians and ranges.") var seeds = 1
-    @Option(help: "Test accuracy the summary measures the time to (default: 0.88 for the MLP, 0.91 for the CNN).") var target: Double?
+    @Option(help: "Test accuracy the summary measures the time to (default: 0.88 for the MLP, 0.91 for the CNN and the ResNet).") var target: Double?
     @Option(help: "Learning rate (default: the optimizer's, see docs/TRAINING.md).") var lr: Double?
     @Option(help: "Learning rate over the run, for every optimizer: constant, or cosine decay to 0.") var lrSchedule: LearningRatePolicy = .constant
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
@@ -76,7 +76,7 @@ struct Train: ParsableCommand {
         }
         let (fullTrain, test) = try FashionMNIST.load(directory: data)
         let train = fullTrain.prefix(trainLimit)
-        let network: Model<Float> = try model == .mlp ? .mlp(seed: seed) : .cnn(seed: seed)
+        let network = try model.classifier(seed: seed)
         // Every process measures at once (all cores busy, as in training); the bound of a
         // data-parallel run is at the processes' summed rate.
         let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
@@ -100,7 +100,7 @@ struct Train: ParsableCommand {
             print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), \(OpenBLAS.threadCount) OpenBLAS thread(s) each, batch \(batch) split as \(communicator.rowShares(globalBatch: batch))")
         }
         TrainingReport.printTable(records)
-        TrainingReport.printSummary(records, target: target ?? (model == .mlp ? 0.88 : 0.91))
+        TrainingReport.printSummary(records, target: target ?? model.defaultTarget)
         let bound = FlopBound(
             account: network.flopAccount, samplesPerEpoch: train.count / batch * batch,
             sgemmGflops: max(rateBefore, rateAfter))
@@ -231,7 +231,7 @@ struct TrainingRun {
     func run(
         train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil
     ) throws -> (records: [EpochRecord], layerTimes: LayerTimeAccount) {
-        let network: Model<Float> = try model == .mlp ? .mlp(seed: seed) : .cnn(seed: seed)
+        let network = try model.classifier(seed: seed)
         let layerTimes = network.recordLayerTimes()
         return (try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress), layerTimes)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NGPlus
+import NGTrain
 
 /// The optimizers `ngbench train` compares.
 enum OptimizerName: String, CaseIterable, Sendable {
@@ -16,7 +17,21 @@ enum NGPlusBase: String, CaseIterable, Sendable {
 
 /// The models `ngbench train` trains.
 enum ModelName: String, CaseIterable, Sendable {
-    case mlp, cnn, transformer
+    case mlp, cnn, resnet, transformer
+
+    /// The image classifier of this name, made from `seed` (not the transformer, which has a
+    /// runner of its own).
+    func classifier(seed: UInt64) throws -> Model<Float> {
+        switch self {
+        case .mlp: try .mlp(seed: seed)
+        case .cnn: try .cnn(seed: seed)
+        case .resnet, .transformer: try .resnet(seed: seed)
+        }
+    }
+
+    /// The test accuracy the summary times by default: 88% for the MLP, 91% for the CNN and the
+    /// ResNet.
+    var defaultTarget: Double { self == .mlp ? 0.88 : 0.91 }
 }
 
 /// How `ngbench train` varies every optimizer's learning rate over a run.
