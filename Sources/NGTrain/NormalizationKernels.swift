@@ -1,23 +1,24 @@
 import NGPlus
 
-/// The loops of `BatchNorm` and `GlobalAveragePool`, reached through `NetworkScalar` so that they run compiled for their
-/// scalar. The input is sample-major, `rows × (channels · positions)`: channel c of sample b is
+/// The loops of `BatchNorm` and `GlobalAveragePool`, reached through `NetworkScalar` so that
+/// they run compiled for their scalar. The input is sample-major, `rows × (channels · positions)`: channel c of sample b is
 /// the `positions` values from column `c · positions` (one after a dense layer, the H·W pixels
-/// after a convolution). Sums over a channel's values run in lanes (`laneSum`, `laneDot`).
+/// after a convolution). Sums over a channel's values run in lanes (`laneSum`, `laneDot`); the
+/// channels, independent, are shared by the cores (`ParallelLoop`) in chunks of at least 2¹⁴
+/// values.
 extension NetworkKernels {
     /// Normalizes every channel over its `rows · positions` values: `x̂ = (x − μ)/√(σ² + ε)`,
     /// `y = γ·x̂ + β`. With `batchStatistics`, μ and σ² (the biased variance, two passes) are
     /// computed and written to `mean` and `variance`; otherwise they are read from them (the
     /// running averages). Keeps x̂ and 1/√(σ² + ε) per channel for the backward pass.
-    @inlinable
-    public static func batchNorm<Scalar: NetworkScalar>(
+    static func batchNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
         bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, mean: UnsafeMutablePointer<Scalar>,
         variance: UnsafeMutablePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>,
         normalized: UnsafeMutablePointer<Scalar>, inverseDeviation: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
-        for c in 0..<channels {
+        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
             if batchStatistics {
                 var sum: Scalar = 0
                 for b in 0..<rows { sum += laneSum(x + b * width + c * positions, count: positions) }
@@ -41,21 +42,20 @@ extension NetworkKernels {
                     out[p] = hat[p] * gain[c] + bias[c]
                 }
             }
-        }
+        } }
     }
 
     /// The gradients of `batchNorm`: per channel `∂γ = Σ dy·x̂`, `∂β = Σ dy` over its values, and
     /// `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))` when the forward pass used the batch's
     /// statistics (they depend on x), `dx = γ·(1/σ)·dy` when it used the running ones.
-    @inlinable
-    public static func batchNormBackward<Scalar: NetworkScalar>(
+    static func batchNormBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
         rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>, batchStatistics: Bool,
         into dx: UnsafeMutablePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
         biasGradient: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
-        for c in 0..<channels {
+        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
             var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for b in 0..<rows {
                 let offset = b * width + c * positions
@@ -71,7 +71,7 @@ extension NetworkKernels {
                 let (grad, hat, out) = (dy + offset, normalized + offset, dx + offset)
                 for p in 0..<positions { out[p] = scale * (grad[p] - meanGradient - hat[p] * meanWeighted) }
             }
-        }
+        } }
     }
 
     /// The mean of each of `planes` runs of `positions` values (global average pooling).
@@ -94,4 +94,7 @@ extension NetworkKernels {
             for p in 0..<positions { row[p] = share }
         }
     }
+
+    /// The fewest channels of `values` values each that make a chunk worth a core.
+    static func channelChunk(_ values: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(1, values)) }
 }

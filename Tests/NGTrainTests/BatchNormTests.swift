@@ -39,6 +39,38 @@ import Testing
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: evaluated) < 1e-6)
     }
 
+    /// Channels of 2¹⁴ values each, shared by two threads, against the formulas in plain loops.
+    @Test func channelsSplitOverThreadsMatchPlainLoops() throws {
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)   // left set, as other tests do
+        var generator = SeededGenerator(seed: 402)
+        let (rows, channels, positions) = (2, 3, 8192)
+        let norm = try BatchNorm<Double>(channels: channels, positions: positions)
+        norm.weight = Matrix.random(rows: 1, columns: 2 * channels, using: &generator)
+        let x = Matrix<Double>.random(rows: rows, columns: channels * positions, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: rows, columns: channels * positions, using: &generator)
+        let y = try norm.forward(x)
+        let dx = try norm.backward(g)
+        let n = Double(rows * positions)
+        for c in 0..<channels {
+            let values = (0..<rows).flatMap { r in (0..<positions).map { (r, c * positions + $0) } }
+            let mean = values.reduce(0) { $0 + x[$1.0, $1.1] } / n
+            let variance = values.reduce(0) { $0 + (x[$1.0, $1.1] - mean) * (x[$1.0, $1.1] - mean) } / n
+            let inverse = 1 / (variance + 1e-5).squareRoot()
+            let (gain, bias) = (norm.weight[0, c], norm.weight[0, channels + c])
+            let hat = { (i: (Int, Int)) in (x[i.0, i.1] - mean) * inverse }
+            let sum = values.reduce(0) { $0 + g[$1.0, $1.1] }
+            let weighted = values.reduce(0) { $0 + g[$1.0, $1.1] * hat($1) }
+            var worst = (forward: 0.0, backward: 0.0)
+            for i in values {
+                worst.forward = max(worst.forward, abs(y[i.0, i.1] - (gain * hat(i) + bias)))
+                let want = gain * inverse * (g[i.0, i.1] - sum / n - hat(i) * weighted / n)
+                worst.backward = max(worst.backward, abs(dx[i.0, i.1] - want))
+            }
+            // Sums of 2¹⁴ terms in another order: within 2¹⁴·ε of the values' size.
+            #expect(worst.forward < 1e-10 && worst.backward < 1e-10, "channel \(c): \(worst)")
+        }
+    }
+
     /// A step of a one-layer model (SGD, learning rate 0.1) moves the running averages by
     /// momentum 0.5 towards the batch's (variance unbiased); `Model.forward` then normalizes by them.
     @Test func runningAveragesMoveWithTheStepAndServeEvaluation() throws {
