@@ -30,6 +30,12 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         // +0 is the all-zero bit pattern: one memset, where `Array(repeating:)` in code that is
         // not specialized (a layer's buffers) copies the value through its witness, one by one.
         let count = rows * columns
+        // No storage for no values: `Array(unsafeUninitializedCapacity: 0)` writes its count
+        // into the shared empty array, a data race between threads (ThreadSanitizer saw it).
+        guard count > 0 else {
+            storage = []
+            return
+        }
         storage = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             if let base = buffer.baseAddress {
                 UnsafeMutableRawPointer(base).initializeMemory(
