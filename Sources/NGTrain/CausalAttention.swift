@@ -58,7 +58,8 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         self.heads = heads
         self.width = width
         // At least 16 rows (or all T), so that a very long sequence still makes GEMMs, not
-        // GEMVs; OpenBLAS then threads them itself, one pair's at a time.
+        // GEMVs; those may exceed the single-thread size, and OpenBLAS may then split them
+        // over its threads while the pairs' workers share the cores.
         let fitting = Self.singleThreadedGEMMSize / (sequenceLength * (width / heads))
         self.rowBlock = Swift.min(sequenceLength, rowBlock ?? Swift.max(fitting, 16))
     }
