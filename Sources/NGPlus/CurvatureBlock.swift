@@ -60,3 +60,39 @@ extension CurvatureBlock {
         }
     }
 }
+
+/// A block that preconditions a dense or conv2d layer's gradient from statistics of the layer's
+/// inputs and output gradients (`PerSampleCurvature`, `KFACCurvature`).
+protocol ObservedCurvatureBlock: SharedRefreshBlock {
+    /// Takes the statistics of one validated mini-batch, all or nothing.
+    /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
+    mutating func accumulate(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation)
+        throws(NGError)
+
+    /// The direction from the inverse in `slot`, the gradient formed or fused as the block needs.
+    mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot)
+
+    /// The flops of one refresh, which a data-parallel run spreads over its processes.
+    var refreshFlops: Double { get }
+
+    /// How a data-parallel run combines the block's statistics on a statistics step.
+    var sharedStatistics: SharedStatistics { get }
+
+    /// Visits the buffers that a `.summed` share adds up over the processes, in place.
+    mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void)
+}
+
+extension ObservedCurvatureBlock {
+    /// The step's direction into `direction`, from the refresh made ahead when there is one,
+    /// else from a refresh staged now when `due` (`stageRefresh(due:damping:outcome:)`).
+    /// Returns the slot applied.
+    mutating func precondition(
+        _ gradient: LayerGradient<Scalar>, refresh: RefreshAhead?, due: Bool, damping: DampingRule,
+        outcome: inout RefreshOutcome?, into direction: inout Matrix<Scalar>
+    ) throws(NGError) -> InverseSlot {
+        let slot = try refresh.stagedRefresh(of: &self, due: due, damping: damping, outcome: &outcome)
+        apply(gradient, into: &direction, slot: slot)
+        return slot
+    }
+}

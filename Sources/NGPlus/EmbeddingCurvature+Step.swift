@@ -5,8 +5,6 @@ struct EmbeddingStepRequest<Scalar: BLASScalar> {
     let due: Bool
     let damping: DampingRule
     let runningAverage: Scalar
-    /// K-FAC's shift of the row frequencies (unused without them).
-    let frequencyShift: Scalar
     /// The layer's step count, for the rule's schedule.
     let t: Int
 }
@@ -36,7 +34,7 @@ extension EmbeddingCurvature {
             slot = try stageRefresh(due: request.due, damping: request.damping, outcome: &outcome)
             applyToRows(
                 update.newWeight, touched: update.touched!, into: &update.direction, slot: slot,
-                frequencyShift: request.frequencyShift)
+                frequencyShift: Scalar(request.damping.shift(maxAbsolute: 0)))
             try update.stageRows(weight: table, settings: settings, t: request.t, operation)
         } catch {
             discardStagedStatistics()

@@ -11,7 +11,7 @@
 /// apply `2·width²·U` for U distinct rows; per statistics step `2·width²·L`; per refresh
 /// `width³`; never the vocabulary.
 /// The factor on the lookups' side of an embedding table's curvature.
-enum EmbeddingInputFactor {
+public enum EmbeddingInputFactor: Sendable, Equatable {
     /// None: NG+'s right-side GFIM alone.
     case identity
     /// K-FAC's diagonal of row frequencies.
@@ -101,7 +101,7 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
 
     /// `D_rows = diag(a + s)⁻¹·G_rows·F̂⁻¹` on the first `touched.count` rows: G in
     /// `gradientRows`, D into `direction`; the frequency scaling only with `frequencies`, with
-    /// its shift `frequencyShift`.
+    /// its shift `frequencyShift` (the damping's shift of a zero factor, `s = √λ` for K-FAC).
     func applyToRows(
         _ gradientRows: Matrix<Scalar>, touched: TouchedRows, into direction: inout Matrix<Scalar>, slot: InverseSlot,
         frequencyShift: Scalar

@@ -2,8 +2,10 @@
 /// A (inputs) and G (output gradients) of `KFACFactorBuilder`, each with a damped Cholesky
 /// inverse, applied as `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`. Statistics, refreshes and applies
 /// are staged and committed as NG+'s are, both factors together.
-struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
+struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var builder: KFACFactorBuilder<Scalar>
+    /// The batch the flop count is made for.
+    let plannedBatch: Int
     var inputFactor: BlockDiagonalMatrix<Scalar>
     var outputFactor: BlockDiagonalMatrix<Scalar>
     var stagedInputFactor: BlockDiagonalMatrix<Scalar>
@@ -13,17 +15,22 @@ struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     var hasStatistics = false
     /// Workspace: G⁻¹·∇W̃.
     var half: Matrix<Scalar>
+    /// Workspace: ∇W̃ of a fused dense step (K-FAC preconditions on both sides, so it cannot
+    /// fuse); empty for a convolution, whose gradient always arrives formed.
+    var formedGradient: Matrix<Scalar>
 
-    /// The flops of a step for `batch` samples: the factors `A = ÃᵀÃ` (a² a row) and `G = dYᵀdY`
-    /// (m² a row) over the rows of a statistics step (a sample's positions, for a convolution),
-    /// their Cholesky inverses (a³ + m³) every k steps, and `G⁻¹·∇W̃·A⁻¹` (2m²a + 2ma²).
-    func flopsPerStep(batch: Int, inverseInterval k: Double, statisticsInterval s: Double) -> Double {
+    /// The flops of a step for the planned batch: the factors `A = ÃᵀÃ` (a² a row) and
+    /// `G = dYᵀdY` (m² a row) over the rows of a statistics step (a sample's positions, for a
+    /// convolution), their Cholesky inverses (a³ + m³) every k steps, and `G⁻¹·∇W̃·A⁻¹`
+    /// (2m²a + 2ma²).
+    func flopsPerStep(inverseInterval k: Double, statisticsInterval s: Double) -> Double {
         let (a, m) = (Double(builder.inputOrder), Double(builder.outputs))
-        let rows = Double(batch) * Double(builder.geometry?.positions ?? 1)
+        let rows = Double(plannedBatch) * Double(builder.geometry?.positions ?? 1)
         return (a * a + m * m) * rows / s + (a * a * a + m * m * m) / k + 2 * m * m * a + 2 * m * a * a
     }
 
     init(spec: LayerSpec, batch: Int, maxRetries: Int) throws(NGError) {
+        plannedBatch = batch
         switch spec {
         case let .dense(outputs, inputs, bias):
             builder = try KFACFactorBuilder(outputs: outputs, inputs: inputs, bias: bias, batchCapacity: batch)
@@ -40,6 +47,7 @@ struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
         inputInverse = try DampedInverse(dimension: inputOrder, blockSize: inputOrder, maxRetries: maxRetries)
         outputInverse = try DampedInverse(dimension: outputOrder, blockSize: outputOrder, maxRetries: maxRetries)
         half = Matrix(rows: outputOrder, columns: inputOrder)
+        formedGradient = if case .dense = spec { half } else { Matrix(rows: 0, columns: 0) }
     }
 
     /// Both factors of one validated mini-batch, all or nothing.
@@ -99,14 +107,38 @@ struct KFACCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
         return summary
     }
 
-    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
-        outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
+    /// `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`, ∇W̃ formed first for a dense layer's fused step.
+    mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        switch gradient {
+        case let .matrix(gradient):
+            outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
+        case .dense:
+            gradient.write(into: &formedGradient)
+            outputInverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
+        }
         inputInverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+    }
+
+    /// Both Cholesky inverses: a³ + m³.
+    var refreshFlops: Double {
+        let (a, m) = (Double(inputFactor.dimension), Double(outputFactor.dimension))
+        return a * a * a + m * m * m
+    }
+
+    /// Both factors, summed over the processes.
+    var sharedStatistics: SharedStatistics {
+        .summed(count: inputFactor.blockStorageCount + outputFactor.blockStorageCount)
+    }
+
+    mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
+        inputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
+        outputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 }
 
 extension KFACCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
+        writer.write(hasStatistics)
         inputFactor.encode(to: &writer)
         outputFactor.encode(to: &writer)
         inputInverse.encode(to: &writer)
@@ -114,6 +146,7 @@ extension KFACCurvature: StateCodable {
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
+        hasStatistics = try reader.readBool()
         try inputFactor.restore(from: &reader)
         try outputFactor.restore(from: &reader)
         try inputInverse.restore(from: &reader)

@@ -33,7 +33,7 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
     }
 
     /// NG+'s validation of the shared settings.
-    func validate(_ operation: NGError.Operation) throws(NGError) {
+    public func validate(_ operation: NGError.Operation) throws(NGError) {
         try NGPlusConfiguration(
             sgd: sgd, damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
             runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries
@@ -43,12 +43,46 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
 
 /// The K-FAC baseline on the same kernels as NG+: per dense or conv2d layer the Kronecker
 /// factors of `KFACFactorBuilder`, damped Cholesky inverses refreshed every k steps, and the
-/// direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`, followed by the same SGD step as NG+. Matrix and
-/// vector parameters, which have no factors, take the plain SGD step.
+/// direction `(G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`, followed by the same SGD step as NG+. An
+/// embedding table's output factor is NG+'s right-side GFIM and its input factor the diagonal
+/// of row frequencies. Matrix and vector parameters, which have no factors, take the plain SGD
+/// step.
 public typealias KFACOptimizer<Scalar: BLASScalar> = LayerwiseOptimizer<KFACLayer<Scalar>>
 
-extension KFACConfiguration {
-    /// Factor statistics every this many steps.
-    var resolvedStatisticsInterval: Int { statisticsInterval ?? inverseInterval }
-}
+/// K-FAC's record of one layer.
+public typealias KFACLayer<Scalar: BLASScalar> = CurvatureLayer<Scalar, KFACConfiguration>
 
+extension KFACConfiguration: CurvatureSettings {
+    public static var stateKind: String { "KFACOptimizer" }
+    /// Format 4 moved a layer's statistics flag into its factors' state.
+    public static var oldestStateVersion: Int { 4 }
+
+    public func curvature(for spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) -> CurvatureChoice {
+        switch spec {
+        case .dense, .conv2d:
+            return .kroneckerFactors(batch: batchSize, maxRetries: maxRetries)
+        case let .embedding(_, width):
+            let request = PlanRequest(
+                side: .right, method: .explicitInverse, blockSize: width, batch: batchSize,
+                inverseInterval: inverseInterval, statisticsInterval: statisticsInterval(for: spec),
+                woodburyAllowed: false, fused: false)
+            return .embedding(
+                try request.plan(for: spec, operation: operation), inputFactor: .rowFrequencies,
+                runningAverage: runningAverage, maxRetries: maxRetries)
+        case .matrix, .vector:
+            return .identity
+        }
+    }
+
+    /// The configured interval; nil: at refresh steps.
+    public func statisticsInterval(for spec: LayerSpec) -> Int { statisticsInterval ?? inverseInterval }
+
+    /// Every layer refreshes at the same steps.
+    public func refreshOffset(ofLayer index: Int) -> Int { 0 }
+
+    /// Each factor damped by `√λ·I` (the π-free Tikhonov split).
+    public func dampingRule(for spec: LayerSpec, step: Int) -> DampingRule { .squareRoot(damping.value(at: step)) }
+
+    /// Momentum SGD.
+    public var baseRule: PreconditionedStepSettings { .momentumSGD(sgd) }
+}

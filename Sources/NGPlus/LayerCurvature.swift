@@ -1,49 +1,96 @@
-/// What NG+ keeps for a layer's curvature, by the layer's kind: per-sample statistics (dense,
-/// conv2d), the mini-batch GFIM (matrix), the right-side GFIM of an embedding table, or nothing
-/// (vectors take plain momentum SGD).
+/// A layer's curvature block, by the kind `CurvatureChoice` chose: per-sample statistics (NG+'s
+/// dense and conv2d layers), the mini-batch GFIM (NG+'s matrix form), an embedding table's
+/// right-side GFIM, K-FAC's Kronecker factors, or none (the identity: the base rule alone).
 enum LayerCurvature<Scalar: BLASScalar>: Sendable {
     case perSample(PerSampleCurvature<Scalar>)
     case matrix(MatrixCurvature<Scalar>)
     case embedding(EmbeddingCurvature<Scalar>)
-    case none
+    case kronecker(KFACCurvature<Scalar>)
+    case identity
     /// Only while a payload is taken out to be changed in place.
     case moving
 
-    /// Runs `body` on the per-sample curvature in place (the payload taken out, so never
-    /// copied, and put back on a throw too), with the caller's `direction` buffer.
-    /// - Precondition: the layer has per-sample statistics.
-    mutating func withPerSample<Result, Failure: Error>(
-        _ direction: inout Matrix<Scalar>,
-        _ body: (inout PerSampleCurvature<Scalar>, inout Matrix<Scalar>) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        guard case .perSample(var curvature) = consume self else { preconditionFailure("not a dense or conv2d layer") }
-        self = .moving
-        defer { self = .perSample(curvature) }
-        return try body(&curvature, &direction)
+    /// The block `choice` names for a layer of kind `spec`.
+    init(_ choice: CurvatureChoice, spec: LayerSpec) throws(NGError) {
+        switch choice {
+        case .identity:
+            self = .identity
+        case let .perSample(plan, batch, maxRetries):
+            self = .perSample(try PerSampleCurvature(spec: spec, plan: plan, batch: batch, maxRetries: maxRetries))
+        case let .matrixForm(plan, beta, epsilon, start, maxRetries):
+            self = .matrix(try MatrixCurvature(
+                shape: spec.parameterShape, plan: plan, beta: beta, epsilon: epsilon, start: start,
+                maxRetries: maxRetries))
+        case let .embedding(plan, inputFactor, runningAverage, maxRetries):
+            guard case let .embedding(vocabulary, width) = spec else { preconditionFailure("a table's block for \(spec)") }
+            self = .embedding(try EmbeddingCurvature(
+                vocabulary: vocabulary, width: width, blockSize: plan.blockSize,
+                method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse, inputFactor: inputFactor,
+                runningAverage: runningAverage, maxRetries: maxRetries))
+        case let .kroneckerFactors(batch, maxRetries):
+            self = .kronecker(try KFACCurvature(spec: spec, batch: batch, maxRetries: maxRetries))
+        }
     }
 
-    /// Runs `body` on the matrix-form curvature in place, with the caller's `direction`.
-    /// - Precondition: the layer is a matrix parameter.
-    mutating func withMatrix<Result, Failure: Error>(
-        _ direction: inout Matrix<Scalar>,
-        _ body: (inout MatrixCurvature<Scalar>, inout Matrix<Scalar>) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        guard case .matrix(var curvature) = consume self else { preconditionFailure("not a matrix parameter") }
-        self = .moving
-        defer { self = .matrix(curvature) }
-        return try body(&curvature, &direction)
+    /// A block's kind without its payload.
+    enum Kind { case perSample, matrix, embedding, kronecker, identity }
+
+    /// What a step switches on: a switch on `self` would hold a second reference to the block
+    /// for its whole body (in unoptimized builds), so changing it in place would copy it.
+    var kind: Kind {
+        switch self {
+        case .perSample: .perSample
+        case .matrix: .matrix
+        case .embedding: .embedding
+        case .kronecker: .kronecker
+        case .identity: .identity
+        case .moving: preconditionFailure("a curvature used while it is being changed")
+        }
     }
 
-    /// Runs `body` on an embedding table's curvature in place, with the caller's update.
-    /// - Precondition: the layer is an embedding table.
-    mutating func withEmbedding<Rule: FirstOrderRule, Result, Failure: Error>(
-        _ update: inout ParameterUpdate<Rule>,
-        _ body: (inout EmbeddingCurvature<Scalar>, inout ParameterUpdate<Rule>) throws(Failure) -> Result
-    ) throws(Failure) -> Result where Rule.Scalar == Scalar {
-        guard case .embedding(var curvature) = consume self else { preconditionFailure("not an embedding table") }
+    // Each accessor takes its payload out of `self` (so it is uniquely referenced and never
+    // copied while `body` changes it) and puts it back, on a throw too. `other` is the caller's
+    // buffer: a closure that read the layer's other fields would overlap this access. A helper
+    // taking the case as a closure would keep a second reference in unoptimized builds.
+
+    /// Runs `body` on the per-sample curvature in place.
+    mutating func withPerSample<Other, Result, Failure: Error>(
+        _ other: inout Other, _ body: (inout PerSampleCurvature<Scalar>, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard case .perSample(var block) = consume self else { preconditionFailure("not a per-sample block") }
         self = .moving
-        defer { self = .embedding(curvature) }
-        return try body(&curvature, &update)
+        defer { self = .perSample(block) }
+        return try body(&block, &other)
+    }
+
+    /// Runs `body` on the matrix-form curvature in place.
+    mutating func withMatrix<Other, Result, Failure: Error>(
+        _ other: inout Other, _ body: (inout MatrixCurvature<Scalar>, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard case .matrix(var block) = consume self else { preconditionFailure("not a matrix-form block") }
+        self = .moving
+        defer { self = .matrix(block) }
+        return try body(&block, &other)
+    }
+
+    /// Runs `body` on K-FAC's factors in place.
+    mutating func withKronecker<Other, Result, Failure: Error>(
+        _ other: inout Other, _ body: (inout KFACCurvature<Scalar>, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard case .kronecker(var block) = consume self else { preconditionFailure("not a Kronecker block") }
+        self = .moving
+        defer { self = .kronecker(block) }
+        return try body(&block, &other)
+    }
+
+    /// Runs `body` on an embedding table's curvature in place.
+    mutating func withEmbedding<Other, Result, Failure: Error>(
+        _ other: inout Other, _ body: (inout EmbeddingCurvature<Scalar>, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard case .embedding(var block) = consume self else { preconditionFailure("not an embedding block") }
+        self = .moving
+        defer { self = .embedding(block) }
+        return try body(&block, &other)
     }
 }
 
@@ -53,26 +100,20 @@ extension LayerCurvature: StateCodable {
         case let .perSample(curvature): curvature.encode(to: &writer)
         case let .matrix(curvature): curvature.encode(to: &writer)
         case let .embedding(curvature): curvature.encode(to: &writer)
-        case .none: break
+        case let .kronecker(curvature): curvature.encode(to: &writer)
+        case .identity: break
         case .moving: preconditionFailure("a curvature saved while it is being changed")
         }
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
+        var nothing: Void = ()
         switch self {
-        case .perSample(var curvature):
-            self = .moving
-            defer { self = .perSample(curvature) }
-            try curvature.restore(from: &reader)
-        case .matrix(var curvature):
-            self = .moving
-            defer { self = .matrix(curvature) }
-            try curvature.restore(from: &reader)
-        case .embedding(var curvature):
-            self = .moving
-            defer { self = .embedding(curvature) }
-            try curvature.restore(from: &reader)
-        case .none: break
+        case .perSample: try withPerSample(&nothing) { (block, _) throws(NGError) in try block.restore(from: &reader) }
+        case .matrix: try withMatrix(&nothing) { (block, _) throws(NGError) in try block.restore(from: &reader) }
+        case .embedding: try withEmbedding(&nothing) { (block, _) throws(NGError) in try block.restore(from: &reader) }
+        case .kronecker: try withKronecker(&nothing) { (block, _) throws(NGError) in try block.restore(from: &reader) }
+        case .identity: break
         case .moving: preconditionFailure("a curvature restored while it is being changed")
         }
     }

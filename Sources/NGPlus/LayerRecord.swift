@@ -4,7 +4,7 @@
 /// staging succeeded, `commit` (puts it all in use; it cannot fail). So every optimizer has one
 /// step algorithm — validate → stage → check → commit — and a record never sees bad input.
 ///
-/// Conform to add an optimizer (docs/DESIGN.md, "Extending"): `NGPlusLayer`, `KFACLayer`,
+/// Conform to add an optimizer (DESIGN.md, "Extending"): `CurvatureLayer` (NG+, K-FAC),
 /// `FirstOrderLayer` and `TransformedLayer` are the package's records.
 public protocol LayerRecord: Sendable {
     associatedtype Scalar: BLASScalar
@@ -13,6 +13,9 @@ public protocol LayerRecord: Sendable {
 
     /// The optimizer's name in saved states and errors.
     static var stateKind: String { get }
+
+    /// The oldest state-file format whose layers this record reads (`StateFile`).
+    static var oldestStateVersion: Int { get }
 
     /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting out of range.
     static func validate(_ settings: Settings, _ operation: NGError.Operation) throws(NGError)
@@ -95,6 +98,11 @@ public protocol LayerRecord: Sendable {
 
     /// Restores what `encode` wrote; the optimizer discards the record on a throw.
     mutating func restore(from reader: inout StateReader) throws(NGError)
+}
+
+extension LayerRecord {
+    /// Every format the library reads.
+    public static var oldestStateVersion: Int { StateFile.oldestVersion }
 }
 
 /// The gradient a step starts from.

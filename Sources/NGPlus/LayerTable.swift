@@ -272,7 +272,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     mutating func restore(stateBytes: [UInt8], _ settings: Layer.Settings) throws(NGError) {
         var reader = try StateFile.open(
             stateBytes, optimizer: stateKind, scalar: "\(Scalar.self)", settings: Self.settingsText(settings),
-            operation: loadOperation)
+            oldestVersion: Layer.oldestStateVersion, operation: loadOperation)
         var restored = layers
         let count = try reader.readInt()
         guard count == restored.count else { throw reader.fail("\(count) layers saved, \(restored.count) registered") }

@@ -17,6 +17,8 @@ public enum MatrixMomentumStart: String, Sendable, Codable, CaseIterable {
 /// after the step's last check, so a step that throws changes nothing.
 struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     let plan: CurvaturePlan
+    /// β of `F ← β·F + (1−β)·M·Mᵀ`.
+    let beta: Scalar
     let start: MatrixMomentumStart
     var momentum: Matrix<Scalar>
     var stagedMomentum: Matrix<Scalar>
@@ -26,8 +28,11 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     var statisticsStaged = false
     var inverse: CurvatureInverse<Scalar>
 
-    init(shape: Shape, plan: CurvaturePlan, epsilon: Double, start: MatrixMomentumStart, maxRetries: Int) throws(NGError) {
+    init(
+        shape: Shape, plan: CurvaturePlan, beta: Double, epsilon: Double, start: MatrixMomentumStart, maxRetries: Int
+    ) throws(NGError) {
         self.plan = plan
+        self.beta = Scalar(beta)
         self.start = start
         momentum = Matrix(rows: shape.rows, columns: shape.columns)
         stagedMomentum = momentum
@@ -42,7 +47,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     /// - Throws: `nonFinite` when finite inputs overflow them; nothing changes.
     mutating func stageMomentum(
         weight: Matrix<Scalar>, gradient: Matrix<Scalar>, momentum mu: Scalar, weightDecay: Scalar,
-        beta: Scalar, firstStep: Bool, statisticsStep: Bool, _ operation: NGError.Operation
+        firstStep: Bool, statisticsStep: Bool, _ operation: NGError.Operation
     ) throws(NGError) {
         let previous = firstStep && start == .firstGradient ? gradient : momentum
         withViews(previous, gradient, mutating: &stagedMomentum) { m, g, staged in

@@ -11,6 +11,9 @@
 /// - vectors: the base rule alone.
 public typealias NGPlusOptimizer<Scalar: BLASScalar> = LayerwiseOptimizer<NGPlusLayer<Scalar>>
 
+/// NG+'s record of one layer.
+public typealias NGPlusLayer<Scalar: BLASScalar> = CurvatureLayer<Scalar, NGPlusConfiguration>
+
 extension LayerwiseOptimizer {
     /// The plan (side, method, flops) NG+ chose for a layer; nil for vectors.
     public func plan<S: BLASScalar>(for layer: LayerHandle) throws(OptimizerError) -> CurvaturePlan?

@@ -3,7 +3,7 @@
 /// stage and commit a refresh of the damped inverse, apply it to a gradient or, for a dense
 /// layer, fused. The workspaces are allocated at creation (and once more if a batch larger
 /// than planned arrives); steady-state steps allocate nothing.
-struct PerSampleCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
+struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     let plan: CurvaturePlan
     var builder: PerSampleBuilder<Scalar>
     /// F (order 1, unused, for a Woodbury plan, which keeps only the builder's factor).
@@ -78,9 +78,26 @@ struct PerSampleCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
         inverse.adoptStagedRecord(values: values, figures: figures)
     }
 
-    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
-    mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
-        inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
+    /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side; a dense layer's gradient fused.
+    mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
+        switch gradient {
+        case let .matrix(gradient):
+            inverse.apply(gradient, side: plan.side, into: &direction, slot: slot)
+        case let .dense(inputs, outputGradients, bias):
+            applyFused(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
+        }
+    }
+
+    var refreshFlops: Double { plan.refreshFlops }
+
+    /// The explicit GFIM's blocks summed over the processes, or a Woodbury plan's factor rows
+    /// gathered.
+    var sharedStatistics: SharedStatistics {
+        plan.method == .woodbury ? .gatheredRows(width: builder.factorWidth) : .summed(count: gfim.blockStorageCount)
+    }
+
+    mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
+        gfim.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 
     /// The fused apply of a dense layer (docs/ALGORITHM.md §6), never forming G: on the left side

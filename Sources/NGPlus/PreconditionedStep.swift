@@ -49,7 +49,7 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
     }
 
     /// Runs `sgd` or `adam` on the rule in place with its own settings. The rule was made from
-    /// the same configuration as the settings (`NGPlusLayer.init`), so the two always agree.
+    /// the same configuration as the settings (`CurvatureLayer.init`), so the two always agree.
     mutating func modify<Result>(
         _ settings: Settings, sgd: (inout MomentumSGD<Scalar>, SGDSettings) -> Result,
         adam: (inout Adam<Scalar>, AdamSettings) -> Result
@@ -119,9 +119,9 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
     }
 }
 
-/// The settings of NG+'s base rule, as the configuration chose it: momentum SGD's
-/// (`NGPlusConfiguration.sgd`), or Adam's when `NGPlusConfiguration.adam` is set.
-enum PreconditionedStepSettings: Sendable, Codable {
+/// The settings of the base rule a preconditioner steps with (`CurvatureSettings.baseRule`):
+/// momentum SGD's, or Adam's.
+public enum PreconditionedStepSettings: Sendable, Codable, Equatable {
     case momentumSGD(SGDSettings)
     case adam(AdamSettings)
 

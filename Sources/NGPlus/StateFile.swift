@@ -1,7 +1,8 @@
 import Foundation
 
-/// The file format of a saved optimizer state, version 3 (3 adds the settings; 2, which
-/// stores Woodbury layers as U and C⁻¹·U, is still read):
+/// The file format of a saved optimizer state, version 4 (4 orders a K-FAC layer as every
+/// curvature layer, and refuses K-FAC states before it; 3 adds the settings; 2, which stores
+/// Woodbury layers as U and C⁻¹·U, is still read for the other optimizers):
 ///
 ///     "NGPS" | version (u64) | optimizer kind (string) | scalar (string)
 ///     | settings as sorted JSON (string, version 3) | payload length (u64) | payload
@@ -12,8 +13,8 @@ import Foundation
 /// either the old file or the new one, never a mix.
 enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
-    static let version = 3
-    /// The oldest version this library reads.
+    static let version = 4
+    /// The oldest version this library reads (`LayerRecord.oldestStateVersion` per optimizer).
     static let oldestVersion = 2
 
     /// The complete file contents for `payload`.
@@ -37,7 +38,8 @@ enum StateFile {
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
     ///   truncated file or a checksum mismatch.
     static func open(
-        _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, operation: NGError.Operation
+        _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, oldestVersion: Int,
+        operation: NGError.Operation
     ) throws(NGError) -> StateReader {
         func corrupt(_ reason: String) -> NGError { .corruptState(operation: operation, reason: reason) }
         guard bytes.count >= magic.count + 8, Array(bytes.prefix(magic.count)) == magic else {
@@ -49,7 +51,7 @@ enum StateFile {
         var header = StateReader(bytes: Array(body.dropFirst(magic.count)), operation: operation)
         let savedVersion = try header.readInt()
         guard (oldestVersion...version).contains(savedVersion) else {
-            throw corrupt("format version \(savedVersion), this library reads \(oldestVersion) to \(version)")
+            throw corrupt("format version \(savedVersion), this library reads \(oldestVersion) to \(version) for \(optimizer)")
         }
         let checksum = try trailer.readUInt64()
         guard checksum == UInt64(crc32(body)) else {

@@ -173,6 +173,23 @@ import Testing
         try roundTrip { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 2)) }
     }
 
+    /// Format 4 changed the order of a K-FAC layer's state: an older K-FAC state is refused by
+    /// its version, before anything is read, and nothing changes.
+    @Test func aKFACStateOfAnOlderFormatIsRefused() throws {
+        var kfac = try KFACOptimizer<Float>(configuration: KFACConfiguration(batchSize: 2))
+        _ = try kfac.register(.dense(outputs: 2, inputs: 3, bias: true))
+        let saved = kfac.stateBytes()
+        var older = saved
+        older[4] = 3  // the version, a little-endian u64 after "NGPS"
+        do {
+            try kfac.restore(stateBytes: older)
+            Issue.record("an older K-FAC state was accepted")
+        } catch let NGError.corruptState(_, reason) {
+            #expect(reason == "format version 3, this library reads 4 to 4 for KFACOptimizer")
+        }
+        #expect(kfac.stateBytes() == saved)
+    }
+
     @Test func baselinesRejectBadInputWithoutChangingState() throws {
         var adam = try AdamOptimizer<Float>(settings: AdamSettings())
         let layer = try adam.register(.dense(outputs: 2, inputs: 2, bias: false))

@@ -207,8 +207,8 @@ import Testing
     /// The name an optimizer's errors carry.
     func operationPrefix<O>(_: O.Type) -> String {
         let name = "\(O.self)"
-        if name.contains("NGPlusLayer") { return "NGPlusOptimizer" }
-        if name.contains("KFACLayer") { return "KFACOptimizer" }
+        if name.contains("NGPlusConfiguration") { return "NGPlusOptimizer" }
+        if name.contains("KFACConfiguration") { return "KFACOptimizer" }
         if name.contains("Muon") { return "MuonOptimizer" }
         if name.contains("Shampoo") { return "ShampooOptimizer" }
         return name.contains("Adam") ? "AdamOptimizer" : "SGDOptimizer"
