@@ -48,49 +48,48 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    // Each accessor takes its payload out of `self` (so it is uniquely referenced and never
-    // copied while `body` changes it) and puts it back, on a throw too. `other` is the caller's
-    // buffer: a closure that read the layer's other fields would overlap this access. A helper
-    // taking the case as a closure would keep a second reference in unoptimized builds.
+    /// Runs `body` on the payload `take` finds, in place, with the caller's `other` buffer (a
+    /// closure that read the layer's other fields would overlap this access). The payload is
+    /// taken out of `self`, so it is uniquely referenced and never copied while `body` changes
+    /// it, and put back with `wrap`, on a throw too. (`wrap` is a closure, not the case itself:
+    /// a generic enum case used as a function value captures its metadata on the heap.)
+    /// - Precondition: `take` finds a payload.
+    private mutating func modify<Block, Other, Result, Failure: Error>(
+        _ take: (consuming Self) -> Block?, _ wrap: (Block) -> Self, _ other: inout Other,
+        _ body: (inout Block, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard var block = take(consume self) else { preconditionFailure("a layer without this curvature block") }
+        self = .moving
+        defer { self = wrap(block) }
+        return try body(&block, &other)
+    }
 
-    /// Runs `body` on the per-sample curvature in place.
+    /// `modify` on the per-sample curvature.
     mutating func withPerSample<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout PerSampleCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        guard case .perSample(var block) = consume self else { preconditionFailure("not a per-sample block") }
-        self = .moving
-        defer { self = .perSample(block) }
-        return try body(&block, &other)
+        try modify({ if case let .perSample(block) = $0 { block } else { nil } }, { .perSample($0) }, &other, body)
     }
 
-    /// Runs `body` on the matrix-form curvature in place.
+    /// `modify` on the matrix-form curvature.
     mutating func withMatrix<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout MatrixCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        guard case .matrix(var block) = consume self else { preconditionFailure("not a matrix-form block") }
-        self = .moving
-        defer { self = .matrix(block) }
-        return try body(&block, &other)
+        try modify({ if case let .matrix(block) = $0 { block } else { nil } }, { .matrix($0) }, &other, body)
     }
 
-    /// Runs `body` on K-FAC's factors in place.
+    /// `modify` on K-FAC's factors.
     mutating func withKronecker<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout KFACCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        guard case .kronecker(var block) = consume self else { preconditionFailure("not a Kronecker block") }
-        self = .moving
-        defer { self = .kronecker(block) }
-        return try body(&block, &other)
+        try modify({ if case let .kronecker(block) = $0 { block } else { nil } }, { .kronecker($0) }, &other, body)
     }
 
-    /// Runs `body` on an embedding table's curvature in place.
+    /// `modify` on an embedding table's curvature.
     mutating func withEmbedding<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout EmbeddingCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        guard case .embedding(var block) = consume self else { preconditionFailure("not an embedding block") }
-        self = .moving
-        defer { self = .embedding(block) }
-        return try body(&block, &other)
+        try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }, &other, body)
     }
 }
 
