@@ -13,3 +13,11 @@ extension NGError {
         public var description: String { name }
     }
 }
+
+extension NGError.Operation {
+    /// Throws `invalidArgument` naming `argument`, with `reason`, unless `holds`: a setting's
+    /// range check in one line.
+    package func require(_ holds: Bool, _ argument: String, _ reason: @autoclosure () -> String) throws(NGError) {
+        if !holds { throw .invalidArgument(operation: self, argument: argument, reason: reason()) }
+    }
+}

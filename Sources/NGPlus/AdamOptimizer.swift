@@ -28,14 +28,13 @@ public struct AdamSettings: Sendable, Equatable, Codable {
 
     func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
-        func require(_ ok: Bool, _ argument: String, _ value: Double) throws(NGError) {
-            if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: "is out of range: \(value)") }
+        try operation.require(beta1 >= 0 && beta1 < 1, "beta1", "is out of range: \(beta1)")
+        try operation.require(beta2 >= 0 && beta2 < 1, "beta2", "is out of range: \(beta2)")
+        try operation.require(epsilon > 0 && epsilon.isFinite, "epsilon", "is out of range: \(epsilon)")
+        try operation.require(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "is out of range: \(weightDecay)")
+        if let maxUpdateNorm {
+            try operation.require(maxUpdateNorm > 0 && maxUpdateNorm.isFinite, "maxUpdateNorm", "is out of range: \(maxUpdateNorm)")
         }
-        try require(beta1 >= 0 && beta1 < 1, "beta1", beta1)
-        try require(beta2 >= 0 && beta2 < 1, "beta2", beta2)
-        try require(epsilon > 0 && epsilon.isFinite, "epsilon", epsilon)
-        try require(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", weightDecay)
-        if let maxUpdateNorm { try require(maxUpdateNorm > 0 && maxUpdateNorm.isFinite, "maxUpdateNorm", maxUpdateNorm) }
     }
 }
 

@@ -33,12 +33,8 @@ public struct MuonSettings: TransformSettings {
 
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try matrixStep.validate(operation)
-        guard momentum >= 0, momentum < 1 else {
-            throw .invalidArgument(operation: operation, argument: "momentum", reason: "must be in [0, 1), got \(momentum)")
-        }
-        guard (1...100).contains(steps) else {
-            throw .invalidArgument(operation: operation, argument: "steps", reason: "must be in 1...100, got \(steps)")
-        }
+        try operation.require(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
+        try operation.require((1...100).contains(steps), "steps", "must be in 1...100, got \(steps)")
         try adam.validate(operation)
     }
 }

@@ -120,19 +120,16 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
         try adam?.validate(operation)
         try damping.validate(operation, "damping")
         if damping.value(at: 0) <= 0 { throw .nonPositiveDamping(operation: operation, value: damping.value(at: 0)) }
-        func require(_ ok: Bool, _ argument: String, _ reason: String) throws(NGError) {
-            if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: reason) }
-        }
-        try require(inverseInterval >= 1, "inverseInterval", "must be at least 1, got \(inverseInterval)")
+        try operation.require(inverseInterval >= 1, "inverseInterval", "must be at least 1, got \(inverseInterval)")
         if let statisticsInterval {
-            try require(statisticsInterval >= 1 && inverseInterval % statisticsInterval == 0, "statisticsInterval",
+            try operation.require(statisticsInterval >= 1 && inverseInterval % statisticsInterval == 0, "statisticsInterval",
                         "must be at least 1 and divide inverseInterval \(inverseInterval), got \(statisticsInterval)")
         }
-        try require(runningAverage > 0 && runningAverage <= 1, "runningAverage", "must be in (0, 1], got \(runningAverage)")
-        try require(matrixBeta >= 0 && matrixBeta < 1, "matrixBeta", "must be in [0, 1), got \(matrixBeta)")
-        try require(matrixEpsilon > 0 && matrixEpsilon.isFinite, "matrixEpsilon", "must be positive, got \(matrixEpsilon)")
-        try require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
-        try require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
-        try require(maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")
+        try operation.require(runningAverage > 0 && runningAverage <= 1, "runningAverage", "must be in (0, 1], got \(runningAverage)")
+        try operation.require(matrixBeta >= 0 && matrixBeta < 1, "matrixBeta", "must be in [0, 1), got \(matrixBeta)")
+        try operation.require(matrixEpsilon > 0 && matrixEpsilon.isFinite, "matrixEpsilon", "must be positive, got \(matrixEpsilon)")
+        try operation.require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
+        try operation.require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
+        try operation.require(maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")
     }
 }

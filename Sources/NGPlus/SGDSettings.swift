@@ -40,14 +40,12 @@ public struct SGDSettings: Sendable, Equatable, Codable {
     /// Throws `invalidArgument` for a value outside its range.
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
-        guard momentum >= 0, momentum < 1 else {
-            throw .invalidArgument(operation: operation, argument: "momentum", reason: "must be in [0, 1), got \(momentum)")
-        }
-        guard weightDecay >= 0, weightDecay.isFinite else {
-            throw .invalidArgument(operation: operation, argument: "weightDecay", reason: "must be finite and ≥ 0, got \(weightDecay)")
-        }
-        if let maxUpdateNorm, !(maxUpdateNorm > 0 && maxUpdateNorm.isFinite) {
-            throw .invalidArgument(operation: operation, argument: "maxUpdateNorm", reason: "must be positive and finite, got \(maxUpdateNorm)")
+        try operation.require(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
+        try operation.require(
+            weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "must be finite and ≥ 0, got \(weightDecay)")
+        if let maxUpdateNorm {
+            try operation.require(
+                maxUpdateNorm > 0 && maxUpdateNorm.isFinite, "maxUpdateNorm", "must be positive and finite, got \(maxUpdateNorm)")
         }
     }
 }

@@ -52,16 +52,13 @@ public struct ShampooSettings: TransformSettings {
 
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try matrixStep.validate(operation)
-        func require(_ ok: Bool, _ argument: String, _ value: Double) throws(NGError) {
-            if !ok { throw .invalidArgument(operation: operation, argument: argument, reason: "is out of range: \(value)") }
-        }
-        try require(beta1 >= 0 && beta1 < 1, "beta1", beta1)
-        try require(beta2 >= 0 && beta2 < 1, "beta2", beta2)
-        try require(factorDecay > 0 && factorDecay <= 1, "factorDecay", factorDecay)
-        try require(epsilon > 0 && epsilon < 1, "epsilon", epsilon)
-        try require(graftEpsilon > 0 && graftEpsilon.isFinite, "graftEpsilon", graftEpsilon)
-        try require(inverseInterval >= 1, "inverseInterval", Double(inverseInterval))
-        try require(blockSize >= 1 && blockSize <= 1 << 16, "blockSize", Double(blockSize))
+        try operation.require(beta1 >= 0 && beta1 < 1, "beta1", "is out of range: \(beta1)")
+        try operation.require(beta2 >= 0 && beta2 < 1, "beta2", "is out of range: \(beta2)")
+        try operation.require(factorDecay > 0 && factorDecay <= 1, "factorDecay", "is out of range: \(factorDecay)")
+        try operation.require(epsilon > 0 && epsilon < 1, "epsilon", "is out of range: \(epsilon)")
+        try operation.require(graftEpsilon > 0 && graftEpsilon.isFinite, "graftEpsilon", "is out of range: \(graftEpsilon)")
+        try operation.require(inverseInterval >= 1, "inverseInterval", "is out of range: \(Double(inverseInterval))")
+        try operation.require(blockSize >= 1 && blockSize <= 1 << 16, "blockSize", "is out of range: \(Double(blockSize))")
         try adam.validate(operation)
     }
 }
