@@ -150,6 +150,45 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
+    public static func embeddingBag(
+        _ ids: UnsafePointer<Self>, rows: Int, bag: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
+        scale: Self, lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>
+    ) -> Int? {
+        NetworkKernels.embeddingBag(
+            ids, rows: rows, bag: bag, table: table, vocabulary: vocabulary, width: width, scale: scale, lookups: lookups,
+            into: y)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func spreadBagGradients(
+        _ dy: UnsafePointer<Self>, rows: Int, bag: Int, width: Int, scale: Self, into g: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.spreadBagGradients(dy, rows: rows, bag: bag, width: width, scale: scale, into: g)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func pairwiseDots(
+        _ stacked: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int, into z: UnsafeMutablePointer<Self>,
+        stride: Int, offset: Int
+    ) {
+        NetworkKernels.pairwiseDots(stacked, rows: rows, vectors: vectors, width: width, into: z, stride: stride, offset: offset)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func pairwiseDotsBackward(
+        _ stacked: UnsafePointer<Self>, outputGradient dz: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int,
+        stride: Int, offset: Int, into dStacked: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.pairwiseDotsBackward(
+            stacked, outputGradient: dz, rows: rows, vectors: vectors, width: width, stride: stride, offset: offset,
+            into: dStacked)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
     public static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,

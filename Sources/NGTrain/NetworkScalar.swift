@@ -44,6 +44,21 @@ public protocol NetworkScalar: BLASScalar {
     static func embeddingLookup(
         _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
         lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
+    /// Bags of ids checked and their table rows summed (see `NetworkKernels.embeddingBag`).
+    static func embeddingBag(
+        _ ids: UnsafePointer<Self>, rows: Int, bag: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
+        scale: Self, lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
+    /// Each lookup's output gradient from its bag's (see `NetworkKernels.spreadBagGradients`).
+    static func spreadBagGradients(
+        _ dy: UnsafePointer<Self>, rows: Int, bag: Int, width: Int, scale: Self, into g: UnsafeMutablePointer<Self>)
+    /// The dot products of every pair of a row's vectors (see `NetworkKernels.pairwiseDots`).
+    static func pairwiseDots(
+        _ stacked: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int, into z: UnsafeMutablePointer<Self>,
+        stride: Int, offset: Int)
+    /// Their gradient (see `NetworkKernels.pairwiseDotsBackward`).
+    static func pairwiseDotsBackward(
+        _ stacked: UnsafePointer<Self>, outputGradient dz: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int,
+        stride: Int, offset: Int, into dStacked: UnsafeMutablePointer<Self>)
     /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
     static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,

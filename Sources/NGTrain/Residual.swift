@@ -47,6 +47,22 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         return inputGradient
     }
 
+    public func release() {
+        for i in sublayers.indices { sublayers[i].release() }
+    }
+}
+
+/// A layer made of layers (a residual block, a recommender's feature interaction): the model
+/// finds the trainable layers inside, and the container times its sublayers into the model's
+/// account.
+public protocol LayerContainer<Scalar>: AnyObject {
+    associatedtype Scalar: BLASScalar
+    var sublayers: [any NetworkLayer<Scalar>] { get }
+    /// The account the container's sublayers record their passes in (`Model.recordLayerTimes`).
+    var layerTimes: LayerTimeAccount? { get set }
+}
+
+extension LayerContainer {
     /// `x` through `sublayers[range]` in order (`x` itself for an empty range), timed.
     func forward(_ x: Matrix<Scalar>, through range: Range<Int>) throws(NGError) -> Matrix<Scalar> {
         var activation = x
@@ -70,17 +86,4 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         }
         return gradient
     }
-
-    public func release() {
-        for i in sublayers.indices { sublayers[i].release() }
-    }
-}
-
-/// A layer made of layers (a residual block): the model finds the trainable layers inside,
-/// and the container times its sublayers into the model's account.
-public protocol LayerContainer<Scalar>: AnyObject {
-    associatedtype Scalar: BLASScalar
-    var sublayers: [any NetworkLayer<Scalar>] { get }
-    /// The account the container's sublayers record their passes in (`Model.recordLayerTimes`).
-    var layerTimes: LayerTimeAccount? { get set }
 }

@@ -14,22 +14,38 @@ extension NGError.Operation {
     public static let causalAttentionForward = Self("CausalAttention.forward")
     /// `CausalAttention.init`
     public static let causalAttentionInit = Self("CausalAttention.init")
+    /// `ClickLog.generate`
+    public static let clickLogGenerate = Self("ClickLog.generate")
+    /// `ClickMetrics.evaluate`
+    public static let clickMetricsEvaluate = Self("ClickMetrics.evaluate")
     /// `Conv2d.backward`
     public static let conv2dBackward = Self("Conv2d.backward")
     /// `Conv2d.forward`
     public static let conv2dForward = Self("Conv2d.forward")
     /// `Conv2d.init`
     public static let conv2dInit = Self("Conv2d.init")
-    /// `Dataset`
-    public static let dataset = Self("Dataset")
     /// `Dataset.init`
     public static let datasetInit = Self("Dataset.init")
+    /// `Dataset`
+    public static let dataset = Self("Dataset")
     /// `Dense.backward`
     public static let denseBackward = Self("Dense.backward")
     /// `Dense.forward`
     public static let denseForward = Self("Dense.forward")
     /// `Dense.init`
     public static let denseInit = Self("Dense.init")
+    /// `EmbeddingBag.backward`
+    public static let embeddingBagBackward = Self("EmbeddingBag.backward")
+    /// `EmbeddingBag.forward`
+    public static let embeddingBagForward = Self("EmbeddingBag.forward")
+    /// `EmbeddingBag.init`
+    public static let embeddingBagInit = Self("EmbeddingBag.init")
+    /// `FeatureInteraction.backward`
+    public static let featureInteractionBackward = Self("FeatureInteraction.backward")
+    /// `FeatureInteraction.forward`
+    public static let featureInteractionForward = Self("FeatureInteraction.forward")
+    /// `FeatureInteraction.init`
+    public static let featureInteractionInit = Self("FeatureInteraction.init")
     /// `GELU.backward`
     public static let geluBackward = Self("GELU.backward")
     /// `GlobalAveragePool.backward`
@@ -52,14 +68,16 @@ extension NGError.Operation {
     public static let maxPoolForward = Self("MaxPool2x2.forward")
     /// `MaxPool2x2.init`
     public static let maxPoolInit = Self("MaxPool2x2.init")
-    /// `Model.transformer`
-    public static let modelTransformer = Self("Model.transformer")
-    /// `Model.mlp`
-    public static let modelMLP = Self("Model.mlp")
     /// `Model.cnn`
     public static let modelCNN = Self("Model.cnn")
+    /// `Model.dlrm`
+    public static let modelDLRM = Self("Model.dlrm")
+    /// `Model.mlp`
+    public static let modelMLP = Self("Model.mlp")
     /// `Model.resnet`
     public static let modelResNet = Self("Model.resnet")
+    /// `Model.transformer`
+    public static let modelTransformer = Self("Model.transformer")
     /// `PositionEmbedding.backward`
     public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
     /// `PositionEmbedding.forward`

@@ -31,7 +31,7 @@ struct RuntimeCallTests {
         var optimizer = optimizer
         try model.register(with: &optimizer)
         let x = inputs(rows)
-        let labels = Array((0..<x.rows).map { $0 % 10 })[...]
+        let labels = Array((0..<x.rows).map { $0 % 2 })[...]  // classes every model has
         for _ in 0..<3 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
         let before = Counts.now
         _ = try model.trainStep(x, labels: labels, optimizer: &optimizer)
@@ -43,18 +43,22 @@ struct RuntimeCallTests {
         case "mlp": try .mlp(seed: 1)
         case "cnn": try .cnn(seed: 1)
         case "resnet": try .resnet(widths: [4, 8], blocks: 1, seed: 1)
+        case "dlrm": try .dlrm(denseFeatures: 5, vocabularies: [50, 70, 90], bag: 2, width: 8, seed: 1)
         default: try .transformer(sequenceLength: 8, width: 16, heads: 2, blocks: 1, seed: 1)
         }
     }
 
-    /// `rows` samples (sequences of 8 token ids for the Transformer).
+    /// `rows` samples (sequences of 8 token ids for the Transformer; 5 dense features and
+    /// three bags of 2 ids for the DLRM).
     static func inputs(_ name: String, rows: Int) -> Matrix<Float> {
-        name == "transformer"
-            ? Matrix(rows: rows * 8, columns: 1) { r, _ in Float(r % 7) }
-            : Matrix(rows: rows, columns: 784) { r, c in Float((r * 7 + c) % 13) / 13 }
+        switch name {
+        case "transformer": Matrix(rows: rows * 8, columns: 1) { r, _ in Float(r % 7) }
+        case "dlrm": Matrix(rows: rows, columns: 11) { r, c in c < 5 ? Float((r + c) % 5) / 5 - 0.4 : Float((r * 3 + c) % 50) }
+        default: Matrix(rows: rows, columns: 784) { r, c in Float((r * 7 + c) % 13) / 13 }
+        }
     }
 
-    @Test(arguments: ["mlp", "cnn", "resnet", "transformer"])
+    @Test(arguments: ["mlp", "cnn", "resnet", "transformer", "dlrm"])
     func aWarmStepsRuntimeCallsDoNotGrowWithTheBatch(model name: String) throws {
         func check<O: LayerOptimizer>(_ optimizer: String, _ make: () throws -> O) throws where O.Scalar == Float {
             let small = try callsOfAWarmStep(Self.model(name), make(), rows: 4) { Self.inputs(name, rows: $0) }
