@@ -16,14 +16,14 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
 
-    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10), resnet (ResNet-20 with batch normalization) or transformer (a byte-level language model on Debian's fortunes).") var model: ModelName = .mlp
+    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10), resnet (ResNet-20 with batch normalization), transformer (a byte-level language model on Debian's fortunes) or dlrm (a recommender on a generated click log).") var model: ModelName = .mlp
     @Option(help: "ngplus, sgd, adam, kfac, muon or shampoo.") var optimizer: OptimizerName = .ngplus
     @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
     @Option(help: "Epochs.") var epochs = 10
     @Option(help: "Mini-batch size.") var batch = 128
     @Option(help: "Seed of the initialisation and the shuffling.") var seed: UInt64 = 1
     @Option(help: "Run every optimizer with this many seeds (--seed, --seed + 1, …) and report medians and ranges.") var seeds = 1
-    @Option(help: "Test accuracy the summary measures the time to (default: 0.88 for the MLP, 0.91 for the CNN and the ResNet).") var target: Double?
+    @Option(help: "Test accuracy the summary measures the time to (default: 0.88 for the MLP, 0.91 for the CNN and the ResNet, 0.69 for the DLRM).") var target: Double?
     @Option(help: "Learning rate (default: the optimizer's, see docs/TRAINING.md).") var lr: Double?
     @Option(help: "Learning rate over the run, for every optimizer: constant, or cosine decay to 0.") var lrSchedule: LearningRatePolicy = .constant
     @Option(help: "Damping λ of NG+ and K-FAC.") var damping: Double?
@@ -74,7 +74,8 @@ struct Train: ParsableCommand {
         } else if let communicator {
             OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
         }
-        let (fullTrain, test) = try FashionMNIST.load(directory: data)
+        let clickLog = model == .dlrm ? try ModelName.clickLog() : nil
+        let (fullTrain, test) = if let clickLog { (clickLog.train, clickLog.test) } else { try FashionMNIST.load(directory: data) }
         let train = fullTrain.prefix(trainLimit)
         let network = try model.classifier(seed: seed)
         // Every process measures at once (all cores busy, as in training); the bound of a
@@ -82,6 +83,7 @@ struct Train: ParsableCommand {
         let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
         var records: [EpochRecord] = []
         var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
+        var clicks: [ClickReport.Row] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
                 guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: printing, {
@@ -91,6 +93,10 @@ struct Train: ParsableCommand {
                 }) else { continue }
                 records += run.records
                 if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
+                if clickLog != nil {
+                    clicks.append(.init(
+                        optimizer: settings.recordName(name), seed: runSeed, metrics: try ClickMetrics.evaluate(run.network, on: test)))
+                }
             }
         }
         let rateAfter = try FlopBound.measureSGEMM(summedOver: communicator)
@@ -105,6 +111,7 @@ struct Train: ParsableCommand {
             account: network.flopAccount, samplesPerEpoch: train.count / batch * batch,
             sgemmGflops: max(rateBefore, rateAfter))
         TrainingReport.printFlopBound(bound, records: records)
+        if let clickLog { ClickReport.print(clicks, log: clickLog) }
         // One process's rows against one process's rate: the account is this process's.
         let rate = bound.sgemmGflops / Double(communicator?.size ?? 1)
         for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
@@ -230,10 +237,10 @@ struct TrainingRun {
     /// Returns the epochs' records and where the steps' time went.
     func run(
         train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil
-    ) throws -> (records: [EpochRecord], layerTimes: LayerTimeAccount) {
+    ) throws -> (records: [EpochRecord], layerTimes: LayerTimeAccount, network: Model<Float>) {
         let network = try model.classifier(seed: seed)
         let layerTimes = network.recordLayerTimes()
-        return (try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress), layerTimes)
+        return (try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress), layerTimes, network)
     }
 
     func trainNetwork(
