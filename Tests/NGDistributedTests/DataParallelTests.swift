@@ -14,12 +14,14 @@ struct DataParallelTests {
     /// positions' matrix parameters too). Not Adam on the Transformer: a gradient entry that
     /// LayerNorm makes zero up to rounding is normalized by Adam to a full step, so its
     /// rounding differences are not bounded by the sums' order (measured 2e-11 and 5e-11
-    /// against the bound's 4e-12).
+    /// against the bound's 4e-12). A small DLRM: its bags' sparse steps from every process's
+    /// lookups, its interaction, its MLPs.
     static let cases: [(optimizer: String, model: String)] = [
         ("ngplus", "mlp"), ("ngplus", "cnn"), ("woodbury", "mlp"), ("kfac", "mlp"), ("kfac", "cnn"),
         ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"), ("ngplus-adam", "mlp"), ("muon", "mlp"), ("muon", "cnn"),
         ("shampoo", "mlp"),
         ("ngplus", "transformer"), ("kfac", "transformer"), ("sgd", "transformer"),
+        ("ngplus", "dlrm"), ("kfac", "dlrm"), ("sgd", "dlrm"),
     ]
 
     /// One process under mpirun, two (half the batch each), and five (12 rows as 3, 3, 2, 2, 2:

@@ -5,7 +5,7 @@
 // models' weights, relative to the weights' largest magnitude, with the tolerance the order of
 // the sums allows, and exits 0 when it is within it.
 //
-//   ngdistcheck --optimizer ngplus|ngplus-adam|woodbury|kfac|sgd|adam --model mlp|cnn|transformer [--steps N]
+//   ngdistcheck --optimizer ngplus|ngplus-adam|woodbury|kfac|sgd|adam --model mlp|cnn|transformer|dlrm [--steps N]
 //               [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]
 //
 // --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
@@ -72,6 +72,11 @@ func makeModel() throws -> Model<Double> {
     if modelName == "transformer" {
         return try Model<Double>.transformer(sequenceLength: sequenceLength, width: 8, heads: 2, blocks: 1, seed: 7)
     }
+    if modelName == "dlrm" {
+        return try Model<Double>.dlrm(
+            denseFeatures: 4, vocabularies: [dlrmVocabulary, dlrmVocabulary + 10], bag: 2, width: 4, bottom: [8], top: [8],
+            seed: 7)
+    }
     return Model(layers: [
         try Dense<Double>(inputs: 10, outputs: 32, computesInputGradient: false, using: &generator), ReLU<Double>(),
         try Dense<Double>(inputs: 32, outputs: classes, using: &generator),
@@ -81,15 +86,19 @@ func makeModel() throws -> Model<Double> {
 /// Tokens a sequence of the transformer (the batch's 12 rows are 6 sequences).
 let sequenceLength = 2
 
-/// The transformer reads one token id a row, the other models features.
-let inputLength = modelName == "cnn" ? 36 : modelName == "transformer" ? 1 : 10
+/// The smaller table of the DLRM (the other has 10 rows more).
+let dlrmVocabulary = 30
+
+/// The transformer reads one token id a row, the DLRM 4 dense features and two bags of 2 ids,
+/// the other models features.
+let inputLength = modelName == "cnn" ? 36 : modelName == "transformer" ? 1 : modelName == "dlrm" ? 8 : 10
 var dataGenerator = SeededGenerator(seed: 11)
-let images = Matrix<Double>(rows: steps * batch, columns: inputLength) { _, _ in
-    modelName == "transformer"
-        ? Double(Int.random(in: 0..<TextCorpus.vocabulary, using: &dataGenerator))
-        : Double.random(in: -1...1, using: &dataGenerator)
+let images = Matrix<Double>(rows: steps * batch, columns: inputLength) { _, column in
+    if modelName == "transformer" { return Double(Int.random(in: 0..<TextCorpus.vocabulary, using: &dataGenerator)) }
+    if modelName == "dlrm" && column >= 4 { return Double(Int.random(in: 0..<dlrmVocabulary, using: &dataGenerator)) }
+    return Double.random(in: -1...1, using: &dataGenerator)
 }
-let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<classes, using: &dataGenerator) }
+let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<(modelName == "dlrm" ? 2 : classes), using: &dataGenerator) }
 
 /// Rows `range` of step `step`'s batch.
 func rows(_ range: Range<Int>, ofStep step: Int) -> (Matrix<Double>, ArraySlice<Int>) {
