@@ -34,6 +34,7 @@ struct Train: ParsableCommand {
     @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?
     @Option(help: "NG+ inversion: explicitInverse, choleskySolve or woodbury (default: the fewest flops per layer).") var method: CurvatureMethod?
     @Option(help: "NG+'s step along its direction: sgd (momentum SGD, the paper's) or adam (Adam; AdamW on the transformer), as the authors did for SchNet.") var ngplusBase: NGPlusBase = .sgd
+    @Flag(help: "MLP, CNN and ResNet: random crops (padding 2) and horizontal flips of the training images, drawn anew every epoch.") var augment = false
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
@@ -52,7 +53,8 @@ struct Train: ParsableCommand {
         TrainingSettings(
             learningRate: lr, damping: damping, inverseInterval: inverseInterval, batchSize: batch, side: side,
             runningAverage: runningAverage, statisticsInterval: statisticsInterval, blockSize: blockSize,
-            method: method, learningRatePolicy: lrSchedule, ngplusBase: ngplusBase)
+            method: method, learningRatePolicy: lrSchedule, ngplusBase: ngplusBase,
+            augmentation: augment ? try! ImageAugmentation(padding: 2) : nil)
     }
 
     func validate() throws {
@@ -62,6 +64,9 @@ struct Train: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if seeds < 1 || seeds > 1000 { throw ValidationError("--seeds must be in 1...1000, got \(seeds)") }
         if let target, !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1], got \(target)") }
+        if augment && (model == .dlrm || model == .transformer) {
+            throw ValidationError("--augment is for images: not for --model \(model.rawValue)")
+        }
     }
 
     func run() throws {
@@ -252,7 +257,7 @@ struct TrainingRun {
         let k = settings.inverseInterval ?? defaults.inverseInterval
         let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / settings.batchSize))
         let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
-        let trainer = try Trainer(batchSize: settings.batchSize, seed: seed)
+        let trainer = try Trainer(batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation)
         let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update
         switch optimizer {
         case .sgd:

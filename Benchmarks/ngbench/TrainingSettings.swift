@@ -84,12 +84,14 @@ struct TrainingSettings: Sendable, Equatable {
     var learningRatePolicy: LearningRatePolicy
     /// NG+'s base (momentum SGD unless set).
     var ngplusBase: NGPlusBase
+    /// Crops and flips of the training images each epoch (nil: none).
+    var augmentation: ImageAugmentation?
 
     init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
         blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant,
-        ngplusBase: NGPlusBase = .sgd
+        ngplusBase: NGPlusBase = .sgd, augmentation: ImageAugmentation? = nil
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -102,6 +104,7 @@ struct TrainingSettings: Sendable, Equatable {
         self.method = method
         self.learningRatePolicy = learningRatePolicy
         self.ngplusBase = ngplusBase
+        self.augmentation = augmentation
     }
 
     /// The name an optimizer's records carry: NG+ on the Adam base is `ngplus-adam`.

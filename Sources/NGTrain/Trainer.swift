@@ -15,17 +15,21 @@ public struct EpochRecord: Sendable, Equatable {
 }
 
 /// Mini-batch training with shuffling from a seed: full batches only (the remainder of an
-/// epoch's shuffle is dropped), test accuracy after each epoch.
+/// epoch's shuffle is dropped), the training images augmented when asked, test accuracy after
+/// each epoch.
 public struct Trainer {
     public let batchSize: Int
     public let seed: UInt64
+    /// Crops and flips of the training images each epoch; nil (the default): none.
+    public let augmentation: ImageAugmentation?
 
-    public init(batchSize: Int, seed: UInt64) throws(NGError) {
+    public init(batchSize: Int, seed: UInt64, augmentation: ImageAugmentation? = nil) throws(NGError) {
         guard batchSize >= 1 else {
             throw NGError.invalidArgument(operation: .trainerInit, argument: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
         self.batchSize = batchSize
         self.seed = seed
+        self.augmentation = augmentation
     }
 
     /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` is called after every step.
@@ -69,13 +73,20 @@ public struct Trainer {
         let steps = train.count / batchSize
         var seconds = 0.0
         var records: [EpochRecord] = []
+        var augmented = Matrix<Float>(rows: 0, columns: 0)
         for epoch in 1...epochs {
             order.shuffle(using: &generator)
             var lossSum = 0.0
             for step in 0..<steps {
                 let start = step * batchSize
                 let indices = order[(start + rows.lowerBound)..<(start + rows.upperBound)]
-                let x = model.gather(train.images, indices)
+                var x = model.gather(train.images, indices)
+                if let augmentation {
+                    augmentation.apply(
+                        x, indices: indices, epoch: epoch, seed: seed, height: train.height, width: train.width,
+                        into: &augmented)
+                    x = augmented
+                }
                 let labels = indices.map { train.labels[$0] }
                 let begin = DispatchTime.now().uptimeNanoseconds
                 lossSum += try trainStep(x, labels[...])

@@ -56,6 +56,8 @@ extension NGError.Operation {
     public static let globalAveragePoolInit = Self("GlobalAveragePool.init")
     /// `IDXFile`
     public static let idxFile = Self("IDXFile")
+    /// `ImageAugmentation.init`
+    public static let imageAugmentationInit = Self("ImageAugmentation.init")
     /// `LayerNorm.backward`
     public static let layerNormBackward = Self("LayerNorm.backward")
     /// `LayerNorm.forward`

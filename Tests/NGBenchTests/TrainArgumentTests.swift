@@ -10,6 +10,7 @@ import Testing
         (["--running-average", "1.5"], "--running-average must be in (0, 1], got 1.5"),
         (["--block-size", "0"], "--block-size must be at least 1, got 0"),
         (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--augment", "--model", "dlrm"], "--augment is for images: not for --model dlrm"),
     ])
     func anArgumentOutOfRangeIsRefusedByName(arguments: [String], message: String) throws {
         let run = try runNGBench(["train", "--data", "/nonexistent"] + arguments)
