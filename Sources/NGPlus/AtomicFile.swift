@@ -11,13 +11,13 @@ import Foundation
 /// Liveness is decided by the lock, never by the process id in the name: a saver in another
 /// PID namespace (a second container sharing the folder) has an id this process cannot see,
 /// or the same id as a process here, and its file is still locked while it writes.
-enum AtomicFile {
+package enum AtomicFile {
     /// Writes `bytes` to `url` atomically. Temporary files of saves that no longer run are
     /// removed first.
     /// - Throws: `fileError` when `url` names a folder (a path ending in `/`, or an existing
     ///   folder), or the file
     ///   cannot be created, written or renamed; the target is then as it was.
-    static func write(_ bytes: [UInt8], to url: URL, operation: NGError.Operation) throws(OptimizerError) {
+    package static func write(_ bytes: [UInt8], to url: URL, operation: NGError.Operation) throws(OptimizerError) {
         func failure(_ reason: String) -> OptimizerError {
             .fileError(operation: operation, path: url.path, reason: reason)
         }

@@ -288,7 +288,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
 }
 
 /// A stable text form of a layer spec, saved with its state and compared on load.
-func specDescription(_ spec: LayerSpec) -> String {
+package func specDescription(_ spec: LayerSpec) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     return String(decoding: (try? encoder.encode(spec)) ?? Data(), as: UTF8.self)

@@ -9,16 +9,17 @@ import Foundation
 ///     | CRC-32 of everything before it (u64)
 ///
 /// Integers are little-endian; strings are a length and UTF-8 bytes; the payload is the
-/// optimizer's `StateWriter` output. Files are written by `AtomicFile`, so a crash leaves
+/// optimizer's `StateWriter` output. A model's parameters (NGTrain's `Model.parameterBytes`)
+/// are sealed the same way, with the kind `Model` and no settings. Files are written by `AtomicFile`, so a crash leaves
 /// either the old file or the new one, never a mix.
-enum StateFile {
+package enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
-    static let version = 4
+    package static let version = 4
     /// The oldest version this library reads (`LayerRecord.oldestStateVersion` per optimizer).
     static let oldestVersion = 2
 
     /// The complete file contents for `payload`.
-    static func seal(payload: [UInt8], optimizer: String, scalar: String, settings: String) -> [UInt8] {
+    package static func seal(payload: [UInt8], optimizer: String, scalar: String, settings: String) -> [UInt8] {
         var bytes = magic
         var header = StateWriter()
         header.write(version)
@@ -37,7 +38,7 @@ enum StateFile {
     /// Checks sealed bytes and returns a reader over their payload.
     /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
     ///   truncated file or a checksum mismatch.
-    static func open(
+    package static func open(
         _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, oldestVersion: Int,
         operation: NGError.Operation
     ) throws(NGError) -> StateReader {

@@ -171,6 +171,14 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
 
 /// A layer that normalizes by its batch's statistics in training and by running averages in
 /// evaluation; `Model.forward` switches it to the latter while it runs.
+extension BatchNorm {
+    /// Puts saved running averages in use (`Model.restore(parameterBytes:)`), staged ones too.
+    func setRunningStatistics(mean: Matrix<Scalar>, variance: Matrix<Scalar>) {
+        (runningMean, runningVariance) = (mean, variance)
+        (stagedMean, stagedVariance) = (mean, variance)
+    }
+}
+
 public protocol BatchStatisticsLayer: AnyObject {
     /// True in training (the default), false in evaluation.
     var usesBatchStatistics: Bool { get set }

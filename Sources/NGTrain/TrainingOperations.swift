@@ -74,10 +74,16 @@ extension NGError.Operation {
     public static let modelCNN = Self("Model.cnn")
     /// `Model.dlrm`
     public static let modelDLRM = Self("Model.dlrm")
+    /// `Model.load`
+    public static let modelLoad = Self("Model.load")
     /// `Model.mlp`
     public static let modelMLP = Self("Model.mlp")
     /// `Model.resnet`
     public static let modelResNet = Self("Model.resnet")
+    /// `Model.restore`
+    public static let modelRestore = Self("Model.restore")
+    /// `Model.save`
+    public static let modelSave = Self("Model.save")
     /// `Model.transformer`
     public static let modelTransformer = Self("Model.transformer")
     /// `PositionEmbedding.backward`
