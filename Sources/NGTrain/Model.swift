@@ -4,6 +4,7 @@ import NGPlus
 public final class Model<Scalar: NetworkScalar> {
     public let layers: [any NetworkLayer<Scalar>]
     var lossFunction = SoftmaxCrossEntropy<Scalar>()
+    var squaredError = MeanSquaredError<Scalar>()
     var batchImages = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// The layers with parameters, in order (found once: a step must not allocate).
@@ -267,9 +268,31 @@ public final class Model<Scalar: NetworkScalar> {
     public func trainStep<O: LayerOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
+        try trainStep(x, .labels(labels), optimizer: &optimizer)
+    }
+
+    /// One training step of a regression (mean squared error against `targets`, a row per
+    /// output row: a molecule's energy for SchNet), as `trainStep(_:labels:optimizer:)`.
+    public func trainStep<O: LayerOptimizer>(
+        _ x: Matrix<Scalar>, targets: Matrix<Scalar>, optimizer: inout O
+    ) throws -> Double where O.Scalar == Scalar {
+        try trainStep(x, .values(targets), optimizer: &optimizer)
+    }
+
+    /// One training step of a regression with a synchronized optimizer, as
+    /// `trainStep(_:labels:synchronizing:)`.
+    public func trainStep<O: SynchronizedOptimizer>(
+        _ x: Matrix<Scalar>, targets: Matrix<Scalar>, synchronizing optimizer: inout O
+    ) throws -> Double where O.Scalar == Scalar {
+        try trainStep(x, .values(targets), synchronizing: &optimizer)
+    }
+
+    func trainStep<O: LayerOptimizer>(
+        _ x: Matrix<Scalar>, _ targets: TrainingTargets<Scalar>, optimizer: inout O
+    ) throws -> Double where O.Scalar == Scalar {
         try withUnsafeMutablePointer(to: &optimizer) { base in
             var local = LocalSteps(base: base, localRows: 0..<x.rows)
-            return try trainStep(x, labels: labels, synchronizing: &local)
+            return try trainStep(x, targets, synchronizing: &local)
         }
     }
 
@@ -278,6 +301,12 @@ public final class Model<Scalar: NetworkScalar> {
     /// one `synchronize`, every layer's update. Returns the whole batch's mean loss.
     public func trainStep<O: SynchronizedOptimizer>(
         _ x: Matrix<Scalar>, labels: ArraySlice<Int>, synchronizing optimizer: inout O
+    ) throws -> Double where O.Scalar == Scalar {
+        try trainStep(x, .labels(labels), synchronizing: &optimizer)
+    }
+
+    func trainStep<O: SynchronizedOptimizer>(
+        _ x: Matrix<Scalar>, _ targets: TrainingTargets<Scalar>, synchronizing optimizer: inout O
     ) throws -> Double where O.Scalar == Scalar {
         let account = layerTimes
         account?.beginStep()
@@ -294,7 +323,7 @@ public final class Model<Scalar: NetworkScalar> {
         var failure: (any Error)?
         var loss = 0.0
         do {
-            loss = try forwardBackward(x, labels: labels)
+            loss = try forwardBackward(x, targets)
             for i in trainableLayers.indices {
                 let layer = trainableLayers[i]
                 try LayerTimeAccount.measure(account, .layer(layer), .optimizer) { try layer.submit(to: &optimizer) }
@@ -320,7 +349,7 @@ public final class Model<Scalar: NetworkScalar> {
 
     /// Forward, loss and backward through every layer, each keeping what its update reads.
     /// Returns the mean loss.
-    func forwardBackward(_ x: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
+    func forwardBackward(_ x: Matrix<Scalar>, _ targets: TrainingTargets<Scalar>) throws(NGError) -> Double {
         let account = layerTimes
         var activation = x
         for layer in layers {
@@ -329,10 +358,13 @@ public final class Model<Scalar: NetworkScalar> {
             }
         }
         let loss = try LayerTimeAccount.measure(account, .loss, .forward) { () throws(NGError) in
-            try lossFunction.loss(logits: activation, labels: labels)
+            switch targets {
+            case let .labels(labels): try lossFunction.loss(logits: activation, labels: labels)
+            case let .values(values): try squaredError.loss(predictions: activation, targets: values)
+            }
         }
         activation = Matrix(rows: 0, columns: 0)
-        var gradient = lossFunction.gradient
+        var gradient = if case .labels = targets { lossFunction.gradient } else { squaredError.gradient }
         for layer in layers.reversed() {
             gradient = try LayerTimeAccount.measure(account, .layer(layer), .backward) { () throws(NGError) in
                 try layer.backward(gradient)

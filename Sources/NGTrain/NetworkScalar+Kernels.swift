@@ -189,6 +189,70 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
+    public static func shiftedSoftplus(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, sigmoid s: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.shiftedSoftplus(x, into: y, sigmoid: s, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func shiftedSoftplusBackward(
+        _ dy: UnsafePointer<Self>, sigmoid s: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.shiftedSoftplusBackward(dy, sigmoid: s, into: dx, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func pairBasis(
+        _ atomRows: UnsafePointer<Self>, molecules: Int, atoms: Int, centers: Int, cutoff: Self, gamma: Self,
+        into basis: UnsafeMutablePointer<Self>, envelope: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.pairBasis(
+            atomRows, molecules: molecules, atoms: atoms, centers: centers, cutoff: cutoff, gamma: gamma, into: basis,
+            envelope: envelope)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func filterConvolution(
+        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>, molecules: Int,
+        atoms: Int, width: Int, into m: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.filterConvolution(h, filters: w, envelope: c, molecules: molecules, atoms: atoms, width: width, into: m)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func filterConvolutionBackward(
+        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>,
+        outputGradient dm: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int,
+        into dh: UnsafeMutablePointer<Self>, filterGradient dw: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.filterConvolutionBackward(
+            h, filters: w, envelope: c, outputGradient: dm, molecules: molecules, atoms: atoms, width: width, into: dh,
+            filterGradient: dw)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func atomMean(
+        _ x: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into y: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.atomMean(x, molecules: molecules, atoms: atoms, width: width, into: y)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func atomMeanBackward(
+        _ dy: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.atomMeanBackward(dy, molecules: molecules, atoms: atoms, width: width, into: dx)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
     public static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,

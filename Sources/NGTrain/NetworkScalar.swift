@@ -59,6 +59,31 @@ public protocol NetworkScalar: BLASScalar {
     static func pairwiseDotsBackward(
         _ stacked: UnsafePointer<Self>, outputGradient dz: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int,
         stride: Int, offset: Int, into dStacked: UnsafeMutablePointer<Self>)
+    /// SchNet's activation and its derivative (see `NetworkKernels.shiftedSoftplus`).
+    static func shiftedSoftplus(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, sigmoid s: UnsafeMutablePointer<Self>, count: Int)
+    /// Its gradient (see `NetworkKernels.shiftedSoftplusBackward`).
+    static func shiftedSoftplusBackward(
+        _ dy: UnsafePointer<Self>, sigmoid s: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+    /// Pair distances, radial basis and cutoff (see `NetworkKernels.pairBasis`).
+    static func pairBasis(
+        _ atomRows: UnsafePointer<Self>, molecules: Int, atoms: Int, centers: Int, cutoff: Self, gamma: Self,
+        into basis: UnsafeMutablePointer<Self>, envelope: UnsafeMutablePointer<Self>)
+    /// The continuous-filter convolution (see `NetworkKernels.filterConvolution`).
+    static func filterConvolution(
+        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>, molecules: Int,
+        atoms: Int, width: Int, into m: UnsafeMutablePointer<Self>)
+    /// Its gradients (see `NetworkKernels.filterConvolutionBackward`).
+    static func filterConvolutionBackward(
+        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>,
+        outputGradient dm: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int,
+        into dh: UnsafeMutablePointer<Self>, filterGradient dw: UnsafeMutablePointer<Self>)
+    /// Each molecule's mean atom row (see `NetworkKernels.atomMean`).
+    static func atomMean(
+        _ x: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into y: UnsafeMutablePointer<Self>)
+    /// Its gradient (see `NetworkKernels.atomMeanBackward`).
+    static func atomMeanBackward(
+        _ dy: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into dx: UnsafeMutablePointer<Self>)
     /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
     static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,

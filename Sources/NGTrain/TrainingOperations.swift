@@ -2,6 +2,12 @@ import NGKernels
 
 /// The operations of the training stack and the data loader, as their errors name them.
 extension NGError.Operation {
+    /// `AtomPooling.backward`
+    public static let atomPoolingBackward = Self("AtomPooling.backward")
+    /// `AtomPooling.forward`
+    public static let atomPoolingForward = Self("AtomPooling.forward")
+    /// `AtomPooling.init`
+    public static let atomPoolingInit = Self("AtomPooling.init")
     /// `BatchNorm.backward`
     public static let batchNormBackward = Self("BatchNorm.backward")
     /// `BatchNorm.forward`
@@ -64,12 +70,16 @@ extension NGError.Operation {
     public static let layerNormForward = Self("LayerNorm.forward")
     /// `LayerNorm.init`
     public static let layerNormInit = Self("LayerNorm.init")
+    /// `LennardJonesClusters.generate`
+    public static let lennardJonesClustersGenerate = Self("LennardJonesClusters.generate")
     /// `MaxPool2x2.backward`
     public static let maxPoolBackward = Self("MaxPool2x2.backward")
     /// `MaxPool2x2.forward`
     public static let maxPoolForward = Self("MaxPool2x2.forward")
     /// `MaxPool2x2.init`
     public static let maxPoolInit = Self("MaxPool2x2.init")
+    /// `MeanSquaredError.loss`
+    public static let meanSquaredErrorLoss = Self("MeanSquaredError.loss")
     /// `Model.cnn`
     public static let modelCNN = Self("Model.cnn")
     /// `Model.dlrm`
@@ -84,8 +94,14 @@ extension NGError.Operation {
     public static let modelRestore = Self("Model.restore")
     /// `Model.save`
     public static let modelSave = Self("Model.save")
+    /// `Model.schnet`
+    public static let modelSchNet = Self("Model.schnet")
     /// `Model.transformer`
     public static let modelTransformer = Self("Model.transformer")
+    /// `MoleculeTrainer.init`
+    public static let moleculeTrainerInit = Self("MoleculeTrainer.init")
+    /// `MoleculeTrainer.train`
+    public static let moleculeTrainerTrain = Self("MoleculeTrainer.train")
     /// `PositionEmbedding.backward`
     public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
     /// `PositionEmbedding.forward`
@@ -100,12 +116,20 @@ extension NGError.Operation {
     public static let residualForward = Self("Residual.forward")
     /// `Residual.init`
     public static let residualInit = Self("Residual.init")
+    /// `SchNetInteractions.backward`
+    public static let schNetInteractionsBackward = Self("SchNetInteractions.backward")
+    /// `SchNetInteractions.forward`
+    public static let schNetInteractionsForward = Self("SchNetInteractions.forward")
+    /// `SchNetInteractions.init`
+    public static let schNetInteractionsInit = Self("SchNetInteractions.init")
     /// `SequenceTrainer.init`
     public static let sequenceTrainerInit = Self("SequenceTrainer.init")
     /// `SequenceTrainer.train`
     public static let sequenceTrainerTrain = Self("SequenceTrainer.train")
     /// `SequenceTrainer.validationBitsPerByte`
     public static let sequenceTrainerValidation = Self("SequenceTrainer.validationBitsPerByte")
+    /// `ShiftedSoftplus.backward`
+    public static let shiftedSoftplusBackward = Self("ShiftedSoftplus.backward")
     /// `SoftmaxCrossEntropy.loss`
     public static let softmaxCrossEntropyLoss = Self("SoftmaxCrossEntropy.loss")
     /// `TextCorpus`

@@ -1,0 +1,139 @@
+import Foundation
+
+/// The loops of SchNet (`ShiftedSoftplus`, `SchNetInteractions`), generic over the scalar and
+/// specialized through `NetworkScalar`. A molecule's atoms are `atoms` consecutive rows; its
+/// pairs (i, j), j ≠ i, are `atoms·(atoms − 1)` consecutive rows, i-major, j ascending.
+extension NetworkKernels {
+    /// `y = ln(1 + eˣ) − ln 2` (zero at zero, SchNet's activation) and `s = σ(x)`, its
+    /// derivative, computed in Double without overflow.
+    @inlinable
+    public static func shiftedSoftplus<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, sigmoid s: UnsafeMutablePointer<Scalar>,
+        count: Int
+    ) {
+        for i in 0..<count {
+            let v = Double(x[i])
+            let e = Foundation.exp(-Swift.abs(v))
+            y[i] = Scalar(Swift.max(v, 0) + Foundation.log1p(e) - M_LN2)
+            s[i] = Scalar(v >= 0 ? 1 / (1 + e) : e / (1 + e))
+        }
+    }
+
+    /// `dx = dy ⊙ σ(x)`, the gradient of `shiftedSoftplus` from the σ it kept.
+    @inlinable
+    public static func shiftedSoftplusBackward<Scalar: NetworkScalar>(
+        _ dy: UnsafePointer<Scalar>, sigmoid s: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        for i in 0..<count { dx[i] = dy[i] * s[i] }
+    }
+
+    /// For every pair of every molecule: the distance r of its atoms (positions in columns
+    /// 1–3 of `atomRows`, 4 values a row), its radial basis `exp(−γ·(r − μ_k)²)` for the
+    /// `centers` μ_k = k·cutoff/(centers − 1) into `basis` (a pair a row), and its cosine cutoff
+    /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`.
+    @inlinable
+    public static func pairBasis<Scalar: NetworkScalar>(
+        _ atomRows: UnsafePointer<Scalar>, molecules: Int, atoms: Int, centers: Int, cutoff: Scalar, gamma: Scalar,
+        into basis: UnsafeMutablePointer<Scalar>, envelope: UnsafeMutablePointer<Scalar>
+    ) {
+        let spacing = cutoff / Scalar(Swift.max(centers - 1, 1))
+        var p = 0
+        for m in 0..<molecules {
+            for i in 0..<atoms {
+                let a = atomRows + (m * atoms + i) * 4
+                for j in 0..<atoms where j != i {
+                    let b = atomRows + (m * atoms + j) * 4
+                    let (dx, dy, dz) = (a[1] - b[1], a[2] - b[2], a[3] - b[3])
+                    let r = (dx * dx + dy * dy + dz * dz).squareRoot()
+                    let row = basis + p * centers
+                    for k in 0..<centers {
+                        let d = r - Scalar(k) * spacing
+                        row[k] = Scalar.exponential(-gamma * d * d)
+                    }
+                    envelope[p] = r < cutoff ? Scalar((Foundation.cos(Double.pi * Double(r / cutoff)) + 1) / 2) : 0
+                    p += 1
+                }
+            }
+        }
+    }
+
+    /// The continuous-filter convolution: `m_i = Σ_{j≠i} c_ij·(w_ij ⊙ h_j)` over each molecule,
+    /// with `h` an atom's `width` features, `w` a pair's filter and `c` its envelope.
+    @inlinable
+    public static func filterConvolution<Scalar: NetworkScalar>(
+        _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>, molecules: Int,
+        atoms: Int, width: Int, into m: UnsafeMutablePointer<Scalar>
+    ) {
+        var p = 0
+        for molecule in 0..<molecules {
+            for i in 0..<atoms {
+                let out = m + (molecule * atoms + i) * width
+                out.update(repeating: 0, count: width)
+                for j in 0..<atoms where j != i {
+                    let (hj, wp, cp) = (h + (molecule * atoms + j) * width, w + p * width, c[p])
+                    if cp != 0 { for f in 0..<width { out[f] += cp * wp[f] * hj[f] } }
+                    p += 1
+                }
+            }
+        }
+    }
+
+    /// The gradients of `filterConvolution` from `dm`: `dh_j = Σ_{i≠j} c_ij·(w_ij ⊙ dm_i)` and
+    /// `dw_ij = c_ij·(dm_i ⊙ h_j)`; both outputs overwritten.
+    @inlinable
+    public static func filterConvolutionBackward<Scalar: NetworkScalar>(
+        _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>,
+        outputGradient dm: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int,
+        into dh: UnsafeMutablePointer<Scalar>, filterGradient dw: UnsafeMutablePointer<Scalar>
+    ) {
+        dh.update(repeating: 0, count: molecules * atoms * width)
+        var p = 0
+        for molecule in 0..<molecules {
+            for i in 0..<atoms {
+                let g = dm + (molecule * atoms + i) * width
+                for j in 0..<atoms where j != i {
+                    let (hj, dhj, wp, dwp, cp) = (
+                        h + (molecule * atoms + j) * width, dh + (molecule * atoms + j) * width, w + p * width,
+                        dw + p * width, c[p])
+                    for f in 0..<width {
+                        dwp[f] = cp * g[f] * hj[f]
+                        dhj[f] += cp * wp[f] * g[f]
+                    }
+                    p += 1
+                }
+            }
+        }
+    }
+
+    /// The mean of each molecule's `atoms` rows of `width` values (`x`, `molecules·atoms` rows)
+    /// into `y` (`molecules` rows).
+    @inlinable
+    public static func atomMean<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int, into y: UnsafeMutablePointer<Scalar>
+    ) {
+        let scale = 1 / Scalar(atoms)
+        for m in 0..<molecules {
+            let out = y + m * width
+            out.update(repeating: 0, count: width)
+            for a in 0..<atoms {
+                let row = x + (m * atoms + a) * width
+                for f in 0..<width { out[f] += row[f] }
+            }
+            for f in 0..<width { out[f] *= scale }
+        }
+    }
+
+    /// The gradient of `atomMean`: each atom's row is its molecule's `dy / atoms`.
+    @inlinable
+    public static func atomMeanBackward<Scalar: NetworkScalar>(
+        _ dy: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let scale = 1 / Scalar(atoms)
+        for m in 0..<molecules {
+            for a in 0..<atoms {
+                let row = dx + (m * atoms + a) * width
+                for f in 0..<width { row[f] = scale * dy[m * width + f] }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import NGPlus
+
+/// One epoch of a molecular model's training, as `ngbench train --model schnet` prints it.
+public struct MoleculeRecord: Sendable, Equatable {
+    public let optimizer: String
+    public let seed: UInt64
+    public let epoch: Int
+    /// Mean squared error of the standardized energy per atom over the epoch's batches.
+    public let trainLoss: Double
+    /// Mean absolute error of the energy per atom on the test molecules, in units of ε_AA.
+    public let testMAE: Double
+    /// Cumulative training seconds (forward, backward, optimizer steps; no evaluation).
+    public let seconds: Double
+}
+
+/// Trains `Model.schnet` on a `MoleculeSet`: each step a batch of `molecules` molecules in a
+/// seeded shuffle (full batches only), fitting each molecule's energy per atom standardized by
+/// the training set's mean and deviation; the test molecules' mean absolute error after every
+/// epoch.
+public struct MoleculeTrainer {
+    public let molecules: Int
+    public let seed: UInt64
+
+    /// - Throws: `invalidArgument` for fewer than one molecule a batch.
+    public init(molecules: Int, seed: UInt64) throws(NGError) {
+        guard molecules >= 1 else {
+            throw .invalidArgument(operation: .moleculeTrainerInit, argument: "molecules", reason: "must be at least 1, got \(molecules)")
+        }
+        self.molecules = molecules
+        self.seed = seed
+    }
+
+    /// The mean and deviation of the energy per atom of `data`.
+    public static func scale(of data: MoleculeSet) -> (mean: Double, deviation: Double) {
+        let perAtom = data.energies.map { $0 / Double(data.atoms) }
+        let mean = perAtom.reduce(0, +) / Double(max(perAtom.count, 1))
+        let variance = perAtom.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(perAtom.count, 1))
+        return (mean, max(variance.squareRoot(), 1e-12))
+    }
+
+    /// Trains for `epochs` epochs; `progress(step, totalSteps)` after every step.
+    /// - Throws: `invalidArgument` for no epoch or fewer training molecules than a batch, and what a step throws.
+    public func train<O: LayerOptimizer>(
+        _ model: Model<Float>, optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [MoleculeRecord] where O.Scalar == Float {
+        guard epochs >= 1, train.count >= molecules else {
+            throw NGError.invalidArgument(
+                operation: .moleculeTrainerTrain, argument: "epochs, train",
+                reason: "needs an epoch and a batch of \(molecules) molecules, got \(epochs) and \(train.count)")
+        }
+        let scale = Self.scale(of: train)
+        var generator = SeededGenerator(seed: seed)
+        var order = Array(0..<train.count)
+        let steps = train.count / molecules
+        var (seconds, records) = (0.0, [MoleculeRecord]())
+        for epoch in 1...epochs {
+            order.shuffle(using: &generator)
+            var lossSum = 0.0
+            for step in 0..<steps {
+                let batch = order[(step * molecules)..<((step + 1) * molecules)]
+                let x = model.gather(train.atomRows, Self.atomRows(of: batch, atoms: train.atoms)[...])
+                let targets = Matrix<Float>(rows: batch.count, columns: 1) { i, _ in
+                    Float((train.energies[batch[batch.startIndex + i]] / Double(train.atoms) - scale.mean) / scale.deviation)
+                }
+                let begin = DispatchTime.now().uptimeNanoseconds
+                lossSum += try model.trainStep(x, targets: targets, optimizer: &optimizer)
+                seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                progress((epoch - 1) * steps + step + 1, epochs * steps)
+            }
+            records.append(MoleculeRecord(
+                optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
+                testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale), seconds: seconds))
+        }
+        return records
+    }
+
+    /// The mean absolute error of the energy per atom of `model` on `data`, in the data's units.
+    public static func meanAbsoluteError(
+        _ model: Model<Float>, on data: MoleculeSet, scale: (mean: Double, deviation: Double), batch: Int = 64
+    ) throws(NGError) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < data.count {
+            let end = min(start + batch, data.count)
+            let prediction = try model.forward(model.gather(data.atomRows, atomRows(of: start..<end, atoms: data.atoms)[...]))
+            for m in start..<end {
+                let perAtom = scale.mean + scale.deviation * Double(prediction[m - start, 0])
+                total += abs(perAtom - data.energies[m] / Double(data.atoms))
+            }
+            start = end
+        }
+        return total / Double(data.count)
+    }
+
+    /// The atom rows of molecules `indices`, in order.
+    static func atomRows<C: Collection>(of indices: C, atoms: Int) -> [Int] where C.Element == Int {
+        indices.flatMap { m in (m * atoms)..<((m + 1) * atoms) }
+    }
+}
