@@ -56,48 +56,19 @@ struct LanguageModelRun {
         let steps = epochs * stepsPerEpoch
         let schedule = Schedule.warmup(
             steps: max(1, steps / 20), start: 0, then: .cosine(initial: lr, final: 0, steps: max(1, steps - steps / 20)))
-        let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
         let adamW = AdamSettings(learningRate: schedule, weightDecay: 0.1, weightDecayMode: .decoupled)
-        let trainer = try SequenceTrainer(sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed)
-        let name = settings.recordName(optimizer)
-        let bar = progress ?? ProgressBar(label: "transformer \(name)").update
-        func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
-            if let communicator {
-                var parallel = try DataParallel(
-                    optimizer, communicator: communicator, globalBatch: sequences * shape.context,
-                    rowsPerSample: shape.context)
-                try model.register(with: &parallel)
-                try model.countOptimizerFlops(of: parallel.base)
-                return try trainer.train(
-                    model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: bar)
-            }
-            var o = optimizer
-            try model.register(with: &o)
-            try model.countOptimizerFlops(of: o)
-            return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: bar)
-        }
-        switch optimizer {
-        case .adam:
-            return try fit(AdamOptimizer<Float>(settings: adamW))
-        case .sgd:
-            return try fit(SGDOptimizer<Float>(settings: sgd))
-        case .ngplus:
-            return try fit(NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, side: settings.side ?? .automatic,
-                method: settings.method, batchSize: sequences * shape.context, fusedApply: true,
-                adam: settings.ngplusBase == .adam ? adamW : nil)))
-        case .kfac:
-            return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, statisticsInterval: settings.statisticsInterval,
-                batchSize: sequences * shape.context)))
-        case .muon:
-            // Matrix parameters by Muon (the output layer and positions included, as one
-            // optimizer here steps every matrix), LayerNorm and the byte table by AdamW.
-            return try fit(MuonOptimizer<Float>(settings: MuonSettings(learningRate: schedule, adam: adamW)))
-        case .shampoo:
-            return try fit(ShampooOptimizer<Float>(settings: ShampooSettings(
-                learningRate: schedule, inverseInterval: k, weightDecay: 0.1, adam: adamW)))
-        }
+        var choice = OptimizerChoice(
+            name: optimizer, settings: settings, schedule: schedule, damping: lambda, inverseInterval: k,
+            side: settings.side ?? .automatic, adam: adamW, batchRows: sequences * shape.context)
+        // Muon's and Shampoo's vectors, LayerNorm and the byte table by AdamW; Shampoo decays
+        // its matrices as AdamW does.
+        (choice.muonAdam, choice.shampooAdam, choice.shampooWeightDecay) = (adamW, adamW, 0.1)
+        return try choice.build(for: SequenceFit(
+            model: model, trainer: try SequenceTrainer(
+                sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed),
+            name: settings.recordName(optimizer), corpus: corpus, epochs: epochs, context: shape.context,
+            communicator: communicator,
+            progress: progress ?? ProgressBar(label: "transformer \(settings.recordName(optimizer))").update))
     }
 
     /// The epochs of every run, then per optimizer the best validation bits per byte, the first
@@ -139,5 +110,33 @@ struct LanguageModelRun {
             lines.append("\(r.optimizer),\(r.seed),\(r.epoch),\(r.trainLoss),\(r.validationBitsPerByte),\(r.tokensPerSecond),\(r.seconds)")
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Registers the language model with the optimizer it is handed (wrapped in `DataParallel`
+/// on several processes, whole sequences each) and trains it.
+struct SequenceFit: OptimizerUser {
+    let model: Model<Float>
+    let trainer: SequenceTrainer
+    let name: String
+    let corpus: TextCorpus
+    let epochs: Int
+    let context: Int
+    let communicator: Communicator?
+    let progress: (Int, Int) -> Void
+
+    func train<O: StatisticsSharing>(with optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
+        if let communicator {
+            var parallel = try DataParallel(
+                optimizer, communicator: communicator, globalBatch: trainer.sequences * context, rowsPerSample: context)
+            try model.register(with: &parallel)
+            try model.countOptimizerFlops(of: parallel.base)
+            return try trainer.train(
+                model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: progress)
+        }
+        var o = optimizer
+        try model.register(with: &o)
+        try model.countOptimizerFlops(of: o)
+        return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: progress)
     }
 }

@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the MLP or CNN on Fashion-MNIST with NG+, SGD, Adam or K-FAC (--compare: all of them).")
 
-    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10), resnet (ResNet-20 with batch normalization), transformer (a byte-level language model on Debian's fortunes) or dlrm (a recommender on a generated click log).") var model: ModelName = .mlp
+    @Option(help: "mlp (784→256→256→10), cnn (conv32-pool-conv64-pool-dense128-dense10), resnet (ResNet-20 with batch normalization), transformer (a byte-level language model on Debian's fortunes), dlrm (a recommender on a generated click log) or schnet (a molecular model on generated Lennard-Jones clusters).") var model: ModelName = .mlp
     @Option(help: "ngplus, sgd, adam, kfac, muon or shampoo.") var optimizer: OptimizerName = .ngplus
     @Flag(help: "Run every optimizer on the same model and seed.") var compare = false
     @Option(help: "Epochs.") var epochs = 10
@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
     @Option(help: "Transformer: blocks (attention + MLP).") var blocks = 4
     @Option(help: "Transformer: sequences a batch (--batch is the images' batch).") var sequences = 16
     @Option(help: "Transformer: steps an epoch.") var stepsPerEpoch = 100
+    @Option(help: "SchNet: molecules a batch (--batch is the images' batch).") var molecules = 32
     @Flag(help: "Data-parallel over the processes of mpirun (on by itself under mpirun): each trains on its share of every batch; rank 0 prints and writes.")
     var distributed = false
 
@@ -64,13 +65,14 @@ struct Train: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if seeds < 1 || seeds > 1000 { throw ValidationError("--seeds must be in 1...1000, got \(seeds)") }
         if let target, !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1], got \(target)") }
-        if augment && (model == .dlrm || model == .transformer) {
+        if augment && (model == .dlrm || model == .transformer || model == .schnet) {
             throw ValidationError("--augment is for images: not for --model \(model.rawValue)")
         }
     }
 
     func run() throws {
         if model == .transformer { return try runLanguageModel() }
+        if model == .schnet { return try runSchNet() }
         let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
         let printing = (communicator?.rank ?? 0) == 0
         Self.quietIdleBLASThreads(printing: printing)
@@ -253,52 +255,44 @@ struct TrainingRun {
     ) throws -> [EpochRecord] {
         let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
-        let lambda = settings.damping ?? defaults.damping
-        let k = settings.inverseInterval ?? defaults.inverseInterval
         let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / settings.batchSize))
-        let sgd = SGDSettings(learningRate: schedule, momentum: 0.9, weightDecay: 1e-4)
-        let trainer = try Trainer(batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation)
-        let bar = progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update
-        switch optimizer {
-        case .sgd:
-            return try fit(SGDOptimizer<Float>(settings: sgd))
-        case .adam:
-            return try fit(AdamOptimizer<Float>(settings: AdamSettings(learningRate: schedule)))
-        case .ngplus:
-            return try fit(NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k,
-                statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1,
-                side: settings.side ?? defaults.side, method: settings.method, blockSize: settings.blockSize ?? 1024,
-                batchSize: settings.batchSize, fusedApply: true,
-                adam: settings.ngplusBase == .adam ? AdamSettings(learningRate: schedule) : nil)))
-        case .kfac:
-            return try fit(KFACOptimizer<Float>(configuration: KFACConfiguration(
-                sgd: sgd, damping: .constant(lambda), inverseInterval: k, statisticsInterval: settings.statisticsInterval,
-                batchSize: settings.batchSize)))
-        case .muon:
-            return try fit(MuonOptimizer<Float>(settings: MuonSettings(
-                learningRate: schedule, adam: AdamSettings(learningRate: .constant(3e-4), weightDecayMode: .decoupled))))
-        case .shampoo:
-            return try fit(ShampooOptimizer<Float>(settings: ShampooSettings(
-                learningRate: schedule, inverseInterval: k, blockSize: settings.blockSize ?? 1024)))
-        }
+        let choice = OptimizerChoice(
+            name: optimizer, settings: settings, schedule: schedule, damping: settings.damping ?? defaults.damping,
+            inverseInterval: settings.inverseInterval ?? defaults.inverseInterval, side: settings.side ?? defaults.side,
+            adam: AdamSettings(learningRate: schedule), batchRows: settings.batchSize)
+        return try choice.build(for: ClassifierFit(
+            network: network, trainer: try Trainer(batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation),
+            name: settings.recordName(optimizer), train: train, test: test, epochs: epochs, globalBatch: settings.batchSize,
+            communicator: communicator,
+            progress: progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update))
+    }
+}
 
-        /// Registers the network with `optimizer` (wrapped in `DataParallel` on several
-        /// processes) and trains.
-        func fit<O: StatisticsSharing>(_ optimizer: O) throws -> [EpochRecord] where O.Scalar == Float {
-            let name = settings.recordName(self.optimizer)
-            if let communicator {
-                var parallel = try DataParallel(optimizer, communicator: communicator, globalBatch: settings.batchSize)
-                try network.register(with: &parallel)
-                try network.countOptimizerFlops(of: parallel.base)
-                return try trainer.train(
-                    network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: bar)
-            }
-            var o = optimizer
-            try network.register(with: &o)
-            try network.countOptimizerFlops(of: o)
-            return try trainer.train(network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: bar)
+/// Registers a classifier with the optimizer it is handed (wrapped in `DataParallel` on several
+/// processes) and trains it.
+struct ClassifierFit: OptimizerUser {
+    let network: Model<Float>
+    let trainer: Trainer
+    let name: String
+    let train: Dataset
+    let test: Dataset
+    let epochs: Int
+    let globalBatch: Int
+    let communicator: Communicator?
+    let progress: (Int, Int) -> Void
+
+    func train<O: StatisticsSharing>(with optimizer: O) throws -> [EpochRecord] where O.Scalar == Float {
+        if let communicator {
+            var parallel = try DataParallel(optimizer, communicator: communicator, globalBatch: globalBatch)
+            try network.register(with: &parallel)
+            try network.countOptimizerFlops(of: parallel.base)
+            return try trainer.train(
+                network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: progress)
         }
+        var o = optimizer
+        try network.register(with: &o)
+        try network.countOptimizerFlops(of: o)
+        return try trainer.train(network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress)
     }
 }
 

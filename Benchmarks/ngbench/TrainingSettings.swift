@@ -17,16 +17,16 @@ enum NGPlusBase: String, CaseIterable, Sendable {
 
 /// The models `ngbench train` trains.
 enum ModelName: String, CaseIterable, Sendable {
-    case mlp, cnn, resnet, transformer, dlrm
+    case mlp, cnn, resnet, transformer, dlrm, schnet
 
-    /// The classifier of this name, made from `seed` (not the transformer, which has a runner
-    /// of its own).
+    /// The classifier of this name, made from `seed` (not the transformer and SchNet, which
+    /// have runners of their own).
     func classifier(seed: UInt64) throws -> Model<Float> {
         switch self {
         case .mlp: try .mlp(seed: seed)
         case .cnn: try .cnn(seed: seed)
         case .dlrm: try .dlrm(seed: seed)
-        case .resnet, .transformer: try .resnet(seed: seed)
+        case .resnet, .transformer, .schnet: try .resnet(seed: seed)
         }
     }
 
@@ -43,7 +43,7 @@ enum ModelName: String, CaseIterable, Sendable {
         switch self {
         case .mlp: 0.88
         case .dlrm: 0.69
-        case .cnn, .resnet, .transformer: 0.91
+        case .cnn, .resnet, .transformer, .schnet: 0.91
         }
     }
 }

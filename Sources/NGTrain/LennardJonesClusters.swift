@@ -13,6 +13,12 @@ public struct MoleculeSet: Sendable {
 
     /// The number of molecules.
     public var count: Int { energies.count }
+
+    /// The molecules `indices`, in that order.
+    public func subset(_ indices: [Int]) -> MoleculeSet {
+        let rows = Matrix<Float>(rows: indices.count * atoms, columns: 4) { r, c in atomRows[indices[r / atoms] * atoms + r % atoms, c] }
+        return MoleculeSet(atomRows: rows, energies: indices.map { energies[$0] }, atoms: atoms)
+    }
 }
 
 /// Binary Lennard-Jones clusters (Kob and Andersen's mixture: ε_AA = 1, σ_AA = 1, ε_AB = 1.5,

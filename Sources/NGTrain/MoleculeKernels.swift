@@ -57,20 +57,23 @@ extension NetworkKernels {
         }
     }
 
-    /// The continuous-filter convolution: `m_i = Σ_{j≠i} c_ij·(w_ij ⊙ h_j)` over each molecule,
-    /// with `h` an atom's `width` features, `w` a pair's filter and `c` its envelope.
+    /// The continuous-filter convolution: `m_i = (1/(atoms − 1))·Σ_{j≠i} c_ij·(w_ij ⊙ h_j)` over
+    /// each molecule, with `h` an atom's `width` features, `w` a pair's filter and `c` its
+    /// envelope — the mean over the neighbors (SchNetPack's `normalize_filter`), so that the
+    /// features' scale does not grow with the cluster.
     @inlinable
     public static func filterConvolution<Scalar: NetworkScalar>(
         _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>, molecules: Int,
         atoms: Int, width: Int, into m: UnsafeMutablePointer<Scalar>
     ) {
+        let scale = 1 / Scalar(Swift.max(atoms - 1, 1))
         var p = 0
         for molecule in 0..<molecules {
             for i in 0..<atoms {
                 let out = m + (molecule * atoms + i) * width
                 out.update(repeating: 0, count: width)
                 for j in 0..<atoms where j != i {
-                    let (hj, wp, cp) = (h + (molecule * atoms + j) * width, w + p * width, c[p])
+                    let (hj, wp, cp) = (h + (molecule * atoms + j) * width, w + p * width, scale * c[p])
                     if cp != 0 { for f in 0..<width { out[f] += cp * wp[f] * hj[f] } }
                     p += 1
                 }
@@ -78,8 +81,8 @@ extension NetworkKernels {
         }
     }
 
-    /// The gradients of `filterConvolution` from `dm`: `dh_j = Σ_{i≠j} c_ij·(w_ij ⊙ dm_i)` and
-    /// `dw_ij = c_ij·(dm_i ⊙ h_j)`; both outputs overwritten.
+    /// The gradients of `filterConvolution` from `dm`: `dh_j = Σ_{i≠j} c′_ij·(w_ij ⊙ dm_i)` and
+    /// `dw_ij = c′_ij·(dm_i ⊙ h_j)`, c′ = c/(atoms − 1); both outputs overwritten.
     @inlinable
     public static func filterConvolutionBackward<Scalar: NetworkScalar>(
         _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>,
@@ -87,6 +90,7 @@ extension NetworkKernels {
         into dh: UnsafeMutablePointer<Scalar>, filterGradient dw: UnsafeMutablePointer<Scalar>
     ) {
         dh.update(repeating: 0, count: molecules * atoms * width)
+        let scale = 1 / Scalar(Swift.max(atoms - 1, 1))
         var p = 0
         for molecule in 0..<molecules {
             for i in 0..<atoms {
@@ -94,7 +98,7 @@ extension NetworkKernels {
                 for j in 0..<atoms where j != i {
                     let (hj, dhj, wp, dwp, cp) = (
                         h + (molecule * atoms + j) * width, dh + (molecule * atoms + j) * width, w + p * width,
-                        dw + p * width, c[p])
+                        dw + p * width, scale * c[p])
                     for f in 0..<width {
                         dwp[f] = cp * g[f] * hj[f]
                         dhj[f] += cp * wp[f] * g[f]

@@ -7,10 +7,12 @@ import NGPlus
 /// then updates the atoms' features x:
 ///
 ///     W_ij = Dense(ssp(Dense(basis(r_ij))))          the filter network, on pair rows
-///     m_i  = Σ_{j≠i} c(r_ij)·W_ij ⊙ Dense(x)_j        the continuous-filter convolution
+///     m_i  = mean_{j≠i} c(r_ij)·W_ij ⊙ Dense(x)_j     the continuous-filter convolution
 ///     x_i ← x_i + Dense(ssp(Dense(m_i)))
 ///
-/// (ssp the shifted softplus). The output is x, `width` features an atom; the atom-wise output
+/// (ssp the shifted softplus; the mean over the neighbors, SchNetPack's `normalize_filter`,
+/// rather than the sum, which made the features' scale grow with the cluster: SGD at lr 0.005
+/// diverged in the first epoch on clusters of 13 atoms). The output is x, `width` features an atom; the atom-wise output
 /// layers and `AtomPooling` follow as the model's next layers. Positions have no gradient here
 /// (no forces are trained): the layer comes first.
 public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, LayerContainer {

@@ -101,7 +101,7 @@ import Testing
                     let basis = (0..<4).map { k in exp(-layer.gamma * pow(r - Double(k) * 2 / 3, 2)) }
                     let c = r < 2 ? (cos(Double.pi * r / 2) + 1) / 2 : 0
                     let w = dense(3, ssp(dense(1, basis)))
-                    for f in 0..<3 { message[f] += c * w[f] * h[j][f] }
+                    for f in 0..<3 { message[f] += c * w[f] * h[j][f] / 2 }   // the mean over 2 neighbors
                 }
                 let v = dense(7, ssp(dense(5, message)))
                 for f in 0..<3 { #expect(abs(z[m * 3 + i, f] - (atomsX[i][f] + v[f])) < 1e-12) }
@@ -147,14 +147,15 @@ import Testing
         #expect(abs(try model.forward(rows(order.map { species[$0] }, order.map { positions[$0] }))[0, 0] - energy) < 1e-12)
     }
 
-    /// A small SchNet learns generated clusters of 5 atoms (400 training molecules around 5
-    /// minima, 80 test molecules around a sixth): in 15 epochs its training loss falls below 0.7
-    /// of the energies' variance and its test error per atom below 0.85 of the error of
-    /// predicting the training mean, with Adam and with NG+.
+    /// A small SchNet learns generated clusters of 5 atoms around 2 minima (320 training
+    /// molecules, 80 held out, new displacements of the same minima): in 15 epochs its training
+    /// loss falls below half the energies' variance and its test error per atom below 0.7 of the
+    /// error of predicting the training mean, with Adam and with NG+.
     @Test(arguments: ["adam", "ngplus"])
     func aSmallSchNetLearnsGeneratedClusters(optimizer name: String) throws {
-        let (train, test) = try LennardJonesClusters.generate(atoms: 5, minima: 6, trainMinima: 5, samples: 80, seed: 21)
-        let model = try Model<Float>.schnet(atoms: 5, width: 16, blocks: 2, centers: 10, seed: 2)
+        let clusters = try LennardJonesClusters.generate(atoms: 5, minima: 3, trainMinima: 2, samples: 200, seed: 21).train
+        let (train, test) = (clusters.subset((0..<400).filter { $0 % 5 != 0 }), clusters.subset((0..<400).filter { $0 % 5 == 0 }))
+        let model = try Model<Float>.schnet(atoms: 5, width: 32, blocks: 2, centers: 16, seed: 2)
         let trainer = try MoleculeTrainer(molecules: 16, seed: 3)
         let records: [MoleculeRecord]
         if name == "adam" {
@@ -169,8 +170,8 @@ import Testing
         }
         let scale = MoleculeTrainer.scale(of: train)
         let baseline = test.energies.reduce(0.0) { $0 + abs($1 / 5 - scale.mean) } / Double(test.count)
-        // Written with: NG+ 0.42 and 0.038, Adam 0.63 and 0.072, against a baseline of 0.094.
-        #expect(records.last!.trainLoss < 0.7, "\(name): \(records.map(\.trainLoss))")
-        #expect(records.map(\.testMAE).min()! < 0.85 * baseline, "\(name): \(records.map(\.testMAE)) against \(baseline)")
+        // Written with: NG+ 0.25 and 0.044, Adam 0.22 and 0.041, against a baseline of 0.094.
+        #expect(records.last!.trainLoss < 0.5, "\(name): \(records.map(\.trainLoss))")
+        #expect(records.map(\.testMAE).min()! < 0.7 * baseline, "\(name): \(records.map(\.testMAE)) against \(baseline)")
     }
 }

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import NGDistributed
+import NGPlus
+import NGTrain
+
+/// `ngbench train --model schnet`: `Model.schnet` (width 64, 3 interaction blocks, 25 radial
+/// basis functions up to 2.5 σ) on generated Lennard-Jones clusters of 13 atoms
+/// (`LennardJonesClusters`: 20 minima train, 4 others test, 250 displaced samples each), every
+/// optimizer from the same initial weights and the same batches of `--molecules` molecules, at
+/// its `ngbench train` defaults (no grid has been run on SchNet). One process only.
+extension Train {
+    func runSchNet() throws {
+        if distributed || Communicator.isLaunched {
+            throw ValidationError("--model schnet runs on one process: its data-parallel path is not built yet")
+        }
+        if molecules < 1 { throw ValidationError("--molecules must be at least 1, got \(molecules)") }
+        Self.quietIdleBLASThreads(printing: true)
+        if let threads { OpenBLAS.setThreadCount(threads) }
+        let (train, test) = try LennardJonesClusters.generate(atoms: 13, seed: 2026)
+        var records: [MoleculeRecord] = []
+        var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
+        for runSeed in seed..<(seed + UInt64(seeds)) {
+            for name in compare ? OptimizerName.allCases : [optimizer] {
+                guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: true, {
+                    try SchNetRun(optimizer: name, settings: settings, molecules: molecules, seed: runSeed)
+                        .run(train: train, test: test, epochs: epochs)
+                }) else { continue }
+                records += run.records
+                if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
+            }
+        }
+        let scale = MoleculeTrainer.scale(of: train)
+        let meanError = test.energies.reduce(0.0) { $0 + abs($1 / 13 - scale.mean) } / Double(test.count)
+        SchNetRun.printRecords(records, meanError: meanError, train: train, test: test)
+        let rate = try FlopBound.measureSGEMM(summedOver: nil)
+        for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
+        if let csv { try SchNetRun.writeCSV(records, to: csv) }
+    }
+}
+
+/// One optimizer on SchNet: builds both from the settings and trains.
+struct SchNetRun {
+    let optimizer: OptimizerName
+    let settings: TrainingSettings
+    let molecules: Int
+    let seed: UInt64
+
+    func run(train: MoleculeSet, test: MoleculeSet, epochs: Int) throws -> (records: [MoleculeRecord], layerTimes: LayerTimeAccount) {
+        let model = try Model<Float>.schnet(atoms: train.atoms, seed: seed)
+        let layerTimes = model.recordLayerTimes()
+        let defaults = TrainingSettings.defaults(optimizer)
+        let lr = settings.learningRate ?? defaults.learningRate
+        let schedule = settings.learningRatePolicy.schedule(lr, steps: epochs * (train.count / molecules))
+        let choice = OptimizerChoice(
+            name: optimizer, settings: settings, schedule: schedule, damping: settings.damping ?? defaults.damping,
+            inverseInterval: settings.inverseInterval ?? defaults.inverseInterval, side: settings.side ?? defaults.side,
+            adam: AdamSettings(learningRate: schedule), batchRows: molecules * train.atoms)
+        let records = try choice.build(for: MoleculeFit(
+            model: model, trainer: try MoleculeTrainer(molecules: molecules, seed: seed),
+            name: settings.recordName(optimizer), train: train, test: test, epochs: epochs,
+            progress: ProgressBar(label: "schnet \(settings.recordName(optimizer))").update))
+        return (records, layerTimes)
+    }
+
+    /// Every epoch, then per optimizer the median [range] over seeds of the best and final
+    /// test error.
+    static func printRecords(_ records: [MoleculeRecord], meanError: Double, train: MoleculeSet, test: MoleculeSet) {
+        Report.printTable(
+            header: ["optimizer", "seed", "epoch", "train loss", "test MAE (ε/atom)", "seconds"],
+            rows: records.map { r in
+                [r.optimizer, "\(r.seed)", "\(r.epoch)", Report.format(r.trainLoss, 4), Report.format(r.testMAE, 4),
+                 Report.format(r.seconds, 1)]
+            })
+        print()
+        print("\(train.count) training and \(test.count) test clusters of \(train.atoms) atoms; predicting the "
+              + "training mean errs by \(Report.format(meanError, 4)) ε an atom on the test clusters")
+        let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        Report.printTable(
+            header: ["optimizer", "best test MAE", "final test MAE", "seconds"],
+            rows: names.map { name in
+                let runs = Dictionary(grouping: records.filter { $0.optimizer == name }, by: \.seed).values
+                    .map { $0.sorted { $0.epoch < $1.epoch } }
+                return [name, TrainingReport.spread(runs.map { $0.map(\.testMAE).min()! }, 4),
+                        TrainingReport.spread(runs.map { $0.last!.testMAE }, 4), TrainingReport.spread(runs.map { $0.last!.seconds }, 1)]
+            })
+    }
+
+    /// Every epoch of every run as CSV.
+    static func writeCSV(_ records: [MoleculeRecord], to path: String) throws {
+        var lines = ["optimizer,seed,epoch,train_loss,test_mae_per_atom,seconds"]
+        for r in records { lines.append("\(r.optimizer),\(r.seed),\(r.epoch),\(r.trainLoss),\(r.testMAE),\(r.seconds)") }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Registers SchNet with the optimizer it is handed and trains it.
+struct MoleculeFit: OptimizerUser {
+    let model: Model<Float>
+    let trainer: MoleculeTrainer
+    let name: String
+    let train: MoleculeSet
+    let test: MoleculeSet
+    let epochs: Int
+    let progress: (Int, Int) -> Void
+
+    func train<O: StatisticsSharing>(with optimizer: O) throws -> [MoleculeRecord] where O.Scalar == Float {
+        var o = optimizer
+        try model.register(with: &o)
+        try model.countOptimizerFlops(of: o)
+        return try trainer.train(model, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress)
+    }
+}
