@@ -65,7 +65,7 @@ public final class LayerTimeAccount {
         }
         lossRow = rows.count
         synchronizeRow = rows.count + 1
-        rows.append(Row(name: "softmax cross-entropy", layers: 1, forwardFlops: 0, backwardFlops: 0))
+        rows.append(Row(name: "loss", layers: 1, forwardFlops: 0, backwardFlops: 0))
         rows.append(Row(name: "synchronize", layers: 1, forwardFlops: 0, backwardFlops: 0))
         self.rows = rows
         self.rowOfLayer = rowOfLayer
@@ -74,7 +74,7 @@ public final class LayerTimeAccount {
     /// What a measured time belongs to.
     enum Part {
         case layer(AnyObject)
-        /// The softmax cross-entropy, its gradient included.
+        /// The loss (softmax cross-entropy or mean squared error), its gradient included.
         case loss
         /// The optimizer's `synchronize`.
         case synchronize

@@ -1,6 +1,8 @@
 import NGPlus
 
-/// A sequential classifier: layers in order, softmax cross-entropy on the last one's output.
+/// A sequential model: layers in order, softmax cross-entropy on the last one's output for
+/// class labels (`trainStep(_:labels:optimizer:)`), mean squared error for values
+/// (`trainStep(_:targets:optimizer:)`).
 public final class Model<Scalar: NetworkScalar> {
     public let layers: [any NetworkLayer<Scalar>]
     var lossFunction = SoftmaxCrossEntropy<Scalar>()

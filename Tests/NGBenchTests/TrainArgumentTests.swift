@@ -11,6 +11,7 @@ import Testing
         (["--block-size", "0"], "--block-size must be at least 1, got 0"),
         (["--epochs", "0"], "--epochs must be at least 1, got 0"),
         (["--augment", "--model", "dlrm"], "--augment is for images: not for --model dlrm"),
+        (["--augment", "--model", "schnet"], "--augment is for images: not for --model schnet"),
     ])
     func anArgumentOutOfRangeIsRefusedByName(arguments: [String], message: String) throws {
         let run = try runNGBench(["train", "--data", "/nonexistent"] + arguments)

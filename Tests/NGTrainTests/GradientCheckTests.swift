@@ -49,6 +49,32 @@ func parameterFiniteDifferenceError<Layer: TrainableLayer>(
     }, analytic: gradient)
 }
 
+/// For the trainable `layers` inside a container whose forward and backward passes have just
+/// run: each one's gradient, as its optimizer receives it (read back through a plain SGD step
+/// of rate 1, the parameter put back), against central finite differences of
+/// `Σ g ⊙ forward()` in that parameter. Returns the worst relative error of each layer.
+func containedParameterErrors(
+    _ layers: [any TrainableLayer<Double>], upstream g: Matrix<Double>, forward: () throws -> Matrix<Double>
+) throws -> [Double] {
+    var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+    var gradients: [Matrix<Double>] = []
+    for layer in layers {
+        layer.handle = try sgd.register(layer.spec)
+        let before = layer.weight
+        try layer.update(with: &sgd)
+        gradients.append(Matrix(rows: before.rows, columns: before.columns) { i, j in before[i, j] - layer.weight[i, j] })
+        layer.weight = before
+    }
+    return try zip(layers, gradients).map { layer, gradient in
+        let weight = layer.weight
+        return try finiteDifferenceError(input: weight, upstream: g, forward: { w in
+            layer.weight = w
+            defer { layer.weight = weight }
+            return try forward()
+        }, analytic: gradient)
+    }
+}
+
 @Suite struct GradientCheckTests {
     @Test func denseInputAndWeightGradientsMatchFiniteDifferences() throws {
         var generator = SeededGenerator(seed: 201)

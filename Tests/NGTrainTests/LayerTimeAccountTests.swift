@@ -22,7 +22,7 @@ struct LayerTimeAccountTests {
         let names = account.rows.map(\.name)
         #expect(names == [
             "embedding 256×16", "positions 4×16", "layer norm 16", "dense 16→48", "attention T=4, 2 heads of 8",
-            "dense 16→16", "dense 16→64", "GELU", "dense 64→16", "dense 16→256", "softmax cross-entropy", "synchronize",
+            "dense 16→16", "dense 16→64", "GELU", "dense 64→16", "dense 16→256", "loss", "synchronize",
         ])
         let row = { (name: String) in account.rows.first { $0.name == name }! }
         // Two LayerNorms a block and the final one; the blocks' layers share their rows.
@@ -41,7 +41,7 @@ struct LayerTimeAccountTests {
         #expect(row("GELU").backwardSeconds > 0)
         #expect(row("GELU").optimizerSeconds == 0)
         #expect(row("dense 16→48").optimizerSeconds > 0)
-        #expect(row("softmax cross-entropy").forwardSeconds > 0)
+        #expect(row("loss").forwardSeconds > 0)
         let parts = account.rows.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds + $1.optimizerSeconds }
         #expect(parts <= account.stepSeconds)
     }
@@ -61,7 +61,7 @@ struct LayerTimeAccountTests {
         #expect(first.steps == 1)
         #expect(second.steps == 1)
         #expect(second.rows.map(\.name) == ["dense 784→256", "ReLU", "dense 256→256", "dense 256→10",
-                                            "softmax cross-entropy", "synchronize"])
+                                            "loss", "synchronize"])
         #expect(second.rows[1].layers == 2)
     }
 

@@ -110,25 +110,9 @@ import Testing
         let g = Matrix<Double>.random(rows: 6, columns: 3, using: &generator)
         _ = try layer.forward(x)
         #expect(try layer.backward(g).isEmpty)
-        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
         let trainable = layer.sublayers.compactMap { $0 as? any TrainableLayer<Double> }
-        for sublayer in trainable { sublayer.handle = try sgd.register(sublayer.spec) }
-        var gradients: [Matrix<Double>] = []
-        for sublayer in trainable {
-            let before = sublayer.weight
-            try sublayer.update(with: &sgd)
-            gradients.append(Matrix(rows: before.rows, columns: before.columns) { i, j in before[i, j] - sublayer.weight[i, j] })
-            sublayer.weight = before
-        }
-        for (sublayer, gradient) in zip(trainable, gradients) {
-            let weight = sublayer.weight
-            let error = try finiteDifferenceError(input: weight, upstream: g, forward: { w in
-                sublayer.weight = w
-                defer { sublayer.weight = weight }
-                return try layer.forward(x)
-            }, analytic: gradient)
-            #expect(error < 1e-6, "\(sublayer.spec)")
-        }
+        let errors = try containedParameterErrors(trainable, upstream: g) { try layer.forward(x) }
+        #expect(errors.allSatisfy { $0 < 1e-6 }, "\(errors)")
         #expect(throws: NGError.self) { try layer.forward(Matrix(rows: 5, columns: 4)) }
         #expect(throws: NGError.self) { try layer.forward(Matrix(rows: 6, columns: 3)) }
     }

@@ -79,16 +79,8 @@ import Testing
             for c in 0..<6 { #expect(abs(z[r, c] - expected[c]) < 1e-14) }
         }
         #expect(try interaction.backward(g).isEmpty)
-        let gradients = [try handedGradient(bottom), try handedGradient(bags[0]), try handedGradient(bags[1])]
-        for (layer, gradient) in zip([bottom, bags[0], bags[1]] as [any TrainableLayer<Double>], gradients) {
-            let weight = layer.weight
-            let error = try finiteDifferenceError(input: weight, upstream: g, forward: { w in
-                layer.weight = w
-                defer { layer.weight = weight }
-                return try interaction.forward(x)
-            }, analytic: gradient)
-            #expect(error < 1e-7, "\(layer.spec)")
-        }
+        let errors = try containedParameterErrors([bottom, bags[0], bags[1]], upstream: g) { try interaction.forward(x) }
+        #expect(errors.allSatisfy { $0 < 1e-7 }, "\(errors)")
         #expect(throws: NGError.self) { try interaction.forward(Matrix(rows: rows, columns: 4)) }
         var outside = x
         outside[0, 4] = 5
