@@ -36,9 +36,11 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
     var filters: [Matrix<Scalar>]
     var features: [Matrix<Scalar>]
     var messages: [Matrix<Scalar>]
-    var featureGradient = Matrix<Scalar>(rows: 0, columns: 0)
-    var filterGradient = Matrix<Scalar>(rows: 0, columns: 0)
-    var stateGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// Each block's gradients of its features, filters and input state: one buffer a block,
+    /// because the dense layer a gradient goes back through keeps it for its step.
+    var featureGradients: [Matrix<Scalar>]
+    var filterGradients: [Matrix<Scalar>]
+    var stateGradients: [Matrix<Scalar>]
     let noInputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// Layers of a block in `sublayers`.
@@ -76,6 +78,9 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
         states = Array(repeating: empty, count: blocks + 1)
         (filters, features, messages) = (Array(repeating: empty, count: blocks), Array(repeating: empty, count: blocks),
                                          Array(repeating: empty, count: blocks))
+        (featureGradients, filterGradients, stateGradients) = (
+            Array(repeating: empty, count: blocks), Array(repeating: empty, count: blocks),
+            Array(repeating: empty, count: blocks))
     }
 
     public var blocks: Int { filters.count }
@@ -129,25 +134,30 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
         try dy.requireShape(states[blocks].shape, .schNetInteractionsBackward, "outputGradient")
         let (rows, atoms, width) = (dy.rows, atoms, width)
         let molecules = rows / atoms
-        ensureShape(&stateGradient, rows, width)
-        copy(dy, columns: 0..<width, into: &stateGradient, columns: 0..<width)
+        // The gradient of block t's output state: dy for the last block.
+        var gradient = dy
         for t in (0..<blocks).reversed() {
             let first = 1 + t * Self.layersPerBlock
-            let dm = try backward(stateGradient, through: (first + 4)..<(first + 7))
-            ensureShape(&featureGradient, rows, width)
-            ensureShape(&filterGradient, filters[t].rows, width)
-            withViews(features[t], filters[t], mutating: &featureGradient) { h, w, dh in
-                withViews(envelope, dm, mutating: &filterGradient) { c, dm, dw in
+            let dm = try backward(gradient, through: (first + 4)..<(first + 7))
+            ensureShape(&featureGradients[t], rows, width)
+            ensureShape(&filterGradients[t], filters[t].rows, width)
+            withViews(features[t], filters[t], mutating: &featureGradients[t]) { h, w, dh in
+                withViews(envelope, dm, mutating: &filterGradients[t]) { c, dm, dw in
                     Scalar.filterConvolutionBackward(
                         h.base, filters: w.base, envelope: c.base, outputGradient: dm.base, molecules: molecules,
                         atoms: atoms, width: width, into: dh.base, filterGradient: dw.base)
                 }
             }
-            _ = try backward(filterGradient, through: first..<(first + 3))
-            let dx = try backward(featureGradient, through: (first + 3)..<(first + 4))
-            stateGradient.withMutableView { g in dx.withView { dx in BLAS.axpy(1, dx.flattened, into: g.flattened) } }
+            _ = try backward(filterGradients[t], through: first..<(first + 3))
+            let dx = try backward(featureGradients[t], through: (first + 3)..<(first + 4))
+            ensureShape(&stateGradients[t], rows, width)
+            withViews(gradient, dx, mutating: &stateGradients[t]) { g, dx, out in
+                out.update(from: g)
+                BLAS.axpy(1, dx.flattened, into: out.flattened)
+            }
+            gradient = stateGradients[t]
         }
-        _ = try backward(stateGradient, through: 0..<1)
+        _ = try backward(gradient, through: 0..<1)
         return noInputGradient
     }
 
