@@ -12,7 +12,9 @@ import NGTrain
 extension Train {
     func runSchNet() throws {
         if distributed || Communicator.isLaunched {
-            throw ValidationError("--model schnet runs on one process: its data-parallel path is not built yet")
+            // DataParallel takes every layer's rows to be the batch's rows; SchNet's filter networks run
+            // on pair rows (atoms − 1 a row), which it refuses.
+            throw ValidationError("--model schnet runs on one process: data-parallel training of its pair rows is not built yet")
         }
         if molecules < 1 { throw ValidationError("--molecules must be at least 1, got \(molecules)") }
         Self.quietIdleBLASThreads(printing: true)
