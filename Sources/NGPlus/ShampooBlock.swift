@@ -4,50 +4,29 @@
 struct ShampooBlock<Scalar: BLASScalar>: Sendable {
     let rows: Range<Int>
     let columns: Range<Int>
-    var left: Matrix<Scalar>
-    var right: Matrix<Scalar>
-    var stagedLeft: Matrix<Scalar>
-    var stagedRight: Matrix<Scalar>
-    var leftRoot: Matrix<Scalar>
-    var rightRoot: Matrix<Scalar>
-    var stagedLeftRoot: Matrix<Scalar>
-    var stagedRightRoot: Matrix<Scalar>
-    var leftSolver: InverseRoot<Scalar>
-    var rightSolver: InverseRoot<Scalar>
+    var left: ShampooFactor<Scalar>
+    var right: ShampooFactor<Scalar>
 
     init(rows: Range<Int>, columns: Range<Int>) {
         self.rows = rows
         self.columns = columns
-        left = Matrix(rows: rows.count, columns: rows.count)
-        right = Matrix(rows: columns.count, columns: columns.count)
-        (stagedLeft, leftRoot, stagedLeftRoot) = (left, left, left)
-        (stagedRight, rightRoot, stagedRightRoot) = (right, right, right)
-        leftSolver = InverseRoot(order: rows.count)
-        rightSolver = InverseRoot(order: columns.count)
+        left = ShampooFactor(side: .left, order: rows.count)
+        right = ShampooFactor(side: .right, order: columns.count)
     }
 
     /// `L′ = β·L + (1 − β)·G·Gᵀ` and `R′ = β·R + (1 − β)·Gᵀ·G` of this block of the gradient
     /// (`L′ = L + G·Gᵀ` for β = 1). Returns whether they are finite.
     mutating func stageFactors(gradient: Matrix<Scalar>, decay: Scalar) -> Bool {
         let weight: Scalar = decay == 1 ? 1 : 1 - decay
-        let (rows, columns) = (rows, columns)
-        withViews(gradient, left, mutating: &stagedLeft) { g, l, staged in
-            let block = g.rows(rows).columns(columns)
-            staged.update(from: l)
-            BLAS.gemm(block, block, transposeB: true, alpha: weight, beta: decay, into: staged)
-        }
-        withViews(gradient, right, mutating: &stagedRight) { g, r, staged in
-            let block = g.rows(rows).columns(columns)
-            staged.update(from: r)
-            BLAS.gemm(block, transposeA: true, block, alpha: weight, beta: decay, into: staged)
-        }
-        return stagedLeft.withView { $0.isAllFinite } && stagedRight.withView { $0.isAllFinite }
+        let leftFinite = left.stage(gradient, rows: rows, columns: columns, weight: weight, decay: decay)
+        let rightFinite = right.stage(gradient, rows: rows, columns: columns, weight: weight, decay: decay)
+        return leftFinite && rightFinite
     }
 
     /// The inverse fourth roots of the staged factors. Returns whether both were made.
     mutating func stageRoots(epsilon: Double) -> Bool {
-        let leftMade = leftSolver.compute(stagedLeft, power: 4, epsilon: epsilon, into: &stagedLeftRoot)
-        let rightMade = rightSolver.compute(stagedRight, power: 4, epsilon: epsilon, into: &stagedRightRoot)
+        let leftMade = left.stageRoot(epsilon: epsilon)
+        let rightMade = right.stageRoot(epsilon: epsilon)
         return leftMade && rightMade
     }
 
@@ -58,7 +37,7 @@ struct ShampooBlock<Scalar: BLASScalar>: Sendable {
         into direction: inout Matrix<Scalar>
     ) {
         let (rows, columns) = (rows, columns)
-        let (leftRoot, rightRoot) = refreshing ? (stagedLeftRoot, stagedRightRoot) : (self.leftRoot, self.rightRoot)
+        let (leftRoot, rightRoot) = (left.root(refreshing: refreshing), right.root(refreshing: refreshing))
         withViews(leftRoot, moment, mutating: &workspace) { l, m, w in
             BLAS.gemm(l, m.rows(rows).columns(columns), into: w.rows(0..<rows.count).columns(0..<columns.count))
         }
@@ -70,25 +49,24 @@ struct ShampooBlock<Scalar: BLASScalar>: Sendable {
 
     /// Puts the staged factors in use, and the staged roots when the step made them.
     mutating func commit(refreshing: Bool) {
-        swap(&left, &stagedLeft)
-        swap(&right, &stagedRight)
-        if refreshing {
-            swap(&leftRoot, &stagedLeftRoot)
-            swap(&rightRoot, &stagedRightRoot)
-        }
+        left.commit(refreshing: refreshing)
+        right.commit(refreshing: refreshing)
     }
+}
 
+/// A block's state: both factors, then both roots.
+extension ShampooBlock: StateCodable {
     func encode(to writer: inout StateWriter) {
-        writer.write(left)
-        writer.write(right)
-        writer.write(leftRoot)
-        writer.write(rightRoot)
+        writer.write(left.factor)
+        writer.write(right.factor)
+        writer.write(left.root)
+        writer.write(right.root)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &left, what: "Shampoo left factor")
-        try reader.read(into: &right, what: "Shampoo right factor")
-        try reader.read(into: &leftRoot, what: "Shampoo left root")
-        try reader.read(into: &rightRoot, what: "Shampoo right root")
+        try reader.read(into: &left.factor, what: "Shampoo left factor")
+        try reader.read(into: &right.factor, what: "Shampoo right factor")
+        try reader.read(into: &left.root, what: "Shampoo left root")
+        try reader.read(into: &right.root, what: "Shampoo right root")
     }
 }
