@@ -6,12 +6,10 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var builder: KFACFactorBuilder<Scalar>
     /// The batch the flop count is made for.
     let plannedBatch: Int
-    var inputFactor: BlockDiagonalMatrix<Scalar>
-    var outputFactor: BlockDiagonalMatrix<Scalar>
-    var stagedInputFactor: BlockDiagonalMatrix<Scalar>
-    var stagedOutputFactor: BlockDiagonalMatrix<Scalar>
-    var inputInverse: DampedInverse<Scalar>
-    var outputInverse: DampedInverse<Scalar>
+    /// A = ÃᵀÃ, of the inputs (with a column of ones for a bias).
+    var input: KFACFactor<Scalar>
+    /// G = dYᵀdY, of the output gradients.
+    var output: KFACFactor<Scalar>
     var hasStatistics = false
     /// Workspace: G⁻¹·∇W̃.
     var half: Matrix<Scalar>
@@ -40,12 +38,8 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
             preconditionFailure("K-FAC's factors are for dense and conv2d layers")
         }
         let (inputOrder, outputOrder) = (builder.inputOrder, builder.outputs)
-        inputFactor = try BlockDiagonalMatrix(dimension: inputOrder, blockSize: inputOrder)
-        outputFactor = try BlockDiagonalMatrix(dimension: outputOrder, blockSize: outputOrder)
-        stagedInputFactor = inputFactor
-        stagedOutputFactor = outputFactor
-        inputInverse = try DampedInverse(dimension: inputOrder, blockSize: inputOrder, maxRetries: maxRetries)
-        outputInverse = try DampedInverse(dimension: outputOrder, blockSize: outputOrder, maxRetries: maxRetries)
+        input = try KFACFactor(order: inputOrder, maxRetries: maxRetries)
+        output = try KFACFactor(order: outputOrder, maxRetries: maxRetries)
         half = Matrix(rows: outputOrder, columns: inputOrder)
         formedGradient = if case .dense = spec { half } else { Matrix(rows: 0, columns: 0) }
     }
@@ -56,54 +50,52 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
-        if weight != 1 {
-            try stagedInputFactor.assign(from: inputFactor)
-            try stagedOutputFactor.assign(from: outputFactor)
-        }
+        try input.prepareStaging(weight: weight)
+        try output.prepareStaging(weight: weight)
         builder.accumulateUnchecked(
             inputs: inputs, outputGradients: outputGradients, newWeight: weight,
-            inputFactor: &stagedInputFactor, outputFactor: &stagedOutputFactor)
-        try stagedInputFactor.requireFinite(operation, "input factor (finite inputs whose products overflow)")
-        try stagedOutputFactor.requireFinite(operation, "output factor (finite inputs whose products overflow)")
-        swap(&inputFactor, &stagedInputFactor)
-        swap(&outputFactor, &stagedOutputFactor)
+            inputFactor: &input.staged, outputFactor: &output.staged)
+        try input.staged.requireFinite(operation, "input factor (finite inputs whose products overflow)")
+        try output.staged.requireFinite(operation, "output factor (finite inputs whose products overflow)")
+        input.commitStaged()
+        output.commitStaged()
         hasStatistics = true
     }
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         var outcome = RefreshOutcome()
-        outcome.summary.include(try inputInverse.stageRefresh(fromFinite: inputFactor, damping: damping))
-        outcome.summary.include(try outputInverse.stageRefresh(fromFinite: outputFactor, damping: damping))
+        outcome.summary.include(try input.inverse.stageRefresh(fromFinite: input.factor, damping: damping))
+        outcome.summary.include(try output.inverse.stageRefresh(fromFinite: output.factor, damping: damping))
         return outcome
     }
 
     mutating func commitRefresh() {
-        inputInverse.commitStagedRefresh()
-        outputInverse.commitStagedRefresh()
+        input.inverse.commitStagedRefresh()
+        output.inverse.commitStagedRefresh()
     }
 
-    var hasInverse: Bool { inputInverse.isRefreshed && outputInverse.isRefreshed }
+    var hasInverse: Bool { input.inverse.isRefreshed && output.inverse.isRefreshed }
 
     /// Both inverses' records, the input factor's first.
     var refreshRecordSize: (values: Int, figures: Int)? {
-        let (input, output) = (inputInverse.stagedRecordSize, outputInverse.stagedRecordSize)
-        return (input.values + output.values, input.figures + output.figures)
+        let (first, second) = (input.inverse.stagedRecordSize, output.inverse.stagedRecordSize)
+        return (first.values + second.values, first.figures + second.figures)
     }
 
     mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
-        let input = inputInverse.stagedRecordSize
-        inputInverse.writeStagedRecord(values: values, figures: figures)
-        outputInverse.writeStagedRecord(
-            values: UnsafeMutableBufferPointer(rebasing: values[input.values...]),
-            figures: UnsafeMutableBufferPointer(rebasing: figures[input.figures...]))
+        let first = input.inverse.stagedRecordSize
+        input.inverse.writeStagedRecord(values: values, figures: figures)
+        output.inverse.writeStagedRecord(
+            values: UnsafeMutableBufferPointer(rebasing: values[first.values...]),
+            figures: UnsafeMutableBufferPointer(rebasing: figures[first.figures...]))
     }
 
     mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
-        let input = inputInverse.stagedRecordSize
-        var summary = inputInverse.adoptStagedRecord(values: values, figures: figures)
-        summary.include(outputInverse.adoptStagedRecord(
-            values: UnsafeBufferPointer(rebasing: values[input.values...]),
-            figures: UnsafeBufferPointer(rebasing: figures[input.figures...])))
+        let first = input.inverse.stagedRecordSize
+        var summary = input.inverse.adoptStagedRecord(values: values, figures: figures)
+        summary.include(output.inverse.adoptStagedRecord(
+            values: UnsafeBufferPointer(rebasing: values[first.values...]),
+            figures: UnsafeBufferPointer(rebasing: figures[first.figures...])))
         return summary
     }
 
@@ -111,45 +103,44 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         switch gradient {
         case let .matrix(gradient):
-            outputInverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
+            output.inverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
         case .dense:
             gradient.write(into: &formedGradient)
-            outputInverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
+            output.inverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
         }
-        inputInverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+        input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
     }
 
     /// Both Cholesky inverses: a³ + m³.
     var refreshFlops: Double {
-        let (a, m) = (Double(inputFactor.dimension), Double(outputFactor.dimension))
-        return a * a * a + m * m * m
+        input.refreshFlops + output.refreshFlops
     }
 
     /// Both factors, summed over the processes.
     var sharedStatistics: SharedStatistics {
-        .summed(count: inputFactor.blockStorageCount + outputFactor.blockStorageCount)
+        .summed(count: input.factor.blockStorageCount + output.factor.blockStorageCount)
     }
 
     mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
-        inputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
-        outputFactor.forEachBlockStorage { $0.withMutableSpan(body) }
+        input.factor.forEachBlockStorage { $0.withMutableSpan(body) }
+        output.factor.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 }
 
 extension KFACCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
         writer.write(hasStatistics)
-        inputFactor.encode(to: &writer)
-        outputFactor.encode(to: &writer)
-        inputInverse.encode(to: &writer)
-        outputInverse.encode(to: &writer)
+        input.factor.encode(to: &writer)
+        output.factor.encode(to: &writer)
+        input.inverse.encode(to: &writer)
+        output.inverse.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         hasStatistics = try reader.readBool()
-        try inputFactor.restore(from: &reader)
-        try outputFactor.restore(from: &reader)
-        try inputInverse.restore(from: &reader)
-        try outputInverse.restore(from: &reader)
+        try input.factor.restore(from: &reader)
+        try output.factor.restore(from: &reader)
+        try input.inverse.restore(from: &reader)
+        try output.inverse.restore(from: &reader)
     }
 }
