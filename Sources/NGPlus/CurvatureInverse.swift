@@ -2,7 +2,7 @@
 /// explicit Cholesky inverse or the Cholesky factor (`InverseMethod`), whole or in diagonal
 /// blocks; `WoodburyInverse` the low-rank factors of a fresh per-sample GFIM. Every verb is
 /// unchecked: the optimizer validated its arguments at its entry point.
-enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
+enum CurvatureInverse<Scalar: BLASScalar>: BlockInverse {
     case cholesky(DampedInverse<Scalar>)
     case woodbury(WoodburyInverse<Scalar>)
     /// Only while a payload is taken out to be changed in place (see `modify`).
@@ -71,7 +71,7 @@ enum CurvatureInverse<Scalar: BLASScalar>: Sendable {
 
     /// The record of a staged Cholesky refresh; nil for Woodbury, which every process makes
     /// from the gathered rows.
-    var stagedRecordSize: (values: Int, figures: Int)? {
+    var sharedRecordSize: (values: Int, figures: Int)? {
         guard case let .cholesky(inverse) = self else { return nil }
         return inverse.stagedRecordSize
     }

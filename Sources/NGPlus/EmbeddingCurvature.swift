@@ -18,7 +18,7 @@ public enum EmbeddingInputFactor: Sendable, Equatable {
     case rowFrequencies
 }
 
-struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
+struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverseBlock {
     var gfim: BlockDiagonalMatrix<Scalar>
     /// The next F while a statistics step is checked.
     var stagedGFIM: BlockDiagonalMatrix<Scalar>
@@ -77,26 +77,12 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock {
     }
 
     /// The refresh from the statistics the step will commit: this step's when it has any.
+    mutating func withInverse<Result>(_ body: (inout Inverse) -> Result) -> Result { body(&inverse) }
+
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         var outcome = RefreshOutcome()
         outcome.summary.include(try inverse.stageRefresh(fromFinite: statisticsStaged ? stagedGFIM : gfim, damping: damping))
         return outcome
-    }
-
-    mutating func commitRefresh() {
-        inverse.commitStagedRefresh()
-    }
-
-    var hasInverse: Bool { inverse.isRefreshed }
-
-    var refreshRecordSize: (values: Int, figures: Int)? { inverse.stagedRecordSize }
-
-    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
-        inverse.writeStagedRecord(values: values, figures: figures)
-    }
-
-    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
-        inverse.adoptStagedRecord(values: values, figures: figures)
     }
 
     /// `D_rows = diag(a + s)⁻¹·G_rows·F̂⁻¹` on the first `touched.count` rows: G in

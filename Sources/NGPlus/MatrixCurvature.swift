@@ -15,7 +15,7 @@ public enum MatrixMomentumStart: String, Sendable, Codable, CaseIterable {
 ///
 /// A step stages the new M and F beside the ones in use and commits them with the inverse only
 /// after the step's last check, so a step that throws changes nothing.
-struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
+struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
     let plan: CurvaturePlan
     /// β of `F ← β·F + (1−β)·M·Mᵀ`.
     let beta: Scalar
@@ -67,16 +67,12 @@ struct MatrixCurvature<Scalar: BLASScalar>: CurvatureBlock {
     }
 
     /// The inverse from the statistics staged on this step, or the last ones.
+    mutating func withInverse<Result>(_ body: (inout Inverse) -> Result) -> Result { body(&inverse) }
+
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         // The matrix form plans no Woodbury inverse: it has no factor.
         try inverse.stageRefresh(gfim: statisticsStaged ? stagedGFIM : gfim, factor: nil, damping: damping)
     }
-
-    mutating func commitRefresh() {
-        inverse.commitStagedRefresh()
-    }
-
-    var hasInverse: Bool { inverse.isRefreshed }
 
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
     mutating func apply(_ gradient: Matrix<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {

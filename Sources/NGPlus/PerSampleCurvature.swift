@@ -3,7 +3,7 @@
 /// stage and commit a refresh of the damped inverse, apply it to a gradient or, for a dense
 /// layer, fused. The workspaces are allocated at creation (and once more if a batch larger
 /// than planned arrives); steady-state steps allocate nothing.
-struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
+struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInverseBlock {
     let plan: CurvaturePlan
     var builder: PerSampleBuilder<Scalar>
     /// F (order 1, unused, for a Woodbury plan, which keeps only the builder's factor).
@@ -58,24 +58,10 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         hasStatistics = true
     }
 
+    mutating func withInverse<Result>(_ body: (inout Inverse) -> Result) -> Result { body(&inverse) }
+
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         try inverse.stageRefresh(gfim: gfim, factor: builder.factor, damping: damping)
-    }
-
-    mutating func commitRefresh() {
-        inverse.commitStagedRefresh()
-    }
-
-    var hasInverse: Bool { inverse.isRefreshed }
-
-    var refreshRecordSize: (values: Int, figures: Int)? { inverse.stagedRecordSize }
-
-    mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
-        inverse.writeStagedRecord(values: values, figures: figures)
-    }
-
-    mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
-        inverse.adoptStagedRecord(values: values, figures: figures)
     }
 
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side; a dense layer's gradient fused.
