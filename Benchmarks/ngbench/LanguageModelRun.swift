@@ -38,16 +38,18 @@ struct LanguageModelRun {
 
     /// Trains for `epochs`; returns the epochs' records and where the steps' time went.
     func run(
-        corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?
+        corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?,
+        until: @escaping (SequenceRecord) -> Bool = { _ in false }
     ) throws -> (records: [SequenceRecord], layerTimes: LayerTimeAccount) {
         let model = try Model<Float>.transformer(
             sequenceLength: shape.context, width: shape.width, heads: shape.heads, blocks: shape.blocks, seed: seed)
         let layerTimes = model.recordLayerTimes()
-        return (try train(model, corpus: corpus, epochs: epochs, progress: progress), layerTimes)
+        return (try train(model, corpus: corpus, epochs: epochs, progress: progress, until: until), layerTimes)
     }
 
     func train(
-        _ model: Model<Float>, corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?
+        _ model: Model<Float>, corpus: TextCorpus, epochs: Int, progress: ((Int, Int) -> Void)?,
+        until: @escaping (SequenceRecord) -> Bool
     ) throws -> [SequenceRecord] {
         let defaults = Self.defaults(optimizer, base: settings.ngplusBase)
         let lr = settings.learningRate ?? defaults.learningRate
@@ -68,7 +70,7 @@ struct LanguageModelRun {
                 sequences: sequences, length: shape.context, stepsPerEpoch: stepsPerEpoch, seed: seed),
             name: settings.recordName(optimizer), corpus: corpus, epochs: epochs, context: shape.context,
             communicator: communicator,
-            progress: progress ?? ProgressBar(label: "transformer \(settings.recordName(optimizer))").update))
+            progress: progress ?? ProgressBar(label: "transformer \(settings.recordName(optimizer))").update, until: until))
     }
 
     /// The epochs of every run, then per optimizer the best validation bits per byte, the first
@@ -124,6 +126,8 @@ struct SequenceFit: OptimizerUser {
     let context: Int
     let communicator: Communicator?
     let progress: (Int, Int) -> Void
+    /// Stops after the first epoch whose record meets it (a race's target).
+    var until: (SequenceRecord) -> Bool = { _ in false }
 
     func train<O: StatisticsSharing>(with optimizer: O) throws -> [SequenceRecord] where O.Scalar == Float {
         if let communicator {
@@ -132,11 +136,13 @@ struct SequenceFit: OptimizerUser {
             try model.register(with: &parallel)
             try model.countOptimizerFlops(of: parallel.base)
             return try trainer.train(
-                model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: progress)
+                model, synchronizing: &parallel, name: name, corpus: corpus, epochs: epochs, progress: progress,
+                until: until)
         }
         var o = optimizer
         try model.register(with: &o)
         try model.countOptimizerFlops(of: o)
-        return try trainer.train(model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: progress)
+        return try trainer.train(
+            model, optimizer: &o, name: name, corpus: corpus, epochs: epochs, progress: progress, until: until)
     }
 }

@@ -10,7 +10,7 @@ struct NGBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngbench",
         abstract: "Measures NG+ against SGD, Adam and K-FAC, and its kernels against this machine's GEMM peak.",
-        subcommands: [Suite.self, Kernels.self, Step.self, EmbeddingStep.self, Train.self, Scaling.self, CPU.self, SGEMM.self, Soak.self, CheckpointLoop.self],
+        subcommands: [Suite.self, Kernels.self, Step.self, EmbeddingStep.self, Train.self, Race.self, Scaling.self, CPU.self, SGEMM.self, Soak.self, CheckpointLoop.self],
         defaultSubcommand: Suite.self)
 }
 

@@ -48,7 +48,10 @@ struct SchNetRun {
     let molecules: Int
     let seed: UInt64
 
-    func run(train: MoleculeSet, test: MoleculeSet, epochs: Int) throws -> (records: [MoleculeRecord], layerTimes: LayerTimeAccount) {
+    func run(
+        train: MoleculeSet, test: MoleculeSet, epochs: Int, progress: ((Int, Int) -> Void)? = nil,
+        until: @escaping (MoleculeRecord) -> Bool = { _ in false }
+    ) throws -> (records: [MoleculeRecord], layerTimes: LayerTimeAccount) {
         let model = try Model<Float>.schnet(atoms: train.atoms, seed: seed)
         let layerTimes = model.recordLayerTimes()
         let defaults = TrainingSettings.defaults(optimizer)
@@ -61,7 +64,7 @@ struct SchNetRun {
         let records = try choice.build(for: MoleculeFit(
             model: model, trainer: try MoleculeTrainer(molecules: molecules, seed: seed),
             name: settings.recordName(optimizer), train: train, test: test, epochs: epochs,
-            progress: ProgressBar(label: "schnet \(settings.recordName(optimizer))").update))
+            progress: progress ?? ProgressBar(label: "schnet \(settings.recordName(optimizer))").update, until: until))
         return (records, layerTimes)
     }
 
@@ -105,11 +108,14 @@ struct MoleculeFit: OptimizerUser {
     let test: MoleculeSet
     let epochs: Int
     let progress: (Int, Int) -> Void
+    /// Stops after the first epoch whose record meets it (a race's target).
+    var until: (MoleculeRecord) -> Bool = { _ in false }
 
     func train<O: StatisticsSharing>(with optimizer: O) throws -> [MoleculeRecord] where O.Scalar == Float {
         var o = optimizer
         try model.register(with: &o)
         try model.countOptimizerFlops(of: o)
-        return try trainer.train(model, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress)
+        return try trainer.train(
+            model, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress, until: until)
     }
 }

@@ -243,15 +243,18 @@ struct TrainingRun {
     /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
     /// Returns the epochs' records and where the steps' time went.
     func run(
-        train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil
+        train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)? = nil,
+        until: @escaping (EpochRecord) -> Bool = { _ in false }
     ) throws -> (records: [EpochRecord], layerTimes: LayerTimeAccount, network: Model<Float>) {
         let network = try model.classifier(seed: seed)
         let layerTimes = network.recordLayerTimes()
-        return (try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress), layerTimes, network)
+        let records = try trainNetwork(network, train: train, test: test, epochs: epochs, progress: progress, until: until)
+        return (records, layerTimes, network)
     }
 
     func trainNetwork(
-        _ network: Model<Float>, train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)?
+        _ network: Model<Float>, train: Dataset, test: Dataset, epochs: Int, progress: ((Int, Int) -> Void)?,
+        until: @escaping (EpochRecord) -> Bool
     ) throws -> [EpochRecord] {
         let defaults = TrainingSettings.defaults(optimizer)
         let lr = settings.learningRate ?? defaults.learningRate
@@ -264,7 +267,7 @@ struct TrainingRun {
             network: network, trainer: try Trainer(batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation),
             name: settings.recordName(optimizer), train: train, test: test, epochs: epochs, globalBatch: settings.batchSize,
             communicator: communicator,
-            progress: progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update))
+            progress: progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update, until: until))
     }
 }
 
@@ -280,6 +283,8 @@ struct ClassifierFit: OptimizerUser {
     let globalBatch: Int
     let communicator: Communicator?
     let progress: (Int, Int) -> Void
+    /// Stops after the first epoch whose record meets it (a race's target).
+    var until: (EpochRecord) -> Bool = { _ in false }
 
     func train<O: StatisticsSharing>(with optimizer: O) throws -> [EpochRecord] where O.Scalar == Float {
         if let communicator {
@@ -287,12 +292,14 @@ struct ClassifierFit: OptimizerUser {
             try network.register(with: &parallel)
             try network.countOptimizerFlops(of: parallel.base)
             return try trainer.train(
-                network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: progress)
+                network, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs, progress: progress,
+                until: until)
         }
         var o = optimizer
         try network.register(with: &o)
         try network.countOptimizerFlops(of: o)
-        return try trainer.train(network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress)
+        return try trainer.train(
+            network, optimizer: &o, name: name, train: train, test: test, epochs: epochs, progress: progress, until: until)
     }
 }
 

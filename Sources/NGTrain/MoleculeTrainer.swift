@@ -39,11 +39,12 @@ public struct MoleculeTrainer {
         return (mean, max(variance.squareRoot(), 1e-12))
     }
 
-    /// Trains for `epochs` epochs; `progress(step, totalSteps)` after every step.
+    /// Trains for `epochs` epochs, or until an epoch's record meets `until`; `progress(step,
+    /// totalSteps)` after every step.
     /// - Throws: `invalidArgument` for no epoch or fewer training molecules than a batch, and what a step throws.
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int,
-        progress: (Int, Int) -> Void = { _, _ in }
+        progress: (Int, Int) -> Void = { _, _ in }, until: (MoleculeRecord) -> Bool = { _ in false }
     ) throws -> [MoleculeRecord] where O.Scalar == Float {
         guard epochs >= 1, train.count >= molecules else {
             throw NGError.invalidArgument(
@@ -72,6 +73,7 @@ public struct MoleculeTrainer {
             records.append(MoleculeRecord(
                 optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
                 testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale), seconds: seconds))
+            if until(records[records.count - 1]) { break }
         }
         return records
     }

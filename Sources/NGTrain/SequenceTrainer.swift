@@ -49,13 +49,16 @@ public struct SequenceTrainer {
         self.validationWindows = validationWindows
     }
 
-    /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` after every step.
+    /// Trains `model` for `epochs` epochs, or until an epoch's record meets `until`;
+    /// `progress(step, totalSteps)` after every step.
     /// - Throws: `invalidArgument` when a text is shorter than one window, and what a step throws.
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
-        progress: (Int, Int) -> Void = { _, _ in }
+        progress: (Int, Int) -> Void = { _, _ in }, until: (SequenceRecord) -> Bool = { _ in false }
     ) throws -> [SequenceRecord] where O.Scalar == Float {
-        try run(model, name: name, corpus: corpus, epochs: epochs, windows: 0..<sequences, progress: progress) {
+        try run(
+            model, name: name, corpus: corpus, epochs: epochs, windows: 0..<sequences, progress: progress, until: until
+        ) {
             x, labels in try model.trainStep(x, labels: labels, optimizer: &optimizer)
         }
     }
@@ -66,7 +69,7 @@ public struct SequenceTrainer {
     /// process's (its tokens).
     public func train<O: SynchronizedOptimizer>(
         _ model: Model<Float>, synchronizing optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
-        progress: (Int, Int) -> Void = { _, _ in }
+        progress: (Int, Int) -> Void = { _, _ in }, until: (SequenceRecord) -> Bool = { _ in false }
     ) throws -> [SequenceRecord] where O.Scalar == Float {
         let rows = optimizer.localRows
         guard rows.lowerBound % length == 0, rows.count % length == 0, rows.upperBound <= sequences * length else {
@@ -76,7 +79,7 @@ public struct SequenceTrainer {
         }
         return try run(
             model, name: name, corpus: corpus, epochs: epochs,
-            windows: (rows.lowerBound / length)..<(rows.upperBound / length), progress: progress
+            windows: (rows.lowerBound / length)..<(rows.upperBound / length), progress: progress, until: until
         ) { x, labels in try model.trainStep(x, labels: labels, synchronizing: &optimizer) }
     }
 
@@ -84,7 +87,8 @@ public struct SequenceTrainer {
     /// `windows` of them trained on by `trainStep` (which returns the batch's mean loss).
     func run(
         _ model: Model<Float>, name: String, corpus: TextCorpus, epochs: Int, windows: Range<Int>,
-        progress: (Int, Int) -> Void, trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
+        progress: (Int, Int) -> Void, until: (SequenceRecord) -> Bool,
+        trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
     ) throws -> [SequenceRecord] {
         try requireWindow(in: corpus.training, part: "training", .sequenceTrainerTrain)
         try requireWindow(in: corpus.validation, part: "validation", .sequenceTrainerTrain)
@@ -109,6 +113,7 @@ public struct SequenceTrainer {
                 optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(stepsPerEpoch),
                 validationBitsPerByte: try validationBitsPerByte(model, corpus: corpus),
                 tokensPerSecond: Double(stepsPerEpoch * windows.count * length) / epochSeconds, seconds: seconds))
+            if until(records[records.count - 1]) { break }
         }
         return records
     }

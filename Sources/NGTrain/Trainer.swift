@@ -32,12 +32,15 @@ public struct Trainer {
         self.augmentation = augmentation
     }
 
-    /// Trains `model` for `epochs` epochs; `progress(step, totalSteps)` is called after every step.
+    /// Trains `model` for `epochs` epochs, or until an epoch's record meets `until` (a target
+    /// reached); `progress(step, totalSteps)` is called after every step.
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
-        progress: (Int, Int) -> Void = { _, _ in }
+        progress: (Int, Int) -> Void = { _, _ in }, until: (EpochRecord) -> Bool = { _ in false }
     ) throws -> [EpochRecord] where O.Scalar == Float {
-        try run(model, name: name, train: train, test: test, epochs: epochs, rows: 0..<batchSize, progress: progress) {
+        try run(
+            model, name: name, train: train, test: test, epochs: epochs, rows: 0..<batchSize, progress: progress, until: until
+        ) {
             x, labels in try model.trainStep(x, labels: labels, optimizer: &optimizer)
         }
     }
@@ -45,13 +48,14 @@ public struct Trainer {
     /// Trains `model` with a synchronized optimizer (data-parallel): of every global batch of
     /// `batchSize` rows, drawn in the same order on every process, this process trains on
     /// `optimizer.localRows`. The records' losses are the whole batch's; the seconds this
-    /// process's.
+    /// process's. Every process stops at the same epoch (`until` sees the same records).
     public func train<O: SynchronizedOptimizer>(
         _ model: Model<Float>, synchronizing optimizer: inout O, name: String, train: Dataset, test: Dataset,
-        epochs: Int, progress: (Int, Int) -> Void = { _, _ in }
+        epochs: Int, progress: (Int, Int) -> Void = { _, _ in }, until: (EpochRecord) -> Bool = { _ in false }
     ) throws -> [EpochRecord] where O.Scalar == Float {
         try run(
-            model, name: name, train: train, test: test, epochs: epochs, rows: optimizer.localRows, progress: progress
+            model, name: name, train: train, test: test, epochs: epochs, rows: optimizer.localRows, progress: progress,
+            until: until
         ) { x, labels in try model.trainStep(x, labels: labels, synchronizing: &optimizer) }
     }
 
@@ -59,7 +63,8 @@ public struct Trainer {
     /// batch's mean loss), evaluates after each epoch.
     func run(
         _ model: Model<Float>, name: String, train: Dataset, test: Dataset, epochs: Int, rows: Range<Int>,
-        progress: (Int, Int) -> Void, trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
+        progress: (Int, Int) -> Void, until: (EpochRecord) -> Bool,
+        trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
     ) throws -> [EpochRecord] {
         guard epochs >= 1 else {
             throw NGError.invalidArgument(operation: .trainerTrain, argument: "epochs", reason: "must be at least 1, got \(epochs)")
@@ -96,6 +101,7 @@ public struct Trainer {
             records.append(EpochRecord(
                 optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
                 testAccuracy: try accuracy(model, on: test), seconds: seconds))
+            if until(records[records.count - 1]) { break }
         }
         return records
     }

@@ -170,4 +170,15 @@ import Testing
         #expect(records.last!.trainLoss < 0.5, "\(name): \(records.map(\.trainLoss))")
         #expect(records.map(\.testMAE).min()! < 0.7 * baseline, "\(name): \(records.map(\.testMAE)) against \(baseline)")
     }
+
+    /// `until` ends a run at the first epoch whose record meets it.
+    @Test func aRunStopsAtTheFirstEpochThatMeetsItsCondition() throws {
+        let train = try LennardJonesClusters.generate(atoms: 4, minima: 2, trainMinima: 1, samples: 40, seed: 5).train
+        let model = try Model<Float>.schnet(atoms: 4, width: 8, blocks: 1, centers: 8, seed: 2)
+        var optimizer = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: 1e-2))
+        try model.register(with: &optimizer)
+        let records = try MoleculeTrainer(molecules: 8, seed: 3).train(
+            model, optimizer: &optimizer, name: "adam", train: train, test: train, epochs: 4, until: { $0.epoch == 2 })
+        #expect(records.map(\.epoch) == [1, 2])
+    }
 }

@@ -108,6 +108,9 @@ struct SequenceTrainerTests {
         #expect(records[1].seconds > records[0].seconds)
         // 8 bits a byte is a uniform guess over 256 bytes; this text is learned well below it.
         #expect(before > 7 && records[1].validationBitsPerByte < before / 2, "\(before) → \(records.map(\.validationBitsPerByte))")
+        // `until` ends a run at the first epoch that meets it.
+        let stopped = try trainer.train(model, optimizer: &optimizer, name: "adam", corpus: text, epochs: 3, until: { $0.epoch == 1 })
+        #expect(stopped.map(\.epoch) == [1])
     }
 
     @Test func textShorterThanAWindowIsAnError() throws {

@@ -66,6 +66,25 @@ import Testing
         #expect(records[1].seconds > records[0].seconds)
     }
 
+    /// `until` ends the run after the first epoch whose record meets it (a race's target); the
+    /// records are those of a run of that many epochs.
+    @Test func aRunStopsAtTheFirstEpochThatMeetsItsCondition() throws {
+        func run(epochs: Int, until: @escaping (EpochRecord) -> Bool) throws -> [EpochRecord] {
+            let model = try Model<Float>.mlp(seed: 4)
+            var sgd = try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.05, momentum: 0.9))
+            try model.register(with: &sgd)
+            return try Trainer(batchSize: 128, seed: 4).train(
+                model, optimizer: &sgd, name: "sgd", train: Self.slice.train.prefix(512), test: Self.slice.test,
+                epochs: epochs, until: until)
+        }
+        let stopped = try run(epochs: 5) { $0.epoch == 2 }
+        #expect(stopped.map(\.epoch) == [1, 2])
+        let full = try run(epochs: 2) { _ in false }
+        #expect(stopped.map(\.testAccuracy) == full.map(\.testAccuracy))
+        #expect(stopped.map(\.trainLoss) == full.map(\.trainLoss))
+        #expect(try run(epochs: 3) { _ in true }.count == 1)
+    }
+
     @Test func trainerArgumentsAreValidated() throws {
         #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
         let model = try Model<Float>.mlp(seed: 1)

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+
+/// One competitor of `ngbench race`: an optimizer, NG+ with either base.
+enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument {
+    case sgd, adam, kfac, shampoo, muon, ngplus
+    case ngplusAdam = "ngplus-adam"
+
+    var optimizer: OptimizerName {
+        switch self {
+        case .sgd: .sgd
+        case .adam: .adam
+        case .kfac: .kfac
+        case .shampoo: .shampoo
+        case .muon: .muon
+        case .ngplus, .ngplusAdam: .ngplus
+        }
+    }
+
+    var base: NGPlusBase { self == .ngplusAdam ? .adam : .sgd }
+
+    /// The self-tuning track's one configuration of this optimizer for every workload (a cosine
+    /// decay of the learning rate over the budget; the transformer adds a 5% warm-up). Taken
+    /// from the values `ngbench train` already used across its models (docs/TRAINING.md);
+    /// nothing is chosen per workload.
+    var defaults: RaceHyperparameters {
+        switch self {
+        case .sgd: RaceHyperparameters(learningRate: 0.05)
+        case .adam: RaceHyperparameters(learningRate: 1e-3)
+        case .kfac: RaceHyperparameters(learningRate: 0.02, damping: 0.1, inverseInterval: 10)
+        case .shampoo: RaceHyperparameters(learningRate: 1e-3, inverseInterval: 10)
+        case .muon: RaceHyperparameters(learningRate: 0.02)
+        case .ngplus: RaceHyperparameters(learningRate: 0.05, damping: 0.1, inverseInterval: 10)
+        case .ngplusAdam: RaceHyperparameters(learningRate: 1e-3, damping: 0.1, inverseInterval: 10)
+        }
+    }
+
+    /// The external-tuning track's search space: the learning rate log-uniform over two decades
+    /// around the default, the damping log-uniform over [10⁻³, 1] where the optimizer has one,
+    /// the inverse interval log-uniform over [5, 50] where it has one.
+    var searchSpace: RaceSearchSpace {
+        let lr = defaults.learningRate
+        let learningRate = RaceSearchSpace.Range(lower: lr / 10, upper: lr * 10)
+        let damping = defaults.damping.map { _ in RaceSearchSpace.Range(lower: 1e-3, upper: 1) }
+        let interval = defaults.inverseInterval.map { _ in RaceSearchSpace.Range(lower: 5, upper: 50) }
+        return RaceSearchSpace(learningRate: learningRate, damping: damping, inverseInterval: interval)
+    }
+}
+
+/// The hyper-parameters a race sets for a trial; the rest are the optimizer's defaults.
+struct RaceHyperparameters: Codable, Equatable, Sendable {
+    var learningRate: Double
+    var damping: Double?
+    var inverseInterval: Int?
+}
+
+/// A declared search space: each dimension log-uniform over its range.
+struct RaceSearchSpace: Sendable {
+    struct Range: Sendable {
+        let lower: Double
+        let upper: Double
+
+        /// The point at `u` ∈ [0, 1) of the range on a log scale.
+        func at(_ u: Double) -> Double { lower * pow(upper / lower, u) }
+    }
+
+    let learningRate: Range
+    let damping: Range?
+    let inverseInterval: Range?
+
+    /// Trial `index` of a quasi-random sequence: the Halton point of index `offset + index + 1`
+    /// in bases 2, 3 and 5 (one per dimension), mapped onto the ranges. The same offset gives
+    /// every optimizer and workload the same points of the unit cube.
+    func trial(_ index: Int, offset: Int) -> RaceHyperparameters {
+        let n = offset + index + 1
+        return RaceHyperparameters(
+            learningRate: learningRate.at(Self.halton(n, base: 2)),
+            damping: damping?.at(Self.halton(n, base: 3)),
+            inverseInterval: inverseInterval.map { Int($0.at(Self.halton(n, base: 5)).rounded()) })
+    }
+
+    /// The radical inverse of `n` in `base`: its digits mirrored about the radix point.
+    static func halton(_ n: Int, base: Int) -> Double {
+        var (value, fraction, rest) = (0.0, 1.0 / Double(base), n)
+        while rest > 0 {
+            value += Double(rest % base) * fraction
+            rest /= base
+            fraction /= Double(base)
+        }
+        return value
+    }
+}

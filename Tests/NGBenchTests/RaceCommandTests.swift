@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// `ngbench race`: trials written as they end and resumed from the file, the summary and the
+/// profiles consistent with each other, and the external track's draws where the
+/// quasi-random sequence puts them.
+@Suite struct RaceCommandTests {
+    static func folder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-race-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    static func lines(_ path: URL) throws -> [String] {
+        try String(contentsOf: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    @Test func aRaceResumesFromItsTrialsAndItsProfilesMatchItsSummary() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let arguments = ["race", "--quick", "--workloads", "mlp", "--optimizers", "sgd", "ngplus", "--output", folder.path]
+        let first = try runNGBench(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("self-tuning track (quick): 2 trials, 0 already in"), "\(first.stdout)")
+        let trials = folder.appendingPathComponent("trials.jsonl")
+        #expect(try Self.lines(trials).count == 2)
+
+        // A line cut short (a race killed while writing) is dropped and its trial run again.
+        let text = try String(contentsOf: trials, encoding: .utf8)
+        try String(text.dropLast(40)).write(to: trials, atomically: true, encoding: .utf8)
+        let resumed = try runNGBench(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("2 trials, 1 already in"), "\(resumed.stdout)")
+        #expect(try Self.lines(trials).count == 2)
+
+        // One workload: the fastest has ρ = 1 from τ = 1 (score 1); another that reached the
+        // target at r × the fastest has ρ = 0 below r and 1 from r, a score of (4 − r)/3.
+        let summary = try Self.lines(folder.appendingPathComponent("self-tuning-summary.csv")).dropFirst()
+        #expect(summary.count == 2)
+        for row in summary {
+            let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard let ratio = Double(fields[7]), let score = Double(fields[8]) else {
+                #expect(fields[4] == "0", "a trial with no ratio must not have reached: \(row)")
+                #expect(Double(fields[8]) == 0)
+                continue
+            }
+            #expect(ratio >= 1)
+            #expect(abs(score - max(0, 4 - ratio) / 3) <= 0.01 / 3 + 1e-9, "\(row)")
+        }
+        let profile = try Self.lines(folder.appendingPathComponent("self-tuning-profile.csv"))
+        #expect(profile.first == "tau,sgd,ngplus")
+        #expect(profile.count == 302)
+        let svg = try String(contentsOf: folder.appendingPathComponent("self-tuning-profile.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("ngplus"))
+    }
+
+    /// With `--search-seed 0`, draw d is the Halton point d + 1: draw 0 is (1/2, 1/3, 1/5), the
+    /// learning rate's geometric middle (the default) with λ = 10⁻³·1000^(1/3) = 0.01 and
+    /// k = 5·10^(1/5) ≈ 7.9 → 8; draw 1 is (1/4, 2/3, 2/5): lr = default·10^(−1/2),
+    /// λ = 0.1, k = 5·10^(2/5) ≈ 12.6 → 13.
+    @Test func theExternalTrackDrawsTheQuasiRandomPoints() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runNGBench([
+            "race", "--track", "external", "--quick", "--workloads", "mlp", "--optimizers", "ngplus", "--trials", "2",
+            "--output", folder.path,
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        struct Trial: Decodable {
+            struct Hyperparameters: Decodable {
+                let learningRate: Double
+                let damping: Double?
+                let inverseInterval: Int?
+            }
+            let draw: Int
+            let hyperparameters: Hyperparameters
+        }
+        let trials = try Self.lines(folder.appendingPathComponent("trials.jsonl"))
+            .map { try JSONDecoder().decode(Trial.self, from: Data($0.utf8)) }.sorted { $0.draw < $1.draw }
+        try #require(trials.count == 2)
+        let expected: [(lr: Double, damping: Double, k: Int)] = [(0.05, 0.01, 8), (0.05 / 10.0.squareRoot(), 0.1, 13)]
+        for (trial, want) in zip(trials, expected) {
+            #expect(abs(trial.hyperparameters.learningRate / want.lr - 1) < 1e-12)
+            #expect(abs(trial.hyperparameters.damping! / want.damping - 1) < 1e-12)
+            #expect(trial.hyperparameters.inverseInterval == want.k)
+        }
+    }
+}
