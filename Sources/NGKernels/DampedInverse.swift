@@ -139,7 +139,8 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
 
         for b in gfim.blocks.indices {
             let largest = damping.needsMaxAbsolute ? Double(gfim.blocks[b].maxAbsolute()) : 0
-            let requested = damping.shift(maxAbsolute: largest)
+            let mean = damping.needsMeanDiagonal ? gfim.blocks[b].meanDiagonal() : 0
+            let requested = damping.shift(maxAbsolute: largest, meanDiagonal: mean)
             try Self.requireRepresentable(shift: requested, operation)
             let rung = try factorBlockOnLadder(b, of: gfim, requested: requested, operation)
             report.append(

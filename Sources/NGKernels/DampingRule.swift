@@ -1,8 +1,9 @@
 /// How a damping value λ becomes the diagonal shift `s` of `F̂ = F + s·I`.
 ///
 /// The two rules of the reference code (docs/ALGORITHM.md §3) are kept verbatim, next to the
-/// textbook one. The shift is computed in Double from λ and, for `clampedSquareRoot`, from the
-/// largest absolute entry of the matrix being damped (per block for a block-diagonal GFIM).
+/// textbook one and one relative to the curvature's scale. The shift is computed in Double from
+/// λ and, for `clampedSquareRoot`, from the largest absolute entry of the matrix being damped,
+/// for `relative` from its mean diagonal entry (per block for a block-diagonal GFIM).
 public enum DampingRule: Sendable, Equatable, Codable {
     /// `s = λ`.
     case plain(Double)
@@ -10,11 +11,15 @@ public enum DampingRule: Sendable, Equatable, Codable {
     case squareRoot(Double)
     /// `s = √(min(λ, max(max|F|, 1e-3)))`: the reference optimizer (mini-batch) form.
     case clampedSquareRoot(Double)
+    /// `s = λ·tr(F)/n`: λ times the mean eigenvalue of F (its trace over its order), so that
+    /// one λ means the same for layers and models whose curvature differs in scale by orders
+    /// of magnitude; `s = λ` when `tr(F) = 0` (no statistics: no scale to be relative to).
+    case relative(Double)
 
     /// The damping value λ.
     @inlinable public var lambda: Double {
         switch self {
-        case let .plain(value), let .squareRoot(value), let .clampedSquareRoot(value): value
+        case let .plain(value), let .squareRoot(value), let .clampedSquareRoot(value), let .relative(value): value
         }
     }
 
@@ -31,12 +36,20 @@ public enum DampingRule: Sendable, Equatable, Codable {
         return false
     }
 
-    /// The shift `s` for a matrix whose largest absolute entry is `maxAbsolute`.
-    @inlinable public func shift(maxAbsolute: Double) -> Double {
+    /// True when the shift depends on `tr(F)/n` (so the caller must compute it).
+    @inlinable public var needsMeanDiagonal: Bool {
+        if case .relative = self { return true }
+        return false
+    }
+
+    /// The shift `s` for a matrix whose largest absolute entry is `maxAbsolute` and whose mean
+    /// diagonal entry is `meanDiagonal` (each needed only by its rule).
+    @inlinable public func shift(maxAbsolute: Double = 0, meanDiagonal: Double = 0) -> Double {
         switch self {
         case let .plain(value): value
         case let .squareRoot(value): value.squareRoot()
         case let .clampedSquareRoot(value): Swift.min(value, Swift.max(maxAbsolute, 1e-3)).squareRoot()
+        case let .relative(value): meanDiagonal > 0 ? value * meanDiagonal : value
         }
     }
 }

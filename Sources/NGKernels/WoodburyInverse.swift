@@ -143,7 +143,19 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                 return largest * Double(scale)
             }
         }
-        let requested = damping.shift(maxAbsolute: largestDiagonal)
+        // tr(F)/m of F = c·UᵀU is c·‖U‖²/m, over the first r rows.
+        var meanDiagonal = 0.0
+        if damping.needsMeanDiagonal {
+            meanDiagonal = u.withView { u -> Double in
+                var total = 0.0
+                for i in 0..<r {
+                    let row = u.rows(i..<i + 1)
+                    total += Double(BLAS.dot(row, row))
+                }
+                return total
+            } * Double(scale) / Double(m)
+        }
+        let requested = damping.shift(maxAbsolute: largestDiagonal, meanDiagonal: meanDiagonal)
         try DampedInverse<Scalar>.requireRepresentable(shift: requested, operation)
         if scratch.rows != r { scratch = Matrix(rows: r, columns: r) }
         // The ladder's scale is the capacitance's own, c·max_i Σ_j u_ij², read after its first

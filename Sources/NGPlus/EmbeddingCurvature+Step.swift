@@ -34,7 +34,7 @@ extension EmbeddingCurvature {
             slot = try stageRefresh(due: request.due, damping: request.damping, outcome: &outcome)
             applyToRows(
                 update.newWeight, touched: update.touched!, into: &update.direction, slot: slot,
-                frequencyShift: Scalar(request.damping.shift(maxAbsolute: 0)))
+                frequencyShift: Scalar(request.damping.shift()))
             try update.stageRows(weight: table, settings: settings, t: request.t, operation)
         } catch {
             discardStagedStatistics()

@@ -6,6 +6,8 @@ public enum DampingForm: String, Sendable, Codable, CaseIterable {
     case squareRoot
     /// `s = √(min(λ, max(max|F|, 1e-3)))`: the reference optimizer form.
     case clampedSquareRoot
+    /// `s = λ·tr(F)/n`: relative to the mean eigenvalue of F.
+    case relative
 
     /// The rule for damping value λ.
     public func rule(_ lambda: Double) -> DampingRule {
@@ -13,6 +15,7 @@ public enum DampingForm: String, Sendable, Codable, CaseIterable {
         case .plain: .plain(lambda)
         case .squareRoot: .squareRoot(lambda)
         case .clampedSquareRoot: .clampedSquareRoot(lambda)
+        case .relative: .relative(lambda)
         }
     }
 }

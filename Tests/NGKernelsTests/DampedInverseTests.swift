@@ -25,6 +25,8 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         let cases: [(DampingRule, Double)] = [
             (.plain(1), 1), (.squareRoot(4), 2), (.clampedSquareRoot(0.01), 0.1),
             (.clampedSquareRoot(100), 2.squareRoot()),
+            // tr(F)/n = 2: λ = 0.5 relative to it is a shift of 1.
+            (.relative(0.5), 1),
         ]
         for (rule, shift) in cases {
             var inverse = try DampedInverse<Double>(dimension: 2)
@@ -44,6 +46,16 @@ func solveTolerance<S: BLASScalar>(_: S.Type, order n: Int, condition: Double) -
         var inverse = try DampedInverse<Double>(dimension: 2)
         let report = try inverse.refresh(from: tiny, damping: .clampedSquareRoot(1))
         #expect(abs(report.usedShifts[0] - 1e-3.squareRoot()) < 1e-15)
+        // Relative to F = 0 (no statistics yet): the shift is λ itself.
+        var zeroInverse = try DampedInverse<Double>(dimension: 2)
+        let zero = try BlockDiagonalMatrix(diagonalBlocksOf: Matrix<Double>(rows: 2, columns: 2))
+        #expect(try zeroInverse.refresh(from: zero, damping: .relative(0.3)).usedShifts == [0.3])
+        // Per block: blocks of order 1 of diag(2, 6) take shifts 0.1·2 and 0.1·6.
+        let diagonal = try BlockDiagonalMatrix(
+            diagonalBlocksOf: Matrix<Double>(rows: 2, columns: 2, elements: [2, 0, 0, 6]), blockSize: 1)
+        var blocks = try DampedInverse<Double>(dimension: 2, blockSize: 1)
+        let shifts = try blocks.refresh(from: diagonal, damping: .relative(0.1)).usedShifts
+        #expect(abs(shifts[0] - 0.2) < 1e-16 && abs(shifts[1] - 0.6) < 1e-15, "\(shifts)")
     }
 
     @Test func choleskyFactorOfAHandCheckedMatrix() throws {

@@ -12,7 +12,7 @@ import Testing
         var generator = SeededGenerator(seed: 51)
         for (m, n, batch) in shapes {
             for side in Side.allCases {
-                for rule in [DampingRule.plain(0.1), .squareRoot(0.01), .clampedSquareRoot(1e-3)] {
+                for rule in [DampingRule.plain(0.1), .squareRoot(0.01), .clampedSquareRoot(1e-3), .relative(0.05)] {
                     let order = side == .left ? m : n
                     let u = Matrix<S>.random(rows: batch + 1, columns: order, using: &generator)
                     let scale = S(batch)
@@ -23,7 +23,8 @@ import Testing
                     let ru = Reference(u).block(0..<batch, 0..<order)
                     let f = Double(batch) * (ru.transposed * ru)
                     let maxAbsolute = f.values.map(abs).max()!
-                    let shift = rule.shift(maxAbsolute: maxAbsolute)
+                    let meanDiagonal = (0..<order).reduce(0.0) { $0 + f[$1, $1] } / Double(order)
+                    let shift = rule.shift(maxAbsolute: maxAbsolute, meanDiagonal: meanDiagonal)
                     #expect(abs(report.usedShifts[0] - shift) <= 1e-6 * shift)
                     let damped = f + shift * Reference.identity(order)
                     let g = Matrix<S>.random(rows: m, columns: n, using: &generator)
