@@ -15,6 +15,11 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
     var curvature: LayerCurvature<Scalar>
     /// The base rule's step after preconditioning, staged with the curvature's.
     var update: ParameterUpdate<PreconditionedStep<Scalar>>
+    /// Workspace: the gradient of a fused dense step formed for `StepGraft.gradientNorm`; empty
+    /// otherwise.
+    var formedGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The batch a dense or conv2d block is planned for (0 for the others).
+    let plannedBatch: Int
 
     public var step: Int { progress.step }
     public var refreshHealth: RefreshHealth { progress.health }
@@ -30,21 +35,29 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         case let .perSample(plan, _, _), let .matrixForm(plan, _, _, _, _), let .embedding(plan, _, _, _): plan
         case .identity, .kroneckerFactors: nil
         }
+        plannedBatch = switch choice {
+        case let .perSample(_, batch, _), let .kroneckerFactors(batch, _): batch
+        case .identity, .matrixForm, .embedding: 0
+        }
         self.spec = spec
         offset = settings.refreshOffset(ofLayer: index)
         update = ParameterUpdate(spec: spec)
         if case .adam = settings.baseRule {
             update.rule = PreconditionedStep(adamFor: spec.parameterShape, stagedRows: update.direction.rows)
         }
+        if settings.graft == .gradientNorm, case .dense = spec {
+            formedGradient = Matrix(rows: update.direction.rows, columns: update.direction.columns)
+        }
     }
 
     /// The block's apply, statistics and refresh, amortized over their intervals.
     public func extraFlopsPerStep(_ settings: Settings) -> Double {
         let (k, s) = (settings.inverseInterval, settings.statisticsInterval(for: spec))
+        let graft = graftFlopsPerStep(settings)
         if case let .kronecker(factors) = curvature {
-            return factors.flopsPerStep(inverseInterval: Double(k), statisticsInterval: Double(s))
+            return factors.flopsPerStep(inverseInterval: Double(k), statisticsInterval: Double(s)) + graft
         }
-        return plan?.flopsPerStep(inverseInterval: k, statisticsInterval: s) ?? 0
+        return (plan?.flopsPerStep(inverseInterval: k, statisticsInterval: s) ?? 0) + graft
     }
 
     func isRefreshStep(_ settings: Settings) -> Bool {
@@ -135,6 +148,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
                 return slot
             }
         }
+        if settings.graft == .gradientNorm { graftDirection(gradient) }
         try update.stage(
             weight: weight, weightColumns: spec.weightColumns, settings: baseSettings(settings), t: step, operation)
         progress.staged(slot, outcome)

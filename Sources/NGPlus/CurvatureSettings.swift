@@ -37,9 +37,15 @@ public protocol CurvatureSettings: OptimizerConfiguration {
 
     /// The rule that steps along the preconditioned direction.
     var baseRule: PreconditionedStepSettings { get }
+
+    /// Where the step's size comes from.
+    var graft: StepGraft { get }
 }
 
 extension CurvatureSettings {
+    /// The preconditioned direction's own size, unless the settings say otherwise.
+    public var graft: StepGraft { .none }
+
     /// Every format the library reads.
     public static var oldestStateVersion: Int { StateFile.oldestVersion }
 }

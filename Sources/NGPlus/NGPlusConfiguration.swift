@@ -79,6 +79,10 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
     /// SGD. Every layer kind takes it (vectors and LayerNorm scales too); the matrix form then
     /// keeps no momentum of its own, Adam's moments take its place.
     public var adam: AdamSettings?
+    /// Where the step's size comes from: `.none` (the authors': the preconditioned
+    /// direction's own) or `.gradientNorm` (per layer, the base rule's unpreconditioned step's:
+    /// NG+ at the base optimizer's learning rate, see `StepGraft`).
+    public var graft: StepGraft
 
     /// Every setting at its default.
     public static var defaults: Self { Self() }
@@ -89,7 +93,7 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
         statisticsInterval: Int? = nil, runningAverage: Double = 1, matrixBeta: Double = 0.99,
         matrixEpsilon: Double = 1e-8, matrixMomentumStart: MatrixMomentumStart = .zero, staggered: Bool = false, side: SideChoice = .automatic,
         method: CurvatureMethod? = nil, blockSize: Int = 1024, batchSize: Int = 128,
-        fusedApply: Bool = false, maxRetries: Int = 6, adam: AdamSettings? = nil
+        fusedApply: Bool = false, maxRetries: Int = 6, adam: AdamSettings? = nil, graft: StepGraft = .none
     ) {
         self.sgd = sgd
         self.damping = damping
@@ -108,6 +112,7 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
         self.fusedApply = fusedApply
         self.maxRetries = maxRetries
         self.adam = adam
+        self.graft = graft
     }
 
     /// The authors' algorithm exactly: the left-side GFIM for every layer, the explicit

@@ -112,6 +112,13 @@ struct AllocationTests {
         #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
     }
 
+    @Test(arguments: [false, true])
+    func ngPlusWithAGraftAndRelativeDampingAllocatesNothing(fused: Bool) throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            dampingForm: .relative, inverseInterval: Self.k, batchSize: Self.batch, fusedApply: fused, graft: .gradientNorm))
+        #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
+    }
+
     @Test func ngPlusWithARunningAverageAndBlocksAllocatesNothing() throws {
         var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
             inverseInterval: Self.k, statisticsInterval: 1, runningAverage: 0.5, blockSize: 5, batchSize: Self.batch))
