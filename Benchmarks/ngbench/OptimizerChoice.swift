@@ -40,10 +40,10 @@ struct OptimizerChoice {
             return try user.train(with: AdamOptimizer<Float>(settings: adam))
         case .ngplus:
             return try user.train(with: NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-                sgd: sgd, damping: .constant(damping), inverseInterval: inverseInterval,
+                sgd: sgd, damping: .constant(damping), dampingForm: settings.dampingForm, inverseInterval: inverseInterval,
                 statisticsInterval: settings.statisticsInterval, runningAverage: settings.runningAverage ?? 1, side: side,
                 method: settings.method, blockSize: settings.blockSize ?? 1024, batchSize: batchRows, fusedApply: true,
-                adam: settings.ngplusBase == .adam ? adam : nil)))
+                adam: settings.ngplusBase == .adam ? adam : nil, graft: settings.graft)))
         case .kfac:
             return try user.train(with: KFACOptimizer<Float>(configuration: KFACConfiguration(
                 sgd: sgd, damping: .constant(damping), inverseInterval: inverseInterval,

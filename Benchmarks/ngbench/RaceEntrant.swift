@@ -1,10 +1,14 @@
 import ArgumentParser
 import Foundation
+import NGPlus
 
-/// One competitor of `ngbench race`: an optimizer, NG+ with either base.
+/// One competitor of `ngbench race`: an optimizer, NG+ with either base, and NG+ with the
+/// rules meant to make it need no tuning (`ngplus-graft`: its step's size grafted from the
+/// gradient's, its damping relative to the GFIM's mean eigenvalue).
 enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument {
     case sgd, adam, kfac, shampoo, muon, ngplus
     case ngplusAdam = "ngplus-adam"
+    case ngplusGraft = "ngplus-graft"
 
     var optimizer: OptimizerName {
         switch self {
@@ -13,11 +17,15 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
         case .kfac: .kfac
         case .shampoo: .shampoo
         case .muon: .muon
-        case .ngplus, .ngplusAdam: .ngplus
+        case .ngplus, .ngplusAdam, .ngplusGraft: .ngplus
         }
     }
 
     var base: NGPlusBase { self == .ngplusAdam ? .adam : .sgd }
+
+    /// NG+'s step size and damping form: the authors' but for `ngplus-graft`.
+    var graft: StepGraft { self == .ngplusGraft ? .gradientNorm : .none }
+    var dampingForm: DampingForm? { self == .ngplusGraft ? .relative : nil }
 
     /// The self-tuning track's one configuration of this optimizer for every workload (a cosine
     /// decay of the learning rate over the budget; the transformer adds a 5% warm-up). Taken
@@ -32,6 +40,9 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
         case .muon: RaceHyperparameters(learningRate: 0.02)
         case .ngplus: RaceHyperparameters(learningRate: 0.05, damping: 0.1, inverseInterval: 10)
         case .ngplusAdam: RaceHyperparameters(learningRate: 1e-3, damping: 0.1, inverseInterval: 10)
+        // SGD's learning rate (the graft makes the step SGD's size); λ a tenth of the GFIM's
+        // mean eigenvalue.
+        case .ngplusGraft: RaceHyperparameters(learningRate: 0.05, damping: 0.1, inverseInterval: 10)
         }
     }
 

@@ -46,7 +46,8 @@ struct RaceTrial: Codable, Sendable {
     func train(data: RaceData, progress: @escaping (Int, Int) -> Void) throws -> [RacePoint] {
         let settings = TrainingSettings(
             learningRate: hyperparameters.learningRate, damping: hyperparameters.damping,
-            inverseInterval: hyperparameters.inverseInterval, learningRatePolicy: .cosine, ngplusBase: entrant.base)
+            inverseInterval: hyperparameters.inverseInterval, learningRatePolicy: .cosine, ngplusBase: entrant.base,
+            graft: entrant.graft, dampingForm: entrant.dampingForm)
         let (workload, plan) = (workload, plan)
         switch workload {
         case .mlp, .cnn, .resnet, .dlrm:

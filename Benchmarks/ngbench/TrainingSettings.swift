@@ -86,12 +86,17 @@ struct TrainingSettings: Sendable, Equatable {
     var ngplusBase: NGPlusBase
     /// Crops and flips of the training images each epoch (nil: none).
     var augmentation: ImageAugmentation?
+    /// NG+'s step size: its direction's own (the authors') or grafted from the gradient's.
+    var graft: StepGraft
+    /// NG+'s damping form (nil: the authors' per layer kind).
+    var dampingForm: DampingForm?
 
     init(
         learningRate: Double? = nil, damping: Double? = nil, inverseInterval: Int? = nil, batchSize: Int = 128,
         side: SideChoice? = nil, runningAverage: Double? = nil, statisticsInterval: Int? = nil,
         blockSize: Int? = nil, method: CurvatureMethod? = nil, learningRatePolicy: LearningRatePolicy = .constant,
-        ngplusBase: NGPlusBase = .sgd, augmentation: ImageAugmentation? = nil
+        ngplusBase: NGPlusBase = .sgd, augmentation: ImageAugmentation? = nil, graft: StepGraft = .none,
+        dampingForm: DampingForm? = nil
     ) {
         self.learningRate = learningRate
         self.damping = damping
@@ -105,11 +110,15 @@ struct TrainingSettings: Sendable, Equatable {
         self.learningRatePolicy = learningRatePolicy
         self.ngplusBase = ngplusBase
         self.augmentation = augmentation
+        self.graft = graft
+        self.dampingForm = dampingForm
     }
 
-    /// The name an optimizer's records carry: NG+ on the Adam base is `ngplus-adam`.
+    /// The name an optimizer's records carry: NG+ on the Adam base is `ngplus-adam`, NG+ with
+    /// its step grafted `ngplus-graft` (`ngplus-adam-graft` on both).
     func recordName(_ optimizer: OptimizerName) -> String {
-        optimizer == .ngplus && ngplusBase == .adam ? "ngplus-adam" : optimizer.rawValue
+        guard optimizer == .ngplus else { return optimizer.rawValue }
+        return "ngplus" + (ngplusBase == .adam ? "-adam" : "") + (graft == .gradientNorm ? "-graft" : "")
     }
 
     /// Throws a `ValidationError` naming the flag of a value out of range.
