@@ -78,6 +78,7 @@ struct Race: ParsableCommand {
             try log.append(trial)
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
             print(Self.line(trial))
+            fflush(nil)  // every stream: a line a trial even when stdout is a file
         }
         let standings = RaceStandings(
             track: track, workloads: workloads, entrants: optimizers, trials: all.compactMap(log.finished))

@@ -3,11 +3,11 @@ import Foundation
 /// The race's tables, CSV files and the SVG of its performance profiles.
 enum RaceReport {
     /// Per workload and optimizer: seeds that reached the target, median [range] seconds and
-    /// steps to it, the ratio to the fastest; then each optimizer's score.
+    /// steps to it, milliseconds a step, the ratio to the fastest; then each optimizer's score.
     static func print(_ standings: RaceStandings) {
         Swift.print("\n\(standings.track.rawValue) track: time to target (training seconds, median [range] over seeds)")
         Report.printTable(
-            header: ["workload", "optimizer", "reached", "seconds", "steps", "× fastest", "lr", "λ", "k"],
+            header: ["workload", "optimizer", "reached", "seconds", "steps", "ms/step", "× fastest", "lr", "λ", "k"],
             rows: standings.entries.map { entry in
                 let reached = entry.seconds.compactMap { $0 }
                 let h = entry.trials[0].hyperparameters
@@ -15,6 +15,7 @@ enum RaceReport {
                     entry.workload.rawValue, entry.entrant.rawValue, "\(reached.count)/\(entry.trials.count)",
                     entry.medianSeconds.map { Report.format($0, 2) + range(reached) } ?? "not reached",
                     entry.medianSteps.map { Report.format($0, 0) } ?? "–",
+                    Report.format(1000 * entry.secondsPerStep, 1),
                     standings.ratio(entry).map { Report.format($0, 2) } ?? "–",
                     String(format: "%.3g", h.learningRate), h.damping.map { String(format: "%.3g", $0) } ?? "–",
                     h.inverseInterval.map { "\($0)" } ?? "–",
@@ -36,13 +37,13 @@ enum RaceReport {
 
     /// One row per workload and optimizer.
     static func writeSummaryCSV(_ standings: RaceStandings, to path: String) throws {
-        var lines = ["track,workload,optimizer,seeds,reached,median_seconds,median_steps,ratio,score,learning_rate,damping,inverse_interval"]
+        var lines = ["track,workload,optimizer,seeds,reached,median_seconds,median_steps,seconds_per_step,ratio,score,learning_rate,damping,inverse_interval"]
         for entry in standings.entries {
             let h = entry.trials[0].hyperparameters
             let fields: [String] = [
                 standings.track.rawValue, entry.workload.rawValue, entry.entrant.rawValue, "\(entry.trials.count)",
                 "\(entry.seconds.compactMap { $0 }.count)", entry.medianSeconds.map { "\($0)" } ?? "",
-                entry.medianSteps.map { "\($0)" } ?? "", standings.ratio(entry).map { "\($0)" } ?? "",
+                entry.medianSteps.map { "\($0)" } ?? "", "\(entry.secondsPerStep)", standings.ratio(entry).map { "\($0)" } ?? "",
                 "\(standings.score(entry.entrant))", "\(h.learningRate)", h.damping.map { "\($0)" } ?? "",
                 h.inverseInterval.map { "\($0)" } ?? "",
             ]
@@ -63,7 +64,7 @@ enum RaceReport {
 
     /// The profiles as step lines, ρ against τ, with each optimizer's score in the legend.
     static func writeProfileSVG(_ standings: RaceStandings, to path: String) throws {
-        let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
+        let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
         let (width, height, margin, legend) = (480.0, 300.0, 50.0, 170.0)
         func x(_ tau: Double) -> Double { margin + width * (tau - 1) / 3 }
         func y(_ rho: Double) -> Double { margin + height * (1 - rho) }

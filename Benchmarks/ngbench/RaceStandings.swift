@@ -20,6 +20,12 @@ struct RaceStandings {
 
         var medianSteps: Double? { Self.median(trials.map { $0.reached.map { Double($0.steps) } }) }
 
+        /// Training seconds a step over every epoch the counted trials trained, reached or not.
+        var secondsPerStep: Double {
+            let (seconds, steps) = trials.compactMap(\.points.last).reduce((0.0, 0)) { ($0.0 + $1.seconds, $0.1 + $1.steps) }
+            return steps > 0 ? seconds / Double(steps) : 0
+        }
+
         static func median(_ values: [Double?]) -> Double? {
             let sorted = values.map { $0 ?? .infinity }.sorted()
             guard !sorted.isEmpty else { return nil }

@@ -39,9 +39,9 @@ import Testing
         #expect(summary.count == 2)
         for row in summary {
             let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard let ratio = Double(fields[7]), let score = Double(fields[8]) else {
+            guard let ratio = Double(fields[8]), let score = Double(fields[9]) else {
                 #expect(fields[4] == "0", "a trial with no ratio must not have reached: \(row)")
-                #expect(Double(fields[8]) == 0)
+                #expect(Double(fields[9]) == 0)
                 continue
             }
             #expect(ratio >= 1)
