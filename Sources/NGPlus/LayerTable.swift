@@ -255,6 +255,13 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         return String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self)
     }
 
+    /// Saved settings as today's settings text: decoded (a setting added since takes its
+    /// `DecodingDefault`) and encoded again; the saved text itself when it does not decode.
+    static func canonicalSettingsText(_ saved: String) -> String {
+        guard let settings = try? JSONDecoder().decode(Layer.Settings.self, from: Data(saved.utf8)) else { return saved }
+        return settingsText(settings)
+    }
+
     /// The sealed state of every layer, with the optimizer's settings.
     func stateBytes(_ settings: Layer.Settings) -> [UInt8] {
         var writer = StateWriter()
@@ -272,7 +279,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     mutating func restore(stateBytes: [UInt8], _ settings: Layer.Settings) throws(NGError) {
         var reader = try StateFile.open(
             stateBytes, optimizer: stateKind, scalar: "\(Scalar.self)", settings: Self.settingsText(settings),
-            oldestVersion: Layer.oldestStateVersion, operation: loadOperation)
+            oldestVersion: Layer.oldestStateVersion, operation: loadOperation, canonical: Self.canonicalSettingsText)
         var restored = layers
         let count = try reader.readInt()
         guard count == restored.count else { throw reader.fail("\(count) layers saved, \(restored.count) registered") }

@@ -81,8 +81,9 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
     public var adam: AdamSettings?
     /// Where the step's size comes from: `.none` (the authors': the preconditioned
     /// direction's own) or `.gradientNorm` (per layer, the base rule's unpreconditioned step's:
-    /// NG+ at the base optimizer's learning rate, see `StepGraft`).
-    public var graft: StepGraft
+    /// NG+ at the base optimizer's learning rate, see `StepGraft`). Configurations saved
+    /// before it existed load with `.none`.
+    @DecodedWithDefault public var graft: StepGraft
 
     /// Every setting at its default.
     public static var defaults: Self { Self() }

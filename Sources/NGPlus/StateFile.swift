@@ -35,12 +35,14 @@ package enum StateFile {
         return bytes
     }
 
-    /// Checks sealed bytes and returns a reader over their payload.
-    /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, a
-    ///   truncated file or a checksum mismatch.
+    /// Checks sealed bytes and returns a reader over their payload. The saved settings are
+    /// compared with `settings` after `canonical` (which brings settings saved before a
+    /// setting existed to today's text, that setting at its old behaviour).
+    /// - Throws: `corruptState` for a wrong magic, version, optimizer or scalar type, other
+    ///   settings, a truncated file or a checksum mismatch.
     package static func open(
         _ bytes: [UInt8], optimizer: String, scalar: String, settings: String, oldestVersion: Int,
-        operation: NGError.Operation
+        operation: NGError.Operation, canonical: (String) -> String = { $0 }
     ) throws(NGError) -> StateReader {
         func corrupt(_ reason: String) -> NGError { .corruptState(operation: operation, reason: reason) }
         guard bytes.count >= magic.count + 8, Array(bytes.prefix(magic.count)) == magic else {
@@ -63,7 +65,7 @@ package enum StateFile {
         let savedScalar = try header.readString()
         guard savedScalar == scalar else { throw corrupt("saved in \(savedScalar), not \(scalar)") }
         if savedVersion >= 3 {
-            let savedSettings = try header.readString()
+            let savedSettings = canonical(try header.readString())
             if savedSettings != settings {
                 throw corrupt("saved with other settings: \(settingsDifference(saved: savedSettings, current: settings))")
             }

@@ -2,7 +2,7 @@ import NGKernels
 
 /// Where a preconditioned step takes its size from (grafting: Agarwal et al., "Disentangling
 /// Adaptive Gradient Methods from Learning Rates", 2020).
-public enum StepGraft: String, Sendable, Codable, CaseIterable {
+public enum StepGraft: String, Sendable, Codable, CaseIterable, DecodingDefault {
     /// The preconditioned direction's own size (the authors' NG+ and K-FAC): the learning rate
     /// and λ together set the step, differently for every model's curvature scale.
     case none
@@ -13,6 +13,9 @@ public enum StepGraft: String, Sendable, Codable, CaseIterable {
     /// base optimizer's learning rate whatever λ and the curvature's scale. (On the Adam base,
     /// whose step is scaled per coordinate, the rescaling changes only ε's weight.)
     case gradientNorm
+
+    /// What configurations saved before grafting existed did: no graft.
+    public static var decodingDefault: StepGraft { .none }
 }
 
 extension CurvatureLayer {
