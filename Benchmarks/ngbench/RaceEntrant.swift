@@ -40,9 +40,10 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
         case .muon: RaceHyperparameters(learningRate: 0.02)
         case .ngplus: RaceHyperparameters(learningRate: 0.05, damping: 0.1, inverseInterval: 10)
         case .ngplusAdam: RaceHyperparameters(learningRate: 1e-3, damping: 0.1, inverseInterval: 10)
-        // SGD's learning rate (the graft makes the step SGD's size); λ a tenth of the GFIM's
-        // mean eigenvalue.
-        case .ngplusGraft: RaceHyperparameters(learningRate: 0.05, damping: 0.1, inverseInterval: 10)
+        // The graft makes the step SGD's size: 0.05 (SGD's) and λ = 0.1 of the mean
+        // eigenvalue diverged on the DLRM and SchNet (docs/measurements/race-self-tuning-2026-12-05.md);
+        // lr 0.02 with λ equal to the mean eigenvalue trained both in one-epoch pilots.
+        case .ngplusGraft: RaceHyperparameters(learningRate: 0.02, damping: 1, inverseInterval: 10)
         }
     }
 
