@@ -81,6 +81,19 @@ import Testing
         #expect(error < 1e-12, "\(error)")
     }
 
+    /// A configuration saved before grafting existed (no `graft` key) decodes to no graft, and
+    /// a grafted one survives the round trip.
+    @Test func configurationsSavedBeforeGraftingDecodeToNoGraft() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var saved = try JSONSerialization.jsonObject(with: try encoder.encode(NGPlusConfiguration())) as! [String: Any]
+        #expect(saved.removeValue(forKey: "graft") != nil)
+        let old = try JSONSerialization.data(withJSONObject: saved)
+        #expect(try JSONDecoder().decode(NGPlusConfiguration.self, from: old) == NGPlusConfiguration())
+        let grafted = NGPlusConfiguration(graft: .gradientNorm)
+        #expect(try JSONDecoder().decode(NGPlusConfiguration.self, from: try encoder.encode(grafted)) == grafted)
+    }
+
     @Test func theAuthorsPresetDoesNotGraft() {
         #expect(NGPlusConfiguration.authors.graft == .none)
         #expect(NGPlusConfiguration().graft == .none)
