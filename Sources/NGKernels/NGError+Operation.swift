@@ -21,3 +21,30 @@ extension NGError.Operation {
         if !holds { throw .invalidArgument(operation: self, argument: argument, reason: reason()) }
     }
 }
+
+extension NGError.Operation {
+    /// A decay or momentum: `value` in [0, 1).
+    package func requireFraction(_ value: Double, _ argument: String) throws(NGError) {
+        try require(value >= 0 && value < 1, argument, "must be in [0, 1), got \(value)")
+    }
+
+    /// `value` finite and > 0.
+    package func requirePositive(_ value: Double, _ argument: String) throws(NGError) {
+        try require(value > 0 && value.isFinite, argument, "must be positive and finite, got \(value)")
+    }
+
+    /// `value` finite and ≥ 0.
+    package func requireNonNegative(_ value: Double, _ argument: String) throws(NGError) {
+        try require(value >= 0 && value.isFinite, argument, "must be finite and ≥ 0, got \(value)")
+    }
+
+    /// A bound that is off when nil: finite and > 0 when set.
+    package func requirePositive(_ value: Double?, _ argument: String) throws(NGError) {
+        if let value { try requirePositive(value, argument) }
+    }
+
+    /// `value` in `range`.
+    package func require(_ value: Int, in range: ClosedRange<Int>, _ argument: String) throws(NGError) {
+        try require(range.contains(value), argument, "must be in \(range), got \(value)")
+    }
+}

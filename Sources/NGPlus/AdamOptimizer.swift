@@ -28,13 +28,11 @@ public struct AdamSettings: Sendable, Equatable, Codable {
 
     func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
-        try operation.require(beta1 >= 0 && beta1 < 1, "beta1", "is out of range: \(beta1)")
-        try operation.require(beta2 >= 0 && beta2 < 1, "beta2", "is out of range: \(beta2)")
-        try operation.require(epsilon > 0 && epsilon.isFinite, "epsilon", "is out of range: \(epsilon)")
-        try operation.require(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "is out of range: \(weightDecay)")
-        if let maxUpdateNorm {
-            try operation.require(maxUpdateNorm > 0 && maxUpdateNorm.isFinite, "maxUpdateNorm", "is out of range: \(maxUpdateNorm)")
-        }
+        try operation.requireFraction(beta1, "beta1")
+        try operation.requireFraction(beta2, "beta2")
+        try operation.requirePositive(epsilon, "epsilon")
+        try operation.requireNonNegative(weightDecay, "weightDecay")
+        try operation.requirePositive(maxUpdateNorm, "maxUpdateNorm")
     }
 }
 
@@ -42,23 +40,14 @@ public struct AdamSettings: Sendable, Equatable, Codable {
 /// step. `AdamOptimizer` is this rule alone.
 public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
     public static var stateKind: String { "AdamOptimizer" }
-    var firstMoment: Matrix<Scalar>
-    var secondMoment: Matrix<Scalar>
-    /// The moments of a staged step.
-    var stagedFirstMoment: Matrix<Scalar>
-    var stagedSecondMoment: Matrix<Scalar>
+    var moments: AdamMoments<Scalar>
 
     public init(shape: Shape, stagedRows: Int) {
-        firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
-        secondMoment = firstMoment
-        stagedFirstMoment = Matrix(rows: stagedRows, columns: shape.columns)
-        stagedSecondMoment = stagedFirstMoment
+        moments = AdamMoments(shape: shape, stagedRows: stagedRows)
     }
 
     public mutating func reserveStagedRows(_ count: Int) {
-        guard stagedFirstMoment.rows < count else { return }
-        stagedFirstMoment = Matrix(rows: count, columns: firstMoment.columns)
-        stagedSecondMoment = stagedFirstMoment
+        moments.reserveStagedRows(count)
     }
 
     public static func validate(_ settings: AdamSettings, _ operation: NGError.Operation) throws(NGError) {
@@ -66,13 +55,11 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
     }
 
     public func encode(to writer: inout StateWriter) {
-        writer.write(firstMoment)
-        writer.write(secondMoment)
+        moments.encode(to: &writer)
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &firstMoment, what: "first moment")
-        try reader.read(into: &secondMoment, what: "second moment")
+        try moments.restore(from: &reader, owner: "Adam")
     }
 
     /// One Adam step at step count t from the gradient in `update` (overwritten), staged.
@@ -80,40 +67,23 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         direction update: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
         weightColumns: Int, settings: AdamSettings, t: Int
     ) -> Bool {
-        let step = t + 1
-        let lr = Scalar(settings.learningRate.value(at: t))
-        let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
-        let correction1 = 1 - Scalar(pow(settings.beta1, Double(step)))
-        let correction2 = 1 - Scalar(pow(settings.beta2, Double(step)))
         let decay = Scalar(settings.weightDecay)
         if decay != 0, settings.weightDecayMode == .l2 {
             addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
         }
         return stageStep(
-            direction: &update, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: settings.maxUpdateNorm,
+            direction: &update, weight: weight, into: &newWeight,
+            learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
             decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns
         ) { update, weightUpdate in
-            firstMoment.withView { m in
-                secondMoment.withView { v in
-                    stagedFirstMoment.withMutableView { mNew in
-                        stagedSecondMoment.withMutableView { vNew in
-                            update.withMutableView { u in
-                                Scalar.adamUpdate(
-                                    gradient: u.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
-                                    intoSecond: vNew.base, count: u.count, beta1: b1, beta2: b2,
-                                    correction1: correction1, correction2: correction2, epsilon: eps,
-                                    weightUpdate: weightUpdate)
-                            }
-                        }
-                    }
-                }
-            }
+            moments.stage(
+                &update, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, t: t,
+                weightUpdate: weightUpdate)
         }
     }
 
     public mutating func commitStaged() {
-        swap(&firstMoment, &stagedFirstMoment)
-        swap(&secondMoment, &stagedSecondMoment)
+        moments.commitStaged()
     }
 
     /// `stage` on the looked-up rows of a table (lazy Adam, as PyTorch's `SparseAdam`): the
@@ -124,14 +94,14 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         into newRows: inout Matrix<Scalar>, settings: AdamSettings, t: Int
     ) -> Bool {
         let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
-        let correction1 = 1 - Scalar(pow(settings.beta1, Double(t + 1)))
-        let correction2 = 1 - Scalar(pow(settings.beta2, Double(t + 1)))
+        let correction1 = AdamMoments<Scalar>.biasCorrection(settings.beta1, t: t)
+        let correction2 = AdamMoments<Scalar>.biasCorrection(settings.beta2, t: t)
         let decay = Scalar(settings.weightDecay)
         let width = weight.columns
-        return firstMoment.withView { m in
-            secondMoment.withView { v in
-                stagedFirstMoment.withMutableView { mNew in
-                    stagedSecondMoment.withMutableView { vNew in
+        return moments.first.withView { m in
+            moments.second.withView { v in
+                moments.stagedFirst.withMutableView { mNew in
+                    moments.stagedSecond.withMutableView { vNew in
                         stageRowSteps(
                             rows, direction: &update, weight: weight, into: &newRows,
                             learningRate: Scalar(settings.learningRate.value(at: t)),
@@ -153,7 +123,6 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
     }
 
     public mutating func commitStagedRows(_ rows: [Int]) {
-        scatterRows(rows, from: stagedFirstMoment, into: &firstMoment)
-        scatterRows(rows, from: stagedSecondMoment, into: &secondMoment)
+        moments.commitStagedRows(rows)
     }
 }

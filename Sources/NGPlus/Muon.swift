@@ -33,8 +33,8 @@ public struct MuonSettings: TransformSettings {
 
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try matrixStep.validate(operation)
-        try operation.require(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
-        try operation.require((1...100).contains(steps), "steps", "must be in 1...100, got \(steps)")
+        try operation.requireFraction(momentum, "momentum")
+        try operation.require(steps, in: 1...100, "steps")
         try adam.validate(operation)
     }
 }

@@ -135,8 +135,8 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
                         "must be at least 1 and divide inverseInterval \(inverseInterval), got \(statisticsInterval)")
         }
         try operation.require(runningAverage > 0 && runningAverage <= 1, "runningAverage", "must be in (0, 1], got \(runningAverage)")
-        try operation.require(matrixBeta >= 0 && matrixBeta < 1, "matrixBeta", "must be in [0, 1), got \(matrixBeta)")
-        try operation.require(matrixEpsilon > 0 && matrixEpsilon.isFinite, "matrixEpsilon", "must be positive, got \(matrixEpsilon)")
+        try operation.requireFraction(matrixBeta, "matrixBeta")
+        try operation.requirePositive(matrixEpsilon, "matrixEpsilon")
         try operation.require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
         try operation.require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
         try operation.require(maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")

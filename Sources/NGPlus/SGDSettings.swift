@@ -40,12 +40,8 @@ public struct SGDSettings: Sendable, Equatable, Codable {
     /// Throws `invalidArgument` for a value outside its range.
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try learningRate.validate(operation, "learningRate")
-        try operation.require(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
-        try operation.require(
-            weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "must be finite and ≥ 0, got \(weightDecay)")
-        if let maxUpdateNorm {
-            try operation.require(
-                maxUpdateNorm > 0 && maxUpdateNorm.isFinite, "maxUpdateNorm", "must be positive and finite, got \(maxUpdateNorm)")
-        }
+        try operation.requireFraction(momentum, "momentum")
+        try operation.requireNonNegative(weightDecay, "weightDecay")
+        try operation.requirePositive(maxUpdateNorm, "maxUpdateNorm")
     }
 }

@@ -52,13 +52,13 @@ public struct ShampooSettings: TransformSettings {
 
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try matrixStep.validate(operation)
-        try operation.require(beta1 >= 0 && beta1 < 1, "beta1", "is out of range: \(beta1)")
-        try operation.require(beta2 >= 0 && beta2 < 1, "beta2", "is out of range: \(beta2)")
-        try operation.require(factorDecay > 0 && factorDecay <= 1, "factorDecay", "is out of range: \(factorDecay)")
-        try operation.require(epsilon > 0 && epsilon < 1, "epsilon", "is out of range: \(epsilon)")
-        try operation.require(graftEpsilon > 0 && graftEpsilon.isFinite, "graftEpsilon", "is out of range: \(graftEpsilon)")
-        try operation.require(inverseInterval >= 1, "inverseInterval", "is out of range: \(Double(inverseInterval))")
-        try operation.require(blockSize >= 1 && blockSize <= 1 << 16, "blockSize", "is out of range: \(Double(blockSize))")
+        try operation.requireFraction(beta1, "beta1")
+        try operation.requireFraction(beta2, "beta2")
+        try operation.require(factorDecay > 0 && factorDecay <= 1, "factorDecay", "must be in (0, 1], got \(factorDecay)")
+        try operation.require(epsilon > 0 && epsilon < 1, "epsilon", "must be in (0, 1), got \(epsilon)")
+        try operation.requirePositive(graftEpsilon, "graftEpsilon")
+        try operation.require(inverseInterval >= 1, "inverseInterval", "must be at least 1, got \(inverseInterval)")
+        try operation.require(blockSize, in: 1...(1 << 16), "blockSize")
         try adam.validate(operation)
     }
 }
@@ -67,10 +67,7 @@ public struct ShampooSettings: TransformSettings {
 /// preconditioned first moment) and a `ShampooBlock` per block of rows and columns.
 public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     public static var stateKind: String { "ShampooOptimizer" }
-    var firstMoment: Matrix<Scalar>
-    var secondMoment: Matrix<Scalar>
-    var stagedFirstMoment: Matrix<Scalar>
-    var stagedSecondMoment: Matrix<Scalar>
+    var moments: AdamMoments<Scalar>
     /// Workspace: Adam's direction, whose norm the step takes.
     var graft: Matrix<Scalar>
     var blocks: [ShampooBlock<Scalar>]
@@ -97,11 +94,8 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     }
 
     public init(shape: Shape, settings: ShampooSettings) {
-        firstMoment = Matrix(rows: shape.rows, columns: shape.columns)
-        secondMoment = firstMoment
-        stagedFirstMoment = firstMoment
-        stagedSecondMoment = firstMoment
-        graft = firstMoment
+        moments = AdamMoments(shape: shape, stagedRows: shape.rows)
+        graft = Matrix(rows: shape.rows, columns: shape.columns)
         let size = settings.blockSize
         let rowBlocks = stride(from: 0, to: shape.rows, by: size).map { $0..<Swift.min($0 + size, shape.rows) }
         let columnBlocks = stride(from: 0, to: shape.columns, by: size).map { $0..<Swift.min($0 + size, shape.columns) }
@@ -111,27 +105,10 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
 
     public mutating func stage(_ direction: inout Matrix<Scalar>, settings: ShampooSettings, t: Int) -> Bool {
         // Adam's graft from the gradient, which `direction` holds until the blocks overwrite it.
-        // (The settings' fields are read one by one: an `AdamSettings` made here would box its
-        // learning-rate schedule, an allocation on every step.)
-        let step = Double(t + 1)
-        let correction1 = 1 - Scalar(pow(settings.beta1, step))
-        let correction2 = 1 - Scalar(pow(settings.beta2, step))
         copy(direction, into: &graft)
-        var finite = firstMoment.withView { m in
-            secondMoment.withView { v in
-                stagedFirstMoment.withMutableView { mNew in
-                    stagedSecondMoment.withMutableView { vNew in
-                        graft.withMutableView { a in
-                            Scalar.adamUpdate(
-                                gradient: a.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
-                                intoSecond: vNew.base, count: a.count, beta1: Scalar(settings.beta1),
-                                beta2: Scalar(settings.beta2), correction1: correction1,
-                                correction2: correction2, epsilon: Scalar(settings.graftEpsilon), weightUpdate: nil)
-                        }
-                    }
-                }
-            }
-        }
+        var finite = moments.stage(
+            &graft, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.graftEpsilon, t: t,
+            weightUpdate: nil)
         refreshing = t % settings.inverseInterval == 0
         let decay = Scalar(settings.factorDecay)
         for b in blocks.indices {
@@ -139,9 +116,10 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
             if refreshing { finite = blocks[b].stageRoots(epsilon: settings.epsilon) && finite }
         }
         // M̂ = M′ / (1 − β₁ᵗ⁺¹), preconditioned block by block into `direction`.
+        let correction = 1 / AdamMoments<Scalar>.biasCorrection(settings.beta1, t: t)
         for b in blocks.indices {
             blocks[b].precondition(
-                stagedFirstMoment, scale: 1 / correction1, refreshing: refreshing, workspace: &product, into: &direction)
+                moments.stagedFirst, scale: correction, refreshing: refreshing, workspace: &product, into: &direction)
         }
         let directionNorm = direction.withView { BLAS.nrm2($0.flattened) }
         let graftNorm = graft.withView { BLAS.nrm2($0.flattened) }
@@ -151,20 +129,17 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     }
 
     public mutating func commitStaged() {
-        swap(&firstMoment, &stagedFirstMoment)
-        swap(&secondMoment, &stagedSecondMoment)
+        moments.commitStaged()
         for b in blocks.indices { blocks[b].commit(refreshing: refreshing) }
     }
 
     public func encode(to writer: inout StateWriter) {
-        writer.write(firstMoment)
-        writer.write(secondMoment)
+        moments.encode(to: &writer)
         for block in blocks { block.encode(to: &writer) }
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &firstMoment, what: "Shampoo first moment")
-        try reader.read(into: &secondMoment, what: "Shampoo second moment")
+        try moments.restore(from: &reader, owner: "Shampoo")
         for b in blocks.indices { try blocks[b].restore(from: &reader) }
     }
 }
