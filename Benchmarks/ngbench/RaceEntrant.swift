@@ -3,12 +3,14 @@ import Foundation
 import NGPlus
 
 /// One competitor of `ngbench race`: an optimizer, NG+ with either base, and NG+ with the
-/// rules meant to make it need no tuning (`ngplus-graft`: its step's size grafted from the
-/// gradient's, its damping relative to the GFIM's mean eigenvalue).
+/// rules meant to make it need no tuning, its damping relative to the GFIM's mean eigenvalue
+/// and its step's size grafted from the gradient's (`ngplus-graft`) or Adam's step's
+/// (`ngplus-adamgraft`).
 enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument {
     case sgd, adam, kfac, shampoo, muon, ngplus
     case ngplusAdam = "ngplus-adam"
     case ngplusGraft = "ngplus-graft"
+    case ngplusAdamGraft = "ngplus-adamgraft"
 
     var optimizer: OptimizerName {
         switch self {
@@ -17,15 +19,21 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
         case .kfac: .kfac
         case .shampoo: .shampoo
         case .muon: .muon
-        case .ngplus, .ngplusAdam, .ngplusGraft: .ngplus
+        case .ngplus, .ngplusAdam, .ngplusGraft, .ngplusAdamGraft: .ngplus
         }
     }
 
     var base: NGPlusBase { self == .ngplusAdam ? .adam : .sgd }
 
-    /// NG+'s step size and damping form: the authors' but for `ngplus-graft`.
-    var graft: StepGraft { self == .ngplusGraft ? .gradientNorm : .none }
-    var dampingForm: DampingForm? { self == .ngplusGraft ? .relative : nil }
+    /// NG+'s step size and damping form: the authors' but for the grafted entrants.
+    var graft: StepGraft {
+        switch self {
+        case .ngplusGraft: .gradientNorm
+        case .ngplusAdamGraft: .adamNorm
+        default: .none
+        }
+    }
+    var dampingForm: DampingForm? { graft == .none ? nil : .relative }
 
     /// The self-tuning track's one configuration of this optimizer for every workload (a cosine
     /// decay of the learning rate over the budget; the transformer adds a 5% warm-up). Taken
@@ -44,6 +52,10 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
         // eigenvalue diverged on the DLRM and SchNet (docs/measurements/race-self-tuning-2026-12-05.md);
         // lr 0.02 with λ equal to the mean eigenvalue trained both in one-epoch pilots.
         case .ngplusGraft: RaceHyperparameters(learningRate: 0.02, damping: 1, inverseInterval: 10)
+        // Adam's 10⁻³: one-seed pilots of 10⁻⁴ (Adam's step after the base's momentum gain of
+        // 10) reached 3 of 6 targets, 3·10⁻⁴ and 5·10⁻⁴ missed the DLRM's, 10⁻³ reached 5 of 6
+        // (docs/RACE.md).
+        case .ngplusAdamGraft: RaceHyperparameters(learningRate: 1e-3, damping: 1, inverseInterval: 10)
         }
     }
 

@@ -115,10 +115,16 @@ struct TrainingSettings: Sendable, Equatable {
     }
 
     /// The name an optimizer's records carry: NG+ on the Adam base is `ngplus-adam`, NG+ with
-    /// its step grafted `ngplus-graft` (`ngplus-adam-graft` on both).
+    /// its step grafted on the gradient's `ngplus-graft` (`ngplus-adam-graft` on both), on
+    /// Adam's step `ngplus-adamgraft`.
     func recordName(_ optimizer: OptimizerName) -> String {
         guard optimizer == .ngplus else { return optimizer.rawValue }
-        return "ngplus" + (ngplusBase == .adam ? "-adam" : "") + (graft == .gradientNorm ? "-graft" : "")
+        let graftName = switch graft {
+        case .none: ""
+        case .gradientNorm: "-graft"
+        case .adamNorm: "-adamgraft"
+        }
+        return "ngplus" + (ngplusBase == .adam ? "-adam" : "") + graftName
     }
 
     /// Throws a `ValidationError` naming the flag of a value out of range.

@@ -1,6 +1,7 @@
 /// An embedding table's step: the right-side GFIM of the lookups' output gradients (with
 /// K-FAC's row frequencies when the block has them) applied to the looked-up rows
-/// (`EmbeddingCurvature`), then the lazy step of those rows on the base rule.
+/// (`EmbeddingCurvature`), grafted on Adam's step of those rows for `StepGraft.adamNorm`, then
+/// the lazy step of those rows on the base rule.
 extension CurvatureLayer {
     /// One sparse step from validated lookups and output gradients, all or nothing
     /// (`EmbeddingCurvature.step`).
@@ -17,10 +18,10 @@ extension CurvatureLayer {
             damping: settings.dampingRule(for: spec, step: step), runningAverage: Scalar(settings.runningAverage),
             t: step)
         let base = settings.baseRule
-        let outcome = try curvature.withEmbedding(&update) { (block, update) throws in
+        let outcome = try curvature.withEmbedding(&update, &adamGraft) { (block, update, graft) throws in
             try block.step(
-                lookups: lookups, outputGradients: outputGradients, table: &table, update: &update, settings: base,
-                request, operation)
+                lookups: lookups, outputGradients: outputGradients, table: &table, update: &update, graft: &graft,
+                settings: base, request, operation)
         }
         progress.commitSparseStep(outcome: outcome)
     }

@@ -15,9 +15,11 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
     var curvature: LayerCurvature<Scalar>
     /// The base rule's step after preconditioning, staged with the curvature's.
     var update: ParameterUpdate<PreconditionedStep<Scalar>>
-    /// Workspace: the gradient of a fused dense step formed for `StepGraft.gradientNorm`; empty
+    /// Workspace of `StepGraft.gradientNorm`: the gradient of a fused dense step formed; empty
     /// otherwise.
     var formedGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The state of `StepGraft.adamNorm`; empty otherwise.
+    var adamGraft = AdamGraft<Scalar>()
     /// The batch a dense or conv2d block is planned for (0 for the others).
     let plannedBatch: Int
 
@@ -45,8 +47,14 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         if case .adam = settings.baseRule {
             update.rule = PreconditionedStep(adamFor: spec.parameterShape, stagedRows: update.direction.rows)
         }
-        if settings.graft == .gradientNorm, case .dense = spec {
+        switch (settings.graft, curvature.kind, spec) {
+        case (.gradientNorm, .perSample, .dense), (.gradientNorm, .kronecker, .dense):
             formedGradient = Matrix(rows: update.direction.rows, columns: update.direction.columns)
+        case (.adamNorm, _, _):
+            // A table stages its looked-up rows, which `gatherRows` makes room for.
+            adamGraft = AdamGraft(shape: spec.parameterShape, stagedRows: update.direction.rows)
+        case (.none, _, _), (.gradientNorm, _, _):
+            break
         }
     }
 
@@ -148,7 +156,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
                 return slot
             }
         }
-        if settings.graft == .gradientNorm { graftDirection(gradient) }
+        guard graftDirection(gradient, settings.graft) else { throw adamGraft.overflow(operation) }
         try update.stage(
             weight: weight, weightColumns: spec.weightColumns, settings: baseSettings(settings), t: step, operation)
         progress.staged(slot, outcome)
@@ -184,6 +192,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         case .identity, .embedding:
             break
         }
+        adamGraft.commitStaged()
         update.commit(weight: &weight)
     }
 
@@ -191,12 +200,14 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         progress.encode(to: &writer)
         update.rule.encode(to: &writer)
         curvature.encode(to: &writer)
+        adamGraft.encode(to: &writer)
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
         try progress.restore(from: &reader)
         try update.rule.restore(from: &reader)
         try curvature.restore(from: &reader)
+        try adamGraft.restore(from: &reader)
     }
 }
 

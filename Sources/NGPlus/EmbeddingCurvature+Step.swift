@@ -12,13 +12,14 @@ struct EmbeddingStepRequest<Scalar: BLASScalar> {
 extension EmbeddingCurvature {
     /// A sparse step from validated lookups and output gradients, all or nothing: the rows
     /// gathered, the statistics staged on a statistics step, a refresh staged when due, the
-    /// rows' direction applied with the staged or current inverse, the rule's step of the rows
-    /// staged and checked, then statistics, refresh and rows committed. Returns the refresh's
-    /// outcome (nil: none was due) for `RefreshHealth`.
+    /// rows' direction applied with the staged or current inverse (and grafted on Adam's step
+    /// of the rows when `graft` is not empty), the rule's step of the rows staged and checked,
+    /// then statistics, refresh, graft and rows committed. Returns the refresh's outcome (nil:
+    /// none was due) for `RefreshHealth`.
     mutating func step<Rule: FirstOrderRule>(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>,
-        update: inout ParameterUpdate<Rule>, settings: Rule.Settings, _ request: EmbeddingStepRequest<Scalar>,
-        _ operation: NGError.Operation
+        update: inout ParameterUpdate<Rule>, graft: inout AdamGraft<Scalar>, settings: Rule.Settings,
+        _ request: EmbeddingStepRequest<Scalar>, _ operation: NGError.Operation
     ) throws -> RefreshOutcome? where Rule.Scalar == Scalar {
         var slot = InverseSlot.current
         var outcome: RefreshOutcome?
@@ -35,6 +36,10 @@ extension EmbeddingCurvature {
             applyToRows(
                 update.newWeight, touched: update.touched!, into: &update.direction, slot: slot,
                 frequencyShift: Scalar(request.damping.shift()))
+            if !graft.isEmpty {
+                guard graft.graftRows(&update.direction, gradientRows: update.newWeight, rows: update.touched!.rows, t: request.t)
+                else { throw graft.overflow(operation) }
+            }
             try update.stageRows(weight: table, settings: settings, t: request.t, operation)
         } catch {
             discardStagedStatistics()
@@ -42,6 +47,7 @@ extension EmbeddingCurvature {
         }
         commitStatistics(update.touched!)
         if slot == .staged { commitRefresh() }
+        graft.commitStagedRows(update.touched!.rows)
         update.commitRows(weight: &table)
         return outcome
     }

@@ -91,6 +91,14 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable {
     ) throws(Failure) -> Result {
         try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }, &other, body)
     }
+
+    /// `withEmbedding` with a second buffer of the caller's.
+    mutating func withEmbedding<Other, Second, Result, Failure: Error>(
+        _ other: inout Other, _ second: inout Second,
+        _ body: (inout EmbeddingCurvature<Scalar>, inout Other, inout Second) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withEmbedding(&other) { (block, other) throws(Failure) in try body(&block, &other, &second) }
+    }
 }
 
 extension LayerCurvature: StateCodable {

@@ -112,10 +112,10 @@ struct AllocationTests {
         #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
     }
 
-    @Test(arguments: [false, true])
-    func ngPlusWithAGraftAndRelativeDampingAllocatesNothing(fused: Bool) throws {
+    @Test(arguments: [StepGraft.gradientNorm, .adamNorm], [false, true])
+    func ngPlusWithAGraftAndRelativeDampingAllocatesNothing(graft: StepGraft, fused: Bool) throws {
         var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
-            dampingForm: .relative, inverseInterval: Self.k, batchSize: Self.batch, fusedApply: fused, graft: .gradientNorm))
+            dampingForm: .relative, inverseInterval: Self.k, batchSize: Self.batch, fusedApply: fused, graft: graft))
         #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
     }
 
