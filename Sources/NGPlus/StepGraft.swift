@@ -16,8 +16,8 @@ public enum StepGraft: String, Sendable, Codable, CaseIterable, DecodingDefault 
     /// Per layer, `D` rescaled to the norm of Adam's step from the same gradients,
     /// `A = m̂/(√v̂ + ε)` with β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸ kept per layer for the graft alone
     /// (Distributed Shampoo's Adam grafting): `D ← D·‖A‖/‖D‖`. Adam's step does not change with
-    /// the loss's scale, so neither does the grafted one: NG+ then runs at Adam's learning rate
-    /// (divided by the base's momentum gain 1/(1 − μ)).
+    /// the loss's scale, so neither does the grafted one: NG+ then takes a learning rate of
+    /// Adam's order on every model, whatever its gradients' scale.
     case adamNorm
 
     /// What configurations saved before grafting existed did: no graft.
