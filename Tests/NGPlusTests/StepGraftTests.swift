@@ -14,6 +14,38 @@ import Testing
             inverseInterval: 1, side: side, method: .explicitInverse, batchSize: 6, fusedApply: fused, graft: graft)
     }
 
+    /// `G = dYᵀ·[X 1]` by plain loops, row-major.
+    static func denseGradient(_ x: Matrix<Double>, _ dy: Matrix<Double>) -> [Double] {
+        let (batch, inputs, outputs) = (x.rows, x.columns, dy.columns)
+        var gradient = [Double](repeating: 0, count: outputs * (inputs + 1))
+        for o in 0..<outputs {
+            for j in 0...inputs {
+                for i in 0..<batch { gradient[o * (inputs + 1) + j] += dy[i, o] * (j < inputs ? x[i, j] : 1) }
+            }
+        }
+        return gradient
+    }
+
+    /// Adam's step by plain loops (β₁ 0.9, β₂ 0.999, ε 10⁻⁸), value by value.
+    struct AdamReference {
+        var m: [Double]
+        var v: [Double]
+
+        init(count: Int) {
+            m = Array(repeating: 0, count: count)
+            v = m
+        }
+
+        /// The step of value k from its gradient g at step `step` (from 1).
+        mutating func step(_ g: Double, at k: Int, step: Int) -> Double {
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v[k] = 0.999 * v[k] + 0.001 * g * g
+            let mHat = m[k] / (1 - pow(0.9, Double(step)))
+            let vHat = v[k] / (1 - pow(0.999, Double(step)))
+            return mHat / (vHat.squareRoot() + 1e-8)
+        }
+    }
+
     /// `ΔW_grafted` against `lr·‖G‖·ΔW/‖ΔW‖`, relative to its size.
     static func graftError(grafted: Reference, ungrafted: Reference, gradientNorm: Double, lr: Double) -> Double {
         let norm = ungrafted.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -48,15 +80,7 @@ import Testing
             let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
             let dy = Matrix<Double>.random(rows: batch, columns: outputs, scale: 0.2, using: &generator)
             let (w1, w2) = (try stepped(&grafted, a, x, dy), try stepped(&plain, b, x, dy))
-            // G = dYᵀ·[X 1], by plain loops.
-            var squared = 0.0
-            for o in 0..<outputs {
-                for j in 0...inputs {
-                    var g = 0.0
-                    for i in 0..<batch { g += dy[i, o] * (j < inputs ? x[i, j] : 1) }
-                    squared += g * g
-                }
-            }
+            let squared = Self.denseGradient(x, dy).reduce(0) { $0 + $1 * $1 }
             let error = Self.graftError(
                 grafted: Reference(weight) - Reference(w1), ungrafted: Reference(weight) - Reference(w2),
                 gradientNorm: squared.squareRoot(), lr: 0.3)
@@ -93,8 +117,7 @@ import Testing
         let (a, b) = (try grafted.register(spec), try plain.register(spec))
         var generator = SeededGenerator(seed: 93)
         let weight = Matrix<Double>.random(rows: outputs, columns: inputs + 1, using: &generator)
-        let count = outputs * (inputs + 1)
-        var (m, v) = ([Double](repeating: 0, count: count), [Double](repeating: 0, count: count))
+        var adam = AdamReference(count: outputs * (inputs + 1))
         for step in 1...3 {
             let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
             // Gradients of different sizes each step, so that v̂ is not G².
@@ -102,29 +125,17 @@ import Testing
             var gradient = Matrix<Double>(rows: outputs, columns: inputs + 1)
             try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: true, into: &gradient)
             var (w1, w2) = (weight, weight)
-            for (optimizer, layer) in [(0, a), (1, b)] {
-                if optimizer == 0 {
-                    try grafted.observe(layer, inputs: x, outputGradients: dy)
-                    if fused { try grafted.step(layer, weight: &w1, inputs: x, outputGradients: dy) }
-                    else { try grafted.step(layer, weight: &w1, gradient: gradient) }
-                } else {
-                    try plain.observe(layer, inputs: x, outputGradients: dy)
-                    try plain.step(layer, weight: &w2, gradient: gradient)
-                }
+            try grafted.observe(a, inputs: x, outputGradients: dy)
+            if fused {
+                try grafted.step(a, weight: &w1, inputs: x, outputGradients: dy)
+            } else {
+                try grafted.step(a, weight: &w1, gradient: gradient)
             }
-            var squared = 0.0
-            for o in 0..<outputs {
-                for j in 0...inputs {
-                    var g = 0.0
-                    for i in 0..<batch { g += dy[i, o] * (j < inputs ? x[i, j] : 1) }
-                    let k = o * (inputs + 1) + j
-                    m[k] = 0.9 * m[k] + 0.1 * g
-                    v[k] = 0.999 * v[k] + 0.001 * g * g
-                    let mHat = m[k] / (1 - pow(0.9, Double(step)))
-                    let vHat = v[k] / (1 - pow(0.999, Double(step)))
-                    let adam = mHat / (vHat.squareRoot() + 1e-8)
-                    squared += adam * adam
-                }
+            try plain.observe(b, inputs: x, outputGradients: dy)
+            try plain.step(b, weight: &w2, gradient: gradient)
+            let squared = Self.denseGradient(x, dy).enumerated().reduce(0.0) { sum, element in
+                let value = adam.step(element.element, at: element.offset, step: step)
+                return sum + value * value
             }
             let error = Self.graftError(
                 grafted: Reference(weight) - Reference(w1), ungrafted: Reference(weight) - Reference(w2),
@@ -173,7 +184,7 @@ import Testing
         let (a, b) = (try grafted.register(spec), try plain.register(spec))
         var generator = SeededGenerator(seed: 95)
         let table = Matrix<Double>.random(rows: vocabulary, columns: width, using: &generator)
-        var (m, v) = (Reference(rows: vocabulary, columns: width), Reference(rows: vocabulary, columns: width))
+        var adam = AdamReference(count: vocabulary * width)
         for (step, lookups) in [[0, 2, 2, 5], [2, 7], [1, 5, 0]].enumerated() {
             let dy = Matrix<Double>.random(rows: lookups.count, columns: width, scale: Double(step + 1), using: &generator)
             var (t1, t2) = (table, table)
@@ -185,13 +196,8 @@ import Testing
             var squared = 0.0
             for row in rows {
                 for j in 0..<width {
-                    let g = gradient[row, j]
-                    m[row, j] = 0.9 * m[row, j] + 0.1 * g
-                    v[row, j] = 0.999 * v[row, j] + 0.001 * g * g
-                    let mHat = m[row, j] / (1 - pow(0.9, Double(step + 1)))
-                    let vHat = v[row, j] / (1 - pow(0.999, Double(step + 1)))
-                    let adam = mHat / (vHat.squareRoot() + 1e-8)
-                    squared += adam * adam
+                    let value = adam.step(gradient[row, j], at: row * width + j, step: step + 1)
+                    squared += value * value
                 }
             }
             let (moved1, moved2) = (Reference(table) - Reference(t1), Reference(table) - Reference(t2))
