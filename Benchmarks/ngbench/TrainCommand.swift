@@ -36,7 +36,7 @@ struct Train: ParsableCommand {
     @Option(help: "NG+ block size of a block-diagonal GFIM (default 1024).") var blockSize: Int?
     @Option(help: "NG+ inversion: explicitInverse, choleskySolve or woodbury (default: the fewest flops per layer).") var method: CurvatureMethod?
     @Option(help: "NG+'s step along its direction: sgd (momentum SGD, the paper's) or adam (Adam; AdamW on the transformer), as the authors did for SchNet.") var ngplusBase: NGPlusBase = .sgd
-    @Option(help: "NG+'s step size: none (its direction's own, the paper's) or gradientNorm (each layer's step as long as the gradient's: NG+ at its base's learning rate) or adamNorm (as long as Adam's step: NG+ at Adam's learning rate over its momentum gain).") var graft: StepGraft = .none
+    @Option(help: "NG+'s step size: none (its direction's own, the paper's) or gradientNorm (each layer's step as long as the gradient's: NG+ at its base's learning rate) or adamNorm (as long as Adam's step: NG+ at a learning rate of Adam's order, 1e-3 in the race).") var graft: StepGraft = .none
     @Option(help: "NG+'s damping form: plain, squareRoot, clampedSquareRoot or relative (λ times the mean eigenvalue of the GFIM); default: the paper's per layer kind.") var dampingForm: DampingForm?
     @Flag(help: "MLP, CNN and ResNet: random crops (padding 2) and horizontal flips of the training images, drawn anew every epoch.") var augment = false
     @Option(help: "Folder of the four IDX files.") var data = FashionMNIST.defaultDirectory
