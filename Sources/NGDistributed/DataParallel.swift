@@ -54,11 +54,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     ///   fewer than the processes; `DistributedError.mismatch` when the processes were given
     ///   different batches.
     public init(_ base: Base, communicator: Communicator, globalBatch: Int, rowsPerSample: Int = 1) throws {
-        guard rowsPerSample >= 1, globalBatch % rowsPerSample == 0, globalBatch / rowsPerSample >= communicator.size else {
-            throw NGError.invalidArgument(
-                operation: .dataParallelInit, argument: "globalBatch",
-                reason: "\(globalBatch) rows in samples of \(rowsPerSample) cannot be split over \(communicator.size) processes")
-        }
+        try NGError.Operation.dataParallelInit.require(
+            rowsPerSample >= 1 && globalBatch % rowsPerSample == 0 && globalBatch / rowsPerSample >= communicator.size, "globalBatch",
+            "\(globalBatch) rows in samples of \(rowsPerSample) cannot be split over \(communicator.size) processes")
         var values: [Int64] = [Int64(globalBatch), Int64(rowsPerSample), -Int64(globalBatch), -Int64(rowsPerSample)]
         try communicator.allReduceMax(&values)
         guard values[0] == -values[2], values[1] == -values[3] else {
@@ -167,11 +165,9 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// The update of `layer` from the whole batch's synchronized gradient.
     public mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>) throws {
         let i = try index(of: layer, .dataParallelStep)
-        guard slots[i].synchronized else {
-            throw NGError.invalidArgument(
-                operation: .dataParallelStep, argument: "layer",
-                reason: "layer \(i) has no synchronized gradient: submit it and synchronize() first")
-        }
+        try NGError.Operation.dataParallelStep.require(
+            slots[i].synchronized, "layer",
+            "layer \(i) has no synchronized gradient: submit it and synchronize() first")
         if let exchange = slots[i].embedding {
             try base.step(layer, table: &weight, lookups: exchange.lookups, outputGradients: exchange.rows)
         } else {

@@ -27,17 +27,13 @@ struct EmbeddingExchange<Scalar: BLASScalar> {
         lookups: [Int], outputGradients: Matrix<Scalar>, localRowCount: Int, weight: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         try outputGradients.requireShape(Shape(lookups.count, width), operation, "outputGradients")
-        guard !lookups.isEmpty, lookups.count % localRowCount == 0 else {
-            throw .invalidArgument(
-                operation: operation, argument: "lookups",
-                reason: "\(lookups.count) lookups are not a whole number for each of this process's \(localRowCount) rows")
-        }
+        try operation.require(
+            !lookups.isEmpty && lookups.count % localRowCount == 0, "lookups",
+            "\(lookups.count) lookups are not a whole number for each of this process's \(localRowCount) rows")
         let count = lookups.count / localRowCount
-        guard perRow == 0 || count == perRow else {
-            throw .invalidArgument(
-                operation: operation, argument: "lookups",
-                reason: "\(count) lookups a row, where earlier steps had \(perRow): every step's must match")
-        }
+        try operation.require(
+            perRow == 0 || count == perRow, "lookups",
+            "\(count) lookups a row, where earlier steps had \(perRow): every step's must match")
         for r in 0..<lookups.count where lookups[r] < 0 || lookups[r] >= vocabulary {
             throw .invalidArgument(
                 operation: operation, argument: "lookups",

@@ -14,16 +14,10 @@ public struct BlockDiagonalMatrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// - Throws: `invalidArgument` when `dimension` or `blockSize` is below 1.
     public init(dimension: Int, blockSize: Int = 1024) throws(NGError) {
         KernelFitWarning.emitOnce()
-        guard dimension >= 1, dimension <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .blockDiagonalMatrixInit, argument: "dimension",
-                reason: "must be in 1...Int32.max, got \(dimension)")
-        }
-        guard blockSize >= 1 else {
-            throw .invalidArgument(
-                operation: .blockDiagonalMatrixInit, argument: "blockSize",
-                reason: "must be at least 1, got \(blockSize)")
-        }
+        try NGError.Operation.blockDiagonalMatrixInit.require(
+            dimension >= 1 && dimension <= Int(Int32.max), "dimension", "must be in 1...Int32.max, got \(dimension)")
+        try NGError.Operation.blockDiagonalMatrixInit.require(
+            blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
         self.dimension = dimension
         self.blockSize = Swift.min(blockSize, dimension)
         let count = (dimension + self.blockSize - 1) / self.blockSize

@@ -42,11 +42,9 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left, stackedSamples: Int? = nil
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        guard outChannels >= 1, outChannels <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .conv2dGFIMBuilderInit, argument: "outChannels",
-                reason: "must be in 1...Int32.max, got \(outChannels)")
-        }
+        try NGError.Operation.conv2dGFIMBuilderInit.require(
+            outChannels >= 1 && outChannels <= Int(Int32.max), "outChannels",
+            "must be in 1...Int32.max, got \(outChannels)")
         self.geometry = geometry
         self.outChannels = outChannels
         self.bias = bias

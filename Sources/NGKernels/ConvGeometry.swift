@@ -28,11 +28,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
             throw .invalidArgument(
                 operation: .convGeometryInit, argument: name, reason: "must be at least 1, got \(value)")
         }
-        guard padding >= 0 else {
-            throw .invalidArgument(
-                operation: .convGeometryInit, argument: "padding",
-                reason: "must be non-negative, got \(padding)")
-        }
+        try NGError.Operation.convGeometryInit.require(padding >= 0, "padding", "must be non-negative, got \(padding)")
         // Every size and every product of sizes is computed with overflow checks and must be
         // one BLAS can take.
         func bounded(_ name: String, _ factors: [Int], plus extra: Int = 0) throws(NGError) -> Int {
@@ -59,12 +55,9 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
                 "output positions",
                 [(paddedHeight - kernelHeight) / stride + 1, (paddedWidth - kernelWidth) / stride + 1])
         }
-        guard kernelHeight <= height + 2 * padding, kernelWidth <= width + 2 * padding else {
-            throw .invalidArgument(
-                operation: .convGeometryInit, argument: "kernel",
-                reason: "\(kernelHeight)×\(kernelWidth) is larger than the padded image "
-                    + "\(height + 2 * padding)×\(width + 2 * padding)")
-        }
+        try NGError.Operation.convGeometryInit.require(
+            kernelHeight <= height + 2 * padding && kernelWidth <= width + 2 * padding, "kernel",
+            "\(kernelHeight)×\(kernelWidth) is larger than the padded image " + "\(height + 2 * padding)×\(width + 2 * padding)")
         self.inChannels = inChannels
         self.height = height
         self.width = width
@@ -146,11 +139,7 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         let operation = NGError.Operation.convGeometryUnfold
         try inputs.requireShape(Shape(inputs.rows, inputLength), operation, "inputs")
         try patches.requireShape(Shape(patchSize, positions), operation, "patches")
-        guard sample >= 0, sample < inputs.rows else {
-            throw .invalidArgument(
-                operation: operation, argument: "sample",
-                reason: "\(sample) is outside 0..<\(inputs.rows)")
-        }
+        try operation.require(sample >= 0 && sample < inputs.rows, "sample", "\(sample) is outside 0..<\(inputs.rows)")
         inputs.withView { x in
             patches.withMutableView { u in unfold(x.rows(sample..<sample + 1), into: u) }
         }

@@ -51,16 +51,10 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
         maxRetries: Int = 6, retryGrowth: Double = 10
     ) throws(NGError) {
         KernelFitWarning.emitOnce()
-        guard maxRetries >= 0 else {
-            throw .invalidArgument(
-                operation: .dampedInverseInit, argument: "maxRetries",
-                reason: "must be non-negative, got \(maxRetries)")
-        }
-        guard retryGrowth > 1, retryGrowth.isFinite else {
-            throw .invalidArgument(
-                operation: .dampedInverseInit, argument: "retryGrowth",
-                reason: "must be finite and above 1, got \(retryGrowth)")
-        }
+        try NGError.Operation.dampedInverseInit.require(
+            maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")
+        try NGError.Operation.dampedInverseInit.require(
+            retryGrowth > 1 && retryGrowth.isFinite, "retryGrowth", "must be finite and above 1, got \(retryGrowth)")
         self.storedBlocks = try BlockDiagonalMatrix(dimension: dimension, blockSize: blockSize)
         self.scratch = storedBlocks
         self.dimension = dimension
@@ -157,11 +151,9 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     /// its smallest normal number: λ = 1e-80 in Float, say): the matrix would be undamped.
     @inlinable
     static func requireRepresentable(shift: Double, _ operation: NGError.Operation) throws(NGError) {
-        guard Scalar(shift) >= Scalar.leastNormalMagnitude else {
-            throw .invalidArgument(
-                operation: operation, argument: "damping",
-                reason: "gives a diagonal shift of \(shift), which underflows in \(Scalar.self)")
-        }
+        try operation.require(
+            Scalar(shift) >= Scalar.leastNormalMagnitude, "damping",
+            "gives a diagonal shift of \(shift), which underflows in \(Scalar.self)")
     }
 
     /// Puts the result of the last successful `stageRefresh` in use.

@@ -22,10 +22,7 @@ public enum GFIM {
         try m.requireNonEmpty(operation, "M")
         try requireOrder(side == .left ? m.rows : m.columns, of: gfim, operation)
         try requireNewWeight(newWeight, operation)
-        guard scale > 0, scale.isFinite else {
-            throw .invalidArgument(
-                operation: operation, argument: "scale", reason: "must be positive and finite, got \(scale)")
-        }
+        try operation.require(scale > 0 && scale.isFinite, "scale", "must be positive and finite, got \(scale)")
         try m.requireFinite(operation, "M")
         miniBatchUnchecked(m, side: side, newWeight: newWeight, scale: scale, into: &gfim)
     }
@@ -80,11 +77,7 @@ public enum GFIM {
     static func requireNewWeight<Scalar: BLASScalar>(
         _ newWeight: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
-        guard newWeight > 0, newWeight <= 1 else {
-            throw .invalidArgument(
-                operation: operation, argument: "newWeight",
-                reason: "must be in (0, 1], got \(newWeight)")
-        }
+        try operation.require(newWeight > 0 && newWeight <= 1, "newWeight", "must be in (0, 1], got \(newWeight)")
     }
 
     /// For each block b of F, over the rows (or, with `overColumns`, the columns) `r_b` of

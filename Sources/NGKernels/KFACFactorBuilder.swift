@@ -36,9 +36,8 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
     /// A conv2d layer's factors.
     public init(geometry: ConvGeometry, outChannels: Int, bias: Bool) throws(NGError) {
         KernelFitWarning.emitOnce()
-        guard outChannels >= 1 else {
-            throw .invalidArgument(operation: .kfacFactorBuilderInit, argument: "outChannels", reason: "must be at least 1, got \(outChannels)")
-        }
+        try NGError.Operation.kfacFactorBuilderInit.require(
+            outChannels >= 1, "outChannels", "must be at least 1, got \(outChannels)")
         self.geometry = geometry
         outputs = outChannels
         inputs = geometry.patchSize

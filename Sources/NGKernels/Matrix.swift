@@ -49,16 +49,12 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// - Throws: `NGError.invalidArgument` when the count is not `rows · columns` or a
     ///   dimension is negative or does not fit in `Int32`.
     public init(rows: Int, columns: Int, elements: [Scalar]) throws(NGError) {
-        guard rows >= 0, columns >= 0, rows <= Int(Int32.max), columns <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .matrixInit, argument: "shape",
-                reason: "\(rows)×\(columns) has a negative dimension or one beyond Int32.max")
-        }
-        guard elements.count == rows * columns else {
-            throw .invalidArgument(
-                operation: .matrixInit, argument: "elements",
-                reason: "has \(elements.count) values, a \(rows)×\(columns) matrix needs \(rows * columns)")
-        }
+        try NGError.Operation.matrixInit.require(
+            rows >= 0 && columns >= 0 && rows <= Int(Int32.max) && columns <= Int(Int32.max), "shape",
+            "\(rows)×\(columns) has a negative dimension or one beyond Int32.max")
+        try NGError.Operation.matrixInit.require(
+            elements.count == rows * columns, "elements",
+            "has \(elements.count) values, a \(rows)×\(columns) matrix needs \(rows * columns)")
         self.rows = rows
         self.columns = columns
         self.storage = elements

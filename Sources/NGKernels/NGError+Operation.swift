@@ -17,6 +17,7 @@ extension NGError {
 extension NGError.Operation {
     /// Throws `invalidArgument` naming `argument`, with `reason`, unless `holds`: a setting's
     /// range check in one line.
+    @inlinable
     package func require(_ holds: Bool, _ argument: String, _ reason: @autoclosure () -> String) throws(NGError) {
         if !holds { throw .invalidArgument(operation: self, argument: argument, reason: reason()) }
     }

@@ -53,16 +53,11 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
     ///   factor not above 1.
     public init(dimension: Int, maxRetries: Int = 6, retryGrowth: Double = 10) throws(NGError) {
         KernelFitWarning.emitOnce()
-        guard dimension >= 1, dimension <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .woodburyInverseInit, argument: "dimension",
-                reason: "must be in 1...Int32.max, got \(dimension)")
-        }
-        guard maxRetries >= 0, retryGrowth > 1, retryGrowth.isFinite else {
-            throw .invalidArgument(
-                operation: .woodburyInverseInit, argument: "maxRetries/retryGrowth",
-                reason: "need maxRetries ≥ 0 and a finite retryGrowth > 1, got \(maxRetries), \(retryGrowth)")
-        }
+        try NGError.Operation.woodburyInverseInit.require(
+            dimension >= 1 && dimension <= Int(Int32.max), "dimension", "must be in 1...Int32.max, got \(dimension)")
+        try NGError.Operation.woodburyInverseInit.require(
+            maxRetries >= 0 && retryGrowth > 1 && retryGrowth.isFinite, "maxRetries/retryGrowth",
+            "need maxRetries ≥ 0 and a finite retryGrowth > 1, got \(maxRetries), \(retryGrowth)")
         self.dimension = dimension
         self.maxRetries = maxRetries
         self.retryGrowth = retryGrowth
@@ -120,14 +115,8 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
         try u.requireNonEmpty(operation, "factors")
         try u.requireShape(Shape(u.rows, dimension), operation, "factors")
         let r = rank ?? u.rows
-        guard r >= 1, r <= u.rows else {
-            throw .invalidArgument(
-                operation: operation, argument: "rank", reason: "must be in 1...\(u.rows), got \(r)")
-        }
-        guard scale > 0, scale.isFinite else {
-            throw .invalidArgument(
-                operation: operation, argument: "scale", reason: "must be positive and finite, got \(scale)")
-        }
+        try operation.require(r >= 1 && r <= u.rows, "rank", "must be in 1...\(u.rows), got \(r)")
+        try operation.require(scale > 0 && scale.isFinite, "scale", "must be positive and finite, got \(scale)")
         try damping.validate(operation)
         let m = dimension
 

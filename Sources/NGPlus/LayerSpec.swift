@@ -69,11 +69,9 @@ public enum LayerSpec: Sendable, Equatable, Codable {
         // The sizes are now at most Int32.max each: W̃'s shape and element count cannot overflow.
         let shape = parameterShape
         let (elements, overflow) = shape.rows.multipliedReportingOverflow(by: shape.columns)
-        guard shape.columns <= Int(Int32.max), !overflow, elements <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: operation, argument: "layer",
-                reason: "has a parameter of \(shape), more than Int32.max values")
-        }
+        try operation.require(
+            shape.columns <= Int(Int32.max) && !overflow && elements <= Int(Int32.max), "layer",
+            "has a parameter of \(shape), more than Int32.max values")
         // The least any optimizer allocates for it, in Float: a step's direction and new weight
         // and two buffers of state for a dense or matrix parameter, one table-sized buffer of
         // state for an embedding table (its workspaces hold one step's rows).

@@ -194,11 +194,8 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
             throw refusal("its coming step gathers no factor rows")
         }
         let local = layers[i].factorRowsInUse
-        guard totalRows >= max(local, 1) else {
-            throw NGError.invalidArgument(
-                operation: shareOperation, argument: "totalRows",
-                reason: "\(totalRows) rows cannot hold this process's \(local)")
-        }
+        try shareOperation.require(
+            totalRows >= max(local, 1), "totalRows", "\(totalRows) rows cannot hold this process's \(local)")
         layers[i].withGatheredRows(totalRows: totalRows, body)
     }
 
@@ -236,11 +233,9 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         guard let refresh = layers[i].sharedRefresh(settings) else {
             throw refusal("no refresh one process makes for all is due on its coming step")
         }
-        guard values == refresh.values, figures == refresh.figures else {
-            throw .invalidArgument(
-                operation: shareOperation, argument: "values, figures",
-                reason: "a record of \(values) values and \(figures) figures where the refresh has \(refresh.values) and \(refresh.figures)")
-        }
+        try shareOperation.require(
+            values == refresh.values && figures == refresh.figures, "values, figures",
+            "a record of \(values) values and \(figures) figures where the refresh has \(refresh.values) and \(refresh.figures)")
     }
 
     /// The error of a sharing call the layer's coming step does not make.

@@ -71,11 +71,9 @@ enum StepValidation {
 
     /// An embedding table steps from its lookups, never from a whole-table gradient.
     static func requireNotEmbedding(_ spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) {
-        guard !spec.isEmbedding else {
-            throw .invalidArgument(
-                operation: operation, argument: "layer",
-                reason: "is an embedding table: step it from its lookups, step(_:table:lookups:outputGradients:)")
-        }
+        try operation.require(
+            !spec.isEmbedding, "layer",
+            "is an embedding table: step it from its lookups, step(_:table:lookups:outputGradients:)")
     }
 
     /// An embedding table, its lookups (each a row of the table) and their output gradients
@@ -92,9 +90,7 @@ enum StepValidation {
                 operation: operation, argument: "layer", reason: "takes lookups only as an embedding table")
         }
         try table.requireShape(spec.parameterShape, operation, "table")
-        guard !lookups.isEmpty else {
-            throw .invalidArgument(operation: operation, argument: "lookups", reason: "is empty")
-        }
+        try operation.require(!lookups.isEmpty, "lookups", "is empty")
         for r in 0..<lookups.count where lookups[r] < 0 || lookups[r] >= vocabulary {
             throw .invalidArgument(
                 operation: operation, argument: "lookups",

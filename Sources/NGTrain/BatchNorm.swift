@@ -50,18 +50,14 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
             throw .invalidArgument(operation: .batchNormInit, argument: name, reason: "must be at least 1, got \(value)")
         }
         let (width, overflow) = channels.multipliedReportingOverflow(by: positions)
-        guard !overflow, width <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .batchNormInit, argument: "channels, positions",
-                reason: "\(channels) × \(positions) values a row is more than Int32.max")
-        }
-        guard (0...1).contains(momentum) else {
-            throw .invalidArgument(operation: .batchNormInit, argument: "momentum", reason: "must be in [0, 1], got \(momentum)")
-        }
-        guard epsilon > 0, epsilon.isFinite, Scalar(epsilon) > 0 else {
-            throw .invalidArgument(
-                operation: .batchNormInit, argument: "epsilon", reason: "must be positive and finite in \(Scalar.self), got \(epsilon)")
-        }
+        try NGError.Operation.batchNormInit.require(
+            !overflow && width <= Int(Int32.max), "channels, positions",
+            "\(channels) × \(positions) values a row is more than Int32.max")
+        try NGError.Operation.batchNormInit.require(
+            (0...1).contains(momentum), "momentum", "must be in [0, 1], got \(momentum)")
+        try NGError.Operation.batchNormInit.require(
+            epsilon > 0 && epsilon.isFinite && Scalar(epsilon) > 0, "epsilon",
+            "must be positive and finite in \(Scalar.self), got \(epsilon)")
         try MemoryRequirement.of(
             "its \(channels) channels' scale, shift, statistics and gradients", elements: 12 * Double(channels), Scalar.self
         ).check(.batchNormInit, argument: "channels")

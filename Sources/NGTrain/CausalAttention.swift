@@ -46,10 +46,8 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         where value < 1 || value > 1 << 20 {
             throw .invalidArgument(operation: .causalAttentionInit, argument: name, reason: "must be in 1...2²⁰, got \(value)")
         }
-        guard width % heads == 0 else {
-            throw .invalidArgument(
-                operation: .causalAttentionInit, argument: "heads", reason: "\(heads) heads do not divide the width \(width)")
-        }
+        try NGError.Operation.causalAttentionInit.require(
+            width % heads == 0, "heads", "\(heads) heads do not divide the width \(width)")
         try MemoryRequirement.of(
             "one head's \(sequenceLength) × \(sequenceLength) attention scores",
             elements: Double(sequenceLength) * Double(sequenceLength), Scalar.self
@@ -82,11 +80,8 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, 3 * width), .causalAttentionForward, "input")
-        guard x.rows % sequenceLength == 0 else {
-            throw .invalidArgument(
-                operation: .causalAttentionForward, argument: "input",
-                reason: "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
-        }
+        try NGError.Operation.causalAttentionForward.require(
+            x.rows % sequenceLength == 0, "input", "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
         let (t, sequences) = (sequenceLength, x.rows / sequenceLength)
         if probabilities.rows != sequences * heads * t {
             // P and its gradient for every sequence and head: 2·heads·T values per token row.

@@ -26,11 +26,9 @@ public struct ClickLog: Sendable {
         trainCount: Int, testCount: Int, denseFeatures: Int = 13, vocabularies: [Int] = Array(repeating: 100_000, count: 8),
         bag: Int = 2, width: Int = 16, zipfExponent: Double = 1.05, seed: UInt64
     ) throws(NGError) -> ClickLog {
-        guard trainCount >= 1, testCount >= 1, zipfExponent > 0, zipfExponent.isFinite else {
-            throw .invalidArgument(
-                operation: .clickLogGenerate, argument: "trainCount, testCount, zipfExponent",
-                reason: "needs counts of at least 1 and a positive exponent, got \(trainCount), \(testCount), \(zipfExponent)")
-        }
+        try NGError.Operation.clickLogGenerate.require(
+            trainCount >= 1 && testCount >= 1 && zipfExponent > 0 && zipfExponent.isFinite, "trainCount, testCount, zipfExponent",
+            "needs counts of at least 1 and a positive exponent, got \(trainCount), \(testCount), \(zipfExponent)")
         let teacher = try Model<Float>.dlrm(
             denseFeatures: denseFeatures, vocabularies: vocabularies, bag: bag, width: width, seed: seed &+ 0x7EAC_4E12)
         var generator = SeededGenerator(seed: seed)

@@ -18,10 +18,8 @@ public struct ClickMetrics: Sendable, Equatable {
         while start < data.count {
             let end = min(start + max(batchSize, 1), data.count)
             let logits = try model.forward(model.gather(data.images, Array(start..<end)[...]))
-            guard logits.columns == 2 else {
-                throw .invalidArgument(
-                    operation: .clickMetricsEvaluate, argument: "model", reason: "has \(logits.columns) outputs, not 2")
-            }
+            try NGError.Operation.clickMetricsEvaluate.require(
+                logits.columns == 2, "model", "has \(logits.columns) outputs, not 2")
             for i in 0..<(end - start) { scores[start + i] = Double(logits[i, 1] - logits[i, 0]) }
             start = end
         }

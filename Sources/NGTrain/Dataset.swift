@@ -12,11 +12,9 @@ public struct Dataset: Sendable {
 
     /// - Throws: `invalidArgument` when counts disagree or a label is out of range.
     public init(images: Matrix<Float>, labels: [Int], classes: Int, height: Int, width: Int) throws(NGError) {
-        guard images.rows == labels.count, images.columns == height * width, classes >= 2 else {
-            throw .invalidArgument(
-                operation: .datasetInit, argument: "images/labels",
-                reason: "\(images.rows) images of \(images.columns) values, \(labels.count) labels, \(classes) classes for \(height)×\(width) images")
-        }
+        try NGError.Operation.datasetInit.require(
+            images.rows == labels.count && images.columns == height * width && classes >= 2, "images/labels",
+            "\(images.rows) images of \(images.columns) values, \(labels.count) labels, \(classes) classes for \(height)×\(width) images")
         if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
             throw .invalidArgument(operation: .datasetInit, argument: "labels", reason: "holds \(bad), outside 0..<\(classes)")
         }

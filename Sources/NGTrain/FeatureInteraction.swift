@@ -37,11 +37,9 @@ public final class FeatureInteraction<Scalar: NetworkScalar>: NetworkLayer, Laye
     public init(
         denseFeatures: Int, width: Int, bottom: [any NetworkLayer<Scalar>], bags: [EmbeddingBag<Scalar>]
     ) throws(NGError) {
-        guard denseFeatures >= 1, width >= 1, !bottom.isEmpty, !bags.isEmpty else {
-            throw .invalidArgument(
-                operation: .featureInteractionInit, argument: "denseFeatures, width, bottom, bags",
-                reason: "needs a dense feature, a width, a bottom layer and a bag, got \(denseFeatures), \(width), \(bottom.count), \(bags.count)")
-        }
+        try NGError.Operation.featureInteractionInit.require(
+            denseFeatures >= 1 && width >= 1 && !bottom.isEmpty && !bags.isEmpty, "denseFeatures, width, bottom, bags",
+            "needs a dense feature, a width, a bottom layer and a bag, got \(denseFeatures), \(width), \(bottom.count), \(bags.count)")
         if let other = bags.first(where: { $0.width != width }) {
             throw .invalidArgument(
                 operation: .featureInteractionInit, argument: "bags", reason: "a bag has width \(other.width), not \(width)")

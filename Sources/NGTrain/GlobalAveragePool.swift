@@ -14,11 +14,9 @@ public final class GlobalAveragePool<Scalar: NetworkScalar>: NetworkLayer {
     /// - Throws: `invalidArgument` for a size below 1 or rows of more than `Int32.max` values.
     public init(channels: Int, positions: Int) throws(NGError) {
         let (width, overflow) = channels.multipliedReportingOverflow(by: positions)
-        guard channels >= 1, positions >= 1, !overflow, width <= Int(Int32.max) else {
-            throw .invalidArgument(
-                operation: .globalAveragePoolInit, argument: "channels, positions",
-                reason: "must be at least 1 and make fewer than 2³¹ values a row, got \(channels) × \(positions)")
-        }
+        try NGError.Operation.globalAveragePoolInit.require(
+            channels >= 1 && positions >= 1 && !overflow && width <= Int(Int32.max), "channels, positions",
+            "must be at least 1 and make fewer than 2³¹ values a row, got \(channels) × \(positions)")
         self.channels = channels
         self.positions = positions
     }

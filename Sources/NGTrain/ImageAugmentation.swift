@@ -14,9 +14,8 @@ public struct ImageAugmentation: Sendable, Equatable {
 
     /// - Throws: `invalidArgument` for a negative padding.
     public init(padding: Int = 2, horizontalFlip: Bool = true) throws(NGError) {
-        guard padding >= 0 else {
-            throw .invalidArgument(operation: .imageAugmentationInit, argument: "padding", reason: "must be at least 0, got \(padding)")
-        }
+        try NGError.Operation.imageAugmentationInit.require(
+            padding >= 0, "padding", "must be at least 0, got \(padding)")
         self.padding = padding
         self.horizontalFlip = horizontalFlip
     }

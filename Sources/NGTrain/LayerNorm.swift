@@ -22,13 +22,11 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     /// - Throws: `invalidArgument` for a width below 1 or an ε that is not positive and finite,
     ///   or parameters larger than this machine's memory.
     public init(width: Int, epsilon: Double = 1e-5) throws(NGError) {
-        guard width >= 1, width <= Int(Int32.max) else {
-            throw .invalidArgument(operation: .layerNormInit, argument: "width", reason: "must be in 1...Int32.max, got \(width)")
-        }
-        guard epsilon > 0, epsilon.isFinite, Scalar(epsilon) > 0 else {
-            throw .invalidArgument(
-                operation: .layerNormInit, argument: "epsilon", reason: "must be positive and finite in \(Scalar.self), got \(epsilon)")
-        }
+        try NGError.Operation.layerNormInit.require(
+            width >= 1 && width <= Int(Int32.max), "width", "must be in 1...Int32.max, got \(width)")
+        try NGError.Operation.layerNormInit.require(
+            epsilon > 0 && epsilon.isFinite && Scalar(epsilon) > 0, "epsilon",
+            "must be positive and finite in \(Scalar.self), got \(epsilon)")
         try Self.memory(width: width).check(.layerNormInit, argument: "width")
         self.width = width
         self.epsilon = Scalar(epsilon)

@@ -54,10 +54,8 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
             try x.requireShape(Shape(x.rows, channels * plane), .maxPoolForward, "input")
             batch = x.rows
         }
-        guard x.rows * x.columns < Int(Int32.max) else {
-            throw .invalidArgument(operation: .maxPoolForward, argument: "input",
-                                   reason: "\(x.rows)×\(x.columns) has 2³¹ values or more")
-        }
+        try NGError.Operation.maxPoolForward.require(
+            x.rows * x.columns < Int(Int32.max), "input", "\(x.rows)×\(x.columns) has 2³¹ values or more")
         layout = PoolingLayout(channels: channels, height: height, width: width,
                                channelMajorBatch: channelMajorInput ? batch : nil)
         ensureShape(&output, batch, outputLength)

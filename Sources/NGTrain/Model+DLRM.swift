@@ -14,10 +14,9 @@ extension Model {
         width: Int = 16, bottom: [Int] = [64], top: [Int] = [64, 32], reduction: BagReduction = .sum, seed: UInt64
     ) throws(NGError) -> Model {
         let sizes = [denseFeatures, bag, width] + vocabularies + bottom + top
-        guard !vocabularies.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else {
-            throw .invalidArgument(
-                operation: .modelDLRM, argument: "sizes", reason: "needs a table and every size at least 1, got \(sizes)")
-        }
+        try NGError.Operation.modelDLRM.require(
+            !vocabularies.isEmpty && sizes.allSatisfy({ $0 >= 1 }), "sizes",
+            "needs a table and every size at least 1, got \(sizes)")
         var requirement = MemoryRequirement()
         for vocabulary in vocabularies { requirement.add(TokenEmbedding<Scalar>.memory(vocabulary: vocabulary, width: width)) }
         try requirement.check(.modelDLRM, argument: "vocabularies, width")

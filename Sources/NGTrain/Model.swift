@@ -69,10 +69,9 @@ public final class Model<Scalar: NetworkScalar> {
         let first = try ConvGeometry(inChannels: 1, height: height, width: width, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let second = try ConvGeometry(inChannels: 32, height: height / 2, width: width / 2, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let (planes, overflow) = (height / 4).multipliedReportingOverflow(by: width / 4)
-        guard !overflow, planes <= Int(Int32.max) / 64 else {
-            throw .invalidArgument(
-                operation: .modelCNN, argument: "height, width", reason: "\(height) × \(width) flattens to more than Int32.max values")
-        }
+        try NGError.Operation.modelCNN.require(
+            !overflow && planes <= Int(Int32.max) / 64, "height, width",
+            "\(height) × \(width) flattens to more than Int32.max values")
         let flattened = 64 * planes
         var requirement = MemoryRequirement()
         for (n, m) in [(flattened, 128), (128, classes)] {
@@ -104,11 +103,9 @@ public final class Model<Scalar: NetworkScalar> {
         height: Int = 28, width: Int = 28, channels: Int = 1, classes: Int = 10, widths: [Int] = [16, 32, 64],
         blocks: Int = 3, seed: UInt64
     ) throws(NGError) -> Model {
-        guard !widths.isEmpty, blocks >= 1, widths.allSatisfy({ $0 >= 1 }) else {
-            throw .invalidArgument(
-                operation: .modelResNet, argument: "widths, blocks",
-                reason: "needs at least one stage of at least one channel and one block, got \(widths) and \(blocks)")
-        }
+        try NGError.Operation.modelResNet.require(
+            !widths.isEmpty && blocks >= 1 && widths.allSatisfy({ $0 >= 1 }), "widths, blocks",
+            "needs at least one stage of at least one channel and one block, got \(widths) and \(blocks)")
         var generator = SeededGenerator(seed: seed)
         func convolution(
             _ inChannels: Int, _ size: (Int, Int), _ outChannels: Int, kernel: Int, stride: Int, inputGradient: Bool = true
@@ -131,10 +128,8 @@ public final class Model<Scalar: NetworkScalar> {
                 let first = try convolution(inChannels, size, outChannels, kernel: 3, stride: stride)
                 let out = (first.geometry.outHeight, first.geometry.outWidth)
                 let positions = out.0 * out.1
-                guard positions >= 1 else {
-                    throw .invalidArgument(
-                        operation: .modelResNet, argument: "height, width", reason: "\(height) × \(width) shrinks below a pixel")
-                }
+                try NGError.Operation.modelResNet.require(
+                    positions >= 1, "height, width", "\(height) × \(width) shrinks below a pixel")
                 let shortcut: [any NetworkLayer<Scalar>] = stride == 1 && inChannels == outChannels ? [] : [
                     try convolution(inChannels, size, outChannels, kernel: 1, stride: stride),
                     try BatchNorm<Scalar>(channels: outChannels, positions: positions),
@@ -164,9 +159,7 @@ public final class Model<Scalar: NetworkScalar> {
     public static func transformer(
         sequenceLength: Int, width: Int, heads: Int, blocks: Int, seed: UInt64
     ) throws(NGError) -> Model {
-        guard blocks >= 1 else {
-            throw .invalidArgument(operation: .modelTransformer, argument: "blocks", reason: "must be at least 1, got \(blocks)")
-        }
+        try NGError.Operation.modelTransformer.require(blocks >= 1, "blocks", "must be at least 1, got \(blocks)")
         try transformerMemory(sequenceLength: sequenceLength, width: width, blocks: blocks).check(
             .modelTransformer, argument: "sequenceLength, width, blocks")
         var generator = SeededGenerator(seed: seed)

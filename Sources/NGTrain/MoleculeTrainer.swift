@@ -24,9 +24,8 @@ public struct MoleculeTrainer {
 
     /// - Throws: `invalidArgument` for fewer than one molecule a batch.
     public init(molecules: Int, seed: UInt64) throws(NGError) {
-        guard molecules >= 1 else {
-            throw .invalidArgument(operation: .moleculeTrainerInit, argument: "molecules", reason: "must be at least 1, got \(molecules)")
-        }
+        try NGError.Operation.moleculeTrainerInit.require(
+            molecules >= 1, "molecules", "must be at least 1, got \(molecules)")
         self.molecules = molecules
         self.seed = seed
     }
@@ -46,11 +45,9 @@ public struct MoleculeTrainer {
         _ model: Model<Float>, optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }, until: (MoleculeRecord) -> Bool = { _ in false }
     ) throws -> [MoleculeRecord] where O.Scalar == Float {
-        guard epochs >= 1, train.count >= molecules else {
-            throw NGError.invalidArgument(
-                operation: .moleculeTrainerTrain, argument: "epochs, train",
-                reason: "needs an epoch and a batch of \(molecules) molecules, got \(epochs) and \(train.count)")
-        }
+        try NGError.Operation.moleculeTrainerTrain.require(
+            epochs >= 1 && train.count >= molecules, "epochs, train",
+            "needs an epoch and a batch of \(molecules) molecules, got \(epochs) and \(train.count)")
         let scale = Self.scale(of: train)
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<train.count)

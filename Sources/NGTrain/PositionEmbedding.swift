@@ -39,11 +39,8 @@ public final class PositionEmbedding<Scalar: NetworkScalar>: GradientOnlyLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, width), .positionEmbeddingForward, "input")
-        guard x.rows % sequenceLength == 0 else {
-            throw .invalidArgument(
-                operation: .positionEmbeddingForward, argument: "input",
-                reason: "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
-        }
+        try NGError.Operation.positionEmbeddingForward.require(
+            x.rows % sequenceLength == 0, "input", "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
         let t = sequenceLength
         ensureShape(&output, x.rows, width)
         // Each sequence's T × width block, read as one row of T·width values, gets P added.

@@ -16,9 +16,8 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
 
     /// - Throws: `invalidArgument` when `layers` is empty (a residual of nothing would be `2x`).
     public init(_ layers: [any NetworkLayer<Scalar>], shortcut: [any NetworkLayer<Scalar>] = []) throws(NGError) {
-        guard !layers.isEmpty else {
-            throw .invalidArgument(operation: .residualInit, argument: "layers", reason: "is empty: a residual connection around no layer")
-        }
+        try NGError.Operation.residualInit.require(
+            !layers.isEmpty, "layers", "is empty: a residual connection around no layer")
         sublayers = layers + shortcut
         mainCount = layers.count
     }

@@ -52,11 +52,9 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
         species speciesCount: Int, atoms: Int, width: Int = 64, blocks: Int = 3, centers: Int = 25, cutoff: Double = 2.5,
         using generator: inout SeededGenerator
     ) throws(NGError) {
-        guard speciesCount >= 1, atoms >= 2, width >= 1, blocks >= 1, centers >= 2, cutoff > 0, cutoff.isFinite else {
-            throw .invalidArgument(
-                operation: .schNetInteractionsInit, argument: "species, atoms, width, blocks, centers, cutoff",
-                reason: "needs a species, 2 atoms, a width, a block, 2 centers and a positive cutoff, got \(speciesCount), \(atoms), \(width), \(blocks), \(centers), \(cutoff)")
-        }
+        try NGError.Operation.schNetInteractionsInit.require(
+            speciesCount >= 1 && atoms >= 2 && width >= 1 && blocks >= 1 && centers >= 2 && cutoff > 0 && cutoff.isFinite, "species, atoms, width, blocks, centers, cutoff",
+            "needs a species, 2 atoms, a width, a block, 2 centers and a positive cutoff, got \(speciesCount), \(atoms), \(width), \(blocks), \(centers), \(cutoff)")
         var layers: [any NetworkLayer<Scalar>] = [try TokenEmbedding<Scalar>(vocabulary: speciesCount, width: width, using: &generator)]
         for _ in 0..<blocks {
             layers += [
@@ -89,11 +87,8 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
     ///   that are not whole molecules or a species outside the embedding.
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, 4), .schNetInteractionsForward, "input")
-        guard x.rows % atoms == 0 else {
-            throw .invalidArgument(
-                operation: .schNetInteractionsForward, argument: "input",
-                reason: "has \(x.rows) rows, not whole molecules of \(atoms) atoms")
-        }
+        try NGError.Operation.schNetInteractionsForward.require(
+            x.rows % atoms == 0, "input", "has \(x.rows) rows, not whole molecules of \(atoms) atoms")
         let (molecules, atoms, width, centers, cutoff, gamma) = (x.rows / atoms, atoms, width, centers, cutoff, gamma)
         let pairs = molecules * atoms * (atoms - 1)
         ensureShape(&species, x.rows, 1)

@@ -72,11 +72,9 @@ public struct SequenceTrainer {
         progress: (Int, Int) -> Void = { _, _ in }, until: (SequenceRecord) -> Bool = { _ in false }
     ) throws -> [SequenceRecord] where O.Scalar == Float {
         let rows = optimizer.localRows
-        guard rows.lowerBound % length == 0, rows.count % length == 0, rows.upperBound <= sequences * length else {
-            throw NGError.invalidArgument(
-                operation: .sequenceTrainerTrain, argument: "optimizer",
-                reason: "its rows \(rows) are not whole windows of \(length) of a batch of \(sequences)")
-        }
+        try NGError.Operation.sequenceTrainerTrain.require(
+            rows.lowerBound % length == 0 && rows.count % length == 0 && rows.upperBound <= sequences * length, "optimizer",
+            "its rows \(rows) are not whole windows of \(length) of a batch of \(sequences)")
         return try run(
             model, name: name, corpus: corpus, epochs: epochs,
             windows: (rows.lowerBound / length)..<(rows.upperBound / length), progress: progress, until: until
@@ -120,11 +118,9 @@ public struct SequenceTrainer {
 
     /// Throws `invalidArgument` (argument `corpus`) when `text` is shorter than one window.
     func requireWindow(in text: [UInt8], part: String, _ operation: NGError.Operation) throws(NGError) {
-        guard text.count > length else {
-            throw .invalidArgument(
-                operation: operation, argument: "corpus",
-                reason: "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
-        }
+        try operation.require(
+            text.count > length, "corpus",
+            "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
     }
 
     /// The mean cross-entropy of the validation windows (starts spread evenly), in bits per byte.

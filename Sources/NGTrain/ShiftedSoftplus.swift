@@ -41,18 +41,14 @@ public final class AtomPooling<Scalar: NetworkScalar>: NetworkLayer {
 
     /// - Throws: `invalidArgument` for fewer than 1 atom.
     public init(atoms: Int) throws(NGError) {
-        guard atoms >= 1 else {
-            throw .invalidArgument(operation: .atomPoolingInit, argument: "atoms", reason: "must be at least 1, got \(atoms)")
-        }
+        try NGError.Operation.atomPoolingInit.require(atoms >= 1, "atoms", "must be at least 1, got \(atoms)")
         self.atoms = atoms
     }
 
     /// - Throws: `invalidArgument` for rows that are not whole molecules.
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        guard x.rows % atoms == 0 else {
-            throw .invalidArgument(
-                operation: .atomPoolingForward, argument: "input", reason: "has \(x.rows) rows, not whole molecules of \(atoms) atoms")
-        }
+        try NGError.Operation.atomPoolingForward.require(
+            x.rows % atoms == 0, "input", "has \(x.rows) rows, not whole molecules of \(atoms) atoms")
         let (molecules, atoms, width) = (x.rows / atoms, atoms, x.columns)
         ensureShape(&output, molecules, width)
         withViews(x, x, mutating: &output) { x, _, y in

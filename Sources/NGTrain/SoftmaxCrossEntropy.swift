@@ -13,10 +13,8 @@ public struct SoftmaxCrossEntropy<Scalar: NetworkScalar> {
     ///   row or no class (the mean of nothing).
     public mutating func loss(logits: Matrix<Scalar>, labels: ArraySlice<Int>) throws(NGError) -> Double {
         let (batch, classes) = (logits.rows, logits.columns)
-        guard batch >= 1, classes >= 1 else {
-            throw .invalidArgument(
-                operation: .softmaxCrossEntropyLoss, argument: "logits", reason: "are \(batch) × \(classes): no loss to average")
-        }
+        try NGError.Operation.softmaxCrossEntropyLoss.require(
+            batch >= 1 && classes >= 1, "logits", "are \(batch) × \(classes): no loss to average")
         guard labels.count == batch else {
             throw .shapeMismatch(operation: .softmaxCrossEntropyLoss, argument: "labels",
                                  expected: Shape(batch, 1), actual: Shape(labels.count, 1))

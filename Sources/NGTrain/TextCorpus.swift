@@ -109,9 +109,7 @@ public struct TextCorpus: Sendable, Equatable {
     public static func tokenWindows<Scalar: BLASScalar, Starts: Collection<Int>>(
         _ text: [UInt8], starts: Starts, length: Int, into inputs: inout Matrix<Scalar>, labels: inout [Int]
     ) throws(NGError) {
-        guard length >= 1 else {
-            throw .invalidArgument(operation: .textCorpus, argument: "length", reason: "must be at least 1, got \(length)")
-        }
+        try NGError.Operation.textCorpus.require(length >= 1, "length", "must be at least 1, got \(length)")
         for (w, start) in starts.enumerated() where start < 0 || start >= text.count - length {
             throw .invalidArgument(
                 operation: .textCorpus, argument: "starts",

@@ -24,9 +24,7 @@ public struct Trainer {
     public let augmentation: ImageAugmentation?
 
     public init(batchSize: Int, seed: UInt64, augmentation: ImageAugmentation? = nil) throws(NGError) {
-        guard batchSize >= 1 else {
-            throw NGError.invalidArgument(operation: .trainerInit, argument: "batchSize", reason: "must be at least 1, got \(batchSize)")
-        }
+        try NGError.Operation.trainerInit.require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
         self.batchSize = batchSize
         self.seed = seed
         self.augmentation = augmentation
@@ -66,13 +64,9 @@ public struct Trainer {
         progress: (Int, Int) -> Void, until: (EpochRecord) -> Bool,
         trainStep: (Matrix<Float>, ArraySlice<Int>) throws -> Double
     ) throws -> [EpochRecord] {
-        guard epochs >= 1 else {
-            throw NGError.invalidArgument(operation: .trainerTrain, argument: "epochs", reason: "must be at least 1, got \(epochs)")
-        }
-        guard train.count >= batchSize else {
-            throw NGError.invalidArgument(operation: .trainerTrain, argument: "batchSize",
-                                   reason: "\(batchSize) is larger than the \(train.count) training examples")
-        }
+        try NGError.Operation.trainerTrain.require(epochs >= 1, "epochs", "must be at least 1, got \(epochs)")
+        try NGError.Operation.trainerTrain.require(
+            train.count >= batchSize, "batchSize", "\(batchSize) is larger than the \(train.count) training examples")
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<train.count)
         let steps = train.count / batchSize
