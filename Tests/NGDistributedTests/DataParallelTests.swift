@@ -15,13 +15,16 @@ struct DataParallelTests {
     /// LayerNorm makes zero up to rounding is normalized by Adam to a full step, so its
     /// rounding differences are not bounded by the sums' order (measured 2e-11 and 5e-11
     /// against the bound's 4e-12). A small DLRM: its bags' sparse steps from every process's
-    /// lookups, its interaction, its MLPs.
+    /// lookups, its interaction, its MLPs. A small SchNet, its batch split by whole molecules:
+    /// its species table and every dense layer (filter networks on pair rows, atom-wise layers
+    /// on atom rows) under NG+, K-FAC and Adam.
     static let cases: [(optimizer: String, model: String)] = [
         ("ngplus", "mlp"), ("ngplus", "cnn"), ("woodbury", "mlp"), ("kfac", "mlp"), ("kfac", "cnn"),
         ("sgd", "mlp"), ("sgd", "cnn"), ("adam", "mlp"), ("ngplus-adam", "mlp"), ("muon", "mlp"), ("muon", "cnn"),
         ("shampoo", "mlp"),
         ("ngplus", "transformer"), ("kfac", "transformer"), ("sgd", "transformer"),
         ("ngplus", "dlrm"), ("kfac", "dlrm"), ("sgd", "dlrm"),
+        ("ngplus", "schnet"), ("kfac", "schnet"), ("adam", "schnet"),
     ]
 
     /// One process under mpirun, two (half the batch each), and five (12 rows as 3, 3, 2, 2, 2:
