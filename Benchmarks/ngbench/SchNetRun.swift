@@ -8,34 +8,44 @@ import NGTrain
 /// basis functions up to 2.5 σ) on generated Lennard-Jones clusters of 13 atoms
 /// (`LennardJonesClusters`: 20 minima train, 4 others test, 250 displaced samples each), every
 /// optimizer from the same initial weights and the same batches of `--molecules` molecules, at
-/// its `ngbench train` defaults (no grid has been run on SchNet). One process only.
+/// its `ngbench train` defaults (no grid has been run on SchNet). Under `mpirun`, data-parallel:
+/// each process trains on its whole molecules of every batch.
 extension Train {
     func runSchNet() throws {
-        if distributed || Communicator.isLaunched {
-            // DataParallel takes every layer's rows to be the batch's rows; SchNet's filter networks run
-            // on pair rows (atoms − 1 a row), which it refuses.
-            throw ValidationError("--model schnet runs on one process: data-parallel training of its pair rows is not built yet")
-        }
         if molecules < 1 { throw ValidationError("--molecules must be at least 1, got \(molecules)") }
-        Self.quietIdleBLASThreads(printing: true)
-        if let threads { OpenBLAS.setThreadCount(threads) }
+        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
+        if let threads {
+            OpenBLAS.setThreadCount(threads)
+        } else if let communicator {
+            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
+        }
+        let printing = (communicator?.rank ?? 0) == 0
+        Self.quietIdleBLASThreads(printing: printing)
         let (train, test) = try LennardJonesClusters.generate(atoms: 13, seed: 2026)
         var records: [MoleculeRecord] = []
         var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []
         for runSeed in seed..<(seed + UInt64(seeds)) {
             for name in compare ? OptimizerName.allCases : [optimizer] {
-                guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: true, {
-                    try SchNetRun(optimizer: name, settings: settings, molecules: molecules, seed: runSeed)
-                        .run(train: train, test: test, epochs: epochs)
+                guard let run = try Self.unlessDiverged(settings.recordName(name), seed: runSeed, printing: printing, {
+                    try SchNetRun(
+                        optimizer: name, settings: settings, molecules: molecules, seed: runSeed, communicator: communicator
+                    ).run(train: train, test: test, epochs: epochs, progress: printing ? nil : { _, _ in })
                 }) else { continue }
                 records += run.records
                 if runSeed == seed { layerTimes.append((settings.recordName(name), run.layerTimes)) }
             }
         }
+        let rate = try FlopBound.measureSGEMM(summedOver: communicator) / Double(communicator?.size ?? 1)
+        defer { communicator?.finalize() }
+        guard printing else { return }
+        if let communicator {
+            print("data-parallel: \(communicator.size) process\(communicator.size == 1 ? "" : "es"), "
+                + "\(OpenBLAS.threadCount) OpenBLAS thread(s) each, \(molecules) molecules a batch split by whole molecules")
+        }
         let scale = MoleculeTrainer.scale(of: train)
         let meanError = test.energies.reduce(0.0) { $0 + abs($1 / 13 - scale.mean) } / Double(test.count)
         SchNetRun.printRecords(records, meanError: meanError, train: train, test: test)
-        let rate = try FlopBound.measureSGEMM(summedOver: nil)
+        // One process's rows against one process's rate: the account is this process's.
         for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
         if let csv { try SchNetRun.writeCSV(records, to: csv) }
     }
@@ -47,6 +57,8 @@ struct SchNetRun {
     let settings: TrainingSettings
     let molecules: Int
     let seed: UInt64
+    /// The processes of a data-parallel run (nil: one process).
+    var communicator: Communicator?
 
     func run(
         train: MoleculeSet, test: MoleculeSet, epochs: Int, progress: ((Int, Int) -> Void)? = nil,
@@ -63,7 +75,7 @@ struct SchNetRun {
             adam: AdamSettings(learningRate: schedule), batchRows: molecules * train.atoms)
         let records = try choice.build(for: MoleculeFit(
             model: model, trainer: try MoleculeTrainer(molecules: molecules, seed: seed),
-            name: settings.recordName(optimizer), train: train, test: test, epochs: epochs,
+            name: settings.recordName(optimizer), train: train, test: test, epochs: epochs, communicator: communicator,
             progress: progress ?? ProgressBar(label: "schnet \(settings.recordName(optimizer))").update, until: until))
         return (records, layerTimes)
     }
@@ -99,7 +111,8 @@ struct SchNetRun {
     }
 }
 
-/// Registers SchNet with the optimizer it is handed and trains it.
+/// Registers SchNet with the optimizer it is handed (wrapped in `DataParallel` on several
+/// processes, which split every batch by whole molecules) and trains it.
 struct MoleculeFit: OptimizerUser {
     let model: Model<Float>
     let trainer: MoleculeTrainer
@@ -107,11 +120,22 @@ struct MoleculeFit: OptimizerUser {
     let train: MoleculeSet
     let test: MoleculeSet
     let epochs: Int
+    let communicator: Communicator?
     let progress: (Int, Int) -> Void
     /// Stops after the first epoch whose record meets it (a race's target).
     var until: (MoleculeRecord) -> Bool = { _ in false }
 
     func train<O: StatisticsSharing>(with optimizer: O) throws -> [MoleculeRecord] where O.Scalar == Float {
+        if let communicator {
+            var parallel = try DataParallel(
+                optimizer, communicator: communicator, globalBatch: trainer.molecules * train.atoms,
+                rowsPerSample: train.atoms)
+            try model.register(with: &parallel)
+            try model.countOptimizerFlops(of: parallel.base)
+            return try trainer.train(
+                model, synchronizing: &parallel, name: name, train: train, test: test, epochs: epochs,
+                progress: progress, until: until)
+        }
         var o = optimizer
         try model.register(with: &o)
         try model.countOptimizerFlops(of: o)

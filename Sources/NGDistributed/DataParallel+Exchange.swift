@@ -22,12 +22,22 @@ extension DataParallel {
         return layer.index
     }
 
-    func requireLocalRows(_ inputs: Matrix<Scalar>, _ operation: NGError.Operation, _ argument: String) throws(NGError) {
-        guard inputs.rows == localRows.count else {
+    /// `inputs` of layer `i` has this process's rows of the batch, or the same whole multiple of
+    /// them as at its first step (a layer on pairs); exactly them when the layer's statistics
+    /// gather rows across processes. Returns the multiple, for the caller to keep once its call
+    /// succeeded.
+    func requireLocalRows(
+        _ inputs: Matrix<Scalar>, slot i: Int, _ operation: NGError.Operation, _ argument: String
+    ) throws(NGError) -> Int {
+        let (local, known) = (localRows.count, slots[i].rowsPerBatchRow)
+        let (multiple, remainder) = inputs.rows.quotientAndRemainder(dividingBy: local)
+        let gathers = if case .gatheredRows = base.sharedStatistics(of: slots[i].handle) { true } else { false }
+        guard remainder == 0, multiple >= 1, known == 0 || multiple == known, !gathers || multiple == 1 else {
             throw .shapeMismatch(
                 operation: operation, argument: "\(argument) (this process's rows of the batch)",
-                expected: Shape(localRows.count, inputs.columns), actual: inputs.shape)
+                expected: Shape(local * max(known, 1), inputs.columns), actual: inputs.shape)
         }
+        return multiple
     }
 
     /// Once after registration (at the first step no process failed): every process has the
@@ -38,7 +48,9 @@ extension DataParallel {
         let parameters = slots.reduce(0) { $0 + $1.spec.parameterShape.rows * $1.spec.parameterShape.columns }
         // The tables' lookups a row, weighted by position: a checksum of the gathers' layout.
         let lookups = slots.indices.reduce(0) { $0 + ($1 + 1) * (slots[$1].embedding?.perRow ?? 0) }
-        let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch), Int64(lookups)]
+        // The rows each layer's inputs have for a row of the batch, likewise.
+        let multiples = slots.indices.reduce(0) { $0 + ($1 + 1) * slots[$1].rowsPerBatchRow }
+        let local: [Int64] = [Int64(slots.count), Int64(parameters), Int64(globalBatch), Int64(lookups), Int64(multiples)]
         let (size, rank, failed) = (communicator.size, communicator.rank, failure != nil)
         var values = local + local.map { -$0 } + (0..<size).map { $0 == rank && failed ? 1 : 0 }
         try communicator.allReduceMax(&values)
@@ -54,6 +66,10 @@ extension DataParallel {
         if !ranks.isEmpty { throw DistributedError.peerFailed(operation: .dataParallelSynchronize, ranks: ranks) }
         if differs(3) {
             throw DistributedError.mismatch(operation: .dataParallelSynchronize, what: "the embedding tables' lookups a row")
+        }
+        if differs(4) {
+            throw DistributedError.mismatch(
+                operation: .dataParallelSynchronize, what: "the rows a layer's inputs have for each row of the batch")
         }
         layoutChecked = true
     }

@@ -45,6 +45,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// This process's first failure of the current step, reported in `synchronize`.
     var failure: (any Error)?
     var layoutChecked = false
+    /// Batch normalization's sums over the processes.
+    let batchSums: BatchStatisticsSums
 
     /// Wraps `base` (no layers registered yet) for the processes of `communicator`, which split
     /// every global batch of `globalBatch` rows in rank order by whole samples of
@@ -69,7 +71,13 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         let start = shares[..<communicator.rank].reduce(0, +)
         localRows = start..<start + shares[communicator.rank]
         exchange = StepExchange(communicator: communicator, shares: shares, globalBatch: globalBatch)
+        batchSums = BatchStatisticsSums(
+            communicator: communicator, localShare: Double(shares[communicator.rank]) / Double(globalBatch))
     }
+
+    /// Every process's sums of batch normalization's statistics: a model registered with this
+    /// optimizer normalizes by the whole batch's (synchronized batch normalization).
+    public var crossProcessSums: (any CrossProcessSums)? { batchSums }
 
     /// This process's weight in every sum: its share of the batch.
     var shareWeight: Scalar { exchange.shareWeight }
@@ -88,9 +96,10 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     public mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelObserve)
-            try this.requireLocalRows(inputs, .dataParallelObserve, "inputs")
+            let multiple = try this.requireLocalRows(inputs, slot: i, .dataParallelObserve, "inputs")
             try this.base.observe(layer, inputs: inputs, outputGradients: outputGradients)
             this.slots[i].observed = true
+            this.slots[i].rowsPerBatchRow = multiple
         }
     }
 
@@ -111,10 +120,11 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
                     operation: .dataParallelSubmit, argument: "layer",
                     reason: "layer \(i) is not dense: submit its gradient instead")
             }
-            try this.requireLocalRows(inputs, .dataParallelSubmit, "inputs")
+            let multiple = try this.requireLocalRows(inputs, slot: i, .dataParallelSubmit, "inputs")
             try DenseGradient.weightGradient(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, into: &this.slots[i].gradient)
             this.slots[i].submitted = true
+            this.slots[i].rowsPerBatchRow = multiple
         }
     }
 
@@ -145,7 +155,8 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         for i in slots.indices { slots[i].preparedRefresh = nil }
         checkRound(operation)
         if !layoutChecked { try checkLayout() }
-        let reduced = try exchange.reduce(loss: loss, failure: failure, base: &base, slots: &slots)
+        let sumsFailure = batchSums.takeFailure()
+        let reduced = try exchange.reduce(loss: loss, failure: failure ?? sumsFailure, base: &base, slots: &slots)
         try exchange.gatherEmbeddings(slots: &slots)
         try exchange.gatherFactorRows(base: &base, slots: slots)
         try exchange.shareRefreshes(base: &base, slots: &slots)

@@ -11,6 +11,10 @@ struct ExchangeSlot<Scalar: BLASScalar> {
     var submitted = false
     var observed = false
     var synchronized = false
+    /// The rows this layer's inputs have for each row of the batch, learned from its first
+    /// inputs (0 until then): 1, or more for a layer on pairs (a SchNet's filter networks see
+    /// `atoms − 1` pair rows an atom row).
+    var rowsPerBatchRow = 0
     /// An embedding table's lookups (its `gradient` then stays empty: the table's gradient
     /// never travels).
     var embedding: EmbeddingExchange<Scalar>?

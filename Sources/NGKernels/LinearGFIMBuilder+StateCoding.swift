@@ -5,12 +5,12 @@ extension LinearGFIMBuilder: StateCodable {
     }
 
     /// The state of a builder whose factor nobody reads (a GFIM kept explicitly): no rows in
-    /// use and a zero workspace of the same shape, so that the bytes depend on the plan only —
-    /// not on the last batch, which differs between the processes of a data-parallel run.
-    /// `restore` reads it as any state.
+    /// use and an empty workspace, so that the bytes depend on the layer only — not on the
+    /// batches seen, whose rows differ between the processes of a data-parallel run (and grow
+    /// the workspace on some of them). `restore` reads it as any state and keeps its workspace.
     package func encodeWithoutFactor(to writer: inout StateWriter) {
         writer.write(0)
-        writer.write(Matrix<Scalar>(rows: scaled.rows, columns: scaled.columns))
+        writer.write(Matrix<Scalar>(rows: 0, columns: scaled.columns))
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
@@ -20,6 +20,6 @@ extension LinearGFIMBuilder: StateCodable {
             throw reader.fail("scaled rows \(saved.shape) (\(rows) in use) do not fit order \(dimension)")
         }
         rowsInUse = rows
-        scaled = saved
+        if saved.rows > 0 { scaled = saved }
     }
 }

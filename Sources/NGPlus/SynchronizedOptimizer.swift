@@ -41,6 +41,15 @@ public protocol SynchronizedOptimizer<Scalar> {
     /// data-parallel optimizer steps from the whole batch's synchronized gradient in its place,
     /// a local one (one process, nothing to synchronize) steps from it.
     mutating func step(_ layer: LayerHandle, weight: inout Matrix<Scalar>, submitted: SubmittedGradient<Scalar>) throws
+
+    /// The sums over every process that batch normalization's statistics need, or nil when this
+    /// process trains alone.
+    var crossProcessSums: (any CrossProcessSums)? { get }
+}
+
+extension SynchronizedOptimizer {
+    /// None: a process alone has every row of the batch.
+    public var crossProcessSums: (any CrossProcessSums)? { nil }
 }
 
 /// What a layer hands its optimizer for a step, as `SynchronizedOptimizer.submit` takes it.

@@ -42,6 +42,13 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
     /// `[∂γ | ∂β]` of the last backward.
     var gradient: Matrix<Scalar>
+    /// The sums over the processes of data-parallel training (nil: this process's rows are the
+    /// batch; see `BatchNorm+CrossProcess.swift`), the values of one sum, the whole batch's
+    /// `[mean(dy) | mean(dy·x̂)]`, and the batch's values a channel in the last forward.
+    var crossProcessSums: (any CrossProcessSums)?
+    var statistics: [Double] = []
+    var statisticsGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    var batchValues = 0.0
 
     /// - Throws: `invalidArgument` for a size below 1 or with a product beyond `Int32.max`, a
     ///   momentum outside [0, 1], or an ε that is not positive and finite in `Scalar`.
@@ -92,7 +99,11 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         }
         ensureShape(&output, rows, channels * positions)
         ensureShape(&normalized, rows, channels * positions)
-        if !batchStatistics {
+        var count = rows * positions
+        let sums = batchStatistics ? crossProcessSums : nil
+        if let sums {
+            count = synchronizedStatistics(x, sums)
+        } else if !batchStatistics {
             Self.copy(runningMean, into: &mean)
             Self.copy(runningVariance, into: &variance)
         }
@@ -104,7 +115,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
                             Scalar.batchNorm(
                                 x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
                                 bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
-                                batchStatistics: batchStatistics, mean: m.base, variance: v.base, into: y.base,
+                                batchStatistics: batchStatistics && sums == nil, mean: m.base, variance: v.base, into: y.base,
                                 normalized: hat.base, inverseDeviation: inverse.base)
                         }
                     }
@@ -112,7 +123,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
             }
         }
         forwardUsedBatchStatistics = batchStatistics
-        if batchStatistics { stageRunningAverages(count: rows * positions) }
+        batchValues = Double(count)
+        if batchStatistics { stageRunningAverages(count: count) }
         return output
     }
 
@@ -135,15 +147,17 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(normalized.shape, .batchNormBackward, "outputGradient")
         let (rows, channels, positions, batchStatistics) = (dy.rows, channels, positions, forwardUsedBatchStatistics)
+        let sums = batchStatistics ? crossProcessSums : nil
         ensureShape(&inputGradient, rows, channels * positions)
         withViews(dy, normalized, mutating: &inputGradient) { dy, hat, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
                 Scalar.batchNormBackward(
                     dy.base, normalized: hat.base, inverseDeviation: inverse.base, rows: rows, channels: channels,
-                    positions: positions, gain: w.base, batchStatistics: batchStatistics, into: dx.base,
+                    positions: positions, gain: w.base, batchStatistics: batchStatistics && sums == nil, into: dx.base,
                     gainGradient: g.base, biasGradient: g.columns(channels..<2 * channels).base)
             }
         }
+        if let sums { completeSynchronizedGradient(rows: rows, sums) }
         return inputGradient
     }
 

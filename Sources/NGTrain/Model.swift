@@ -18,6 +18,9 @@ public final class Model<Scalar: NetworkScalar> {
 
     /// The layers that normalize by batch statistics in training (`BatchStatisticsLayer`).
     let batchStatisticsLayers: [any BatchStatisticsLayer]
+    /// The batch normalization layers' sums over the processes, once registered with a
+    /// data-parallel optimizer.
+    var crossProcessSums: (any CrossProcessSums)?
 
     public init(layers: [any NetworkLayer<Scalar>]) {
         self.layers = layers
@@ -242,9 +245,16 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// Registers every trainable layer with a synchronized optimizer (the same order on every
-    /// process).
+    /// process). When it has `crossProcessSums`, batch normalization in training uses the whole
+    /// batch's statistics, over every process's rows.
     public func register<O: SynchronizedOptimizer>(with optimizer: inout O) throws(NGError) where O.Scalar == Scalar {
         for layer in trainableLayers { layer.handle = try optimizer.register(layer.spec) }
+        let normalizations = batchNorms
+        guard let sums = optimizer.crossProcessSums, let widest = normalizations.map(\.channels).max() else { return }
+        // Σx and the count, Σ(x − μ)², Σdy and Σdy·x̂: at most 2·channels values, 3 sums a layer.
+        sums.reserve(length: 2 * widest + 1, callsPerStep: 3 * normalizations.count)
+        for layer in normalizations { layer.synchronize(with: sums, length: 2 * widest + 1) }
+        crossProcessSums = sums
     }
 
     /// The logits of a batch, in evaluation: batch normalization by its running averages.
@@ -317,13 +327,23 @@ public final class Model<Scalar: NetworkScalar> {
         // them through a coroutine that allocates.
         var failure: (any Error)?
         var loss = 0.0
+        crossProcessSums?.beginStep()
         do {
+            let rows = optimizer.localRows.count
+            if x.rows != rows {
+                throw NGError.shapeMismatch(
+                    operation: .modelTrainStep, argument: "x (this process's rows of the batch)",
+                    expected: Shape(rows, x.columns), actual: x.shape)
+            }
             loss = try forwardBackward(x, targets)
             for i in trainableLayers.indices {
                 let layer = trainableLayers[i]
                 try LayerTimeAccount.measure(account, .layer(layer), .optimizer) { try layer.submit(to: &optimizer) }
             }
         } catch {
+            // The batch normalization sums this process did not reach, made with nothing, so
+            // that the other processes' are answered.
+            crossProcessSums?.completeStep()
             failure = error
         }
         let batchLoss: Double

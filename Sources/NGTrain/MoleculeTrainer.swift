@@ -45,6 +45,40 @@ public struct MoleculeTrainer {
         _ model: Model<Float>, optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }, until: (MoleculeRecord) -> Bool = { _ in false }
     ) throws -> [MoleculeRecord] where O.Scalar == Float {
+        try run(
+            model, name: name, train: train, test: test, epochs: epochs, local: 0..<molecules, progress: progress,
+            until: until
+        ) { x, targets in try model.trainStep(x, targets: targets, optimizer: &optimizer) }
+    }
+
+    /// Trains with a synchronized optimizer (data-parallel, `rowsPerSample` = the molecules'
+    /// atoms): every process draws the same batches and trains on its share of each
+    /// (`optimizer.localRows`, whole molecules). The losses are the whole batch's, the seconds
+    /// this process's; every process stops at the same epoch.
+    /// - Throws: `invalidArgument` when the optimizer's rows are not whole molecules of a batch,
+    ///   and what `train(_:optimizer:…)` throws.
+    public func train<O: SynchronizedOptimizer>(
+        _ model: Model<Float>, synchronizing optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet,
+        epochs: Int, progress: (Int, Int) -> Void = { _, _ in }, until: (MoleculeRecord) -> Bool = { _ in false }
+    ) throws -> [MoleculeRecord] where O.Scalar == Float {
+        let (rows, atoms) = (optimizer.localRows, train.atoms)
+        try NGError.Operation.moleculeTrainerTrain.require(
+            rows.lowerBound % atoms == 0 && rows.count % atoms == 0 && rows.upperBound <= molecules * atoms, "optimizer",
+            "its rows \(rows) are not whole molecules of \(atoms) atoms of a batch of \(molecules)")
+        return try run(
+            model, name: name, train: train, test: test, epochs: epochs,
+            local: (rows.lowerBound / atoms)..<(rows.upperBound / atoms), progress: progress, until: until
+        ) { x, targets in try model.trainStep(x, targets: targets, synchronizing: &optimizer) }
+    }
+
+    /// The epochs' loop: every step a batch of `molecules` in a seeded shuffle (the same on every
+    /// process), molecules `local` of it trained on by `trainStep` (which returns the batch's
+    /// mean loss); the test error after every epoch.
+    func run(
+        _ model: Model<Float>, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int, local: Range<Int>,
+        progress: (Int, Int) -> Void, until: (MoleculeRecord) -> Bool,
+        trainStep: (Matrix<Float>, Matrix<Float>) throws -> Double
+    ) throws -> [MoleculeRecord] {
         try NGError.Operation.moleculeTrainerTrain.require(
             epochs >= 1 && train.count >= molecules, "epochs, train",
             "needs an epoch and a batch of \(molecules) molecules, got \(epochs) and \(train.count)")
@@ -57,13 +91,13 @@ public struct MoleculeTrainer {
             order.shuffle(using: &generator)
             var lossSum = 0.0
             for step in 0..<steps {
-                let batch = order[(step * molecules)..<((step + 1) * molecules)]
+                let batch = order[(step * molecules + local.lowerBound)..<(step * molecules + local.upperBound)]
                 let x = model.gather(train.atomRows, Self.atomRows(of: batch, atoms: train.atoms)[...])
                 let targets = Matrix<Float>(rows: batch.count, columns: 1) { i, _ in
                     Float((train.energies[batch[batch.startIndex + i]] / Double(train.atoms) - scale.mean) / scale.deviation)
                 }
                 let begin = DispatchTime.now().uptimeNanoseconds
-                lossSum += try model.trainStep(x, targets: targets, optimizer: &optimizer)
+                lossSum += try trainStep(x, targets)
                 seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
                 progress((epoch - 1) * steps + step + 1, epochs * steps)
             }

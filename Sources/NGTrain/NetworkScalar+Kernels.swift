@@ -280,6 +280,28 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
+    public static func batchNormSums(
+        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
+        scratch: UnsafeMutablePointer<Self>, into sums: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.batchNormSums(
+            x, rows: rows, channels: channels, positions: positions, center: center, scratch: scratch, into: sums)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func batchNormStatisticsGradient(
+        normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int,
+        gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>, meanWeighted: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.batchNormStatisticsGradient(
+            normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
+            positions: positions, gain: gain, meanGradient: meanGradient, meanWeighted: meanWeighted, into: dx)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
     public static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>) {
         NetworkKernels.averagePool(x, planes: planes, positions: positions, into: y)
     }

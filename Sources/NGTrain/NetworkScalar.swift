@@ -104,6 +104,15 @@ public protocol NetworkScalar: BLASScalar {
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
         channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
         gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+    /// Batch normalization's channel sums (see `NetworkKernels.batchNormSums`).
+    static func batchNormSums(
+        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
+        scratch: UnsafeMutablePointer<Self>, into sums: UnsafeMutablePointer<Self>)
+    /// The batch statistics' part of its input gradient (see `NetworkKernels.batchNormStatisticsGradient`).
+    static func batchNormStatisticsGradient(
+        normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int,
+        gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>, meanWeighted: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>)
     /// Global average pooling (see `NetworkKernels.averagePool`).
     static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>)
     /// Its gradient (see `NetworkKernels.averagePoolBackward`).

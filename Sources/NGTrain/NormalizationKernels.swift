@@ -74,6 +74,49 @@ extension NetworkKernels {
         } }
     }
 
+    /// Per channel, the sum of its `rows · positions` values, or with `center` the sum of their
+    /// squared distances from `center[c]` (written to `scratch`, the shape of x, on the way):
+    /// the two passes of `batchNorm`'s statistics, for a batch whose sums are completed over
+    /// other processes' rows before μ, then σ², is formed.
+    static func batchNormSums<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Scalar>?,
+        scratch: UnsafeMutablePointer<Scalar>, into sums: UnsafeMutablePointer<Scalar>
+    ) {
+        let width = channels * positions
+        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+            var sum: Scalar = 0
+            for b in 0..<rows {
+                let offset = b * width + c * positions
+                if let center {
+                    let (row, distance) = (x + offset, scratch + offset)
+                    for p in 0..<positions { distance[p] = row[p] - center[c] }
+                    sum += laneDot(distance, distance, count: positions)
+                } else {
+                    sum += laneSum(x + offset, count: positions)
+                }
+            }
+            sums[c] = sum
+        } }
+    }
+
+    /// The part of `batchNormBackward`'s dx that the batch's statistics add, from the whole
+    /// batch's `mean(dy)` and `mean(dy·x̂)` per channel: `dx −= γ·(1/σ)·(mean(dy) + x̂·mean(dy·x̂))`.
+    static func batchNormStatisticsGradient<Scalar: NetworkScalar>(
+        normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int,
+        positions: Int, gain: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
+        meanWeighted: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let width = channels * positions
+        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+            let (scale, shift, slope) = (gain[c] * inverseDeviation[c], meanGradient[c], meanWeighted[c])
+            for b in 0..<rows {
+                let offset = b * width + c * positions
+                let (hat, out) = (normalized + offset, dx + offset)
+                for p in 0..<positions { out[p] -= scale * (shift + hat[p] * slope) }
+            }
+        } }
+    }
+
     /// The mean of each of `planes` runs of `positions` values (global average pooling).
     @inlinable
     public static func averagePool<Scalar: NetworkScalar>(

@@ -98,6 +98,8 @@ extension NGError.Operation {
     public static let modelSchNet = Self("Model.schnet")
     /// `Model.transformer`
     public static let modelTransformer = Self("Model.transformer")
+    /// `Model.trainStep`
+    public static let modelTrainStep = Self("Model.trainStep")
     /// `MoleculeTrainer.init`
     public static let moleculeTrainerInit = Self("MoleculeTrainer.init")
     /// `MoleculeTrainer.train`

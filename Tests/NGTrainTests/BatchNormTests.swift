@@ -132,3 +132,79 @@ import Testing
         #expect(throws: NGError.self) { try norm.backward(Matrix(rows: 3, columns: 6)) }
     }
 }
+
+/// Synchronized batch normalization on one process, against a twin: `TwinSums` answers every
+/// sum as if a second process held the same rows (each value doubled, this process's share ½).
+/// The whole batch's statistics are then this batch's, and so is every gradient: two steps of a
+/// small ResNet give the weights of plain steps on this batch alone, and only the running
+/// variance differs — unbiased by 2n/(2n − 1) over the twice as many values.
+@Suite struct SynchronizedBatchNormTests {
+    final class TwinSums: CrossProcessSums {
+        var calls = 0
+        var localShare: Double { 0.5 }
+        func reserve(length: Int, callsPerStep: Int) {}
+        func sum(_ values: inout [Double]) {
+            calls += 1
+            for i in values.indices { values[i] *= 2 }
+        }
+        func beginStep() {}
+        func completeStep() {}
+    }
+
+    /// SGD as a synchronized optimizer whose batch normalization sums go to `sums`.
+    struct TwinSGD: SynchronizedOptimizer {
+        var base: SGDOptimizer<Double>
+        let sums = TwinSums()
+        var localRows: Range<Int> { 0..<5 }
+        var crossProcessSums: (any CrossProcessSums)? { sums }
+        mutating func register(_ layer: LayerSpec) throws(NGError) -> LayerHandle { try base.register(layer) }
+        func usesObservation(_ layer: LayerHandle) -> Bool { false }
+        func observe(_ layer: LayerHandle, inputs: Matrix<Double>, outputGradients: Matrix<Double>) {}
+        func submit(_ layer: LayerHandle, gradient: Matrix<Double>) {}
+        func submit(_ layer: LayerHandle, inputs: Matrix<Double>, outputGradients: Matrix<Double>) {}
+        func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Double>) {}
+        func synchronize(loss: Double) -> Double { loss }
+        mutating func step(_ layer: LayerHandle, weight: inout Matrix<Double>, submitted: SubmittedGradient<Double>) throws {
+            guard case let .gradient(gradient) = submitted else {
+                guard case let .dense(inputs, outputGradients) = submitted else { return }
+                return try base.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients)
+            }
+            try base.step(layer, weight: &weight, gradient: gradient)
+        }
+    }
+
+    @Test func aTwinProcessGivesThePlainStepsWeights() throws {
+        let settings = SGDSettings(learningRate: 0.1, momentum: 0.9)
+        let (synchronized, plain) = try (
+            Model<Double>.resnet(height: 4, width: 4, classes: 3, widths: [2, 3], blocks: 1, seed: 5),
+            Model<Double>.resnet(height: 4, width: 4, classes: 3, widths: [2, 3], blocks: 1, seed: 5))
+        var twin = TwinSGD(base: try SGDOptimizer<Double>(settings: settings))
+        var alone = try SGDOptimizer<Double>(settings: settings)
+        try synchronized.register(with: &twin)
+        try plain.register(with: &alone)
+        var generator = SeededGenerator(seed: 403)
+        for _ in 0..<2 {
+            let x = Matrix<Double>.random(rows: 5, columns: 16, scale: 2, using: &generator)
+            let labels = [0, 1, 2, 1, 0][...]
+            let a = try synchronized.trainStep(x, labels: labels, synchronizing: &twin)
+            let b = try plain.trainStep(x, labels: labels, optimizer: &alone)
+            #expect(abs(a - b) < 1e-13)
+        }
+        // Six layers: the stem's, two in the first block, two and the projection's in the second.
+        #expect(twin.sums.calls == 2 * 3 * 6, "three sums a batch normalization layer a step")
+        for (u, v) in zip(synchronized.trainableLayers, plain.trainableLayers) {
+            let scale = v.weight.elements.map(abs).max()!
+            let worst = zip(u.weight.elements, v.weight.elements).map { abs($0 - $1) }.max()!
+            #expect(worst <= 1e-12 * scale, "\(u.spec): \(worst)")
+        }
+        // The stem's running variance after two steps of momentum 0.1 from 1: 0.81 plus the
+        // batches' variances times n/(n − 1), n = 5 rows × 16 positions, or 2n/(2n − 1).
+        let a = try #require(synchronized.layers[1] as? BatchNorm<Double>)
+        let b = try #require(plain.layers[1] as? BatchNorm<Double>)
+        let ratio = (160.0 / 159) / (80.0 / 79)
+        for c in 0..<2 {
+            let moved = (a.runningVariance[0, c] - 0.81) / (b.runningVariance[0, c] - 0.81)
+            #expect(abs(moved - ratio) < 1e-12, "channel \(c): \(moved) against \(ratio)")
+        }
+    }
+}

@@ -6,11 +6,14 @@
 // the sums allows, and exits 0 when it is within it.
 //
 //   ngdistcheck --optimizer ngplus|ngplus-adam|woodbury|kfac|sgd|adam|muon|shampoo
-//               --model mlp|cnn|transformer|dlrm|schnet [--steps N]
+//               --model mlp|cnn|resnet|transformer|dlrm|schnet [--steps N]
 //               [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]
 //
 // --fail: rank R's rows of step S carry a NaN (NG+ throws it in observe); every process must
 // throw in that step — R its own `nonFinite`, the others `peerFailed` — and exit 3.
+// --short-rank R (with --fail-step S): rank R's rows of step S lack a column, so its forward
+// pass fails at the first layer, before any batch normalization sum: the other processes must
+// not wait for it, and every process must throw in that step.
 // --kill: rank R SIGKILLs itself at step S; mpirun must end the run.
 // --mismatch-rank R: every process must throw `mismatch` at the first step.
 import Foundation
@@ -42,6 +45,7 @@ let resume = option("--resume").map { URL(fileURLWithPath: $0) }
 let resumeFrom = Int(option("--from") ?? "0")!
 let failRank = option("--fail-rank").flatMap { Int($0) }
 let failStep = Int(option("--fail-step") ?? "-1")!
+let shortRank = option("--short-rank").flatMap { Int($0) }
 let killRank = option("--kill-rank").flatMap { Int($0) }
 let killStep = Int(option("--kill-step") ?? "-1")!
 /// --damping λ --max-retries R: NG+'s damping and retries (a λ of 1e-300 with no retries makes
@@ -56,7 +60,8 @@ let maxRetries = Int(option("--max-retries") ?? "6")!
 let countAllocations = arguments.contains("--count-allocations")
 /// --mismatch-rank R: rank R registers one layer more than the others.
 let mismatchRank = option("--mismatch-rank").flatMap { Int($0) }
-let batch = 12
+/// Rows a step: 12, or the SchNet's 5 molecules of 3 atoms (one molecule each on 5 processes).
+let batch = modelName == "schnet" ? 15 : 12
 let classes = 5
 
 /// The model both runs start from (the same weights: the same seed).
@@ -78,6 +83,9 @@ func makeModel() throws -> Model<Double> {
             denseFeatures: 4, vocabularies: [dlrmVocabulary, dlrmVocabulary + 10], bag: 2, width: 4, bottom: [8], top: [8],
             seed: 7)
     }
+    if modelName == "resnet" {
+        return try Model<Double>.resnet(height: 6, width: 6, classes: classes, widths: [3, 4], blocks: 1, seed: 7)
+    }
     if modelName == "schnet" {
         return try Model<Double>.schnet(species: 2, atoms: atoms, width: 8, blocks: 2, centers: 6, cutoff: 2.5, seed: 7)
     }
@@ -90,8 +98,8 @@ func makeModel() throws -> Model<Double> {
 /// Tokens a sequence of the transformer (the batch's 12 rows are 6 sequences).
 let sequenceLength = 2
 
-/// Atoms a molecule of the SchNet (the batch's 12 rows are 6 molecules).
-let atoms = 2
+/// Atoms a molecule of the SchNet: its filter networks see 2 pair rows an atom row.
+let atoms = 3
 
 /// The smaller table of the DLRM (the other has 10 rows more).
 let dlrmVocabulary = 30
@@ -101,7 +109,7 @@ let rowsPerSample = modelName == "transformer" ? sequenceLength : modelName == "
 
 /// The transformer reads one token id a row, the DLRM 4 dense features and two bags of 2 ids,
 /// the SchNet an atom's species and position, the other models features.
-let inputLength = ["cnn": 36, "transformer": 1, "dlrm": 8, "schnet": 4][modelName] ?? 10
+let inputLength = ["cnn": 36, "resnet": 36, "transformer": 1, "dlrm": 8, "schnet": 4][modelName] ?? 10
 var dataGenerator = SeededGenerator(seed: 11)
 let images = Matrix<Double>(rows: steps * batch, columns: inputLength) { _, column in
     if modelName == "transformer" { return Double(Int.random(in: 0..<TextCorpus.vocabulary, using: &dataGenerator)) }
@@ -215,6 +223,9 @@ func check<O: StatisticsSharing>(_ make: () throws -> O) throws -> Int32 where O
         if rank == killRank && step == killStep { kill(getpid(), SIGKILL) }
         var (x, y) = rows(parallel.localRows, ofStep: step)
         if rank == failRank && step == failStep { x[0, 0] = .nan }
+        if rank == shortRank && step == failStep {
+            x = Matrix(rows: x.rows, columns: inputLength - 1) { i, j in x[i, j] }
+        }
         do {
             try trainStep(model, x, y, &parallel)
         } catch {
