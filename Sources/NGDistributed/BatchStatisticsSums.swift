@@ -12,6 +12,10 @@ final class BatchStatisticsSums: CrossProcessSums {
     var calls = 0
     /// The first failed collective since `synchronize` last took it.
     var failure: DistributedError?
+    /// The calls, their seconds and values, for `DataParallel.telemetry`.
+    var collectives = 0
+    var seconds = 0.0
+    var values = 0
 
     init(communicator: Communicator, localShare: Double) {
         self.communicator = communicator
@@ -25,6 +29,10 @@ final class BatchStatisticsSums: CrossProcessSums {
 
     func sum(_ values: inout [Double]) {
         calls += 1
+        collectives += 1
+        self.values += values.count
+        let start = ContinuousClock.now
+        defer { seconds += StepExchange<Double>.seconds(since: start) }
         do {
             try communicator.allReduceSum(&values)
         } catch {

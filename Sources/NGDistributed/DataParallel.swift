@@ -41,7 +41,13 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
     /// The step's buffers and collectives.
     var exchange: StepExchange<Scalar>
     /// Where this process's time and traffic went, summed over the steps.
-    public var telemetry: DataParallelTelemetry { exchange.telemetry }
+    public var telemetry: DataParallelTelemetry {
+        var telemetry = exchange.telemetry
+        telemetry.collectives += batchSums.collectives
+        telemetry.communicationSeconds += batchSums.seconds
+        telemetry.batchStatisticsValues = batchSums.values
+        return telemetry
+    }
     /// This process's first failure of the current step, reported in `synchronize`.
     var failure: (any Error)?
     var layoutChecked = false

@@ -17,4 +17,7 @@ public struct DataParallelTelemetry: Sendable, Equatable {
     public var gatherValues = 0
     /// Values this process broadcast as the owner of refreshes.
     public var broadcastValues = 0
+    /// Values in batch normalization's sums (`CrossProcessSums`; their calls and seconds are
+    /// in `collectives` and `communicationSeconds`).
+    public var batchStatisticsValues = 0
 }
