@@ -44,7 +44,8 @@ extension Train {
         }
         let scale = MoleculeTrainer.scale(of: train)
         let meanError = test.energies.reduce(0.0) { $0 + abs($1 / 13 - scale.mean) } / Double(test.count)
-        SchNetRun.printRecords(records, meanError: meanError, train: train, test: test)
+        SchNetRun.printRecords(
+            records, meanError: meanError, target: target ?? ModelName.schnet.defaultTarget, train: train, test: test)
         // One process's rows against one process's rate: the account is this process's.
         for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
         if let csv { try SchNetRun.writeCSV(records, to: csv) }
@@ -80,9 +81,11 @@ struct SchNetRun {
         return (records, layerTimes)
     }
 
-    /// Every epoch, then per optimizer the median [range] over seeds of the best and final
-    /// test error.
-    static func printRecords(_ records: [MoleculeRecord], meanError: Double, train: MoleculeSet, test: MoleculeSet) {
+    /// Every epoch, then per optimizer the median [range] over seeds of the time to `target`
+    /// (the first epoch whose test error is at most it), the best and the final test error.
+    static func printRecords(
+        _ records: [MoleculeRecord], meanError: Double, target: Double, train: MoleculeSet, test: MoleculeSet
+    ) {
         Report.printTable(
             header: ["optimizer", "seed", "epoch", "train loss", "test MAE (ε/atom)", "seconds"],
             rows: records.map { r in
@@ -93,12 +96,16 @@ struct SchNetRun {
         print("\(train.count) training and \(test.count) test clusters of \(train.atoms) atoms; predicting the "
               + "training mean errs by \(Report.format(meanError, 4)) ε an atom on the test clusters")
         let names = records.reduce(into: [String]()) { if !$0.contains($1.optimizer) { $0.append($1.optimizer) } }
+        print("summary over seeds (target: test MAE ≤ \(Report.format(target, 3)) ε an atom): median [min–max]")
         Report.printTable(
-            header: ["optimizer", "best test MAE", "final test MAE", "seconds"],
+            header: ["optimizer", "reached", "first epoch ≤ target", "seconds to target", "best test MAE", "final test MAE", "seconds"],
             rows: names.map { name in
                 let runs = Dictionary(grouping: records.filter { $0.optimizer == name }, by: \.seed).values
                     .map { $0.sorted { $0.epoch < $1.epoch } }
-                return [name, TrainingReport.spread(runs.map { $0.map(\.testMAE).min()! }, 4),
+                let reached = runs.compactMap { run in run.first { $0.testMAE <= target } }
+                return [name, "\(reached.count) of \(runs.count)", TrainingReport.spread(reached.map { Double($0.epoch) }, 0),
+                        TrainingReport.spread(reached.map(\.seconds), 1),
+                        TrainingReport.spread(runs.map { $0.map(\.testMAE).min()! }, 4),
                         TrainingReport.spread(runs.map { $0.last!.testMAE }, 4), TrainingReport.spread(runs.map { $0.last!.seconds }, 1)]
             })
     }

@@ -43,7 +43,9 @@ enum ModelName: String, CaseIterable, Sendable {
         switch self {
         case .mlp: 0.88
         case .dlrm: 0.69
-        case .cnn, .resnet, .transformer, .schnet: 0.91
+        case .cnn, .resnet, .transformer: 0.91
+        // SchNet's is a test error (ε an atom) to fall to, the race's.
+        case .schnet: 0.06
         }
     }
 }
