@@ -13,14 +13,7 @@ import NGTrain
 extension Train {
     func runSchNet() throws {
         if molecules < 1 { throw ValidationError("--molecules must be at least 1, got \(molecules)") }
-        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
-        if let threads {
-            OpenBLAS.setThreadCount(threads)
-        } else if let communicator {
-            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
-        }
-        let printing = (communicator?.rank ?? 0) == 0
-        Self.quietIdleBLASThreads(printing: printing)
+        let (communicator, printing) = try startProcesses()
         let (train, test) = try LennardJonesClusters.generate(atoms: 13, seed: 2026)
         var records: [MoleculeRecord] = []
         var layerTimes: [(optimizer: String, account: LayerTimeAccount)] = []

@@ -77,14 +77,7 @@ struct Train: ParsableCommand {
     func run() throws {
         if model == .transformer { return try runLanguageModel() }
         if model == .schnet { return try runSchNet() }
-        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
-        let printing = (communicator?.rank ?? 0) == 0
-        Self.quietIdleBLASThreads(printing: printing)
-        if let threads {
-            OpenBLAS.setThreadCount(threads)
-        } else if let communicator {
-            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
-        }
+        let (communicator, printing) = try startProcesses()
         let clickLog = model == .dlrm ? try ModelName.clickLog() : nil
         let (fullTrain, test) = if let clickLog { (clickLog.train, clickLog.test) } else { try FashionMNIST.load(directory: data) }
         let train = fullTrain.prefix(trainLimit)
@@ -139,14 +132,7 @@ extension Train {
                               ("--sequences", sequences), ("--steps-per-epoch", stepsPerEpoch)] where value < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
-        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
-        if let threads {
-            OpenBLAS.setThreadCount(threads)
-        } else if let communicator {
-            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
-        }
-        let printing = (communicator?.rank ?? 0) == 0
-        Self.quietIdleBLASThreads(printing: printing)
+        let (communicator, printing) = try startProcesses()
         let corpus = try TextCorpus.fortunes()
         let rateBefore = try FlopBound.measureSGEMM(summedOver: communicator)
         var records: [SequenceRecord] = []
@@ -197,6 +183,21 @@ extension Train {
             if printing { print("\n\(name) seed \(seed) diverged, left out of the tables: \(error)") }
             return nil
         }
+    }
+
+    /// The processes of a data-parallel run (under `mpirun`, or with `--distributed`; nil: one
+    /// process) and whether this one prints (rank 0), its OpenBLAS threads set (`--threads`, or
+    /// the cores shared by the processes on its machine) and idle BLAS threads quieted.
+    func startProcesses() throws -> (communicator: Communicator?, printing: Bool) {
+        let communicator = distributed || Communicator.isLaunched ? try Communicator.world() : nil
+        if let threads {
+            OpenBLAS.setThreadCount(threads)
+        } else if let communicator {
+            OpenBLAS.setThreadCount(DistributedThreads.perProcess(size: communicator.size))
+        }
+        let printing = (communicator?.rank ?? 0) == 0
+        Self.quietIdleBLASThreads(printing: printing)
+        return (communicator, printing)
     }
 
     /// Training runs its own loops (im2col, pooling, attention's softmax) between BLAS calls, on

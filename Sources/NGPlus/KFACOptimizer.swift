@@ -32,12 +32,13 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
         self.maxRetries = maxRetries
     }
 
-    /// NG+'s validation of the shared settings.
+    /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting outside its range, with
+    /// NG+'s checks of the settings they share.
     public func validate(_ operation: NGError.Operation) throws(NGError) {
-        try NGPlusConfiguration(
-            sgd: sgd, damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
-            runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries
-        ).validate(operation)
+        try sgd.validate(operation)
+        try NGPlusConfiguration.validateRefreshes(
+            damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
+            runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries, operation)
     }
 }
 

@@ -127,17 +127,30 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
     public func validate(_ operation: NGError.Operation) throws(NGError) {
         try sgd.validate(operation)
         try adam?.validate(operation)
+        try Self.validateRefreshes(
+            damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
+            runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries, operation)
+        try operation.requireFraction(matrixBeta, "matrixBeta")
+        try operation.requirePositive(matrixEpsilon, "matrixEpsilon")
+        try operation.require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
+    }
+
+    /// The checks of the settings NG+ and K-FAC share: λ's schedule (positive at the first
+    /// step), the refresh and statistics intervals (the latter dividing the former), the
+    /// running average in (0, 1], the planned batch and the retries.
+    static func validateRefreshes(
+        damping: Schedule, inverseInterval: Int, statisticsInterval: Int?, runningAverage: Double, batchSize: Int,
+        maxRetries: Int, _ operation: NGError.Operation
+    ) throws(NGError) {
         try damping.validate(operation, "damping")
         if damping.value(at: 0) <= 0 { throw .nonPositiveDamping(operation: operation, value: damping.value(at: 0)) }
         try operation.require(inverseInterval >= 1, "inverseInterval", "must be at least 1, got \(inverseInterval)")
         if let statisticsInterval {
-            try operation.require(statisticsInterval >= 1 && inverseInterval % statisticsInterval == 0, "statisticsInterval",
-                        "must be at least 1 and divide inverseInterval \(inverseInterval), got \(statisticsInterval)")
+            try operation.require(
+                statisticsInterval >= 1 && inverseInterval % statisticsInterval == 0, "statisticsInterval",
+                "must be at least 1 and divide inverseInterval \(inverseInterval), got \(statisticsInterval)")
         }
         try operation.require(runningAverage > 0 && runningAverage <= 1, "runningAverage", "must be in (0, 1], got \(runningAverage)")
-        try operation.requireFraction(matrixBeta, "matrixBeta")
-        try operation.requirePositive(matrixEpsilon, "matrixEpsilon")
-        try operation.require(blockSize >= 1, "blockSize", "must be at least 1, got \(blockSize)")
         try operation.require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
         try operation.require(maxRetries >= 0, "maxRetries", "must be non-negative, got \(maxRetries)")
     }
