@@ -42,6 +42,7 @@ extension Train {
         // One process's rows against one process's rate: the account is this process's.
         for (name, account) in layerTimes { LayerTimeReport.print(account, optimizer: name, sgemmGflops: rate) }
         if let csv { try SchNetRun.writeCSV(records, to: csv) }
+        if let plot { try SchNetRun.writeSVG(records.filter { $0.seed == seed }, to: plot) }
     }
 }
 
@@ -101,6 +102,13 @@ struct SchNetRun {
                         TrainingReport.spread(runs.map { $0.map(\.testMAE).min()! }, 4),
                         TrainingReport.spread(runs.map { $0.last!.testMAE }, 4), TrainingReport.spread(runs.map { $0.last!.seconds }, 1)]
             })
+    }
+
+    /// The test error per atom against seconds and epochs, one line an optimizer.
+    static func writeSVG(_ records: [MoleculeRecord], to path: String) throws {
+        try TrainingReport.writeChart(
+            records.map { ChartPoint(series: $0.optimizer, seconds: $0.seconds, epoch: $0.epoch, value: $0.testMAE) },
+            label: "test MAE, ε an atom (lower is better)", format: { Report.format($0, 3) }, to: path)
     }
 
     /// Every epoch of every run as CSV.

@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
     @Option(help: "Use only the first N training examples (quick runs).") var trainLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Write every epoch of every optimizer as CSV.") var csv: String?
-    @Option(help: "Draw test accuracy (the transformer: validation bits per byte) against seconds and epochs as SVG.") var plot: String?
+    @Option(help: "Draw test accuracy (the transformer: validation bits per byte; SchNet: test error per atom) against seconds and epochs as SVG.") var plot: String?
     @Option(help: "Transformer: bytes of context (tokens a sequence).") var context = 128
     @Option(help: "Transformer: model width.") var width = 128
     @Option(help: "Transformer: attention heads.") var heads = 4
