@@ -61,14 +61,11 @@ public struct MoleculeTrainer {
         _ model: Model<Float>, synchronizing optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet,
         epochs: Int, progress: (Int, Int) -> Void = { _, _ in }, until: (MoleculeRecord) -> Bool = { _ in false }
     ) throws -> [MoleculeRecord] where O.Scalar == Float {
-        let (rows, atoms) = (optimizer.localRows, train.atoms)
-        try NGError.Operation.moleculeTrainerTrain.require(
-            rows.lowerBound % atoms == 0 && rows.count % atoms == 0 && rows.upperBound <= molecules * atoms, "optimizer",
-            "its rows \(rows) are not whole molecules of \(atoms) atoms of a batch of \(molecules)")
-        return try run(
-            model, name: name, train: train, test: test, epochs: epochs,
-            local: (rows.lowerBound / atoms)..<(rows.upperBound / atoms), progress: progress, until: until
-        ) { x, targets in try model.trainStep(x, targets: targets, synchronizing: &optimizer) }
+        let local = try optimizer.localSamples(
+            rowsPerSample: train.atoms, batch: molecules, what: "molecules of \(train.atoms) atoms", .moleculeTrainerTrain)
+        return try run(model, name: name, train: train, test: test, epochs: epochs, local: local, progress: progress, until: until) {
+            x, targets in try model.trainStep(x, targets: targets, synchronizing: &optimizer)
+        }
     }
 
     /// The epochs' loop: every step a batch of `molecules` in a seeded shuffle (the same on every

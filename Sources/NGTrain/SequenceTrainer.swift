@@ -71,13 +71,10 @@ public struct SequenceTrainer {
         _ model: Model<Float>, synchronizing optimizer: inout O, name: String, corpus: TextCorpus, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }, until: (SequenceRecord) -> Bool = { _ in false }
     ) throws -> [SequenceRecord] where O.Scalar == Float {
-        let rows = optimizer.localRows
-        try NGError.Operation.sequenceTrainerTrain.require(
-            rows.lowerBound % length == 0 && rows.count % length == 0 && rows.upperBound <= sequences * length, "optimizer",
-            "its rows \(rows) are not whole windows of \(length) of a batch of \(sequences)")
+        let windows = try optimizer.localSamples(
+            rowsPerSample: length, batch: sequences, what: "windows of \(length)", .sequenceTrainerTrain)
         return try run(
-            model, name: name, corpus: corpus, epochs: epochs,
-            windows: (rows.lowerBound / length)..<(rows.upperBound / length), progress: progress, until: until
+            model, name: name, corpus: corpus, epochs: epochs, windows: windows, progress: progress, until: until
         ) { x, labels in try model.trainStep(x, labels: labels, synchronizing: &optimizer) }
     }
 
