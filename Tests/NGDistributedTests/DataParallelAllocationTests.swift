@@ -42,10 +42,10 @@ struct DataParallelAllocationTests {
     /// Two processes: only Open MPI's own buffers, at most two a collective (its ring all-reduce
     /// and pipelined broadcast allocate a buffer and a send request per call, inside
     /// `PMPI_Allreduce` and `PMPI_Bcast`: seen with gdb), never one per value or per layer —
-    /// the ResNet's batch normalization sums included.
+    /// the ResNet's batch normalization sums and the SchNet's pair rows included.
     @Test(arguments: ["ngplus", "woodbury", "kfac", "sgd", "adam"])
     func twoProcessesAllocateOnlyInsideMPI(optimizer: String) throws {
-        for model in optimizer == "woodbury" ? ["mlp"] : ["mlp", "cnn", "resnet"] {
+        for model in optimizer == "woodbury" ? ["mlp"] : ["mlp", "cnn", "resnet", "schnet"] {
             let run = try runUnderMPI(processes: 2, ["--optimizer", optimizer, "--model", model, "--count-allocations"])
             let reports = counts(run.output)
             #expect(reports.count == 2, "\(run.output)")
