@@ -151,34 +151,13 @@ import Testing
         func completeStep() {}
     }
 
-    /// SGD as a synchronized optimizer whose batch normalization sums go to `sums`.
-    struct TwinSGD: SynchronizedOptimizer {
-        var base: SGDOptimizer<Double>
-        let sums = TwinSums()
-        var localRows: Range<Int> { 0..<5 }
-        var crossProcessSums: (any CrossProcessSums)? { sums }
-        mutating func register(_ layer: LayerSpec) throws(NGError) -> LayerHandle { try base.register(layer) }
-        func usesObservation(_ layer: LayerHandle) -> Bool { false }
-        func observe(_ layer: LayerHandle, inputs: Matrix<Double>, outputGradients: Matrix<Double>) {}
-        func submit(_ layer: LayerHandle, gradient: Matrix<Double>) {}
-        func submit(_ layer: LayerHandle, inputs: Matrix<Double>, outputGradients: Matrix<Double>) {}
-        func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Double>) {}
-        func synchronize(loss: Double) -> Double { loss }
-        mutating func step(_ layer: LayerHandle, weight: inout Matrix<Double>, submitted: SubmittedGradient<Double>) throws {
-            guard case let .gradient(gradient) = submitted else {
-                guard case let .dense(inputs, outputGradients) = submitted else { return }
-                return try base.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients)
-            }
-            try base.step(layer, weight: &weight, gradient: gradient)
-        }
-    }
-
     @Test func aTwinProcessGivesThePlainStepsWeights() throws {
         let settings = SGDSettings(learningRate: 0.1, momentum: 0.9)
         let (synchronized, plain) = try (
             Model<Double>.resnet(height: 4, width: 4, classes: 3, widths: [2, 3], blocks: 1, seed: 5),
             Model<Double>.resnet(height: 4, width: 4, classes: 3, widths: [2, 3], blocks: 1, seed: 5))
-        var twin = TwinSGD(base: try SGDOptimizer<Double>(settings: settings))
+        let sums = TwinSums()
+        var twin = ShareOfBatch(try SGDOptimizer<Double>(settings: settings), localRows: 0..<5, crossProcessSums: sums)
         var alone = try SGDOptimizer<Double>(settings: settings)
         try synchronized.register(with: &twin)
         try plain.register(with: &alone)
@@ -191,7 +170,7 @@ import Testing
             #expect(abs(a - b) < 1e-13)
         }
         // Six layers: the stem's, two in the first block, two and the projection's in the second.
-        #expect(twin.sums.calls == 2 * 3 * 6, "three sums a batch normalization layer a step")
+        #expect(sums.calls == 2 * 3 * 6, "three sums a batch normalization layer a step")
         for (u, v) in zip(synchronized.trainableLayers, plain.trainableLayers) {
             let scale = v.weight.elements.map(abs).max()!
             let worst = zip(u.weight.elements, v.weight.elements).map { abs($0 - $1) }.max()!

@@ -182,35 +182,12 @@ import Testing
         #expect(records.map(\.epoch) == [1, 2])
     }
 
-    /// A process's share of a batch for `MoleculeTrainer.train(_:synchronizing:…)`: `localRows`
-    /// as set, every step SGD's own (nothing synchronized).
-    struct ShareOfBatch: SynchronizedOptimizer {
-        var base: SGDOptimizer<Float>
-        var localRows: Range<Int>
-        mutating func register(_ layer: LayerSpec) throws(NGError) -> LayerHandle { try base.register(layer) }
-        func usesObservation(_ layer: LayerHandle) -> Bool { false }
-        func observe(_ layer: LayerHandle, inputs: Matrix<Float>, outputGradients: Matrix<Float>) {}
-        func submit(_ layer: LayerHandle, gradient: Matrix<Float>) {}
-        func submit(_ layer: LayerHandle, inputs: Matrix<Float>, outputGradients: Matrix<Float>) {}
-        func submit(_ layer: LayerHandle, lookups: [Int], outputGradients: Matrix<Float>) {}
-        func synchronize(loss: Double) -> Double { loss }
-        mutating func step(_ layer: LayerHandle, weight: inout Matrix<Float>, submitted: SubmittedGradient<Float>) throws {
-            switch submitted {
-            case let .gradient(gradient): try base.step(layer, weight: &weight, gradient: gradient)
-            case let .dense(inputs, outputGradients):
-                try base.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients)
-            case let .lookups(lookups, outputGradients):
-                try base.step(layer, table: &weight, lookups: lookups, outputGradients: outputGradients)
-            }
-        }
-    }
-
     /// A process trains on whole molecules of every batch: rows that split a molecule, or reach
     /// past the batch, are refused before any step; whole molecules train.
     @Test func aProcessShareOfWholeMoleculesTrainsAndAnyOtherIsRefused() throws {
         let train = try LennardJonesClusters.generate(atoms: 4, minima: 2, trainMinima: 1, samples: 40, seed: 5).train
         let model = try Model<Float>.schnet(atoms: 4, width: 8, blocks: 1, centers: 8, seed: 2)
-        var share = ShareOfBatch(base: try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.01)), localRows: 0..<0)
+        var share = ShareOfBatch(try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.01)), localRows: 0..<0)
         try model.register(with: &share)
         let trainer = try MoleculeTrainer(molecules: 8, seed: 3)
         let weights = model.trainableLayers.map { $0.weight }
