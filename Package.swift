@@ -28,7 +28,10 @@ let package = Package(
         // The platform under the kernels: the CPU, the OpenBLAS build and the kernels it runs,
         // whether they fit, the re-execution with fitting ones, the warning. Computes nothing.
         .target(name: "NGPlatform", dependencies: ["CBLAS", "CCPUID"]),
-        .target(name: "NGKernels", dependencies: ["CBLAS", "NGPlatform"]),
+        // Float's exponential and error function, and the loops over them compiled for each
+        // x86-64 vector level (Swift compiles for the baseline only).
+        .target(name: "CFloatMath"),
+        .target(name: "NGKernels", dependencies: ["CBLAS", "CFloatMath", "NGPlatform"]),
         .target(name: "NGPlus", dependencies: ["NGKernels"]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NGTrain", dependencies: ["NGPlus", "CZlib"]),

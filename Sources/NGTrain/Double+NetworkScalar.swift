@@ -1,9 +1,30 @@
 import Foundation
 import NGPlus
 
-/// `Double` runs the training stack's loops compiled for Double (see `NetworkScalar`).
+/// `Double` runs the training stack's loops compiled for Double (see `NetworkScalar`); its
+/// transcendental loops are `NetworkKernels`' generic ones over libm's `erf` and `exp`.
 extension Double: NetworkScalar {
     public static func errorFunction(_ x: Double) -> Double { erf(x) }
 
     public static func exponential(_ x: Double) -> Double { exp(x) }
+
+    public static func gelu(
+        _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, cumulative: UnsafeMutablePointer<Double>,
+        count: Int
+    ) {
+        NetworkKernels.gelu(x, into: y, cumulative: cumulative, count: count)
+    }
+
+    public static func geluBackward(
+        input x: UnsafePointer<Double>, cumulative: UnsafePointer<Double>, outputGradient dy: UnsafePointer<Double>,
+        into dx: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        NetworkKernels.geluBackward(input: x, cumulative: cumulative, outputGradient: dy, into: dx, count: count)
+    }
+
+    public static func shiftedExponentials(
+        _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int, shift: Double
+    ) {
+        for i in 0..<count { y[i] = exp(x[i] - shift) }
+    }
 }

@@ -1,13 +1,34 @@
 import Foundation
 import NGPlus
 
-/// `Float` runs the training stack's loops compiled for Float (see `NetworkScalar`).
+/// `Float` runs the training stack's loops compiled for Float (see `NetworkScalar`); its
+/// transcendental loops are `FloatLoops`', at the processor's widest vector level.
 extension Float: NetworkScalar {
-    /// `FloatMath.erf`: inlined into the GELU loops, which then run as vector loops.
+    /// `FloatMath.erf`: inlined into the loops that call it, which then run as vector loops.
     @inlinable @inline(__always)
     public static func errorFunction(_ x: Float) -> Float { FloatMath.erf(x) }
 
-    /// `FloatMath.exp`: inlined into the softmax and GELU loops.
+    /// `FloatMath.exp`: inlined into SchNet's loops.
     @inlinable @inline(__always)
     public static func exponential(_ x: Float) -> Float { FloatMath.exp(x) }
+
+    public static func gelu(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, cumulative: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        FloatLoops.selected.gelu(x, into: y, cumulative: cumulative, count: count)
+    }
+
+    public static func geluBackward(
+        input x: UnsafePointer<Float>, cumulative: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        FloatLoops.selected.geluBackward(input: x, cumulative: cumulative, outputGradient: dy, into: dx, count: count)
+    }
+
+    public static func shiftedExponentials(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float
+    ) {
+        FloatLoops.selected.shiftedExponentials(x, into: y, count: count, shift: shift)
+    }
 }

@@ -22,7 +22,7 @@ extension NetworkKernels {
             let (z, g) = (logits + i * leadingDimension, gradient + i * classes)
             var largest = z[0]
             for j in 1..<classes where z[j] > largest { largest = z[j] }
-            for j in 0..<classes { g[j] = Scalar.exponential(z[j] - largest) }
+            Scalar.shiftedExponentials(z, into: g, count: classes, shift: largest)
             var sum: Scalar = 0
             for j in 0..<classes { sum += g[j] }
             let label = labels[i]

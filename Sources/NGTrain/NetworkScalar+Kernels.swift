@@ -48,23 +48,6 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func gelu(
-        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, cumulative: UnsafeMutablePointer<Self>, count: Int
-    ) {
-        NetworkKernels.gelu(x, into: y, cumulative: cumulative, count: count)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func geluBackward(
-        input x: UnsafePointer<Self>, cumulative: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>,
-        into dx: UnsafeMutablePointer<Self>, count: Int
-    ) {
-        NetworkKernels.geluBackward(input: x, cumulative: cumulative, outputGradient: dy, into: dx, count: count)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
     public static func layerNorm(
         _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
         epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,

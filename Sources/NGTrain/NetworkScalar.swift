@@ -4,7 +4,9 @@ import NGPlus
 /// requirements whose defaults (`NetworkScalar+Kernels.swift`) are specialized for Float and
 /// Double, so they run compiled for the concrete type even though layers are called through
 /// the `NetworkLayer` existential, where Swift never specializes (measured: an unspecialized
-/// ReLU and pooling took a third of a CNN step). A conformance supplies only `erf` and `eˣ`.
+/// ReLU and pooling took a third of a CNN step). A conformance supplies `erf`, `eˣ` and the
+/// loops over them — GELU, its gradient and shifted exponentials — which Float runs from
+/// `FloatLoops` (compiled for the processor's vector level) and Double from `NetworkKernels`.
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
@@ -130,6 +132,9 @@ public protocol NetworkScalar: BLASScalar {
     static func softmaxCrossEntropy(
         _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Self>) -> Double
+    /// `y = e^(x − shift)` elementwise; `y` may be `x`.
+    static func shiftedExponentials(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, shift: Self)
     /// `erf(x)`.
     static func errorFunction(_ x: Self) -> Self
     /// `eˣ`.

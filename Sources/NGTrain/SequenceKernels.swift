@@ -91,7 +91,7 @@ extension NetworkKernels {
             let largest = laneMaximum(row, count: i + 1)
             // The exponentials in a loop of their own, which has no sum to carry and so runs as
             // a vector loop; then their sum, in lanes.
-            for j in 0...i { row[j] = Scalar.exponential(row[j] - largest) }
+            Scalar.shiftedExponentials(row, into: row, count: i + 1, shift: largest)
             let sum = laneSum(row, count: i + 1)
             for j in 0...i { row[j] /= sum }
             for j in (i + 1)..<size { row[j] = 0 }

@@ -1,0 +1,106 @@
+// Float's exponential and error function as straight-line arithmetic (no call, no branch), so
+// that a loop over them compiles to vector instructions — in Swift, which inlines these
+// functions into its own loops, and in the loops below, compiled once for each x86-64 vector
+// level. The error bounds and the derivations are in NGKernels' `FloatMath`, which tests them.
+#ifndef CFLOATMATH_H
+#define CFLOATMATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline __attribute__((always_inline)) uint32_t ngplus_float_bits(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+
+static inline __attribute__((always_inline)) float ngplus_float_from_bits(uint32_t bits) {
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/// e^x within 2 ulp (see `FloatMath.exp`).
+static inline __attribute__((always_inline)) float ngplus_expf(float x) {
+    float clamped = x < 89.0f ? x : 89.0f;
+    clamped = clamped > -104.0f ? clamped : -104.0f;
+    // n = round(x / ln 2): adding 1.5·2²³ leaves n in the sum's low mantissa bits.
+    float shifted = clamped * 1.44269504088896341f + 12582912.0f;
+    float n = shifted - 12582912.0f;
+    float r = clamped - n * 0.693359375f;
+    r -= n * -2.12194440e-4f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1;
+    p = p * r + 1;
+    int32_t power = (int32_t)(ngplus_float_bits(shifted) - 0x4B400000u);
+    int32_t half = power >> 1;
+    float first = ngplus_float_from_bits((uint32_t)(half + 127) << 23);
+    float second = ngplus_float_from_bits((uint32_t)(power - half + 127) << 23);
+    float result = p * first * second;
+    return x == x ? result : x;
+}
+
+/// erf(x) within 3 ulp, odd, ±1 beyond |x| = 4 (see `FloatMath.erf`).
+static inline __attribute__((always_inline)) float ngplus_erff(float x) {
+    float magnitude = ngplus_float_from_bits(ngplus_float_bits(x) & 0x7fffffffu);
+    float square = magnitude * magnitude;
+    float p = 7.89821011783372e-05f;
+    p = p * square - 0.0008024354098813989f;
+    p = p * square + 0.005190053573950938f;
+    p = p * square - 0.026854808534758363f;
+    p = p * square + 0.11283612428167056f;
+    p = p * square - 0.3761262884331419f;
+    p = p * square + 1.1283791665100469f;
+    float small = x * p;
+    float b = magnitude < 4 ? magnitude : 4;
+    b = b > 1 ? b : 1;
+    float u = (b - 2.5f) * (1 / 1.5f);
+    float q = 1.2445648952507604e-05f;
+    q = q * u - 3.665494840998298e-05f;
+    q = q * u + 5.9020494658899705e-05f;
+    q = q * u - 0.0001446941095021451f;
+    q = q * u + 0.0004099893438392175f;
+    q = q * u - 0.0010163813257730078f;
+    q = q * u + 0.0024040043781717152f;
+    q = q * u - 0.005567650117391796f;
+    q = q * u + 0.012489175804617376f;
+    q = q * u - 0.027005669797881063f;
+    q = q * u + 0.056110516530914124f;
+    q = q * u - 0.11152100739281148f;
+    q = q * u + 0.21080636368941666f;
+    float large = 1 - ngplus_expf(-(b * b)) * q;
+    large = magnitude < 4 ? large : 1;
+    float signed_large = ngplus_float_from_bits(ngplus_float_bits(large) | (ngplus_float_bits(x) & 0x80000000u));
+    float result = magnitude < 1 ? small : signed_large;
+    return x == x ? result : x;
+}
+
+/// The vector levels the loops are compiled for: baseline x86-64 (SSE2) or any other
+/// architecture; AVX2 with FMA; AVX-512 (F, BW, DQ, VL).
+typedef enum {
+    ngplus_float_level_baseline = 0,
+    ngplus_float_level_avx2 = 1,
+    ngplus_float_level_avx512 = 2,
+} ngplus_float_level;
+
+/// Float's transcendental loops at one vector level. Every loop is elementwise: an output may
+/// be its input (the same pointer), never a shifted view of it.
+typedef struct {
+    /// y = x·Φ(x), Φ(x) = (1 + erf(x/√2))/2 kept in `cumulative`.
+    void (*gelu)(const float *x, float *y, float *cumulative, long count);
+    /// dx = dy·(Φ(x) + x·φ(x)), φ the standard normal density, Φ from `gelu`.
+    void (*gelu_backward)(const float *x, const float *cumulative, const float *dy, float *dx, long count);
+    /// y = e^(x − shift).
+    void (*shifted_exponentials)(const float *x, float *y, long count, float shift);
+} ngplus_float_loops;
+
+/// The loops compiled for `level`; the baseline's where this architecture has no such level.
+/// The caller checks that the processor and the operating system offer the level.
+ngplus_float_loops ngplus_float_loops_at(ngplus_float_level level);
+
+#endif

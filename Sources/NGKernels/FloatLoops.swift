@@ -1,0 +1,61 @@
+import CFloatMath
+import NGPlatform
+
+/// Float's transcendental loops — GELU, its gradient, shifted exponentials — compiled once for
+/// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
+/// (`CFloatMath`), run at the widest level the processor and the operating system offer.
+/// Swift code is compiled for the baseline only, where these loops run 2.5–4.5× slower; the
+/// levels differ only in rounding (FMA), each within the bounds `FloatMathTests` checks.
+/// Double's loops stay generic Swift (see `NetworkKernels`).
+public struct FloatLoops: Sendable {
+    /// The level these loops were compiled for: `.sse` (the baseline), `.avx2` or `.avx512`.
+    public let level: VectorLevel
+    @usableFromInline let loops: ngplus_float_loops
+
+    /// The loops of `level` (AVX without AVX2 runs the baseline's), or nil when the processor
+    /// or the operating system does not offer it.
+    public init?(level: VectorLevel, on cpu: CPUDescription = .current) {
+        guard level <= cpu.features.vectorLevel else { return nil }
+        #if arch(x86_64)
+        switch level {
+        case .sse, .avx: (self.level, loops) = (.sse, ngplus_float_loops_at(ngplus_float_level_baseline))
+        case .avx2: (self.level, loops) = (.avx2, ngplus_float_loops_at(ngplus_float_level_avx2))
+        case .avx512: (self.level, loops) = (.avx512, ngplus_float_loops_at(ngplus_float_level_avx512))
+        }
+        #else
+        (self.level, loops) = (.sse, ngplus_float_loops_at(ngplus_float_level_baseline))
+        #endif
+    }
+
+    /// The widest level this machine offers.
+    public static let selected = FloatLoops(level: CPUDescription.current.features.vectorLevel)!
+
+    /// `y = x·Φ(x)` with `Φ(x) = (1 + erf(x/√2))/2` kept in `cumulative`. Φ is within
+    /// 2·10⁻⁷ of the exact value (erf's 3 ulp and the rounding of x/√2), so y within
+    /// 2·10⁻⁷·|x| and an ulp.
+    @inlinable
+    public func gelu(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, cumulative: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        loops.gelu(x, y, cumulative, count)
+    }
+
+    /// `dx = dy·(Φ(x) + x·φ(x))`, φ the standard normal density, Φ from `gelu`.
+    @inlinable
+    public func geluBackward(
+        input x: UnsafePointer<Float>, cumulative: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        loops.gelu_backward(x, cumulative, dy, dx, count)
+    }
+
+    /// `y = e^(x − shift)`, each within 2 ulp of the exponential of the rounded difference;
+    /// `y` may be `x`.
+    @inlinable
+    public func shiftedExponentials(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float
+    ) {
+        loops.shifted_exponentials(x, y, count, shift)
+    }
+}
