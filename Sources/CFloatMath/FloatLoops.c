@@ -1,5 +1,7 @@
 #include "CFloatMath.h"
 
+#include <math.h>
+
 // Each loop is written once, always inlined into one function per vector level, which the
 // compiler vectorizes at that level's width (and contracts a·b + c to FMA where it has it).
 // `assume_safety`: the loops are elementwise, so an output equal to its input is safe.
@@ -31,6 +33,71 @@ static inline __attribute__((always_inline)) void shifted_exponentials_loop(
     for (long i = 0; i < count; i++) y[i] = ngplus_expf(x[i] - shift);
 }
 
+// Sixteen lanes for the reductions (the vectorizer leaves a float sum or maximum scalar, as
+// reordering it changes the rounding): one AVX-512 register, two AVX2 ones, four SSE ones.
+// Aligned to a float only: loads from any element (clang's alias analysis lets a vector type
+// alias its element type).
+typedef float lanes16 __attribute__((ext_vector_type(16), aligned(4)));
+#define load16(p) (*(const lanes16 *)(p))
+
+static inline __attribute__((always_inline)) float row_maximum(const float *x, long count) {
+    float largest = x[0];
+    long j = 0;
+    if (count >= 16) {
+        lanes16 lanes = load16(x);
+        for (j = 16; j + 16 <= count; j += 16) lanes = __builtin_elementwise_max(lanes, load16(x + j));
+        for (int l = 0; l < 16; l++) largest = fmaxf(largest, lanes[l]);
+    }
+    for (; j < count; j++) largest = fmaxf(largest, x[j]);
+    return largest;
+}
+
+static inline __attribute__((always_inline)) float row_dot(const float *x, const float *y, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) lanes += load16(x + j) * load16(y + j);
+    float sum = 0;
+    for (int l = 0; l < 16; l++) sum += lanes[l];
+    for (; j < count; j++) sum += x[j] * y[j];
+    return sum;
+}
+
+static inline __attribute__((always_inline)) float row_sum(const float *x, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) lanes += load16(x + j);
+    float sum = 0;
+    for (int l = 0; l < 16; l++) sum += lanes[l];
+    for (; j < count; j++) sum += x[j];
+    return sum;
+}
+
+static inline __attribute__((always_inline)) void causal_softmax_loop(
+    float *scores, long rows, long first_row, long size, long leading) {
+    for (long r = 0; r < rows; r++) {
+        float *row = scores + r * leading;
+        long count = first_row + r + 1;
+        shifted_exponentials_loop(row, row, count, row_maximum(row, count));
+        float sum = row_sum(row, count);
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < count; j++) row[j] /= sum;
+        memset(row + count, 0, (size_t)(size - count) * sizeof *row);
+    }
+}
+
+static inline __attribute__((always_inline)) void causal_softmax_backward_loop(
+    const float *probabilities, float *gradient, long rows, long first_row, long size, long leading) {
+    for (long r = 0; r < rows; r++) {
+        const float *p = probabilities + r * leading;
+        float *g = gradient + r * leading;
+        long count = first_row + r + 1;
+        float dot = row_dot(p, g, count);
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < count; j++) g[j] = p[j] * (g[j] - dot);
+        memset(g + count, 0, (size_t)(size - count) * sizeof *g);
+    }
+}
+
 #define NGPLUS_FLOAT_LOOPS(suffix, attributes)                                                        \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
@@ -42,8 +109,17 @@ static inline __attribute__((always_inline)) void shifted_exponentials_loop(
     attributes static void shifted_exponentials_##suffix(const float *x, float *y, long count, float shift) { \
         shifted_exponentials_loop(x, y, count, shift);                                                \
     }                                                                                                 \
+    attributes static void causal_softmax_##suffix(                                                   \
+        float *scores, long rows, long first_row, long size, long leading) {                          \
+        causal_softmax_loop(scores, rows, first_row, size, leading);                                  \
+    }                                                                                                 \
+    attributes static void causal_softmax_backward_##suffix(                                          \
+        const float *probabilities, float *gradient, long rows, long first_row, long size, long leading) { \
+        causal_softmax_backward_loop(probabilities, gradient, rows, first_row, size, leading);        \
+    }                                                                                                 \
     static const ngplus_float_loops loops_##suffix = {                                                \
-        gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix};
+        gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
+        causal_softmax_backward_##suffix};
 
 NGPLUS_FLOAT_LOOPS(baseline, )
 

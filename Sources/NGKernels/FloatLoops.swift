@@ -1,7 +1,8 @@
 import CFloatMath
 import NGPlatform
 
-/// Float's transcendental loops — GELU, its gradient, shifted exponentials — compiled once for
+/// Float's transcendental loops — GELU, its gradient, shifted exponentials, the causal softmax
+/// and its gradient — compiled once for
 /// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
 /// (`CFloatMath`), run at the widest level the processor and the operating system offer.
 /// Swift code is compiled for the baseline only, where these loops run 2.5–4.5× slower; the
@@ -57,5 +58,25 @@ public struct FloatLoops: Sendable {
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float
     ) {
         loops.shifted_exponentials(x, y, count, shift)
+    }
+
+    /// The causal softmax of rows `firstRow..<firstRow + rows` of a score matrix `size`
+    /// columns wide, in place (`scores` at row `firstRow`, rows `leadingDimension` apart): row
+    /// i over columns 0…i, its largest value subtracted first; zeros after column i.
+    @inlinable
+    public func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
+    ) {
+        loops.causal_softmax(scores, rows, firstRow, size, leadingDimension)
+    }
+
+    /// Its gradient in place: from dP (in `gradient`) and P, `dS = P ⊙ (dP − rowsum(dP ⊙ P))`,
+    /// zero after column i.
+    @inlinable
+    public func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
+    ) {
+        loops.causal_softmax_backward(probabilities, gradient, rows, firstRow, size, leadingDimension)
     }
 }

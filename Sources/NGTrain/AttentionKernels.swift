@@ -58,19 +58,21 @@ extension NetworkKernels {
                 let (dq, dk, dv) = headColumns(dx.rows(tokens), head: h, width: d, of: width)
                 let (probability, gradient) = (p.rows(pair * t..<(pair + 1) * t), dp.rows(pair * t..<(pair + 1) * t))
                 let dO = dy.rows(tokens).columns(h * d..<(h + 1) * d)
-                dk.zero()
-                dv.zero()
-                for first in stride(from: 0, to: t, by: rowBlock) {
+                // The last block first: its keys are all T, so it writes every row of dK and dV
+                // (β = 0) and the earlier blocks add to them, with no pass to zero them first.
+                let lastBlock = (t - 1) / rowBlock * rowBlock
+                for first in stride(from: lastBlock, through: 0, by: -rowBlock) {
                     let (rows, keys) = (first..<Swift.min(first + rowBlock, t), 0..<Swift.min(first + rowBlock, t))
                     let (pBlock, dsBlock) = (probability.rows(rows).columns(keys), gradient.rows(rows).columns(keys))
-                    BLAS.gemm(pBlock, transposeA: true, dO.rows(rows), beta: 1, into: dv.rows(keys))    // dV += Pᵀ·dO
+                    let beta: Scalar = first == lastBlock ? 0 : 1
+                    BLAS.gemm(pBlock, transposeA: true, dO.rows(rows), beta: beta, into: dv.rows(keys)) // dV += Pᵀ·dO
                     BLAS.gemm(dO.rows(rows), v.rows(keys), transposeB: true, into: dsBlock)           // dP = dO·Vᵀ
                     Scalar.causalSoftmaxBackward(
                         pBlock.base, dsBlock.base, rows: rows.count, firstRow: first, size: keys.count,
                         leadingDimension: dsBlock.leadingDimension)
                     BLAS.gemm(dsBlock.readOnly, k.rows(keys), alpha: scale, into: dq.rows(rows))      // dQ = dS·K/√d
                     BLAS.gemm(                                                                       // dK += dSᵀ·Q/√d
-                        dsBlock.readOnly, transposeA: true, q.rows(rows), alpha: scale, beta: 1, into: dk.rows(keys))
+                        dsBlock.readOnly, transposeA: true, q.rows(rows), alpha: scale, beta: beta, into: dk.rows(keys))
                 }
             }
         }

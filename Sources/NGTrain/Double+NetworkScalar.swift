@@ -27,4 +27,18 @@ extension Double: NetworkScalar {
     ) {
         for i in 0..<count { y[i] = exp(x[i] - shift) }
     }
+
+    public static func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Double>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmax(scores, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
+
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Double>, _ gradient: UnsafeMutablePointer<Double>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmaxBackward(
+            probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
 }

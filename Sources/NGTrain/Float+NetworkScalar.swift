@@ -31,4 +31,19 @@ extension Float: NetworkScalar {
     ) {
         FloatLoops.selected.shiftedExponentials(x, into: y, count: count, shift: shift)
     }
+
+    public static func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
+    ) {
+        FloatLoops.selected.causalSoftmax(
+            scores, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
+
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
+    ) {
+        FloatLoops.selected.causalSoftmaxBackward(
+            probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
 }

@@ -72,24 +72,6 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func causalSoftmax(
-        _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
-    ) {
-        NetworkKernels.causalSoftmax(scores, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func causalSoftmaxBackward(
-        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
-        size: Int, leadingDimension: Int
-    ) {
-        NetworkKernels.causalSoftmaxBackward(
-            probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
     public static func softmaxCrossEntropy(
         _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Self>

@@ -7,7 +7,8 @@ import Testing
 /// `FloatLoops` at every vector level this machine offers (the baseline always; AVX2 and
 /// AVX-512 where present): the exponentials within `FloatMath.exp`'s 2 ulp over its whole
 /// range and exact at its special values, GELU and its gradient within `GELUReference`'s
-/// bounds — the levels differ only in rounding (FMA).
+/// bounds, the causal softmax and its gradient within bounds derived from their roundings —
+/// the levels differ only in rounding (FMA).
 @Suite struct FloatLoopsTests {
     static let levels: [FloatLoops] = [VectorLevel.sse, .avx2, .avx512].compactMap { FloatLoops(level: $0) }
 
@@ -84,6 +85,53 @@ import Testing
                 x: Array(x[0..<count]), outputGradient: Array(dy[0..<count]), y: y, dx: dx)
             #expect(worst.forward <= 1, "\(loops.level), \(count) values")
             #expect(worst.backward <= 1, "\(loops.level), \(count) values")
+        }
+    }
+
+    /// Blocks of rows of a score matrix (a 1 × 1 one, blocks starting past row 0, rows wider
+    /// than the block, counts on and off multiples of 16) against softmax in Double. With u the
+    /// unit roundoff and dⱼ = xⱼ − max rounded (relative error u), each eᵈ is within
+    /// (|dⱼ|/2 + 2)·2u of e^(xⱼ − max) — its argument's rounding and the exponential's 2 ulp —
+    /// the sum of n of them adds (n − 1)·u, the division u: Pⱼ is within
+    /// Pⱼ·2u·(|dⱼ|/2 + 2 + maxₖ|dₖ|/2 + 2 + n/2 + 1). The gradient, with P and dP exact, has
+    /// the dot product's n·u·Σ|Pₖ·dPₖ| and two roundings of its own.
+    @Test(arguments: levels)
+    func causalSoftmaxAndItsGradientMatchADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 44)
+        let u = Double(Float.ulpOfOne) / 2
+        for (size, firstRow, rows, leading) in [(1, 0, 1, 1), (7, 0, 7, 9), (64, 0, 64, 64), (128, 64, 64, 128),
+                                                (40, 17, 23, 41), (200, 100, 100, 200)] {
+            let scores = (0..<rows * leading).map { _ in Float.random(in: -8...8, using: &generator) }
+            let outputGradient = (0..<rows * leading).map { _ in Float.random(in: -1...1, using: &generator) }
+            var p = scores
+            loops.causalSoftmax(&p, rows: rows, firstRow: firstRow, size: size, leadingDimension: leading)
+            var ds = outputGradient
+            loops.causalSoftmaxBackward(p, &ds, rows: rows, firstRow: firstRow, size: size, leadingDimension: leading)
+            for r in 0..<rows {
+                let count = firstRow + r + 1
+                let row = (0..<count).map { Double(scores[r * leading + $0]) }
+                let largest = row.max()!
+                let exponentials = row.map { exp($0 - largest) }
+                let sum = exponentials.reduce(0, +)
+                let widest = row.map { abs($0 - largest) }.max()!
+                let probabilities = (0..<count).map { Double(p[r * leading + $0]) }
+                let gradient = (0..<count).map { Double(outputGradient[r * leading + $0]) }
+                let dot = zip(probabilities, gradient).map(*).reduce(0, +)
+                let dotBound = Double(count) * u * zip(probabilities, gradient).map { abs($0 * $1) }.reduce(0, +)
+                for j in 0..<count {
+                    let want = exponentials[j] / sum
+                    let bound = want * 2 * u * (abs(row[j] - largest) / 2 + 2 + widest / 2 + 2 + Double(count) / 2 + 1)
+                    #expect(abs(probabilities[j] - want) <= bound, "\(loops.level): P[\(r), \(j)] of \(size)")
+                    let wantGradient = probabilities[j] * (gradient[j] - dot)
+                    let gradientBound = probabilities[j] * dotBound + 2 * u * abs(wantGradient) + u * probabilities[j] * u
+                    #expect(abs(Double(ds[r * leading + j]) - wantGradient) <= gradientBound,
+                            "\(loops.level): dS[\(r), \(j)] of \(size)")
+                }
+                #expect(p[(r * leading + count)..<(r * leading + size)].allSatisfy { $0 == 0 })
+                #expect(ds[(r * leading + count)..<(r * leading + size)].allSatisfy { $0 == 0 })
+                // Columns past the matrix's width are left alone.
+                #expect(p[(r * leading + size)..<(r + 1) * leading] == scores[(r * leading + size)..<(r + 1) * leading])
+            }
         }
     }
 }

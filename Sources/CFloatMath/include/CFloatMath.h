@@ -97,6 +97,14 @@ typedef struct {
     void (*gelu_backward)(const float *x, const float *cumulative, const float *dy, float *dx, long count);
     /// y = e^(x − shift).
     void (*shifted_exponentials)(const float *x, float *y, long count, float shift);
+    /// The causal softmax of rows first_row..<first_row + rows of a score matrix `size` columns
+    /// wide, in place (`scores` at row first_row, rows `leading` apart): row i over columns
+    /// 0…i, its largest value subtracted first; zeros after column i.
+    void (*causal_softmax)(float *scores, long rows, long first_row, long size, long leading);
+    /// Its gradient in place: from dP (in `gradient`) and P, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+    /// zero after column i.
+    void (*causal_softmax_backward)(
+        const float *probabilities, float *gradient, long rows, long first_row, long size, long leading);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
