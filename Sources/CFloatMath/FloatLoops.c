@@ -98,6 +98,47 @@ static inline __attribute__((always_inline)) void causal_softmax_backward_loop(
     }
 }
 
+static inline __attribute__((always_inline)) void layer_norm_loop(
+    const float *x, long rows, long width, const float *gain, const float *bias, float epsilon, float *y,
+    float *normalized, float *inverse_deviation) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * width;
+        float *out = y + r * width, *hat = normalized + r * width;
+        float mean = row_sum(row, width) / (float)width;
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < width; j++) hat[j] = row[j] - mean;
+        float inverse = 1 / sqrtf(row_dot(hat, hat, width) / (float)width + epsilon);
+        inverse_deviation[r] = inverse;
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < width; j++) {
+            hat[j] *= inverse;
+            out[j] = hat[j] * gain[j] + bias[j];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void layer_norm_backward_loop(
+    const float *dy, const float *normalized, const float *inverse_deviation, long rows, long width,
+    const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {
+    memset(gain_gradient, 0, (size_t)width * sizeof *gain_gradient);
+    memset(bias_gradient, 0, (size_t)width * sizeof *bias_gradient);
+    for (long r = 0; r < rows; r++) {
+        const float *grad = dy + r * width, *hat = normalized + r * width;
+        float *out = dx + r * width;
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < width; j++) {
+            out[j] = grad[j] * gain[j];
+            gain_gradient[j] += grad[j] * hat[j];
+            bias_gradient[j] += grad[j];
+        }
+        float mean = row_sum(out, width) / (float)width;
+        float weighted_mean = row_dot(out, hat, width) / (float)width;
+        float inverse = inverse_deviation[r];
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < width; j++) out[j] = inverse * (out[j] - mean - hat[j] * weighted_mean);
+    }
+}
+
 #define NGPLUS_FLOAT_LOOPS(suffix, attributes)                                                        \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
@@ -117,9 +158,20 @@ static inline __attribute__((always_inline)) void causal_softmax_backward_loop(
         const float *probabilities, float *gradient, long rows, long first_row, long size, long leading) { \
         causal_softmax_backward_loop(probabilities, gradient, rows, first_row, size, leading);        \
     }                                                                                                 \
+    attributes static void layer_norm_##suffix(                                                       \
+        const float *x, long rows, long width, const float *gain, const float *bias, float epsilon, float *y, \
+        float *normalized, float *inverse_deviation) {                                                \
+        layer_norm_loop(x, rows, width, gain, bias, epsilon, y, normalized, inverse_deviation);       \
+    }                                                                                                 \
+    attributes static void layer_norm_backward_##suffix(                                              \
+        const float *dy, const float *normalized, const float *inverse_deviation, long rows, long width, \
+        const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {                   \
+        layer_norm_backward_loop(                                                                     \
+            dy, normalized, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);  \
+    }                                                                                                 \
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
-        causal_softmax_backward_##suffix};
+        causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix};
 
 NGPLUS_FLOAT_LOOPS(baseline, )
 

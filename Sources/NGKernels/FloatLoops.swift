@@ -1,8 +1,8 @@
 import CFloatMath
 import NGPlatform
 
-/// Float's transcendental loops — GELU, its gradient, shifted exponentials, the causal softmax
-/// and its gradient — compiled once for
+/// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
+/// layer normalization and their gradients — compiled once for
 /// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
 /// (`CFloatMath`), run at the widest level the processor and the operating system offer.
 /// Swift code is compiled for the baseline only, where these loops run 2.5–4.5× slower; the
@@ -78,5 +78,28 @@ public struct FloatLoops: Sendable {
         size: Int, leadingDimension: Int
     ) {
         loops.causal_softmax_backward(probabilities, gradient, rows, firstRow, size, leadingDimension)
+    }
+
+    /// Layer normalization of `rows` rows of `width` values: `x̂ = (x − μ)/σ`,
+    /// `σ = √(variance + ε)` (two passes over the row), `y = γ ⊙ x̂ + β`; x̂ and 1/σ kept.
+    @inlinable
+    public func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        inverseDeviation: UnsafeMutablePointer<Float>
+    ) {
+        loops.layer_norm(x, rows, width, gain, bias, epsilon, y, normalized, inverseDeviation)
+    }
+
+    /// Its gradients: per row, with `g = dy ⊙ γ`, `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`;
+    /// over the rows `dγ = Σ dy ⊙ x̂` and `dβ = Σ dy`, overwritten.
+    @inlinable
+    public func layerNormBackward(
+        _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
+        rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        loops.layer_norm_backward(
+            dy, normalized, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
     }
 }

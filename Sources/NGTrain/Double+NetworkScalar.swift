@@ -41,4 +41,24 @@ extension Double: NetworkScalar {
         NetworkKernels.causalSoftmaxBackward(
             probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
     }
+
+    public static func layerNorm(
+        _ x: UnsafePointer<Double>, rows: Int, width: Int, gain: UnsafePointer<Double>, bias: UnsafePointer<Double>,
+        epsilon: Double, into y: UnsafeMutablePointer<Double>, normalized: UnsafeMutablePointer<Double>,
+        inverseDeviation: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Double>, normalized: UnsafePointer<Double>, inverseDeviation: UnsafePointer<Double>,
+        rows: Int, width: Int, gain: UnsafePointer<Double>, into dx: UnsafeMutablePointer<Double>,
+        gainGradient: UnsafeMutablePointer<Double>, biasGradient: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
 }

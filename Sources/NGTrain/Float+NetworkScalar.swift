@@ -46,4 +46,24 @@ extension Float: NetworkScalar {
         FloatLoops.selected.causalSoftmaxBackward(
             probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
     }
+
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        inverseDeviation: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
+        rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
 }

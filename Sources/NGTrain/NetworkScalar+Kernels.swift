@@ -48,30 +48,6 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func layerNorm(
-        _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
-        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
-        inverseDeviation: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.layerNorm(
-            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
-            inverseDeviation: inverseDeviation)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func layerNormBackward(
-        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
-        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.layerNormBackward(
-            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
-            gainGradient: gainGradient, biasGradient: biasGradient)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
     public static func softmaxCrossEntropy(
         _ logits: UnsafePointer<Self>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
         into gradient: UnsafeMutablePointer<Self>

@@ -5,9 +5,9 @@ import NGPlus
 /// Double, so they run compiled for the concrete type even though layers are called through
 /// the `NetworkLayer` existential, where Swift never specializes (measured: an unspecialized
 /// ReLU and pooling took a third of a CNN step). A conformance supplies `erf`, `eˣ` and the
-/// loops over them — GELU, shifted exponentials, the causal softmax and their gradients —
-/// which Float runs from `FloatLoops` (compiled for the processor's vector level) and Double
-/// from `NetworkKernels`.
+/// loops over them and the row-wise ones — GELU, shifted exponentials, the causal softmax,
+/// layer normalization and their gradients — which Float runs from `FloatLoops` (compiled for
+/// the processor's vector level) and Double from `NetworkKernels`.
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)

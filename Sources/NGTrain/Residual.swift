@@ -27,10 +27,7 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         let s = try forward(x, through: mainCount..<sublayers.count)
         try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
         ensureShape(&output, f.rows, f.columns)
-        withViews(s, f, mutating: &output) { s, f, y in
-            y.update(from: s)
-            BLAS.axpy(1, f.flattened, into: y.flattened)
-        }
+        withViews(s, f, mutating: &output) { s, f, y in Self.add(s, f, into: y) }
         return output
     }
 
@@ -39,15 +36,19 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         let f = try backward(dy, through: 0..<mainCount)
         let s = try backward(dy, through: mainCount..<sublayers.count)
         ensureShape(&inputGradient, f.rows, f.columns)
-        withViews(s, f, mutating: &inputGradient) { s, f, dx in
-            dx.update(from: s)
-            BLAS.axpy(1, f.flattened, into: dx.flattened)
-        }
+        withViews(s, f, mutating: &inputGradient) { s, f, dx in Self.add(s, f, into: dx) }
         return inputGradient
     }
 
     public func release() {
         for i in sublayers.indices { sublayers[i].release() }
+    }
+
+    /// `c = a + b` in one pass (a copy and an AXPY were two), as `a − (−1)·b`: the same
+    /// rounding as the sum.
+    static func add(_ a: MatrixView<Scalar>, _ b: MatrixView<Scalar>, into c: MutableMatrixView<Scalar>) {
+        let (a, b, c) = (a.flattened, b.flattened, c.flattened)
+        _ = Scalar.scaledUpdate(a.base, keep: 1, minus: -1, times: b.base, into: c.base, count: c.count)
     }
 }
 

@@ -7,7 +7,8 @@ import Testing
 /// `FloatLoops` at every vector level this machine offers (the baseline always; AVX2 and
 /// AVX-512 where present): the exponentials within `FloatMath.exp`'s 2 ulp over its whole
 /// range and exact at its special values, GELU and its gradient within `GELUReference`'s
-/// bounds, the causal softmax and its gradient within bounds derived from their roundings —
+/// bounds, the causal softmax, layer normalization and their gradients within bounds derived
+/// from their roundings —
 /// the levels differ only in rounding (FMA).
 @Suite struct FloatLoopsTests {
     static let levels: [FloatLoops] = [VectorLevel.sse, .avx2, .avx512].compactMap { FloatLoops(level: $0) }
@@ -131,6 +132,68 @@ import Testing
                 #expect(ds[(r * leading + count)..<(r * leading + size)].allSatisfy { $0 == 0 })
                 // Columns past the matrix's width are left alone.
                 #expect(p[(r * leading + size)..<(r + 1) * leading] == scores[(r * leading + size)..<(r + 1) * leading])
+            }
+        }
+    }
+
+    /// Rows of 1 to 130 values (one row, and 17) against Double from the same Float inputs. With
+    /// u the unit roundoff, n the width and σ the row's deviation: μ's sum is within n·u·max|x|,
+    /// which moves every x̂ by that over σ and σ by twice it; the sum of squares, the square
+    /// root and the division add (n/2 + 6)·u of x̂ — so x̂ is within
+    /// u·((n + 1)·(max|x|/σ)·(1 + |x̂|) + (n/2 + 6)·|x̂|), and y = γx̂ + β that times |γ| and two
+    /// roundings. The gradient, from the same x̂ and 1/σ: each of the two row means is within
+    /// n·u of the largest term it sums, and the combination adds four roundings; dγ and dβ sum
+    /// the rows, within (rows + 1)·u of the sum of their terms' magnitudes.
+    @Test(arguments: levels)
+    func layerNormAndItsGradientMatchADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 45)
+        let u = Double(Float.ulpOfOne) / 2
+        for (rows, width) in [(1, 1), (1, 7), (17, 16), (3, 33), (17, 130)] {
+            let x = (0..<rows * width).map { _ in Float.random(in: -2...2, using: &generator) + 3 }
+            let dy = (0..<rows * width).map { _ in Float.random(in: -1...1, using: &generator) }
+            let gain = (0..<width).map { _ in Float.random(in: 0.5...1.5, using: &generator) }
+            let bias = (0..<width).map { _ in Float.random(in: -1...1, using: &generator) }
+            var (y, hat, inverse) = ([Float](repeating: 0, count: rows * width), [Float](repeating: 0, count: rows * width),
+                                     [Float](repeating: 0, count: rows))
+            loops.layerNorm(x, rows: rows, width: width, gain: gain, bias: bias, epsilon: 1e-5, into: &y, normalized: &hat,
+                            inverseDeviation: &inverse)
+            var (dx, gainGradient, biasGradient) = ([Float](repeating: 0, count: rows * width),
+                                                    [Float](repeating: 9, count: width), [Float](repeating: 9, count: width))
+            loops.layerNormBackward(dy, normalized: hat, inverseDeviation: inverse, rows: rows, width: width, gain: gain,
+                                    into: &dx, gainGradient: &gainGradient, biasGradient: &biasGradient)
+            let n = Double(width)
+            for r in 0..<rows {
+                let row = (0..<width).map { Double(x[r * width + $0]) }
+                let mean = row.reduce(0, +) / n
+                let deviation = (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n + Double(Float(1e-5))).squareRoot()
+                let largest = row.map(abs).max()!
+                #expect(abs(Double(inverse[r]) * deviation - 1) <= u * ((n + 1) * 2 * largest / deviation + n / 2 + 6))
+                // The gradient from the Float x̂ and 1/σ, as the loop reads them.
+                let h = (0..<width).map { Double(hat[r * width + $0]) }
+                let g = (0..<width).map { Double(dy[r * width + $0]) * Double(gain[$0]) }
+                let gMean = g.reduce(0, +) / n
+                let weightedMean = zip(g, h).map(*).reduce(0, +) / n
+                let gLargest = g.map(abs).max()!
+                let weightedLargest = zip(g, h).map { abs($0 * $1) }.max()!
+                for j in 0..<width {
+                    let wantHat = (row[j] - mean) / deviation
+                    let hatBound = u * ((n + 1) * (largest / deviation) * (1 + abs(wantHat)) + (n / 2 + 6) * abs(wantHat))
+                    #expect(abs(h[j] - wantHat) <= hatBound, "\(loops.level): x̂[\(r), \(j)] of width \(width)")
+                    let wantY = Double(gain[j]) * wantHat + Double(bias[j])
+                    #expect(abs(Double(y[r * width + j]) - wantY) <= Double(gain[j]) * hatBound + 2 * u * (abs(wantY) + 1))
+                    let inv = Double(inverse[r])
+                    let wantDx = inv * (g[j] - gMean - h[j] * weightedMean)
+                    let dxBound = inv * (n * u * gLargest + abs(h[j]) * n * u * weightedLargest
+                        + 4 * u * (abs(g[j]) + abs(gMean) + abs(h[j] * weightedMean))) + u * abs(wantDx)
+                    #expect(abs(Double(dx[r * width + j]) - wantDx) <= dxBound, "\(loops.level): dx[\(r), \(j)]")
+                }
+            }
+            for j in 0..<width {
+                let terms = (0..<rows).map { Double(dy[$0 * width + j]) * Double(hat[$0 * width + j]) }
+                let biasTerms = (0..<rows).map { Double(dy[$0 * width + j]) }
+                let bound = Double(rows + 1) * u
+                #expect(abs(Double(gainGradient[j]) - terms.reduce(0, +)) <= bound * terms.map(abs).reduce(0, +))
+                #expect(abs(Double(biasGradient[j]) - biasTerms.reduce(0, +)) <= bound * biasTerms.map(abs).reduce(0, +))
             }
         }
     }

@@ -88,7 +88,7 @@ typedef enum {
     ngplus_float_level_avx512 = 2,
 } ngplus_float_level;
 
-/// Float's transcendental loops at one vector level. Every loop is elementwise: an output may
+/// Float's transcendental and row-wise loops at one vector level. Every loop is elementwise: an output may
 /// be its input (the same pointer), never a shifted view of it.
 typedef struct {
     /// y = x·Φ(x), Φ(x) = (1 + erf(x/√2))/2 kept in `cumulative`.
@@ -105,6 +105,14 @@ typedef struct {
     /// zero after column i.
     void (*causal_softmax_backward)(
         const float *probabilities, float *gradient, long rows, long first_row, long size, long leading);
+    /// Layer normalization of `rows` rows of `width` values: x̂ = (x − μ)/σ, σ = √(variance + ε)
+    /// (two passes over the row), y = γ ⊙ x̂ + β; x̂ and 1/σ kept for the gradient.
+    void (*layer_norm)(const float *x, long rows, long width, const float *gain, const float *bias, float epsilon,
+                       float *y, float *normalized, float *inverse_deviation);
+    /// Its gradients: per row, with g = dy ⊙ γ, dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂)); over
+    /// the rows dγ = Σ dy ⊙ x̂ and dβ = Σ dy, overwritten.
+    void (*layer_norm_backward)(const float *dy, const float *normalized, const float *inverse_deviation, long rows,
+                                long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
