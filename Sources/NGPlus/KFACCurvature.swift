@@ -13,18 +13,32 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var hasStatistics = false
     /// Workspace: G⁻¹·∇W̃.
     var half: Matrix<Scalar>
-    /// Workspace: ∇W̃ of a fused dense step (K-FAC preconditions on both sides, so it cannot
-    /// fuse); empty for a convolution, whose gradient always arrives formed.
+    /// Workspace: ∇W̃ of a dense step applied in the formed order; empty for a convolution,
+    /// whose gradient always arrives formed.
     var formedGradient: Matrix<Scalar>
+    /// Workspaces of a dense step applied in the low-rank order (`applyDense`): dY·G⁻¹ (B × m)
+    /// and [X | 1]·A⁻¹ (B × a); empty until one is.
+    var outputSide = Matrix<Scalar>(rows: 0, columns: 0)
+    var inputSide = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// The flops of a step for the planned batch: the factors `A = ÃᵀÃ` (a² a row) and
     /// `G = dYᵀdY` (m² a row) over the rows of a statistics step (a sample's positions, for a
-    /// convolution), their Cholesky inverses (a³ + m³) every k steps, and `G⁻¹·∇W̃·A⁻¹`
-    /// (2m²a + 2ma²).
+    /// convolution), their Cholesky inverses (a³ + m³) every k steps, and the apply beyond the
+    /// weight gradient's GEMM (`applyFlops`).
     func flopsPerStep(inverseInterval k: Double, statisticsInterval s: Double) -> Double {
         let (a, m) = (Double(builder.inputOrder), Double(builder.outputs))
         let rows = Double(plannedBatch) * Double(builder.geometry?.positions ?? 1)
-        return (a * a + m * m) * rows / s + (a * a * a + m * m * m) / k + 2 * m * m * a + 2 * m * a * a
+        return (a * a + m * m) * rows / s + (a * a * a + m * m * m) / k
+            + Self.applyFlops(outputs: m, inputOrder: a, batch: builder.geometry == nil ? Double(plannedBatch) : nil)
+    }
+
+    /// The apply's flops beyond the weight gradient's GEMM: `G⁻¹·∇W̃·A⁻¹` in the formed order,
+    /// 2m²a + 2ma², or for a dense layer's batch of B rows in the low-rank order,
+    /// 2B·(m² + a²), whichever is fewer (`applyDense`).
+    static func applyFlops(outputs m: Double, inputOrder a: Double, batch: Double?) -> Double {
+        let formed = 2 * m * m * a + 2 * m * a * a
+        guard let batch else { return formed }
+        return Swift.min(formed, 2 * batch * (m * m + a * a))
     }
 
     init(spec: LayerSpec, batch: Int, maxRetries: Int) throws(NGError) {
@@ -99,16 +113,43 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         return summary
     }
 
-    /// `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`, ∇W̃ formed first for a dense layer's fused step.
+    /// `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`.
     mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         switch gradient {
         case let .matrix(gradient):
             output.inverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
-        case .dense:
-            gradient.write(into: &formedGradient)
-            output.inverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
+            input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+        case let .dense(inputs, outputGradients, bias):
+            applyDense(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
         }
-        input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+    }
+
+    /// A dense layer's D from its batch, ∇W̃ = dYᵀ·[X | 1] of rank at most B. In the formed
+    /// order ∇W̃ is made, then multiplied by G⁻¹ and A⁻¹ (2m²a + 2ma² flops beyond it); in the
+    /// low-rank order, with G⁻¹ symmetric, `D = (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹)`: the two inverses
+    /// applied to the batch's rows (2B·(m² + a²)) and one GEMM in place of the gradient's.
+    /// The cheaper order runs — the low-rank one when the batch is small beside both orders
+    /// (the MLP's 784 → 256 layer at 128 rows: 175 MFLOP instead of 418).
+    mutating func applyDense(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, into direction: inout Matrix<Scalar>,
+        slot: InverseSlot
+    ) {
+        let (m, a, batch) = (Double(builder.outputs), Double(builder.inputOrder), Double(inputs.rows))
+        guard Self.applyFlops(outputs: m, inputOrder: a, batch: batch) < Self.applyFlops(outputs: m, inputOrder: a, batch: nil)
+        else {
+            DenseGradient.weightGradientUnchecked(
+                inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
+            output.inverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
+            input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+            return
+        }
+        if outputSide.rows != inputs.rows {
+            outputSide = Matrix(rows: inputs.rows, columns: builder.outputs)
+            inputSide = Matrix(rows: inputs.rows, columns: builder.inputOrder)
+        }
+        output.inverse.applyUnchecked(outputGradients, side: .right, into: &outputSide, slot: slot)
+        input.inverse.applyRightUnchecked(toInputs: inputs, appendingOnes: bias, into: &inputSide, slot: slot)
+        DenseGradient.weightGradientUnchecked(inputs: inputSide, outputGradients: outputSide, bias: false, into: &direction)
     }
 
     /// Both Cholesky inverses: a³ + m³.

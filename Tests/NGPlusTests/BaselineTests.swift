@@ -61,9 +61,12 @@ import Testing
         }
     }
 
-    @Test func kfacMatchesAHandComputedReference() throws {
-        // Dense 2 → 2 with a bias, batch 3, k = 2, α = 0.5, statistics every step.
-        let (outputs, inputs, batch, lambda) = (2, 2, 3, 1e-2)
+    /// Dense layers with a bias, k = 2, α = 0.5, statistics every step: 2 → 2 at batch 3 applies
+    /// G⁻¹·∇W̃·A⁻¹ in the formed order, 6 → 5 at batch 2 and 9 → 1 at batch 1 in the low-rank
+    /// order, (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹); the reference forms ∇W̃ every time.
+    @Test(arguments: [(2, 2, 3), (5, 6, 2), (1, 9, 1)])
+    func kfacMatchesAHandComputedReference(outputs: Int, inputs: Int, batch: Int) throws {
+        let lambda = 1e-2
         var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(
             sgd: SGDSettings(learningRate: 0.1, momentum: 0.5, weightDecay: 0), damping: .constant(lambda),
             inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.5, batchSize: batch))
@@ -73,7 +76,7 @@ import Testing
         var w = Reference(weight)
         var a: Reference?
         var g: Reference?
-        var (aInverse, gInverse) = (Reference.identity(3), Reference.identity(2))
+        var (aInverse, gInverse) = (Reference.identity(inputs + 1), Reference.identity(outputs))
         var velocity: Reference?
         for t in 0..<5 {
             let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
@@ -89,8 +92,8 @@ import Testing
             a = a.map { 0.5 * $0 + 0.5 * aNew } ?? aNew
             g = g.map { 0.5 * $0 + 0.5 * gNew } ?? gNew
             if t % 2 == 0 {
-                aInverse = (a! + lambda.squareRoot() * Reference.identity(3)).inverse
-                gInverse = (g! + lambda.squareRoot() * Reference.identity(2)).inverse
+                aInverse = (a! + lambda.squareRoot() * Reference.identity(inputs + 1)).inverse
+                gInverse = (g! + lambda.squareRoot() * Reference.identity(outputs)).inverse
             }
             let d = gInverse * (rdy.transposed * xt) * aInverse
             velocity = velocity.map { 0.5 * $0 + d } ?? d

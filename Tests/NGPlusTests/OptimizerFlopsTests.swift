@@ -35,10 +35,14 @@ import Testing
 
     /// a = 4, m = 2, B = 8: factors (a² + m²)·B = 160 every 10 steps, inverses a³ + m³ = 72
     /// every 10, and 2m²a + 2ma² = 96 each step.
+    /// At B = 1 the apply runs in the low-rank order: 2B·(m² + a²) = 40 instead of 96, the
+    /// factors (a² + m²)·B = 20 every 10 steps.
     @Test func kfacCountsFactorsInversesAndApply() throws {
         let optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 10, batchSize: 8))
         let counted = try flops(optimizer)
         #expect(abs(counted.dense - 119.2) < 1e-9 && counted.vector == 0)
+        let single = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 10, batchSize: 1))
+        #expect(abs(try flops(single).dense - (40 + 2 + 7.2)) < 1e-9)
     }
 
     /// NG+ counts its plan: on the right side by an explicit inverse of order a = 4, the apply
