@@ -255,3 +255,67 @@ extension NetworkScalar {
         NetworkKernels.averagePoolBackward(dy, planes: planes, positions: positions, into: dx)
     }
 }
+
+/// The transcendental and row-wise loops, specialized for Double only: Float's conformance
+/// runs `FloatLoops` instead, compiled for the processor's vector level.
+extension NetworkScalar {
+    @_specialize(where Self == Double)
+    public static func gelu(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, cumulative: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.gelu(x, into: y, cumulative: cumulative, count: count)
+    }
+
+    @_specialize(where Self == Double)
+    public static func geluBackward(
+        input x: UnsafePointer<Self>, cumulative: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.geluBackward(input: x, cumulative: cumulative, outputGradient: dy, into: dx, count: count)
+    }
+
+    @_specialize(where Self == Double)
+    public static func shiftedExponentials(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, shift: Self
+    ) {
+        for i in 0..<count { y[i] = exponential(x[i] - shift) }
+    }
+
+    @_specialize(where Self == Double)
+    public static func causalSoftmax(
+        _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmax(scores, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
+
+    @_specialize(where Self == Double)
+    public static func causalSoftmaxBackward(
+        _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
+        size: Int, leadingDimension: Int
+    ) {
+        NetworkKernels.causalSoftmaxBackward(
+            probabilities, gradient, rows: rows, firstRow: firstRow, size: size, leadingDimension: leadingDimension)
+    }
+
+    @_specialize(where Self == Double)
+    public static func layerNorm(
+        _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        inverseDeviation: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.layerNorm(
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            inverseDeviation: inverseDeviation)
+    }
+
+    @_specialize(where Self == Double)
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
+        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.layerNormBackward(
+            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
+            gainGradient: gainGradient, biasGradient: biasGradient)
+    }
+}

@@ -4,10 +4,10 @@ import NGPlus
 /// requirements whose defaults (`NetworkScalar+Kernels.swift`) are specialized for Float and
 /// Double, so they run compiled for the concrete type even though layers are called through
 /// the `NetworkLayer` existential, where Swift never specializes (measured: an unspecialized
-/// ReLU and pooling took a third of a CNN step). A conformance supplies `erf`, `eˣ` and the
-/// loops over them and the row-wise ones — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients — which Float runs from `FloatLoops` (compiled for
-/// the processor's vector level) and Double from `NetworkKernels`.
+/// ReLU and pooling took a third of a CNN step). A conformance supplies `erf` and `eˣ`; Float's
+/// also supplies the loops over them and the row-wise ones — GELU, shifted exponentials, the
+/// causal softmax, layer normalization and their gradients — from `FloatLoops`, compiled for
+/// the processor's vector level.
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
