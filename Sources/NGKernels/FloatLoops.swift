@@ -2,12 +2,11 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients — compiled once for
-/// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
-/// (`CFloatMath`), run at the widest level the processor and the operating system offer.
-/// Swift code is compiled for the baseline only, where these loops run 2.5–4.5× slower; the
-/// levels differ only in rounding (FMA), each within the bounds `FloatMathTests` checks.
-/// Double's loops stay generic Swift (see `NetworkKernels`).
+/// layer normalization and their gradients — compiled once for each x86-64 vector level
+/// (baseline SSE2, AVX2 with FMA, AVX-512) from one C source (`CFloatMath`), run at the widest
+/// level the processor and the operating system offer. Swift code is compiled for the baseline
+/// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
+/// `FloatLoopsTests` checks. Double's loops stay generic Swift (see `NetworkKernels`).
 public struct FloatLoops: Sendable {
     /// The level these loops were compiled for: `.sse` (the baseline), `.avx2` or `.avx512`.
     public let level: VectorLevel

@@ -2,7 +2,7 @@ import Foundation
 import NGPlus
 
 /// `Float` runs the training stack's loops compiled for Float (see `NetworkScalar`); its
-/// transcendental loops are `FloatLoops`', at the processor's widest vector level.
+/// transcendental and row-wise loops are `FloatLoops`', at the processor's widest vector level.
 extension Float: NetworkScalar {
     /// `FloatMath.erf`: inlined into the loops that call it, which then run as vector loops.
     @inlinable @inline(__always)
