@@ -151,7 +151,7 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         }
         output.inverse.applyUnchecked(outputGradients, side: .right, into: &outputSide, slot: slot)
         // [X | 1] is copied (B·a values, against the B·a² of its product) so that the product is
-        // the plain right-side apply.
+        // the plain right-side apply: the fused `applyRightUnchecked` allocated once a call here.
         let n = inputs.columns
         inputs.withView { x in
             stackedInputs.withMutableView { stacked in
