@@ -80,9 +80,10 @@ struct Race: ParsableCommand {
             print(Self.line(trial))
             fflush(nil)  // every stream: a line a trial even when stdout is a file
         }
-        let standings = RaceStandings(
-            track: track, workloads: workloads, entrants: optimizers, trials: all.compactMap(log.finished))
+        let finished = all.compactMap(log.finished)
+        let standings = RaceStandings(track: track, workloads: workloads, entrants: optimizers, trials: finished)
         RaceReport.print(standings)
+        if track == .external { RaceReport.printDraws(standings.drawScores(finished), workloads: workloads) }
         let stem = "\(output)/\(track.rawValue)"
         try RaceReport.writeSummaryCSV(standings, to: "\(stem)-summary.csv")
         try RaceReport.writeProfileCSV(standings, to: "\(stem)-profile.csv")

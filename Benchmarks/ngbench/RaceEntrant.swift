@@ -36,10 +36,29 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
     var dampingForm: DampingForm? { graft == .none ? nil : .relative }
 
     /// The self-tuning track's one configuration of this optimizer for every workload (a cosine
-    /// decay of the learning rate over the budget; the transformer adds a 5% warm-up). Taken
-    /// from the values `ngbench train` already used across its models (docs/TRAINING.md);
-    /// nothing is chosen per workload.
+    /// decay of the learning rate over the budget; the transformer adds a 5% warm-up): the draw
+    /// of `selfTuningDraw` from the external track's search space, or `searchCenter` for an
+    /// optimizer that has none. Nothing is chosen per workload.
     var defaults: RaceHyperparameters {
+        selfTuningDraw.map { searchSpace.trial($0, offset: 0) } ?? searchCenter
+    }
+
+    /// The draw (from `--search-seed 0`) that, scored alone as one configuration for all six
+    /// workloads, did best in the external track of 2026-12-05 — the same rule for every
+    /// optimizer (docs/RACE.md, docs/measurements/race-self-tuning-selected-2026-12-05.md). nil:
+    /// not in that track (`ngplus-graft`), which keeps `searchCenter`.
+    var selfTuningDraw: Int? {
+        switch self {
+        case .sgd, .adam, .muon, .ngplus, .ngplusAdamGraft: 4
+        case .kfac: 3
+        case .shampoo, .ngplusAdam: 2
+        case .ngplusGraft: nil
+        }
+    }
+
+    /// The middle of the external track's search space: the values `ngbench train` used
+    /// across its models (docs/TRAINING.md), one per optimizer.
+    var searchCenter: RaceHyperparameters {
         switch self {
         case .sgd: RaceHyperparameters(learningRate: 0.05)
         case .adam: RaceHyperparameters(learningRate: 1e-3)
@@ -60,13 +79,13 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
     }
 
     /// The external-tuning track's search space: the learning rate log-uniform over two decades
-    /// around the default, the damping log-uniform over [10⁻³, 1] where the optimizer has one,
-    /// the inverse interval log-uniform over [5, 50] where it has one.
+    /// around `searchCenter`'s, the damping log-uniform over [10⁻³, 1] where the optimizer has
+    /// one, the inverse interval log-uniform over [5, 50] where it has one.
     var searchSpace: RaceSearchSpace {
-        let lr = defaults.learningRate
+        let lr = searchCenter.learningRate
         let learningRate = RaceSearchSpace.Range(lower: lr / 10, upper: lr * 10)
-        let damping = defaults.damping.map { _ in RaceSearchSpace.Range(lower: 1e-3, upper: 1) }
-        let interval = defaults.inverseInterval.map { _ in RaceSearchSpace.Range(lower: 5, upper: 50) }
+        let damping = searchCenter.damping.map { _ in RaceSearchSpace.Range(lower: 1e-3, upper: 1) }
+        let interval = searchCenter.inverseInterval.map { _ in RaceSearchSpace.Range(lower: 5, upper: 50) }
         return RaceSearchSpace(learningRate: learningRate, damping: damping, inverseInterval: interval)
     }
 }

@@ -30,6 +30,20 @@ enum RaceReport {
             }.sorted { $0[1] > $1[1] })
     }
 
+    /// Every draw scored alone: its hyper-parameters, its ratio on each workload, its score.
+    static func printDraws(_ draws: [RaceStandings.DrawScore], workloads: [RaceWorkload]) {
+        Swift.print("\neach draw alone, as one configuration for every workload (ratio to the fastest of all trials)")
+        Report.printTable(
+            header: ["optimizer", "draw", "lr", "λ", "k"] + workloads.map(\.rawValue) + ["score"],
+            rows: draws.map { draw in
+                let h = draw.hyperparameters
+                return [
+                    draw.entrant.rawValue, "\(draw.draw)", String(format: "%.3g", h.learningRate),
+                    h.damping.map { String(format: "%.3g", $0) } ?? "–", h.inverseInterval.map { "\($0)" } ?? "–",
+                ] + draw.ratios.map { $0.map { Report.format($0, 2) } ?? "–" } + [Report.format(draw.score, 3)]
+            })
+    }
+
     static func range(_ values: [Double]) -> String {
         guard values.count > 1, let low = values.min(), let high = values.max() else { return "" }
         return " [\(Report.format(low, 2))–\(Report.format(high, 2))]"

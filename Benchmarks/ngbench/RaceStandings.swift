@@ -75,8 +75,12 @@ struct RaceStandings {
     /// ρ(τ): the fraction of the workloads on which `entrant` reached the target within τ times
     /// the fastest.
     func profile(_ entrant: RaceEntrant) -> [Double] {
-        let ratios = entries.filter { $0.entrant == entrant }.map(ratio)
-        return Self.taus.map { tau in
+        profile(ratios: entries.filter { $0.entrant == entrant }.map(ratio))
+    }
+
+    /// ρ(τ) of one ratio per workload reached (nil: not reached).
+    func profile(ratios: [Double?]) -> [Double] {
+        Self.taus.map { tau in
             Double(ratios.filter { ($0 ?? .infinity) <= tau + 1e-12 }.count) / Double(max(workloads.count, 1))
         }
     }
@@ -84,9 +88,44 @@ struct RaceStandings {
     /// The area under the profile over τ ∈ [1, 4], divided by 3: 1 when the optimizer is the
     /// fastest on every workload, 0 when it reaches no target within 4× the fastest.
     func score(_ entrant: RaceEntrant) -> Double {
-        let rho = profile(entrant)
+        Self.area(profile(entrant))
+    }
+
+    static func area(_ rho: [Double]) -> Double {
         var area = 0.0
         for i in 1..<rho.count { area += (rho[i - 1] + rho[i]) / 2 * (Self.taus[i] - Self.taus[i - 1]) }
         return area / 3
+    }
+
+    /// One draw of the external track scored alone, as if it were one configuration for every
+    /// workload: its ratio on each workload to the fastest of all trials there, and its score.
+    struct DrawScore {
+        let entrant: RaceEntrant
+        let draw: Int
+        let hyperparameters: RaceHyperparameters
+        let ratios: [Double?]
+        let score: Double
+    }
+
+    /// Every draw of every optimizer scored alone (the rule that picks the self-tuning track's
+    /// configurations, docs/RACE.md), from the trials of this track.
+    func drawScores(_ trials: [RaceTrial]) -> [DrawScore] {
+        var scores: [DrawScore] = []
+        for entrant in entrants {
+            let mine = trials.filter { $0.track == track && $0.entrant == entrant }
+            for draw in Set(mine.map(\.draw)).sorted() {
+                let drawn = mine.filter { $0.draw == draw }
+                let ratios = workloads.map { workload -> Double? in
+                    let seeds = drawn.filter { $0.workload == workload }.sorted { $0.seed < $1.seed }
+                    guard let seconds = Entry.median(seeds.map { $0.reached?.seconds }) else { return nil }
+                    let best = entries.filter { $0.workload == workload }.compactMap(\.medianSeconds).min() ?? seconds
+                    return seconds / best
+                }
+                scores.append(DrawScore(
+                    entrant: entrant, draw: draw, hyperparameters: drawn[0].hyperparameters, ratios: ratios,
+                    score: Self.area(profile(ratios: ratios))))
+            }
+        }
+        return scores
     }
 }
