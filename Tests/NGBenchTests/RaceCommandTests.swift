@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// `ngbench race`: trials written as they end and resumed from the file, the summary and the
-/// profiles consistent with each other, and the external track's draws where the
-/// quasi-random sequence puts them.
+/// profiles consistent with each other, the external track's draws where the quasi-random
+/// sequence puts them and each scored alone, and the self-tuning track at the chosen draws.
 @Suite struct RaceCommandTests {
     static func folder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-race-\(UUID())")
@@ -66,17 +66,7 @@ import Testing
             "--output", folder.path,
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        struct Trial: Decodable {
-            struct Hyperparameters: Decodable {
-                let learningRate: Double
-                let damping: Double?
-                let inverseInterval: Int?
-            }
-            let draw: Int
-            let hyperparameters: Hyperparameters
-        }
-        let trials = try Self.lines(folder.appendingPathComponent("trials.jsonl"))
-            .map { try JSONDecoder().decode(Trial.self, from: Data($0.utf8)) }.sorted { $0.draw < $1.draw }
+        let trials = try Self.decodedTrials(folder)
         try #require(trials.count == 2)
         let expected: [(lr: Double, damping: Double, k: Int)] = [(0.05, 0.01, 8), (0.05 / 10.0.squareRoot(), 0.1, 13)]
         for (trial, want) in zip(trials, expected) {
@@ -84,5 +74,50 @@ import Testing
             #expect(abs(trial.hyperparameters.damping! / want.damping - 1) < 1e-12)
             #expect(trial.hyperparameters.inverseInterval == want.k)
         }
+
+        // Each draw scored alone: on one workload the optimizer counts its fastest draw, so the
+        // best draw's score is the optimizer's, and no draw scores more.
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        let drawsHeader = try #require(lines.firstIndex { $0.hasPrefix("each draw alone") })
+        let drawScores = lines[(drawsHeader + 3)...].prefix { $0.hasPrefix("ngplus ") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        #expect(drawScores.count == 2, "\(run.stdout)")
+        let scoreHeader = try #require(lines.firstIndex { $0.hasPrefix("score:") })
+        let optimizerScore = try #require(lines[(scoreHeader + 3)...].first { $0.hasPrefix("ngplus ") }
+            .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Double($0) })
+        #expect(drawScores.max() == optimizerScore, "\(run.stdout)")
+    }
+
+    /// The self-tuning track runs each optimizer at its chosen draw of the external track:
+    /// for NG+ on Adam draw 2, the Halton point 3 = (3/4, 1/9, 3/5) of its search space, lr =
+    /// 10⁻³·10^(1/2), λ = 10⁻³·10^(1/3) and k = 5·10^(3/5) ≈ 19.9 → 20.
+    @Test func theSelfTuningTrackRunsTheChosenDraw() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runNGBench([
+            "race", "--quick", "--workloads", "mlp", "--optimizers", "ngplus-adam", "--output", folder.path,
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let trials = try Self.decodedTrials(folder)
+        try #require(trials.count == 1)
+        #expect(abs(trials[0].hyperparameters.learningRate / (1e-3 * 10.0.squareRoot()) - 1) < 1e-12)
+        #expect(abs(trials[0].hyperparameters.damping! / (1e-3 * Foundation.pow(10, 1.0 / 3)) - 1) < 1e-12)
+        #expect(trials[0].hyperparameters.inverseInterval == 20)
+    }
+
+    struct Trial: Decodable {
+        struct Hyperparameters: Decodable {
+            let learningRate: Double
+            let damping: Double?
+            let inverseInterval: Int?
+        }
+        let draw: Int
+        let hyperparameters: Hyperparameters
+    }
+
+    /// The trials a race wrote to `folder`, by draw.
+    static func decodedTrials(_ folder: URL) throws -> [Trial] {
+        try lines(folder.appendingPathComponent("trials.jsonl"))
+            .map { try JSONDecoder().decode(Trial.self, from: Data($0.utf8)) }.sorted { $0.draw < $1.draw }
     }
 }
