@@ -64,9 +64,12 @@ struct RaceStandings {
     /// An entry's median time over the fastest median on its workload; nil when it did not
     /// reach the target.
     func ratio(_ entry: Entry) -> Double? {
-        guard let seconds = entry.medianSeconds else { return nil }
-        let best = entries.filter { $0.workload == entry.workload }.compactMap(\.medianSeconds).min() ?? seconds
-        return seconds / best
+        entry.medianSeconds.map { $0 / fastestSeconds(on: entry.workload, atMost: $0) }
+    }
+
+    /// The fastest median time to target on `workload`, and at most `seconds`.
+    func fastestSeconds(on workload: RaceWorkload, atMost seconds: Double) -> Double {
+        entries.filter { $0.workload == workload }.compactMap(\.medianSeconds).min().map { Swift.min($0, seconds) } ?? seconds
     }
 
     /// The τ of the profiles: 1 to 4 in steps of 0.01.
@@ -91,6 +94,7 @@ struct RaceStandings {
         Self.area(profile(entrant))
     }
 
+    /// The trapezoid area under ρ over the τ grid, divided by 3.
     static func area(_ rho: [Double]) -> Double {
         var area = 0.0
         for i in 1..<rho.count { area += (rho[i - 1] + rho[i]) / 2 * (Self.taus[i] - Self.taus[i - 1]) }
@@ -118,8 +122,7 @@ struct RaceStandings {
                 let ratios = workloads.map { workload -> Double? in
                     let seeds = drawn.filter { $0.workload == workload }.sorted { $0.seed < $1.seed }
                     guard let seconds = Entry.median(seeds.map { $0.reached?.seconds }) else { return nil }
-                    let best = entries.filter { $0.workload == workload }.compactMap(\.medianSeconds).min() ?? seconds
-                    return seconds / best
+                    return seconds / fastestSeconds(on: workload, atMost: seconds)
                 }
                 scores.append(DrawScore(
                     entrant: entrant, draw: draw, hyperparameters: drawn[0].hyperparameters, ratios: ratios,
