@@ -322,9 +322,10 @@ extension DampedInverse {
     /// `W = [X | 1]·F̂⁻¹` (`appendingOnes`) or `W = X·F̂⁻¹`, without forming `[X | 1]`: the
     /// right-side fused apply of a dense layer (docs/ALGORITHM.md §6), whose preconditioned
     /// gradient is then `dYᵀ·W`. X is B × n with n + 1 (or n) = `dimension`; W is B ×
-    /// `dimension`. For the explicit inverse, each block is one GEMM, plus for the block that
-    /// holds the bias one GEMM for its column and B AXPYs for its row; Cholesky solves copy
-    /// `[X | 1]` into W and solve in place (as `apply` does). Allocates nothing.
+    /// `dimension`. For the explicit inverse, each block is one GEMM (by whole rows of the
+    /// block, docs/OPENBLAS.md), plus for the block that holds the bias B AXPYs of its bias row;
+    /// Cholesky solves copy `[X | 1]` into W and solve in place (as `apply` does). Allocates
+    /// nothing.
     /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is
     ///   untouched on a throw.
     @inlinable
@@ -366,20 +367,19 @@ extension DampedInverse {
                             return
                         }
                         // The inputs this block covers; the bias, if here, is its last index q.
+                        // W's columns of the block are X's inputs times the block's first q rows
+                        // (all its columns: the bias column too, the block being symmetric),
+                        // plus row q — F̂⁻¹[bias, block] — once for the column of ones.
                         let holdsBias = appendingOnes && range.upperBound == width
                         let q = holdsBias ? range.count - 1 : range.count
                         let inputs = range.lowerBound..<range.lowerBound + q
-                        if q > 0 { BLAS.gemm(x.columns(inputs), f.rows(0..<q).columns(0..<q), into: w.columns(inputs)) }
-                        guard holdsBias else { return }
-                        // Row q of the block is F̂⁻¹[bias, block]: its first q entries give the
-                        // bias column, and the whole row is added to every row of W (the ones).
-                        let biasRow = f.rows(q..<q + 1)
-                        let biasColumn = w.columns(n..<n + 1)
                         if q > 0 {
-                            BLAS.gemm(x.columns(inputs), biasRow.columns(0..<q), transposeB: true, into: biasColumn)
+                            BLAS.gemm(x.columns(inputs), f.rows(0..<q), into: w.columns(range))
                         } else {
-                            biasColumn.fill(with: 0)
+                            w.columns(range).fill(with: 0)
                         }
+                        guard holdsBias else { return }
+                        let biasRow = f.rows(q..<q + 1)
                         for r in 0..<w.rows { BLAS.axpy(1, biasRow, into: w.rows(r..<r + 1).columns(range)) }
                     }
                 }

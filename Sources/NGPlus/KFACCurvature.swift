@@ -16,10 +16,9 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// Workspace: ∇W̃ of a dense step applied in the formed order; empty for a convolution,
     /// whose gradient always arrives formed.
     var formedGradient: Matrix<Scalar>
-    /// Workspaces of a dense step applied in the low-rank order (`applyDense`): dY·G⁻¹ (B × m),
-    /// [X | 1] and [X | 1]·A⁻¹ (B × a); empty until one is.
+    /// Workspaces of a dense step applied in the low-rank order (`applyDense`): dY·G⁻¹ (B × m)
+    /// and [X | 1]·A⁻¹ (B × a); empty until one is.
     var outputSide = Matrix<Scalar>(rows: 0, columns: 0)
-    var stackedInputs = Matrix<Scalar>(rows: 0, columns: 0)
     var inputSide = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// The flops of a step for the planned batch: the factors `A = ÃᵀÃ` (a² a row) and
@@ -146,20 +145,10 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         }
         if outputSide.rows != inputs.rows {
             outputSide = Matrix(rows: inputs.rows, columns: builder.outputs)
-            stackedInputs = Matrix(rows: inputs.rows, columns: builder.inputOrder)
             inputSide = Matrix(rows: inputs.rows, columns: builder.inputOrder)
         }
         output.inverse.applyUnchecked(outputGradients, side: .right, into: &outputSide, slot: slot)
-        // [X | 1] is copied (B·a values, against the B·a² of its product) so that the product is
-        // the plain right-side apply: the fused `applyRightUnchecked` allocated once a call here.
-        let n = inputs.columns
-        inputs.withView { x in
-            stackedInputs.withMutableView { stacked in
-                stacked.columns(0..<n).update(from: x)
-                if bias { stacked.columns(n..<n + 1).fill(with: 1) }
-            }
-        }
-        input.inverse.applyUnchecked(stackedInputs, side: .right, into: &inputSide, slot: slot)
+        input.inverse.applyRightUnchecked(toInputs: inputs, appendingOnes: bias, into: &inputSide, slot: slot)
         DenseGradient.weightGradientUnchecked(inputs: inputSide, outputGradients: outputSide, bias: false, into: &direction)
     }
 

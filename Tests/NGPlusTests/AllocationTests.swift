@@ -112,6 +112,15 @@ struct AllocationTests {
         #expect(try allocationsOfASteadyCycle(&optimizer, fused: fused) == 0)
     }
 
+    /// The fused right-side apply of a dense layer with either inverse method (the plan would
+    /// take Woodbury at this batch): `[X | 1]·F̂⁻¹` by whole rows of the block, or solves.
+    @Test(arguments: [CurvatureMethod.explicitInverse, .choleskySolve])
+    func ngPlusFusedRightApplyAllocatesNothing(method: CurvatureMethod) throws {
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: Self.k, side: .right, method: method, batchSize: Self.batch, fusedApply: true))
+        #expect(try allocationsOfASteadyCycle(&optimizer, fused: true) == 0)
+    }
+
     @Test(arguments: [StepGraft.gradientNorm, .adamNorm], [false, true])
     func ngPlusWithAGraftAndRelativeDampingAllocatesNothing(graft: StepGraft, fused: Bool) throws {
         var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
