@@ -64,12 +64,13 @@ struct RaceStandings {
     /// An entry's median time over the fastest median on its workload; nil when it did not
     /// reach the target.
     func ratio(_ entry: Entry) -> Double? {
-        entry.medianSeconds.map { $0 / fastestSeconds(on: entry.workload, atMost: $0) }
+        entry.medianSeconds.map { $0 / (fastestSeconds(on: entry.workload) ?? $0) }
     }
 
-    /// The fastest median time to target on `workload`, and at most `seconds`.
-    func fastestSeconds(on workload: RaceWorkload, atMost seconds: Double) -> Double {
-        entries.filter { $0.workload == workload }.compactMap(\.medianSeconds).min().map { Swift.min($0, seconds) } ?? seconds
+    /// The fastest median time to target on `workload` (each entry counts its fastest draw, so
+    /// no trial of the track is faster); nil when none reached it.
+    func fastestSeconds(on workload: RaceWorkload) -> Double? {
+        entries.filter { $0.workload == workload }.compactMap(\.medianSeconds).min()
     }
 
     /// The τ of the profiles: 1 to 4 in steps of 0.01.
@@ -122,7 +123,7 @@ struct RaceStandings {
                 let ratios = workloads.map { workload -> Double? in
                     let seeds = drawn.filter { $0.workload == workload }.sorted { $0.seed < $1.seed }
                     guard let seconds = Entry.median(seeds.map { $0.reached?.seconds }) else { return nil }
-                    return seconds / fastestSeconds(on: workload, atMost: seconds)
+                    return seconds / (fastestSeconds(on: workload) ?? seconds)
                 }
                 scores.append(DrawScore(
                     entrant: entrant, draw: draw, hyperparameters: drawn[0].hyperparameters, ratios: ratios,
