@@ -40,7 +40,7 @@ enum RaceWorkload: String, CaseIterable, Codable, Sendable, ExpressibleByArgumen
         case (.cnn, true): Plan(epochs: 1, trainLimit: 1_024, testLimit: 500, target: 0.6)
         case (.resnet, false): Plan(epochs: 3, trainLimit: 6_000, testLimit: 1_000, target: 0.83)
         case (.resnet, true): Plan(epochs: 1, trainLimit: 256, testLimit: 256, target: 0.4)
-        case (.transformer, false): Plan(epochs: 8, trainLimit: nil, testLimit: nil, target: 4.1)
+        case (.transformer, false): Plan(epochs: 40, trainLimit: nil, testLimit: nil, target: 4.1)
         case (.transformer, true): Plan(epochs: 2, trainLimit: nil, testLimit: nil, target: 6.0)
         case (.dlrm, false): Plan(epochs: 3, trainLimit: 100_000, testLimit: 20_000, target: 0.675)
         case (.dlrm, true): Plan(epochs: 1, trainLimit: 20_000, testLimit: 5_000, target: 0.66)
