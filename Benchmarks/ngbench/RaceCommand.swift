@@ -96,7 +96,10 @@ struct Race: ParsableCommand {
         let head = "\(trial.workload.rawValue) \(trial.entrant.rawValue) draw \(trial.draw) seed \(trial.seed):"
         if trial.diverged { return "\(head) diverged" }
         let last = trial.points.last
-        let figure = last.map { "\(trial.workload.metric.name) \(Report.format($0.metric, 4)) after epoch \($0.epoch), \(Report.format($0.seconds, 1)) s" } ?? ""
+        let figure = last.map {
+            "\(trial.workload.metric.name) \(Report.format($0.metric, 4)) after \($0.steps) steps (epoch \($0.epoch)), "
+                + "\(Report.format($0.seconds, 1)) s"
+        } ?? ""
         return "\(head) \(trial.reached == nil ? "target not reached" : "target reached"); \(figure)"
     }
 }

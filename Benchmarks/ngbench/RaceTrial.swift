@@ -53,13 +53,13 @@ struct RaceTrial: Codable, Sendable {
         case .mlp, .cnn, .resnet, .dlrm:
             let (train, test) = workload == .dlrm ? try data.clickLog().split : try data.fashionMNIST()
             let slice = train.prefix(plan.trainLimit)
-            let steps = slice.count / settings.batchSize
             let run = try TrainingRun(
-                model: ModelName(rawValue: workload.rawValue)!, optimizer: entrant.optimizer, settings: settings, seed: seed
+                model: ModelName(rawValue: workload.rawValue)!, optimizer: entrant.optimizer, settings: settings, seed: seed,
+                validation: plan.validation
             ).run(
                 train: slice, test: test.prefix(plan.testLimit), epochs: plan.epochs, progress: progress,
                 until: { workload.meets($0.testAccuracy, plan.target) })
-            return run.records.map { RacePoint(epoch: $0.epoch, steps: $0.epoch * steps, seconds: $0.seconds, metric: $0.testAccuracy) }
+            return run.records.map { RacePoint(epoch: $0.epoch, steps: $0.steps, seconds: $0.seconds, metric: $0.testAccuracy) }
         case .transformer:
             let shape = RaceWorkload.languageModelShape(quick: data.quick)
             let run = try LanguageModelRun(
@@ -74,11 +74,12 @@ struct RaceTrial: Codable, Sendable {
         case .schnet:
             let (train, test) = try data.clusters()
             let molecules = 32
-            let run = try SchNetRun(optimizer: entrant.optimizer, settings: settings, molecules: molecules, seed: seed).run(
+            let run = try SchNetRun(
+                optimizer: entrant.optimizer, settings: settings, molecules: molecules, seed: seed, validation: plan.validation
+            ).run(
                 train: train, test: test, epochs: plan.epochs, progress: progress,
                 until: { workload.meets($0.testMAE, plan.target) })
-            let steps = train.count / molecules
-            return run.records.map { RacePoint(epoch: $0.epoch, steps: $0.epoch * steps, seconds: $0.seconds, metric: $0.testMAE) }
+            return run.records.map { RacePoint(epoch: $0.epoch, steps: $0.steps, seconds: $0.seconds, metric: $0.testMAE) }
         }
     }
 }

@@ -14,10 +14,18 @@ enum RaceWorkload: String, CaseIterable, Codable, Sendable, ExpressibleByArgumen
         let epochs: Int
         /// Training examples (the first of the set), or nil for all.
         let trainLimit: Int?
-        /// Test examples evaluated after every epoch (the first of the set), or nil for all.
+        /// Test examples evaluated at every validation (the first of the set), or nil for all.
         let testLimit: Int?
         /// The validation figure to reach.
         let target: Double
+        /// Validations an epoch; nil: one, after its last step (the language model, whose
+        /// "epoch" is its interval between validations, and trials stored before the field).
+        var validationsPerEpoch: Int? = nil
+
+        /// The trainers' schedule of validations.
+        var validation: ValidationSchedule {
+            get throws { try ValidationSchedule(perEpoch: validationsPerEpoch ?? 1) }
+        }
     }
 
     /// The validation figure: test accuracy (higher is better), the language model's
@@ -31,8 +39,22 @@ enum RaceWorkload: String, CaseIterable, Codable, Sendable, ExpressibleByArgumen
     }
 
     /// The full race's plan, or `--quick`'s (small slices and loose targets: a few minutes for
-    /// every workload and optimizer, a check that the race runs, not a result).
+    /// every workload and optimizer, a check that the race runs, not a result). A workload
+    /// validates about every tenth of the steps the fastest take to its target: ten times an
+    /// epoch, the ResNet (46 steps an epoch, 1,000 test images) five; the language model every
+    /// 10 steps, its "epoch" (docs/RACE.md).
     func plan(quick: Bool) -> Plan {
+        var plan = budget(quick: quick)
+        switch self {
+        case .mlp, .cnn, .dlrm, .schnet: plan.validationsPerEpoch = 10
+        case .resnet: plan.validationsPerEpoch = 5
+        case .transformer: break
+        }
+        return plan
+    }
+
+    /// The slice, budget and target of `plan(quick:)`.
+    private func budget(quick: Bool) -> Plan {
         switch (self, quick) {
         case (.mlp, false): Plan(epochs: 5, trainLimit: nil, testLimit: nil, target: 0.87)
         case (.mlp, true): Plan(epochs: 2, trainLimit: 6_000, testLimit: 1_000, target: 0.78)
@@ -55,7 +77,8 @@ enum RaceWorkload: String, CaseIterable, Codable, Sendable, ExpressibleByArgumen
     }
 }
 
-/// One epoch of a trial: the validation figure after it and the training time so far.
+/// One validation of a trial: the epoch it was made in, the steps and training time before it,
+/// and its figure.
 struct RacePoint: Codable, Equatable, Sendable {
     let epoch: Int
     let steps: Int

@@ -54,6 +54,8 @@ struct SchNetRun {
     let seed: UInt64
     /// The processes of a data-parallel run (nil: one process).
     var communicator: Communicator?
+    /// When the test error is measured (the race's: more than once an epoch).
+    var validation = ValidationSchedule.everyEpoch
 
     func run(
         train: MoleculeSet, test: MoleculeSet, epochs: Int, progress: ((Int, Int) -> Void)? = nil,
@@ -69,7 +71,7 @@ struct SchNetRun {
             inverseInterval: settings.inverseInterval ?? defaults.inverseInterval, side: settings.side ?? defaults.side,
             adam: AdamSettings(learningRate: schedule), batchRows: molecules * train.atoms)
         let records = try choice.build(for: MoleculeFit(
-            model: model, trainer: try MoleculeTrainer(molecules: molecules, seed: seed),
+            model: model, trainer: try MoleculeTrainer(molecules: molecules, seed: seed, validation: validation),
             name: settings.recordName(optimizer), train: train, test: test, epochs: epochs, communicator: communicator,
             progress: progress ?? ProgressBar(label: "schnet \(settings.recordName(optimizer))").update, until: until))
         return (records, layerTimes)

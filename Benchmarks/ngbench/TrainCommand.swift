@@ -244,6 +244,8 @@ struct TrainingRun {
     let seed: UInt64
     /// The processes of a data-parallel run, or nil for one process.
     var communicator: Communicator?
+    /// When test accuracy is measured (the race's: more than once an epoch).
+    var validation = ValidationSchedule.everyEpoch
 
     /// Trains for `epochs`; `progress` is called after every step (default: a progress bar).
     /// Returns the epochs' records and where the steps' time went.
@@ -269,7 +271,8 @@ struct TrainingRun {
             inverseInterval: settings.inverseInterval ?? defaults.inverseInterval, side: settings.side ?? defaults.side,
             adam: AdamSettings(learningRate: schedule), batchRows: settings.batchSize)
         return try choice.build(for: ClassifierFit(
-            network: network, trainer: try Trainer(batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation),
+            network: network, trainer: try Trainer(
+                batchSize: settings.batchSize, seed: seed, augmentation: settings.augmentation, validation: validation),
             name: settings.recordName(optimizer), train: train, test: test, epochs: epochs, globalBatch: settings.batchSize,
             communicator: communicator,
             progress: progress ?? ProgressBar(label: "\(model.rawValue) \(settings.recordName(optimizer))").update, until: until))

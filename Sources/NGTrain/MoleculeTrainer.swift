@@ -1,12 +1,16 @@
-import Foundation
 import NGPlus
 
-/// One epoch of a molecular model's training, as `ngbench train --model schnet` prints it.
+/// One validation of a molecular model's training (once an epoch unless the trainer's schedule
+/// says more), as `ngbench train --model schnet` prints it.
 public struct MoleculeRecord: Sendable, Equatable {
     public let optimizer: String
     public let seed: UInt64
+    /// The epoch the validation was made in (after its last step when once an epoch).
     public let epoch: Int
-    /// Mean squared error of the standardized energy per atom over the epoch's batches.
+    /// Training steps before the validation, over all epochs.
+    public let steps: Int
+    /// Mean squared error of the standardized energy per atom over the batches since the
+    /// previous record.
     public let trainLoss: Double
     /// Mean absolute error of the energy per atom on the test molecules, in units of ε_AA.
     public let testMAE: Double
@@ -17,17 +21,20 @@ public struct MoleculeRecord: Sendable, Equatable {
 /// Trains `Model.schnet` on a `MoleculeSet`: each step a batch of `molecules` molecules in a
 /// seeded shuffle (full batches only), fitting each molecule's energy per atom standardized by
 /// the training set's mean and deviation; the test molecules' mean absolute error after every
-/// epoch.
+/// epoch (or as often as `validation` says).
 public struct MoleculeTrainer {
     public let molecules: Int
     public let seed: UInt64
+    /// When the test error is measured (once an epoch by default).
+    public let validation: ValidationSchedule
 
     /// - Throws: `invalidArgument` for fewer than one molecule a batch.
-    public init(molecules: Int, seed: UInt64) throws(NGError) {
+    public init(molecules: Int, seed: UInt64, validation: ValidationSchedule = .everyEpoch) throws(NGError) {
         try NGError.Operation.moleculeTrainerInit.require(
             molecules >= 1, "molecules", "must be at least 1, got \(molecules)")
         self.molecules = molecules
         self.seed = seed
+        self.validation = validation
     }
 
     /// The mean and deviation of the energy per atom of `data`.
@@ -38,8 +45,8 @@ public struct MoleculeTrainer {
         return (mean, max(variance.squareRoot(), 1e-12))
     }
 
-    /// Trains for `epochs` epochs, or until an epoch's record meets `until`; `progress(step,
-    /// totalSteps)` after every step.
+    /// Trains for `epochs` epochs, or until a record meets `until`; `progress(step, totalSteps)`
+    /// after every step.
     /// - Throws: `invalidArgument` for no epoch or fewer training molecules than a batch, and what a step throws.
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int,
@@ -70,7 +77,7 @@ public struct MoleculeTrainer {
 
     /// The epochs' loop: every step a batch of `molecules` in a seeded shuffle (the same on every
     /// process), molecules `local` of it trained on by `trainStep` (which returns the batch's
-    /// mean loss); the test error after every epoch.
+    /// mean loss); the test error where `validation` says.
     func run(
         _ model: Model<Float>, name: String, train: MoleculeSet, test: MoleculeSet, epochs: Int, local: Range<Int>,
         progress: (Int, Int) -> Void, until: (MoleculeRecord) -> Bool,
@@ -83,25 +90,23 @@ public struct MoleculeTrainer {
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<train.count)
         let steps = train.count / molecules
-        var (seconds, records) = (0.0, [MoleculeRecord]())
+        var (tally, records) = (TrainingTally(), [MoleculeRecord]())
         for epoch in 1...epochs {
             order.shuffle(using: &generator)
-            var lossSum = 0.0
             for step in 0..<steps {
                 let batch = order[(step * molecules + local.lowerBound)..<(step * molecules + local.upperBound)]
                 let x = model.gather(train.atomRows, Self.atomRows(of: batch, atoms: train.atoms)[...])
                 let targets = Matrix<Float>(rows: batch.count, columns: 1) { i, _ in
                     Float((train.energies[batch[batch.startIndex + i]] / Double(train.atoms) - scale.mean) / scale.deviation)
                 }
-                let begin = DispatchTime.now().uptimeNanoseconds
-                lossSum += try trainStep(x, targets)
-                seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
-                progress((epoch - 1) * steps + step + 1, epochs * steps)
+                try tally.time { try trainStep(x, targets) }
+                progress(tally.steps, epochs * steps)
+                guard validation.validates(after: step + 1, of: steps) else { continue }
+                records.append(MoleculeRecord(
+                    optimizer: name, seed: seed, epoch: epoch, steps: tally.steps, trainLoss: tally.takeMeanLoss(),
+                    testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale), seconds: tally.seconds))
+                if until(records[records.count - 1]) { return records }
             }
-            records.append(MoleculeRecord(
-                optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
-                testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale), seconds: seconds))
-            if until(records[records.count - 1]) { break }
         }
         return records
     }

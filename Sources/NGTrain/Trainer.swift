@@ -1,12 +1,16 @@
-import Foundation
 import NGPlus
 
-/// One epoch's figures, as `ngbench train` prints and writes them.
+/// One validation's figures (once an epoch unless the trainer's schedule says more), as
+/// `ngbench train` prints and writes them.
 public struct EpochRecord: Sendable, Equatable {
     public let optimizer: String
     /// The seed of the initialisation and the shuffling.
     public let seed: UInt64
+    /// The epoch the validation was made in (after its last step when once an epoch).
     public let epoch: Int
+    /// Training steps before the validation, over all epochs.
+    public let steps: Int
+    /// Mean training loss of the steps since the previous record.
     public let trainLoss: Double
     public let testAccuracy: Double
     /// Cumulative training seconds: forward, backward and optimizer steps only (no data
@@ -16,22 +20,27 @@ public struct EpochRecord: Sendable, Equatable {
 
 /// Mini-batch training with shuffling from a seed: full batches only (the remainder of an
 /// epoch's shuffle is dropped), the training images augmented when asked, test accuracy after
-/// each epoch.
+/// each epoch (or as often as `validation` says).
 public struct Trainer {
     public let batchSize: Int
     public let seed: UInt64
     /// Crops and flips of the training images each epoch; nil (the default): none.
     public let augmentation: ImageAugmentation?
+    /// When test accuracy is measured (once an epoch by default).
+    public let validation: ValidationSchedule
 
-    public init(batchSize: Int, seed: UInt64, augmentation: ImageAugmentation? = nil) throws(NGError) {
+    public init(
+        batchSize: Int, seed: UInt64, augmentation: ImageAugmentation? = nil, validation: ValidationSchedule = .everyEpoch
+    ) throws(NGError) {
         try NGError.Operation.trainerInit.require(batchSize >= 1, "batchSize", "must be at least 1, got \(batchSize)")
         self.batchSize = batchSize
         self.seed = seed
         self.augmentation = augmentation
+        self.validation = validation
     }
 
-    /// Trains `model` for `epochs` epochs, or until an epoch's record meets `until` (a target
-    /// reached); `progress(step, totalSteps)` is called after every step.
+    /// Trains `model` for `epochs` epochs, or until a record meets `until` (a target reached);
+    /// `progress(step, totalSteps)` is called after every step.
     public func train<O: LayerOptimizer>(
         _ model: Model<Float>, optimizer: inout O, name: String, train: Dataset, test: Dataset, epochs: Int,
         progress: (Int, Int) -> Void = { _, _ in }, until: (EpochRecord) -> Bool = { _ in false }
@@ -58,7 +67,7 @@ public struct Trainer {
     }
 
     /// The epochs' loop: shuffles, takes `rows` of every batch, times `trainStep` (which returns the
-    /// batch's mean loss), evaluates after each epoch.
+    /// batch's mean loss), evaluates where `validation` says.
     func run(
         _ model: Model<Float>, name: String, train: Dataset, test: Dataset, epochs: Int, rows: Range<Int>,
         progress: (Int, Int) -> Void, until: (EpochRecord) -> Bool,
@@ -70,12 +79,11 @@ public struct Trainer {
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<train.count)
         let steps = train.count / batchSize
-        var seconds = 0.0
+        var tally = TrainingTally()
         var records: [EpochRecord] = []
         var augmented = Matrix<Float>(rows: 0, columns: 0)
         for epoch in 1...epochs {
             order.shuffle(using: &generator)
-            var lossSum = 0.0
             for step in 0..<steps {
                 let start = step * batchSize
                 let indices = order[(start + rows.lowerBound)..<(start + rows.upperBound)]
@@ -87,15 +95,14 @@ public struct Trainer {
                     x = augmented
                 }
                 let labels = indices.map { train.labels[$0] }
-                let begin = DispatchTime.now().uptimeNanoseconds
-                lossSum += try trainStep(x, labels[...])
-                seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
-                progress((epoch - 1) * steps + step + 1, epochs * steps)
+                try tally.time { try trainStep(x, labels[...]) }
+                progress(tally.steps, epochs * steps)
+                guard validation.validates(after: step + 1, of: steps) else { continue }
+                records.append(EpochRecord(
+                    optimizer: name, seed: seed, epoch: epoch, steps: tally.steps, trainLoss: tally.takeMeanLoss(),
+                    testAccuracy: try accuracy(model, on: test), seconds: tally.seconds))
+                if until(records[records.count - 1]) { return records }
             }
-            records.append(EpochRecord(
-                optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(steps),
-                testAccuracy: try accuracy(model, on: test), seconds: seconds))
-            if until(records[records.count - 1]) { break }
         }
         return records
     }

@@ -146,4 +146,6 @@ extension NGError.Operation {
     public static let trainerInit = Self("Trainer.init")
     /// `Trainer.train`
     public static let trainerTrain = Self("Trainer.train")
+    /// `ValidationSchedule.init`
+    public static let validationScheduleInit = Self("ValidationSchedule.init")
 }

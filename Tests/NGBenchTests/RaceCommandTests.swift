@@ -33,6 +33,21 @@ import Testing
         #expect(resumed.stdout.contains("2 trials, 1 already in"), "\(resumed.stdout)")
         #expect(try Self.lines(trials).count == 2)
 
+        // Ten validations an epoch (46 steps of 128 images): never more than 5 steps apart. A
+        // trial stored before the plan had the field (once an epoch) is read, and run again.
+        for trial in try Self.decodedTrials(folder) {
+            #expect(trial.plan.validationsPerEpoch == 10)
+            let gaps = zip(trial.points.map(\.steps), [0] + trial.points.map(\.steps)).map { $0 - $1 }
+            #expect(!gaps.isEmpty && gaps.allSatisfy { (1...5).contains($0) }, "\(trial.points.map(\.steps))")
+        }
+        let stored = try Self.lines(trials)
+        try ([stored[0].replacingOccurrences(of: ",\"validationsPerEpoch\":10", with: "")] + stored.dropFirst())
+            .joined(separator: "\n").appending("\n").write(to: trials, atomically: true, encoding: .utf8)
+        #expect(try !Self.lines(trials)[0].contains("validationsPerEpoch"))
+        let rerun = try runNGBench(arguments)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stdout.contains("2 trials, 1 already in"), "\(rerun.stdout)")
+
         // One workload: the fastest has ρ = 1 from τ = 1 (score 1); another that reached the
         // target at r × the fastest has ρ = 0 below r and 1 from r, a score of (4 − r)/3.
         let summary = try Self.lines(folder.appendingPathComponent("self-tuning-summary.csv")).dropFirst()
@@ -111,8 +126,16 @@ import Testing
             let damping: Double?
             let inverseInterval: Int?
         }
+        struct Plan: Decodable {
+            let validationsPerEpoch: Int?
+        }
+        struct Point: Decodable {
+            let steps: Int
+        }
         let draw: Int
         let hyperparameters: Hyperparameters
+        let plan: Plan
+        let points: [Point]
     }
 
     /// The trials a race wrote to `folder`, by draw.

@@ -182,6 +182,24 @@ import Testing
         #expect(records.map(\.epoch) == [1, 2])
     }
 
+    /// Validating twice an epoch: each epoch's last record is the once-an-epoch run's.
+    @Test func validatingMoreOftenChangesOnlyHowOftenTheRunIsMeasured() throws {
+        let train = try LennardJonesClusters.generate(atoms: 4, minima: 2, trainMinima: 1, samples: 40, seed: 5).train
+        func run(_ validation: ValidationSchedule) throws -> [MoleculeRecord] {
+            let model = try Model<Float>.schnet(atoms: 4, width: 8, blocks: 1, centers: 8, seed: 2)
+            var optimizer = try AdamOptimizer<Float>(settings: AdamSettings(learningRate: 1e-2))
+            try model.register(with: &optimizer)
+            return try MoleculeTrainer(molecules: 8, seed: 3, validation: validation).train(
+                model, optimizer: &optimizer, name: "adam", train: train, test: train, epochs: 2)
+        }
+        let (once, twice) = (try run(.everyEpoch), try run(try ValidationSchedule(perEpoch: 2)))
+        let steps = train.count / 8
+        #expect(once.map(\.steps) == [steps, 2 * steps])
+        let half = (steps + 1) / 2  // ⌈steps/2⌉: the first step where ⌊step·2/steps⌋ reaches 1
+        #expect(twice.map(\.steps) == [half, steps, steps + half, 2 * steps])
+        #expect([twice[1].testMAE, twice[3].testMAE] == once.map(\.testMAE))
+    }
+
     /// A process trains on whole molecules of every batch: rows that split a molecule, or reach
     /// past the batch, are refused before any step; whole molecules train.
     @Test func aProcessShareOfWholeMoleculesTrainsAndAnyOtherIsRefused() throws {

@@ -85,6 +85,33 @@ import Testing
         #expect(try run(epochs: 3) { _ in true }.count == 1)
     }
 
+    /// Validating three times an epoch trains the same weights (a validation does not touch
+    /// them): each epoch's last record is the once-an-epoch run's, the others come after the
+    /// steps the schedule names, and `until` stops at the first record that meets it.
+    @Test func validatingMoreOftenChangesOnlyHowOftenTheRunIsMeasured() throws {
+        func run(_ validation: ValidationSchedule, until: @escaping (EpochRecord) -> Bool = { _ in false }) throws -> [EpochRecord] {
+            let model = try Model<Float>.mlp(seed: 4)
+            var sgd = try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.05, momentum: 0.9))
+            try model.register(with: &sgd)
+            return try Trainer(batchSize: 128, seed: 4, validation: validation).train(
+                model, optimizer: &sgd, name: "sgd", train: Self.slice.train.prefix(896), test: Self.slice.test, epochs: 2,
+                until: until)
+        }
+        let once = try run(.everyEpoch)
+        let thrice = try run(try ValidationSchedule(perEpoch: 3))
+        #expect(once.map(\.steps) == [7, 14])
+        #expect(thrice.map(\.steps) == [3, 5, 7, 10, 12, 14])
+        #expect(thrice.map(\.epoch) == [1, 1, 1, 2, 2, 2])
+        #expect([thrice[2].testAccuracy, thrice[5].testAccuracy] == once.map(\.testAccuracy))
+        #expect(thrice.map(\.seconds) == thrice.map(\.seconds).sorted())
+        // The loss of each record is the mean of its own steps: their weighted mean is the epoch's.
+        let epochLoss = (3 * thrice[0].trainLoss + 2 * thrice[1].trainLoss + 2 * thrice[2].trainLoss) / 7
+        #expect(abs(epochLoss - once[0].trainLoss) <= 1e-12 * abs(once[0].trainLoss))
+        let stopped = try run(try ValidationSchedule(perEpoch: 3)) { $0.steps == 10 }
+        #expect(stopped.map(\.steps) == [3, 5, 7, 10])
+        #expect(stopped.map(\.testAccuracy) == thrice.prefix(4).map(\.testAccuracy))
+    }
+
     @Test func trainerArgumentsAreValidated() throws {
         #expect(throws: NGError.self) { try Trainer(batchSize: 0, seed: 1) }
         let model = try Model<Float>.mlp(seed: 1)
