@@ -104,14 +104,16 @@ public struct MoleculeTrainer {
                 guard validation.validates(after: step + 1, of: steps) else { continue }
                 records.append(MoleculeRecord(
                     optimizer: name, seed: seed, epoch: epoch, steps: tally.steps, trainLoss: tally.takeMeanLoss(),
-                    testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale), seconds: tally.seconds))
+                    testMAE: try Self.meanAbsoluteError(model, on: test, scale: scale, batch: max(local.count, 1)),
+                    seconds: tally.seconds))
                 if until(records[records.count - 1]) { return records }
             }
         }
         return records
     }
 
-    /// The mean absolute error of the energy per atom of `model` on `data`, in the data's units.
+    /// The mean absolute error of the energy per atom of `model` on `data`, in the data's units,
+    /// in batches of `batch` molecules (the last padded to that size, as `Trainer.accuracy` does).
     public static func meanAbsoluteError(
         _ model: Model<Float>, on data: MoleculeSet, scale: (mean: Double, deviation: Double), batch: Int = 64
     ) throws(NGError) -> Double {
@@ -119,7 +121,8 @@ public struct MoleculeTrainer {
         var start = 0
         while start < data.count {
             let end = min(start + batch, data.count)
-            let prediction = try model.forward(model.gather(data.atomRows, atomRows(of: start..<end, atoms: data.atoms)[...]))
+            let molecules = Trainer.paddedRows(start..<end, to: batch)
+            let prediction = try model.forward(model.gather(data.atomRows, atomRows(of: molecules, atoms: data.atoms)[...]))
             for m in start..<end {
                 let perAtom = scale.mean + scale.deviation * Double(prediction[m - start, 0])
                 total += abs(perAtom - data.energies[m] / Double(data.atoms))

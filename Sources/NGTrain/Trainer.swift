@@ -100,7 +100,7 @@ public struct Trainer {
                 guard validation.validates(after: step + 1, of: steps) else { continue }
                 records.append(EpochRecord(
                     optimizer: name, seed: seed, epoch: epoch, steps: tally.steps, trainLoss: tally.takeMeanLoss(),
-                    testAccuracy: try accuracy(model, on: test), seconds: tally.seconds))
+                    testAccuracy: try Self.accuracy(model, on: test, batch: max(rows.count, 1)), seconds: tally.seconds))
                 if until(records[records.count - 1]) { return records }
             }
         }
@@ -109,11 +109,17 @@ public struct Trainer {
 
     /// The fraction of `data` that `model` classifies correctly, in batches of `batchSize`.
     public func accuracy(_ model: Model<Float>, on data: Dataset) throws(NGError) -> Double {
+        try Self.accuracy(model, on: data, batch: batchSize)
+    }
+
+    /// `accuracy` in batches of `batch` rows, the last padded to that size.
+    static func accuracy(_ model: Model<Float>, on data: Dataset, batch: Int) throws(NGError) -> Double {
         var correct = 0
         var start = 0
         while start < data.count {
-            let end = min(start + batchSize, data.count)
-            let logits = try model.forward(model.gather(data.images, Array(start..<end)[...]))
+            let end = min(start + batch, data.count)
+            let rows = paddedRows(start..<end, to: batch)
+            let logits = try model.forward(model.gather(data.images, rows[...]))
             for i in 0..<(end - start) {
                 var best = 0
                 for j in 1..<logits.columns where logits[i, j] > logits[i, best] { best = j }
@@ -122,5 +128,12 @@ public struct Trainer {
             start = end
         }
         return Double(correct) / Double(data.count)
+    }
+
+    /// `rows`, the last repeated up to `batch` rows: a validation's batches then have the
+    /// training batch's shape, so the layers keep their buffers (a batch of another size
+    /// reallocates them, there and again in the next training step, which is timed).
+    static func paddedRows(_ rows: Range<Int>, to batch: Int) -> [Int] {
+        Array(rows) + repeatElement(rows.upperBound - 1, count: max(0, batch - rows.count))
     }
 }

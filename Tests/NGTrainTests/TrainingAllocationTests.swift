@@ -40,6 +40,29 @@ struct TrainingAllocationTests {
         #expect(try allocationsOfWarmSteps(.mlp(seed: 1)) == 0)
     }
 
+    /// A validation between steps — 20 test rows, in batches of the training's 16, the last
+    /// padded — leaves the layers' buffers as training shaped them: the next steps allocate
+    /// nothing (a batch of 4 rows reallocated them, there and again in the timed step).
+    @Test func aStepAfterAValidationAllocatesNothing() throws {
+        let batch = 16
+        let model = try Model<Float>.mlp(seed: 1)
+        var optimizer = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(
+            inverseInterval: 2, side: .right, batchSize: batch, fusedApply: true))
+        try model.register(with: &optimizer)
+        var generator = SeededGenerator(seed: 17)
+        let x = Matrix<Float>.random(rows: batch, columns: 784, using: &generator)
+        let labels = Array((0..<batch).map { $0 % 10 })[...]
+        let test = try Dataset(
+            images: .random(rows: 20, columns: 784, using: &generator), labels: (0..<20).map { $0 % 10 }, classes: 10,
+            height: 28, width: 28)
+        let trainer = try Trainer(batchSize: batch, seed: 1)
+        for _ in 0..<4 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+        _ = try trainer.accuracy(model, on: test)
+        let before = ng_thread_allocation_count()
+        for _ in 0..<2 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
+        #expect(ng_thread_allocation_count() - before == 0)
+    }
+
     /// A Transformer's layers on token rows (16 rows: 4 sequences of 4 tokens): the fused QKV
     /// projection, causal attention with 2 heads, dense, LayerNorm, GELU, dense.
     @Test func warmTransformerLayerStepsAllocateNothing() throws {
