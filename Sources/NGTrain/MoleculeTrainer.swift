@@ -121,7 +121,7 @@ public struct MoleculeTrainer {
         var start = 0
         while start < data.count {
             let end = min(start + batch, data.count)
-            let molecules = Trainer.paddedRows(start..<end, to: batch)
+            let molecules = ValidationSchedule.batch(start..<end, paddedTo: batch)
             let prediction = try model.forward(model.gather(data.atomRows, atomRows(of: molecules, atoms: data.atoms)[...]))
             for m in start..<end {
                 let perAtom = scale.mean + scale.deviation * Double(prediction[m - start, 0])

@@ -118,7 +118,7 @@ public struct Trainer {
         var start = 0
         while start < data.count {
             let end = min(start + batch, data.count)
-            let rows = paddedRows(start..<end, to: batch)
+            let rows = ValidationSchedule.batch(start..<end, paddedTo: batch)
             let logits = try model.forward(model.gather(data.images, rows[...]))
             for i in 0..<(end - start) {
                 var best = 0
@@ -128,12 +128,5 @@ public struct Trainer {
             start = end
         }
         return Double(correct) / Double(data.count)
-    }
-
-    /// `rows`, the last repeated up to `batch` rows: a validation's batches then have the
-    /// training batch's shape, so the layers keep their buffers (a batch of another size
-    /// reallocates them, there and again in the next training step, which is timed).
-    static func paddedRows(_ rows: Range<Int>, to batch: Int) -> [Int] {
-        Array(rows) + repeatElement(rows.upperBound - 1, count: max(0, batch - rows.count))
     }
 }

@@ -27,4 +27,12 @@ public struct ValidationSchedule: Sendable, Equatable {
         let n = min(perEpoch, steps)
         return step * n / steps > (step - 1) * n / steps
     }
+
+    /// The examples of one validation batch, `indices`, the last repeated up to `batch`: a
+    /// validation's batches then have the training batch's shape, so the layers keep their
+    /// buffers (a batch of another size reallocates them, there and again in the next training
+    /// step, which is timed). Only the first `indices.count` outputs count.
+    static func batch(_ indices: Range<Int>, paddedTo batch: Int) -> [Int] {
+        Array(indices) + repeatElement(indices.upperBound - 1, count: max(0, batch - indices.count))
+    }
 }
