@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes a file so that a reader, a crash or a concurrent writer never sees a mix of two
+/// Writes a file (and reads one back) so that a reader, a crash or a concurrent writer never sees a mix of two
 /// versions: the bytes go to a temporary file beside the target, which is flushed to disk and
 /// renamed over the target, and then the folder is flushed.
 ///
@@ -42,6 +42,16 @@ package enum AtomicFile {
         if directory >= 0 {
             _ = fsync(directory)
             close(directory)
+        }
+    }
+
+    /// The whole of the file at `url`, for a load that parses it before it changes anything.
+    /// - Throws: `fileError` when the file cannot be read.
+    package static func read(from url: URL, operation: NGError.Operation) throws(OptimizerError) -> [UInt8] {
+        do {
+            return Array(try Data(contentsOf: url))
+        } catch {
+            throw .fileError(operation: operation, path: url.path, reason: "cannot be read: \(error.localizedDescription)")
         }
     }
 

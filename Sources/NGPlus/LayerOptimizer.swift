@@ -88,12 +88,6 @@ extension LayerOptimizer {
     /// - Throws: `OptimizerError.fileError` when the file cannot be read, `NGError.corruptState`
     ///   when it is not a state this optimizer can restore.
     public mutating func load(from url: URL) throws {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: url))
-        } catch {
-            throw OptimizerError.fileError(operation: .load, path: url.path, reason: "cannot be read: \(error.localizedDescription)")
-        }
-        try restore(stateBytes: bytes)
+        try restore(stateBytes: AtomicFile.read(from: url, operation: .load))
     }
 }

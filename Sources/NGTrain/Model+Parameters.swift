@@ -76,12 +76,6 @@ extension Model {
     /// - Throws: `OptimizerError.fileError` when the file cannot be read, and what
     ///   `restore(parameterBytes:)` throws.
     public func load(from url: URL) throws {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: url))
-        } catch {
-            throw OptimizerError.fileError(operation: .modelLoad, path: url.path, reason: "cannot be read: \(error.localizedDescription)")
-        }
-        try restore(parameterBytes: bytes)
+        try restore(parameterBytes: AtomicFile.read(from: url, operation: .modelLoad))
     }
 }
