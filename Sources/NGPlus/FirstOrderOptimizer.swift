@@ -59,73 +59,33 @@ public typealias AdamOptimizer<Scalar: BLASScalar> = FirstOrderOptimizer<Adam<Sc
 
 /// A first-order optimizer: one `Rule` per registered layer, behind the same protocol as NG+
 /// so that the baselines run in the same training code. Statistics are validated and ignored.
-public typealias FirstOrderOptimizer<Rule: FirstOrderRule> = LayerwiseOptimizer<FirstOrderLayer<Rule>>
+public typealias FirstOrderOptimizer<Rule: FirstOrderRule> = TransformedOptimizer<FirstOrderTransform<Rule>>
 
-/// A first-order optimizer's record of one layer: the rule's state and its step.
-public struct FirstOrderLayer<Rule: FirstOrderRule>: StatisticsFreeRecord {
+/// No transform: the gradient is the direction, and `Rule`, with the optimizer's settings,
+/// steps every parameter. It keeps no state, so a layer's saved state is the rule's alone.
+public struct FirstOrderTransform<Rule: FirstOrderRule>: MatrixTransform {
     public typealias Scalar = Rule.Scalar
+    public typealias MatrixRule = Rule
+    public typealias VectorRule = Rule
+
     public static var stateKind: String { Rule.stateKind }
-    public let spec: LayerSpec
-    public private(set) var step = 0
-    var update: ParameterUpdate<Rule>
 
     public static func validate(_ settings: Rule.Settings, _ operation: NGError.Operation) throws(NGError) {
         try Rule.validate(settings, operation)
     }
 
-    public init(spec: LayerSpec, index: Int, settings: Rule.Settings, _ operation: NGError.Operation) {
-        self.spec = spec
-        update = ParameterUpdate(spec: spec)
-    }
+    public static func matrixStep(_ settings: Rule.Settings) -> Rule.Settings { settings }
+    public static func vectorStep(_ settings: Rule.Settings) -> Rule.Settings { settings }
+
+    public init(shape: Shape, settings: Rule.Settings) {}
 
     /// None: the rule's update is elementwise.
-    public func extraFlopsPerStep(_ settings: Rule.Settings) -> Double { 0 }
+    public static func extraFlopsPerStep(shape: Shape, settings: Rule.Settings) -> Double { 0 }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func stage(
-        _ gradient: LayerGradient<Scalar>, weight: Matrix<Scalar>, refresh: RefreshAhead?, index: Int,
-        _ settings: Rule.Settings, _ operation: NGError.Operation
-    ) throws(NGError) {
-        update.load(gradient)
-        try update.stage(weight: weight, weightColumns: spec.weightColumns, settings: settings, t: step, operation)
-    }
+    /// The gradient, as it is.
+    public func stage(_ direction: inout Matrix<Scalar>, settings: Rule.Settings, t: Int) -> Bool { true }
 
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func commit(weight: inout Matrix<Scalar>) {
-        update.commit(weight: &weight)
-        step += 1
-    }
-
-    /// The rule's lazy step of the looked-up rows, all or nothing.
-    @_specialize(where Rule == MomentumSGD<Float>)
-    @_specialize(where Rule == MomentumSGD<Double>)
-    @_specialize(where Rule == Adam<Float>)
-    @_specialize(where Rule == Adam<Double>)
-    public mutating func sparseStep(
-        lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
-        _ settings: Rule.Settings, _ operation: NGError.Operation
-    ) throws {
-        update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
-        defer { update.resetRows() }
-        try update.requireFiniteRows(of: table, operation)
-        try update.stageRows(weight: table, settings: settings, t: step, operation)
-        update.commitRows(weight: &table)
-        step += 1
-    }
-
-    public func encode(to writer: inout StateWriter) {
-        writer.write(step)
-        update.rule.encode(to: &writer)
-    }
-
-    public mutating func restore(from reader: inout StateReader) throws(NGError) {
-        step = try reader.readStepCount()
-        try update.rule.restore(from: &reader)
-    }
+    public func commitStaged() {}
+    public func encode(to writer: inout StateWriter) {}
+    public func restore(from reader: inout StateReader) {}
 }

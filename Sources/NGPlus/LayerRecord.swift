@@ -4,8 +4,8 @@
 /// staging succeeded, `commit` (puts it all in use; it cannot fail). So every optimizer has one
 /// step algorithm — validate → stage → check → commit — and a record never sees bad input.
 ///
-/// Conform to add an optimizer (DESIGN.md, "Extending"): `CurvatureLayer` (NG+, K-FAC),
-/// `FirstOrderLayer` and `TransformedLayer` are the package's records.
+/// Conform to add an optimizer (DESIGN.md, "Extending"): `CurvatureLayer` (NG+, K-FAC) and
+/// `TransformedLayer` (SGD, Adam, Muon, Shampoo) are the package's records.
 public protocol LayerRecord: Sendable {
     associatedtype Scalar: BLASScalar
     /// The optimizer's settings, handed to every call and saved with every state.

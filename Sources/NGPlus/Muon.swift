@@ -43,6 +43,8 @@ public struct MuonSettings: TransformSettings {
 /// `U = (1 − β)·G + β·M′` (Nesterov) or `M′`, then `NewtonSchulz` on U, times
 /// `√max(1, r/c)`.
 public struct Muon<Scalar: BLASScalar>: MatrixTransform {
+    public typealias MatrixRule = MomentumSGD<Scalar>
+    public typealias VectorRule = Adam<Scalar>
     public static var stateKind: String { "MuonOptimizer" }
     var momentum: Matrix<Scalar>
     var stagedMomentum: Matrix<Scalar>

@@ -66,6 +66,8 @@ public struct ShampooSettings: TransformSettings {
 /// Shampoo's direction for one matrix parameter: Adam's moments (for the graft and the
 /// preconditioned first moment) and a `ShampooBlock` per block of rows and columns.
 public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
+    public typealias MatrixRule = MomentumSGD<Scalar>
+    public typealias VectorRule = Adam<Scalar>
     public static var stateKind: String { "ShampooOptimizer" }
     var moments: AdamMoments<Scalar>
     /// Workspace: Adam's direction, whose norm the step takes.
