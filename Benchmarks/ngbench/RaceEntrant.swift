@@ -44,15 +44,16 @@ enum RaceEntrant: String, CaseIterable, Codable, Sendable, ExpressibleByArgument
     }
 
     /// The draw (from `--search-seed 0`) that, scored alone as one configuration for all six
-    /// workloads, did best in the external track of 2026-12-05 (its second run) — the same rule
-    /// for every optimizer (docs/RACE.md, docs/measurements/race-external-second-2026-12-05.md).
-    /// nil: not in that track (`ngplus-graft`), which keeps `searchCenter`.
+    /// workloads, did best in the external track of 2026-12-05 (its third run, the first on
+    /// `ValidationSchedule`) — the same rule for every optimizer (docs/RACE.md,
+    /// docs/measurements/race-external-third-2026-12-05.md). nil: not in that track
+    /// (`ngplus-graft`), which keeps `searchCenter`.
     var selfTuningDraw: Int? {
         switch self {
-        case .sgd, .muon: 0
-        case .shampoo, .ngplusAdam: 2
+        case .muon: 0
+        case .adam, .shampoo, .ngplusAdam: 2
         case .kfac, .ngplus: 3
-        case .adam, .ngplusAdamGraft: 4
+        case .sgd, .ngplusAdamGraft: 4
         case .ngplusGraft: nil
         }
     }
