@@ -106,7 +106,7 @@ public struct SequenceTrainer {
             seconds += epochSeconds
             records.append(SequenceRecord(
                 optimizer: name, seed: seed, epoch: epoch, trainLoss: lossSum / Double(stepsPerEpoch),
-                validationBitsPerByte: try validationBitsPerByte(model, corpus: corpus),
+                validationBitsPerByte: try validationBitsPerByte(model, corpus: corpus, batch: windows.count),
                 tokensPerSecond: Double(stepsPerEpoch * windows.count * length) / epochSeconds, seconds: seconds))
             if until(records[records.count - 1]) { break }
         }
@@ -120,12 +120,18 @@ public struct SequenceTrainer {
             "its \(part) text has \(text.count) bytes, fewer than a window of \(length + 1)")
     }
 
-    /// The mean cross-entropy of the validation windows (starts spread evenly), in bits per byte.
-    /// - Throws: `invalidArgument` when the validation text is shorter than one window, and
-    ///   what the model's forward pass throws.
-    public func validationBitsPerByte(_ model: Model<Float>, corpus: TextCorpus) throws -> Double {
+    /// The mean cross-entropy of the validation windows (starts spread evenly), in bits per byte,
+    /// in batches of `batch` windows (nil: `sequences`), the last padded to that size by
+    /// repeating its last window, whose copies are not counted: a training loop passes the
+    /// windows of its own steps, so that the layers keep their buffers (a batch of another shape
+    /// reallocates them, there and again in the next, timed step).
+    /// - Throws: `invalidArgument` when the validation text is shorter than one window or
+    ///   `batch` is below 1, and what the model's forward pass throws.
+    public func validationBitsPerByte(_ model: Model<Float>, corpus: TextCorpus, batch: Int? = nil) throws -> Double {
         let text = corpus.validation
+        let batch = batch ?? sequences
         try requireWindow(in: text, part: "validation", .sequenceTrainerValidation)
+        try NGError.Operation.sequenceTrainerValidation.require(batch >= 1, "batch", "must be at least 1, got \(batch)")
         let span = text.count - length - 1
         let count = min(validationWindows, max(span, 1))
         var loss = SoftmaxCrossEntropy<Float>()
@@ -134,10 +140,16 @@ public struct SequenceTrainer {
         var total = 0.0
         var batchStart = 0
         while batchStart < count {
-            let end = min(batchStart + sequences, count)
-            let starts = (batchStart..<end).map { $0 * span / count }
-            try TextCorpus.tokenWindows(text, starts: starts, length: length, into: &x, labels: &labels)
-            total += try loss.loss(logits: model.forward(x), labels: labels[...]) * Double(end - batchStart)
+            let end = min(batchStart + batch, count)
+            let starts = ValidationSchedule.batch(batchStart..<end, paddedTo: batch).map { $0 * span / count }
+            try TextCorpus.tokenWindows(text, starts: starts[...], length: length, into: &x, labels: &labels)
+            var logits = try model.forward(x)
+            let rows = (end - batchStart) * length
+            if rows < logits.rows {
+                let padded = logits
+                logits = Matrix(rows: rows, columns: padded.columns) { padded[$0, $1] }
+            }
+            total += try loss.loss(logits: logits, labels: labels[..<rows]) * Double(end - batchStart)
             batchStart = end
         }
         return total / Double(count) / log(2)

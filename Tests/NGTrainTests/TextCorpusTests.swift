@@ -108,6 +108,15 @@ struct SequenceTrainerTests {
         #expect(records[1].seconds > records[0].seconds)
         // 8 bits a byte is a uniform guess over 256 bytes; this text is learned well below it.
         #expect(before > 7 && records[1].validationBitsPerByte < before / 2, "\(before) → \(records.map(\.validationBitsPerByte))")
+        // In batches of any size, the last padded with copies of its last window that do not
+        // count, the validation is the same (to Float's rounding of GEMMs of other shapes);
+        // counting the copies moves it by (its loss − the mean)·copies/(windows + copies).
+        let reference = try trainer.validationBitsPerByte(model, corpus: text, batch: 10)
+        for batch in [1, 3, 4, 7, 16] {
+            let figure = try trainer.validationBitsPerByte(model, corpus: text, batch: batch)
+            #expect(abs(figure - reference) <= 1e-5 * reference, "batch \(batch): \(figure) against \(reference)")
+        }
+        #expect(throws: NGError.self) { try trainer.validationBitsPerByte(model, corpus: text, batch: 0) }
         // `until` ends a run at the first epoch that meets it.
         let stopped = try trainer.train(model, optimizer: &optimizer, name: "adam", corpus: text, epochs: 3, until: { $0.epoch == 1 })
         #expect(stopped.map(\.epoch) == [1])
