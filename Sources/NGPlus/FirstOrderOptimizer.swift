@@ -62,7 +62,8 @@ public typealias AdamOptimizer<Scalar: BLASScalar> = FirstOrderOptimizer<Adam<Sc
 public typealias FirstOrderOptimizer<Rule: FirstOrderRule> = TransformedOptimizer<FirstOrderTransform<Rule>>
 
 /// No transform: the gradient is the direction, and `Rule`, with the optimizer's settings,
-/// steps every parameter. It keeps no state, so a layer's saved state is the rule's alone.
+/// steps every parameter. It keeps no state: a layer saves its step count and the rule's state,
+/// as it did before SGD and Adam shared `TransformedLayer`.
 public struct FirstOrderTransform<Rule: FirstOrderRule>: MatrixTransform {
     public typealias Scalar = Rule.Scalar
     public typealias MatrixRule = Rule
