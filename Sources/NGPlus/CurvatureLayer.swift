@@ -61,7 +61,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
     /// The block's apply, statistics and refresh, amortized over their intervals.
     public func extraFlopsPerStep(_ settings: Settings) -> Double {
         let (k, s) = (settings.inverseInterval, settings.statisticsInterval(for: spec))
-        let graft = graftFlopsPerStep(settings)
+        let graft = graftFlopsPerStep(settings) + klClipFlopsPerStep(settings)
         if case let .kronecker(factors) = curvature {
             return factors.flopsPerStep(inverseInterval: Double(k), statisticsInterval: Double(s)) + graft
         }
@@ -157,6 +157,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
             }
         }
         guard graftDirection(gradient, settings.graft) else { throw adamGraft.overflow(operation) }
+        clipDirection(gradient, settings)
         try update.stage(
             weight: weight, weightColumns: spec.weightColumns, settings: baseSettings(settings), t: step, operation)
         progress.staged(slot, outcome)

@@ -40,11 +40,17 @@ public protocol CurvatureSettings: OptimizerConfiguration {
 
     /// Where the step's size comes from.
     var graft: StepGraft { get }
+
+    /// κ of the trust region on each Kronecker-factored layer's step (`KLClip`); nil: none.
+    var klClip: Double? { get }
 }
 
 extension CurvatureSettings {
     /// The preconditioned direction's own size, unless the settings say otherwise.
     public var graft: StepGraft { .none }
+
+    /// No trust region, unless the settings say otherwise.
+    public var klClip: Double? { nil }
 
     /// Every format the library reads.
     public static var oldestStateVersion: Int { StateFile.oldestVersion }

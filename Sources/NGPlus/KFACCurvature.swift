@@ -134,9 +134,7 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, into direction: inout Matrix<Scalar>,
         slot: InverseSlot
     ) {
-        let (m, a, batch) = (Double(builder.outputs), Double(builder.inputOrder), Double(inputs.rows))
-        guard Self.applyFlops(outputs: m, inputOrder: a, batch: batch) < Self.applyFlops(outputs: m, inputOrder: a, batch: nil)
-        else {
+        guard appliesLowRank(batch: inputs.rows) else {
             DenseGradient.weightGradientUnchecked(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
             output.inverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
@@ -150,6 +148,36 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         output.inverse.applyUnchecked(outputGradients, side: .right, into: &outputSide, slot: slot)
         input.inverse.applyRightUnchecked(toInputs: inputs, appendingOnes: bias, into: &inputSide, slot: slot)
         DenseGradient.weightGradientUnchecked(inputs: inputSide, outputGradients: outputSide, bias: false, into: &direction)
+    }
+
+    /// Whether a dense step of `batch` rows applies the inverses to the rows (`applyDense`),
+    /// leaving ∇W̃ unformed.
+    func appliesLowRank(batch: Int) -> Bool {
+        let (m, a) = (Double(builder.outputs), Double(builder.inputOrder))
+        return Self.applyFlops(outputs: m, inputOrder: a, batch: Double(batch))
+            < Self.applyFlops(outputs: m, inputOrder: a, batch: nil)
+    }
+
+    /// `⟨D, ∇W̃⟩` of the direction `apply` made from `gradient` (`KLClip`): ∇W̃ as handed in or
+    /// as the formed order left it, or formed here after a low-rank apply (2·B·m·a flops).
+    mutating func gradientProduct(_ direction: Matrix<Scalar>, _ gradient: LayerGradient<Scalar>) -> Scalar {
+        switch gradient {
+        case let .matrix(gradient):
+            return direction.withView { d in gradient.withView { g in BLAS.dot(d.flattened, g.flattened) } }
+        case let .dense(inputs, outputGradients, bias):
+            if appliesLowRank(batch: inputs.rows) {
+                DenseGradient.weightGradientUnchecked(
+                    inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
+            }
+            return direction.withView { d in formedGradient.withView { g in BLAS.dot(d.flattened, g.flattened) } }
+        }
+    }
+
+    /// `gradientProduct`'s flops at the planned batch.
+    var gradientProductFlops: Double {
+        let size = Double(half.rows * half.columns)
+        let formed = builder.geometry == nil && appliesLowRank(batch: plannedBatch) ? 2 * Double(plannedBatch) * size : 0
+        return 2 * size + formed
     }
 
     /// Both Cholesky inverses: a³ + m³.

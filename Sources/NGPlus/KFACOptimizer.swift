@@ -14,6 +14,11 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
     public var batchSize: Int
     /// Retries of a failed factorization with a larger shift, as `NGPlusConfiguration.maxRetries`.
     public var maxRetries: Int
+    /// κ of the trust region on each layer's step: the direction D of a dense or conv2d layer
+    /// is scaled by `min(1, √(κ / (lr²·|⟨D, ∇W̃⟩|)))`, kfac-pytorch's `kl_clip` taken per
+    /// layer (docs/OPTIMIZERS.md, "K-FAC's trust region"); 10⁻³ as there. nil: none, as a
+    /// configuration saved before the setting existed decodes.
+    public var klClip: Double?
 
     /// Every setting at its default.
     public static var defaults: Self { Self() }
@@ -21,7 +26,7 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
     public init(
         sgd: SGDSettings = SGDSettings(learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4),
         damping: Schedule = 1e-3, inverseInterval: Int = 10, statisticsInterval: Int? = nil,
-        runningAverage: Double = 1, batchSize: Int = 128, maxRetries: Int = 6
+        runningAverage: Double = 1, batchSize: Int = 128, maxRetries: Int = 6, klClip: Double? = 1e-3
     ) {
         self.sgd = sgd
         self.damping = damping
@@ -30,6 +35,7 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
         self.runningAverage = runningAverage
         self.batchSize = batchSize
         self.maxRetries = maxRetries
+        self.klClip = klClip
     }
 
     /// Throws `invalidArgument` (or `nonPositiveDamping`) for a setting outside its range, with
@@ -39,6 +45,7 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
         try NGPlusConfiguration.validateRefreshes(
             damping: damping, inverseInterval: inverseInterval, statisticsInterval: statisticsInterval,
             runningAverage: runningAverage, batchSize: batchSize, maxRetries: maxRetries, operation)
+        try operation.requirePositive(klClip, "klClip")
     }
 }
 

@@ -63,13 +63,18 @@ import Testing
 
     /// Dense layers with a bias, k = 2, α = 0.5, statistics every step: 2 → 2 at batch 3 applies
     /// G⁻¹·∇W̃·A⁻¹ in the formed order, 6 → 5 at batch 2 and 9 → 1 at batch 1 in the low-rank
-    /// order, (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹); the reference forms ∇W̃ every time.
-    @Test(arguments: [(2, 2, 3), (5, 6, 2), (1, 9, 1)])
-    func kfacMatchesAHandComputedReference(outputs: Int, inputs: Int, batch: Int) throws {
+    /// order, (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹); the reference forms ∇W̃ every time. Without the trust
+    /// region, and with a κ that scales some steps and not others, stepping from the batch and
+    /// from ∇W̃ formed by the caller.
+    @Test(arguments: [
+        (2, 2, 3, nil as Double?, false), (5, 6, 2, nil, false), (1, 9, 1, nil, false),
+        (2, 2, 3, 0.02, false), (5, 6, 2, 0.02, false), (1, 9, 1, 0.02, false), (5, 6, 2, 0.02, true),
+    ])
+    func kfacMatchesAHandComputedReference(outputs: Int, inputs: Int, batch: Int, klClip: Double?, formed: Bool) throws {
         let lambda = 1e-2
         var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(
             sgd: SGDSettings(learningRate: 0.1, momentum: 0.5, weightDecay: 0), damping: .constant(lambda),
-            inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.5, batchSize: batch))
+            inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.5, batchSize: batch, klClip: klClip))
         let layer = try kfac.register(.dense(outputs: outputs, inputs: inputs, bias: true))
         var generator = SeededGenerator(seed: 103)
         var weight = Matrix<Double>.random(rows: outputs, columns: inputs + 1, using: &generator)
@@ -78,15 +83,21 @@ import Testing
         var g: Reference?
         var (aInverse, gInverse) = (Reference.identity(inputs + 1), Reference.identity(outputs))
         var velocity: Reference?
+        var (clipped, unclipped) = (0, 0)
         for t in 0..<5 {
             let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
             let dy = Matrix<Double>.random(rows: batch, columns: outputs, using: &generator)
-            try kfac.observe(layer, inputs: x, outputGradients: dy)
-            try kfac.step(layer, weight: &weight, inputs: x, outputGradients: dy)
-
             var xt = Reference(rows: batch, columns: inputs + 1)
             for i in 0..<batch { for j in 0...inputs { xt[i, j] = j < inputs ? x[i, j] : 1 } }
             let rdy = Reference(dy)
+            try kfac.observe(layer, inputs: x, outputGradients: dy)
+            if formed {
+                let gradient = rdy.transposed * xt
+                try kfac.step(layer, weight: &weight, gradient: try Matrix(rows: outputs, columns: inputs + 1, elements: gradient.values))
+            } else {
+                try kfac.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+            }
+
             let aNew = (1 / Double(batch)) * (xt.transposed * xt)
             let gNew = Double(batch) * (rdy.transposed * rdy)
             a = a.map { 0.5 * $0 + 0.5 * aNew } ?? aNew
@@ -95,11 +106,20 @@ import Testing
                 aInverse = (a! + lambda.squareRoot() * Reference.identity(inputs + 1)).inverse
                 gInverse = (g! + lambda.squareRoot() * Reference.identity(outputs)).inverse
             }
-            let d = gInverse * (rdy.transposed * xt) * aInverse
+            let gradient = rdy.transposed * xt
+            var d = gInverse * gradient * aInverse
+            if let klClip {
+                // lr²·|⟨D, ∇W̃⟩| against κ.
+                var product = 0.0
+                for i in 0..<outputs { for j in 0...inputs { product += d[i, j] * gradient[i, j] } }
+                let change = 0.1 * 0.1 * abs(product)
+                if change > klClip { d = (klClip / change).squareRoot() * d; clipped += 1 } else { unclipped += 1 }
+            }
             velocity = velocity.map { 0.5 * $0 + d } ?? d
             w = w - 0.1 * velocity!
             #expect(relativeError(Reference(weight), w) < 1e-12, "step \(t)")
         }
+        if klClip != nil { #expect(clipped > 0 && unclipped > 0, "κ scaled \(clipped) of 5 steps") }
     }
 
     @Test func kfacConvLayerRunsAndMatchesItsFactorsReference() throws {
@@ -214,6 +234,21 @@ import Testing
         }
         #expect(throws: NGError.self) { try AdamOptimizer<Float>(settings: AdamSettings(beta1: 1)) }
         #expect(throws: NGError.self) { try KFACOptimizer<Float>(configuration: KFACConfiguration(damping: -1)) }
+        for klClip in [0, -1, .nan, .infinity] {
+            #expect(throws: NGError.self) { try KFACOptimizer<Float>(configuration: KFACConfiguration(klClip: klClip)) }
+        }
+    }
+
+    /// A K-FAC configuration saved before the trust region existed (no `klClip` key) decodes to
+    /// none, the behaviour that wrote it; a new one keeps kfac-pytorch's κ = 10⁻³.
+    @Test func kfacConfigurationsSavedBeforeTheTrustRegionDecodeToNone() throws {
+        #expect(KFACConfiguration().klClip == 1e-3)
+        var saved = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(KFACConfiguration())) as! [String: Any]
+        #expect(saved.removeValue(forKey: "klClip") != nil)
+        let old = try JSONDecoder().decode(KFACConfiguration.self, from: try JSONSerialization.data(withJSONObject: saved))
+        #expect(old == KFACConfiguration(klClip: nil))
+        let clipped = KFACConfiguration(klClip: 0.5)
+        #expect(try JSONDecoder().decode(KFACConfiguration.self, from: try JSONEncoder().encode(clipped)) == clipped)
     }
 
     @Test func schedulesGiveTheirDocumentedValues() throws {

@@ -36,13 +36,18 @@ import Testing
     /// a = 4, m = 2, B = 8: factors (a² + m²)·B = 160 every 10 steps, inverses a³ + m³ = 72
     /// every 10, and 2m²a + 2ma² = 96 each step.
     /// At B = 1 the apply runs in the low-rank order: 2B·(m² + a²) = 40 instead of 96, the
-    /// factors (a² + m²)·B = 20 every 10 steps.
+    /// factors (a² + m²)·B = 20 every 10 steps. The trust region adds ⟨D, ∇W̃⟩ (2·m·a = 16),
+    /// and in the low-rank order ∇W̃ formed (2·B·m·a = 16).
     @Test func kfacCountsFactorsInversesAndApply() throws {
-        let optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 10, batchSize: 8))
-        let counted = try flops(optimizer)
-        #expect(abs(counted.dense - 119.2) < 1e-9 && counted.vector == 0)
-        let single = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 10, batchSize: 1))
-        #expect(abs(try flops(single).dense - (40 + 2 + 7.2)) < 1e-9)
+        func dense(batch: Int, klClip: Double?) throws -> Double {
+            try flops(KFACOptimizer<Double>(
+                configuration: KFACConfiguration(inverseInterval: 10, batchSize: batch, klClip: klClip))).dense
+        }
+        #expect(abs(try dense(batch: 8, klClip: nil) - 119.2) < 1e-9)
+        #expect(abs(try dense(batch: 1, klClip: nil) - (40 + 2 + 7.2)) < 1e-9)
+        #expect(abs(try dense(batch: 8, klClip: 1e-3) - (119.2 + 16)) < 1e-9)
+        #expect(abs(try dense(batch: 1, klClip: 1e-3) - (40 + 2 + 7.2 + 16 + 16)) < 1e-9)
+        #expect(try flops(KFACOptimizer<Double>()).vector == 0)
     }
 
     /// NG+ counts its plan: on the right side by an explicit inverse of order a = 4, the apply
