@@ -39,6 +39,7 @@ static inline __attribute__((always_inline)) void shifted_exponentials_loop(
 // alias its element type).
 typedef float lanes16 __attribute__((ext_vector_type(16), aligned(4)));
 #define load16(p) (*(const lanes16 *)(p))
+#define store16(p, v) (*(lanes16 *)(p) = (v))
 
 static inline __attribute__((always_inline)) float row_maximum(const float *x, long count) {
     float largest = x[0];
@@ -72,28 +73,41 @@ static inline __attribute__((always_inline)) float row_sum(const float *x, long 
     return sum;
 }
 
+// Row i of a causal block covers columns 0…i. Its loops run over the span: i + 1 rounded up
+// to sixteen columns, at most the block's size, so that they have no scalar tail (a scalar
+// exponential costs about as much as a vector of sixteen).
+static inline __attribute__((always_inline)) long causal_span(long count, long size) {
+    long span = (count + 15) / 16 * 16;
+    return span < size ? span : size;
+}
+
+// The span's columns after i are set to −∞ first, so that they take no part in the maximum,
+// and their exponentials to 0 before the sum.
 static inline __attribute__((always_inline)) void causal_softmax_loop(
     float *scores, long rows, long first_row, long size, long leading) {
     for (long r = 0; r < rows; r++) {
         float *row = scores + r * leading;
-        long count = first_row + r + 1;
-        shifted_exponentials_loop(row, row, count, row_maximum(row, count));
-        float sum = row_sum(row, count);
-#pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < count; j++) row[j] /= sum;
+        long count = first_row + r + 1, span = causal_span(count, size);
+        for (long j = count; j < span; j++) row[j] = -INFINITY;
+        shifted_exponentials_loop(row, row, span, row_maximum(row, span));
         memset(row + count, 0, (size_t)(size - count) * sizeof *row);
+        float sum = row_sum(row, span);
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < span; j++) row[j] /= sum;
     }
 }
 
+// P is 0 on the span's columns after i (the forward pass wrote it so): they add nothing to the
+// row's dot product, and their gradients are set to 0 after.
 static inline __attribute__((always_inline)) void causal_softmax_backward_loop(
     const float *probabilities, float *gradient, long rows, long first_row, long size, long leading) {
     for (long r = 0; r < rows; r++) {
         const float *p = probabilities + r * leading;
         float *g = gradient + r * leading;
-        long count = first_row + r + 1;
-        float dot = row_dot(p, g, count);
+        long count = first_row + r + 1, span = causal_span(count, size);
+        float dot = row_dot(p, g, span);
 #pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < count; j++) g[j] = p[j] * (g[j] - dot);
+        for (long j = 0; j < span; j++) g[j] = p[j] * (g[j] - dot);
         memset(g + count, 0, (size_t)(size - count) * sizeof *g);
     }
 }
@@ -139,7 +153,67 @@ static inline __attribute__((always_inline)) void layer_norm_backward_loop(
     }
 }
 
-#define NGPLUS_FLOAT_LOOPS(suffix, attributes)                                                        \
+// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
+// vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
+// broadcast), then 16, then one column at a time. With β = 0, C is only written.
+static inline __attribute__((always_inline)) void tile_rows(
+    int rb, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
+    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    long j = 0;
+    for (; j + 32 <= columns; j += 32) {
+        lanes16 low[8], high[8];
+        for (int i = 0; i < rb; i++) low[i] = high[i] = 0;
+        for (long x = inner_begin; x < inner_end; x++) {
+            lanes16 b_low = load16(b + x * ldb + j), b_high = load16(b + x * ldb + j + 16);
+            for (int i = 0; i < rb; i++) {
+                float value = a[i * a_row + x * a_inner];
+                low[i] += value * b_low;
+                high[i] += value * b_high;
+            }
+        }
+        for (int i = 0; i < rb; i++) {
+            float *row = c + i * ldc + j;
+            lanes16 first = alpha * low[i], second = alpha * high[i];
+            if (beta != 0) first += beta * load16(row), second += beta * load16(row + 16);
+            store16(row, first);
+            store16(row + 16, second);
+        }
+    }
+    for (; j + 16 <= columns; j += 16) {
+        lanes16 sums[8];
+        for (int i = 0; i < rb; i++) sums[i] = 0;
+        for (long x = inner_begin; x < inner_end; x++) {
+            lanes16 b_row = load16(b + x * ldb + j);
+            for (int i = 0; i < rb; i++) sums[i] += a[i * a_row + x * a_inner] * b_row;
+        }
+        for (int i = 0; i < rb; i++) {
+            lanes16 value = alpha * sums[i];
+            if (beta != 0) value += beta * load16(c + i * ldc + j);
+            store16(c + i * ldc + j, value);
+        }
+    }
+    for (; j < columns; j++) {
+        for (int i = 0; i < rb; i++) {
+            float sum = 0;
+            for (long x = inner_begin; x < inner_end; x++) sum += a[i * a_row + x * a_inner] * b[x * ldb + j];
+            c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
+        }
+    }
+}
+
+// The whole product in blocks of `rb` rows (as many as the level's registers hold), the
+// remaining rows one at a time.
+static inline __attribute__((always_inline)) void tile_product_loop(
+    int rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
+    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    long r = 0;
+    for (; r + rb <= rows; r += rb)
+        tile_rows(rb, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+    for (; r < rows; r++)
+        tile_rows(1, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+}
+
+#define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held)                                                        \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
     }                                                                                                 \
@@ -169,15 +243,24 @@ static inline __attribute__((always_inline)) void layer_norm_backward_loop(
         layer_norm_backward_loop(                                                                     \
             dy, normalized, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);  \
     }                                                                                                 \
+    attributes static void tile_product_##suffix(                                                     \
+        long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
+        const float *b, long ldb, float alpha, float beta, float *c, long ldc) {                      \
+        tile_product_loop(                                                                            \
+            tile_rows_held, rows, columns, inner_begin, inner_end, a, a_row, a_inner, b, ldb, alpha, beta, c, ldc); \
+    }                                                                                                 \
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
-        causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix};
+        causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
+        tile_product_##suffix};
 
-NGPLUS_FLOAT_LOOPS(baseline, )
+// Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
+// SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).
+NGPLUS_FLOAT_LOOPS(baseline, , 1)
 
 #if defined(__x86_64__)
-NGPLUS_FLOAT_LOOPS(avx2, __attribute__((target("avx2,fma"))))
-NGPLUS_FLOAT_LOOPS(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))))
+NGPLUS_FLOAT_LOOPS(avx2, __attribute__((target("avx2,fma"))), 2)
+NGPLUS_FLOAT_LOOPS(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), 8)
 #endif
 
 ngplus_float_loops ngplus_float_loops_at(ngplus_float_level level) {

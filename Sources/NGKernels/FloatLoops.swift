@@ -2,9 +2,9 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients — compiled once for each x86-64 vector level
-/// (baseline SSE2, AVX2 with FMA, AVX-512) from one C source (`CFloatMath`), run at the widest
-/// level the processor and the operating system offer. Swift code is compiled for the baseline
+/// layer normalization and their gradients — and attention's tile products, compiled once for
+/// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
+/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline
 /// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
 /// `FloatLoopsTests` checks. Double's loops stay generic Swift (see `NetworkKernels`).
 public struct FloatLoops: Sendable {
@@ -100,5 +100,19 @@ public struct FloatLoops: Sendable {
     ) {
         loops.layer_norm_backward(
             dy, normalized, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
+    }
+
+    /// A small matrix product (attention's tiles): `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C`
+    /// for C of `rows × columns` (rows `ldc` apart), `A(r, x) = a[r·rowStride + x·innerStride]`
+    /// (a matrix of either layout: a transpose is a change of strides) and B's rows `ldb`
+    /// apart. Each product sums in order of x, one rounding a term (FMA where the level has it).
+    /// With β = 0, C is only written.
+    @inlinable
+    public func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        loops.tile_product(
+            rows, columns, inner.lowerBound, inner.upperBound, a, rowStride, innerStride, b, ldb, alpha, beta, c, ldc)
     }
 }

@@ -2,96 +2,105 @@ import NGPlus
 
 /// The passes of `CausalAttention` as one kernel each, reached through `NetworkScalar` so that
 /// the loop over (sequence, head) pairs runs compiled for its scalar: the layer calls it once a
-/// pass, and no generic dispatch happens per pair. The matrices are contiguous, laid out as the
-/// layer's (see `CausalAttention`).
+/// pass, and no generic dispatch happens per pair. The pairs are shared by the cores
+/// (`ParallelLoop`); each pair's products are `NetworkScalar.tileProduct`s over blocks of
+/// `rowBlock` query rows (or keys), each against the keys up to the block's last row only.
+///
+/// Layouts, per sequence s and head h (d = width/heads): Q, K and V are columns h·d…, width +
+/// h·d… and 2·width + h·d… of the token rows `[Q | K | V]` (3·width apart); P (and dP, dS) are
+/// T × T, one pair after another; `transposed` holds one head's Kᵀ (forward) or Vᵀ (backward),
+/// d × T, a pair after another. Entries of P and dS right of a block's last key are never
+/// written, nor read.
 extension NetworkKernels {
-    /// Forward: per pair, in blocks of `rowBlock` query rows, `S = Q·Kᵀ/√d` against the keys up
-    /// to the block's last row, the causal softmax in place (P, kept in `probabilities`), and
-    /// `O = P·V`; the pairs shared by the cores (`ParallelLoop`).
+    /// Forward: per block of query rows, `S = Q·Kᵀ/√d` against the keys up to the block's last
+    /// row, the causal softmax in place (P), and `O = P·V`.
     static func causalAttention<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, sequences: Int, length t: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Scalar>, into output: UnsafeMutablePointer<Scalar>
+        probabilities: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>,
+        into output: UnsafeMutablePointer<Scalar>
     ) {
-        let d = width / heads
+        let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        let x = MatrixView(base: x, rows: sequences * t, columns: 3 * width, leadingDimension: 3 * width)
-        let p = MutableMatrixView(base: probabilities, rows: sequences * heads * t, columns: t, leadingDimension: t)
-        let out = MutableMatrixView(base: output, rows: sequences * t, columns: width, leadingDimension: width)
         ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
             for pair in pairs {
                 let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                let (q, k, v) = headColumns(x.rows(s * t..<(s + 1) * t), head: h, width: d, of: width)
-                let (scores, o) = (p.rows(pair * t..<(pair + 1) * t), out.rows(s * t..<(s + 1) * t))
+                let q = x + s * t * tokenStride + h * d
+                let (k, v) = (q + width, q + 2 * width)
+                let (p, keysT) = (probabilities + pair * t * t, transposed + pair * d * t)
+                let o = output + s * t * width + h * d
+                transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
                 for first in stride(from: 0, to: t, by: rowBlock) {
-                    let (rows, keys) = (first..<Swift.min(first + rowBlock, t), 0..<Swift.min(first + rowBlock, t))
-                    let block = scores.rows(rows)
-                    BLAS.gemm(q.rows(rows), k.rows(keys), transposeB: true, alpha: scale, into: block.columns(keys))
-                    Scalar.causalSoftmax(
-                        block.base, rows: rows.count, firstRow: first, size: keys.count,
-                        leadingDimension: block.leadingDimension)
-                    BLAS.gemm(block.columns(keys).readOnly, v.rows(keys), into: o.rows(rows).columns(h * d..<(h + 1) * d))
+                    let (rows, scores) = (Swift.min(rowBlock, t - first), p + first * t)
+                    let keys = first + rows
+                    Scalar.tileProduct(
+                        rows: rows, columns: keys, inner: 0..<d, a: q + first * tokenStride, rowStride: tokenStride,
+                        innerStride: 1, b: keysT, ldb: t, alpha: scale, beta: 0, into: scores, ldc: t)
+                    Scalar.causalSoftmax(scores, rows: rows, firstRow: first, size: keys, leadingDimension: t)
+                    Scalar.tileProduct(
+                        rows: rows, columns: d, inner: 0..<keys, a: scores, rowStride: t, innerStride: 1, b: v,
+                        ldb: tokenStride, alpha: 1, beta: 0, into: o + first * width, ldc: width)
                 }
             }
         }
     }
 
-    /// Backward: per pair and block of query rows, `dV += Pᵀ·dO`, `dP = dO·Vᵀ` (in
-    /// `scoreGradients`), `dS` by the softmax's gradient in place, `dQ = dS·K/√d`,
-    /// `dK += dSᵀ·Q/√d`; dK and dV sum over the blocks.
+    /// Backward, in two sweeps per pair. By blocks of query rows: `dP = dO·Vᵀ` (in
+    /// `scoreGradients`), `dS` by the softmax's gradient in place, `dQ = dS·K/√d`. By blocks of
+    /// keys, over the query rows at or after the block's first key (P and dS are zero above
+    /// the diagonal): `dV = Pᵀ·dO` and `dK = dSᵀ·Q/√d`, each written once.
     static func causalAttentionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, probabilities: UnsafePointer<Scalar>,
-        scoreGradients: UnsafeMutablePointer<Scalar>, sequences: Int, length t: Int, heads: Int, width: Int,
-        rowBlock: Int, into dx: UnsafeMutablePointer<Scalar>
+        scoreGradients: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, sequences: Int,
+        length t: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Scalar>
     ) {
-        let d = width / heads
+        let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        let x = MatrixView(base: x, rows: sequences * t, columns: 3 * width, leadingDimension: 3 * width)
-        let dy = MatrixView(base: dy, rows: sequences * t, columns: width, leadingDimension: width)
-        let p = MatrixView(base: probabilities, rows: sequences * heads * t, columns: t, leadingDimension: t)
-        let dp = MutableMatrixView(base: scoreGradients, rows: sequences * heads * t, columns: t, leadingDimension: t)
-        let dx = MutableMatrixView(base: dx, rows: sequences * t, columns: 3 * width, leadingDimension: 3 * width)
         ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
             for pair in pairs {
                 let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                let tokens = s * t..<(s + 1) * t
-                let (q, k, v) = headColumns(x.rows(tokens), head: h, width: d, of: width)
-                let (dq, dk, dv) = headColumns(dx.rows(tokens), head: h, width: d, of: width)
-                let (probability, gradient) = (p.rows(pair * t..<(pair + 1) * t), dp.rows(pair * t..<(pair + 1) * t))
-                let dO = dy.rows(tokens).columns(h * d..<(h + 1) * d)
-                // The last block first: its keys are all T, so it writes every row of dK and dV
-                // (β = 0) and the earlier blocks add to them, with no pass to zero them first.
-                let lastBlock = (t - 1) / rowBlock * rowBlock
-                for first in stride(from: lastBlock, through: 0, by: -rowBlock) {
-                    let (rows, keys) = (first..<Swift.min(first + rowBlock, t), 0..<Swift.min(first + rowBlock, t))
-                    let (pBlock, dsBlock) = (probability.rows(rows).columns(keys), gradient.rows(rows).columns(keys))
-                    let beta: Scalar = first == lastBlock ? 0 : 1
-                    BLAS.gemm(pBlock, transposeA: true, dO.rows(rows), beta: beta, into: dv.rows(keys)) // dV += Pᵀ·dO
-                    BLAS.gemm(dO.rows(rows), v.rows(keys), transposeB: true, into: dsBlock)           // dP = dO·Vᵀ
+                let q = x + s * t * tokenStride + h * d
+                let (k, v) = (q + width, q + 2 * width)
+                let dq = dx + s * t * tokenStride + h * d
+                let (dk, dv) = (dq + width, dq + 2 * width)
+                let dO = dy + s * t * width + h * d
+                let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + pair * t * t, transposed + pair * d * t)
+                transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
+                for first in stride(from: 0, to: t, by: rowBlock) {
+                    let rows = Swift.min(rowBlock, t - first)
+                    let keys = first + rows
+                    Scalar.tileProduct(
+                        rows: rows, columns: keys, inner: 0..<d, a: dO + first * width, rowStride: width, innerStride: 1,
+                        b: valuesT, ldb: t, alpha: 1, beta: 0, into: ds + first * t, ldc: t)
                     Scalar.causalSoftmaxBackward(
-                        pBlock.base, dsBlock.base, rows: rows.count, firstRow: first, size: keys.count,
-                        leadingDimension: dsBlock.leadingDimension)
-                    BLAS.gemm(dsBlock.readOnly, k.rows(keys), alpha: scale, into: dq.rows(rows))      // dQ = dS·K/√d
-                    BLAS.gemm(                                                                       // dK += dSᵀ·Q/√d
-                        dsBlock.readOnly, transposeA: true, q.rows(rows), alpha: scale, beta: beta, into: dk.rows(keys))
+                        p + first * t, ds + first * t, rows: rows, firstRow: first, size: keys, leadingDimension: t)
+                    Scalar.tileProduct(
+                        rows: rows, columns: d, inner: 0..<keys, a: ds + first * t, rowStride: t, innerStride: 1, b: k,
+                        ldb: tokenStride, alpha: scale, beta: 0, into: dq + first * tokenStride, ldc: tokenStride)
+                }
+                for first in stride(from: 0, to: t, by: rowBlock) {
+                    // Keys first…; row x of P at column first + r, for the rows x ≥ first.
+                    let keys = Swift.min(rowBlock, t - first)
+                    Scalar.tileProduct(
+                        rows: keys, columns: d, inner: first..<t, a: p + first, rowStride: 1, innerStride: t, b: dO,
+                        ldb: width, alpha: 1, beta: 0, into: dv + first * tokenStride, ldc: tokenStride)
+                    Scalar.tileProduct(
+                        rows: keys, columns: d, inner: first..<t, a: ds + first, rowStride: 1, innerStride: t, b: q,
+                        ldb: tokenStride, alpha: scale, beta: 0, into: dk + first * tokenStride, ldc: tokenStride)
                 }
             }
         }
     }
 
-    /// Head h's Q, K and V columns (d wide) of token rows `[Q | K | V]` (`3·width` columns).
+    /// `target[j·rows + i] = source[i·leadingDimension + j]`: a head's `rows × columns` slice
+    /// of the token rows as a contiguous `columns × rows` matrix, written in order (stores a
+    /// row apart, 4 KiB-aliasing the loads, took a pass ten times as long).
     @inline(__always)
-    static func headColumns<View: ColumnSlicing>(
-        _ tokens: View, head h: Int, width d: Int, of width: Int
-    ) -> (View, View, View) {
-        (tokens.columns(h * d..<(h + 1) * d), tokens.columns(width + h * d..<width + (h + 1) * d),
-         tokens.columns(2 * width + h * d..<2 * width + (h + 1) * d))
+    static func transpose<Scalar: NetworkScalar>(
+        _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Scalar>
+    ) {
+        for j in 0..<columns {
+            for i in 0..<rows { target[j * rows + i] = source[i * leadingDimension + j] }
+        }
     }
 }
-
-/// Matrix views whose columns can be sliced (read-only and mutable).
-protocol ColumnSlicing {
-    func columns(_ range: Range<Int>) -> Self
-}
-
-extension MatrixView: ColumnSlicing {}
-extension MutableMatrixView: ColumnSlicing {}

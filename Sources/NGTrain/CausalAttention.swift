@@ -11,9 +11,10 @@ import NGPlus
 ///
 /// The (sequence, head) pairs are shared among the cores, each pair's work done by one core
 /// in blocks of `rowBlock` query rows: a block of rows i₀..<i₁ needs the keys 0..<i₁ only, so
-/// the scores above the diagonal's blocks are never computed, and each block's GEMMs are small
-/// enough (m·n·k ≤ `singleThreadedGEMMSize`) for OpenBLAS to run them on the calling thread.
-/// One GEMM a head of 128 × 128 × 32 split over two OpenBLAS threads took longer than on one.
+/// the scores above the diagonal's blocks are never computed. The blocks' products are tile
+/// products (`NetworkScalar.tileProduct`: Float's compiled for the processor's vector width,
+/// Double's one small GEMM each), which keep a block of rows of the result in registers
+/// and run on the calling thread.
 public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     public let sequenceLength: Int
     public let heads: Int
@@ -26,19 +27,18 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     var probabilities = Matrix<Scalar>(rows: 0, columns: 0)
     /// dP, then dS, laid out as `probabilities`.
     var scoreGradients = Matrix<Scalar>(rows: 0, columns: 0)
+    /// Every pair's Kᵀ (forward) or Vᵀ (backward), d × T each: the tile products read B by rows.
+    var transposedHeads = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
-
-    /// The m·n·k of a GEMM that OpenBLAS computes on its calling thread: 65,536 times its
-    /// default multithreading threshold of 4 (a larger GEMM is split over its threads).
-    public static var singleThreadedGEMMSize: Int { 65_536 * 4 }
 
     /// - Parameters:
     ///   - sequenceLength: T, the tokens of a sequence.
     ///   - heads: the heads, which divide `width`.
     ///   - width: the width of Q, K, V and the output.
-    ///   - rowBlock: query rows a block (nil: the most whose GEMMs stay within
-    ///     `singleThreadedGEMMSize`, at least 16; at most T).
+    ///   - rowBlock: query rows a block (nil: 16, or T when shorter). Sixteen rows waste one
+    ///     16 × 16 triangle of scores a block, and keep Float's tile products at the processor's
+    ///     vector width.
     /// - Throws: `invalidArgument` for a size below 1, a width that the heads do not divide, or a
     ///   T × T score block larger than this machine's memory.
     public init(sequenceLength: Int, heads: Int, width: Int, rowBlock: Int? = nil) throws(NGError) {
@@ -55,11 +55,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         self.sequenceLength = sequenceLength
         self.heads = heads
         self.width = width
-        // At least 16 rows (or all T), so that a very long sequence still makes GEMMs, not
-        // GEMVs; those may exceed the single-thread size, and OpenBLAS may then split them
-        // over its threads while the pairs' workers share the cores.
-        let fitting = Self.singleThreadedGEMMSize / (sequenceLength * (width / heads))
-        self.rowBlock = Swift.min(sequenceLength, rowBlock ?? Swift.max(fitting, 16))
+        self.rowBlock = Swift.min(sequenceLength, rowBlock ?? 16)
     }
 
     /// The width of one head.
@@ -84,23 +80,27 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
             x.rows % sequenceLength == 0, "input", "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
         let (t, sequences) = (sequenceLength, x.rows / sequenceLength)
         if probabilities.rows != sequences * heads * t {
-            // P and its gradient for every sequence and head: 2·heads·T values per token row.
+            // P and its gradient for every sequence and head, 2·heads·T values per token row,
+            // and the heads' transposed keys or values, width per token row.
             try MemoryRequirement.of(
-                "the attention probabilities of \(sequences) sequences and their gradients",
-                elements: 2 * Double(x.rows) * Double(heads * t), Scalar.self
+                "the attention probabilities of \(sequences) sequences, their gradients and transposed heads",
+                elements: Double(x.rows) * (2 * Double(heads * t) + Double(width)), Scalar.self
             ).check(.causalAttentionForward, argument: "input")
         }
         ensureShape(&output, x.rows, width)
         ensureShape(&probabilities, sequences * heads * t, t)
         ensureShape(&scoreGradients, sequences * heads * t, t)
+        ensureShape(&transposedHeads, sequences * heads * headWidth, t)
         input = x
         let (heads, width, rowBlock) = (heads, width, rowBlock)
         x.withView { x in
             output.withMutableView { out in
                 probabilities.withMutableView { p in
-                    Scalar.causalAttention(
-                        x.base, sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock,
-                        probabilities: p.base, into: out.base)
+                    transposedHeads.withMutableView { transposed in
+                        Scalar.causalAttention(
+                            x.base, sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock,
+                            probabilities: p.base, transposed: transposed.base, into: out.base)
+                    }
                 }
             }
         }
@@ -115,9 +115,12 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         withViews(input, dy, mutating: &inputGradient) { x, dy, dx in
             probabilities.withView { p in
                 scoreGradients.withMutableView { dp in
-                    Scalar.causalAttentionBackward(
-                        x.base, outputGradient: dy.base, probabilities: p.base, scoreGradients: dp.base,
-                        sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock, into: dx.base)
+                    transposedHeads.withMutableView { transposed in
+                        Scalar.causalAttentionBackward(
+                            x.base, outputGradient: dy.base, probabilities: p.base, scoreGradients: dp.base,
+                            transposed: transposed.base, sequences: sequences, length: t, heads: heads, width: width,
+                            rowBlock: rowBlock, into: dx.base)
+                    }
                 }
             }
         }

@@ -57,6 +57,15 @@ extension Float: NetworkScalar {
             inverseDeviation: inverseDeviation)
     }
 
+    public static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        FloatLoops.selected.tileProduct(
+            rows: rows, columns: columns, inner: inner, a: a, rowStride: rowStride, innerStride: innerStride, b: b,
+            ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
+    }
+
     public static func layerNormBackward(
         _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
         rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,

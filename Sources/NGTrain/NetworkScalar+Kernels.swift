@@ -60,23 +60,24 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Self>, into output: UnsafeMutablePointer<Self>
+        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>,
+        into output: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.causalAttention(
             x, sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock,
-            probabilities: probabilities, into: output)
+            probabilities: probabilities, transposed: transposed, into: output)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func causalAttentionBackward(
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
-        scoreGradients: UnsafeMutablePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        into dx: UnsafeMutablePointer<Self>
+        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, sequences: Int, length: Int,
+        heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.causalAttentionBackward(
-            x, outputGradient: dy, probabilities: probabilities, scoreGradients: scoreGradients, sequences: sequences,
-            length: length, heads: heads, width: width, rowBlock: rowBlock, into: dx)
+            x, outputGradient: dy, probabilities: probabilities, scoreGradients: scoreGradients, transposed: transposed,
+            sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock, into: dx)
     }
 
     @_specialize(where Self == Float)
@@ -306,6 +307,24 @@ extension NetworkScalar {
         NetworkKernels.layerNorm(
             x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
             inverseDeviation: inverseDeviation)
+    }
+
+    /// One BLAS GEMM: A is a row-major matrix (inner stride 1) or the transpose of one (row
+    /// stride 1).
+    @_specialize(where Self == Double)
+    public static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        precondition(innerStride == 1 || rowStride == 1, "a tile product's A has one stride of 1")
+        let transposed = innerStride != 1
+        let first = a + inner.lowerBound * innerStride
+        let aView = transposed
+            ? MatrixView(base: first, rows: inner.count, columns: rows, leadingDimension: innerStride)
+            : MatrixView(base: first, rows: rows, columns: inner.count, leadingDimension: rowStride)
+        let bView = MatrixView(base: b + inner.lowerBound * ldb, rows: inner.count, columns: columns, leadingDimension: ldb)
+        let cView = MutableMatrixView(base: c, rows: rows, columns: columns, leadingDimension: ldc)
+        BLAS.gemm(aView, transposeA: transposed, bView, alpha: alpha, beta: beta, into: cView)
     }
 
     @_specialize(where Self == Double)

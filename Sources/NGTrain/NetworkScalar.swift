@@ -90,12 +90,13 @@ public protocol NetworkScalar: BLASScalar {
     /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
     static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Self>, into output: UnsafeMutablePointer<Self>)
+        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>,
+        into output: UnsafeMutablePointer<Self>)
     /// Its backward pass (see `NetworkKernels.causalAttentionBackward`).
     static func causalAttentionBackward(
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
-        scoreGradients: UnsafeMutablePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        into dx: UnsafeMutablePointer<Self>)
+        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, sequences: Int, length: Int,
+        heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
@@ -128,6 +129,12 @@ public protocol NetworkScalar: BLASScalar {
     static func causalSoftmaxBackward(
         _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
         size: Int, leadingDimension: Int)
+    /// A product of attention's tiles, `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C` with
+    /// `A(r, x) = a[r·rowStride + x·innerStride]`, one of the strides 1 (see
+    /// `FloatLoops.tileProduct`).
+    static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int)
     /// Softmax cross-entropy summed over rows, its mean's gradient written (see
     /// `NetworkKernels.softmaxCrossEntropy`).
     static func softmaxCrossEntropy(

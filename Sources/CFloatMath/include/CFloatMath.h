@@ -113,6 +113,12 @@ typedef struct {
     /// the rows dγ = Σ dy ⊙ x̂ and dβ = Σ dy, overwritten.
     void (*layer_norm_backward)(const float *dy, const float *normalized, const float *inverse_deviation, long rows,
                                 long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient);
+    /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
+    /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
+    /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
+    /// β = 0, C is only written.
+    void (*tile_product)(long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row,
+                         long a_inner, const float *b, long ldb, float alpha, float beta, float *c, long ldc);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.

@@ -1,0 +1,83 @@
+import NGKernels
+import NGTestSupport
+import Testing
+
+/// `FloatLoops.tileProduct` at every vector level against a plain-loop Double reference, on
+/// shapes around its register blocks (8 rows, 32 and 16 columns) and their remainders, with A
+/// read by rows and as a transpose, an empty and a shifted inner range, and β = 0 (C's old
+/// values, NaN here, never read), 1 and −0.5. Each element's error is bounded by its sum's
+/// rounding, `(n + 3)·u·(|α|·Σ|A(r, x)·B[x, j]| + |β·C|)` with u = 2⁻²⁴; what lies outside the
+/// `rows × columns` block of C is left as it was.
+@Suite struct FloatTileProductTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let rows: Int, columns: Int, inner: Range<Int>, transposed: Bool, alpha: Float, beta: Float
+        var testDescription: String {
+            "\(rows)×\(columns), inner \(inner), \(transposed ? "Aᵀ" : "A"), α \(alpha), β \(beta)"
+        }
+    }
+
+    static let cases: [Case] = {
+        var cases: [Case] = []
+        for (rows, columns) in [(1, 1), (1, 33), (7, 16), (8, 32), (9, 70), (16, 31), (17, 64), (3, 15)] {
+            for (index, inner) in [0..<0, 0..<1, 3..<20, 0..<40].enumerated() {
+                let (alpha, beta): (Float, Float) = [(1, 0), (0.3, 1), (-1.5, -0.5), (1, 0)][index]
+                cases.append(Case(rows: rows, columns: columns, inner: inner, transposed: (rows + index) % 2 == 0,
+                                  alpha: alpha, beta: beta))
+            }
+        }
+        return cases
+    }()
+
+    @Test(arguments: FloatLoopsTests.levels, cases)
+    func matchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
+        var generator = SeededGenerator(seed: UInt64(c.rows * 1000 + c.columns * 10 + c.inner.count))
+        let innerTotal = c.inner.upperBound + 2
+        // A(r, x) at a[r·rowStride + x·innerStride]: rows of innerTotal + 3 values, or their
+        // transpose, columns of rows + 5.
+        let (rowStride, innerStride) = c.transposed ? (1, c.rows + 5) : (innerTotal + 3, 1)
+        let a = (0..<(c.rows * rowStride + innerTotal * innerStride)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let ldb = c.columns + 4
+        let b = (0..<(innerTotal * ldb)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let ldc = c.columns + 3
+        let sentinel: Float = 12345
+        var result = (0..<((c.rows + 1) * ldc)).map { i in
+            i / ldc < c.rows && i % ldc < c.columns
+                ? (c.beta == 0 ? Float.nan : Float.random(in: -1...1, using: &generator)) : sentinel
+        }
+        let before = result
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { out in
+                    loops.tileProduct(
+                        rows: c.rows, columns: c.columns, inner: c.inner, a: a.baseAddress!, rowStride: rowStride,
+                        innerStride: innerStride, b: b.baseAddress!, ldb: ldb, alpha: c.alpha, beta: c.beta,
+                        into: out.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+        let u = 0x1p-24
+        var worst = 0.0
+        for r in 0...c.rows {
+            for j in 0..<ldc {
+                let index = r * ldc + j
+                guard r < c.rows, j < c.columns else {
+                    #expect(result[index] == sentinel, "\(loops.level): C[\(r), \(j)] outside the block changed")
+                    continue
+                }
+                var (sum, magnitude) = (0.0, 0.0)
+                for x in c.inner {
+                    let term = Double(a[r * rowStride + x * innerStride]) * Double(b[x * ldb + j])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                let old = c.beta == 0 ? 0 : Double(before[index])
+                let want = Double(c.alpha) * sum + Double(c.beta) * old
+                let bound = Double(c.inner.count + 3) * u * (abs(Double(c.alpha)) * magnitude + abs(Double(c.beta) * old))
+                let error = abs(Double(result[index]) - want)
+                #expect(error <= bound, "\(loops.level): C[\(r), \(j)] = \(result[index]), want \(want) ± \(bound)")
+                worst = max(worst, bound > 0 ? error / bound : error)
+            }
+        }
+        #expect(worst <= 1)
+    }
+}
