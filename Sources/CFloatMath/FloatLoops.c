@@ -213,7 +213,7 @@ static inline __attribute__((always_inline)) void tile_product_loop(
         tile_rows(1, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
 }
 
-#define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held)                                                        \
+#define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held)                                       \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
     }                                                                                                 \

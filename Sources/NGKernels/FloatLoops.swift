@@ -4,9 +4,10 @@ import NGPlatform
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
 /// layer normalization and their gradients — and attention's tile products, compiled once for
 /// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
-/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline
-/// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
-/// `FloatLoopsTests` checks. Double's loops stay generic Swift (see `NetworkKernels`).
+/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift
+/// code is compiled for the baseline only: four lanes, no FMA. The levels differ only in
+/// rounding (FMA), each within the bounds `FloatLoopsTests` and `FloatTileProductTests` check.
+/// Double's loops stay generic Swift (see `NetworkKernels`).
 public struct FloatLoops: Sendable {
     /// The level these loops were compiled for: `.sse` (the baseline), `.avx2` or `.avx512`.
     public let level: VectorLevel

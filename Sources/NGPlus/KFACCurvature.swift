@@ -13,8 +13,9 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var hasStatistics = false
     /// Workspace: G⁻¹·∇W̃.
     var half: Matrix<Scalar>
-    /// Workspace: ∇W̃ of a dense step applied in the formed order; empty for a convolution,
-    /// whose gradient always arrives formed.
+    /// Workspace: ∇W̃ of a dense step applied in the formed order, or formed for the trust
+    /// region after a low-rank apply (`gradientProduct`); empty for a convolution, whose
+    /// gradient always arrives formed.
     var formedGradient: Matrix<Scalar>
     /// Workspaces of a dense step applied in the low-rank order (`applyDense`): dY·G⁻¹ (B × m)
     /// and [X | 1]·A⁻¹ (B × a); empty until one is.
