@@ -213,6 +213,53 @@ static inline __attribute__((always_inline)) void tile_product_loop(
         tile_rows(1, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
 }
 
+// Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values
+// first…last − 1: R·S vector accumulators (R and S are constants where this is inlined).
+static inline __attribute__((always_inline)) void row_block_products(
+    int R, int S, long i, long j, long first, long last, const float *a, long lda, const float *b, long ldb,
+    float *c, long ldc) {
+    long whole = first + (last - first) / 16 * 16;
+    lanes16 sums[4][2];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < S; t++) sums[r][t] = 0;
+    for (long k = first; k < whole; k += 16) {
+        lanes16 columns[2];
+        for (int t = 0; t < S; t++) columns[t] = load16(b + (j + t) * ldb + k);
+        for (int r = 0; r < R; r++) {
+            lanes16 row = load16(a + (i + r) * lda + k);
+            for (int t = 0; t < S; t++) sums[r][t] += row * columns[t];
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int t = 0; t < S; t++) {
+            float sum = 0;
+            for (int l = 0; l < 16; l++) sum += sums[r][t][l];
+            for (long k = whole; k < last; k++) sum += a[(i + r) * lda + k] * b[(j + t) * ldb + k];
+            c[(i + r) * ldc + j + t] += sum;
+        }
+    }
+}
+
+// C (m × n, rows ldc apart) = Σ_{k < length} A[i·lda + k]·B[j·ldb + k]: the products of long
+// rows. The rows are read in chunks of 2,048 values, which stay in cache while every pair of
+// rows takes its share: four rows of A by two of B at a time, the remaining rows and columns
+// one by one.
+static inline __attribute__((always_inline)) void row_products_loop(
+    long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) {
+    for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
+    for (long first = 0; first < length; first += 2048) {
+        long last = first + 2048 < length ? first + 2048 : length;
+        long i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long j = 0;
+            for (; j + 2 <= n; j += 2) row_block_products(4, 2, i, j, first, last, a, lda, b, ldb, c, ldc);
+            for (; j < n; j++) row_block_products(4, 1, i, j, first, last, a, lda, b, ldb, c, ldc);
+        }
+        for (; i < m; i++)
+            for (long j = 0; j < n; j++) row_block_products(1, 1, i, j, first, last, a, lda, b, ldb, c, ldc);
+    }
+}
+
 #define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held)                                       \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
@@ -249,10 +296,14 @@ static inline __attribute__((always_inline)) void tile_product_loop(
         tile_product_loop(                                                                            \
             tile_rows_held, rows, columns, inner_begin, inner_end, a, a_row, a_inner, b, ldb, alpha, beta, c, ldc); \
     }                                                                                                 \
+    attributes static void row_products_##suffix(                                                     \
+        long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
+        row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
+    }                                                                                                 \
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        tile_product_##suffix};
+        tile_product_##suffix, row_products_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

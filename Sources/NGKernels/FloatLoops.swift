@@ -2,12 +2,13 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients — and attention's tile products, compiled once for
-/// each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
-/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift
-/// code is compiled for the baseline only: four lanes, no FMA. The levels differ only in
-/// rounding (FMA), each within the bounds `FloatLoopsTests` and `FloatTileProductTests` check.
-/// Double's loops stay generic Swift (see `NetworkKernels`).
+/// layer normalization and their gradients — and two small products (attention's tiles, a
+/// weight gradient's long rows), compiled once for each x86-64 vector level (baseline SSE2,
+/// AVX2 with FMA, AVX-512) from one C source (`CFloatMath`), run at the widest level the
+/// processor and the operating system offer. Swift code is compiled for the baseline only:
+/// four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
+/// `FloatLoopsTests` and `FloatTileProductTests` check. Double's loops stay generic Swift (see
+/// `NetworkKernels`).
 public struct FloatLoops: Sendable {
     /// The level these loops were compiled for: `.sse` (the baseline), `.avx2` or `.avx512`.
     public let level: VectorLevel
@@ -115,5 +116,16 @@ public struct FloatLoops: Sendable {
     ) {
         loops.tile_product(
             rows, columns, inner.lowerBound, inner.upperBound, a, rowStride, innerStride, b, ldb, alpha, beta, c, ldc)
+    }
+
+    /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n
+    /// rows of B (`ldb` apart), `length` values each: four rows of A by two of B at a time in
+    /// vector accumulators, over chunks of the rows that stay in cache.
+    @inlinable
+    public func rowProducts(
+        m: Int, n: Int, length: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        loops.row_products(m, n, length, a, lda, b, ldb, c, ldc)
     }
 }

@@ -4,7 +4,9 @@ import NGPlus
 /// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised. The whole batch is unfolded into
 /// one patch matrix Ũ (K+1 rows, B·P columns, the last row ones for the bias), so forward,
 /// weight gradient and patch gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`,
-/// `dŨ = Wᵀ·dY`; col2im folds the patch gradient back. NG+ preconditions ∇W̃ and takes the
+/// `dŨ = Wᵀ·dY`; col2im folds the patch gradient back. A layer of few inputs and outputs
+/// (a first convolution) sums its weight gradient's long rows split over the positions
+/// instead (`NetworkKernels.longRowProducts`). NG+ preconditions ∇W̃ and takes the
 /// per-sample statistics from X and dY.
 ///
 /// The GEMM leaves Y channel-major, `c_out × (B·P)`. By default the layer hands on the
@@ -30,6 +32,9 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// sample's): small enough to stay in cache between the GEMM and the fold.
     package var patchGradientBytes = 4 << 20
     var gradient: Matrix<Scalar>
+    /// The weight gradient's partial sums where it is split over the batch's positions
+    /// (`NetworkKernels.longRowProducts`: a layer of few inputs and outputs); empty otherwise.
+    var weightGradientPartials = Matrix<Scalar>(rows: 0, columns: 0)
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     /// dY as the optimizer reads it, sample-major (formed on demand with `channelMajorOutput`).
     var outputGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -120,7 +125,15 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
             transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
         }
         let g = channelMajorOutput ? dy : channelMajor
-        withViews(g, patches, mutating: &gradient) { g, u, dw in BLAS.gemm(g, u, transposeB: true, into: dw) }
+        if NetworkKernels.splitsRowProducts(m: c, n: k + 1, length: columns) {
+            let shape = NetworkKernels.rowProductPartialShape(m: c, n: k + 1, length: columns)
+            ensureShape(&weightGradientPartials, shape.rows, shape.columns)
+        }
+        withViews(g, patches, mutating: &gradient) { g, u, dw in
+            weightGradientPartials.withMutableView { partials in
+                NetworkKernels.longRowProducts(g, u, partials: partials, into: dw)
+            }
+        }
         guard computesInputGradient else { return inputGradient }
         // The patch gradient a group of samples at a time, folded while it is still in cache:
         // the whole batch's (K × B·P, 29 MB for the CNN's second convolution at batch 128)

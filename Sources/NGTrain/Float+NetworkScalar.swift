@@ -66,6 +66,13 @@ extension Float: NetworkScalar {
             ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 
+    public static func rowProducts(
+        m: Int, n: Int, length: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        FloatLoops.selected.rowProducts(m: m, n: n, length: length, a: a, lda: lda, b: b, ldb: ldb, into: c, ldc: ldc)
+    }
+
     public static func layerNormBackward(
         _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
         rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,

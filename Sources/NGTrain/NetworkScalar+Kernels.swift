@@ -327,6 +327,21 @@ extension NetworkScalar {
         BLAS.gemm(aView, transposeA: transposed, bView, alpha: alpha, beta: beta, into: cView)
     }
 
+    /// Plain loops, one sum a value of C.
+    @_specialize(where Self == Double)
+    public static func rowProducts(
+        m: Int, n: Int, length: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        into c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Self = 0
+                for k in 0..<length { sum += a[i * lda + k] * b[j * ldb + k] }
+                c[i * ldc + j] = sum
+            }
+        }
+    }
+
     @_specialize(where Self == Double)
     public static func layerNormBackward(
         _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,

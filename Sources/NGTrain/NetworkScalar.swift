@@ -135,6 +135,11 @@ public protocol NetworkScalar: BLASScalar {
     static func tileProduct(
         rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
         b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// The products of long rows on the calling thread, `C = A·Bᵀ` overwritten (see
+    /// `FloatLoops.rowProducts`).
+    static func rowProducts(
+        m: Int, n: Int, length: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        into c: UnsafeMutablePointer<Self>, ldc: Int)
     /// Softmax cross-entropy summed over rows, its mean's gradient written (see
     /// `NetworkKernels.softmaxCrossEntropy`).
     static func softmaxCrossEntropy(

@@ -119,6 +119,10 @@ typedef struct {
     /// β = 0, C is only written.
     void (*tile_product)(long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row,
                          long a_inner, const float *b, long ldb, float alpha, float beta, float *c, long ldc);
+    /// The products of long rows: C (m × n, rows `ldc` apart) = Σ_{k < length} A[i·lda + k]·B[j·ldb + k],
+    /// overwritten.
+    void (*row_products)(long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c,
+                         long ldc);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
