@@ -35,6 +35,9 @@ extension NetworkKernels {
             return
         }
         let groups = partials.rows
+        precondition(
+            Shape(groups, partials.columns) == rowProductPartialShape(m: m, n: n, length: length),
+            "row products' partial sums of another shape")
         ParallelLoop.forEachChunk(groups, minimumChunk: 1) { chunk in
             for group in chunk {
                 let values = group * rowProductGroupLength..<Swift.min(length, (group + 1) * rowProductGroupLength)
