@@ -21,25 +21,21 @@ extension NetworkKernels {
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
-            for pair in pairs {
-                let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                let q = x + s * t * tokenStride + h * d
-                let (k, v) = (q + width, q + 2 * width)
-                let (p, keysT) = (probabilities + pair * t * t, transposed + pair * d * t)
-                let o = output + s * t * width + h * d
-                transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
-                for first in stride(from: 0, to: t, by: rowBlock) {
-                    let (rows, scores) = (Swift.min(rowBlock, t - first), p + first * t)
-                    let keys = first + rows
-                    Scalar.tileProduct(
-                        rows: rows, columns: keys, inner: 0..<d, a: q + first * tokenStride, rowStride: tokenStride,
-                        innerStride: 1, b: keysT, ldb: t, alpha: scale, beta: 0, into: scores, ldc: t)
-                    Scalar.causalSoftmax(scores, rows: rows, firstRow: first, size: keys, leadingDimension: t)
-                    Scalar.tileProduct(
-                        rows: rows, columns: d, inner: 0..<keys, a: scores, rowStride: t, innerStride: 1, b: v,
-                        ldb: tokenStride, alpha: 1, beta: 0, into: o + first * width, ldc: width)
-                }
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width) { pair, head, headOutput in
+            let q = x + head
+            let (k, v) = (q + width, q + 2 * width)
+            let (p, keysT, o) = (probabilities + pair * t * t, transposed + pair * d * t, output + headOutput)
+            transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
+            for first in stride(from: 0, to: t, by: rowBlock) {
+                let (rows, scores) = (Swift.min(rowBlock, t - first), p + first * t)
+                let keys = first + rows
+                Scalar.tileProduct(
+                    rows: rows, columns: keys, inner: 0..<d, a: q + first * tokenStride, rowStride: tokenStride,
+                    innerStride: 1, b: keysT, ldb: t, alpha: scale, beta: 0, into: scores, ldc: t)
+                Scalar.causalSoftmax(scores, rows: rows, firstRow: first, size: keys, leadingDimension: t)
+                Scalar.tileProduct(
+                    rows: rows, columns: d, inner: 0..<keys, a: scores, rowStride: t, innerStride: 1, b: v,
+                    ldb: tokenStride, alpha: 1, beta: 0, into: o + first * width, ldc: width)
             }
         }
     }
@@ -55,38 +51,48 @@ extension NetworkKernels {
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width) { pair, head, headOutput in
+            let (q, dq, dO) = (x + head, dx + head, dy + headOutput)
+            let (k, v, dk, dv) = (q + width, q + 2 * width, dq + width, dq + 2 * width)
+            let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + pair * t * t, transposed + pair * d * t)
+            transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
+            for first in stride(from: 0, to: t, by: rowBlock) {
+                let rows = Swift.min(rowBlock, t - first)
+                let keys = first + rows
+                Scalar.tileProduct(
+                    rows: rows, columns: keys, inner: 0..<d, a: dO + first * width, rowStride: width, innerStride: 1,
+                    b: valuesT, ldb: t, alpha: 1, beta: 0, into: ds + first * t, ldc: t)
+                Scalar.causalSoftmaxBackward(
+                    p + first * t, ds + first * t, rows: rows, firstRow: first, size: keys, leadingDimension: t)
+                Scalar.tileProduct(
+                    rows: rows, columns: d, inner: 0..<keys, a: ds + first * t, rowStride: t, innerStride: 1, b: k,
+                    ldb: tokenStride, alpha: scale, beta: 0, into: dq + first * tokenStride, ldc: tokenStride)
+            }
+            for first in stride(from: 0, to: t, by: rowBlock) {
+                // Keys first…; row x of P at column first + r, for the rows x ≥ first.
+                let keys = Swift.min(rowBlock, t - first)
+                Scalar.tileProduct(
+                    rows: keys, columns: d, inner: first..<t, a: p + first, rowStride: 1, innerStride: t, b: dO,
+                    ldb: width, alpha: 1, beta: 0, into: dv + first * tokenStride, ldc: tokenStride)
+                Scalar.tileProduct(
+                    rows: keys, columns: d, inner: first..<t, a: ds + first, rowStride: 1, innerStride: t, b: q,
+                    ldb: tokenStride, alpha: scale, beta: 0, into: dk + first * tokenStride, ldc: tokenStride)
+            }
+        }
+    }
+
+    /// Calls `body` for every (sequence, head) pair, the pairs shared by the cores, with the
+    /// pair's index, the offset of its Q columns in the token rows `[Q | K | V]` and that of its
+    /// columns in a `width`-wide output.
+    @inline(__always)
+    static func forEachHead(
+        sequences: Int, length t: Int, heads: Int, width: Int, _ body: (_ pair: Int, _ head: Int, _ output: Int) -> Void
+    ) {
+        let d = width / heads
         ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
             for pair in pairs {
                 let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                let q = x + s * t * tokenStride + h * d
-                let (k, v) = (q + width, q + 2 * width)
-                let dq = dx + s * t * tokenStride + h * d
-                let (dk, dv) = (dq + width, dq + 2 * width)
-                let dO = dy + s * t * width + h * d
-                let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + pair * t * t, transposed + pair * d * t)
-                transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
-                for first in stride(from: 0, to: t, by: rowBlock) {
-                    let rows = Swift.min(rowBlock, t - first)
-                    let keys = first + rows
-                    Scalar.tileProduct(
-                        rows: rows, columns: keys, inner: 0..<d, a: dO + first * width, rowStride: width, innerStride: 1,
-                        b: valuesT, ldb: t, alpha: 1, beta: 0, into: ds + first * t, ldc: t)
-                    Scalar.causalSoftmaxBackward(
-                        p + first * t, ds + first * t, rows: rows, firstRow: first, size: keys, leadingDimension: t)
-                    Scalar.tileProduct(
-                        rows: rows, columns: d, inner: 0..<keys, a: ds + first * t, rowStride: t, innerStride: 1, b: k,
-                        ldb: tokenStride, alpha: scale, beta: 0, into: dq + first * tokenStride, ldc: tokenStride)
-                }
-                for first in stride(from: 0, to: t, by: rowBlock) {
-                    // Keys first…; row x of P at column first + r, for the rows x ≥ first.
-                    let keys = Swift.min(rowBlock, t - first)
-                    Scalar.tileProduct(
-                        rows: keys, columns: d, inner: first..<t, a: p + first, rowStride: 1, innerStride: t, b: dO,
-                        ldb: width, alpha: 1, beta: 0, into: dv + first * tokenStride, ldc: tokenStride)
-                    Scalar.tileProduct(
-                        rows: keys, columns: d, inner: first..<t, a: ds + first, rowStride: 1, innerStride: t, b: q,
-                        ldb: tokenStride, alpha: scale, beta: 0, into: dk + first * tokenStride, ldc: tokenStride)
-                }
+                body(pair, s * t * 3 * width + h * d, s * t * width + h * d)
             }
         }
     }
