@@ -162,16 +162,18 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// `⟨D, ∇W̃⟩` of the direction `apply` made from `gradient` (`KLClip`): ∇W̃ as handed in or
     /// as the formed order left it, or formed here after a low-rank apply (2·B·m·a flops).
     mutating func gradientProduct(_ direction: Matrix<Scalar>, _ gradient: LayerGradient<Scalar>) -> Scalar {
+        let formed: Matrix<Scalar>
         switch gradient {
         case let .matrix(gradient):
-            return direction.withView { d in gradient.withView { g in BLAS.dot(d.flattened, g.flattened) } }
+            formed = gradient
         case let .dense(inputs, outputGradients, bias):
             if appliesLowRank(batch: inputs.rows) {
                 DenseGradient.weightGradientUnchecked(
                     inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
             }
-            return direction.withView { d in formedGradient.withView { g in BLAS.dot(d.flattened, g.flattened) } }
+            formed = formedGradient
         }
+        return direction.withView { d in formed.withView { g in BLAS.dot(d.flattened, g.flattened) } }
     }
 
     /// `gradientProduct`'s flops at the planned batch.
