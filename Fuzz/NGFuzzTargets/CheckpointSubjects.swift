@@ -71,9 +71,11 @@ enum Subjects {
         NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
             inverseInterval: 2, side: .right, method: .woodbury, batchSize: 4, fusedApply: true)),
         specs: [specs[0], specs[3]])
+    /// With α = 1 the 12-input layer's input factor is low-rank (2·B < 13), the 5-input one's
+    /// explicit: both layouts of a K-FAC layer.
     static let kfac = try! Subject(
         name: "kfac-float",
-        KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, runningAverage: 0.5, batchSize: 4)),
-        specs: specs)
+        KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 4)),
+        specs: specs + [.dense(outputs: 2, inputs: 12, bias: true)])
     static let adam = try! Subject(name: "adam-float", AdamOptimizer<Float>(settings: AdamSettings()), specs: specs)
 }

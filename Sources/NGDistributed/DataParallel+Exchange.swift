@@ -31,7 +31,7 @@ extension DataParallel {
     ) throws(NGError) -> Int {
         let (local, known) = (localRows.count, slots[i].rowsPerBatchRow)
         let (multiple, remainder) = inputs.rows.quotientAndRemainder(dividingBy: local)
-        let gathers = if case .gatheredRows = base.sharedStatistics(of: slots[i].handle) { true } else { false }
+        let gathers = base.sharedStatistics(of: slots[i].handle).gathers
         guard remainder == 0, multiple >= 1, known == 0 || multiple == known, !gathers || multiple == 1 else {
             throw .shapeMismatch(
                 operation: operation, argument: "\(argument) (this process's rows of the batch)",

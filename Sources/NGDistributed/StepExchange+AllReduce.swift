@@ -13,7 +13,7 @@ extension StepExchange {
         var count = 0
         for i in slots.indices {
             count += slots[i].gradient.rows * slots[i].gradient.columns
-            if case let .summed(values) = base.sharedStatistics(of: slots[i].handle) { count += values }
+            count += base.sharedStatistics(of: slots[i].handle).summedCount
         }
         let (size, rank, communicator, weight) = (communicator.size, communicator.rank, communicator, shareWeight)
         let total = count + 1 + size
@@ -61,7 +61,7 @@ extension StepExchange {
     ) throws where Base.Scalar == Scalar {
         for i in slots.indices {
             slots[i].gradient.withUnsafeMutableBufferPointer { $0.withMutableSpan(body) }
-            if case .summed = base.sharedStatistics(of: slots[i].handle) {
+            if base.sharedStatistics(of: slots[i].handle).sums {
                 try base.withSummedStatistics(of: slots[i].handle, body)
             }
         }

@@ -9,7 +9,8 @@ extension StepExchange {
     ) throws where Base.Scalar == Scalar {
         gatherWidths.removeAll(keepingCapacity: true)
         for i in slots.indices {
-            if case let .gatheredRows(width) = base.sharedStatistics(of: slots[i].handle) { gatherWidths.append((i, width)) }
+            let width = base.sharedStatistics(of: slots[i].handle).gatheredRowWidth
+            if width > 0 { gatherWidths.append((i, width)) }
         }
         guard !gatherWidths.isEmpty else { return }
         let rowWidth = gatherWidths.reduce(0) { $0 + $1.width }

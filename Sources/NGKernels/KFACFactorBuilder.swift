@@ -105,9 +105,36 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
             workspace.withView { w in
                 GFIM.accumulateGram(w.rows(0..<batch), overColumns: true, alpha: newWeight / b, beta: 1 - newWeight, into: &a)
             }
-            dy.withView { dy in
-                GFIM.accumulateGram(dy, overColumns: true, alpha: newWeight * b, beta: 1 - newWeight, into: &g)
-            }
+            accumulateOutputUnchecked(outputGradients: dy, newWeight: newWeight, into: &g)
+        }
+    }
+
+    /// A dense layer's `G ← (1−α)·G + α·B·dYᵀdY` alone, beside a low-rank input factor
+    /// (`fillInputRows`). Arguments validated by the caller.
+    @inlinable
+    package func accumulateOutputUnchecked(
+        outputGradients dy: Matrix<Scalar>, newWeight: Scalar, into g: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        precondition(geometry == nil, "a convolution's output factor is summed over its positions")
+        let b = Scalar(dy.rows)
+        dy.withView { dy in
+            GFIM.accumulateGram(dy, overColumns: true, alpha: newWeight * b, beta: 1 - newWeight, into: &g)
+        }
+    }
+
+    /// A dense layer's input factor in low-rank form, for a `WoodburyInverse`: the rows
+    /// `u_i = x̃_i/B` of `A_new = B·UᵀU = (1/B)·X̃ᵀX̃` (the factor a running average of 1 keeps).
+    /// Scaled by 1/B so that a data-parallel run's rows, each process's scaled by its share of
+    /// the batch `B_r/B`, are the whole batch's `x̃_i/B`. Inputs validated by the caller.
+    @inlinable
+    package func fillInputRows(inputs x: Matrix<Scalar>, into rows: inout FactorRows<Scalar>) {
+        precondition(geometry == nil && rows.width == inputOrder, "low-rank input rows are a dense layer's")
+        let (batch, n, withBias) = (x.rows, inputs, bias)
+        let scale = 1 / Scalar(batch)
+        rows.fill(rows: batch) { u in
+            x.withView { x in u.columns(0..<n).update(from: x) }
+            if withBias { u.columns(n..<n + 1).fill(with: 1) }
+            BLAS.scal(scale, u.flattened)
         }
     }
 }

@@ -21,8 +21,8 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let bias: Bool
     /// Which GFIM is built.
     public let side: Side
-    @usableFromInline var scaled: Matrix<Scalar>
-    @usableFromInline var rowsInUse = 0
+    /// The scaled factor U of the last call, `F_new = B·UᵀU`.
+    @usableFromInline var rows: FactorRows<Scalar>
 
     /// A builder for an `outputs × inputs` layer, with workspace for `batchCapacity` samples
     /// (a larger batch reallocates it once).
@@ -42,39 +42,28 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         self.bias = bias
         self.side = side
         let width = side == .left ? outputs : inputs + (bias ? 1 : 0)
-        self.scaled = Matrix(rows: batchCapacity, columns: width)
+        self.rows = FactorRows(capacity: batchCapacity, width: width)
     }
 
     /// The order of the GFIM: m (left) or n, plus one with a bias (right).
-    @inlinable public var dimension: Int { scaled.columns }
+    @inlinable public var dimension: Int { rows.width }
 
     /// The workspace; its first `batchSize` rows hold the scaled factor U of the last call,
     /// with `F_new = B·UᵀU`.
-    @inlinable public var scaledRows: Matrix<Scalar> { scaled }
+    @inlinable public var scaledRows: Matrix<Scalar> { rows.buffer }
 
     /// The batch size of the last call (0 before the first).
-    @inlinable public var batchSize: Int { rowsInUse }
+    @inlinable public var batchSize: Int { rows.count }
 
-    /// Replaces the factor of the last call (its `batchSize` rows, at the top of a buffer of
-    /// `totalRows × dimension` values) by `totalRows` rows that `body` writes there, with
-    /// `F_new = totalRows·UᵀU` from then on: a data-parallel run gathers every process's rows,
-    /// scaled by its share of the batch, into one factor of the whole batch. Reallocates the
-    /// workspace once when it has fewer than `totalRows` rows (the local rows kept).
+    /// `FactorRows.withGathered` on the factor of the last call: a data-parallel run gathers
+    /// every process's rows, scaled by its share of the batch, into one factor of the whole
+    /// batch, with `F_new = totalRows·UᵀU` from then on.
     /// - Precondition: `totalRows ≥ batchSize`.
     @inlinable
     public mutating func withGatheredFactor<E: Error>(
         totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> Void
     ) throws(E) {
-        precondition(totalRows >= rowsInUse, "a gathered factor has at least the local rows")
-        if totalRows > scaled.rows {
-            var larger = Matrix<Scalar>(rows: totalRows, columns: dimension)
-            let local = rowsInUse
-            scaled.withView { source in larger.withMutableView { $0.rows(0..<local).update(from: source.rows(0..<local)) } }
-            scaled = larger
-        }
-        let count = totalRows * dimension
-        try scaled.withUnsafeMutableBufferPointer { p throws(E) in try body(.init(rebasing: p[0..<count])) }
-        rowsInUse = totalRows
+        try rows.withGathered(totalRows: totalRows, body)
     }
 
     /// `F ← (1−α)·F + α·F_new` from one mini-batch.
@@ -100,8 +89,8 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) {
         fillScaledRows(inputs: x, outputGradients: dy)
-        let batch = rowsInUse
-        scaled.withView { u in
+        let batch = rows.count
+        rows.buffer.withView { u in
             GFIM.accumulateGram(
                 u.rows(0..<batch), overColumns: true, alpha: newWeight * Scalar(batch), beta: 1 - newWeight, into: &gfim)
         }
@@ -122,7 +111,7 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// products overflow make them infinite).
     @inlinable
     package func factorIsFinite() -> Bool {
-        scaled.withView { u in u.rows(0..<rowsInUse).isAllFinite }
+        rows.isFinite
     }
 
     @inlinable
@@ -141,22 +130,24 @@ public struct LinearGFIMBuilder<Scalar: BLASScalar>: Sendable {
     @inlinable
     package mutating func fillScaledRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>) {
         let batch = x.rows
-        if batch > scaled.rows { scaled = Matrix(rows: batch, columns: dimension) }
-        rowsInUse = batch
         let (left, withBias, n) = (side == .left, bias, inputs)
-        withViews(x, dy, mutating: &scaled) { x, dy, u in
-            for i in 0..<batch {
-                let (xi, dyi, row) = (x.rows(i..<i + 1), dy.rows(i..<i + 1), u.rows(i..<i + 1))
-                if left {
-                    let weight = BLAS.dot(xi, xi) + (withBias ? 1 : 0)
-                    row.update(from: dyi)
-                    BLAS.scal(weight.squareRoot(), row)
-                } else {
-                    let root = BLAS.nrm2(dyi)
-                    let inputs = row.columns(0..<n)
-                    inputs.update(from: xi)
-                    BLAS.scal(root, inputs)
-                    if withBias { row.columns(n..<n + 1).fill(with: root) }
+        rows.fill(rows: batch) { u in
+            x.withView { x in
+                dy.withView { dy in
+                    for i in 0..<batch {
+                        let (xi, dyi, row) = (x.rows(i..<i + 1), dy.rows(i..<i + 1), u.rows(i..<i + 1))
+                        if left {
+                            let weight = BLAS.dot(xi, xi) + (withBias ? 1 : 0)
+                            row.update(from: dyi)
+                            BLAS.scal(weight.squareRoot(), row)
+                        } else {
+                            let root = BLAS.nrm2(dyi)
+                            let inputs = row.columns(0..<n)
+                            inputs.update(from: xi)
+                            BLAS.scal(root, inputs)
+                            if withBias { row.columns(n..<n + 1).fill(with: root) }
+                        }
+                    }
                 }
             }
         }

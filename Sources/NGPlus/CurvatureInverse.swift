@@ -10,13 +10,19 @@ enum CurvatureInverse<Scalar: BLASScalar>: BlockInverse {
 
     /// The inverse a plan asks for, of order `plan.order`, not yet refreshed.
     init(plan: CurvaturePlan, maxRetries: Int) throws(NGError) {
-        switch plan.method {
+        try self.init(method: plan.method, order: plan.order, blockSize: plan.blockSize, maxRetries: maxRetries)
+    }
+
+    /// An inverse of `method` of order `order` (in diagonal blocks of `blockSize` for Cholesky),
+    /// not yet refreshed.
+    init(method: CurvatureMethod, order: Int, blockSize: Int, maxRetries: Int) throws(NGError) {
+        switch method {
         case .woodbury:
-            self = .woodbury(try WoodburyInverse(dimension: plan.order, maxRetries: maxRetries))
+            self = .woodbury(try WoodburyInverse(dimension: order, maxRetries: maxRetries))
         case .explicitInverse, .choleskySolve:
             self = .cholesky(try DampedInverse(
-                dimension: plan.order, blockSize: plan.blockSize,
-                method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse, maxRetries: maxRetries))
+                dimension: order, blockSize: blockSize,
+                method: method == .choleskySolve ? .choleskySolve : .explicitInverse, maxRetries: maxRetries))
         }
     }
 

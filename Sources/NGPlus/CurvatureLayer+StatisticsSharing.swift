@@ -25,16 +25,27 @@ extension CurvatureLayer {
     }
 
     public var factorRowsInUse: Int {
-        guard case let .perSample(block) = curvature else { return 0 }
-        return block.builder.factor?.rank ?? 0
+        switch curvature {
+        case let .perSample(block): block.builder.factor?.rank ?? 0
+        case let .kronecker(block): block.input.rows.count
+        case .matrix, .embedding, .identity, .moving: 0
+        }
     }
 
     @_specialize(where Scalar == Float, Settings == NGPlusConfiguration)
     @_specialize(where Scalar == Double, Settings == NGPlusConfiguration)
+    @_specialize(where Scalar == Float, Settings == KFACConfiguration)
+    @_specialize(where Scalar == Double, Settings == KFACConfiguration)
     public mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {
         var nothing: Void = ()
-        curvature.withPerSample(&nothing) { block, _ in
-            block.builder.withGatheredFactor(totalRows: totalRows) { $0.withMutableSpan(body) }
+        switch curvature.kind {
+        case .perSample:
+            curvature.withPerSample(&nothing) { block, _ in
+                block.builder.withGatheredFactor(totalRows: totalRows) { $0.withMutableSpan(body) }
+            }
+        case .kronecker:
+            curvature.withKronecker(&nothing) { block, _ in block.withGatheredRows(totalRows: totalRows, body) }
+        case .matrix, .embedding, .identity: break
         }
     }
 

@@ -38,7 +38,7 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         case .identity, .kroneckerFactors: nil
         }
         plannedBatch = switch choice {
-        case let .perSample(_, batch, _), let .kroneckerFactors(batch, _): batch
+        case let .perSample(_, batch, _), let .kroneckerFactors(batch, _, _): batch
         case .identity, .matrixForm, .embedding: 0
         }
         self.spec = spec

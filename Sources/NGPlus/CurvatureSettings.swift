@@ -68,6 +68,7 @@ public enum CurvatureChoice: Sendable, Equatable {
     case matrixForm(CurvaturePlan, beta: Double, epsilon: Double, start: MatrixMomentumStart, maxRetries: Int)
     /// An embedding table's right-side GFIM, with `inputFactor` on the lookups' side.
     case embedding(CurvaturePlan, inputFactor: EmbeddingInputFactor, runningAverage: Double, maxRetries: Int)
-    /// K-FAC's two Kronecker factors of a dense or conv2d layer.
-    case kroneckerFactors(batch: Int, maxRetries: Int)
+    /// K-FAC's two Kronecker factors of a dense or conv2d layer, the input factor's inverse
+    /// explicit or low-rank (`.woodbury`, a dense layer's only: `KFACFlops.inputMethod`).
+    case kroneckerFactors(batch: Int, maxRetries: Int, inputMethod: CurvatureMethod)
 }

@@ -1,14 +1,15 @@
 /// K-FAC's curvature of a dense or conv2d layer, a `CurvatureBlock`: the Kronecker factors
-/// A (inputs) and G (output gradients) of `KFACFactorBuilder`, each with a damped Cholesky
-/// inverse, applied as `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`. Statistics, refreshes and applies
-/// are staged and committed as NG+'s are, both factors together.
+/// A (inputs) and G (output gradients) of `KFACFactorBuilder`, each with a damped inverse
+/// (`KFACFactor`: Cholesky, or for a dense layer's wide input factor Woodbury on its rows),
+/// applied as `D = (G + √λ·I)⁻¹·∇W̃·(A + √λ·I)⁻¹`. Statistics, refreshes and applies are
+/// staged and committed as NG+'s are, both factors together.
 struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var builder: KFACFactorBuilder<Scalar>
-    /// The batch the flop count is made for.
-    let plannedBatch: Int
-    /// A = ÃᵀÃ, of the inputs (with a column of ones for a bias).
+    /// The flop model at the planned batch.
+    let flops: KFACFlops
+    /// A = (1/B)·X̃ᵀX̃, of the inputs (with a column of ones for a bias).
     var input: KFACFactor<Scalar>
-    /// G = dYᵀdY, of the output gradients.
+    /// G = B·dYᵀdY, of the output gradients.
     var output: KFACFactor<Scalar>
     var hasStatistics = false
     /// Workspace: G⁻¹·∇W̃.
@@ -22,28 +23,13 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     var outputSide = Matrix<Scalar>(rows: 0, columns: 0)
     var inputSide = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// The flops of a step for the planned batch: the factors `A = ÃᵀÃ` (a² a row) and
-    /// `G = dYᵀdY` (m² a row) over the rows of a statistics step (a sample's positions, for a
-    /// convolution), their Cholesky inverses (a³ + m³) every k steps, and the apply beyond the
-    /// weight gradient's GEMM (`applyFlops`).
+    /// The flops of a step beyond SGD's at the planned batch (`KFACFlops`).
     func flopsPerStep(inverseInterval k: Double, statisticsInterval s: Double) -> Double {
-        let (a, m) = (Double(builder.inputOrder), Double(builder.outputs))
-        let rows = Double(plannedBatch) * Double(builder.geometry?.positions ?? 1)
-        return (a * a + m * m) * rows / s + (a * a * a + m * m * m) / k
-            + Self.applyFlops(outputs: m, inputOrder: a, batch: builder.geometry == nil ? Double(plannedBatch) : nil)
+        flops.perStep(inverseInterval: k, statisticsInterval: s)
     }
 
-    /// The apply's flops beyond the weight gradient's GEMM: `G⁻¹·∇W̃·A⁻¹` in the formed order,
-    /// 2m²a + 2ma², or for a dense layer's batch of B rows in the low-rank order,
-    /// 2B·(m² + a²), whichever is fewer (`applyDense`).
-    static func applyFlops(outputs m: Double, inputOrder a: Double, batch: Double?) -> Double {
-        let formed = 2 * m * m * a + 2 * m * a * a
-        guard let batch else { return formed }
-        return Swift.min(formed, 2 * batch * (m * m + a * a))
-    }
-
-    init(spec: LayerSpec, batch: Int, maxRetries: Int) throws(NGError) {
-        plannedBatch = batch
+    init(spec: LayerSpec, batch: Int, inputMethod: CurvatureMethod, maxRetries: Int) throws(NGError) {
+        flops = KFACFlops(spec: spec, batch: batch, inputMethod: inputMethod)
         switch spec {
         case let .dense(outputs, inputs, bias):
             builder = try KFACFactorBuilder(outputs: outputs, inputs: inputs, bias: bias, batchCapacity: batch)
@@ -53,8 +39,8 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
             preconditionFailure("K-FAC's factors are for dense and conv2d layers")
         }
         let (inputOrder, outputOrder) = (builder.inputOrder, builder.outputs)
-        input = try KFACFactor(order: inputOrder, maxRetries: maxRetries)
-        output = try KFACFactor(order: outputOrder, maxRetries: maxRetries)
+        input = try KFACFactor(order: inputOrder, method: inputMethod, batch: batch, maxRetries: maxRetries)
+        output = try KFACFactor(order: outputOrder, batch: batch, maxRetries: maxRetries)
         half = Matrix(rows: outputOrder, columns: inputOrder)
         formedGradient = if case .dense = spec { half } else { Matrix(rows: 0, columns: 0) }
     }
@@ -67,11 +53,16 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         let weight = hasStatistics ? runningAverage : 1
         try input.prepareStaging(weight: weight)
         try output.prepareStaging(weight: weight)
-        builder.accumulateUnchecked(
-            inputs: inputs, outputGradients: outputGradients, newWeight: weight,
-            inputFactor: &input.staged, outputFactor: &output.staged)
-        try input.staged.requireFinite(operation, "input factor (finite inputs whose products overflow)")
-        try output.staged.requireFinite(operation, "output factor (finite inputs whose products overflow)")
+        if input.isLowRank {
+            builder.fillInputRows(inputs: inputs, into: &input.stagedRows)
+            builder.accumulateOutputUnchecked(outputGradients: outputGradients, newWeight: weight, into: &output.staged)
+        } else {
+            builder.accumulateUnchecked(
+                inputs: inputs, outputGradients: outputGradients, newWeight: weight,
+                inputFactor: &input.staged, outputFactor: &output.staged)
+        }
+        try input.requireStagedFinite(operation, "input factor (finite inputs whose products overflow)")
+        try output.requireStagedFinite(operation, "output factor (finite inputs whose products overflow)")
         input.commitStaged()
         output.commitStaged()
         hasStatistics = true
@@ -79,8 +70,8 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         var outcome = RefreshOutcome()
-        outcome.summary.include(try input.inverse.stageRefresh(fromFinite: input.factor, damping: damping))
-        outcome.summary.include(try output.inverse.stageRefresh(fromFinite: output.factor, damping: damping))
+        outcome.summary.include(try input.stageRefresh(damping: damping).summary)
+        outcome.summary.include(try output.stageRefresh(damping: damping).summary)
         return outcome
     }
 
@@ -91,14 +82,16 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
 
     var hasInverse: Bool { input.inverse.isRefreshed && output.inverse.isRefreshed }
 
-    /// Both inverses' records, the input factor's first.
+    /// Both inverses' records, the input factor's first; nil when the input factor is
+    /// low-rank: every process then makes the whole refresh (the Woodbury part costs less to
+    /// make than to wait for, and the output factor's order is the layer's outputs).
     var refreshRecordSize: (values: Int, figures: Int)? {
-        let (first, second) = (input.inverse.stagedRecordSize, output.inverse.stagedRecordSize)
+        guard let first = input.inverse.sharedRecordSize, let second = output.inverse.sharedRecordSize else { return nil }
         return (first.values + second.values, first.figures + second.figures)
     }
 
     mutating func writeStagedRefresh(values: UnsafeMutableBufferPointer<Scalar>, figures: UnsafeMutableBufferPointer<Double>) {
-        let first = input.inverse.stagedRecordSize
+        guard let first = input.inverse.sharedRecordSize else { preconditionFailure("a low-rank factor's refresh is not sent") }
         input.inverse.writeStagedRecord(values: values, figures: figures)
         output.inverse.writeStagedRecord(
             values: UnsafeMutableBufferPointer(rebasing: values[first.values...]),
@@ -106,7 +99,7 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     }
 
     mutating func adoptStagedRefresh(values: UnsafeBufferPointer<Scalar>, figures: UnsafeBufferPointer<Double>) -> RefreshSummary {
-        let first = input.inverse.stagedRecordSize
+        guard let first = input.inverse.sharedRecordSize else { preconditionFailure("a low-rank factor's refresh is not sent") }
         var summary = input.inverse.adoptStagedRecord(values: values, figures: figures)
         summary.include(output.inverse.adoptStagedRecord(
             values: UnsafeBufferPointer(rebasing: values[first.values...]),
@@ -118,19 +111,18 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     mutating func apply(_ gradient: LayerGradient<Scalar>, into direction: inout Matrix<Scalar>, slot: InverseSlot) {
         switch gradient {
         case let .matrix(gradient):
-            output.inverse.applyUnchecked(gradient, side: .left, into: &half, slot: slot)
-            input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+            output.inverse.apply(gradient, side: .left, into: &half, slot: slot)
+            input.inverse.apply(half, side: .right, into: &direction, slot: slot)
         case let .dense(inputs, outputGradients, bias):
             applyDense(inputs: inputs, outputGradients: outputGradients, bias: bias, into: &direction, slot: slot)
         }
     }
 
     /// A dense layer's D from its batch, ∇W̃ = dYᵀ·[X | 1] of rank at most B. In the formed
-    /// order ∇W̃ is made, then multiplied by G⁻¹ and A⁻¹ (2m²a + 2ma² flops beyond it); in the
-    /// low-rank order, with G⁻¹ symmetric, `D = (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹)`: the two inverses
-    /// applied to the batch's rows (2B·(m² + a²)) and one GEMM in place of the gradient's.
-    /// The cheaper order runs — the low-rank one when the batch is small beside both orders
-    /// (the MLP's 784 → 256 layer at 128 rows: 175 MFLOP instead of 418).
+    /// order ∇W̃ is made, then multiplied by G⁻¹ and A⁻¹; in the low-rank order, with G⁻¹
+    /// symmetric, `D = (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹)`: the two inverses applied to the batch's rows
+    /// and one GEMM in place of the gradient's. The cheaper order runs (`KFACFlops`) — the
+    /// low-rank one when the batch is small beside both orders.
     mutating func applyDense(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, bias: Bool, into direction: inout Matrix<Scalar>,
         slot: InverseSlot
@@ -138,25 +130,25 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         guard appliesLowRank(batch: inputs.rows) else {
             DenseGradient.weightGradientUnchecked(
                 inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
-            output.inverse.applyUnchecked(formedGradient, side: .left, into: &half, slot: slot)
-            input.inverse.applyUnchecked(half, side: .right, into: &direction, slot: slot)
+            output.inverse.apply(formedGradient, side: .left, into: &half, slot: slot)
+            input.inverse.apply(half, side: .right, into: &direction, slot: slot)
             return
         }
         if outputSide.rows != inputs.rows {
             outputSide = Matrix(rows: inputs.rows, columns: builder.outputs)
             inputSide = Matrix(rows: inputs.rows, columns: builder.inputOrder)
         }
-        output.inverse.applyUnchecked(outputGradients, side: .right, into: &outputSide, slot: slot)
-        input.inverse.applyRightUnchecked(toInputs: inputs, appendingOnes: bias, into: &inputSide, slot: slot)
+        output.inverse.apply(outputGradients, side: .right, into: &outputSide, slot: slot)
+        input.inverse.applyRight(toInputs: inputs, appendingOnes: bias, into: &inputSide, slot: slot)
         DenseGradient.weightGradientUnchecked(inputs: inputSide, outputGradients: outputSide, bias: false, into: &direction)
     }
 
     /// Whether a dense step of `batch` rows applies the inverses to the rows (`applyDense`),
     /// leaving ∇W̃ unformed.
     func appliesLowRank(batch: Int) -> Bool {
-        let (m, a) = (Double(builder.outputs), Double(builder.inputOrder))
-        return Self.applyFlops(outputs: m, inputOrder: a, batch: Double(batch))
-            < Self.applyFlops(outputs: m, inputOrder: a, batch: nil)
+        guard builder.geometry == nil else { return false }
+        let spec = LayerSpec.dense(outputs: builder.outputs, inputs: builder.inputs, bias: builder.bias)
+        return KFACFlops(spec: spec, batch: batch, inputMethod: input.method).appliesLowRank
     }
 
     /// `⟨D, ∇W̃⟩` of the direction `apply` made from `gradient` (`KLClip`): ∇W̃ as handed in or
@@ -179,40 +171,40 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// `gradientProduct`'s flops at the planned batch.
     var gradientProductFlops: Double {
         let size = Double(half.rows * half.columns)
-        let formed = builder.geometry == nil && appliesLowRank(batch: plannedBatch) ? 2 * Double(plannedBatch) * size : 0
+        let formed = flops.appliesLowRank ? 2 * flops.batch * size : 0
         return 2 * size + formed
     }
 
-    /// Both Cholesky inverses: a³ + m³.
-    var refreshFlops: Double {
-        input.refreshFlops + output.refreshFlops
-    }
+    /// Both inverses' refresh (`KFACFlops.refresh`).
+    var refreshFlops: Double { flops.refresh }
 
-    /// Both factors, summed over the processes.
+    /// The explicit factors summed over the processes; a low-rank input factor's rows gathered.
     var sharedStatistics: SharedStatistics {
-        .summed(count: input.factor.blockStorageCount + output.factor.blockStorageCount)
+        SharedStatistics(
+            summedCount: input.summedCount + output.summedCount, gatheredRowWidth: input.isLowRank ? input.rows.width : 0)
     }
 
     mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
-        input.factor.forEachBlockStorage { $0.withMutableSpan(body) }
+        if !input.isLowRank { input.factor.forEachBlockStorage { $0.withMutableSpan(body) } }
         output.factor.forEachBlockStorage { $0.withMutableSpan(body) }
+    }
+
+    /// The low-rank input factor's rows grown to `totalRows` (`FactorRows.withGathered`).
+    mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {
+        input.rows.withGathered(totalRows: totalRows) { $0.withMutableSpan(body) }
     }
 }
 
 extension KFACCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
         writer.write(hasStatistics)
-        input.factor.encode(to: &writer)
-        output.factor.encode(to: &writer)
-        input.inverse.encode(to: &writer)
-        output.inverse.encode(to: &writer)
+        input.encode(to: &writer)
+        output.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         hasStatistics = try reader.readBool()
-        try input.factor.restore(from: &reader)
-        try output.factor.restore(from: &reader)
-        try input.inverse.restore(from: &reader)
-        try output.inverse.restore(from: &reader)
+        try input.restore(from: &reader)
+        try output.restore(from: &reader)
     }
 }

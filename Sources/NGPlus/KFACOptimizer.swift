@@ -62,13 +62,16 @@ public typealias KFACLayer<Scalar: BLASScalar> = CurvatureLayer<Scalar, KFACConf
 
 extension KFACConfiguration: CurvatureSettings {
     public static var stateKind: String { "KFACOptimizer" }
-    /// Format 4 moved a layer's statistics flag into its factors' state.
-    public static var oldestStateVersion: Int { 4 }
+    /// Format 5 keeps a dense layer's input factor in low-rank form where that is cheaper.
+    public static var oldestStateVersion: Int { 5 }
 
     public func curvature(for spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) -> CurvatureChoice {
         switch spec {
         case .dense, .conv2d:
-            return .kroneckerFactors(batch: batchSize, maxRetries: maxRetries)
+            let method = KFACFlops.inputMethod(
+                for: spec, batch: batchSize, lowRankAllowed: runningAverage == 1 && statisticsInterval(for: spec) == inverseInterval,
+                inverseInterval: inverseInterval, statisticsInterval: statisticsInterval(for: spec))
+            return .kroneckerFactors(batch: batchSize, maxRetries: maxRetries, inputMethod: method)
         case let .embedding(_, width):
             let request = PlanRequest(
                 side: .right, method: .explicitInverse, blockSize: width, batch: batchSize,

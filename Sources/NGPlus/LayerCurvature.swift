@@ -27,8 +27,8 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable {
                 vocabulary: vocabulary, width: width, blockSize: plan.blockSize,
                 method: plan.method == .choleskySolve ? .choleskySolve : .explicitInverse, inputFactor: inputFactor,
                 runningAverage: runningAverage, maxRetries: maxRetries))
-        case let .kroneckerFactors(batch, maxRetries):
-            self = .kronecker(try KFACCurvature(spec: spec, batch: batch, maxRetries: maxRetries))
+        case let .kroneckerFactors(batch, maxRetries, inputMethod):
+            self = .kronecker(try KFACCurvature(spec: spec, batch: batch, inputMethod: inputMethod, maxRetries: maxRetries))
         }
     }
 

@@ -66,15 +66,16 @@ public protocol LayerRecord: Sendable {
     /// What a data-parallel run shares of the coming step's statistics (`StatisticsSharing`).
     func sharedStatistics(_ settings: Settings) -> SharedStatistics
 
-    /// Visits the summed statistics' buffers in place; called only when `sharedStatistics` is
-    /// `.summed`.
+    /// Visits the summed statistics' buffers in place; called only when `sharedStatistics`
+    /// sums some.
     mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void)
 
-    /// The rows of this process's low-rank factor (`.gatheredRows`; 0 otherwise).
+    /// The rows of this process's low-rank factor (when `sharedStatistics` gathers rows; 0
+    /// otherwise).
     var factorRowsInUse: Int { get }
 
     /// Visits the low-rank factor grown to `totalRows` rows; called only when
-    /// `sharedStatistics` is `.gatheredRows`.
+    /// `sharedStatistics` gathers rows.
     mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void)
 
     /// The coming step's refresh when one process makes it for all (`StatisticsSharing`).

@@ -176,7 +176,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         _ handle: LayerHandle, _ settings: Layer.Settings, _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
-        guard case .summed = layers[i].sharedStatistics(settings) else {
+        guard layers[i].sharedStatistics(settings).sums else {
             throw refusal("its coming step sums no statistics")
         }
         layers[i].withSummedStatistics(body)
@@ -190,7 +190,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         _ body: (inout MutableSpan<Scalar>) -> Void
     ) throws {
         let i = try StepValidation.index(of: handle, count: layers.count, shareOperation)
-        guard case .gatheredRows = layers[i].sharedStatistics(settings) else {
+        guard layers[i].sharedStatistics(settings).gathers else {
             throw refusal("its coming step gathers no factor rows")
         }
         let local = layers[i].factorRowsInUse

@@ -1,8 +1,9 @@
 import Foundation
 
-/// The file format of a saved optimizer state, version 4 (4 orders a K-FAC layer as every
-/// curvature layer, and refuses K-FAC states before it; 3 adds the settings; 2, which stores
-/// Woodbury layers as U and C⁻¹·U, is still read for the other optimizers):
+/// The file format of a saved optimizer state, version 5 (5 keeps a K-FAC layer's input
+/// factor in the form its plan chose and refuses K-FAC states before it; 4 ordered a K-FAC
+/// layer as every curvature layer; 3 adds the settings; 2, which stores Woodbury layers as U
+/// and C⁻¹·U, is still read for the other optimizers):
 ///
 ///     "NGPS" | version (u64) | optimizer kind (string) | scalar (string)
 ///     | settings as sorted JSON (string, version 3) | payload length (u64) | payload
@@ -14,7 +15,7 @@ import Foundation
 /// either the old file or the new one, never a mix.
 package enum StateFile {
     static let magic: [UInt8] = Array("NGPS".utf8)
-    package static let version = 4
+    package static let version = 5
     /// The oldest version this library reads (`LayerRecord.oldestStateVersion` per optimizer).
     static let oldestVersion = 2
 

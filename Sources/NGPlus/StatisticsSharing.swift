@@ -1,20 +1,40 @@
 /// How a layer's statistics for its coming step are made the same on every process of a
 /// data-parallel run (NGDistributed), decided by the step counters and the plan alone, so that
-/// every process agrees on it without asking the others.
-public enum SharedStatistics: Equatable, Sendable {
+/// every process agrees on it without asking the others. A layer shares summed values, gathered
+/// rows, both (K-FAC with a low-rank input factor: its output factor summed, its input rows
+/// gathered) or nothing.
+public struct SharedStatistics: Equatable, Sendable {
+    /// Values, visited by `StatisticsSharing.withSummedStatistics(of:_:)`, that every process
+    /// replaces by their sum over the processes, each process's weighted by its share of the
+    /// batch: NG+'s explicit GFIM, K-FAC's explicit factors. 0: none.
+    public var summedCount: Int
+    /// Values a row of a low-rank factor, one row per sample: every process replaces its rows by
+    /// all processes' rows in rank order, each scaled by its share of the batch
+    /// (`StatisticsSharing.withGatheredRows(of:totalRows:_:)`), so that the inverse is exactly
+    /// the one of the whole batch. 0: none.
+    public var gatheredRowWidth: Int
+
+    public init(summedCount: Int = 0, gatheredRowWidth: Int = 0) {
+        self.summedCount = summedCount
+        self.gatheredRowWidth = gatheredRowWidth
+    }
+
     /// Nothing to share: off a statistics step, or a layer kind that keeps no statistics (a
     /// first-order optimizer's layers; NG+'s matrix form, whose statistics come from the
     /// already averaged gradient).
-    case none
-    /// `count` values, visited by `StatisticsSharing.withSummedStatistics(of:_:)`, that every
-    /// process replaces by their sum over the processes, each process's weighted by its share
-    /// of the batch: NG+'s explicit GFIM, K-FAC's two factors.
-    case summed(count: Int)
-    /// A Woodbury plan's low-rank factor, `width` values a row, one row per sample: every
-    /// process replaces its rows by all processes' rows in rank order, each scaled by its
-    /// share of the batch (`StatisticsSharing.withGatheredRows(of:totalRows:_:)`), so that the
-    /// inverse is exactly the one of the whole batch.
-    case gatheredRows(width: Int)
+    public static var none: Self { Self() }
+
+    /// Only `count` summed values.
+    public static func summed(count: Int) -> Self { Self(summedCount: count) }
+
+    /// Only a low-rank factor's rows of `width` values (a Woodbury plan).
+    public static func gatheredRows(width: Int) -> Self { Self(gatheredRowWidth: width) }
+
+    /// Whether any values are summed.
+    public var sums: Bool { summedCount > 0 }
+
+    /// Whether any rows are gathered.
+    public var gathers: Bool { gatheredRowWidth > 0 }
 }
 
 /// An optimizer whose per-layer statistics a data-parallel run can share: after every layer's
@@ -25,23 +45,23 @@ public enum SharedStatistics: Equatable, Sendable {
 /// r and each process observing the gradients of its own mean loss, the whole batch's GFIM (and
 /// each K-FAC factor) is `Σ_r (B_r/B)·F_r` — the per-sample gradients are the same whichever
 /// process computes them — and the Woodbury factor of the whole batch is the processes' rows
-/// scaled by `B_r/B`, with `F = B·UᵀU`.
+/// scaled by `B_r/B`, with `F = B·UᵀU` (K-FAC's input rows are `x̃_i/B_r` for the same reason).
 public protocol StatisticsSharing: LayerOptimizer {
     /// What `layer`'s coming step shares; `.none` for a handle this optimizer does not know.
     func sharedStatistics(of layer: LayerHandle) -> SharedStatistics
 
     /// Calls `body` with the buffers of `layer`'s summed statistics in turn (their counts add up
-    /// to `SharedStatistics.summed`'s), after `observe`; the caller overwrites them in place.
-    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
-    ///   `.summed`. `body` is then not called.
+    /// to `SharedStatistics.summedCount`), after `observe`; the caller overwrites them in place.
+    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` sums
+    ///   nothing. `body` is then not called.
     mutating func withSummedStatistics(
         of layer: LayerHandle, _ body: (inout MutableSpan<Scalar>) -> Void) throws
 
     /// Calls `body` with `layer`'s low-rank factor, a buffer of `totalRows` rows whose first
     /// rows are this process's (its batch); the caller writes every process's rows, and the
     /// factor has `totalRows` rows from then on.
-    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` is not
-    ///   `.gatheredRows` or `totalRows` is fewer than this process's batch. Nothing changes.
+    /// - Throws: `unknownLayer`; `invalidArgument` when `sharedStatistics(of: layer)` gathers
+    ///   no rows or `totalRows` is fewer than this process's batch. Nothing changes.
     mutating func withGatheredRows(
         of layer: LayerHandle, totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) throws
 

@@ -61,21 +61,34 @@ import Testing
         }
     }
 
-    /// Dense layers with a bias, k = 2, α = 0.5, statistics every step: 2 → 2 at batch 3 applies
-    /// G⁻¹·∇W̃·A⁻¹ in the formed order, 6 → 5 at batch 2 and 9 → 1 at batch 1 in the low-rank
-    /// order, (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹); the reference forms ∇W̃ every time. Without the trust
-    /// region, and with a κ that scales some steps and not others, stepping from the batch and
-    /// from ∇W̃ formed by the caller.
+    /// Dense layers with a bias, k = 2. With α = 0.5 and statistics every step (explicit
+    /// factors): 2 → 2 at batch 3 applies G⁻¹·∇W̃·A⁻¹ in the formed order, 6 → 5 at batch 2 and
+    /// 9 → 1 at batch 1 in the low-rank order, (dY·G⁻¹)ᵀ·([X | 1]·A⁻¹). With α = 1 and
+    /// statistics at refresh steps (`lowRank`) the input factor is Woodbury's on its rows: 6 → 5
+    /// and 9 → 1 again, and 20 → 1 at batch 4 in the formed order. The reference forms ∇W̃
+    /// and inverts both factors every time. Without the trust region, and with a κ that scales
+    /// some steps and not others, stepping from the batch and from ∇W̃ formed by the caller.
     @Test(arguments: [
-        (2, 2, 3, nil as Double?, false), (5, 6, 2, nil, false), (1, 9, 1, nil, false),
-        (2, 2, 3, 0.02, false), (5, 6, 2, 0.02, false), (1, 9, 1, 0.02, false), (5, 6, 2, 0.02, true),
+        (2, 2, 3, nil as Double?, false, false), (5, 6, 2, nil, false, false), (1, 9, 1, nil, false, false),
+        (2, 2, 3, 0.02, false, false), (5, 6, 2, 0.02, false, false), (1, 9, 1, 0.02, false, false),
+        (5, 6, 2, 0.02, true, false),
+        (5, 6, 2, nil, false, true), (1, 9, 1, nil, false, true), (1, 20, 4, nil, false, true),
+        (5, 6, 2, 0.02, false, true), (5, 6, 2, 0.02, true, true), (1, 20, 4, 0.02, false, true),
     ])
-    func kfacMatchesAHandComputedReference(outputs: Int, inputs: Int, batch: Int, klClip: Double?, formed: Bool) throws {
+    func kfacMatchesAHandComputedReference(
+        outputs: Int, inputs: Int, batch: Int, klClip: Double?, formed: Bool, lowRank: Bool
+    ) throws {
         let lambda = 1e-2
-        var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(
+        let alpha = lowRank ? 1.0 : 0.5
+        let configuration = KFACConfiguration(
             sgd: SGDSettings(learningRate: 0.1, momentum: 0.5, weightDecay: 0), damping: .constant(lambda),
-            inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.5, batchSize: batch, klClip: klClip))
-        let layer = try kfac.register(.dense(outputs: outputs, inputs: inputs, bias: true))
+            inverseInterval: 2, statisticsInterval: lowRank ? nil : 1, runningAverage: alpha, batchSize: batch,
+            klClip: klClip)
+        let spec = LayerSpec.dense(outputs: outputs, inputs: inputs, bias: true)
+        #expect(try configuration.curvature(for: spec, NGError.Operation("test")) == .kroneckerFactors(
+            batch: batch, maxRetries: 6, inputMethod: lowRank ? .woodbury : .explicitInverse))
+        var kfac = try KFACOptimizer<Double>(configuration: configuration)
+        let layer = try kfac.register(spec)
         var generator = SeededGenerator(seed: 103)
         var weight = Matrix<Double>.random(rows: outputs, columns: inputs + 1, using: &generator)
         var w = Reference(weight)
@@ -100,8 +113,10 @@ import Testing
 
             let aNew = (1 / Double(batch)) * (xt.transposed * xt)
             let gNew = Double(batch) * (rdy.transposed * rdy)
-            a = a.map { 0.5 * $0 + 0.5 * aNew } ?? aNew
-            g = g.map { 0.5 * $0 + 0.5 * gNew } ?? gNew
+            if !lowRank || t % 2 == 0 {
+                a = a.map { (1 - alpha) * $0 + alpha * aNew } ?? aNew
+                g = g.map { (1 - alpha) * $0 + alpha * gNew } ?? gNew
+            }
             if t % 2 == 0 {
                 aInverse = (a! + lambda.squareRoot() * Reference.identity(inputs + 1)).inverse
                 gInverse = (g! + lambda.squareRoot() * Reference.identity(outputs)).inverse
@@ -193,22 +208,24 @@ import Testing
         try roundTrip { try SGDOptimizer<Float>(settings: SGDSettings(learningRate: 0.1, nesterov: true)) }
         try roundTrip { try AdamOptimizer<Float>(settings: AdamSettings()) }
         try roundTrip { try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, statisticsInterval: 1, runningAverage: 0.9, batchSize: 2)) }
+        // The 4 → 3 layer's input factor low-rank (α = 1, statistics at refresh steps, 2·B < 5).
+        try roundTrip { try KFACOptimizer<Float>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 2)) }
         try roundTrip { try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 2)) }
     }
 
-    /// Format 4 changed the order of a K-FAC layer's state: an older K-FAC state is refused by
-    /// its version, before anything is read, and nothing changes.
+    /// Format 5 keeps a K-FAC input factor in the form its plan chose: an older K-FAC state is
+    /// refused by its version, before anything is read, and nothing changes.
     @Test func aKFACStateOfAnOlderFormatIsRefused() throws {
         var kfac = try KFACOptimizer<Float>(configuration: KFACConfiguration(batchSize: 2))
         _ = try kfac.register(.dense(outputs: 2, inputs: 3, bias: true))
         let saved = kfac.stateBytes()
         var older = saved
-        older[4] = 3  // the version, a little-endian u64 after "NGPS"
+        older[4] = 4  // the version, a little-endian u64 after "NGPS"
         do {
             try kfac.restore(stateBytes: older)
             Issue.record("an older K-FAC state was accepted")
         } catch let NGError.corruptState(_, reason) {
-            #expect(reason == "format version 3, this library reads 4 to 4 for KFACOptimizer")
+            #expect(reason == "format version 4, this library reads 5 to 5 for KFACOptimizer")
         }
         #expect(kfac.stateBytes() == saved)
     }
