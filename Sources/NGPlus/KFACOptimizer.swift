@@ -68,9 +68,11 @@ extension KFACConfiguration: CurvatureSettings {
     public func curvature(for spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) -> CurvatureChoice {
         switch spec {
         case .dense, .conv2d:
+            // Low-rank only where A is one batch's Gram: α = 1, statistics at refresh steps.
+            let statistics = statisticsInterval(for: spec)
             let method = KFACFlops.inputMethod(
-                for: spec, batch: batchSize, lowRankAllowed: runningAverage == 1 && statisticsInterval(for: spec) == inverseInterval,
-                inverseInterval: inverseInterval, statisticsInterval: statisticsInterval(for: spec))
+                for: spec, batch: batchSize, lowRankAllowed: runningAverage == 1 && statistics == inverseInterval,
+                inverseInterval: inverseInterval, statisticsInterval: statistics)
             return .kroneckerFactors(batch: batchSize, maxRetries: maxRetries, inputMethod: method)
         case let .embedding(_, width):
             let request = PlanRequest(

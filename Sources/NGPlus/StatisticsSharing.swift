@@ -7,12 +7,12 @@ public struct SharedStatistics: Equatable, Sendable {
     /// Values, visited by `StatisticsSharing.withSummedStatistics(of:_:)`, that every process
     /// replaces by their sum over the processes, each process's weighted by its share of the
     /// batch: NG+'s explicit GFIM, K-FAC's explicit factors. 0: none.
-    public var summedCount: Int
+    public let summedCount: Int
     /// Values a row of a low-rank factor, one row per sample: every process replaces its rows by
     /// all processes' rows in rank order, each scaled by its share of the batch
     /// (`StatisticsSharing.withGatheredRows(of:totalRows:_:)`), so that the inverse is exactly
     /// the one of the whole batch. 0: none.
-    public var gatheredRowWidth: Int
+    public let gatheredRowWidth: Int
 
     public init(summedCount: Int = 0, gatheredRowWidth: Int = 0) {
         self.summedCount = summedCount
