@@ -10,7 +10,10 @@ public struct KFACConfiguration: OptimizerConfiguration, Equatable {
     public var statisticsInterval: Int?
     /// α of `F ← (1−α)·F + α·F_new` for both factors.
     public var runningAverage: Double
-    /// The batch size workspaces are first made for.
+    /// The rows a dense layer's inputs have each step (a sequence model's tokens, not its
+    /// sequences): the workspaces are first made for it, and a dense layer's input factor is
+    /// kept low-rank only when twice this is below its order (`KFACFlops.inputMethod`). More
+    /// rows than planned are still exact, at a higher cost.
     public var batchSize: Int
     /// Retries of a failed factorization with a larger shift, as `NGPlusConfiguration.maxRetries`.
     public var maxRetries: Int

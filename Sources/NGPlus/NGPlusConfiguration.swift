@@ -66,7 +66,8 @@ public struct NGPlusConfiguration: OptimizerConfiguration, Equatable {
     public var method: CurvatureMethod?
     /// Diagonal blocks of at most this order (1024).
     public var blockSize: Int
-    /// The batch size the plan is made for, and the initial workspace size (128).
+    /// The batch size the plan is made for — the rows a dense layer's inputs have each step (a
+    /// sequence model's tokens, not its sequences) — and the initial workspace size (128).
     public var batchSize: Int
     /// Plan for the fused dense step (`step(_:weight:inputs:outputGradients:)`).
     public var fusedApply: Bool
