@@ -146,9 +146,7 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// Whether a dense step of `batch` rows applies the inverses to the rows (`applyDense`),
     /// leaving ∇W̃ unformed.
     func appliesLowRank(batch: Int) -> Bool {
-        guard builder.geometry == nil else { return false }
-        let spec = LayerSpec.dense(outputs: builder.outputs, inputs: builder.inputs, bias: builder.bias)
-        return KFACFlops(spec: spec, batch: batch, inputMethod: input.method).appliesLowRank
+        flops.at(batch: batch).appliesLowRank
     }
 
     /// `⟨D, ∇W̃⟩` of the direction `apply` made from `gradient` (`KLClip`): ∇W̃ as handed in or

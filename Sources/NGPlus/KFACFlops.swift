@@ -15,8 +15,8 @@
 struct KFACFlops: Sendable, Equatable {
     let outputs: Double
     let inputOrder: Double
-    let batch: Double
-    let rows: Double
+    private(set) var batch: Double
+    private(set) var rows: Double
     /// Whether the layer is dense: only a dense layer's batch can be applied in the low-rank
     /// order, and only its input factor kept low-rank.
     let dense: Bool
@@ -37,6 +37,13 @@ struct KFACFlops: Sendable, Equatable {
         }
         self.batch = Double(batch)
         self.inputMethod = inputMethod
+    }
+
+    /// The same layer at a batch of `batch` rows (a step's batch, against the planned one).
+    func at(batch: Int) -> Self {
+        var model = self
+        (model.batch, model.rows) = (Double(batch), rows / self.batch * Double(batch))
+        return model
     }
 
     var lowRankInput: Bool { inputMethod == .woodbury }
