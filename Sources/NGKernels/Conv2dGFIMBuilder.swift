@@ -9,13 +9,14 @@
 /// - left, order c_out:  `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)·(dY_i·Ũ_iᵀ)ᵀ`
 /// - right, order K (+1): `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)ᵀ·(dY_i·Ũ_iᵀ)`
 ///
-/// Per sample: im2col into the builder's workspace and one GEMM for `dY_i·Ũ_iᵀ`, into a stack
-/// of `stackedSamples` per-sample gradients (side by side for the left GFIM, one above the
-/// other for the right), whose Gram matrix is then one GEMM per block: `Σ_i dW_i·dW_iᵀ` is
-/// the Gram of `[dW_1 … dW_S]` over its columns, `Σ_i dW_iᵀ·dW_i` that of the stack over its
-/// rows. (One Gram GEMM per sample, with an inner dimension of c_out or P, ran far below the
-/// machine's GEMM rate.) Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
-/// channel-major.
+/// A stack of `stackedSamples` samples at a time: im2col of all of them into the builder's
+/// workspace, split over the cores, then one GEMM a sample for `dY_i·Ũ_iᵀ`, into a stack of
+/// per-sample gradients (side by side for the left GFIM, one above the other for the right),
+/// whose Gram matrix is then one SYRK per block: `Σ_i dW_i·dW_iᵀ` is the Gram of
+/// `[dW_1 … dW_S]` over its columns, `Σ_i dW_iᵀ·dW_i` that of the stack over its rows. The
+/// blocks' upper triangles are mirrored once, after the last stack. (One Gram GEMM per sample,
+/// with an inner dimension of c_out or P, ran far below the machine's GEMM rate.) Inputs are
+/// B × (c_in·H·W), output gradients B × (c_out·P), one sample per row, channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The input geometry and kernel.
     public let geometry: ConvGeometry
@@ -25,6 +26,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let bias: Bool
     /// Which GFIM is built.
     public let side: Side
+    /// Ũ of a stack of samples: K (+1) × (S·P), the last row ones with a bias.
     @usableFromInline var patches: Matrix<Scalar>
     /// Up to `stackedSamples` per-sample gradients: c_out × (S·width) (left) or
     /// (S·c_out) × width (right).
@@ -50,11 +52,6 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         self.bias = bias
         self.side = side
         let rows = geometry.patchSize + (bias ? 1 : 0)
-        var patches = Matrix<Scalar>(rows: rows, columns: geometry.positions)
-        if bias {
-            for p in 0..<geometry.positions { patches[rows - 1, p] = 1 }
-        }
-        self.patches = patches
         width = rows
         // About 1 MiB of stacked gradients: a Gram GEMM with an inner dimension in the hundreds.
         let (sampleValues, overflow) = outChannels.multipliedReportingOverflow(by: rows)
@@ -73,6 +70,7 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "\(stack) stacked gradients of \(outChannels)×\(rows) exceed Int32 sizes")
         }
+        patches = Matrix<Scalar>(rows: rows, columns: geometry.positions * stack, repeating: 1)
         sampleGradients = side == .left
             ? Matrix(rows: outChannels, columns: stack * rows)
             : Matrix(rows: stack * outChannels, columns: rows)
@@ -115,26 +113,27 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         let (geometry, outChannels, left, width) = (self.geometry, self.outChannels, side == .left, self.width)
         for first in Swift.stride(from: 0, to: batch, by: stackedSamples) {
             let count = Swift.min(stackedSamples, batch - first)
+            x.withView { x in
+                patches.withMutableView { u in geometry.unfoldOnAllCores(x.rows(first..<first + count), into: u) }
+            }
             for slot in 0..<count {
-                let i = first + slot
-                x.withView { x in
-                    patches.withMutableView { u in geometry.unfold(x.rows(i..<i + 1), into: u) }
-                }
                 // dW_i = dY_i·U_iᵀ: beside the others (left) or below them (right).
                 withViews(dy, patches, mutating: &sampleGradients) { dy, u, g in
                     let target = left
                         ? g.rows(0..<outChannels).columns((slot * width)..<((slot + 1) * width))
                         : g.rows((slot * outChannels)..<((slot + 1) * outChannels)).columns(0..<width)
                     BLAS.gemm(
-                        dy.rows(i..<i + 1).reshaped(rows: outChannels, columns: positions), u, transposeB: true,
+                        dy.rows((first + slot)..<(first + slot + 1)).reshaped(rows: outChannels, columns: positions),
+                        u.columns((slot * positions)..<((slot + 1) * positions)), transposeB: true,
                         into: target)
                 }
             }
             sampleGradients.withView { g in
                 let used = g.rows(0..<(left ? outChannels : count * outChannels)).columns(0..<(left ? count * width : width))
-                GFIM.accumulateGram(
+                GFIM.accumulateLowerGram(
                     used, overColumns: !left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, into: &gfim)
             }
         }
+        GFIM.mirrorLowerTriangles(of: &gfim)
     }
 }

@@ -129,6 +129,18 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
         Scalar.unfold(self, x.base, batch: x.rows, sampleStride: x.leadingDimension, into: u.base, ld: u.leadingDimension)
     }
 
+    /// `unfold(_:into:)` with the samples split over the cores (`ParallelLoop`): the same
+    /// values, each sample's patches written by one thread.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    package func unfoldOnAllCores<Scalar: BLASScalar>(_ x: MatrixView<Scalar>, into u: MutableMatrixView<Scalar>) {
+        let positions = self.positions
+        ParallelLoop.forEachChunk(x.rows, minimumChunk: 1) { samples in
+            unfold(x.rows(samples), into: u.columns((samples.lowerBound * positions)..<(samples.upperBound * positions)))
+        }
+    }
+
     /// Unfolds row `sample` of `inputs` (B × inputLength) into `patches`
     /// (patchSize × positions).
     /// - Throws: `shapeMismatch`, or `invalidArgument` for a sample index out of range.

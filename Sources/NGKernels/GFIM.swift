@@ -87,7 +87,8 @@ public enum GFIM {
     /// One GEMM rather than SYRK: SYRK does half the flops but writes one triangle, and the
     /// mirror that completes it costs more than the flops it saves (measured at order 1024,
     /// batch 128, 2 threads: SYRK 1.27 ms + mirror 1.08 ms against GEMM 1.34 ms; the
-    /// register-blocked mirror's 0.5 ms still leaves SYRK's path the slower).
+    /// register-blocked mirror's 0.5 ms still leaves SYRK's path the slower). A caller that adds
+    /// many Grams into F mirrors once at the end instead (`accumulateLowerGram`).
     @inlinable
     package static func accumulateGram<Scalar: BLASScalar>(
         _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar,
@@ -98,6 +99,32 @@ public enum GFIM {
             let source = overColumns ? a.columns(range) : a.rows(range)
             gfim.blocks[b].withMutableView { block in
                 BLAS.gemm(source, transposeA: overColumns, source, transposeB: !overColumns, alpha: alpha, beta: beta, into: block)
+            }
+        }
+    }
+
+    /// `accumulateGram` into the lower triangle of each block only (one SYRK a block): the upper
+    /// triangles are left as they were until `mirrorLowerTriangles`.
+    @inlinable
+    package static func accumulateLowerGram<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar,
+        into gfim: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        for b in gfim.blocks.indices {
+            let range = gfim.blockRange(b)
+            let source = overColumns ? a.columns(range) : a.rows(range)
+            gfim.blocks[b].withMutableView { block in
+                BLAS.syrk(source, transpose: overColumns, alpha: alpha, beta: beta, into: block)
+            }
+        }
+    }
+
+    /// Copies each block's lower triangle into its upper triangle.
+    @inlinable
+    package static func mirrorLowerTriangles<Scalar: BLASScalar>(of gfim: inout BlockDiagonalMatrix<Scalar>) {
+        for b in gfim.blocks.indices {
+            gfim.blocks[b].withMutableView { block in
+                ElementwiseKernels.mirrorLowerTriangle(block.base, n: block.rows, ld: block.leadingDimension)
             }
         }
     }

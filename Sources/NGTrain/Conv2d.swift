@@ -78,12 +78,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         input = x
         let geometry = self.geometry
         x.withView { x in
-            patches.withMutableView { u in
-                ParallelLoop.forEachChunk(batch, minimumChunk: 4) { samples in
-                    let patchColumns = (samples.lowerBound * p)..<(samples.upperBound * p)
-                    geometry.unfold(x.rows(samples), into: u.columns(patchColumns))
-                }
-            }
+            patches.withMutableView { u in geometry.unfoldOnAllCores(x, into: u) }
         }
         withViews(weight, patches, mutating: &channelMajor) { w, u, y in BLAS.gemm(w, u, into: y) }
         if channelMajorOutput { return channelMajor }

@@ -150,4 +150,30 @@ func explicitConvGFIM(
         #expect(f == original)
         #expect(throws: NGError.self) { try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 0, bias: false) }
     }
+
+    /// The stack's im2col is split over the cores and the Grams fill one triangle before a
+    /// mirror: the same bits on one thread and on two (a batch of 7 in stacks of 3: chunks of
+    /// uneven length, a last short stack, two blocks), and F exactly symmetric.
+    @Test func splitUnfoldGivesTheSameBitsOnAnyThreadCountAndASymmetricGFIM() throws {
+        var generator = SeededGenerator(seed: 43)
+        let g = try ConvGeometry(inChannels: 3, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let x = Matrix<Float>.random(rows: 7, columns: g.inputLength, using: &generator)
+        let dy = Matrix<Float>.random(rows: 7, columns: 4 * g.positions, using: &generator)
+        for side in Side.allCases {
+            var gfims: [BlockDiagonalMatrix<Float>] = []
+            for threads in [1, 2] {
+                ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+                var builder = try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 4, bias: true, side: side, stackedSamples: 3)
+                var f = try BlockDiagonalMatrix<Float>(dimension: builder.dimension, blockSize: 3)
+                try builder.accumulate(inputs: x, outputGradients: dy, newWeight: 1, into: &f)
+                gfims.append(f)
+            }
+            // Left set: other tests of this process may split too, which changes no result.
+            ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+            #expect(gfims[0] == gfims[1], "\(side)")
+            let dense = gfims[1].dense()
+            #expect(dense == dense.transposed(), "\(side)")
+        }
+    }
 }
+
