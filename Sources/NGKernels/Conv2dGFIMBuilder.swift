@@ -130,8 +130,9 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
             }
             sampleGradients.withView { g in
                 let used = g.rows(0..<(left ? outChannels : count * outChannels)).columns(0..<(left ? count * width : width))
-                GFIM.accumulateLowerGram(
-                    used, overColumns: !left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, into: &gfim)
+                GFIM.accumulateGram(
+                    used, overColumns: !left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, part: .lowerTriangle,
+                    into: &gfim)
             }
         }
         GFIM.mirrorLowerTriangles(of: &gfim)

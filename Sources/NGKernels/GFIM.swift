@@ -80,41 +80,43 @@ public enum GFIM {
         try operation.require(newWeight > 0 && newWeight <= 1, "newWeight", "must be in (0, 1], got \(newWeight)")
     }
 
-    /// For each block b of F, over the rows (or, with `overColumns`, the columns) `r_b` of
-    /// the row-major `rows × columns` matrix A:
-    /// `F_b ← β·F_b + α·A[r_b, :]·A[r_b, :]ᵀ` (or `… + α·A[:, r_b]ᵀ·A[:, r_b]`), the whole block.
-    ///
-    /// One GEMM rather than SYRK: SYRK does half the flops but writes one triangle, and the
-    /// mirror that completes it costs more than the flops it saves (measured at order 1024,
-    /// batch 128, 2 threads: SYRK 1.27 ms + mirror 1.08 ms against GEMM 1.34 ms; the
-    /// register-blocked mirror's 0.5 ms still leaves SYRK's path the slower). A caller that adds
-    /// many Grams into F mirrors once at the end instead (`accumulateLowerGram`).
-    @inlinable
-    package static func accumulateGram<Scalar: BLASScalar>(
-        _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar,
-        into gfim: inout BlockDiagonalMatrix<Scalar>
-    ) {
-        for b in gfim.blocks.indices {
-            let range = gfim.blockRange(b)
-            let source = overColumns ? a.columns(range) : a.rows(range)
-            gfim.blocks[b].withMutableView { block in
-                BLAS.gemm(source, transposeA: overColumns, source, transposeB: !overColumns, alpha: alpha, beta: beta, into: block)
-            }
-        }
+    /// Which part of each block `accumulateGram` writes.
+    @usableFromInline
+    package enum GramPart {
+        /// The whole block, by one GEMM.
+        case whole
+        /// The lower triangle, by one SYRK (half the flops); the upper triangle is left as it
+        /// was until `mirrorLowerTriangles`.
+        case lowerTriangle
     }
 
-    /// `accumulateGram` into the lower triangle of each block only (one SYRK a block): the upper
-    /// triangles are left as they were until `mirrorLowerTriangles`.
+    /// For each block b of F, over the rows (or, with `overColumns`, the columns) `r_b` of
+    /// the row-major `rows × columns` matrix A:
+    /// `F_b ← β·F_b + α·A[r_b, :]·A[r_b, :]ᵀ` (or `… + α·A[:, r_b]ᵀ·A[:, r_b]`), into `part`
+    /// of the block.
+    ///
+    /// The whole block by GEMM unless the caller mirrors: SYRK does half the flops but writes
+    /// one triangle, and the mirror that completes it costs more than the flops it saves
+    /// (measured at order 1024, batch 128, 2 threads: SYRK 1.27 ms + mirror 1.08 ms against
+    /// GEMM 1.34 ms; the register-blocked mirror's 0.5 ms still leaves SYRK's path the slower).
+    /// A caller that adds many Grams into F writes lower triangles and mirrors once at the end.
     @inlinable
-    package static func accumulateLowerGram<Scalar: BLASScalar>(
-        _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar,
+    package static func accumulateGram<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, overColumns: Bool, alpha: Scalar, beta: Scalar, part: GramPart = .whole,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) {
         for b in gfim.blocks.indices {
             let range = gfim.blockRange(b)
             let source = overColumns ? a.columns(range) : a.rows(range)
             gfim.blocks[b].withMutableView { block in
-                BLAS.syrk(source, transpose: overColumns, alpha: alpha, beta: beta, into: block)
+                switch part {
+                case .whole:
+                    BLAS.gemm(
+                        source, transposeA: overColumns, source, transposeB: !overColumns, alpha: alpha, beta: beta,
+                        into: block)
+                case .lowerTriangle:
+                    BLAS.syrk(source, transpose: overColumns, alpha: alpha, beta: beta, into: block)
+                }
             }
         }
     }

@@ -99,12 +99,9 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                 }
                 let keep = first == 0 ? 1 - newWeight : 1
                 workspace.withView { u in
-                    let patches = u.rows(0..<inputOrder).columns(0..<(samples.count * positions))
-                    if stacked {
-                        GFIM.accumulateLowerGram(patches, overColumns: false, alpha: newWeight / (b * p), beta: keep, into: &a)
-                    } else {
-                        GFIM.accumulateGram(patches, overColumns: false, alpha: newWeight / (b * p), beta: keep, into: &a)
-                    }
+                    GFIM.accumulateGram(
+                        u.rows(0..<inputOrder).columns(0..<(samples.count * positions)), overColumns: false,
+                        alpha: newWeight / (b * p), beta: keep, part: stacked ? .lowerTriangle : .whole, into: &a)
                 }
                 dy.withView { dy in
                     for i in samples {
