@@ -32,7 +32,8 @@ struct KernelBenchmarks {
         let (m, n, batch) = (self.m, self.n, self.batch)
         let (dm, dn, db) = (Double(m), Double(n), Double(batch))
         var figures: [KernelFigure] = []
-        func record(_ kernel: String, flops: Double, _ body: () throws -> Void) rethrows {
+        func record(_ kernel: String, flops: Double, shape: (m: Int, n: Int)? = nil, _ body: () throws -> Void) rethrows {
+            let (m, n) = shape ?? (m, n)
             plan.progress("kernels: \(kernel) m=\(m) n=\(n) batch=\(batch)")
             let stats = try TimingStats.measure(warmup: plan.warmup, repetitions: plan.repetitions, body)
             let gflops = stats.gflops(flops)
@@ -113,6 +114,37 @@ struct KernelBenchmarks {
         try record("apply Woodbury (rank B)", flops: 4 * dm * dn * db) {
             try woodbury.apply(g, into: &d)
         }
+        try convolutionStatistics(batch: batch, using: &generator, record)
         return figures
+    }
+
+    /// The statistics of the CNN's second convolution (32 → 64 channels, 3 × 3 on 14 × 14,
+    /// padding 1; rows with m = c_out, n = K + 1) from `batch` samples: NG+'s per-sample GFIM on each side and K-FAC's two
+    /// factors. Flops as the optimizers count them: a per-sample gradient `2·c_out·(K+1)·P`, a
+    /// symmetric product of order r over t terms `r²·t` (a GFIM of order r sums per-sample
+    /// gradients of `c_out·(K+1)` values: `r·c_out·(K+1)` a sample).
+    func convolutionStatistics(
+        batch: Int, using generator: inout SeededGenerator,
+        _ record: (String, Double, (m: Int, n: Int)?, () throws -> Void) throws -> Void
+    ) throws {
+        let geometry = try ConvGeometry(inChannels: 32, height: 14, width: 14, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let outChannels = 64
+        let x = Matrix<Float>.random(rows: batch, columns: geometry.inputLength, using: &generator)
+        let dy = Matrix<Float>.random(rows: batch, columns: outChannels * geometry.positions, scale: 1e-2, using: &generator)
+        let (c, k, p, b) = (Double(outChannels), Double(geometry.patchSize + 1), Double(geometry.positions), Double(batch))
+        for side in [Side.left, .right] {
+            var builder = try Conv2dGFIMBuilder<Float>(geometry: geometry, outChannels: outChannels, bias: true, side: side)
+            var gfim = try BlockDiagonalMatrix<Float>(dimension: builder.dimension)
+            let order = Double(builder.dimension)
+            try record("GFIM conv (\(side))", 2 * c * k * p * b + order * c * k * b, (outChannels, Int(k))) {
+                try builder.accumulate(inputs: x, outputGradients: dy, into: &gfim)
+            }
+        }
+        var factors = try KFACFactorBuilder<Float>(geometry: geometry, outChannels: outChannels, bias: true)
+        var a = try BlockDiagonalMatrix<Float>(dimension: factors.inputOrder)
+        var g = try BlockDiagonalMatrix<Float>(dimension: outChannels)
+        try record("K-FAC conv factors", k * k * p * b + c * c * p * b, (outChannels, Int(k))) {
+            try factors.accumulate(inputs: x, outputGradients: dy, inputFactor: &a, outputFactor: &g)
+        }
     }
 }

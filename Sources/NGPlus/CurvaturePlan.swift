@@ -134,8 +134,9 @@ struct PlanRequest {
             case let .dense(_, inputs, _):
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + 2 * b * Double(inputs)
             case let .conv2d(geometry, outChannels, _):
+                // Each sample's gradient dY_i·Ũ_iᵀ, then their Gram by SYRK (one triangle).
                 b * (2 * Double(outChannels * columns * geometry.positions)
-                     + 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other))
+                     + CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other))
             case .matrix:
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other)
             case .embedding:

@@ -45,4 +45,16 @@ import Testing
         let narrow = try plan(.dense(outputs: 10, inputs: 256, bias: true), right)
         #expect(narrow.method == .woodbury && narrow.applyFlops == 4 * 257 * 128 * 10)
     }
+
+    /// A convolution's statistics: B per-sample gradients `dY_i·Ũ_iᵀ` (2·c_out·(K+1)·P each)
+    /// and their Gram by SYRK (order²·(the other side) each): 2 → 3 channels, 3 × 3 on 4 × 4
+    /// with padding 1 (K + 1 = 19, P = 16), B = 8.
+    @Test func convolutionStatisticsCountPerSampleGradientsAndOneTriangle() throws {
+        let geometry = try ConvGeometry(inChannels: 2, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let spec = LayerSpec.conv2d(geometry: geometry, outChannels: 3, bias: true)
+        let left = try plan(spec, NGPlusConfiguration(side: .left, batchSize: 8))
+        #expect(left.statisticsFlops == 8 * (2 * 3 * 19 * 16 + 3 * 3 * 19))
+        let right = try plan(spec, NGPlusConfiguration(side: .right, batchSize: 8))
+        #expect(right.statisticsFlops == 8 * (2 * 3 * 19 * 16 + 19 * 19 * 3))
+    }
 }
