@@ -130,13 +130,16 @@ public struct ConvGeometry: Sendable, Equatable, Codable {
     }
 
     /// `unfold(_:into:)` with the samples split over the cores (`ParallelLoop`): the same
-    /// values, each sample's patches written by one thread.
+    /// values, each sample's patches written by one thread. A thread takes at least 16,384
+    /// patch values (as many samples as that needs): below, handing work to another thread
+    /// costs more than it saves, and one thread does it all.
     @usableFromInline
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     package func unfoldOnAllCores<Scalar: BLASScalar>(_ x: MatrixView<Scalar>, into u: MutableMatrixView<Scalar>) {
         let positions = self.positions
-        ParallelLoop.forEachChunk(x.rows, minimumChunk: 1) { samples in
+        let minimumSamples = Swift.max(1, (1 << 14) / Swift.max(1, patchSize * positions))
+        ParallelLoop.forEachChunk(x.rows, minimumChunk: minimumSamples) { samples in
             unfold(x.rows(samples), into: u.columns((samples.lowerBound * positions)..<(samples.upperBound * positions)))
         }
     }

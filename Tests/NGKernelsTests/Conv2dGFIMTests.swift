@@ -153,10 +153,12 @@ func explicitConvGFIM(
 
     /// The stack's im2col is split over the cores and the Grams fill one triangle before a
     /// mirror: the same bits on one thread and on two (a batch of 7 in stacks of 3: chunks of
-    /// uneven length, a last short stack, two blocks), and F exactly symmetric.
+    /// uneven length, a last short stack, two blocks; 8 × 3 × 3 patch values at 256 positions,
+    /// enough for a sample a thread), and F exactly symmetric.
     @Test func splitUnfoldGivesTheSameBitsOnAnyThreadCountAndASymmetricGFIM() throws {
         var generator = SeededGenerator(seed: 43)
-        let g = try ConvGeometry(inChannels: 3, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let g = try ConvGeometry(inChannels: 8, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        #expect(g.patchSize * g.positions >= 1 << 14)
         let x = Matrix<Float>.random(rows: 7, columns: g.inputLength, using: &generator)
         let dy = Matrix<Float>.random(rows: 7, columns: 4 * g.positions, using: &generator)
         for side in Side.allCases {
