@@ -37,8 +37,9 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let stackedSamples: Int
 
     /// A builder for `outChannels` filters over `geometry`, the bias as an extra column when
-    /// `bias`, on `side`. `stackedSamples` per-sample gradients are stacked for one Gram GEMM;
-    /// nil takes about 1 MiB of them (at most 64).
+    /// `bias`, on `side`. `stackedSamples` samples are unfolded together and their gradients
+    /// stacked for one Gram; nil takes about 1 MiB of gradients (at most 64 samples, and no more
+    /// than about 8 MiB of Float patches, or one sample's).
     /// - Throws: `invalidArgument` for `outChannels` or `stackedSamples` below 1.
     public init(
         geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left, stackedSamples: Int? = nil
@@ -53,22 +54,25 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         self.side = side
         let rows = geometry.patchSize + (bias ? 1 : 0)
         width = rows
-        // About 1 MiB of stacked gradients: a Gram GEMM with an inner dimension in the hundreds.
+        // About 1 MiB of stacked gradients: a Gram with an inner dimension in the hundreds.
         let (sampleValues, overflow) = outChannels.multipliedReportingOverflow(by: rows)
+        let samplePatches = rows * geometry.positions
         if let stackedSamples, stackedSamples < 1 || stackedSamples > 1 << 16 {
             throw .invalidArgument(
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "must be in 1...65536, got \(stackedSamples)")
         }
         self.stackedSamples = stackedSamples
-            ?? (overflow ? 1 : Swift.max(1, Swift.min(64, (1 << 18) / Swift.max(1, sampleValues))))
+            ?? (overflow ? 1 : Swift.max(1, Swift.min(64, (1 << 18) / Swift.max(1, sampleValues), (1 << 21) / samplePatches)))
         let stack = self.stackedSamples
         let (stackValues, stackOverflow) = sampleValues.multipliedReportingOverflow(by: stack)
-        guard !overflow, !stackOverflow, stackValues <= Int(Int32.max),
-              stack * (side == .left ? rows : outChannels) <= Int(Int32.max) else {
+        let (patchValues, patchOverflow) = samplePatches.multipliedReportingOverflow(by: stack)
+        guard !overflow, !stackOverflow, !patchOverflow, stackValues <= Int(Int32.max),
+              stack * (side == .left ? rows : outChannels) <= Int(Int32.max),
+              patchValues <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
-                reason: "\(stack) stacked gradients of \(outChannels)×\(rows) exceed Int32 sizes")
+                reason: "\(stack) stacked samples of \(outChannels)×\(rows) gradients and \(samplePatches) patch values exceed Int32 sizes")
         }
         patches = Matrix<Scalar>(rows: rows, columns: geometry.positions * stack, repeating: 1)
         sampleGradients = side == .left

@@ -177,5 +177,14 @@ func explicitConvGFIM(
             #expect(dense == dense.transposed(), "\(side)")
         }
     }
-}
 
+    /// The default stack holds about 1 MiB of gradients and no more than about 8 MiB of Float
+    /// patches: a 224 × 224 image through two 3 × 3 filters (20 gradient values, 501,760 patch
+    /// values a sample) stacks 4 samples, not 64.
+    @Test func theDefaultStackIsBoundedByItsPatches() throws {
+        let wide = try ConvGeometry(inChannels: 1, height: 224, width: 224, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        #expect(try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 2, bias: true).stackedSamples == 4)
+        let small = try ConvGeometry(inChannels: 1, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        #expect(try Conv2dGFIMBuilder<Float>(geometry: small, outChannels: 2, bias: true).stackedSamples == 64)
+    }
+}
