@@ -186,5 +186,9 @@ func explicitConvGFIM(
         #expect(try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 2, bias: true).stackedSamples == 4)
         let small = try ConvGeometry(inChannels: 1, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padding: 1)
         #expect(try Conv2dGFIMBuilder<Float>(geometry: small, outChannels: 2, bias: true).stackedSamples == 64)
+        // A stack the caller sets whose patches exceed Int32 sizes (5,000 × 501,760 values).
+        #expect(throws: NGError.self) {
+            try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 2, bias: true, stackedSamples: 5000)
+        }
     }
 }
