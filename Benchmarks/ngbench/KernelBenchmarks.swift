@@ -119,10 +119,10 @@ struct KernelBenchmarks {
     }
 
     /// The statistics of the CNN's second convolution (32 → 64 channels, 3 × 3 on 14 × 14,
-    /// padding 1; rows with m = c_out, n = K + 1) from `batch` samples: NG+'s per-sample GFIM on each side and K-FAC's two
-    /// factors. Flops as the optimizers count them: a per-sample gradient `2·c_out·(K+1)·P`, a
-    /// symmetric product of order r over t terms `r²·t` (a GFIM of order r sums per-sample
-    /// gradients of `c_out·(K+1)` values: `r·c_out·(K+1)` a sample).
+    /// padding 1; rows with m = c_out, n = K + 1) from `batch` samples: NG+'s per-sample GFIM
+    /// on each side and K-FAC's two factors. Flops as the optimizers count them: a per-sample
+    /// gradient `2·c_out·(K+1)·P`, a symmetric product of order r over t terms `r²·t` (a GFIM
+    /// of order r sums per-sample gradients of `c_out·(K+1)` values: `r·c_out·(K+1)` a sample).
     func convolutionStatistics(
         batch: Int, using generator: inout SeededGenerator,
         _ record: (String, Double, (m: Int, n: Int)?, () throws -> Void) throws -> Void

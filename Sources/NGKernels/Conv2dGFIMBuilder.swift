@@ -62,8 +62,8 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "must be in 1...65536, got \(stackedSamples)")
         }
-        self.stackedSamples = stackedSamples
-            ?? (overflow ? 1 : Swift.max(1, Swift.min(64, (1 << 18) / Swift.max(1, sampleValues), (1 << 21) / samplePatches)))
+        let byGradients = overflow ? 1 : (1 << 18) / Swift.max(1, sampleValues)
+        self.stackedSamples = stackedSamples ?? Swift.max(1, Swift.min(64, byGradients, (1 << 21) / samplePatches))
         let stack = self.stackedSamples
         let (stackValues, stackOverflow) = sampleValues.multipliedReportingOverflow(by: stack)
         let (patchValues, patchOverflow) = samplePatches.multipliedReportingOverflow(by: stack)
@@ -72,7 +72,8 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
               patchValues <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
-                reason: "\(stack) stacked samples of \(outChannels)×\(rows) gradients and \(samplePatches) patch values exceed Int32 sizes")
+                reason: "\(stack) stacked samples (\(outChannels)×\(rows) gradient and \(samplePatches) patch values each)"
+                    + " exceed Int32 sizes")
         }
         patches = Matrix<Scalar>(rows: rows, columns: geometry.positions * stack, repeating: 1)
         sampleGradients = side == .left
