@@ -41,13 +41,32 @@ typedef float lanes16 __attribute__((ext_vector_type(16), aligned(4)));
 #define load16(p) (*(const lanes16 *)(p))
 #define store16(p, v) (*(lanes16 *)(p) = (v))
 
+typedef float lanes8 __attribute__((ext_vector_type(8)));
+typedef float lanes4 __attribute__((ext_vector_type(4)));
+typedef int int_lanes16 __attribute__((ext_vector_type(16)));
+
+// A register's lanes reduced by halves, four dependent operations (one lane after another is
+// sixteen, each waiting on the last). Taken by pointer: a 64-byte vector argument has no
+// baseline x86-64 calling convention.
+static inline __attribute__((always_inline)) float sum_of_lanes(const lanes16 *v) {
+    lanes8 eight = v->lo + v->hi;
+    lanes4 four = eight.lo + eight.hi;
+    return (four.x + four.z) + (four.y + four.w);
+}
+
+static inline __attribute__((always_inline)) float maximum_of_lanes(const lanes16 *v) {
+    lanes8 eight = __builtin_elementwise_max(v->lo, v->hi);
+    lanes4 four = __builtin_elementwise_max(eight.lo, eight.hi);
+    return fmaxf(fmaxf(four.x, four.z), fmaxf(four.y, four.w));
+}
+
 static inline __attribute__((always_inline)) float row_maximum(const float *x, long count) {
     float largest = x[0];
     long j = 0;
     if (count >= 16) {
         lanes16 lanes = load16(x);
         for (j = 16; j + 16 <= count; j += 16) lanes = __builtin_elementwise_max(lanes, load16(x + j));
-        for (int l = 0; l < 16; l++) largest = fmaxf(largest, lanes[l]);
+        largest = maximum_of_lanes(&lanes);
     }
     for (; j < count; j++) largest = fmaxf(largest, x[j]);
     return largest;
@@ -57,8 +76,7 @@ static inline __attribute__((always_inline)) float row_dot(const float *x, const
     lanes16 lanes = 0;
     long j = 0;
     for (; j + 16 <= count; j += 16) lanes += load16(x + j) * load16(y + j);
-    float sum = 0;
-    for (int l = 0; l < 16; l++) sum += lanes[l];
+    float sum = sum_of_lanes(&lanes);
     for (; j < count; j++) sum += x[j] * y[j];
     return sum;
 }
@@ -67,8 +85,7 @@ static inline __attribute__((always_inline)) float row_sum(const float *x, long 
     lanes16 lanes = 0;
     long j = 0;
     for (; j + 16 <= count; j += 16) lanes += load16(x + j);
-    float sum = 0;
-    for (int l = 0; l < 16; l++) sum += lanes[l];
+    float sum = sum_of_lanes(&lanes);
     for (; j < count; j++) sum += x[j];
     return sum;
 }
@@ -81,19 +98,55 @@ static inline __attribute__((always_inline)) long causal_span(long count, long s
     return span < size ? span : size;
 }
 
+// Columns count…span − 1 of a row set to `value`: one vector store where the span holds a
+// vector (single stores, then vector loads that overlap them, stall the loads).
+static inline __attribute__((always_inline)) void fill_after(float *row, long count, long span, float value) {
+    if (count == span) return;
+    if (span < 16) {
+        for (long j = count; j < span; j++) row[j] = value;
+        return;
+    }
+    const int_lanes16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const lanes16 filled = value;
+    float *last = row + span - 16;
+    int_lanes16 kept = lane < (int)(count - (span - 16)), bits = (int_lanes16)load16(last);
+    store16(last, (lanes16)((bits & kept) | ((int_lanes16)filled & ~kept)));
+}
+
+// Rows a causal softmax takes through each of its passes before the next pass. One row at a
+// time, each row's maximum, exponentials, sum and scaling wait on each other and the processor
+// has little to overlap; pass by pass, the rows are independent (and in L1): measured twice
+// as fast on 128-wide blocks of 16 rows.
+enum { softmax_group = 16 };
+
 // The span's columns after i are set to −∞ first, so that they take no part in the maximum,
-// and their exponentials to 0 before the sum.
+// and their exponentials to 0 before the sum. Each row is scaled by the reciprocal of its sum.
 static inline __attribute__((always_inline)) void causal_softmax_loop(
     float *scores, long rows, long first_row, long size, long leading) {
-    for (long r = 0; r < rows; r++) {
-        float *row = scores + r * leading;
-        long count = first_row + r + 1, span = causal_span(count, size);
-        for (long j = count; j < span; j++) row[j] = -INFINITY;
-        shifted_exponentials_loop(row, row, span, row_maximum(row, span));
-        memset(row + count, 0, (size_t)(size - count) * sizeof *row);
-        float sum = row_sum(row, span);
+    for (long first = 0; first < rows; first += softmax_group) {
+        long group = rows - first < softmax_group ? rows - first : softmax_group;
+        float *block = scores + first * leading;
+        long first_count = first_row + first + 1;
+        float shift[softmax_group], scale[softmax_group];
+        for (long r = 0; r < group; r++) {
+            long count = first_count + r, span = causal_span(count, size);
+            fill_after(block + r * leading, count, span, -INFINITY);
+            shift[r] = row_maximum(block + r * leading, span);
+        }
+        for (long r = 0; r < group; r++) {
+            float *row = block + r * leading;
+            long count = first_count + r, span = causal_span(count, size);
+            shifted_exponentials_loop(row, row, span, shift[r]);
+            fill_after(row, count, span, 0);
+            for (long j = span; j < size; j++) row[j] = 0;
+        }
+        for (long r = 0; r < group; r++) scale[r] = 1 / row_sum(block + r * leading, causal_span(first_count + r, size));
+        for (long r = 0; r < group; r++) {
+            float *row = block + r * leading, factor = scale[r];
+            long span = causal_span(first_count + r, size);
 #pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < span; j++) row[j] /= sum;
+            for (long j = 0; j < span; j++) row[j] *= factor;
+        }
     }
 }
 

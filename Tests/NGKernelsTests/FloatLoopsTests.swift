@@ -93,7 +93,8 @@ import Testing
     /// than the block, counts on and off multiples of 16) against softmax in Double. With u the
     /// unit roundoff and dⱼ = xⱼ − max rounded (relative error u), each eᵈ is within
     /// (|dⱼ|/2 + 2)·2u of e^(xⱼ − max) — its argument's rounding and the exponential's 2 ulp —
-    /// the sum of n of them adds (n − 1)·u, the division u: Pⱼ is within
+    /// the sum of n of them adds (n − 1)·u (in any order), the scaling by the sum's rounded
+    /// reciprocal 2u: Pⱼ is within
     /// Pⱼ·2u·(|dⱼ|/2 + 2 + maxₖ|dₖ|/2 + 2 + n/2 + 1). The gradient, with P and dP exact, has
     /// the dot product's n·u·Σ|Pₖ·dPₖ| and two roundings of its own.
     @Test(arguments: levels)
