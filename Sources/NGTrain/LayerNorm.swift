@@ -18,6 +18,8 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
     /// `[∂γ | ∂β]` of the last backward.
     var gradient: Matrix<Scalar>
+    /// `[∂γ | ∂β]` of each block of `gradientBlock` rows, summed into `gradient`.
+    var blockGradients = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// - Throws: `invalidArgument` for a width below 1 or an ε that is not positive and finite,
     ///   or parameters larger than this machine's memory.
@@ -44,6 +46,14 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     /// No GEMM: elementwise work is not counted (see `LayerFlops`).
     public var flops: LayerFlops { LayerFlops(name: "layer norm \(width)", forward: 0, backward: 0) }
 
+    /// Rows a core takes at the least (about 16,384 values): below, one core does it all.
+    package var minimumRows: Int { Swift.max(1, (1 << 14) / width) }
+
+    /// Rows whose `[∂γ | ∂β]` the backward pass sums apart, before adding the blocks' sums in
+    /// order: the cores share the blocks, and the result has the same bits on any number of
+    /// them.
+    static var gradientBlock: Int { 128 }
+
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, width), .layerNormForward, "input")
         let (rows, width, epsilon) = (x.rows, width, epsilon)
@@ -53,9 +63,12 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
         withViews(x, weight, mutating: &output) { x, w, y in
             normalized.withMutableView { hat in
                 inverseDeviation.withMutableView { inverse in
-                    Scalar.layerNorm(
-                        x.base, rows: rows, width: width, gain: w.base, bias: w.columns(width..<2 * width).base,
-                        epsilon: epsilon, into: y.base, normalized: hat.base, inverseDeviation: inverse.base)
+                    ParallelLoop.forEachChunk(rows, minimumChunk: minimumRows) { chunk in
+                        Scalar.layerNorm(
+                            x.rows(chunk).base, rows: chunk.count, width: width, gain: w.base,
+                            bias: w.columns(width..<2 * width).base, epsilon: epsilon, into: y.rows(chunk).base,
+                            normalized: hat.rows(chunk).base, inverseDeviation: inverse.rows(chunk).base)
+                    }
                 }
             }
         }
@@ -64,13 +77,30 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(normalized.shape, .layerNormBackward, "outputGradient")
-        let (rows, width) = (dy.rows, width)
+        let (rows, width, block) = (dy.rows, width, Self.gradientBlock)
+        let blocks = Swift.max(1, (rows + block - 1) / block)
         ensureShape(&inputGradient, rows, width)
+        ensureShape(&blockGradients, blocks, 2 * width)
         withViews(dy, normalized, mutating: &inputGradient) { dy, hat, dx in
-            withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
-                Scalar.layerNormBackward(
-                    dy.base, normalized: hat.base, inverseDeviation: inverse.base, rows: rows, width: width,
-                    gain: w.base, into: dx.base, gainGradient: g.base, biasGradient: g.columns(width..<2 * width).base)
+            withViews(inverseDeviation, weight, mutating: &blockGradients) { inverse, w, sums in
+                let blocksAtLeast = Swift.max(1, minimumRows / block)
+                ParallelLoop.forEachChunk(blocks, minimumChunk: blocksAtLeast) { chunk in
+                    for b in chunk {
+                        let range = b * block..<Swift.min(rows, (b + 1) * block)
+                        let sum = sums.rows(b..<b + 1)
+                        Scalar.layerNormBackward(
+                            dy.rows(range).base, normalized: hat.rows(range).base,
+                            inverseDeviation: inverse.rows(range).base, rows: range.count, width: width, gain: w.base,
+                            into: dx.rows(range).base, gainGradient: sum.base,
+                            biasGradient: sum.columns(width..<2 * width).base)
+                    }
+                }
+            }
+        }
+        gradient.withMutableView { g in
+            blockGradients.withView { sums in
+                g.update(from: sums.rows(0..<1))
+                for b in 1..<blocks { BLAS.axpy(1, sums.rows(b..<b + 1), into: g) }
             }
         }
         return inputGradient

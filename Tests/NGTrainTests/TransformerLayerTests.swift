@@ -68,6 +68,57 @@ import Testing
         #expect(try parameterFiniteDifferenceError(norm, \.weight, input: x, upstream: g) < 1e-6)
     }
 
+    /// 300 rows of 130: two threads share the rows forward and the three blocks of the gradient
+    /// (128, 128 and 44 rows) backward. Against plain loops in Double — x̂ = (x − μ)/σ,
+    /// dx = (g − mean(g) − x̂·mean(g ⊙ x̂))/σ with g = dy ⊙ γ, dγ = Σ dy ⊙ x̂, dβ = Σ dy — and,
+    /// in Float, the same bits on one thread and on two.
+    @Test func layerNormSplitOverThreadsAndBlocksMatchesPlainLoops() throws {
+        var generator = SeededGenerator(seed: 306)
+        let (rows, width) = (300, 130)
+        let x = Matrix<Double>.random(rows: rows, columns: width, scale: 2, using: &generator)
+        let dy = Matrix<Double>.random(rows: rows, columns: width, using: &generator)
+        let weight = Matrix<Double>.random(rows: 1, columns: 2 * width, using: &generator)
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        let norm = try LayerNorm<Double>(width: width)
+        #expect(rows >= 2 * norm.minimumRows)
+        norm.weight = weight
+        let y = try norm.forward(x)
+        let dx = try norm.backward(dy)
+        var (gain, bias) = ([Double](repeating: 0, count: width), [Double](repeating: 0, count: width))
+        for r in 0..<rows {
+            let row = (0..<width).map { x[r, $0] }
+            let mean = row.reduce(0, +) / Double(width)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+            let deviation = (variance + 1e-5).squareRoot()
+            let hat = row.map { ($0 - mean) / deviation }
+            let g = (0..<width).map { dy[r, $0] * weight[0, $0] }
+            let (meanG, meanGHat) = (g.reduce(0, +) / Double(width), zip(g, hat).map(*).reduce(0, +) / Double(width))
+            for j in 0..<width {
+                #expect(abs(y[r, j] - (weight[0, j] * hat[j] + weight[0, width + j])) <= 1e-13)
+                #expect(abs(dx[r, j] - (g[j] - meanG - hat[j] * meanGHat) / deviation) <= 1e-13)
+                gain[j] += dy[r, j] * hat[j]
+                bias[j] += dy[r, j]
+            }
+        }
+        for j in 0..<width {
+            #expect(abs(norm.parameterGradient[0, j] - gain[j]) <= 1e-12)
+            #expect(abs(norm.parameterGradient[0, width + j] - bias[j]) <= 1e-12)
+        }
+
+        var results: [[Matrix<Float>]] = []
+        for threads in [1, 2] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            let norm = try LayerNorm<Float>(width: width)
+            let single = { (m: Matrix<Double>) in Matrix<Float>(rows: m.rows, columns: m.columns) { Float(m[$0, $1]) } }
+            norm.weight = single(weight)
+            let y = try norm.forward(single(x))
+            results.append([y, try norm.backward(single(dy)), norm.parameterGradient])
+        }
+        // Left set: other tests of this process may split too, which changes no result.
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        #expect(results[0] == results[1])
+    }
+
     @Test func layerNormRejectsBadSettingsAndShapes() throws {
         #expect(throws: NGError.self) { try LayerNorm<Float>(width: 0) }
         #expect(throws: NGError.self) { try LayerNorm<Float>(width: 4, epsilon: 0) }
