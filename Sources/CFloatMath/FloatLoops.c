@@ -206,6 +206,29 @@ static inline __attribute__((always_inline)) void layer_norm_backward_loop(
     }
 }
 
+// Per row: the largest logit m, e_j = e^(z_j − m) in the gradient's row and their sum s; the
+// row's loss m + log s − z_label, in double; then g_j = e_j/(s·B), and at the label
+// (e_label/s − 1)/B. Returns the sum of the rows' losses.
+static inline __attribute__((always_inline)) double softmax_cross_entropy_loop(
+    const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) {
+    double total = 0;
+    float count = (float)rows;
+    for (long r = 0; r < rows; r++) {
+        const float *z = logits + r * leading;
+        float *g = gradient + r * classes;
+        float largest = row_maximum(z, classes);
+        shifted_exponentials_loop(z, g, classes, largest);
+        float sum = row_sum(g, classes);
+        long label = labels[r];
+        total += (double)largest + log((double)sum) - (double)z[label];
+        float label_probability = g[label] / sum, scale = 1 / (sum * count);
+#pragma clang loop vectorize(assume_safety)
+        for (long j = 0; j < classes; j++) g[j] *= scale;
+        g[label] = (label_probability - 1) / count;
+    }
+    return total;
+}
+
 // One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
 // vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
 // broadcast), then 16, then one column at a time. With β = 0, C is only written.
@@ -349,6 +372,10 @@ static inline __attribute__((always_inline)) void row_products_loop(
         tile_product_loop(                                                                            \
             tile_rows_held, rows, columns, inner_begin, inner_end, a, a_row, a_inner, b, ldb, alpha, beta, c, ldc); \
     }                                                                                                 \
+    attributes static double softmax_cross_entropy_##suffix(                                          \
+        const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \
+        return softmax_cross_entropy_loop(logits, rows, classes, leading, labels, gradient);          \
+    }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
@@ -356,7 +383,7 @@ static inline __attribute__((always_inline)) void row_products_loop(
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        tile_product_##suffix, row_products_##suffix};
+        softmax_cross_entropy_##suffix, tile_product_##suffix, row_products_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -2,7 +2,7 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients — and two small products (attention's tiles, a
+/// layer normalization and their gradients, softmax cross-entropy — and two small products (attention's tiles, a
 /// weight gradient's long rows), compiled once for each x86-64 vector level (baseline SSE2,
 /// AVX2 with FMA, AVX-512) from one C source (`CFloatMath`), run at the widest level the
 /// processor and the operating system offer. Swift code is compiled for the baseline only:
@@ -116,6 +116,19 @@ public struct FloatLoops: Sendable {
     ) {
         loops.tile_product(
             rows, columns, inner.lowerBound, inner.upperBound, a, rowStride, innerStride, b, ldb, alpha, beta, c, ldc)
+    }
+
+    /// Softmax cross-entropy of `rows` rows of `classes` logits (`leadingDimension` apart)
+    /// against `labels` (each in `0..<classes`, which the caller checks): the sum of the rows'
+    /// losses `m + log Σ e^(z − m) − z_label` (m the row's largest logit; the logarithm in
+    /// Double), and the gradient of their mean, `(softmax − one-hot)/rows`, written `classes`
+    /// wide.
+    @inlinable
+    public func softmaxCrossEntropy(
+        _ logits: UnsafePointer<Float>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafePointer<Int>,
+        into gradient: UnsafeMutablePointer<Float>
+    ) -> Double {
+        loops.softmax_cross_entropy(logits, rows, classes, leadingDimension, labels, gradient)
     }
 
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n

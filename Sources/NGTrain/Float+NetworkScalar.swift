@@ -32,6 +32,15 @@ extension Float: NetworkScalar {
         FloatLoops.selected.shiftedExponentials(x, into: y, count: count, shift: shift)
     }
 
+    public static func softmaxCrossEntropy(
+        _ logits: UnsafePointer<Float>, rows: Int, classes: Int, leadingDimension: Int, labels: UnsafeBufferPointer<Int>,
+        into gradient: UnsafeMutablePointer<Float>
+    ) -> Double {
+        guard let labels = labels.baseAddress else { return 0 }
+        return FloatLoops.selected.softmaxCrossEntropy(
+            logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
+    }
+
     public static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
     ) {

@@ -89,6 +89,38 @@ import Testing
         }
     }
 
+    /// Rows of 1 to 256 classes (rows wider than the classes among them) against Double from
+    /// the same Float inputs. With u the unit roundoff and n the classes: each e^(z − m) is
+    /// within 2 ulp (4u) and their sum adds (n − 1)·u, so log Σ — and a row's loss, whose m and
+    /// z_label are exact — is within (n + 3)·u; a probability is within (n + 6)·u (the sum,
+    /// the product of the sum and B, its reciprocal, the scaling), the gradient that over B.
+    @Test(arguments: levels)
+    func softmaxCrossEntropyMatchesADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 45)
+        let u = Double(Float.ulpOfOne) / 2
+        for (rows, classes, leading) in [(1, 1, 1), (1, 7, 9), (5, 1, 1), (3, 17, 17), (33, 256, 260)] {
+            let logits = (0..<rows * leading).map { _ in Float.random(in: -8...8, using: &generator) }
+            let labels = (0..<rows).map { _ in Int.random(in: 0..<classes, using: &generator) }
+            var gradient = [Float](repeating: .nan, count: rows * classes)
+            let total = loops.softmaxCrossEntropy(
+                logits, rows: rows, classes: classes, leadingDimension: leading, labels: labels, into: &gradient)
+            var expected = 0.0
+            for r in 0..<rows {
+                let row = (0..<classes).map { Double(logits[r * leading + $0]) }
+                let largest = row.max()!
+                let sum = row.reduce(0) { $0 + exp($1 - largest) }
+                expected += largest + log(sum) - row[labels[r]]
+                for j in 0..<classes {
+                    let probability = exp(row[j] - largest) / sum
+                    let want = (probability - (j == labels[r] ? 1 : 0)) / Double(rows)
+                    let bound = Double(classes + 6) * u * max(probability, u) / Double(rows) + u * abs(want)
+                    #expect(abs(Double(gradient[r * classes + j]) - want) <= bound, "\(loops.level): [\(r), \(j)] of \(classes)")
+                }
+            }
+            #expect(abs(total - expected) <= Double(rows) * (Double(classes + 3) * u + 1e-12), "\(loops.level), \(rows) × \(classes)")
+        }
+    }
+
     /// Blocks of rows of a score matrix (a 1 × 1 one, blocks starting past row 0, rows wider
     /// than the block, counts on and off multiples of 16) against softmax in Double. With u the
     /// unit roundoff and dⱼ = xⱼ − max rounded (relative error u), each eᵈ is within

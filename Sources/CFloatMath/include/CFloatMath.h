@@ -113,6 +113,11 @@ typedef struct {
     /// the rows dγ = Σ dy ⊙ x̂ and dβ = Σ dy, overwritten.
     void (*layer_norm_backward)(const float *dy, const float *normalized, const float *inverse_deviation, long rows,
                                 long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient);
+    /// Softmax cross-entropy of `rows` rows of `classes` logits (rows `leading` apart) against
+    /// `labels`: returns the sum of the rows' losses, and writes the gradient of their mean,
+    /// (softmax − one-hot)/rows, `classes` wide.
+    double (*softmax_cross_entropy)(
+        const float *logits, long rows, long classes, long leading, const long *labels, float *gradient);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
