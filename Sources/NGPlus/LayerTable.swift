@@ -103,11 +103,20 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         let bias = try StepValidation.denseLayer(layers[i].spec, operation)
         try StepValidation.parameter(layers[i].spec, weight, "weight", operation)
         do {
-            try StepValidation.denseStep(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
+            try StepValidation.denseShapes(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
             if skipsDroppedObservation(i) { return }
-            try layers[i].stage(
-                .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, refresh: nil,
-                index: i, settings, operation)
+            do {
+                try layers[i].stage(
+                    .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, refresh: nil,
+                    index: i, settings, operation)
+            } catch {
+                // Every value of X and dY enters a product of the step (NaN·0 and ∞·0 are NaN), so
+                // a non-finite one makes a non-finite new weight, which the stage refuses: the
+                // inputs are scanned only then, to name them in the error — not every step,
+                // where the scan was a pass over B·(n + m) values beside a GEMM over them.
+                try StepValidation.denseValues(inputs: inputs, outputGradients: outputGradients, operation)
+                throw error
+            }
             layers[i].commit(weight: &weight)
         } catch {
             guard skips(error) else { throw error }

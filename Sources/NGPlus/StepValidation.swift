@@ -30,16 +30,24 @@ enum StepValidation {
         return bias
     }
 
-    /// A dense layer's inputs (B × n) and output gradients (B × m), finite.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func denseStep<Scalar: BLASScalar>(
+    /// A dense layer's inputs (B × n) and output gradients (B × m) have the layer's shapes.
+    /// Their values are scanned only when the step fails (`denseValues`).
+    static func denseShapes<Scalar: BLASScalar>(
         _ spec: LayerSpec, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
     ) throws(NGError) {
         guard case let .dense(outputs, inputsCount, _) = spec else { return }
         try inputs.requireNonEmpty(operation, "inputs")
         try inputs.requireShape(Shape(inputs.rows, inputsCount), operation, "inputs")
         try outputGradients.requireShape(Shape(inputs.rows, outputs), operation, "outputGradients")
+    }
+
+    /// A dense layer's inputs and output gradients are finite: `nonFinite` naming the first
+    /// value that is not.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func denseValues<Scalar: BLASScalar>(
+        inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws(NGError) {
         try inputs.requireFinite(operation, "inputs")
         try outputGradients.requireFinite(operation, "outputGradients")
     }

@@ -50,6 +50,23 @@ import Testing
             try optimizer.step(layer, weight: &weight, gradient: nanGradient)
         }
 
+        // A dense step's non-finite inputs or output gradients, named by the error (they are
+        // scanned when the step fails), with nothing changed.
+        let stepOperation = NGError.Operation(stringLiteral: "\(operationPrefix(O.self)).step")
+        var (nanX, infDY) = (x, dy)
+        nanX[3, 4] = .nan
+        infDY[7, 0] = -.infinity
+        let (refusedState, refusedWeight) = (optimizer.stateBytes(), weight)
+        for (inputs, outputGradients, argument, row, column) in [
+            (nanX, dy, "inputs", 3, 4), (x, infDY, "outputGradients", 7, 0), (nanX, infDY, "inputs", 3, 4),
+        ] {
+            #expect(throws: NGError.nonFinite(operation: stepOperation, argument: argument, row: row, column: column)) {
+                try optimizer.step(layer, weight: &weight, inputs: inputs, outputGradients: outputGradients)
+            }
+            #expect(optimizer.stateBytes() == refusedState)
+            #expect(weight.elements == refusedWeight.elements)
+        }
+
         optimizer.nonFinitePolicy = .skipStep
         let before = optimizer.stateBytes()
         let weightBefore = weight
@@ -67,13 +84,17 @@ import Testing
         if optimizer.usesObservation(layer) { try optimizer.observe(layer, inputs: x, outputGradients: dy) }
         try optimizer.step(layer, weight: &weight, inputs: huge, outputGradients: hugeDY)
         try expectSkipped(2, "an overflowing fused step")
+        // NaN inputs of a dense step.
+        if optimizer.usesObservation(layer) { try optimizer.observe(layer, inputs: x, outputGradients: dy) }
+        try optimizer.step(layer, weight: &weight, inputs: nanX, outputGradients: dy)
+        try expectSkipped(3, "NaN inputs")
         // A NaN observation, where the step uses one: dropped, and the coming step skipped.
         if optimizer.usesObservation(layer) {
             var nanX = x
             nanX[0, 0] = .infinity
             try optimizer.observe(layer, inputs: nanX, outputGradients: dy)
             try optimizer.step(layer, weight: &weight, inputs: x, outputGradients: dy)
-            try expectSkipped(3, "a step after a non-finite observation")
+            try expectSkipped(4, "a step after a non-finite observation")
         }
         // A NaN weight is damage, not an overflow: it still throws.
         var nanWeight = weight
