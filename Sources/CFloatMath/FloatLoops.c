@@ -229,6 +229,50 @@ static inline __attribute__((always_inline)) double softmax_cross_entropy_loop(
     return total;
 }
 
+// The input plane of (sample, channel): sample-major (channel_major_batch 0) or channel-major.
+static inline __attribute__((always_inline)) long pooling_plane(
+    long sample, long channel, long channels, long channel_major_batch) {
+    return channel_major_batch > 0 ? channel * channel_major_batch + sample : sample * channels + channel;
+}
+
+// 2×2 max pooling of samples first…first + samples − 1, plane by plane into a sample-major
+// output. Each window's maximum by selects, not branches (which of four values is largest is
+// a coin toss a branch predictor loses): the first of equal values in the order top-left,
+// top-right, bottom-left, bottom-right; its offset in the whole input kept, or −1 where a
+// rectified output is 0.
+static inline __attribute__((always_inline)) void max_pool_loop(
+    const float *x, long channels, long height, long width, long channel_major_batch, long first, long samples,
+    int rectify, float *y, int32_t *argmax) {
+    long oh = height / 2, ow = width / 2;
+    for (long sample = first; sample < first + samples; sample++) {
+        for (long channel = 0; channel < channels; channel++) {
+            long input = pooling_plane(sample, channel, channels, channel_major_batch) * height * width;
+            long output = (sample * channels + channel) * oh * ow;
+            for (long oy = 0; oy < oh; oy++) {
+                const float *top = x + input + 2 * oy * width, *bottom = top + width;
+                int32_t row = (int32_t)(input + 2 * oy * width);
+                float *out = y + output + oy * ow;
+                int32_t *at = argmax + output + oy * ow;
+                for (long ox = 0; ox < ow; ox++) {
+                    int32_t offset = row + 2 * (int32_t)ox, best = offset;
+                    float value = top[2 * ox], candidate = top[2 * ox + 1];
+                    best = candidate > value ? offset + 1 : best;
+                    value = candidate > value ? candidate : value;
+                    candidate = bottom[2 * ox];
+                    best = candidate > value ? offset + (int32_t)width : best;
+                    value = candidate > value ? candidate : value;
+                    candidate = bottom[2 * ox + 1];
+                    best = candidate > value ? offset + (int32_t)width + 1 : best;
+                    value = candidate > value ? candidate : value;
+                    int passes = !rectify || value > 0;
+                    out[ox] = passes ? value : 0;
+                    at[ox] = passes ? best : -1;
+                }
+            }
+        }
+    }
+}
+
 // One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
 // vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
 // broadcast), then 16, then one column at a time. With β = 0, C is only written.
@@ -376,6 +420,11 @@ static inline __attribute__((always_inline)) void row_products_loop(
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \
         return softmax_cross_entropy_loop(logits, rows, classes, leading, labels, gradient);          \
     }                                                                                                 \
+    attributes static void max_pool_##suffix(                                                         \
+        const float *x, long channels, long height, long width, long channel_major_batch, long first, long samples, \
+        int rectify, float *y, int32_t *argmax) {                                                     \
+        max_pool_loop(x, channels, height, width, channel_major_batch, first, samples, rectify, y, argmax); \
+    }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
@@ -383,7 +432,7 @@ static inline __attribute__((always_inline)) void row_products_loop(
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        softmax_cross_entropy_##suffix, tile_product_##suffix, row_products_##suffix};
+        softmax_cross_entropy_##suffix, max_pool_##suffix, tile_product_##suffix, row_products_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

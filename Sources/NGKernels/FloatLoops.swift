@@ -2,10 +2,10 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients, softmax cross-entropy — and two small products (attention's tiles, a
-/// weight gradient's long rows), compiled once for each x86-64 vector level (baseline SSE2,
-/// AVX2 with FMA, AVX-512) from one C source (`CFloatMath`), run at the widest level the
-/// processor and the operating system offer. Swift code is compiled for the baseline only:
+/// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling — and two
+/// small products (attention's tiles, a weight gradient's long rows), compiled once for each
+/// x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
+/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline only:
 /// four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
 /// `FloatLoopsTests` and `FloatTileProductTests` check. Double's loops stay generic Swift (see
 /// `NetworkKernels`).
@@ -129,6 +129,20 @@ public struct FloatLoops: Sendable {
         into gradient: UnsafeMutablePointer<Float>
     ) -> Double {
         loops.softmax_cross_entropy(logits, rows, classes, leadingDimension, labels, gradient)
+    }
+
+    /// 2×2 max pooling of samples `samples` (see `ngplus_float_loops.max_pool`): `channels`
+    /// planes of `height × width` per sample, channel-major when `channelMajorBatch` is set,
+    /// into a sample-major output, each maximum's input offset (or −1 where `rectify` makes
+    /// the output 0) in `argmax`.
+    @inlinable
+    public func maxPool(
+        _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, channelMajorBatch: Int?, samples: Range<Int>,
+        rectify: Bool, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+    ) {
+        loops.max_pool(
+            x, channels, height, width, channelMajorBatch ?? 0, samples.lowerBound, samples.count, rectify ? 1 : 0, y,
+            argmax)
     }
 
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n

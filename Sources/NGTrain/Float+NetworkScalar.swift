@@ -41,6 +41,15 @@ extension Float: NetworkScalar {
             logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
     }
 
+    public static func maxPool(
+        _ x: UnsafePointer<Float>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
+        into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+    ) {
+        FloatLoops.selected.maxPool(
+            x, channels: layout.channels, height: layout.height, width: layout.width,
+            channelMajorBatch: layout.channelMajorBatch, samples: samples, rectify: rectify, into: y, argmax: argmax)
+    }
+
     public static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int
     ) {

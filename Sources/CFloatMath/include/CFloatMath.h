@@ -118,6 +118,14 @@ typedef struct {
     /// (softmax − one-hot)/rows, `classes` wide.
     double (*softmax_cross_entropy)(
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient);
+    /// 2×2 max pooling (stride 2) of samples first…first + samples − 1: `channels` planes of
+    /// `height × width` (even) per sample, sample-major (`channel_major_batch` 0) or
+    /// channel-major (plane of sample i, channel o at o·batch + i), into a sample-major output
+    /// of `channels` planes of (height/2) × (width/2). `argmax` gets each maximum's offset in
+    /// the whole input (the first of equal values: top-left, top-right, bottom-left,
+    /// bottom-right), or −1 where `rectify` makes the output 0 (a maximum not above 0).
+    void (*max_pool)(const float *x, long channels, long height, long width, long channel_major_batch, long first,
+                     long samples, int rectify, float *y, int32_t *argmax);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
