@@ -273,6 +273,47 @@ static inline __attribute__((always_inline)) void max_pool_loop(
     }
 }
 
+// One Adam update of `count` values: m′ = β₁·m + (1 − β₁)·g and v′ = β₂·v + (1 − β₂)·g² into
+// new buffers, the step (m′·c₁)/(√(v′·c₂) + ε) (c the inverse bias corrections) written over
+// g, or with a weight given, w′ = keep·w − rate·step into `new_weight` instead. Returns whether
+// every new value is finite: x − x is +0 (no bits set) for a finite x and NaN otherwise, and
+// an OR of bits vectorizes where a float sum would not (reordering it changes its rounding).
+// At the level's width, with its square root and division (Swift's baseline runs them four
+// lanes at a time: 1.9 ns a value).
+static inline __attribute__((always_inline)) int adam_update_loop(
+    float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2,
+    float correction1, float correction2, float epsilon, const float *weight, float *new_weight, float keep,
+    float rate) {
+    float keep1 = 1 - beta1, keep2 = 1 - beta2;
+    uint32_t nonfinite = 0;
+    if (weight) {
+#pragma clang loop vectorize(assume_safety)
+        for (long i = 0; i < count; i++) {
+            float gradient = g[i], first = beta1 * m[i] + keep1 * gradient;
+            float second = beta2 * v[i] + keep2 * gradient * gradient;
+            m_new[i] = first;
+            v_new[i] = second;
+            float next = keep * weight[i] - rate * ((first * correction1) / (__builtin_elementwise_sqrt(second * correction2) + epsilon));
+            new_weight[i] = next;
+            nonfinite |= ngplus_float_bits(first - first) | ngplus_float_bits(second - second) |
+                         ngplus_float_bits(next - next);
+        }
+    } else {
+#pragma clang loop vectorize(assume_safety)
+        for (long i = 0; i < count; i++) {
+            float gradient = g[i], first = beta1 * m[i] + keep1 * gradient;
+            float second = beta2 * v[i] + keep2 * gradient * gradient;
+            m_new[i] = first;
+            v_new[i] = second;
+            float step = (first * correction1) / (__builtin_elementwise_sqrt(second * correction2) + epsilon);
+            g[i] = step;
+            nonfinite |= ngplus_float_bits(first - first) | ngplus_float_bits(second - second) |
+                         ngplus_float_bits(step - step);
+        }
+    }
+    return nonfinite == 0;
+}
+
 // One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
 // vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
 // broadcast), then 16, then one column at a time. With β = 0, C is only written.
@@ -425,6 +466,13 @@ static inline __attribute__((always_inline)) void row_products_loop(
         int rectify, float *y, int32_t *argmax) {                                                     \
         max_pool_loop(x, channels, height, width, channel_major_batch, first, samples, rectify, y, argmax); \
     }                                                                                                 \
+    attributes static int adam_update_##suffix(                                                       \
+        float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2, \
+        float correction1, float correction2, float epsilon, const float *weight, float *new_weight, float keep, \
+        float rate) {                                                                                 \
+        return adam_update_loop(g, m, v, m_new, v_new, count, beta1, beta2, correction1, correction2, epsilon, \
+                                weight, new_weight, keep, rate);                                      \
+    }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
@@ -432,7 +480,8 @@ static inline __attribute__((always_inline)) void row_products_loop(
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        softmax_cross_entropy_##suffix, max_pool_##suffix, tile_product_##suffix, row_products_##suffix};
+        softmax_cross_entropy_##suffix, max_pool_##suffix, adam_update_##suffix, tile_product_##suffix,        \
+        row_products_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -2,8 +2,8 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling — and two
-/// small products (attention's tiles, a weight gradient's long rows), compiled once for each
+/// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling, Adam's
+/// update — and two small products (attention's tiles, a weight gradient's long rows), compiled once for each
 /// x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
 /// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline only:
 /// four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
@@ -143,6 +143,23 @@ public struct FloatLoops: Sendable {
         loops.max_pool(
             x, channels, height, width, channelMajorBatch ?? 0, samples.lowerBound, samples.count, rectify ? 1 : 0, y,
             argmax)
+    }
+
+    /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract
+    /// it keeps): the new moments into `intoFirst` and `intoSecond`, the step over `gradient`
+    /// or, with `weightUpdate`, the new weight. `correction1` and `correction2` are the bias
+    /// corrections. Returns whether every new value is finite.
+    @inlinable
+    public func adamUpdate(
+        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>, secondMoment: UnsafePointer<Float>,
+        intoFirst: UnsafeMutablePointer<Float>, intoSecond: UnsafeMutablePointer<Float>, count: Int,
+        beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
+        weightUpdate: FusedWeightUpdate<Float>?
+    ) -> Bool {
+        loops.adam_update(
+            gradient, firstMoment, secondMoment, intoFirst, intoSecond, count, beta1, beta2, 1 / correction1,
+            1 / correction2, epsilon, weightUpdate?.weight, weightUpdate?.newWeight, weightUpdate?.keep ?? 1,
+            weightUpdate?.rate ?? 0) != 0
     }
 
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n

@@ -121,6 +121,69 @@ import Testing
         }
     }
 
+    /// Adam's update of 1 to 1,000 values (the vector loops' tails), with the step written over
+    /// the gradient and fused into a weight, against Double from the same Float inputs. With u
+    /// the unit roundoff: m′ (two products and a sum) is within 2u·(β₁|m| + (1 − β₁)|g|), v′
+    /// within 3u of its terms (all positive); the step s = m′c₁/(√(v′c₂) + ε) carries m′'s error
+    /// times c₁/d and its own relative 8u (the rounded inverse corrections, the products, the
+    /// root, the sum d, the division);
+    /// w′ = keep·w − rate·s carries rate times that, and 2u of its terms. A NaN gradient is
+    /// reported.
+    @Test(arguments: levels)
+    func adamUpdateMatchesADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 47)
+        let u = Double(Float.ulpOfOne) / 2
+        let (beta1, beta2, epsilon, keep, rate): (Float, Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.999, 1e-3)
+        let (correction1, correction2): (Float, Float) = (0.271, 0.00299)
+        for count in Array(1...33) + [1000] {
+            let g = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+            let m = (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &generator) }
+            let v = (0..<count).map { _ in Float.random(in: 0...0.01, using: &generator) }
+            let w = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+            var (mNew, vNew, newWeight) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count),
+                                           [Float](repeating: .nan, count: count))
+            var step = g
+            #expect(loops.adamUpdate(
+                gradient: &step, firstMoment: m, secondMoment: v, intoFirst: &mNew, intoSecond: &vNew, count: count,
+                beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon,
+                weightUpdate: nil))
+            var unchanged = g
+            let fusedFinite = w.withUnsafeBufferPointer { w in
+                newWeight.withUnsafeMutableBufferPointer { target in
+                    loops.adamUpdate(
+                        gradient: &unchanged, firstMoment: m, secondMoment: v, intoFirst: &mNew, intoSecond: &vNew,
+                        count: count, beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2,
+                        epsilon: epsilon,
+                        weightUpdate: FusedWeightUpdate(weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate))
+                }
+            }
+            #expect(fusedFinite)
+            #expect(unchanged == g)
+            let (b1, b2, c1, c2) = (Double(beta1), Double(beta2), 1 / Double(correction1), 1 / Double(correction2))
+            let (keep1, keep2) = (Double(1 - beta1), Double(1 - beta2))
+            for i in 0..<count {
+                let (gi, mi, vi) = (Double(g[i]), Double(m[i]), Double(v[i]))
+                let first = b1 * mi + keep1 * gi, second = b2 * vi + keep2 * gi * gi
+                let firstBound = 2 * u * (b1 * abs(mi) + keep1 * abs(gi))
+                #expect(abs(Double(mNew[i]) - first) <= firstBound, "\(loops.level): m′[\(i)] of \(count)")
+                #expect(abs(Double(vNew[i]) - second) <= 3 * u * second, "\(loops.level): v′[\(i)] of \(count)")
+                let denominator = (second * c2).squareRoot() + Double(epsilon)
+                let want = first * c1 / denominator
+                let stepBound = firstBound * c1 / denominator + 8 * u * abs(want)
+                #expect(abs(Double(step[i]) - want) <= stepBound, "\(loops.level): step[\(i)] of \(count)")
+                let weight = Double(keep) * Double(w[i]) - Double(rate) * want
+                let weightBound = Double(rate) * stepBound + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(loops.level): w′[\(i)] of \(count)")
+            }
+            var nan = g
+            nan[count / 2] = .nan
+            #expect(!loops.adamUpdate(
+                gradient: &nan, firstMoment: m, secondMoment: v, intoFirst: &mNew, intoSecond: &vNew, count: count,
+                beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon,
+                weightUpdate: nil))
+        }
+    }
+
     /// 2×2 max pooling of samples 1…2 of 4 (3 channels of 4 × 6, and of 2 × 2), sample-major
     /// and channel-major, rectified or not, on values drawn from a few levels (ties), against a
     /// plain-loop reference: exact, as a maximum is; the first of equal values wins; the other

@@ -126,6 +126,13 @@ typedef struct {
     /// bottom-right), or −1 where `rectify` makes the output 0 (a maximum not above 0).
     void (*max_pool)(const float *x, long channels, long height, long width, long channel_major_batch, long first,
                      long samples, int rectify, float *y, int32_t *argmax);
+    /// One Adam update: m′ = β₁·m + (1 − β₁)·g, v′ = β₂·v + (1 − β₂)·g² into `m_new` and
+    /// `v_new`; the step (m′·c₁)/(√(v′·c₂) + ε), c₁ and c₂ the inverse bias corrections,
+    /// written over g — or, when `weight` is not NULL, w′ = keep·w − rate·step written into
+    /// `new_weight` (g unchanged). Returns 1 when every new value is finite.
+    int (*adam_update)(float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1,
+                       float beta2, float correction1, float correction2, float epsilon, const float *weight,
+                       float *new_weight, float keep, float rate);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
