@@ -49,17 +49,21 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         input = x
         guard batch > 0 else { return output }
         withViews(x, weight, mutating: &output) { x, w, y in
-            // Y starts as the bias in every row — one strided AXPY into the first row, then
-            // copies that double the rows filled — and the GEMM adds X·Wᵀ (β = 1): no pass
-            // that zeroes Y and no AXPY call a row.
+            // Y starts as the bias in every row — one strided AXPY into the first row, then,
+            // split over the cores, copies that double each thread's rows filled — and the
+            // GEMM adds X·Wᵀ (β = 1): no pass that zeroes Y and no AXPY call a row.
             let first = y.rows(0..<1)
             first.zero()
             BLAS.axpy(1, w.columns(n..<n + 1), into: first)
-            var filled = 1
-            while filled < batch {
-                let count = Swift.min(filled, batch - filled)
-                y.rows(filled..<filled + count).update(from: y.rows(0..<count).readOnly)
-                filled += count
+            ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(1, (1 << 14) / m)) { rows in
+                let block = y.rows(rows)
+                if rows.lowerBound > 0 { block.rows(0..<1).update(from: first.readOnly) }
+                var filled = 1
+                while filled < rows.count {
+                    let count = Swift.min(filled, rows.count - filled)
+                    block.rows(filled..<filled + count).update(from: block.rows(0..<count).readOnly)
+                    filled += count
+                }
             }
             BLAS.gemm(x, w.columns(0..<n), transposeB: true, beta: 1, into: y)
         }

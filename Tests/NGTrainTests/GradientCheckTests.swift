@@ -96,6 +96,25 @@ func containedParameterErrors(
         #expect(error < 1e-7)
     }
 
+    /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows, the last
+    /// with its bias rows filled by two threads (130 outputs: 126 rows a thread at least).
+    @Test(arguments: [1, 3, 301])
+    func denseForwardMatchesAPlainLoop(batch: Int) throws {
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)   // left set, as other tests do
+        var generator = SeededGenerator(seed: 207)
+        let (inputs, outputs) = (7, 130)
+        let layer = try Dense<Double>(inputs: inputs, outputs: outputs, using: &generator)
+        layer.weight = Matrix.random(rows: outputs, columns: inputs + 1, using: &generator)
+        let x = Matrix<Double>.random(rows: batch, columns: inputs, using: &generator)
+        let y = try layer.forward(x)
+        for i in 0..<batch {
+            for o in 0..<outputs {
+                let want = (0..<inputs).reduce(layer.weight[o, inputs]) { $0 + x[i, $1] * layer.weight[o, $1] }
+                #expect(abs(y[i, o] - want) <= 1e-13, "row \(i), output \(o)")
+            }
+        }
+    }
+
     @Test func conv2dInputAndWeightGradientsMatchFiniteDifferences() throws {
         var generator = SeededGenerator(seed: 202)
         let geometry = try ConvGeometry(inChannels: 2, height: 5, width: 4, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1)
