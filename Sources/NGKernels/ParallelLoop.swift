@@ -23,9 +23,19 @@ package enum ParallelLoop {
     /// that writes only inside its own range needs no synchronization.
     @inlinable
     package static func forEachChunk(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-        let workers = Swift.min(threadCount, count / Swift.max(1, minimumChunk))
+        forEachNumberedChunk(count, minimumChunk: minimumChunk, maximumChunks: Int.max) { _, chunk in body(chunk) }
+    }
+
+    /// `forEachChunk` with at most `maximumChunks` chunks, each called with its number
+    /// (0..<maximumChunks): the index of a workspace of its own, which the caller sized for
+    /// `maximumChunks` before the call (the thread count may change meanwhile).
+    @inlinable
+    package static func forEachNumberedChunk(
+        _ count: Int, minimumChunk: Int, maximumChunks: Int, _ body: (_ number: Int, Range<Int>) -> Void
+    ) {
+        let workers = Swift.min(threadCount, count / Swift.max(1, minimumChunk), maximumChunks)
         guard workers > 1 else {
-            if count > 0 { body(0..<count) }
+            if count > 0 { body(0, 0..<count) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
@@ -33,7 +43,7 @@ package enum ParallelLoop {
             // shared across threads by this contract, which the type system cannot state.
             nonisolated(unsafe) let chunk = escapable
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                chunk((count * worker / workers)..<(count * (worker + 1) / workers))
+                chunk(worker, (count * worker / workers)..<(count * (worker + 1) / workers))
             }
         }
     }

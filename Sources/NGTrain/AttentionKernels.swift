@@ -7,24 +7,26 @@ import NGPlus
 /// `rowBlock` query rows (or keys), each against the keys up to the block's last row only.
 ///
 /// Layouts, per sequence s and head h (d = width/heads): Q, K and V are columns h·d…, width +
-/// h·d… and 2·width + h·d… of the token rows `[Q | K | V]` (3·width apart); P (and dP, dS) are
-/// T × T, one pair after another; `transposed` holds one head's Kᵀ (forward) or Vᵀ (backward),
-/// d × T, a pair after another. Entries of P and dS right of a block's last key are never
-/// written, nor read.
+/// h·d… and 2·width + h·d… of the token rows `[Q | K | V]` (3·width apart); P is T × T, one
+/// pair after another (the backward pass reads it). dP and dS (T × T) and a head's Kᵀ
+/// (forward) or Vᵀ (backward, d × T) live only while their pair is worked on: one workspace
+/// per thread (`slots` of each, a thread's after another), which stays in cache from pair to
+/// pair — a slab per pair went to memory and back, 4 MB of dS a layer at the language model's
+/// shapes. Entries of P and dS right of a block's last key are never written, nor read.
 extension NetworkKernels {
     /// Forward: per block of query rows, `S = Q·Kᵀ/√d` against the keys up to the block's last
     /// row, the causal softmax in place (P), and `O = P·V`.
     static func causalAttention<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, sequences: Int, length t: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>,
+        probabilities: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, slots: Int,
         into output: UnsafeMutablePointer<Scalar>
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        forEachHead(sequences: sequences, length: t, heads: heads, width: width) { pair, head, headOutput in
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) { slot, pair, head, headOutput in
             let q = x + head
             let (k, v) = (q + width, q + 2 * width)
-            let (p, keysT, o) = (probabilities + pair * t * t, transposed + pair * d * t, output + headOutput)
+            let (p, keysT, o) = (probabilities + pair * t * t, transposed + slot * d * t, output + headOutput)
             transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
             for first in stride(from: 0, to: t, by: rowBlock) {
                 let (rows, scores) = (Swift.min(rowBlock, t - first), p + first * t)
@@ -46,15 +48,15 @@ extension NetworkKernels {
     /// the diagonal): `dV = Pᵀ·dO` and `dK = dSᵀ·Q/√d`, each written once.
     static func causalAttentionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, probabilities: UnsafePointer<Scalar>,
-        scoreGradients: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, sequences: Int,
-        length t: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Scalar>
+        scoreGradients: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, slots: Int,
+        sequences: Int, length t: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Scalar>
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        forEachHead(sequences: sequences, length: t, heads: heads, width: width) { pair, head, headOutput in
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) { slot, pair, head, headOutput in
             let (q, dq, dO) = (x + head, dx + head, dy + headOutput)
             let (k, v, dk, dv) = (q + width, q + 2 * width, dq + width, dq + 2 * width)
-            let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + pair * t * t, transposed + pair * d * t)
+            let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + slot * t * t, transposed + slot * d * t)
             transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
             for first in stride(from: 0, to: t, by: rowBlock) {
                 let rows = Swift.min(rowBlock, t - first)
@@ -81,18 +83,19 @@ extension NetworkKernels {
         }
     }
 
-    /// Calls `body` for every (sequence, head) pair, the pairs shared by the cores, with the
-    /// pair's index, the offset of its Q columns in the token rows `[Q | K | V]` and that of its
-    /// columns in a `width`-wide output.
+    /// Calls `body` for every (sequence, head) pair, the pairs shared by at most `slots`
+    /// threads, with the thread's workspace slot, the pair's index, the offset of its Q columns
+    /// in the token rows `[Q | K | V]` and that of its columns in a `width`-wide output.
     @inline(__always)
     static func forEachHead(
-        sequences: Int, length t: Int, heads: Int, width: Int, _ body: (_ pair: Int, _ head: Int, _ output: Int) -> Void
+        sequences: Int, length t: Int, heads: Int, width: Int, slots: Int,
+        _ body: (_ slot: Int, _ pair: Int, _ head: Int, _ output: Int) -> Void
     ) {
         let d = width / heads
-        ParallelLoop.forEachChunk(sequences * heads, minimumChunk: 1) { pairs in
+        ParallelLoop.forEachNumberedChunk(sequences * heads, minimumChunk: 1, maximumChunks: slots) { slot, pairs in
             for pair in pairs {
                 let (s, h) = pair.quotientAndRemainder(dividingBy: heads)
-                body(pair, s * t * 3 * width + h * d, s * t * width + h * d)
+                body(slot, pair, s * t * 3 * width + h * d, s * t * width + h * d)
             }
         }
     }

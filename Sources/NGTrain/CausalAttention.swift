@@ -25,9 +25,10 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     /// P of every sequence and head, T × T each, stacked: (B·heads·T) × T. Only the blocks
     /// the forward pass computes are written (the rest is never read).
     var probabilities = Matrix<Scalar>(rows: 0, columns: 0)
-    /// dP, then dS, laid out as `probabilities`.
+    /// dP, then dS, of the pair a thread works on: T × T a thread, stacked.
     var scoreGradients = Matrix<Scalar>(rows: 0, columns: 0)
-    /// Every pair's Kᵀ (forward) or Vᵀ (backward), d × T each: the tile products read B by rows.
+    /// The Kᵀ (forward) or Vᵀ (backward) of the pair a thread works on, d × T a thread: the
+    /// tile products read B by rows.
     var transposedHeads = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -80,17 +81,15 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
             x.rows % sequenceLength == 0, "input", "\(x.rows) token rows are not whole sequences of \(sequenceLength)")
         let (t, sequences) = (sequenceLength, x.rows / sequenceLength)
         if probabilities.rows != sequences * heads * t {
-            // P and its gradient for every sequence and head, 2·heads·T values per token row,
-            // and the heads' transposed keys or values, width per token row.
+            // P for every sequence and head, heads·T values per token row.
             try MemoryRequirement.of(
-                "the attention probabilities of \(sequences) sequences, their gradients and transposed heads",
-                elements: Double(x.rows) * (2 * Double(heads * t) + Double(width)), Scalar.self
+                "the attention probabilities of \(sequences) sequences",
+                elements: Double(x.rows) * Double(heads * t), Scalar.self
             ).check(.causalAttentionForward, argument: "input")
         }
         ensureShape(&output, x.rows, width)
         ensureShape(&probabilities, sequences * heads * t, t)
-        ensureShape(&scoreGradients, sequences * heads * t, t)
-        ensureShape(&transposedHeads, sequences * heads * headWidth, t)
+        let slots = ensureWorkspaces()
         input = x
         let (heads, width, rowBlock) = (heads, width, rowBlock)
         x.withView { x in
@@ -99,7 +98,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
                     transposedHeads.withMutableView { transposed in
                         Scalar.causalAttention(
                             x.base, sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock,
-                            probabilities: p.base, transposed: transposed.base, into: out.base)
+                            probabilities: p.base, transposed: transposed.base, slots: slots, into: out.base)
                     }
                 }
             }
@@ -107,19 +106,29 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         return output
     }
 
+    /// A dP/dS block and a transposed head for each thread the passes may use; returns how
+    /// many threads that is.
+    func ensureWorkspaces() -> Int {
+        let slots = ParallelLoop.threadCount
+        ensureShape(&scoreGradients, slots * sequenceLength, sequenceLength)
+        ensureShape(&transposedHeads, slots * headWidth, sequenceLength)
+        return slots
+    }
+
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(Shape(input.rows, width), .causalAttentionBackward, "outputGradient")
         let (t, sequences) = (sequenceLength, input.rows / sequenceLength)
         let (heads, width, rowBlock) = (heads, width, rowBlock)
         ensureShape(&inputGradient, input.rows, 3 * width)
+        let slots = ensureWorkspaces()
         withViews(input, dy, mutating: &inputGradient) { x, dy, dx in
             probabilities.withView { p in
                 scoreGradients.withMutableView { dp in
                     transposedHeads.withMutableView { transposed in
                         Scalar.causalAttentionBackward(
                             x.base, outputGradient: dy.base, probabilities: p.base, scoreGradients: dp.base,
-                            transposed: transposed.base, sequences: sequences, length: t, heads: heads, width: width,
-                            rowBlock: rowBlock, into: dx.base)
+                            transposed: transposed.base, slots: slots, sequences: sequences, length: t, heads: heads,
+                            width: width, rowBlock: rowBlock, into: dx.base)
                     }
                 }
             }

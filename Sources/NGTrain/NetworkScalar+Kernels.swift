@@ -60,24 +60,24 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>,
+        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int,
         into output: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.causalAttention(
             x, sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock,
-            probabilities: probabilities, transposed: transposed, into: output)
+            probabilities: probabilities, transposed: transposed, slots: slots, into: output)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func causalAttentionBackward(
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
-        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, sequences: Int, length: Int,
-        heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>
+        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int, sequences: Int,
+        length: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.causalAttentionBackward(
             x, outputGradient: dy, probabilities: probabilities, scoreGradients: scoreGradients, transposed: transposed,
-            sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock, into: dx)
+            slots: slots, sequences: sequences, length: length, heads: heads, width: width, rowBlock: rowBlock, into: dx)
     }
 
     @_specialize(where Self == Float)

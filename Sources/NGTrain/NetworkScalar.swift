@@ -90,13 +90,13 @@ public protocol NetworkScalar: BLASScalar {
     /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
     static func causalAttention(
         _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>,
+        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int,
         into output: UnsafeMutablePointer<Self>)
     /// Its backward pass (see `NetworkKernels.causalAttentionBackward`).
     static func causalAttentionBackward(
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
-        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, sequences: Int, length: Int,
-        heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>)
+        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int, sequences: Int,
+        length: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,

@@ -20,6 +20,32 @@ import Testing
         }
     }
 
+    /// Numbered chunks: no more than asked, each number once and below the maximum, the
+    /// chunks still covering the range in order of their numbers.
+    @Test func numberedChunksHaveDistinctNumbersBelowTheMaximum() {
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        for count in [0, 1, 5, 64] {
+            for maximum in [1, 2, 8] {
+                let slots = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: maximum)
+                defer { slots.deallocate() }
+                slots.initialize(repeating: nil)
+                let calls = Atomic<Int>(0)
+                ParallelLoop.forEachNumberedChunk(count, minimumChunk: 1, maximumChunks: maximum) { number, chunk in
+                    precondition(number >= 0 && number < maximum, "chunk number \(number) of at most \(maximum)")
+                    _ = calls.add(1, ordering: .relaxed)
+                    slots[number] = chunk
+                }
+                let chunks = slots.compactMap { $0 }
+                let label = Comment(rawValue: "count \(count) maximum \(maximum): \(chunks)")
+                #expect(chunks.count == calls.load(ordering: .relaxed), label)
+                #expect(chunks.count <= maximum, label)
+                #expect(chunks.first?.lowerBound ?? 0 == 0, label)
+                #expect(chunks.last?.upperBound ?? 0 == count, label)
+                #expect(zip(chunks, chunks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, label)
+            }
+        }
+    }
+
     /// The chunks `forEachChunk` calls its body with, in order. Each call claims a slot with an
     /// atomic counter and writes only that slot; the call's return orders those writes before
     /// the reads here. (A `Mutex` would do as well, but the thread sanitizer cannot see its
