@@ -286,30 +286,24 @@ static inline __attribute__((always_inline)) int adam_update_loop(
     float rate) {
     float keep1 = 1 - beta1, keep2 = 1 - beta2;
     uint32_t nonfinite = 0;
-    if (weight) {
+    // The step goes over g, or into the new weight: `weight` is the same on every iteration,
+    // and the compiler makes two loops of this one.
 #pragma clang loop vectorize(assume_safety)
-        for (long i = 0; i < count; i++) {
-            float gradient = g[i], first = beta1 * m[i] + keep1 * gradient;
-            float second = beta2 * v[i] + keep2 * gradient * gradient;
-            m_new[i] = first;
-            v_new[i] = second;
-            float next = keep * weight[i] - rate * ((first * correction1) / (__builtin_elementwise_sqrt(second * correction2) + epsilon));
-            new_weight[i] = next;
-            nonfinite |= ngplus_float_bits(first - first) | ngplus_float_bits(second - second) |
-                         ngplus_float_bits(next - next);
-        }
-    } else {
-#pragma clang loop vectorize(assume_safety)
-        for (long i = 0; i < count; i++) {
-            float gradient = g[i], first = beta1 * m[i] + keep1 * gradient;
-            float second = beta2 * v[i] + keep2 * gradient * gradient;
-            m_new[i] = first;
-            v_new[i] = second;
-            float step = (first * correction1) / (__builtin_elementwise_sqrt(second * correction2) + epsilon);
+    for (long i = 0; i < count; i++) {
+        float gradient = g[i], first = beta1 * m[i] + keep1 * gradient;
+        float second = beta2 * v[i] + keep2 * gradient * gradient;
+        m_new[i] = first;
+        v_new[i] = second;
+        float step = (first * correction1) / (__builtin_elementwise_sqrt(second * correction2) + epsilon);
+        float result = step;
+        if (weight) {
+            result = keep * weight[i] - rate * step;
+            new_weight[i] = result;
+        } else {
             g[i] = step;
-            nonfinite |= ngplus_float_bits(first - first) | ngplus_float_bits(second - second) |
-                         ngplus_float_bits(step - step);
         }
+        nonfinite |= ngplus_float_bits(first - first) | ngplus_float_bits(second - second) |
+                     ngplus_float_bits(result - result);
     }
     return nonfinite == 0;
 }
