@@ -19,7 +19,8 @@ extension Float {
         ParallelLoop.forEachChunk(count, minimumChunk: 1 << 14) { chunk in
             let (start, length) = (chunk.lowerBound, chunk.count)
             let update = weightUpdate.map {
-                FusedWeightUpdate(weight: $0.weight + start, newWeight: $0.newWeight + start, keep: $0.keep, rate: $0.rate)
+                FusedWeightUpdate(
+                    weight: $0.weight + start, newWeight: $0.newWeight + start, keep: $0.keep, rate: $0.rate)
             }
             let chunkFinite = loops.adamUpdate(
                 gradient: gradient + start, firstMoment: firstMoment + start, secondMoment: secondMoment + start,

@@ -3,10 +3,11 @@ import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
 /// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling, Adam's
-/// update — and two small products (attention's tiles, a weight gradient's long rows), compiled once for each
-/// x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from one C source
-/// (`CFloatMath`), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline only:
-/// four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
+/// update — and two small products (attention's tiles, a weight gradient's long rows), compiled
+/// once for each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from the C loops of
+/// `CFloatMath` (one translation unit, `FloatLoops.c`, and the loops' headers), run at the widest
+/// level the processor and the operating system offer. Swift code is compiled for the baseline
+/// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
 /// `FloatLoopsTests` and `FloatTileProductTests` check. Double's loops stay generic Swift (see
 /// `NetworkKernels`).
 public struct FloatLoops: Sendable {

@@ -23,7 +23,8 @@ extension NetworkKernels {
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) { slot, pair, head, headOutput in
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) {
+            slot, pair, head, headOutput in
             let q = x + head
             let (k, v) = (q + width, q + 2 * width)
             let (p, keysT, o) = (probabilities + pair * t * t, transposed + slot * d * t, output + headOutput)
@@ -53,10 +54,12 @@ extension NetworkKernels {
     ) {
         let (d, tokenStride) = (width / heads, 3 * width)
         let scale = 1 / Scalar(d).squareRoot()
-        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) { slot, pair, head, headOutput in
+        forEachHead(sequences: sequences, length: t, heads: heads, width: width, slots: slots) {
+            slot, pair, head, headOutput in
             let (q, dq, dO) = (x + head, dx + head, dy + headOutput)
             let (k, v, dk, dv) = (q + width, q + 2 * width, dq + width, dq + 2 * width)
-            let (p, ds, valuesT) = (probabilities + pair * t * t, scoreGradients + slot * t * t, transposed + slot * d * t)
+            let p = probabilities + pair * t * t
+            let (ds, valuesT) = (scoreGradients + slot * t * t, transposed + slot * d * t)
             transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
             for first in stride(from: 0, to: t, by: rowBlock) {
                 let rows = Swift.min(rowBlock, t - first)

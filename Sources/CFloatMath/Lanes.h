@@ -1,0 +1,64 @@
+// Sixteen-lane vectors and the row reductions built on them, included by FloatLoops.c only.
+#ifndef NGPLUS_LANES_H
+#define NGPLUS_LANES_H
+
+#include <math.h>
+
+// Sixteen lanes for the reductions (the vectorizer leaves a float sum or maximum scalar, as
+// reordering it changes the rounding): one AVX-512 register, two AVX2 ones, four SSE ones.
+// Aligned to a float only: loads from any element (clang's alias analysis lets a vector type
+// alias its element type).
+typedef float lanes16 __attribute__((ext_vector_type(16), aligned(4)));
+#define load16(p) (*(const lanes16 *)(p))
+#define store16(p, v) (*(lanes16 *)(p) = (v))
+
+typedef float lanes8 __attribute__((ext_vector_type(8)));
+typedef float lanes4 __attribute__((ext_vector_type(4)));
+typedef int int_lanes16 __attribute__((ext_vector_type(16)));
+
+// A register's lanes reduced by halves, four dependent operations (one lane after another is
+// sixteen, each waiting on the last). Taken by pointer: a 64-byte vector argument has no
+// baseline x86-64 calling convention.
+static inline __attribute__((always_inline)) float sum_of_lanes(const lanes16 *v) {
+    lanes8 eight = v->lo + v->hi;
+    lanes4 four = eight.lo + eight.hi;
+    return (four.x + four.z) + (four.y + four.w);
+}
+
+static inline __attribute__((always_inline)) float maximum_of_lanes(const lanes16 *v) {
+    lanes8 eight = __builtin_elementwise_max(v->lo, v->hi);
+    lanes4 four = __builtin_elementwise_max(eight.lo, eight.hi);
+    return fmaxf(fmaxf(four.x, four.z), fmaxf(four.y, four.w));
+}
+
+static inline __attribute__((always_inline)) float row_maximum(const float *x, long count) {
+    float largest = x[0];
+    long j = 0;
+    if (count >= 16) {
+        lanes16 lanes = load16(x);
+        for (j = 16; j + 16 <= count; j += 16) lanes = __builtin_elementwise_max(lanes, load16(x + j));
+        largest = maximum_of_lanes(&lanes);
+    }
+    for (; j < count; j++) largest = fmaxf(largest, x[j]);
+    return largest;
+}
+
+static inline __attribute__((always_inline)) float row_dot(const float *x, const float *y, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) lanes += load16(x + j) * load16(y + j);
+    float sum = sum_of_lanes(&lanes);
+    for (; j < count; j++) sum += x[j] * y[j];
+    return sum;
+}
+
+static inline __attribute__((always_inline)) float row_sum(const float *x, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) lanes += load16(x + j);
+    float sum = sum_of_lanes(&lanes);
+    for (; j < count; j++) sum += x[j];
+    return sum;
+}
+
+#endif

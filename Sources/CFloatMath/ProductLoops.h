@@ -1,0 +1,116 @@
+// Small matrix products: attention's tiles and a weight gradient's long rows, included by
+// FloatLoops.c only.
+#ifndef NGPLUS_PRODUCT_LOOPS_H
+#define NGPLUS_PRODUCT_LOOPS_H
+
+#include <string.h>
+#include "Lanes.h"
+
+// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
+// vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
+// broadcast), then 16, then one column at a time. With β = 0, C is only written.
+static inline __attribute__((always_inline)) void tile_rows(
+    int rb, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
+    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    long j = 0;
+    for (; j + 32 <= columns; j += 32) {
+        lanes16 low[8], high[8];
+        for (int i = 0; i < rb; i++) low[i] = high[i] = 0;
+        for (long x = inner_begin; x < inner_end; x++) {
+            lanes16 b_low = load16(b + x * ldb + j), b_high = load16(b + x * ldb + j + 16);
+            for (int i = 0; i < rb; i++) {
+                float value = a[i * a_row + x * a_inner];
+                low[i] += value * b_low;
+                high[i] += value * b_high;
+            }
+        }
+        for (int i = 0; i < rb; i++) {
+            float *row = c + i * ldc + j;
+            lanes16 first = alpha * low[i], second = alpha * high[i];
+            if (beta != 0) first += beta * load16(row), second += beta * load16(row + 16);
+            store16(row, first);
+            store16(row + 16, second);
+        }
+    }
+    for (; j + 16 <= columns; j += 16) {
+        lanes16 sums[8];
+        for (int i = 0; i < rb; i++) sums[i] = 0;
+        for (long x = inner_begin; x < inner_end; x++) {
+            lanes16 b_row = load16(b + x * ldb + j);
+            for (int i = 0; i < rb; i++) sums[i] += a[i * a_row + x * a_inner] * b_row;
+        }
+        for (int i = 0; i < rb; i++) {
+            lanes16 value = alpha * sums[i];
+            if (beta != 0) value += beta * load16(c + i * ldc + j);
+            store16(c + i * ldc + j, value);
+        }
+    }
+    for (; j < columns; j++) {
+        for (int i = 0; i < rb; i++) {
+            float sum = 0;
+            for (long x = inner_begin; x < inner_end; x++) sum += a[i * a_row + x * a_inner] * b[x * ldb + j];
+            c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
+        }
+    }
+}
+
+// The whole product in blocks of `rb` rows (as many as the level's registers hold), the
+// remaining rows one at a time.
+static inline __attribute__((always_inline)) void tile_product_loop(
+    int rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
+    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    long r = 0;
+    for (; r + rb <= rows; r += rb)
+        tile_rows(rb, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+    for (; r < rows; r++)
+        tile_rows(1, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+}
+
+// Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values
+// first…last − 1: R·S vector accumulators (R and S are constants where this is inlined).
+static inline __attribute__((always_inline)) void row_block_products(
+    int R, int S, long i, long j, long first, long last, const float *a, long lda, const float *b, long ldb,
+    float *c, long ldc) {
+    long whole = first + (last - first) / 16 * 16;
+    lanes16 sums[4][2];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < S; t++) sums[r][t] = 0;
+    for (long k = first; k < whole; k += 16) {
+        lanes16 columns[2];
+        for (int t = 0; t < S; t++) columns[t] = load16(b + (j + t) * ldb + k);
+        for (int r = 0; r < R; r++) {
+            lanes16 row = load16(a + (i + r) * lda + k);
+            for (int t = 0; t < S; t++) sums[r][t] += row * columns[t];
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int t = 0; t < S; t++) {
+            float sum = 0;
+            for (int l = 0; l < 16; l++) sum += sums[r][t][l];
+            for (long k = whole; k < last; k++) sum += a[(i + r) * lda + k] * b[(j + t) * ldb + k];
+            c[(i + r) * ldc + j + t] += sum;
+        }
+    }
+}
+
+// C (m × n, rows ldc apart) = Σ_{k < length} A[i·lda + k]·B[j·ldb + k]: the products of long
+// rows. The rows are read in chunks of 2,048 values, which stay in cache while every pair of
+// rows takes its share: four rows of A by two of B at a time, the remaining rows and columns
+// one by one.
+static inline __attribute__((always_inline)) void row_products_loop(
+    long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) {
+    for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
+    for (long first = 0; first < length; first += 2048) {
+        long last = first + 2048 < length ? first + 2048 : length;
+        long i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long j = 0;
+            for (; j + 2 <= n; j += 2) row_block_products(4, 2, i, j, first, last, a, lda, b, ldb, c, ldc);
+            for (; j < n; j++) row_block_products(4, 1, i, j, first, last, a, lda, b, ldb, c, ldc);
+        }
+        for (; i < m; i++)
+            for (long j = 0; j < n; j++) row_block_products(1, 1, i, j, first, last, a, lda, b, ldb, c, ldc);
+    }
+}
+
+#endif
