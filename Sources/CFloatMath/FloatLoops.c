@@ -56,10 +56,9 @@
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \
         return softmax_cross_entropy_loop(logits, rows, classes, leading, labels, gradient);          \
     }                                                                                                 \
-    attributes static void max_pool_##suffix(                                                         \
-        const float *x, long channels, long height, long width, long channel_major_batch, long first, long samples, \
-        int rectify, float *y, int32_t *argmax) {                                                     \
-        max_pool_loop(x, channels, height, width, channel_major_batch, first, samples, rectify, y, argmax); \
+    attributes static void max_pool_plane_##suffix(                                                   \
+        const float *x, long input, long height, long width, int rectify, float *y, int32_t *argmax) { \
+        max_pool_plane_loop(x, input, height, width, rectify, y, argmax);                             \
     }                                                                                                 \
     attributes static int adam_update_##suffix(                                                       \
         float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2, \
@@ -75,7 +74,7 @@
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        softmax_cross_entropy_##suffix, max_pool_##suffix, adam_update_##suffix, tile_product_##suffix,        \
+        softmax_cross_entropy_##suffix, max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,        \
         row_products_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four

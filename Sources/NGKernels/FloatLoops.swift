@@ -132,18 +132,15 @@ public struct FloatLoops: Sendable {
         loops.softmax_cross_entropy(logits, rows, classes, leadingDimension, labels, gradient)
     }
 
-    /// 2×2 max pooling of samples `samples` (see `ngplus_float_loops.max_pool`): `channels`
-    /// planes of `height × width` per sample, channel-major when `channelMajorBatch` is set,
-    /// into a sample-major output, each maximum's input offset (or −1 where `rectify` makes
-    /// the output 0) in `argmax`.
+    /// 2×2 max pooling of one plane of `height × width`, at offset `input` of `x`, into
+    /// `y` (see `ngplus_float_loops.max_pool_plane`): each maximum's offset in `x`, or −1 where
+    /// `rectify` makes the output 0, in `argmax`.
     @inlinable
-    public func maxPool(
-        _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, channelMajorBatch: Int?, samples: Range<Int>,
-        rectify: Bool, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+    public func maxPoolPlane(
+        _ x: UnsafePointer<Float>, input: Int, height: Int, width: Int, rectify: Bool,
+        into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
     ) {
-        loops.max_pool(
-            x, channels, height, width, channelMajorBatch ?? 0, samples.lowerBound, samples.count, rectify ? 1 : 0, y,
-            argmax)
+        loops.max_pool_plane(x, input, height, width, rectify ? 1 : 0, y, argmax)
     }
 
     /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract

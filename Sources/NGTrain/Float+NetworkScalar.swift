@@ -41,13 +41,21 @@ extension Float: NetworkScalar {
             logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
     }
 
+    /// Plane by plane, each found where `layout` says, through `FloatLoops.maxPoolPlane`.
     public static func maxPool(
         _ x: UnsafePointer<Float>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
     ) {
-        FloatLoops.selected.maxPool(
-            x, channels: layout.channels, height: layout.height, width: layout.width,
-            channelMajorBatch: layout.channelMajorBatch, samples: samples, rectify: rectify, into: y, argmax: argmax)
+        let (height, width, loops) = (layout.height, layout.width, FloatLoops.selected)
+        let windows = (height / 2) * (width / 2)
+        for sample in samples {
+            for channel in 0..<layout.channels {
+                let output = (sample * layout.channels + channel) * windows
+                loops.maxPoolPlane(
+                    x, input: layout.inputPlane(sample: sample, channel: channel) * height * width, height: height,
+                    width: width, rectify: rectify, into: y + output, argmax: argmax + output)
+            }
+        }
     }
 
     public static func causalSoftmax(

@@ -80,37 +80,53 @@ import Testing
     }
 
     /// Pooling against a plain-loop reference at several widths (6, 16, 22 and the CNN's 28),
-    /// with ties (values drawn from a few levels), negatives, and rectification on and off.
+    /// with ties (values drawn from a few levels), negatives, rectification on and off, and the
+    /// input sample-major or channel-major (its gradient laid out as the input).
     @Test(arguments: [6, 16, 22, 28], [false, true])
     func poolingMatchesAPlainLoopAtEveryWidth(width: Int, rectify: Bool) throws {
-        var generator = SeededGenerator(seed: 305)
-        let (channels, height, batch) = (2, 4, 3)
-        let x = Matrix<Float>(rows: batch, columns: channels * height * width) { _, _ in
-            Float(Int.random(in: -3...3, using: &generator)) / 2
-        }
-        let upstream = Matrix<Float>.random(rows: batch, columns: channels * height * width / 4, using: &generator)
-        let pool = try MaxPool2x2<Float>(channels: channels, height: height, width: width, rectify: rectify)
-        let y = try pool.forward(x)
-        let dx = try pool.backward(upstream)
-        var expectedDX = Matrix<Float>(rows: batch, columns: x.columns)
-        for i in 0..<batch {
-            for c in 0..<channels {
-                for oy in 0..<height / 2 {
-                    for ox in 0..<width / 2 {
-                        let top = c * height * width + 2 * oy * width + 2 * ox
-                        var best = top
-                        for candidate in [top + 1, top + width, top + width + 1] where x[i, candidate] > x[i, best] {
-                            best = candidate
+        for channelMajor in [false, true] {
+            var generator = SeededGenerator(seed: 305)
+            let (channels, height, batch) = (2, 4, 3)
+            let plane = height * width
+            // Value j of channel c of sample i, and where it is in the layer's input.
+            let values = (0..<batch * channels * plane).map { _ in Float(Int.random(in: -3...3, using: &generator)) / 2 }
+            func place(_ i: Int, _ c: Int, _ j: Int) -> (row: Int, column: Int) {
+                channelMajor ? (c, i * plane + j) : (i, c * plane + j)
+            }
+            var x = channelMajor ? Matrix<Float>(rows: channels, columns: batch * plane)
+                                 : Matrix<Float>(rows: batch, columns: channels * plane)
+            for i in 0..<batch {
+                for c in 0..<channels {
+                    for j in 0..<plane { x[place(i, c, j).row, place(i, c, j).column] = values[(i * channels + c) * plane + j] }
+                }
+            }
+            let upstream = Matrix<Float>.random(rows: batch, columns: channels * plane / 4, using: &generator)
+            let pool = try MaxPool2x2<Float>(
+                channels: channels, height: height, width: width, rectify: rectify, channelMajorInput: channelMajor)
+            let y = try pool.forward(x)
+            let dx = try pool.backward(upstream)
+            var expectedDX = Matrix<Float>(rows: x.rows, columns: x.columns)
+            for i in 0..<batch {
+                for c in 0..<channels {
+                    func value(_ j: Int) -> Float { values[(i * channels + c) * plane + j] }
+                    for oy in 0..<height / 2 {
+                        for ox in 0..<width / 2 {
+                            let top = 2 * oy * width + 2 * ox
+                            var best = top
+                            for candidate in [top + 1, top + width, top + width + 1] where value(candidate) > value(best) {
+                                best = candidate
+                            }
+                            let o = c * (height / 2) * (width / 2) + oy * (width / 2) + ox
+                            let passes = !rectify || value(best) > 0
+                            #expect(y[i, o] == (passes ? value(best) : 0),
+                                    "width \(width) channel-major \(channelMajor) sample \(i) output \(o)")
+                            if passes { expectedDX[place(i, c, best).row, place(i, c, best).column] = upstream[i, o] }
                         }
-                        let o = c * (height / 2) * (width / 2) + oy * (width / 2) + ox
-                        let passes = !rectify || x[i, best] > 0
-                        #expect(y[i, o] == (passes ? x[i, best] : 0), "width \(width) sample \(i) output \(o)")
-                        if passes { expectedDX[i, best] = upstream[i, o] }
                     }
                 }
             }
+            #expect(dx == expectedDX, "width \(width) channel-major \(channelMajor)")
         }
-        #expect(dx == expectedDX)
     }
 
     @Test func rectifiedPoolingIsReLUThenPoolingForwardAndBackward() throws {

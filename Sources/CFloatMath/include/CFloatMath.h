@@ -118,14 +118,12 @@ typedef struct {
     /// (softmax − one-hot)/rows, `classes` wide.
     double (*softmax_cross_entropy)(
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient);
-    /// 2×2 max pooling (stride 2) of samples first…first + samples − 1: `channels` planes of
-    /// `height × width` (even) per sample, sample-major (`channel_major_batch` 0) or
-    /// channel-major (plane of sample i, channel o at o·batch + i), into a sample-major output
-    /// of `channels` planes of (height/2) × (width/2). `argmax` gets each maximum's offset in
-    /// the whole input (the first of equal values: top-left, top-right, bottom-left,
-    /// bottom-right), or −1 where `rectify` makes the output 0 (a maximum not above 0).
-    void (*max_pool)(const float *x, long channels, long height, long width, long channel_major_batch, long first,
-                     long samples, int rectify, float *y, int32_t *argmax);
+    /// 2×2 max pooling (stride 2) of one plane of `height × width` (even), at offset `input`
+    /// of x, into (height/2) × (width/2) values of y. `argmax` gets each maximum's offset in x
+    /// (the first of equal values: top-left, top-right, bottom-left, bottom-right), or −1
+    /// where `rectify` makes the output 0 (a maximum not above 0).
+    void (*max_pool_plane)(const float *x, long input, long height, long width, int rectify, float *y,
+                           int32_t *argmax);
     /// One Adam update: m′ = β₁·m + (1 − β₁)·g, v′ = β₂·v + (1 − β₂)·g² into `m_new` and
     /// `v_new`; the step (m′·c₁)/(√(v′·c₂) + ε), c₁ and c₂ the inverse bias corrections,
     /// written over g — or, when `weight` is not NULL, w′ = keep·w − rate·step written into
