@@ -37,14 +37,14 @@
     }                                                                                                 \
     attributes static void layer_norm_##suffix(                                                       \
         const float *x, long rows, long width, const float *gain, const float *bias, float epsilon, float *y, \
-        float *normalized, float *inverse_deviation) {                                                \
-        layer_norm_loop(x, rows, width, gain, bias, epsilon, y, normalized, inverse_deviation);       \
+        float *means, float *inverse_deviation) {                                                     \
+        layer_norm_loop(x, rows, width, gain, bias, epsilon, y, means, inverse_deviation);            \
     }                                                                                                 \
     attributes static void layer_norm_backward_##suffix(                                              \
-        const float *dy, const float *normalized, const float *inverse_deviation, long rows, long width, \
-        const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {                   \
+        const float *dy, const float *x, const float *means, const float *inverse_deviation, long rows, \
+        long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {       \
         layer_norm_backward_loop(                                                                     \
-            dy, normalized, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);  \
+            dy, x, means, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);    \
     }                                                                                                 \
     attributes static void tile_product_##suffix(                                                     \
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \

@@ -52,6 +52,20 @@ static inline __attribute__((always_inline)) float row_dot(const float *x, const
     return sum;
 }
 
+// Σ (x_j − c)², the lanes and rounding of `row_dot` of the deviations with themselves: the
+// deviations are formed in registers, never stored.
+static inline __attribute__((always_inline)) float row_squared_deviations(const float *x, float c, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) {
+        lanes16 deviation = load16(x + j) - c;
+        lanes += deviation * deviation;
+    }
+    float sum = sum_of_lanes(&lanes);
+    for (; j < count; j++) sum += (x[j] - c) * (x[j] - c);
+    return sum;
+}
+
 static inline __attribute__((always_inline)) float row_sum(const float *x, long count) {
     lanes16 lanes = 0;
     long j = 0;

@@ -84,44 +84,51 @@ static inline __attribute__((always_inline)) void causal_softmax_backward_loop(
     }
 }
 
+// x̂_j = (x_j − μ)·(1/σ) is formed where it is used, forward and backward, from x, μ and 1/σ:
+// the same operations, so the same bits, as a stored x̂, without a row of x̂ written forward and
+// read back.
 static inline __attribute__((always_inline)) void layer_norm_loop(
     const float *x, long rows, long width, const float *gain, const float *bias, float epsilon, float *y,
-    float *normalized, float *inverse_deviation) {
+    float *means, float *inverse_deviation) {
     for (long r = 0; r < rows; r++) {
         const float *row = x + r * width;
-        float *out = y + r * width, *hat = normalized + r * width;
+        float *out = y + r * width;
         float mean = row_sum(row, width) / (float)width;
-#pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < width; j++) hat[j] = row[j] - mean;
-        float inverse = 1 / sqrtf(row_dot(hat, hat, width) / (float)width + epsilon);
+        float inverse = 1 / sqrtf(row_squared_deviations(row, mean, width) / (float)width + epsilon);
+        means[r] = mean;
         inverse_deviation[r] = inverse;
 #pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < width; j++) {
-            hat[j] *= inverse;
-            out[j] = hat[j] * gain[j] + bias[j];
-        }
+        for (long j = 0; j < width; j++) out[j] = (row[j] - mean) * inverse * gain[j] + bias[j];
     }
 }
 
+// dx holds g = dy ⊙ γ, then the gradient; the row's two means are `row_sum` and a dot product
+// with x̂ in `row_dot`'s lanes.
 static inline __attribute__((always_inline)) void layer_norm_backward_loop(
-    const float *dy, const float *normalized, const float *inverse_deviation, long rows, long width,
+    const float *dy, const float *x, const float *means, const float *inverse_deviation, long rows, long width,
     const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {
     memset(gain_gradient, 0, (size_t)width * sizeof *gain_gradient);
     memset(bias_gradient, 0, (size_t)width * sizeof *bias_gradient);
     for (long r = 0; r < rows; r++) {
-        const float *grad = dy + r * width, *hat = normalized + r * width;
+        const float *grad = dy + r * width, *row = x + r * width;
         float *out = dx + r * width;
+        float center = means[r], inverse = inverse_deviation[r];
 #pragma clang loop vectorize(assume_safety)
         for (long j = 0; j < width; j++) {
             out[j] = grad[j] * gain[j];
-            gain_gradient[j] += grad[j] * hat[j];
+            gain_gradient[j] += grad[j] * ((row[j] - center) * inverse);
             bias_gradient[j] += grad[j];
         }
         float mean = row_sum(out, width) / (float)width;
-        float weighted_mean = row_dot(out, hat, width) / (float)width;
-        float inverse = inverse_deviation[r];
+        lanes16 lanes = 0;
+        long j = 0;
+        for (; j + 16 <= width; j += 16) lanes += load16(out + j) * ((load16(row + j) - center) * inverse);
+        float weighted_mean = sum_of_lanes(&lanes);
+        for (; j < width; j++) weighted_mean += out[j] * ((row[j] - center) * inverse);
+        weighted_mean /= (float)width;
 #pragma clang loop vectorize(assume_safety)
-        for (long j = 0; j < width; j++) out[j] = inverse * (out[j] - mean - hat[j] * weighted_mean);
+        for (long j = 0; j < width; j++)
+            out[j] = inverse * (out[j] - mean - ((row[j] - center) * inverse) * weighted_mean);
     }
 }
 

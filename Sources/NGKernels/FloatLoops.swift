@@ -83,26 +83,29 @@ public struct FloatLoops: Sendable {
     }
 
     /// Layer normalization of `rows` rows of `width` values: `x̂ = (x − μ)/σ`,
-    /// `σ = √(variance + ε)` (two passes over the row), `y = γ ⊙ x̂ + β`; x̂ and 1/σ kept.
+    /// `σ = √(variance + ε)` (two passes over the row), `y = γ ⊙ x̂ + β`; μ and 1/σ of each row
+    /// kept.
     @inlinable
     public func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        epsilon: Float, into y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>, means: UnsafeMutablePointer<Float>,
         inverseDeviation: UnsafeMutablePointer<Float>
     ) {
-        loops.layer_norm(x, rows, width, gain, bias, epsilon, y, normalized, inverseDeviation)
+        loops.layer_norm(x, rows, width, gain, bias, epsilon, y, means, inverseDeviation)
     }
 
-    /// Its gradients: per row, with `g = dy ⊙ γ`, `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`;
-    /// over the rows `dγ = Σ dy ⊙ x̂` and `dβ = Σ dy`, overwritten.
+    /// Its gradients from the same x, μ and 1/σ (x̂ formed again, the same bits): per row, with
+    /// `g = dy ⊙ γ`, `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`; over the rows
+    /// `dγ = Σ dy ⊙ x̂` and `dβ = Σ dy`, overwritten.
     @inlinable
     public func layerNormBackward(
-        _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
-        rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, means: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, gainGradient: UnsafeMutablePointer<Float>,
+        biasGradient: UnsafeMutablePointer<Float>
     ) {
         loops.layer_norm_backward(
-            dy, normalized, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
+            dy, x, means, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
     }
 
     /// A small matrix product (attention's tiles): `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C`

@@ -75,11 +75,11 @@ extension Float: NetworkScalar {
 
     public static func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        epsilon: Float, into y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>, means: UnsafeMutablePointer<Float>,
         inverseDeviation: UnsafeMutablePointer<Float>
     ) {
         FloatLoops.selected.layerNorm(
-            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, means: means,
             inverseDeviation: inverseDeviation)
     }
 
@@ -100,12 +100,13 @@ extension Float: NetworkScalar {
     }
 
     public static func layerNormBackward(
-        _ dy: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseDeviation: UnsafePointer<Float>,
-        rows: Int, width: Int, gain: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, means: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, rows: Int, width: Int, gain: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, gainGradient: UnsafeMutablePointer<Float>,
+        biasGradient: UnsafeMutablePointer<Float>
     ) {
         FloatLoops.selected.layerNormBackward(
-            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
-            gainGradient: gainGradient, biasGradient: biasGradient)
+            dy, input: x, means: means, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain,
+            into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
     }
 }

@@ -11,8 +11,10 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     /// `[γ | β]`.
     public var weight: Matrix<Scalar>
     public var handle = LayerHandle.unregistered
-    /// x̂ of the last forward, and 1/σ per row.
-    var normalized = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The last forward's input (until `release`), and its μ and 1/σ per row: backward forms
+    /// x̂ from them again rather than keep a matrix of x̂ (a pass written forward and read back).
+    var input = Matrix<Scalar>(rows: 0, columns: 0)
+    var means = Matrix<Scalar>(rows: 0, columns: 0)
     var inverseDeviation = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -58,16 +60,17 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
         try x.requireShape(Shape(x.rows, width), .layerNormForward, "input")
         let (rows, width, epsilon) = (x.rows, width, epsilon)
         ensureShape(&output, rows, width)
-        ensureShape(&normalized, rows, width)
+        ensureShape(&means, rows, 1)
         ensureShape(&inverseDeviation, rows, 1)
+        input = x
         withViews(x, weight, mutating: &output) { x, w, y in
-            normalized.withMutableView { hat in
+            means.withMutableView { mean in
                 inverseDeviation.withMutableView { inverse in
                     ParallelLoop.forEachChunk(rows, minimumChunk: minimumRows) { chunk in
                         Scalar.layerNorm(
                             x.rows(chunk).base, rows: chunk.count, width: width, gain: w.base,
                             bias: w.columns(width..<2 * width).base, epsilon: epsilon, into: y.rows(chunk).base,
-                            normalized: hat.rows(chunk).base, inverseDeviation: inverse.rows(chunk).base)
+                            means: mean.rows(chunk).base, inverseDeviation: inverse.rows(chunk).base)
                     }
                 }
             }
@@ -76,23 +79,25 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(normalized.shape, .layerNormBackward, "outputGradient")
+        try dy.requireShape(input.shape, .layerNormBackward, "outputGradient")
         let (rows, width, block) = (dy.rows, width, Self.gradientBlock)
         let blocks = Swift.max(1, (rows + block - 1) / block)
         ensureShape(&inputGradient, rows, width)
         ensureShape(&blockGradients, blocks, 2 * width)
-        withViews(dy, normalized, mutating: &inputGradient) { dy, hat, dx in
+        withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &blockGradients) { inverse, w, sums in
-                let blocksAtLeast = Swift.max(1, minimumRows / block)
-                ParallelLoop.forEachChunk(blocks, minimumChunk: blocksAtLeast) { chunk in
-                    for b in chunk {
-                        let range = b * block..<Swift.min(rows, (b + 1) * block)
-                        let sum = sums.rows(b..<b + 1)
-                        Scalar.layerNormBackward(
-                            dy.rows(range).base, normalized: hat.rows(range).base,
-                            inverseDeviation: inverse.rows(range).base, rows: range.count, width: width, gain: w.base,
-                            into: dx.rows(range).base, gainGradient: sum.base,
-                            biasGradient: sum.columns(width..<2 * width).base)
+                means.withView { mean in
+                    let blocksAtLeast = Swift.max(1, minimumRows / block)
+                    ParallelLoop.forEachChunk(blocks, minimumChunk: blocksAtLeast) { chunk in
+                        for b in chunk {
+                            let range = b * block..<Swift.min(rows, (b + 1) * block)
+                            let sum = sums.rows(b..<b + 1)
+                            Scalar.layerNormBackward(
+                                dy.rows(range).base, input: x.rows(range).base, means: mean.rows(range).base,
+                                inverseDeviation: inverse.rows(range).base, rows: range.count, width: width,
+                                gain: w.base, into: dx.rows(range).base, gainGradient: sum.base,
+                                biasGradient: sum.columns(width..<2 * width).base)
+                        }
                     }
                 }
             }
@@ -108,5 +113,7 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
 
     public var parameterGradient: Matrix<Scalar> { gradient }
 
-    public func release() {}
+    public func release() {
+        input = Matrix(rows: 0, columns: 0)
+    }
 }

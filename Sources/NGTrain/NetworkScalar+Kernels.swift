@@ -301,11 +301,11 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func layerNorm(
         _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
-        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        epsilon: Self, into y: UnsafeMutablePointer<Self>, means: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.layerNorm(
-            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, normalized: normalized,
+            x, rows: rows, width: width, gain: gain, bias: bias, epsilon: epsilon, into: y, means: means,
             inverseDeviation: inverseDeviation)
     }
 
@@ -344,12 +344,13 @@ extension NetworkScalar {
 
     @_specialize(where Self == Double)
     public static func layerNormBackward(
-        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
-        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
+        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, means: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
+        biasGradient: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.layerNormBackward(
-            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain, into: dx,
-            gainGradient: gainGradient, biasGradient: biasGradient)
+            dy, input: x, means: means, inverseDeviation: inverseDeviation, rows: rows, width: width, gain: gain,
+            into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
     }
 }

@@ -36,13 +36,14 @@ public protocol NetworkScalar: BLASScalar {
     /// Layer normalization (see `NetworkKernels.layerNorm`).
     static func layerNorm(
         _ x: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>,
-        epsilon: Self, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        epsilon: Self, into y: UnsafeMutablePointer<Self>, means: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>)
     /// The gradients of layer normalization (see `NetworkKernels.layerNormBackward`).
     static func layerNormBackward(
-        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>,
-        rows: Int, width: Int, gain: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, means: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>,
+        into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
+        biasGradient: UnsafeMutablePointer<Self>)
     /// Token ids checked and their table rows copied (see `NetworkKernels.embeddingLookup`).
     static func embeddingLookup(
         _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,

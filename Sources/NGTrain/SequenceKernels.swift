@@ -32,50 +32,53 @@ extension NetworkKernels {
     }
 
     /// Layer normalization of `rows` rows of `width` values: per row `x̂ = (x − μ)/σ` with
-    /// `σ = √(variance + ε)` (the variance over the row, two passes), `y = γ ⊙ x̂ + β`. Keeps
-    /// x̂ and 1/σ per row for the backward pass. The row's sums run in lanes (`laneSum`).
+    /// `σ = √(variance + ε)` (the variance over the row, two passes), `y = γ ⊙ x̂ + β`. Keeps μ
+    /// and 1/σ per row for the backward pass, which forms x̂ again from x: no row of x̂ is
+    /// stored. The row's sums run in lanes (`laneSum`, `laneSquaredDeviations`).
     @inlinable
     public static func layerNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, width: Int, gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>,
-        epsilon: Scalar, into y: UnsafeMutablePointer<Scalar>, normalized: UnsafeMutablePointer<Scalar>,
+        epsilon: Scalar, into y: UnsafeMutablePointer<Scalar>, means: UnsafeMutablePointer<Scalar>,
         inverseDeviation: UnsafeMutablePointer<Scalar>
     ) {
         let count = Scalar(width)
         for r in 0..<rows {
-            let (row, out, hat) = (x + r * width, y + r * width, normalized + r * width)
+            let (row, out) = (x + r * width, y + r * width)
             let mean = laneSum(row, count: width) / count
-            for j in 0..<width { hat[j] = row[j] - mean }
-            let inverse = 1 / (laneDot(hat, hat, count: width) / count + epsilon).squareRoot()
+            let inverse = 1 / (laneSquaredDeviations(row, from: mean, count: width) / count + epsilon).squareRoot()
+            means[r] = mean
             inverseDeviation[r] = inverse
-            for j in 0..<width {
-                hat[j] *= inverse
-                out[j] = hat[j] * gain[j] + bias[j]
-            }
+            for j in 0..<width { out[j] = (row[j] - mean) * inverse * gain[j] + bias[j] }
         }
     }
 
-    /// The gradients of `layerNorm`: per row, with `g = dy ⊙ γ` (formed in `dx`),
-    /// `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`; over all rows `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
+    /// The gradients of `layerNorm` from its input x and the μ and 1/σ it kept, with
+    /// `x̂ = (x − μ)·(1/σ)` formed as the forward pass formed it: per row, with `g = dy ⊙ γ`
+    /// (formed in `dx`), `dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂))`; over all rows
+    /// `dγ = Σ dy ⊙ x̂`, `dβ = Σ dy`.
     @inlinable
     public static func layerNormBackward<Scalar: NetworkScalar>(
-        _ dy: UnsafePointer<Scalar>, normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
-        rows: Int, width: Int, gain: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
-        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>
+        _ dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, means: UnsafePointer<Scalar>,
+        inverseDeviation: UnsafePointer<Scalar>, rows: Int, width: Int, gain: UnsafePointer<Scalar>,
+        into dx: UnsafeMutablePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
+        biasGradient: UnsafeMutablePointer<Scalar>
     ) {
         let count = Scalar(width)
         gainGradient.update(repeating: 0, count: width)
         biasGradient.update(repeating: 0, count: width)
         for r in 0..<rows {
-            let (grad, hat, out) = (dy + r * width, normalized + r * width, dx + r * width)
+            let (grad, row, out) = (dy + r * width, x + r * width, dx + r * width)
+            let (center, inverse) = (means[r], inverseDeviation[r])
+            var weighted: Scalar = 0
             for j in 0..<width {
                 out[j] = grad[j] * gain[j]
-                gainGradient[j] += grad[j] * hat[j]
+                gainGradient[j] += grad[j] * ((row[j] - center) * inverse)
                 biasGradient[j] += grad[j]
             }
+            for j in 0..<width { weighted += out[j] * ((row[j] - center) * inverse) }
             let mean = laneSum(out, count: width) / count
-            let weightedMean = laneDot(out, hat, count: width) / count
-            let inverse = inverseDeviation[r]
-            for j in 0..<width { out[j] = inverse * (out[j] - mean - hat[j] * weightedMean) }
+            let weightedMean = weighted / count
+            for j in 0..<width { out[j] = inverse * (out[j] - mean - ((row[j] - center) * inverse) * weightedMean) }
         }
     }
 
@@ -160,6 +163,25 @@ extension NetworkKernels {
         }
         var sum = lanes.sum()
         for i in whole..<count { sum += x[i] * y[i] }
+        return sum
+    }
+
+    /// Σ (x − c)² over `count` values, in lanes as `laneSum`; the deviations are not stored.
+    @inlinable @inline(__always)
+    static func laneSquaredDeviations<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, from c: Scalar, count: Int
+    ) -> Scalar {
+        var lanes = SIMD8<Scalar>()
+        let whole = count / 8 * 8
+        let raw = UnsafeRawPointer(x)
+        let center = SIMD8<Scalar>(repeating: c)
+        for offset in stride(from: 0, to: whole, by: 8) {
+            let deviation = raw.loadUnaligned(fromByteOffset: offset * MemoryLayout<Scalar>.stride, as: SIMD8<Scalar>.self)
+                - center
+            lanes += deviation * deviation
+        }
+        var sum = lanes.sum()
+        for i in whole..<count { sum += (x[i] - c) * (x[i] - c) }
         return sum
     }
 

@@ -272,7 +272,8 @@ import Testing
     /// u·((n + 1)·(max|x|/σ)·(1 + |x̂|) + (n/2 + 6)·|x̂|), and y = γx̂ + β that times |γ| and two
     /// roundings. The gradient, from the same x̂ and 1/σ: each of the two row means is within
     /// n·u of the largest term it sums, and the combination adds four roundings; dγ and dβ sum
-    /// the rows, within (rows + 1)·u of the sum of their terms' magnitudes.
+    /// the rows, within (rows + 1)·u of the sum of their terms' magnitudes. The loops keep μ and
+    /// 1/σ, not x̂: both passes form x̂ = (x − μ)·(1/σ) in Float, as the test does.
     @Test(arguments: levels)
     func layerNormAndItsGradientMatchADoubleReference(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 45)
@@ -282,20 +283,22 @@ import Testing
             let dy = (0..<rows * width).map { _ in Float.random(in: -1...1, using: &generator) }
             let gain = (0..<width).map { _ in Float.random(in: 0.5...1.5, using: &generator) }
             let bias = (0..<width).map { _ in Float.random(in: -1...1, using: &generator) }
-            var (y, hat, inverse) = ([Float](repeating: 0, count: rows * width), [Float](repeating: 0, count: rows * width),
-                                     [Float](repeating: 0, count: rows))
-            loops.layerNorm(x, rows: rows, width: width, gain: gain, bias: bias, epsilon: 1e-5, into: &y, normalized: &hat,
+            var (y, means, inverse) = ([Float](repeating: 0, count: rows * width), [Float](repeating: 0, count: rows),
+                                       [Float](repeating: 0, count: rows))
+            loops.layerNorm(x, rows: rows, width: width, gain: gain, bias: bias, epsilon: 1e-5, into: &y, means: &means,
                             inverseDeviation: &inverse)
+            let hat = (0..<rows * width).map { (x[$0] - means[$0 / width]) * inverse[$0 / width] }
             var (dx, gainGradient, biasGradient) = ([Float](repeating: 0, count: rows * width),
                                                     [Float](repeating: 9, count: width), [Float](repeating: 9, count: width))
-            loops.layerNormBackward(dy, normalized: hat, inverseDeviation: inverse, rows: rows, width: width, gain: gain,
-                                    into: &dx, gainGradient: &gainGradient, biasGradient: &biasGradient)
+            loops.layerNormBackward(dy, input: x, means: means, inverseDeviation: inverse, rows: rows, width: width,
+                                    gain: gain, into: &dx, gainGradient: &gainGradient, biasGradient: &biasGradient)
             let n = Double(width)
             for r in 0..<rows {
                 let row = (0..<width).map { Double(x[r * width + $0]) }
                 let mean = row.reduce(0, +) / n
                 let deviation = (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n + Double(Float(1e-5))).squareRoot()
                 let largest = row.map(abs).max()!
+                #expect(abs(Double(means[r]) - mean) <= Double(width + 1) * u * largest, "\(loops.level): μ of row \(r)")
                 #expect(abs(Double(inverse[r]) * deviation - 1) <= u * ((n + 1) * 2 * largest / deviation + n / 2 + 6))
                 // The gradient from the Float x̂ and 1/σ, as the loop reads them.
                 let h = (0..<width).map { Double(hat[r * width + $0]) }

@@ -106,13 +106,15 @@ typedef struct {
     void (*causal_softmax_backward)(
         const float *probabilities, float *gradient, long rows, long first_row, long size, long leading);
     /// Layer normalization of `rows` rows of `width` values: x̂ = (x − μ)/σ, σ = √(variance + ε)
-    /// (two passes over the row), y = γ ⊙ x̂ + β; x̂ and 1/σ kept for the gradient.
+    /// (two passes over the row), y = γ ⊙ x̂ + β; μ and 1/σ of each row kept for the gradient.
     void (*layer_norm)(const float *x, long rows, long width, const float *gain, const float *bias, float epsilon,
-                       float *y, float *normalized, float *inverse_deviation);
-    /// Its gradients: per row, with g = dy ⊙ γ, dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂)); over
-    /// the rows dγ = Σ dy ⊙ x̂ and dβ = Σ dy, overwritten.
-    void (*layer_norm_backward)(const float *dy, const float *normalized, const float *inverse_deviation, long rows,
-                                long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient);
+                       float *y, float *means, float *inverse_deviation);
+    /// Its gradients from the same x, μ and 1/σ: per row, with g = dy ⊙ γ and x̂ formed again,
+    /// dx = (1/σ)·(g − mean(g) − x̂·mean(g ⊙ x̂)); over the rows dγ = Σ dy ⊙ x̂ and dβ = Σ dy,
+    /// overwritten.
+    void (*layer_norm_backward)(const float *dy, const float *x, const float *means, const float *inverse_deviation,
+                                long rows, long width, const float *gain, float *dx, float *gain_gradient,
+                                float *bias_gradient);
     /// Softmax cross-entropy of `rows` rows of `classes` logits (rows `leading` apart) against
     /// `labels`: returns the sum of the rows' losses, and writes the gradient of their mean,
     /// (softmax − one-hot)/rows, `classes` wide.
