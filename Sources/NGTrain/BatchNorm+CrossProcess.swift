@@ -17,12 +17,8 @@ extension BatchNorm {
     func synchronizedStatistics(_ x: Matrix<Scalar>, _ sums: any CrossProcessSums) -> Int {
         let (rows, channels, positions) = (x.rows, channels, positions)
         x.withView { x in
-            normalized.withMutableView { scratch in
-                mean.withMutableView { m in
-                    Scalar.batchNormSums(
-                        x.base, rows: rows, channels: channels, positions: positions, center: nil,
-                        scratch: scratch.base, into: m.base)
-                }
+            mean.withMutableView { m in
+                Scalar.batchNormSums(x.base, rows: rows, channels: channels, positions: positions, center: nil, into: m.base)
             }
         }
         load(mean, count: Double(rows * positions))
@@ -30,13 +26,10 @@ extension BatchNorm {
         let count = statistics[channels]
         for c in 0..<channels { mean[0, c] = Scalar(statistics[c] / count) }
         x.withView { x in
-            normalized.withMutableView { scratch in
-                mean.withView { m in
-                    variance.withMutableView { v in
-                        Scalar.batchNormSums(
-                            x.base, rows: rows, channels: channels, positions: positions, center: m.base,
-                            scratch: scratch.base, into: v.base)
-                    }
+            mean.withView { m in
+                variance.withMutableView { v in
+                    Scalar.batchNormSums(
+                        x.base, rows: rows, channels: channels, positions: positions, center: m.base, into: v.base)
                 }
             }
         }
@@ -59,13 +52,15 @@ extension BatchNorm {
         }
         sums.sum(&statistics)
         for c in 0..<2 * channels { statisticsGradient[0, c] = Scalar(statistics[c] / (count * share)) }
-        withViews(normalized, inverseDeviation, mutating: &inputGradient) { hat, inverse, dx in
+        withViews(input, inverseDeviation, mutating: &inputGradient) { x, inverse, dx in
             weight.withView { w in
-                statisticsGradient.withView { means in
-                    Scalar.batchNormStatisticsGradient(
-                        normalized: hat.base, inverseDeviation: inverse.base, rows: rows, channels: channels,
-                        positions: positions, gain: w.base, meanGradient: means.base,
-                        meanWeighted: means.columns(channels..<2 * channels).base, into: dx.base)
+                mean.withView { m in
+                    statisticsGradient.withView { means in
+                        Scalar.batchNormStatisticsGradient(
+                            input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
+                            channels: channels, positions: positions, gain: w.base, meanGradient: means.base,
+                            meanWeighted: means.columns(channels..<2 * channels).base, into: dx.base)
+                    }
                 }
             }
         }

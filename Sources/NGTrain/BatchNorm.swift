@@ -33,8 +33,9 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     /// μ and σ² of the last forward pass: the batch's, or the running averages.
     var mean: Matrix<Scalar>
     var variance: Matrix<Scalar>
-    /// x̂ of the last forward, and 1/√(σ² + ε) per channel.
-    var normalized = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The last forward's input (until `release`) and 1/√(σ² + ε) per channel: with `mean`, what
+    /// the backward pass forms x̂ from again, rather than keep a matrix of x̂.
+    var input = Matrix<Scalar>(rows: 0, columns: 0)
     var inverseDeviation: Matrix<Scalar>
     /// Whether the last forward used the batch's statistics (its backward differs).
     var forwardUsedBatchStatistics = true
@@ -98,7 +99,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
                 reason: "has one value a channel (\(rows) row of \(positions) positions): no batch statistics")
         }
         ensureShape(&output, rows, channels * positions)
-        ensureShape(&normalized, rows, channels * positions)
+        input = x
         var count = rows * positions
         let sums = batchStatistics ? crossProcessSums : nil
         if let sums {
@@ -110,14 +111,12 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         withViews(x, weight, mutating: &output) { x, w, y in
             mean.withMutableView { m in
                 variance.withMutableView { v in
-                    normalized.withMutableView { hat in
-                        inverseDeviation.withMutableView { inverse in
-                            Scalar.batchNorm(
-                                x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
-                                bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
-                                batchStatistics: batchStatistics && sums == nil, mean: m.base, variance: v.base, into: y.base,
-                                normalized: hat.base, inverseDeviation: inverse.base)
-                        }
+                    inverseDeviation.withMutableView { inverse in
+                        Scalar.batchNorm(
+                            x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
+                            bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
+                            batchStatistics: batchStatistics && sums == nil, mean: m.base, variance: v.base, into: y.base,
+                            inverseDeviation: inverse.base)
                     }
                 }
             }
@@ -145,16 +144,19 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(normalized.shape, .batchNormBackward, "outputGradient")
+        try dy.requireShape(input.shape, .batchNormBackward, "outputGradient")
         let (rows, channels, positions, batchStatistics) = (dy.rows, channels, positions, forwardUsedBatchStatistics)
         let sums = batchStatistics ? crossProcessSums : nil
         ensureShape(&inputGradient, rows, channels * positions)
-        withViews(dy, normalized, mutating: &inputGradient) { dy, hat, dx in
+        withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
-                Scalar.batchNormBackward(
-                    dy.base, normalized: hat.base, inverseDeviation: inverse.base, rows: rows, channels: channels,
-                    positions: positions, gain: w.base, batchStatistics: batchStatistics && sums == nil, into: dx.base,
-                    gainGradient: g.base, biasGradient: g.columns(channels..<2 * channels).base)
+                mean.withView { m in
+                    Scalar.batchNormBackward(
+                        dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
+                        channels: channels, positions: positions, gain: w.base,
+                        batchStatistics: batchStatistics && sums == nil, into: dx.base, gainGradient: g.base,
+                        biasGradient: g.columns(channels..<2 * channels).base)
+                }
             }
         }
         if let sums { completeSynchronizedGradient(rows: rows, sums) }
@@ -176,7 +178,9 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         source.withView { s in target.withMutableView { $0.update(from: s) } }
     }
 
-    public func release() {}
+    public func release() {
+        input = Matrix(rows: 0, columns: 0)
+    }
 }
 
 /// A layer that normalizes by its batch's statistics in training and by running averages in

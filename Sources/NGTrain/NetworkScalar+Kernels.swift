@@ -198,24 +198,25 @@ extension NetworkScalar {
     public static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
-        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.batchNorm(
             x, rows: rows, channels: channels, positions: positions, gain: gain, bias: bias, epsilon: epsilon,
-            batchStatistics: batchStatistics, mean: mean, variance: variance, into: y, normalized: normalized,
+            batchStatistics: batchStatistics, mean: mean, variance: variance, into: y,
             inverseDeviation: inverseDeviation)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func batchNormBackward(
-        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
-        channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
+        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
+        batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
+        biasGradient: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.batchNormBackward(
-            dy, normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
+            dy, input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
             positions: positions, gain: gain, batchStatistics: batchStatistics, into: dx, gainGradient: gainGradient,
             biasGradient: biasGradient)
     }
@@ -224,21 +225,20 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func batchNormSums(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
-        scratch: UnsafeMutablePointer<Self>, into sums: UnsafeMutablePointer<Self>
+        into sums: UnsafeMutablePointer<Self>
     ) {
-        NetworkKernels.batchNormSums(
-            x, rows: rows, channels: channels, positions: positions, center: center, scratch: scratch, into: sums)
+        NetworkKernels.batchNormSums(x, rows: rows, channels: channels, positions: positions, center: center, into: sums)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func batchNormStatisticsGradient(
-        normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int,
-        gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>, meanWeighted: UnsafePointer<Self>,
-        into dx: UnsafeMutablePointer<Self>
+        input x: UnsafePointer<Self>, mean: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
+        channels: Int, positions: Int, gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
+        meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.batchNormStatisticsGradient(
-            normalized: normalized, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
+            input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
             positions: positions, gain: gain, meanGradient: meanGradient, meanWeighted: meanWeighted, into: dx)
     }
 

@@ -102,22 +102,23 @@ public protocol NetworkScalar: BLASScalar {
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
-        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>, normalized: UnsafeMutablePointer<Self>,
+        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>)
     /// Its gradients (see `NetworkKernels.batchNormBackward`).
     static func batchNormBackward(
-        _ dy: UnsafePointer<Self>, normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
-        channels: Int, positions: Int, gain: UnsafePointer<Self>, batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
+        batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
+        biasGradient: UnsafeMutablePointer<Self>)
     /// Batch normalization's channel sums (see `NetworkKernels.batchNormSums`).
     static func batchNormSums(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
-        scratch: UnsafeMutablePointer<Self>, into sums: UnsafeMutablePointer<Self>)
+        into sums: UnsafeMutablePointer<Self>)
     /// The batch statistics' part of its input gradient (see `NetworkKernels.batchNormStatisticsGradient`).
     static func batchNormStatisticsGradient(
-        normalized: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int,
-        gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>, meanWeighted: UnsafePointer<Self>,
-        into dx: UnsafeMutablePointer<Self>)
+        input x: UnsafePointer<Self>, mean: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
+        channels: Int, positions: Int, gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
+        meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
     /// Global average pooling (see `NetworkKernels.averagePool`).
     static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>)
     /// Its gradient (see `NetworkKernels.averagePoolBackward`).

@@ -3,19 +3,21 @@ import NGPlus
 /// The loops of `BatchNorm` and `GlobalAveragePool`, reached through `NetworkScalar` so that
 /// they run compiled for their scalar. The input is sample-major, `rows × (channels · positions)`: channel c of sample b is
 /// the `positions` values from column `c · positions` (one after a dense layer, the H·W pixels
-/// after a convolution). Sums over a channel's values run in lanes (`laneSum`, `laneDot`); the
-/// channels, independent, are shared by the cores (`ParallelLoop`) in chunks of at least 2¹⁴
-/// values.
+/// after a convolution). Sums over a channel's values run in lanes (`laneSum`,
+/// `laneSquaredDeviations`, `laneDotNormalized`); the channels, independent, are shared by the
+/// cores (`ParallelLoop`) in chunks of at least 2¹⁴ values. No matrix of x̂ is kept: each pass
+/// forms `x̂ = (x − μ)·(1/σ)` from the layer's input where it uses it, with the operations of
+/// the forward pass, so the same values.
 extension NetworkKernels {
     /// Normalizes every channel over its `rows · positions` values: `x̂ = (x − μ)/√(σ² + ε)`,
     /// `y = γ·x̂ + β`. With `batchStatistics`, μ and σ² (the biased variance, two passes) are
     /// computed and written to `mean` and `variance`; otherwise they are read from them (the
-    /// running averages). Keeps x̂ and 1/√(σ² + ε) per channel for the backward pass.
+    /// running averages). Keeps 1/√(σ² + ε) per channel, beside μ, for the backward pass.
     static func batchNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
         bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, mean: UnsafeMutablePointer<Scalar>,
         variance: UnsafeMutablePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>,
-        normalized: UnsafeMutablePointer<Scalar>, inverseDeviation: UnsafeMutablePointer<Scalar>
+        inverseDeviation: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
@@ -25,9 +27,7 @@ extension NetworkKernels {
                 let average = sum / count
                 var squares: Scalar = 0
                 for b in 0..<rows {
-                    let (row, hat) = (x + b * width + c * positions, normalized + b * width + c * positions)
-                    for p in 0..<positions { hat[p] = row[p] - average }
-                    squares += laneDot(hat, hat, count: positions)
+                    squares += laneSquaredDeviations(x + b * width + c * positions, from: average, count: positions)
                 }
                 mean[c] = average
                 variance[c] = squares / count
@@ -36,11 +36,8 @@ extension NetworkKernels {
             inverseDeviation[c] = inverse
             for b in 0..<rows {
                 let offset = b * width + c * positions
-                let (row, hat, out) = (x + offset, normalized + offset, y + offset)
-                for p in 0..<positions {
-                    hat[p] = (row[p] - average) * inverse
-                    out[p] = hat[p] * gain[c] + bias[c]
-                }
+                let (row, out) = (x + offset, y + offset)
+                for p in 0..<positions { out[p] = (row[p] - average) * inverse * gain[c] + bias[c] }
             }
         } }
     }
@@ -49,38 +46,41 @@ extension NetworkKernels {
     /// `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))` when the forward pass used the batch's
     /// statistics (they depend on x), `dx = γ·(1/σ)·dy` when it used the running ones.
     static func batchNormBackward<Scalar: NetworkScalar>(
-        _ dy: UnsafePointer<Scalar>, normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
-        rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>, batchStatistics: Bool,
-        into dx: UnsafeMutablePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
+        _ dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>,
+        inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
+        batchStatistics: Bool, into dx: UnsafeMutablePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
         biasGradient: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+            let (average, inverse) = (mean[c], inverseDeviation[c])
             var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for b in 0..<rows {
                 let offset = b * width + c * positions
                 sum += laneSum(dy + offset, count: positions)
-                weighted += laneDot(dy + offset, normalized + offset, count: positions)
+                weighted += laneDotNormalized(
+                    dy + offset, x + offset, center: average, scale: inverse, count: positions)
             }
             gainGradient[c] = weighted
             biasGradient[c] = sum
-            let scale = gain[c] * inverseDeviation[c]
+            let scale = gain[c] * inverse
             let (meanGradient, meanWeighted) = batchStatistics ? (sum / count, weighted / count) : (0, 0)
             for b in 0..<rows {
                 let offset = b * width + c * positions
-                let (grad, hat, out) = (dy + offset, normalized + offset, dx + offset)
-                for p in 0..<positions { out[p] = scale * (grad[p] - meanGradient - hat[p] * meanWeighted) }
+                let (grad, row, out) = (dy + offset, x + offset, dx + offset)
+                for p in 0..<positions {
+                    out[p] = scale * (grad[p] - meanGradient - (row[p] - average) * inverse * meanWeighted)
+                }
             }
         } }
     }
 
     /// Per channel, the sum of its `rows · positions` values, or with `center` the sum of their
-    /// squared distances from `center[c]` (written to `scratch`, the shape of x, on the way):
-    /// the two passes of `batchNorm`'s statistics, for a batch whose sums are completed over
-    /// other processes' rows before μ, then σ², is formed.
+    /// squared distances from `center[c]`: the two passes of `batchNorm`'s statistics, for a
+    /// batch whose sums are completed over other processes' rows before μ, then σ², is formed.
     static func batchNormSums<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Scalar>?,
-        scratch: UnsafeMutablePointer<Scalar>, into sums: UnsafeMutablePointer<Scalar>
+        into sums: UnsafeMutablePointer<Scalar>
     ) {
         let width = channels * positions
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
@@ -88,9 +88,7 @@ extension NetworkKernels {
             for b in 0..<rows {
                 let offset = b * width + c * positions
                 if let center {
-                    let (row, distance) = (x + offset, scratch + offset)
-                    for p in 0..<positions { distance[p] = row[p] - center[c] }
-                    sum += laneDot(distance, distance, count: positions)
+                    sum += laneSquaredDeviations(x + offset, from: center[c], count: positions)
                 } else {
                     sum += laneSum(x + offset, count: positions)
                 }
@@ -102,17 +100,18 @@ extension NetworkKernels {
     /// The part of `batchNormBackward`'s dx that the batch's statistics add, from the whole
     /// batch's `mean(dy)` and `mean(dy·x̂)` per channel: `dx −= γ·(1/σ)·(mean(dy) + x̂·mean(dy·x̂))`.
     static func batchNormStatisticsGradient<Scalar: NetworkScalar>(
-        normalized: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int,
-        positions: Int, gain: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
+        input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
+        rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
         meanWeighted: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
     ) {
         let width = channels * positions
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
-            let (scale, shift, slope) = (gain[c] * inverseDeviation[c], meanGradient[c], meanWeighted[c])
+            let (average, inverse) = (mean[c], inverseDeviation[c])
+            let (scale, shift, slope) = (gain[c] * inverse, meanGradient[c], meanWeighted[c])
             for b in 0..<rows {
                 let offset = b * width + c * positions
-                let (hat, out) = (normalized + offset, dx + offset)
-                for p in 0..<positions { out[p] -= scale * (shift + hat[p] * slope) }
+                let (row, out) = (x + offset, dx + offset)
+                for p in 0..<positions { out[p] -= scale * (shift + (row[p] - average) * inverse * slope) }
             }
         } }
     }

@@ -185,6 +185,26 @@ extension NetworkKernels {
         return sum
     }
 
+    /// Σ y·((x − c)·s) over `count` values, in lanes as `laneDot`: a dot product with the
+    /// normalized values `(x − c)·s`, formed in registers as a pass that stored them would.
+    @inlinable @inline(__always)
+    static func laneDotNormalized<Scalar: NetworkScalar>(
+        _ y: UnsafePointer<Scalar>, _ x: UnsafePointer<Scalar>, center c: Scalar, scale s: Scalar, count: Int
+    ) -> Scalar {
+        var lanes = SIMD8<Scalar>()
+        let whole = count / 8 * 8
+        let (rawY, rawX) = (UnsafeRawPointer(y), UnsafeRawPointer(x))
+        let (center, scale) = (SIMD8<Scalar>(repeating: c), SIMD8<Scalar>(repeating: s))
+        for offset in stride(from: 0, to: whole, by: 8) {
+            let byte = offset * MemoryLayout<Scalar>.stride
+            let normalized = (rawX.loadUnaligned(fromByteOffset: byte, as: SIMD8<Scalar>.self) - center) * scale
+            lanes += rawY.loadUnaligned(fromByteOffset: byte, as: SIMD8<Scalar>.self) * normalized
+        }
+        var sum = lanes.sum()
+        for i in whole..<count { sum += y[i] * ((x[i] - c) * s) }
+        return sum
+    }
+
     /// The largest of `count ≥ 1` values, in lanes (NaN ignored unless every value is NaN).
     @inlinable @inline(__always)
     static func laneMaximum<Scalar: NetworkScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
