@@ -66,6 +66,18 @@ static inline __attribute__((always_inline)) float row_squared_deviations(const 
     return sum;
 }
 
+// Σ y_j·((x_j − c)·s), the lanes and rounding of `row_dot` with the normalized values
+// (x_j − c)·s, formed in registers as a pass that stored them would.
+static inline __attribute__((always_inline)) float row_dot_normalized(
+    const float *y, const float *x, float c, float s, long count) {
+    lanes16 lanes = 0;
+    long j = 0;
+    for (; j + 16 <= count; j += 16) lanes += load16(y + j) * ((load16(x + j) - c) * s);
+    float sum = sum_of_lanes(&lanes);
+    for (; j < count; j++) sum += y[j] * ((x[j] - c) * s);
+    return sum;
+}
+
 static inline __attribute__((always_inline)) float row_sum(const float *x, long count) {
     lanes16 lanes = 0;
     long j = 0;

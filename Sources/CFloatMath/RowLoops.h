@@ -102,8 +102,8 @@ static inline __attribute__((always_inline)) void layer_norm_loop(
     }
 }
 
-// dx holds g = dy ⊙ γ, then the gradient; the row's two means are `row_sum` and a dot product
-// with x̂ in `row_dot`'s lanes.
+// dx holds g = dy ⊙ γ, then the gradient; the row's two means are `row_sum` and
+// `row_dot_normalized`, the dot product with x̂.
 static inline __attribute__((always_inline)) void layer_norm_backward_loop(
     const float *dy, const float *x, const float *means, const float *inverse_deviation, long rows, long width,
     const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {
@@ -120,12 +120,7 @@ static inline __attribute__((always_inline)) void layer_norm_backward_loop(
             bias_gradient[j] += grad[j];
         }
         float mean = row_sum(out, width) / (float)width;
-        lanes16 lanes = 0;
-        long j = 0;
-        for (; j + 16 <= width; j += 16) lanes += load16(out + j) * ((load16(row + j) - center) * inverse);
-        float weighted_mean = sum_of_lanes(&lanes);
-        for (; j < width; j++) weighted_mean += out[j] * ((row[j] - center) * inverse);
-        weighted_mean /= (float)width;
+        float weighted_mean = row_dot_normalized(out, row, center, inverse, width) / (float)width;
 #pragma clang loop vectorize(assume_safety)
         for (long j = 0; j < width; j++)
             out[j] = inverse * (out[j] - mean - ((row[j] - center) * inverse) * weighted_mean);

@@ -69,15 +69,13 @@ extension NetworkKernels {
         for r in 0..<rows {
             let (grad, row, out) = (dy + r * width, x + r * width, dx + r * width)
             let (center, inverse) = (means[r], inverseDeviation[r])
-            var weighted: Scalar = 0
             for j in 0..<width {
                 out[j] = grad[j] * gain[j]
                 gainGradient[j] += grad[j] * ((row[j] - center) * inverse)
                 biasGradient[j] += grad[j]
             }
-            for j in 0..<width { weighted += out[j] * ((row[j] - center) * inverse) }
             let mean = laneSum(out, count: width) / count
-            let weightedMean = weighted / count
+            let weightedMean = laneDotNormalized(out, row, center: center, scale: inverse, count: width) / count
             for j in 0..<width { out[j] = inverse * (out[j] - mean - ((row[j] - center) * inverse) * weightedMean) }
         }
     }
