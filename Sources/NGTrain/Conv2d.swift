@@ -47,19 +47,27 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
         using generator: inout SeededGenerator
     ) throws(NGError) {
-        try LayerSpec.conv2d(geometry: geometry, outChannels: outChannels, bias: true).validate(.conv2dInit)
-        let requirement = MemoryRequirement.of(
-            "a \(outChannels) × \(geometry.patchSize + 1) convolution weight and its gradient",
-            elements: 2 * Double(outChannels) * (Double(geometry.patchSize) + 1), Scalar.self)
-        try requirement.check(.conv2dInit, argument: "outChannels")
+        weight = try Self.initialWeight(geometry: geometry, outChannels: outChannels, .conv2dInit, using: &generator)
         self.geometry = geometry
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient
         self.channelMajorOutput = channelMajorOutput
+        gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
+    }
+
+    /// A convolution's `W̃` (c_out × (K + 1)), He-initialised (bias 0), after the checks of its
+    /// spec and of the memory it and its gradient take (`PooledConv2d` shares them).
+    static func initialWeight(
+        geometry: ConvGeometry, outChannels: Int, _ operation: NGError.Operation, using generator: inout SeededGenerator
+    ) throws(NGError) -> Matrix<Scalar> {
+        try LayerSpec.conv2d(geometry: geometry, outChannels: outChannels, bias: true).validate(operation)
+        let requirement = MemoryRequirement.of(
+            "a \(outChannels) × \(geometry.patchSize + 1) convolution weight and its gradient",
+            elements: 2 * Double(outChannels) * (Double(geometry.patchSize) + 1), Scalar.self)
+        try requirement.check(operation, argument: "outChannels")
         let k = geometry.patchSize
         let scale = (2 / Double(k)).squareRoot()
-        weight = Matrix(rows: outChannels, columns: k + 1) { _, j in j < k ? Scalar(scale * normal(using: &generator)) : 0 }
-        gradient = Matrix(rows: outChannels, columns: k + 1)
+        return Matrix(rows: outChannels, columns: k + 1) { _, j in j < k ? Scalar(scale * normal(using: &generator)) : 0 }
     }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }

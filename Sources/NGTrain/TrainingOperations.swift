@@ -104,6 +104,12 @@ extension NGError.Operation {
     public static let moleculeTrainerInit = Self("MoleculeTrainer.init")
     /// `MoleculeTrainer.train`
     public static let moleculeTrainerTrain = Self("MoleculeTrainer.train")
+    /// `PooledConv2d.backward`
+    public static let pooledConv2dBackward = Self("PooledConv2d.backward")
+    /// `PooledConv2d.forward`
+    public static let pooledConv2dForward = Self("PooledConv2d.forward")
+    /// `PooledConv2d.init`
+    public static let pooledConv2dInit = Self("PooledConv2d.init")
     /// `PositionEmbedding.backward`
     public static let positionEmbeddingBackward = Self("PositionEmbedding.backward")
     /// `PositionEmbedding.forward`
