@@ -60,9 +60,10 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
-    /// the first dense layer, "same" padding. The convolutions' ReLUs are fused into the
-    /// pooling that follows them (`MaxPool2x2(rectify:)`: the same function and gradient), which
-    /// reads the convolutions' channel-major outputs where the GEMMs left them.
+    /// the first dense layer, "same" padding. The first convolution, its ReLU and its pooling
+    /// are one `PooledConv2d` (a sample at a time, its full-resolution output never stored);
+    /// the second convolution's ReLU is fused into its pooling (`MaxPool2x2(rectify:)`), which
+    /// reads the convolution's channel-major output where the GEMM left it.
     /// - Throws: `invalidArgument` for an image smaller than 4 × 4 (two poolings halve it), a
     ///   size whose products overflow, or weights larger than this machine's memory.
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
@@ -84,8 +85,7 @@ public final class Model<Scalar: NetworkScalar> {
         try requirement.check(.modelCNN, argument: "height, width, classes")
         var generator = SeededGenerator(seed: seed)
         return Model(layers: [
-            try Conv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, channelMajorOutput: true, using: &generator),
-            try MaxPool2x2<Scalar>(channels: 32, height: height, width: width, rectify: true, channelMajorInput: true),
+            try PooledConv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator),
             try Conv2d<Scalar>(geometry: second, outChannels: 64, channelMajorOutput: true, using: &generator),
             try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true, channelMajorInput: true),
             try Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),

@@ -66,7 +66,12 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }
 
-    public var flops: LayerFlops { .conv2d(geometry, outChannels: outChannels, inputGradient: computesInputGradient) }
+    /// The convolution's GEMM flops (pooling is not counted), under the convolution's name with
+    /// " + pool" after it.
+    public var flops: LayerFlops {
+        let convolution = LayerFlops.conv2d(geometry, outChannels: outChannels, inputGradient: computesInputGradient)
+        return LayerFlops(name: convolution.name + " + pool", forward: convolution.forward, backward: convolution.backward)
+    }
 
     /// c_out · P/4 values per sample.
     public var outputLength: Int { outChannels * geometry.positions / 4 }
