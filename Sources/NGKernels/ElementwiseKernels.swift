@@ -154,7 +154,10 @@ public enum ElementwiseKernels {
     /// patch row, then sample, then output row, so that U is written row after row (one
     /// sample at a time across 288 rows 100 KB apart thrashed the TLB: a tenth of a CNN epoch),
     /// and each output row is a run of zeros, the valid input columns, and zeros: with stride 1
-    /// the middle is one contiguous copy.
+    /// the middle is one contiguous copy. With stride 1 and an output as wide as the input
+    /// ("same" padding), a sample's whole patch row is the input plane shifted by a constant
+    /// offset: one copy from its first valid value to its last, then zeros where the copy ran
+    /// across a row's end (`unfoldShifted`), instead of a short copy an output row.
     @inlinable
     public static func unfold<Scalar: BLASScalar>(
         _ geometry: ConvGeometry, _ x: UnsafePointer<Scalar>, batch: Int, sampleStride: Int,
@@ -172,6 +175,12 @@ public enum ElementwiseKernels {
                     for sample in 0..<batch {
                         let row = patchRow + sample * positions
                         let channel = x + sample * sampleStride + c * height * width
+                        if stride == 1 && ow == width {
+                            unfoldShifted(
+                                channel, by: (r - padding) * width + s - padding, rows: rows, columns: columns,
+                                width: ow, positions: positions, into: row)
+                            continue
+                        }
                         for oy in 0..<oh {
                             let out = row + oy * ow
                             guard rows.contains(oy), !columns.isEmpty else {
@@ -190,6 +199,29 @@ public enum ElementwiseKernels {
                     }
                 }
             }
+        }
+    }
+
+    /// One sample's patch row when U's row is the input plane shifted by `shift` values (stride
+    /// 1, output width = input width): `row[j] = plane[j + shift]` at the valid output rows and
+    /// columns, zero elsewhere. The copy runs from the first valid value to the last, which
+    /// are both inside the plane, and so is everything between them.
+    @inlinable @inline(__always)
+    static func unfoldShifted<Scalar: BLASScalar>(
+        _ plane: UnsafePointer<Scalar>, by shift: Int, rows: Range<Int>, columns: Range<Int>, width: Int,
+        positions: Int, into row: UnsafeMutablePointer<Scalar>
+    ) {
+        guard !rows.isEmpty, !columns.isEmpty else { return row.update(repeating: 0, count: positions) }
+        let first = rows.lowerBound * width + columns.lowerBound
+        let end = (rows.upperBound - 1) * width + columns.upperBound
+        row.update(repeating: 0, count: first)
+        (row + first).update(from: plane + first + shift, count: end - first)
+        (row + end).update(repeating: 0, count: positions - end)
+        guard columns.count < width else { return }
+        for oy in rows {
+            let out = row + oy * width
+            out.update(repeating: 0, count: columns.lowerBound)
+            (out + columns.upperBound).update(repeating: 0, count: width - columns.upperBound)
         }
     }
 }
