@@ -1,19 +1,23 @@
 import NGPlus
 
 /// A 2-D convolution over channel-major samples (one per row: c_in × H × W), its parameter
-/// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised. The whole batch is unfolded into
-/// one patch matrix Ũ (K+1 rows, B·P columns, the last row ones for the bias), so forward,
-/// weight gradient and patch gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`,
-/// `dŨ = Wᵀ·dY`; col2im folds the patch gradient back. A layer of few inputs and outputs
-/// (a first convolution) sums its weight gradient's long rows split over the positions
-/// instead (`NetworkKernels.longRowProducts`). NG+ preconditions ∇W̃ and takes the
-/// per-sample statistics from X and dY.
+/// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised, computed one of two ways:
 ///
-/// The GEMM leaves Y channel-major, `c_out × (B·P)`. By default the layer hands on the
-/// sample-major `B × (c_out·P)` (and takes its gradient so); with `channelMajorOutput` it hands
-/// on Y as the GEMM left it, for a next layer that reads either (`MaxPool2x2(channelMajorInput:)`),
-/// and takes dY channel-major too: no layout pass in either direction. The optimizer's
-/// observation, which is sample-major, is then formed only on steps that use it.
+/// - **By sample** (`NetworkKernels.sampleConvolution`), where the weight gradient has at most
+///   4,096 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's scratch,
+///   which stays in cache, and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products on that
+///   thread; the batch's patches are never stored.
+/// - **Over the batch** otherwise: the whole batch is unfolded into one patch matrix Ũ (K+1
+///   rows, B·P columns, the last row ones for the bias), so forward, weight gradient and patch
+///   gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`, `dŨ = Wᵀ·dY`; col2im folds the patch
+///   gradient back.
+///
+/// NG+ preconditions ∇W̃ and takes the per-sample statistics from X and dY. By default the
+/// layer hands on the sample-major `B × (c_out·P)` (and takes its gradient so); with
+/// `channelMajorOutput` it hands on Y channel-major, `c_out × (B·P)`, as the batch's GEMM
+/// leaves it, for a next layer that reads either (`MaxPool2x2(channelMajorInput:)`), and takes
+/// dY channel-major too: no layout pass in either direction. The optimizer's observation,
+/// which is sample-major, is then formed only on steps that use it.
 public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     public let geometry: ConvGeometry
     public let outChannels: Int
@@ -32,9 +36,6 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// sample's): small enough to stay in cache between the GEMM and the fold.
     package var patchGradientBytes = 4 << 20
     var gradient: Matrix<Scalar>
-    /// The weight gradient's partial sums where it is split over the batch's positions
-    /// (`NetworkKernels.longRowProducts`: a layer of few inputs and outputs); empty otherwise.
-    var weightGradientPartials = Matrix<Scalar>(rows: 0, columns: 0)
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     /// dY as the optimizer reads it, sample-major (formed on demand with `channelMajorOutput`).
     var outputGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -42,6 +43,13 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     var channelMajorGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// True when the layer convolves a sample at a time (`NetworkKernels.sampleConvolution`)
+    /// instead of one GEMM over the batch's patches; `convolvesBySample(geometry:outChannels:)`
+    /// chooses.
+    package var bySample: Bool
+    /// With `bySample`: a thread's scratch a row, and a group of samples' weight gradient a row.
+    var scratch = Matrix<Scalar>(rows: 0, columns: 0)
+    var partials = Matrix<Scalar>(rows: 0, columns: 0)
 
     public init(
         geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
@@ -53,6 +61,14 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         self.computesInputGradient = computesInputGradient
         self.channelMajorOutput = channelMajorOutput
         gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
+        bySample = Self.convolvesBySample(geometry: geometry, outChannels: outChannels)
+    }
+
+    /// Whether a convolution of this shape runs a sample at a time: where its weight gradient
+    /// has at most 4,096 values, the size the row products of a sample's `dYᵢ·Ũᵢᵀ` are made
+    /// for (docs/TRAINING.md, "Convolutions a sample at a time").
+    static func convolvesBySample(geometry: ConvGeometry, outChannels: Int) -> Bool {
+        outChannels * (geometry.patchSize + 1) <= 1 << 12
     }
 
     /// A convolution's `W̃` (c_out × (K + 1)), He-initialised (bias 0), after the checks of its
@@ -81,6 +97,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         try x.requireShape(Shape(x.rows, geometry.inputLength), .conv2dForward, "input")
         let (batch, p, k, c) = (x.rows, geometry.positions, geometry.patchSize, outChannels)
         let columns = batch * p
+        if bySample { return forwardBySample(x) }
         if patches.columns != columns { patches = Matrix(rows: k + 1, columns: columns, repeating: 1) }
         ensureShape(&channelMajor, c, columns)
         input = x
@@ -92,6 +109,30 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         if channelMajorOutput { return channelMajor }
         ensureShape(&output, batch, outputLength)
         transpose(channelMajor, into: &output, toSampleMajor: true, batch: batch)
+        return output
+    }
+
+    /// The forward pass a sample at a time, each sample's output written where the layout
+    /// hands it on.
+    func forwardBySample(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+        let (batch, c, geometry) = (x.rows, outChannels, geometry)
+        input = x
+        if channelMajorOutput { ensureShape(&channelMajor, c, batch * geometry.positions) } else { ensureShape(&output, batch, outputLength) }
+        let layout: SampleConvolutionLayout = channelMajorOutput
+            ? .channelMajor(geometry, batch: batch) : .sampleMajor(geometry, outChannels: c)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        guard batch > 0 else { return channelMajorOutput ? channelMajor : output }
+        func convolve(into y: inout Matrix<Scalar>) {
+            withViews(x, weight, mutating: &y) { x, w, y in
+                scratch.withMutableView { scratch in
+                    Scalar.sampleConvolution(
+                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
+                        scratch: scratch.base, slots: slots, into: y.base, argmax: nil)
+                }
+            }
+        }
+        if channelMajorOutput { convolve(into: &channelMajor); return channelMajor }
+        convolve(into: &output)
         return output
     }
 
@@ -125,18 +166,11 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         } else {
             try dy.requireShape(Shape(batch, outputLength), .conv2dBackward, "outputGradient")
             outputGradient = dy
-            transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch)
+            if !bySample { transpose(dy, into: &channelMajor, toSampleMajor: false, batch: batch) }
         }
+        if bySample { return backwardBySample(dy) }
         let g = channelMajorOutput ? dy : channelMajor
-        if NetworkKernels.splitsRowProducts(m: c, n: k + 1, length: columns) {
-            let shape = NetworkKernels.rowProductPartialShape(m: c, n: k + 1, length: columns)
-            ensureShape(&weightGradientPartials, shape.rows, shape.columns)
-        }
-        withViews(g, patches, mutating: &gradient) { g, u, dw in
-            weightGradientPartials.withMutableView { partials in
-                NetworkKernels.longRowProducts(g, u, partials: partials, into: dw)
-            }
-        }
+        withViews(g, patches, mutating: &gradient) { g, u, dw in BLAS.gemm(g, u, transposeB: true, into: dw) }
         guard computesInputGradient else { return inputGradient }
         // The patch gradient a group of samples at a time, folded while it is still in cache:
         // the whole batch's (K × B·P, 29 MB for the CNN's second convolution at batch 128)
@@ -159,6 +193,35 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
                         let rows = (start + chunk.lowerBound)..<(start + chunk.upperBound)
                         Scalar.fold(geometry, du.columns(patchColumns).base, ld: du.leadingDimension, batch: chunk.count,
                                     sampleStride: dx.leadingDimension, into: dx.rows(rows).base)
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    /// The backward pass a sample at a time: dY read where the layout has it, the weight
+    /// gradient summed in groups of `PooledConv2d.groupSize` samples.
+    func backwardBySample(_ dy: Matrix<Scalar>) -> Matrix<Scalar> {
+        let (batch, c, geometry, computesInputGradient) = (input.rows, outChannels, geometry, computesInputGradient)
+        let groupSize = PooledConv2d<Scalar>.groupSize
+        ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
+        if computesInputGradient { ensureShape(&inputGradient, batch, geometry.inputLength) }
+        let layout: SampleConvolutionLayout = channelMajorOutput
+            ? .channelMajor(geometry, batch: batch) : .sampleMajor(geometry, outChannels: c)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        withViews(input, weight, mutating: &gradient) { x, w, gradient in
+            guard batch > 0 else { return gradient.zero() }
+            dy.withView { dy in
+                partials.withMutableView { partials in
+                    scratch.withMutableView { scratch in
+                        inputGradient.withMutableView { dx in
+                            Scalar.sampleConvolutionBackward(
+                                x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
+                                outputGradient: dy.base, layout: layout, argmax: nil, scratch: scratch.base, slots: slots,
+                                groupSize: groupSize, partials: partials.base, gradient: gradient.base,
+                                inputGradient: computesInputGradient ? dx.base : nil)
+                        }
                     }
                 }
             }

@@ -82,28 +82,28 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func pooledConvolution(
+    public static func sampleConvolution(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>,
-        argmax: UnsafeMutablePointer<Int32>
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int,
+        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>?
     ) {
-        NetworkKernels.pooledConvolution(
-            x, batch: batch, geometry: geometry, weight: weight, outChannels: outChannels, scratch: scratch, slots: slots,
-            into: y, argmax: argmax)
+        NetworkKernels.sampleConvolution(
+            x, batch: batch, geometry: geometry, weight: weight, outChannels: outChannels, layout: layout,
+            scratch: scratch, slots: slots, into: y, argmax: argmax)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func pooledConvolutionBackward(
+    public static func sampleConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        outputGradient dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, scratch: UnsafeMutablePointer<Self>,
-        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>, gradient: UnsafeMutablePointer<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?
+        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
+        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?
     ) {
-        NetworkKernels.pooledConvolutionBackward(
+        NetworkKernels.sampleConvolutionBackward(
             x, batch: batch, geometry: geometry, weight: weight, outChannels: outChannels, outputGradient: dy,
-            argmax: argmax, scratch: scratch, slots: slots, groupSize: groupSize, partials: partials, gradient: gradient,
-            inputGradient: dx)
+            layout: layout, argmax: argmax, scratch: scratch, slots: slots, groupSize: groupSize, partials: partials,
+            gradient: gradient, inputGradient: dx)
     }
 
     @_specialize(where Self == Float)

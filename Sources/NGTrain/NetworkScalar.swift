@@ -98,17 +98,17 @@ public protocol NetworkScalar: BLASScalar {
         _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
         scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int, sequences: Int,
         length: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>)
-    /// A convolution, ReLU and 2×2 max pooling (see `NetworkKernels.pooledConvolution`).
-    static func pooledConvolution(
+    /// A convolution a sample at a time, pooled or not (see `NetworkKernels.sampleConvolution`).
+    static func sampleConvolution(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>,
-        argmax: UnsafeMutablePointer<Int32>)
-    /// Its gradients (see `NetworkKernels.pooledConvolutionBackward`).
-    static func pooledConvolutionBackward(
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int,
+        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>?)
+    /// Its gradients (see `NetworkKernels.sampleConvolutionBackward`).
+    static func sampleConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        outputGradient dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, scratch: UnsafeMutablePointer<Self>,
-        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>, gradient: UnsafeMutablePointer<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?)
+        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
+        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,

@@ -3,7 +3,7 @@ import NGPlus
 /// A 2-D convolution, ReLU and 2×2 max pooling as one layer: the function and the gradients of
 /// `Conv2d` followed by `MaxPool2x2(rectify: true)`, with the same parameter `W̃ = [W | b]`
 /// (c_out × (K + 1)) and the same He initialisation, but a sample at a time
-/// (`NetworkKernels.pooledConvolution`): each sample's patches and full-resolution output are
+/// (`NetworkKernels.sampleConvolution`): each sample's patches and full-resolution output are
 /// formed, convolved and pooled in a thread's scratch while they are in cache, so the batch's
 /// patches, the full-resolution output and its gradient (each several MB for a first
 /// convolution) are never written to memory and read back. The backward pass scatters the
@@ -30,7 +30,7 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// Each pooled output's maximum as an offset in its sample's c_out × P output, or −1 where
     /// the output is 0 (no gradient passes).
     var argmax: [Int32] = []
-    /// A thread's scratch a row (`PooledConvolutionScratch`); the patches' row of ones is set
+    /// A thread's scratch a row (`SampleConvolutionScratch`); the patches' row of ones is set
     /// when it is allocated and never written again.
     var scratch = Matrix<Scalar>(rows: 0, columns: 0)
     /// A group's weight gradient a row.
@@ -81,16 +81,17 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         let batch = x.rows
         ensureShape(&output, batch, outputLength)
         if argmax.count != batch * outputLength { argmax = Array(repeating: 0, count: batch * outputLength) }
-        let slots = ensureScratch()
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: outChannels)
         input = x
         let (geometry, c) = (geometry, outChannels)
         withViews(x, weight, mutating: &output) { x, w, y in
             scratch.withMutableView { scratch in
                 argmax.withUnsafeMutableBufferPointer { argmax in
                     guard batch > 0, let argmax = argmax.baseAddress else { return }
-                    Scalar.pooledConvolution(
-                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, scratch: scratch.base,
-                        slots: slots, into: y.base, argmax: argmax)
+                    Scalar.sampleConvolution(
+                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
+                        layout: .sampleMajor(geometry, outChannels: c), scratch: scratch.base, slots: slots, into: y.base,
+                        argmax: argmax)
                 }
             }
         }
@@ -104,7 +105,7 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         let groups = (batch + Self.groupSize - 1) / Self.groupSize
         ensureShape(&partials, Swift.max(groups, 1), gradient.rows * gradient.columns)
         if computesInputGradient { ensureShape(&inputGradient, batch, geometry.inputLength) }
-        let slots = ensureScratch()
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: outChannels)
         let (geometry, c, groupSize, computesInputGradient) = (geometry, outChannels, Self.groupSize, computesInputGradient)
         withViews(input, weight, mutating: &gradient) { x, w, gradient in
             guard batch > 0 else { return gradient.zero() }
@@ -113,10 +114,11 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
                     scratch.withMutableView { scratch in
                         inputGradient.withMutableView { dx in
                             argmax.withUnsafeBufferPointer { argmax in
-                                Scalar.pooledConvolutionBackward(
+                                Scalar.sampleConvolutionBackward(
                                     x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                                    outputGradient: dy.base, argmax: argmax.baseAddress!, scratch: scratch.base,
-                                    slots: slots, groupSize: groupSize, partials: partials.base, gradient: gradient.base,
+                                    outputGradient: dy.base, layout: .sampleMajor(geometry, outChannels: c),
+                                    argmax: argmax.baseAddress!, scratch: scratch.base, slots: slots, groupSize: groupSize,
+                                    partials: partials.base, gradient: gradient.base,
                                     inputGradient: computesInputGradient ? dx.base : nil)
                             }
                         }
@@ -125,13 +127,6 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
             }
         }
         return inputGradient
-    }
-
-    /// A scratch row for each thread the passes may use; returns how many threads that is.
-    func ensureScratch() -> Int {
-        let (slots, length) = (ParallelLoop.threadCount, PooledConvolutionScratch(geometry: geometry, outChannels: outChannels).length)
-        if scratch.rows < slots || scratch.columns != length { scratch = Matrix(rows: slots, columns: length, repeating: 1) }
-        return slots
     }
 
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {

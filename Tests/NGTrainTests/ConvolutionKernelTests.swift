@@ -173,7 +173,8 @@ import Testing
         let geometry = try ConvGeometry(inChannels: 3, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let batch = 9
         let conv = try Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
-        // Groups of 2 samples: 2, 2, 2, 2 and 1 of the 9.
+        // Over the batch, its patch gradient in groups of 2 samples: 2, 2, 2, 2 and 1 of the 9.
+        conv.bySample = false
         conv.patchGradientBytes = 2 * geometry.patchSize * geometry.positions * MemoryLayout<Double>.stride
         let pool = try MaxPool2x2<Double>(channels: 4, height: 6, width: 6, rectify: true)
         let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator)
@@ -202,14 +203,17 @@ import Testing
     /// A convolution handing its output channel-major to the pooling gives exactly the
     /// network of the default sample-major hand-over: outputs, gradients, and weights after
     /// NG+ and K-FAC steps whose statistics (formed only on the steps that use them) come from
-    /// the channel-major gradient.
-    @Test func channelMajorHandOverTrainsExactlyLikeSampleMajor() throws {
+    /// the channel-major gradient — by sample and over the batch.
+    @Test(arguments: [false, true]) func channelMajorHandOverTrainsExactlyLikeSampleMajor(bySample: Bool) throws {
         func network(channelMajor: Bool) throws -> Model<Double> {
             var generator = SeededGenerator(seed: 304)
             let geometry = try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
+            let convolution = try Conv2d<Double>(
+                geometry: geometry, outChannels: 3, computesInputGradient: false, channelMajorOutput: channelMajor,
+                using: &generator)
+            convolution.bySample = bySample
             return Model(layers: [
-                try Conv2d<Double>(geometry: geometry, outChannels: 3, computesInputGradient: false,
-                               channelMajorOutput: channelMajor, using: &generator),
+                convolution,
                 try MaxPool2x2<Double>(channels: 3, height: 6, width: 6, rectify: true, channelMajorInput: channelMajor),
                 try Dense<Double>(inputs: 27, outputs: 4, using: &generator),
             ])

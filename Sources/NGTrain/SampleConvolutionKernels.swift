@@ -1,0 +1,146 @@
+import NGPlus
+
+/// A convolution a sample at a time (`PooledConv2d`, and `Conv2d` where it is faster than one
+/// GEMM over the batch's patches), one kernel a pass, reached through `NetworkScalar` so that
+/// the loop over samples runs compiled for its scalar. A sample's patches Ũᵢ ((K + 1) × P, the
+/// last row ones) live in a thread's scratch (`SampleConvolutionScratch`) only while that sample
+/// is worked on, so they stay in cache: the batch's patches are never written to memory.
+///
+/// Sample i's full-resolution output Yᵢ (c_out × P) is either written where `layout` says, or,
+/// with `argmax`, formed in the scratch and pooled (rectified 2×2 max pooling) into row i of a
+/// sample-major output, `argmax` getting each maximum's offset within Yᵢ (−1 where the output
+/// is 0).
+extension NetworkKernels {
+    /// Forward, per sample: unfold, `Yᵢ = W̃·Ũᵢ` (a tile product), and with `argmax` the
+    /// pooling of Yᵢ's planes.
+    static func sampleConvolution<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
+        outChannels c: Int, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
+        into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>?
+    ) {
+        let (k, p) = (g.patchSize, g.positions)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c)
+        ParallelLoop.forEachNumberedChunk(batch, minimumChunk: 1, maximumChunks: slots) { slot, samples in
+            let (u, plane) = (scratch + slot * parts.length, scratch + slot * parts.length + parts.plane)
+            for i in samples {
+                g.unfold(x + i * g.inputLength, into: u, ld: p)
+                let (target, ld) = argmax == nil ? (y + i * layout.sampleOffset, layout.leadingDimension) : (plane, p)
+                Scalar.tileProduct(
+                    rows: c, columns: p, inner: 0..<(k + 1), a: w, rowStride: k + 1, innerStride: 1, b: u, ldb: p,
+                    alpha: 1, beta: 0, into: target, ldc: ld)
+                if let argmax { pool(plane, sample: i, geometry: g, outChannels: c, into: y, argmax: argmax) }
+            }
+        }
+    }
+
+    /// Backward, per sample: dYᵢ read where `layout` says or, with `argmax`, the pooled
+    /// gradient scattered to its maxima in the scratch; Ũᵢ unfolded again; `dYᵢ·Ũᵢᵀ` added to
+    /// its group's partial sum (`NetworkScalar.rowProducts`); and, when `dx` is given, `Wᵀ·dYᵢ`
+    /// folded into the sample's input gradient. The samples are summed in groups of
+    /// `groupSize`, each group on one thread, into `partials` (a row of c_out·(K + 1) a group),
+    /// then the groups in order into `gradient` (c_out × (K + 1)): the sum does not depend on
+    /// the thread count.
+    static func sampleConvolutionBackward<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
+        outChannels c: Int, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
+        argmax: UnsafePointer<Int32>?, scratch: UnsafeMutablePointer<Scalar>, slots: Int, groupSize: Int,
+        partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        inputGradient dx: UnsafeMutablePointer<Scalar>?
+    ) {
+        let (k, p, pooled) = (g.patchSize, g.positions, c * g.positions / 4)
+        let windows = PoolingLayout(channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c)
+        let (n, groups) = (c * (k + 1), (batch + groupSize - 1) / groupSize)
+        ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
+            let base = scratch + slot * parts.length
+            let (u, plane, product, du) = (base, base + parts.plane, base + parts.product, base + parts.patchGradient)
+            for group in chunk {
+                let sums = partials + group * n
+                sums.update(repeating: 0, count: n)
+                for i in (group * groupSize)..<Swift.min(batch, (group + 1) * groupSize) {
+                    let (dyi, ld): (UnsafePointer<Scalar>, Int)
+                    if let argmax {
+                        Scalar.maxPoolBackward(dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: plane)
+                        (dyi, ld) = (UnsafePointer(plane), p)
+                    } else {
+                        (dyi, ld) = (dy + i * layout.sampleOffset, layout.leadingDimension)
+                    }
+                    g.unfold(x + i * g.inputLength, into: u, ld: p)
+                    Scalar.rowProducts(m: c, n: k + 1, length: p, a: dyi, lda: ld, b: u, ldb: p, into: product, ldc: k + 1)
+                    for e in 0..<n { sums[e] += product[e] }
+                    guard let dx else { continue }
+                    // dŨᵢ = Wᵀ·dYᵢ: A(r, o) = W[o, r], rows of W̃ K + 1 apart.
+                    Scalar.tileProduct(
+                        rows: k, columns: p, inner: 0..<c, a: w, rowStride: 1, innerStride: k + 1, b: dyi, ldb: ld,
+                        alpha: 1, beta: 0, into: du, ldc: p)
+                    Scalar.fold(g, du, ld: p, batch: 1, sampleStride: g.inputLength, into: dx + i * g.inputLength)
+                }
+            }
+        }
+        gradient.update(repeating: 0, count: n)
+        for group in 0..<groups {
+            let sums = partials + group * n
+            for e in 0..<n { gradient[e] += sums[e] }
+        }
+    }
+
+    /// The rectified 2×2 max pooling of sample i's planes (c_out of the output's height × width)
+    /// into row i of the sample-major pooled output.
+    @inline(__always)
+    static func pool<Scalar: NetworkScalar>(
+        _ plane: UnsafePointer<Scalar>, sample i: Int, geometry g: ConvGeometry, outChannels c: Int,
+        into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>
+    ) {
+        let pooled = c * g.positions / 4
+        let windows = PoolingLayout(channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil)
+        Scalar.maxPool(plane, windows, samples: 0..<1, rectify: true, into: y + i * pooled, argmax: argmax + i * pooled)
+    }
+}
+
+/// Where a sample-at-a-time convolution finds sample i's full-resolution output or output
+/// gradient (c_out × P) when it is not pooled: at `i·sampleOffset`, rows `leadingDimension`
+/// apart — `(c·P, P)` sample-major, `(P, B·P)` channel-major.
+public struct SampleConvolutionLayout: Sendable {
+    public let sampleOffset: Int
+    public let leadingDimension: Int
+
+    /// Sample-major, `B × (c_out·P)`.
+    public static func sampleMajor(_ g: ConvGeometry, outChannels c: Int) -> Self {
+        Self(sampleOffset: c * g.positions, leadingDimension: g.positions)
+    }
+
+    /// Channel-major, `c_out × (B·P)`.
+    public static func channelMajor(_ g: ConvGeometry, batch: Int) -> Self {
+        Self(sampleOffset: g.positions, leadingDimension: batch * g.positions)
+    }
+}
+
+/// Where the parts of one thread's scratch lie, in values from its start: the patches Ũᵢ
+/// ((K + 1) × P, first, their last row ones), the full-resolution plane Yᵢ or dYᵢ (c_out × P),
+/// the product dYᵢ·Ũᵢᵀ (c_out × (K + 1)) and the patch gradient dŨᵢ (K × P).
+struct SampleConvolutionScratch {
+    let plane: Int
+    let product: Int
+    let patchGradient: Int
+    /// The values of one thread's scratch.
+    let length: Int
+
+    init(geometry: ConvGeometry, outChannels c: Int) {
+        let (k, p) = (geometry.patchSize, geometry.positions)
+        plane = (k + 1) * p
+        product = plane + c * p
+        patchGradient = product + c * (k + 1)
+        length = patchGradient + k * p
+    }
+
+    /// Gives `scratch` a row for each thread the passes may use (allocating only when it has
+    /// fewer or shorter ones, all values 1: the patches' row of ones is never written again);
+    /// returns how many threads that is.
+    static func ensure<Scalar: BLASScalar>(
+        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int
+    ) -> Int {
+        let (slots, length) = (ParallelLoop.threadCount, Self(geometry: geometry, outChannels: outChannels).length)
+        if scratch.rows < slots || scratch.columns != length { scratch = Matrix(rows: slots, columns: length, repeating: 1) }
+        return slots
+    }
+}

@@ -1,0 +1,118 @@
+import NGKernels
+import NGPlus
+import NGTestSupport
+import NGTrain
+import Testing
+
+/// `Conv2d` by sample against `Conv2d` over the batch (each checked against plain loops and
+/// finite differences elsewhere): outputs, weight and input gradients on geometries with
+/// strides, padding beyond and below "same", 1 × 1 kernels, several input channels, odd sizes,
+/// both output layouts, and batches that leave a partial group; and the by-sample sums'
+/// independence of the thread count.
+@Suite(.serialized) struct ConvolutionBySampleTests {
+    /// (geometry, output channels, batch).
+    static var cases: [(ConvGeometry, Int, Int)] {
+        get throws {
+            [
+                (try ConvGeometry(inChannels: 1, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1), 3, 5),
+                (try ConvGeometry(inChannels: 2, height: 7, width: 5, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1), 4, 17),
+                (try ConvGeometry(inChannels: 3, height: 1, width: 1, kernelHeight: 1, kernelWidth: 1), 2, 1),
+                (try ConvGeometry(inChannels: 2, height: 5, width: 4, kernelHeight: 2, kernelWidth: 3, padding: 2), 1, 9),
+                (try ConvGeometry(inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 3), 5, 8),
+            ]
+        }
+    }
+
+    /// Every case, both layouts, with and without the input gradient: the two ways differ only
+    /// in the order of their sums — K + 1 terms a forward value, B·P a weight gradient value,
+    /// c_out·kh·kw an input gradient value — each within `2·k²·ε·max|a|·max|b|` for its k terms.
+    @Test func bySampleMatchesOverTheBatch() throws {
+        defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        for (geometry, c, batch) in try Self.cases {
+            for channelMajor in [false, true] {
+                for inputGradient in [false, true] {
+                    var results: [(Matrix<Double>, Matrix<Double>, Matrix<Double>)] = []
+                    var extremes = (weight: 0.0, input: 0.0, upstream: 0.0)
+                    for bySample in [false, true] {
+                        var generator = SeededGenerator(seed: 421)
+                        let layer = try Conv2d<Double>(
+                            geometry: geometry, outChannels: c, computesInputGradient: inputGradient,
+                            channelMajorOutput: channelMajor, using: &generator)
+                        layer.bySample = bySample
+                        layer.weight = Matrix.random(rows: c, columns: geometry.patchSize + 1, using: &generator)
+                        let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator)
+                        let upstream = Matrix<Double>.random(
+                            rows: channelMajor ? c : batch, columns: channelMajor ? batch * geometry.positions : layer.outputLength,
+                            using: &generator)
+                        let y = try layer.forward(x)
+                        let dx = try layer.backward(upstream)
+                        results.append((y, dx, try PooledConv2dTests.submittedGradient(layer)))
+                        extremes = (PooledConv2dTests.largest(layer.weight), max(PooledConv2dTests.largest(x), 1),
+                                    PooledConv2dTests.largest(upstream))
+                    }
+                    func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double {
+                        2 * Double(terms * terms) * Double.ulpOfOne * a * b
+                    }
+                    let label = "\(geometry) c_out \(c) batch \(batch) channel-major \(channelMajor)"
+                    let (batchWay, sampleWay) = (results[0], results[1])
+                    #expect(batchWay.0.shape == sampleWay.0.shape && batchWay.1.shape == sampleWay.1.shape, "\(label)")
+                    for (a, b) in zip(batchWay.0.elements, sampleWay.0.elements) {
+                        #expect(abs(a - b) <= bound(geometry.patchSize + 1, extremes.weight, extremes.input), "\(label): output")
+                    }
+                    let inputTerms = c * geometry.kernelHeight * geometry.kernelWidth
+                    for (a, b) in zip(batchWay.1.elements, sampleWay.1.elements) {
+                        #expect(abs(a - b) <= bound(inputTerms, extremes.weight, extremes.upstream), "\(label): input gradient")
+                    }
+                    let weightTerms = batch * geometry.positions
+                    for (a, b) in zip(batchWay.2.elements, sampleWay.2.elements) {
+                        #expect(abs(a - b) <= bound(weightTerms, extremes.upstream, extremes.input), "\(label): weight gradient")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Groups of samples are fixed by the batch, and summed in order: one thread, two or three
+    /// give the same bits.
+    @Test func bySampleDoesNotDependOnTheThreadCount() throws {
+        defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
+        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        var results: [[Matrix<Double>]] = []
+        for threads in [1, 2, 3] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            var generator = SeededGenerator(seed: 422)
+            let layer = try Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
+            #expect(layer.bySample)
+            let x = Matrix<Double>.random(rows: 19, columns: geometry.inputLength, using: &generator)
+            let upstream = Matrix<Double>.random(rows: 19, columns: layer.outputLength, using: &generator)
+            let y = try layer.forward(x)
+            let dx = try layer.backward(upstream)
+            results.append([y, dx, try PooledConv2dTests.submittedGradient(layer)])
+        }
+        #expect(results[0] == results[1] && results[1] == results[2])
+    }
+
+    /// Float's loops by sample (`FloatLoops`' tile and row products), channel-major output,
+    /// against the Double layer over the batch on the same values: within Float's rounding of
+    /// sums of k terms, `2·k²·ε_f·max|a|·max|b|`.
+    @Test func floatBySampleMatchesDouble() throws {
+        let geometry = try ConvGeometry(inChannels: 3, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let (c, batch) = (6, 11)
+        var generator = SeededGenerator(seed: 423)
+        let float = try Conv2d<Float>(geometry: geometry, outChannels: c, channelMajorOutput: true, using: &generator)
+        let double = try Conv2d<Double>(geometry: geometry, outChannels: c, channelMajorOutput: true, using: &generator)
+        #expect(float.bySample)
+        double.bySample = false
+        double.weight = Matrix(rows: c, columns: geometry.patchSize + 1) { i, j in Double(float.weight[i, j]) }
+        let xf = Matrix<Float>.random(rows: batch, columns: geometry.inputLength, using: &generator)
+        let gf = Matrix<Float>.random(rows: c, columns: batch * geometry.positions, using: &generator)
+        let (y, yf) = (try double.forward(Matrix(rows: batch, columns: xf.columns) { Double(xf[$0, $1]) }), try float.forward(xf))
+        let (dx, dxf) = (try double.backward(Matrix(rows: c, columns: gf.columns) { Double(gf[$0, $1]) }), try float.backward(gf))
+        let epsilon = Double(Float.ulpOfOne)
+        let w = PooledConv2dTests.largest(double.weight)
+        func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double { 2 * Double(terms * terms) * epsilon * a * b }
+        for (a, b) in zip(y.elements, yf.elements) { #expect(abs(a - Double(b)) <= bound(geometry.patchSize + 1, w, 1)) }
+        for (a, b) in zip(dx.elements, dxf.elements) { #expect(abs(a - Double(b)) <= bound(c * 9, w, 1)) }
+    }
+}
