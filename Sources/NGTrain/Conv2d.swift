@@ -47,9 +47,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// instead of one GEMM over the batch's patches; `convolvesBySample(geometry:outChannels:)`
     /// chooses.
     package var bySample: Bool
-    /// With `bySample`: a thread's scratch a row, and a group of samples' weight gradient a row.
-    var scratch = Matrix<Scalar>(rows: 0, columns: 0)
-    var partials = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The passes by sample and their workspaces (allocated at the first pass that uses them).
+    var bySampleConvolution: SampleConvolution<Scalar>
 
     public init(
         geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
@@ -62,6 +61,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         self.channelMajorOutput = channelMajorOutput
         gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
         bySample = Self.convolvesBySample(geometry: geometry, outChannels: outChannels)
+        bySampleConvolution = SampleConvolution(geometry: geometry, outChannels: outChannels)
     }
 
     /// Whether a convolution of this shape runs a sample at a time: where its weight gradient
@@ -115,25 +115,20 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// The forward pass a sample at a time, each sample's output written where the layout
     /// hands it on.
     func forwardBySample(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-        let (batch, c, geometry) = (x.rows, outChannels, geometry)
         input = x
-        if channelMajorOutput { ensureShape(&channelMajor, c, batch * geometry.positions) } else { ensureShape(&output, batch, outputLength) }
-        let layout: SampleConvolutionLayout = channelMajorOutput
-            ? .channelMajor(geometry, batch: batch) : .sampleMajor(geometry, outChannels: c)
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
-        guard batch > 0 else { return channelMajorOutput ? channelMajor : output }
-        func convolve(into y: inout Matrix<Scalar>) {
-            withViews(x, weight, mutating: &y) { x, w, y in
-                scratch.withMutableView { scratch in
-                    Scalar.sampleConvolution(
-                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
-                        scratch: scratch.base, slots: slots, into: y.base, argmax: nil)
-                }
-            }
+        if channelMajorOutput {
+            ensureShape(&channelMajor, outChannels, x.rows * geometry.positions)
+            bySampleConvolution.forward(x, weight: weight, layout: layout(batch: x.rows), into: &channelMajor, argmax: nil)
+            return channelMajor
         }
-        if channelMajorOutput { convolve(into: &channelMajor); return channelMajor }
-        convolve(into: &output)
+        ensureShape(&output, x.rows, outputLength)
+        bySampleConvolution.forward(x, weight: weight, layout: layout(batch: x.rows), into: &output, argmax: nil)
         return output
+    }
+
+    /// Where sample i's output (and its gradient) lies in the layout the layer hands on.
+    func layout(batch: Int) -> SampleConvolutionLayout {
+        channelMajorOutput ? .channelMajor(geometry, batch: batch) : .sampleMajor(geometry, outChannels: outChannels)
     }
 
     /// Between channel-major `c × (B·P)` and sample-major `B × (c·P)`: B·c copies of P values.
@@ -200,32 +195,12 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         return inputGradient
     }
 
-    /// The backward pass a sample at a time: dY read where the layout has it, the weight
-    /// gradient summed in groups of `PooledConv2d.groupSize` samples.
+    /// The backward pass a sample at a time, dY read where the layout has it.
     func backwardBySample(_ dy: Matrix<Scalar>) -> Matrix<Scalar> {
-        let (batch, c, geometry, computesInputGradient) = (input.rows, outChannels, geometry, computesInputGradient)
-        let groupSize = PooledConv2d<Scalar>.groupSize
-        ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
-        if computesInputGradient { ensureShape(&inputGradient, batch, geometry.inputLength) }
-        let layout: SampleConvolutionLayout = channelMajorOutput
-            ? .channelMajor(geometry, batch: batch) : .sampleMajor(geometry, outChannels: c)
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
-        withViews(input, weight, mutating: &gradient) { x, w, gradient in
-            guard batch > 0 else { return gradient.zero() }
-            dy.withView { dy in
-                partials.withMutableView { partials in
-                    scratch.withMutableView { scratch in
-                        inputGradient.withMutableView { dx in
-                            Scalar.sampleConvolutionBackward(
-                                x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                                outputGradient: dy.base, layout: layout, argmax: nil, scratch: scratch.base, slots: slots,
-                                groupSize: groupSize, partials: partials.base, gradient: gradient.base,
-                                inputGradient: computesInputGradient ? dx.base : nil)
-                        }
-                    }
-                }
-            }
-        }
+        if computesInputGradient { ensureShape(&inputGradient, input.rows, geometry.inputLength) }
+        bySampleConvolution.backward(
+            input, weight: weight, outputGradient: dy, layout: layout(batch: input.rows), argmax: nil,
+            gradient: &gradient, inputGradient: &inputGradient)
         return inputGradient
     }
 

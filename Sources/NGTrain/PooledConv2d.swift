@@ -14,7 +14,7 @@ import NGPlus
 ///
 /// Input and output are sample-major: `B × (c_in·H·W)` in, `B × (c_out·P/4)` out, P the output
 /// positions (whose height and width must be even). The weight gradient sums its samples in
-/// groups of `groupSize`, each on one thread, then the groups in order: it does not depend on
+/// groups of eight, each on one thread, then the groups in order: it does not depend on
 /// the thread count. NG+ and K-FAC observe X and the full-resolution dY (`B × (c_out·P)`),
 /// which is formed from the pooled gradient only on the steps whose optimizer uses it.
 public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
@@ -23,18 +23,13 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
     public var weight: Matrix<Scalar>
     public var handle = LayerHandle.unregistered
     public let computesInputGradient: Bool
-    /// Samples whose weight gradients one thread adds up before the groups are added in order.
-    public static var groupSize: Int { 8 }
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     /// Each pooled output's maximum as an offset in its sample's c_out × P output, or −1 where
     /// the output is 0 (no gradient passes).
     var argmax: [Int32] = []
-    /// A thread's scratch a row (`SampleConvolutionScratch`); the patches' row of ones is set
-    /// when it is allocated and never written again.
-    var scratch = Matrix<Scalar>(rows: 0, columns: 0)
-    /// A group's weight gradient a row.
-    var partials = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The passes and their workspaces.
+    var convolution: SampleConvolution<Scalar>
     var gradient: Matrix<Scalar>
     /// dY as backward received it (pooled), kept for the optimizer's observation.
     var pooledGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -62,6 +57,7 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient
         gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
+        convolution = SampleConvolution(geometry: geometry, outChannels: outChannels)
     }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }
@@ -81,19 +77,10 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         let batch = x.rows
         ensureShape(&output, batch, outputLength)
         if argmax.count != batch * outputLength { argmax = Array(repeating: 0, count: batch * outputLength) }
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: outChannels)
         input = x
-        let (geometry, c) = (geometry, outChannels)
-        withViews(x, weight, mutating: &output) { x, w, y in
-            scratch.withMutableView { scratch in
-                argmax.withUnsafeMutableBufferPointer { argmax in
-                    guard batch > 0, let argmax = argmax.baseAddress else { return }
-                    Scalar.sampleConvolution(
-                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                        layout: .sampleMajor(geometry, outChannels: c), scratch: scratch.base, slots: slots, into: y.base,
-                        argmax: argmax)
-                }
-            }
+        let layout = SampleConvolutionLayout.sampleMajor(geometry, outChannels: outChannels)
+        argmax.withUnsafeMutableBufferPointer { argmax in
+            convolution.forward(x, weight: weight, layout: layout, into: &output, argmax: argmax.baseAddress)
         }
         return output
     }
@@ -102,29 +89,12 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         let batch = input.rows
         try dy.requireShape(Shape(batch, outputLength), .pooledConv2dBackward, "outputGradient")
         pooledGradient = dy
-        let groups = (batch + Self.groupSize - 1) / Self.groupSize
-        ensureShape(&partials, Swift.max(groups, 1), gradient.rows * gradient.columns)
         if computesInputGradient { ensureShape(&inputGradient, batch, geometry.inputLength) }
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: outChannels)
-        let (geometry, c, groupSize, computesInputGradient) = (geometry, outChannels, Self.groupSize, computesInputGradient)
-        withViews(input, weight, mutating: &gradient) { x, w, gradient in
-            guard batch > 0 else { return gradient.zero() }
-            dy.withView { dy in
-                partials.withMutableView { partials in
-                    scratch.withMutableView { scratch in
-                        inputGradient.withMutableView { dx in
-                            argmax.withUnsafeBufferPointer { argmax in
-                                Scalar.sampleConvolutionBackward(
-                                    x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                                    outputGradient: dy.base, layout: .sampleMajor(geometry, outChannels: c),
-                                    argmax: argmax.baseAddress!, scratch: scratch.base, slots: slots, groupSize: groupSize,
-                                    partials: partials.base, gradient: gradient.base,
-                                    inputGradient: computesInputGradient ? dx.base : nil)
-                            }
-                        }
-                    }
-                }
-            }
+        let layout = SampleConvolutionLayout.sampleMajor(geometry, outChannels: outChannels)
+        argmax.withUnsafeBufferPointer { argmax in
+            convolution.backward(
+                input, weight: weight, outputGradient: dy, layout: layout, argmax: argmax.baseAddress, gradient: &gradient,
+                inputGradient: &inputGradient)
         }
         return inputGradient
     }

@@ -114,33 +114,3 @@ public struct SampleConvolutionLayout: Sendable {
         Self(sampleOffset: g.positions, leadingDimension: batch * g.positions)
     }
 }
-
-/// Where the parts of one thread's scratch lie, in values from its start: the patches Ũᵢ
-/// ((K + 1) × P, first, their last row ones), the full-resolution plane Yᵢ or dYᵢ (c_out × P),
-/// the product dYᵢ·Ũᵢᵀ (c_out × (K + 1)) and the patch gradient dŨᵢ (K × P).
-struct SampleConvolutionScratch {
-    let plane: Int
-    let product: Int
-    let patchGradient: Int
-    /// The values of one thread's scratch.
-    let length: Int
-
-    init(geometry: ConvGeometry, outChannels c: Int) {
-        let (k, p) = (geometry.patchSize, geometry.positions)
-        plane = (k + 1) * p
-        product = plane + c * p
-        patchGradient = product + c * (k + 1)
-        length = patchGradient + k * p
-    }
-
-    /// Gives `scratch` a row for each thread the passes may use (allocating only when it has
-    /// fewer or shorter ones, all values 1: the patches' row of ones is never written again);
-    /// returns how many threads that is.
-    static func ensure<Scalar: BLASScalar>(
-        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int
-    ) -> Int {
-        let (slots, length) = (ParallelLoop.threadCount, Self(geometry: geometry, outChannels: outChannels).length)
-        if scratch.rows < slots || scratch.columns != length { scratch = Matrix(rows: slots, columns: length, repeating: 1) }
-        return slots
-    }
-}

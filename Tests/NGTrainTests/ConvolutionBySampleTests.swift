@@ -47,9 +47,9 @@ import Testing
                             using: &generator)
                         let y = try layer.forward(x)
                         let dx = try layer.backward(upstream)
-                        results.append((y, dx, try PooledConv2dTests.submittedGradient(layer)))
-                        extremes = (PooledConv2dTests.largest(layer.weight), max(PooledConv2dTests.largest(x), 1),
-                                    PooledConv2dTests.largest(upstream))
+                        results.append((y, dx, try handedGradient(layer)))
+                        extremes = (largestMagnitude(layer.weight), max(largestMagnitude(x), 1),
+                                    largestMagnitude(upstream))
                     }
                     func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double {
                         2 * Double(terms * terms) * Double.ulpOfOne * a * b
@@ -74,21 +74,23 @@ import Testing
     }
 
     /// Groups of samples are fixed by the batch, and summed in order: one thread, two or three
-    /// give the same bits.
-    @Test func bySampleDoesNotDependOnTheThreadCount() throws {
+    /// give the same bits, for `Conv2d` by sample and for `PooledConv2d`.
+    @Test(arguments: [false, true]) func bySampleDoesNotDependOnTheThreadCount(pooled: Bool) throws {
         defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
-        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         var results: [[Matrix<Double>]] = []
         for threads in [1, 2, 3] {
             ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
             var generator = SeededGenerator(seed: 422)
-            let layer = try Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
-            #expect(layer.bySample)
+            let layer: any TrainableLayer<Double> = pooled
+                ? try PooledConv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
+                : try Conv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
+            #expect((layer as? Conv2d<Double>)?.bySample ?? true)
             let x = Matrix<Double>.random(rows: 19, columns: geometry.inputLength, using: &generator)
-            let upstream = Matrix<Double>.random(rows: 19, columns: layer.outputLength, using: &generator)
             let y = try layer.forward(x)
+            let upstream = Matrix<Double>.random(rows: 19, columns: y.columns, using: &generator)
             let dx = try layer.backward(upstream)
-            results.append([y, dx, try PooledConv2dTests.submittedGradient(layer)])
+            results.append([y, dx, try handedGradient(layer)])
         }
         #expect(results[0] == results[1] && results[1] == results[2])
     }
@@ -110,7 +112,7 @@ import Testing
         let (y, yf) = (try double.forward(Matrix(rows: batch, columns: xf.columns) { Double(xf[$0, $1]) }), try float.forward(xf))
         let (dx, dxf) = (try double.backward(Matrix(rows: c, columns: gf.columns) { Double(gf[$0, $1]) }), try float.backward(gf))
         let epsilon = Double(Float.ulpOfOne)
-        let w = PooledConv2dTests.largest(double.weight)
+        let w = largestMagnitude(double.weight)
         func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double { 2 * Double(terms * terms) * epsilon * a * b }
         for (a, b) in zip(y.elements, yf.elements) { #expect(abs(a - Double(b)) <= bound(geometry.patchSize + 1, w, 1)) }
         for (a, b) in zip(dx.elements, dxf.elements) { #expect(abs(a - Double(b)) <= bound(c * 9, w, 1)) }

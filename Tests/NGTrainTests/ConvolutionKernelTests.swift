@@ -221,28 +221,11 @@ import Testing
         var generator = SeededGenerator(seed: 305)
         let x = Matrix<Double>.random(rows: 8, columns: 36, using: &generator)
         let labels = [0, 1, 2, 3, 0, 1, 2, 3][...]
-        for kind in 0..<3 {
-            var weights: [[Matrix<Double>]] = []
-            for channelMajor in [false, true] {
-                let model = try network(channelMajor: channelMajor)
-                switch kind {
-                case 0:
-                    var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
-                        inverseInterval: 2, side: .right, batchSize: 8, fusedApply: true))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                case 1:
-                    var optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 8))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                default:
-                    var optimizer = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                }
-                weights.append(model.trainableLayers.map { ($0 as? Conv2d<Double>)?.weight ?? ($0 as! Dense<Double>).weight })
+        for optimizer in TestOptimizer.allCases {
+            let weights = try [false, true].map { channelMajor in
+                try weightsAfterFiveSteps(try network(channelMajor: channelMajor), optimizer, x: x, labels: labels)
             }
-            #expect(weights[0] == weights[1], "optimizer \(kind)")
+            #expect(weights[0] == weights[1], "\(optimizer)")
         }
     }
 }

@@ -7,8 +7,9 @@ import Testing
 /// `PooledConv2d` against what it fuses — `Conv2d` then `MaxPool2x2(rectify: true)`, each
 /// checked against plain loops elsewhere — and against finite differences: outputs, weight
 /// and input gradients on geometries with strides, padding, 1 × 1 kernels, several input
-/// channels and batches that leave a partial group; the sum's independence of the thread
-/// count; Float against Double; refusals; and training with NG+, K-FAC and SGD.
+/// channels and batches that leave a partial group; Float against Double; refusals; and
+/// training with NG+, K-FAC and SGD. (Its independence of the thread count is tested with
+/// `Conv2d`'s by sample, `ConvolutionBySampleTests`.)
 @Suite struct PooledConv2dTests {
     /// (geometry, output channels, batch): outputs of even height and width.
     static var cases: [(ConvGeometry, Int, Int)] {
@@ -21,20 +22,6 @@ import Testing
             ]
         }
     }
-
-    /// The gradient the layer hands its optimizer, read back through an SGD step of rate 1
-    /// (the weight put back).
-    static func submittedGradient<Layer: TrainableLayer>(_ layer: Layer) throws -> Matrix<Double> where Layer.Scalar == Double {
-        var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
-        layer.handle = try sgd.register(layer.spec)
-        let before = layer.weight
-        try layer.update(with: &sgd)
-        let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in before[i, j] - layer.weight[i, j] }
-        layer.weight = before
-        return gradient
-    }
-
-    static func largest(_ m: Matrix<Double>) -> Double { m.elements.reduce(0) { max($0, abs($1)) } }
 
     /// The same function and gradients as the two layers it fuses, made from the same seed (so
     /// with the same weights). Only the order of the sums differs: a forward value sums K + 1
@@ -57,9 +44,9 @@ import Testing
             let want = try pool.forward(try conv.forward(x))
             let dx = try fused.backward(upstream)
             let wantDx = try conv.backward(try pool.backward(upstream))
-            let (gradient, wantGradient) = (try Self.submittedGradient(fused), try Self.submittedGradient(conv))
+            let (gradient, wantGradient) = (try handedGradient(fused), try handedGradient(conv))
 
-            let (w, u, g) = (Self.largest(conv.weight), max(Self.largest(x), 1), Self.largest(upstream))
+            let (w, u, g) = (largestMagnitude(conv.weight), max(largestMagnitude(x), 1), largestMagnitude(upstream))
             func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double {
                 2 * Double(terms) * Double.ulpOfOne * Double(terms) * a * b
             }
@@ -87,26 +74,7 @@ import Testing
         _ = try layer.forward(x)
         let dx = try layer.backward(g)
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try layer.forward($0) }, analytic: dx) < 1e-7)
-        #expect(try parameterFiniteDifferenceError(layer, \.weight, input: x, upstream: g) < 1e-7)
-    }
-
-    /// Groups of samples are fixed by the batch, and summed in order: one thread, two or
-    /// three give the same bits.
-    @Test func weightGradientDoesNotDependOnTheThreadCount() throws {
-        defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
-        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
-        var results: [[Matrix<Double>]] = []
-        for threads in [1, 2, 3] {
-            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
-            var generator = SeededGenerator(seed: 414)
-            let layer = try PooledConv2d<Double>(geometry: geometry, outChannels: 4, using: &generator)
-            let x = Matrix<Double>.random(rows: 19, columns: geometry.inputLength, using: &generator)
-            let upstream = Matrix<Double>.random(rows: 19, columns: layer.outputLength, using: &generator)
-            let y = try layer.forward(x)
-            let dx = try layer.backward(upstream)
-            results.append([y, dx, try Self.submittedGradient(layer)])
-        }
-        #expect(results[0] == results[1] && results[1] == results[2])
+        #expect(try parameterFiniteDifferenceError(layer, input: x, upstream: g) < 1e-7)
     }
 
     /// Float's loops (`FloatLoops`' tile products, row products and pooling) against the
@@ -126,7 +94,7 @@ import Testing
             let (y, yf) = (try double.forward(x), try float.forward(xf))
             let (dx, dxf) = (try double.backward(g), try float.backward(gf))
             let epsilon = Double(Float.ulpOfOne)
-            let (w, u, up) = (Self.largest(double.weight), max(Self.largest(x), 1), Self.largest(g))
+            let (w, u, up) = (largestMagnitude(double.weight), max(largestMagnitude(x), 1), largestMagnitude(g))
             func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double { 2 * Double(terms * terms) * epsilon * a * b }
             for (a, b) in zip(y.elements, yf.elements) { #expect(abs(a - Double(b)) <= bound(geometry.patchSize + 1, w, u)) }
             for (a, b) in zip(dx.elements, dxf.elements) {
@@ -171,30 +139,13 @@ import Testing
         var generator = SeededGenerator(seed: 418)
         let x = Matrix<Double>.random(rows: 8, columns: 36, using: &generator)
         let labels = [0, 1, 2, 3, 0, 1, 2, 3][...]
-        for kind in 0..<3 {
-            var weights: [[Matrix<Double>]] = []
-            for fused in [false, true] {
-                let model = try network(fused: fused)
-                switch kind {
-                case 0:
-                    var optimizer = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(
-                        inverseInterval: 2, side: .right, batchSize: 8, fusedApply: true))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                case 1:
-                    var optimizer = try KFACOptimizer<Double>(configuration: KFACConfiguration(inverseInterval: 2, batchSize: 8))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                default:
-                    var optimizer = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9))
-                    try model.register(with: &optimizer)
-                    for _ in 0..<5 { _ = try model.trainStep(x, labels: labels, optimizer: &optimizer) }
-                }
-                weights.append(model.trainableLayers.map { $0.weight })
+        for optimizer in TestOptimizer.allCases {
+            let weights = try [false, true].map { fused in
+                try weightsAfterFiveSteps(try network(fused: fused), optimizer, x: x, labels: labels)
             }
             for (a, b) in zip(weights[0], weights[1]) {
-                let scale = max(Self.largest(a), 1)
-                #expect(zip(a.elements, b.elements).allSatisfy { abs($0 - $1) <= 1e-9 * scale }, "optimizer \(kind)")
+                let scale = max(largestMagnitude(a), 1)
+                #expect(zip(a.elements, b.elements).allSatisfy { abs($0 - $1) <= 1e-9 * scale }, "\(optimizer)")
             }
         }
     }

@@ -1,0 +1,98 @@
+import NGPlus
+
+/// A convolution a sample at a time on whole matrices, for the layers that run one (`Conv2d` by
+/// sample, unpooled, and `PooledConv2d`): the passes of `NetworkKernels.sampleConvolution` with
+/// the workspaces they need, allocated for the first batch and thread count seen and again only
+/// when those change.
+struct SampleConvolution<Scalar: NetworkScalar> {
+    let geometry: ConvGeometry
+    let outChannels: Int
+    /// Samples whose weight gradients one thread adds up before the groups are added in order.
+    static var groupSize: Int { 8 }
+    /// A thread's scratch a row (`SampleConvolutionScratch`).
+    var scratch = Matrix<Scalar>(rows: 0, columns: 0)
+    /// A group of samples' weight gradient a row.
+    var partials = Matrix<Scalar>(rows: 0, columns: 0)
+
+    init(geometry: ConvGeometry, outChannels: Int) {
+        self.geometry = geometry
+        self.outChannels = outChannels
+    }
+
+    /// `y`, shaped by the caller: the full-resolution output where `layout` says, or with
+    /// `argmax` (c_out·P/4 offsets a sample) the pooled, sample-major output.
+    mutating func forward(
+        _ x: Matrix<Scalar>, weight: Matrix<Scalar>, layout: SampleConvolutionLayout, into y: inout Matrix<Scalar>,
+        argmax: UnsafeMutablePointer<Int32>?
+    ) {
+        let (batch, geometry, c) = (x.rows, geometry, outChannels)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        guard batch > 0 else { return }
+        withViews(x, weight, mutating: &y) { x, w, y in
+            scratch.withMutableView { scratch in
+                Scalar.sampleConvolution(
+                    x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
+                    scratch: scratch.base, slots: slots, into: y.base, argmax: argmax)
+            }
+        }
+    }
+
+    /// The weight gradient into `gradient` and, when `inputGradient` is not empty, the input
+    /// gradient into it (both shaped by the caller), from dY where `layout` says or, with
+    /// `argmax`, from the pooled gradient.
+    mutating func backward(
+        _ x: Matrix<Scalar>, weight: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, layout: SampleConvolutionLayout,
+        argmax: UnsafePointer<Int32>?, gradient: inout Matrix<Scalar>, inputGradient: inout Matrix<Scalar>
+    ) {
+        let (batch, geometry, c, groupSize) = (x.rows, geometry, outChannels, Self.groupSize)
+        ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        let computesInputGradient = !inputGradient.isEmpty
+        withViews(x, weight, mutating: &gradient) { x, w, gradient in
+            guard batch > 0 else { return gradient.zero() }
+            dy.withView { dy in
+                partials.withMutableView { partials in
+                    scratch.withMutableView { scratch in
+                        inputGradient.withMutableView { dx in
+                            Scalar.sampleConvolutionBackward(
+                                x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
+                                outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
+                                slots: slots, groupSize: groupSize, partials: partials.base, gradient: gradient.base,
+                                inputGradient: computesInputGradient ? dx.base : nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where the parts of one thread's scratch lie, in values from its start: the patches Ũᵢ
+/// ((K + 1) × P, first, their last row ones), the full-resolution plane Yᵢ or dYᵢ (c_out × P),
+/// the product dYᵢ·Ũᵢᵀ (c_out × (K + 1)) and the patch gradient dŨᵢ (K × P).
+struct SampleConvolutionScratch {
+    let plane: Int
+    let product: Int
+    let patchGradient: Int
+    /// The values of one thread's scratch.
+    let length: Int
+
+    init(geometry: ConvGeometry, outChannels c: Int) {
+        let (k, p) = (geometry.patchSize, geometry.positions)
+        plane = (k + 1) * p
+        product = plane + c * p
+        patchGradient = product + c * (k + 1)
+        length = patchGradient + k * p
+    }
+
+    /// Gives `scratch` a row for each thread the passes may use (allocating only when it has
+    /// fewer or shorter ones, all values 1: the patches' row of ones is never written again);
+    /// returns how many threads that is.
+    static func ensure<Scalar: BLASScalar>(
+        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int
+    ) -> Int {
+        let (slots, length) = (ParallelLoop.threadCount, Self(geometry: geometry, outChannels: outChannels).length)
+        if scratch.rows < slots || scratch.columns != length { scratch = Matrix(rows: slots, columns: length, repeating: 1) }
+        return slots
+    }
+}
