@@ -12,12 +12,18 @@ import NGPlus
 /// as PyTorch keeps it), and `step(with:)` puts the staged values in use only after the
 /// optimizer's step of `[γ | β]` succeeded, so a step that throws leaves them as they were.
 /// They start at μ = 0, σ² = 1.
+///
+/// With `rectify`, the layer is batch normalization and the ReLU after it, `max(0, y)`: the
+/// same values as `BatchNorm` then `ReLU` to the bit, forward and backward, without the
+/// ReLU's two passes over the activations.
 public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchStatisticsLayer {
     public let channels: Int
     public let positions: Int
     /// The weight of a batch's statistics in the running averages.
     public let momentum: Double
     public let epsilon: Scalar
+    /// Whether a ReLU is fused after the normalization.
+    public let rectify: Bool
     /// `[γ | β]`.
     public var weight: Matrix<Scalar>
     public var handle = LayerHandle.unregistered
@@ -51,9 +57,12 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     var statisticsGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var batchValues = 0.0
 
+    /// - Parameter rectify: a ReLU after the normalization, fused (false).
     /// - Throws: `invalidArgument` for a size below 1 or with a product beyond `Int32.max`, a
     ///   momentum outside [0, 1], or an ε that is not positive and finite in `Scalar`.
-    public init(channels: Int, positions: Int = 1, momentum: Double = 0.1, epsilon: Double = 1e-5) throws(NGError) {
+    public init(
+        channels: Int, positions: Int = 1, momentum: Double = 0.1, epsilon: Double = 1e-5, rectify: Bool = false
+    ) throws(NGError) {
         for (name, value) in [("channels", channels), ("positions", positions)] where value < 1 {
             throw .invalidArgument(operation: .batchNormInit, argument: name, reason: "must be at least 1, got \(value)")
         }
@@ -73,6 +82,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         self.positions = positions
         self.momentum = momentum
         self.epsilon = Scalar(epsilon)
+        self.rectify = rectify
         weight = Matrix(rows: 1, columns: 2 * channels) { _, j in j < channels ? 1 : 0 }
         gradient = Matrix(rows: 1, columns: 2 * channels)
         runningMean = Matrix(rows: 1, columns: channels)
@@ -85,13 +95,15 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     public var spec: LayerSpec { .vector(length: 2 * channels) }
 
     /// No GEMM (see `LayerFlops`).
-    public var flops: LayerFlops { LayerFlops(name: "batch norm \(channels)×\(positions)", forward: 0, backward: 0) }
+    public var flops: LayerFlops {
+        LayerFlops(name: "batch norm \(rectify ? "+ ReLU " : "")\(channels)×\(positions)", forward: 0, backward: 0)
+    }
 
     /// - Throws: `shapeMismatch` for rows of another width; `invalidArgument` in training when a
     ///   channel has a single value (one row of one position: no variance to normalize by).
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, channels * positions), .batchNormForward, "input")
-        let (rows, channels, positions, epsilon) = (x.rows, channels, positions, epsilon)
+        let (rows, channels, positions, epsilon, rectify) = (x.rows, channels, positions, epsilon, rectify)
         let batchStatistics = usesBatchStatistics
         if batchStatistics && rows * positions < 2 {
             throw .invalidArgument(
@@ -115,8 +127,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
                         Scalar.batchNorm(
                             x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
                             bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
-                            batchStatistics: batchStatistics && sums == nil, mean: m.base, variance: v.base, into: y.base,
-                            inverseDeviation: inverse.base)
+                            batchStatistics: batchStatistics && sums == nil, rectify: rectify, mean: m.base,
+                            variance: v.base, into: y.base, inverseDeviation: inverse.base)
                     }
                 }
             }
@@ -148,14 +160,17 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         let (rows, channels, positions, batchStatistics) = (dy.rows, channels, positions, forwardUsedBatchStatistics)
         let sums = batchStatistics ? crossProcessSums : nil
         ensureShape(&inputGradient, rows, channels * positions)
+        let rectify = rectify
         withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
                 mean.withView { m in
-                    Scalar.batchNormBackward(
-                        dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
-                        channels: channels, positions: positions, gain: w.base,
-                        batchStatistics: batchStatistics && sums == nil, into: dx.base, gainGradient: g.base,
-                        biasGradient: g.columns(channels..<2 * channels).base)
+                    output.withView { y in
+                        Scalar.batchNormBackward(
+                            dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
+                            channels: channels, positions: positions, gain: w.base,
+                            batchStatistics: batchStatistics && sums == nil, rectifiedOutput: rectify ? y.base : nil,
+                            into: dx.base, gainGradient: g.base, biasGradient: g.columns(channels..<2 * channels).base)
+                    }
                 }
             }
         }

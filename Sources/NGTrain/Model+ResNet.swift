@@ -6,7 +6,8 @@ extension Model {
     /// `blocks` residual blocks of `widths[i]` channels — 3×3 convolution (stride 2 in the first
     /// block of every stage after the first), BN, ReLU, 3×3 convolution, BN, plus the shortcut
     /// (the identity, or a strided 1×1 convolution and BN where the shape changes), then ReLU —
-    /// and global average pooling into a dense layer of `classes`. Images are sample-major rows
+    /// and global average pooling into a dense layer of `classes`. Each ReLU after a batch
+    /// normalization is fused into it (`BatchNorm(rectify:)`). Images are sample-major rows
     /// of `channels·height·width` values; convolutions pad by 1 ("same" at stride 1).
     /// - Throws: `invalidArgument` for a size below 1, no stage, or an image that the strides
     ///   shrink below one pixel.
@@ -30,7 +31,7 @@ extension Model {
         var size = (height, width)
         let stem = try convolution(channels, size, widths[0], kernel: 3, stride: 1, inputGradient: false)
         var layers: [any NetworkLayer<Scalar>] = [
-            stem, try BatchNorm<Scalar>(channels: widths[0], positions: height * width), ReLU<Scalar>(),
+            stem, try BatchNorm<Scalar>(channels: widths[0], positions: height * width, rectify: true),
         ]
         var inChannels = widths[0]
         for (stage, outChannels) in widths.enumerated() {
@@ -46,7 +47,7 @@ extension Model {
                     try BatchNorm<Scalar>(channels: outChannels, positions: positions),
                 ]
                 layers.append(try Residual([
-                    first, try BatchNorm<Scalar>(channels: outChannels, positions: positions), ReLU<Scalar>(),
+                    first, try BatchNorm<Scalar>(channels: outChannels, positions: positions, rectify: true),
                     try convolution(outChannels, out, outChannels, kernel: 3, stride: 1),
                     try BatchNorm<Scalar>(channels: outChannels, positions: positions),
                 ], shortcut: shortcut))

@@ -223,13 +223,13 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
+        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, rectify: Bool, mean: UnsafeMutablePointer<Self>,
         variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.batchNorm(
             x, rows: rows, channels: channels, positions: positions, gain: gain, bias: bias, epsilon: epsilon,
-            batchStatistics: batchStatistics, mean: mean, variance: variance, into: y,
+            batchStatistics: batchStatistics, rectify: rectify, mean: mean, variance: variance, into: y,
             inverseDeviation: inverseDeviation)
     }
 
@@ -238,13 +238,13 @@ extension NetworkScalar {
     public static func batchNormBackward(
         _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
         inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
-        biasGradient: UnsafeMutablePointer<Self>
+        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Self>?, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.batchNormBackward(
             dy, input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
-            positions: positions, gain: gain, batchStatistics: batchStatistics, into: dx, gainGradient: gainGradient,
-            biasGradient: biasGradient)
+            positions: positions, gain: gain, batchStatistics: batchStatistics, rectifiedOutput: rectifiedOutput,
+            into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
     }
 
     @_specialize(where Self == Float)

@@ -112,15 +112,15 @@ public protocol NetworkScalar: BLASScalar {
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, mean: UnsafeMutablePointer<Self>,
+        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, rectify: Bool, mean: UnsafeMutablePointer<Self>,
         variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
         inverseDeviation: UnsafeMutablePointer<Self>)
     /// Its gradients (see `NetworkKernels.batchNormBackward`).
     static func batchNormBackward(
         _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
         inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        batchStatistics: Bool, into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
-        biasGradient: UnsafeMutablePointer<Self>)
+        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Self>?, into dx: UnsafeMutablePointer<Self>,
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
     /// Batch normalization's channel sums (see `NetworkKernels.batchNormSums`).
     static func batchNormSums(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,

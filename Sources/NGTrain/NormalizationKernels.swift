@@ -10,16 +10,21 @@ import NGPlus
 /// the forward pass, so the same values.
 extension NetworkKernels {
     /// Normalizes every channel over its `rows · positions` values: `x̂ = (x − μ)/√(σ² + ε)`,
-    /// `y = γ·x̂ + β`. With `batchStatistics`, μ and σ² (the biased variance, two passes) are
-    /// computed and written to `mean` and `variance`; otherwise they are read from them (the
-    /// running averages). Keeps 1/√(σ² + ε) per channel, beside μ, for the backward pass.
+    /// `y = γ·x̂ + β`, or `max(0, γ·x̂ + β)` with `rectify` (a ReLU after it, fused: the same
+    /// values, one pass fewer). With `batchStatistics`, μ and σ² (the biased variance, two
+    /// passes) are computed and written to `mean` and `variance`; otherwise they are read from
+    /// them (the running averages). Keeps 1/√(σ² + ε) per channel, beside μ, for the backward
+    /// pass.
     static func batchNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
-        bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, mean: UnsafeMutablePointer<Scalar>,
-        variance: UnsafeMutablePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>,
+        bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, rectify: Bool,
+        mean: UnsafeMutablePointer<Scalar>, variance: UnsafeMutablePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>,
         inverseDeviation: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
+        // max(v, −∞) is v, NaN and −0 included (`Swift.max` returns its first argument unless
+        // the second is at least as large); max(v, 0) is `relu`'s.
+        let floor: Scalar = rectify ? 0 : -.infinity
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
             if batchStatistics {
                 var sum: Scalar = 0
@@ -37,19 +42,22 @@ extension NetworkKernels {
             for b in 0..<rows {
                 let offset = b * width + c * positions
                 let (row, out) = (x + offset, y + offset)
-                for p in 0..<positions { out[p] = (row[p] - average) * inverse * gain[c] + bias[c] }
+                for p in 0..<positions { out[p] = Swift.max((row[p] - average) * inverse * gain[c] + bias[c], floor) }
             }
         } }
     }
 
     /// The gradients of `batchNorm`: per channel `∂γ = Σ dy·x̂`, `∂β = Σ dy` over its values, and
     /// `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))` when the forward pass used the batch's
-    /// statistics (they depend on x), `dx = γ·(1/σ)·dy` when it used the running ones.
+    /// statistics (they depend on x), `dx = γ·(1/σ)·dy` when it used the running ones. With
+    /// `rectifiedOutput` (the forward pass's y of a fused ReLU), dy is first `y > 0 ? dy : 0`,
+    /// as `reluBackward` makes it. Each channel's dy is copied (or masked) into its place in dx,
+    /// where it stays in cache for the sums and the pass that turns it into dx in place.
     static func batchNormBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>,
         inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
-        batchStatistics: Bool, into dx: UnsafeMutablePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
-        biasGradient: UnsafeMutablePointer<Scalar>
+        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Scalar>?, into dx: UnsafeMutablePointer<Scalar>,
+        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
         ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
@@ -57,9 +65,14 @@ extension NetworkKernels {
             var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for b in 0..<rows {
                 let offset = b * width + c * positions
-                sum += laneSum(dy + offset, count: positions)
-                weighted += laneDotNormalized(
-                    dy + offset, x + offset, center: average, scale: inverse, count: positions)
+                let (grad, out) = (dy + offset, dx + offset)
+                if let y = rectifiedOutput {
+                    reluBackward(output: y + offset, outputGradient: grad, into: out, count: positions)
+                } else {
+                    out.update(from: grad, count: positions)
+                }
+                sum += laneSum(out, count: positions)
+                weighted += laneDotNormalized(out, x + offset, center: average, scale: inverse, count: positions)
             }
             gainGradient[c] = weighted
             biasGradient[c] = sum
@@ -67,9 +80,9 @@ extension NetworkKernels {
             let (meanGradient, meanWeighted) = batchStatistics ? (sum / count, weighted / count) : (0, 0)
             for b in 0..<rows {
                 let offset = b * width + c * positions
-                let (grad, row, out) = (dy + offset, x + offset, dx + offset)
+                let (row, out) = (x + offset, dx + offset)
                 for p in 0..<positions {
-                    out[p] = scale * (grad[p] - meanGradient - (row[p] - average) * inverse * meanWeighted)
+                    out[p] = scale * (out[p] - meanGradient - (row[p] - average) * inverse * meanWeighted)
                 }
             }
         } }

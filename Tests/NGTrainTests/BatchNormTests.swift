@@ -5,8 +5,8 @@ import NGTrain
 import Testing
 
 /// `BatchNorm` against hand-checked values and central finite differences in Double (input and
-/// `[γ | β]`, dense and convolution layouts, a batch of one sample of several positions), its
-/// running averages (staged by a training forward, in use only after a step that succeeded,
+/// `[γ | β]`, dense and convolution layouts, a batch of one sample of several positions, with
+/// and without the fused ReLU), the fused ReLU against `BatchNorm` then `ReLU`, its running averages (staged by a training forward, in use only after a step that succeeded,
 /// used by `Model.forward`), and its bad input.
 @Suite struct BatchNormTests {
     @Test func handCheckedValuesPerChannel() throws {
@@ -21,10 +21,11 @@ import Testing
         for (value, want) in zip(y.elements, expected) { #expect(abs(value - want) < 1e-14) }
     }
 
-    @Test(arguments: [(5, 3, 1), (2, 2, 4), (1, 2, 3), (3, 1, 9)])
-    func gradientsMatchFiniteDifferences(rows: Int, channels: Int, positions: Int) throws {
+    @Test(arguments: [(5, 3, 1), (2, 2, 4), (1, 2, 3), (3, 1, 9)], [false, true])
+    func gradientsMatchFiniteDifferences(shape: (rows: Int, channels: Int, positions: Int), rectify: Bool) throws {
+        let (rows, channels, positions) = shape
         var generator = SeededGenerator(seed: 401)
-        let norm = try BatchNorm<Double>(channels: channels, positions: positions)
+        let norm = try BatchNorm<Double>(channels: channels, positions: positions, rectify: rectify)
         norm.weight = Matrix.random(rows: 1, columns: 2 * channels, using: &generator)
         let x = Matrix<Double>.random(rows: rows, columns: channels * positions, scale: 2, using: &generator)
         let g = Matrix<Double>.random(rows: rows, columns: channels * positions, using: &generator)
@@ -37,6 +38,38 @@ import Testing
         _ = try norm.forward(x)
         let evaluated = try norm.backward(g)
         #expect(try finiteDifferenceError(input: x, upstream: g, forward: { try norm.forward($0) }, analytic: evaluated) < 1e-6)
+    }
+
+    /// `BatchNorm(rectify: true)` against `BatchNorm` then `ReLU`: the same bits forward and
+    /// backward, `[∂γ | ∂β]` included, in training and in evaluation, in Float and in Double.
+    @Test(arguments: [(5, 3, 1), (1, 1, 3), (2, 2, 4), (3, 1, 9), (4, 3, 8192)])
+    func rectifiedIsNormalizationThenReLUToTheBit(rows: Int, channels: Int, positions: Int) throws {
+        try expectRectifiedMatchesComposition(Float.self, rows: rows, channels: channels, positions: positions)
+        try expectRectifiedMatchesComposition(Double.self, rows: rows, channels: channels, positions: positions)
+    }
+
+    func expectRectifiedMatchesComposition<Scalar: NetworkScalar>(
+        _: Scalar.Type, rows: Int, channels: Int, positions: Int
+    ) throws {
+        var generator = SeededGenerator(seed: 404)
+        let fused = try BatchNorm<Scalar>(channels: channels, positions: positions, rectify: true)
+        let (norm, relu) = (try BatchNorm<Scalar>(channels: channels, positions: positions), ReLU<Scalar>())
+        let weight = Matrix<Scalar>.random(rows: 1, columns: 2 * channels, using: &generator)
+        (fused.weight, norm.weight) = (weight, weight)
+        let x = Matrix<Scalar>.random(rows: rows, columns: channels * positions, scale: 2, using: &generator)
+        let g = Matrix<Scalar>.random(rows: rows, columns: channels * positions, using: &generator)
+        func same(_ a: Matrix<Scalar>, _ b: Matrix<Scalar>) -> Bool {
+            a.shape == b.shape && zip(a.elements, b.elements).allSatisfy { $0 == $1 && $0.sign == $1.sign }
+        }
+        for batchStatistics in [true, false] {
+            (fused.usesBatchStatistics, norm.usesBatchStatistics) = (batchStatistics, batchStatistics)
+            let y = try fused.forward(x)
+            #expect(same(y, try relu.forward(norm.forward(x))), "\(Scalar.self) forward, batch statistics \(batchStatistics)")
+            #expect(y.elements.contains(0) && y.elements.contains { $0 > 0 }, "both sides of the ReLU")
+            let dx = try fused.backward(g)
+            #expect(same(dx, try norm.backward(relu.backward(g))), "\(Scalar.self) backward, batch statistics \(batchStatistics)")
+            #expect(same(fused.parameterGradient, norm.parameterGradient), "\(Scalar.self) [∂γ | ∂β]")
+        }
     }
 
     /// Channels of 2¹⁴ values each, shared by two threads, against the formulas in plain loops.
