@@ -18,7 +18,8 @@ func forEachChunk<Scalar: BLASScalar>(
 }
 
 /// An elementwise kernel of two inputs of one shape into `y` (resized to it), both cores
-/// sharing chunks: an activation's backward pass from what its forward kept and `dy`.
+/// sharing chunks: an activation's backward pass from what its forward kept and `dy`, or a
+/// residual connection's sum of its two branches.
 func forEachChunk<Scalar: BLASScalar>(
     _ kept: Matrix<Scalar>, _ dy: Matrix<Scalar>, into y: inout Matrix<Scalar>, minimumChunk: Int,
     _ kernel: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void

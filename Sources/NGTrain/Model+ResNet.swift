@@ -6,8 +6,8 @@ extension Model {
     /// `blocks` residual blocks of `widths[i]` channels — 3×3 convolution (stride 2 in the first
     /// block of every stage after the first), BN, ReLU, 3×3 convolution, BN, plus the shortcut
     /// (the identity, or a strided 1×1 convolution and BN where the shape changes), then ReLU —
-    /// and global average pooling into a dense layer of `classes`. Each ReLU after a batch
-    /// normalization is fused into it (`BatchNorm(rectify:)`). Images are sample-major rows
+    /// and global average pooling into a dense layer of `classes`. Every ReLU is fused into the
+    /// layer before it (`BatchNorm(rectify:)`, `Residual(rectify:)`). Images are sample-major rows
     /// of `channels·height·width` values; convolutions pad by 1 ("same" at stride 1).
     /// - Throws: `invalidArgument` for a size below 1, no stage, or an image that the strides
     ///   shrink below one pixel.
@@ -50,8 +50,7 @@ extension Model {
                     first, try BatchNorm<Scalar>(channels: outChannels, positions: positions, rectify: true),
                     try convolution(outChannels, out, outChannels, kernel: 3, stride: 1),
                     try BatchNorm<Scalar>(channels: outChannels, positions: positions),
-                ], shortcut: shortcut))
-                layers.append(ReLU<Scalar>())
+                ], shortcut: shortcut, rectify: true))
                 (size, inChannels) = (out, outChannels)
             }
         }

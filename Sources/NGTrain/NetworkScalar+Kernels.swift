@@ -13,6 +13,14 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
+    public static func rectifiedSum(
+        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into c: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        NetworkKernels.rectifiedSum(a, b, into: c, count: count)
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
     public static func reluBackward(
         output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int
     ) {

@@ -11,6 +11,9 @@ import NGPlus
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `c = max(a + b, 0)` (see `NetworkKernels.rectifiedSum`).
+    static func rectifiedSum(
+        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into c: UnsafeMutablePointer<Self>, count: Int)
     /// `dx = y > 0 ? dy : 0`.
     static func reluBackward(
         output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
@@ -209,6 +212,15 @@ public enum NetworkKernels {
     @inlinable
     public static func relu<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
         for e in 0..<count { y[e] = Swift.max(x[e], 0) }
+    }
+
+    /// `c = max(a + b, 0)`: a residual connection's sum and the ReLU after it in one pass, the
+    /// bits of the sum `a − (−1)·b` (`ElementwiseKernels.scaledUpdate`) then `relu`.
+    @inlinable
+    public static func rectifiedSum<Scalar: BLASScalar>(
+        _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        for e in 0..<count { c[e] = Swift.max(a[e] + b[e], 0) }
     }
 
     /// `dx = y > 0 ? dy : 0`. Both values are loaded unconditionally so that the choice is a

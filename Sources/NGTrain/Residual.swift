@@ -4,39 +4,57 @@ import NGPlus
 /// and s the shortcut — the identity, or layers of its own where f changes the shape (a ResNet
 /// block's strided 1×1 convolution and its normalization). Backward `dx = s′ᵀ(dy) + f′ᵀ(dy)`.
 /// The layers' parameters, the shortcut's included, are the model's like any other
-/// (`LayerContainer`).
+/// (`LayerContainer`). With `rectify`, a ReLU after the sum is fused into it, `y = max(0, s(x) +
+/// f(x))`: the same bits as the connection then `ReLU`, one pass over the output fewer.
 public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer {
     /// f's layers, then the shortcut's.
     public let sublayers: [any NetworkLayer<Scalar>]
     /// How many of `sublayers` are f's.
     public let mainCount: Int
+    /// Whether a ReLU is fused after the sum.
+    public let rectify: Bool
     public var layerTimes: LayerTimeAccount?
     var output = Matrix<Scalar>(rows: 0, columns: 0)
+    /// dy through the fused ReLU (with `rectify`).
+    var rectifiedGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
+    /// - Parameter rectify: a ReLU after the sum, fused (false).
     /// - Throws: `invalidArgument` when `layers` is empty (a residual of nothing would be `2x`).
-    public init(_ layers: [any NetworkLayer<Scalar>], shortcut: [any NetworkLayer<Scalar>] = []) throws(NGError) {
+    public init(
+        _ layers: [any NetworkLayer<Scalar>], shortcut: [any NetworkLayer<Scalar>] = [], rectify: Bool = false
+    ) throws(NGError) {
         try NGError.Operation.residualInit.require(
             !layers.isEmpty, "layers", "is empty: a residual connection around no layer")
         sublayers = layers + shortcut
         mainCount = layers.count
+        self.rectify = rectify
     }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         let f = try forward(x, through: 0..<mainCount)
         let s = try forward(x, through: mainCount..<sublayers.count)
         try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
-        ensureShape(&output, f.rows, f.columns)
-        withViews(s, f, mutating: &output) { s, f, y in Self.add(s, f, into: y) }
+        if rectify {
+            forEachChunk(s, f, into: &output, minimumChunk: Self.minimumChunk) { Scalar.rectifiedSum($0, $1, into: $2, count: $3) }
+        } else {
+            Self.add(s, f, into: &output)
+        }
         return output
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .residualBackward, "outputGradient")
-        let f = try backward(dy, through: 0..<mainCount)
-        let s = try backward(dy, through: mainCount..<sublayers.count)
-        ensureShape(&inputGradient, f.rows, f.columns)
-        withViews(s, f, mutating: &inputGradient) { s, f, dx in Self.add(s, f, into: dx) }
+        var gradient = dy
+        if rectify {
+            forEachChunk(output, dy, into: &rectifiedGradient, minimumChunk: Self.minimumChunk) {
+                Scalar.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3)
+            }
+            gradient = rectifiedGradient
+        }
+        let f = try backward(gradient, through: 0..<mainCount)
+        let s = try backward(gradient, through: mainCount..<sublayers.count)
+        Self.add(s, f, into: &inputGradient)
         return inputGradient
     }
 
@@ -44,11 +62,15 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         for i in sublayers.indices { sublayers[i].release() }
     }
 
-    /// `c = a + b` in one pass (a copy and an AXPY were two), as `a − (−1)·b`: the same
-    /// rounding as the sum.
-    static func add(_ a: MatrixView<Scalar>, _ b: MatrixView<Scalar>, into c: MutableMatrixView<Scalar>) {
-        let (a, b, c) = (a.flattened, b.flattened, c.flattened)
-        _ = Scalar.scaledUpdate(a.base, keep: 1, minus: -1, times: b.base, into: c.base, count: c.count)
+    /// Values a core takes at the least: below, one core does it all.
+    static var minimumChunk: Int { 1 << 15 }
+
+    /// `c = a + b` in one pass over each core's chunk (a copy and an AXPY were two), as
+    /// `a − (−1)·b`: the same rounding as the sum.
+    static func add(_ a: Matrix<Scalar>, _ b: Matrix<Scalar>, into c: inout Matrix<Scalar>) {
+        forEachChunk(a, b, into: &c, minimumChunk: minimumChunk) {
+            _ = Scalar.scaledUpdate($0, keep: 1, minus: -1, times: $1, into: $2, count: $3)
+        }
     }
 }
 

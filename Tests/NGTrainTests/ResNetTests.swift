@@ -4,8 +4,9 @@ import NGTestSupport
 import NGTrain
 import Testing
 
-/// The ResNet's parts — global average pooling, residual blocks with a shortcut of their own —
-/// against hand-checked values and central finite differences in Double, and `Model.resnet`:
+/// The ResNet's parts — global average pooling, residual blocks with a shortcut of their own,
+/// the ReLU fused into a block — against hand-checked values, central finite differences in
+/// Double and the unfused layers, and `Model.resnet`:
 /// its shape, the gradient of the whole network's loss (batch normalization by the batch's
 /// statistics included) against finite differences, a short run that learns, and bad sizes.
 @Suite struct ResNetTests {
@@ -43,6 +44,37 @@ import Testing
         #expect(Model<Double>(layers: [block]).trainableLayers.count == 2)
         let mismatched = try Residual<Double>([try Dense<Double>(inputs: 4, outputs: 3, using: &generator)])
         #expect(throws: NGError.self) { try mismatched.forward(x) }   // 3 wide against an identity of 4
+    }
+
+    /// `Residual(rectify: true)` against the same connection then `ReLU`, with the identity and
+    /// with a shortcut of its own: the same bits forward and backward in Float and Double, on
+    /// enough rows (20,000 × 4) that both cores take a share of each pass.
+    @Test(arguments: [false, true])
+    func aRectifiedResidualIsTheConnectionThenReLUToTheBit(withShortcut: Bool) throws {
+        try expectRectifiedResidualMatchesComposition(Float.self, withShortcut: withShortcut)
+        try expectRectifiedResidualMatchesComposition(Double.self, withShortcut: withShortcut)
+    }
+
+    func expectRectifiedResidualMatchesComposition<Scalar: NetworkScalar>(
+        _: Scalar.Type, withShortcut: Bool
+    ) throws {
+        func block(rectify: Bool) throws -> Residual<Scalar> {
+            var generator = SeededGenerator(seed: 505)
+            let main = try Dense<Scalar>(inputs: 4, outputs: withShortcut ? 3 : 4, using: &generator)
+            let shortcut = withShortcut ? [try Dense<Scalar>(inputs: 4, outputs: 3, using: &generator)] : []
+            return try Residual<Scalar>([main], shortcut: shortcut, rectify: rectify)
+        }
+        let (fused, plain, relu) = (try block(rectify: true), try block(rectify: false), ReLU<Scalar>())
+        var generator = SeededGenerator(seed: 506)
+        let x = Matrix<Scalar>.random(rows: 20_000, columns: 4, using: &generator)
+        let g = Matrix<Scalar>.random(rows: 20_000, columns: withShortcut ? 3 : 4, using: &generator)
+        func same(_ a: Matrix<Scalar>, _ b: Matrix<Scalar>) -> Bool {
+            a.shape == b.shape && zip(a.elements, b.elements).allSatisfy { $0 == $1 && $0.sign == $1.sign }
+        }
+        let y = try fused.forward(x)
+        #expect(same(y, try relu.forward(plain.forward(x))), "\(Scalar.self) forward")
+        #expect(y.elements.contains(0) && y.elements.contains { $0 > 0 }, "both sides of the ReLU")
+        #expect(same(try fused.backward(g), try plain.backward(relu.backward(g))), "\(Scalar.self) backward")
     }
 
     /// A ResNet of two stages (2 and 4 channels, one block each) on 6 × 6 images: the loss's
