@@ -103,16 +103,4 @@ extension NetworkKernels {
         }
     }
 
-    /// `target[j·rows + i] = source[i·leadingDimension + j]`: a head's `rows × columns` slice
-    /// of the token rows as a contiguous `columns × rows` matrix, written in order (stores a
-    /// row apart, 4 KiB-aliasing the loads, took a pass ten times as long).
-    @inline(__always)
-    static func transpose<Scalar: NetworkScalar>(
-        _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
-        into target: UnsafeMutablePointer<Scalar>
-    ) {
-        for j in 0..<columns {
-            for i in 0..<rows { target[j * rows + i] = source[i * leadingDimension + j] }
-        }
-    }
 }

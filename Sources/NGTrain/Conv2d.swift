@@ -180,7 +180,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
             withViews(weight, g, mutating: &patchGradient) { w, g, du in
                 BLAS.gemm(w.columns(0..<k), transposeA: true, g.columns(groupColumns), into: du.columns(0..<groupColumns.count))
             }
-            patchGradient.withView { du in
+            patchGradient.withMutableView { du in
                 inputGradient.withMutableView { dx in
                     ParallelLoop.forEachChunk(samples.count, minimumChunk: 4) { chunk in
                         // Columns of the group's patch gradient, rows of the batch's input gradient.

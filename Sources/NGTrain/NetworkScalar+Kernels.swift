@@ -30,7 +30,7 @@ extension NetworkScalar {
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func fold(
-        _ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
+        _ geometry: ConvGeometry, _ du: UnsafeMutablePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
         into dx: UnsafeMutablePointer<Self>
     ) {
         NetworkKernels.fold(geometry, du, ld: ld, batch: batch, sampleStride: sampleStride, into: dx)

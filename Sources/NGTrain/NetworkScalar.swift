@@ -19,7 +19,7 @@ public protocol NetworkScalar: BLASScalar {
         output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
     /// col2im (see `NetworkKernels.fold`).
     static func fold(
-        _ geometry: ConvGeometry, _ du: UnsafePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
+        _ geometry: ConvGeometry, _ du: UnsafeMutablePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
         into dx: UnsafeMutablePointer<Self>)
     /// 2×2 max pooling of samples `samples` (see `NetworkKernels.maxPool`).
     static func maxPool(
@@ -177,10 +177,12 @@ public enum NetworkKernels {
     /// gradients `du` (`patchSize` rows, sample i at columns `i·positions…`, leading dimension
     /// `ld`), summing every patch entry into the pixel it was read from. Loops run patch row,
     /// then sample, so `du` is read row after row; the valid columns of each row are found
-    /// once, so the inner loop is a contiguous, vectorized sum.
+    /// once, so the inner loop is a contiguous, vectorized sum — with stride 1 and an output
+    /// as wide as the input, one sum over a sample's whole patch row (`foldShifted`), which
+    /// zeroes the row's entries that were read from the padding: `du` is a workspace.
     @inlinable
     public static func fold<Scalar: BLASScalar>(
-        _ g: ConvGeometry, _ du: UnsafePointer<Scalar>, ld: Int, batch: Int, sampleStride: Int,
+        _ g: ConvGeometry, _ du: UnsafeMutablePointer<Scalar>, ld: Int, batch: Int, sampleStride: Int,
         into dx: UnsafeMutablePointer<Scalar>
     ) {
         let plane = g.height * g.width
@@ -194,6 +196,12 @@ public enum NetworkKernels {
                     for sample in 0..<batch {
                         let channel = dx + sample * sampleStride + c * plane
                         let row = patchRow + sample * g.positions
+                        if g.stride == 1 && g.outWidth == g.width {
+                            foldShifted(
+                                row, by: (r - g.padding) * g.width + s - g.padding, rows: rows, columns: columns,
+                                width: g.width, into: channel)
+                            continue
+                        }
                         for oy in rows {
                             let line = channel + (oy * g.stride + r - g.padding) * g.width + s - g.padding
                             let source = row + oy * g.outWidth
@@ -206,6 +214,38 @@ public enum NetworkKernels {
                     }
                 }
             }
+        }
+    }
+
+    /// The adjoint of `ElementwiseKernels.unfoldShifted`: `plane[j + shift] += row[j]` at the
+    /// valid output rows and columns, as one AXPY of α = 1 (the same rounding as the sum, at the
+    /// BLAS's vector width) from the first valid value to the last. The entries between them
+    /// at invalid columns (read from the padding, which takes no gradient) are zeroed first, a
+    /// column at a time (a kernel's few), so that where the sum runs across a row's end it adds 0.
+    @inlinable @inline(__always)
+    static func foldShifted<Scalar: BLASScalar>(
+        _ row: UnsafeMutablePointer<Scalar>, by shift: Int, rows: Range<Int>, columns: Range<Int>, width: Int,
+        into plane: UnsafeMutablePointer<Scalar>
+    ) {
+        guard !rows.isEmpty, !columns.isEmpty else { return }
+        for ox in 0..<width where !columns.contains(ox) {
+            for oy in rows { row[oy * width + ox] = 0 }
+        }
+        let first = rows.lowerBound * width + columns.lowerBound
+        let end = (rows.upperBound - 1) * width + columns.upperBound
+        Scalar.axpy(n: end - first, alpha: 1, x: row + first, incx: 1, y: plane + shift + first, incy: 1)
+    }
+
+    /// `target[j·rows + i] = source[i·leadingDimension + j]`: a `rows × columns` matrix as a
+    /// contiguous `columns × rows` one, written in order (stores a row apart, 4 KiB-aliasing
+    /// the loads, took a pass ten times as long over attention's heads).
+    @inline(__always)
+    static func transpose<Scalar: NetworkScalar>(
+        _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Scalar>
+    ) {
+        for j in 0..<columns {
+            for i in 0..<rows { target[j * rows + i] = source[i * leadingDimension + j] }
         }
     }
 

@@ -34,12 +34,12 @@ extension NetworkKernels {
     }
 
     /// Backward, per sample: dYᵢ read where `layout` says or, with `argmax`, the pooled
-    /// gradient scattered to its maxima in the scratch; Ũᵢ unfolded again; `dYᵢ·Ũᵢᵀ` added to
-    /// its group's partial sum (`NetworkScalar.rowProducts`); and, when `dx` is given, `Wᵀ·dYᵢ`
-    /// folded into the sample's input gradient. The samples are summed in groups of
-    /// `groupSize`, each group on one thread, into `partials` (a row of c_out·(K + 1) a group),
-    /// then the groups in order into `gradient` (c_out × (K + 1)): the sum does not depend on
-    /// the thread count.
+    /// gradient scattered to its maxima in the scratch; Ũᵢ unfolded again; the weight gradient
+    /// added to its group's partial sum (`SampleConvolutionScratch.transposesGradient` says
+    /// how); and, when `dx` is given, `Wᵀ·dYᵢ` folded into the sample's input gradient. The
+    /// samples are summed in groups of `groupSize`, each group on one thread, into `partials`
+    /// (a row of c_out·(K + 1) a group, in the layout of its method), then the groups in order
+    /// into `gradient` (c_out × (K + 1)): the sum does not depend on the thread count.
     static func sampleConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
         outChannels c: Int, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
@@ -53,11 +53,11 @@ extension NetworkKernels {
         let (n, groups) = (c * (k + 1), (batch + groupSize - 1) / groupSize)
         ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
             let base = scratch + slot * parts.length
-            let (u, plane, product, du) = (base, base + parts.plane, base + parts.product, base + parts.patchGradient)
+            let (u, plane, work, du) = (base, base + parts.plane, base + parts.weightGradient, base + parts.patchGradient)
             for group in chunk {
-                let sums = partials + group * n
-                sums.update(repeating: 0, count: n)
-                for i in (group * groupSize)..<Swift.min(batch, (group + 1) * groupSize) {
+                let (sums, first) = (partials + group * n, group * groupSize)
+                if !parts.transposesGradient { sums.update(repeating: 0, count: n) }
+                for i in first..<Swift.min(batch, first + groupSize) {
                     let (dyi, ld): (UnsafePointer<Scalar>, Int)
                     if let argmax {
                         Scalar.maxPoolBackward(dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: plane)
@@ -66,8 +66,15 @@ extension NetworkKernels {
                         (dyi, ld) = (dy + i * layout.sampleOffset, layout.leadingDimension)
                     }
                     g.unfold(x + i * g.inputLength, into: u, ld: p)
-                    Scalar.rowProducts(m: c, n: k + 1, length: p, a: dyi, lda: ld, b: u, ldb: p, into: product, ldc: k + 1)
-                    for e in 0..<n { sums[e] += product[e] }
+                    if parts.transposesGradient {
+                        transpose(dyi, rows: c, columns: p, leadingDimension: ld, into: work)
+                        Scalar.tileProduct(
+                            rows: k + 1, columns: c, inner: 0..<p, a: u, rowStride: p, innerStride: 1, b: work, ldb: c,
+                            alpha: 1, beta: i == first ? 0 : 1, into: sums, ldc: c)
+                    } else {
+                        Scalar.rowProducts(m: c, n: k + 1, length: p, a: dyi, lda: ld, b: u, ldb: p, into: work, ldc: k + 1)
+                        for e in 0..<n { sums[e] += work[e] }
+                    }
                     guard let dx else { continue }
                     // dŨᵢ = Wᵀ·dYᵢ: A(r, o) = W[o, r], rows of W̃ K + 1 apart.
                     Scalar.tileProduct(
@@ -80,7 +87,13 @@ extension NetworkKernels {
         gradient.update(repeating: 0, count: n)
         for group in 0..<groups {
             let sums = partials + group * n
-            for e in 0..<n { gradient[e] += sums[e] }
+            guard parts.transposesGradient else {
+                for e in 0..<n { gradient[e] += sums[e] }
+                continue
+            }
+            for r in 0...k {
+                for o in 0..<c { gradient[o * (k + 1) + r] += sums[r * c + o] }
+            }
         }
     }
 
