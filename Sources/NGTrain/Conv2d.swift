@@ -4,9 +4,9 @@ import NGPlus
 /// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised, computed one of two ways:
 ///
 /// - **By sample** (`NetworkKernels.sampleConvolution`), where the weight gradient has at most
-///   4,096 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's scratch,
-///   which stays in cache, and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products on that
-///   thread; the batch's patches are never stored.
+///   16,384 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's
+///   scratch, which stays in cache, and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products
+///   on that thread; the batch's patches are never stored.
 /// - **Over the batch** otherwise: the whole batch is unfolded into one patch matrix Ũ (K+1
 ///   rows, B·P columns, the last row ones for the bias), so forward, weight gradient and patch
 ///   gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`, `dŨ = Wᵀ·dY`; col2im folds the patch
@@ -65,10 +65,11 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     /// Whether a convolution of this shape runs a sample at a time: where its weight gradient
-    /// has at most 4,096 values, the size the row products of a sample's `dYᵢ·Ũᵢᵀ` are made
-    /// for (docs/TRAINING.md, "Convolutions a sample at a time").
+    /// has at most 16,384 values — ResNet-20's 16- and 32-channel layers; its 64-channel ones
+    /// and the CNN's second convolution measured as fast or faster over the batch
+    /// (docs/TRAINING.md, "Convolutions a sample at a time").
     static func convolvesBySample(geometry: ConvGeometry, outChannels: Int) -> Bool {
-        outChannels * (geometry.patchSize + 1) <= 1 << 12
+        outChannels * (geometry.patchSize + 1) <= 1 << 14
     }
 
     /// A convolution's `W̃` (c_out × (K + 1)), He-initialised (bias 0), after the checks of its

@@ -19,6 +19,10 @@ import Testing
                 (try ConvGeometry(inChannels: 3, height: 1, width: 1, kernelHeight: 1, kernelWidth: 1), 2, 1),
                 (try ConvGeometry(inChannels: 2, height: 5, width: 4, kernelHeight: 2, kernelWidth: 3, padding: 2), 1, 9),
                 (try ConvGeometry(inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 3), 5, 8),
+                // Patches of 37 rows: the weight gradient as a transposed tile product, 5 and 33
+                // (a 32-wide tile and one column) output channels; "same" at stride 1.
+                (try ConvGeometry(inChannels: 4, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1), 5, 10),
+                (try ConvGeometry(inChannels: 4, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1), 33, 3),
             ]
         }
     }
@@ -96,10 +100,12 @@ import Testing
     }
 
     /// Float's loops by sample (`FloatLoops`' tile and row products), channel-major output,
-    /// against the Double layer over the batch on the same values: within Float's rounding of
-    /// sums of k terms, `2·k²·ε_f·max|a|·max|b|`.
-    @Test func floatBySampleMatchesDouble() throws {
-        let geometry = try ConvGeometry(inChannels: 3, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3, padding: 1)
+    /// against the Double layer over the batch on the same values — output, input and weight
+    /// gradients: within Float's rounding of sums of k terms, `2·k²·ε_f·max|a|·max|b|`.
+    /// Three input channels make patches of 28 rows (the weight gradient by row products), four
+    /// of 37 (by a transposed tile product).
+    @Test(arguments: [3, 4]) func floatBySampleMatchesDouble(inChannels: Int) throws {
+        let geometry = try ConvGeometry(inChannels: inChannels, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let (c, batch) = (6, 11)
         var generator = SeededGenerator(seed: 423)
         let float = try Conv2d<Float>(geometry: geometry, outChannels: c, channelMajorOutput: true, using: &generator)
@@ -116,5 +122,10 @@ import Testing
         func bound(_ terms: Int, _ a: Double, _ b: Double) -> Double { 2 * Double(terms * terms) * epsilon * a * b }
         for (a, b) in zip(y.elements, yf.elements) { #expect(abs(a - Double(b)) <= bound(geometry.patchSize + 1, w, 1)) }
         for (a, b) in zip(dx.elements, dxf.elements) { #expect(abs(a - Double(b)) <= bound(c * 9, w, 1)) }
+        // The weight gradient's B·P terms, and Float's rounding of W − ∇ in `handedGradient`.
+        let (gradient, gradientF) = (try handedGradient(double), try handedGradient(float))
+        for (a, b) in zip(gradient.elements, gradientF.elements) {
+            #expect(abs(a - b) <= bound(batch * geometry.positions, 1, 1) + epsilon * w)
+        }
     }
 }

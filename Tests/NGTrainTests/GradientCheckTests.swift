@@ -30,13 +30,16 @@ func finiteDifferenceError(
 }
 
 /// The gradient a trainable layer hands its optimizer after its backward pass, read back
-/// through a plain SGD step of rate 1 (`W − (W − ∇) = ∇`); the parameter is put back.
-func handedGradient<Layer: TrainableLayer>(_ layer: Layer) throws -> Matrix<Double> where Layer.Scalar == Double {
-    var sgd = try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 1, momentum: 0))
+/// through a plain SGD step of rate 1 (`W − (W − ∇) = ∇`, in Float up to the rounding of
+/// `W − ∇`); the parameter is put back.
+func handedGradient<Layer: TrainableLayer>(_ layer: Layer) throws -> Matrix<Double> {
+    var sgd = try SGDOptimizer<Layer.Scalar>(settings: SGDSettings(learningRate: 1, momentum: 0))
     layer.handle = try sgd.register(layer.spec)
     let before = layer.weight
     try layer.update(with: &sgd)
-    let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in before[i, j] - layer.weight[i, j] }
+    let gradient = Matrix<Double>(rows: before.rows, columns: before.columns) { i, j in
+        Double(before[i, j]) - Double(layer.weight[i, j])
+    }
     layer.weight = before
     return gradient
 }
