@@ -57,7 +57,13 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     var statisticsGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var batchValues = 0.0
 
-    /// - Parameter rectify: a ReLU after the normalization, fused (false).
+    /// - Parameters:
+    ///   - channels: the channels normalized apart.
+    ///   - positions: the values of a channel in a row (1 after a dense layer, H·W after a
+    ///     convolution).
+    ///   - momentum: the weight of a batch's statistics in the running averages (0.1).
+    ///   - epsilon: ε added to the variance (10⁻⁵).
+    ///   - rectify: a ReLU after the normalization, fused (false).
     /// - Throws: `invalidArgument` for a size below 1 or with a product beyond `Int32.max`, a
     ///   momentum outside [0, 1], or an ε that is not positive and finite in `Scalar`.
     public init(

@@ -19,7 +19,10 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
     var rectifiedGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// - Parameter rectify: a ReLU after the sum, fused (false).
+    /// - Parameters:
+    ///   - layers: f, in order.
+    ///   - shortcut: s, in order (none: the identity).
+    ///   - rectify: a ReLU after the sum, fused (false).
     /// - Throws: `invalidArgument` when `layers` is empty (a residual of nothing would be `2x`).
     public init(
         _ layers: [any NetworkLayer<Scalar>], shortcut: [any NetworkLayer<Scalar>] = [], rectify: Bool = false
