@@ -71,11 +71,15 @@
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
     }                                                                                                 \
+    attributes static void transpose_##suffix(                                                        \
+        const float *source, long rows, long columns, long ld, float *target) {                       \
+        transpose_loop(source, rows, columns, ld, target);                                            \
+    }                                                                                                 \
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
         softmax_cross_entropy_##suffix, max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,        \
-        row_products_##suffix};
+        row_products_##suffix, transpose_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -1,5 +1,5 @@
-// Small matrix products: attention's tiles and a weight gradient's long rows, included by
-// FloatLoops.c only.
+// Small matrix products — attention's tiles and a weight gradient's long rows — and the
+// transposition that lays a tile product's B out, included by FloatLoops.c only.
 #ifndef NGPLUS_PRODUCT_LOOPS_H
 #define NGPLUS_PRODUCT_LOOPS_H
 
@@ -52,6 +52,55 @@ static inline __attribute__((always_inline)) void tile_rows(
             c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
         }
     }
+}
+
+// A 16 × 16 block transposed in registers: four butterfly steps, each swapping bit h of the
+// row index with bit h of the column index between the rows i and i + h (i without bit h).
+static inline __attribute__((always_inline)) void transpose16(lanes16 r[16]) {
+    for (int i = 0; i < 16; i++) {
+        if (i & 8) continue;
+        lanes16 a = r[i], b = r[i + 8];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        r[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i & 4) continue;
+        lanes16 a = r[i], b = r[i + 4];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        r[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i & 2) continue;
+        lanes16 a = r[i], b = r[i + 2];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        r[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+    for (int i = 0; i < 16; i += 2) {
+        lanes16 a = r[i], b = r[i + 1];
+        r[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        r[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+}
+
+// target[j·rows + i] = source[i·ld + j]: blocks of 16 × 16 loaded a row at a time, transposed
+// in registers and stored a column at a time; the columns and rows beyond the last whole block
+// one value at a time.
+static inline __attribute__((always_inline)) void transpose_loop(
+    const float *source, long rows, long columns, long ld, float *target) {
+    long i = 0;
+    for (; i + 16 <= rows; i += 16) {
+        long j = 0;
+        for (; j + 16 <= columns; j += 16) {
+            lanes16 block[16];
+            for (int t = 0; t < 16; t++) block[t] = load16(source + (i + t) * ld + j);
+            transpose16(block);
+            for (int t = 0; t < 16; t++) store16(target + (j + t) * rows + i, block[t]);
+        }
+        for (; j < columns; j++)
+            for (int t = 0; t < 16; t++) target[j * rows + i + t] = source[(i + t) * ld + j];
+    }
+    for (; i < rows; i++)
+        for (long j = 0; j < columns; j++) target[j * rows + i] = source[i * ld + j];
 }
 
 // The whole product in blocks of `rb` rows (as many as the level's registers hold), the

@@ -205,7 +205,9 @@ public enum ElementwiseKernels {
     /// One sample's patch row when U's row is the input plane shifted by `shift` values (stride
     /// 1, output width = input width): `row[j] = plane[j + shift]` at the valid output rows and
     /// columns, zero elsewhere. The copy runs from the first valid value to the last, which
-    /// are both inside the plane, and so is everything between them.
+    /// are both inside the plane, and so is everything between them; the invalid columns of
+    /// the valid rows are then zeroed a column at a time (a kernel's few: one short fill a row
+    /// cost a call each).
     @inlinable @inline(__always)
     static func unfoldShifted<Scalar: BLASScalar>(
         _ plane: UnsafePointer<Scalar>, by shift: Int, rows: Range<Int>, columns: Range<Int>, width: Int,
@@ -217,11 +219,8 @@ public enum ElementwiseKernels {
         row.update(repeating: 0, count: first)
         (row + first).update(from: plane + first + shift, count: end - first)
         (row + end).update(repeating: 0, count: positions - end)
-        guard columns.count < width else { return }
-        for oy in rows {
-            let out = row + oy * width
-            out.update(repeating: 0, count: columns.lowerBound)
-            (out + columns.upperBound).update(repeating: 0, count: width - columns.upperBound)
+        for ox in 0..<width where !columns.contains(ox) {
+            for oy in rows { row[oy * width + ox] = 0 }
         }
     }
 }

@@ -3,9 +3,10 @@ import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
 /// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling, Adam's
-/// update — and two small products (attention's tiles, a weight gradient's long rows), compiled
-/// once for each x86-64 vector level (baseline SSE2, AVX2 with FMA, AVX-512) from the C loops of
-/// `CFloatMath` (one translation unit, `FloatLoops.c`, and the loops' headers), run at the widest
+/// update — two small products (attention's tiles, a weight gradient's long rows) and a
+/// transposition, compiled once for each x86-64 vector level (baseline SSE2, AVX2 with FMA,
+/// AVX-512) from the C loops of `CFloatMath` (one translation unit, `FloatLoops.c`, and the
+/// loops' headers), run at the widest
 /// level the processor and the operating system offer. Swift code is compiled for the baseline
 /// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
 /// `FloatLoopsTests` and `FloatTileProductTests` check. Double's loops stay generic Swift (see
@@ -172,5 +173,16 @@ public struct FloatLoops: Sendable {
         into c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         loops.row_products(m, n, length, a, lda, b, ldb, c, ldc)
+    }
+
+    /// The transpose of a `rows × columns` matrix (rows `leadingDimension` apart) into a
+    /// contiguous `columns × rows` one, `target[j·rows + i] = source[i·leadingDimension + j]`:
+    /// 16 × 16 blocks transposed in registers.
+    @inlinable
+    public func transpose(
+        _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Float>
+    ) {
+        loops.transpose(source, rows, columns, leadingDimension, target)
     }
 }

@@ -28,7 +28,7 @@ extension NetworkKernels {
             let q = x + head
             let (k, v) = (q + width, q + 2 * width)
             let (p, keysT, o) = (probabilities + pair * t * t, transposed + slot * d * t, output + headOutput)
-            transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
+            Scalar.transpose(k, rows: t, columns: d, leadingDimension: tokenStride, into: keysT)
             for first in stride(from: 0, to: t, by: rowBlock) {
                 let (rows, scores) = (Swift.min(rowBlock, t - first), p + first * t)
                 let keys = first + rows
@@ -60,7 +60,7 @@ extension NetworkKernels {
             let (k, v, dk, dv) = (q + width, q + 2 * width, dq + width, dq + 2 * width)
             let p = probabilities + pair * t * t
             let (ds, valuesT) = (scoreGradients + slot * t * t, transposed + slot * d * t)
-            transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
+            Scalar.transpose(v, rows: t, columns: d, leadingDimension: tokenStride, into: valuesT)
             for first in stride(from: 0, to: t, by: rowBlock) {
                 let rows = Swift.min(rowBlock, t - first)
                 let keys = first + rows

@@ -92,6 +92,13 @@ extension Float: NetworkScalar {
             ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 
+    public static func transpose(
+        _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.transpose(source, rows: rows, columns: columns, leadingDimension: leadingDimension, into: target)
+    }
+
     public static func rowProducts(
         m: Int, n: Int, length: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         into c: UnsafeMutablePointer<Float>, ldc: Int

@@ -343,6 +343,14 @@ extension NetworkScalar {
             inverseDeviation: inverseDeviation)
     }
 
+    @_specialize(where Self == Double)
+    public static func transpose(
+        _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Self>
+    ) {
+        NetworkKernels.transpose(source, rows: rows, columns: columns, leadingDimension: leadingDimension, into: target)
+    }
+
     /// One BLAS GEMM: A is a row-major matrix (inner stride 1) or the transpose of one (row
     /// stride 1).
     @_specialize(where Self == Double)

@@ -11,6 +11,11 @@ import NGPlus
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// A matrix transposed into a contiguous one (see `NetworkKernels.transpose`; Float's is
+    /// `FloatLoops.transpose`).
+    static func transpose(
+        _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Self>)
     /// `c = max(a + b, 0)` (see `NetworkKernels.rectifiedSum`).
     static func rectifiedSum(
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into c: UnsafeMutablePointer<Self>, count: Int)
@@ -239,8 +244,8 @@ public enum NetworkKernels {
     /// `target[j·rows + i] = source[i·leadingDimension + j]`: a `rows × columns` matrix as a
     /// contiguous `columns × rows` one, written in order (stores a row apart, 4 KiB-aliasing
     /// the loads, took a pass ten times as long over attention's heads).
-    @inline(__always)
-    static func transpose<Scalar: NetworkScalar>(
+    @inlinable
+    public static func transpose<Scalar: BLASScalar>(
         _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
         into target: UnsafeMutablePointer<Scalar>
     ) {

@@ -67,7 +67,7 @@ extension NetworkKernels {
                     }
                     g.unfold(x + i * g.inputLength, into: u, ld: p)
                     if parts.transposesGradient {
-                        transpose(dyi, rows: c, columns: p, leadingDimension: ld, into: work)
+                        Scalar.transpose(dyi, rows: c, columns: p, leadingDimension: ld, into: work)
                         Scalar.tileProduct(
                             rows: k + 1, columns: c, inner: 0..<p, a: u, rowStride: p, innerStride: 1, b: work, ldb: c,
                             alpha: 1, beta: i == first ? 0 : 1, into: sums, ldc: c)

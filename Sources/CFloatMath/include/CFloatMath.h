@@ -143,6 +143,9 @@ typedef struct {
     /// overwritten.
     void (*row_products)(long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c,
                          long ldc);
+    /// The transpose of a rows × columns matrix (rows `ld` apart) into a contiguous columns × rows
+    /// one: target[j·rows + i] = source[i·ld + j].
+    void (*transpose)(const float *source, long rows, long columns, long ld, float *target);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
