@@ -85,10 +85,12 @@ struct SampleConvolutionScratch {
     /// The values of one thread's scratch.
     let length: Int
     let transposesGradient: Bool
+    /// The fewest patch rows for which the transposed tile product is used.
+    static var transposedProductRows: Int { 32 }
 
     init(geometry: ConvGeometry, outChannels c: Int) {
         let (k, p) = (geometry.patchSize, geometry.positions)
-        transposesGradient = k + 1 >= 32
+        transposesGradient = k + 1 >= Self.transposedProductRows
         plane = (k + 1) * p
         weightGradient = plane + c * p
         patchGradient = weightGradient + (transposesGradient ? p * c : c * (k + 1))
