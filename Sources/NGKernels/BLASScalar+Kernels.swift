@@ -72,4 +72,30 @@ extension BLASScalar {
     ) {
         ElementwiseKernels.unfold(geometry, x, batch: batch, sampleStride: sampleStride, into: u, ld: ld)
     }
+
+    @_specialize(where Self == Double)
+    public static func transpose(
+        _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Self>
+    ) {
+        ElementwiseKernels.transpose(source, rows: rows, columns: columns, leadingDimension: leadingDimension, into: target)
+    }
+
+    /// One BLAS GEMM: A is a row-major matrix (inner stride 1) or the transpose of one (row
+    /// stride 1).
+    @_specialize(where Self == Double)
+    public static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        precondition(innerStride == 1 || rowStride == 1, "a tile product's A has one stride of 1")
+        let transposed = innerStride != 1
+        let first = a + inner.lowerBound * innerStride
+        let aView = transposed
+            ? MatrixView(base: first, rows: inner.count, columns: rows, leadingDimension: innerStride)
+            : MatrixView(base: first, rows: rows, columns: inner.count, leadingDimension: rowStride)
+        let bView = MatrixView(base: b + inner.lowerBound * ldb, rows: inner.count, columns: columns, leadingDimension: ldb)
+        let cView = MutableMatrixView(base: c, rows: rows, columns: columns, leadingDimension: ldc)
+        BLAS.gemm(aView, transposeA: transposed, bView, alpha: alpha, beta: beta, into: cView)
+    }
 }

@@ -55,4 +55,16 @@ where Self.RawSignificand: FixedWidthInteger {
         _ geometry: ConvGeometry, _ x: UnsafePointer<Self>, batch: Int, sampleStride: Int,
         into u: UnsafeMutablePointer<Self>, ld: Int)
 
+    /// A matrix transposed into a contiguous one (`ElementwiseKernels.transpose`; Float's is
+    /// `FloatLoops.transpose`).
+    static func transpose(
+        _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Self>)
+
+    /// A small matrix product on the calling thread, `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C`
+    /// with `A(r, x) = a[r·rowStride + x·innerStride]`, one of the strides 1 (Float's is
+    /// `FloatLoops.tileProduct`; Double's one BLAS GEMM).
+    static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int)
 }

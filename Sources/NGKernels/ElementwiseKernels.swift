@@ -150,6 +150,19 @@ public enum ElementwiseKernels {
         return finite.sum() + tail == 0
     }
 
+    /// `target[j·rows + i] = source[i·leadingDimension + j]`: a `rows × columns` matrix as a
+    /// contiguous `columns × rows` one, written in order (stores a row apart, 4 KiB-aliasing
+    /// the loads, took a pass ten times as long over attention's heads).
+    @inlinable
+    public static func transpose<Scalar: BLASScalar>(
+        _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Scalar>
+    ) {
+        for j in 0..<columns {
+            for i in 0..<rows { target[j * rows + i] = source[i * leadingDimension + j] }
+        }
+    }
+
     /// im2col of `batch` samples, `sampleStride` apart (see `ConvGeometry.unfold`). Loops run
     /// patch row, then sample, then output row, so that U is written row after row (one
     /// sample at a time across 288 rows 100 KB apart thrashed the TLB: a tenth of a CNN epoch),

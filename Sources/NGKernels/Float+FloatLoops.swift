@@ -2,8 +2,10 @@ import Synchronization
 
 /// Float's `BLASScalar` kernels that run from `FloatLoops` at the processor's vector width
 /// instead of `ElementwiseKernels`' baseline loops: where a kernel is compute-bound there (Adam's
-/// square root and division, four lanes at a time without AVX). Each keeps the contract of the
-/// generic kernel it replaces; only the rounding differs (FMA).
+/// square root and division, four lanes at a time without AVX), where a small product runs
+/// faster on the calling thread than through OpenBLAS (the tile product), and where in-register
+/// blocks beat strided stores (the transposition). Each keeps the contract of the generic kernel
+/// it replaces; only the rounding differs (FMA).
 extension Float {
     /// Split over the cores, a thread taking at least 16,384 values (the values are
     /// independent: the same result on any number of threads).
@@ -29,5 +31,21 @@ extension Float {
             if !chunkFinite { finite.store(false, ordering: .relaxed) }
         }
         return finite.load(ordering: .relaxed)
+    }
+
+    public static func tileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowStride: Int, innerStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        FloatLoops.selected.tileProduct(
+            rows: rows, columns: columns, inner: inner, a: a, rowStride: rowStride, innerStride: innerStride, b: b,
+            ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
+    }
+
+    public static func transpose(
+        _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
+        into target: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.transpose(source, rows: rows, columns: columns, leadingDimension: leadingDimension, into: target)
     }
 }

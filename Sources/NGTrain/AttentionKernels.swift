@@ -3,7 +3,7 @@ import NGPlus
 /// The passes of `CausalAttention` as one kernel each, reached through `NetworkScalar` so that
 /// the loop over (sequence, head) pairs runs compiled for its scalar: the layer calls it once a
 /// pass, and no generic dispatch happens per pair. The pairs are shared by the cores
-/// (`ParallelLoop`); each pair's products are `NetworkScalar.tileProduct`s over blocks of
+/// (`ParallelLoop`); each pair's products are `BLASScalar.tileProduct`s over blocks of
 /// `rowBlock` query rows (or keys), each against the keys up to the block's last row only.
 ///
 /// Layouts, per sequence s and head h (d = width/heads): Q, K and V are columns h·d…, width +

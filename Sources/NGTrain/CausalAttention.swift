@@ -12,7 +12,7 @@ import NGPlus
 /// The (sequence, head) pairs are shared among the cores, each pair's work done by one core
 /// in blocks of `rowBlock` query rows: a block of rows i₀..<i₁ needs the keys 0..<i₁ only, so
 /// the scores above the diagonal's blocks are never computed. The blocks' products are tile
-/// products (`NetworkScalar.tileProduct`: Float's compiled for the processor's vector width,
+/// products (`BLASScalar.tileProduct`: Float's compiled for the processor's vector width,
 /// Double's one small GEMM each), which keep a block of rows of the result in registers
 /// and run on the calling thread.
 public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {

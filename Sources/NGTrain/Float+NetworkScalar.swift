@@ -83,22 +83,6 @@ extension Float: NetworkScalar {
             inverseDeviation: inverseDeviation)
     }
 
-    public static func tileProduct(
-        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowStride: Int, innerStride: Int,
-        b: UnsafePointer<Float>, ldb: Int, alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        FloatLoops.selected.tileProduct(
-            rows: rows, columns: columns, inner: inner, a: a, rowStride: rowStride, innerStride: innerStride, b: b,
-            ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
-    }
-
-    public static func transpose(
-        _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
-        into target: UnsafeMutablePointer<Float>
-    ) {
-        FloatLoops.selected.transpose(source, rows: rows, columns: columns, leadingDimension: leadingDimension, into: target)
-    }
-
     public static func rowProducts(
         m: Int, n: Int, length: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         into c: UnsafeMutablePointer<Float>, ldc: Int

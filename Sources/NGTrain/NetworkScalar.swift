@@ -11,11 +11,6 @@ import NGPlus
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
-    /// A matrix transposed into a contiguous one (see `NetworkKernels.transpose`; Float's is
-    /// `FloatLoops.transpose`).
-    static func transpose(
-        _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
-        into target: UnsafeMutablePointer<Self>)
     /// `c = max(a + b, 0)` (see `NetworkKernels.rectifiedSum`).
     static func rectifiedSum(
         _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into c: UnsafeMutablePointer<Self>, count: Int)
@@ -150,12 +145,6 @@ public protocol NetworkScalar: BLASScalar {
     static func causalSoftmaxBackward(
         _ probabilities: UnsafePointer<Self>, _ gradient: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int,
         size: Int, leadingDimension: Int)
-    /// A product of attention's tiles, `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C` with
-    /// `A(r, x) = a[r·rowStride + x·innerStride]`, one of the strides 1 (see
-    /// `FloatLoops.tileProduct`).
-    static func tileProduct(
-        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
-        b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int)
     /// The products of long rows on the calling thread, `C = A·Bᵀ` overwritten (see
     /// `FloatLoops.rowProducts`).
     static func rowProducts(
@@ -239,19 +228,6 @@ public enum NetworkKernels {
         let first = rows.lowerBound * width + columns.lowerBound
         let end = (rows.upperBound - 1) * width + columns.upperBound
         Scalar.axpy(n: end - first, alpha: 1, x: row + first, incx: 1, y: plane + shift + first, incy: 1)
-    }
-
-    /// `target[j·rows + i] = source[i·leadingDimension + j]`: a `rows × columns` matrix as a
-    /// contiguous `columns × rows` one, written in order (stores a row apart, 4 KiB-aliasing
-    /// the loads, took a pass ten times as long over attention's heads).
-    @inlinable
-    public static func transpose<Scalar: BLASScalar>(
-        _ source: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int,
-        into target: UnsafeMutablePointer<Scalar>
-    ) {
-        for j in 0..<columns {
-            for i in 0..<rows { target[j * rows + i] = source[i * leadingDimension + j] }
-        }
     }
 
     @inlinable
