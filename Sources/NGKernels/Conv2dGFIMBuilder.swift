@@ -9,14 +9,17 @@
 /// - left, order c_out:  `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)·(dY_i·Ũ_iᵀ)ᵀ`
 /// - right, order K (+1): `F_new = (B/√P)·Σ_i (dY_i·Ũ_iᵀ)ᵀ·(dY_i·Ũ_iᵀ)`
 ///
-/// A stack of `stackedSamples` samples at a time: im2col of all of them into the builder's
-/// workspace, split over the cores, then one GEMM a sample for `dY_i·Ũ_iᵀ`, into a stack of
-/// per-sample gradients (side by side for the left GFIM, one above the other for the right),
-/// whose Gram matrix is then one SYRK per block: `Σ_i dW_i·dW_iᵀ` is the Gram of
-/// `[dW_1 … dW_S]` over its columns, `Σ_i dW_iᵀ·dW_i` that of the stack over its rows. The
-/// blocks' upper triangles are mirrored once, after the last stack. (One Gram GEMM per sample,
-/// with an inner dimension of c_out or P, ran far below the machine's GEMM rate.) Inputs are
-/// B × (c_in·H·W), output gradients B × (c_out·P), one sample per row, channel-major.
+/// The per-sample gradients are formed transposed, `dW_iᵀ = Ũ_i·dY_iᵀ` (width × c_out), a
+/// tile product on one thread (`BLASScalar.tileProduct`, with dY_i transposed first), the
+/// samples split over the cores, each thread unfolding its sample's patches into a scratch of its
+/// own where they stay in cache. `stackedSamples` of them are laid out side by side (right GFIM)
+/// or one above the other (left), and the stack's Gram is one SYRK per block:
+/// `Σ_i dW_iᵀ·dW_i` is the Gram of `[dW_1ᵀ … dW_Sᵀ]` over its rows, `Σ_i dW_i·dW_iᵀ` that of the
+/// stack over its columns. The blocks' upper triangles are mirrored once, after the last stack.
+/// (One OpenBLAS GEMM a sample for `dY_i·Ũ_iᵀ`, over patches unfolded for the whole stack,
+/// ran at half the tile product's rate; one Gram GEMM per sample far below the machine's GEMM
+/// rate.) Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
+/// channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The input geometry and kernel.
     public let geometry: ConvGeometry
@@ -26,10 +29,13 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let bias: Bool
     /// Which GFIM is built.
     public let side: Side
-    /// Ũ of a stack of samples: K (+1) × (S·P), the last row ones with a bias.
-    @usableFromInline var patches: Matrix<Scalar>
-    /// Up to `stackedSamples` per-sample gradients: c_out × (S·width) (left) or
-    /// (S·c_out) × width (right).
+    /// A thread's Ũ_i (width × P, the last row ones with a bias) and, after it, dY_iᵀ
+    /// (P × c_out): one row of `slots`.
+    @usableFromInline var scratch: Matrix<Scalar>
+    /// The threads a stack's samples are split over: `scratch`'s rows.
+    @usableFromInline let slots: Int
+    /// Up to `stackedSamples` transposed per-sample gradients: (S·width) × c_out (left) or
+    /// width × (S·c_out) (right).
     @usableFromInline var sampleGradients: Matrix<Scalar>
     /// The columns of one per-sample gradient: K, plus one with a bias.
     @usableFromInline let width: Int
@@ -37,9 +43,9 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let stackedSamples: Int
 
     /// A builder for `outChannels` filters over `geometry`, the bias as an extra column when
-    /// `bias`, on `side`. `stackedSamples` samples are unfolded together and their gradients
-    /// stacked for one Gram; nil takes about 1 MiB of gradients (at most 64 samples, and no more
-    /// than about 8 MiB of Float patches, or one sample's).
+    /// `bias`, on `side`. `stackedSamples` samples have their gradients stacked for one Gram;
+    /// nil takes about 1 MiB of Float gradients (at most 64 samples, at least one). The samples
+    /// of a stack are split over as many threads as OpenBLAS uses now.
     /// - Throws: `invalidArgument` for `outChannels` or `stackedSamples` below 1.
     public init(
         geometry: ConvGeometry, outChannels: Int, bias: Bool, side: Side = .left, stackedSamples: Int? = nil
@@ -63,22 +69,22 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
                 reason: "must be in 1...65536, got \(stackedSamples)")
         }
         let byGradients = overflow ? 1 : (1 << 18) / Swift.max(1, sampleValues)
-        self.stackedSamples = stackedSamples ?? Swift.max(1, Swift.min(64, byGradients, (1 << 21) / samplePatches))
+        self.stackedSamples = stackedSamples ?? Swift.max(1, Swift.min(64, byGradients))
         let stack = self.stackedSamples
         let (stackValues, stackOverflow) = sampleValues.multipliedReportingOverflow(by: stack)
-        let (patchValues, patchOverflow) = samplePatches.multipliedReportingOverflow(by: stack)
-        guard !overflow, !stackOverflow, !patchOverflow, stackValues <= Int(Int32.max),
-              stack * (side == .left ? rows : outChannels) <= Int(Int32.max),
-              patchValues <= Int(Int32.max) else {
+        let (scratchValues, scratchOverflow) = (rows + outChannels).multipliedReportingOverflow(by: geometry.positions)
+        guard !overflow, !stackOverflow, !scratchOverflow, stackValues <= Int(Int32.max),
+              scratchValues <= Int(Int32.max) else {
             throw .invalidArgument(
                 operation: .conv2dGFIMBuilderInit, argument: "stackedSamples",
                 reason: "\(stack) stacked samples (\(outChannels)×\(rows) gradient and \(samplePatches) patch values each)"
                     + " exceed Int32 sizes")
         }
-        patches = Matrix<Scalar>(rows: rows, columns: geometry.positions * stack, repeating: 1)
+        slots = Swift.max(1, ParallelLoop.threadCount)
+        scratch = Matrix<Scalar>(rows: slots, columns: scratchValues, repeating: 1)
         sampleGradients = side == .left
-            ? Matrix(rows: outChannels, columns: stack * rows)
-            : Matrix(rows: stack * outChannels, columns: rows)
+            ? Matrix(rows: stack * rows, columns: outChannels)
+            : Matrix(rows: rows, columns: stack * outChannels)
     }
 
     /// The order of the GFIM: c_out (left) or K, plus one with a bias (right).
@@ -106,37 +112,43 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
     }
 
-    /// `accumulate` without its checks, for callers that validated the arguments.
-    @inlinable
+    /// `accumulate` without its checks, for callers that validated the arguments. Compiled
+    /// here for each scalar: its loop over samples runs on OpenBLAS's threads.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     package mutating func accumulateUnchecked(
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) {
-        let positions = geometry.positions
-        let batch = x.rows
-        let scale = newWeight * Scalar(batch) / Scalar(positions).squareRoot()
-        let (geometry, outChannels, left, width) = (self.geometry, self.outChannels, side == .left, self.width)
+        let (geometry, c, width, left, slots) = (self.geometry, outChannels, self.width, side == .left, self.slots)
+        let (p, batch) = (geometry.positions, x.rows)
+        let scale = newWeight * Scalar(batch) / Scalar(p).squareRoot()
         for first in Swift.stride(from: 0, to: batch, by: stackedSamples) {
             let count = Swift.min(stackedSamples, batch - first)
-            x.withView { x in
-                patches.withMutableView { u in geometry.unfoldOnAllCores(x.rows(first..<first + count), into: u) }
-            }
-            for slot in 0..<count {
-                // dW_i = dY_i·U_iᵀ: beside the others (left) or below them (right).
-                withViews(dy, patches, mutating: &sampleGradients) { dy, u, g in
-                    let target = left
-                        ? g.rows(0..<outChannels).columns((slot * width)..<((slot + 1) * width))
-                        : g.rows((slot * outChannels)..<((slot + 1) * outChannels)).columns(0..<width)
-                    BLAS.gemm(
-                        dy.rows((first + slot)..<(first + slot + 1)).reshaped(rows: outChannels, columns: positions),
-                        u.columns((slot * positions)..<((slot + 1) * positions)), transposeB: true,
-                        into: target)
+            withViews(x, dy, mutating: &scratch) { x, dy, scratch in
+                sampleGradients.withMutableView { g in
+                    // dW_iᵀ = Ũ_i·dY_iᵀ: below the others (left) or beside them (right).
+                    ParallelLoop.forEachNumberedChunk(count, minimumChunk: 1, maximumChunks: slots) { slot, samples in
+                        let u = scratch.base + slot * scratch.leadingDimension
+                        let dyT = u + width * p
+                        for s in samples {
+                            let i = first + s
+                            geometry.unfold(x.base + i * x.leadingDimension, into: u, ld: p)
+                            Scalar.transpose(
+                                dy.base + i * dy.leadingDimension, rows: c, columns: p, leadingDimension: p, into: dyT)
+                            let target = left ? g.base + s * width * c : g.base + s * c
+                            Scalar.tileProduct(
+                                rows: width, columns: c, inner: 0..<p, a: u, rowStride: p, innerStride: 1, b: dyT, ldb: c,
+                                alpha: 1, beta: 0, into: target, ldc: g.leadingDimension)
+                        }
+                    }
                 }
             }
             sampleGradients.withView { g in
-                let used = g.rows(0..<(left ? outChannels : count * outChannels)).columns(0..<(left ? count * width : width))
+                let used = left ? g.rows(0..<(count * width)) : g.columns(0..<(count * c))
                 GFIM.accumulateGram(
-                    used, overColumns: !left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, part: .lowerTriangle,
+                    used, overColumns: left, alpha: scale, beta: first == 0 ? 1 - newWeight : 1, part: .lowerTriangle,
                     into: &gfim)
             }
         }

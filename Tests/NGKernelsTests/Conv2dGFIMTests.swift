@@ -85,6 +85,8 @@ func explicitConvGFIM(
         let cases = [
             (1, 1, 1, 1, 1, 1, 0, 1, 1), (1, 5, 4, 3, 3, 1, 1, 2, 3), (2, 6, 5, 3, 2, 2, 0, 5, 2),
             (3, 4, 4, 2, 2, 1, 0, 1, 1), (2, 7, 7, 3, 3, 2, 1, 6, 4),
+            // Wider than Float's vector tiles, in both dimensions of dW_iᵀ (46 × 35 with a bias).
+            (5, 6, 6, 3, 3, 1, 1, 35, 3),
         ]
         for (cin, h, w, kh, kw, stride, padding, cout, batch) in cases {
             let g = try ConvGeometry(
@@ -151,14 +153,12 @@ func explicitConvGFIM(
         #expect(throws: NGError.self) { try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 0, bias: false) }
     }
 
-    /// The stack's im2col is split over the cores and the Grams fill one triangle before a
+    /// A stack's samples are split over the cores and the Grams fill one triangle before a
     /// mirror: the same bits on one thread and on two (a batch of 7 in stacks of 3: chunks of
-    /// uneven length, a last short stack, two blocks; 8 × 3 × 3 patch values at 256 positions,
-    /// enough for a sample a thread), and F exactly symmetric.
-    @Test func splitUnfoldGivesTheSameBitsOnAnyThreadCountAndASymmetricGFIM() throws {
+    /// uneven length, a last short stack, two blocks), and F exactly symmetric.
+    @Test func splitSamplesGiveTheSameBitsOnAnyThreadCountAndASymmetricGFIM() throws {
         var generator = SeededGenerator(seed: 43)
         let g = try ConvGeometry(inChannels: 8, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, padding: 1)
-        #expect(g.patchSize * g.positions >= 1 << 14)
         let x = Matrix<Float>.random(rows: 7, columns: g.inputLength, using: &generator)
         let dy = Matrix<Float>.random(rows: 7, columns: 4 * g.positions, using: &generator)
         for side in Side.allCases {
@@ -178,17 +178,18 @@ func explicitConvGFIM(
         }
     }
 
-    /// The default stack holds about 1 MiB of gradients and no more than about 8 MiB of Float
-    /// patches: a 224 × 224 image through two 3 × 3 filters (20 gradient values, 501,760 patch
-    /// values a sample) stacks 4 samples, not 64.
-    @Test func theDefaultStackIsBoundedByItsPatches() throws {
-        let wide = try ConvGeometry(inChannels: 1, height: 224, width: 224, kernelHeight: 3, kernelWidth: 3, padding: 1)
-        #expect(try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 2, bias: true).stackedSamples == 4)
+    /// The default stack holds about 1 MiB of Float gradients: 64 output channels over 32 × 3 × 3
+    /// patches and a bias (18,560 gradient values a sample) stack 14 samples; two 3 × 3 filters
+    /// of one channel, 64.
+    @Test func theDefaultStackIsBoundedByItsGradients() throws {
+        let deep = try ConvGeometry(inChannels: 32, height: 14, width: 14, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        #expect(try Conv2dGFIMBuilder<Float>(geometry: deep, outChannels: 64, bias: true).stackedSamples == 14)
         let small = try ConvGeometry(inChannels: 1, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3, padding: 1)
         #expect(try Conv2dGFIMBuilder<Float>(geometry: small, outChannels: 2, bias: true).stackedSamples == 64)
-        // A stack the caller sets whose patches exceed Int32 sizes (5,000 × 501,760 values).
+        // A stack the caller sets whose gradients exceed Int32 sizes (5,000 × 256 × 2,305 values).
+        let wide = try ConvGeometry(inChannels: 256, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: 1)
         #expect(throws: NGError.self) {
-            try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 2, bias: true, stackedSamples: 5000)
+            try Conv2dGFIMBuilder<Float>(geometry: wide, outChannels: 256, bias: true, stackedSamples: 5000)
         }
     }
 }
