@@ -5,12 +5,13 @@ import Testing
 /// Checkpoints: the settings are saved and compared, damage inside a checksummed file is found,
 /// saves from several threads to one path all succeed, and temporary files of a killed save do
 /// not pile up.
-@Suite struct CheckpointTests {
-    func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-checkpoints-\(UUID())")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+@Suite final class CheckpointTests {
+    /// A fresh folder for each test, removed after it.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ngplus-checkpoints-\(UUID())")
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     @Test func aStateSavedWithOtherSettingsIsRefusedNamingThem() throws {
         var saved = try NGPlusOptimizer<Float>(configuration: NGPlusConfiguration(inverseInterval: 10))
@@ -50,7 +51,7 @@ import Testing
 
     /// Threads saving to one path: every save succeeds and the file loads.
     @Test func concurrentSavesToOnePathAllSucceed() async throws {
-        let url = try folder().appendingPathComponent("state")
+        let url = folder.appendingPathComponent("state")
         var optimizer = try NGPlusOptimizer<Float>()
         _ = try optimizer.register(.dense(outputs: 16, inputs: 32, bias: true))
         let snapshot = optimizer
@@ -76,7 +77,6 @@ import Testing
     /// live saver holds is left alone even when its name carries a process id that no process
     /// here has (a saver in another PID namespace): liveness is its lock, not the id.
     @Test func onlyTemporariesNoSaverHoldsAreRemoved() throws {
-        let folder = try folder()
         let url = folder.appendingPathComponent("state")
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/bin/true")
@@ -109,7 +109,6 @@ import Testing
     /// A URL that names a folder (ending in `/`, or an existing folder) is refused, and nothing
     /// is written: a missing folder is not created as a file of its name.
     @Test func aFolderIsRefusedAsASaveTarget() throws {
-        let folder = try folder()
         var optimizer = try SGDOptimizer<Float>(settings: SGDSettings())
         _ = try optimizer.register(.vector(length: 3))
         let missing = URL(fileURLWithPath: folder.path + "/missing/")

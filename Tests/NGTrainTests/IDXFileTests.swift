@@ -4,10 +4,13 @@ import NGPlus
 import NGTrain
 import Testing
 
-@Suite struct IDXFileTests {
+@Suite final class IDXFileTests {
+    /// A fresh folder for each test, removed after it.
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("idx-tests-\(UUID())")
 
     init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     /// An IDX header for unsigned bytes with `dimensions`, then `values`.
     func idx(_ dimensions: [Int], _ values: [UInt8]) -> [UInt8] {
