@@ -6,11 +6,30 @@
 #include <string.h>
 #include "Lanes.h"
 
-// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C: 32 columns at a time in 2·rb
-// vector accumulators (each B row's two vectors loaded once for all rb rows, each A value
-// broadcast), then 16, then one column at a time. With β = 0, C is only written.
+// Stores lanes `from`…15 of a row's 16 sums at `row`: α·sum (+ β·C where β ≠ 0). Taken by
+// pointer, as in Lanes.h.
+static inline __attribute__((always_inline)) void store_lanes_from(
+    float *row, const lanes16 *sums, int from, float alpha, float beta) {
+    if (from == 0) {
+        lanes16 value = alpha * *sums;
+        if (beta != 0) value += beta * load16(row);
+        store16(row, value);
+        return;
+    }
+    float held[16];
+    store16(held, *sums);
+    for (int l = from; l < 16; l++) row[l] = beta != 0 ? alpha * held[l] + beta * row[l] : alpha * held[l];
+}
+
+// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C, of which rows `skip`…rb − 1 are
+// stored (the rows before were stored by the block above, which this one overlaps): 32
+// columns at a time in 2·rb vector accumulators (each B row's two vectors loaded once for all
+// rb rows, each A value broadcast), then 16. The last columns, fewer than 16, are the tail of
+// a 16-column block ending at the last column, which overlaps the columns already stored and
+// stores only its own; a product narrower than 16 columns goes one column at a time. With
+// β = 0, C is only written.
 static inline __attribute__((always_inline)) void tile_rows(
-    int rb, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
+    int rb, int skip, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
     const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
     long j = 0;
     for (; j + 32 <= columns; j += 32) {
@@ -24,29 +43,27 @@ static inline __attribute__((always_inline)) void tile_rows(
                 high[i] += value * b_high;
             }
         }
-        for (int i = 0; i < rb; i++) {
-            float *row = c + i * ldc + j;
-            lanes16 first = alpha * low[i], second = alpha * high[i];
-            if (beta != 0) first += beta * load16(row), second += beta * load16(row + 16);
-            store16(row, first);
-            store16(row + 16, second);
+        for (int i = skip; i < rb; i++) {
+            store_lanes_from(c + i * ldc + j, &low[i], 0, alpha, beta);
+            store_lanes_from(c + i * ldc + j + 16, &high[i], 0, alpha, beta);
         }
     }
-    for (; j + 16 <= columns; j += 16) {
-        lanes16 sums[8];
-        for (int i = 0; i < rb; i++) sums[i] = 0;
-        for (long x = inner_begin; x < inner_end; x++) {
-            lanes16 b_row = load16(b + x * ldb + j);
-            for (int i = 0; i < rb; i++) sums[i] += a[i * a_row + x * a_inner] * b_row;
+    if (columns >= 16) {
+        for (; j < columns; j += 16) {
+            // A block past the end starts 16 before it and stores from column j on.
+            long first = j + 16 <= columns ? j : columns - 16;
+            lanes16 sums[8];
+            for (int i = 0; i < rb; i++) sums[i] = 0;
+            for (long x = inner_begin; x < inner_end; x++) {
+                lanes16 b_row = load16(b + x * ldb + first);
+                for (int i = 0; i < rb; i++) sums[i] += a[i * a_row + x * a_inner] * b_row;
+            }
+            for (int i = skip; i < rb; i++) store_lanes_from(c + i * ldc + first, &sums[i], (int)(j - first), alpha, beta);
         }
-        for (int i = 0; i < rb; i++) {
-            lanes16 value = alpha * sums[i];
-            if (beta != 0) value += beta * load16(c + i * ldc + j);
-            store16(c + i * ldc + j, value);
-        }
+        return;
     }
     for (; j < columns; j++) {
-        for (int i = 0; i < rb; i++) {
+        for (int i = skip; i < rb; i++) {
             float sum = 0;
             for (long x = inner_begin; x < inner_end; x++) sum += a[i * a_row + x * a_inner] * b[x * ldb + j];
             c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
@@ -103,16 +120,26 @@ static inline __attribute__((always_inline)) void transpose_loop(
         for (long j = 0; j < columns; j++) target[j * rows + i] = source[i * ld + j];
 }
 
-// The whole product in blocks of `rb` rows (as many as the level's registers hold), the
-// remaining rows one at a time.
+// The whole product in blocks of `rb` rows (as many as the level's registers hold). The last
+// rows, fewer than rb, go a row at a time when they are fewer than rb/2 (a single row's sums
+// wait on the FMA's latency: about four times a block row's cost), else as the tail of a
+// block ending at the last row, which overlaps the rows already stored and stores only its own.
 static inline __attribute__((always_inline)) void tile_product_loop(
     int rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
     const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
     long r = 0;
     for (; r + rb <= rows; r += rb)
-        tile_rows(rb, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+        tile_rows(rb, 0, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+    if (r == rows) return;
+    if (rows >= rb && 2 * (rows - r) >= rb) {
+        long first = rows - rb;
+        tile_rows(
+            rb, (int)(r - first), columns, inner_begin, inner_end, a + first * a_row, a_row, a_inner, b, ldb, alpha,
+            beta, c + first * ldc, ldc);
+        return;
+    }
     for (; r < rows; r++)
-        tile_rows(1, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+        tile_rows(1, 0, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
 }
 
 // Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values

@@ -3,7 +3,8 @@ import NGTestSupport
 import Testing
 
 /// `FloatLoops.tileProduct` at every vector level against a plain-loop Double reference, on
-/// shapes around its register blocks (8 rows, 32 and 16 columns) and their remainders, with A
+/// shapes around its register blocks (8 rows, 32 and 16 columns) and their remainders (blocks
+/// that overlap the rows or columns before them and store only their own), with A
 /// read by rows and as a transpose, an empty and a shifted inner range, and β = 0 (C's old
 /// values, NaN here, never read), 1 and −0.5. Each element's error is bounded by its sum's
 /// rounding, `(n + 3)·u·(|α|·Σ|A(r, x)·B[x, j]| + |β·C|)` with u = 2⁻²⁴; what lies outside the
@@ -18,7 +19,7 @@ import Testing
 
     static let cases: [Case] = {
         var cases: [Case] = []
-        for (rows, columns) in [(1, 1), (1, 33), (7, 16), (8, 32), (9, 70), (16, 31), (17, 64), (3, 15)] {
+        for (rows, columns) in [(1, 1), (1, 33), (7, 16), (8, 32), (9, 70), (16, 31), (17, 64), (3, 15), (12, 49)] {
             for (index, inner) in [0..<0, 0..<1, 3..<20, 0..<40].enumerated() {
                 let (alpha, beta): (Float, Float) = [(1, 0), (0.3, 1), (-1.5, -0.5), (1, 0)][index]
                 cases.append(Case(rows: rows, columns: columns, inner: inner, transposed: (rows + index) % 2 == 0,
