@@ -4,7 +4,7 @@ import NGPlus
 /// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised, computed one of two ways:
 ///
 /// - **By sample** (`NetworkKernels.sampleConvolution`), where the weight gradient has at most
-///   16,384 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's
+///   32,768 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's
 ///   scratch, which stays in cache, and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products
 ///   on that thread; the batch's patches are never stored.
 /// - **Over the batch** otherwise: the whole batch is unfolded into one patch matrix Ũ (K+1
@@ -65,11 +65,12 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     /// Whether a convolution of this shape runs a sample at a time: where its weight gradient
-    /// has at most 16,384 values — ResNet-20's 16- and 32-channel layers; its 64-channel ones
-    /// and the CNN's second convolution measured as fast or faster over the batch
-    /// (docs/TRAINING.md, "Convolutions a sample at a time").
+    /// has at most 32,768 values — ResNet-20's 16- and 32-channel layers and its first 64-channel
+    /// one, and the CNN's second convolution; ResNet-20's other 64-channel layers (36,928) were
+    /// as fast over the batch when last measured at 16,384 (docs/TRAINING.md, "Convolutions a
+    /// sample at a time").
     static func convolvesBySample(geometry: ConvGeometry, outChannels: Int) -> Bool {
-        outChannels * (geometry.patchSize + 1) <= 1 << 14
+        outChannels * (geometry.patchSize + 1) <= 1 << 15
     }
 
     /// A convolution's `W̃` (c_out × (K + 1)), He-initialised (bias 0), after the checks of its

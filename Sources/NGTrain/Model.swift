@@ -62,8 +62,8 @@ public final class Model<Scalar: NetworkScalar> {
     /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
     /// the first dense layer, "same" padding. The first convolution, its ReLU and its pooling
     /// are one `PooledConv2d` (a sample at a time, its full-resolution output never stored);
-    /// the second convolution's ReLU is fused into its pooling (`MaxPool2x2(rectify:)`), which
-    /// reads the convolution's channel-major output where the GEMM left it.
+    /// the second runs a sample at a time too (its 18,496 weight-gradient values), its output
+    /// sample-major, and its ReLU is fused into its pooling (`MaxPool2x2(rectify:)`).
     /// - Throws: `invalidArgument` for an image smaller than 4 × 4 (two poolings halve it), a
     ///   size whose products overflow, or weights larger than this machine's memory.
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
@@ -86,8 +86,8 @@ public final class Model<Scalar: NetworkScalar> {
         var generator = SeededGenerator(seed: seed)
         return Model(layers: [
             try PooledConv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator),
-            try Conv2d<Scalar>(geometry: second, outChannels: 64, channelMajorOutput: true, using: &generator),
-            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true, channelMajorInput: true),
+            try Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator),
+            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true),
             try Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
             try Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])
