@@ -1,0 +1,44 @@
+import NGPlus
+import NGTestSupport
+import NGTrain
+import Testing
+
+/// `Dense`'s input gradient `dY·W`, tile products over the batch's rows split over the cores:
+/// Float against a plain-loop Double reference, each value within its sum's rounding bound
+/// `(m + 3)·u·Σ|dY[b, o]·W[o, i]|` (u = 2⁻²⁴), on shapes with a row tail and a column tail
+/// (150 rows in two chunks of 75, 37 inputs), a single row and a single input; and the same
+/// bits on one thread and on two.
+@Suite struct DenseInputGradientTests {
+    @Test(arguments: [(150, 37, 45), (1, 1, 1), (1, 40, 3), (9, 1, 17)])
+    func matchesADoubleReferenceOnAnyThreadCount(batch: Int, inputs: Int, outputs: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(batch * 100 + inputs))
+        let x = Matrix<Float>.random(rows: batch, columns: inputs, using: &generator)
+        let dy = Matrix<Float>.random(rows: batch, columns: outputs, using: &generator)
+        var results: [Matrix<Float>] = []
+        var weight = Matrix<Float>(rows: 0, columns: 0)
+        for threads in [1, 2] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            var seeded = SeededGenerator(seed: 7)
+            let dense = try Dense<Float>(inputs: inputs, outputs: outputs, using: &seeded)
+            weight = dense.weight
+            _ = try dense.forward(x)
+            results.append(try dense.backward(dy))
+        }
+        // Left set: other tests of this process may split too, which changes no result.
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        #expect(results[0] == results[1])
+        let u = 0x1p-24
+        for b in 0..<batch {
+            for i in 0..<inputs {
+                var (sum, magnitude) = (0.0, 0.0)
+                for o in 0..<outputs {
+                    let term = Double(dy[b, o]) * Double(weight[o, i])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                let bound = Double(outputs + 3) * u * magnitude
+                #expect(abs(Double(results[0][b, i]) - sum) <= bound, "dX[\(b), \(i)]")
+            }
+        }
+    }
+}
