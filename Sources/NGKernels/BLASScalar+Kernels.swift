@@ -91,9 +91,15 @@ extension BLASScalar {
         precondition(innerStride == 1 || rowStride == 1, "a tile product's A has one stride of 1")
         let transposed = innerStride != 1
         let first = a + inner.lowerBound * innerStride
+        // A stride that only one row or one inner value would step by is never used: a leading
+        // dimension of at least the row's length keeps the view valid for BLAS.
         let aView = transposed
-            ? MatrixView(base: first, rows: inner.count, columns: rows, leadingDimension: innerStride)
-            : MatrixView(base: first, rows: rows, columns: inner.count, leadingDimension: rowStride)
+            ? MatrixView(
+                base: first, rows: inner.count, columns: rows,
+                leadingDimension: inner.count == 1 ? Swift.max(innerStride, rows) : innerStride)
+            : MatrixView(
+                base: first, rows: rows, columns: inner.count,
+                leadingDimension: rows == 1 ? Swift.max(rowStride, inner.count) : rowStride)
         let bView = MatrixView(base: b + inner.lowerBound * ldb, rows: inner.count, columns: columns, leadingDimension: ldb)
         let cView = MutableMatrixView(base: c, rows: rows, columns: columns, leadingDimension: ldc)
         BLAS.gemm(aView, transposeA: transposed, bView, alpha: alpha, beta: beta, into: cView)

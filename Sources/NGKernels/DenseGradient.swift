@@ -1,7 +1,7 @@
 /// The weight gradient of a dense layer `Y = X·Wᵀ + b`, as one matrix with the bias as its last
 /// column: `G̃ = dYᵀ·[X | 1]`, from its inputs X (B × n) and the gradients of the loss with
-/// respect to its outputs dY (B × m). One GEMM for `dYᵀ·X`, and the column sums `dYᵀ·1`
-/// (`BLAS.columnSums`).
+/// respect to its outputs dY (B × m). `dYᵀ·X` as tile products on all cores, and the column
+/// sums `dYᵀ·1` (`BLAS.columnSums`).
 ///
 /// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
 /// (docs/ALGORITHM.md §6), which replaces the weight-gradient GEMM.
@@ -23,17 +23,40 @@ public enum DenseGradient {
         weightGradientUnchecked(inputs: x, outputGradients: dy, bias: bias, into: &g)
     }
 
-    /// `weightGradient` without its checks, for callers that validated the shapes.
-    @inlinable
+    /// `weightGradient` without its checks, for callers that validated the shapes. `dYᵀ·X` is
+    /// made of tile products (`BLASScalar.tileProduct`, A read as dY's transpose), G's rows split
+    /// over the cores, X taken in blocks of `block` rows and columns so that the block every
+    /// product streams through stays in cache (a language model's 2,048 rows of 128 inputs are
+    /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1). OpenBLAS's GEMM, which packs both operands first,
+    /// measured 11% slower on the language model's layers.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     package static func weightGradientUnchecked<Scalar: BLASScalar>(
         inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool,
         into g: inout Matrix<Scalar>
     ) {
-        let n = x.columns
+        let (n, m, batch) = (x.columns, dy.columns, x.rows)
         withViews(x, dy, mutating: &g) { x, dy, g in
-            BLAS.gemm(dy, transposeA: true, x, into: g.columns(0..<n))
+            ParallelLoop.forEachChunk(m, minimumChunk: 16) { rows in
+                for column in stride(from: 0, to: n, by: block) {
+                    let columns = Swift.min(block, n - column)
+                    for first in stride(from: 0, to: batch, by: block) {
+                        // G[r, j] += Σ_b dY[b, r]·X[b, j] over the block: A(r, b) = dY[b, r].
+                        Scalar.tileProduct(
+                            rows: rows.count, columns: columns, inner: first..<Swift.min(batch, first + block),
+                            a: dy.base + rows.lowerBound, rowStride: 1, innerStride: dy.leadingDimension,
+                            b: x.base + column, ldb: x.leadingDimension, alpha: 1, beta: first == 0 ? 0 : 1,
+                            into: g.base + rows.lowerBound * g.leadingDimension + column, ldc: g.leadingDimension)
+                    }
+                }
+            }
             guard bias else { return }
             BLAS.columnSums(of: dy, into: g.columns(n..<n + 1))
         }
     }
+
+    /// The batch rows and the columns of X in one block of the weight gradient's products:
+    /// 256 KB of Float.
+    @usableFromInline static let block = 256
 }

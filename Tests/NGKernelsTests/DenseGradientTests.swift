@@ -40,6 +40,39 @@ import Testing
         }
     }
 
+    /// Float's weight part, made of tile products in blocks of 256 batch rows and 256 inputs
+    /// (two of each here, the second short) with G's rows split over the cores: each value within
+    /// its sum's rounding bound `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double reference, and the
+    /// same bits on one thread and on two.
+    @Test(arguments: [(300, 270, 20), (1, 1, 1), (257, 17, 33)])
+    func floatWeightGradientAcrossBlocksMatchesADoubleReference(batch: Int, inputs: Int, outputs: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(batch * 7 + outputs))
+        let x = Matrix<Float>.random(rows: batch, columns: inputs, using: &generator)
+        let dy = Matrix<Float>.random(rows: batch, columns: outputs, using: &generator)
+        var results: [Matrix<Float>] = []
+        for threads in [1, 2] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            var g = Matrix<Float>(rows: outputs, columns: inputs, repeating: .nan)
+            try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: false, into: &g)
+            results.append(g)
+        }
+        // Left set: other tests of this process may split too, which changes no result.
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        #expect(results[0] == results[1])
+        for i in 0..<outputs {
+            for j in 0..<inputs {
+                var (sum, magnitude) = (0.0, 0.0)
+                for b in 0..<batch {
+                    let term = Double(dy[b, i]) * Double(x[b, j])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                let bound = Double(batch + 3) * 0x1p-24 * magnitude
+                #expect(abs(Double(results[0][i, j]) - sum) <= bound, "G[\(i), \(j)]")
+            }
+        }
+    }
+
     @Test func badShapesAreRefusedWithTheTargetUntouched() {
         let x = Matrix<Double>(rows: 4, columns: 3, repeating: 1)
         let dy = Matrix<Double>(rows: 4, columns: 2, repeating: 1)
