@@ -16,10 +16,10 @@
 /// or one above the other (left), and the stack's Gram is one SYRK per block:
 /// `Σ_i dW_iᵀ·dW_i` is the Gram of `[dW_1ᵀ … dW_Sᵀ]` over its rows, `Σ_i dW_i·dW_iᵀ` that of the
 /// stack over its columns. The blocks' upper triangles are mirrored once, after the last stack.
-/// (One OpenBLAS GEMM a sample for `dY_i·Ũ_iᵀ`, over patches unfolded for the whole stack,
-/// ran at half the tile product's rate; one Gram GEMM per sample far below the machine's GEMM
-/// rate.) Inputs are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row,
-/// channel-major.
+/// (With one OpenBLAS GEMM a sample for `dY_i·Ũ_iᵀ`, over patches unfolded for the whole
+/// stack, the CNN's second convolution's optimizer row took 19–21 ms a step with statistics every
+/// step, against 15 ms; one Gram GEMM per sample ran far below the machine's GEMM rate.) Inputs
+/// are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row, channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The input geometry and kernel.
     public let geometry: ConvGeometry

@@ -4,7 +4,7 @@
 /// sums `dYᵀ·1` (`BLAS.columnSums`).
 ///
 /// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
-/// (docs/ALGORITHM.md §6), which replaces the weight-gradient GEMM.
+/// (docs/ALGORITHM.md §6), which replaces the weight-gradient product.
 public enum DenseGradient {
     /// Writes `G̃` (m × (n + 1) with a bias, m × n without) into `g`, allocating nothing.
     /// - Throws: `emptyMatrix`, `shapeMismatch`; `g` is untouched on a throw.

@@ -88,7 +88,7 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInv
 
     /// The fused apply of a dense layer (docs/ALGORITHM.md §6), never forming G: on the left side
     /// `D = (dY·F̂⁻¹)ᵀ·[X | 1]`, on the right `D = dYᵀ·([X | 1]·F̂⁻¹)`. Each replaces the
-    /// weight-gradient GEMM and adds `2·order²·B` flops (per block; Woodbury `4·order·B²`).
+    /// weight-gradient product and adds `2·order²·B` flops (per block; Woodbury `4·order·B²`).
     /// When G̃'s other dimension is below B (a 10-output layer on the right side, say) the
     /// product is associated the other way, `F̂⁻¹·G̃` or `G̃·F̂⁻¹` with G̃ formed by the usual
     /// gradient GEMM: the same matrix for `2·order²·other` (Woodbury `4·order·B·other`).
