@@ -22,7 +22,8 @@ struct KFACFactor<Scalar: BLASScalar>: Sendable {
     init(order: Int, method: CurvatureMethod = .explicitInverse, batch: Int, maxRetries: Int) throws(NGError) {
         self.method = method
         let lowRank = method == .woodbury
-        factor = try BlockDiagonalMatrix(dimension: lowRank ? 1 : order)
+        // One block of the whole order, as its inverse expects (not the default block size).
+        factor = try BlockDiagonalMatrix(dimension: lowRank ? 1 : order, blockSize: lowRank ? 1 : order)
         staged = factor
         rows = FactorRows(capacity: lowRank ? batch : 0, width: order)
         stagedRows = rows

@@ -137,6 +137,35 @@ import Testing
         if klClip != nil { #expect(clipped > 0 && unclipped > 0, "κ scaled \(clipped) of 5 steps") }
     }
 
+    /// A factor of order above 1,024 (a `BlockDiagonalMatrix`'s default block size) is one block,
+    /// as its inverse expects: 1,025 outputs from one input at batch 1. Then ∇W̃ = v·x̃ᵀ (v = dy,
+    /// x̃ = [x, 1]) and both factors are rank one plus s·I (s = √λ), so
+    /// `G⁻¹·∇W̃·A⁻¹ = v·x̃ᵀ/((s + ‖v‖²)·(s + ‖x̃‖²))` by Sherman–Morrison.
+    @Test func kfacStepsAFactorLargerThanADefaultBlock() throws {
+        let (outputs, lambda) = (1025, 1e-2)
+        let s = lambda.squareRoot()
+        var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(
+            sgd: SGDSettings(learningRate: 0.1, momentum: 0, weightDecay: 0), damping: .constant(lambda),
+            inverseInterval: 1, batchSize: 1, klClip: nil))
+        let layer = try kfac.register(.dense(outputs: outputs, inputs: 1, bias: true))
+        var generator = SeededGenerator(seed: 104)
+        var weight = Matrix<Double>.random(rows: outputs, columns: 2, using: &generator)
+        let before = weight
+        let x = Matrix<Double>.random(rows: 1, columns: 1, using: &generator)
+        let dy = Matrix<Double>.random(rows: 1, columns: outputs, using: &generator)
+        try kfac.observe(layer, inputs: x, outputGradients: dy)
+        try kfac.step(layer, weight: &weight, inputs: x, outputGradients: dy)
+        let xt = [x[0, 0], 1.0]
+        let vv = dy.elements.reduce(0) { $0 + $1 * $1 }
+        let denominator = (s + vv) * (s + xt[0] * xt[0] + 1)
+        for i in 0..<outputs {
+            for j in 0..<2 {
+                let want = before[i, j] - 0.1 * dy[0, i] * xt[j] / denominator
+                #expect(abs(weight[i, j] - want) <= 1e-12 * Swift.max(1, abs(want)), "W̃[\(i), \(j)]")
+            }
+        }
+    }
+
     @Test func kfacConvLayerRunsAndMatchesItsFactorsReference() throws {
         let geometry = try ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 2, kernelWidth: 2)
         var builder = try KFACFactorBuilder<Double>(geometry: geometry, outChannels: 2, bias: true)
