@@ -124,12 +124,17 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
         let (geometry, c, width, left, slots) = (self.geometry, outChannels, self.width, side == .left, self.slots)
         let (p, batch) = (geometry.positions, x.rows)
         let scale = newWeight * Scalar(batch) / Scalar(p).squareRoot()
+        // A thread takes at least 2²⁰ multiply-adds: below, handing work over costs more than it
+        // saves (and a small layer's statistics stay on the calling thread).
+        let minimumSamples = Swift.max(1, (1 << 20) / Swift.max(1, width * c * p))
         for first in Swift.stride(from: 0, to: batch, by: stackedSamples) {
             let count = Swift.min(stackedSamples, batch - first)
             withViews(x, dy, mutating: &scratch) { x, dy, scratch in
                 sampleGradients.withMutableView { g in
                     // dW_iᵀ = Ũ_i·dY_iᵀ: below the others (left) or beside them (right).
-                    ParallelLoop.forEachNumberedChunk(count, minimumChunk: 1, maximumChunks: slots) { slot, samples in
+                    ParallelLoop.forEachNumberedChunk(
+                        count, minimumChunk: minimumSamples, maximumChunks: slots
+                    ) { slot, samples in
                         let u = scratch.base + slot * scratch.leadingDimension
                         let dyT = u + width * p
                         for s in samples {

@@ -38,7 +38,9 @@ public enum DenseGradient {
     ) {
         let (n, m, batch) = (x.columns, dy.columns, x.rows)
         withViews(x, dy, mutating: &g) { x, dy, g in
-            ParallelLoop.forEachChunk(m, minimumChunk: 16) { rows in
+            // A thread takes at least 16 rows of G and 2²⁰ multiply-adds.
+            let minimumRows = Swift.max(16, (1 << 20) / Swift.max(1, n * batch))
+            ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in
                 for column in stride(from: 0, to: n, by: block) {
                     let columns = Swift.min(block, n - column)
                     for first in stride(from: 0, to: batch, by: block) {

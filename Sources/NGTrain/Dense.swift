@@ -80,7 +80,8 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         let (batch, n, m) = (dy.rows, inputs, outputs)
         ensureShape(&inputGradient, batch, n)
         withViews(dy, weight, mutating: &inputGradient) { dy, w, dx in
-            ParallelLoop.forEachChunk(batch, minimumChunk: 64) { rows in
+            // A thread takes at least 64 rows and 2²⁰ multiply-adds.
+            ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(64, (1 << 20) / Swift.max(1, n * m))) { rows in
                 Scalar.tileProduct(
                     rows: rows.count, columns: n, inner: 0..<m, a: dy.base + rows.lowerBound * dy.leadingDimension,
                     rowStride: dy.leadingDimension, innerStride: 1, b: w.base, ldb: w.leadingDimension, alpha: 1, beta: 0,

@@ -154,18 +154,19 @@ func explicitConvGFIM(
     }
 
     /// A stack's samples are split over the cores and the Grams fill one triangle before a
-    /// mirror: the same bits on one thread and on two (a batch of 7 in stacks of 3: chunks of
-    /// uneven length, a last short stack, two blocks), and F exactly symmetric.
+    /// mirror: the same bits on one thread and on two (a batch of 15 in stacks of 7, a thread
+    /// taking at least 2²⁰ multiply-adds — 3 samples of 73 × 16 × 256 here: chunks of uneven
+    /// length, a last short stack, two blocks), and F exactly symmetric.
     @Test func splitSamplesGiveTheSameBitsOnAnyThreadCountAndASymmetricGFIM() throws {
         var generator = SeededGenerator(seed: 43)
         let g = try ConvGeometry(inChannels: 8, height: 16, width: 16, kernelHeight: 3, kernelWidth: 3, padding: 1)
-        let x = Matrix<Float>.random(rows: 7, columns: g.inputLength, using: &generator)
-        let dy = Matrix<Float>.random(rows: 7, columns: 4 * g.positions, using: &generator)
+        let x = Matrix<Float>.random(rows: 15, columns: g.inputLength, using: &generator)
+        let dy = Matrix<Float>.random(rows: 15, columns: 16 * g.positions, using: &generator)
         for side in Side.allCases {
             var gfims: [BlockDiagonalMatrix<Float>] = []
             for threads in [1, 2] {
                 ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
-                var builder = try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 4, bias: true, side: side, stackedSamples: 3)
+                var builder = try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 16, bias: true, side: side, stackedSamples: 7)
                 var f = try BlockDiagonalMatrix<Float>(dimension: builder.dimension, blockSize: 3)
                 try builder.accumulate(inputs: x, outputGradients: dy, newWeight: 1, into: &f)
                 gfims.append(f)
