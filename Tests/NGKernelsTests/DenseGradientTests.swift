@@ -62,14 +62,8 @@ import Testing
         #expect(results[0] == results[1])
         for i in 0..<outputs {
             for j in 0..<inputs {
-                var (sum, magnitude) = (0.0, 0.0)
-                for b in 0..<batch {
-                    let term = Double(dy[b, i]) * Double(x[b, j])
-                    sum += term
-                    magnitude += abs(term)
-                }
-                let bound = Double(batch + 3) * 0x1p-24 * magnitude
-                #expect(abs(Double(results[0][i, j]) - sum) <= bound, "G[\(i), \(j)]")
+                let want = floatSumReference(count: batch) { Double(dy[$0, i]) * Double(x[$0, j]) }
+                #expect(abs(Double(results[0][i, j]) - want.value) <= want.bound, "G[\(i), \(j)]")
             }
         }
     }

@@ -28,17 +28,10 @@ import Testing
         // Left set: other tests of this process may split too, which changes no result.
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
         #expect(results[0] == results[1])
-        let u = 0x1p-24
         for b in 0..<batch {
             for i in 0..<inputs {
-                var (sum, magnitude) = (0.0, 0.0)
-                for o in 0..<outputs {
-                    let term = Double(dy[b, o]) * Double(weight[o, i])
-                    sum += term
-                    magnitude += abs(term)
-                }
-                let bound = Double(outputs + 3) * u * magnitude
-                #expect(abs(Double(results[0][b, i]) - sum) <= bound, "dX[\(b), \(i)]")
+                let want = floatSumReference(count: outputs) { Double(dy[b, $0]) * Double(weight[$0, i]) }
+                #expect(abs(Double(results[0][b, i]) - want.value) <= want.bound, "dX[\(b), \(i)]")
             }
         }
     }
