@@ -29,8 +29,8 @@ public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     public let bias: Bool
     /// Which GFIM is built.
     public let side: Side
-    /// A thread's Ũ_i (width × P, the last row ones with a bias) and, after it, dY_iᵀ
-    /// (P × c_out): one row of `slots`.
+    /// Each thread's Ũ_i (width × P, the last row ones with a bias) and, after it, dY_iᵀ
+    /// (P × c_out): a row a thread, `slots` rows.
     @usableFromInline var scratch: Matrix<Scalar>
     /// The threads a stack's samples are split over: `scratch`'s rows.
     @usableFromInline let slots: Int
