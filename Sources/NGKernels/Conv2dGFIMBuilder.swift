@@ -18,7 +18,8 @@
 /// stack over its columns. The blocks' upper triangles are mirrored once, after the last stack.
 /// (With one OpenBLAS GEMM a sample for `dY_i·Ũ_iᵀ`, over patches unfolded for the whole
 /// stack, the CNN's second convolution's optimizer row took 19–21 ms a step with statistics every
-/// step, against 15 ms; one Gram GEMM per sample ran far below the machine's GEMM rate.) Inputs
+/// step, against 15 ms on Zen 4 with 2 threads (docs/measurements/cnn-by-sample-2026-12-06.md);
+/// one Gram GEMM per sample ran far below the machine's GEMM rate.) Inputs
 /// are B × (c_in·H·W), output gradients B × (c_out·P), one sample per row, channel-major.
 public struct Conv2dGFIMBuilder<Scalar: BLASScalar>: Sendable {
     /// The input geometry and kernel.

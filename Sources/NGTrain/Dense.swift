@@ -6,8 +6,9 @@ import NGPlus
 /// forward pass is a GEMM; the input gradient `dY·W` is made of tile products
 /// (`BLASScalar.tileProduct`), the batch's rows split over the cores — W is their B as it is
 /// stored, and OpenBLAS, which packs both operands first, measured 16% slower on the language
-/// model's layers. The weight gradient is left to the optimizer, which gets X and dY (NG+ then
-/// never forms it: the fused apply).
+/// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
+/// weight gradient is left to the optimizer, which gets X and dY (NG+ then never forms it: the
+/// fused apply).
 public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
     public let outputs: Int
     public let inputs: Int
