@@ -13,7 +13,7 @@ import Darwin
 ///     (A + ε·λ_max·I)^(−1/p) = Q·diag((max(λᵢ, 0) + ε·λ_max)^(−1/p))·Qᵀ
 ///
 /// (eigenvalues below zero are rounding of a semi-definite matrix and count as zero) as `Sᵀ·S`
-/// with `S = diag(fᵢ^(1/2))·Qᵀ`, one GEMM. A matrix whose largest eigenvalue is not positive
+/// with `S = diag(fᵢ^(1/2))·Qᵀ`, one SYRK. A matrix whose largest eigenvalue is not positive
 /// (nothing accumulated yet) has no scale to regularize against: its root is the identity.
 public struct InverseRoot<Scalar: BLASScalar>: Sendable {
     public let order: Int
@@ -59,7 +59,13 @@ public struct InverseRoot<Scalar: BLASScalar>: Sendable {
                 BLAS.scal(scale, v.rows(i..<i + 1))
             }
         }
-        vectors.withView { s in root.withMutableView { r in BLAS.gemm(s, transposeA: true, s, into: r) } }
+        // Sᵀ·S by SYRK (n³ multiply-adds, half a GEMM's), its lower triangle mirrored.
+        vectors.withView { s in
+            root.withMutableView { r in
+                BLAS.syrk(s, transpose: true, into: r)
+                Scalar.mirrorLowerTriangle(r.base, n: n, ld: r.leadingDimension)
+            }
+        }
         return finite && root.withView { $0.isAllFinite }
     }
 }

@@ -14,10 +14,22 @@ public enum OpenBLAS {
     /// The number of threads BLAS calls use.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets the number of threads for all later BLAS calls, process-wide. The library never
-    /// calls this itself; benchmarks and applications may.
+    /// Sets the number of threads for all later BLAS calls, process-wide. The library calls it
+    /// only inside `withOneThreadPerCall`; benchmarks and applications may.
     public static func setThreadCount(_ count: Int) {
         openblas_set_num_threads(Int32(clamping: Swift.max(1, count)))
+    }
+
+    /// Runs `body` with every BLAS call on the thread that makes it, then restores the thread
+    /// count: for independent calls that the caller runs concurrently on threads of its own.
+    /// Process-wide while `body` runs, so no BLAS call should run meanwhile on another thread
+    /// that expects the old count.
+    public static func withOneThreadPerCall<Result>(_ body: () -> Result) -> Result {
+        let count = threadCount
+        guard count > 1 else { return body() }
+        setThreadCount(1)
+        defer { setThreadCount(count) }
+        return body()
     }
 
     /// Whether this process's kernels fit its CPU: `CPUDescription.current`, `coreName`, and

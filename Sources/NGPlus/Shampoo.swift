@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Shampoo (Gupta, Koren and Singer, 2018) as Distributed Shampoo runs it: per matrix
 /// parameter, Kronecker factors `L = Σ G·Gᵀ` and `R = Σ Gᵀ·G` (or their running averages),
@@ -77,11 +78,15 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     var product: Matrix<Scalar>
     /// Whether the staged step made new roots.
     var refreshing = false
+    /// The factors whose roots a refreshing step makes, the largest first, and their
+    /// eigendecompositions' multiply-adds together (order³ each): `stageRoots`.
+    let roots: [(block: Int, side: Side)]
+    let rootWork: Double
 
     /// Per r × c block, every step: the factors `L += G·Gᵀ` (2r²c) and `R += Gᵀ·G` (2rc²) and
     /// the product `L^{-1/4}·G·R^{-1/4}` (2r²c + 2rc²); every k steps each factor's inverse
     /// root: a symmetric eigendecomposition with vectors (≈ 4n³: the tridiagonal reduction
-    /// 4n³/3 and the back-transformation of divide and conquer) and the root formed (2n³).
+    /// 4n³/3 and the back-transformation of divide and conquer) and the root formed by SYRK (n³).
     public static func extraFlopsPerStep(shape: Shape, settings: ShampooSettings) -> Double {
         let size = settings.blockSize
         var flops = 0.0
@@ -89,7 +94,7 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
             for columns in stride(from: 0, to: shape.columns, by: size) {
                 let r = Double(Swift.min(size, shape.rows - rows))
                 let c = Double(Swift.min(size, shape.columns - columns))
-                flops += 4 * r * r * c + 4 * r * c * c + 6 * (r * r * r + c * c * c) / Double(settings.inverseInterval)
+                flops += 4 * r * r * c + 4 * r * c * c + 5 * (r * r * r + c * c * c) / Double(settings.inverseInterval)
             }
         }
         return flops
@@ -101,7 +106,13 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
         let size = settings.blockSize
         let rowBlocks = stride(from: 0, to: shape.rows, by: size).map { $0..<Swift.min($0 + size, shape.rows) }
         let columnBlocks = stride(from: 0, to: shape.columns, by: size).map { $0..<Swift.min($0 + size, shape.columns) }
-        blocks = rowBlocks.flatMap { rows in columnBlocks.map { ShampooBlock(rows: rows, columns: $0) } }
+        let blocks = rowBlocks.flatMap { rows in columnBlocks.map { ShampooBlock<Scalar>(rows: rows, columns: $0) } }
+        self.blocks = blocks
+        let orders = blocks.indices.flatMap { b in
+            [(block: b, side: Side.left, order: blocks[b].rows.count), (b, .right, blocks[b].columns.count)]
+        }.sorted { $0.order > $1.order }
+        roots = orders.map { ($0.block, $0.side) }
+        rootWork = orders.reduce(0) { $0 + pow(Double($1.order), 3) }
         product = Matrix(rows: Swift.min(size, shape.rows), columns: Swift.min(size, shape.columns))
     }
 
@@ -115,8 +126,8 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
         let decay = Scalar(settings.factorDecay)
         for b in blocks.indices {
             finite = blocks[b].stageFactors(gradient: direction, decay: decay) && finite
-            if refreshing { finite = blocks[b].stageRoots(epsilon: settings.epsilon) && finite }
         }
+        if refreshing { finite = stageRoots(epsilon: settings.epsilon) && finite }
         // M̂ = M′ / (1 − β₁ᵗ⁺¹), preconditioned block by block into `direction`.
         let correction = 1 / AdamMoments<Scalar>.biasCorrection(settings.beta1, t: t)
         for b in blocks.indices {
@@ -128,6 +139,25 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
         let scale = directionNorm > 0 ? graftNorm / directionNorm : 0
         direction.withMutableView { BLAS.scal(scale, $0.flattened) }
         return finite && direction.withView { $0.isAllFinite }
+    }
+
+    /// The inverse fourth roots of every staged factor, several at a time on the cores
+    /// (`ConcurrentSolves`). Returns whether all were made.
+    mutating func stageRoots(epsilon: Double) -> Bool {
+        let failures = Atomic<Int>(0)
+        let roots = roots
+        blocks.withUnsafeMutableBufferPointer { blocks in
+            // Each solve writes only its own factor's workspaces and staged root.
+            nonisolated(unsafe) let blocks = blocks
+            ConcurrentSolves.forEach(roots.count, work: rootWork) { index in
+                let (block, side) = roots[index]
+                let made = side == .left
+                    ? blocks[block].left.stageRoot(epsilon: epsilon)
+                    : blocks[block].right.stageRoot(epsilon: epsilon)
+                if !made { failures.add(1, ordering: .relaxed) }
+            }
+        }
+        return failures.load(ordering: .relaxed) == 0
     }
 
     public mutating func commitStaged() {

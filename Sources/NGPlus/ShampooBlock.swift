@@ -23,13 +23,6 @@ struct ShampooBlock<Scalar: BLASScalar>: Sendable {
         return leftFinite && rightFinite
     }
 
-    /// The inverse fourth roots of the staged factors. Returns whether both were made.
-    mutating func stageRoots(epsilon: Double) -> Bool {
-        let leftMade = left.stageRoot(epsilon: epsilon)
-        let rightMade = right.stageRoot(epsilon: epsilon)
-        return leftMade && rightMade
-    }
-
     /// Writes `scale · L^(−1/4)·M·R^(−1/4)` of this block of `moment` into the same block of
     /// `direction`, with the staged roots when `refreshing`, else those in use.
     func precondition(

@@ -1,0 +1,37 @@
+import Dispatch
+import Synchronization
+
+/// Independent LAPACK solves of one step (the eigendecompositions of Shampoo's factors)
+/// spread over the cores, each solve on one core with OpenBLAS on one thread. SYEVD's
+/// reduction to tridiagonal form is matrix-vector work that two threads do not speed up: on
+/// Zen 4 it took 0.47 ms at order 128 on one thread and 2.2–2.8 ms on two, 15 against 22 ms at
+/// order 512, 120 against 106 ms at 1,024 (docs/measurements/shampoo-roots-2026-12-06.md), so
+/// two solves at a time on one thread each finish sooner than one after the other on two.
+package enum ConcurrentSolves {
+    /// Calls `body(i)` exactly once for every i in `0..<count`, with OpenBLAS on one thread:
+    /// concurrently on `ParallelLoop.threadCount` threads, each taking the next index when it
+    /// is free (so callers list the costliest solves first), when `work` — the solves'
+    /// multiply-adds together — is at least 2²⁰ (below, starting the threads costs more than
+    /// it saves); in order on this thread otherwise. Solves must not share mutable state.
+    @inlinable
+    package static func forEach(_ count: Int, work: Double, _ body: (Int) -> Void) {
+        let workers = work >= Double(1 << 20) ? Swift.min(ParallelLoop.threadCount, count) : 1
+        OpenBLAS.withOneThreadPerCall {
+            guard workers > 1 else {
+                for index in 0..<count { body(index) }
+                return
+            }
+            let next = Atomic<Int>(0)
+            withoutActuallyEscaping(body) { escapable in
+                // Each index is taken by one thread (the atomic counter) and the call returns
+                // only when all have run: the body is shared by this contract.
+                nonisolated(unsafe) let solve = escapable
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    while case let index = next.add(1, ordering: .relaxed).oldValue, index < count {
+                        solve(index)
+                    }
+                }
+            }
+        }
+    }
+}
