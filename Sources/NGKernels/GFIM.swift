@@ -115,7 +115,7 @@ public enum GFIM {
                         source, transposeA: overColumns, source, transposeB: !overColumns, alpha: alpha, beta: beta,
                         into: block)
                 case .lowerTriangle:
-                    BLAS.syrk(source, transpose: overColumns, alpha: alpha, beta: beta, into: block)
+                    BLAS.syrkInBands(source, transpose: overColumns, alpha: alpha, beta: beta, into: block)
                 }
             }
         }

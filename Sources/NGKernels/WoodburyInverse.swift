@@ -158,7 +158,7 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
             var overflow: (row: Int, column: Int)?
             let info = u.withView { u in
                 scratch.withMutableView { c -> Int in
-                    BLAS.syrk(u.rows(0..<r), alpha: scale, beta: 0, into: c)
+                    BLAS.syrkInBands(u.rows(0..<r), alpha: scale, beta: 0, into: c)
                     overflow = Self.firstNonFiniteInLowerTriangle(c.readOnly)
                     if overflow != nil { return 0 }
                     if attempt == 0 { capacitanceScale = c.readOnly.largestDiagonal }

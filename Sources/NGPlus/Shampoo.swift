@@ -142,14 +142,14 @@ public struct Shampoo<Scalar: BLASScalar>: MatrixTransform {
     }
 
     /// The inverse fourth roots of every staged factor, several at a time on the cores
-    /// (`ConcurrentSolves`). Returns whether all were made.
+    /// (`ConcurrentCalls`). Returns whether all were made.
     mutating func stageRoots(epsilon: Double) -> Bool {
         let failures = Atomic<Int>(0)
         let roots = roots
         blocks.withUnsafeMutableBufferPointer { blocks in
             // Each solve writes only its own factor's workspaces and staged root.
             nonisolated(unsafe) let blocks = blocks
-            ConcurrentSolves.forEach(roots.count, work: rootWork) { index in
+            ConcurrentCalls.forEach(roots.count, work: rootWork) { index in
                 let (block, side) = roots[index]
                 let made = side == .left
                     ? blocks[block].left.stageRoot(epsilon: epsilon)

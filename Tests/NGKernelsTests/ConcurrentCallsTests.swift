@@ -2,7 +2,7 @@ import Synchronization
 import NGKernels
 import Testing
 
-@Suite struct ConcurrentSolvesTests {
+@Suite struct ConcurrentCallsTests {
     /// Every index is solved once, whether the work is large enough to start threads or not,
     /// and every solve sees OpenBLAS on one thread.
     @Test func everyIndexOnceWithOneBLASThread() {
@@ -15,7 +15,7 @@ import Testing
                 visits.initialize(repeating: 0)
                 let wideCalls = Atomic<Int>(0)
                 // Each index is taken by one thread, so its counter has one writer.
-                ConcurrentSolves.forEach(count, work: work) { index in
+                ConcurrentCalls.forEach(count, work: work) { index in
                     visits[index] += 1
                     if OpenBLAS.threadCount != 1 { wideCalls.add(1, ordering: .relaxed) }
                 }
@@ -56,7 +56,7 @@ import Testing
                     roots.withUnsafeMutableBufferPointer { roots in
                         // Index i touches only solvers[i] and roots[i].
                         nonisolated(unsafe) let (solvers, roots) = (solvers, roots)
-                        ConcurrentSolves.forEach(orders.count, work: work) { i in
+                        ConcurrentCalls.forEach(orders.count, work: work) { i in
                             if !solvers[i].compute(factors[i], power: 4, epsilon: 1e-6, into: &roots[i]) {
                                 failures.add(1, ordering: .relaxed)
                             }

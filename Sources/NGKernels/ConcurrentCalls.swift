@@ -1,18 +1,19 @@
 import Dispatch
 import Synchronization
 
-/// Independent LAPACK solves of one step (the eigendecompositions of Shampoo's factors)
-/// spread over the cores, each solve on one core with OpenBLAS on one thread. SYEVD's
+/// Independent BLAS or LAPACK calls of one step spread over the cores, each call on one core
+/// with OpenBLAS on one thread, for work that OpenBLAS's own threads split poorly. SYEVD's
 /// reduction to tridiagonal form is matrix-vector work that two threads do not speed up: on
 /// Zen 4 it took 0.47 ms at order 128 on one thread and 2.2–2.8 ms on two, 15 against 22 ms at
-/// order 512, 120 against 106 ms at 1,024 (docs/measurements/shampoo-roots-2026-12-06.md), so
-/// two solves at a time on one thread each finish sooner than one after the other on two.
-package enum ConcurrentSolves {
+/// order 512, 120 against 106 ms at 1,024; and a SYRK of order 289 over 1,764 columns ran at
+/// 111 GFLOP/s on two threads, 166 as two halves on one thread each
+/// (docs/measurements/shampoo-roots-2026-12-06.md).
+package enum ConcurrentCalls {
     /// Calls `body(i)` exactly once for every i in `0..<count`, with OpenBLAS on one thread:
     /// concurrently on `ParallelLoop.threadCount` threads, each taking the next index when it
-    /// is free (so callers list the costliest solves first), when `work` — the solves'
+    /// is free (so callers list the costliest calls first), when `work` — the calls'
     /// multiply-adds together — is at least 2²⁰ (below, starting the threads costs more than
-    /// it saves); in order on this thread otherwise. Solves must not share mutable state.
+    /// it saves); in order on this thread otherwise. Calls must not share mutable state.
     @inlinable
     package static func forEach(_ count: Int, work: Double, _ body: (Int) -> Void) {
         let workers = work >= Double(1 << 20) ? Swift.min(ParallelLoop.threadCount, count) : 1

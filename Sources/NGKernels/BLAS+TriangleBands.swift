@@ -1,0 +1,43 @@
+extension BLAS {
+    /// `syrk` (the lower triangle of `C ← α·A·Aᵀ + β·C`, or of `α·Aᵀ·A + β·C` with
+    /// `transpose`) with C's rows cut into bands of equal work, one band per core, each on one
+    /// OpenBLAS thread (`ConcurrentCalls`): a band's own triangle by SYRK and the block left of
+    /// it by GEMM. OpenBLAS's SYRK leaves its second thread idle at many shapes (order 128
+    /// over 3,137 columns: 0.69 ms on one thread and on two; order 289 over 1,764 columns: 1.71
+    /// and 1.33 ms), where two halves on one thread each took 0.43 and 0.89 ms (Zen 4,
+    /// docs/measurements/shampoo-roots-2026-12-06.md). One SYRK when the work is below 2²⁰
+    /// multiply-adds a band. Compiled here for each scalar (its bands run on threads).
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    package static func syrkInBands<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, transpose: Bool = false, alpha: Scalar = 1, beta: Scalar = 0,
+        into c: MutableMatrixView<Scalar>
+    ) {
+        let (n, k) = transpose ? (a.columns, a.rows) : (a.rows, a.columns)
+        precondition(c.rows == c.columns && c.rows == n, "SYRK views of incompatible shapes")
+        let work = Double(n) * Double(n + 1) / 2 * Double(k)
+        let bands = Swift.min(ParallelLoop.threadCount, n, Int(work / Double(1 << 20)))
+        guard bands > 1 else {
+            syrk(a, transpose: transpose, alpha: alpha, beta: beta, into: c)
+            return
+        }
+        // The lower triangle above row r holds r²/2 entries: bands end at n·√(t/T) rows.
+        func boundary(_ t: Int) -> Int {
+            t == bands ? n : Int((Double(n) * (Double(t) / Double(bands)).squareRoot()).rounded())
+        }
+        ConcurrentCalls.forEach(bands, work: work) { t in
+            let (first, end) = (boundary(t), boundary(t + 1))
+            guard first < end else { return }
+            let rows = first..<end
+            let band = transpose ? a.columns(rows) : a.rows(rows)
+            syrk(band, transpose: transpose, alpha: alpha, beta: beta, into: c.rows(rows).columns(rows))
+            guard first > 0 else { return }
+            // C[rows, ..<first] = α·(band)·(rows above)ᵀ + β·C[rows, ..<first]
+            let above = transpose ? a.columns(0..<first) : a.rows(0..<first)
+            gemm(
+                band, transposeA: transpose, above, transposeB: !transpose, alpha: alpha, beta: beta,
+                into: c.rows(rows).columns(0..<first))
+        }
+    }
+}
