@@ -51,10 +51,10 @@ public struct Muon<Scalar: BLASScalar>: MatrixTransform {
     var orthogonalization: NewtonSchulz<Scalar>
 
     /// Each Newton–Schulz iteration on the s × l momentum (s the shorter side): the Gram matrix
-    /// (2s²l), its polynomial (2s³) and the product with X (2s²l).
+    /// by SYRK (s²l), its polynomial (2s³) and the product with X (2s²l).
     public static func extraFlopsPerStep(shape: Shape, settings: MuonSettings) -> Double {
         let (s, l) = (Double(Swift.min(shape.rows, shape.columns)), Double(Swift.max(shape.rows, shape.columns)))
-        return Double(settings.steps) * (4 * s * s * l + 2 * s * s * s)
+        return Double(settings.steps) * (3 * s * s * l + 2 * s * s * s)
     }
 
     public init(shape: Shape, settings: MuonSettings) {
