@@ -27,6 +27,9 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
     /// SYRK at such orders (measured, CNN on 2 threads: order 10, 0.2 ms a batch of 128 against
     /// 0.9 stacked; order 289, 25 ms against 20). 1 for a dense layer.
     public let stackedSamples: Int
+    /// A convolution's output factor from the samples of each core but the first, c_out² values
+    /// a row (`accumulateOutputFactorOfSamples`); no rows for a dense layer.
+    @usableFromInline var outputPartials: Matrix<Scalar>
 
     /// A dense layer's factors.
     public init(outputs: Int, inputs: Int, bias: Bool, batchCapacity: Int = 1) throws(NGError) {
@@ -40,6 +43,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
         self.bias = bias
         workspace = Matrix(rows: batchCapacity, columns: inputs + (bias ? 1 : 0), repeating: 1)
         stackedSamples = 1
+        outputPartials = Matrix(rows: 0, columns: 0)
     }
 
     /// A conv2d layer's factors.
@@ -54,6 +58,7 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
         let order = geometry.patchSize + (bias ? 1 : 0)
         stackedSamples = order < 128 ? 1 : Swift.max(1, Swift.min(64, (1 << 19) / (order * geometry.positions)))
         workspace = Matrix(rows: order, columns: stackedSamples * geometry.positions, repeating: 1)
+        outputPartials = Matrix(rows: Swift.max(0, ParallelLoop.threadCount - 1), columns: outChannels * outChannels)
     }
 
     /// The order of A.
@@ -103,15 +108,10 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                         u.rows(0..<inputOrder).columns(0..<(samples.count * positions)), overColumns: false,
                         alpha: newWeight / (b * p), beta: keep, part: stacked ? .lowerTriangle : .whole, into: &a)
                 }
-                dy.withView { dy in
-                    for i in samples {
-                        GFIM.accumulateGram(
-                            dy.rows(i..<i + 1).reshaped(rows: outputs, columns: positions), overColumns: false,
-                            alpha: newWeight * b / p, beta: i == 0 ? 1 - newWeight : 1, into: &g)
-                    }
-                }
             }
             if stacked { GFIM.mirrorLowerTriangles(of: &a) }
+            accumulateOutputFactorOfSamples(
+                outputGradients: dy, alpha: newWeight * b / p, beta: 1 - newWeight, into: &g)
         } else {
             let width = inputOrder
             if workspace.rows < batch { workspace = Matrix(rows: batch, columns: width, repeating: 1) }
@@ -123,6 +123,53 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                 GFIM.accumulateGram(w.rows(0..<batch), overColumns: true, alpha: newWeight / b, beta: 1 - newWeight, into: &a)
             }
             accumulateOutputUnchecked(outputGradients: dy, newWeight: newWeight, into: &g)
+        }
+    }
+
+    /// A convolution's `G ← β·G + α·Σ_i dY_i·dY_iᵀ` (dY_i: sample i's c_out × P gradients),
+    /// the samples split over the cores, each core's sum by one-thread SYRKs into G (the first)
+    /// or its row of `outputPartials`, added and mirrored at the end: the per-sample products
+    /// (64 × 196 × 64 on the CNN) are too small for OpenBLAS's threads, which ran them at
+    /// 70–90 GFLOP/s (docs/measurements/shampoo-roots-2026-12-06.md). Compiled here for each
+    /// scalar (its samples run on threads). A G of several blocks takes one GEMM a sample.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    package mutating func accumulateOutputFactorOfSamples(
+        outputGradients dy: Matrix<Scalar>, alpha: Scalar, beta: Scalar, into g: inout BlockDiagonalMatrix<Scalar>
+    ) {
+        let (c, positions, batch) = (outputs, dy.columns / outputs, dy.rows)
+        guard g.blocks.count == 1 else {
+            dy.withView { dy in
+                for i in 0..<batch {
+                    GFIM.accumulateGram(
+                        dy.rows(i..<i + 1).reshaped(rows: c, columns: positions), overColumns: false,
+                        alpha: alpha, beta: i == 0 ? beta : 1, into: &g)
+                }
+            }
+            return
+        }
+        // A core takes at least 2²⁰ multiply-adds (as `ConcurrentCalls` starts threads).
+        let perSample = c * (c + 1) / 2 * positions
+        let cores = Swift.min(outputPartials.rows + 1, batch, Swift.max(1, batch * perSample / (1 << 20)))
+        dy.withView { dy in
+            outputPartials.withMutableView { partials in
+                g.blocks[0].withMutableView { target in
+                    ConcurrentCalls.forEach(cores, work: Double(batch * perSample)) { core in
+                        let into = core == 0 ? target : partials.rows(core - 1..<core).reshaped(rows: c, columns: c)
+                        let samples = (batch * core / cores)..<(batch * (core + 1) / cores)
+                        for i in samples {
+                            BLAS.syrk(
+                                dy.rows(i..<i + 1).reshaped(rows: c, columns: positions), alpha: alpha,
+                                beta: i > samples.lowerBound ? 1 : core == 0 ? beta : 0, into: into)
+                        }
+                    }
+                    for core in 1..<cores {
+                        BLAS.axpy(1, partials.rows(core - 1..<core).readOnly, into: target.flattened)
+                    }
+                    target.mirrorLowerTriangle()
+                }
+            }
         }
     }
 

@@ -193,24 +193,30 @@ import Testing
         #expect(relativeError(Reference(g.dense()), expectedG) < 1e-14)
     }
 
-    /// A convolution whose A has an order of at least 128 sums its patches a stack of samples
-    /// at a time (one SYRK into a triangle, mirrored at the end): 70 samples in a stack of 64
-    /// and one of 6, with α = 0.5 over a previous A and G, against plain sums in Double.
-    @Test func kfacConvFactorsOfAStackedLayerMatchPlainSums() throws {
-        let geometry = try ConvGeometry(inChannels: 15, height: 5, width: 4, kernelHeight: 3, kernelWidth: 3)
-        var builder = try KFACFactorBuilder<Double>(geometry: geometry, outChannels: 3, bias: true)
-        let (order, positions, batch) = (136, 6, 70)
-        #expect(builder.inputOrder == order && geometry.positions == positions && builder.stackedSamples == 64)
+    /// A convolution's factors against plain sums in Double, with α = 0.5 over a previous A and
+    /// G. An A of order at least 128 (15 channels of 3 × 3 patches) sums its patches a stack
+    /// of samples at a time (one SYRK into a triangle, mirrored at the end): 70 samples in a
+    /// stack of 64 and one of 6. A G with enough work (32 filters, 100 positions, 64 samples)
+    /// is summed by the samples of each of two threads apart, then added.
+    @Test(arguments: [(15, 5, 4, 3, 70), (2, 12, 12, 32, 64)])
+    func kfacConvFactorsMatchPlainSums(channels: Int, height: Int, width: Int, filters: Int, batch: Int) throws {
+        // Left set: other tests of this process may split too, which changes no result.
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        let geometry = try ConvGeometry(inChannels: channels, height: height, width: width, kernelHeight: 3, kernelWidth: 3)
+        var builder = try KFACFactorBuilder<Double>(geometry: geometry, outChannels: filters, bias: true)
+        let (order, columns, positions) = (channels * 9 + 1, width - 2, (height - 2) * (width - 2))
+        #expect(builder.inputOrder == order && geometry.positions == positions)
+        #expect(builder.stackedSamples == (order < 128 ? 1 : 64))
         var generator = SeededGenerator(seed: 106)
         let previousA = Matrix<Double>.random(rows: order, columns: order, using: &generator)
-        let previousG = Matrix<Double>.random(rows: 3, columns: 3, using: &generator)
+        let previousG = Matrix<Double>.random(rows: filters, columns: filters, using: &generator)
         // Symmetric previous factors, as the builder keeps them.
         let symmetricA = Matrix<Double>(rows: order, columns: order) { i, j in previousA[i, j] + previousA[j, i] }
-        let symmetricG = Matrix<Double>(rows: 3, columns: 3) { i, j in previousG[i, j] + previousG[j, i] }
+        let symmetricG = Matrix<Double>(rows: filters, columns: filters) { i, j in previousG[i, j] + previousG[j, i] }
         var a = try BlockDiagonalMatrix(diagonalBlocksOf: symmetricA)
         var g = try BlockDiagonalMatrix(diagonalBlocksOf: symmetricG)
         let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator)
-        let dy = Matrix<Double>.random(rows: batch, columns: 3 * positions, using: &generator)
+        let dy = Matrix<Double>.random(rows: batch, columns: filters * positions, using: &generator)
         try builder.accumulate(inputs: x, outputGradients: dy, newWeight: 0.5, inputFactor: &a, outputFactor: &g)
         // A = ½·A₀ + ½·1/(B·P)·Σ_i Ũ_i·Ũ_iᵀ, G = ½·G₀ + ½·(B/P)·Σ_i dY_i·dY_iᵀ; patch row
         // (c, r, s), position (oy, ox) reads x_i[c, oy + r, ox + s].
@@ -218,18 +224,19 @@ import Testing
         var expectedG = 0.5 * Reference(symmetricG)
         for i in 0..<batch {
             var u = Reference(rows: order, columns: positions)
-            for c in 0..<15 { for r in 0..<3 { for s in 0..<3 { for oy in 0..<3 { for ox in 0..<2 {
-                u[(c * 3 + r) * 3 + s, oy * 2 + ox] = x[i, c * 20 + (oy + r) * 4 + ox + s]
+            for c in 0..<channels { for r in 0..<3 { for s in 0..<3 { for oy in 0..<height - 2 { for ox in 0..<columns {
+                u[(c * 3 + r) * 3 + s, oy * columns + ox] = x[i, c * height * width + (oy + r) * width + ox + s]
             } } } } }
             for p in 0..<positions { u[order - 1, p] = 1 }
-            var d = Reference(rows: 3, columns: positions)
-            for o in 0..<3 { for p in 0..<positions { d[o, p] = dy[i, o * positions + p] } }
+            var d = Reference(rows: filters, columns: positions)
+            for o in 0..<filters { for p in 0..<positions { d[o, p] = dy[i, o * positions + p] } }
             expectedA = expectedA + (0.5 / Double(batch * positions)) * (u * u.transposed)
             expectedG = expectedG + (0.5 * Double(batch) / Double(positions)) * (d * d.transposed)
         }
         #expect(relativeError(Reference(a.dense()), expectedA) < 1e-13)
         #expect(relativeError(Reference(g.dense()), expectedG) < 1e-13)
         #expect(a.dense() == a.dense().transposed())
+        #expect(g.dense() == g.dense().transposed())
     }
 
     /// Every optimizer: save, keep stepping, restore into a fresh one, step the same: equal
