@@ -17,7 +17,7 @@ extension BLAS {
         let (n, k) = transpose ? (a.columns, a.rows) : (a.rows, a.columns)
         precondition(c.rows == c.columns && c.rows == n, "SYRK views of incompatible shapes")
         let work = Double(n) * Double(n + 1) / 2 * Double(k)
-        let bands = Swift.min(ParallelLoop.threadCount, n, Int(work / Double(1 << 20)))
+        let bands = Swift.min(ParallelLoop.threadCount, Int(Swift.min(Double(n), work / Double(1 << 20))))
         guard bands > 1 else {
             syrk(a, transpose: transpose, alpha: alpha, beta: beta, into: c)
             return

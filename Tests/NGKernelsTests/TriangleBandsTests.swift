@@ -11,7 +11,7 @@ import Testing
     func bandsMatchThePlainLoopGram(type: any BLASScalar.Type) {
         func check<S: BLASScalar>(_: S.Type) {
             var generator = SeededGenerator(seed: 29)
-            for (order, inner, threads) in [(1, 1, 2), (3, 5, 2), (150, 200, 2), (150, 200, 3), (97, 700, 2), (2, 1 << 20, 2)] {
+            for (order, inner, threads) in [(1, 1, 2), (3, 5, 2), (150, 200, 2), (150, 300, 3), (97, 700, 2), (2, 1 << 20, 2)] {
                 ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
                 for transpose in [false, true] {
                     let a = Matrix<S>.random(
