@@ -4,7 +4,7 @@ import Synchronization
 /// Independent BLAS or LAPACK calls of one step spread over the cores, each call on one core
 /// with OpenBLAS on one thread, for work that OpenBLAS's own threads split poorly. SYEVD's
 /// reduction to tridiagonal form is matrix-vector work that two threads do not speed up: on
-/// Zen 4 it took 0.47 ms at order 128 on one thread and 2.2–2.8 ms on two, 15 against 22 ms at
+/// Zen 4 it took 0.47 ms at order 128 on one thread and 2.2–3.4 ms on two, 15 against 22 ms at
 /// order 512, 120 against 106 ms at 1,024; and a SYRK of order 289 over 1,764 columns ran at
 /// 111 GFLOP/s on two threads, 166 as two halves on one thread each
 /// (docs/measurements/shampoo-roots-2026-12-06.md).
