@@ -130,7 +130,8 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
     /// the samples split over the cores, each core's sum by one-thread SYRKs into G (the first)
     /// or its row of `outputPartials`, added and mirrored at the end: the per-sample products
     /// (64 × 196 × 64 on the CNN) are too small for OpenBLAS's threads, which ran them at
-    /// 70–90 GFLOP/s (docs/measurements/shampoo-roots-2026-12-06.md). Compiled here for each
+    /// 67–90 GFLOP/s on two threads of a Zen 4 (the CNN's first convolution: 2.3 ms a batch on
+    /// one thread or two; docs/measurements/shampoo-roots-2026-12-06.md). Compiled here for each
     /// scalar (its samples run on threads). A G of several blocks takes one GEMM a sample.
     @usableFromInline
     @_specialize(where Scalar == Float)
