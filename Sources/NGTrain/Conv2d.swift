@@ -4,9 +4,10 @@ import NGPlus
 /// `W̃ = [W | b]` (c_out × (c_in·kh·kw + 1)), He-initialised, computed one of two ways:
 ///
 /// - **By sample** (`NetworkKernels.sampleConvolution`), where the weight gradient has at most
-///   32,768 values (few channels): each sample's patches Ũᵢ are unfolded into a thread's
-///   scratch, which stays in cache, and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products
-///   on that thread; the batch's patches are never stored.
+///   65,536 values (few channels): each sample's patches Ũᵢ (or a tile of a few samples', where
+///   a sample has few positions) are unfolded into a thread's scratch, which stays in cache,
+///   and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products on that thread; the batch's
+///   patches are never stored.
 /// - **Over the batch** otherwise: the whole batch is unfolded into one patch matrix Ũ (K+1
 ///   rows, B·P columns, the last row ones for the bias), so forward, weight gradient and patch
 ///   gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`, `dŨ = Wᵀ·dY`; col2im folds the patch
@@ -65,12 +66,11 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     }
 
     /// Whether a convolution of this shape runs a sample at a time: where its weight gradient
-    /// has at most 32,768 values — ResNet-20's 16- and 32-channel layers and its first 64-channel
-    /// one, and the CNN's second convolution; ResNet-20's other 64-channel layers (36,928) were
-    /// as fast over the batch when last measured at 16,384 (docs/TRAINING.md, "Convolutions a
-    /// sample at a time").
+    /// has at most 65,536 values — every convolution of ResNet-20 (at most 36,928) and the CNN's
+    /// second (18,496). Its 64-channel layers on 7 × 7 images ran over the batch until a tile
+    /// of samples shared each product (docs/TRAINING.md, "Convolutions a sample at a time").
     static func convolvesBySample(geometry: ConvGeometry, outChannels: Int) -> Bool {
-        outChannels * (geometry.patchSize + 1) <= 1 << 15
+        outChannels * (geometry.patchSize + 1) <= 1 << 16
     }
 
     /// A convolution's `W̃` (c_out × (K + 1)), He-initialised (bias 0), after the checks of its

@@ -67,9 +67,10 @@ struct SampleConvolution<Scalar: NetworkScalar> {
     }
 }
 
-/// Where the parts of one thread's scratch lie, in values from its start: the patches Ũᵢ
-/// ((K + 1) × P, first, their last row ones), the full-resolution plane Yᵢ or dYᵢ (c_out × P),
-/// the weight gradient's workspace and the patch gradient dŨᵢ (K × P).
+/// Where the parts of one thread's scratch lie, in values from its start, for a tile of T
+/// samples: the patches Ũ ((K + 1) × T·P, first, their last row ones, rows T·P apart whatever
+/// the tile's samples), the full-resolution planes Y or dY (c_out × T·P), the weight gradient's
+/// workspace and the patch gradient dŨ (K × T·P).
 ///
 /// A sample's weight gradient is made one of two ways. With patches of at least 32 rows
 /// (`transposesGradient`) it is `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ`, a tile product over the positions whose B is
@@ -79,6 +80,11 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 /// convolution, K + 1 = 10) transposing dYᵢ costs more than the product, and `dYᵢ·Ũᵢᵀ` is
 /// the row products of dYᵢ with Ũᵢ into the workspace (c_out × (K + 1)), then added.
 struct SampleConvolutionScratch {
+    /// Samples unfolded side by side: the fewest (a power of two, at most
+    /// `SampleConvolution.groupSize`, which it divides) whose positions fill 192 columns of a
+    /// product, or the group. A product's columns go 32 and then 16 at a time, so a 7 × 7 sample's
+    /// 49 use 49 of 64 lanes, a tile of four's 196 use 196 of 208.
+    let tile: Int
     let plane: Int
     let weightGradient: Int
     let patchGradient: Int
@@ -87,14 +93,19 @@ struct SampleConvolutionScratch {
     let transposesGradient: Bool
     /// The fewest patch rows for which the transposed tile product is used.
     static var transposedProductRows: Int { 32 }
+    /// The positions a tile's products fill at least, when the group allows.
+    static var tileColumns: Int { 192 }
 
     init(geometry: ConvGeometry, outChannels c: Int) {
         let (k, p) = (geometry.patchSize, geometry.positions)
+        var tile = 1
+        while tile < SampleConvolution<Float>.groupSize && tile * p < Self.tileColumns { tile *= 2 }
+        self.tile = tile
         transposesGradient = k + 1 >= Self.transposedProductRows
-        plane = (k + 1) * p
-        weightGradient = plane + c * p
-        patchGradient = weightGradient + (transposesGradient ? p * c : c * (k + 1))
-        length = patchGradient + k * p
+        plane = (k + 1) * tile * p
+        weightGradient = plane + c * tile * p
+        patchGradient = weightGradient + (transposesGradient ? tile * p * c : c * (k + 1))
+        length = patchGradient + k * tile * p
     }
 
     /// Gives `scratch` a row for each thread the passes may use (allocating only when it has

@@ -4,15 +4,21 @@ import NGPlus
 /// GEMM over the batch's patches), one kernel a pass, reached through `NetworkScalar` so that
 /// the loop over samples runs compiled for its scalar. A sample's patches Ũᵢ ((K + 1) × P, the
 /// last row ones) live in a thread's scratch (`SampleConvolutionScratch`) only while that sample
-/// is worked on, so they stay in cache: the batch's patches are never written to memory.
+/// is worked on, so they stay in cache: the batch's patches are never written to memory. Where a
+/// sample has few positions, a tile of samples (`SampleConvolutionScratch.tile`) is unfolded
+/// side by side and each product covers all of them.
 ///
 /// Sample i's full-resolution output Yᵢ (c_out × P) is either written where `layout` says, or,
 /// with `argmax`, formed in the scratch and pooled (rectified 2×2 max pooling) into row i of a
 /// sample-major output, `argmax` getting each maximum's offset within Yᵢ (−1 where the output
 /// is 0).
 extension NetworkKernels {
-    /// Forward, per sample: unfold, `Yᵢ = W̃·Ũᵢ` (a tile product), and with `argmax` the
-    /// pooling of Yᵢ's planes.
+    /// Forward, a tile of samples at a time (one sample with `argmax`): unfold, `Y = W̃·Ũ` (a
+    /// tile product over the tile's positions side by side), and with `argmax` the pooling of
+    /// Yᵢ's planes. A sample-major output is copied out of the scratch, a sample's channels at a
+    /// time; a channel-major one, whose samples' positions are adjacent, is written in place (as
+    /// is a sample-major one of one channel, a single row whose leading dimension need only be
+    /// as long as the tile's for BLAS to take it).
     static func sampleConvolution<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
         outChannels c: Int, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
@@ -20,23 +26,53 @@ extension NetworkKernels {
     ) {
         let (k, p) = (g.patchSize, g.positions)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c)
-        ParallelLoop.forEachNumberedChunk(batch, minimumChunk: 1, maximumChunks: slots) { slot, samples in
+        let (tile, ldu) = (argmax == nil ? parts.tile : 1, parts.tile * p)
+        let inPlace = layout.sampleOffset == p || tile == 1
+        // The threads share whole tiles: a tile's samples, and so the products' shapes and bits,
+        // do not depend on the thread count.
+        let tiles = (batch + tile - 1) / tile
+        ParallelLoop.forEachNumberedChunk(tiles, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
             let (u, plane) = (scratch + slot * parts.length, scratch + slot * parts.length + parts.plane)
-            for i in samples {
-                g.unfold(x + i * g.inputLength, into: u, ld: p)
-                let (target, ld) = argmax == nil ? (y + i * layout.sampleOffset, layout.leadingDimension) : (plane, p)
+            for first in stride(from: chunk.lowerBound * tile, to: Swift.min(batch, chunk.upperBound * tile), by: tile) {
+                let count = Swift.min(tile, batch - first)
+                let columns = count * p
+                g.unfold(x + first * g.inputLength, batch: count, sampleStride: g.inputLength, into: u, ld: ldu)
+                let (target, ld) = argmax == nil && inPlace
+                    ? (y + first * layout.sampleOffset, Swift.max(layout.leadingDimension, columns)) : (plane, columns)
                 Scalar.tileProduct(
-                    rows: c, columns: p, inner: 0..<(k + 1), a: w, rowStride: k + 1, innerStride: 1, b: u, ldb: p,
-                    alpha: 1, beta: 0, into: target, ldc: ld)
-                if let argmax { pool(plane, sample: i, geometry: g, outChannels: c, into: y, argmax: argmax) }
+                    rows: c, columns: columns, inner: 0..<(k + 1), a: w, rowStride: k + 1, innerStride: 1, b: u,
+                    ldb: ldu, alpha: 1, beta: 0, into: target, ldc: ld)
+                if let argmax {
+                    pool(plane, sample: first, geometry: g, outChannels: c, into: y, argmax: argmax)
+                } else if !inPlace {
+                    copyPlanes(
+                        plane, strides: (p, columns), samples: count, channels: c, positions: p, into: y + first * c * p,
+                        strides: (c * p, p))
+                }
             }
         }
     }
 
-    /// Backward, per sample: dYᵢ read where `layout` says or, with `argmax`, the pooled
-    /// gradient scattered to its maxima in the scratch; Ũᵢ unfolded again; the weight gradient
+    /// Copies `count` samples' c_out planes of P values between two layouts, each given by the
+    /// offsets from one sample to the next and from one channel to the next: a tile in the
+    /// scratch, `(P, count·P)`, and the samples' rows of a sample-major matrix, `(c_out·P, P)`.
+    @inline(__always)
+    static func copyPlanes<Scalar: NetworkScalar>(
+        _ source: UnsafePointer<Scalar>, strides from: (sample: Int, channel: Int), samples count: Int, channels c: Int,
+        positions p: Int, into target: UnsafeMutablePointer<Scalar>, strides to: (sample: Int, channel: Int)
+    ) {
+        for j in 0..<count {
+            for o in 0..<c {
+                (target + j * to.sample + o * to.channel).update(from: source + j * from.sample + o * from.channel, count: p)
+            }
+        }
+    }
+
+    /// Backward, a tile of samples at a time (one sample with `argmax`): dY read where `layout`
+    /// says (a sample-major tile copied into the scratch first) or, with `argmax`, the pooled
+    /// gradient scattered to its maxima in the scratch; Ũ unfolded again; the weight gradient
     /// added to its group's partial sum (`SampleConvolutionScratch.transposesGradient` says
-    /// how); and, when `dx` is given, `Wᵀ·dYᵢ` folded into the sample's input gradient. The
+    /// how); and, when `dx` is given, `Wᵀ·dY` folded into the samples' input gradients. The
     /// samples are summed in groups of `groupSize`, each group on one thread, into `partials`
     /// (a row of c_out·(K + 1) a group, in the layout of its method), then the groups in order
     /// into `gradient` (c_out × (K + 1)): the sum does not depend on the thread count.
@@ -50,37 +86,49 @@ extension NetworkKernels {
         let (k, p, pooled) = (g.patchSize, g.positions, c * g.positions / 4)
         let windows = PoolingLayout(channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c)
+        let (tile, ldu) = (argmax == nil ? parts.tile : 1, parts.tile * p)
+        let inPlace = layout.sampleOffset == p || tile == 1
         let (n, groups) = (c * (k + 1), (batch + groupSize - 1) / groupSize)
         ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
             let base = scratch + slot * parts.length
             let (u, plane, work, du) = (base, base + parts.plane, base + parts.weightGradient, base + parts.patchGradient)
             for group in chunk {
-                let (sums, first) = (partials + group * n, group * groupSize)
+                let (sums, start) = (partials + group * n, group * groupSize)
                 if !parts.transposesGradient { sums.update(repeating: 0, count: n) }
-                for i in first..<Swift.min(batch, first + groupSize) {
-                    let (dyi, ld): (UnsafePointer<Scalar>, Int)
+                // A tile never straddles two groups: the tile divides the group size.
+                for first in stride(from: start, to: Swift.min(batch, start + groupSize), by: tile) {
+                    let count = Swift.min(tile, batch - first)
+                    let columns = count * p
+                    let (dyt, ld): (UnsafePointer<Scalar>, Int)
                     if let argmax {
-                        Scalar.maxPoolBackward(dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: plane)
-                        (dyi, ld) = (UnsafePointer(plane), p)
+                        Scalar.maxPoolBackward(
+                            dy + first * pooled, argmax: argmax + first * pooled, windows, samples: 0..<1, into: plane)
+                        (dyt, ld) = (UnsafePointer(plane), p)
+                    } else if inPlace {
+                        (dyt, ld) = (dy + first * layout.sampleOffset, Swift.max(layout.leadingDimension, columns))
                     } else {
-                        (dyi, ld) = (dy + i * layout.sampleOffset, layout.leadingDimension)
+                        copyPlanes(
+                            dy + first * c * p, strides: (c * p, p), samples: count, channels: c, positions: p, into: plane,
+                            strides: (p, columns))
+                        (dyt, ld) = (UnsafePointer(plane), columns)
                     }
-                    g.unfold(x + i * g.inputLength, into: u, ld: p)
+                    g.unfold(x + first * g.inputLength, batch: count, sampleStride: g.inputLength, into: u, ld: ldu)
                     if parts.transposesGradient {
-                        Scalar.transpose(dyi, rows: c, columns: p, leadingDimension: ld, into: work)
+                        Scalar.transpose(dyt, rows: c, columns: columns, leadingDimension: ld, into: work)
                         Scalar.tileProduct(
-                            rows: k + 1, columns: c, inner: 0..<p, a: u, rowStride: p, innerStride: 1, b: work, ldb: c,
-                            alpha: 1, beta: i == first ? 0 : 1, into: sums, ldc: c)
+                            rows: k + 1, columns: c, inner: 0..<columns, a: u, rowStride: ldu, innerStride: 1, b: work,
+                            ldb: c, alpha: 1, beta: first == start ? 0 : 1, into: sums, ldc: c)
                     } else {
-                        Scalar.rowProducts(m: c, n: k + 1, length: p, a: dyi, lda: ld, b: u, ldb: p, into: work, ldc: k + 1)
+                        Scalar.rowProducts(
+                            m: c, n: k + 1, length: columns, a: dyt, lda: ld, b: u, ldb: ldu, into: work, ldc: k + 1)
                         for e in 0..<n { sums[e] += work[e] }
                     }
                     guard let dx else { continue }
-                    // dŨᵢ = Wᵀ·dYᵢ: A(r, o) = W[o, r], rows of W̃ K + 1 apart.
+                    // dŨ = Wᵀ·dY: A(r, o) = W[o, r], rows of W̃ K + 1 apart.
                     Scalar.tileProduct(
-                        rows: k, columns: p, inner: 0..<c, a: w, rowStride: 1, innerStride: k + 1, b: dyi, ldb: ld,
-                        alpha: 1, beta: 0, into: du, ldc: p)
-                    Scalar.fold(g, du, ld: p, batch: 1, sampleStride: g.inputLength, into: dx + i * g.inputLength)
+                        rows: k, columns: columns, inner: 0..<c, a: w, rowStride: 1, innerStride: k + 1, b: dyt, ldb: ld,
+                        alpha: 1, beta: 0, into: du, ldc: columns)
+                    Scalar.fold(g, du, ld: columns, batch: count, sampleStride: g.inputLength, into: dx + first * g.inputLength)
                 }
             }
         }
