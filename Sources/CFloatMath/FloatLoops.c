@@ -1,6 +1,7 @@
 #include "CFloatMath.h"
 
 #include <math.h>
+#include <stddef.h>
 
 // Each loop is written once, always inlined into one function per vector level, which the
 // compiler vectorizes at that level's width (and contracts a·b + c to FMA where it has it).
@@ -49,8 +50,15 @@
     attributes static void tile_product_##suffix(                                                     \
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
         const float *b, long ldb, float alpha, float beta, float *c, long ldc) {                      \
-        tile_product_loop(                                                                            \
-            tile_rows_held, rows, columns, inner_begin, inner_end, a, a_row, a_inner, b, ldb, alpha, beta, c, ldc); \
+        tile_product_loop(tile_rows_held, rows, columns, inner_begin, inner_end, a, a_row, a_inner, NULL, b, ldb, \
+                          NULL, alpha, beta, c, ldc);                                                 \
+    }                                                                                                 \
+    attributes static void gathered_tile_product_##suffix(                                            \
+        long rows, long columns, long inner_begin, long inner_end, const float *a, const long *a_rows,  \
+        long a_inner, const float *b, const long *b_rows, float alpha, float beta, float *c, long ldc) { \
+        __builtin_assume(a_rows != NULL && b_rows != NULL);                                           \
+        tile_product_loop(tile_rows_held, rows, columns, inner_begin, inner_end, a, 0, a_inner, a_rows, b, 0, \
+                          b_rows, alpha, beta, c, ldc);                                               \
     }                                                                                                 \
     attributes static double softmax_cross_entropy_##suffix(                                          \
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \
@@ -79,7 +87,7 @@
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
         softmax_cross_entropy_##suffix, max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,        \
-        row_products_##suffix, transpose_##suffix};
+        gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

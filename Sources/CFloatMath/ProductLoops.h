@@ -27,18 +27,23 @@ static inline __attribute__((always_inline)) void store_lanes_from(
 // rb rows, each A value broadcast), then 16. The last columns, fewer than 16, are the tail of
 // a 16-column block ending at the last column, which overlaps the columns already stored and
 // stores only its own; a product narrower than 16 columns goes one column at a time. With
-// β = 0, C is only written.
+// β = 0, C is only written. Row i of A starts at a + a_rows[i] and row x of B at b + b_rows[x]
+// when the tables are given (a convolution's patches read in place), else i·a_row and x·ldb
+// from them.
 static inline __attribute__((always_inline)) void tile_rows(
     int rb, int skip, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
-    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
+#define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + (x) * a_inner] : a[(i) * a_row + (x) * a_inner])
+#define NGPLUS_B_ROW(x) (b + (b_rows ? b_rows[x] : (x) * ldb))
     long j = 0;
     for (; j + 32 <= columns; j += 32) {
         lanes16 low[8], high[8];
         for (int i = 0; i < rb; i++) low[i] = high[i] = 0;
         for (long x = inner_begin; x < inner_end; x++) {
-            lanes16 b_low = load16(b + x * ldb + j), b_high = load16(b + x * ldb + j + 16);
+            const float *b_row = NGPLUS_B_ROW(x) + j;
+            lanes16 b_low = load16(b_row), b_high = load16(b_row + 16);
             for (int i = 0; i < rb; i++) {
-                float value = a[i * a_row + x * a_inner];
+                float value = NGPLUS_A(i, x);
                 low[i] += value * b_low;
                 high[i] += value * b_high;
             }
@@ -55,8 +60,8 @@ static inline __attribute__((always_inline)) void tile_rows(
             lanes16 sums[8];
             for (int i = 0; i < rb; i++) sums[i] = 0;
             for (long x = inner_begin; x < inner_end; x++) {
-                lanes16 b_row = load16(b + x * ldb + first);
-                for (int i = 0; i < rb; i++) sums[i] += a[i * a_row + x * a_inner] * b_row;
+                lanes16 b_row = load16(NGPLUS_B_ROW(x) + first);
+                for (int i = 0; i < rb; i++) sums[i] += NGPLUS_A(i, x) * b_row;
             }
             for (int i = skip; i < rb; i++) store_lanes_from(c + i * ldc + first, &sums[i], (int)(j - first), alpha, beta);
         }
@@ -65,10 +70,12 @@ static inline __attribute__((always_inline)) void tile_rows(
     for (; j < columns; j++) {
         for (int i = skip; i < rb; i++) {
             float sum = 0;
-            for (long x = inner_begin; x < inner_end; x++) sum += a[i * a_row + x * a_inner] * b[x * ldb + j];
+            for (long x = inner_begin; x < inner_end; x++) sum += NGPLUS_A(i, x) * NGPLUS_B_ROW(x)[j];
             c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
         }
     }
+#undef NGPLUS_A
+#undef NGPLUS_B_ROW
 }
 
 // A 16 × 16 block transposed in registers: four butterfly steps, each swapping bit h of the
@@ -124,22 +131,24 @@ static inline __attribute__((always_inline)) void transpose_loop(
 // rows, fewer than rb, go a row at a time when they are fewer than rb/2 (a single row's sums
 // wait on the FMA's latency: about four times a block row's cost), else as the tail of a
 // block ending at the last row, which overlaps the rows already stored and stores only its own.
+// `a_rows` and `b_rows`, when given, locate A's and B's rows (`tile_rows`).
 static inline __attribute__((always_inline)) void tile_product_loop(
     int rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
-    const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
+    const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
+#define NGPLUS_ROWS_FROM(r, count, skip)                                                                  \
+    tile_rows(count, skip, columns, inner_begin, inner_end, a_rows ? a : a + (r) * a_row, a_row, a_inner, \
+              a_rows ? a_rows + (r) : a_rows, b, ldb, b_rows, alpha, beta, c + (r) * ldc, ldc)
     long r = 0;
-    for (; r + rb <= rows; r += rb)
-        tile_rows(rb, 0, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
-    if (r == rows) return;
-    if (rows >= rb && 2 * (rows - r) >= rb) {
-        long first = rows - rb;
-        tile_rows(
-            rb, (int)(r - first), columns, inner_begin, inner_end, a + first * a_row, a_row, a_inner, b, ldb, alpha,
-            beta, c + first * ldc, ldc);
-        return;
+    for (; r + rb <= rows; r += rb) NGPLUS_ROWS_FROM(r, rb, 0);
+    if (r < rows) {
+        if (rows >= rb && 2 * (rows - r) >= rb) {
+            long first = rows - rb;
+            NGPLUS_ROWS_FROM(first, rb, (int)(r - first));
+        } else {
+            for (; r < rows; r++) NGPLUS_ROWS_FROM(r, 1, 0);
+        }
     }
-    for (; r < rows; r++)
-        tile_rows(1, 0, columns, inner_begin, inner_end, a + r * a_row, a_row, a_inner, b, ldb, alpha, beta, c + r * ldc, ldc);
+#undef NGPLUS_ROWS_FROM
 }
 
 // Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values

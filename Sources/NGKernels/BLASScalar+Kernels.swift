@@ -104,4 +104,15 @@ extension BLASScalar {
         let cView = MutableMatrixView(base: c, rows: rows, columns: columns, leadingDimension: ldc)
         BLAS.gemm(aView, transposeA: transposed, bView, alpha: alpha, beta: beta, into: cView)
     }
+
+    @_specialize(where Self == Double)
+    public static func gatheredTileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowOffsets aRows: UnsafePointer<Int>,
+        innerStride: Int, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>, alpha: Self, beta: Self,
+        into c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        ElementwiseKernels.gatheredProduct(
+            rows: rows, columns: columns, inner: inner, a: a, rowOffsets: aRows, innerStride: innerStride, b: b,
+            rowOffsets: bRows, alpha: alpha, beta: beta, into: c, ldc: ldc)
+    }
 }

@@ -163,6 +163,25 @@ public enum ElementwiseKernels {
         }
     }
 
+    /// `C = α·Σ_{x ∈ inner} a[aRows[r] + x·innerStride]·b[bRows[x] + j] + β·C` (C `rows × columns`,
+    /// rows `ldc` apart), each sum in order of x: `BLASScalar.gatheredTileProduct` in plain loops.
+    @inlinable
+    public static func gatheredProduct<Scalar: BLASScalar>(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Scalar>, rowOffsets aRows: UnsafePointer<Int>,
+        innerStride: Int, b: UnsafePointer<Scalar>, rowOffsets bRows: UnsafePointer<Int>, alpha: Scalar, beta: Scalar,
+        into c: UnsafeMutablePointer<Scalar>, ldc: Int
+    ) {
+        for r in 0..<rows {
+            let row = a + aRows[r]
+            for j in 0..<columns {
+                var sum: Scalar = 0
+                for x in inner { sum += row[x * innerStride] * b[bRows[x] + j] }
+                let target = c + r * ldc + j
+                target.pointee = beta == 0 ? alpha * sum : alpha * sum + beta * target.pointee
+            }
+        }
+    }
+
     /// im2col of `batch` samples, `sampleStride` apart (see `ConvGeometry.unfold`). Loops run
     /// patch row, then sample, then output row, so that U is written row after row (one
     /// sample at a time across 288 rows 100 KB apart thrashed the TLB: a tenth of a CNN epoch),

@@ -42,6 +42,16 @@ extension Float {
             ldb: ldb, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 
+    public static func gatheredTileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowOffsets aRows: UnsafePointer<Int>,
+        innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>, alpha: Float, beta: Float,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        FloatLoops.selected.gatheredTileProduct(
+            rows: rows, columns: columns, inner: inner, a: a, rowOffsets: aRows, innerStride: innerStride, b: b,
+            rowOffsets: bRows, alpha: alpha, beta: beta, into: c, ldc: ldc)
+    }
+
     public static func transpose(
         _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
         into target: UnsafeMutablePointer<Float>

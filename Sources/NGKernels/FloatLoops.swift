@@ -123,6 +123,19 @@ public struct FloatLoops: Sendable {
             rows, columns, inner.lowerBound, inner.upperBound, a, rowStride, innerStride, b, ldb, alpha, beta, c, ldc)
     }
 
+    /// `tileProduct` with A's and B's rows found in tables: `A(r, x) = a[aRows[r] + x·innerStride]`
+    /// and B's row x at `b + bRows[x]` (a convolution's padded planes read in place as its
+    /// patches), with the same order of sums and roundings.
+    @inlinable
+    public func gatheredTileProduct(
+        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowOffsets aRows: UnsafePointer<Int>,
+        innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>, alpha: Float, beta: Float,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        loops.gathered_tile_product(
+            rows, columns, inner.lowerBound, inner.upperBound, a, aRows, innerStride, b, bRows, alpha, beta, c, ldc)
+    }
+
     /// Softmax cross-entropy of `rows` rows of `classes` logits (`leadingDimension` apart)
     /// against `labels` (each in `0..<classes`, which the caller checks): the sum of the rows'
     /// losses `m + log Σ e^(z − m) − z_label` (m the row's largest logit; the logarithm in

@@ -112,6 +112,17 @@ public protocol NetworkScalar: BLASScalar {
         outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
         scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
         gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?)
+    /// A "same" convolution at stride 1 a sample at a time without im2col (see
+    /// `NetworkKernels.directConvolution`).
+    static func directConvolution(
+        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>)
+    /// Its gradients (see `NetworkKernels.directConvolutionBackward`).
+    static func directConvolutionBackward(
+        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
+        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>,
+        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>, gradient: UnsafeMutablePointer<Self>,
+        inputGradient dx: UnsafeMutablePointer<Self>?)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,

@@ -57,7 +57,7 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient
         gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
-        convolution = SampleConvolution(geometry: geometry, outChannels: outChannels)
+        convolution = SampleConvolution(geometry: geometry, outChannels: outChannels, pooled: true)
     }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }

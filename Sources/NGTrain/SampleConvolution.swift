@@ -7,16 +7,28 @@ import NGPlus
 struct SampleConvolution<Scalar: NetworkScalar> {
     let geometry: ConvGeometry
     let outChannels: Int
+    /// Set for a "same" convolution at stride 1 that is not pooled: its passes read padded
+    /// planes in place instead of unfolding them (`DirectConvolutionLayout`).
+    let direct: DirectConvolutionLayout?
     /// Samples whose weight gradients one thread adds up before the groups are added in order.
     static var groupSize: Int { 8 }
     /// A thread's scratch a row (`SampleConvolutionScratch`).
     var scratch = Matrix<Scalar>(rows: 0, columns: 0)
     /// A group of samples' weight gradient a row.
     var partials = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The kernel turned by 180° for a direct input gradient (c_in × c_out·kh·kw).
+    var turned = Matrix<Scalar>(rows: 0, columns: 0)
 
-    init(geometry: ConvGeometry, outChannels: Int) {
+    /// `pooled`: the passes pool the output (`argmax`), which reads it compact, so the
+    /// convolution unfolds its patches. So does one with patches of fewer than 32 rows (an
+    /// image's first convolution), whose unfolding is cheap and whose weight gradient is made of
+    /// row products (`SampleConvolutionScratch`).
+    init(geometry: ConvGeometry, outChannels: Int, pooled: Bool = false) {
         self.geometry = geometry
         self.outChannels = outChannels
+        let unfolds = pooled || geometry.patchSize + 1 < SampleConvolutionScratch.transposedProductRows
+        direct = !unfolds && DirectConvolutionLayout.applies(to: geometry)
+            ? DirectConvolutionLayout(geometry: geometry, outChannels: outChannels) : nil
     }
 
     /// `y`, shaped by the caller: the full-resolution output where `layout` says, or with
@@ -25,14 +37,21 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         _ x: Matrix<Scalar>, weight: Matrix<Scalar>, layout: SampleConvolutionLayout, into y: inout Matrix<Scalar>,
         argmax: UnsafeMutablePointer<Int32>?
     ) {
-        let (batch, geometry, c) = (x.rows, geometry, outChannels)
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        let (batch, geometry, c, direct) = (x.rows, geometry, outChannels, self.direct)
+        precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct != nil)
         guard batch > 0 else { return }
         withViews(x, weight, mutating: &y) { x, w, y in
             scratch.withMutableView { scratch in
-                Scalar.sampleConvolution(
-                    x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
-                    scratch: scratch.base, slots: slots, into: y.base, argmax: argmax)
+                if let direct {
+                    Scalar.directConvolution(
+                        x.base, batch: batch, direct: direct, weight: w.base, layout: layout, scratch: scratch.base,
+                        slots: slots, into: y.base)
+                } else {
+                    Scalar.sampleConvolution(
+                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
+                        scratch: scratch.base, slots: slots, into: y.base, argmax: argmax)
+                }
             }
         }
     }
@@ -44,21 +63,35 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         _ x: Matrix<Scalar>, weight: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, layout: SampleConvolutionLayout,
         argmax: UnsafePointer<Int32>?, gradient: inout Matrix<Scalar>, inputGradient: inout Matrix<Scalar>
     ) {
-        let (batch, geometry, c, groupSize) = (x.rows, geometry, outChannels, Self.groupSize)
+        let (batch, geometry, c, groupSize, direct) = (x.rows, geometry, outChannels, Self.groupSize, self.direct)
+        precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
         ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct != nil)
         let computesInputGradient = !inputGradient.isEmpty
+        if let direct, computesInputGradient {
+            ensureShape(&turned, geometry.inChannels, c * geometry.kernelHeight * geometry.kernelWidth)
+            weight.withView { w in turned.withMutableView { direct.turn(w.base, into: $0.base) } }
+        }
         withViews(x, weight, mutating: &gradient) { x, w, gradient in
             guard batch > 0 else { return gradient.zero() }
             dy.withView { dy in
                 partials.withMutableView { partials in
                     scratch.withMutableView { scratch in
                         inputGradient.withMutableView { dx in
-                            Scalar.sampleConvolutionBackward(
-                                x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                                outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
-                                slots: slots, groupSize: groupSize, partials: partials.base, gradient: gradient.base,
-                                inputGradient: computesInputGradient ? dx.base : nil)
+                            let dx = computesInputGradient ? dx.base : nil
+                            guard let direct else {
+                                return Scalar.sampleConvolutionBackward(
+                                    x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
+                                    outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
+                                    slots: slots, groupSize: groupSize, partials: partials.base, gradient: gradient.base,
+                                    inputGradient: dx)
+                            }
+                            turned.withView { turned in
+                                Scalar.directConvolutionBackward(
+                                    x.base, batch: batch, direct: direct, turned: turned.base, outputGradient: dy.base,
+                                    layout: layout, scratch: scratch.base, slots: slots, groupSize: groupSize,
+                                    partials: partials.base, gradient: gradient.base, inputGradient: dx)
+                            }
                         }
                     }
                 }
@@ -79,6 +112,11 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 /// as fast as the row products at 16 to 64 channels. With fewer rows (an image's first
 /// convolution, K + 1 = 10) transposing dYᵢ costs more than the product, and `dYᵢ·Ũᵢᵀ` is
 /// the row products of dYᵢ with Ũᵢ into the workspace (c_out × (K + 1)), then added.
+///
+/// A direct convolution (`DirectConvolutionLayout`) lays the same parts out for its own passes,
+/// one sample at a time: the padded input planes and a row of ones, the padded dY planes (or Y
+/// on the wide grid), dY's wide rows transposed (the weight gradient's B) and the input gradient
+/// on the wide grid.
 struct SampleConvolutionScratch {
     /// Samples unfolded side by side: the fewest (a power of two, at most
     /// `SampleConvolution.groupSize`, which it divides) whose positions fill 192 columns of a
@@ -96,8 +134,17 @@ struct SampleConvolutionScratch {
     /// The positions a tile's products fill at least, when the group allows.
     static var tileColumns: Int { 192 }
 
-    init(geometry: ConvGeometry, outChannels c: Int) {
+    init(geometry: ConvGeometry, outChannels c: Int, direct: Bool = false) {
         let (k, p) = (geometry.patchSize, geometry.positions)
+        if direct {
+            let d = DirectConvolutionLayout(geometry: geometry, outChannels: c)
+            (tile, transposesGradient) = (1, true)
+            plane = geometry.inChannels * d.paddedPlane + d.wideColumns
+            weightGradient = plane + c * d.paddedPlane
+            patchGradient = weightGradient + d.wideColumns * c
+            length = patchGradient + geometry.inChannels * d.wideColumns
+            return
+        }
         var tile = 1
         while tile < SampleConvolution<Float>.groupSize && tile * p < Self.tileColumns { tile *= 2 }
         self.tile = tile
@@ -112,9 +159,10 @@ struct SampleConvolutionScratch {
     /// fewer or shorter ones, all values 1: the patches' row of ones is never written again);
     /// returns how many threads that is.
     static func ensure<Scalar: BLASScalar>(
-        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int
+        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int, direct: Bool
     ) -> Int {
-        let (slots, length) = (ParallelLoop.threadCount, Self(geometry: geometry, outChannels: outChannels).length)
+        let parts = Self(geometry: geometry, outChannels: outChannels, direct: direct)
+        let (slots, length) = (ParallelLoop.threadCount, parts.length)
         if scratch.rows < slots || scratch.columns != length { scratch = Matrix(rows: slots, columns: length, repeating: 1) }
         return slots
     }

@@ -132,15 +132,25 @@ extension NetworkKernels {
                 }
             }
         }
+        addGroups(partials, groups: groups, transposed: parts.transposesGradient, rows: c, columns: k + 1, into: gradient)
+    }
+
+    /// The groups' partial weight gradients (each `rows × columns`, or its transpose), in
+    /// order, into `gradient` (rows × columns).
+    static func addGroups<Scalar: NetworkScalar>(
+        _ partials: UnsafePointer<Scalar>, groups: Int, transposed: Bool, rows c: Int, columns: Int,
+        into gradient: UnsafeMutablePointer<Scalar>
+    ) {
+        let n = c * columns
         gradient.update(repeating: 0, count: n)
         for group in 0..<groups {
             let sums = partials + group * n
-            guard parts.transposesGradient else {
+            guard transposed else {
                 for e in 0..<n { gradient[e] += sums[e] }
                 continue
             }
-            for r in 0...k {
-                for o in 0..<c { gradient[o * (k + 1) + r] += sums[r * c + o] }
+            for r in 0..<columns {
+                for o in 0..<c { gradient[o * columns + r] += sums[r * c + o] }
             }
         }
     }

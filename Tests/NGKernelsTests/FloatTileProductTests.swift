@@ -8,7 +8,8 @@ import Testing
 /// read by rows and as a transpose, an empty and a shifted inner range, and β = 0 (C's old
 /// values, NaN here, never read), 1 and −0.5. Each element's error is bounded by its sum's
 /// rounding, `(n + 3)·u·(|α|·Σ|A(r, x)·B[x, j]| + |β·C|)` with u = 2⁻²⁴; what lies outside the
-/// `rows × columns` block of C is left as it was.
+/// `rows × columns` block of C is left as it was. `gatheredTileProduct` on the same cases, its
+/// row tables taking A's and B's rows in reverse order.
 @Suite struct FloatTileProductTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let rows: Int, columns: Int, inner: Range<Int>, transposed: Bool, alpha: Float, beta: Float
@@ -31,6 +32,15 @@ import Testing
 
     @Test(arguments: FloatLoopsTests.levels, cases)
     func matchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
+        check(loops, c, gathered: false)
+    }
+
+    @Test(arguments: FloatLoopsTests.levels, cases)
+    func gatheredMatchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
+        check(loops, c, gathered: true)
+    }
+
+    func check(_ loops: FloatLoops, _ c: Case, gathered: Bool) {
         var generator = SeededGenerator(seed: UInt64(c.rows * 1000 + c.columns * 10 + c.inner.count))
         let innerTotal = c.inner.upperBound + 2
         // A(r, x) at a[r·rowStride + x·innerStride]: rows of innerTotal + 3 values, or their
@@ -46,12 +56,21 @@ import Testing
                 ? (c.beta == 0 ? Float.nan : Float.random(in: -1...1, using: &generator)) : sentinel
         }
         let before = result
+        // Row r of A and row x of B where the product finds them: in reverse order when gathered.
+        let aRows = (0..<c.rows).map { (gathered ? c.rows - 1 - $0 : $0) * rowStride }
+        let bRows = (0..<innerTotal).map { (gathered ? innerTotal - 1 - $0 : $0) * ldb }
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { out in
-                    loops.tileProduct(
-                        rows: c.rows, columns: c.columns, inner: c.inner, a: a.baseAddress!, rowStride: rowStride,
-                        innerStride: innerStride, b: b.baseAddress!, ldb: ldb, alpha: c.alpha, beta: c.beta,
+                    guard gathered else {
+                        return loops.tileProduct(
+                            rows: c.rows, columns: c.columns, inner: c.inner, a: a.baseAddress!, rowStride: rowStride,
+                            innerStride: innerStride, b: b.baseAddress!, ldb: ldb, alpha: c.alpha, beta: c.beta,
+                            into: out.baseAddress!, ldc: ldc)
+                    }
+                    loops.gatheredTileProduct(
+                        rows: c.rows, columns: c.columns, inner: c.inner, a: a.baseAddress!, rowOffsets: aRows,
+                        innerStride: innerStride, b: b.baseAddress!, rowOffsets: bRows, alpha: c.alpha, beta: c.beta,
                         into: out.baseAddress!, ldc: ldc)
                 }
             }
@@ -62,12 +81,12 @@ import Testing
             for j in 0..<ldc {
                 let index = r * ldc + j
                 guard r < c.rows, j < c.columns else {
-                    #expect(result[index] == sentinel, "\(loops.level): C[\(r), \(j)] outside the block changed")
+                    #expect(result[index] == sentinel, "\(loops.level) gathered \(gathered): C[\(r), \(j)] outside the block changed")
                     continue
                 }
                 var (sum, magnitude) = (0.0, 0.0)
                 for x in c.inner {
-                    let term = Double(a[r * rowStride + x * innerStride]) * Double(b[x * ldb + j])
+                    let term = Double(a[aRows[r] + x * innerStride]) * Double(b[bRows[x] + j])
                     sum += term
                     magnitude += abs(term)
                 }
@@ -75,7 +94,7 @@ import Testing
                 let want = Double(c.alpha) * sum + Double(c.beta) * old
                 let bound = Double(c.inner.count + 3) * u * (abs(Double(c.alpha)) * magnitude + abs(Double(c.beta) * old))
                 let error = abs(Double(result[index]) - want)
-                #expect(error <= bound, "\(loops.level): C[\(r), \(j)] = \(result[index]), want \(want) ± \(bound)")
+                #expect(error <= bound, "\(loops.level) gathered \(gathered): C[\(r), \(j)] = \(result[index]), want \(want) ± \(bound)")
                 worst = max(worst, bound > 0 ? error / bound : error)
             }
         }

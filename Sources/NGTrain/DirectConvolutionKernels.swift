@@ -1,0 +1,100 @@
+import NGPlus
+
+/// A "same" convolution at stride 1 a sample at a time without im2col (`DirectConvolutionLayout`),
+/// reached through `NetworkScalar` like `sampleConvolution`, whose scratch (`SampleConvolutionScratch`,
+/// direct) and groups of samples it shares. Each product is a `BLASScalar.gatheredTileProduct`
+/// over the padded planes read in place.
+extension NetworkKernels {
+    /// Forward, per sample: its planes padded, `Y = W̃·Ũ` on the wide grid (Ũ's rows read from
+    /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
+    /// `layout` says.
+    static func directConvolution<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
+        into y: UnsafeMutablePointer<Scalar>
+    ) {
+        let (g, c) = (d.geometry, d.outChannels)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: true)
+        d.patchRows.withUnsafeBufferPointer { patchRows in
+            d.weightRows.withUnsafeBufferPointer { weightRows in
+                ParallelLoop.forEachNumberedChunk(batch, minimumChunk: 1, maximumChunks: slots) { slot, samples in
+                    let (padded, wide) = (scratch + slot * parts.length, scratch + slot * parts.length + parts.plane)
+                    padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
+                    for i in samples {
+                        d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
+                        Scalar.gatheredTileProduct(
+                            rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), a: w,
+                            rowOffsets: weightRows.baseAddress!, innerStride: 1, b: padded,
+                            rowOffsets: patchRows.baseAddress!, alpha: 1, beta: 0, into: wide, ldc: d.wideColumns)
+                        d.compact(
+                            wide, channels: c, into: y + i * layout.sampleOffset, channelStride: layout.leadingDimension)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward, per sample: dYᵢ padded and its wide rows transposed; Xᵢ padded; the weight
+    /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's junk columns are the padding's
+    /// zeros) added to its group's partial sum as `sampleConvolutionBackward` does; and, when
+    /// `dx` is given, the input gradient on the wide grid — the padded dY planes convolved with
+    /// the kernel turned by 180° (`turned`, c_in × c_out·kh·kw) — compacted into the sample's row.
+    static func directConvolutionBackward<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, turned: UnsafePointer<Scalar>,
+        outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>,
+        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        inputGradient dx: UnsafeMutablePointer<Scalar>?
+    ) {
+        let (g, c) = (d.geometry, d.outChannels)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: true)
+        let (n, groups, border) = (c * (g.patchSize + 1), (batch + groupSize - 1) / groupSize, g.padding)
+        let gradientInner = c * g.kernelHeight * g.kernelWidth
+        withTables(d) { patchRows, gradientRows, turnedRows, positionRows in
+            ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
+                let base = scratch + slot * parts.length
+                let (padded, planes) = (base, base + parts.plane)
+                let (work, wide) = (base + parts.weightGradient, base + parts.patchGradient)
+                padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
+                planes.update(repeating: 0, count: c * d.paddedPlane)
+                for group in chunk {
+                    let (sums, first) = (partials + group * n, group * groupSize)
+                    for i in first..<Swift.min(batch, first + groupSize) {
+                        d.pad(dy + i * layout.sampleOffset, channels: c, channelStride: layout.leadingDimension, into: planes)
+                        d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
+                        Scalar.transpose(
+                            planes + border * d.paddedWidth + border, rows: c, columns: d.wideColumns,
+                            leadingDimension: d.paddedPlane, into: work)
+                        Scalar.gatheredTileProduct(
+                            rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded, rowOffsets: patchRows,
+                            innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1, beta: i == first ? 0 : 1,
+                            into: sums, ldc: c)
+                        guard let dx else { continue }
+                        Scalar.gatheredTileProduct(
+                            rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, a: turned,
+                            rowOffsets: turnedRows, innerStride: 1, b: planes, rowOffsets: gradientRows, alpha: 1, beta: 0,
+                            into: wide, ldc: d.wideColumns)
+                        d.compact(wide, channels: g.inChannels, into: dx + i * g.inputLength, channelStride: g.height * g.width)
+                    }
+                }
+            }
+        }
+        addGroups(partials, groups: groups, transposed: true, rows: c, columns: g.patchSize + 1, into: gradient)
+    }
+
+    /// The layout's offset tables as pointers for the duration of `body`.
+    @inline(__always)
+    static func withTables(
+        _ d: DirectConvolutionLayout,
+        _ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>) -> Void
+    ) {
+        d.patchRows.withUnsafeBufferPointer { patchRows in
+            d.gradientRows.withUnsafeBufferPointer { gradientRows in
+                d.turnedRows.withUnsafeBufferPointer { turnedRows in
+                    d.positionRows.withUnsafeBufferPointer { positionRows in
+                        body(patchRows.baseAddress!, gradientRows.baseAddress!, turnedRows.baseAddress!, positionRows.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+}
