@@ -14,7 +14,7 @@ extension NetworkKernels {
         into y: UnsafeMutablePointer<Scalar>
     ) {
         let (g, c) = (d.geometry, d.outChannels)
-        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: true)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         d.patchRows.withUnsafeBufferPointer { patchRows in
             d.weightRows.withUnsafeBufferPointer { weightRows in
                 ParallelLoop.forEachNumberedChunk(batch, minimumChunk: 1, maximumChunks: slots) { slot, samples in
@@ -46,7 +46,7 @@ extension NetworkKernels {
         inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
         let (g, c) = (d.geometry, d.outChannels)
-        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: true)
+        let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         let (n, groups, border) = (c * (g.patchSize + 1), (batch + groupSize - 1) / groupSize, g.padding)
         let gradientInner = c * g.kernelHeight * g.kernelWidth
         withTables(d) { patchRows, gradientRows, turnedRows, positionRows in

@@ -39,7 +39,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
     ) {
         let (batch, geometry, c, direct) = (x.rows, geometry, outChannels, self.direct)
         precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct != nil)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         guard batch > 0 else { return }
         withViews(x, weight, mutating: &y) { x, w, y in
             scratch.withMutableView { scratch in
@@ -66,7 +66,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         let (batch, geometry, c, groupSize, direct) = (x.rows, geometry, outChannels, Self.groupSize, self.direct)
         precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
         ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
-        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct != nil)
+        let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         let computesInputGradient = !inputGradient.isEmpty
         if let direct, computesInputGradient {
             ensureShape(&turned, geometry.inChannels, c * geometry.kernelHeight * geometry.kernelWidth)
@@ -134,10 +134,9 @@ struct SampleConvolutionScratch {
     /// The positions a tile's products fill at least, when the group allows.
     static var tileColumns: Int { 192 }
 
-    init(geometry: ConvGeometry, outChannels c: Int, direct: Bool = false) {
+    init(geometry: ConvGeometry, outChannels c: Int, direct: DirectConvolutionLayout? = nil) {
         let (k, p) = (geometry.patchSize, geometry.positions)
-        if direct {
-            let d = DirectConvolutionLayout(geometry: geometry, outChannels: c)
+        if let d = direct {
             (tile, transposesGradient) = (1, true)
             plane = geometry.inChannels * d.paddedPlane + d.wideColumns
             weightGradient = plane + c * d.paddedPlane
@@ -159,7 +158,7 @@ struct SampleConvolutionScratch {
     /// fewer or shorter ones, all values 1: the patches' row of ones is never written again);
     /// returns how many threads that is.
     static func ensure<Scalar: BLASScalar>(
-        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int, direct: Bool
+        _ scratch: inout Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int, direct: DirectConvolutionLayout?
     ) -> Int {
         let parts = Self(geometry: geometry, outChannels: outChannels, direct: direct)
         let (slots, length) = (ParallelLoop.threadCount, parts.length)
