@@ -7,8 +7,8 @@ import Testing
 /// `Conv2d` by sample against `Conv2d` over the batch (each checked against plain loops and
 /// finite differences elsewhere): outputs, weight and input gradients on geometries with
 /// strides, padding beyond and below "same", 1 × 1 kernels, several input channels, odd sizes,
-/// both output layouts, and batches that leave a partial group; and the by-sample sums'
-/// independence of the thread count.
+/// both output layouts, and batches that leave a partial group, each the second step of its
+/// layer; and the by-sample sums' independence of the thread count.
 @Suite(.serialized) struct ConvolutionBySampleTests {
     /// (geometry, output channels, batch).
     static var cases: [(ConvGeometry, Int, Int)] {
@@ -23,6 +23,8 @@ import Testing
                 // (a 32-wide tile and one column) output channels; "same" at stride 1.
                 (try ConvGeometry(inChannels: 4, height: 6, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1), 5, 10),
                 (try ConvGeometry(inChannels: 4, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1), 33, 3),
+                // Direct ("same", 37 rows) over three groups of samples, two on one thread.
+                (try ConvGeometry(inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1), 3, 19),
             ]
         }
     }
@@ -45,10 +47,17 @@ import Testing
                             channelMajorOutput: channelMajor, using: &generator)
                         layer.bySample = bySample
                         layer.weight = Matrix.random(rows: c, columns: geometry.patchSize + 1, using: &generator)
-                        let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator)
-                        let upstream = Matrix<Double>.random(
-                            rows: channelMajor ? c : batch, columns: channelMajor ? batch * geometry.positions : layer.outputLength,
-                            using: &generator)
+                        let (x, warmX) = (
+                            Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator),
+                            Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &generator))
+                        let upstreamShape = channelMajor
+                            ? (c, batch * geometry.positions) : (batch, layer.outputLength)
+                        let (upstream, warmUpstream) = (
+                            Matrix<Double>.random(rows: upstreamShape.0, columns: upstreamShape.1, using: &generator),
+                            Matrix<Double>.random(rows: upstreamShape.0, columns: upstreamShape.1, using: &generator))
+                        // A first step on other values: nothing of it may remain in the second.
+                        _ = try layer.forward(warmX)
+                        _ = try layer.backward(warmUpstream)
                         let y = try layer.forward(x)
                         let dx = try layer.backward(upstream)
                         results.append((y, dx, try handedGradient(layer)))
@@ -78,10 +87,13 @@ import Testing
     }
 
     /// Groups of samples are fixed by the batch, and summed in order: one thread, two or three
-    /// give the same bits, for `Conv2d` by sample and for `PooledConv2d`.
-    @Test(arguments: [false, true]) func bySampleDoesNotDependOnTheThreadCount(pooled: Bool) throws {
+    /// give the same bits, for `Conv2d` by sample (two input channels: tiles of unfolded samples;
+    /// four: patches of 37 rows, a direct convolution) and for `PooledConv2d`.
+    @Test(arguments: [(false, 2), (true, 2), (false, 4)])
+    func bySampleDoesNotDependOnTheThreadCount(pooled: Bool, inChannels: Int) throws {
         defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
-        let geometry = try ConvGeometry(inChannels: 2, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let geometry = try ConvGeometry(
+            inChannels: inChannels, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         var results: [[Matrix<Double>]] = []
         for threads in [1, 2, 3] {
             ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
