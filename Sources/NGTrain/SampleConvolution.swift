@@ -118,11 +118,6 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 /// on the wide grid), dY's wide rows transposed (the weight gradient's B) and the input gradient
 /// on the wide grid.
 struct SampleConvolutionScratch {
-    /// Samples unfolded side by side: the fewest (a power of two, at most
-    /// `SampleConvolution.groupSize`, which it divides) whose positions fill 192 columns of a
-    /// product, or the group. A product's columns go 32 and then 16 at a time, so a 7 × 7 sample's
-    /// 49 use 49 of 64 lanes, a tile of four's 196 use 196 of 208.
-    let tile: Int
     let plane: Int
     let weightGradient: Int
     let patchGradient: Int
@@ -133,6 +128,11 @@ struct SampleConvolutionScratch {
     static var transposedProductRows: Int { 32 }
     /// The positions a tile's products fill at least, when the group allows.
     static var tileColumns: Int { 192 }
+    /// Samples unfolded side by side: the fewest (a power of two, at most
+    /// `SampleConvolution.groupSize`, which it divides) whose positions fill 192 columns of a
+    /// product, or the group. A product's columns go 32 and then 16 at a time, so a 7 × 7 sample's
+    /// 49 use 49 of 64 lanes, a tile of four's 196 use 196 of 208.
+    let tile: Int
 
     init(geometry: ConvGeometry, outChannels c: Int, direct: DirectConvolutionLayout? = nil) {
         let (k, p) = (geometry.patchSize, geometry.positions)
