@@ -1,6 +1,6 @@
 import NGPlus
 
-/// Where a "same" convolution at stride 1 (a kh × kw kernel with kh = kw' = 2·padding + 1, the
+/// Where a "same" convolution at stride 1 (a kh × kw kernel with kh = kw = 2·padding + 1, the
 /// output as large as the input) finds its patches without unfolding them: each sample's input
 /// is copied into zero-bordered planes of (H + 2·padding) × (W + 2·padding), and patch row
 /// (c, r, s) is then plane c read from offset r·(W + 2·padding) + s — the output computed on the
