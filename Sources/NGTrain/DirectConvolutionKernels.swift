@@ -7,18 +7,20 @@ import NGPlus
 extension NetworkKernels {
     /// Forward, per sample: its planes padded, `Y = W̃·Ũ` on the wide grid (Ũ's rows read from
     /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
-    /// `layout` says.
+    /// `layout` says or, with `argmax`, into the scratch and pooled from there into row i of the
+    /// sample-major pooled output (as `sampleConvolution` pools).
     static func directConvolution<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
         layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
-        into y: UnsafeMutablePointer<Scalar>
+        into y: UnsafeMutablePointer<Scalar>, argmax: UnsafeMutablePointer<Int32>?
     ) {
         let (g, c) = (d.geometry, d.outChannels)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         d.patchRows.withUnsafeBufferPointer { patchRows in
             d.weightRows.withUnsafeBufferPointer { weightRows in
                 ParallelLoop.forEachNumberedChunk(batch, minimumChunk: 1, maximumChunks: slots) { slot, samples in
-                    let (padded, wide) = (scratch + slot * parts.length, scratch + slot * parts.length + parts.plane)
+                    let base = scratch + slot * parts.length
+                    let (padded, wide, compactY) = (base, base + parts.plane, base + parts.weightGradient)
                     padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
                     for i in samples {
                         d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
@@ -26,29 +28,38 @@ extension NetworkKernels {
                             rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), a: w,
                             rowOffsets: weightRows.baseAddress!, innerStride: 1, b: padded,
                             rowOffsets: patchRows.baseAddress!, alpha: 1, beta: 0, into: wide, ldc: d.wideColumns)
-                        d.compact(
-                            wide, channels: c, into: y + i * layout.sampleOffset, channelStride: layout.leadingDimension)
+                        guard let argmax else {
+                            d.compact(
+                                wide, channels: c, into: y + i * layout.sampleOffset, channelStride: layout.leadingDimension)
+                            continue
+                        }
+                        d.compact(wide, channels: c, into: compactY, channelStride: g.positions)
+                        pool(compactY, sample: i, geometry: g, outChannels: c, into: y, argmax: argmax)
                     }
                 }
             }
         }
     }
 
-    /// Backward, per sample: dYᵢ padded and its wide rows transposed; Xᵢ padded; the weight
+    /// Backward, per sample: dYᵢ padded (with `argmax`, the pooled gradient first scattered to
+    /// its maxima in the scratch, as `sampleConvolutionBackward` does) and its wide rows
+    /// transposed; Xᵢ padded; the weight
     /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's junk columns are the padding's
     /// zeros) added to its group's partial sum as `sampleConvolutionBackward` does; and, when
     /// `dx` is given, the input gradient on the wide grid — the padded dY planes convolved with
     /// the kernel turned by 180° (`turned`, c_in × c_out·kh·kw) — compacted into the sample's row.
     static func directConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, turned: UnsafePointer<Scalar>,
-        outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>,
-        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        scratch: UnsafeMutablePointer<Scalar>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
         inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
         let (g, c) = (d.geometry, d.outChannels)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         let (n, groups, border) = (c * (g.patchSize + 1), (batch + groupSize - 1) / groupSize, g.padding)
         let gradientInner = c * g.kernelHeight * g.kernelWidth
+        let (pooled, windows) = (c * g.positions / 4, PoolingLayout(
+            channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil))
         withTables(d) { patchRows, gradientRows, turnedRows, positionRows in
             ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
                 let base = scratch + slot * parts.length
@@ -59,7 +70,15 @@ extension NetworkKernels {
                 for group in chunk {
                     let (sums, first) = (partials + group * n, group * groupSize)
                     for i in first..<Swift.min(batch, first + groupSize) {
-                        d.pad(dy + i * layout.sampleOffset, channels: c, channelStride: layout.leadingDimension, into: planes)
+                        if let argmax {
+                            Scalar.maxPoolBackward(
+                                dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: work)
+                            d.pad(work, channels: c, channelStride: g.positions, into: planes)
+                        } else {
+                            d.pad(
+                                dy + i * layout.sampleOffset, channels: c, channelStride: layout.leadingDimension,
+                                into: planes)
+                        }
                         d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
                         Scalar.transpose(
                             planes + border * d.paddedWidth + border, rows: c, columns: d.wideColumns,

@@ -60,10 +60,9 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// conv3×3(32)-pool-conv3×3(64)-pool-dense(128)-dense(10), ReLUs after the convolutions and
-    /// the first dense layer, "same" padding. The first convolution, its ReLU and its pooling
-    /// are one `PooledConv2d` (a sample at a time, its full-resolution output never stored);
-    /// the second runs a sample at a time too (its 18,496 weight-gradient values), its output
-    /// sample-major, and its ReLU is fused into its pooling (`MaxPool2x2(rectify:)`).
+    /// the first dense layer, "same" padding. Each convolution, its ReLU and its pooling are one
+    /// `PooledConv2d` (a sample at a time, its full-resolution output never stored); the second
+    /// reads its padded input planes in place (`DirectConvolutionLayout`).
     /// - Throws: `invalidArgument` for an image smaller than 4 × 4 (two poolings halve it), a
     ///   size whose products overflow, or weights larger than this machine's memory.
     public static func cnn(height: Int = 28, width: Int = 28, classes: Int = 10, seed: UInt64) throws(NGError) -> Model {
@@ -86,8 +85,7 @@ public final class Model<Scalar: NetworkScalar> {
         var generator = SeededGenerator(seed: seed)
         return Model(layers: [
             try PooledConv2d<Scalar>(geometry: first, outChannels: 32, computesInputGradient: false, using: &generator),
-            try Conv2d<Scalar>(geometry: second, outChannels: 64, using: &generator),
-            try MaxPool2x2<Scalar>(channels: 64, height: height / 2, width: width / 2, rectify: true),
+            try PooledConv2d<Scalar>(geometry: second, outChannels: 64, using: &generator),
             try Dense<Scalar>(inputs: flattened, outputs: 128, using: &generator), ReLU<Scalar>(),
             try Dense<Scalar>(inputs: 128, outputs: classes, using: &generator),
         ])

@@ -118,23 +118,26 @@ extension NetworkScalar {
     @_specialize(where Self == Double)
     public static func directConvolution(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
-        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>,
+        argmax: UnsafeMutablePointer<Int32>?
     ) {
         NetworkKernels.directConvolution(
-            x, batch: batch, direct: direct, weight: weight, layout: layout, scratch: scratch, slots: slots, into: y)
+            x, batch: batch, direct: direct, weight: weight, layout: layout, scratch: scratch, slots: slots, into: y,
+            argmax: argmax)
     }
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func directConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
-        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>,
-        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>, gradient: UnsafeMutablePointer<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?
+        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
+        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?
     ) {
         NetworkKernels.directConvolutionBackward(
-            x, batch: batch, direct: direct, turned: turned, outputGradient: dy, layout: layout, scratch: scratch,
-            slots: slots, groupSize: groupSize, partials: partials, gradient: gradient, inputGradient: dx)
+            x, batch: batch, direct: direct, turned: turned, outputGradient: dy, layout: layout, argmax: argmax,
+            scratch: scratch, slots: slots, groupSize: groupSize, partials: partials, gradient: gradient,
+            inputGradient: dx)
     }
 
     @_specialize(where Self == Float)

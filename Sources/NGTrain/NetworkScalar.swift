@@ -116,13 +116,14 @@ public protocol NetworkScalar: BLASScalar {
     /// `NetworkKernels.directConvolution`).
     static func directConvolution(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
-        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>)
+        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>,
+        argmax: UnsafeMutablePointer<Int32>?)
     /// Its gradients (see `NetworkKernels.directConvolutionBackward`).
     static func directConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
-        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>,
-        slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>, gradient: UnsafeMutablePointer<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?)
+        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
+        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,

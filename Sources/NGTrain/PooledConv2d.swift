@@ -9,8 +9,9 @@ import NGPlus
 /// convolution) are never written to memory and read back. The backward pass scatters the
 /// pooled gradient into the sample's full-resolution gradient in the scratch, unfolds the
 /// sample again, and adds its weight gradient; the input gradient, when computed, is `Wᵀ·dYᵢ`
-/// folded. Made for a first convolution: few input channels, so a sample's patches are small
-/// and unfolding them twice is cheap.
+/// folded. A "same" convolution at stride 1 with patches of 32 rows or more reads padded planes
+/// instead of unfolding (`DirectConvolutionLayout`), its input gradient the padded gradient
+/// planes convolved with the turned kernel.
 ///
 /// Input and output are sample-major: `B × (c_in·H·W)` in, `B × (c_out·P/4)` out, P the output
 /// positions (whose height and width must be even). The weight gradient sums its samples in
@@ -57,8 +58,12 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         self.outChannels = outChannels
         self.computesInputGradient = computesInputGradient
         gradient = Matrix(rows: outChannels, columns: geometry.patchSize + 1)
-        convolution = SampleConvolution(geometry: geometry, outChannels: outChannels, pooled: true)
+        convolution = SampleConvolution(geometry: geometry, outChannels: outChannels)
     }
+
+    /// Whether the passes read padded planes in place (`DirectConvolutionLayout`) rather than
+    /// unfold the patches.
+    package var readsPaddedPlanes: Bool { convolution.direct != nil }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }
 

@@ -7,8 +7,8 @@ import NGPlus
 struct SampleConvolution<Scalar: NetworkScalar> {
     let geometry: ConvGeometry
     let outChannels: Int
-    /// Set for a "same" convolution at stride 1 that is not pooled: its passes read padded
-    /// planes in place instead of unfolding them (`DirectConvolutionLayout`).
+    /// Set for a "same" convolution at stride 1: its passes read padded planes in place instead
+    /// of unfolding them (`DirectConvolutionLayout`).
     let direct: DirectConvolutionLayout?
     /// Samples whose weight gradients one thread adds up before the groups are added in order.
     static var groupSize: Int { 8 }
@@ -19,14 +19,13 @@ struct SampleConvolution<Scalar: NetworkScalar> {
     /// The kernel turned by 180° for a direct input gradient (c_in × c_out·kh·kw).
     var turned = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// `pooled`: the passes pool the output (`argmax`), which reads it compact, so the
-    /// convolution unfolds its patches. So does one with patches of fewer than 32 rows (an
-    /// image's first convolution), whose unfolding is cheap and whose weight gradient is made of
-    /// row products (`SampleConvolutionScratch`).
-    init(geometry: ConvGeometry, outChannels: Int, pooled: Bool = false) {
+    /// A convolution with patches of fewer than 32 rows (an image's first convolution) unfolds
+    /// them: that is cheap, and its weight gradient is made of row products
+    /// (`SampleConvolutionScratch`).
+    init(geometry: ConvGeometry, outChannels: Int) {
         self.geometry = geometry
         self.outChannels = outChannels
-        let unfolds = pooled || geometry.patchSize + 1 < SampleConvolutionScratch.transposedProductRows
+        let unfolds = geometry.patchSize + 1 < SampleConvolutionScratch.transposedProductRows
         direct = !unfolds && DirectConvolutionLayout.applies(to: geometry)
             ? DirectConvolutionLayout(geometry: geometry, outChannels: outChannels) : nil
     }
@@ -38,7 +37,6 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         argmax: UnsafeMutablePointer<Int32>?
     ) {
         let (batch, geometry, c, direct) = (x.rows, geometry, outChannels, self.direct)
-        precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         guard batch > 0 else { return }
         withViews(x, weight, mutating: &y) { x, w, y in
@@ -46,7 +44,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
                 if let direct {
                     Scalar.directConvolution(
                         x.base, batch: batch, direct: direct, weight: w.base, layout: layout, scratch: scratch.base,
-                        slots: slots, into: y.base)
+                        slots: slots, into: y.base, argmax: argmax)
                 } else {
                     Scalar.sampleConvolution(
                         x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
@@ -64,7 +62,6 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         argmax: UnsafePointer<Int32>?, gradient: inout Matrix<Scalar>, inputGradient: inout Matrix<Scalar>
     ) {
         let (batch, geometry, c, groupSize, direct) = (x.rows, geometry, outChannels, Self.groupSize, self.direct)
-        precondition(direct == nil || argmax == nil, "a pooled convolution unfolds its patches")
         ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         let computesInputGradient = !inputGradient.isEmpty
@@ -89,7 +86,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
                             turned.withView { turned in
                                 Scalar.directConvolutionBackward(
                                     x.base, batch: batch, direct: direct, turned: turned.base, outputGradient: dy.base,
-                                    layout: layout, scratch: scratch.base, slots: slots, groupSize: groupSize,
+                                    layout: layout, argmax: argmax, scratch: scratch.base, slots: slots, groupSize: groupSize,
                                     partials: partials.base, gradient: gradient.base, inputGradient: dx)
                             }
                         }
@@ -115,8 +112,9 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 ///
 /// A direct convolution (`DirectConvolutionLayout`) lays the same parts out for its own passes,
 /// one sample at a time: the padded input planes and a row of ones, the padded dY planes (or Y
-/// on the wide grid), dY's wide rows transposed (the weight gradient's B) and the input gradient
-/// on the wide grid.
+/// on the wide grid), dY's wide rows transposed (the weight gradient's B; first, when pooled,
+/// the compact Y to pool or dY scattered from the pooled gradient) and the input gradient on
+/// the wide grid.
 struct SampleConvolutionScratch {
     let plane: Int
     let weightGradient: Int

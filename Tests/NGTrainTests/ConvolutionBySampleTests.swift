@@ -88,8 +88,9 @@ import Testing
 
     /// Groups of samples are fixed by the batch, and summed in order: one thread, two or three
     /// give the same bits, for `Conv2d` by sample (two input channels: tiles of unfolded samples;
-    /// four: patches of 37 rows, a direct convolution) and for `PooledConv2d`.
-    @Test(arguments: [(false, 2), (true, 2), (false, 4)])
+    /// four: patches of 37 rows, a direct convolution) and for `PooledConv2d` (unfolding, and
+    /// direct).
+    @Test(arguments: [(false, 2), (true, 2), (false, 4), (true, 4)])
     func bySampleDoesNotDependOnTheThreadCount(pooled: Bool, inChannels: Int) throws {
         defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
         let geometry = try ConvGeometry(

@@ -19,6 +19,8 @@ import Testing
                 (try ConvGeometry(inChannels: 2, height: 7, width: 6, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1), 4, 17),
                 (try ConvGeometry(inChannels: 3, height: 2, width: 2, kernelHeight: 1, kernelWidth: 1), 1, 1),
                 (try ConvGeometry(inChannels: 1, height: 9, width: 5, kernelHeight: 2, kernelWidth: 2, padding: 0), 2, 9),
+                // Patches of 37 rows, "same", stride 1: a direct convolution, three groups of samples.
+                (try ConvGeometry(inChannels: 4, height: 6, width: 8, kernelHeight: 3, kernelWidth: 3, padding: 1), 3, 19),
             ]
         }
     }
@@ -36,6 +38,7 @@ import Testing
             let conv = try Conv2d<Double>(geometry: geometry, outChannels: c, using: &generator)
             let pool = try MaxPool2x2<Double>(channels: c, height: geometry.outHeight, width: geometry.outWidth, rectify: true)
             #expect(fused.weight == conv.weight)
+            #expect(fused.readsPaddedPlanes == (geometry.patchSize + 1 >= 32), "\(geometry)")
             var data = SeededGenerator(seed: 412)
             let x = Matrix<Double>.random(rows: batch, columns: geometry.inputLength, using: &data)
             let upstream = Matrix<Double>.random(rows: batch, columns: fused.outputLength, using: &data)
