@@ -15,6 +15,11 @@ typedef float lanes16 __attribute__((ext_vector_type(16), aligned(4)));
 typedef float lanes8 __attribute__((ext_vector_type(8)));
 typedef float lanes4 __attribute__((ext_vector_type(4)));
 typedef int int_lanes16 __attribute__((ext_vector_type(16)));
+typedef int int_lanes8 __attribute__((ext_vector_type(8)));
+typedef float unaligned_lanes8 __attribute__((ext_vector_type(8), aligned(4)));
+typedef int unaligned_int_lanes8 __attribute__((ext_vector_type(8), aligned(4)));
+#define store8(p, v) (*(unaligned_lanes8 *)(p) = (v))
+#define store8i(p, v) (*(unaligned_int_lanes8 *)(p) = (v))
 
 // A register's lanes reduced by halves, four dependent operations (one lane after another is
 // sixteen, each waiting on the last). Taken by pointer: a 64-byte vector argument has no

@@ -4,10 +4,39 @@
 
 #include <stdint.h>
 
+// Eight windows' maxima by selects, on lanes: `top` and `bottom` point at the 16 values of
+// their top and bottom rows, `first` is the first window's top-left offset in x. The first of
+// equal values wins in the order top-left, top-right, bottom-left, bottom-right, and a NaN
+// never replaces a value (a comparison with it is false), as in the scalar loop.
+static inline __attribute__((always_inline)) void max_pool_eight(
+    const float *top, const float *bottom, int32_t first, long width, int rectify, float *y, int32_t *argmax) {
+    const lanes16 t = load16(top), b = load16(bottom);
+    const int_lanes8 offset = first + (int_lanes8){0, 2, 4, 6, 8, 10, 12, 14};
+    lanes8 value = __builtin_shufflevector(t, t, 0, 2, 4, 6, 8, 10, 12, 14);
+    int_lanes8 best = offset;
+    lanes8 candidates[3] = {
+        __builtin_shufflevector(t, t, 1, 3, 5, 7, 9, 11, 13, 15),
+        __builtin_shufflevector(b, b, 0, 2, 4, 6, 8, 10, 12, 14),
+        __builtin_shufflevector(b, b, 1, 3, 5, 7, 9, 11, 13, 15),
+    };
+    int steps[3] = {1, (int)width, (int)width + 1};
+    for (int k = 0; k < 3; k++) {
+        int_lanes8 larger = candidates[k] > value;
+        best = (larger & (offset + steps[k])) | (~larger & best);
+        value = (lanes8)(((int_lanes8)candidates[k] & larger) | ((int_lanes8)value & ~larger));
+    }
+    int_lanes8 passes = rectify ? (value > 0) : (int_lanes8)(-1);
+    store8(y, (lanes8)((int_lanes8)value & passes));
+    store8i(argmax, best | ~passes);
+}
+
 // 2×2 max pooling of one plane, the plane at offset `input` of x, into `y`. Each window's
 // maximum by selects, not branches (which of four values is largest is a coin toss a branch
 // predictor loses): the first of equal values in the order top-left, top-right, bottom-left,
-// bottom-right; its offset in x kept, or −1 where a rectified output is 0.
+// bottom-right; its offset in x kept, or −1 where a rectified output is 0. Eight windows at a
+// time on lanes (`max_pool_eight`) where their 16-value rows lie inside the plane and their
+// eight outputs inside the plane's outputs: a last block of a row reads into the next row and
+// writes into the next row's outputs, which that row then overwrites. The rest one at a time.
 static inline __attribute__((always_inline)) void max_pool_plane_loop(
     const float *x, long input, long height, long width, int rectify, float *y, int32_t *argmax) {
     long oh = height / 2, ow = width / 2;
@@ -16,7 +45,11 @@ static inline __attribute__((always_inline)) void max_pool_plane_loop(
         int32_t row = (int32_t)(input + 2 * oy * width);
         float *out = y + oy * ow;
         int32_t *at = argmax + oy * ow;
-        for (long ox = 0; ox < ow; ox++) {
+        long ox = 0;
+        for (; ox < ow && (2 * oy + 1) * width + 2 * ox + 16 <= height * width && oy * ow + ox + 8 <= oh * ow; ox += 8) {
+            max_pool_eight(top + 2 * ox, bottom + 2 * ox, row + 2 * (int32_t)ox, width, rectify, out + ox, at + ox);
+        }
+        for (; ox < ow; ox++) {
             int32_t offset = row + 2 * (int32_t)ox, best = offset;
             float value = top[2 * ox], candidate = top[2 * ox + 1];
             best = candidate > value ? offset + 1 : best;
