@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The loops of `BLASScalar` that are not BLAS or LAPACK calls, forwarded to the generic code of
 /// `ElementwiseKernels`. Each is specialized for Float and Double: a witness for a concrete type
 /// enters the generic entry point, which goes straight to the specialized body, so a caller that
@@ -43,6 +45,8 @@ extension BLASScalar {
             correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
     }
 
+    /// Split over the cores, a thread taking at least 16,384 values (the values are
+    /// independent: the same result on any number of threads).
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func momentumUpdate(
@@ -50,9 +54,15 @@ extension BLASScalar {
         into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool,
         weightUpdate: FusedWeightUpdate<Self>?
     ) -> Bool {
-        ElementwiseKernels.momentumUpdate(
-            gradient: gradient, velocity: velocity, into: into, count: count, momentum: momentum,
-            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
+        let finite = Atomic<Bool>(true)
+        ParallelLoop.forEachChunk(count, minimumChunk: 1 << 14) { chunk in
+            let start = chunk.lowerBound
+            let chunkFinite = ElementwiseKernels.momentumUpdate(
+                gradient: gradient + start, velocity: velocity + start, into: into + start, count: chunk.count,
+                momentum: momentum, restart: restart, nesterov: nesterov, weightUpdate: weightUpdate?.advanced(by: start))
+            if !chunkFinite { finite.store(false, ordering: .relaxed) }
+        }
+        return finite.load(ordering: .relaxed)
     }
 
     @_specialize(where Self == Float)

@@ -20,14 +20,11 @@ extension Float {
         let finite = Atomic<Bool>(true)
         ParallelLoop.forEachChunk(count, minimumChunk: 1 << 14) { chunk in
             let (start, length) = (chunk.lowerBound, chunk.count)
-            let update = weightUpdate.map {
-                FusedWeightUpdate(
-                    weight: $0.weight + start, newWeight: $0.newWeight + start, keep: $0.keep, rate: $0.rate)
-            }
             let chunkFinite = loops.adamUpdate(
                 gradient: gradient + start, firstMoment: firstMoment + start, secondMoment: secondMoment + start,
                 intoFirst: intoFirst + start, intoSecond: intoSecond + start, count: length, beta1: beta1, beta2: beta2,
-                correction1: correction1, correction2: correction2, epsilon: epsilon, weightUpdate: update)
+                correction1: correction1, correction2: correction2, epsilon: epsilon,
+                weightUpdate: weightUpdate?.advanced(by: start))
             if !chunkFinite { finite.store(false, ordering: .relaxed) }
         }
         return finite.load(ordering: .relaxed)

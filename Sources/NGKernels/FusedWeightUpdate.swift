@@ -15,6 +15,13 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
         self.rate = rate
     }
 
+    /// The same update of the weights from `offset` on: for a chunk of a pass split over the
+    /// cores.
+    @inlinable
+    public func advanced(by offset: Int) -> Self {
+        Self(weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate)
+    }
+
     /// Writes the sixteen new weights at `offset` bytes from the step lanes; returns their
     /// `w′ − w′` (zero when finite).
     @inlinable
