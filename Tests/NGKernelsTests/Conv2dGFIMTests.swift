@@ -2,9 +2,38 @@ import NGKernels
 import NGTestSupport
 import Testing
 
-/// Per-sample conv gradients formed by direct convolution loops (no im2col):
-/// `dW_i[o, (c, r, s)] = B·Σ_{oy,ox} dY_i[o, oy, ox]·x_i[c, oy·stride + r − pad, ox·stride + s − pad]`
-/// and `dW_i[o, bias] = B·Σ dY_i[o, :]`; the GFIM is `1/(B·√P)·Σ dW_i·dW_iᵀ` (or `dW_iᵀ·dW_i`).
+/// Sample i's gradient of the mean loss by direct convolution loops (no im2col), c_out × (K + 1):
+/// `dW_i[o, (c, r, s)] = Σ_{oy,ox} dY_i[o, oy, ox]·x_i[c, oy·stride + r − pad, ox·stride + s − pad]`
+/// and `dW_i[o, K] = Σ dY_i[o, :]` (the bias's column).
+func directSampleGradient(
+    _ g: ConvGeometry, outChannels: Int, inputs x: Reference, outputGradients dy: Reference, sample i: Int
+) -> Reference {
+    var dw = Reference(rows: outChannels, columns: g.patchSize + 1)
+    for o in 0..<outChannels {
+        for c in 0..<g.inChannels {
+            for r in 0..<g.kernelHeight {
+                for s in 0..<g.kernelWidth {
+                    var total = 0.0
+                    for oy in 0..<g.outHeight {
+                        for ox in 0..<g.outWidth {
+                            let iy = oy * g.stride + r - g.padding
+                            let ix = ox * g.stride + s - g.padding
+                            guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
+                            total += dy[i, o * g.positions + oy * g.outWidth + ox] * x[i, (c * g.height + iy) * g.width + ix]
+                        }
+                    }
+                    dw[o, (c * g.kernelHeight + r) * g.kernelWidth + s] = total
+                }
+            }
+        }
+        dw[o, g.patchSize] = (0..<g.positions).reduce(0) { $0 + dy[i, o * g.positions + $1] }
+    }
+    return dw
+}
+
+/// The per-sample GFIM from direct convolution loops: with `dW_i` the gradient of sample i's
+/// own loss (B times `directSampleGradient`, the bias's column only with `bias`), the GFIM is
+/// `1/(B·√P)·Σ dW_i·dW_iᵀ` (or `dW_iᵀ·dW_i`).
 func explicitConvGFIM(
     _ g: ConvGeometry, outChannels: Int, inputs x: Reference, outputGradients dy: Reference,
     bias: Bool, side: Side
@@ -16,35 +45,28 @@ func explicitConvGFIM(
     var absoluteSum = sum
     let factor = 1 / (Double(batch) * Double(g.positions).squareRoot())
     for i in 0..<batch {
+        let full = directSampleGradient(g, outChannels: outChannels, inputs: x, outputGradients: dy, sample: i)
         var dw = Reference(rows: outChannels, columns: width)
-        for o in 0..<outChannels {
-            for c in 0..<g.inChannels {
-                for r in 0..<g.kernelHeight {
-                    for s in 0..<g.kernelWidth {
-                        var total = 0.0
-                        for oy in 0..<g.outHeight {
-                            for ox in 0..<g.outWidth {
-                                let iy = oy * g.stride + r - g.padding
-                                let ix = ox * g.stride + s - g.padding
-                                guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
-                                total += dy[i, o * g.positions + oy * g.outWidth + ox]
-                                    * x[i, (c * g.height + iy) * g.width + ix]
-                            }
-                        }
-                        dw[o, (c * g.kernelHeight + r) * g.kernelWidth + s] = Double(batch) * total
-                    }
-                }
-            }
-            if bias {
-                dw[o, g.patchSize] = Double(batch) * (0..<g.positions).reduce(0) { $0 + dy[i, o * g.positions + $1] }
-            }
-        }
+        for o in 0..<outChannels { for k in 0..<width { dw[o, k] = Double(batch) * full[o, k] } }
         let term = side == .left ? dw * dw.transposed : dw.transposed * dw
         let absoluteTerm = side == .left ? dw.absolute * dw.absolute.transposed : dw.absolute.transposed * dw.absolute
         sum = sum + factor * term
         absoluteSum = absoluteSum + factor * absoluteTerm
     }
     return (sum, absoluteSum)
+}
+
+/// The observation a layer's backward pass hands over (`Conv2dGFIMBuilder.accumulate(sampleGradients:)`):
+/// (K + 1) × (B·c_out), sample i's `dW_iᵀ` in columns i·c_out..<(i+1)·c_out.
+func stackedSampleGradients<S: BLASScalar>(
+    _ g: ConvGeometry, outChannels: Int, inputs x: Reference, outputGradients dy: Reference
+) -> Matrix<S> {
+    var stacked = Matrix<S>(rows: g.patchSize + 1, columns: x.rows * outChannels)
+    for i in 0..<x.rows {
+        let dw = directSampleGradient(g, outChannels: outChannels, inputs: x, outputGradients: dy, sample: i)
+        for o in 0..<outChannels { for k in 0...g.patchSize { stacked[k, i * outChannels + o] = S(dw[o, k]) } }
+    }
+    return stacked
 }
 
 @Suite struct Conv2dGFIMTests {
@@ -105,7 +127,13 @@ func explicitConvGFIM(
                         let previous: BlockDiagonalMatrix<S> = try randomGFIM(
                             order: order, rank: 2, blockSize: blockSize, using: &generator)
                         var f = previous
+                        var fromSamples = previous
+                        var samplesBuilder = builder
                         try builder.accumulate(inputs: x, outputGradients: dy, newWeight: S(newWeight), into: &f)
+                        let sampleGradients: Matrix<S> = stackedSampleGradients(
+                            g, outChannels: cout, inputs: Reference(x), outputGradients: Reference(dy))
+                        try samplesBuilder.accumulate(
+                            sampleGradients: sampleGradients, newWeight: S(newWeight), into: &fromSamples)
                         let (fresh, freshScale) = explicitConvGFIM(
                             g, outChannels: cout, inputs: Reference(x), outputGradients: Reference(dy),
                             bias: bias, side: side)
@@ -119,7 +147,11 @@ func explicitConvGFIM(
                         let scale = (1 - newWeight) * old.absolute + newWeight * (try blocks(freshScale))
                         let error = relativeError(Reference(f.dense()), expected, scale: scale)
                         let tolerance = productTolerance(S.self, inner: g.positions + g.patchSize + cout + batch + 4)
-                        #expect(error <= tolerance, "conv \(cin)×\(h)×\(w) k\(kh)×\(kw) s\(stride) p\(padding) → \(cout), B=\(batch), bias \(bias) \(side) block \(blockSize): \(error)")
+                        let label = "conv \(cin)×\(h)×\(w) k\(kh)×\(kw) s\(stride) p\(padding) → \(cout), B=\(batch), bias \(bias) \(side) block \(blockSize)"
+                        #expect(error <= tolerance, "\(label): \(error)")
+                        // From the per-sample gradients (rounded to S once), only the Gram left.
+                        let samplesError = relativeError(Reference(fromSamples.dense()), expected, scale: scale)
+                        #expect(samplesError <= tolerance, "\(label), from sample gradients: \(samplesError)")
                     }
                 }
             }
@@ -149,6 +181,23 @@ func explicitConvGFIM(
         #expect(throws: NGError.shapeMismatch(operation: op, argument: "GFIM", expected: Shape(3, 3), actual: Shape(19, 19))) {
             try builder.accumulate(inputs: x, outputGradients: dy, into: &wrong)
         }
+        // Per-sample gradients: K + 1 = 19 rows, a whole number of samples of 3 columns each.
+        let samples = Matrix<Float>(rows: 19, columns: 6, repeating: 1)
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "sampleGradients", expected: Shape(19, 6), actual: Shape(18, 6))) {
+            try builder.accumulate(sampleGradients: Matrix(rows: 18, columns: 6), into: &f)
+        }
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "sampleGradients", expected: Shape(19, 6), actual: Shape(19, 7))) {
+            try builder.accumulate(sampleGradients: Matrix(rows: 19, columns: 7), into: &f)
+        }
+        #expect(throws: NGError.shapeMismatch(operation: op, argument: "sampleGradients", expected: Shape(19, 3), actual: Shape(19, 2))) {
+            try builder.accumulate(sampleGradients: Matrix(rows: 19, columns: 2), into: &f)
+        }
+        var nanSamples = samples
+        nanSamples[18, 5] = .infinity
+        #expect(throws: NGError.nonFinite(operation: op, argument: "sampleGradients", row: 18, column: 5)) {
+            try builder.accumulate(sampleGradients: nanSamples, into: &f)
+        }
+        #expect(throws: NGError.self) { try builder.accumulate(sampleGradients: samples, into: &wrong) }
         #expect(f == original)
         #expect(throws: NGError.self) { try Conv2dGFIMBuilder<Float>(geometry: g, outChannels: 0, bias: false) }
     }
