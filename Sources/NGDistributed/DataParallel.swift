@@ -109,6 +109,25 @@ public struct DataParallel<Base: StatisticsSharing>: SynchronizedOptimizer {
         }
     }
 
+    public func takesSampleGradients(_ layer: LayerHandle) -> Bool {
+        base.takesSampleGradients(layer)
+    }
+
+    /// This process's per-sample gradients of a conv2d layer, one sample per row it trains on.
+    public mutating func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws {
+        try recordingFailure { (this: inout Self) throws in
+            let i = try this.index(of: layer, .dataParallelObserve)
+            if case let .conv2d(_, outChannels, _) = this.slots[i].spec {
+                try sampleGradients.requireShape(
+                    Shape(sampleGradients.rows, this.localRows.count * outChannels), .dataParallelObserve,
+                    "sampleGradients (one sample per row of this process)")
+            }
+            try this.base.observe(layer, sampleGradients: sampleGradients)
+            this.slots[i].observed = true
+            this.slots[i].rowsPerBatchRow = 1
+        }
+    }
+
     public mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws {
         try recordingFailure { (this: inout Self) throws in
             let i = try this.index(of: layer, .dataParallelSubmit)

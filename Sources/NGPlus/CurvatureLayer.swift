@@ -110,6 +110,34 @@ public struct CurvatureLayer<Scalar: BLASScalar, Settings: CurvatureSettings>: R
         progress.observed()
     }
 
+    public func sampleGradientFlopsPerStep(_ settings: Settings) -> Double {
+        guard case .perSample = curvature.kind else { return 0 }
+        return CurvaturePlan.sampleGradientFlops(spec, batch: plannedBatch) / Double(settings.statisticsInterval(for: spec))
+    }
+
+    /// A per-sample GFIM of a conv2d layer on a statistics step takes the per-sample gradients
+    /// its backward pass formed; K-FAC's factors need the inputs and output gradients.
+    public func takesSampleGradients(_ settings: Settings) -> Bool {
+        guard case .conv2d = spec, case .perSample = curvature.kind else { return false }
+        return isStatisticsStep(settings)
+    }
+
+    /// Accumulates a statistics step's per-sample gradients (`takesSampleGradients`), all or
+    /// nothing.
+    @_specialize(where Scalar == Float, Settings == NGPlusConfiguration)
+    @_specialize(where Scalar == Double, Settings == NGPlusConfiguration)
+    @_specialize(where Scalar == Float, Settings == KFACConfiguration)
+    @_specialize(where Scalar == Double, Settings == KFACConfiguration)
+    public mutating func observe(
+        sampleGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation
+    ) throws(NGError) {
+        let runningAverage = Scalar(settings.runningAverage)
+        try curvature.withPerSample(&update.direction) { (block, _) throws(NGError) in
+            try block.accumulate(.sampleGradients(sampleGradients), runningAverage: runningAverage, operation)
+        }
+        progress.observed()
+    }
+
     /// The curvature staged (a refresh when due; the matrix form's momentum and statistics),
     /// the direction computed with the staged or current inverse, then the base rule's step
     /// staged and checked.

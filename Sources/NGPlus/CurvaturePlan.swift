@@ -48,6 +48,14 @@ public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertib
             + "statistics \(Int(statisticsFlops)), refresh \(Int(refreshFlops)) flops"
     }
 
+    /// The flops of a batch's per-sample gradients `dY_i·Ũ_iᵀ` of a conv2d layer, part of its
+    /// statistics: `2·c_out·(K + 1)·P` a sample (0 for other layers). A layer that hands them
+    /// over (`LayerOptimizer.observe(_:sampleGradients:)`) has formed them in its backward pass.
+    public static func sampleGradientFlops(_ spec: LayerSpec, batch: Int) -> Double {
+        guard case let .conv2d(geometry, outChannels, _) = spec else { return 0 }
+        return 2 * Double(batch) * Double(outChannels * spec.parameterShape.columns * geometry.positions)
+    }
+
     /// Σ over the diagonal blocks of `order` in blocks of `blockSize` of `size^power`.
     static func blockSum(_ order: Int, _ blockSize: Int, power: Double) -> Double {
         var total = 0.0
@@ -133,10 +141,10 @@ struct PlanRequest {
             let statistics: Double = switch spec {
             case let .dense(_, inputs, _):
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + 2 * b * Double(inputs)
-            case let .conv2d(geometry, outChannels, _):
+            case .conv2d:
                 // Each sample's gradient dY_i·Ũ_iᵀ, then their Gram by SYRK (one triangle).
-                b * (2 * Double(outChannels * columns * geometry.positions)
-                     + CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other))
+                CurvaturePlan.sampleGradientFlops(spec, batch: batch)
+                    + b * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other)
             case .matrix:
                 2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * Double(other)
             case .embedding:

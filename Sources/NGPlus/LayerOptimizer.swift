@@ -27,6 +27,21 @@ public protocol LayerOptimizer {
     /// both. True for a handle this optimizer does not know, so that `observe` reports it.
     func usesObservation(_ layer: LayerHandle) -> Bool
 
+    /// Whether the coming step of a conv2d `layer` takes its per-sample weight gradients
+    /// (`observe(_:sampleGradients:)`) in place of its inputs and output gradients: NG+'s
+    /// per-sample GFIM on a statistics step, whose products are those the backward pass sums
+    /// for the weight gradient. A layer that forms them as it goes saves the optimizer forming
+    /// them again. False for a handle this optimizer does not know.
+    func takesSampleGradients(_ layer: LayerHandle) -> Bool
+
+    /// A conv2d layer's statistics as its per-sample weight gradients of the **mean** loss,
+    /// transposed: `sampleGradients` is (K + 1) × (B·c_out), sample i's `dW̃ᵢᵀ` (K + 1 rows, the
+    /// bias's last, of c_out values) in columns i·c_out..<(i+1)·c_out. Only when
+    /// `takesSampleGradients(layer)`.
+    /// - Throws: `invalidArgument` (not a conv2d layer, or a step that does not take them),
+    ///   `shapeMismatch`, `nonFinite`; nothing changes.
+    mutating func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws
+
     /// One update of `weight` (W̃) from its gradient G̃ (same shape).
     mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
@@ -66,6 +81,11 @@ public protocol LayerOptimizer {
     /// The flops a step of `layer` makes beyond the model's forward and backward passes
     /// (`LayerRecord.extraFlopsPerStep`): what this optimizer's own bound adds to the model's.
     func extraFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double
+
+    /// Of `extraFlopsPerStep(of:)`, the flops of a conv2d layer's per-sample gradients, which a
+    /// layer that hands them over (`observe(_:sampleGradients:)`) has formed in its backward
+    /// pass instead.
+    func sampleGradientFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double
 
     /// The complete state, exactly, in the versioned and checksummed format of `StateFile`.
     func stateBytes() -> [UInt8]

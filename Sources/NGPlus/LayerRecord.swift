@@ -36,10 +36,24 @@ public protocol LayerRecord: Sendable {
     /// preconditioning, amortized over their intervals, at the configured batch. A first-order
     /// rule's elementwise update is not counted, as a model's elementwise work is not.
     func extraFlopsPerStep(_ settings: Settings) -> Double
+    /// Of `extraFlopsPerStep`, what forming a conv2d layer's per-sample gradients costs, which
+    /// a layer that hands them over spares the optimizer (0 where `takesSampleGradients` never
+    /// holds).
+    func sampleGradientFlopsPerStep(_ settings: Settings) -> Double
 
     /// Takes the statistics of validated inputs and output gradients, all or nothing.
     mutating func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation
+    ) throws(NGError)
+
+    /// Whether the coming step's statistics may be a conv2d layer's per-sample gradients
+    /// (`observe(sampleGradients:_:_:)`) in place of its inputs and output gradients.
+    func takesSampleGradients(_ settings: Settings) -> Bool
+
+    /// Takes the statistics of validated per-sample gradients, (K + 1) × (B·c_out), all or
+    /// nothing; called only when `takesSampleGradients`.
+    mutating func observe(
+        sampleGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation
     ) throws(NGError)
 
     /// Computes the step from a validated gradient aside — direction, new state, new weight —
@@ -140,6 +154,11 @@ extension StatisticsFreeRecord {
     public func observe(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation
     ) {}
+
+    public func takesSampleGradients(_ settings: Settings) -> Bool { false }
+    public func sampleGradientFlopsPerStep(_ settings: Settings) -> Double { 0 }
+
+    public func observe(sampleGradients: Matrix<Scalar>, _ settings: Settings, _ operation: NGError.Operation) {}
 
     public func sharedStatistics(_ settings: Settings) -> SharedStatistics { .none }
     public func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {}

@@ -52,15 +52,42 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     mutating func observe(
         _ handle: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, _ settings: Layer.Settings
     ) throws {
+        try observe(handle, settings) { (layer, used, operation) throws(NGError) in
+            try StepValidation.observation(
+                layer.spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
+            guard used else { return }
+            try layer.observe(inputs: inputs, outputGradients: outputGradients, settings, operation)
+        }
+    }
+
+    func takesSampleGradients(_ handle: LayerHandle, _ settings: Layer.Settings) -> Bool {
+        layers.indices.contains(handle.index) && layers[handle.index].takesSampleGradients(settings)
+    }
+
+    /// `LayerOptimizer.observe(_:sampleGradients:)`: refused unless the layer takes them now;
+    /// shape and values checked.
+    mutating func observe(_ handle: LayerHandle, sampleGradients: Matrix<Scalar>, _ settings: Layer.Settings) throws {
+        try observe(handle, settings) { (layer, _, operation) throws(NGError) in
+            try operation.require(
+                layer.takesSampleGradients(settings), "sampleGradients",
+                "this layer's coming step does not take per-sample gradients (see takesSampleGradients)")
+            try StepValidation.sampleGradients(layer.spec, sampleGradients, operation)
+            try layer.observe(sampleGradients: sampleGradients, settings, operation)
+        }
+    }
+
+    /// An observation of layer `handle`: `body` checks and takes it (told whether the coming
+    /// step uses one); under `.skipStep` a non-finite one is dropped and the step skipped.
+    private mutating func observe(
+        _ handle: LayerHandle, _ settings: Layer.Settings,
+        _ body: (inout Layer, Bool, NGError.Operation) throws(NGError) -> Void
+    ) throws {
         let operation = observeOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         let used = layers[i].usesObservation(settings)
         do {
-            try StepValidation.observation(
-                layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation, finite: used)
-            guard used else { return }
-            try layers[i].observe(inputs: inputs, outputGradients: outputGradients, settings, operation)
-            droppedObservation[i] = false
+            try body(&layers[i], used, operation)
+            if used { droppedObservation[i] = false }
         } catch {
             guard skips(error) else { throw error }
             droppedObservation[i] = true

@@ -40,6 +40,14 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
         table.usesObservation(layer, settings)
     }
 
+    public func takesSampleGradients(_ layer: LayerHandle) -> Bool {
+        table.takesSampleGradients(layer, settings)
+    }
+
+    public mutating func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws {
+        try table.observe(layer, sampleGradients: sampleGradients, settings)
+    }
+
     public mutating func step(
         _ layer: LayerHandle, weight: inout Matrix<Scalar>, gradient: Matrix<Scalar>
     ) throws {
@@ -70,6 +78,11 @@ public struct LayerwiseOptimizer<Record: LayerRecord>: LayerOptimizer, Sendable 
 
     public func extraFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double {
         try table.layer(layer, NGError.Operation("\(Record.stateKind).extraFlopsPerStep")).extraFlopsPerStep(settings)
+    }
+
+    public func sampleGradientFlopsPerStep(of layer: LayerHandle) throws(OptimizerError) -> Double {
+        try table.layer(layer, NGError.Operation("\(Record.stateKind).sampleGradientFlopsPerStep"))
+            .sampleGradientFlopsPerStep(settings)
     }
 
     /// The steps a layer has taken.

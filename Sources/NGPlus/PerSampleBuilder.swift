@@ -47,13 +47,16 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
     /// (dense), and unless `factorOnly`, `F′ = (1−α)·F′ + α·F_new` into `gfim` (which holds F
     /// already when α < 1). Returns whether what was staged is finite.
     mutating func stage(
-        inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, newWeight: Scalar, factorOnly: Bool,
+        _ statistics: LayerStatistics<Scalar>, newWeight: Scalar, factorOnly: Bool,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) -> Bool {
         switch consume self {
         case .dense(let current, var staged):
             self = .moving
             defer { self = .dense(current: current, staged: staged) }
+            guard case let .activations(x, dy) = statistics else {
+                preconditionFailure("a dense layer's statistics are its inputs and output gradients")
+            }
             if factorOnly {
                 staged.fillScaledRows(inputs: x, outputGradients: dy)
                 return staged.factorIsFinite()
@@ -63,7 +66,12 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
         case .conv(var builder):
             self = .moving
             defer { self = .conv(builder) }
-            builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+            switch statistics {
+            case let .activations(x, dy):
+                builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+            case let .sampleGradients(g):
+                builder.accumulateUnchecked(sampleGradients: g, newWeight: newWeight, into: &gfim)
+            }
             return gfim.isFinite
         case .moving:
             preconditionFailure("a GFIM builder used while it is being changed")

@@ -42,12 +42,18 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInv
     mutating func accumulate(
         inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
+        try accumulate(.activations(inputs: inputs, outputGradients: outputGradients), runningAverage: runningAverage, operation)
+    }
+
+    /// `accumulate(inputs:outputGradients:runningAverage:_:)` from either form of statistics
+    /// (a conv2d layer's per-sample gradients: `Conv2dGFIMBuilder.accumulate(sampleGradients:)`).
+    mutating func accumulate(
+        _ statistics: LayerStatistics<Scalar>, runningAverage: Scalar, _ operation: NGError.Operation
+    ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
         let factorOnly = plan.method == .woodbury
         if !factorOnly && weight != 1 { try stagedGFIM.assign(from: gfim) }
-        let finite = builder.stage(
-            inputs: inputs, outputGradients: outputGradients, newWeight: weight, factorOnly: factorOnly,
-            into: &stagedGFIM)
+        let finite = builder.stage(statistics, newWeight: weight, factorOnly: factorOnly, into: &stagedGFIM)
         guard finite else {
             let argument = "statistics (finite inputs whose products overflow)"
             if !factorOnly { try stagedGFIM.requireFinite(operation, argument) }

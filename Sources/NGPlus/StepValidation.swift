@@ -77,6 +77,21 @@ enum StepValidation {
         try outputGradients.requireFinite(operation, "outputGradients")
     }
 
+    /// A conv2d layer's per-sample gradients: (K + 1) × (B·c_out) for a batch of at least one,
+    /// finite.
+    static func sampleGradients<Scalar: BLASScalar>(
+        _ spec: LayerSpec, _ g: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws(NGError) {
+        guard case let .conv2d(geometry, outChannels, _) = spec else {
+            throw .invalidArgument(
+                operation: operation, argument: "layer", reason: "per-sample gradients are a conv2d layer's statistics")
+        }
+        try g.requireNonEmpty(operation, "sampleGradients")
+        let samples = Swift.max(1, g.columns / outChannels)
+        try g.requireShape(Shape(geometry.patchSize + 1, samples * outChannels), operation, "sampleGradients")
+        try g.requireFinite(operation, "sampleGradients")
+    }
+
     /// An embedding table steps from its lookups, never from a whole-table gradient.
     static func requireNotEmbedding(_ spec: LayerSpec, _ operation: NGError.Operation) throws(NGError) {
         try operation.require(

@@ -18,6 +18,13 @@ public protocol SynchronizedOptimizer<Scalar> {
     /// This process's statistics of `layer` (its rows of the batch), as `LayerOptimizer.observe`.
     mutating func observe(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) throws
 
+    /// As `LayerOptimizer.takesSampleGradients`.
+    func takesSampleGradients(_ layer: LayerHandle) -> Bool
+
+    /// This process's per-sample gradients of a conv2d `layer` (its rows of the batch), as
+    /// `LayerOptimizer.observe(_:sampleGradients:)`.
+    mutating func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws
+
     /// This process's gradient of `layer` (of the mean loss over its rows), for the coming step.
     mutating func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) throws
 

@@ -51,6 +51,8 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     package var bySample: Bool
     /// The passes by sample and their workspaces (allocated at the first pass that uses them).
     var bySampleConvolution: SampleConvolution<Scalar>
+    /// By sample, each sample's weight gradient on the steps whose optimizer takes them.
+    var sampleGradients = KeptSampleGradients<Scalar>()
 
     public init(
         geometry: ConvGeometry, outChannels: Int, computesInputGradient: Bool = true, channelMajorOutput: Bool = false,
@@ -201,14 +203,25 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// The backward pass a sample at a time, dY read where the layout has it.
     func backwardBySample(_ dy: Matrix<Scalar>) -> Matrix<Scalar> {
         if computesInputGradient { ensureShape(&inputGradient, input.rows, geometry.inputLength) }
-        bySampleConvolution.backward(
-            input, weight: weight, outputGradient: dy, layout: layout(batch: input.rows), argmax: nil,
-            gradient: &gradient, inputGradient: &inputGradient)
+        sampleGradients.keeping(batch: input.rows, outChannels: outChannels, patchRows: geometry.patchSize + 1) { kept in
+            bySampleConvolution.backward(
+                input, weight: weight, outputGradient: dy, layout: layout(batch: input.rows), argmax: nil,
+                gradient: &gradient, inputGradient: &inputGradient, sampleGradients: &kept)
+        }
         return inputGradient
     }
 
+    /// By sample, the backward pass keeps each sample's weight gradient when the optimizer
+    /// takes them.
+    public func prepareStep<O: SynchronizedOptimizer>(for optimizer: O) where O.Scalar == Scalar {
+        if bySample { sampleGradients.request(from: optimizer, handle) }
+    }
+
+    public var handsSampleGradients: Bool { bySample }
+
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        if optimizer.usesObservation(handle) || !channelMajorOutput {
+        let handedOver = try sampleGradients.submit(to: &optimizer, handle)
+        if !handedOver && (optimizer.usesObservation(handle) || !channelMajorOutput) {
             try optimizer.observe(handle, inputs: input, outputGradients: observedGradient())
         }
         try optimizer.submit(handle, gradient: gradient)
@@ -229,6 +242,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
 
     public func release() {
         input = Matrix(rows: 0, columns: 0)
+        sampleGradients.release()
         if !channelMajorOutput { outputGradient = Matrix(rows: 0, columns: 0) }
         channelMajorGradient = Matrix(rows: 0, columns: 0)
     }

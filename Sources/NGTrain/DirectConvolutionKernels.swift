@@ -43,18 +43,18 @@ extension NetworkKernels {
 
     /// Backward, per sample: dYᵢ padded (with `argmax`, the pooled gradient first scattered to
     /// its maxima in the scratch, as `sampleConvolutionBackward` does) and its wide rows
-    /// transposed; Xᵢ padded; the weight
-    /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's junk columns are the padding's
-    /// zeros) added to its group's partial sum as `sampleConvolutionBackward` does; and, when
-    /// `dx` is given, the input gradient on the wide grid — the padded dY planes convolved with
-    /// the kernel turned by 180° (`turned`, c_in × c_out·kh·kw) — compacted into the sample's row.
+    /// transposed; Xᵢ padded; the weight gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's
+    /// junk columns are the padding's zeros) added to its group's partial sum, and kept when
+    /// `sums` keeps them; and, when `dx` is given, the input gradient on the wide grid — the
+    /// padded dY planes convolved with the kernel turned by 180° (`turned`, c_in × c_out·kh·kw) —
+    /// compacted into the sample's row.
     static func directConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, turned: UnsafePointer<Scalar>,
         outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Scalar>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        scratch: UnsafeMutablePointer<Scalar>, slots: Int, sums weightGradient: WeightGradientSums<Scalar>,
         inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
-        let (g, c) = (d.geometry, d.outChannels)
+        let (g, c, groupSize) = (d.geometry, d.outChannels, weightGradient.groupSize)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         let (n, groups, border) = (c * (g.patchSize + 1), (batch + groupSize - 1) / groupSize, g.padding)
         let gradientInner = c * g.kernelHeight * g.kernelWidth
@@ -68,7 +68,7 @@ extension NetworkKernels {
                 padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
                 planes.update(repeating: 0, count: c * d.paddedPlane)
                 for group in chunk {
-                    let (sums, first) = (partials + group * n, group * groupSize)
+                    let (sums, first) = (weightGradient.partials + group * n, group * groupSize)
                     for i in first..<Swift.min(batch, first + groupSize) {
                         if let argmax {
                             Scalar.maxPoolBackward(
@@ -83,10 +83,20 @@ extension NetworkKernels {
                         Scalar.transpose(
                             planes + border * d.paddedWidth + border, rows: c, columns: d.wideColumns,
                             leadingDimension: d.paddedPlane, into: work)
-                        Scalar.gatheredTileProduct(
-                            rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded, rowOffsets: patchRows,
-                            innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1, beta: i == first ? 0 : 1,
-                            into: sums, ldc: c)
+                        if let (kept, ld) = weightGradient.kept(sample: i, batch: batch, outChannels: c) {
+                            Scalar.gatheredTileProduct(
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded,
+                                rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1, beta: 0,
+                                into: kept, ldc: ld)
+                            WeightGradientSums.add(
+                                kept, ld: ld, rows: g.patchSize + 1, outChannels: c, into: sums, transposed: true,
+                                overwrite: i == first)
+                        } else {
+                            Scalar.gatheredTileProduct(
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded,
+                                rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1,
+                                beta: i == first ? 0 : 1, into: sums, ldc: c)
+                        }
                         guard let dx else { continue }
                         Scalar.gatheredTileProduct(
                             rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, a: turned,
@@ -97,7 +107,7 @@ extension NetworkKernels {
                 }
             }
         }
-        addGroups(partials, groups: groups, transposed: true, rows: c, columns: g.patchSize + 1, into: gradient)
+        weightGradient.addGroups(groups, transposed: true, outChannels: c, columns: g.patchSize + 1)
     }
 
     /// The layout's offset tables as pointers for the duration of `body`.

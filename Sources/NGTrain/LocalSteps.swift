@@ -23,6 +23,14 @@ struct LocalSteps<Base: LayerOptimizer>: SynchronizedOptimizer {
         try base.pointee.observe(layer, inputs: inputs, outputGradients: outputGradients)
     }
 
+    func takesSampleGradients(_ layer: LayerHandle) -> Bool {
+        base.pointee.takesSampleGradients(layer)
+    }
+
+    func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws {
+        try base.pointee.observe(layer, sampleGradients: sampleGradients)
+    }
+
     /// Nothing to keep: the optimizer checks the gradient when the layer hands it to `step`.
     func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) {}
 

@@ -157,12 +157,14 @@ public final class Model<Scalar: NetworkScalar> {
     }
 
     /// Adds to the attached account each trainable layer's optimizer flops a step
-    /// (`LayerOptimizer.extraFlopsPerStep`), so that its bound is the optimizer's own; the layers
-    /// must be registered with `optimizer`. Does nothing without an account.
+    /// (`LayerOptimizer.extraFlopsPerStep`, less the per-sample gradients a layer that hands them
+    /// over formed itself), so that its bound is the optimizer's own; the layers must be
+    /// registered with `optimizer`. Does nothing without an account.
     public func countOptimizerFlops<O: LayerOptimizer>(of optimizer: O) throws where O.Scalar == Scalar {
         guard let layerTimes else { return }
         for layer in trainableLayers {
-            layerTimes.addOptimizerFlops(try optimizer.extraFlopsPerStep(of: layer.handle), of: layer)
+            let handed = layer.handsSampleGradients ? try optimizer.sampleGradientFlopsPerStep(of: layer.handle) : 0
+            layerTimes.addOptimizerFlops(try optimizer.extraFlopsPerStep(of: layer.handle) - handed, of: layer)
         }
     }
 
@@ -275,6 +277,7 @@ public final class Model<Scalar: NetworkScalar> {
                     operation: .modelTrainStep, argument: "x (this process's rows of the batch)",
                     expected: Shape(rows, x.columns), actual: x.shape)
             }
+            for i in trainableLayers.indices { trainableLayers[i].prepareStep(for: optimizer) }
             loss = try forwardBackward(x, targets)
             for i in trainableLayers.indices {
                 let layer = trainableLayers[i]

@@ -36,6 +36,20 @@ public protocol TrainableLayer<Scalar>: FlopCountedLayer {
     func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar
     /// Takes the optimizer's update (the last phase of its step).
     func step<O: SynchronizedOptimizer>(with optimizer: inout O) throws where O.Scalar == Scalar
+    /// Before a training step's forward pass: learns what the coming backward pass should keep
+    /// for the optimizer (a convolution by sample keeps its per-sample weight gradients when
+    /// the optimizer takes them). `release` forgets it.
+    func prepareStep<O: SynchronizedOptimizer>(for optimizer: O) where O.Scalar == Scalar
+    /// Whether the layer hands an optimizer that takes them its per-sample weight gradients
+    /// (`SynchronizedOptimizer.observe(_:sampleGradients:)`), formed by its backward pass.
+    var handsSampleGradients: Bool { get }
+}
+
+extension TrainableLayer {
+    /// Nothing to keep: the layer's statistics are its inputs and output gradients.
+    public func prepareStep<O: SynchronizedOptimizer>(for optimizer: O) where O.Scalar == Scalar {}
+
+    public var handsSampleGradients: Bool { false }
 }
 
 /// A trainable layer that hands its optimizer a whole-parameter gradient and no per-sample

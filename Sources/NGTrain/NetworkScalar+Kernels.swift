@@ -105,13 +105,12 @@ extension NetworkScalar {
     public static func sampleConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
         outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
-        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?
+        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
+        inputGradient dx: UnsafeMutablePointer<Self>?
     ) {
         NetworkKernels.sampleConvolutionBackward(
             x, batch: batch, geometry: geometry, weight: weight, outChannels: outChannels, outputGradient: dy,
-            layout: layout, argmax: argmax, scratch: scratch, slots: slots, groupSize: groupSize, partials: partials,
-            gradient: gradient, inputGradient: dx)
+            layout: layout, argmax: argmax, scratch: scratch, slots: slots, sums: sums, inputGradient: dx)
     }
 
     @_specialize(where Self == Float)
@@ -131,13 +130,12 @@ extension NetworkScalar {
     public static func directConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
         outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
-        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?
+        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
+        inputGradient dx: UnsafeMutablePointer<Self>?
     ) {
         NetworkKernels.directConvolutionBackward(
             x, batch: batch, direct: direct, turned: turned, outputGradient: dy, layout: layout, argmax: argmax,
-            scratch: scratch, slots: slots, groupSize: groupSize, partials: partials, gradient: gradient,
-            inputGradient: dx)
+            scratch: scratch, slots: slots, sums: sums, inputGradient: dx)
     }
 
     @_specialize(where Self == Float)

@@ -110,8 +110,8 @@ public protocol NetworkScalar: BLASScalar {
     static func sampleConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
         outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
-        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?)
+        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
+        inputGradient dx: UnsafeMutablePointer<Self>?)
     /// A "same" convolution at stride 1 a sample at a time without im2col (see
     /// `NetworkKernels.directConvolution`).
     static func directConvolution(
@@ -122,8 +122,8 @@ public protocol NetworkScalar: BLASScalar {
     static func directConvolutionBackward(
         _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
         outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, groupSize: Int, partials: UnsafeMutablePointer<Self>,
-        gradient: UnsafeMutablePointer<Self>, inputGradient dx: UnsafeMutablePointer<Self>?)
+        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
+        inputGradient dx: UnsafeMutablePointer<Self>?)
     /// Batch normalization (see `NetworkKernels.batchNorm`).
     static func batchNorm(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,

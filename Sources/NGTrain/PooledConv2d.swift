@@ -37,6 +37,8 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
     /// The full-resolution dY, sample-major, formed for an optimizer that observes it.
     var observedGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// Each sample's weight gradient on the steps whose optimizer takes them.
+    var sampleGradients = KeptSampleGradients<Scalar>()
 
     /// - Throws: `invalidArgument` for an output of odd height or width, one whose sample has
     ///   2³¹ values or more, and the checks of `Conv2d`'s initializer (the spec, the memory of
@@ -96,16 +98,28 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
         pooledGradient = dy
         if computesInputGradient { ensureShape(&inputGradient, batch, geometry.inputLength) }
         let layout = SampleConvolutionLayout.sampleMajor(geometry, outChannels: outChannels)
-        argmax.withUnsafeBufferPointer { argmax in
-            convolution.backward(
-                input, weight: weight, outputGradient: dy, layout: layout, argmax: argmax.baseAddress, gradient: &gradient,
-                inputGradient: &inputGradient)
+        sampleGradients.keeping(batch: batch, outChannels: outChannels, patchRows: geometry.patchSize + 1) { kept in
+            argmax.withUnsafeBufferPointer { argmax in
+                convolution.backward(
+                    input, weight: weight, outputGradient: dy, layout: layout, argmax: argmax.baseAddress,
+                    gradient: &gradient, inputGradient: &inputGradient, sampleGradients: &kept)
+            }
         }
         return inputGradient
     }
 
+    /// The backward pass keeps each sample's weight gradient when the optimizer takes them.
+    public func prepareStep<O: SynchronizedOptimizer>(for optimizer: O) where O.Scalar == Scalar {
+        sampleGradients.request(from: optimizer, handle)
+    }
+
+    public var handsSampleGradients: Bool { true }
+
+    /// The statistics: the per-sample gradients the backward pass kept, or else (an optimizer
+    /// that takes X and dY) the full-resolution dY formed from the pooled one.
     public func submit<O: SynchronizedOptimizer>(to optimizer: inout O) throws where O.Scalar == Scalar {
-        if optimizer.usesObservation(handle) {
+        let handedOver = try sampleGradients.submit(to: &optimizer, handle)
+        if !handedOver && optimizer.usesObservation(handle) {
             try optimizer.observe(handle, inputs: input, outputGradients: fullResolutionGradient())
         }
         try optimizer.submit(handle, gradient: gradient)
@@ -141,5 +155,6 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
     public func release() {
         input = Matrix(rows: 0, columns: 0)
         pooledGradient = Matrix(rows: 0, columns: 0)
+        sampleGradients.release()
     }
 }

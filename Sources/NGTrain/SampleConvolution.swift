@@ -56,15 +56,18 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 
     /// The weight gradient into `gradient` and, when `inputGradient` is not empty, the input
     /// gradient into it (both shaped by the caller), from dY where `layout` says or, with
-    /// `argmax`, from the pooled gradient.
+    /// `argmax`, from the pooled gradient. When `sampleGradients` is not empty ((K + 1) ×
+    /// (B·c_out), shaped by the caller) each sample's transposed weight gradient is kept there
+    /// too (`WeightGradientSums`).
     mutating func backward(
         _ x: Matrix<Scalar>, weight: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, layout: SampleConvolutionLayout,
-        argmax: UnsafePointer<Int32>?, gradient: inout Matrix<Scalar>, inputGradient: inout Matrix<Scalar>
+        argmax: UnsafePointer<Int32>?, gradient: inout Matrix<Scalar>, inputGradient: inout Matrix<Scalar>,
+        sampleGradients: inout Matrix<Scalar>
     ) {
         let (batch, geometry, c, groupSize, direct) = (x.rows, geometry, outChannels, Self.groupSize, self.direct)
         ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
-        let computesInputGradient = !inputGradient.isEmpty
+        let (computesInputGradient, keepsSamples) = (!inputGradient.isEmpty, !sampleGradients.isEmpty)
         if let direct, computesInputGradient {
             ensureShape(&turned, geometry.inChannels, c * geometry.kernelHeight * geometry.kernelWidth)
             weight.withView { w in turned.withMutableView { direct.turn(w.base, into: $0.base) } }
@@ -75,19 +78,23 @@ struct SampleConvolution<Scalar: NetworkScalar> {
                 partials.withMutableView { partials in
                     scratch.withMutableView { scratch in
                         inputGradient.withMutableView { dx in
-                            let dx = computesInputGradient ? dx.base : nil
-                            guard let direct else {
-                                return Scalar.sampleConvolutionBackward(
-                                    x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
-                                    outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
-                                    slots: slots, groupSize: groupSize, partials: partials.base, gradient: gradient.base,
-                                    inputGradient: dx)
-                            }
-                            turned.withView { turned in
-                                Scalar.directConvolutionBackward(
-                                    x.base, batch: batch, direct: direct, turned: turned.base, outputGradient: dy.base,
-                                    layout: layout, argmax: argmax, scratch: scratch.base, slots: slots, groupSize: groupSize,
-                                    partials: partials.base, gradient: gradient.base, inputGradient: dx)
+                            sampleGradients.withMutableView { kept in
+                                let dx = computesInputGradient ? dx.base : nil
+                                let sums = WeightGradientSums(
+                                    groupSize: groupSize, partials: partials.base, gradient: gradient.base,
+                                    samples: keepsSamples ? kept.base : nil)
+                                guard let direct else {
+                                    return Scalar.sampleConvolutionBackward(
+                                        x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
+                                        outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
+                                        slots: slots, sums: sums, inputGradient: dx)
+                                }
+                                turned.withView { turned in
+                                    Scalar.directConvolutionBackward(
+                                        x.base, batch: batch, direct: direct, turned: turned.base,
+                                        outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
+                                        slots: slots, sums: sums, inputGradient: dx)
+                                }
                             }
                         }
                     }

@@ -68,32 +68,30 @@ extension NetworkKernels {
         }
     }
 
-    /// Backward, a tile of samples at a time (one sample with `argmax`): dY read where `layout`
-    /// says (a sample-major tile copied into the scratch first) or, with `argmax`, the pooled
-    /// gradient scattered to its maxima in the scratch; Ũ unfolded again; the weight gradient
-    /// added to its group's partial sum (`SampleConvolutionScratch.transposesGradient` says
-    /// how); and, when `dx` is given, `Wᵀ·dY` folded into the samples' input gradients. The
-    /// samples are summed in groups of `groupSize`, each group on one thread, into `partials`
-    /// (a row of c_out·(K + 1) a group, in the layout of its method), then the groups in order
-    /// into `gradient` (c_out × (K + 1)): the sum does not depend on the thread count.
+    /// Backward, a tile of samples at a time (one sample with `argmax` or kept gradients): dY
+    /// read where `layout` says (a sample-major tile copied into the scratch first) or, with
+    /// `argmax`, the pooled gradient scattered to its maxima in the scratch; Ũ unfolded again;
+    /// the weight gradient added to its group's partial sum (`SampleConvolutionScratch.transposesGradient`
+    /// says how, `WeightGradientSums` where, and whether each sample's is kept too); and, when
+    /// `dx` is given, `Wᵀ·dY` folded into the samples' input gradients.
     static func sampleConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
         outChannels c: Int, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
-        argmax: UnsafePointer<Int32>?, scratch: UnsafeMutablePointer<Scalar>, slots: Int, groupSize: Int,
-        partials: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
-        inputGradient dx: UnsafeMutablePointer<Scalar>?
+        argmax: UnsafePointer<Int32>?, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
+        sums weightGradient: WeightGradientSums<Scalar>, inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
         let (k, p, pooled) = (g.patchSize, g.positions, c * g.positions / 4)
         let windows = PoolingLayout(channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c)
-        let (tile, ldu) = (argmax == nil ? parts.tile : 1, parts.tile * p)
+        let (tile, ldu) = (argmax == nil && weightGradient.samples == nil ? parts.tile : 1, parts.tile * p)
         let inPlace = layout.sampleOffset == p || tile == 1
+        let groupSize = weightGradient.groupSize
         let (n, groups) = (c * (k + 1), (batch + groupSize - 1) / groupSize)
         ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
             let base = scratch + slot * parts.length
             let (u, plane, work, du) = (base, base + parts.plane, base + parts.weightGradient, base + parts.patchGradient)
             for group in chunk {
-                let (sums, start) = (partials + group * n, group * groupSize)
+                let (sums, start) = (weightGradient.partials + group * n, group * groupSize)
                 if !parts.transposesGradient { sums.update(repeating: 0, count: n) }
                 // A tile never straddles two groups: the tile divides the group size.
                 for first in stride(from: start, to: Swift.min(batch, start + groupSize), by: tile) {
@@ -113,7 +111,22 @@ extension NetworkKernels {
                         (dyt, ld) = (UnsafePointer(plane), columns)
                     }
                     g.unfold(x + first * g.inputLength, batch: count, sampleStride: g.inputLength, into: u, ld: ldu)
-                    if parts.transposesGradient {
+                    if let (kept, keptLD) = weightGradient.kept(sample: first, batch: batch, outChannels: c) {
+                        // One sample: its dW̃ᵢᵀ into its columns, then into the group's sum.
+                        if parts.transposesGradient {
+                            Scalar.transpose(dyt, rows: c, columns: columns, leadingDimension: ld, into: work)
+                            Scalar.tileProduct(
+                                rows: k + 1, columns: c, inner: 0..<columns, a: u, rowStride: ldu, innerStride: 1,
+                                b: work, ldb: c, alpha: 1, beta: 0, into: kept, ldc: keptLD)
+                        } else {
+                            Scalar.rowProducts(
+                                m: k + 1, n: c, length: columns, a: u, lda: ldu, b: dyt, ldb: ld, into: kept,
+                                ldc: keptLD)
+                        }
+                        WeightGradientSums.add(
+                            kept, ld: keptLD, rows: k + 1, outChannels: c, into: sums,
+                            transposed: parts.transposesGradient, overwrite: first == start)
+                    } else if parts.transposesGradient {
                         Scalar.transpose(dyt, rows: c, columns: columns, leadingDimension: ld, into: work)
                         Scalar.tileProduct(
                             rows: k + 1, columns: c, inner: 0..<columns, a: u, rowStride: ldu, innerStride: 1, b: work,
@@ -132,27 +145,7 @@ extension NetworkKernels {
                 }
             }
         }
-        addGroups(partials, groups: groups, transposed: parts.transposesGradient, rows: c, columns: k + 1, into: gradient)
-    }
-
-    /// The groups' partial weight gradients (each `rows × columns`, or its transpose), in
-    /// order, into `gradient` (rows × columns).
-    static func addGroups<Scalar: NetworkScalar>(
-        _ partials: UnsafePointer<Scalar>, groups: Int, transposed: Bool, rows c: Int, columns: Int,
-        into gradient: UnsafeMutablePointer<Scalar>
-    ) {
-        let n = c * columns
-        gradient.update(repeating: 0, count: n)
-        for group in 0..<groups {
-            let sums = partials + group * n
-            guard transposed else {
-                for e in 0..<n { gradient[e] += sums[e] }
-                continue
-            }
-            for r in 0..<columns {
-                for o in 0..<c { gradient[o * columns + r] += sums[r * c + o] }
-            }
-        }
+        weightGradient.addGroups(groups, transposed: parts.transposesGradient, outChannels: c, columns: k + 1)
     }
 
     /// The rectified 2×2 max pooling of sample i's planes (c_out of the output's height × width)

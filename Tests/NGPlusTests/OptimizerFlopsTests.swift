@@ -67,8 +67,28 @@ import Testing
         #expect(try optimizer.extraFlopsPerStep(of: vector) == 0)
     }
 
+    /// Of NG+'s statistics of a convolution, the per-sample gradients (`2·c_out·(K + 1)·P` a
+    /// sample: 2·3·10·16 = 960, 7,680 for a batch of 8) every statistics step, here every 5th;
+    /// nothing for a dense layer, K-FAC's factors or a first-order rule.
+    @Test func theSampleGradientsOfAConvolutionAreCountedApart() throws {
+        let geometry = try ConvGeometry(inChannels: 1, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let conv = LayerSpec.conv2d(geometry: geometry, outChannels: 3, bias: true)
+        var ngplus = try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 5, batchSize: 8))
+        let (convolution, dense) = (try ngplus.register(conv), try ngplus.register(Self.dense))
+        #expect(try ngplus.sampleGradientFlopsPerStep(of: convolution) == 7_680.0 / 5)
+        #expect(try ngplus.extraFlopsPerStep(of: convolution) > 7_680.0 / 5)
+        #expect(try ngplus.sampleGradientFlopsPerStep(of: dense) == 0)
+        var kfac = try KFACOptimizer<Double>(configuration: KFACConfiguration(batchSize: 8))
+        let kfacConvolution = try kfac.register(conv)
+        #expect(try kfac.sampleGradientFlopsPerStep(of: kfacConvolution) == 0)
+        var sgd = try SGDOptimizer<Double>(settings: SGDSettings())
+        let sgdConvolution = try sgd.register(conv)
+        #expect(try sgd.sampleGradientFlopsPerStep(of: sgdConvolution) == 0)
+    }
+
     @Test func anUnregisteredLayerIsRefused() throws {
         let optimizer = try SGDOptimizer<Double>(settings: SGDSettings())
         #expect(throws: OptimizerError.self) { try optimizer.extraFlopsPerStep(of: LayerHandle.unregistered) }
+        #expect(throws: OptimizerError.self) { try optimizer.sampleGradientFlopsPerStep(of: LayerHandle.unregistered) }
     }
 }
