@@ -13,6 +13,8 @@ struct ShareOfBatch<Base: LayerOptimizer>: SynchronizedOptimizer {
     let observes: Bool
     let handsSampleGradients: Bool
     private(set) var sampleGradientObservations = 0
+    /// The last per-sample gradients handed on.
+    private(set) var lastSampleGradients = Matrix<Scalar>(rows: 0, columns: 0)
 
     init(
         _ base: Base, localRows: Range<Int>, crossProcessSums: (any CrossProcessSums)? = nil, observes: Bool = false,
@@ -39,6 +41,7 @@ struct ShareOfBatch<Base: LayerOptimizer>: SynchronizedOptimizer {
     mutating func observe(_ layer: LayerHandle, sampleGradients: Matrix<Scalar>) throws {
         try base.observe(layer, sampleGradients: sampleGradients)
         sampleGradientObservations += 1
+        lastSampleGradients = sampleGradients
     }
     func submit(_ layer: LayerHandle, gradient: Matrix<Scalar>) {}
     func submit(_ layer: LayerHandle, inputs: Matrix<Scalar>, outputGradients: Matrix<Scalar>) {}
