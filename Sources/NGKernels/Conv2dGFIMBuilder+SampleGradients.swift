@@ -12,13 +12,22 @@ extension Conv2dGFIMBuilder {
         sampleGradients g: Matrix<Scalar>, newWeight: Scalar = 1, into gfim: inout BlockDiagonalMatrix<Scalar>
     ) throws(NGError) {
         let operation = NGError.Operation.conv2dGFIMBuilderAccumulate
-        try g.requireNonEmpty(operation, "sampleGradients")
-        let samples = g.columns / outChannels
-        try g.requireShape(Shape(geometry.patchSize + 1, Swift.max(1, samples) * outChannels), operation, "sampleGradients")
+        try Self.validate(sampleGradients: g, geometry: geometry, outChannels: outChannels, operation)
         try GFIM.requireOrder(dimension, of: gfim, operation)
         try GFIM.requireNewWeight(newWeight, operation)
-        try g.requireFinite(operation, "sampleGradients")
         accumulateUnchecked(sampleGradients: g, newWeight: newWeight, into: &gfim)
+    }
+
+    /// Throws `emptyMatrix`, `shapeMismatch` or `nonFinite` unless `g` is the per-sample
+    /// gradients of a batch of at least one sample for `outChannels` filters over `geometry`:
+    /// (K + 1) × (B·c_out), finite.
+    public static func validate(
+        sampleGradients g: Matrix<Scalar>, geometry: ConvGeometry, outChannels: Int, _ operation: NGError.Operation
+    ) throws(NGError) {
+        try g.requireNonEmpty(operation, "sampleGradients")
+        let samples = Swift.max(1, g.columns / outChannels)
+        try g.requireShape(Shape(geometry.patchSize + 1, samples * outChannels), operation, "sampleGradients")
+        try g.requireFinite(operation, "sampleGradients")
     }
 
     /// `accumulate(sampleGradients:newWeight:into:)` without its checks.

@@ -86,10 +86,7 @@ enum StepValidation {
             throw .invalidArgument(
                 operation: operation, argument: "layer", reason: "per-sample gradients are a conv2d layer's statistics")
         }
-        try g.requireNonEmpty(operation, "sampleGradients")
-        let samples = Swift.max(1, g.columns / outChannels)
-        try g.requireShape(Shape(geometry.patchSize + 1, samples * outChannels), operation, "sampleGradients")
-        try g.requireFinite(operation, "sampleGradients")
+        try Conv2dGFIMBuilder.validate(sampleGradients: g, geometry: geometry, outChannels: outChannels, operation)
     }
 
     /// An embedding table steps from its lookups, never from a whole-table gradient.
