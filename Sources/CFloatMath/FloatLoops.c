@@ -11,6 +11,7 @@
 #pragma clang diagnostic error "-Wpass-failed"
 
 #include "ActivationLoops.h"
+#include "ChannelLoops.h"
 #include "Lanes.h"
 #include "OptimizerLoops.h"
 #include "PoolingLoops.h"
@@ -46,6 +47,20 @@
         long width, const float *gain, float *dx, float *gain_gradient, float *bias_gradient) {       \
         layer_norm_backward_loop(                                                                     \
             dy, x, means, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);    \
+    }                                                                                                 \
+    attributes static void batch_norm_##suffix(                                                       \
+        const float *x, long rows, long width, long positions, long first, long count, const float *gain, \
+        const float *bias, float epsilon, int batch_statistics, int rectify, float *mean, float *variance, \
+        float *y, float *inverse_deviation) {                                                         \
+        batch_norm_loop(x, rows, width, positions, first, count, gain, bias, epsilon, batch_statistics, rectify, \
+                        mean, variance, y, inverse_deviation);                                        \
+    }                                                                                                 \
+    attributes static void batch_norm_backward_##suffix(                                              \
+        const float *dy, const float *x, const float *mean, const float *inverse_deviation, long rows, long width, \
+        long positions, long first, long count, const float *gain, int batch_statistics,              \
+        const float *rectified_output, float *dx, float *gain_gradient, float *bias_gradient) {       \
+        batch_norm_backward_loop(dy, x, mean, inverse_deviation, rows, width, positions, first, count, gain, \
+                                 batch_statistics, rectified_output, dx, gain_gradient, bias_gradient); \
     }                                                                                                 \
     attributes static void tile_product_##suffix(                                                     \
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
@@ -86,7 +101,8 @@
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        softmax_cross_entropy_##suffix, max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,        \
+        batch_norm_##suffix, batch_norm_backward_##suffix, softmax_cross_entropy_##suffix,              \
+        max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four

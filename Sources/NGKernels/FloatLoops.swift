@@ -2,12 +2,11 @@ import CFloatMath
 import NGPlatform
 
 /// Float's transcendental and row-wise loops — GELU, shifted exponentials, the causal softmax,
-/// layer normalization and their gradients, softmax cross-entropy, 2×2 max pooling, Adam's
-/// update — two small products (attention's tiles, a weight gradient's long rows) and a
+/// layer and batch normalization and their gradients, softmax cross-entropy, 2×2 max pooling,
+/// Adam's update — two small products (attention's tiles, a weight gradient's long rows) and a
 /// transposition, compiled once for each x86-64 vector level (baseline SSE2, AVX2 with FMA,
 /// AVX-512) from the C loops of `CFloatMath` (one translation unit, `FloatLoops.c`, and the
-/// loops' headers), run at the widest
-/// level the processor and the operating system offer. Swift code is compiled for the baseline
+/// loops' headers), run at the widest level the processor and the operating system offer. Swift code is compiled for the baseline
 /// only: four lanes, no FMA. The levels differ only in rounding (FMA), each within the bounds
 /// `FloatLoopsTests` and `FloatTileProductTests` check. Double's loops stay generic Swift (see
 /// `NetworkKernels`).
@@ -107,6 +106,40 @@ public struct FloatLoops: Sendable {
     ) {
         loops.layer_norm_backward(
             dy, x, means, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
+    }
+
+    /// Batch normalization of `channels` of `rows` sample-major rows of `channelCount·positions`
+    /// values (channel c of a row: the `positions` values from column c·positions): with
+    /// `batchStatistics` each channel's μ and biased σ² (two passes) into `mean` and `variance`,
+    /// otherwise read from them; `1/√(σ² + ε)` into `inverseDeviation`; `y = γ·x̂ + β` with
+    /// `x̂ = (x − μ)·(1/σ)`, or `max(y, 0)` with `rectify` (a NaN kept, −0 made 0).
+    @inlinable
+    public func batchNorm(
+        _ x: UnsafePointer<Float>, rows: Int, channelCount: Int, positions: Int, channels: Range<Int>,
+        gain: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float, batchStatistics: Bool, rectify: Bool,
+        mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+        inverseDeviation: UnsafeMutablePointer<Float>
+    ) {
+        loops.batch_norm(
+            x, rows, channelCount * positions, positions, channels.lowerBound, channels.count, gain, bias, epsilon,
+            batchStatistics ? 1 : 0, rectify ? 1 : 0, mean, variance, y, inverseDeviation)
+    }
+
+    /// Its gradients for `channels`, from the same x, μ and 1/σ (x̂ formed again, the same
+    /// bits): dy, masked by `rectifiedOutput > 0` when the forward pass fused a ReLU, gives per
+    /// channel `∂γ = Σ dy·x̂`, `∂β = Σ dy` and `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))`,
+    /// or `γ·(1/σ)·dy` without `batchStatistics` (the running averages, constants).
+    @inlinable
+    public func batchNormBackward(
+        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, rows: Int, channelCount: Int, positions: Int, channels: Range<Int>,
+        gain: UnsafePointer<Float>, batchStatistics: Bool, rectifiedOutput: UnsafePointer<Float>?,
+        into dx: UnsafeMutablePointer<Float>, gainGradient: UnsafeMutablePointer<Float>,
+        biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        loops.batch_norm_backward(
+            dy, x, mean, inverseDeviation, rows, channelCount * positions, positions, channels.lowerBound,
+            channels.count, gain, batchStatistics ? 1 : 0, rectifiedOutput, dx, gainGradient, biasGradient)
     }
 
     /// A small matrix product (attention's tiles): `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C`

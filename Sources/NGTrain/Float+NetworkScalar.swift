@@ -83,6 +83,34 @@ extension Float: NetworkScalar {
             inverseDeviation: inverseDeviation)
     }
 
+    public static func batchNorm(
+        _ x: UnsafePointer<Float>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, epsilon: Float, batchStatistics: Bool, rectify: Bool,
+        mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+        inverseDeviation: UnsafeMutablePointer<Float>
+    ) {
+        NetworkKernels.forEachChannelChunk(channels, values: rows * positions) { range in
+            FloatLoops.selected.batchNorm(
+                x, rows: rows, channelCount: channels, positions: positions, channels: range, gain: gain, bias: bias,
+                epsilon: epsilon, batchStatistics: batchStatistics, rectify: rectify, mean: mean, variance: variance,
+                into: y, inverseDeviation: inverseDeviation)
+        }
+    }
+
+    public static func batchNormBackward(
+        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Float>,
+        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Float>?, into dx: UnsafeMutablePointer<Float>,
+        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        NetworkKernels.forEachChannelChunk(channels, values: rows * positions) { range in
+            FloatLoops.selected.batchNormBackward(
+                dy, input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channelCount: channels,
+                positions: positions, channels: range, gain: gain, batchStatistics: batchStatistics,
+                rectifiedOutput: rectifiedOutput, into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
+        }
+    }
+
     public static func rowProducts(
         m: Int, n: Int, length: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         into c: UnsafeMutablePointer<Float>, ldc: Int

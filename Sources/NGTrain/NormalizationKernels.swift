@@ -25,7 +25,7 @@ extension NetworkKernels {
         // max(v, −∞) is v, NaN and −0 included (`Swift.max` returns its first argument unless
         // the second is at least as large); max(v, 0) is `relu`'s.
         let floor: Scalar = rectify ? 0 : -.infinity
-        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
             if batchStatistics {
                 var sum: Scalar = 0
                 for b in 0..<rows { sum += laneSum(x + b * width + c * positions, count: positions) }
@@ -60,7 +60,7 @@ extension NetworkKernels {
         gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>
     ) {
         let (width, count) = (channels * positions, Scalar(rows * positions))
-        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
             let (average, inverse) = (mean[c], inverseDeviation[c])
             var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for b in 0..<rows {
@@ -96,7 +96,7 @@ extension NetworkKernels {
         into sums: UnsafeMutablePointer<Scalar>
     ) {
         let width = channels * positions
-        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
             var sum: Scalar = 0
             for b in 0..<rows {
                 let offset = b * width + c * positions
@@ -118,7 +118,7 @@ extension NetworkKernels {
         meanWeighted: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
     ) {
         let width = channels * positions
-        ParallelLoop.forEachChunk(channels, minimumChunk: channelChunk(rows * positions)) { channelRange in for c in channelRange {
+        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
             let (average, inverse) = (mean[c], inverseDeviation[c])
             let (scale, shift, slope) = (gain[c] * inverse, meanGradient[c], meanWeighted[c])
             for b in 0..<rows {
@@ -150,6 +150,9 @@ extension NetworkKernels {
         }
     }
 
-    /// The fewest channels of `values` values each that make a chunk worth a core.
-    static func channelChunk(_ values: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(1, values)) }
+    /// `body` on chunks of whole channels, `values` values each, shared by the cores: at least
+    /// 2¹⁴ values a chunk, so that a chunk is worth a core.
+    static func forEachChannelChunk(_ channels: Int, values: Int, _ body: (Range<Int>) -> Void) {
+        ParallelLoop.forEachChunk(channels, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, values)), body)
+    }
 }

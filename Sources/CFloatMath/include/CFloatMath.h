@@ -115,6 +115,20 @@ typedef struct {
     void (*layer_norm_backward)(const float *dy, const float *x, const float *means, const float *inverse_deviation,
                                 long rows, long width, const float *gain, float *dx, float *gain_gradient,
                                 float *bias_gradient);
+    /// Batch normalization of channels first..<first + count of `rows` sample-major rows of
+    /// `width` = channels·positions values: with `batch_statistics` μ and the biased σ² of each
+    /// channel into mean and variance (else read from them), 1/√(σ² + ε) into
+    /// inverse_deviation, y = γ·x̂ + β with x̂ = (x − μ)·(1/σ), or its ReLU with `rectify`.
+    void (*batch_norm)(const float *x, long rows, long width, long positions, long first, long count,
+                       const float *gain, const float *bias, float epsilon, int batch_statistics, int rectify,
+                       float *mean, float *variance, float *y, float *inverse_deviation);
+    /// Its gradients for the same channels: dy (masked by `rectified_output` > 0 when not NULL)
+    /// into dx, ∂γ = Σ dy·x̂ and ∂β = Σ dy per channel, then
+    /// dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂)) — the means 0 without `batch_statistics`.
+    void (*batch_norm_backward)(const float *dy, const float *x, const float *mean, const float *inverse_deviation,
+                                long rows, long width, long positions, long first, long count, const float *gain,
+                                int batch_statistics, const float *rectified_output, float *dx, float *gain_gradient,
+                                float *bias_gradient);
     /// Softmax cross-entropy of `rows` rows of `classes` logits (rows `leading` apart) against
     /// `labels`: returns the sum of the rows' losses, and writes the gradient of their mean,
     /// (softmax − one-hot)/rows, `classes` wide.
