@@ -11,7 +11,7 @@
 #pragma clang diagnostic error "-Wpass-failed"
 
 #include "ActivationLoops.h"
-#include "ChannelLoops.h"
+#include "BatchNormLoops.h"
 #include "Lanes.h"
 #include "OptimizerLoops.h"
 #include "PoolingLoops.h"
@@ -48,19 +48,28 @@
         layer_norm_backward_loop(                                                                     \
             dy, x, means, inverse_deviation, rows, width, gain, dx, gain_gradient, bias_gradient);    \
     }                                                                                                 \
-    attributes static void batch_norm_##suffix(                                                       \
-        const float *x, long rows, long width, long positions, long first, long count, const float *gain, \
-        const float *bias, float epsilon, int batch_statistics, int rectify, float *mean, float *variance, \
-        float *y, float *inverse_deviation) {                                                         \
-        batch_norm_loop(x, rows, width, positions, first, count, gain, bias, epsilon, batch_statistics, rectify, \
-                        mean, variance, y, inverse_deviation);                                        \
+    attributes static void batch_norm_moments_##suffix(                                               \
+        const float *x, long first_row, long row_count, long channels, long positions, float *moments) { \
+        batch_norm_moments_loop(x, first_row, row_count, channels, positions, moments);               \
     }                                                                                                 \
-    attributes static void batch_norm_backward_##suffix(                                              \
-        const float *dy, const float *x, const float *mean, const float *inverse_deviation, long rows, long width, \
-        long positions, long first, long count, const float *gain, int batch_statistics,              \
-        const float *rectified_output, float *dx, float *gain_gradient, float *bias_gradient) {       \
-        batch_norm_backward_loop(dy, x, mean, inverse_deviation, rows, width, positions, first, count, gain, \
-                                 batch_statistics, rectified_output, dx, gain_gradient, bias_gradient); \
+    attributes static void batch_norm_apply_##suffix(                                                 \
+        const float *x, long first_row, long row_count, long channels, long positions, const float *mean, \
+        const float *inverse_deviation, const float *gain, const float *bias, int rectify, float *y) { \
+        batch_norm_apply_loop(x, first_row, row_count, channels, positions, mean, inverse_deviation, gain, bias, \
+                              rectify, y);                                                            \
+    }                                                                                                 \
+    attributes static void batch_norm_gradient_sums_##suffix(                                         \
+        const float *dy, const float *rectified_output, const float *x, long first_row, long row_count, \
+        long channels, long positions, const float *mean, const float *inverse_deviation, float *dx, float *sums) { \
+        batch_norm_gradient_sums_loop(dy, rectified_output, x, first_row, row_count, channels, positions, mean, \
+                                      inverse_deviation, dx, sums);                                   \
+    }                                                                                                 \
+    attributes static void batch_norm_gradient_apply_##suffix(                                        \
+        const float *x, long first_row, long row_count, long channels, long positions, const float *mean, \
+        const float *inverse_deviation, const float *scale, const float *mean_gradient,               \
+        const float *mean_weighted, float *dx) {                                                      \
+        batch_norm_gradient_apply_loop(x, first_row, row_count, channels, positions, mean, inverse_deviation, \
+                                       scale, mean_gradient, mean_weighted, dx);                      \
     }                                                                                                 \
     attributes static void tile_product_##suffix(                                                     \
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
@@ -101,7 +110,8 @@
     static const ngplus_float_loops loops_##suffix = {                                                \
         gelu_##suffix, gelu_backward_##suffix, shifted_exponentials_##suffix, causal_softmax_##suffix,  \
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
-        batch_norm_##suffix, batch_norm_backward_##suffix, softmax_cross_entropy_##suffix,              \
+        batch_norm_moments_##suffix, batch_norm_apply_##suffix, batch_norm_gradient_sums_##suffix,      \
+        batch_norm_gradient_apply_##suffix, softmax_cross_entropy_##suffix,                             \
         max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix};
 

@@ -108,38 +108,56 @@ public struct FloatLoops: Sendable {
             dy, x, means, inverseDeviation, rows, width, gain, dx, gainGradient, biasGradient)
     }
 
-    /// Batch normalization of `channels` of `rows` sample-major rows of `channelCount·positions`
-    /// values (channel c of a row: the `positions` values from column c·positions): with
-    /// `batchStatistics` each channel's μ and biased σ² (two passes) into `mean` and `variance`,
-    /// otherwise read from them; `1/√(σ² + ε)` into `inverseDeviation`; `y = γ·x̂ + β` with
-    /// `x̂ = (x − μ)·(1/σ)`, or `max(y, 0)` with `rectify` (a NaN kept, −0 made 0).
+    /// Batch normalization's first pass over `rows` of sample-major rows of `channels·positions`
+    /// values (channel c of a sample: the `positions` values from column c·positions): each
+    /// sample's and channel's mean m into `moments[2·(b·channels + c)]` and `Σ (x − m)²` into the
+    /// next slot, for the caller to combine over the batch.
     @inlinable
-    public func batchNorm(
-        _ x: UnsafePointer<Float>, rows: Int, channelCount: Int, positions: Int, channels: Range<Int>,
-        gain: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float, batchStatistics: Bool, rectify: Bool,
-        mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-        inverseDeviation: UnsafeMutablePointer<Float>
+    public func batchNormMoments(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int,
+        into moments: UnsafeMutablePointer<Float>
     ) {
-        loops.batch_norm(
-            x, rows, channelCount * positions, positions, channels.lowerBound, channels.count, gain, bias, epsilon,
-            batchStatistics ? 1 : 0, rectify ? 1 : 0, mean, variance, y, inverseDeviation)
+        loops.batch_norm_moments(x, rows.lowerBound, rows.count, channels, positions, moments)
     }
 
-    /// Its gradients for `channels`, from the same x, μ and 1/σ (x̂ formed again, the same
-    /// bits): dy, masked by `rectifiedOutput > 0` when the forward pass fused a ReLU, gives per
-    /// channel `∂γ = Σ dy·x̂`, `∂β = Σ dy` and `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))`,
-    /// or `γ·(1/σ)·dy` without `batchStatistics` (the running averages, constants).
+    /// `y = γ·x̂ + β` with `x̂ = (x − μ)·(1/σ)` for `rows`, or `max(y, 0)` with `rectify` (a NaN
+    /// kept, −0 made 0).
     @inlinable
-    public func batchNormBackward(
-        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
-        inverseDeviation: UnsafePointer<Float>, rows: Int, channelCount: Int, positions: Int, channels: Range<Int>,
-        gain: UnsafePointer<Float>, batchStatistics: Bool, rectifiedOutput: UnsafePointer<Float>?,
-        into dx: UnsafeMutablePointer<Float>, gainGradient: UnsafeMutablePointer<Float>,
-        biasGradient: UnsafeMutablePointer<Float>
+    public func batchNormApply(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        rectify: Bool, into y: UnsafeMutablePointer<Float>
     ) {
-        loops.batch_norm_backward(
-            dy, x, mean, inverseDeviation, rows, channelCount * positions, positions, channels.lowerBound,
-            channels.count, gain, batchStatistics ? 1 : 0, rectifiedOutput, dx, gainGradient, biasGradient)
+        loops.batch_norm_apply(
+            x, rows.lowerBound, rows.count, channels, positions, mean, inverseDeviation, gain, bias, rectify ? 1 : 0, y)
+    }
+
+    /// The gradient's first pass over `rows`: dy, masked by `rectifiedOutput > 0` when the
+    /// forward pass fused a ReLU, into dx; each sample's and channel's `Σ dy` into
+    /// `sums[2·(b·channels + c)]` and `Σ dy·x̂` into the next slot (x̂ formed as the forward pass
+    /// formed it, the same bits).
+    @inlinable
+    public func batchNormGradientSums(
+        _ dy: UnsafePointer<Float>, rectifiedOutput: UnsafePointer<Float>?, input x: UnsafePointer<Float>,
+        rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+        sums: UnsafeMutablePointer<Float>
+    ) {
+        loops.batch_norm_gradient_sums(
+            dy, rectifiedOutput, x, rows.lowerBound, rows.count, channels, positions, mean, inverseDeviation, dx, sums)
+    }
+
+    /// The gradient's second pass over `rows`: dx, holding dy, becomes
+    /// `scale·(dy − meanGradient − x̂·meanWeighted)`, each a value per channel.
+    @inlinable
+    public func batchNormGradientApply(
+        input x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, scale: UnsafePointer<Float>, meanGradient: UnsafePointer<Float>,
+        meanWeighted: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
+    ) {
+        loops.batch_norm_gradient_apply(
+            x, rows.lowerBound, rows.count, channels, positions, mean, inverseDeviation, scale, meanGradient,
+            meanWeighted, dx)
     }
 
     /// A small matrix product (attention's tiles): `C = α·Σ_{x ∈ inner} A(r, x)·B[x, :] + β·C`

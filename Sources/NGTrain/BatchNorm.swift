@@ -55,6 +55,9 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
     var crossProcessSums: (any CrossProcessSums)?
     var statistics: [Double] = []
     var statisticsGradient = Matrix<Scalar>(rows: 0, columns: 0)
+    /// The passes' per-sample figures and the backward pass's per-channel factors
+    /// (`NetworkKernels.batchNormWorkspace`), shaped by the batch.
+    var workspace = Matrix<Scalar>(rows: 0, columns: 0)
     var batchValues = 0.0
 
     /// - Parameters:
@@ -126,15 +129,18 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
             Self.copy(runningMean, into: &mean)
             Self.copy(runningVariance, into: &variance)
         }
+        ensureShape(&workspace, 2 * rows + 3, channels)
         withViews(x, weight, mutating: &output) { x, w, y in
             mean.withMutableView { m in
                 variance.withMutableView { v in
                     inverseDeviation.withMutableView { inverse in
-                        Scalar.batchNorm(
-                            x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
-                            bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
-                            batchStatistics: batchStatistics && sums == nil, rectify: rectify, mean: m.base,
-                            variance: v.base, into: y.base, inverseDeviation: inverse.base)
+                        workspace.withMutableView { work in
+                            Scalar.batchNorm(
+                                x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
+                                bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
+                                batchStatistics: batchStatistics && sums == nil, rectify: rectify, mean: m.base,
+                                variance: v.base, into: y.base, inverseDeviation: inverse.base, workspace: work.base)
+                        }
                     }
                 }
             }
@@ -167,16 +173,16 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         let sums = batchStatistics ? crossProcessSums : nil
         ensureShape(&inputGradient, rows, channels * positions)
         let rectify = rectify
+        ensureShape(&workspace, 2 * rows + 3, channels)
         withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
-                mean.withView { m in
-                    output.withView { y in
-                        Scalar.batchNormBackward(
-                            dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
-                            channels: channels, positions: positions, gain: w.base,
-                            batchStatistics: batchStatistics && sums == nil, rectifiedOutput: rectify ? y.base : nil,
-                            into: dx.base, gainGradient: g.base, biasGradient: g.columns(channels..<2 * channels).base)
-                    }
+                withViews(mean, output, mutating: &workspace) { m, y, work in
+                    Scalar.batchNormBackward(
+                        dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
+                        channels: channels, positions: positions, gain: w.base,
+                        batchStatistics: batchStatistics && sums == nil, rectifiedOutput: rectify ? y.base : nil,
+                        into: dx.base, gainGradient: g.base, biasGradient: g.columns(channels..<2 * channels).base,
+                        workspace: work.base)
                 }
             }
         }

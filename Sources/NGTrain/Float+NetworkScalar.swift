@@ -83,32 +83,42 @@ extension Float: NetworkScalar {
             inverseDeviation: inverseDeviation)
     }
 
-    public static func batchNorm(
-        _ x: UnsafePointer<Float>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>, epsilon: Float, batchStatistics: Bool, rectify: Bool,
-        mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-        inverseDeviation: UnsafeMutablePointer<Float>
+    public static func batchNormMoments(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int,
+        into moments: UnsafeMutablePointer<Float>
     ) {
-        NetworkKernels.forEachChannelChunk(channels, values: rows * positions) { range in
-            FloatLoops.selected.batchNorm(
-                x, rows: rows, channelCount: channels, positions: positions, channels: range, gain: gain, bias: bias,
-                epsilon: epsilon, batchStatistics: batchStatistics, rectify: rectify, mean: mean, variance: variance,
-                into: y, inverseDeviation: inverseDeviation)
-        }
+        FloatLoops.selected.batchNormMoments(x, rows: rows, channels: channels, positions: positions, into: moments)
     }
 
-    public static func batchNormBackward(
-        _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
-        inverseDeviation: UnsafePointer<Float>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Float>,
-        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Float>?, into dx: UnsafeMutablePointer<Float>,
-        gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    public static func batchNormApply(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, gain: UnsafePointer<Float>, bias: UnsafePointer<Float>, rectify: Bool,
+        into y: UnsafeMutablePointer<Float>
     ) {
-        NetworkKernels.forEachChannelChunk(channels, values: rows * positions) { range in
-            FloatLoops.selected.batchNormBackward(
-                dy, input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channelCount: channels,
-                positions: positions, channels: range, gain: gain, batchStatistics: batchStatistics,
-                rectifiedOutput: rectifiedOutput, into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
-        }
+        FloatLoops.selected.batchNormApply(
+            x, rows: rows, channels: channels, positions: positions, mean: mean, inverseDeviation: inverseDeviation,
+            gain: gain, bias: bias, rectify: rectify, into: y)
+    }
+
+    public static func batchNormGradientSums(
+        _ dy: UnsafePointer<Float>, rectifiedOutput: UnsafePointer<Float>?, input x: UnsafePointer<Float>,
+        rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.batchNormGradientSums(
+            dy, rectifiedOutput: rectifiedOutput, input: x, rows: rows, channels: channels, positions: positions,
+            mean: mean, inverseDeviation: inverseDeviation, into: dx, sums: sums)
+    }
+
+    public static func batchNormGradientApply(
+        input x: UnsafePointer<Float>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Float>,
+        inverseDeviation: UnsafePointer<Float>, scale: UnsafePointer<Float>, meanGradient: UnsafePointer<Float>,
+        meanWeighted: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.batchNormGradientApply(
+            input: x, rows: rows, channels: channels, positions: positions, mean: mean,
+            inverseDeviation: inverseDeviation, scale: scale, meanGradient: meanGradient, meanWeighted: meanWeighted,
+            into: dx)
     }
 
     public static func rowProducts(

@@ -253,55 +253,6 @@ extension NetworkScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
-    public static func batchNorm(
-        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, rectify: Bool, mean: UnsafeMutablePointer<Self>,
-        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
-        inverseDeviation: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.batchNorm(
-            x, rows: rows, channels: channels, positions: positions, gain: gain, bias: bias, epsilon: epsilon,
-            batchStatistics: batchStatistics, rectify: rectify, mean: mean, variance: variance, into: y,
-            inverseDeviation: inverseDeviation)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func batchNormBackward(
-        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
-        inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Self>?, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.batchNormBackward(
-            dy, input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
-            positions: positions, gain: gain, batchStatistics: batchStatistics, rectifiedOutput: rectifiedOutput,
-            into: dx, gainGradient: gainGradient, biasGradient: biasGradient)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func batchNormSums(
-        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
-        into sums: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.batchNormSums(x, rows: rows, channels: channels, positions: positions, center: center, into: sums)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
-    public static func batchNormStatisticsGradient(
-        input x: UnsafePointer<Self>, mean: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
-        channels: Int, positions: Int, gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
-        meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>
-    ) {
-        NetworkKernels.batchNormStatisticsGradient(
-            input: x, mean: mean, inverseDeviation: inverseDeviation, rows: rows, channels: channels,
-            positions: positions, gain: gain, meanGradient: meanGradient, meanWeighted: meanWeighted, into: dx)
-    }
-
-    @_specialize(where Self == Float)
-    @_specialize(where Self == Double)
     public static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>) {
         NetworkKernels.averagePool(x, planes: planes, positions: positions, into: y)
     }

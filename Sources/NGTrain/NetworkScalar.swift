@@ -1,13 +1,13 @@
 import NGPlus
 
 /// The scalar types of the training stack. Its few non-BLAS loops (activations, pooling) are
-/// requirements whose defaults (`NetworkScalar+Kernels.swift`) are specialized for Float and
-/// Double, so they run compiled for the concrete type even though layers are called through
-/// the `NetworkLayer` existential, where Swift never specializes (measured: an unspecialized
-/// ReLU and pooling took a third of a CNN step). A conformance supplies `erf` and `eˣ`; Float's
-/// also supplies the loops over them and the row-wise ones — GELU, shifted exponentials, the
-/// causal softmax, layer normalization and their gradients — from `FloatLoops`, compiled for
-/// the processor's vector level.
+/// requirements whose defaults (`NetworkScalar+Kernels.swift`, `+Normalization.swift`) are
+/// specialized for Float and Double, so they run compiled for the concrete type even though
+/// layers are called through the `NetworkLayer` existential, where Swift never specializes
+/// (measured: an unspecialized ReLU and pooling took a third of a CNN step). A conformance
+/// supplies `erf` and `eˣ`; Float's also supplies the loops over them and the row-wise ones —
+/// GELU, shifted exponentials, the causal softmax, layer normalization, batch normalization's
+/// passes, and their gradients — from `FloatLoops`, compiled for the processor's vector level.
 public protocol NetworkScalar: BLASScalar {
     /// `y = max(x, 0)`.
     static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
@@ -129,13 +129,32 @@ public protocol NetworkScalar: BLASScalar {
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, rectify: Bool, mean: UnsafeMutablePointer<Self>,
         variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
-        inverseDeviation: UnsafeMutablePointer<Self>)
+        inverseDeviation: UnsafeMutablePointer<Self>, workspace: UnsafeMutablePointer<Self>)
     /// Its gradients (see `NetworkKernels.batchNormBackward`).
     static func batchNormBackward(
         _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
         inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
         batchStatistics: Bool, rectifiedOutput: UnsafePointer<Self>?, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>)
+        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>,
+        workspace: UnsafeMutablePointer<Self>)
+    /// Batch normalization's per-sample moments (see `NetworkKernels.batchNormMoments`).
+    static func batchNormMoments(
+        _ x: UnsafePointer<Self>, rows: Range<Int>, channels: Int, positions: Int, into moments: UnsafeMutablePointer<Self>)
+    /// Its normalization pass (see `NetworkKernels.batchNormApply`).
+    static func batchNormApply(
+        _ x: UnsafePointer<Self>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, gain: UnsafePointer<Self>, bias: UnsafePointer<Self>, rectify: Bool,
+        into y: UnsafeMutablePointer<Self>)
+    /// Its gradient's per-sample sums (see `NetworkKernels.batchNormGradientSums`).
+    static func batchNormGradientSums(
+        _ dy: UnsafePointer<Self>, rectifiedOutput: UnsafePointer<Self>?, input x: UnsafePointer<Self>,
+        rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, sums: UnsafeMutablePointer<Self>)
+    /// Its gradient's second pass (see `NetworkKernels.batchNormGradientApply`).
+    static func batchNormGradientApply(
+        input x: UnsafePointer<Self>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Self>,
+        inverseDeviation: UnsafePointer<Self>, scale: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
+        meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
     /// Batch normalization's channel sums (see `NetworkKernels.batchNormSums`).
     static func batchNormSums(
         _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,

@@ -1,69 +1,152 @@
 import NGPlus
 
 /// The loops of `BatchNorm` and `GlobalAveragePool`, reached through `NetworkScalar` so that
-/// they run compiled for their scalar. The input is sample-major, `rows × (channels · positions)`: channel c of sample b is
-/// the `positions` values from column `c · positions` (one after a dense layer, the H·W pixels
-/// after a convolution). Sums over a channel's values run in lanes (`laneSum`,
-/// `laneSquaredDeviations`, `laneDotNormalized`); the channels, independent, are shared by the
-/// cores (`ParallelLoop`) in chunks of at least 2¹⁴ values. No matrix of x̂ is kept: each pass
-/// forms `x̂ = (x − μ)·(1/σ)` from the layer's input where it uses it, with the operations of
-/// the forward pass, so the same values.
+/// they run compiled for their scalar. The input is sample-major, `rows × (channels · positions)`:
+/// channel c of sample b is the `positions` values from column `c · positions` (one after a
+/// dense layer, the H·W pixels after a convolution). Batch normalization's passes read whole
+/// rows front to back, the rows shared by the cores (`ParallelLoop`, at least 2¹⁴ values a
+/// chunk): a channel's values across the batch are short runs a row apart, which memory serves
+/// slowly one run at a time. The passes write per-sample figures into a workspace of the
+/// layer's, combined over the batch in the order of the samples, so the results do not depend
+/// on the thread count. No matrix of x̂ is kept: each pass forms `x̂ = (x − μ)·(1/σ)` from the
+/// layer's input where it uses it, with the operations of the forward pass, so the same values.
 extension NetworkKernels {
+    /// The values of `workspace` that `batchNorm` and `batchNormBackward` use: two a sample and
+    /// channel, and three a channel.
+    static func batchNormWorkspace(rows: Int, channels: Int) -> Int { (2 * rows + 3) * channels }
+
     /// Normalizes every channel over its `rows · positions` values: `x̂ = (x − μ)/√(σ² + ε)`,
     /// `y = γ·x̂ + β`, or `max(0, γ·x̂ + β)` with `rectify` (a ReLU after it, fused: the same
-    /// values, one pass fewer). With `batchStatistics`, μ and σ² (the biased variance, two
-    /// passes) are computed and written to `mean` and `variance`; otherwise they are read from
-    /// them (the running averages). Keeps 1/√(σ² + ε) per channel, beside μ, for the backward
-    /// pass.
+    /// values, one pass fewer). With `batchStatistics`, μ and σ² (the biased variance) are
+    /// computed and written to `mean` and `variance`: each sample's channel mean mᵢ and squared
+    /// deviations Mᵢ (`batchNormMoments`), then μ = mean(mᵢ) and
+    /// `σ² = (Σ Mᵢ + P·Σ (mᵢ − μ)²)/(B·P)` — the two-pass variance, exactly, split by sample, as
+    /// stable; otherwise they are read from them (the running averages). Keeps 1/√(σ² + ε) per
+    /// channel, beside μ, for the backward pass.
     static func batchNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
         bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, rectify: Bool,
         mean: UnsafeMutablePointer<Scalar>, variance: UnsafeMutablePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>,
-        inverseDeviation: UnsafeMutablePointer<Scalar>
+        inverseDeviation: UnsafeMutablePointer<Scalar>, workspace: UnsafeMutablePointer<Scalar>
     ) {
-        let (width, count) = (channels * positions, Scalar(rows * positions))
-        // max(v, −∞) is v, NaN and −0 included (`Swift.max` returns its first argument unless
-        // the second is at least as large); max(v, 0) is `relu`'s.
-        let floor: Scalar = rectify ? 0 : -.infinity
-        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
-            if batchStatistics {
+        let width = channels * positions
+        if batchStatistics {
+            forEachRowChunk(rows, width: width) { chunk in
+                Scalar.batchNormMoments(x, rows: chunk, channels: channels, positions: positions, into: workspace)
+            }
+            let (samples, count) = (Scalar(rows), Scalar(rows * positions))
+            for c in 0..<channels {
                 var sum: Scalar = 0
-                for b in 0..<rows { sum += laneSum(x + b * width + c * positions, count: positions) }
-                let average = sum / count
-                var squares: Scalar = 0
+                for b in 0..<rows { sum += workspace[2 * (b * channels + c)] }
+                let average = sum / samples
+                var (squares, spread): (Scalar, Scalar) = (0, 0)
                 for b in 0..<rows {
-                    squares += laneSquaredDeviations(x + b * width + c * positions, from: average, count: positions)
+                    let deviation = workspace[2 * (b * channels + c)] - average
+                    squares += workspace[2 * (b * channels + c) + 1]
+                    spread += deviation * deviation
                 }
                 mean[c] = average
-                variance[c] = squares / count
+                variance[c] = (squares + Scalar(positions) * spread) / count
             }
-            let (average, inverse) = (mean[c], 1 / (variance[c] + epsilon).squareRoot())
-            inverseDeviation[c] = inverse
-            for b in 0..<rows {
-                let offset = b * width + c * positions
-                let (row, out) = (x + offset, y + offset)
-                for p in 0..<positions { out[p] = Swift.max((row[p] - average) * inverse * gain[c] + bias[c], floor) }
-            }
-        } }
+        }
+        for c in 0..<channels { inverseDeviation[c] = 1 / (variance[c] + epsilon).squareRoot() }
+        forEachRowChunk(rows, width: width) { chunk in
+            Scalar.batchNormApply(
+                x, rows: chunk, channels: channels, positions: positions, mean: mean, inverseDeviation: inverseDeviation,
+                gain: gain, bias: bias, rectify: rectify, into: y)
+        }
     }
 
     /// The gradients of `batchNorm`: per channel `∂γ = Σ dy·x̂`, `∂β = Σ dy` over its values, and
     /// `dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))` when the forward pass used the batch's
     /// statistics (they depend on x), `dx = γ·(1/σ)·dy` when it used the running ones. With
     /// `rectifiedOutput` (the forward pass's y of a fused ReLU), dy is first `y > 0 ? dy : 0`,
-    /// as `reluBackward` makes it. Each channel's dy is copied (or masked) into its place in dx,
-    /// where it stays in cache for the sums and the pass that turns it into dx in place.
+    /// as `reluBackward` makes it. The first pass copies (or masks) dy into dx and sums each
+    /// sample's channel (`batchNormGradientSums`); the sums are added in the order of the
+    /// samples; the second pass turns dx into the gradient in place.
     static func batchNormBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>,
         inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
         batchStatistics: Bool, rectifiedOutput: UnsafePointer<Scalar>?, into dx: UnsafeMutablePointer<Scalar>,
-        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>
+        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
+        workspace: UnsafeMutablePointer<Scalar>
     ) {
-        let (width, count) = (channels * positions, Scalar(rows * positions))
-        forEachChannelChunk(channels, values: rows * positions) { channelRange in for c in channelRange {
-            let (average, inverse) = (mean[c], inverseDeviation[c])
+        let width = channels * positions
+        forEachRowChunk(rows, width: width) { chunk in
+            Scalar.batchNormGradientSums(
+                dy, rectifiedOutput: rectifiedOutput, input: x, rows: chunk, channels: channels, positions: positions,
+                mean: mean, inverseDeviation: inverseDeviation, into: dx, sums: workspace)
+        }
+        let count = Scalar(rows * positions)
+        let scale = workspace + 2 * rows * channels
+        let (meanGradient, meanWeighted) = (scale + channels, scale + 2 * channels)
+        for c in 0..<channels {
             var (sum, weighted): (Scalar, Scalar) = (0, 0)
             for b in 0..<rows {
+                sum += workspace[2 * (b * channels + c)]
+                weighted += workspace[2 * (b * channels + c) + 1]
+            }
+            gainGradient[c] = weighted
+            biasGradient[c] = sum
+            scale[c] = gain[c] * inverseDeviation[c]
+            (meanGradient[c], meanWeighted[c]) = batchStatistics ? (sum / count, weighted / count) : (0, 0)
+        }
+        forEachRowChunk(rows, width: width) { chunk in
+            Scalar.batchNormGradientApply(
+                input: x, rows: chunk, channels: channels, positions: positions, mean: mean,
+                inverseDeviation: inverseDeviation, scale: scale, meanGradient: meanGradient, meanWeighted: meanWeighted,
+                into: dx)
+        }
+    }
+
+    /// Each sample's channel mean mᵢ into `moments[2·(b·channels + c)]` and `Σ (x − mᵢ)²` into
+    /// the next slot, for the samples `rows`.
+    static func batchNormMoments<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, rows: Range<Int>, channels: Int, positions: Int,
+        into moments: UnsafeMutablePointer<Scalar>
+    ) {
+        let (width, size) = (channels * positions, Scalar(positions))
+        for b in rows {
+            for c in 0..<channels {
+                let run = x + b * width + c * positions
+                let average = laneSum(run, count: positions) / size
+                moments[2 * (b * channels + c)] = average
+                moments[2 * (b * channels + c) + 1] = laneSquaredDeviations(run, from: average, count: positions)
+            }
+        }
+    }
+
+    /// `y = γ·x̂ + β` (or its ReLU with `rectify`) for the samples `rows`. `max(v, −∞)` is v,
+    /// NaN and −0 included (`Swift.max` returns its first argument unless the second is at
+    /// least as large); `max(v, 0)` is `relu`'s.
+    static func batchNormApply<Scalar: NetworkScalar>(
+        _ x: UnsafePointer<Scalar>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Scalar>,
+        inverseDeviation: UnsafePointer<Scalar>, gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>,
+        rectify: Bool, into y: UnsafeMutablePointer<Scalar>
+    ) {
+        let (width, floor): (Int, Scalar) = (channels * positions, rectify ? 0 : -.infinity)
+        for b in rows {
+            for c in 0..<channels {
+                let offset = b * width + c * positions
+                let (run, out) = (x + offset, y + offset)
+                let (average, inverse, scale, shift) = (mean[c], inverseDeviation[c], gain[c], bias[c])
+                for p in 0..<positions { out[p] = Swift.max((run[p] - average) * inverse * scale + shift, floor) }
+            }
+        }
+    }
+
+    /// dy (masked by `rectifiedOutput > 0` when given) into dx, and each sample's channel
+    /// `Σ dy` into `sums[2·(b·channels + c)]` and `Σ dy·x̂` into the next slot, for the samples
+    /// `rows`.
+    static func batchNormGradientSums<Scalar: NetworkScalar>(
+        _ dy: UnsafePointer<Scalar>, rectifiedOutput: UnsafePointer<Scalar>?, input x: UnsafePointer<Scalar>,
+        rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Scalar>,
+        inverseDeviation: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
+        sums: UnsafeMutablePointer<Scalar>
+    ) {
+        let width = channels * positions
+        for b in rows {
+            for c in 0..<channels {
                 let offset = b * width + c * positions
                 let (grad, out) = (dy + offset, dx + offset)
                 if let y = rectifiedOutput {
@@ -71,21 +154,35 @@ extension NetworkKernels {
                 } else {
                     out.update(from: grad, count: positions)
                 }
-                sum += laneSum(out, count: positions)
-                weighted += laneDotNormalized(out, x + offset, center: average, scale: inverse, count: positions)
+                sums[2 * (b * channels + c)] = laneSum(out, count: positions)
+                sums[2 * (b * channels + c) + 1] = laneDotNormalized(
+                    out, x + offset, center: mean[c], scale: inverseDeviation[c], count: positions)
             }
-            gainGradient[c] = weighted
-            biasGradient[c] = sum
-            let scale = gain[c] * inverse
-            let (meanGradient, meanWeighted) = batchStatistics ? (sum / count, weighted / count) : (0, 0)
-            for b in 0..<rows {
+        }
+    }
+
+    /// dx, holding dy, becomes `scale·(dy − meanGradient − x̂·meanWeighted)` for the samples `rows`.
+    static func batchNormGradientApply<Scalar: NetworkScalar>(
+        input x: UnsafePointer<Scalar>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Scalar>,
+        inverseDeviation: UnsafePointer<Scalar>, scale: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
+        meanWeighted: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let width = channels * positions
+        for b in rows {
+            for c in 0..<channels {
                 let offset = b * width + c * positions
-                let (row, out) = (x + offset, dx + offset)
-                for p in 0..<positions {
-                    out[p] = scale * (out[p] - meanGradient - (row[p] - average) * inverse * meanWeighted)
-                }
+                let (run, out) = (x + offset, dx + offset)
+                let (average, inverse, factor) = (mean[c], inverseDeviation[c], scale[c])
+                let (shift, slope) = (meanGradient[c], meanWeighted[c])
+                for p in 0..<positions { out[p] = factor * (out[p] - shift - (run[p] - average) * inverse * slope) }
             }
-        } }
+        }
+    }
+
+    /// `body` on chunks of whole rows of `width` values, shared by the cores: at least 2¹⁴
+    /// values a chunk, so that a chunk is worth a core.
+    static func forEachRowChunk(_ rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        ParallelLoop.forEachChunk(rows, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, width)), body)
     }
 
     /// Per channel, the sum of its `rows · positions` values, or with `center` the sum of their

@@ -2,147 +2,133 @@ import NGKernels
 import NGTestSupport
 import Testing
 
-/// `FloatLoops.batchNorm` and its gradient at every vector level this machine offers, against
-/// Double from the same Float inputs, with bounds from their roundings (u the unit roundoff, N =
-/// rows·positions a channel's values): μ's sum is within N·u·max|x|, which moves every x̂ by
-/// that over σ and σ by twice it; the sum of squares, the square root and the division add
-/// (N/2 + 6)·u of x̂; y = γx̂ + β adds γ times that and two roundings. The gradient is checked
-/// from the Float x̂ and 1/σ the loops keep and form again: each channel mean within N·u of its
-/// largest term, four roundings in the combination and two in γ·(1/σ); ∂γ and ∂β within
-/// (N + 1)·u of the sum of their terms' magnitudes. Shapes from one value a channel to 33
-/// positions, a batch of one, a range of channels with the others untouched, the fused ReLU
-/// (NaN kept, −0 made 0) and its mask, and the running statistics' form.
+/// Batch normalization's four Float passes (`FloatLoops.batchNormMoments`, `batchNormApply`,
+/// `batchNormGradientSums`, `batchNormGradientApply`) at every vector level this machine
+/// offers, against Double from the same Float inputs, on a range of rows with the others left
+/// untouched: runs of one value to 33, one channel to four, a single row. Bounds from the
+/// roundings, u the unit roundoff and P a run's values: a run's sum (sixteen lanes, then the
+/// lanes) within (P + 1)·u of the sum of its terms' magnitudes; each formed value
+/// (x − μ)·(1/σ)·γ + β or s·(dy − a − x̂·w) within one rounding an operation of the magnitudes
+/// it combines. The fused ReLU keeps a NaN and makes −0 into 0, and its mask passes dy only
+/// where y > 0.
 @Suite struct FloatBatchNormTests {
     static let levels: [FloatLoops] = [VectorLevel.sse, .avx2, .avx512].compactMap { FloatLoops(level: $0) }
     static let u = Double(Float.ulpOfOne) / 2
 
-    struct Case {
+    struct Shape {
         var rows: Int, channels: Int, positions: Int, range: Range<Int>
         var width: Int { channels * positions }
-        var values: Int { rows * positions }
         func offset(_ b: Int, _ c: Int, _ p: Int) -> Int { b * width + c * positions + p }
     }
 
-    static let cases = [
-        Case(rows: 1, channels: 1, positions: 2, range: 0..<1), Case(rows: 2, channels: 3, positions: 1, range: 0..<3),
-        Case(rows: 3, channels: 2, positions: 7, range: 0..<2), Case(rows: 5, channels: 4, positions: 17, range: 1..<3),
-        Case(rows: 2, channels: 2, positions: 33, range: 0..<2), Case(rows: 1, channels: 3, positions: 49, range: 2..<3),
+    static let shapes = [
+        Shape(rows: 1, channels: 1, positions: 1, range: 0..<1), Shape(rows: 3, channels: 2, positions: 7, range: 1..<3),
+        Shape(rows: 4, channels: 4, positions: 17, range: 0..<2), Shape(rows: 2, channels: 1, positions: 33, range: 0..<2),
+        Shape(rows: 3, channels: 3, positions: 49, range: 2..<3),
     ]
 
     @Test(arguments: levels)
-    func normalizationAndItsGradientMatchADoubleReference(_ loops: FloatLoops) {
+    func passesMatchADoubleReference(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 46)
         let u = Self.u
-        for shape in Self.cases {
-            let count = shape.rows * shape.width
-            let x = (0..<count).map { _ in Float.random(in: -2...2, using: &generator) + 3 }
-            let dy = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
-            let gain = (0..<shape.channels).map { _ in Float.random(in: 0.5...1.5, using: &generator) }
-            let bias = (0..<shape.channels).map { _ in Float.random(in: -1...1, using: &generator) }
-            var (mean, variance, inverse) = ([Float](repeating: 7, count: shape.channels),
-                                             [Float](repeating: 7, count: shape.channels),
-                                             [Float](repeating: 7, count: shape.channels))
+        for shape in Self.shapes {
+            let (count, channels) = (shape.rows * shape.width, shape.channels)
+            func random(_ n: Int, _ range: ClosedRange<Float>) -> [Float] {
+                (0..<n).map { _ in Float.random(in: range, using: &generator) }
+            }
+            let (x, dy) = (random(count, 1...5), random(count, -1...1))
+            let (gain, bias, mean) = (random(channels, 0.5...1.5), random(channels, -1...1), random(channels, 2...4))
+            let (inverse, scale) = (random(channels, 0.5...2), random(channels, 0.5...2))
+            let (meanGradient, meanWeighted) = (random(channels, -0.1...0.1), random(channels, -0.1...0.1))
+            var moments = [Float](repeating: 7, count: 2 * shape.rows * channels)
             var y = [Float](repeating: 7, count: count)
-            loops.batchNorm(
-                x, rows: shape.rows, channelCount: shape.channels, positions: shape.positions, channels: shape.range,
-                gain: gain, bias: bias, epsilon: 1e-5, batchStatistics: true, rectify: false, mean: &mean,
-                variance: &variance, into: &y, inverseDeviation: &inverse)
-            var (dx, gainGradient, biasGradient) = ([Float](repeating: 7, count: count),
-                                                    [Float](repeating: 7, count: shape.channels),
-                                                    [Float](repeating: 7, count: shape.channels))
-            loops.batchNormBackward(
-                dy, input: x, mean: mean, inverseDeviation: inverse, rows: shape.rows, channelCount: shape.channels,
-                positions: shape.positions, channels: shape.range, gain: gain, batchStatistics: true,
-                rectifiedOutput: nil, into: &dx, gainGradient: &gainGradient, biasGradient: &biasGradient)
-            let n = Double(shape.values)
-            for c in 0..<shape.channels {
-                let indices = (0..<shape.rows).flatMap { b in (0..<shape.positions).map { shape.offset(b, c, $0) } }
-                guard shape.range.contains(c) else {
-                    #expect(mean[c] == 7 && variance[c] == 7 && inverse[c] == 7 && gainGradient[c] == 7)
-                    #expect(indices.allSatisfy { y[$0] == 7 && dx[$0] == 7 }, "\(loops.level): channel \(c) untouched")
-                    continue
+            var (dx, sums) = ([Float](repeating: 7, count: count), [Float](repeating: 7, count: 2 * shape.rows * channels))
+            loops.batchNormMoments(x, rows: shape.range, channels: channels, positions: shape.positions, into: &moments)
+            loops.batchNormApply(
+                x, rows: shape.range, channels: channels, positions: shape.positions, mean: mean,
+                inverseDeviation: inverse, gain: gain, bias: bias, rectify: false, into: &y)
+            loops.batchNormGradientSums(
+                dy, rectifiedOutput: nil, input: x, rows: shape.range, channels: channels, positions: shape.positions,
+                mean: mean, inverseDeviation: inverse, into: &dx, sums: &sums)
+            #expect(dx == zip(dx, dy).enumerated().map { shape.range.contains($0.offset / shape.width) ? $0.element.1 : 7 })
+            var gradient = dx
+            loops.batchNormGradientApply(
+                input: x, rows: shape.range, channels: channels, positions: shape.positions, mean: mean,
+                inverseDeviation: inverse, scale: scale, meanGradient: meanGradient, meanWeighted: meanWeighted,
+                into: &gradient)
+            let p = Double(shape.positions)
+            for b in 0..<shape.rows {
+                for c in 0..<channels {
+                    let slot = 2 * (b * channels + c)
+                    let run = (0..<shape.positions).map { shape.offset(b, c, $0) }
+                    guard shape.range.contains(b) else {
+                        #expect(moments[slot] == 7 && sums[slot + 1] == 7, "\(loops.level): row \(b) untouched")
+                        #expect(run.allSatisfy { y[$0] == 7 && gradient[$0] == 7 }, "\(loops.level): row \(b) untouched")
+                        continue
+                    }
+                    let values = run.map { Double(x[$0]) }
+                    let exact = values.reduce(0, +) / p
+                    let m = Double(moments[slot])
+                    #expect(abs(m - exact) <= (p + 1) * u * values.map(abs).max()!, "\(loops.level): mean (\(b), \(c))")
+                    let squares = values.map { ($0 - m) * ($0 - m) }.reduce(0, +)
+                    #expect(abs(Double(moments[slot + 1]) - squares) <= (p + 3) * u * squares, "\(loops.level): Σ(x − m)²")
+                    // x̂ as the loops form it, in Float: x − μ, then times 1/σ.
+                    let hat = run.map { Double((x[$0] - mean[c]) * inverse[c]) }
+                    let grads = run.map { Double(dy[$0]) }
+                    let sum = grads.reduce(0, +), weighted = zip(grads, hat).map(*).reduce(0, +)
+                    #expect(abs(Double(sums[slot]) - sum) <= (p + 1) * u * grads.map(abs).reduce(0, +))
+                    #expect(abs(Double(sums[slot + 1]) - weighted) <= (p + 1) * u * zip(grads, hat).map { abs($0 * $1) }.reduce(0, +))
+                    for (k, e) in run.enumerated() {
+                        let normalized = Double(gain[c]) * (values[k] - Double(mean[c])) * Double(inverse[c])
+                        let wantY = normalized + Double(bias[c])
+                        #expect(abs(Double(y[e]) - wantY) <= 4 * u * (abs(normalized) + abs(Double(bias[c]))),
+                                "\(loops.level): y at (\(b), \(c))")
+                        let inner = grads[k] - Double(meanGradient[c]) - hat[k] * Double(meanWeighted[c])
+                        let wantDx = Double(scale[c]) * inner
+                        let bound = Double(scale[c]) * 4 * u
+                            * (abs(grads[k]) + abs(Double(meanGradient[c])) + abs(hat[k] * Double(meanWeighted[c])))
+                            + u * abs(wantDx)
+                        #expect(abs(Double(gradient[e]) - wantDx) <= bound, "\(loops.level): dx at (\(b), \(c))")
+                    }
                 }
-                let values = indices.map { Double(x[$0]) }
-                let mu = values.reduce(0, +) / n
-                let deviation = (values.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / n + Double(Float(1e-5))).squareRoot()
-                let largest = values.map(abs).max()!
-                #expect(abs(Double(mean[c]) - mu) <= (n + 1) * u * largest, "\(loops.level): μ of channel \(c)")
-                #expect(abs(Double(inverse[c]) * deviation - 1) <= u * ((n + 1) * 2 * largest / deviation + n / 2 + 6))
-                let hat = indices.map { Double((x[$0] - mean[c]) * inverse[c]) }
-                let g = indices.map { Double(dy[$0]) }
-                let (gMean, weightedMean) = (g.reduce(0, +) / n, zip(g, hat).map(*).reduce(0, +) / n)
-                let gLargest = g.map(abs).max()!
-                let weightedLargest = zip(g, hat).map { abs($0 * $1) }.max()!
-                let scale = Double(gain[c]) * Double(inverse[c])
-                for (k, e) in indices.enumerated() {
-                    let wantHat = (values[k] - mu) / deviation
-                    let hatBound = u * ((n + 1) * (largest / deviation) * (1 + abs(wantHat)) + (n / 2 + 6) * abs(wantHat))
-                    #expect(abs(hat[k] - wantHat) <= hatBound, "\(loops.level): x̂ of channel \(c)")
-                    let wantY = Double(gain[c]) * wantHat + Double(bias[c])
-                    #expect(abs(Double(y[e]) - wantY) <= Double(gain[c]) * hatBound + 2 * u * (abs(wantY) + 1))
-                    let wantDx = scale * (g[k] - gMean - hat[k] * weightedMean)
-                    let dxBound = scale * (n * u * gLargest + abs(hat[k]) * n * u * weightedLargest
-                        + 4 * u * (abs(g[k]) + abs(gMean) + abs(hat[k] * weightedMean))) + 2 * u * abs(wantDx)
-                    #expect(abs(Double(dx[e]) - wantDx) <= dxBound, "\(loops.level): dx of channel \(c)")
-                }
-                let terms = zip(g, hat).map(*)
-                #expect(abs(Double(gainGradient[c]) - terms.reduce(0, +)) <= (n + 1) * u * terms.map(abs).reduce(0, +))
-                #expect(abs(Double(biasGradient[c]) - g.reduce(0, +)) <= (n + 1) * u * g.map(abs).reduce(0, +))
             }
         }
     }
 
-    /// With the running statistics: μ and σ² read, not written; y from them, and dx = γ·(1/σ)·dy.
-    /// With the fused ReLU: `max(y, 0)` (NaN kept, −0 made 0), and dy passes only where y > 0.
+    /// With `rectify`: `max(y, 0)`, a NaN kept and −0 made 0; the gradient's first pass then
+    /// passes dy only where the forward pass's y is above 0.
     @Test(arguments: levels)
-    func runningStatisticsAndTheFusedReLU(_ loops: FloatLoops) {
+    func theFusedReLUAndItsMask(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 47)
-        let u = Self.u
-        let shape = Case(rows: 3, channels: 2, positions: 21, range: 0..<2)
+        let shape = Shape(rows: 3, channels: 2, positions: 21, range: 0..<3)
         let count = shape.rows * shape.width
         var x = (0..<count).map { _ in Float.random(in: -2...2, using: &generator) }
         x[5] = .nan
+        x[shape.offset(1, 0, 3)] = 0.5   // γ < 0 and β = −0 make it −0 before the ReLU
         let dy = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
-        let (gain, bias): ([Float], [Float]) = ([-1.25, 0.5], [-0.0, -0.25])
-        // Channel 0's x = 0.5 makes γ·x̂ + β = −0 (x̂ = 0 with μ = 0.5, γ < 0, β = −0).
-        x[shape.offset(1, 0, 3)] = 0.5
-        var (mean, variance, inverse): ([Float], [Float], [Float]) = ([0.5, -0.125], [0.75, 2], [0, 0])
-        for rectify in [false, true] {
-            var y = [Float](repeating: 7, count: count)
-            loops.batchNorm(
-                x, rows: shape.rows, channelCount: shape.channels, positions: shape.positions, channels: shape.range,
-                gain: gain, bias: bias, epsilon: 1e-5, batchStatistics: false, rectify: rectify, mean: &mean,
-                variance: &variance, into: &y, inverseDeviation: &inverse)
-            #expect(mean == [0.5, -0.125] && variance == [0.75, 2], "\(loops.level): the running statistics are read")
-            var (dx, gainGradient, biasGradient) = ([Float](repeating: 7, count: count), [Float](repeating: 7, count: 2),
-                                                    [Float](repeating: 7, count: 2))
-            loops.batchNormBackward(
-                dy, input: x, mean: mean, inverseDeviation: inverse, rows: shape.rows, channelCount: shape.channels,
-                positions: shape.positions, channels: shape.range, gain: gain, batchStatistics: false,
-                rectifiedOutput: rectify ? y : nil, into: &dx, gainGradient: &gainGradient, biasGradient: &biasGradient)
-            for c in 0..<2 {
-                let inv = 1 / (Double(variance[c]) + Double(Float(1e-5))).squareRoot()
-                #expect(abs(Double(inverse[c]) - inv) <= 3 * u * inv)   // σ² + ε, the root, the division
-                for b in 0..<shape.rows {
-                    for p in 0..<shape.positions {
-                        let e = shape.offset(b, c, p)
-                        let normalized = Double(gain[c]) * (Double(x[e]) - Double(mean[c])) * inv + Double(bias[c])
-                        if x[e].isNaN {   // x̂·mean(dy·x̂) is NaN·0: the gradient too, masked or not
-                            #expect(y[e].isNaN && dx[e].isNaN, "\(loops.level): NaN at \(e)")
-                            continue
-                        }
-                        // 1/σ within 3u, then x − μ, two products and the sum: one rounding each.
-                        let want = rectify ? max(normalized, 0) : normalized
-                        let bound = 6 * u * (abs(normalized) + abs(Double(bias[c])))
-                        #expect(abs(Double(y[e]) - want) <= bound, "\(loops.level): y at \(e)")
-                        if rectify && normalized == 0 { #expect(y[e] == 0 && y[e].sign == .plus, "−0 made 0") }
-                        let passes = !rectify || y[e] > 0
-                        let wantDx = passes ? Double(gain[c]) * Double(inverse[c]) * Double(dy[e]) : 0
-                        #expect(abs(Double(dx[e]) - wantDx) <= 2 * u * abs(wantDx), "\(loops.level): dx at \(e)")
-                    }
-                }
+        let (gain, bias, mean, inverse): ([Float], [Float], [Float], [Float]) = ([-1.25, 0.5], [-0.0, -0.25], [0.5, -0.125],
+                                                                                 [1.5, 0.75])
+        var (plain, rectified) = ([Float](repeating: 7, count: count), [Float](repeating: 7, count: count))
+        loops.batchNormApply(
+            x, rows: shape.range, channels: 2, positions: shape.positions, mean: mean, inverseDeviation: inverse,
+            gain: gain, bias: bias, rectify: false, into: &plain)
+        loops.batchNormApply(
+            x, rows: shape.range, channels: 2, positions: shape.positions, mean: mean, inverseDeviation: inverse,
+            gain: gain, bias: bias, rectify: true, into: &rectified)
+        for e in 0..<count {
+            if plain[e].isNaN {
+                #expect(rectified[e].isNaN, "\(loops.level): a NaN is kept")
+            } else {
+                #expect(rectified[e] == max(plain[e], 0) && rectified[e].sign == max(plain[e], 0).sign)
             }
-            if rectify { #expect(y.contains(0) && y.contains { $0 > 0 }, "both sides of the ReLU") }
         }
+        let zero = shape.offset(1, 0, 3)
+        #expect(plain[zero] == 0 && plain[zero].sign == .minus && rectified[zero].sign == .plus, "−0 made 0")
+        #expect(rectified.contains(0) && rectified.contains { $0 > 0 }, "both sides of the ReLU")
+        var (dx, sums) = ([Float](repeating: 7, count: count), [Float](repeating: 7, count: 4 * shape.rows))
+        loops.batchNormGradientSums(
+            dy, rectifiedOutput: rectified, input: x, rows: shape.range, channels: 2, positions: shape.positions,
+            mean: mean, inverseDeviation: inverse, into: &dx, sums: &sums)
+        #expect(dx == (0..<count).map { rectified[$0] > 0 ? dy[$0] : 0 }, "\(loops.level): the mask")
     }
 }

@@ -104,6 +104,55 @@ import Testing
         }
     }
 
+    /// `BatchNorm<Float>` (its passes at the machine's widest vector level, the statistics combined
+    /// sample by sample) against the same layer in Double on the same values, centred away from
+    /// zero (μ ≈ 3), with bounds from the roundings, u the unit roundoff and N = rows·positions a
+    /// channel's values: μ within (N + 1)·u·max|x|; x̂ within
+    /// h = u·((N + 1)·(max|x|/σ)·(1 + |x̂|) + (N/2 + 6)·|x̂|), as a two-pass variance; y within γh
+    /// and two roundings; dx within γ/σ times the errors of its terms (the two means' sums N·u
+    /// of their largest term, x̂'s h) plus 1/σ's relative error and two roundings of dx.
+    @Test(arguments: [(1, 2, 5), (4, 3, 7), (7, 2, 49), (16, 2, 196)])
+    func floatMatchesDoubleWithinTheRoundingBounds(rows: Int, channels: Int, positions: Int) throws {
+        var generator = SeededGenerator(seed: 405)
+        let u = Double(Float.ulpOfOne) / 2
+        let (single, double) = (try BatchNorm<Float>(channels: channels, positions: positions),
+                                try BatchNorm<Double>(channels: channels, positions: positions))
+        let weight = Matrix<Double>.random(rows: 1, columns: 2 * channels, using: &generator)
+        double.weight = weight
+        single.weight = Matrix(rows: 1, columns: 2 * channels) { Float(weight[$0, $1]) }
+        let x = Matrix<Float>(rows: rows, columns: channels * positions) { _, _ in Float.random(in: 1...5, using: &generator) }
+        let g = Matrix<Float>(rows: rows, columns: channels * positions) { _, _ in Float.random(in: -1...1, using: &generator) }
+        let (y, wantY) = (try single.forward(x), try double.forward(Matrix(rows: rows, columns: x.columns) { Double(x[$0, $1]) }))
+        let (dx, wantDx) = (try single.backward(g), try double.backward(Matrix(rows: rows, columns: g.columns) { Double(g[$0, $1]) }))
+        let n = Double(rows * positions)
+        for c in 0..<channels {
+            let indices = (0..<rows).flatMap { r in (0..<positions).map { (r, c * positions + $0) } }
+            let values = indices.map { Double(x[$0.0, $0.1]) }
+            let mean = values.reduce(0, +) / n
+            let sigma = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n + 1e-5).squareRoot()
+            let largest = values.map(abs).max()!
+            let (gain, bias) = (abs(weight[0, c]), weight[0, channels + c])
+            let hat = values.map { ($0 - mean) / sigma }
+            let h = hat.map { u * ((n + 1) * (largest / sigma) * (1 + abs($0)) + (n / 2 + 6) * abs($0)) }
+            let grads = indices.map { Double(g[$0.0, $0.1]) }
+            let gLargest = grads.map(abs).max()!
+            let weightedMean = zip(grads, hat).map(*).reduce(0, +) / n
+            let gradMean = grads.reduce(0, +) / n
+            let weightedError = n * u * zip(grads, hat).map { abs($0 * $1) }.max()! + gLargest * h.max()!
+            let inverseError = u * ((n + 1) * 2 * largest / sigma + n / 2 + 6)
+            for (k, i) in indices.enumerated() {
+                let want = wantY[i.0, i.1]
+                #expect(abs(Double(y[i.0, i.1]) - want) <= gain * h[k] + 2 * u * (abs(want) + abs(bias) + 1),
+                        "y of channel \(c)")
+                let expected = wantDx[i.0, i.1]
+                let terms = n * u * gLargest + abs(hat[k]) * weightedError + h[k] * abs(weightedMean)
+                    + 4 * u * (abs(grads[k]) + abs(gradMean) + abs(hat[k] * weightedMean))
+                let bound = gain / sigma * terms + (inverseError + 2 * u) * abs(expected)
+                #expect(abs(Double(dx[i.0, i.1]) - expected) <= bound, "dx of channel \(c)")
+            }
+        }
+    }
+
     /// A step of a one-layer model (SGD, learning rate 0.1) moves the running averages by
     /// momentum 0.5 towards the batch's (variance unbiased); `Model.forward` then normalizes by them.
     @Test func runningAveragesMoveWithTheStepAndServeEvaluation() throws {

@@ -115,20 +115,25 @@ typedef struct {
     void (*layer_norm_backward)(const float *dy, const float *x, const float *means, const float *inverse_deviation,
                                 long rows, long width, const float *gain, float *dx, float *gain_gradient,
                                 float *bias_gradient);
-    /// Batch normalization of channels first..<first + count of `rows` sample-major rows of
-    /// `width` = channels·positions values: with `batch_statistics` μ and the biased σ² of each
-    /// channel into mean and variance (else read from them), 1/√(σ² + ε) into
-    /// inverse_deviation, y = γ·x̂ + β with x̂ = (x − μ)·(1/σ), or its ReLU with `rectify`.
-    void (*batch_norm)(const float *x, long rows, long width, long positions, long first, long count,
-                       const float *gain, const float *bias, float epsilon, int batch_statistics, int rectify,
-                       float *mean, float *variance, float *y, float *inverse_deviation);
-    /// Its gradients for the same channels: dy (masked by `rectified_output` > 0 when not NULL)
-    /// into dx, ∂γ = Σ dy·x̂ and ∂β = Σ dy per channel, then
-    /// dx = γ·(1/σ)·(dy − mean(dy) − x̂·mean(dy·x̂)) — the means 0 without `batch_statistics`.
-    void (*batch_norm_backward)(const float *dy, const float *x, const float *mean, const float *inverse_deviation,
-                                long rows, long width, long positions, long first, long count, const float *gain,
-                                int batch_statistics, const float *rectified_output, float *dx, float *gain_gradient,
-                                float *bias_gradient);
+    /// Batch normalization's passes over rows first_row..<first_row + row_count of rows of
+    /// channels·positions values (channel c of sample b: the `positions` values from
+    /// b·channels·positions + c·positions). Moments: each sample's and channel's mean m into
+    /// moments[2·(b·channels + c)] and Σ (x − m)² into the next slot.
+    void (*batch_norm_moments)(const float *x, long first_row, long row_count, long channels, long positions,
+                               float *moments);
+    /// y = γ·((x − μ)·(1/σ)) + β per channel, or its ReLU with `rectify`.
+    void (*batch_norm_apply)(const float *x, long first_row, long row_count, long channels, long positions,
+                             const float *mean, const float *inverse_deviation, const float *gain, const float *bias,
+                             int rectify, float *y);
+    /// dy (masked by `rectified_output` > 0 when not NULL) into dx; each sample's and channel's
+    /// Σ dy into sums[2·(b·channels + c)] and Σ dy·x̂ into the next slot.
+    void (*batch_norm_gradient_sums)(const float *dy, const float *rectified_output, const float *x, long first_row,
+                                     long row_count, long channels, long positions, const float *mean,
+                                     const float *inverse_deviation, float *dx, float *sums);
+    /// dx (holding dy) = scale·(dy − mean_gradient − x̂·mean_weighted), per channel.
+    void (*batch_norm_gradient_apply)(const float *x, long first_row, long row_count, long channels, long positions,
+                                      const float *mean, const float *inverse_deviation, const float *scale,
+                                      const float *mean_gradient, const float *mean_weighted, float *dx);
     /// Softmax cross-entropy of `rows` rows of `classes` logits (rows `leading` apart) against
     /// `labels`: returns the sum of the rows' losses, and writes the gradient of their mean,
     /// (softmax − one-hot)/rows, `classes` wide.
