@@ -1,9 +1,9 @@
 import NGPlus
 
-/// A "same" convolution at stride 1 a sample at a time without im2col (`DirectConvolutionLayout`),
-/// reached through `NetworkScalar` like `sampleConvolution`, whose scratch (`SampleConvolutionScratch`,
-/// direct) and groups of samples it shares. Each product is a `BLASScalar.gatheredTileProduct`
-/// over the padded planes read in place.
+/// A "same" convolution at stride 1, or one at stride 2, a sample at a time without im2col
+/// (`DirectConvolutionLayout`), reached through `NetworkScalar` like `sampleConvolution`, whose
+/// scratch (`SampleConvolutionScratch`, direct) and groups of samples it shares. Each product is
+/// a `BLASScalar.gatheredTileProduct` over the padded planes read in place.
 extension NetworkKernels {
     /// Forward, per sample: its planes padded, `Y = W̃·Ũ` on the wide grid (Ũ's rows read from
     /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
@@ -41,23 +41,24 @@ extension NetworkKernels {
         }
     }
 
-    /// Backward, per sample: dYᵢ padded (with `argmax`, the pooled gradient first scattered to
-    /// its maxima in the scratch, as `sampleConvolutionBackward` does) and its wide rows
-    /// transposed; Xᵢ padded; the weight gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's
-    /// junk columns are the padding's zeros) added to its group's partial sum, and kept when
-    /// `sums` keeps them; and, when `dx` is given, the input gradient on the wide grid — the
-    /// padded dY planes convolved with the kernel turned by 180° (`turned`, c_in × c_out·kh·kw) —
-    /// compacted into the sample's row.
+    /// Backward, per sample: dYᵢ padded at stride 1, on the wide grid at stride 2 (with `argmax`,
+    /// the pooled gradient first scattered to its maxima in the scratch, as
+    /// `sampleConvolutionBackward` does) and its wide rows transposed; Xᵢ padded; the weight
+    /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's junk columns are zeros) added to its
+    /// group's partial sum, and kept when `sums` keeps them; and, when `dx` is given, the input
+    /// gradient — at stride 1 on the wide grid, the padded dY planes convolved with the kernel
+    /// turned by 180° (`turned`, c_in × c_out·kh·kw), compacted into the sample's row; at stride 2
+    /// `stridedInputGradient`.
     static func directConvolutionBackward<Scalar: NetworkScalar>(
-        _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, turned: UnsafePointer<Scalar>,
-        outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
+        turned: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
         scratch: UnsafeMutablePointer<Scalar>, slots: Int, sums weightGradient: WeightGradientSums<Scalar>,
         inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
         let (g, c, groupSize) = (d.geometry, d.outChannels, weightGradient.groupSize)
         let parts = SampleConvolutionScratch(geometry: g, outChannels: c, direct: d)
         let (n, groups, border) = (c * (g.patchSize + 1), (batch + groupSize - 1) / groupSize, g.padding)
-        let gradientInner = c * g.kernelHeight * g.kernelWidth
+        let (gradientInner, strided) = (c * g.kernelHeight * g.kernelWidth, d.stride != 1)
         let (pooled, windows) = (c * g.positions / 4, PoolingLayout(
             channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil))
         withTables(d) { patchRows, gradientRows, turnedRows, positionRows in
@@ -65,24 +66,28 @@ extension NetworkKernels {
                 let base = scratch + slot * parts.length
                 let (padded, planes) = (base, base + parts.plane)
                 let (work, wide) = (base + parts.weightGradient, base + parts.patchGradient)
+                // dY's wide rows: in its padded planes at stride 1, on the wide grid at stride 2.
+                let (gradientWide, gradientRowStride) = strided
+                    ? (UnsafePointer(planes), d.wideColumns) : (UnsafePointer(planes + border * d.paddedWidth + border), d.paddedPlane)
                 padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
                 planes.update(repeating: 0, count: c * d.paddedPlane)
                 for group in chunk {
                     let (sums, first) = (weightGradient.partials + group * n, group * groupSize)
                     for i in first..<Swift.min(batch, first + groupSize) {
+                        var (gradient, gradientStride) = (dy + i * layout.sampleOffset, layout.leadingDimension)
                         if let argmax {
                             Scalar.maxPoolBackward(
                                 dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: work)
-                            d.pad(work, channels: c, channelStride: g.positions, into: planes)
+                            (gradient, gradientStride) = (UnsafePointer(work), g.positions)
+                        }
+                        if strided {
+                            d.widen(gradient, channels: c, channelStride: gradientStride, into: planes)
                         } else {
-                            d.pad(
-                                dy + i * layout.sampleOffset, channels: c, channelStride: layout.leadingDimension,
-                                into: planes)
+                            d.pad(gradient, channels: c, channelStride: gradientStride, into: planes)
                         }
                         d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
                         Scalar.transpose(
-                            planes + border * d.paddedWidth + border, rows: c, columns: d.wideColumns,
-                            leadingDimension: d.paddedPlane, into: work)
+                            gradientWide, rows: c, columns: d.wideColumns, leadingDimension: gradientRowStride, into: work)
                         if let (kept, ld) = weightGradient.kept(sample: i, batch: batch, outChannels: c) {
                             Scalar.gatheredTileProduct(
                                 rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded,
@@ -98,10 +103,16 @@ extension NetworkKernels {
                                 beta: i == first ? 0 : 1, into: sums, ldc: c)
                         }
                         guard let dx else { continue }
+                        if strided {
+                            stridedInputGradient(
+                                d, weight: w, gradientWide: planes, patchRows: patchRows, scratch: wide,
+                                into: dx + i * g.inputLength)
+                            continue
+                        }
                         Scalar.gatheredTileProduct(
                             rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, a: turned,
-                            rowOffsets: turnedRows, innerStride: 1, b: planes, rowOffsets: gradientRows, alpha: 1, beta: 0,
-                            into: wide, ldc: d.wideColumns)
+                            rowOffsets: turnedRows!, innerStride: 1, b: planes, rowOffsets: gradientRows!, alpha: 1,
+                            beta: 0, into: wide, ldc: d.wideColumns)
                         d.compact(wide, channels: g.inChannels, into: dx + i * g.inputLength, channelStride: g.height * g.width)
                     }
                 }
@@ -110,17 +121,56 @@ extension NetworkKernels {
         weightGradient.addGroups(groups, transposed: true, outChannels: c, columns: g.patchSize + 1)
     }
 
-    /// The layout's offset tables as pointers for the duration of `body`.
+    /// One sample's input gradient at stride 2: `dŨ = W̃ᵀ·dY` on the wide grid (its junk columns
+    /// zero, as dY's are) into `scratch`, each of its K rows added into the phase its patch row
+    /// reads (the row's offset in `patchRows`: col2im on the phases, one run of `wideColumns`
+    /// a row), then the phases' interiors into `dx`.
+    static func stridedInputGradient<Scalar: NetworkScalar>(
+        _ d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>, gradientWide: UnsafePointer<Scalar>,
+        patchRows: UnsafePointer<Int>, scratch: UnsafeMutablePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let (g, columns) = (d.geometry, d.wideColumns)
+        let k = g.patchSize
+        let phases = scratch + k * columns
+        Scalar.tileProduct(
+            rows: k, columns: columns, inner: 0..<d.outChannels, a: w, rowStride: 1, innerStride: k + 1, b: gradientWide,
+            ldb: columns, alpha: 1, beta: 0, into: scratch, ldc: columns)
+        phases.update(repeating: 0, count: g.inChannels * d.paddedPlane)
+        for row in 0..<k { addRun(scratch + row * columns, into: phases + patchRows[row], count: columns) }
+        d.unpad(phases, channels: g.inChannels, into: dx, channelStride: g.height * g.width)
+    }
+
+    /// `target[e] += source[e]` for `count` values, sixteen at a time (the two may not overlap; the
+    /// compiler, not knowing it, would add them one at a time).
+    @inline(__always)
+    static func addRun<Scalar: NetworkScalar>(
+        _ source: UnsafePointer<Scalar>, into target: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        var e = 0
+        while e + 16 <= count {
+            let sum = UnsafeRawPointer(target + e).loadUnaligned(as: SIMD16<Scalar>.self)
+                + UnsafeRawPointer(source + e).loadUnaligned(as: SIMD16<Scalar>.self)
+            UnsafeMutableRawPointer(target + e).storeBytes(of: sum, as: SIMD16<Scalar>.self)
+            e += 16
+        }
+        while e < count {
+            target[e] += source[e]
+            e += 1
+        }
+    }
+
+    /// The layout's offset tables as pointers for the duration of `body` (the input gradient's
+    /// two nil at stride 2, which has none).
     @inline(__always)
     static func withTables(
         _ d: DirectConvolutionLayout,
-        _ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>) -> Void
+        _ body: (UnsafePointer<Int>, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>) -> Void
     ) {
         d.patchRows.withUnsafeBufferPointer { patchRows in
             d.gradientRows.withUnsafeBufferPointer { gradientRows in
                 d.turnedRows.withUnsafeBufferPointer { turnedRows in
                     d.positionRows.withUnsafeBufferPointer { positionRows in
-                        body(patchRows.baseAddress!, gradientRows.baseAddress!, turnedRows.baseAddress!, positionRows.baseAddress!)
+                        body(patchRows.baseAddress!, gradientRows.baseAddress, turnedRows.baseAddress, positionRows.baseAddress!)
                     }
                 }
             }

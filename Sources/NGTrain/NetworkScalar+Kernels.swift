@@ -128,14 +128,15 @@ extension NetworkScalar {
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
     public static func directConvolutionBackward(
-        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
-        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
+        turned: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout,
+        argmax: UnsafePointer<Int32>?,
         scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
         inputGradient dx: UnsafeMutablePointer<Self>?
     ) {
         NetworkKernels.directConvolutionBackward(
-            x, batch: batch, direct: direct, turned: turned, outputGradient: dy, layout: layout, argmax: argmax,
-            scratch: scratch, slots: slots, sums: sums, inputGradient: dx)
+            x, batch: batch, direct: direct, weight: weight, turned: turned, outputGradient: dy, layout: layout,
+            argmax: argmax, scratch: scratch, slots: slots, sums: sums, inputGradient: dx)
     }
 
     @_specialize(where Self == Float)

@@ -120,8 +120,9 @@ public protocol NetworkScalar: BLASScalar {
         argmax: UnsafeMutablePointer<Int32>?)
     /// Its gradients (see `NetworkKernels.directConvolutionBackward`).
     static func directConvolutionBackward(
-        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, turned: UnsafePointer<Self>,
-        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
+        turned: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout,
+        argmax: UnsafePointer<Int32>?,
         scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
         inputGradient dx: UnsafeMutablePointer<Self>?)
     /// Batch normalization (see `NetworkKernels.batchNorm`).

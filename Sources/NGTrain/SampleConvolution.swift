@@ -7,8 +7,8 @@ import NGPlus
 struct SampleConvolution<Scalar: NetworkScalar> {
     let geometry: ConvGeometry
     let outChannels: Int
-    /// Set for a "same" convolution at stride 1: its passes read padded planes in place instead
-    /// of unfolding them (`DirectConvolutionLayout`).
+    /// Set for a "same" convolution at stride 1 and one at stride 2 (not 1 × 1): its passes read
+    /// padded planes in place instead of unfolding them (`DirectConvolutionLayout`).
     let direct: DirectConvolutionLayout?
     /// Samples whose weight gradients one thread adds up before the groups are added in order.
     static var groupSize: Int { 8 }
@@ -68,7 +68,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         ensureShape(&partials, Swift.max(1, (batch + groupSize - 1) / groupSize), gradient.rows * gradient.columns)
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         let (computesInputGradient, keepsSamples) = (!inputGradient.isEmpty, !sampleGradients.isEmpty)
-        if let direct, computesInputGradient {
+        if let direct, computesInputGradient, direct.stride == 1 {
             ensureShape(&turned, geometry.inChannels, c * geometry.kernelHeight * geometry.kernelWidth)
             weight.withView { w in turned.withMutableView { direct.turn(w.base, into: $0.base) } }
         }
@@ -91,7 +91,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
                                 }
                                 turned.withView { turned in
                                     Scalar.directConvolutionBackward(
-                                        x.base, batch: batch, direct: direct, turned: turned.base,
+                                        x.base, batch: batch, direct: direct, weight: w.base, turned: turned.base,
                                         outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
                                         slots: slots, sums: sums, inputGradient: dx)
                                 }
@@ -118,10 +118,11 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 /// the row products of dYᵢ with Ũᵢ into the workspace (c_out × (K + 1)), then added.
 ///
 /// A direct convolution (`DirectConvolutionLayout`) lays the same parts out for its own passes,
-/// one sample at a time: the padded input planes and a row of ones, the padded dY planes (or Y
-/// on the wide grid), dY's wide rows transposed (the weight gradient's B; first, when pooled,
-/// the compact Y to pool or dY scattered from the pooled gradient) and the input gradient on
-/// the wide grid.
+/// one sample at a time: the padded input planes (or phases) and a row of ones, the padded dY
+/// planes or dY on the wide grid (or Y on the wide grid), dY's wide rows transposed (the weight
+/// gradient's B; first, when pooled, the compact Y to pool or dY scattered from the pooled
+/// gradient) and the input gradient on the wide grid — at stride 2 W̃ᵀ·dY on the wide grid and
+/// the phases it is added into.
 struct SampleConvolutionScratch {
     let plane: Int
     let weightGradient: Int
@@ -146,7 +147,10 @@ struct SampleConvolutionScratch {
             plane = geometry.inChannels * d.paddedPlane + d.wideColumns
             weightGradient = plane + c * d.paddedPlane
             patchGradient = weightGradient + d.wideColumns * c
-            length = patchGradient + geometry.inChannels * d.wideColumns
+            // The input gradient on the wide grid at stride 1; at stride 2 W̃ᵀ·dY (K rows) and the
+            // phases it is added into.
+            length = patchGradient + (d.stride == 1
+                ? geometry.inChannels * d.wideColumns : k * d.wideColumns + geometry.inChannels * d.paddedPlane)
             return
         }
         var tile = 1

@@ -6,8 +6,8 @@ import Testing
 
 /// `Conv2d` by sample against `Conv2d` over the batch (each checked against plain loops and
 /// finite differences elsewhere): outputs, weight and input gradients on geometries with
-/// strides, padding beyond and below "same", 1 × 1 kernels, several input channels, odd sizes,
-/// both output layouts, and batches that leave a partial group, each the second step of its
+/// strides (direct at stride 2), padding beyond and below "same", 1 × 1 kernels, several input
+/// channels, odd sizes, both output layouts, and batches that leave a partial group, each the second step of its
 /// layer; and the by-sample sums' independence of the thread count.
 @Suite(.serialized) struct ConvolutionBySampleTests {
     /// (geometry, output channels, batch).
@@ -25,6 +25,15 @@ import Testing
                 (try ConvGeometry(inChannels: 4, height: 5, width: 5, kernelHeight: 3, kernelWidth: 3, padding: 1), 33, 3),
                 // Direct ("same", 37 rows) over three groups of samples, two on one thread.
                 (try ConvGeometry(inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1), 3, 19),
+                // Direct at stride 2 on the input's four phases: odd and even sizes, padding beyond
+                // the kernel's half and a kernel of even height; a 1 × 1 kernel (33 rows) unfolds.
+                (try ConvGeometry(inChannels: 4, height: 7, width: 5, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1), 5, 10),
+                (try ConvGeometry(inChannels: 4, height: 8, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1), 33, 3),
+                (try ConvGeometry(inChannels: 32, height: 6, width: 5, kernelHeight: 1, kernelWidth: 1, stride: 2), 3, 9),
+                (try ConvGeometry(inChannels: 6, height: 6, width: 7, kernelHeight: 2, kernelWidth: 3, stride: 2, padding: 2), 2, 17),
+                // Rows of 35 and 18 values: split into the phases sixteen values at a time, then one.
+                (try ConvGeometry(inChannels: 4, height: 5, width: 35, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1), 3, 4),
+                (try ConvGeometry(inChannels: 6, height: 4, width: 18, kernelHeight: 2, kernelWidth: 3, stride: 2, padding: 2), 2, 3),
             ]
         }
     }

@@ -21,6 +21,8 @@ import Testing
                 (try ConvGeometry(inChannels: 1, height: 9, width: 5, kernelHeight: 2, kernelWidth: 2, padding: 0), 2, 9),
                 // Patches of 37 rows, "same", stride 1: a direct convolution, three groups of samples.
                 (try ConvGeometry(inChannels: 4, height: 6, width: 8, kernelHeight: 3, kernelWidth: 3, padding: 1), 3, 19),
+                // 37 rows at stride 2: direct on the input's phases.
+                (try ConvGeometry(inChannels: 4, height: 8, width: 7, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1), 3, 11),
             ]
         }
     }

@@ -10,18 +10,18 @@ import Testing
 @Suite struct SampleGradientStatisticsTests {
     /// Four convolutions by sample, one of each path — unfolded tiles of samples with row
     /// products (2 → 4 channels, patches of 19 rows), unfolded tiles with the transposed tile
-    /// product (4 → 4 at stride 2, 37 rows; a dense layer then brings 3 × 3 back to 6 × 6),
+    /// product (4 → 4 at stride 3, 37 rows; a dense layer then brings 2 × 2 back to 6 × 6),
     /// direct (4 → 4), direct and pooled (4 → 3) — then a dense layer.
     static func network() throws -> Model<Double> {
         var generator = SeededGenerator(seed: 431)
         let first = try ConvGeometry(inChannels: 2, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let same = try ConvGeometry(inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1)
         let strided = try ConvGeometry(
-            inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
+            inChannels: 4, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 3, padding: 1)
         return Model(layers: [
             try Conv2d<Double>(geometry: first, outChannels: 4, computesInputGradient: false, using: &generator),
             try Conv2d<Double>(geometry: strided, outChannels: 4, using: &generator),
-            try Dense<Double>(inputs: 36, outputs: 144, using: &generator),
+            try Dense<Double>(inputs: 16, outputs: 144, using: &generator),
             try Conv2d<Double>(geometry: same, outChannels: 4, using: &generator),
             try PooledConv2d<Double>(geometry: same, outChannels: 3, using: &generator),
             try Dense<Double>(inputs: 27, outputs: 4, using: &generator),
@@ -74,16 +74,16 @@ import Testing
     /// The gradients a layer hands over are, column block by column block, the transposed
     /// weight gradient of each sample alone (the layer run on a batch of that one sample), to
     /// the rounding of sums of B·P terms, for every path: unfolded with row products (2 → 4),
-    /// unfolded with the transposed tile product at stride 2 (4 → 4), direct (4 → 4), direct
-    /// and pooled (4 → 3), and unfolded and pooled (1 → 3).
-    @Test(arguments: 0..<5) func handedGradientsAreEachSamplesOwn(path: Int) throws {
+    /// unfolded with the transposed tile product at stride 3 (4 → 4), direct (4 → 4), direct
+    /// and pooled (4 → 3), unfolded and pooled (1 → 3), and direct at stride 2 (4 → 4).
+    @Test(arguments: 0..<6) func handedGradientsAreEachSamplesOwn(path: Int) throws {
         let geometry = try ConvGeometry(
-            inChannels: [2, 4, 4, 4, 1][path], height: 6, width: 6, kernelHeight: 3, kernelWidth: 3,
-            stride: path == 1 ? 2 : 1, padding: 1)
-        let outChannels = path >= 3 ? 3 : 4
+            inChannels: [2, 4, 4, 4, 1, 4][path], height: 6, width: 6, kernelHeight: 3, kernelWidth: 3,
+            stride: [1, 3, 1, 1, 1, 2][path], padding: 1)
+        let outChannels = (3...4).contains(path) ? 3 : 4
         func layer() throws -> any TrainableLayer<Double> {
             var generator = SeededGenerator(seed: 433)
-            return path >= 3
+            return (3...4).contains(path)
                 ? try PooledConv2d<Double>(geometry: geometry, outChannels: outChannels, using: &generator)
                 : try Conv2d<Double>(geometry: geometry, outChannels: outChannels, using: &generator)
         }
