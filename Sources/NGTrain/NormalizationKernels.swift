@@ -99,20 +99,17 @@ extension NetworkKernels {
         }
     }
 
-    /// Each sample's channel mean mᵢ into `moments[2·(b·channels + c)]` and `Σ (x − mᵢ)²` into
-    /// the next slot, for the samples `rows`.
+    /// For each run of the samples `rows` (sample b's channel c, run b·channels + c, at that times
+    /// `positions`): its mean m into `moments[2·run]` and `Σ (x − m)²` into the next slot.
     static func batchNormMoments<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Range<Int>, channels: Int, positions: Int,
         into moments: UnsafeMutablePointer<Scalar>
     ) {
-        let (width, size) = (channels * positions, Scalar(positions))
-        for b in rows {
-            for c in 0..<channels {
-                let run = x + b * width + c * positions
-                let average = laneSum(run, count: positions) / size
-                moments[2 * (b * channels + c)] = average
-                moments[2 * (b * channels + c) + 1] = laneSquaredDeviations(run, from: average, count: positions)
-            }
+        for run in rows.lowerBound * channels..<rows.upperBound * channels {
+            let values = x + run * positions
+            let average = laneSum(values, count: positions) / Scalar(positions)
+            moments[2 * run] = average
+            moments[2 * run + 1] = laneSquaredDeviations(values, from: average, count: positions)
         }
     }
 
@@ -124,40 +121,34 @@ extension NetworkKernels {
         inverseDeviation: UnsafePointer<Scalar>, gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>,
         rectify: Bool, into y: UnsafeMutablePointer<Scalar>
     ) {
-        let (width, floor): (Int, Scalar) = (channels * positions, rectify ? 0 : -.infinity)
-        for b in rows {
-            for c in 0..<channels {
-                let offset = b * width + c * positions
-                let (run, out) = (x + offset, y + offset)
-                let (average, inverse, scale, shift) = (mean[c], inverseDeviation[c], gain[c], bias[c])
-                for p in 0..<positions { out[p] = Swift.max((run[p] - average) * inverse * scale + shift, floor) }
-            }
+        let floor: Scalar = rectify ? 0 : -.infinity
+        for run in rows.lowerBound * channels..<rows.upperBound * channels {
+            let c = run % channels
+            let (values, out) = (x + run * positions, y + run * positions)
+            let (average, inverse, scale, shift) = (mean[c], inverseDeviation[c], gain[c], bias[c])
+            for p in 0..<positions { out[p] = Swift.max((values[p] - average) * inverse * scale + shift, floor) }
         }
     }
 
-    /// dy (masked by `rectifiedOutput > 0` when given) into dx, and each sample's channel
-    /// `Σ dy` into `sums[2·(b·channels + c)]` and `Σ dy·x̂` into the next slot, for the samples
-    /// `rows`.
+    /// dy (masked by `rectifiedOutput > 0` when given) into dx, and for each run of the samples
+    /// `rows` its `Σ dy` into `sums[2·run]` and `Σ dy·x̂` into the next slot.
     static func batchNormGradientSums<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, rectifiedOutput: UnsafePointer<Scalar>?, input x: UnsafePointer<Scalar>,
         rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Scalar>,
         inverseDeviation: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
         sums: UnsafeMutablePointer<Scalar>
     ) {
-        let width = channels * positions
-        for b in rows {
-            for c in 0..<channels {
-                let offset = b * width + c * positions
-                let (grad, out) = (dy + offset, dx + offset)
-                if let y = rectifiedOutput {
-                    reluBackward(output: y + offset, outputGradient: grad, into: out, count: positions)
-                } else {
-                    out.update(from: grad, count: positions)
-                }
-                sums[2 * (b * channels + c)] = laneSum(out, count: positions)
-                sums[2 * (b * channels + c) + 1] = laneDotNormalized(
-                    out, x + offset, center: mean[c], scale: inverseDeviation[c], count: positions)
+        for run in rows.lowerBound * channels..<rows.upperBound * channels {
+            let (c, offset) = (run % channels, run * positions)
+            let gradient = dx + offset
+            if let y = rectifiedOutput {
+                reluBackward(output: y + offset, outputGradient: dy + offset, into: gradient, count: positions)
+            } else {
+                gradient.update(from: dy + offset, count: positions)
             }
+            sums[2 * run] = laneSum(gradient, count: positions)
+            sums[2 * run + 1] = laneDotNormalized(
+                gradient, x + offset, center: mean[c], scale: inverseDeviation[c], count: positions)
         }
     }
 
@@ -167,14 +158,13 @@ extension NetworkKernels {
         inverseDeviation: UnsafePointer<Scalar>, scale: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
         meanWeighted: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>
     ) {
-        let width = channels * positions
-        for b in rows {
-            for c in 0..<channels {
-                let offset = b * width + c * positions
-                let (run, out) = (x + offset, dx + offset)
-                let (average, inverse, factor) = (mean[c], inverseDeviation[c], scale[c])
-                let (shift, slope) = (meanGradient[c], meanWeighted[c])
-                for p in 0..<positions { out[p] = factor * (out[p] - shift - (run[p] - average) * inverse * slope) }
+        for run in rows.lowerBound * channels..<rows.upperBound * channels {
+            let c = run % channels
+            let (values, gradient) = (x + run * positions, dx + run * positions)
+            let (average, inverse, factor) = (mean[c], inverseDeviation[c], scale[c])
+            let (shift, slope) = (meanGradient[c], meanWeighted[c])
+            for p in 0..<positions {
+                gradient[p] = factor * (gradient[p] - shift - (values[p] - average) * inverse * slope)
             }
         }
     }
