@@ -129,7 +129,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
             Self.copy(runningMean, into: &mean)
             Self.copy(runningVariance, into: &variance)
         }
-        ensureShape(&workspace, 2 * rows + 3, channels)
+        ensureShape(&workspace, 1, NetworkKernels.batchNormWorkspace(rows: rows, channels: channels))
         withViews(x, weight, mutating: &output) { x, w, y in
             mean.withMutableView { m in
                 variance.withMutableView { v in
@@ -173,7 +173,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         let sums = batchStatistics ? crossProcessSums : nil
         ensureShape(&inputGradient, rows, channels * positions)
         let rectify = rectify
-        ensureShape(&workspace, 2 * rows + 3, channels)
+        ensureShape(&workspace, 1, NetworkKernels.batchNormWorkspace(rows: rows, channels: channels))
         withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
                 withViews(mean, output, mutating: &workspace) { m, y, work in

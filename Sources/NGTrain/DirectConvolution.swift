@@ -2,19 +2,19 @@ import NGPlus
 
 /// Where a convolution finds its patches without unfolding them: a "same" convolution at stride
 /// 1 (a kh × kw kernel with kh = kw = 2·padding + 1, the output as large as the input) or a
-/// convolution at stride 2 with a kernel larger than 1 × 1. Each sample's input is copied into zero-bordered planes — at stride
-/// 1 one plane a channel of (H + 2·padding) × (W + 2·padding); at stride 2 the padded plane's
-/// four phases, its values at (even, even), (even, odd), (odd, even) and (odd, odd) positions,
-/// each ⌈(H + 2·padding)/2⌉ × ⌈(W + 2·padding)/2⌉ — and patch row (c, r, s) is then one plane
-/// read from offset (r div stride)·row + (s div stride), the phase (r mod 2, s mod 2) at stride
-/// 2: output (i, j) reads padded position (stride·i + r, stride·j + s). The output is computed on
-/// the planes' rows, `wideColumns` positions of which the last (row − W_out) of each row are
-/// discarded. The weight gradient reads dY on the same wide grid with zeros between its rows.
-/// The input gradient at stride 1 is the convolution of dY's zero-bordered planes with the
-/// kernel turned by 180°; at stride 2 each patch row of `W̃ᵀ·dY` is added, one run of
-/// `wideColumns`, into the phase it came from (col2im on the phases), and the phases' interiors
-/// are the input gradient. Neither pass unfolds nor folds a sample's patches
-/// (`NetworkKernels.directConvolution`).
+/// convolution at stride 2 with a kernel larger than 1 × 1. Each sample's input is copied into
+/// zero-bordered planes — at stride 1 one plane a channel of (H + 2·padding) × (W + 2·padding);
+/// at stride 2 the padded plane's four phases, its values at (even, even), (even, odd), (odd,
+/// even) and (odd, odd) positions, each ⌈(H + 2·padding)/2⌉ × ⌈(W + 2·padding)/2⌉ — and patch
+/// row (c, r, s) is then one plane read from offset (r div stride)·row + (s div stride), the
+/// phase (r mod 2, s mod 2) at stride 2: output (i, j) reads padded position (stride·i + r,
+/// stride·j + s). The output is computed on the planes' rows, `wideColumns` positions of which
+/// the last (row − W_out) of each row are discarded. The weight gradient reads dY on the same
+/// wide grid with zeros between its rows. The input gradient at stride 1 is the convolution of
+/// dY's zero-bordered planes with the kernel turned by 180°; at stride 2 each patch row of
+/// `W̃ᵀ·dY` is added, one run of `wideColumns`, into the phase it came from (col2im on the
+/// phases), and the phases' interiors are the input gradient. Neither pass unfolds nor folds a
+/// sample's patches (`NetworkKernels.directConvolution`).
 public struct DirectConvolutionLayout: Sendable {
     let geometry: ConvGeometry
     let outChannels: Int

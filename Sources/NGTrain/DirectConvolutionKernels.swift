@@ -51,7 +51,8 @@ extension NetworkKernels {
     /// `stridedInputGradient`.
     static func directConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
-        turned: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
+        turned: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
+        argmax: UnsafePointer<Int32>?,
         scratch: UnsafeMutablePointer<Scalar>, slots: Int, sums weightGradient: WeightGradientSums<Scalar>,
         inputGradient dx: UnsafeMutablePointer<Scalar>?
     ) {
@@ -68,7 +69,8 @@ extension NetworkKernels {
                 let (work, wide) = (base + parts.weightGradient, base + parts.patchGradient)
                 // dY's wide rows: in its padded planes at stride 1, on the wide grid at stride 2.
                 let (gradientWide, gradientRowStride) = strided
-                    ? (UnsafePointer(planes), d.wideColumns) : (UnsafePointer(planes + border * d.paddedWidth + border), d.paddedPlane)
+                    ? (UnsafePointer(planes), d.wideColumns)
+                    : (UnsafePointer(planes + border * d.paddedWidth + border), d.paddedPlane)
                 padded.update(repeating: 0, count: g.inChannels * d.paddedPlane)
                 planes.update(repeating: 0, count: c * d.paddedPlane)
                 for group in chunk {
