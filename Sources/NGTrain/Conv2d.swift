@@ -7,8 +7,9 @@ import NGPlus
 ///   65,536 values (few channels): each sample's patches Ũᵢ (or a tile of a few samples', where
 ///   a sample has few positions) are unfolded into a thread's scratch, which stays in cache,
 ///   and `Yᵢ = W̃·Ũᵢ`, `dYᵢ·Ũᵢᵀ` and `Wᵀ·dYᵢ` are small products on that thread; the batch's
-///   patches are never stored. A "same" convolution at stride 1 does not unfold at all: its
-///   products read the sample's zero-bordered planes in place (`DirectConvolutionLayout`).
+///   patches are never stored. A "same" convolution at stride 1, or one at stride 2 with a
+///   kernel larger than 1 × 1, does not unfold at all: its products read the sample's
+///   zero-bordered planes (at stride 2 their four phases) in place (`DirectConvolutionLayout`).
 /// - **Over the batch** otherwise: the whole batch is unfolded into one patch matrix Ũ (K+1
 ///   rows, B·P columns, the last row ones for the bias), so forward, weight gradient and patch
 ///   gradient are one GEMM each: `Y = W̃·Ũ`, `∇W̃ = dY·Ũᵀ`, `dŨ = Wᵀ·dY`; col2im folds the patch

@@ -9,9 +9,9 @@ import NGPlus
 /// convolution) are never written to memory and read back. The backward pass scatters the
 /// pooled gradient into the sample's full-resolution gradient in the scratch, unfolds the
 /// sample again, and adds its weight gradient; the input gradient, when computed, is `Wᵀ·dYᵢ`
-/// folded. A "same" convolution at stride 1 with patches of 32 rows or more reads padded planes
-/// instead of unfolding (`DirectConvolutionLayout`), its input gradient the padded gradient
-/// planes convolved with the turned kernel.
+/// folded. A "same" convolution at stride 1, or one at stride 2 with a kernel larger than 1 × 1,
+/// with patches of 32 rows or more reads padded planes (or their phases) instead of unfolding
+/// (`DirectConvolutionLayout`).
 ///
 /// Input and output are sample-major: `B × (c_in·H·W)` in, `B × (c_out·P/4)` out, P the output
 /// positions (whose height and width must be even). The weight gradient sums its samples in
