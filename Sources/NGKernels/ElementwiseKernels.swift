@@ -122,8 +122,9 @@ public enum ElementwiseKernels {
         return finite.sum() + tail == 0
     }
 
-    /// `w′ = keep·w − scale·u` for `count` values into a new buffer, w only read. Returns
-    /// whether every w′ is finite.
+    /// `w′ = keep·w − scale·u` for `count` values into `wNew`, w only read (`wNew` may be w
+    /// itself: each value is read before it is written, never after). Returns whether every w′
+    /// is finite.
     @inlinable
     public static func scaledUpdate<Scalar: BLASScalar>(
         _ w: UnsafePointer<Scalar>, keep: Scalar, minus scale: Scalar, times u: UnsafePointer<Scalar>,

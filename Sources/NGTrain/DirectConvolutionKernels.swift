@@ -138,27 +138,11 @@ extension NetworkKernels {
             rows: k, columns: columns, inner: 0..<d.outChannels, a: w, rowStride: 1, innerStride: k + 1, b: gradientWide,
             ldb: columns, alpha: 1, beta: 0, into: scratch, ldc: columns)
         phases.update(repeating: 0, count: g.inChannels * d.paddedPlane)
-        for row in 0..<k { addRun(scratch + row * columns, into: phases + patchRows[row], count: columns) }
+        for row in 0..<k {
+            let target = phases + patchRows[row]
+            _ = Scalar.scaledUpdate(target, keep: 1, minus: -1, times: scratch + row * columns, into: target, count: columns)
+        }
         d.unpad(phases, channels: g.inChannels, into: dx, channelStride: g.height * g.width)
-    }
-
-    /// `target[e] += source[e]` for `count` values, sixteen at a time (the two may not overlap; the
-    /// compiler, not knowing it, would add them one at a time).
-    @inline(__always)
-    static func addRun<Scalar: NetworkScalar>(
-        _ source: UnsafePointer<Scalar>, into target: UnsafeMutablePointer<Scalar>, count: Int
-    ) {
-        var e = 0
-        while e + 16 <= count {
-            let sum = UnsafeRawPointer(target + e).loadUnaligned(as: SIMD16<Scalar>.self)
-                + UnsafeRawPointer(source + e).loadUnaligned(as: SIMD16<Scalar>.self)
-            UnsafeMutableRawPointer(target + e).storeBytes(of: sum, as: SIMD16<Scalar>.self)
-            e += 16
-        }
-        while e < count {
-            target[e] += source[e]
-            e += 1
-        }
     }
 
     /// The layout's offset tables as pointers for the duration of `body` (the input gradient's
