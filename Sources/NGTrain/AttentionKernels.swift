@@ -16,6 +16,8 @@ import NGPlus
 extension NetworkKernels {
     /// Forward: per block of query rows, `S = Q·Kᵀ/√d` against the keys up to the block's last
     /// row, the causal softmax in place (P), and `O = P·V`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func causalAttention<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, sequences: Int, length t: Int, heads: Int, width: Int, rowBlock: Int,
         probabilities: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, slots: Int,
@@ -47,6 +49,8 @@ extension NetworkKernels {
     /// `scoreGradients`), `dS` by the softmax's gradient in place, `dQ = dS·K/√d`. By blocks of
     /// keys, over the query rows at or after the block's first key (P and dS are zero above
     /// the diagonal): `dV = Pᵀ·dO` and `dK = dSᵀ·Q/√d`, each written once.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func causalAttentionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, probabilities: UnsafePointer<Scalar>,
         scoreGradients: UnsafeMutablePointer<Scalar>, transposed: UnsafeMutablePointer<Scalar>, slots: Int,

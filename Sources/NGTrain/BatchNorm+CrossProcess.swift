@@ -18,7 +18,7 @@ extension BatchNorm {
         let (rows, channels, positions) = (x.rows, channels, positions)
         x.withView { x in
             mean.withMutableView { m in
-                Scalar.batchNormSums(x.base, rows: rows, channels: channels, positions: positions, center: nil, into: m.base)
+                NetworkKernels.batchNormSums(x.base, rows: rows, channels: channels, positions: positions, center: nil, into: m.base)
             }
         }
         load(mean, count: Double(rows * positions))
@@ -28,7 +28,7 @@ extension BatchNorm {
         x.withView { x in
             mean.withView { m in
                 variance.withMutableView { v in
-                    Scalar.batchNormSums(
+                    NetworkKernels.batchNormSums(
                         x.base, rows: rows, channels: channels, positions: positions, center: m.base, into: v.base)
                 }
             }
@@ -56,7 +56,7 @@ extension BatchNorm {
             weight.withView { w in
                 mean.withView { m in
                     statisticsGradient.withView { means in
-                        Scalar.batchNormStatisticsGradient(
+                        NetworkKernels.batchNormStatisticsGradient(
                             input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
                             channels: channels, positions: positions, gain: w.base, meanGradient: means.base,
                             meanWeighted: means.columns(channels..<2 * channels).base, into: dx.base)

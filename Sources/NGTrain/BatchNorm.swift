@@ -135,7 +135,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
                 variance.withMutableView { v in
                     inverseDeviation.withMutableView { inverse in
                         workspace.withMutableView { work in
-                            Scalar.batchNorm(
+                            NetworkKernels.batchNorm(
                                 x.base, rows: rows, channels: channels, positions: positions, gain: w.base,
                                 bias: w.columns(channels..<2 * channels).base, epsilon: epsilon,
                                 batchStatistics: batchStatistics && sums == nil, rectify: rectify, mean: m.base,
@@ -177,7 +177,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: GradientOnlyLayer, BatchSta
         withViews(dy, input, mutating: &inputGradient) { dy, x, dx in
             withViews(inverseDeviation, weight, mutating: &gradient) { inverse, w, g in
                 withViews(mean, output, mutating: &workspace) { m, y, work in
-                    Scalar.batchNormBackward(
+                    NetworkKernels.batchNormBackward(
                         dy.base, input: x.base, mean: m.base, inverseDeviation: inverse.base, rows: rows,
                         channels: channels, positions: positions, gain: w.base,
                         batchStatistics: batchStatistics && sums == nil, rectifiedOutput: rectify ? y.base : nil,

@@ -96,7 +96,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
             output.withMutableView { out in
                 probabilities.withMutableView { p in
                     transposedHeads.withMutableView { transposed in
-                        Scalar.causalAttention(
+                        NetworkKernels.causalAttention(
                             x.base, sequences: sequences, length: t, heads: heads, width: width, rowBlock: rowBlock,
                             probabilities: p.base, transposed: transposed.base, slots: slots, into: out.base)
                     }
@@ -125,7 +125,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
             probabilities.withView { p in
                 scoreGradients.withMutableView { dp in
                     transposedHeads.withMutableView { transposed in
-                        Scalar.causalAttentionBackward(
+                        NetworkKernels.causalAttentionBackward(
                             x.base, outputGradient: dy.base, probabilities: p.base, scoreGradients: dp.base,
                             transposed: transposed.base, slots: slots, sequences: sequences, length: t, heads: heads,
                             width: width, rowBlock: rowBlock, into: dx.base)

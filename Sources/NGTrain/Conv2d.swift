@@ -192,7 +192,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
                         // Columns of the group's patch gradient, rows of the batch's input gradient.
                         let patchColumns = (chunk.lowerBound * p)..<(chunk.upperBound * p)
                         let rows = (start + chunk.lowerBound)..<(start + chunk.upperBound)
-                        Scalar.fold(geometry, du.columns(patchColumns).base, ld: du.leadingDimension, batch: chunk.count,
+                        NetworkKernels.fold(geometry, du.columns(patchColumns).base, ld: du.leadingDimension, batch: chunk.count,
                                     sampleStride: dx.leadingDimension, into: dx.rows(rows).base)
                     }
                 }

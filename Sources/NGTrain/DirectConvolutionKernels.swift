@@ -9,6 +9,8 @@ extension NetworkKernels {
     /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
     /// `layout` says or, with `argmax`, into the scratch and pooled from there into row i of the
     /// sample-major pooled output (as `sampleConvolution` pools).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func directConvolution<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
         layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
@@ -49,6 +51,8 @@ extension NetworkKernels {
     /// gradient — at stride 1 on the wide grid, the padded dY planes convolved with the kernel
     /// turned by 180° (`turned`, c_in × c_out·kh·kw), compacted into the sample's row; at stride 2
     /// `stridedInputGradient`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func directConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, direct d: DirectConvolutionLayout, weight w: UnsafePointer<Scalar>,
         turned: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
@@ -78,7 +82,7 @@ extension NetworkKernels {
                     for i in first..<Swift.min(batch, first + groupSize) {
                         var (gradient, gradientStride) = (dy + i * layout.sampleOffset, layout.leadingDimension)
                         if let argmax {
-                            Scalar.maxPoolBackward(
+                            NetworkKernels.maxPoolBackward(
                                 dy + i * pooled, argmax: argmax + i * pooled, windows, samples: 0..<1, into: work)
                             (gradient, gradientStride) = (UnsafePointer(work), g.positions)
                         }

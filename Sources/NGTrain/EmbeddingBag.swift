@@ -66,7 +66,7 @@ public final class EmbeddingBag<Scalar: NetworkScalar>: TrainableLayer {
             weight.withView { table in
                 output.withMutableView { y in
                     lookups.withUnsafeMutableBufferPointer { lookups in
-                        Scalar.embeddingBag(
+                        NetworkKernels.embeddingBag(
                             ids.base, rows: rows, bag: bag, table: table.base, vocabulary: vocabulary, width: width,
                             scale: scale, lookups: lookups, into: y.base)
                     }
@@ -87,7 +87,7 @@ public final class EmbeddingBag<Scalar: NetworkScalar>: TrainableLayer {
         ensureShape(&lookupGradients, rows * bag, width)
         dy.withView { dy in
             lookupGradients.withMutableView { g in
-                Scalar.spreadBagGradients(dy.base, rows: rows, bag: bag, width: width, scale: scale, into: g.base)
+                NetworkKernels.spreadBagGradients(dy.base, rows: rows, bag: bag, width: width, scale: scale, into: g.base)
             }
         }
         return noInputGradient

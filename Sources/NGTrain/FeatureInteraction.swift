@@ -85,7 +85,7 @@ public final class FeatureInteraction<Scalar: NetworkScalar>: NetworkLayer, Laye
         ensureShape(&output, rows, columns)
         copy(b, columns: 0..<width, into: &output, columns: 0..<width)
         withViews(stacked, stacked, mutating: &output) { v, _, z in
-            Scalar.pairwiseDots(v.base, rows: rows, vectors: vectors, width: width, into: z.base, stride: columns, offset: width)
+            NetworkKernels.pairwiseDots(v.base, rows: rows, vectors: vectors, width: width, into: z.base, stride: columns, offset: width)
         }
         return output
     }
@@ -95,7 +95,7 @@ public final class FeatureInteraction<Scalar: NetworkScalar>: NetworkLayer, Laye
         let (rows, width, vectors, columns) = (dz.rows, width, vectors, outputColumns)
         ensureShape(&stackedGradient, rows, vectors * width)
         withViews(stacked, dz, mutating: &stackedGradient) { v, dz, dv in
-            Scalar.pairwiseDotsBackward(
+            NetworkKernels.pairwiseDotsBackward(
                 v.base, outputGradient: dz.base, rows: rows, vectors: vectors, width: width, stride: columns, offset: width,
                 into: dv.base)
         }

@@ -26,7 +26,7 @@ public final class GlobalAveragePool<Scalar: NetworkScalar>: NetworkLayer {
         let (planes, positions) = (x.rows * channels, positions)
         ensureShape(&output, x.rows, channels)
         x.withView { x in
-            output.withMutableView { y in Scalar.averagePool(x.base, planes: planes, positions: positions, into: y.base) }
+            output.withMutableView { y in NetworkKernels.averagePool(x.base, planes: planes, positions: positions, into: y.base) }
         }
         return output
     }
@@ -37,7 +37,7 @@ public final class GlobalAveragePool<Scalar: NetworkScalar>: NetworkLayer {
         ensureShape(&inputGradient, dy.rows, channels * positions)
         dy.withView { dy in
             inputGradient.withMutableView { dx in
-                Scalar.averagePoolBackward(dy.base, planes: planes, positions: positions, into: dx.base)
+                NetworkKernels.averagePoolBackward(dy.base, planes: planes, positions: positions, into: dx.base)
             }
         }
         return inputGradient

@@ -6,6 +6,8 @@ extension NetworkKernels {
     /// values a row). Returns the first row holding an id that is not a whole number in
     /// `0..<vocabulary` — then `y` is left as it was — or nil.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func embeddingBag<Scalar: NetworkScalar>(
         _ ids: UnsafePointer<Scalar>, rows: Int, bag: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
         scale: Scalar, lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Scalar>
@@ -31,6 +33,8 @@ extension NetworkKernels {
     /// The output gradient of every lookup of a bag: `scale·dy` of its row, `rows × bag` rows of
     /// `width` values into `g`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func spreadBagGradients<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, rows: Int, bag: Int, width: Int, scale: Scalar, into g: UnsafeMutablePointer<Scalar>
     ) {
@@ -46,6 +50,8 @@ extension NetworkKernels {
     /// vectors together), the dot products of every pair `i > j` in the order (1,0), (2,0),
     /// (2,1), (3,0)…, written into `z` from column `offset` of rows `stride` apart.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func pairwiseDots<Scalar: NetworkScalar>(
         _ stacked: UnsafePointer<Scalar>, rows: Int, vectors: Int, width: Int, into z: UnsafeMutablePointer<Scalar>,
         stride: Int, offset: Int
@@ -67,6 +73,8 @@ extension NetworkKernels {
     /// The `offset` columns of `z` before the products hold vector 0 itself (0 or `width` of
     /// them: DLRM passes the bottom output through), so their gradient is added to `dv_0`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func pairwiseDotsBackward<Scalar: NetworkScalar>(
         _ stacked: UnsafePointer<Scalar>, outputGradient dz: UnsafePointer<Scalar>, rows: Int, vectors: Int,
         width: Int, stride: Int, offset: Int, into dStacked: UnsafeMutablePointer<Scalar>

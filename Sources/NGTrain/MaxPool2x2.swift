@@ -88,7 +88,7 @@ public final class MaxPool2x2<Scalar: NetworkScalar>: NetworkLayer {
                 guard let argmax = arg.baseAddress else { return }
                 inputGradient.withMutableView { dx in
                     ParallelLoop.forEachChunk(batch, minimumChunk: 2) { samples in
-                        Scalar.maxPoolBackward(dy.base, argmax: argmax, layout, samples: samples, into: dx.base)
+                        NetworkKernels.maxPoolBackward(dy.base, argmax: argmax, layout, samples: samples, into: dx.base)
                     }
                 }
             }

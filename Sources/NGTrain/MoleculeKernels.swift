@@ -10,6 +10,8 @@ extension NetworkKernels {
     /// `2·Σ t^(2k+1)/(2k+1)`, 13 terms (the first left out is at most 2·3⁻²⁷/27 ≈ 1e-14).
     /// One `exponential` and no branch a value: a vector loop.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func shiftedSoftplus<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, sigmoid s: UnsafeMutablePointer<Scalar>,
         count: Int
@@ -40,6 +42,8 @@ extension NetworkKernels {
 
     /// `dx = dy ⊙ σ(x)`, the gradient of `shiftedSoftplus` from the σ it kept.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func shiftedSoftplusBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, sigmoid s: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>, count: Int
     ) {
@@ -51,6 +55,8 @@ extension NetworkKernels {
     /// `centers` μ_k = k·cutoff/(centers − 1) into `basis` (a pair a row), and its cosine cutoff
     /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func pairBasis<Scalar: NetworkScalar>(
         _ atomRows: UnsafePointer<Scalar>, molecules: Int, atoms: Int, centers: Int, cutoff: Scalar, gamma: Scalar,
         into basis: UnsafeMutablePointer<Scalar>, envelope: UnsafeMutablePointer<Scalar>
@@ -81,6 +87,8 @@ extension NetworkKernels {
     /// envelope — the mean over the neighbors (SchNetPack's `normalize_filter`), so that the
     /// features' scale does not grow with the cluster.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func filterConvolution<Scalar: NetworkScalar>(
         _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>, molecules: Int,
         atoms: Int, width: Int, into m: UnsafeMutablePointer<Scalar>
@@ -103,6 +111,8 @@ extension NetworkKernels {
     /// The gradients of `filterConvolution` from `dm`: `dh_j = Σ_{i≠j} c′_ij·(w_ij ⊙ dm_i)` and
     /// `dw_ij = c′_ij·(dm_i ⊙ h_j)`, c′ = c/(atoms − 1); both outputs overwritten.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func filterConvolutionBackward<Scalar: NetworkScalar>(
         _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>,
         outputGradient dm: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int,
@@ -131,6 +141,8 @@ extension NetworkKernels {
     /// The mean of each molecule's `atoms` rows of `width` values (`x`, `molecules·atoms` rows)
     /// into `y` (`molecules` rows).
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func atomMean<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int, into y: UnsafeMutablePointer<Scalar>
     ) {
@@ -148,6 +160,8 @@ extension NetworkKernels {
 
     /// The gradient of `atomMean`: each atom's row is its molecule's `dy / atoms`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func atomMeanBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int, into dx: UnsafeMutablePointer<Scalar>
     ) {

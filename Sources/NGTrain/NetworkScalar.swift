@@ -1,34 +1,19 @@
 import NGPlus
 
-/// The scalar types of the training stack. Its few non-BLAS loops (activations, pooling) are
-/// requirements whose defaults (`NetworkScalar+Kernels.swift`, `+Normalization.swift`) are
-/// specialized for Float and Double, so they run compiled for the concrete type even though
-/// layers are called through the `NetworkLayer` existential, where Swift never specializes
-/// (measured: an unspecialized ReLU and pooling took a third of a CNN step). A conformance
-/// supplies `erf` and `eˣ`; Float's also supplies the loops over them and the row-wise ones —
-/// GELU, shifted exponentials, the causal softmax, layer normalization, batch normalization's
-/// passes, and their gradients — from `FloatLoops`, compiled for the processor's vector level.
+/// The scalar types of the training stack: a conformance supplies `erf` and `eˣ` and the loops
+/// that one scalar runs its own way. Float's — GELU, shifted exponentials, the loss, max
+/// pooling, the causal softmax, layer normalization, batch normalization's passes, and their
+/// gradients — come from `FloatLoops`, compiled for the processor's vector level; Double's are
+/// the generic code of `NetworkKernels`. Every other loop is a `NetworkKernels` function
+/// specialized for Float and Double (`@_specialize`), which a layer's unspecialized code enters
+/// at its generic entry point and leaves at once for the body compiled for its scalar (layers
+/// are called through the `NetworkLayer` existential, where Swift never specializes; measured:
+/// an unspecialized ReLU and pooling took a third of a CNN step).
 public protocol NetworkScalar: BLASScalar {
-    /// `y = max(x, 0)`.
-    static func relu(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
-    /// `c = max(a + b, 0)` (see `NetworkKernels.rectifiedSum`).
-    static func rectifiedSum(
-        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into c: UnsafeMutablePointer<Self>, count: Int)
-    /// `dx = y > 0 ? dy : 0`.
-    static func reluBackward(
-        output y: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
-    /// col2im (see `NetworkKernels.fold`).
-    static func fold(
-        _ geometry: ConvGeometry, _ du: UnsafeMutablePointer<Self>, ld: Int, batch: Int, sampleStride: Int,
-        into dx: UnsafeMutablePointer<Self>)
     /// 2×2 max pooling of samples `samples` (see `NetworkKernels.maxPool`).
     static func maxPool(
         _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
-    /// The gradient of `maxPool` (see `NetworkKernels.maxPoolBackward`).
-    static func maxPoolBackward(
-        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
-        into dx: UnsafeMutablePointer<Self>)
     /// GELU (see `NetworkKernels.gelu`).
     static func gelu(
         _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, cumulative: UnsafeMutablePointer<Self>, count: Int)
@@ -47,97 +32,6 @@ public protocol NetworkScalar: BLASScalar {
         inverseDeviation: UnsafePointer<Self>, rows: Int, width: Int, gain: UnsafePointer<Self>,
         into dx: UnsafeMutablePointer<Self>, gainGradient: UnsafeMutablePointer<Self>,
         biasGradient: UnsafeMutablePointer<Self>)
-    /// Token ids checked and their table rows copied (see `NetworkKernels.embeddingLookup`).
-    static func embeddingLookup(
-        _ ids: UnsafePointer<Self>, rows: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
-        lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
-    /// Bags of ids checked and their table rows summed (see `NetworkKernels.embeddingBag`).
-    static func embeddingBag(
-        _ ids: UnsafePointer<Self>, rows: Int, bag: Int, table: UnsafePointer<Self>, vocabulary: Int, width: Int,
-        scale: Self, lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Self>) -> Int?
-    /// Each lookup's output gradient from its bag's (see `NetworkKernels.spreadBagGradients`).
-    static func spreadBagGradients(
-        _ dy: UnsafePointer<Self>, rows: Int, bag: Int, width: Int, scale: Self, into g: UnsafeMutablePointer<Self>)
-    /// The dot products of every pair of a row's vectors (see `NetworkKernels.pairwiseDots`).
-    static func pairwiseDots(
-        _ stacked: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int, into z: UnsafeMutablePointer<Self>,
-        stride: Int, offset: Int)
-    /// Their gradient (see `NetworkKernels.pairwiseDotsBackward`).
-    static func pairwiseDotsBackward(
-        _ stacked: UnsafePointer<Self>, outputGradient dz: UnsafePointer<Self>, rows: Int, vectors: Int, width: Int,
-        stride: Int, offset: Int, into dStacked: UnsafeMutablePointer<Self>)
-    /// SchNet's activation and its derivative (see `NetworkKernels.shiftedSoftplus`).
-    static func shiftedSoftplus(
-        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, sigmoid s: UnsafeMutablePointer<Self>, count: Int)
-    /// Its gradient (see `NetworkKernels.shiftedSoftplusBackward`).
-    static func shiftedSoftplusBackward(
-        _ dy: UnsafePointer<Self>, sigmoid s: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
-    /// Pair distances, radial basis and cutoff (see `NetworkKernels.pairBasis`).
-    static func pairBasis(
-        _ atomRows: UnsafePointer<Self>, molecules: Int, atoms: Int, centers: Int, cutoff: Self, gamma: Self,
-        into basis: UnsafeMutablePointer<Self>, envelope: UnsafeMutablePointer<Self>)
-    /// The continuous-filter convolution (see `NetworkKernels.filterConvolution`).
-    static func filterConvolution(
-        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>, molecules: Int,
-        atoms: Int, width: Int, into m: UnsafeMutablePointer<Self>)
-    /// Its gradients (see `NetworkKernels.filterConvolutionBackward`).
-    static func filterConvolutionBackward(
-        _ h: UnsafePointer<Self>, filters w: UnsafePointer<Self>, envelope c: UnsafePointer<Self>,
-        outputGradient dm: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int,
-        into dh: UnsafeMutablePointer<Self>, filterGradient dw: UnsafeMutablePointer<Self>)
-    /// Each molecule's mean atom row (see `NetworkKernels.atomMean`).
-    static func atomMean(
-        _ x: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into y: UnsafeMutablePointer<Self>)
-    /// Its gradient (see `NetworkKernels.atomMeanBackward`).
-    static func atomMeanBackward(
-        _ dy: UnsafePointer<Self>, molecules: Int, atoms: Int, width: Int, into dx: UnsafeMutablePointer<Self>)
-    /// Causal attention's forward pass (see `NetworkKernels.causalAttention`).
-    static func causalAttention(
-        _ x: UnsafePointer<Self>, sequences: Int, length: Int, heads: Int, width: Int, rowBlock: Int,
-        probabilities: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int,
-        into output: UnsafeMutablePointer<Self>)
-    /// Its backward pass (see `NetworkKernels.causalAttentionBackward`).
-    static func causalAttentionBackward(
-        _ x: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, probabilities: UnsafePointer<Self>,
-        scoreGradients: UnsafeMutablePointer<Self>, transposed: UnsafeMutablePointer<Self>, slots: Int, sequences: Int,
-        length: Int, heads: Int, width: Int, rowBlock: Int, into dx: UnsafeMutablePointer<Self>)
-    /// A convolution a sample at a time, pooled or not (see `NetworkKernels.sampleConvolution`).
-    static func sampleConvolution(
-        _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int,
-        into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>?)
-    /// Its gradients (see `NetworkKernels.sampleConvolutionBackward`).
-    static func sampleConvolutionBackward(
-        _ x: UnsafePointer<Self>, batch: Int, geometry: ConvGeometry, weight: UnsafePointer<Self>, outChannels: Int,
-        outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout, argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?)
-    /// A "same" convolution at stride 1 a sample at a time without im2col (see
-    /// `NetworkKernels.directConvolution`).
-    static func directConvolution(
-        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
-        layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Self>, slots: Int, into y: UnsafeMutablePointer<Self>,
-        argmax: UnsafeMutablePointer<Int32>?)
-    /// Its gradients (see `NetworkKernels.directConvolutionBackward`).
-    static func directConvolutionBackward(
-        _ x: UnsafePointer<Self>, batch: Int, direct: DirectConvolutionLayout, weight: UnsafePointer<Self>,
-        turned: UnsafePointer<Self>, outputGradient dy: UnsafePointer<Self>, layout: SampleConvolutionLayout,
-        argmax: UnsafePointer<Int32>?,
-        scratch: UnsafeMutablePointer<Self>, slots: Int, sums: WeightGradientSums<Self>,
-        inputGradient dx: UnsafeMutablePointer<Self>?)
-    /// Batch normalization (see `NetworkKernels.batchNorm`).
-    static func batchNorm(
-        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        bias: UnsafePointer<Self>, epsilon: Self, batchStatistics: Bool, rectify: Bool, mean: UnsafeMutablePointer<Self>,
-        variance: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>,
-        inverseDeviation: UnsafeMutablePointer<Self>, workspace: UnsafeMutablePointer<Self>)
-    /// Its gradients (see `NetworkKernels.batchNormBackward`).
-    static func batchNormBackward(
-        _ dy: UnsafePointer<Self>, input x: UnsafePointer<Self>, mean: UnsafePointer<Self>,
-        inverseDeviation: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Self>,
-        batchStatistics: Bool, rectifiedOutput: UnsafePointer<Self>?, into dx: UnsafeMutablePointer<Self>,
-        gainGradient: UnsafeMutablePointer<Self>, biasGradient: UnsafeMutablePointer<Self>,
-        workspace: UnsafeMutablePointer<Self>)
     /// Batch normalization's per-sample moments (see `NetworkKernels.batchNormMoments`).
     static func batchNormMoments(
         _ x: UnsafePointer<Self>, rows: Range<Int>, channels: Int, positions: Int, into moments: UnsafeMutablePointer<Self>)
@@ -156,20 +50,6 @@ public protocol NetworkScalar: BLASScalar {
         input x: UnsafePointer<Self>, rows: Range<Int>, channels: Int, positions: Int, mean: UnsafePointer<Self>,
         inverseDeviation: UnsafePointer<Self>, scale: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
         meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
-    /// Batch normalization's channel sums (see `NetworkKernels.batchNormSums`).
-    static func batchNormSums(
-        _ x: UnsafePointer<Self>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Self>?,
-        into sums: UnsafeMutablePointer<Self>)
-    /// The batch statistics' part of its input gradient (see `NetworkKernels.batchNormStatisticsGradient`).
-    static func batchNormStatisticsGradient(
-        input x: UnsafePointer<Self>, mean: UnsafePointer<Self>, inverseDeviation: UnsafePointer<Self>, rows: Int,
-        channels: Int, positions: Int, gain: UnsafePointer<Self>, meanGradient: UnsafePointer<Self>,
-        meanWeighted: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
-    /// Global average pooling (see `NetworkKernels.averagePool`).
-    static func averagePool(_ x: UnsafePointer<Self>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Self>)
-    /// Its gradient (see `NetworkKernels.averagePoolBackward`).
-    static func averagePoolBackward(
-        _ dy: UnsafePointer<Self>, planes: Int, positions: Int, into dx: UnsafeMutablePointer<Self>)
     /// The causal row softmax of a block of rows, in place (see `NetworkKernels.causalSoftmax`).
     static func causalSoftmax(
         _ scores: UnsafeMutablePointer<Self>, rows: Int, firstRow: Int, size: Int, leadingDimension: Int)
@@ -207,6 +87,8 @@ public enum NetworkKernels {
     /// as wide as the input, one sum over a sample's whole patch row (`foldShifted`), which
     /// zeroes the row's entries that were read from the padding: `du` is a workspace.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func fold<Scalar: BLASScalar>(
         _ g: ConvGeometry, _ du: UnsafeMutablePointer<Scalar>, ld: Int, batch: Int, sampleStride: Int,
         into dx: UnsafeMutablePointer<Scalar>
@@ -263,6 +145,8 @@ public enum NetworkKernels {
     }
 
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func relu<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
         for e in 0..<count { y[e] = Swift.max(x[e], 0) }
     }
@@ -270,6 +154,8 @@ public enum NetworkKernels {
     /// `c = max(a + b, 0)`: a residual connection's sum and the ReLU after it in one pass, the
     /// bits of the sum `a − (−1)·b` (`ElementwiseKernels.scaledUpdate`) then `relu`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func rectifiedSum<Scalar: BLASScalar>(
         _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int
     ) {
@@ -280,6 +166,8 @@ public enum NetworkKernels {
     /// select the compiler vectorizes, not a branch (a ReLU's sign pattern is unpredictable:
     /// the branchy loop cost 7% of an MLP training run).
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func reluBackward<Scalar: BLASScalar>(
         output y: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>,
         into dx: UnsafeMutablePointer<Scalar>, count: Int
@@ -328,6 +216,8 @@ public enum NetworkKernels {
     /// zeroed (a few KB, so it stays in L1), then each window's output gradient goes to its
     /// maximum, if it has one — one pass over the input gradient.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func maxPoolBackward<Scalar: BLASScalar>(
         _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, _ layout: PoolingLayout, samples: Range<Int>,
         into dx: UnsafeMutablePointer<Scalar>

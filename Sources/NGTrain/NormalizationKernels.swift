@@ -23,6 +23,8 @@ extension NetworkKernels {
     /// `σ² = (Σ Mᵢ + P·Σ (mᵢ − μ)²)/(B·P)` — the two-pass variance, exactly, split by sample, as
     /// stable; otherwise they are read from them (the running averages). Keeps 1/√(σ² + ε) per
     /// channel, beside μ, for the backward pass.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func batchNorm<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
         bias: UnsafePointer<Scalar>, epsilon: Scalar, batchStatistics: Bool, rectify: Bool,
@@ -64,6 +66,8 @@ extension NetworkKernels {
     /// as `reluBackward` makes it. The first pass copies (or masks) dy into dx and sums each
     /// sample's channel (`batchNormGradientSums`); the sums are added in the order of the
     /// samples; the second pass turns dx into the gradient in place.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func batchNormBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>,
         inverseDeviation: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>,
@@ -178,6 +182,8 @@ extension NetworkKernels {
     /// Per channel, the sum of its `rows · positions` values, or with `center` the sum of their
     /// squared distances from `center[c]`: the two passes of `batchNorm`'s statistics, for a
     /// batch whose sums are completed over other processes' rows before μ, then σ², is formed.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func batchNormSums<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, rows: Int, channels: Int, positions: Int, center: UnsafePointer<Scalar>?,
         into sums: UnsafeMutablePointer<Scalar>
@@ -199,6 +205,8 @@ extension NetworkKernels {
 
     /// The part of `batchNormBackward`'s dx that the batch's statistics add, from the whole
     /// batch's `mean(dy)` and `mean(dy·x̂)` per channel: `dx −= γ·(1/σ)·(mean(dy) + x̂·mean(dy·x̂))`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func batchNormStatisticsGradient<Scalar: NetworkScalar>(
         input x: UnsafePointer<Scalar>, mean: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>,
         rows: Int, channels: Int, positions: Int, gain: UnsafePointer<Scalar>, meanGradient: UnsafePointer<Scalar>,
@@ -218,6 +226,8 @@ extension NetworkKernels {
 
     /// The mean of each of `planes` runs of `positions` values (global average pooling).
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func averagePool<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, planes: Int, positions: Int, into y: UnsafeMutablePointer<Scalar>
     ) {
@@ -227,6 +237,8 @@ extension NetworkKernels {
 
     /// Its gradient: each plane's `positions` values get `dy/positions`.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func averagePoolBackward<Scalar: NetworkScalar>(
         _ dy: UnsafePointer<Scalar>, planes: Int, positions: Int, into dx: UnsafeMutablePointer<Scalar>
     ) {

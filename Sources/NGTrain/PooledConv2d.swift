@@ -141,7 +141,7 @@ public final class PooledConv2d<Scalar: NetworkScalar>: TrainableLayer {
                     guard let argmax = argmax.baseAddress else { return }
                     ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, full))) { samples in
                         for i in samples {
-                            Scalar.maxPoolBackward(
+                            NetworkKernels.maxPoolBackward(
                                 dy.base + i * pooled, argmax: argmax + i * pooled, layout, samples: 0..<1,
                                 into: target.base + i * full)
                         }

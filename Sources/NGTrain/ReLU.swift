@@ -8,14 +8,14 @@ public final class ReLU<Scalar: NetworkScalar>: NetworkLayer {
     public init() {}
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        forEachChunk(x, into: &output, minimumChunk: 1 << 15) { Scalar.relu($0, into: $1, count: $2) }
+        forEachChunk(x, into: &output, minimumChunk: 1 << 15) { NetworkKernels.relu($0, into: $1, count: $2) }
         return output
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .reluBackward, "outputGradient")
         forEachChunk(output, dy, into: &inputGradient, minimumChunk: 1 << 15) {
-            Scalar.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3)
+            NetworkKernels.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3)
         }
         return inputGradient
     }

@@ -39,7 +39,7 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         let s = try forward(x, through: mainCount..<sublayers.count)
         try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
         if rectify {
-            forEachChunk(s, f, into: &output, minimumChunk: Self.minimumChunk) { Scalar.rectifiedSum($0, $1, into: $2, count: $3) }
+            forEachChunk(s, f, into: &output, minimumChunk: Self.minimumChunk) { NetworkKernels.rectifiedSum($0, $1, into: $2, count: $3) }
         } else {
             Self.add(s, f, into: &output)
         }
@@ -51,7 +51,7 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         var gradient = dy
         if rectify {
             forEachChunk(output, dy, into: &rectifiedGradient, minimumChunk: Self.minimumChunk) {
-                Scalar.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3)
+                NetworkKernels.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3)
             }
             gradient = rectifiedGradient
         }

@@ -42,11 +42,11 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         withViews(x, weight, mutating: &y) { x, w, y in
             scratch.withMutableView { scratch in
                 if let direct {
-                    Scalar.directConvolution(
+                    NetworkKernels.directConvolution(
                         x.base, batch: batch, direct: direct, weight: w.base, layout: layout, scratch: scratch.base,
                         slots: slots, into: y.base, argmax: argmax)
                 } else {
-                    Scalar.sampleConvolution(
+                    NetworkKernels.sampleConvolution(
                         x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,
                         scratch: scratch.base, slots: slots, into: y.base, argmax: argmax)
                 }
@@ -84,13 +84,13 @@ struct SampleConvolution<Scalar: NetworkScalar> {
                                     groupSize: groupSize, partials: partials.base, gradient: gradient.base,
                                     samples: keepsSamples ? kept.base : nil)
                                 guard let direct else {
-                                    return Scalar.sampleConvolutionBackward(
+                                    return NetworkKernels.sampleConvolutionBackward(
                                         x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c,
                                         outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
                                         slots: slots, sums: sums, inputGradient: dx)
                                 }
                                 turned.withView { turned in
-                                    Scalar.directConvolutionBackward(
+                                    NetworkKernels.directConvolutionBackward(
                                         x.base, batch: batch, direct: direct, weight: w.base, turned: turned.base,
                                         outputGradient: dy.base, layout: layout, argmax: argmax, scratch: scratch.base,
                                         slots: slots, sums: sums, inputGradient: dx)

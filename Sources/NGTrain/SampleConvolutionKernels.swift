@@ -19,6 +19,8 @@ extension NetworkKernels {
     /// time; a channel-major one, whose samples' positions are adjacent, is written in place (as
     /// is a sample-major one of one channel, a single row whose leading dimension need only be
     /// as long as the tile's for BLAS to take it).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func sampleConvolution<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
         outChannels c: Int, layout: SampleConvolutionLayout, scratch: UnsafeMutablePointer<Scalar>, slots: Int,
@@ -74,6 +76,8 @@ extension NetworkKernels {
     /// the weight gradient added to its group's partial sum (`SampleConvolutionScratch.transposesGradient`
     /// says how, `WeightGradientSums` where, and whether each sample's is kept too); and, when
     /// `dx` is given, `Wᵀ·dY` folded into the samples' input gradients.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func sampleConvolutionBackward<Scalar: NetworkScalar>(
         _ x: UnsafePointer<Scalar>, batch: Int, geometry g: ConvGeometry, weight w: UnsafePointer<Scalar>,
         outChannels c: Int, outputGradient dy: UnsafePointer<Scalar>, layout: SampleConvolutionLayout,
@@ -99,7 +103,7 @@ extension NetworkKernels {
                     let columns = count * p
                     let (dyt, ld): (UnsafePointer<Scalar>, Int)
                     if let argmax {
-                        Scalar.maxPoolBackward(
+                        NetworkKernels.maxPoolBackward(
                             dy + first * pooled, argmax: argmax + first * pooled, windows, samples: 0..<1, into: plane)
                         (dyt, ld) = (UnsafePointer(plane), p)
                     } else if inPlace {
@@ -141,7 +145,7 @@ extension NetworkKernels {
                     Scalar.tileProduct(
                         rows: k, columns: columns, inner: 0..<c, a: w, rowStride: 1, innerStride: k + 1, b: dyt, ldb: ld,
                         alpha: 1, beta: 0, into: du, ldc: columns)
-                    Scalar.fold(g, du, ld: columns, batch: count, sampleStride: g.inputLength, into: dx + first * g.inputLength)
+                    NetworkKernels.fold(g, du, ld: columns, batch: count, sampleStride: g.inputLength, into: dx + first * g.inputLength)
                 }
             }
         }

@@ -98,7 +98,7 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
         ensureShape(&envelope, 1, pairs)
         withViews(x, x, mutating: &basis) { x, _, basis in
             envelope.withMutableView { c in
-                Scalar.pairBasis(
+                NetworkKernels.pairBasis(
                     x.base, molecules: molecules, atoms: atoms, centers: centers, cutoff: cutoff, gamma: gamma,
                     into: basis.base, envelope: c.base)
             }
@@ -110,7 +110,7 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
             ensureShape(&messages[t], x.rows, width)
             withViews(features[t], filters[t], mutating: &messages[t]) { h, w, m in
                 envelope.withView { c in
-                    Scalar.filterConvolution(
+                    NetworkKernels.filterConvolution(
                         h.base, filters: w.base, envelope: c.base, molecules: molecules, atoms: atoms, width: width,
                         into: m.base)
                 }
@@ -138,7 +138,7 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
             ensureShape(&filterGradients[t], filters[t].rows, width)
             withViews(features[t], filters[t], mutating: &featureGradients[t]) { h, w, dh in
                 withViews(envelope, dm, mutating: &filterGradients[t]) { c, dm, dw in
-                    Scalar.filterConvolutionBackward(
+                    NetworkKernels.filterConvolutionBackward(
                         h.base, filters: w.base, envelope: c.base, outputGradient: dm.base, molecules: molecules,
                         atoms: atoms, width: width, into: dh.base, filterGradient: dw.base)
                 }

@@ -118,6 +118,8 @@ extension NetworkKernels {
     /// the table row of each into `y` (`width` values a row). Returns the first row whose id
     /// is not a whole number in `0..<vocabulary` — then `y` is left as it was — or nil.
     @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func embeddingLookup<Scalar: NetworkScalar>(
         _ ids: UnsafePointer<Scalar>, rows: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
         lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Scalar>

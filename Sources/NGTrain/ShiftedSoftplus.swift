@@ -14,7 +14,7 @@ public final class ShiftedSoftplus<Scalar: NetworkScalar>: NetworkLayer {
         ensureShape(&sigmoid, x.rows, x.columns)
         let count = x.rows * x.columns
         withViews(x, x, mutating: &output) { x, _, y in
-            sigmoid.withMutableView { s in Scalar.shiftedSoftplus(x.base, into: y.base, sigmoid: s.base, count: count) }
+            sigmoid.withMutableView { s in NetworkKernels.shiftedSoftplus(x.base, into: y.base, sigmoid: s.base, count: count) }
         }
         return output
     }
@@ -24,7 +24,7 @@ public final class ShiftedSoftplus<Scalar: NetworkScalar>: NetworkLayer {
         ensureShape(&inputGradient, dy.rows, dy.columns)
         let count = dy.rows * dy.columns
         withViews(dy, sigmoid, mutating: &inputGradient) { dy, s, dx in
-            Scalar.shiftedSoftplusBackward(dy.base, sigmoid: s.base, into: dx.base, count: count)
+            NetworkKernels.shiftedSoftplusBackward(dy.base, sigmoid: s.base, into: dx.base, count: count)
         }
         return inputGradient
     }
@@ -52,7 +52,7 @@ public final class AtomPooling<Scalar: NetworkScalar>: NetworkLayer {
         let (molecules, atoms, width) = (x.rows / atoms, atoms, x.columns)
         ensureShape(&output, molecules, width)
         withViews(x, x, mutating: &output) { x, _, y in
-            Scalar.atomMean(x.base, molecules: molecules, atoms: atoms, width: width, into: y.base)
+            NetworkKernels.atomMean(x.base, molecules: molecules, atoms: atoms, width: width, into: y.base)
         }
         return output
     }
@@ -62,7 +62,7 @@ public final class AtomPooling<Scalar: NetworkScalar>: NetworkLayer {
         let (molecules, atoms, width) = (dy.rows, atoms, dy.columns)
         ensureShape(&inputGradient, molecules * atoms, width)
         withViews(dy, dy, mutating: &inputGradient) { dy, _, dx in
-            Scalar.atomMeanBackward(dy.base, molecules: molecules, atoms: atoms, width: width, into: dx.base)
+            NetworkKernels.atomMeanBackward(dy.base, molecules: molecules, atoms: atoms, width: width, into: dx.base)
         }
         return inputGradient
     }

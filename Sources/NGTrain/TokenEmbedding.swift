@@ -53,7 +53,7 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
             weight.withView { table in
                 output.withMutableView { y in
                     lookups.withUnsafeMutableBufferPointer { lookups in
-                        Scalar.embeddingLookup(
+                        NetworkKernels.embeddingLookup(
                             ids.base, rows: rows, table: table.base, vocabulary: vocabulary, width: width,
                             lookups: lookups, into: y.base)
                     }

@@ -56,7 +56,7 @@ import Testing
                 var dx = Matrix<Double>(rows: 1, columns: batch * stride, repeating: 7)
                 du.withUnsafeMutableBufferPointer { pdu in
                     dx.withUnsafeMutableBufferPointer { pdx in
-                        Double.fold(g, pdu.baseAddress!, ld: ld, batch: batch, sampleStride: stride, into: pdx.baseAddress!)
+                        NetworkKernels.fold(g, pdu.baseAddress!, ld: ld, batch: batch, sampleStride: stride, into: pdx.baseAddress!)
                     }
                 }
                 var expectedDX = [Double](repeating: 0, count: batch * stride)
