@@ -99,6 +99,11 @@
         return adam_update_loop(g, m, v, m_new, v_new, count, beta1, beta2, correction1, correction2, epsilon, \
                                 weight, new_weight, keep, rate);                                      \
     }                                                                                                 \
+    attributes static int momentum_update_##suffix(                                                   \
+        float *g, const float *v, float *v_new, long count, float mu, int restart, int nesterov,         \
+        const float *weight, float *new_weight, float keep, float rate) {                               \
+        return momentum_update_loop(g, v, v_new, count, mu, restart, nesterov, weight, new_weight, keep, rate); \
+    }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
@@ -112,7 +117,7 @@
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
         batch_norm_moments_##suffix, batch_norm_apply_##suffix, batch_norm_gradient_sums_##suffix,      \
         batch_norm_gradient_apply_##suffix, softmax_cross_entropy_##suffix,                             \
-        max_pool_plane_##suffix, adam_update_##suffix, tile_product_##suffix,                           \
+        max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix, tile_product_##suffix,                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The loops of `BLASScalar` that are not BLAS or LAPACK calls, forwarded to the generic code of
 /// `ElementwiseKernels`. Each is specialized for Float and Double: a witness for a concrete type
 /// enters the generic entry point, which goes straight to the specialized body, so a caller that
@@ -54,15 +52,12 @@ extension BLASScalar {
         into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool,
         weightUpdate: FusedWeightUpdate<Self>?
     ) -> Bool {
-        let finite = Atomic<Bool>(true)
-        ParallelLoop.forEachChunk(count, minimumChunk: 1 << 14) { chunk in
+        ParallelLoop.allChunks(count, minimumChunk: 1 << 14) { chunk in
             let start = chunk.lowerBound
-            let chunkFinite = ElementwiseKernels.momentumUpdate(
+            return ElementwiseKernels.momentumUpdate(
                 gradient: gradient + start, velocity: velocity + start, into: into + start, count: chunk.count,
                 momentum: momentum, restart: restart, nesterov: nesterov, weightUpdate: weightUpdate?.advanced(by: start))
-            if !chunkFinite { finite.store(false, ordering: .relaxed) }
         }
-        return finite.load(ordering: .relaxed)
     }
 
     @_specialize(where Self == Float)

@@ -1,11 +1,9 @@
-import Synchronization
-
 /// Float's `BLASScalar` kernels that run from `FloatLoops` at the processor's vector width
 /// instead of `ElementwiseKernels`' baseline loops: where a kernel is compute-bound there (Adam's
-/// square root and division, four lanes at a time without AVX), where a small product runs
-/// faster on the calling thread than through OpenBLAS (the tile product), and where in-register
-/// blocks beat strided stores (the transposition). Each keeps the contract of the generic kernel
-/// it replaces; only the rounding differs (FMA).
+/// square root and division, momentum SGD's update, four lanes at a time without AVX), where a
+/// small product runs faster on the calling thread than through OpenBLAS (the tile product), and
+/// where in-register blocks beat strided stores (the transposition). Each keeps the contract of
+/// the generic kernel it replaces; only the rounding differs (FMA).
 extension Float {
     /// Split over the cores, a thread taking at least 16,384 values (the values are
     /// independent: the same result on any number of threads).
@@ -17,17 +15,28 @@ extension Float {
         weightUpdate: FusedWeightUpdate<Float>?
     ) -> Bool {
         let loops = FloatLoops.selected
-        let finite = Atomic<Bool>(true)
-        ParallelLoop.forEachChunk(count, minimumChunk: 1 << 14) { chunk in
+        return ParallelLoop.allChunks(count, minimumChunk: 1 << 14) { chunk in
             let (start, length) = (chunk.lowerBound, chunk.count)
-            let chunkFinite = loops.adamUpdate(
+            return loops.adamUpdate(
                 gradient: gradient + start, firstMoment: firstMoment + start, secondMoment: secondMoment + start,
                 intoFirst: intoFirst + start, intoSecond: intoSecond + start, count: length, beta1: beta1, beta2: beta2,
                 correction1: correction1, correction2: correction2, epsilon: epsilon,
                 weightUpdate: weightUpdate?.advanced(by: start))
-            if !chunkFinite { finite.store(false, ordering: .relaxed) }
         }
-        return finite.load(ordering: .relaxed)
+    }
+
+    /// Split over the cores as the generic kernel is (`BLASScalar.momentumUpdate`).
+    public static func momentumUpdate(
+        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
+        count: Int, momentum: Float, restart: Bool, nesterov: Bool, weightUpdate: FusedWeightUpdate<Float>?
+    ) -> Bool {
+        let loops = FloatLoops.selected
+        return ParallelLoop.allChunks(count, minimumChunk: 1 << 14) { chunk in
+            let start = chunk.lowerBound
+            return loops.momentumUpdate(
+                gradient: gradient + start, velocity: velocity + start, into: into + start, count: chunk.count,
+                momentum: momentum, restart: restart, nesterov: nesterov, weightUpdate: weightUpdate?.advanced(by: start))
+        }
     }
 
     public static func tileProduct(

@@ -228,6 +228,19 @@ public struct FloatLoops: Sendable {
             weightUpdate?.rate ?? 0) != 0
     }
 
+    /// One momentum update of `count` values (see `ElementwiseKernels.momentumUpdate`, whose
+    /// contract it keeps): the new velocity into `into`, the step over `gradient` or, with
+    /// `weightUpdate`, the new weight. Returns whether every new value is finite.
+    @inlinable
+    public func momentumUpdate(
+        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
+        count: Int, momentum: Float, restart: Bool, nesterov: Bool, weightUpdate: FusedWeightUpdate<Float>?
+    ) -> Bool {
+        loops.momentum_update(
+            gradient, velocity, into, count, momentum, restart ? 1 : 0, nesterov ? 1 : 0, weightUpdate?.weight,
+            weightUpdate?.newWeight, weightUpdate?.keep ?? 1, weightUpdate?.rate ?? 0) != 0
+    }
+
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n
     /// rows of B (`ldb` apart), `length` values each: four rows of A by two of B at a time in
     /// vector accumulators, over chunks of the rows that stay in cache.

@@ -26,6 +26,17 @@ package enum ParallelLoop {
         forEachNumberedChunk(count, minimumChunk: minimumChunk, maximumChunks: Int.max) { _, chunk in body(chunk) }
     }
 
+    /// `forEachChunk` for a pass whose chunks each report whether their new values are all
+    /// finite: true when every chunk's were.
+    @inlinable
+    package static func allChunks(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Bool) -> Bool {
+        let all = Atomic<Bool>(true)
+        forEachChunk(count, minimumChunk: minimumChunk) { chunk in
+            if !body(chunk) { all.store(false, ordering: .relaxed) }
+        }
+        return all.load(ordering: .relaxed)
+    }
+
     /// `forEachChunk` with at most `maximumChunks` chunks, each called with its number
     /// (0..<maximumChunks): the index of a workspace of its own, which the caller sized for
     /// `maximumChunks` before the call (the thread count may change meanwhile).

@@ -184,6 +184,69 @@ import Testing
         }
     }
 
+    /// Momentum SGD's update of 1 to 1,000 values, restarted or not, heavy-ball and Nesterov,
+    /// the step written over the gradient and fused into a weight, against Double from the same
+    /// Float inputs. With u the unit roundoff: v′ = μ·v + g (a product and a sum, or one FMA)
+    /// is within 2u·(μ|v| + |g|), and exact on a restart (v′ = g); Nesterov's s = g + μ·v′
+    /// carries μ times v′'s error and 2u of its terms; w′ = keep·w − rate·s carries rate times
+    /// s's error and 2u of its terms. A NaN gradient is reported.
+    @Test(arguments: levels)
+    func momentumUpdateMatchesADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 48)
+        let u = Double(Float.ulpOfOne) / 2
+        let (mu, keep, rate): (Float, Float, Float) = (0.9, 0.999, 1e-2)
+        for count in Array(1...33) + [1000] {
+            let g = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+            let v = (0..<count).map { _ in Float.random(in: -3...3, using: &generator) }
+            let w = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+            for restart in [false, true] {
+                for nesterov in [false, true] {
+                    let context = "\(loops.level), \(count) values, restart \(restart), Nesterov \(nesterov)"
+                    var (vNew, fusedVelocity, newWeight) = (
+                        [Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count),
+                        [Float](repeating: .nan, count: count))
+                    var step = g
+                    #expect(loops.momentumUpdate(
+                        gradient: &step, velocity: v, into: &vNew, count: count, momentum: mu, restart: restart,
+                        nesterov: nesterov, weightUpdate: nil))
+                    var unchanged = g
+                    let fusedFinite = w.withUnsafeBufferPointer { w in
+                        newWeight.withUnsafeMutableBufferPointer { target in
+                            loops.momentumUpdate(
+                                gradient: &unchanged, velocity: v, into: &fusedVelocity, count: count, momentum: mu,
+                                restart: restart, nesterov: nesterov,
+                                weightUpdate: FusedWeightUpdate(
+                                    weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate))
+                        }
+                    }
+                    #expect(fusedFinite)
+                    #expect(unchanged == g, "\(context)")
+                    #expect(fusedVelocity == vNew, "\(context)")
+                    let m = Double(mu)
+                    for i in 0..<count {
+                        let (gi, vi) = (Double(g[i]), Double(v[i]))
+                        let velocity = restart ? gi : m * vi + gi
+                        let velocityBound = restart ? 0 : 2 * u * (m * abs(vi) + abs(gi))
+                        #expect(abs(Double(vNew[i]) - velocity) <= velocityBound, "\(context): v′[\(i)]")
+                        let want = nesterov ? gi + m * velocity : velocity
+                        let stepBound = nesterov ? m * velocityBound + 2 * u * (abs(gi) + m * abs(velocity)) : velocityBound
+                        #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]")
+                        let weight = Double(keep) * Double(w[i]) - Double(rate) * want
+                        let weightBound = Double(rate) * stepBound
+                            + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                        #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
+                    }
+                }
+            }
+            var nan = g
+            nan[count / 2] = .nan
+            var velocity = [Float](repeating: 0, count: count)
+            #expect(!loops.momentumUpdate(
+                gradient: &nan, velocity: v, into: &velocity, count: count, momentum: mu, restart: false, nesterov: false,
+                weightUpdate: nil))
+        }
+    }
+
     /// 2×2 max pooling of one plane at an offset into a larger input, the last plane of it (so
     /// that a read past the plane would leave the array), rectified or not, on values drawn
     /// from a few levels (ties) and a few NaNs, against a plain-loop reference: exact, as a

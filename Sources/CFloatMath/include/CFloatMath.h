@@ -152,6 +152,12 @@ typedef struct {
     int (*adam_update)(float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1,
                        float beta2, float correction1, float correction2, float epsilon, const float *weight,
                        float *new_weight, float keep, float rate);
+    /// One momentum update: v′ = μ·v + g (v′ = g when `restart`) into `v_new`; the step
+    /// s = g + μ·v′ (with `nesterov`) or s = v′ written over g — or, when `weight` is not NULL,
+    /// w′ = keep·w − rate·s written into `new_weight` (g unchanged). Returns 1 when every new
+    /// value is finite.
+    int (*momentum_update)(float *g, const float *v, float *v_new, long count, float mu, int restart, int nesterov,
+                           const float *weight, float *new_weight, float keep, float rate);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
