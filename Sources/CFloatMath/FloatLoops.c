@@ -95,14 +95,15 @@
     attributes static int adam_update_##suffix(                                                       \
         float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2, \
         float correction1, float correction2, float epsilon, const float *weight, float *new_weight, float keep, \
-        float rate) {                                                                                 \
+        float rate, float decay) {                                                                    \
         return adam_update_loop(g, m, v, m_new, v_new, count, beta1, beta2, correction1, correction2, epsilon, \
-                                weight, new_weight, keep, rate);                                      \
+                                weight, new_weight, keep, rate, decay);                               \
     }                                                                                                 \
     attributes static int momentum_update_##suffix(                                                   \
         float *g, const float *v, float *v_new, long count, float mu, int restart, int nesterov,         \
-        const float *weight, float *new_weight, float keep, float rate) {                               \
-        return momentum_update_loop(g, v, v_new, count, mu, restart, nesterov, weight, new_weight, keep, rate); \
+        const float *weight, float *new_weight, float keep, float rate, float decay) {                  \
+        return momentum_update_loop(g, v, v_new, count, mu, restart, nesterov, weight, new_weight, keep, rate, \
+                                    decay);                                                           \
     }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \

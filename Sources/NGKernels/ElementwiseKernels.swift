@@ -41,9 +41,10 @@ public enum ElementwiseKernels {
     /// One Adam update of `count` values into new moment buffers, the old ones only read:
     /// `m′ = β₁m + (1−β₁)g`, `v′ = β₂v + (1−β₂)g²`, the step `s = (m′/c₁) / (√(v′/c₂) + ε)` with
     /// the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ, written over g, or with `weightUpdate`
-    /// applied to the weight instead (one pass fewer). Returns whether every new value is finite.
-    /// Sixteen lanes at a time: the scalar loop was not vectorized (three pointers that may
-    /// alias, a square root with an errno check) and cost as much as an MLP's GEMMs.
+    /// applied to the weight instead (one pass fewer; g then first takes the update's L2 decay).
+    /// Returns whether every new value is finite. Sixteen lanes at a time: the scalar loop was
+    /// not vectorized (three pointers that may alias, a square root with an errno check) and
+    /// cost as much as an MLP's GEMMs.
     @inlinable
     public static func adamUpdate<Scalar: BLASScalar>(
         gradient g: UnsafeMutablePointer<Scalar>, firstMoment m: UnsafePointer<Scalar>,
@@ -52,6 +53,14 @@ public enum ElementwiseKernels {
         beta1: Scalar, beta2: Scalar, correction1: Scalar, correction2: Scalar, epsilon: Scalar,
         weightUpdate: FusedWeightUpdate<Scalar>?
     ) -> Bool {
+        if let weightUpdate, weightUpdate.decayedColumns != nil {
+            return weightUpdate.forEachRun(count) { offset, count, run in
+                adamUpdate(
+                    gradient: g + offset, firstMoment: m + offset, secondMoment: v + offset, intoFirst: mNew + offset,
+                    intoSecond: vNew + offset, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
+                    correction2: correction2, epsilon: epsilon, weightUpdate: run)
+            }
+        }
         typealias Lanes = SIMD16<Scalar>
         let whole = count / 16 * 16
         let (gp, mp, vp) = (UnsafeMutableRawPointer(g), UnsafeRawPointer(m), UnsafeRawPointer(v))
@@ -63,7 +72,8 @@ public enum ElementwiseKernels {
         var finite = Lanes()
         let size = MemoryLayout<Scalar>.stride
         for offset in Swift.stride(from: 0, to: whole * size, by: 16 * size) {
-            let gradient = gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let gradient = FusedWeightUpdate.decayed(
+                gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self), atByteOffset: offset, weightUpdate)
             let first = b1 * mp.loadUnaligned(fromByteOffset: offset, as: Lanes.self) + keep1 * gradient
             let second = b2 * vp.loadUnaligned(fromByteOffset: offset, as: Lanes.self) + keep2 * gradient * gradient
             finite += (first - first) + (second - second)
@@ -74,7 +84,7 @@ public enum ElementwiseKernels {
         }
         var tail: Scalar = 0
         for e in whole..<count {
-            let gradient = g[e]
+            let gradient = FusedWeightUpdate.decayed(g[e], at: e, weightUpdate)
             let first = beta1 * m[e] + (1 - beta1) * gradient
             let second = beta2 * v[e] + (1 - beta2) * gradient * gradient
             tail += (first - first) + (second - second)
@@ -89,14 +99,21 @@ public enum ElementwiseKernels {
 
     /// One momentum update of `count` values into a new velocity buffer, the old one only
     /// read: `v′ = μ·v + g` (`v′ = g` when `restart`), and the step `s = g + μ·v′` (Nesterov)
-    /// or `s = v′`, written over g, or with `weightUpdate` applied to the weight instead.
-    /// Returns whether every new value is finite.
+    /// or `s = v′`, written over g, or with `weightUpdate` applied to the weight instead (g then
+    /// first takes the update's L2 decay). Returns whether every new value is finite.
     @inlinable
     public static func momentumUpdate<Scalar: BLASScalar>(
         gradient g: UnsafeMutablePointer<Scalar>, velocity v: UnsafePointer<Scalar>,
         into vNew: UnsafeMutablePointer<Scalar>, count: Int, momentum mu: Scalar, restart: Bool, nesterov: Bool,
         weightUpdate: FusedWeightUpdate<Scalar>?
     ) -> Bool {
+        if let weightUpdate, weightUpdate.decayedColumns != nil {
+            return weightUpdate.forEachRun(count) { offset, count, run in
+                momentumUpdate(
+                    gradient: g + offset, velocity: v + offset, into: vNew + offset, count: count, momentum: mu,
+                    restart: restart, nesterov: nesterov, weightUpdate: run)
+            }
+        }
         typealias Lanes = SIMD16<Scalar>
         let whole = count / 16 * 16
         let (gp, vp, vq) = (UnsafeMutableRawPointer(g), UnsafeRawPointer(v), UnsafeMutableRawPointer(vNew))
@@ -104,7 +121,8 @@ public enum ElementwiseKernels {
         var finite = Lanes()
         let size = MemoryLayout<Scalar>.stride
         for offset in Swift.stride(from: 0, to: whole * size, by: 16 * size) {
-            let gradient = gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let gradient = FusedWeightUpdate.decayed(
+                gp.loadUnaligned(fromByteOffset: offset, as: Lanes.self), atByteOffset: offset, weightUpdate)
             let old = vp.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
             let velocity = restart ? gradient : lanesMu * old + gradient
             finite += velocity - velocity
@@ -114,10 +132,12 @@ public enum ElementwiseKernels {
         }
         var tail: Scalar = 0
         for e in whole..<count {
-            let velocity = restart ? g[e] : mu * v[e] + g[e]
+            let gradient = FusedWeightUpdate.decayed(g[e], at: e, weightUpdate)
+            let velocity = restart ? gradient : mu * v[e] + gradient
             tail += velocity - velocity
             vNew[e] = velocity
-            tail += FusedWeightUpdate.finish(nesterov ? g[e] + mu * velocity : velocity, over: g, at: e, weightUpdate)
+            tail += FusedWeightUpdate.finish(
+                nesterov ? gradient + mu * velocity : velocity, over: g, at: e, weightUpdate)
         }
         return finite.sum() + tail == 0
     }

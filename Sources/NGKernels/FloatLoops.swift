@@ -213,8 +213,9 @@ public struct FloatLoops: Sendable {
 
     /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract
     /// it keeps): the new moments into `intoFirst` and `intoSecond`, the step over `gradient`
-    /// or, with `weightUpdate`, the new weight. `correction1` and `correction2` are the bias
-    /// corrections. Returns whether every new value is finite.
+    /// or, with `weightUpdate`, the new weight (its L2 decay on its decayed columns).
+    /// `correction1` and `correction2` are the bias corrections. Returns whether every new value
+    /// is finite.
     @inlinable
     public func adamUpdate(
         gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>, secondMoment: UnsafePointer<Float>,
@@ -222,23 +223,37 @@ public struct FloatLoops: Sendable {
         beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
         weightUpdate: FusedWeightUpdate<Float>?
     ) -> Bool {
-        loops.adam_update(
-            gradient, firstMoment, secondMoment, intoFirst, intoSecond, count, beta1, beta2, 1 / correction1,
-            1 / correction2, epsilon, weightUpdate?.weight, weightUpdate?.newWeight, weightUpdate?.keep ?? 1,
-            weightUpdate?.rate ?? 0) != 0
+        guard let weightUpdate else {
+            return loops.adam_update(
+                gradient, firstMoment, secondMoment, intoFirst, intoSecond, count, beta1, beta2, 1 / correction1,
+                1 / correction2, epsilon, nil, nil, 1, 0, 0) != 0
+        }
+        return weightUpdate.forEachRun(count) { offset, count, run in
+            loops.adam_update(
+                gradient + offset, firstMoment + offset, secondMoment + offset, intoFirst + offset, intoSecond + offset,
+                count, beta1, beta2, 1 / correction1, 1 / correction2, epsilon, run.weight, run.newWeight, run.keep,
+                run.rate, run.decay) != 0
+        }
     }
 
     /// One momentum update of `count` values (see `ElementwiseKernels.momentumUpdate`, whose
     /// contract it keeps): the new velocity into `into`, the step over `gradient` or, with
-    /// `weightUpdate`, the new weight. Returns whether every new value is finite.
+    /// `weightUpdate`, the new weight (its L2 decay on its decayed columns). Returns whether every
+    /// new value is finite.
     @inlinable
     public func momentumUpdate(
         gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
         count: Int, momentum: Float, restart: Bool, nesterov: Bool, weightUpdate: FusedWeightUpdate<Float>?
     ) -> Bool {
-        loops.momentum_update(
-            gradient, velocity, into, count, momentum, restart ? 1 : 0, nesterov ? 1 : 0, weightUpdate?.weight,
-            weightUpdate?.newWeight, weightUpdate?.keep ?? 1, weightUpdate?.rate ?? 0) != 0
+        let (restart, nesterov): (Int32, Int32) = (restart ? 1 : 0, nesterov ? 1 : 0)
+        guard let weightUpdate else {
+            return loops.momentum_update(gradient, velocity, into, count, momentum, restart, nesterov, nil, nil, 1, 0, 0) != 0
+        }
+        return weightUpdate.forEachRun(count) { offset, count, run in
+            loops.momentum_update(
+                gradient + offset, velocity + offset, into + offset, count, momentum, restart, nesterov, run.weight,
+                run.newWeight, run.keep, run.rate, run.decay) != 0
+        }
     }
 
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n

@@ -1,25 +1,74 @@
 /// The last pass of a first-order step folded into the pass that computes the step:
 /// `w′ = keep·w − rate·s` into a new weight buffer, w only read. The rules use it when no
-/// update-norm clipping needs the whole step first.
+/// update-norm clipping needs the whole step first. The same pass can fold in L2 weight decay,
+/// `g ← g + decay·w` before the rule's step, on the weight columns only: a pass over W and the
+/// gradient (one BLAS call a row where a bias column is exempt) fewer.
 public struct FusedWeightUpdate<Scalar: BLASScalar> {
     public let weight: UnsafePointer<Scalar>
     public let newWeight: UnsafeMutablePointer<Scalar>
     public let keep: Scalar
     public let rate: Scalar
+    /// The L2 weight decay added to the gradient first (0: none).
+    public let decay: Scalar
+    /// Where `decay` applies when not on every value: the first `columns` values of each row
+    /// of `rowLength`, the first value of this update at `column` of its row.
+    public let decayedColumns: (rowLength: Int, columns: Int, column: Int)?
 
     @inlinable
-    public init(weight: UnsafePointer<Scalar>, newWeight: UnsafeMutablePointer<Scalar>, keep: Scalar, rate: Scalar) {
+    public init(
+        weight: UnsafePointer<Scalar>, newWeight: UnsafeMutablePointer<Scalar>, keep: Scalar, rate: Scalar,
+        decay: Scalar = 0, decayedColumns: (rowLength: Int, columns: Int, column: Int)? = nil
+    ) {
         self.weight = weight
         self.newWeight = newWeight
         self.keep = keep
         self.rate = rate
+        self.decay = decay
+        self.decayedColumns = decay == 0 ? nil : decayedColumns
     }
 
     /// The same update of the weights from `offset` on: for a chunk of a pass split over the
     /// cores.
     @inlinable
     public func advanced(by offset: Int) -> Self {
-        Self(weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate)
+        Self(
+            weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate, decay: decay,
+            decayedColumns: decayedColumns.map { ($0.rowLength, $0.columns, ($0.column + offset) % $0.rowLength) })
+    }
+
+    /// Calls `body` on consecutive runs of `0..<count` whose values all take the decay or all
+    /// skip it, with each run's offset, length and update (its decay on every value); one run
+    /// when the decay covers every value. Returns whether every call returned true (a kernel's
+    /// "all new values finite").
+    @inlinable
+    public func forEachRun(_ count: Int, _ body: (_ offset: Int, _ count: Int, _ update: Self) -> Bool) -> Bool {
+        guard let (rowLength, columns, first) = decayedColumns else { return body(0, count, self) }
+        var (offset, column, finite) = (0, first, true)
+        while offset < count {
+            let decayed = column < columns
+            let length = Swift.min((decayed ? columns : rowLength) - column, count - offset)
+            let run = Self(
+                weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate,
+                decay: decayed ? decay : 0)
+            finite = body(offset, length, run) && finite
+            offset += length
+            column = (column + length) % rowLength
+        }
+        return finite
+    }
+
+    /// The gradient lanes at `offset` bytes with the decay added: `g + decay·w`.
+    @inlinable
+    func decayed(_ gradient: SIMD16<Scalar>, atByteOffset offset: Int) -> SIMD16<Scalar> {
+        guard decay != 0 else { return gradient }
+        return gradient + SIMD16(repeating: decay)
+            * UnsafeRawPointer(weight).loadUnaligned(fromByteOffset: offset, as: SIMD16<Scalar>.self)
+    }
+
+    /// The same for one element.
+    @inlinable
+    func decayed(_ gradient: Scalar, at index: Int) -> Scalar {
+        decay == 0 ? gradient : gradient + decay * weight[index]
     }
 
     /// Writes the sixteen new weights at `offset` bytes from the step lanes; returns their
@@ -60,5 +109,17 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
         if let weightUpdate { return weightUpdate.apply(step, at: index) }
         gradient[index] = step
         return 0
+    }
+
+    /// `decayed` when there is a weight update, the gradient itself otherwise.
+    @inlinable
+    static func decayed(_ gradient: SIMD16<Scalar>, atByteOffset offset: Int, _ weightUpdate: Self?) -> SIMD16<Scalar> {
+        weightUpdate?.decayed(gradient, atByteOffset: offset) ?? gradient
+    }
+
+    /// The same for one element.
+    @inlinable
+    static func decayed(_ gradient: Scalar, at index: Int, _ weightUpdate: Self?) -> Scalar {
+        weightUpdate?.decayed(gradient, at: index) ?? gradient
     }
 }

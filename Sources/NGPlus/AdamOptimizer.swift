@@ -67,14 +67,10 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         direction update: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
         weightColumns: Int, settings: AdamSettings, t: Int
     ) -> Bool {
-        let decay = Scalar(settings.weightDecay)
-        if decay != 0, settings.weightDecayMode == .l2 {
-            addToWeightColumns(decay, of: weight, into: &update, weightColumns: weightColumns)
-        }
         return stageStep(
             direction: &update, weight: weight, into: &newWeight,
             learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
-            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0, weightColumns: weightColumns
+            decay: Scalar(settings.weightDecay), mode: settings.weightDecayMode, weightColumns: weightColumns
         ) { update, weightUpdate in
             moments.stage(
                 &update, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, t: t,

@@ -32,13 +32,10 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
     ) -> Bool {
         let mu = Scalar(settings.momentum)
         let decay = Scalar(settings.weightDecay)
-        if decay != 0, settings.weightDecayMode == .l2 {
-            addToWeightColumns(decay, of: weight, into: &direction, weightColumns: weightColumns)
-        }
         let restart = !started || mu == 0
         return stageStep(
             direction: &direction, weight: weight, into: &newWeight, learningRate: Scalar(settings.learningRate.value(at: t)),
-            maxUpdateNorm: settings.maxUpdateNorm, decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
+            maxUpdateNorm: settings.maxUpdateNorm, decay: decay, mode: settings.weightDecayMode,
             weightColumns: weightColumns
         ) { direction, weightUpdate in
             velocity.withView { v in
@@ -103,23 +100,30 @@ extension MomentumSGD {
 
 /// The shared end of a first-order rule's `stage`: `kernel` computes the rule's new state and
 /// its step from the gradient in `direction`, and either writes the new weight itself, through
-/// the fused update it is given (no clipping, and decoupled decay off or on every column), or
-/// writes the step over `direction` for `stageWeightUpdate`. Returns whether every new value
-/// is finite.
+/// the fused update it is given (no clipping, and decoupled decay off or on every column; L2
+/// decay folded into the same pass), or writes the step over `direction` for
+/// `stageWeightUpdate` (L2 decay added to `direction` first). Weight decay, of either mode,
+/// applies to the first `weightColumns` columns only. Returns whether every new value is finite.
 func stageStep<Scalar: BLASScalar>(
     direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newWeight: inout Matrix<Scalar>,
-    learningRate lr: Scalar, maxUpdateNorm: Double?, decoupledDecay: Scalar, weightColumns: Int,
+    learningRate lr: Scalar, maxUpdateNorm: Double?, decay: Scalar, mode: WeightDecayMode, weightColumns: Int,
     kernel: (inout Matrix<Scalar>, FusedWeightUpdate<Scalar>?) -> Bool
 ) -> Bool {
+    let l2Decay = mode == .l2 && weightColumns > 0 ? decay : 0
+    let decoupledDecay = mode == .decoupled ? decay : 0
     guard maxUpdateNorm == nil && (decoupledDecay == 0 || weightColumns == weight.columns) else {
+        if l2Decay != 0 { addToWeightColumns(l2Decay, of: weight, into: &direction, weightColumns: weightColumns) }
         let finite = kernel(&direction, nil)
         return stageWeightUpdate(
             direction, weight: weight, into: &newWeight, learningRate: lr, maxUpdateNorm: maxUpdateNorm,
             decoupledDecay: decoupledDecay, weightColumns: weightColumns) && finite
     }
+    let columns = weight.columns
     return weight.withView { w in
         newWeight.withMutableView { target in
-            kernel(&direction, FusedWeightUpdate(weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr))
+            kernel(&direction, FusedWeightUpdate(
+                weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr, decay: l2Decay,
+                decayedColumns: weightColumns < columns ? (rowLength: columns, columns: weightColumns, column: 0) : nil))
         }
     }
 }

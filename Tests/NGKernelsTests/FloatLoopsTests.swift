@@ -121,20 +121,40 @@ import Testing
         }
     }
 
+    /// The L2 decays a fused update is tried with: none, on every value, and on the first 5
+    /// columns of rows of 7 from the fourth column on (runs of 2, 2, 5, 2, … values).
+    static let decays: [(decay: Float, columns: (rowLength: Int, columns: Int, column: Int)?)] = [
+        (0, nil), (0.05, nil), (0.05, (rowLength: 7, columns: 5, column: 3)),
+    ]
+
+    /// The decayed gradient `g + d·w` of value i under `decays[k]`, in Double, and the bound on
+    /// its Float rounding (a product and a sum, or one FMA: 2u of its terms).
+    static func decayedGradient(
+        _ k: Int, _ i: Int, g: [Float], w: [Float]
+    ) -> (value: Double, bound: Double) {
+        let (decay, columns) = decays[k]
+        let applies = columns.map { ($0.column + i) % $0.rowLength < $0.columns } ?? true
+        guard decay != 0, applies else { return (Double(g[i]), 0) }
+        let d = Double(decay)
+        return (Double(g[i]) + d * Double(w[i]), Double(Float.ulpOfOne) * (abs(Double(g[i])) + d * abs(Double(w[i]))))
+    }
+
     /// Adam's update of 1 to 1,000 values (the vector loops' tails), with the step written over
-    /// the gradient and fused into a weight, against Double from the same Float inputs. With u
-    /// the unit roundoff: m′ (two products and a sum) is within 2u·(β₁|m| + (1 − β₁)|g|), v′
-    /// within 3u of its terms (all positive); the step s = m′c₁/(√(v′c₂) + ε) carries m′'s error
-    /// times c₁/d and its own relative 8u (the rounded inverse corrections, the products, the
-    /// root, the sum d, the division);
-    /// w′ = keep·w − rate·s carries rate times that, and 2u of its terms. A NaN gradient is
-    /// reported.
+    /// the gradient and fused into a weight (with each of `decays`), against Double from the
+    /// same Float inputs. With u the unit roundoff and e the decayed gradient's error: m′ (two
+    /// products and a sum) is within 2u·(β₁|m| + (1 − β₁)|g|) + (1 − β₁)·e, v′ within 3u of its
+    /// terms (all positive) and (1 − β₂)·2|g|·e; the step s = m′c₁/(√(v′c₂) + ε) carries m′'s
+    /// error times c₁/d, half v′'s relative error and its own relative 8u (the rounded inverse
+    /// corrections, the products, the root, the sum d, the division); w′ = keep·w − rate·s
+    /// carries rate times that, and 2u of its terms. A NaN gradient is reported.
     @Test(arguments: levels)
     func adamUpdateMatchesADoubleReference(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 47)
         let u = Double(Float.ulpOfOne) / 2
         let (beta1, beta2, epsilon, keep, rate): (Float, Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.999, 1e-3)
         let (correction1, correction2): (Float, Float) = (0.271, 0.00299)
+        let (b1, b2, c1, c2) = (Double(beta1), Double(beta2), 1 / Double(correction1), 1 / Double(correction2))
+        let (keep1, keep2) = (Double(1 - beta1), Double(1 - beta2))
         for count in Array(1...33) + [1000] {
             let g = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
             let m = (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &generator) }
@@ -147,33 +167,40 @@ import Testing
                 gradient: &step, firstMoment: m, secondMoment: v, intoFirst: &mNew, intoSecond: &vNew, count: count,
                 beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2, epsilon: epsilon,
                 weightUpdate: nil))
-            var unchanged = g
-            let fusedFinite = w.withUnsafeBufferPointer { w in
-                newWeight.withUnsafeMutableBufferPointer { target in
-                    loops.adamUpdate(
-                        gradient: &unchanged, firstMoment: m, secondMoment: v, intoFirst: &mNew, intoSecond: &vNew,
-                        count: count, beta1: beta1, beta2: beta2, correction1: correction1, correction2: correction2,
-                        epsilon: epsilon,
-                        weightUpdate: FusedWeightUpdate(weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate))
+            for k in Self.decays.indices {
+                let context = "\(loops.level), \(count) values, decay \(k)"
+                var (fusedFirst, fusedSecond) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
+                var unchanged = g
+                let fusedFinite = w.withUnsafeBufferPointer { w in
+                    newWeight.withUnsafeMutableBufferPointer { target in
+                        loops.adamUpdate(
+                            gradient: &unchanged, firstMoment: m, secondMoment: v, intoFirst: &fusedFirst,
+                            intoSecond: &fusedSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
+                            correction2: correction2, epsilon: epsilon,
+                            weightUpdate: FusedWeightUpdate(
+                                weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
+                                decay: Self.decays[k].decay, decayedColumns: Self.decays[k].columns))
+                    }
                 }
-            }
-            #expect(fusedFinite)
-            #expect(unchanged == g)
-            let (b1, b2, c1, c2) = (Double(beta1), Double(beta2), 1 / Double(correction1), 1 / Double(correction2))
-            let (keep1, keep2) = (Double(1 - beta1), Double(1 - beta2))
-            for i in 0..<count {
-                let (gi, mi, vi) = (Double(g[i]), Double(m[i]), Double(v[i]))
-                let first = b1 * mi + keep1 * gi, second = b2 * vi + keep2 * gi * gi
-                let firstBound = 2 * u * (b1 * abs(mi) + keep1 * abs(gi))
-                #expect(abs(Double(mNew[i]) - first) <= firstBound, "\(loops.level): m′[\(i)] of \(count)")
-                #expect(abs(Double(vNew[i]) - second) <= 3 * u * second, "\(loops.level): v′[\(i)] of \(count)")
-                let denominator = (second * c2).squareRoot() + Double(epsilon)
-                let want = first * c1 / denominator
-                let stepBound = firstBound * c1 / denominator + 8 * u * abs(want)
-                #expect(abs(Double(step[i]) - want) <= stepBound, "\(loops.level): step[\(i)] of \(count)")
-                let weight = Double(keep) * Double(w[i]) - Double(rate) * want
-                let weightBound = Double(rate) * stepBound + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
-                #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(loops.level): w′[\(i)] of \(count)")
+                #expect(fusedFinite)
+                #expect(unchanged == g, "\(context)")
+                if k == 0 { #expect(fusedFirst == mNew && fusedSecond == vNew, "\(context)") }
+                for i in 0..<count {
+                    let (gi, e) = Self.decayedGradient(k, i, g: g, w: w)
+                    let (mi, vi) = (Double(m[i]), Double(v[i]))
+                    let first = b1 * mi + keep1 * gi, second = b2 * vi + keep2 * gi * gi
+                    let firstBound = 2 * u * (b1 * abs(mi) + keep1 * abs(gi)) + keep1 * e
+                    let secondBound = 3 * u * second + keep2 * 2 * abs(gi) * e
+                    #expect(abs(Double(fusedFirst[i]) - first) <= firstBound, "\(context): m′[\(i)]")
+                    #expect(abs(Double(fusedSecond[i]) - second) <= secondBound, "\(context): v′[\(i)]")
+                    let denominator = (second * c2).squareRoot() + Double(epsilon)
+                    let want = first * c1 / denominator
+                    let stepBound = firstBound * c1 / denominator + (8 * u + secondBound / (2 * second)) * abs(want)
+                    if k == 0 { #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]") }
+                    let weight = Double(keep) * Double(w[i]) - Double(rate) * want
+                    let weightBound = Double(rate) * stepBound + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                    #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
+                }
             }
             var nan = g
             nan[count / 2] = .nan
@@ -185,56 +212,61 @@ import Testing
     }
 
     /// Momentum SGD's update of 1 to 1,000 values, restarted or not, heavy-ball and Nesterov,
-    /// the step written over the gradient and fused into a weight, against Double from the same
-    /// Float inputs. With u the unit roundoff: v′ = μ·v + g (a product and a sum, or one FMA)
-    /// is within 2u·(μ|v| + |g|), and exact on a restart (v′ = g); Nesterov's s = g + μ·v′
-    /// carries μ times v′'s error and 2u of its terms; w′ = keep·w − rate·s carries rate times
-    /// s's error and 2u of its terms. A NaN gradient is reported.
+    /// the step written over the gradient and fused into a weight (with each of `decays`),
+    /// against Double from the same Float inputs. With u the unit roundoff and e the decayed
+    /// gradient's error: v′ = μ·v + g (a product and a sum, or one FMA) is within
+    /// 2u·(μ|v| + |g|) + e, and within e on a restart (v′ = g); Nesterov's s = g + μ·v′
+    /// carries e, μ times v′'s error and 2u of its terms; w′ = keep·w − rate·s carries rate
+    /// times s's error and 2u of its terms. A NaN gradient is reported.
     @Test(arguments: levels)
     func momentumUpdateMatchesADoubleReference(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 48)
         let u = Double(Float.ulpOfOne) / 2
         let (mu, keep, rate): (Float, Float, Float) = (0.9, 0.999, 1e-2)
+        let m = Double(mu)
         for count in Array(1...33) + [1000] {
             let g = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
             let v = (0..<count).map { _ in Float.random(in: -3...3, using: &generator) }
             let w = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
             for restart in [false, true] {
                 for nesterov in [false, true] {
-                    let context = "\(loops.level), \(count) values, restart \(restart), Nesterov \(nesterov)"
-                    var (vNew, fusedVelocity, newWeight) = (
-                        [Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count),
-                        [Float](repeating: .nan, count: count))
+                    var vNew = [Float](repeating: .nan, count: count)
                     var step = g
                     #expect(loops.momentumUpdate(
                         gradient: &step, velocity: v, into: &vNew, count: count, momentum: mu, restart: restart,
                         nesterov: nesterov, weightUpdate: nil))
-                    var unchanged = g
-                    let fusedFinite = w.withUnsafeBufferPointer { w in
-                        newWeight.withUnsafeMutableBufferPointer { target in
-                            loops.momentumUpdate(
-                                gradient: &unchanged, velocity: v, into: &fusedVelocity, count: count, momentum: mu,
-                                restart: restart, nesterov: nesterov,
-                                weightUpdate: FusedWeightUpdate(
-                                    weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate))
+                    for k in Self.decays.indices {
+                        let context = "\(loops.level), \(count) values, restart \(restart), Nesterov \(nesterov), decay \(k)"
+                        var (fusedVelocity, newWeight) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
+                        var unchanged = g
+                        let fusedFinite = w.withUnsafeBufferPointer { w in
+                            newWeight.withUnsafeMutableBufferPointer { target in
+                                loops.momentumUpdate(
+                                    gradient: &unchanged, velocity: v, into: &fusedVelocity, count: count, momentum: mu,
+                                    restart: restart, nesterov: nesterov,
+                                    weightUpdate: FusedWeightUpdate(
+                                        weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
+                                        decay: Self.decays[k].decay, decayedColumns: Self.decays[k].columns))
+                            }
                         }
-                    }
-                    #expect(fusedFinite)
-                    #expect(unchanged == g, "\(context)")
-                    #expect(fusedVelocity == vNew, "\(context)")
-                    let m = Double(mu)
-                    for i in 0..<count {
-                        let (gi, vi) = (Double(g[i]), Double(v[i]))
-                        let velocity = restart ? gi : m * vi + gi
-                        let velocityBound = restart ? 0 : 2 * u * (m * abs(vi) + abs(gi))
-                        #expect(abs(Double(vNew[i]) - velocity) <= velocityBound, "\(context): v′[\(i)]")
-                        let want = nesterov ? gi + m * velocity : velocity
-                        let stepBound = nesterov ? m * velocityBound + 2 * u * (abs(gi) + m * abs(velocity)) : velocityBound
-                        #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]")
-                        let weight = Double(keep) * Double(w[i]) - Double(rate) * want
-                        let weightBound = Double(rate) * stepBound
-                            + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
-                        #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
+                        #expect(fusedFinite)
+                        #expect(unchanged == g, "\(context)")
+                        if k == 0 { #expect(fusedVelocity == vNew, "\(context)") }
+                        for i in 0..<count {
+                            let (gi, e) = Self.decayedGradient(k, i, g: g, w: w)
+                            let vi = Double(v[i])
+                            let velocity = restart ? gi : m * vi + gi
+                            let velocityBound = restart ? e : 2 * u * (m * abs(vi) + abs(gi)) + e
+                            #expect(abs(Double(fusedVelocity[i]) - velocity) <= velocityBound, "\(context): v′[\(i)]")
+                            let want = nesterov ? gi + m * velocity : velocity
+                            let stepBound = nesterov
+                                ? e + m * velocityBound + 2 * u * (abs(gi) + m * abs(velocity)) : velocityBound
+                            if k == 0 { #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]") }
+                            let weight = Double(keep) * Double(w[i]) - Double(rate) * want
+                            let weightBound = Double(rate) * stepBound
+                                + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                            #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
+                        }
                     }
                 }
             }

@@ -3,14 +3,16 @@ import Testing
 
 /// The momentum update split over the cores (`BLASScalar.momentumUpdate`): one thread and three
 /// give the same bits — velocity and new weights — and a value that is not finite in the last
-/// chunk is reported whatever the split.
+/// chunk is reported whatever the split. With an L2 decay on the weight columns of rows of
+/// 785 (the chunks start mid-row), a bias column's values are those of the update without
+/// decay, bit for bit, and every weight column's differ.
 @Suite struct SplitUpdateTests {
     /// Three chunks of at least 16,384 values and a tail that is not a multiple of 16.
     static let count = 3 * 16_384 + 5
 
     /// The new velocity and weights, and whether they are finite, on `threads` threads.
     static func momentumStep<Scalar: BLASScalar>(
-        _: Scalar.Type, threads: Int, poisoned: Bool
+        _: Scalar.Type, threads: Int, poisoned: Bool, decay: Scalar = 0
     ) -> (velocity: [Scalar], weight: [Scalar], finite: Bool) {
         ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
         var generator = SeededGenerator(seed: 91)
@@ -27,7 +29,8 @@ import Testing
                         gradient: g.baseAddress!, velocity: velocity, into: &newVelocity, count: count, momentum: 0.9,
                         restart: false, nesterov: true,
                         weightUpdate: FusedWeightUpdate(
-                            weight: w.baseAddress!, newWeight: target.baseAddress!, keep: 0.99, rate: 0.1))
+                            weight: w.baseAddress!, newWeight: target.baseAddress!, keep: 0.99, rate: 0.1, decay: decay,
+                            decayedColumns: (rowLength: 785, columns: 784, column: 0)))
                 }
             }
         }
@@ -50,5 +53,20 @@ import Testing
             #expect(Self.sameBits(oneD.velocity, threeD.velocity) && Self.sameBits(oneD.weight, threeD.weight))
             #expect(oneD.finite == !poisoned && threeD.finite == !poisoned)
         }
+    }
+
+    @Test func theDecaySkipsTheBiasColumnOnAnySplit() {
+        defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
+        func check<Scalar: BLASScalar>(_ type: Scalar.Type) {
+            let plain = Self.momentumStep(type, threads: 1, poisoned: false)
+            for threads in [1, 3] {
+                let decayed = Self.momentumStep(type, threads: threads, poisoned: false, decay: 0.05)
+                let bias = (0..<Self.count).filter { $0 % 785 == 784 }
+                #expect(bias.allSatisfy { decayed.velocity[$0] == plain.velocity[$0] && decayed.weight[$0] == plain.weight[$0] })
+                #expect((0..<Self.count).filter { $0 % 785 != 784 }.allSatisfy { decayed.velocity[$0] != plain.velocity[$0] })
+            }
+        }
+        check(Float.self)
+        check(Double.self)
     }
 }

@@ -148,16 +148,17 @@ typedef struct {
     /// One Adam update: m′ = β₁·m + (1 − β₁)·g, v′ = β₂·v + (1 − β₂)·g² into `m_new` and
     /// `v_new`; the step (m′·c₁)/(√(v′·c₂) + ε), c₁ and c₂ the inverse bias corrections,
     /// written over g — or, when `weight` is not NULL, w′ = keep·w − rate·step written into
-    /// `new_weight` (g unchanged). Returns 1 when every new value is finite.
+    /// `new_weight` (g unchanged), g having first taken the L2 decay, g + decay·w. Returns 1
+    /// when every new value is finite.
     int (*adam_update)(float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1,
                        float beta2, float correction1, float correction2, float epsilon, const float *weight,
-                       float *new_weight, float keep, float rate);
+                       float *new_weight, float keep, float rate, float decay);
     /// One momentum update: v′ = μ·v + g (v′ = g when `restart`) into `v_new`; the step
     /// s = g + μ·v′ (with `nesterov`) or s = v′ written over g — or, when `weight` is not NULL,
-    /// w′ = keep·w − rate·s written into `new_weight` (g unchanged). Returns 1 when every new
-    /// value is finite.
+    /// w′ = keep·w − rate·s written into `new_weight` (g unchanged), g having first taken the L2
+    /// decay, g + decay·w. Returns 1 when every new value is finite.
     int (*momentum_update)(float *g, const float *v, float *v_new, long count, float mu, int restart, int nesterov,
-                           const float *weight, float *new_weight, float keep, float rate);
+                           const float *weight, float *new_weight, float keep, float rate, float decay);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
