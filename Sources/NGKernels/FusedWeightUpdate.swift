@@ -1,17 +1,20 @@
 /// The last pass of a first-order step folded into the pass that computes the step:
 /// `w′ = keep·w − rate·s` into a new weight buffer, w only read. The rules use it when no
-/// update-norm clipping needs the whole step first. The same pass can fold in L2 weight decay,
-/// `g ← g + decay·w` before the rule's step, on the weight columns only: a pass over W and the
-/// gradient (one BLAS call a row where a bias column is exempt) fewer.
+/// update-norm clipping needs the whole step first. The same pass folds in weight decay of
+/// either kind — L2, `g ← g + decay·w` before the rule's step, and decoupled, `keep = 1 − lr·wd`
+/// — on the weight columns only: a pass over W and the gradient (or the step) fewer, which had
+/// been one or two BLAS calls a row where a bias column is exempt.
 public struct FusedWeightUpdate<Scalar: BLASScalar> {
     public let weight: UnsafePointer<Scalar>
     public let newWeight: UnsafeMutablePointer<Scalar>
+    /// The weight's factor, `1 − lr·wd` under decoupled decay (1: none).
     public let keep: Scalar
     public let rate: Scalar
     /// The L2 weight decay added to the gradient first (0: none).
     public let decay: Scalar
-    /// Where `decay` applies when not on every value: the first `columns` values of each row
-    /// of `rowLength`, the first value of this update at `column` of its row.
+    /// Where `keep` and `decay` apply when not on every value: the first `columns` values of
+    /// each row of `rowLength` (the weight columns; the others keep w and take no decay), the
+    /// first value of this update at `column` of its row.
     public let decayedColumns: (rowLength: Int, columns: Int, column: Int)?
 
     @inlinable
@@ -24,7 +27,7 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
         self.keep = keep
         self.rate = rate
         self.decay = decay
-        self.decayedColumns = decay == 0 ? nil : decayedColumns
+        self.decayedColumns = decay == 0 && keep == 1 ? nil : decayedColumns
     }
 
     /// The same update of the weights from `offset` on: for a chunk of a pass split over the
@@ -36,10 +39,10 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
             decayedColumns: decayedColumns.map { ($0.rowLength, $0.columns, ($0.column + offset) % $0.rowLength) })
     }
 
-    /// Calls `body` on consecutive runs of `0..<count` whose values all take the decay or all
-    /// skip it, with each run's offset, length and update (its decay on every value); one run
-    /// when the decay covers every value. Returns whether every call returned true (a kernel's
-    /// "all new values finite").
+    /// Calls `body` on consecutive runs of `0..<count` whose values are all weight columns or
+    /// all not, with each run's offset, length and update (its `keep` and `decay` on every
+    /// value: 1 and 0 off the weight columns); one run when the decay covers every value.
+    /// Returns whether every call returned true (a kernel's "all new values finite").
     @inlinable
     public func forEachRun(_ count: Int, _ body: (_ offset: Int, _ count: Int, _ update: Self) -> Bool) -> Bool {
         guard let (rowLength, columns, first) = decayedColumns else { return body(0, count, self) }
@@ -48,7 +51,7 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
             let decayed = column < columns
             let length = Swift.min((decayed ? columns : rowLength) - column, count - offset)
             let run = Self(
-                weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate,
+                weight: weight + offset, newWeight: newWeight + offset, keep: decayed ? keep : 1, rate: rate,
                 decay: decayed ? decay : 0)
             finite = body(offset, length, run) && finite
             offset += length

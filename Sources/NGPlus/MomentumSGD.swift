@@ -100,8 +100,8 @@ extension MomentumSGD {
 
 /// The shared end of a first-order rule's `stage`: `kernel` computes the rule's new state and
 /// its step from the gradient in `direction`, and either writes the new weight itself, through
-/// the fused update it is given (no clipping, and decoupled decay off or on every column; L2
-/// decay folded into the same pass), or writes the step over `direction` for
+/// the fused update it is given (no clipping; weight decay of either mode folded into the same
+/// pass), or, under update-norm clipping, writes the step over `direction` for
 /// `stageWeightUpdate` (L2 decay added to `direction` first). Weight decay, of either mode,
 /// applies to the first `weightColumns` columns only. Returns whether every new value is finite.
 func stageStep<Scalar: BLASScalar>(
@@ -111,7 +111,7 @@ func stageStep<Scalar: BLASScalar>(
 ) -> Bool {
     let l2Decay = mode == .l2 && weightColumns > 0 ? decay : 0
     let decoupledDecay = mode == .decoupled ? decay : 0
-    guard maxUpdateNorm == nil && (decoupledDecay == 0 || weightColumns == weight.columns) else {
+    guard maxUpdateNorm == nil else {
         if l2Decay != 0 { addToWeightColumns(l2Decay, of: weight, into: &direction, weightColumns: weightColumns) }
         let finite = kernel(&direction, nil)
         return stageWeightUpdate(
@@ -122,7 +122,8 @@ func stageStep<Scalar: BLASScalar>(
     return weight.withView { w in
         newWeight.withMutableView { target in
             kernel(&direction, FusedWeightUpdate(
-                weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr, decay: l2Decay,
+                weight: w.base, newWeight: target.base, keep: weightColumns > 0 ? 1 - lr * decoupledDecay : 1, rate: lr,
+                decay: l2Decay,
                 decayedColumns: weightColumns < columns ? (rowLength: columns, columns: weightColumns, column: 0) : nil))
         }
     }

@@ -122,21 +122,25 @@ import Testing
     }
 
     /// The L2 decays a fused update is tried with: none, on every value, and on the first 5
-    /// columns of rows of 7 from the fourth column on (runs of 2, 2, 5, 2, … values).
+    /// columns of rows of 7 from the fourth column on (runs of 2, 2, 5, 2, … values), where the
+    /// other columns also keep their weight (`keep` 1: decoupled decay skips them too).
     static let decays: [(decay: Float, columns: (rowLength: Int, columns: Int, column: Int)?)] = [
         (0, nil), (0.05, nil), (0.05, (rowLength: 7, columns: 5, column: 3)),
     ]
 
-    /// The decayed gradient `g + d·w` of value i under `decays[k]`, in Double, and the bound on
-    /// its Float rounding (a product and a sum, or one FMA: 2u of its terms).
+    /// The decayed gradient `g + d·w` of value i under `decays[k]`, in Double, the bound on its
+    /// Float rounding (a product and a sum, or one FMA: 2u of its terms), and the weight's
+    /// factor: `keep` on a weight column, 1 off them.
     static func decayedGradient(
-        _ k: Int, _ i: Int, g: [Float], w: [Float]
-    ) -> (value: Double, bound: Double) {
+        _ k: Int, _ i: Int, g: [Float], w: [Float], keep: Float
+    ) -> (value: Double, bound: Double, keep: Double) {
         let (decay, columns) = decays[k]
         let applies = columns.map { ($0.column + i) % $0.rowLength < $0.columns } ?? true
-        guard decay != 0, applies else { return (Double(g[i]), 0) }
+        guard applies else { return (Double(g[i]), 0, 1) }
+        guard decay != 0 else { return (Double(g[i]), 0, Double(keep)) }
         let d = Double(decay)
-        return (Double(g[i]) + d * Double(w[i]), Double(Float.ulpOfOne) * (abs(Double(g[i])) + d * abs(Double(w[i]))))
+        return (Double(g[i]) + d * Double(w[i]), Double(Float.ulpOfOne) * (abs(Double(g[i])) + d * abs(Double(w[i]))),
+                Double(keep))
     }
 
     /// Adam's update of 1 to 1,000 values (the vector loops' tails), with the step written over
@@ -186,7 +190,7 @@ import Testing
                 #expect(unchanged == g, "\(context)")
                 if k == 0 { #expect(fusedFirst == mNew && fusedSecond == vNew, "\(context)") }
                 for i in 0..<count {
-                    let (gi, e) = Self.decayedGradient(k, i, g: g, w: w)
+                    let (gi, e, factor) = Self.decayedGradient(k, i, g: g, w: w, keep: keep)
                     let (mi, vi) = (Double(m[i]), Double(v[i]))
                     let first = b1 * mi + keep1 * gi, second = b2 * vi + keep2 * gi * gi
                     let firstBound = 2 * u * (b1 * abs(mi) + keep1 * abs(gi)) + keep1 * e
@@ -197,8 +201,8 @@ import Testing
                     let want = first * c1 / denominator
                     let stepBound = firstBound * c1 / denominator + (8 * u + secondBound / (2 * second)) * abs(want)
                     if k == 0 { #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]") }
-                    let weight = Double(keep) * Double(w[i]) - Double(rate) * want
-                    let weightBound = Double(rate) * stepBound + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                    let weight = factor * Double(w[i]) - Double(rate) * want
+                    let weightBound = Double(rate) * stepBound + 2 * u * (factor * abs(Double(w[i])) + Double(rate) * abs(want))
                     #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
                 }
             }
@@ -253,7 +257,7 @@ import Testing
                         #expect(unchanged == g, "\(context)")
                         if k == 0 { #expect(fusedVelocity == vNew, "\(context)") }
                         for i in 0..<count {
-                            let (gi, e) = Self.decayedGradient(k, i, g: g, w: w)
+                            let (gi, e, factor) = Self.decayedGradient(k, i, g: g, w: w, keep: keep)
                             let vi = Double(v[i])
                             let velocity = restart ? gi : m * vi + gi
                             let velocityBound = restart ? e : 2 * u * (m * abs(vi) + abs(gi)) + e
@@ -262,9 +266,9 @@ import Testing
                             let stepBound = nesterov
                                 ? e + m * velocityBound + 2 * u * (abs(gi) + m * abs(velocity)) : velocityBound
                             if k == 0 { #expect(abs(Double(step[i]) - want) <= stepBound, "\(context): step[\(i)]") }
-                            let weight = Double(keep) * Double(w[i]) - Double(rate) * want
+                            let weight = factor * Double(w[i]) - Double(rate) * want
                             let weightBound = Double(rate) * stepBound
-                                + 2 * u * (Double(keep) * abs(Double(w[i])) + Double(rate) * abs(want))
+                                + 2 * u * (factor * abs(Double(w[i])) + Double(rate) * abs(want))
                             #expect(abs(Double(newWeight[i]) - weight) <= weightBound, "\(context): w′[\(i)]")
                         }
                     }
