@@ -41,7 +41,8 @@ public enum ElementwiseKernels {
     /// One Adam update of `count` values into new moment buffers, the old ones only read:
     /// `m′ = β₁m + (1−β₁)g`, `v′ = β₂v + (1−β₂)g²`, the step `s = (m′/c₁) / (√(v′/c₂) + ε)` with
     /// the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ, written over g, or with `weightUpdate`
-    /// applied to the weight instead (one pass fewer; g then first takes the update's L2 decay).
+    /// applied to the weight instead (one pass fewer; g then first takes the update's L2 decay,
+    /// and its runs of weight and bias columns their own decay: `FusedWeightUpdate.forEachRun`).
     /// Returns whether every new value is finite. Sixteen lanes at a time: the scalar loop was
     /// not vectorized (three pointers that may alias, a square root with an errno check) and
     /// cost as much as an MLP's GEMMs.
@@ -100,7 +101,8 @@ public enum ElementwiseKernels {
     /// One momentum update of `count` values into a new velocity buffer, the old one only
     /// read: `v′ = μ·v + g` (`v′ = g` when `restart`), and the step `s = g + μ·v′` (Nesterov)
     /// or `s = v′`, written over g, or with `weightUpdate` applied to the weight instead (g then
-    /// first takes the update's L2 decay). Returns whether every new value is finite.
+    /// first takes the update's L2 decay, and its runs of weight and bias columns their own
+    /// decay: `FusedWeightUpdate.forEachRun`). Returns whether every new value is finite.
     @inlinable
     public static func momentumUpdate<Scalar: BLASScalar>(
         gradient g: UnsafeMutablePointer<Scalar>, velocity v: UnsafePointer<Scalar>,

@@ -213,7 +213,7 @@ public struct FloatLoops: Sendable {
 
     /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract
     /// it keeps): the new moments into `intoFirst` and `intoSecond`, the step over `gradient`
-    /// or, with `weightUpdate`, the new weight (its L2 decay on its decayed columns).
+    /// or, with `weightUpdate`, the new weight (its weight decay on its decayed columns).
     /// `correction1` and `correction2` are the bias corrections. Returns whether every new value
     /// is finite.
     @inlinable
@@ -238,8 +238,8 @@ public struct FloatLoops: Sendable {
 
     /// One momentum update of `count` values (see `ElementwiseKernels.momentumUpdate`, whose
     /// contract it keeps): the new velocity into `into`, the step over `gradient` or, with
-    /// `weightUpdate`, the new weight (its L2 decay on its decayed columns). Returns whether every
-    /// new value is finite.
+    /// `weightUpdate`, the new weight (its weight decay on its decayed columns). Returns whether
+    /// every new value is finite.
     @inlinable
     public func momentumUpdate(
         gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
