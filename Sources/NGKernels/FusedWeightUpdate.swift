@@ -12,15 +12,29 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
     public let rate: Scalar
     /// The L2 weight decay added to the gradient first (0: none).
     public let decay: Scalar
-    /// Where `keep` and `decay` apply when not on every value: the first `columns` values of
-    /// each row of `rowLength` (the weight columns; the others keep w and take no decay), the
-    /// first value of this update at `column` of its row.
-    public let decayedColumns: (rowLength: Int, columns: Int, column: Int)?
+    /// Where `keep` and `decay` apply when not on every value (nil: every value).
+    public let decayedColumns: DecayedColumns?
+
+    /// The weight columns of a parameter whose rows end in columns that take no weight decay
+    /// (a bias): the first `columns` values of each row of `rowLength`, an update's first value
+    /// at `column` of its row. The other values keep w (`keep` 1) and take no L2 decay.
+    public struct DecayedColumns: Sendable {
+        public let rowLength: Int
+        public let columns: Int
+        public let column: Int
+
+        @inlinable
+        public init(rowLength: Int, columns: Int, column: Int = 0) {
+            self.rowLength = rowLength
+            self.columns = columns
+            self.column = column
+        }
+    }
 
     @inlinable
     public init(
         weight: UnsafePointer<Scalar>, newWeight: UnsafeMutablePointer<Scalar>, keep: Scalar, rate: Scalar,
-        decay: Scalar = 0, decayedColumns: (rowLength: Int, columns: Int, column: Int)? = nil
+        decay: Scalar = 0, decayedColumns: DecayedColumns? = nil
     ) {
         self.weight = weight
         self.newWeight = newWeight
@@ -36,7 +50,9 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
     public func advanced(by offset: Int) -> Self {
         Self(
             weight: weight + offset, newWeight: newWeight + offset, keep: keep, rate: rate, decay: decay,
-            decayedColumns: decayedColumns.map { ($0.rowLength, $0.columns, ($0.column + offset) % $0.rowLength) })
+            decayedColumns: decayedColumns.map {
+                DecayedColumns(rowLength: $0.rowLength, columns: $0.columns, column: ($0.column + offset) % $0.rowLength)
+            })
     }
 
     /// Calls `body` on consecutive runs of `0..<count` whose values are all weight columns or
@@ -45,8 +61,9 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
     /// Returns whether every call returned true (a kernel's "all new values finite").
     @inlinable
     public func forEachRun(_ count: Int, _ body: (_ offset: Int, _ count: Int, _ update: Self) -> Bool) -> Bool {
-        guard let (rowLength, columns, first) = decayedColumns else { return body(0, count, self) }
-        var (offset, column, finite) = (0, first, true)
+        guard let decayedColumns else { return body(0, count, self) }
+        let (rowLength, columns) = (decayedColumns.rowLength, decayedColumns.columns)
+        var (offset, column, finite) = (0, decayedColumns.column, true)
         while offset < count {
             let decayed = column < columns
             let length = Swift.min((decayed ? columns : rowLength) - column, count - offset)

@@ -124,7 +124,7 @@ func stageStep<Scalar: BLASScalar>(
             kernel(&direction, FusedWeightUpdate(
                 weight: w.base, newWeight: target.base, keep: weightColumns > 0 ? 1 - lr * decoupledDecay : 1, rate: lr,
                 decay: l2Decay,
-                decayedColumns: weightColumns < columns ? (rowLength: columns, columns: weightColumns, column: 0) : nil))
+                decayedColumns: weightColumns < columns ? .init(rowLength: columns, columns: weightColumns) : nil))
         }
     }
 }

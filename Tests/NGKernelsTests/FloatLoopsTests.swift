@@ -124,8 +124,8 @@ import Testing
     /// The L2 decays a fused update is tried with: none, on every value, and on the first 5
     /// columns of rows of 7 from the fourth column on (runs of 2, 2, 5, 2, … values), where the
     /// other columns also keep their weight (`keep` 1: decoupled decay skips them too).
-    static let decays: [(decay: Float, columns: (rowLength: Int, columns: Int, column: Int)?)] = [
-        (0, nil), (0.05, nil), (0.05, (rowLength: 7, columns: 5, column: 3)),
+    static let decays: [(decay: Float, columns: FusedWeightUpdate<Float>.DecayedColumns?)] = [
+        (0, nil), (0.05, nil), (0.05, .init(rowLength: 7, columns: 5, column: 3)),
     ]
 
     /// The decayed gradient `g + d·w` of value i under `decays[k]`, in Double, the bound on its

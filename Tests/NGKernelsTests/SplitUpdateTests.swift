@@ -30,7 +30,7 @@ import Testing
                         restart: false, nesterov: true,
                         weightUpdate: FusedWeightUpdate(
                             weight: w.baseAddress!, newWeight: target.baseAddress!, keep: 0.99, rate: 0.1, decay: decay,
-                            decayedColumns: (rowLength: 785, columns: 784, column: 0)))
+                            decayedColumns: .init(rowLength: 785, columns: 784)))
                 }
             }
         }
