@@ -101,9 +101,10 @@ func containedParameterErrors(
         #expect(error < 1e-7)
     }
 
-    /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows, the last
-    /// with its bias rows filled by two threads (130 outputs: 126 rows a thread at least).
-    @Test(arguments: [1, 3, 301])
+    /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows (row products
+    /// and a rank-1 update of the bias: fewer than 2¹⁹ multiply-adds) and of 600 (a GEMM onto
+    /// bias rows filled by two threads: 130 outputs, 126 rows a thread at least).
+    @Test(arguments: [1, 3, 301, 600])
     func denseForwardMatchesAPlainLoop(batch: Int) throws {
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)   // left set, as other tests do
         var generator = SeededGenerator(seed: 207)
