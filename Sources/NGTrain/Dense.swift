@@ -3,7 +3,8 @@ import NGPlus
 
 /// A dense layer `Y = X·Wᵀ + b`, its parameter one matrix `W̃ = [W | b]` (outputs × (inputs + 1)),
 /// He-initialised (bias 0). Both passes read W̃ in place (leading dimension inputs + 1): the
-/// forward pass is a GEMM; the input gradient `dY·W` is made of tile products
+/// forward pass is a GEMM (row products on the calling thread for a small one:
+/// `NetworkKernels.denseForward`); the input gradient `dY·W` is made of tile products
 /// (`BLASScalar.tileProduct`), the batch's rows split over the cores — W is their B as it is
 /// stored, and OpenBLAS, which packs both operands first, measured 16% slower on the language
 /// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
@@ -48,50 +49,12 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, inputs), .denseForward, "input")
-        let (batch, m, n) = (x.rows, outputs, inputs)
-        ensureShape(&output, batch, m)
+        ensureShape(&output, x.rows, outputs)
         input = x
-        guard batch > 0 else { return output }
-        withViews(x, weight, mutating: &output) { x, w, y in
-            if batch * n * m < Self.rowProductLimit {
-                // Y = X·Wᵀ from rows of X and of W, both contiguous, then the bias: 1·bᵀ added.
-                Scalar.rowProducts(
-                    m: batch, n: m, length: n, a: x.base, lda: x.leadingDimension, b: w.base, ldb: w.leadingDimension,
-                    into: y.base, ldc: y.leadingDimension)
-                BLAS.withOnes(Scalar.self) { ones in
-                    for first in stride(from: 0, to: batch, by: ones.rows) {
-                        let rows = first..<Swift.min(first + ones.rows, batch)
-                        BLAS.gemm(ones.rows(0..<rows.count), w.columns(n..<n + 1), transposeB: true, beta: 1, into: y.rows(rows))
-                    }
-                }
-                return
-            }
-            // Y starts as the bias in every row — one strided AXPY into the first row, then,
-            // split over the cores, copies that double each thread's rows filled — and the
-            // GEMM adds X·Wᵀ (β = 1): no pass that zeroes Y and no AXPY call a row.
-            let first = y.rows(0..<1)
-            first.zero()
-            BLAS.axpy(1, w.columns(n..<n + 1), into: first)
-            ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(1, (1 << 14) / m)) { rows in
-                let block = y.rows(rows)
-                if rows.lowerBound > 0 { block.rows(0..<1).update(from: first.readOnly) }
-                var filled = 1
-                while filled < rows.count {
-                    let count = Swift.min(filled, rows.count - filled)
-                    block.rows(filled..<filled + count).update(from: block.rows(0..<count).readOnly)
-                    filled += count
-                }
-            }
-            BLAS.gemm(x, w.columns(0..<n), transposeB: true, beta: 1, into: y)
-        }
+        guard x.rows > 0 else { return output }
+        withViews(x, weight, mutating: &output) { x, w, y in NetworkKernels.denseForward(x, weight: w, into: y) }
         return output
     }
-
-    /// A forward product of fewer multiply-adds runs on the calling thread as row products
-    /// (`NetworkScalar.rowProducts`): OpenBLAS splits a GEMM of 2¹⁸ or more over its threads,
-    /// and waking the second costs more than such a product (the MLP's 256 → 10 layer at batch
-    /// 128: 43 µs through OpenBLAS, 13 µs as row products; Zen 4, 2 threads).
-    static var rowProductLimit: Int { 1 << 19 }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(Shape(input.rows, outputs), .denseBackward, "outputGradient")
