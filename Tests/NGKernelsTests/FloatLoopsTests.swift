@@ -143,6 +143,20 @@ import Testing
                 Double(keep))
     }
 
+    /// `body` given the fused update of `w` into `newWeight` with `decays[k]`; its result.
+    static func withFusedUpdate(
+        _ k: Int, weight w: [Float], into newWeight: inout [Float], keep: Float, rate: Float,
+        _ body: (FusedWeightUpdate<Float>) -> Bool
+    ) -> Bool {
+        w.withUnsafeBufferPointer { w in
+            newWeight.withUnsafeMutableBufferPointer { target in
+                body(FusedWeightUpdate(
+                    weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
+                    decay: decays[k].decay, decayedColumns: decays[k].columns))
+            }
+        }
+    }
+
     /// Adam's update of 1 to 1,000 values (the vector loops' tails), with the step written over
     /// the gradient and fused into a weight (with each of `decays`), against Double from the
     /// same Float inputs. With u the unit roundoff and e the decayed gradient's error: m′ (two
@@ -175,16 +189,11 @@ import Testing
                 let context = "\(loops.level), \(count) values, decay \(k)"
                 var (fusedFirst, fusedSecond) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
                 var unchanged = g
-                let fusedFinite = w.withUnsafeBufferPointer { w in
-                    newWeight.withUnsafeMutableBufferPointer { target in
-                        loops.adamUpdate(
-                            gradient: &unchanged, firstMoment: m, secondMoment: v, intoFirst: &fusedFirst,
-                            intoSecond: &fusedSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
-                            correction2: correction2, epsilon: epsilon,
-                            weightUpdate: FusedWeightUpdate(
-                                weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
-                                decay: Self.decays[k].decay, decayedColumns: Self.decays[k].columns))
-                    }
+                let fusedFinite = Self.withFusedUpdate(k, weight: w, into: &newWeight, keep: keep, rate: rate) {
+                    loops.adamUpdate(
+                        gradient: &unchanged, firstMoment: m, secondMoment: v, intoFirst: &fusedFirst,
+                        intoSecond: &fusedSecond, count: count, beta1: beta1, beta2: beta2, correction1: correction1,
+                        correction2: correction2, epsilon: epsilon, weightUpdate: $0)
                 }
                 #expect(fusedFinite)
                 #expect(unchanged == g, "\(context)")
@@ -243,15 +252,10 @@ import Testing
                         let context = "\(loops.level), \(count) values, restart \(restart), Nesterov \(nesterov), decay \(k)"
                         var (fusedVelocity, newWeight) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
                         var unchanged = g
-                        let fusedFinite = w.withUnsafeBufferPointer { w in
-                            newWeight.withUnsafeMutableBufferPointer { target in
-                                loops.momentumUpdate(
-                                    gradient: &unchanged, velocity: v, into: &fusedVelocity, count: count, momentum: mu,
-                                    restart: restart, nesterov: nesterov,
-                                    weightUpdate: FusedWeightUpdate(
-                                        weight: w.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
-                                        decay: Self.decays[k].decay, decayedColumns: Self.decays[k].columns))
-                            }
+                        let fusedFinite = Self.withFusedUpdate(k, weight: w, into: &newWeight, keep: keep, rate: rate) {
+                            loops.momentumUpdate(
+                                gradient: &unchanged, velocity: v, into: &fusedVelocity, count: count, momentum: mu,
+                                restart: restart, nesterov: nesterov, weightUpdate: $0)
                         }
                         #expect(fusedFinite)
                         #expect(unchanged == g, "\(context)")
