@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Independent BLAS or LAPACK calls of one step spread over the cores, each call on one core
@@ -23,15 +22,10 @@ package enum ConcurrentCalls {
                 return
             }
             let next = Atomic<Int>(0)
-            withoutActuallyEscaping(body) { escapable in
-                // Each index is taken by one thread (the atomic counter) and the call returns
-                // only when all have run: the body is shared by this contract.
-                nonisolated(unsafe) let solve = escapable
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    while case let index = next.add(1, ordering: .relaxed).oldValue, index < count {
-                        solve(index)
-                    }
-                }
+            // Each index is taken by one thread (the atomic counter) and the call returns only
+            // when all have run: the body is shared by this contract.
+            WorkerThreads.shared.run(workers) { _ in
+                while case let index = next.add(1, ordering: .relaxed).oldValue, index < count { body(index) }
             }
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// The package's non-BLAS loops (im2col, col2im, activations, pooling, layout changes) split
@@ -49,13 +48,10 @@ package enum ParallelLoop {
             if count > 0 { body(0, 0..<count) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            // The chunks are disjoint and the call returns only when all have run: the body is
-            // shared across threads by this contract, which the type system cannot state.
-            nonisolated(unsafe) let chunk = escapable
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                chunk(worker, (count * worker / workers)..<(count * (worker + 1) / workers))
-            }
+        // The chunks are disjoint and the call returns only when all have run: the body is
+        // shared across threads by this contract, which the type system cannot state.
+        WorkerThreads.shared.run(workers) { worker in
+            body(worker, (count * worker / workers)..<(count * (worker + 1) / workers))
         }
     }
 }
