@@ -10,7 +10,7 @@ import Synchronization
 /// (`ParallelLoop`, `ConcurrentCalls`). A worker that has run a chunk waits for the next region
 /// spinning, and yielding its core to any other thread that wants it (OpenBLAS's), for up to
 /// `spinDuration` before it sleeps: a step's regions come microseconds to a few milliseconds
-/// apart, and waking a sleeping thread for each cost 25–45 µs a region through Dispatch on a
+/// apart, and waking a sleeping thread for each cost 25–50 µs a region through Dispatch on a
 /// 2-vCPU virtual machine (Zen 4), against under 1 µs from a spinning worker
 /// (docs/measurements/worker-threads-2026-12-07.md) — as much as many of a step's loops take.
 ///
