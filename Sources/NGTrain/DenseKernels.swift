@@ -6,10 +6,11 @@ extension NetworkKernels {
     /// `Y = X·Wᵀ + b` for a dense layer's parameter `W̃ = [W | b]` (outputs × (inputs + 1)),
     /// X batch × inputs, Y batch × outputs. A product of fewer than `denseRowProductLimit`
     /// multiply-adds runs on the calling thread as row products (rows of X and of W are both
-    /// contiguous), the bias then added as a rank-1 update. A larger one starts Y as the bias in
-    /// every row — one strided AXPY into the first row, then, split over the cores, copies that
-    /// double each thread's rows filled — and the GEMM adds X·Wᵀ (β = 1): no pass that zeroes Y
-    /// and no AXPY call a row.
+    /// contiguous), the bias then added as a rank-1 update. A larger one splits Y's rows over
+    /// the cores (`ConcurrentCalls`, OpenBLAS on one thread a call), and each core starts its
+    /// rows as the bias — one strided AXPY into its first row, then copies that double the rows
+    /// filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache: no pass that
+    /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func denseForward<Scalar: NetworkScalar>(
@@ -29,20 +30,20 @@ extension NetworkKernels {
             }
             return
         }
-        let first = y.rows(0..<1)
-        first.zero()
-        BLAS.axpy(1, bias, into: first)
-        ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(1, (1 << 14) / m)) { rows in
+        let parts = Swift.max(1, Swift.min(ParallelLoop.threadCount, batch / 16))
+        ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
+            let rows = (batch * part / parts)..<(batch * (part + 1) / parts)
             let block = y.rows(rows)
-            if rows.lowerBound > 0 { block.rows(0..<1).update(from: first.readOnly) }
+            block.rows(0..<1).zero()
+            BLAS.axpy(1, bias, into: block.rows(0..<1))
             var filled = 1
             while filled < rows.count {
                 let count = Swift.min(filled, rows.count - filled)
                 block.rows(filled..<filled + count).update(from: block.rows(0..<count).readOnly)
                 filled += count
             }
+            BLAS.gemm(x.rows(rows), w.columns(0..<n), transposeB: true, beta: 1, into: block)
         }
-        BLAS.gemm(x, w.columns(0..<n), transposeB: true, beta: 1, into: y)
     }
 
     /// The multiply-adds below which `denseForward` runs on the calling thread: OpenBLAS splits
