@@ -18,13 +18,16 @@ extension BLAS {
         }
     }
 
-    /// `A ← A + 1·v`: the row `v` (1 × n) added to every row of `a` (m × n).
+    /// `A ← A + 1·v`: the row `v` (1 × n) added to every row of `a` (m × n); with `transposed`,
+    /// `v` is given as a column (n × 1, a column of a matrix).
     @inlinable
-    package static func addToEveryRow<Scalar: BLASScalar>(_ v: MatrixView<Scalar>, of a: MutableMatrixView<Scalar>) {
+    package static func addToEveryRow<Scalar: BLASScalar>(
+        _ v: MatrixView<Scalar>, transposed: Bool = false, of a: MutableMatrixView<Scalar>
+    ) {
         withOnes(Scalar.self) { ones in
             for first in stride(from: 0, to: a.rows, by: ones.rows) {
                 let rows = first..<Swift.min(first + ones.rows, a.rows)
-                BLAS.gemm(ones.rows(0..<rows.count), v, beta: 1, into: a.rows(rows))
+                BLAS.gemm(ones.rows(0..<rows.count), v, transposeB: transposed, beta: 1, into: a.rows(rows))
             }
         }
     }

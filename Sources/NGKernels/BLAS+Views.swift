@@ -94,3 +94,35 @@ extension BLAS {
         return rows == 1 ? (columns, 1) : (rows, leadingDimension)
     }
 }
+
+extension BLAS {
+    /// `gemm` split over the worker threads: C's longer side cut into `ConcurrentCalls.parts`,
+    /// each part a GEMM with OpenBLAS on one thread (`ConcurrentCalls`). For the mid-sized
+    /// products of a step: OpenBLAS's own second thread sleeps between calls, and waking it cost
+    /// about as much as a 2²¹ multiply-add product here
+    /// (docs/measurements/worker-threads-2026-12-07.md). The parts depend on the shape alone,
+    /// so C has the same bits on any number of threads.
+    @usableFromInline
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    package static func gemmOnWorkers<Scalar: BLASScalar>(
+        _ a: MatrixView<Scalar>, transposeA: Bool = false, _ b: MatrixView<Scalar>, transposeB: Bool = false,
+        alpha: Scalar = 1, beta: Scalar = 0, into c: MutableMatrixView<Scalar>
+    ) {
+        let k = transposeA ? a.rows : a.columns
+        let (m, n) = (c.rows, c.columns)
+        let byRows = m >= n
+        let length = byRows ? m : n
+        let parts = ConcurrentCalls.parts(of: length)
+        ConcurrentCalls.forEach(parts, work: Double(m) * Double(n) * Double(k)) { part in
+            let range = (length * part / parts)..<(length * (part + 1) / parts)
+            if byRows {
+                gemm(transposeA ? a.columns(range) : a.rows(range), transposeA: transposeA, b, transposeB: transposeB,
+                     alpha: alpha, beta: beta, into: c.rows(range))
+            } else {
+                gemm(a, transposeA: transposeA, transposeB ? b.rows(range) : b.columns(range), transposeB: transposeB,
+                     alpha: alpha, beta: beta, into: c.columns(range))
+            }
+        }
+    }
+}

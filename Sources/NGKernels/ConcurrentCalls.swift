@@ -8,6 +8,14 @@ import Synchronization
 /// 111 GFLOP/s on two threads, 166 as two halves on one thread each
 /// (docs/measurements/shampoo-roots-2026-12-06.md).
 package enum ConcurrentCalls {
+    /// The parts a product of `length` rows (or columns) is cut into for `forEach`: one for
+    /// every 64, at most 8 — a function of the shape alone, never of the thread count, so that
+    /// a result cut this way has the same bits on any number of threads.
+    @inlinable
+    package static func parts(of length: Int) -> Int {
+        Swift.max(1, Swift.min(8, length / 64))
+    }
+
     /// Calls `body(i)` exactly once for every i in `0..<count`, with OpenBLAS on one thread:
     /// concurrently on `ParallelLoop.threadCount` threads, each taking the next index when it
     /// is free (so callers list the costliest calls first), when `work` — the calls'

@@ -46,9 +46,9 @@ extension DampedInverse {
             inverse.blocks[b].withView { f in
                 switch (method, side) {
                 case (.explicitInverse, .left):
-                    BLAS.gemm(f, g.rows(range), into: d.rows(range))
+                    BLAS.gemmOnWorkers(f, g.rows(range), into: d.rows(range))
                 case (.explicitInverse, .right):
-                    BLAS.gemm(g.columns(range), f, into: d.columns(range))
+                    BLAS.gemmOnWorkers(g.columns(range), f, into: d.columns(range))
                 case (.choleskySolve, .left):
                     BLAS.trsm(.left, transpose: false, f, d.rows(range))
                     BLAS.trsm(.left, transpose: true, f, d.rows(range))
@@ -115,7 +115,7 @@ extension DampedInverse {
                         let q = holdsBias ? range.count - 1 : range.count
                         let inputs = range.lowerBound..<range.lowerBound + q
                         if q > 0 {
-                            BLAS.gemm(x.columns(inputs), f.rows(0..<q), into: w.columns(range))
+                            BLAS.gemmOnWorkers(x.columns(inputs), f.rows(0..<q), into: w.columns(range))
                         } else {
                             w.columns(range).fill(with: 0)
                         }

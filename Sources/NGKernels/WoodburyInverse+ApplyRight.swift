@@ -34,15 +34,14 @@ extension WoodburyInverse {
                 withApplyBuffers(slot) { u, v, t in
                     // T = [X | 1]·Uᵀ: one GEMM over the inputs, then U's bias column added to
                     // every row.
-                    BLAS.gemm(x, u.columns(0..<n), transposeB: true, into: t)
+                    BLAS.gemmOnWorkers(x, u.columns(0..<n), transposeB: true, into: t)
                     w.columns(0..<n).update(from: x)
                     if appendingOnes {
                         w.columns(n..<n + 1).fill(with: 1)
-                        let biasColumn = u.columns(n..<n + 1)
-                        for row in 0..<batch { BLAS.axpy(1, biasColumn, into: t.rows(row..<row + 1)) }
+                        BLAS.addToEveryRow(u.columns(n..<n + 1), transposed: true, of: t)
                     }
                     // W = (1/s)·[X | 1] − (c/s)·T·V
-                    BLAS.gemm(t.readOnly, v, alpha: alpha, beta: beta, into: w)
+                    BLAS.gemmOnWorkers(t.readOnly, v, alpha: alpha, beta: beta, into: w)
                 }
             }
         }

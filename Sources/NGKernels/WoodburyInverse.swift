@@ -344,12 +344,12 @@ public struct WoodburyInverse<Scalar: BLASScalar>: Sendable {
                     d.update(from: g)
                     if left {
                         // T = U·G; D = (1/s)·G − (c/s)·Vᵀ·T
-                        BLAS.gemm(u, g, into: t)
-                        BLAS.gemm(v, transposeA: true, t.readOnly, alpha: alpha, beta: beta, into: d)
+                        BLAS.gemmOnWorkers(u, g, into: t)
+                        BLAS.gemmOnWorkers(v, transposeA: true, t.readOnly, alpha: alpha, beta: beta, into: d)
                     } else {
                         // T = G·Uᵀ; D = (1/s)·G − (c/s)·T·V
-                        BLAS.gemm(g, u, transposeB: true, into: t)
-                        BLAS.gemm(t.readOnly, v, alpha: alpha, beta: beta, into: d)
+                        BLAS.gemmOnWorkers(g, u, transposeB: true, into: t)
+                        BLAS.gemmOnWorkers(t.readOnly, v, alpha: alpha, beta: beta, into: d)
                     }
                 }
             }

@@ -6,9 +6,10 @@ extension NetworkKernels {
     /// `Y = X·Wᵀ + b` for a dense layer's parameter `W̃ = [W | b]` (outputs × (inputs + 1)),
     /// X batch × inputs, Y batch × outputs. A product of fewer than `denseRowProductLimit`
     /// multiply-adds runs on the calling thread as row products (rows of X and of W are both
-    /// contiguous), the bias then added as a rank-1 update. A larger one splits Y's rows over
-    /// the cores (`ConcurrentCalls`, OpenBLAS on one thread a call), and each core starts its
-    /// rows as the bias — one strided AXPY into its first row, then copies that double the rows
+    /// contiguous), the bias then added as a rank-1 update. A larger one cuts Y's rows into
+    /// parts (`ConcurrentCalls.parts`, so the same bits on any number of threads) that the cores
+    /// take one at a time, OpenBLAS on one thread a call, and each part starts its rows as the
+    /// bias — one strided AXPY into its first row, then copies that double the rows
     /// filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache: no pass that
     /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread.
     @_specialize(where Scalar == Float)
@@ -30,7 +31,7 @@ extension NetworkKernels {
             }
             return
         }
-        let parts = Swift.max(1, Swift.min(ParallelLoop.threadCount, batch / 16))
+        let parts = ConcurrentCalls.parts(of: batch)
         ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
             let rows = (batch * part / parts)..<(batch * (part + 1) / parts)
             let block = y.rows(rows)

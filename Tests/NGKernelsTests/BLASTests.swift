@@ -33,6 +33,46 @@ func productTolerance<Scalar: BLASScalar>(_: Scalar.Type, inner k: Int) -> Doubl
         }
     }
 
+    /// GEMM cut into parts for the worker threads: the plain-loop reference's values, and the
+    /// same bits on one thread and on three, for every transpose and shapes cut by rows and by
+    /// columns (the longer side), below and above the 2²⁰ multiply-adds from which the parts
+    /// run concurrently.
+    @Test(arguments: scalarTypes)
+    func gemmOnWorkersMatchesTheReferenceOnAnyThreadCount(type: any BLASScalar.Type) {
+        func check<S: BLASScalar>(_: S.Type) {
+            var generator = SeededGenerator(seed: 12)
+            for (m, n, k) in [(1, 1, 1), (130, 7, 5), (7, 130, 5), (700, 300, 9), (300, 700, 9), (513, 129, 64)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let a = Matrix<S>.random(rows: ta ? k : m, columns: ta ? m : k, using: &generator)
+                    let b = Matrix<S>.random(rows: tb ? n : k, columns: tb ? k : n, using: &generator)
+                    let c0 = Matrix<S>.random(rows: m, columns: n, using: &generator)
+                    func product(threads: Int) -> Matrix<S> {
+                        ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+                        defer { ParallelLoop.threadCountOverride.store(0, ordering: .relaxed) }
+                        var c = c0
+                        a.withView { a in
+                            b.withView { b in
+                                c.withMutableView { c in
+                                    BLAS.gemmOnWorkers(a, transposeA: ta, b, transposeB: tb, alpha: 0.5, beta: -2, into: c)
+                                }
+                            }
+                        }
+                        return c
+                    }
+                    let (one, three) = (product(threads: 1), product(threads: 3))
+                    let ra = ta ? Reference(a).transposed : Reference(a)
+                    let rb = tb ? Reference(b).transposed : Reference(b)
+                    let expected = 0.5 * (ra * rb) + (-2) * Reference(c0)
+                    let scale = 0.5 * (ra.absolute * rb.absolute) + 2 * Reference(c0).absolute
+                    let error = relativeError(Reference(one), expected, scale: scale)
+                    #expect(error <= productTolerance(S.self, inner: k), "\(m)×\(n)×\(k) \(ta) \(tb): \(error)")
+                    #expect(one == three, "\(m)×\(n)×\(k) \(ta) \(tb): one thread and three differ")
+                }
+            }
+        }
+        check(type)
+    }
+
     /// β = 0 means C is not read (the package zeroes a C of up to 2¹⁶ values itself and asks
     /// OpenBLAS for β = 1; a larger one is OpenBLAS's): NaN and infinity in C are overwritten,
     /// through whole matrices and through a view whose rows are strided, whose neighbouring

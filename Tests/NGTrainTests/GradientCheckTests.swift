@@ -103,8 +103,8 @@ func containedParameterErrors(
 
     /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows (row products
     /// and a rank-1 update of the bias: fewer than 2¹⁹ multiply-adds), of 600 (GEMMs onto bias
-    /// rows, each half of the rows after the other: fewer than 2²⁰) and of 1,200 (the halves on
-    /// two threads at once).
+    /// rows in eight parts, one after the other: fewer than 2²⁰) and of 1,200 (the parts on two
+    /// threads at once).
     @Test(arguments: [1, 3, 301, 600, 1200])
     func denseForwardMatchesAPlainLoop(batch: Int) throws {
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)   // left set, as other tests do
