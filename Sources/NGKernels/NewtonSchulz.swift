@@ -49,16 +49,16 @@ public struct NewtonSchulz<Scalar: BLASScalar>: Sendable {
             }
             // B = c·A·A + b·A.
             withViews(gram, gram, mutating: &polynomial) { g, g2, p in
-                BLAS.gemm(g, g2, alpha: Scalar(c), into: p)
+                BLAS.gemmOnWorkers(g, g2, alpha: Scalar(c), into: p)
                 BLAS.axpy(Scalar(b), g.flattened, into: p.flattened)
             }
             // X′ = a·X + B·X (or X·B).
             withViews(x, polynomial, mutating: &next) { xv, p, n in
                 n.update(from: xv)
                 if wide {
-                    BLAS.gemm(p, xv, beta: Scalar(a), into: n)
+                    BLAS.gemmOnWorkers(p, xv, beta: Scalar(a), into: n)
                 } else {
-                    BLAS.gemm(xv, p, beta: Scalar(a), into: n)
+                    BLAS.gemmOnWorkers(xv, p, beta: Scalar(a), into: n)
                 }
             }
             swap(&x, &next)
