@@ -39,13 +39,17 @@ public final class LayerTimeAccount {
     public private(set) var samples = 0
     /// Seconds of the recorded steps, whole: what no row holds (copies, releases) is the rest.
     public private(set) var stepSeconds = 0.0
+    /// The seconds measured inside the measurement now running, so that a container's row (a
+    /// residual block) holds only its own passes, not its layers' (which have rows of their own).
+    var nestedSeconds = 0.0
     let rowOfLayer: [ObjectIdentifier: Int]
     let lossRow: Int
     let synchronizeRow: Int
     var recording = false
     var stepBegin: UInt64 = 0
 
-    /// An empty account with a row per kind and shape of `layers` (containers opened).
+    /// An empty account with a row per kind and shape of `layers` (each container, then what
+    /// it holds).
     init<Scalar>(layers: [any NetworkLayer<Scalar>]) {
         var rows: [Row] = []
         var rowOfName: [String: Int] = [:]
@@ -107,8 +111,12 @@ public final class LayerTimeAccount {
         row: Int, _ phase: Phase, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let begin = DispatchTime.now().uptimeNanoseconds
+        let enclosing = nestedSeconds
+        nestedSeconds = 0
         defer {
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+            let seconds = elapsed - nestedSeconds
+            nestedSeconds = enclosing + elapsed
             switch phase {
             case .forward: rows[row].forwardSeconds += seconds
             case .backward: rows[row].backwardSeconds += seconds

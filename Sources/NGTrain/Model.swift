@@ -33,11 +33,15 @@ public final class Model<Scalar: NetworkScalar> {
         leaves(of: layers).compactMap { $0 as? any TrainableLayer<Scalar> }
     }
 
-    /// The layers in order with every container (a residual block) replaced by its sublayers.
-    static func leaves(of layers: [any NetworkLayer<Scalar>]) -> [any NetworkLayer<Scalar>] {
+    /// The layers in order with every container (a residual block) replaced by its sublayers;
+    /// `keepingContainers`, each container kept before them (the rows of a time account, a
+    /// container's holding its own passes: a residual block's sum).
+    static func leaves(
+        of layers: [any NetworkLayer<Scalar>], keepingContainers: Bool = false
+    ) -> [any NetworkLayer<Scalar>] {
         layers.flatMap { layer -> [any NetworkLayer<Scalar>] in
-            if let container = layer as? any LayerContainer<Scalar> { return leaves(of: container.sublayers) }
-            return [layer]
+            guard let container = layer as? any LayerContainer<Scalar> else { return [layer] }
+            return (keepingContainers ? [layer] : []) + leaves(of: container.sublayers, keepingContainers: keepingContainers)
         }
     }
 
@@ -150,7 +154,7 @@ public final class Model<Scalar: NetworkScalar> {
     /// (`LayerTimeAccount`) and returns it; the one attached before stops recording.
     @discardableResult
     public func recordLayerTimes() -> LayerTimeAccount {
-        let account = LayerTimeAccount(layers: Self.leaves(of: layers))
+        let account = LayerTimeAccount(layers: Self.leaves(of: layers, keepingContainers: true))
         attach(account, to: layers)
         layerTimes = account
         return account

@@ -2,9 +2,9 @@ import NGPlus
 import NGTrain
 import Testing
 
-/// `Model.recordLayerTimes`: a row per kind and shape of layer (residual blocks opened), the
-/// flop account's flops, time in every phase a layer has, steps and rows counted, and nothing
-/// recorded outside a training step.
+/// `Model.recordLayerTimes`: a row per kind and shape of layer (a residual block's row holding
+/// its own sum, its layers in rows of their own), the flop account's flops, time in every phase
+/// a layer has, steps and rows counted, and nothing recorded outside a training step.
 struct LayerTimeAccountTests {
     @Test func aLanguageModelsAccountHasARowPerLayerKindAndTheFlopAccountsFlops() throws {
         let (length, width, blocks) = (4, 16, 2)
@@ -21,7 +21,7 @@ struct LayerTimeAccountTests {
         #expect(account.samples == 24)
         let names = account.rows.map(\.name)
         #expect(names == [
-            "embedding 256×16", "positions 4×16", "layer norm 16", "dense 16→48", "attention T=4, 2 heads of 8",
+            "embedding 256×16", "positions 4×16", "Residual", "layer norm 16", "dense 16→48", "attention T=4, 2 heads of 8",
             "dense 16→16", "dense 16→64", "GELU", "dense 64→16", "dense 16→256", "loss", "synchronize",
         ])
         let row = { (name: String) in account.rows.first { $0.name == name }! }
@@ -29,6 +29,7 @@ struct LayerTimeAccountTests {
         #expect(row("layer norm 16").layers == 2 * blocks + 1)
         #expect(row("dense 16→48").layers == blocks)
         #expect(row("GELU").layers == blocks)
+        #expect(row("Residual").layers == 2 * blocks)
         // The rows' flops are the flop account's, summed over the layers of a row.
         let accounted = account.rows.reduce(0) { $0 + $1.forwardFlops + $1.backwardFlops }
         #expect(accounted == model.flopsPerSample)
@@ -42,6 +43,9 @@ struct LayerTimeAccountTests {
         #expect(row("GELU").optimizerSeconds == 0)
         #expect(row("dense 16→48").optimizerSeconds > 0)
         #expect(row("loss").forwardSeconds > 0)
+        // A residual block's row holds its sum and its gradient's, not its layers' time: the
+        // rows never count a second twice (their total within the steps').
+        #expect(row("Residual").backwardSeconds > 0)
         let parts = account.rows.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds + $1.optimizerSeconds }
         #expect(parts <= account.stepSeconds)
     }
