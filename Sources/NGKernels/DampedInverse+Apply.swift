@@ -64,9 +64,9 @@ extension DampedInverse {
     /// right-side fused apply of a dense layer (docs/ALGORITHM.md §6), whose preconditioned
     /// gradient is then `dYᵀ·W`. X is B × n with n + 1 (or n) = `dimension`; W is B ×
     /// `dimension`. For the explicit inverse, each block is one GEMM (by whole rows of the
-    /// block, docs/OPENBLAS.md), plus for the block that holds the bias B AXPYs of its bias row;
-    /// Cholesky solves copy `[X | 1]` into W and solve in place (as `apply` does). Allocates
-    /// nothing.
+    /// block, docs/OPENBLAS.md), plus for the block that holds the bias its bias row added to
+    /// every row (one rank-1 GEMM); Cholesky solves copy `[X | 1]` into W and solve in place (as
+    /// `apply` does). Allocates nothing.
     /// - Throws: `notRefreshed`, `emptyMatrix`, `shapeMismatch`, `nonFinite` (in X); `w` is
     ///   untouched on a throw.
     @inlinable
@@ -120,8 +120,7 @@ extension DampedInverse {
                             w.columns(range).fill(with: 0)
                         }
                         guard holdsBias else { return }
-                        let biasRow = f.rows(q..<q + 1)
-                        for r in 0..<w.rows { BLAS.axpy(1, biasRow, into: w.rows(r..<r + 1).columns(range)) }
+                        BLAS.addToEveryRow(f.rows(q..<q + 1), of: w.columns(range))
                     }
                 }
             }
