@@ -96,13 +96,15 @@ package final class WorkerThreads: @unchecked Sendable {
     }
 
     /// The loop of the worker that runs chunk `index` of a region of more than `index` chunks.
+    /// It spins for the next region after one it ran a chunk of, and sleeps after one it sat out
+    /// (a smaller region: fewer threads than it was started for).
     private func work(index: Int, after seen: Int) {
         var seen = seen
-        var spins = true
+        var ranChunk = true
         while true {
-            seen = waitForRegion(after: seen, spinning: spins)
-            spins = index < seen % Self.regionStride
-            guard spins else { continue }
+            seen = waitForRegion(after: seen, spinning: ranChunk)
+            ranChunk = index < seen % Self.regionStride
+            guard ranChunk else { continue }
             runChunk(index)
             finished.add(1, ordering: .releasing)
         }
