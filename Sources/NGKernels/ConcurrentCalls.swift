@@ -6,7 +6,9 @@ import Synchronization
 /// Zen 4 it took 0.47 ms at order 128 on one thread and 2.2–3.4 ms on two, 15 against 22 ms at
 /// order 512, 120 against 106 ms at 1,024; and a SYRK of order 289 over 1,764 columns ran at
 /// 111 GFLOP/s on two threads, 166 as two halves on one thread each
-/// (docs/measurements/shampoo-roots-2026-12-06.md).
+/// (docs/measurements/shampoo-roots-2026-12-06.md). And a step's mid-sized products, cut into
+/// `parts` (`BLAS.gemmOnWorkers`): the worker threads are awake between a step's calls, where
+/// OpenBLAS's second thread sleeps (docs/measurements/worker-threads-2026-12-07.md).
 package enum ConcurrentCalls {
     /// The parts a product of `length` rows (or columns) is cut into for `forEach`: one for
     /// every 64, at most 8 — a function of the shape alone, never of the thread count, so that
