@@ -1,10 +1,10 @@
 extension BLAS {
     /// `syrk` (the lower triangle of `C ← α·A·Aᵀ + β·C`, or of `α·Aᵀ·A + β·C` with
-    /// `transpose`) with C's rows cut into bands of equal work — as many as C has 128 rows and
-    /// the work 2²⁰ multiply-adds, 8 at most: a function of the shape alone, so the same bits on
-    /// any number of threads (thinner bands, 8 for order 256, made Muon's step slower) — which
-    /// the cores take one at a time, each on one OpenBLAS thread (`ConcurrentCalls`): a band's
-    /// own triangle by SYRK and the block left of it by GEMM. OpenBLAS's SYRK leaves its second thread idle at many shapes (order 128
+    /// `transpose`) with C's rows cut into bands of equal work — two, or as many as C has 128
+    /// rows, but no more than 8 nor than the work has 2²⁰ multiply-adds: a function of the shape
+    /// alone, so the same bits on any number of threads (thinner bands, 8 for order 256, made
+    /// Muon's step slower) — which the cores take one at a time, each on one OpenBLAS thread
+    /// (`ConcurrentCalls`): a band's own triangle by SYRK and the block left of it by GEMM. OpenBLAS's SYRK leaves its second thread idle at many shapes (order 128
     /// over 3,137 columns: 0.69 ms on one thread and on two; order 289 over 1,764 columns: 1.71
     /// and 1.33 ms), where two halves on one thread each took 0.43 and 0.89 ms (Zen 4,
     /// docs/measurements/shampoo-roots-2026-12-06.md). One SYRK when the work is below 2²⁰
@@ -19,7 +19,7 @@ extension BLAS {
         let (n, k) = transpose ? (a.columns, a.rows) : (a.rows, a.columns)
         precondition(c.rows == c.columns && c.rows == n, "SYRK views of incompatible shapes")
         let work = Double(n) * Double(n + 1) / 2 * Double(k)
-        let bands = Int(Swift.min(8, Double(n / 128), work / Double(1 << 20)))
+        let bands = Int(Swift.min(8, Double(Swift.max(2, n / 128)), Double(n), work / Double(1 << 20)))
         guard bands > 1 else {
             syrk(a, transpose: transpose, alpha: alpha, beta: beta, into: c)
             return

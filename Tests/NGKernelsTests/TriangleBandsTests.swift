@@ -5,9 +5,9 @@ import Testing
 @Suite struct TriangleBandsTests {
     /// `syrkInBands` writes `α·A·Aᵀ + β·C` (or `α·Aᵀ·A + β·C`) into C's lower triangle and
     /// leaves the strict upper one as it was, as one SYRK does: on shapes too small to split,
-    /// and on shapes of two and five bands (128 rows and 2²⁰ multiply-adds a band), C a view
-    /// inside a larger matrix whose other columns must not change; and the same bits on one
-    /// thread.
+    /// and on shapes of two and five bands (two, or 128 rows a band; 2²⁰ multiply-adds at the
+    /// least), C a view inside a larger matrix whose other columns must not change; and the
+    /// same bits on one thread.
     @Test(arguments: scalarTypes)
     func bandsMatchThePlainLoopGram(type: any BLASScalar.Type) {
         func check<S: BLASScalar>(_: S.Type) {
