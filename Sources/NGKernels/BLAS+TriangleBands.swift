@@ -19,17 +19,14 @@ extension BLAS {
         let (n, k) = transpose ? (a.columns, a.rows) : (a.rows, a.columns)
         precondition(c.rows == c.columns && c.rows == n, "SYRK views of incompatible shapes")
         let work = Double(n) * Double(n + 1) / 2 * Double(k)
-        let bands = Int(Swift.min(8, Double(Swift.max(2, n / 128)), Double(n), work / Double(1 << 20)))
+        // Two-argument `min`s: the variadic one builds an array (a debug build allocates it).
+        let bands = Swift.min(Swift.min(8, Swift.max(2, n / 128)), Int(Swift.min(Double(n), work / Double(1 << 20))))
         guard bands > 1 else {
             syrk(a, transpose: transpose, alpha: alpha, beta: beta, into: c)
             return
         }
-        // The lower triangle above row r holds r²/2 entries: bands end at n·√(t/T) rows.
-        func boundary(_ t: Int) -> Int {
-            t == bands ? n : Int((Double(n) * (Double(t) / Double(bands)).squareRoot()).rounded())
-        }
         ConcurrentCalls.forEach(bands, work: work) { t in
-            let (first, end) = (boundary(t), boundary(t + 1))
+            let (first, end) = (bandBoundary(t, of: bands, order: n), bandBoundary(t + 1, of: bands, order: n))
             guard first < end else { return }
             let rows = first..<end
             let band = transpose ? a.columns(rows) : a.rows(rows)
@@ -41,5 +38,12 @@ extension BLAS {
                 band, transposeA: transpose, above, transposeB: !transpose, alpha: alpha, beta: beta,
                 into: c.rows(rows).columns(0..<first))
         }
+    }
+
+    /// The first row of band t of `bands` over a lower triangle of order n (n for t = bands):
+    /// the triangle above row r holds r²/2 entries, so bands of equal work end at n·√(t/T).
+    @usableFromInline
+    static func bandBoundary(_ t: Int, of bands: Int, order n: Int) -> Int {
+        t == bands ? n : Int((Double(n) * (Double(t) / Double(bands)).squareRoot()).rounded())
     }
 }
