@@ -1,14 +1,16 @@
 extension BLAS {
     /// `syrk` (the lower triangle of `C ← α·A·Aᵀ + β·C`, or of `α·Aᵀ·A + β·C` with
-    /// `transpose`) with C's rows cut into bands of equal work — two, or as many as C has 128
-    /// rows, but no more than 8 nor than the work has 2²⁰ multiply-adds: a function of the shape
-    /// alone, so the same bits on any number of threads (thinner bands, 8 for order 256, made
-    /// Muon's step slower) — which the cores take one at a time, each on one OpenBLAS thread
-    /// (`ConcurrentCalls`): a band's own triangle by SYRK and the block left of it by GEMM. OpenBLAS's SYRK leaves its second thread idle at many shapes (order 128
-    /// over 3,137 columns: 0.69 ms on one thread and on two; order 289 over 1,764 columns: 1.71
-    /// and 1.33 ms), where two halves on one thread each took 0.43 and 0.89 ms (Zen 4,
-    /// docs/measurements/shampoo-roots-2026-12-06.md). One SYRK when the work is below 2²⁰
-    /// multiply-adds a band. Compiled here for each scalar (its bands run on threads).
+    /// `transpose`) with C's rows cut into bands of equal work, which the cores take one at a
+    /// time, each on one OpenBLAS thread (`ConcurrentCalls`): a band's own triangle by SYRK and
+    /// the block left of it by GEMM. OpenBLAS's SYRK leaves its second thread idle at many
+    /// shapes (order 128 over 3,137 columns: 0.69 ms on one thread and on two; order 289 over
+    /// 1,764 columns: 1.71 and 1.33 ms), where two halves on one thread each took 0.43 and 0.89
+    /// ms (Zen 4, docs/measurements/shampoo-roots-2026-12-06.md). The bands are two, or as many
+    /// as C has 128 rows, but no more than 8 nor than the work has 2²⁰ multiply-adds (one SYRK
+    /// below two): a function of the shape alone, so the same bits on any number of threads.
+    /// Thinner bands (8 for order 256) made Muon's step slower
+    /// (docs/measurements/worker-threads-2026-12-07.md). Compiled here for each scalar (its
+    /// bands run on threads).
     @usableFromInline
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
