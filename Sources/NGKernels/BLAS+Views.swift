@@ -98,10 +98,10 @@ extension BLAS {
 extension BLAS {
     /// `gemm` split over the worker threads: C's longer side cut into `ConcurrentCalls.parts`,
     /// each part a GEMM with OpenBLAS on one thread (`ConcurrentCalls`). For the mid-sized
-    /// products of a step: OpenBLAS's own second thread sleeps between calls, and waking it cost
-    /// about as much as a 2²¹ multiply-add product here
-    /// (docs/measurements/worker-threads-2026-12-07.md). The parts depend on the shape alone,
-    /// so C has the same bits on any number of threads.
+    /// products of a step: OpenBLAS's own second thread sleeps between calls, and waking a
+    /// sleeping thread cost 26–50 µs here (docs/measurements/worker-threads-2026-12-07.md) —
+    /// by the count, a product of about 2²¹ multiply-adds on one core. The parts depend on the
+    /// shape alone, so C has the same bits on any number of threads.
     @usableFromInline
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -115,7 +115,7 @@ extension BLAS {
         let length = byRows ? m : n
         let parts = ConcurrentCalls.parts(of: length)
         ConcurrentCalls.forEach(parts, work: Double(m) * Double(n) * Double(k)) { part in
-            let range = (length * part / parts)..<(length * (part + 1) / parts)
+            let range = ConcurrentCalls.range(ofPart: part, of: parts, length: length)
             if byRows {
                 gemm(transposeA ? a.columns(range) : a.rows(range), transposeA: transposeA, b, transposeB: transposeB,
                      alpha: alpha, beta: beta, into: c.rows(range))

@@ -18,6 +18,12 @@ package enum ConcurrentCalls {
         Swift.max(1, Swift.min(8, length / 64))
     }
 
+    /// Part `part` of `0..<length` cut into `parts` consecutive ranges of near-equal length.
+    @inlinable
+    package static func range(ofPart part: Int, of parts: Int, length: Int) -> Range<Int> {
+        (length * part / parts)..<(length * (part + 1) / parts)
+    }
+
     /// Calls `body(i)` exactly once for every i in `0..<count`, with OpenBLAS on one thread:
     /// concurrently on `ParallelLoop.threadCount` threads, each taking the next index when it
     /// is free (so callers list the costliest calls first), when `work` — the calls'

@@ -51,7 +51,7 @@ package enum ParallelLoop {
         // The chunks are disjoint and the call returns only when all have run: the body is
         // shared across threads by this contract, which the type system cannot state.
         WorkerThreads.shared.run(workers) { worker in
-            body(worker, (count * worker / workers)..<(count * (worker + 1) / workers))
+            body(worker, ConcurrentCalls.range(ofPart: worker, of: workers, length: count))
         }
     }
 }

@@ -33,7 +33,7 @@ extension NetworkKernels {
         }
         let parts = ConcurrentCalls.parts(of: batch)
         ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
-            let rows = (batch * part / parts)..<(batch * (part + 1) / parts)
+            let rows = ConcurrentCalls.range(ofPart: part, of: parts, length: batch)
             let block = y.rows(rows)
             block.rows(0..<1).zero()
             BLAS.axpy(1, bias, into: block.rows(0..<1))
