@@ -4,9 +4,9 @@
 /// For G (r × c) the iteration starts from `X = G / (‖G‖_F + 1e-7)`, whose singular values are
 /// then at most 1, and repeats, for r ≤ c,
 ///
-///     A = X·Xᵀ,   B = b·A + c·A²,   X ← a·X + B·X
+///     A = X·Xᵀ,   B = b·A + c·A²,   X ← a·X + B·X = (a·I + B)·X
 ///
-/// (for r > c the same on Xᵀ: `A = Xᵀ·X`, `X ← a·X + X·B`), with the coefficients
+/// (for r > c the same on Xᵀ: `A = Xᵀ·X`, `X ← X·(a·I + B)`), with the coefficients
 /// `(a, b, c) = (3.4445, −4.7750, 2.0315)` of Muon's reference: they push every singular value
 /// of X towards 1 quickly rather than exactly, so the result is `U·S′·Vᵀ` for `G = U·S·Vᵀ` with
 /// the entries of S′ roughly between 0.7 and 1.2 after five steps — what Muon uses in place of
@@ -47,18 +47,18 @@ public struct NewtonSchulz<Scalar: BLASScalar>: Sendable {
                     g.mirrorLowerTriangle()
                 }
             }
-            // B = c·A·A + b·A.
+            // P = a·I + b·A + c·A·A, so that X′ = a·X + B·X is one product P·X (X·P) with no
+            // copy of X into X′ first.
             withViews(gram, gram, mutating: &polynomial) { g, g2, p in
                 BLAS.gemmOnWorkers(g, g2, alpha: Scalar(c), into: p)
                 BLAS.axpy(Scalar(b), g.flattened, into: p.flattened)
+                p.addToDiagonal(Scalar(a))
             }
-            // X′ = a·X + B·X (or X·B).
             withViews(x, polynomial, mutating: &next) { xv, p, n in
-                n.update(from: xv)
                 if wide {
-                    BLAS.gemmOnWorkers(p, xv, beta: Scalar(a), into: n)
+                    BLAS.gemmOnWorkers(p, xv, into: n)
                 } else {
-                    BLAS.gemmOnWorkers(xv, p, beta: Scalar(a), into: n)
+                    BLAS.gemmOnWorkers(xv, p, into: n)
                 }
             }
             swap(&x, &next)
