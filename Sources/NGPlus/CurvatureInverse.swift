@@ -2,10 +2,10 @@
 /// explicit Cholesky inverse or the Cholesky factor (`InverseMethod`), whole or in diagonal
 /// blocks; `WoodburyInverse` the low-rank factors of a fresh per-sample GFIM. Every verb is
 /// unchecked: the optimizer validated its arguments at its entry point.
-enum CurvatureInverse<Scalar: BLASScalar>: BlockInverse {
+enum CurvatureInverse<Scalar: BLASScalar>: BlockInverse, InPlacePayload {
     case cholesky(DampedInverse<Scalar>)
     case woodbury(WoodburyInverse<Scalar>)
-    /// Only while a payload is taken out to be changed in place (see `modify`).
+    /// Only while a payload is out (`InPlacePayload`).
     case moving
 
     /// The inverse a plan asks for, of order `plan.order`, not yet refreshed.
@@ -26,24 +26,15 @@ enum CurvatureInverse<Scalar: BLASScalar>: BlockInverse {
         }
     }
 
-    /// Runs the closure of the form held on the payload, changed in place: the payload is
-    /// taken out (so that its storage is uniquely referenced and never copied) and put back,
-    /// on a throw too.
+    /// Runs the closure of the form held on the payload, changed in place (`InPlacePayload`).
     mutating func modify<Result, Failure: Error>(
         cholesky: (inout DampedInverse<Scalar>) throws(Failure) -> Result,
         woodbury: (inout WoodburyInverse<Scalar>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        switch consume self {
-        case .cholesky(var inverse):
-            self = .moving
-            defer { self = .cholesky(inverse) }
-            return try cholesky(&inverse)
-        case .woodbury(var inverse):
-            self = .moving
-            defer { self = .woodbury(inverse) }
-            return try woodbury(&inverse)
-        case .moving:
-            preconditionFailure("a curvature inverse used while it is being changed")
+        if case .cholesky = self {
+            try modify({ if case let .cholesky(inverse) = $0 { inverse } else { nil } }, { .cholesky($0) }, cholesky)
+        } else {
+            try modify({ if case let .woodbury(inverse) = $0 { inverse } else { nil } }, { .woodbury($0) }, woodbury)
         }
     }
 

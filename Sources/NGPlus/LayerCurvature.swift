@@ -1,13 +1,13 @@
 /// A layer's curvature block, by the kind `CurvatureChoice` chose: per-sample statistics (NG+'s
 /// dense and conv2d layers), the mini-batch GFIM (NG+'s matrix form), an embedding table's
 /// right-side GFIM, K-FAC's Kronecker factors, or none (the identity: the base rule alone).
-enum LayerCurvature<Scalar: BLASScalar>: Sendable {
+enum LayerCurvature<Scalar: BLASScalar>: Sendable, InPlacePayload {
     case perSample(PerSampleCurvature<Scalar>)
     case matrix(MatrixCurvature<Scalar>)
     case embedding(EmbeddingCurvature<Scalar>)
     case kronecker(KFACCurvature<Scalar>)
     case identity
-    /// Only while a payload is taken out to be changed in place.
+    /// Only while a payload is out (`InPlacePayload`).
     case moving
 
     /// The block `choice` names for a layer of kind `spec`.
@@ -48,48 +48,40 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    /// Runs `body` on the payload `take` finds, in place, with the caller's `other` buffer (a
-    /// closure that read the layer's other fields would overlap this access). The payload is
-    /// taken out of `self`, so it is uniquely referenced and never copied while `body` changes
-    /// it, and put back with `wrap`, on a throw too. (`wrap` is a closure, not the case itself:
-    /// a generic enum case used as a function value captures its metadata on the heap.)
-    /// - Precondition: `take` finds a payload.
-    private mutating func modify<Block, Other, Result, Failure: Error>(
-        _ take: (consuming Self) -> Block?, _ wrap: (Block) -> Self, _ other: inout Other,
-        _ body: (inout Block, inout Other) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        guard var block = take(consume self) else { preconditionFailure("a layer without this curvature block") }
-        self = .moving
-        defer { self = wrap(block) }
-        return try body(&block, &other)
-    }
-
     /// `modify` on the per-sample curvature.
     mutating func withPerSample<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout PerSampleCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .perSample(block) = $0 { block } else { nil } }, { .perSample($0) }, &other, body)
+        try modify({ if case let .perSample(block) = $0 { block } else { nil } }, { .perSample($0) }) {
+            (block) throws(Failure) in try body(&block, &other)
+        }
     }
 
     /// `modify` on the matrix-form curvature.
     mutating func withMatrix<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout MatrixCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .matrix(block) = $0 { block } else { nil } }, { .matrix($0) }, &other, body)
+        try modify({ if case let .matrix(block) = $0 { block } else { nil } }, { .matrix($0) }) {
+            (block) throws(Failure) in try body(&block, &other)
+        }
     }
 
     /// `modify` on K-FAC's factors.
     mutating func withKronecker<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout KFACCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .kronecker(block) = $0 { block } else { nil } }, { .kronecker($0) }, &other, body)
+        try modify({ if case let .kronecker(block) = $0 { block } else { nil } }, { .kronecker($0) }) {
+            (block) throws(Failure) in try body(&block, &other)
+        }
     }
 
     /// `modify` on an embedding table's curvature.
     mutating func withEmbedding<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout EmbeddingCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }, &other, body)
+        try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }) {
+            (block) throws(Failure) in try body(&block, &other)
+        }
     }
 
     /// `withEmbedding` with a second buffer of the caller's.

@@ -1,10 +1,10 @@
 /// The builder of a per-sample GFIM: a dense layer's (with a second builder that stages the
 /// next factor, since a dense builder's factor is part of the saved state) or a conv2d
 /// layer's (whose workspaces are not).
-enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
+enum PerSampleBuilder<Scalar: BLASScalar>: Sendable, InPlacePayload {
     case dense(current: LinearGFIMBuilder<Scalar>, staged: LinearGFIMBuilder<Scalar>)
     case conv(Conv2dGFIMBuilder<Scalar>)
-    /// Only while a payload is taken out to be changed in place.
+    /// Only while a payload is out (`InPlacePayload`).
     case moving
 
     init(spec: LayerSpec, side: Side, batch: Int) throws(NGError) {
@@ -35,12 +35,7 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
 
     /// `LinearGFIMBuilder.withGatheredFactor` on the factor in use (dense layers).
     mutating func withGatheredFactor(totalRows: Int, _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
-        guard case .dense(var current, let staged) = consume self else {
-            preconditionFailure("a low-rank factor is a dense layer's")
-        }
-        self = .moving
-        defer { self = .dense(current: current, staged: staged) }
-        current.withGatheredFactor(totalRows: totalRows, body)
+        withDense { current, _ in current.withGatheredFactor(totalRows: totalRows, body) }
     }
 
     /// Stages the statistics of one validated mini-batch: the factor into the staged builder
@@ -50,31 +45,37 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable {
         _ statistics: LayerStatistics<Scalar>, newWeight: Scalar, factorOnly: Bool,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) -> Bool {
-        switch consume self {
-        case .dense(let current, var staged):
-            self = .moving
-            defer { self = .dense(current: current, staged: staged) }
+        guard case .conv = self else {
             guard case let .activations(x, dy) = statistics else {
                 preconditionFailure("a dense layer's statistics are its inputs and output gradients")
             }
-            if factorOnly {
-                staged.fillScaledRows(inputs: x, outputGradients: dy)
-                return staged.factorIsFinite()
+            return withDense { _, staged in
+                if factorOnly {
+                    staged.fillScaledRows(inputs: x, outputGradients: dy)
+                    return staged.factorIsFinite()
+                }
+                staged.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+                return gfim.isFinite
             }
-            staged.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
-            return gfim.isFinite
-        case .conv(var builder):
-            self = .moving
-            defer { self = .conv(builder) }
+        }
+        modify({ if case let .conv(builder) = $0 { builder } else { nil } }, { .conv($0) }) { builder in
             switch statistics {
             case let .activations(x, dy):
                 builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
             case let .sampleGradients(g):
                 builder.accumulateUnchecked(sampleGradients: g, newWeight: newWeight, into: &gfim)
             }
-            return gfim.isFinite
-        case .moving:
-            preconditionFailure("a GFIM builder used while it is being changed")
+        }
+        return gfim.isFinite
+    }
+
+    /// `modify` on a dense layer's two builders, the one in use and the staged one.
+    private mutating func withDense<Result, Failure: Error>(
+        _ body: (inout LinearGFIMBuilder<Scalar>, inout LinearGFIMBuilder<Scalar>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try modify({ if case let .dense(current, staged) = $0 { (current, staged) } else { nil } },
+                   { .dense(current: $0.0, staged: $0.1) }) { (builders) throws(Failure) in
+            try body(&builders.0, &builders.1)
         }
     }
 
@@ -97,9 +98,7 @@ extension PerSampleBuilder: StateCodable {
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        guard case .dense(var current, let staged) = self else { return }
-        self = .moving
-        defer { self = .dense(current: current, staged: staged) }
-        try current.restore(from: &reader)
+        guard case .dense = self else { return }
+        try withDense { (current, _) throws(NGError) in try current.restore(from: &reader) }
     }
 }

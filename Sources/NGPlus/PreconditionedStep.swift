@@ -2,10 +2,10 @@
 /// authors' default) or, when `NGPlusConfiguration.adam` is set, Adam — the base the authors
 /// paired NG+ with for SchNet. Either rule keeps its own state; which one a layer has is fixed
 /// by the configuration (saved with every state and compared on load).
-enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
+enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule, InPlacePayload {
     case sgd(MomentumSGD<Scalar>)
     case adam(Adam<Scalar>)
-    /// Only while a payload is taken out to be changed in place (see `modify`).
+    /// Only while a payload is out (`InPlacePayload`).
     case moving
 
     typealias Settings = PreconditionedStepSettings
@@ -29,22 +29,14 @@ enum PreconditionedStep<Scalar: BLASScalar>: FirstOrderRule {
         self = .adam(Adam(shape: shape, stagedRows: stagedRows))
     }
 
-    /// Runs the closure of the rule held on the payload, changed in place (taken out, so that
-    /// its storage is uniquely referenced and never copied, and put back).
+    /// Runs the closure of the rule held on the payload, changed in place (`InPlacePayload`).
     mutating func modify<Result, Failure: Error>(
         sgd: (inout MomentumSGD<Scalar>) throws(Failure) -> Result, adam: (inout Adam<Scalar>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        switch consume self {
-        case .sgd(var rule):
-            self = .moving
-            defer { self = .sgd(rule) }
-            return try sgd(&rule)
-        case .adam(var rule):
-            self = .moving
-            defer { self = .adam(rule) }
-            return try adam(&rule)
-        case .moving:
-            preconditionFailure("a preconditioned step used while it is being changed")
+        if case .sgd = self {
+            try modify({ if case let .sgd(rule) = $0 { rule } else { nil } }, { .sgd($0) }, sgd)
+        } else {
+            try modify({ if case let .adam(rule) = $0 { rule } else { nil } }, { .adam($0) }, adam)
         }
     }
 
