@@ -10,7 +10,7 @@ import NGPlus
 /// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
 /// weight gradient is left to the optimizer, which gets X and dY (NG+ then never forms it: the
 /// fused apply).
-public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
+public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputFusing {
     public let outputs: Int
     public let inputs: Int
     public var weight: Matrix<Scalar>
@@ -53,6 +53,20 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer {
         input = x
         guard x.rows > 0 else { return output }
         withViews(x, weight, mutating: &output) { x, w, y in NetworkKernels.denseForward(x, weight: w, into: y) }
+        return output
+    }
+
+    /// `X·Wᵀ + b + residual`, the residual added where the output rows start (see
+    /// `NetworkKernels.denseForward`).
+    public func forward(_ x: Matrix<Scalar>, adding residual: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        try x.requireShape(Shape(x.rows, inputs), .denseForward, "input")
+        try residual.requireShape(Shape(x.rows, outputs), .denseForward, "residual")
+        ensureShape(&output, x.rows, outputs)
+        input = x
+        guard x.rows > 0 else { return output }
+        withViews(x, weight, mutating: &output) { x, w, y in
+            residual.withView { r in NetworkKernels.denseForward(x, weight: w, adding: r, into: y) }
+        }
         return output
     }
 

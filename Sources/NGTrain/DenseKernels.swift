@@ -11,11 +11,16 @@ extension NetworkKernels {
     /// take one at a time, OpenBLAS on one thread a call, and each part starts its rows as the
     /// bias — one strided AXPY into its first row, then copies that double the rows
     /// filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache: no pass that
-    /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread.
+    /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread. With a
+    /// `residual` R (batch × outputs, a residual connection's shortcut) the result is
+    /// `X·Wᵀ + b + R` (R and Y contiguous): a part starts its rows as R's plus the bias (a copy and a rank-1 update
+    /// in cache) — the sum rounded as `(R + b) + X·Wᵀ`, within an ulp of each value of
+    /// `R + (X·Wᵀ + b)` — and the small product adds R after the bias.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func denseForward<Scalar: NetworkScalar>(
-        _ x: MatrixView<Scalar>, weight w: MatrixView<Scalar>, into y: MutableMatrixView<Scalar>
+        _ x: MatrixView<Scalar>, weight w: MatrixView<Scalar>, adding residual: MatrixView<Scalar>? = nil,
+        into y: MutableMatrixView<Scalar>
     ) {
         let (batch, n, m) = (x.rows, x.columns, y.columns)
         let bias = w.columns(n..<n + 1)
@@ -29,19 +34,25 @@ extension NetworkKernels {
                     BLAS.gemm(ones.rows(0..<rows.count), bias, transposeB: true, beta: 1, into: y.rows(rows))
                 }
             }
+            if let residual { BLAS.axpy(1, residual.flattened, into: y.flattened) }
             return
         }
         let parts = ConcurrentCalls.parts(of: batch)
         ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
             let rows = ConcurrentCalls.range(ofPart: part, of: parts, length: batch)
             let block = y.rows(rows)
-            block.rows(0..<1).zero()
-            BLAS.axpy(1, bias, into: block.rows(0..<1))
-            var filled = 1
-            while filled < rows.count {
-                let count = Swift.min(filled, rows.count - filled)
-                block.rows(filled..<filled + count).update(from: block.rows(0..<count).readOnly)
-                filled += count
+            if let residual {
+                block.update(from: residual.rows(rows))
+                BLAS.addToEveryRow(bias, transposed: true, of: block)
+            } else {
+                block.rows(0..<1).zero()
+                BLAS.axpy(1, bias, into: block.rows(0..<1))
+                var filled = 1
+                while filled < rows.count {
+                    let count = Swift.min(filled, rows.count - filled)
+                    block.rows(filled..<filled + count).update(from: block.rows(0..<count).readOnly)
+                    filled += count
+                }
             }
             BLAS.gemm(x.rows(rows), w.columns(0..<n), transposeB: true, beta: 1, into: block)
         }

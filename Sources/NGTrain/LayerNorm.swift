@@ -5,7 +5,7 @@ import NGPlus
 /// vector `[γ | β]` (1 × 2·width; γ = 1, β = 0 at the start), registered as `.vector`: the
 /// optimizers give it their plain first-order step (NG+ never preconditions normalization
 /// parameters, as the authors do).
-public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
+public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer, ResidualGradientFusing {
     public let width: Int
     public let epsilon: Scalar
     /// `[γ | β]`.
@@ -80,6 +80,19 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(input.shape, .layerNormBackward, "outputGradient")
+        return backwardUnchecked(dy, adding: nil)
+    }
+
+    /// The input gradient plus `residual`, added to each block of rows as it is made.
+    public func backward(_ dy: Matrix<Scalar>, adding residual: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        try dy.requireShape(input.shape, .layerNormBackward, "outputGradient")
+        try residual.requireShape(input.shape, .layerNormBackward, "residual")
+        return residual.withView { backwardUnchecked(dy, adding: $0) }
+    }
+
+    /// The gradients of a validated `dy`, and `residual` added to the input gradient's rows of
+    /// each block (the same bits as a pass that adds it after).
+    func backwardUnchecked(_ dy: Matrix<Scalar>, adding residual: MatrixView<Scalar>?) -> Matrix<Scalar> {
         let (rows, width, block) = (dy.rows, width, Self.gradientBlock)
         let blocks = Swift.max(1, (rows + block - 1) / block)
         ensureShape(&inputGradient, rows, width)
@@ -97,6 +110,9 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer {
                                 inverseDeviation: inverse.rows(range).base, rows: range.count, width: width,
                                 gain: w.base, into: dx.rows(range).base, gainGradient: sum.base,
                                 biasGradient: sum.columns(width..<2 * width).base)
+                            if let residual {
+                                BLAS.axpy(1, residual.rows(range).flattened, into: dx.rows(range).flattened)
+                            }
                         }
                     }
                 }

@@ -5,7 +5,10 @@ import NGPlus
 /// block's strided 1×1 convolution and its normalization). Backward `dx = s′ᵀ(dy) + f′ᵀ(dy)`.
 /// The layers' parameters, the shortcut's included, are the model's like any other
 /// (`LayerContainer`). With `rectify`, a ReLU after the sum is fused into it, `y = max(0, s(x) +
-/// f(x))`: the same bits as the connection then `ReLU`, one pass over the output fewer.
+/// f(x))`: the same bits as the connection then `ReLU`, one pass over the output fewer. Without
+/// it, and with the identity shortcut, the sums are made inside f's layers where they can: by
+/// its last layer's output pass (`ResidualOutputFusing`, a `Dense`) and its first layer's
+/// backward pass (`ResidualGradientFusing`, a `LayerNorm`), a pass over memory fewer each.
 public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer {
     /// f's layers, then the shortcut's.
     public let sublayers: [any NetworkLayer<Scalar>]
@@ -14,6 +17,12 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
     /// Whether a ReLU is fused after the sum.
     public let rectify: Bool
     public var layerTimes: LayerTimeAccount?
+    /// f's last layer, when it adds the shortcut's value in its output pass.
+    let fusedOutput: (any ResidualOutputFusing<Scalar>)?
+    /// f's first layer, when it adds the connection's output gradient into its input gradient.
+    let fusedGradient: (any ResidualGradientFusing<Scalar>)?
+    /// The shape of the last forward's output.
+    var outputShape = Shape(0, 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     /// dy through the fused ReLU (with `rectify`).
     var rectifiedGradient = Matrix<Scalar>(rows: 0, columns: 0)
@@ -32,9 +41,20 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         sublayers = layers + shortcut
         mainCount = layers.count
         self.rectify = rectify
+        let fusable = shortcut.isEmpty && !rectify
+        fusedOutput = fusable ? layers.last as? any ResidualOutputFusing<Scalar> : nil
+        fusedGradient = fusable ? layers.first as? any ResidualGradientFusing<Scalar> : nil
     }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        if let last = fusedOutput {
+            let a = try forward(x, through: 0..<mainCount - 1)
+            let y = try LayerTimeAccount.measure(layerTimes, .layer(sublayers[mainCount - 1]), .forward) {
+                () throws(NGError) in try last.forward(a, adding: x)
+            }
+            outputShape = y.shape
+            return y
+        }
         let f = try forward(x, through: 0..<mainCount)
         let s = try forward(x, through: mainCount..<sublayers.count)
         try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
@@ -43,11 +63,18 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         } else {
             Self.add(s, f, into: &output)
         }
+        outputShape = output.shape
         return output
     }
 
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try dy.requireShape(output.shape, .residualBackward, "outputGradient")
+        try dy.requireShape(outputShape, .residualBackward, "outputGradient")
+        if let first = fusedGradient {
+            let g = try backward(dy, through: 1..<mainCount)
+            return try LayerTimeAccount.measure(layerTimes, .layer(sublayers[0]), .backward) {
+                () throws(NGError) in try first.backward(g, adding: dy)
+            }
+        }
         var gradient = dy
         if rectify {
             forEachChunk(output, dy, into: &rectifiedGradient, minimumChunk: Self.minimumChunk) {
