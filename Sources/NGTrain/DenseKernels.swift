@@ -34,7 +34,10 @@ extension NetworkKernels {
                     BLAS.gemm(ones.rows(0..<rows.count), bias, transposeB: true, beta: 1, into: y.rows(rows))
                 }
             }
-            if let residual { BLAS.axpy(1, residual.flattened, into: y.flattened) }
+            if let residual {
+                let (sum, shortcut) = (y.flattened, residual.flattened)
+                _ = Scalar.scaledUpdate(sum.base, keep: 1, minus: -1, times: shortcut.base, into: sum.base, count: sum.count)
+            }
             return
         }
         let parts = ConcurrentCalls.parts(of: batch)

@@ -111,7 +111,10 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer, Residual
                                 gain: w.base, into: dx.rows(range).base, gainGradient: sum.base,
                                 biasGradient: sum.columns(width..<2 * width).base)
                             if let residual {
-                                BLAS.axpy(1, residual.rows(range).flattened, into: dx.rows(range).flattened)
+                                // Swift's loop, not OpenBLAS's AXPY: this runs on a worker thread.
+                                let (sum, shortcut) = (dx.rows(range).flattened, residual.rows(range).flattened)
+                                _ = Scalar.scaledUpdate(
+                                    sum.base, keep: 1, minus: -1, times: shortcut.base, into: sum.base, count: sum.count)
                             }
                         }
                     }
