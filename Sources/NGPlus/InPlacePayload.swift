@@ -20,4 +20,13 @@ extension InPlacePayload {
         defer { self = wrap(payload) }
         return try body(&payload)
     }
+
+    /// `modify` with a second buffer of the caller's, for a body that changes both (a closure
+    /// that reached the buffer through its owner would overlap the owner's access to `self`).
+    mutating func modify<Payload, Other, Result, Failure: Error>(
+        _ take: (consuming Self) -> Payload?, _ wrap: (Payload) -> Self, _ other: inout Other,
+        _ body: (inout Payload, inout Other) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try modify(take, wrap) { (payload) throws(Failure) in try body(&payload, &other) }
+    }
 }

@@ -52,36 +52,28 @@ enum LayerCurvature<Scalar: BLASScalar>: Sendable, InPlacePayload {
     mutating func withPerSample<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout PerSampleCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .perSample(block) = $0 { block } else { nil } }, { .perSample($0) }) {
-            (block) throws(Failure) in try body(&block, &other)
-        }
+        try modify({ if case let .perSample(block) = $0 { block } else { nil } }, { .perSample($0) }, &other, body)
     }
 
     /// `modify` on the matrix-form curvature.
     mutating func withMatrix<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout MatrixCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .matrix(block) = $0 { block } else { nil } }, { .matrix($0) }) {
-            (block) throws(Failure) in try body(&block, &other)
-        }
+        try modify({ if case let .matrix(block) = $0 { block } else { nil } }, { .matrix($0) }, &other, body)
     }
 
     /// `modify` on K-FAC's factors.
     mutating func withKronecker<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout KFACCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .kronecker(block) = $0 { block } else { nil } }, { .kronecker($0) }) {
-            (block) throws(Failure) in try body(&block, &other)
-        }
+        try modify({ if case let .kronecker(block) = $0 { block } else { nil } }, { .kronecker($0) }, &other, body)
     }
 
     /// `modify` on an embedding table's curvature.
     mutating func withEmbedding<Other, Result, Failure: Error>(
         _ other: inout Other, _ body: (inout EmbeddingCurvature<Scalar>, inout Other) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }) {
-            (block) throws(Failure) in try body(&block, &other)
-        }
+        try modify({ if case let .embedding(block) = $0 { block } else { nil } }, { .embedding($0) }, &other, body)
     }
 
     /// `withEmbedding` with a second buffer of the caller's.
