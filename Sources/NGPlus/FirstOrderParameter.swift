@@ -38,8 +38,16 @@ struct FirstOrderParameter<Rule: FirstOrderRule>: Sendable {
     ) throws {
         update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .direction)
         defer { update.resetRows() }
-        try update.requireFiniteRows(of: table, operation)
-        try update.stageRows(weight: table, settings: settings, t: step, operation)
+        do {
+            try update.stageRows(weight: table, settings: settings, t: step, operation)
+        } catch {
+            // A non-finite output gradient or looked-up weight makes a new value non-finite, so
+            // the stage's own check stands for two passes over them; only a refused step looks
+            // at them, to name the first fault as the checks did when they came first.
+            try outputGradients.requireFinite(operation, "outputGradients")
+            try update.requireFiniteRows(of: table, operation)
+            throw error
+        }
         update.commitRows(weight: &table)
         step += 1
     }

@@ -70,8 +70,9 @@ public protocol LayerRecord: Sendable {
     /// new state in the record, and counts the step.
     mutating func commit(weight: inout Matrix<Scalar>)
 
-    /// One sparse step of an embedding table from validated lookups and output gradients, all
-    /// or nothing (`LayerOptimizer.step(_:table:lookups:outputGradients:)`).
+    /// One sparse step of an embedding table from validated lookups (and output gradients of
+    /// their shape, whose values the record checks), all or nothing
+    /// (`LayerOptimizer.step(_:table:lookups:outputGradients:)`).
     mutating func sparseStep(
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int, _ settings: Settings,
         _ operation: NGError.Operation

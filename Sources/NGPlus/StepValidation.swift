@@ -96,9 +96,10 @@ enum StepValidation {
             "is an embedding table: step it from its lookups, step(_:table:lookups:outputGradients:)")
     }
 
-    /// An embedding table, its lookups (each a row of the table) and their output gradients
-    /// (lookups × width, finite). The table's rows are checked where they are read: only the
-    /// looked-up ones, after the step has found them (`ParameterUpdate.requireFiniteRows`).
+    /// An embedding table, its lookups (each a row of the table) and their output gradients'
+    /// shape (lookups × width). Their values, and the table's looked-up rows, are the record's
+    /// to check where it reads them (`ParameterUpdate.requireFiniteRows`; a first-order step
+    /// folds both into its stage's check, `FirstOrderParameter.sparseStep`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func embeddingStep<Scalar: BLASScalar>(
@@ -117,6 +118,5 @@ enum StepValidation {
                 reason: "lookup \(r) reads row \(lookups[r]), outside the table's \(vocabulary) rows")
         }
         try outputGradients.requireShape(Shape(lookups.count, width), operation, "outputGradients")
-        try outputGradients.requireFinite(operation, "outputGradients")
     }
 }

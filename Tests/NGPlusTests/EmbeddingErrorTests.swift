@@ -66,6 +66,10 @@ import Testing
         #expect(throws: NGError.nonFinite(operation: op, argument: "weight", row: 4, column: 1)) {
             try optimizer.step(handles[0], table: &badTable, lookups: [1, 4], outputGradients: dy)
         }
+        // Both at once: the output gradients are named, as they are checked first.
+        #expect(throws: NGError.nonFinite(operation: op, argument: "outputGradients", row: 1, column: 2)) {
+            try optimizer.step(handles[0], table: &badTable, lookups: [1, 4], outputGradients: nan)
+        }
         // Finite gradients whose sum for a repeated row overflows.
         let huge = Matrix<O.Scalar>(rows: 3, columns: width, repeating: O.Scalar.greatestFiniteMagnitude / 2)
         #expect(throws: NGError.self) {
@@ -104,7 +108,13 @@ import Testing
     /// Under `.skipStep` a non-finite gradient skips the table's step (counted), a NaN in a
     /// looked-up row of the table still throws.
     @Test func skipPolicySkipsNonFiniteGradientsOnly() throws {
-        var (optimizer, handles, table, _) = try Self.trained(try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 4)))
+        try Self.skipsNonFiniteGradientsOnly(try NGPlusOptimizer<Double>(configuration: NGPlusConfiguration(inverseInterval: 2, batchSize: 4)))
+        try Self.skipsNonFiniteGradientsOnly(try SGDOptimizer<Double>(settings: SGDSettings(learningRate: 0.1, momentum: 0.9)))
+        try Self.skipsNonFiniteGradientsOnly(try AdamOptimizer<Double>(settings: AdamSettings()))
+    }
+
+    static func skipsNonFiniteGradientsOnly<O: LayerOptimizer>(_ fresh: O) throws where O.Scalar == Double {
+        var (optimizer, handles, table, _) = try Self.trained(fresh)
         optimizer.nonFinitePolicy = .skipStep
         let before = optimizer.stateBytes()
         var nan = Matrix<Double>(rows: 2, columns: Self.width, repeating: 0.1)
@@ -116,6 +126,7 @@ import Testing
         #expect(throws: NGError.self) {
             try optimizer.step(handles[0], table: &table, lookups: [1, 2], outputGradients: Matrix(rows: 2, columns: Self.width))
         }
+        #expect(try optimizer.skippedSteps(of: handles[0]) == 1)   // thrown, not skipped
     }
 
     /// A state saved after two steps and restored into a fresh optimizer continues to the same
