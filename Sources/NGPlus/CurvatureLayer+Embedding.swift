@@ -3,8 +3,8 @@
 /// (`EmbeddingCurvature`), grafted on Adam's step of those rows for `StepGraft.adamNorm`, then
 /// the lazy step of those rows on the base rule.
 extension CurvatureLayer {
-    /// One sparse step from validated lookups, all or nothing (`EmbeddingCurvature.step`); the
-    /// output gradients are checked finite first.
+    /// One sparse step from validated lookups and output gradients of their shape, all or
+    /// nothing (`EmbeddingCurvature.step`).
     @_specialize(where Scalar == Float, Settings == NGPlusConfiguration)
     @_specialize(where Scalar == Double, Settings == NGPlusConfiguration)
     @_specialize(where Scalar == Float, Settings == KFACConfiguration)
@@ -13,7 +13,6 @@ extension CurvatureLayer {
         lookups: [Int], outputGradients: Matrix<Scalar>, table: inout Matrix<Scalar>, index: Int,
         _ settings: Settings, _ operation: NGError.Operation
     ) throws {
-        try outputGradients.requireFinite(operation, "outputGradients")
         let request = EmbeddingStepRequest(
             statisticsStep: isStatisticsStep(settings), due: isRefreshStep(settings),
             damping: settings.dampingRule(for: spec, step: step), runningAverage: Scalar(settings.runningAverage),

@@ -10,7 +10,8 @@ struct EmbeddingStepRequest<Scalar: BLASScalar> {
 }
 
 extension EmbeddingCurvature {
-    /// A sparse step from validated lookups and output gradients, all or nothing: the rows
+    /// A sparse step from validated lookups and output gradients of their shape, all or
+    /// nothing (a fault in their values or the looked-up weights is named after it): the rows
     /// gathered, the statistics staged on a statistics step, a refresh staged when due, the
     /// rows' direction applied with the staged or current inverse (and grafted on Adam's step
     /// of the rows when `graft` is not empty), the rule's step of the rows staged and checked,
@@ -26,7 +27,6 @@ extension EmbeddingCurvature {
         update.gatherRows(lookups: lookups, outputGradients: outputGradients, into: .newWeight)
         defer { update.resetRows() }
         do {
-            try update.requireFiniteRows(of: table, operation)
             if request.statisticsStep {
                 try stageStatistics(
                     outputGradients: outputGradients, touched: update.touched!, runningAverage: request.runningAverage,
@@ -43,6 +43,12 @@ extension EmbeddingCurvature {
             try update.stageRows(weight: table, settings: settings, t: request.t, operation)
         } catch {
             discardStagedStatistics()
+            // A non-finite output gradient or looked-up weight makes the statistics, the
+            // direction or a new weight non-finite, so the checks on the way stand for two passes
+            // over them; only a refused step looks at them, to name the first fault as the checks
+            // did when they came first.
+            try outputGradients.requireFinite(operation, "outputGradients")
+            try update.requireFiniteRows(of: table, operation)
             throw error
         }
         commitStatistics(update.touched!)
