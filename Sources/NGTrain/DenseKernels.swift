@@ -12,10 +12,10 @@ extension NetworkKernels {
     /// bias — one strided AXPY into its first row, then copies that double the rows
     /// filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache: no pass that
     /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread. With a
-    /// `residual` R (batch × outputs, a residual connection's shortcut) the result is
-    /// `X·Wᵀ + b + R` (R and Y contiguous): a part starts its rows as R's plus the bias (a copy and a rank-1 update
-    /// in cache) — the sum rounded as `(R + b) + X·Wᵀ`, within an ulp of each value of
-    /// `R + (X·Wᵀ + b)` — and the small product adds R after the bias.
+    /// `residual` R (batch × outputs, a residual connection's shortcut; R and Y contiguous) the
+    /// result is `X·Wᵀ + b + R`: a part starts its rows as R's plus the bias (a copy and a
+    /// rank-1 update in cache) — the sum rounded as `(R + b) + X·Wᵀ`, within an ulp of each
+    /// value of `R + (X·Wᵀ + b)` — and the small product adds R after the bias.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func denseForward<Scalar: NetworkScalar>(

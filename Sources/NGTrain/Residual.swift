@@ -48,6 +48,11 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         if let last = fusedOutput {
+            guard last.outputs == x.columns else {
+                throw .shapeMismatch(
+                    operation: .residualForward, argument: Self.layersOutput, expected: x.shape,
+                    actual: Shape(x.rows, last.outputs))
+            }
             let a = try forward(x, through: 0..<mainCount - 1)
             let y = try LayerTimeAccount.measure(layerTimes, .layer(sublayers[mainCount - 1]), .forward) {
                 () throws(NGError) in try last.forward(a, adding: x)
@@ -57,7 +62,7 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
         }
         let f = try forward(x, through: 0..<mainCount)
         let s = try forward(x, through: mainCount..<sublayers.count)
-        try f.requireShape(s.shape, .residualForward, "output of the layers (must have the shortcut's shape)")
+        try f.requireShape(s.shape, .residualForward, Self.layersOutput)
         if rectify {
             forEachChunk(s, f, into: &output, minimumChunk: Self.minimumChunk) { NetworkKernels.rectifiedSum($0, $1, into: $2, count: $3) }
         } else {
@@ -94,6 +99,9 @@ public final class Residual<Scalar: NetworkScalar>: NetworkLayer, LayerContainer
 
     /// Values a core takes at the least: below, one core does it all.
     static var minimumChunk: Int { 1 << 15 }
+
+    /// What a sum of two branches of different shapes names.
+    static var layersOutput: String { "output of the layers (must have the shortcut's shape)" }
 
     /// `c = a + b` in one pass over each core's chunk (a copy and an AXPY were two), as
     /// `a − (−1)·b`: the same rounding as the sum.

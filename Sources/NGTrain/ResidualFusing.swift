@@ -6,6 +6,8 @@ import NGPlus
 /// two branches in a pass of its own. `Residual` uses it when its shortcut is the identity and
 /// no ReLU follows the sum.
 public protocol ResidualOutputFusing<Scalar>: NetworkLayer {
+    /// The width of its output (its rows are its input's).
+    var outputs: Int { get }
     /// `forward(x) + residual`, `residual` of the output's shape.
     /// - Throws: `shapeMismatch` for an input or a residual of another shape; nothing is
     ///   changed then.

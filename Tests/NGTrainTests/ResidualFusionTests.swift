@@ -89,6 +89,20 @@ import Testing
         #expect(try finiteDifferenceError(input: x, upstream: dy, forward: { try block.forward($0) }, analytic: dx) < 1e-7)
     }
 
+    /// Layers whose output is not the shortcut's shape are refused with the same error whether
+    /// the connection sums them itself or its last layer does.
+    @Test func layersOfAnotherWidthAreRefusedAlike() throws {
+        var generator = SeededGenerator(seed: 46)
+        let x = Matrix<Double>.random(rows: 3, columns: 4, using: &generator)
+        let expected = NGError.shapeMismatch(
+            operation: .residualForward, argument: "output of the layers (must have the shortcut's shape)",
+            expected: Shape(3, 4), actual: Shape(3, 2))
+        let fused = try Residual<Double>([try LayerNorm<Double>(width: 4), try Dense<Double>(inputs: 4, outputs: 2, using: &generator)])
+        #expect(throws: expected) { try fused.forward(x) }
+        let summed = try Residual<Double>([try Dense<Double>(inputs: 4, outputs: 2, using: &generator), GELU<Double>()])
+        #expect(throws: expected) { try summed.forward(x) }
+    }
+
     /// A residual of the wrong shape is refused before anything changes: the layer keeps the
     /// input of its last forward pass, so its backward pass and the gradient it hands over are
     /// those of that pass.
