@@ -45,28 +45,28 @@ enum PerSampleBuilder<Scalar: BLASScalar>: Sendable, InPlacePayload {
         _ statistics: LayerStatistics<Scalar>, newWeight: Scalar, factorOnly: Bool,
         into gfim: inout BlockDiagonalMatrix<Scalar>
     ) -> Bool {
-        guard case .conv = self else {
-            guard case let .activations(x, dy) = statistics else {
-                preconditionFailure("a dense layer's statistics are its inputs and output gradients")
-            }
-            return withDense { _, staged in
-                if factorOnly {
-                    staged.fillScaledRows(inputs: x, outputGradients: dy)
-                    return staged.factorIsFinite()
+        if case .conv = self {
+            modify({ if case let .conv(builder) = $0 { builder } else { nil } }, { .conv($0) }) { builder in
+                switch statistics {
+                case let .activations(x, dy):
+                    builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+                case let .sampleGradients(g):
+                    builder.accumulateUnchecked(sampleGradients: g, newWeight: newWeight, into: &gfim)
                 }
-                staged.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
-                return gfim.isFinite
             }
+            return gfim.isFinite
         }
-        modify({ if case let .conv(builder) = $0 { builder } else { nil } }, { .conv($0) }) { builder in
-            switch statistics {
-            case let .activations(x, dy):
-                builder.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
-            case let .sampleGradients(g):
-                builder.accumulateUnchecked(sampleGradients: g, newWeight: newWeight, into: &gfim)
+        guard case let .activations(x, dy) = statistics else {
+            preconditionFailure("a dense layer's statistics are its inputs and output gradients")
+        }
+        return withDense { _, staged in
+            if factorOnly {
+                staged.fillScaledRows(inputs: x, outputGradients: dy)
+                return staged.factorIsFinite()
             }
+            staged.accumulateUnchecked(inputs: x, outputGradients: dy, newWeight: newWeight, into: &gfim)
+            return gfim.isFinite
         }
-        return gfim.isFinite
     }
 
     /// `modify` on a dense layer's two builders, the one in use and the staged one.
