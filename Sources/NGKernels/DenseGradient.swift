@@ -39,6 +39,14 @@ public enum DenseGradient {
     ) {
         let (n, m, batch) = (x.columns, dy.columns, x.rows)
         withViews(x, dy, mutating: &g) { x, dy, g in
+            defer { if bias { BLAS.columnSums(of: dy, into: g.columns(n..<n + 1)) } }
+            guard n >= narrowInputs else {
+                // The tile products take fewer than 16 columns one at a time: OpenBLAS's small
+                // kernels instead, on one thread (the DLRM's 13 inputs:
+                // docs/measurements/small-dense-products-2026-12-07.md).
+                OpenBLAS.withOneThreadPerCall { BLAS.gemm(dy, transposeA: true, x, into: g.columns(0..<n)) }
+                return
+            }
             // A thread takes at least 16 rows of G and 2²⁰ multiply-adds.
             let minimumRows = Swift.max(16, (1 << 20) / Swift.max(1, n * batch))
             ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in
@@ -54,10 +62,13 @@ public enum DenseGradient {
                     }
                 }
             }
-            guard bias else { return }
-            BLAS.columnSums(of: dy, into: g.columns(n..<n + 1))
         }
     }
+
+    /// Inputs below which a dense layer's products with them as columns (this weight gradient,
+    /// `Dense`'s input gradient) are one GEMM call rather than tile products, which take fewer
+    /// than 16 columns one at a time.
+    package static let narrowInputs = 16
 
     /// The batch rows and the columns of X in one block of the weight gradient's products:
     /// 256 KB of Float.

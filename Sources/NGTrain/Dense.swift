@@ -3,8 +3,8 @@ import NGPlus
 
 /// A dense layer `Y = X·Wᵀ + b`, its parameter one matrix `W̃ = [W | b]` (outputs × (inputs + 1)),
 /// He-initialised (bias 0). Both passes read W̃ in place (leading dimension inputs + 1): the
-/// forward pass is a GEMM (row products on the calling thread for a small one:
-/// `NetworkKernels.denseForward`); the input gradient `dY·W` is made of tile products
+/// forward pass is a GEMM (one call on the calling thread for a small one, in parts on the
+/// cores for a larger: `NetworkKernels.denseForward`); the input gradient `dY·W` is made of tile products
 /// (`BLASScalar.tileProduct`), the batch's rows split over the cores — W is their B as it is
 /// stored, and OpenBLAS, which packs both operands first, measured 16% slower on the language
 /// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
@@ -77,6 +77,11 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
         let (batch, n, m) = (dy.rows, inputs, outputs)
         ensureShape(&inputGradient, batch, n)
         withViews(dy, weight, mutating: &inputGradient) { dy, w, dx in
+            guard n >= DenseGradient.narrowInputs else {
+                // Tile products take fewer than 16 columns one at a time: one GEMM on one thread.
+                OpenBLAS.withOneThreadPerCall { BLAS.gemm(dy, w.columns(0..<n), into: dx) }
+                return
+            }
             // A thread takes at least 64 rows and 2²⁰ multiply-adds.
             ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(64, (1 << 20) / Swift.max(1, n * m))) { rows in
                 Scalar.tileProduct(

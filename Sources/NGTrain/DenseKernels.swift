@@ -4,18 +4,16 @@ import NGPlus
 /// the path taken must not change what the runtime is asked for from one batch to another).
 extension NetworkKernels {
     /// `Y = X·Wᵀ + b` for a dense layer's parameter `W̃ = [W | b]` (outputs × (inputs + 1)),
-    /// X batch × inputs, Y batch × outputs. A product of fewer than `denseRowProductLimit`
-    /// multiply-adds runs on the calling thread as row products (rows of X and of W are both
-    /// contiguous), the bias then added as a rank-1 update. A larger one cuts Y's rows into
-    /// parts (`ConcurrentCalls.parts`, so the same bits on any number of threads) that the cores
-    /// take one at a time, OpenBLAS on one thread a call, and each part starts its rows as the
-    /// bias — one strided AXPY into its first row, then copies that double the rows
-    /// filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache: no pass that
-    /// zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread. With a
-    /// `residual` R (batch × outputs, a residual connection's shortcut; R and Y contiguous) the
-    /// result is `X·Wᵀ + b + R`: a part starts its rows as R's plus the bias (a copy and a
-    /// rank-1 update in cache) — the sum rounded as `(R + b) + X·Wᵀ`, within an ulp of each
-    /// value of `R + (X·Wᵀ + b)` — and the small product adds R after the bias.
+    /// X batch × inputs, Y batch × outputs. Y's rows are cut into parts (`ConcurrentCalls.parts`,
+    /// so the same bits on any number of threads; one part below `denseSingleCallLimit`
+    /// multiply-adds) that the cores take one at a time, OpenBLAS on one thread a call, and each
+    /// part starts its rows as the bias — one strided AXPY into its first row, then copies that
+    /// double the rows filled — and adds X·Wᵀ with a GEMM (β = 1) while they are in its cache:
+    /// no pass that zeroes Y, no AXPY call a row, and no wait for OpenBLAS's sleeping thread.
+    /// With a `residual` R (batch × outputs, a residual connection's shortcut) the result is
+    /// `X·Wᵀ + b + R`: a part starts its rows as R's plus the bias (a copy and a rank-1 update
+    /// in cache) — the sum rounded as `(R + b) + X·Wᵀ`, within an ulp of each value of
+    /// `R + (X·Wᵀ + b)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func denseForward<Scalar: NetworkScalar>(
@@ -24,23 +22,7 @@ extension NetworkKernels {
     ) {
         let (batch, n, m) = (x.rows, x.columns, y.columns)
         let bias = w.columns(n..<n + 1)
-        if batch * n * m < denseRowProductLimit {
-            Scalar.rowProducts(
-                m: batch, n: m, length: n, a: x.base, lda: x.leadingDimension, b: w.base, ldb: w.leadingDimension,
-                into: y.base, ldc: y.leadingDimension)
-            BLAS.withOnes(Scalar.self) { ones in
-                for first in stride(from: 0, to: batch, by: ones.rows) {
-                    let rows = first..<Swift.min(first + ones.rows, batch)
-                    BLAS.gemm(ones.rows(0..<rows.count), bias, transposeB: true, beta: 1, into: y.rows(rows))
-                }
-            }
-            if let residual {
-                let (sum, shortcut) = (y.flattened, residual.flattened)
-                _ = Scalar.scaledUpdate(sum.base, keep: 1, minus: -1, times: shortcut.base, into: sum.base, count: sum.count)
-            }
-            return
-        }
-        let parts = ConcurrentCalls.parts(of: batch)
+        let parts = batch * n * m < denseSingleCallLimit ? 1 : ConcurrentCalls.parts(of: batch)
         ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
             let rows = ConcurrentCalls.range(ofPart: part, of: parts, length: batch)
             let block = y.rows(rows)
@@ -61,9 +43,12 @@ extension NetworkKernels {
         }
     }
 
-    /// The multiply-adds below which `denseForward` runs on the calling thread: OpenBLAS splits
-    /// a GEMM of 2¹⁸ or more over its threads, and waking the second costs more than such a
-    /// product (the MLP's 256 → 10 layer at batch 128: 43 µs through OpenBLAS, 13 µs as row
-    /// products; Zen 4, 2 threads).
-    static var denseRowProductLimit: Int { 1 << 19 }
+    /// The multiply-adds below which `denseForward` makes one GEMM call on the calling thread,
+    /// OpenBLAS on one thread: OpenBLAS splits a GEMM of 2¹⁸ or more over its threads, and
+    /// waking the second costs more than such a product (the MLP's 256 → 10 layer at batch
+    /// 128: 18.5 µs on OpenBLAS's threads, 13.9 on one; Zen 4, 2 threads). Row products
+    /// (`BLASScalar.rowProducts`) run 5–20 times slower than OpenBLAS's small kernels on rows
+    /// shorter than 128 values (the DLRM's 13 → 64 layer: 67 against 3.1 µs;
+    /// docs/measurements/small-dense-products-2026-12-07.md).
+    static var denseSingleCallLimit: Int { 1 << 19 }
 }

@@ -42,10 +42,10 @@ import Testing
 
     /// Float's weight part, made of tile products in blocks of 256 batch rows and 256 inputs
     /// (two of each in the first case, the second short) with G's rows split over the cores (40
-    /// rows: two threads of at least 16): each value within its sum's rounding bound
-    /// `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double reference, and the same bits on one thread
-    /// and on two.
-    @Test(arguments: [(300, 270, 40), (1, 1, 1), (257, 17, 33)])
+    /// rows: two threads of at least 16; 15 inputs, below `narrowInputs`, one GEMM call): each
+    /// value within its sum's rounding bound `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double
+    /// reference, and the same bits on one thread and on two.
+    @Test(arguments: [(300, 270, 40), (1, 1, 1), (257, 17, 33), (300, 15, 33), (300, 16, 33)])
     func floatWeightGradientAcrossBlocksMatchesADoubleReference(batch: Int, inputs: Int, outputs: Int) throws {
         var generator = SeededGenerator(seed: UInt64(batch * 7 + outputs))
         let x = Matrix<Float>.random(rows: batch, columns: inputs, using: &generator)
