@@ -47,7 +47,7 @@ extension NetworkKernels {
     /// OpenBLAS on one thread: OpenBLAS splits a GEMM of 2¹⁸ or more over its threads, and
     /// waking the second costs more than such a product (the MLP's 256 → 10 layer at batch
     /// 128: 18.5 µs on OpenBLAS's threads, 13.9 on one; Zen 4, 2 threads). Row products
-    /// (`BLASScalar.rowProducts`) run 5–20 times slower than OpenBLAS's small kernels on rows
+    /// (`BLASScalar.rowProducts`) run 3–21 times slower than OpenBLAS's small kernels on rows
     /// shorter than 128 values (the DLRM's 13 → 64 layer: 67 against 3.1 µs;
     /// docs/measurements/small-dense-products-2026-12-07.md).
     static var denseSingleCallLimit: Int { 1 << 19 }
