@@ -1,7 +1,7 @@
 /// The weight gradient of a dense layer `Y = X·Wᵀ + b`, as one matrix with the bias as its last
 /// column: `G̃ = dYᵀ·[X | 1]`, from its inputs X (B × n) and the gradients of the loss with
-/// respect to its outputs dY (B × m). `dYᵀ·X` as tile products on all cores, and the column
-/// sums `dYᵀ·1` (`BLAS.columnSums`).
+/// respect to its outputs dY (B × m). `dYᵀ·X` as tile products on all cores (one GEMM call
+/// below `narrowInputs` inputs), and the column sums `dYᵀ·1` (`BLAS.columnSums`).
 ///
 /// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
 /// (docs/ALGORITHM.md §6), which replaces the weight-gradient product.

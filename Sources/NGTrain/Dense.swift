@@ -4,10 +4,11 @@ import NGPlus
 /// A dense layer `Y = X·Wᵀ + b`, its parameter one matrix `W̃ = [W | b]` (outputs × (inputs + 1)),
 /// He-initialised (bias 0). Both passes read W̃ in place (leading dimension inputs + 1): the
 /// forward pass is a GEMM (one call on the calling thread for a small one, in parts on the
-/// cores for a larger: `NetworkKernels.denseForward`); the input gradient `dY·W` is made of tile products
-/// (`BLASScalar.tileProduct`), the batch's rows split over the cores — W is their B as it is
-/// stored, and OpenBLAS, which packs both operands first, measured 16% slower on the language
-/// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
+/// cores for a larger: `NetworkKernels.denseForward`); the input gradient `dY·W` is made of
+/// tile products (`BLASScalar.tileProduct`; one GEMM call below 16 inputs,
+/// `DenseGradient.narrowInputs`), the batch's rows split over the cores — W is their B as it
+/// is stored, and OpenBLAS, which packs both operands first, measured 16% slower on the
+/// language model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
 /// weight gradient is left to the optimizer, which gets X and dY (NG+ then never forms it: the
 /// fused apply).
 public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputFusing {

@@ -112,9 +112,10 @@ public final class LayerNorm<Scalar: NetworkScalar>: GradientOnlyLayer, Residual
                                 biasGradient: sum.columns(width..<2 * width).base)
                             if let residual {
                                 // Swift's loop, not OpenBLAS's AXPY: this runs on a worker thread.
-                                let (sum, shortcut) = (dx.rows(range).flattened, residual.rows(range).flattened)
+                                let (target, shortcut) = (dx.rows(range).flattened, residual.rows(range).flattened)
                                 _ = Scalar.scaledUpdate(
-                                    sum.base, keep: 1, minus: -1, times: shortcut.base, into: sum.base, count: sum.count)
+                                    target.base, keep: 1, minus: -1, times: shortcut.base, into: target.base,
+                                    count: target.count)
                             }
                         }
                     }
