@@ -49,23 +49,24 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
     public var flops: LayerFlops { .dense(inputs: inputs, outputs: outputs, inputGradient: computesInputGradient) }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
-        try x.requireShape(Shape(x.rows, inputs), .denseForward, "input")
-        ensureShape(&output, x.rows, outputs)
-        input = x
-        guard x.rows > 0 else { return output }
-        withViews(x, weight, mutating: &output) { x, w, y in NetworkKernels.denseForward(x, weight: w, into: y) }
-        return output
+        try forward(x, adding: Optional<Matrix<Scalar>>.none)
     }
 
     /// `X·Wᵀ + b + residual`, the residual added where the output rows start (see
     /// `NetworkKernels.denseForward`).
     public func forward(_ x: Matrix<Scalar>, adding residual: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
+        try forward(x, adding: Optional(residual))
+    }
+
+    /// Both forward passes: everything checked before anything changes.
+    func forward(_ x: Matrix<Scalar>, adding residual: Matrix<Scalar>?) throws(NGError) -> Matrix<Scalar> {
         try x.requireShape(Shape(x.rows, inputs), .denseForward, "input")
-        try residual.requireShape(Shape(x.rows, outputs), .denseForward, "residual")
+        try residual?.requireShape(Shape(x.rows, outputs), .denseForward, "residual")
         ensureShape(&output, x.rows, outputs)
         input = x
         guard x.rows > 0 else { return output }
         withViews(x, weight, mutating: &output) { x, w, y in
+            guard let residual else { return NetworkKernels.denseForward(x, weight: w, into: y) }
             residual.withView { r in NetworkKernels.denseForward(x, weight: w, adding: r, into: y) }
         }
         return output
