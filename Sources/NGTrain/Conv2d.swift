@@ -89,7 +89,7 @@ public final class Conv2d<Scalar: NetworkScalar>: TrainableLayer {
         try requirement.check(operation, argument: "outChannels")
         let k = geometry.patchSize
         let scale = (2 / Double(k)).squareRoot()
-        return Matrix(rows: outChannels, columns: k + 1) { _, j in j < k ? Scalar(scale * normal(using: &generator)) : 0 }
+        return .normal(rows: outChannels, columns: k + 1, drawnColumns: k, deviation: scale, using: &generator)
     }
 
     public var spec: LayerSpec { .conv2d(geometry: geometry, outChannels: outChannels, bias: true) }

@@ -34,9 +34,7 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
         self.outputs = outputs
         self.computesInputGradient = computesInputGradient
         let scale = (2 / Double(inputs)).squareRoot()
-        weight = Matrix(rows: outputs, columns: inputs + 1) { _, j in
-            j < inputs ? Scalar(scale * normal(using: &generator)) : 0
-        }
+        weight = .normal(rows: outputs, columns: inputs + 1, drawnColumns: inputs, deviation: scale, using: &generator)
     }
 
     /// What the layer allocates when made: `W̃`.

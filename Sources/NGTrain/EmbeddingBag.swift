@@ -44,7 +44,7 @@ public final class EmbeddingBag<Scalar: NetworkScalar>: TrainableLayer {
         self.bag = bag
         self.reduction = reduction
         let scale = (1 / Double(width)).squareRoot()
-        weight = Matrix(rows: vocabulary, columns: width) { _, _ in Scalar(scale * normal(using: &generator)) }
+        weight = .normal(rows: vocabulary, columns: width, deviation: scale, using: &generator)
     }
 
     public var spec: LayerSpec { .embedding(vocabulary: vocabulary, width: width) }

@@ -1,4 +1,3 @@
-import Foundation
 import NGPlus
 
 /// One layer of the reference training stack. Layers are classes that own their output and
@@ -74,11 +73,4 @@ extension GradientOnlyLayer {
 @inlinable
 func ensureShape<Scalar: BLASScalar>(_ matrix: inout Matrix<Scalar>, _ rows: Int, _ columns: Int) {
     if matrix.rows != rows || matrix.columns != columns { matrix = Matrix(rows: rows, columns: columns) }
-}
-
-/// Normal deviates from uniform ones (Box–Muller), for He initialisation.
-func normal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
-    let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &generator)
-    let u2 = Double.random(in: 0..<1, using: &generator)
-    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
 }

@@ -29,7 +29,7 @@ public final class TokenEmbedding<Scalar: NetworkScalar>: TrainableLayer {
         self.vocabulary = vocabulary
         self.width = width
         let scale = (2 / Double(vocabulary)).squareRoot()
-        weight = Matrix(rows: vocabulary, columns: width) { _, _ in Scalar(scale * normal(using: &generator)) }
+        weight = .normal(rows: vocabulary, columns: width, deviation: scale, using: &generator)
     }
 
     /// What the layer allocates when made: its table.
