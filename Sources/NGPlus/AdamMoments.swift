@@ -71,6 +71,10 @@ struct AdamMoments<Scalar: BLASScalar>: Sendable {
                     stagedSecond.withMutableView { vNew in
                         gradients.withMutableView { g in
                             for k in rows.indices {
+                                if k + prefetchRowsAhead < rows.count {
+                                    m.prefetchRow(rows[k + prefetchRowsAhead])
+                                    v.prefetchRow(rows[k + prefetchRowsAhead])
+                                }
                                 let row = rows[k]
                                 finite = Scalar.adamUpdate(
                                     gradient: g.rows(k..<k + 1).base, firstMoment: m.rows(row..<row + 1).base,

@@ -99,7 +99,7 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
                 moments.stagedFirst.withMutableView { mNew in
                     moments.stagedSecond.withMutableView { vNew in
                         stageRowSteps(
-                            rows, direction: &update, weight: weight, into: &newRows,
+                            rows, direction: &update, weight: weight, into: &newRows, state: m, v,
                             learningRate: Scalar(settings.learningRate.value(at: t)),
                             maxUpdateNorm: settings.maxUpdateNorm,
                             decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,

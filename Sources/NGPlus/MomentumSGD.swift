@@ -67,7 +67,7 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         return velocity.withView { v in
             stagedVelocity.withMutableView { staged in
                 stageRowSteps(
-                    rows, direction: &direction, weight: weight, into: &newRows,
+                    rows, direction: &direction, weight: weight, into: &newRows, state: v,
                     learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
                     decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
                     l2Decay: settings.weightDecayMode == .l2 ? decay : 0

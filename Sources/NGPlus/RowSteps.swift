@@ -4,9 +4,12 @@
 /// gradient in row k of `direction`, and writes the new weight through the fused update it is
 /// given (no clipping) or its step over the gradient row, which the second pass applies at the
 /// rate that clipping allows (the norm of the update over the touched rows, the only rows a
-/// lazy step moves). Returns whether every new value is finite.
+/// lazy step moves). Returns whether every new value is finite. The weight rows and the
+/// rule's `state` rows (one table, or two) are prefetched `prefetchRowsAhead` rows ahead of the
+/// kernel that reads them.
 func stageRowSteps<Scalar: BLASScalar>(
     _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
+    state: MatrixView<Scalar>, _ secondState: MatrixView<Scalar>? = nil,
     learningRate lr: Scalar, maxUpdateNorm: Double?, decoupledDecay: Scalar, l2Decay: Scalar,
     kernel: (_ k: Int, _ row: Int, _ gradient: UnsafeMutablePointer<Scalar>, FusedWeightUpdate<Scalar>?) -> Bool
 ) -> Bool {
@@ -17,9 +20,19 @@ func stageRowSteps<Scalar: BLASScalar>(
             if l2Decay != 0 {
                 for k in 0..<count { BLAS.axpy(l2Decay, w.rows(rows[k]..<rows[k] + 1), into: d.rows(k..<k + 1)) }
             }
+            /// Starts the misses of the rows the kernel reads `prefetchRowsAhead` rows from now.
+            func prefetch(_ k: Int) {
+                guard k < count else { return }
+                let row = rows[k]
+                w.prefetchRow(row)
+                state.prefetchRow(row)
+                secondState?.prefetchRow(row)
+            }
+            for k in 0..<prefetchRowsAhead { prefetch(k) }
             var finite = true
             guard let maxUpdateNorm else {
                 for k in 0..<count {
+                    prefetch(k + prefetchRowsAhead)
                     let update = FusedWeightUpdate(
                         weight: w.rows(rows[k]..<rows[k] + 1).base, newWeight: target.rows(k..<k + 1).base, keep: keep,
                         rate: lr)
@@ -27,7 +40,10 @@ func stageRowSteps<Scalar: BLASScalar>(
                 }
                 return finite
             }
-            for k in 0..<count { finite = kernel(k, rows[k], d.rows(k..<k + 1).base, nil) && finite }
+            for k in 0..<count {
+                prefetch(k + prefetchRowsAhead)
+                finite = kernel(k, rows[k], d.rows(k..<k + 1).base, nil) && finite
+            }
             var scale = lr
             let norm = Double(lr) * Double(BLAS.nrm2(d.rows(0..<count).readOnly.flattened))
             if norm > maxUpdateNorm { scale = Scalar(Double(lr) * maxUpdateNorm / norm) }

@@ -1,3 +1,5 @@
+import NGKernels
+
 /// The loops of a recommender's sparse features and their interaction (`EmbeddingBag`,
 /// `FeatureInteraction`), generic over the scalar and specialized through `NetworkScalar`.
 extension NetworkKernels {
@@ -19,6 +21,9 @@ extension NetworkKernels {
             lookups[l] = Int(id)
         }
         for r in 0..<rows {
+            if r + prefetchRowsAhead < rows {
+                for k in 0..<bag { prefetch(table + lookups[(r + prefetchRowsAhead) * bag + k] * width, count: width) }
+            }
             let out = y + r * width
             out.update(from: table + lookups[r * bag] * width, count: width)
             for k in 1..<max(bag, 1) {
