@@ -27,19 +27,28 @@ struct TouchedRows: Sendable {
         precondition(rows.isEmpty, "touched rows gathered twice without a reset")
         outputGradients.withView { dy in
             compact.withMutableView { target in
-                for r in 0..<lookups.count {
-                    let row = lookups[r]
-                    let source = dy.rows(r..<r + 1)
-                    let k = Int(place[row])
-                    if k >= 0 {
-                        BLAS.axpy(1, source, into: target.rows(k..<k + 1))
-                        lookupCounts[k] += 1
-                        continue
+                place.withUnsafeMutableBufferPointer { place in
+                    // The map is as long as the vocabulary: its entries miss the caches too.
+                    for r in 0..<Swift.min(prefetchRowsAhead, lookups.count) {
+                        prefetch(place.baseAddress! + lookups[r], count: 1)
                     }
-                    place[row] = Int32(rows.count)
-                    target.rows(rows.count..<rows.count + 1).update(from: source)
-                    rows.append(row)
-                    lookupCounts.append(1)
+                    for r in 0..<lookups.count {
+                        if r + prefetchRowsAhead < lookups.count {
+                            prefetch(place.baseAddress! + lookups[r + prefetchRowsAhead], count: 1)
+                        }
+                        let row = lookups[r]
+                        let source = dy.rows(r..<r + 1)
+                        let k = Int(place[row])
+                        if k >= 0 {
+                            BLAS.axpy(1, source, into: target.rows(k..<k + 1))
+                            lookupCounts[k] += 1
+                            continue
+                        }
+                        place[row] = Int32(rows.count)
+                        target.rows(rows.count..<rows.count + 1).update(from: source)
+                        rows.append(row)
+                        lookupCounts.append(1)
+                    }
                 }
             }
         }
