@@ -79,9 +79,11 @@ import Testing
         }
     }
 
-    @Test(arguments: shapes)
-    func adamStepsOnlyTheLookedUpRows(shape: (vocabulary: Int, width: Int, lookups: Int)) throws {
-        let settings = AdamSettings(learningRate: .constant(0.01), weightDecay: 0.1, weightDecayMode: .decoupled)
+    /// Adam's weight decay of either mode: decoupled shrinks the row, L2 adds `wd·W` to its
+    /// gradient before the moments.
+    @Test(arguments: shapes, [WeightDecayMode.decoupled, .l2])
+    func adamStepsOnlyTheLookedUpRows(shape: (vocabulary: Int, width: Int, lookups: Int), mode: WeightDecayMode) throws {
+        let settings = AdamSettings(learningRate: .constant(0.01), weightDecay: 0.1, weightDecayMode: mode)
         var optimizer = try AdamOptimizer<Double>(settings: settings)
         let layer = try optimizer.register(.embedding(vocabulary: shape.vocabulary, width: shape.width))
         var generator = SeededGenerator(seed: 43)
@@ -95,11 +97,11 @@ import Testing
             let (c1, c2) = (1 - pow(0.9, Double(step + 1)), 1 - pow(0.999, Double(step + 1)))
             for row in 0..<shape.vocabulary where counts[row] > 0 {
                 for j in 0..<shape.width {
-                    let g = gradient[row, j]
+                    let g = gradient[row, j] + (mode == .l2 ? 0.1 * expected[row, j] : 0)
                     first[row, j] = 0.9 * first[row, j] + 0.1 * g
                     second[row, j] = 0.999 * second[row, j] + 0.001 * g * g
                     let s = (first[row, j] / c1) / ((second[row, j] / c2).squareRoot() + 1e-8)
-                    expected[row, j] = (1 - 0.01 * 0.1) * expected[row, j] - 0.01 * s
+                    expected[row, j] = (mode == .decoupled ? 1 - 0.01 * 0.1 : 1) * expected[row, j] - 0.01 * s
                 }
             }
             // Adam's step divides by √v: a relative rounding of the gradient sum becomes one of
