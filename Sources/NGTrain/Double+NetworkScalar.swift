@@ -9,6 +9,9 @@ extension Double: NetworkScalar {
 
     public static func exponential(_ x: Double) -> Double { exp(x) }
 
+    @inlinable @inline(__always)
+    public static func wholeNumber(_ x: Double) -> Int { Int(x) }
+
     public static func maxPool(
         _ x: UnsafePointer<Double>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Double>, argmax: UnsafeMutablePointer<Int32>

@@ -12,6 +12,9 @@ extension Float: NetworkScalar {
     @inlinable @inline(__always)
     public static func exponential(_ x: Float) -> Float { FloatMath.exp(x) }
 
+    @inlinable @inline(__always)
+    public static func wholeNumber(_ x: Float) -> Int { Int(x) }
+
     public static func gelu(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, cumulative: UnsafeMutablePointer<Float>,
         count: Int

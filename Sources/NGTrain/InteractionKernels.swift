@@ -14,12 +14,7 @@ extension NetworkKernels {
         _ ids: UnsafePointer<Scalar>, rows: Int, bag: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
         scale: Scalar, lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Scalar>
     ) -> Int? {
-        let limit = Scalar(vocabulary)
-        for l in 0..<(rows * bag) {
-            let id = ids[l]
-            guard id >= 0, id < limit, id == id.rounded(.towardZero) else { return l / bag }
-            lookups[l] = Int(id)
-        }
+        if let bad = readIds(ids, count: rows * bag, vocabulary: vocabulary, into: lookups) { return bad / bag }
         for r in 0..<rows {
             if r + prefetchRowsAhead < rows {
                 for k in 0..<bag { prefetch(table + lookups[(r + prefetchRowsAhead) * bag + k] * width, count: width) }

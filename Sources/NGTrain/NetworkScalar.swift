@@ -74,6 +74,9 @@ public protocol NetworkScalar: BLASScalar {
     static func errorFunction(_ x: Self) -> Self
     /// `eˣ`.
     static func exponential(_ x: Self) -> Self
+    /// `Int(x)` for a whole number `x` the caller checked, compiled for the scalar (in generic
+    /// code the conversion is the standard library's exact one, bit by bit).
+    static func wholeNumber(_ x: Self) -> Int
 }
 
 /// The generic loops behind `NetworkScalar`.

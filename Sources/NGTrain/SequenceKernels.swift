@@ -114,6 +114,22 @@ extension NetworkKernels {
         }
     }
 
+    /// Reads `count` ids, whole numbers held as scalars, into `lookups`. Returns the index of the
+    /// first that is not a whole number in `0..<vocabulary` (the lookups before it are written),
+    /// or nil.
+    @inlinable
+    static func readIds<Scalar: NetworkScalar>(
+        _ ids: UnsafePointer<Scalar>, count: Int, vocabulary: Int, into lookups: UnsafeMutableBufferPointer<Int>
+    ) -> Int? {
+        let limit = Scalar(vocabulary)
+        for l in 0..<count {
+            let id = ids[l]
+            guard id >= 0, id < limit, id == id.rounded(.towardZero) else { return l }
+            lookups[l] = Scalar.wholeNumber(id)
+        }
+        return nil
+    }
+
     /// Reads `rows` token ids (one a row, whole numbers held as scalars) into `lookups` and copies
     /// the table row of each into `y` (`width` values a row). Returns the first row whose id
     /// is not a whole number in `0..<vocabulary` — then `y` is left as it was — or nil.
@@ -124,12 +140,7 @@ extension NetworkKernels {
         _ ids: UnsafePointer<Scalar>, rows: Int, table: UnsafePointer<Scalar>, vocabulary: Int, width: Int,
         lookups: UnsafeMutableBufferPointer<Int>, into y: UnsafeMutablePointer<Scalar>
     ) -> Int? {
-        let limit = Scalar(vocabulary)
-        for r in 0..<rows {
-            let id = ids[r]
-            guard id >= 0, id < limit, id == id.rounded(.towardZero) else { return r }
-            lookups[r] = Int(id)
-        }
+        if let bad = readIds(ids, count: rows, vocabulary: vocabulary, into: lookups) { return bad }
         for r in 0..<rows { (y + r * width).update(from: table + lookups[r] * width, count: width) }
         return nil
     }
