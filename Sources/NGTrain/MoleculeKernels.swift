@@ -53,7 +53,11 @@ extension NetworkKernels {
     /// For every pair of every molecule: the distance r of its atoms (positions in columns
     /// 1–3 of `atomRows`, 4 values a row), its radial basis `exp(−γ·(r − μ_k)²)` for the
     /// `centers` μ_k = k·cutoff/(centers − 1) into `basis` (a pair a row), and its cosine cutoff
-    /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`.
+    /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`. A basis value below the
+    /// scalar's smallest normal number is 0: far from its center the exponential passes through
+    /// the subnormal range (in Float, between e⁻⁸⁷ and e⁻¹⁰³), and a subnormal input makes a
+    /// core take a microcode assist on every product it enters — the filter networks' GEMMs ran
+    /// 4–19 times slower on an Intel core (docs/measurements/subnormal-basis-2026-12-07.md).
     @inlinable
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -73,7 +77,8 @@ extension NetworkKernels {
                     let row = basis + p * centers
                     for k in 0..<centers {
                         let d = r - Scalar(k) * spacing
-                        row[k] = Scalar.exponential(-gamma * d * d)
+                        let value = Scalar.exponential(-gamma * d * d)
+                        row[k] = value < Scalar.leastNormalMagnitude ? 0 : value
                     }
                     envelope[p] = r < cutoff ? Scalar((Foundation.cos(Double.pi * Double(r / cutoff)) + 1) / 2) : 0
                     p += 1

@@ -222,3 +222,43 @@ import Testing
         #expect(model.trainableLayers.map { $0.weight } != weights)
     }
 }
+
+/// The radial basis never holds a subnormal value: one below Float's smallest normal number is
+/// 0, every other is `exp(−γ·(r − μ_k)²)` within the exponential's bound.
+@Suite struct PairBasisTests {
+    @Test func basisValuesAreNormalOrZero() {
+        let (centers, cutoff, molecules) = (25, Float(2.5), 60)
+        let spacing = Double(cutoff) / Double(centers - 1)
+        let gamma = Float(0.5 / (spacing * spacing))
+        // Molecules of two atoms, r = 0.04·(m + 1) apart along x: two pairs each.
+        var atoms = [Float](repeating: 0, count: molecules * 2 * 4)
+        for m in 0..<molecules { atoms[(m * 2 + 1) * 4 + 1] = 0.04 * Float(m + 1) }
+        var basis = [Float](repeating: .nan, count: molecules * 2 * centers)
+        var envelope = [Float](repeating: .nan, count: molecules * 2)
+        NetworkKernels.pairBasis(
+            atoms, molecules: molecules, atoms: 2, centers: centers, cutoff: cutoff, gamma: gamma, into: &basis,
+            envelope: &envelope)
+        var flushed = 0
+        for p in 0..<molecules * 2 {
+            let r = Double(0.04 * Float(p / 2 + 1))
+            for k in 0..<centers {
+                let value = basis[p * centers + k]
+                #expect(value == 0 || value >= Float.leastNormalMagnitude, "pair \(p), center \(k): \(value)")
+                // The argument −γ·d² carries a few roundings of Float: a relative error of
+                // about |γ·d²|·4ε in the exponential, beside its own 2 ulp.
+                let d = r - Double(Float(k) * Float(spacing))
+                let argument = Double(gamma) * d * d
+                let reference = exp(-argument)
+                let tolerance = (argument * 4 + 4) * Double(Float.ulpOfOne)
+                if reference < Double(Float.leastNormalMagnitude) * (1 - tolerance) {
+                    #expect(value == 0, "pair \(p), center \(k): \(value) for \(reference)")
+                    if reference >= Double(Float.leastNonzeroMagnitude) { flushed += 1 }
+                } else if reference > Double(Float.leastNormalMagnitude) * (1 + tolerance) {
+                    #expect(abs(Double(value) - reference) <= tolerance * reference, "pair \(p), center \(k)")
+                }
+            }
+        }
+        // The distances put some exponentials in the subnormal range, which the basis flushed.
+        #expect(flushed > 0)
+    }
+}
