@@ -1,5 +1,5 @@
-// GELU and its gradient, and shifted exponentials: elementwise loops over the transcendentals
-// of CFloatMath.h, included by FloatLoops.c only.
+// GELU and its gradient, the shifted softplus, and shifted exponentials: elementwise loops over
+// the transcendentals of CFloatMath.h, included by FloatLoops.c only.
 #ifndef NGPLUS_ACTIVATION_LOOPS_H
 #define NGPLUS_ACTIVATION_LOOPS_H
 
@@ -23,6 +23,37 @@ static inline __attribute__((always_inline)) void gelu_backward_loop(
     for (long i = 0; i < count; i++) {
         float v = x[i];
         dx[i] = dy[i] * (cumulative[i] + v * density * ngplus_expf(-v * v * 0.5f));
+    }
+}
+
+// With e = e^(−|x|): ln(1 + eˣ) = max(x, 0) + 2·atanh(t), t = e/(2 + e) ≤ 1/3, the odd series
+// 2·Σ t^(2k+1)/(2k+1) to k = 12; σ(x) = (x ≥ 0 ? 1 : e)/(1 + e). No overflow, no branch.
+static inline __attribute__((always_inline)) void shifted_softplus_loop(
+    const float *x, float *y, float *sigmoid, long count) {
+    const float log_two = 0.69314718055994531f;
+#pragma clang loop vectorize(assume_safety)
+    for (long i = 0; i < count; i++) {
+        float v = x[i];
+        float magnitude = ngplus_float_from_bits(ngplus_float_bits(v) & 0x7fffffffu);
+        float e = ngplus_expf(-magnitude);
+        float t = e / (2 + e);
+        float t2 = t * t;
+        float series = 1.0f / 25;
+        series = series * t2 + 1.0f / 23;
+        series = series * t2 + 1.0f / 21;
+        series = series * t2 + 1.0f / 19;
+        series = series * t2 + 1.0f / 17;
+        series = series * t2 + 1.0f / 15;
+        series = series * t2 + 1.0f / 13;
+        series = series * t2 + 1.0f / 11;
+        series = series * t2 + 1.0f / 9;
+        series = series * t2 + 1.0f / 7;
+        series = series * t2 + 1.0f / 5;
+        series = series * t2 + 1.0f / 3;
+        series = series * t2 + 1;
+        float positive = v > 0 ? v : 0;
+        y[i] = positive + 2 * t * series - log_two;
+        sigmoid[i] = (v >= 0 ? 1 : e) / (1 + e);
     }
 }
 

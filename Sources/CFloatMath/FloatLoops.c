@@ -26,6 +26,9 @@
         const float *x, const float *cumulative, const float *dy, float *dx, long count) {            \
         gelu_backward_loop(x, cumulative, dy, dx, count);                                             \
     }                                                                                                 \
+    attributes static void shifted_softplus_##suffix(const float *x, float *y, float *sigmoid, long count) { \
+        shifted_softplus_loop(x, y, sigmoid, count);                                                  \
+    }                                                                                                 \
     attributes static void shifted_exponentials_##suffix(const float *x, float *y, long count, float shift) { \
         shifted_exponentials_loop(x, y, count, shift);                                                \
     }                                                                                                 \
@@ -119,7 +122,7 @@
         batch_norm_moments_##suffix, batch_norm_apply_##suffix, batch_norm_gradient_sums_##suffix,      \
         batch_norm_gradient_apply_##suffix, softmax_cross_entropy_##suffix,                             \
         max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix, tile_product_##suffix,                           \
-        gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix};
+        gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix, shifted_softplus_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

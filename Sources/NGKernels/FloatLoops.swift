@@ -53,6 +53,17 @@ public struct FloatLoops: Sendable {
         loops.gelu_backward(x, cumulative, dy, dx, count)
     }
 
+    /// `y = ln(1 + eˣ) − ln 2` and `sigmoid = σ(x)`, SchNet's shifted softplus and its
+    /// derivative, without overflow (`NGTrain`'s `NetworkKernels.shiftedSoftplus` derives the
+    /// series): y within 4·10⁻⁷ of max(1, |y|) and σ within 2·10⁻⁷ (the exponential's 2 ulp,
+    /// the series' roundings); ±∞ give (∞, 1) and (−ln 2, 0), NaN gives NaN.
+    @inlinable
+    public func shiftedSoftplus(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, sigmoid: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        loops.shifted_softplus(x, y, sigmoid, count)
+    }
+
     /// `y = e^(x − shift)`, each within 2 ulp of the exponential of the rounded difference;
     /// `y` may be `x`.
     @inlinable

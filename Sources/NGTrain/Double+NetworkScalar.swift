@@ -12,6 +12,13 @@ extension Double: NetworkScalar {
     @inlinable @inline(__always)
     public static func wholeNumber(_ x: Double) -> Int { Int(x) }
 
+    public static func shiftedSoftplus(
+        _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, sigmoid: UnsafeMutablePointer<Double>,
+        count: Int
+    ) {
+        NetworkKernels.shiftedSoftplus(x, into: y, sigmoid: sigmoid, count: count)
+    }
+
     public static func maxPool(
         _ x: UnsafePointer<Double>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Double>, argmax: UnsafeMutablePointer<Int32>

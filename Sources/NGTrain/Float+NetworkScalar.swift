@@ -15,6 +15,12 @@ extension Float: NetworkScalar {
     @inlinable @inline(__always)
     public static func wholeNumber(_ x: Float) -> Int { Int(x) }
 
+    public static func shiftedSoftplus(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, sigmoid: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        FloatLoops.selected.shiftedSoftplus(x, into: y, sigmoid: sigmoid, count: count)
+    }
+
     public static func gelu(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, cumulative: UnsafeMutablePointer<Float>,
         count: Int

@@ -1,7 +1,7 @@
 import NGPlus
 
 /// The scalar types of the training stack: a conformance supplies `erf` and `eˣ` and the loops
-/// that one scalar runs its own way. Float's — GELU, shifted exponentials, the loss, max
+/// that one scalar runs its own way. Float's — GELU, the shifted softplus, shifted exponentials, the loss, max
 /// pooling, the causal softmax, layer normalization, batch normalization's passes, and their
 /// gradients — come from `FloatLoops`, compiled for the processor's vector level; Double's are
 /// the generic code of `NetworkKernels`. Every other loop is a `NetworkKernels` function
@@ -14,6 +14,9 @@ public protocol NetworkScalar: BLASScalar {
     static func maxPool(
         _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
+    /// SchNet's shifted softplus and its derivative (see `NetworkKernels.shiftedSoftplus`).
+    static func shiftedSoftplus(
+        _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, sigmoid: UnsafeMutablePointer<Self>, count: Int)
     /// GELU (see `NetworkKernels.gelu`).
     static func gelu(
         _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, cumulative: UnsafeMutablePointer<Self>, count: Int)

@@ -1,7 +1,8 @@
 import NGPlus
 
 /// SchNet's activation, `ln(1 + eˣ) − ln 2` elementwise (softplus shifted to pass through 0);
-/// its derivative is the logistic σ(x), kept from the forward pass.
+/// its derivative is the logistic σ(x), kept from the forward pass. Both passes are split over
+/// the cores; Float's forward pass is `FloatLoops`' vector loop.
 public final class ShiftedSoftplus<Scalar: NetworkScalar>: NetworkLayer {
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var sigmoid = Matrix<Scalar>(rows: 0, columns: 0)
@@ -9,12 +10,20 @@ public final class ShiftedSoftplus<Scalar: NetworkScalar>: NetworkLayer {
 
     public init() {}
 
+    /// Values a core takes at the least: below, one core does it all.
+    static var minimumChunk: Int { 1 << 14 }
+
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         ensureShape(&output, x.rows, x.columns)
         ensureShape(&sigmoid, x.rows, x.columns)
-        let count = x.rows * x.columns
         withViews(x, x, mutating: &output) { x, _, y in
-            sigmoid.withMutableView { s in NetworkKernels.shiftedSoftplus(x.base, into: y.base, sigmoid: s.base, count: count) }
+            sigmoid.withMutableView { s in
+                ParallelLoop.forEachChunk(x.count, minimumChunk: Self.minimumChunk) { chunk in
+                    Scalar.shiftedSoftplus(
+                        x.base + chunk.lowerBound, into: y.base + chunk.lowerBound, sigmoid: s.base + chunk.lowerBound,
+                        count: chunk.count)
+                }
+            }
         }
         return output
     }
@@ -22,9 +31,12 @@ public final class ShiftedSoftplus<Scalar: NetworkScalar>: NetworkLayer {
     public func backward(_ dy: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try dy.requireShape(output.shape, .shiftedSoftplusBackward, "outputGradient")
         ensureShape(&inputGradient, dy.rows, dy.columns)
-        let count = dy.rows * dy.columns
         withViews(dy, sigmoid, mutating: &inputGradient) { dy, s, dx in
-            NetworkKernels.shiftedSoftplusBackward(dy.base, sigmoid: s.base, into: dx.base, count: count)
+            ParallelLoop.forEachChunk(dy.count, minimumChunk: Self.minimumChunk) { chunk in
+                NetworkKernels.shiftedSoftplusBackward(
+                    dy.base + chunk.lowerBound, sigmoid: s.base + chunk.lowerBound, into: dx.base + chunk.lowerBound,
+                    count: chunk.count)
+            }
         }
         return inputGradient
     }

@@ -89,6 +89,34 @@ import Testing
         }
     }
 
+    /// SchNet's shifted softplus over −110…110 (past both ends of Float's exponential) and
+    /// around 0, every count from 1 to 40 (the vector loops' tails), against Double: y within
+    /// 4·10⁻⁷ of max(1, |y|), σ within 2·10⁻⁷; and its values at ±0, ±∞, NaN and subnormals.
+    @Test(arguments: levels)
+    func shiftedSoftplusMatchesADoubleReference(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 47)
+        var x = (0..<20_000).map { _ in Float.random(in: -110...110, using: &generator) }
+        x += (0..<2_000).map { _ in Float.random(in: -1e-3...1e-3, using: &generator) }
+        for count in Array(1...40) + [x.count] {
+            var (y, sigmoid) = ([Float](repeating: .nan, count: count), [Float](repeating: .nan, count: count))
+            loops.shiftedSoftplus(x, into: &y, sigmoid: &sigmoid, count: count)
+            for i in 0..<count {
+                let v = Double(x[i])
+                let exact = max(v, 0) + log1p(exp(-abs(v))) - log(2.0)
+                #expect(abs(Double(y[i]) - exact) <= 4e-7 * max(1, abs(exact)), "\(loops.level), x = \(v)")
+                #expect(abs(Double(sigmoid[i]) - 1 / (1 + exp(-v))) <= 2e-7, "\(loops.level), x = \(v)")
+            }
+        }
+        let special: [Float] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude]
+        var (y, sigmoid) = ([Float](repeating: 7, count: special.count), [Float](repeating: 7, count: special.count))
+        loops.shiftedSoftplus(special, into: &y, sigmoid: &sigmoid, count: special.count)
+        #expect(abs(y[0]) <= 1e-7 && abs(y[1]) <= 1e-7 && sigmoid[0] == 0.5 && sigmoid[1] == 0.5)
+        #expect(y[2] == .infinity && sigmoid[2] == 1)
+        #expect(abs(Double(y[3]) + log(2.0)) <= 1e-7 && sigmoid[3] == 0)
+        #expect(y[4].isNaN && sigmoid[4].isNaN)
+        #expect(abs(y[5]) <= 1e-7 && abs(y[6]) <= 1e-7 && abs(sigmoid[5] - 0.5) <= 1e-7 && abs(sigmoid[6] - 0.5) <= 1e-7)
+    }
+
     /// Rows of 1 to 256 classes (rows wider than the classes among them) against Double from
     /// the same Float inputs. With u the unit roundoff and n the classes: each e^(z − m) is
     /// within 2 ulp (4u) and their sum adds (n − 1)·u, so log Σ — and a row's loss, whose m and

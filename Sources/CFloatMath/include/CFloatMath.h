@@ -183,6 +183,9 @@ typedef struct {
     /// The transpose of a rows × columns matrix (rows `ld` apart) into a contiguous columns × rows
     /// one: target[j·rows + i] = source[i·ld + j].
     void (*transpose)(const float *source, long rows, long columns, long ld, float *target);
+    /// y = ln(1 + eˣ) − ln 2 and sigmoid = σ(x), SchNet's activation and its derivative (see
+    /// `NetworkKernels.shiftedSoftplus`, whose series this is).
+    void (*shifted_softplus)(const float *x, float *y, float *sigmoid, long count);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
