@@ -16,8 +16,8 @@ package func prefetch<Scalar>(_ values: UnsafePointer<Scalar>, count: Int) {
 
 /// How many rows ahead of its reads a loop over scattered rows prefetches them: enough misses
 /// in flight to cover a miss's latency with the rows before it (a 16-value row's update takes
-/// a few nanoseconds once its lines are in cache). 4 and 8 did alike on a DLRM table's sparse
-/// step (100,000 × 16, 256 lookups), 16 and 32 worse.
+/// a few nanoseconds once its lines are in cache), few enough that the lines are still there
+/// when read (docs/measurements/sparse-rows-2026-12-07.md).
 @usableFromInline package let prefetchRowsAhead = 8
 
 extension MatrixView {

@@ -5,9 +5,8 @@
 /// same pass, as a dense step does) or, with the L2 decay added to the gradient row first, its
 /// step over the gradient row, which the second pass applies at the rate that clipping allows
 /// (the norm of the update over the touched rows, the only rows a lazy step moves). Returns
-/// whether every new value is finite. The weight rows and the
-/// rule's `state` rows (one table, or two) are prefetched `prefetchRowsAhead` rows ahead of the
-/// kernel that reads them.
+/// whether every new value is finite. The weight rows and the rule's `state` rows (one table,
+/// or two) are prefetched `prefetchRowsAhead` rows ahead of the kernel that reads them.
 func stageRowSteps<Scalar: BLASScalar>(
     _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
     state: MatrixView<Scalar>, _ secondState: MatrixView<Scalar>? = nil,
