@@ -108,6 +108,12 @@
         return momentum_update_loop(g, v, v_new, count, mu, restart, nesterov, weight, new_weight, keep, rate, \
                                     decay);                                                           \
     }                                                                                                 \
+    attributes static int momentum_update_rows_##suffix(                                              \
+        float *g, const float *v, float *v_new, const long *rows, long count, long width, float mu, int restart, \
+        int nesterov, const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) { \
+        return momentum_update_rows_loop(g, v, v_new, rows, count, width, mu, restart, nesterov, weight, new_weight, \
+                                         keep, rate, decay, ahead);                                   \
+    }                                                                                                 \
     attributes static void row_products_##suffix(                                                     \
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
@@ -121,7 +127,8 @@
         causal_softmax_backward_##suffix, layer_norm_##suffix, layer_norm_backward_##suffix,            \
         batch_norm_moments_##suffix, batch_norm_apply_##suffix, batch_norm_gradient_sums_##suffix,      \
         batch_norm_gradient_apply_##suffix, softmax_cross_entropy_##suffix,                             \
-        max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix, tile_product_##suffix,                           \
+        max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix,                        \
+        momentum_update_rows_##suffix, tile_product_##suffix,                                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix, shifted_softplus_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four

@@ -87,4 +87,34 @@ static inline __attribute__((always_inline)) int momentum_update_loop(
     return nonfinite == 0;
 }
 
+// `momentum_update_loop` of scattered table rows with their new weights: for each k, row k of g
+// (rows `width` apart, unchanged) with table row rows[k] of v and of `weight`, into row k of v_new
+// and of `new_weight`, every value decayed. A sparse step's rows lie anywhere in tables larger than the
+// caches: the rows `ahead` rows on are prefetched while one is updated, so that their misses
+// overlap. Returns whether every new value is finite.
+static inline __attribute__((always_inline)) int momentum_update_rows_loop(
+    float *g, const float *v, float *v_new, const long *rows, long count, long width, float mu, int restart,
+    int nesterov, const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) {
+    int finite = 1;
+    long bytes = width * (long)sizeof(float);
+    for (long k = 0; k < count + ahead; k++) {
+        if (k < count) {
+            const float *upcoming_v = v + rows[k] * width, *upcoming_w = weight + rows[k] * width;
+            for (long offset = 0; offset < bytes && offset < 512; offset += 64) {
+                ngplus_prefetch((const char *)upcoming_v + offset);
+                ngplus_prefetch((const char *)upcoming_w + offset);
+            }
+            ngplus_prefetch((const char *)upcoming_v + bytes - 1);
+            ngplus_prefetch((const char *)upcoming_w + bytes - 1);
+        }
+        long r = k - ahead;
+        if (r < 0) continue;
+        long row = rows[r];
+        finite &= momentum_update_loop(
+            g + r * width, v + row * width, v_new + r * width, width, mu, restart, nesterov,
+            weight + row * width, new_weight + r * width, keep, rate, decay);
+    }
+    return finite;
+}
+
 #endif

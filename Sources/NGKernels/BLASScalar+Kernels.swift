@@ -62,6 +62,32 @@ extension BLASScalar {
 
     @_specialize(where Self == Float)
     @_specialize(where Self == Double)
+    public static func momentumUpdateRows(
+        gradient: UnsafeMutablePointer<Self>, velocity: UnsafePointer<Self>, into: UnsafeMutablePointer<Self>,
+        rows: UnsafeBufferPointer<Int>, width: Int, momentum: Self, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Self>
+    ) -> Bool {
+        precondition(weightUpdate.decayedColumns == nil, "a table row's values are all weights")
+        var finite = true
+        for k in 0..<(rows.count + prefetchRowsAhead) {
+            if k < rows.count {
+                prefetch(velocity + rows[k] * width, count: width)
+                prefetch(weightUpdate.weight + rows[k] * width, count: width)
+            }
+            let r = k - prefetchRowsAhead
+            guard r >= 0 else { continue }
+            let update = FusedWeightUpdate(
+                weight: weightUpdate.weight + rows[r] * width, newWeight: weightUpdate.newWeight + r * width,
+                keep: weightUpdate.keep, rate: weightUpdate.rate, decay: weightUpdate.decay)
+            finite = ElementwiseKernels.momentumUpdate(
+                gradient: gradient + r * width, velocity: velocity + rows[r] * width, into: into + r * width,
+                count: width, momentum: momentum, restart: restart, nesterov: nesterov, weightUpdate: update) && finite
+        }
+        return finite
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
     public static func scaledUpdate(
         _ w: UnsafePointer<Self>, keep: Self, minus scale: Self, times u: UnsafePointer<Self>,
         into: UnsafeMutablePointer<Self>, count: Int

@@ -45,6 +45,15 @@ where Self.RawSignificand: FixedWidthInteger {
         into: UnsafeMutablePointer<Self>, count: Int, momentum: Self, restart: Bool, nesterov: Bool,
         weightUpdate: FusedWeightUpdate<Self>?) -> Bool
 
+    /// `momentumUpdate` of scattered rows on the calling thread, a sparse step's: row k of
+    /// `gradient` and of `into` (rows `width` apart) with row `rows[k]` of `velocity`; the update's
+    /// weight is the table, row `rows[k]` read, and its new weight row k, written (its decay on
+    /// every value). The table rows are prefetched ahead of their update.
+    static func momentumUpdateRows(
+        gradient: UnsafeMutablePointer<Self>, velocity: UnsafePointer<Self>, into: UnsafeMutablePointer<Self>,
+        rows: UnsafeBufferPointer<Int>, width: Int, momentum: Self, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Self>) -> Bool
+
     /// `ElementwiseKernels.scaledUpdate`, compiled for this type.
     static func scaledUpdate(
         _ w: UnsafePointer<Self>, keep: Self, minus scale: Self, times u: UnsafePointer<Self>,

@@ -25,6 +25,17 @@ extension Float {
         }
     }
 
+    /// `FloatLoops.momentumUpdateRows`.
+    public static func momentumUpdateRows(
+        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
+        rows: UnsafeBufferPointer<Int>, width: Int, momentum: Float, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Float>
+    ) -> Bool {
+        FloatLoops.selected.momentumUpdateRows(
+            gradient: gradient, velocity: velocity, into: into, rows: rows, width: width, momentum: momentum,
+            restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
+    }
+
     /// Split over the cores as the generic kernel is (`BLASScalar.momentumUpdate`).
     public static func momentumUpdate(
         gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,

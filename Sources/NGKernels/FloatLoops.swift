@@ -267,6 +267,22 @@ public struct FloatLoops: Sendable {
         }
     }
 
+    /// `momentumUpdate` of a sparse step's scattered rows, in one call (`BLASScalar`'s
+    /// `momentumUpdateRows` has the contract), the table rows prefetched `prefetchRowsAhead`
+    /// rows before their update. Returns whether every new value is finite.
+    @inlinable
+    public func momentumUpdateRows(
+        gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,
+        rows: UnsafeBufferPointer<Int>, width: Int, momentum: Float, restart: Bool, nesterov: Bool,
+        weightUpdate: FusedWeightUpdate<Float>
+    ) -> Bool {
+        precondition(weightUpdate.decayedColumns == nil, "a table row's values are all weights")
+        return loops.momentum_update_rows(
+            gradient, velocity, into, rows.baseAddress, rows.count, width, momentum, restart ? 1 : 0, nesterov ? 1 : 0,
+            weightUpdate.weight, weightUpdate.newWeight, weightUpdate.keep, weightUpdate.rate, weightUpdate.decay,
+            prefetchRowsAhead) != 0
+    }
+
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n
     /// rows of B (`ldb` apart), `length` values each: four rows of A by two of B at a time in
     /// vector accumulators, over chunks of the rows that stay in cache.

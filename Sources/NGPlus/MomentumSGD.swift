@@ -56,7 +56,8 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
     }
 
     /// `stage` on the looked-up rows of a table; a row's velocity starts at zero, so its
-    /// first step is `v′ = d`.
+    /// first step is `v′ = d`. Without clipping, one kernel call steps every row
+    /// (`BLASScalar.momentumUpdateRows`); under update-norm clipping, `stageRowSteps`.
     public mutating func stageRows(
         _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
         settings: SGDSettings, t: Int
@@ -64,13 +65,27 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         let mu = Scalar(settings.momentum)
         let decay = Scalar(settings.weightDecay)
         let (restart, nesterov, width) = (!started || mu == 0, settings.nesterov, weight.columns)
+        let lr = Scalar(settings.learningRate.value(at: t))
+        let (decoupledDecay, l2Decay) = settings.weightDecayMode == .decoupled ? (decay, 0) : (0, decay)
+        guard settings.maxUpdateNorm != nil else {
+            return withViews(velocity, weight, mutating: &stagedVelocity) { v, w, staged in
+                direction.withMutableView { d in newRows.withMutableView { target in
+                    rows.withUnsafeBufferPointer { rows in
+                        Scalar.momentumUpdateRows(
+                            gradient: d.base, velocity: v.base, into: staged.base,
+                            rows: rows, width: width, momentum: mu, restart: restart, nesterov: nesterov,
+                            weightUpdate: FusedWeightUpdate(
+                                weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr,
+                                decay: l2Decay))
+                    }
+                } }
+            }
+        }
         return velocity.withView { v in
             stagedVelocity.withMutableView { staged in
                 stageRowSteps(
-                    rows, direction: &direction, weight: weight, into: &newRows, state: v,
-                    learningRate: Scalar(settings.learningRate.value(at: t)), maxUpdateNorm: settings.maxUpdateNorm,
-                    decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
-                    l2Decay: settings.weightDecayMode == .l2 ? decay : 0
+                    rows, direction: &direction, weight: weight, into: &newRows, state: v, learningRate: lr,
+                    maxUpdateNorm: settings.maxUpdateNorm, decoupledDecay: decoupledDecay, l2Decay: l2Decay
                 ) { k, row, gradient, weightUpdate in
                     Scalar.momentumUpdate(
                         gradient: gradient, velocity: v.rows(row..<row + 1).base, into: staged.rows(k..<k + 1).base,

@@ -315,6 +315,85 @@ import Testing
         }
     }
 
+    /// A sparse step's scattered rows in one call: the same bits as `momentumUpdate` row by row
+    /// (which the test above holds to Double), for no rows, fewer rows than are prefetched
+    /// ahead and more, rows of 1 to 130 values (past the eight lines prefetched of a row), the
+    /// gradient unchanged; a NaN in a row's gradient is reported.
+    @Test(arguments: levels)
+    func momentumUpdateRowsMatchesTheUpdateRowByRow(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 49)
+        let (vocabulary, mu, keep, rate, decay): (Int, Float, Float, Float, Float) = (50, 0.9, 0.999, 1e-2, 1e-3)
+        // Where no row's weight goes (no rows: an empty array has no storage).
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { scratch.deallocate() }
+        for width in [1, 3, 16, 17, 40, 130] {
+            let table = (0..<vocabulary * width).map { _ in Float.random(in: -1...1, using: &generator) }
+            let velocity = (0..<vocabulary * width).map { _ in Float.random(in: -3...3, using: &generator) }
+            for count in [0, 1, 9, 30] {
+                let rows = Array((0..<vocabulary).shuffled(using: &generator).prefix(count))
+                var g = (0..<count * width).map { _ in Float.random(in: -1...1, using: &generator) }
+                for (restart, nesterov) in [(false, false), (false, true), (true, false)] {
+                    let context = "\(loops.level), width \(width), \(count) rows, restart \(restart), Nesterov \(nesterov)"
+                    var (expectedVelocity, expectedWeight) = ([Float](repeating: .nan, count: count * width), [Float](repeating: .nan, count: count * width))
+                    var gradient = g
+                    for k in 0..<count {
+                        let row = rows[k] * width
+                        table.withUnsafeBufferPointer { table in
+                            velocity.withUnsafeBufferPointer { velocity in
+                                gradient.withUnsafeMutableBufferPointer { gradient in
+                                    expectedVelocity.withUnsafeMutableBufferPointer { into in
+                                        expectedWeight.withUnsafeMutableBufferPointer { target in
+                                            #expect(loops.momentumUpdate(
+                                                gradient: gradient.baseAddress! + k * width,
+                                                velocity: velocity.baseAddress! + row, into: into.baseAddress! + k * width,
+                                                count: width, momentum: mu, restart: restart, nesterov: nesterov,
+                                                weightUpdate: FusedWeightUpdate(
+                                                    weight: table.baseAddress! + row,
+                                                    newWeight: target.baseAddress! + k * width, keep: keep, rate: rate,
+                                                    decay: decay)))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    var (newVelocity, newWeight) = ([Float](repeating: .nan, count: count * width), [Float](repeating: .nan, count: count * width))
+                    let finite = table.withUnsafeBufferPointer { table in
+                        newWeight.withUnsafeMutableBufferPointer { target in
+                            rows.withUnsafeBufferPointer { rows in
+                                loops.momentumUpdateRows(
+                                    gradient: &g, velocity: velocity, into: &newVelocity, rows: rows, width: width,
+                                    momentum: mu, restart: restart, nesterov: nesterov, weightUpdate: FusedWeightUpdate(
+                                        weight: table.baseAddress!, newWeight: target.baseAddress ?? scratch,
+                                        keep: keep, rate: rate, decay: decay))
+                            }
+                        }
+                    }
+                    #expect(finite, "\(context)")
+                    #expect(g == gradient, "\(context)")
+                    #expect(newVelocity.map(\.bitPattern) == expectedVelocity.map(\.bitPattern), "\(context)")
+                    #expect(newWeight.map(\.bitPattern) == expectedWeight.map(\.bitPattern), "\(context)")
+                }
+                guard count > 0 else { continue }
+                var nan = g
+                nan[(count - 1) * width] = .nan
+                var (v, w) = ([Float](repeating: 0, count: count * width), [Float](repeating: 0, count: count * width))
+                let finite = table.withUnsafeBufferPointer { table in
+                    w.withUnsafeMutableBufferPointer { target in
+                        rows.withUnsafeBufferPointer { rows in
+                            loops.momentumUpdateRows(
+                                gradient: &nan, velocity: velocity, into: &v, rows: rows, width: width, momentum: mu,
+                                restart: false, nesterov: false, weightUpdate: FusedWeightUpdate(
+                                    weight: table.baseAddress!, newWeight: target.baseAddress!, keep: keep, rate: rate,
+                                    decay: decay))
+                        }
+                    }
+                }
+                #expect(!finite, "\(loops.level), width \(width), \(count) rows")
+            }
+        }
+    }
+
     /// 2×2 max pooling of one plane at an offset into a larger input, the last plane of it (so
     /// that a read past the plane would leave the array), rectified or not, on values drawn
     /// from a few levels (ties) and a few NaNs, against a plain-loop reference: exact, as a

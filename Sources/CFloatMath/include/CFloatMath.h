@@ -165,6 +165,13 @@ typedef struct {
     /// decay, g + decay·w. Returns 1 when every new value is finite.
     int (*momentum_update)(float *g, const float *v, float *v_new, long count, float mu, int restart, int nesterov,
                            const float *weight, float *new_weight, float keep, float rate, float decay);
+    /// `momentum_update` with a weight of `count` scattered rows of `width` values: row k of g
+    /// with table row rows[k] of v and of `weight` into row k of v_new and of `new_weight` (every
+    /// value decayed), the table rows prefetched `ahead` rows before their update. Returns 1 when
+    /// every new value is finite.
+    int (*momentum_update_rows)(float *g, const float *v, float *v_new, const long *rows, long count, long width,
+                                float mu, int restart, int nesterov, const float *weight, float *new_weight, float keep,
+                                float rate, float decay, long ahead);
     /// A small matrix product for attention's tiles: C (rows × columns, rows `ldc` apart) =
     /// α·Σ_{x = inner_begin}^{inner_end − 1} A(r, x)·B[x, :] + β·C, with A(r, x) =
     /// a[r·a_row + x·a_inner] (either layout, or a transpose) and B's rows `ldb` apart. With
