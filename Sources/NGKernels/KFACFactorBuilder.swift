@@ -109,7 +109,11 @@ public struct KFACFactorBuilder<Scalar: BLASScalar>: Sendable {
                         alpha: newWeight / (b * p), beta: keep, part: stacked ? .lowerTriangle : .whole, into: &a)
                 }
             }
-            if stacked { GFIM.mirrorLowerTriangles(of: &a) }
+            // Stacked, the Grams wrote lower triangles. One GEMM a sample writes both, each
+            // summed in the kernel's own order, which need not be the same (OpenBLAS's
+            // `Prescott` kernels differed in the last bit): mirrored too, A is exactly
+            // symmetric on any kernel, at the cost of one pass over an order below 128.
+            GFIM.mirrorLowerTriangles(of: &a)
             accumulateOutputFactorOfSamples(
                 outputGradients: dy, alpha: newWeight * b / p, beta: 1 - newWeight, into: &g)
         } else {
