@@ -88,10 +88,10 @@ static inline __attribute__((always_inline)) int momentum_update_loop(
 }
 
 // `momentum_update_loop` of scattered table rows with their new weights: for each k, row k of g
-// (rows `width` apart, unchanged) with table row rows[k] of v and of `weight`, into row k of v_new
-// and of `new_weight`, every value decayed. A sparse step's rows lie anywhere in tables larger than the
-// caches: the rows `ahead` rows on are prefetched while one is updated, so that their misses
-// overlap. Returns whether every new value is finite.
+// (rows `width` apart, unchanged) with table row rows[k] of v and of `weight`, into row k of
+// v_new and of `new_weight`, every value decayed. A sparse step's rows lie anywhere in tables
+// larger than the caches: the rows `ahead` rows on are prefetched while one is updated, so that
+// their misses overlap. Returns whether every new value is finite.
 static inline __attribute__((always_inline)) int momentum_update_rows_loop(
     float *g, const float *v, float *v_new, const long *rows, long count, long width, float mu, int restart,
     int nesterov, const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) {
