@@ -99,13 +99,8 @@ static inline __attribute__((always_inline)) int momentum_update_rows_loop(
     long bytes = width * (long)sizeof(float);
     for (long k = 0; k < count + ahead; k++) {
         if (k < count) {
-            const float *upcoming_v = v + rows[k] * width, *upcoming_w = weight + rows[k] * width;
-            for (long offset = 0; offset < bytes && offset < 512; offset += 64) {
-                ngplus_prefetch((const char *)upcoming_v + offset);
-                ngplus_prefetch((const char *)upcoming_w + offset);
-            }
-            ngplus_prefetch((const char *)upcoming_v + bytes - 1);
-            ngplus_prefetch((const char *)upcoming_w + bytes - 1);
+            ngplus_prefetch_run(v + rows[k] * width, bytes);
+            ngplus_prefetch_run(weight + rows[k] * width, bytes);
         }
         long r = k - ahead;
         if (r < 0) continue;

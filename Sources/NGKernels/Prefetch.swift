@@ -1,17 +1,12 @@
 import CFloatMath
 
-/// Asks the caches for the lines of the `count` values from `values` (the first 8 lines of a
-/// longer run, after which the hardware's own prefetch follows it). A sparse step and an
-/// embedding lookup read rows scattered over tables larger than the caches: each row waits for
-/// its misses unless they were started some rows before. Changes no value.
+/// Asks the caches for the lines of the `count` values from `values` (`ngplus_prefetch_run`: the
+/// first 8 lines of a longer run, after which the hardware's own prefetch follows it). A sparse
+/// step and an embedding lookup read rows scattered over tables larger than the caches: each
+/// row waits for its misses unless they were started some rows before. Changes no value.
 @inlinable
 package func prefetch<Scalar>(_ values: UnsafePointer<Scalar>, count: Int) {
-    let start = UnsafeRawPointer(values)
-    let bytes = Swift.min(count * MemoryLayout<Scalar>.stride, 8 * 64)
-    guard bytes > 0 else { return }
-    for offset in stride(from: 0, to: bytes, by: 64) { ngplus_prefetch(start + offset) }
-    // The last byte, on a line of its own when the run does not start one.
-    ngplus_prefetch(start + (bytes - 1))
+    ngplus_prefetch_run(values, count * MemoryLayout<Scalar>.stride)
 }
 
 /// How many rows ahead of its reads a loop over scattered rows prefetches them: enough misses

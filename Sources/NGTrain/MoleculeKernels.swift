@@ -56,8 +56,8 @@ extension NetworkKernels {
     /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`. A basis value below the
     /// scalar's smallest normal number is 0: far from its center the exponential passes through
     /// the subnormal range (in Float, between e⁻⁸⁷ and e⁻¹⁰³), and a subnormal input makes a
-    /// core take a microcode assist on every product it enters — the filter networks' GEMMs ran
-    /// 4–19 times slower on an Intel core (docs/measurements/subnormal-basis-2026-12-07.md).
+    /// core take a microcode assist on every product it enters — the filter networks' first
+    /// layers ran 3–20 times slower on an Intel core (docs/measurements/subnormal-basis-2026-12-07.md).
     @inlinable
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -20,10 +20,15 @@ static inline __attribute__((always_inline)) float ngplus_float_from_bits(uint32
     return x;
 }
 
-/// Asks the caches for the line holding `p` ahead of a load from it (no fault, no effect on
-/// the program's values).
-static inline __attribute__((always_inline)) void ngplus_prefetch(const void *p) {
-    __builtin_prefetch(p, 0, 3);
+/// Asks the caches for the lines of the `bytes` bytes from `p` ahead of loads from them: every
+/// line of the first 512 bytes, after which the hardware's own prefetch follows a longer run,
+/// and the line of their last byte, its own when the run does not start a line. No fault, no
+/// effect on the program's values.
+static inline __attribute__((always_inline)) void ngplus_prefetch_run(const void *p, long bytes) {
+    long head = bytes < 512 ? bytes : 512;
+    if (head <= 0) return;
+    for (long offset = 0; offset < head; offset += 64) __builtin_prefetch((const char *)p + offset, 0, 3);
+    __builtin_prefetch((const char *)p + head - 1, 0, 3);
 }
 
 /// e^x within 2 ulp (see `FloatMath.exp`).
