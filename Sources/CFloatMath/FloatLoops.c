@@ -118,6 +118,10 @@
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
     }                                                                                                 \
+    attributes static void column_sums_##suffix(                                                     \
+        const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride) {   \
+        column_sums_loop(a, rows, columns, lda, accumulate, sums, stride);                            \
+    }                                                                                                 \
     attributes static void transpose_##suffix(                                                        \
         const float *source, long rows, long columns, long ld, float *target) {                       \
         transpose_loop(source, rows, columns, ld, target);                                            \
@@ -129,7 +133,8 @@
         batch_norm_gradient_apply_##suffix, softmax_cross_entropy_##suffix,                             \
         max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix,                        \
         momentum_update_rows_##suffix, tile_product_##suffix,                                           \
-        gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix, shifted_softplus_##suffix};
+        gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix,                      \
+        shifted_softplus_##suffix, column_sums_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

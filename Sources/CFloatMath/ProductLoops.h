@@ -178,6 +178,34 @@ static inline __attribute__((always_inline)) void row_block_products(
     }
 }
 
+// sums[c·stride] = Σ_r a[r·lda + c] over `rows` rows, plus sums[c·stride] when `accumulate`:
+// the product of a block's transpose with ones, a bias's gradient. Each column is summed row
+// after row from 0 (sixty-four columns at a time in four vector accumulators), and the block's
+// sum then added to what `sums` held: the same operations in the same order at every vector
+// level, so the same bits as a plain loop.
+static inline __attribute__((always_inline)) void column_sums_loop(
+    const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride) {
+    long c = 0;
+    for (; c < columns; c += 64) {
+        long width = columns - c < 64 ? columns - c : 64;
+        float held[64];
+        if (width == 64) {
+            lanes16 total[4] = {0, 0, 0, 0};
+            for (long r = 0; r < rows; r++)
+                for (int t = 0; t < 4; t++) total[t] += load16(a + r * lda + c + 16 * t);
+            for (int t = 0; t < 4; t++) store16(held + 16 * t, total[t]);
+        } else {
+            for (long l = 0; l < width; l++) held[l] = 0;
+            for (long r = 0; r < rows; r++) {
+                const float *row = a + r * lda + c;
+#pragma clang loop vectorize(assume_safety)
+                for (long l = 0; l < width; l++) held[l] += row[l];
+            }
+        }
+        for (long l = 0; l < width; l++) sums[(c + l) * stride] = accumulate ? sums[(c + l) * stride] + held[l] : held[l];
+    }
+}
+
 // C (m × n, rows ldc apart) = Σ_{k < length} A[i·lda + k]·B[j·ldb + k]: the products of long
 // rows. The rows are read in chunks of 2,048 values, which stay in cache while every pair of
 // rows takes its share: four rows of A by two of B at a time, the remaining rows and columns

@@ -105,6 +105,16 @@ extension BLASScalar {
     }
 
     @_specialize(where Self == Double)
+    public static func columnSums(
+        _ a: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int, accumulate: Bool,
+        into sums: UnsafeMutablePointer<Self>, stride: Int
+    ) {
+        ElementwiseKernels.columnSums(
+            a, rows: rows, columns: columns, leadingDimension: leadingDimension, accumulate: accumulate, into: sums,
+            stride: stride)
+    }
+
+    @_specialize(where Self == Double)
     public static func transpose(
         _ source: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int,
         into target: UnsafeMutablePointer<Self>

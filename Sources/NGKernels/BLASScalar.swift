@@ -84,4 +84,12 @@ where Self.RawSignificand: FixedWidthInteger {
         rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowOffsets aRows: UnsafePointer<Int>,
         innerStride: Int, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>, alpha: Self, beta: Self,
         into c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    /// The column sums of a `rows × columns` block on the calling thread, `sums[c·stride] =
+    /// Σ_r a[r·leadingDimension + c]` (plus what `sums[c·stride]` held when `accumulate`), each
+    /// column summed in order of its rows from 0 before the add (Float's is
+    /// `FloatLoops.columnSums`; Double's a plain loop).
+    static func columnSums(
+        _ a: UnsafePointer<Self>, rows: Int, columns: Int, leadingDimension: Int, accumulate: Bool,
+        into sums: UnsafeMutablePointer<Self>, stride: Int)
 }

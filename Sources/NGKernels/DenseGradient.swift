@@ -1,7 +1,7 @@
 /// The weight gradient of a dense layer `Y = X·Wᵀ + b`, as one matrix with the bias as its last
 /// column: `G̃ = dYᵀ·[X | 1]`, from its inputs X (B × n) and the gradients of the loss with
 /// respect to its outputs dY (B × m). `dYᵀ·X` as tile products on all cores (one GEMM call
-/// below `narrowInputs` inputs), and the column sums `dYᵀ·1` (`BLAS.columnSums`).
+/// below `narrowInputs` inputs), and the column sums `dYᵀ·1` (`BLASScalar.columnSums`).
 ///
 /// With `dY·F̂⁻¹` in place of dY it is NG+'s fused apply `F̂⁻¹·G̃ = (dY·F̂⁻¹)ᵀ·[X | 1]`
 /// (docs/ALGORITHM.md §6), which replaces the weight-gradient product.
@@ -28,6 +28,9 @@ public enum DenseGradient {
     /// over the cores, X taken in blocks of `block` rows and columns so that the block every
     /// product streams through stays in cache (a language model's 2,048 rows of 128 inputs are
     /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1).
+    /// The bias's column sums each block of dY's columns just after the first product that read
+    /// it, while it is in cache: as a pass of its own (a GEMM with a ones vector), dY came from
+    /// memory again, 0.1–0.2 ms a layer of the language model (Intel, 2 threads).
     /// OpenBLAS's GEMM, which packs both operands first, measured 11–16% slower on the language
     /// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md).
     @usableFromInline
@@ -39,12 +42,20 @@ public enum DenseGradient {
     ) {
         let (n, m, batch) = (x.columns, dy.columns, x.rows)
         withViews(x, dy, mutating: &g) { x, dy, g in
-            defer { if bias { BLAS.columnSums(of: dy, into: g.columns(n..<n + 1)) } }
+            // G's bias column for dY's columns `columns`, from its rows `batchRows`.
+            func biasSums(_ columns: Range<Int>, _ batchRows: Range<Int>) {
+                guard bias else { return }
+                Scalar.columnSums(
+                    dy.base + batchRows.lowerBound * dy.leadingDimension + columns.lowerBound, rows: batchRows.count,
+                    columns: columns.count, leadingDimension: dy.leadingDimension, accumulate: batchRows.lowerBound > 0,
+                    into: g.base + columns.lowerBound * g.leadingDimension + n, stride: g.leadingDimension)
+            }
             guard n >= narrowInputs else {
                 // The tile products take fewer than 16 columns one at a time: OpenBLAS's small
                 // kernels instead, on one thread (the DLRM's 13 inputs:
                 // docs/measurements/small-dense-products-2026-12-07.md).
                 OpenBLAS.withOneThreadPerCall { BLAS.gemm(dy, transposeA: true, x, into: g.columns(0..<n)) }
+                biasSums(0..<m, 0..<batch)
                 return
             }
             // A thread takes at least 16 rows of G and 2²⁰ multiply-adds.
@@ -53,12 +64,14 @@ public enum DenseGradient {
                 for column in stride(from: 0, to: n, by: block) {
                     let columns = Swift.min(block, n - column)
                     for first in stride(from: 0, to: batch, by: block) {
+                        let batchRows = first..<Swift.min(batch, first + block)
                         // G[r, j] += Σ_b dY[b, r]·X[b, j] over the block: A(r, b) = dY[b, r].
                         Scalar.tileProduct(
-                            rows: rows.count, columns: columns, inner: first..<Swift.min(batch, first + block),
-                            a: dy.base + rows.lowerBound, rowStride: 1, innerStride: dy.leadingDimension,
-                            b: x.base + column, ldb: x.leadingDimension, alpha: 1, beta: first == 0 ? 0 : 1,
+                            rows: rows.count, columns: columns, inner: batchRows, a: dy.base + rows.lowerBound,
+                            rowStride: 1, innerStride: dy.leadingDimension, b: x.base + column, ldb: x.leadingDimension,
+                            alpha: 1, beta: first == 0 ? 0 : 1,
                             into: g.base + rows.lowerBound * g.leadingDimension + column, ldc: g.leadingDimension)
+                        if column == 0 { biasSums(rows, batchRows) }
                     }
                 }
             }

@@ -186,6 +186,21 @@ public enum ElementwiseKernels {
         }
     }
 
+    /// `sums[c·stride] = Σ_r a[r·leadingDimension + c]` (plus what it held when `accumulate`),
+    /// each column summed in order of its rows from 0 before the add: `BLASScalar.columnSums`
+    /// in plain loops.
+    @inlinable
+    public static func columnSums<Scalar: BLASScalar>(
+        _ a: UnsafePointer<Scalar>, rows: Int, columns: Int, leadingDimension: Int, accumulate: Bool,
+        into sums: UnsafeMutablePointer<Scalar>, stride: Int
+    ) {
+        for c in 0..<columns {
+            var sum: Scalar = 0
+            for r in 0..<rows { sum += a[r * leadingDimension + c] }
+            sums[c * stride] = accumulate ? sums[c * stride] + sum : sum
+        }
+    }
+
     /// `C = α·Σ_{x ∈ inner} a[aRows[r] + x·innerStride]·b[bRows[x] + j] + β·C` (C `rows × columns`,
     /// rows `ldc` apart), each sum in order of x: `BLASScalar.gatheredTileProduct` in plain loops.
     @inlinable

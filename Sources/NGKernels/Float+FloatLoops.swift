@@ -69,6 +69,15 @@ extension Float {
             rowOffsets: bRows, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 
+    public static func columnSums(
+        _ a: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int, accumulate: Bool,
+        into sums: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        FloatLoops.selected.columnSums(
+            a, rows: rows, columns: columns, leadingDimension: leadingDimension, accumulate: accumulate, into: sums,
+            stride: stride)
+    }
+
     public static func transpose(
         _ source: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int,
         into target: UnsafeMutablePointer<Float>

@@ -304,4 +304,15 @@ public struct FloatLoops: Sendable {
     ) {
         loops.transpose(source, rows, columns, leadingDimension, target)
     }
+
+    /// The column sums of a `rows × columns` block (rows `leadingDimension` apart) into
+    /// `sums[c·stride]`, added to what they held when `accumulate`: each column summed in order
+    /// of its rows, the same bits at every level.
+    @inlinable
+    public func columnSums(
+        _ a: UnsafePointer<Float>, rows: Int, columns: Int, leadingDimension: Int, accumulate: Bool,
+        into sums: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        loops.column_sums(a, rows, columns, leadingDimension, accumulate ? 1 : 0, sums, stride)
+    }
 }

@@ -402,6 +402,39 @@ import Testing
     /// fewer than eight windows (4 × 6, 2 × 2, 14 × 14: one at a time, or eight at a time
     /// reading into the next row), of 14 and 17 (a full block of eight and a partial one), of
     /// 16 and 20.
+    /// Column sums of blocks (no rows, one column, 64-wide chunks and their tails, strided
+    /// output, accumulated or not) against a plain loop that sums each column in order of its
+    /// rows from 0 and then adds: no FMA, so the same bits at every level. The sums go into
+    /// every `stride`-th value only (the values between keep their NaN), and a NaN in the block
+    /// reaches its column alone.
+    @Test(arguments: levels)
+    func columnSumsMatchAPlainLoopBitForBit(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 61)
+        let shapes = [(0, 5), (1, 1), (3, 1), (7, 16), (256, 64), (19, 65), (33, 130), (5, 200), (2, 63)]
+        for (rows, columns) in shapes {
+            for (lda, stride, accumulate) in [(columns, 1, false), (columns + 3, 3, true), (columns + 1, 2, false)] {
+                var a = (0..<max(1, rows * lda)).map { _ in Float.random(in: -4...4, using: &generator) }
+                let poisoned = rows > 0 && columns > 2 ? (rows / 2) * lda + columns / 2 : nil
+                if let poisoned { a[poisoned] = .nan }
+                let held = (0..<columns * stride).map { $0 % stride == 0 ? Float.random(in: -4...4, using: &generator) : .nan }
+                var sums = held
+                loops.columnSums(
+                    a, rows: rows, columns: columns, leadingDimension: lda, accumulate: accumulate, into: &sums,
+                    stride: stride)
+                for c in 0..<columns {
+                    var sum: Float = 0
+                    for r in 0..<rows { sum += a[r * lda + c] }
+                    let want = accumulate ? held[c * stride] + sum : sum
+                    let got = sums[c * stride]
+                    let what = "\(loops.level) \(rows)×\(columns) lda \(lda) stride \(stride) column \(c)"
+                    #expect(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN), "\(what)")
+                    #expect(got.isNaN == (poisoned.map { $0 % lda == c } ?? false), "\(what)")
+                    for between in 1..<stride { #expect(sums[c * stride + between].isNaN, "\(what)") }
+                }
+            }
+        }
+    }
+
     @Test(arguments: levels)
     func maxPoolingOfAPlaneMatchesAPlainLoop(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 46)

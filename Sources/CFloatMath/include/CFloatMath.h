@@ -198,6 +198,10 @@ typedef struct {
     /// y = ln(1 + eˣ) − ln 2 and sigmoid = σ(x), SchNet's activation and its derivative (see
     /// `NetworkKernels.shiftedSoftplus`, whose series this is).
     void (*shifted_softplus)(const float *x, float *y, float *sigmoid, long count);
+    /// The column sums of a rows × columns block (rows `lda` apart): sums[c·stride] =
+    /// Σ_r a[r·lda + c], plus what sums[c·stride] held when `accumulate` (each column summed in
+    /// order of its rows from 0, then added).
+    void (*column_sums)(const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
