@@ -108,6 +108,13 @@
         return momentum_update_loop(g, v, v_new, count, mu, restart, nesterov, weight, new_weight, keep, rate, \
                                     decay);                                                           \
     }                                                                                                 \
+    attributes static int adam_update_rows_##suffix(                                                  \
+        float *g, const float *m, const float *v, float *m_new, float *v_new, const long *rows, long count, \
+        long width, float beta1, float beta2, float correction1, float correction2, float epsilon,    \
+        const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) {    \
+        return adam_update_rows_loop(g, m, v, m_new, v_new, rows, count, width, beta1, beta2, correction1, \
+                                     correction2, epsilon, weight, new_weight, keep, rate, decay, ahead); \
+    }                                                                                                 \
     attributes static int momentum_update_rows_##suffix(                                              \
         float *g, const float *v, float *v_new, const long *rows, long count, long width, float mu, int restart, \
         int nesterov, const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) { \
@@ -118,8 +125,8 @@
         long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c, long ldc) { \
         row_products_loop(m, n, length, a, lda, b, ldb, c, ldc);                                      \
     }                                                                                                 \
-    attributes static void column_sums_##suffix(                                                     \
-        const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride) {   \
+    attributes static void column_sums_##suffix(                                                      \
+        const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride) { \
         column_sums_loop(a, rows, columns, lda, accumulate, sums, stride);                            \
     }                                                                                                 \
     attributes static void transpose_##suffix(                                                        \
@@ -134,7 +141,7 @@
         max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix,                        \
         momentum_update_rows_##suffix, tile_product_##suffix,                                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix,                      \
-        shifted_softplus_##suffix, column_sums_##suffix};
+        shifted_softplus_##suffix, column_sums_##suffix, adam_update_rows_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -87,27 +87,54 @@ static inline __attribute__((always_inline)) int momentum_update_loop(
     return nonfinite == 0;
 }
 
+// Starts the misses of table row rows[k] (`bytes` long) of each of up to three tables (the NULL
+// ones skipped), when k < count. A sparse step's rows lie anywhere in tables larger than the
+// caches: its row loops prefetch the rows `ahead` rows on while one is updated, so that their
+// misses overlap.
+static inline __attribute__((always_inline)) void prefetch_table_rows(
+    const float *first, const float *second, const float *third, const long *rows, long k, long count, long width) {
+    if (k >= count) return;
+    long bytes = width * (long)sizeof(float), offset = rows[k] * width;
+    if (first) ngplus_prefetch_run(first + offset, bytes);
+    if (second) ngplus_prefetch_run(second + offset, bytes);
+    if (third) ngplus_prefetch_run(third + offset, bytes);
+}
+
+// `adam_update_loop` of scattered table rows: for each k, row k of g (rows `width` apart) with
+// table row rows[k] of m and v into row k of m_new and v_new, and — when `weight` is not NULL —
+// table row rows[k] of `weight` into row k of `new_weight` (g unchanged, every value decayed),
+// else the step over row k of g; the table rows prefetched `ahead` rows before their update.
+// Returns whether every new value is finite.
+static inline __attribute__((always_inline)) int adam_update_rows_loop(
+    float *g, const float *m, const float *v, float *m_new, float *v_new, const long *rows, long count, long width,
+    float beta1, float beta2, float correction1, float correction2, float epsilon, const float *weight,
+    float *new_weight, float keep, float rate, float decay, long ahead) {
+    int finite = 1;
+    for (long k = 0; k < ahead; k++) prefetch_table_rows(m, v, weight, rows, k, count, width);
+    for (long k = 0; k < count; k++) {
+        prefetch_table_rows(m, v, weight, rows, k + ahead, count, width);
+        long row = rows[k] * width, at = k * width;
+        finite &= adam_update_loop(
+            g + at, m + row, v + row, m_new + at, v_new + at, width, beta1, beta2, correction1, correction2, epsilon,
+            weight ? weight + row : NULL, weight ? new_weight + at : NULL, keep, rate, decay);
+    }
+    return finite;
+}
+
 // `momentum_update_loop` of scattered table rows with their new weights: for each k, row k of g
 // (rows `width` apart, unchanged) with table row rows[k] of v and of `weight`, into row k of
-// v_new and of `new_weight`, every value decayed. A sparse step's rows lie anywhere in tables
-// larger than the caches: the rows `ahead` rows on are prefetched while one is updated, so that
-// their misses overlap. Returns whether every new value is finite.
+// v_new and of `new_weight`, every value decayed; the table rows prefetched `ahead` rows before
+// their update. Returns whether every new value is finite.
 static inline __attribute__((always_inline)) int momentum_update_rows_loop(
     float *g, const float *v, float *v_new, const long *rows, long count, long width, float mu, int restart,
     int nesterov, const float *weight, float *new_weight, float keep, float rate, float decay, long ahead) {
     int finite = 1;
-    long bytes = width * (long)sizeof(float);
-    for (long k = 0; k < count + ahead; k++) {
-        if (k < count) {
-            ngplus_prefetch_run(v + rows[k] * width, bytes);
-            ngplus_prefetch_run(weight + rows[k] * width, bytes);
-        }
-        long r = k - ahead;
-        if (r < 0) continue;
-        long row = rows[r];
+    for (long k = 0; k < ahead; k++) prefetch_table_rows(v, weight, NULL, rows, k, count, width);
+    for (long k = 0; k < count; k++) {
+        prefetch_table_rows(v, weight, NULL, rows, k + ahead, count, width);
+        long row = rows[k] * width, at = k * width;
         finite &= momentum_update_loop(
-            g + r * width, v + row * width, v_new + r * width, width, mu, restart, nesterov,
-            weight + row * width, new_weight + r * width, keep, rate, decay);
+            g + at, v + row, v_new + at, width, mu, restart, nesterov, weight + row, new_weight + at, keep, rate, decay);
     }
     return finite;
 }

@@ -68,20 +68,53 @@ extension BLASScalar {
         weightUpdate: FusedWeightUpdate<Self>
     ) -> Bool {
         precondition(weightUpdate.decayedColumns == nil, "a table row's values are all weights")
+        return updateRows(rows, width: width) { row in
+            prefetch(velocity + row * width, count: width)
+            prefetch(weightUpdate.weight + row * width, count: width)
+        } update: { k, row in
+            ElementwiseKernels.momentumUpdate(
+                gradient: gradient + k * width, velocity: velocity + row * width, into: into + k * width, count: width,
+                momentum: momentum, restart: restart, nesterov: nesterov,
+                weightUpdate: weightUpdate.tableRow(row, into: k, width: width))
+        }
+    }
+
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func adamUpdateRows(
+        gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafePointer<Self>, secondMoment: UnsafePointer<Self>,
+        intoFirst: UnsafeMutablePointer<Self>, intoSecond: UnsafeMutablePointer<Self>, rows: UnsafeBufferPointer<Int>,
+        width: Int, beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self,
+        weightUpdate: FusedWeightUpdate<Self>?
+    ) -> Bool {
+        precondition(weightUpdate?.decayedColumns == nil, "a table row's values are all weights")
+        return updateRows(rows, width: width) { row in
+            prefetch(firstMoment + row * width, count: width)
+            prefetch(secondMoment + row * width, count: width)
+            if let weightUpdate { prefetch(weightUpdate.weight + row * width, count: width) }
+        } update: { k, row in
+            ElementwiseKernels.adamUpdate(
+                gradient: gradient + k * width, firstMoment: firstMoment + row * width,
+                secondMoment: secondMoment + row * width, intoFirst: intoFirst + k * width,
+                intoSecond: intoSecond + k * width, count: width, beta1: beta1, beta2: beta2, correction1: correction1,
+                correction2: correction2, epsilon: epsilon,
+                weightUpdate: weightUpdate?.tableRow(row, into: k, width: width))
+        }
+    }
+
+    /// A sparse step's row loop: `update(k, rows[k])` for every k in order, each
+    /// `prefetchRowsAhead` calls after `prefetchRow(rows[k])` started the misses of its table
+    /// rows. Returns whether every update's values are finite.
+    @inline(__always)
+    static func updateRows(
+        _ rows: UnsafeBufferPointer<Int>, width: Int, prefetchRow: (Int) -> Void, update: (Int, Int) -> Bool
+    ) -> Bool {
         var finite = true
         for k in 0..<(rows.count + prefetchRowsAhead) {
-            if k < rows.count {
-                prefetch(velocity + rows[k] * width, count: width)
-                prefetch(weightUpdate.weight + rows[k] * width, count: width)
-            }
+            if k < rows.count { prefetchRow(rows[k]) }
             let r = k - prefetchRowsAhead
             guard r >= 0 else { continue }
-            let update = FusedWeightUpdate(
-                weight: weightUpdate.weight + rows[r] * width, newWeight: weightUpdate.newWeight + r * width,
-                keep: weightUpdate.keep, rate: weightUpdate.rate, decay: weightUpdate.decay)
-            finite = ElementwiseKernels.momentumUpdate(
-                gradient: gradient + r * width, velocity: velocity + rows[r] * width, into: into + r * width,
-                count: width, momentum: momentum, restart: restart, nesterov: nesterov, weightUpdate: update) && finite
+            finite = update(r, rows[r]) && finite
         }
         return finite
     }

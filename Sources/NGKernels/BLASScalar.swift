@@ -54,6 +54,17 @@ where Self.RawSignificand: FixedWidthInteger {
         rows: UnsafeBufferPointer<Int>, width: Int, momentum: Self, restart: Bool, nesterov: Bool,
         weightUpdate: FusedWeightUpdate<Self>) -> Bool
 
+    /// `adamUpdate` of scattered rows on the calling thread, a sparse step's: row k of `gradient`,
+    /// `intoFirst` and `intoSecond` (rows `width` apart) with row `rows[k]` of the moments; with
+    /// `weightUpdate`, table row `rows[k]` of its weight into row k of its new weight (every
+    /// value decayed), else the step over row k of `gradient`. The table rows are prefetched
+    /// ahead of their update.
+    static func adamUpdateRows(
+        gradient: UnsafeMutablePointer<Self>, firstMoment: UnsafePointer<Self>, secondMoment: UnsafePointer<Self>,
+        intoFirst: UnsafeMutablePointer<Self>, intoSecond: UnsafeMutablePointer<Self>, rows: UnsafeBufferPointer<Int>,
+        width: Int, beta1: Self, beta2: Self, correction1: Self, correction2: Self, epsilon: Self,
+        weightUpdate: FusedWeightUpdate<Self>?) -> Bool
+
     /// `ElementwiseKernels.scaledUpdate`, compiled for this type.
     static func scaledUpdate(
         _ w: UnsafePointer<Self>, keep: Self, minus scale: Self, times u: UnsafePointer<Self>,

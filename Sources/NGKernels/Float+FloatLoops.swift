@@ -36,6 +36,19 @@ extension Float {
             restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
     }
 
+    /// `FloatLoops.adamUpdateRows`.
+    public static func adamUpdateRows(
+        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>, secondMoment: UnsafePointer<Float>,
+        intoFirst: UnsafeMutablePointer<Float>, intoSecond: UnsafeMutablePointer<Float>, rows: UnsafeBufferPointer<Int>,
+        width: Int, beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
+        weightUpdate: FusedWeightUpdate<Float>?
+    ) -> Bool {
+        FloatLoops.selected.adamUpdateRows(
+            gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, intoFirst: intoFirst,
+            intoSecond: intoSecond, rows: rows, width: width, beta1: beta1, beta2: beta2, correction1: correction1,
+            correction2: correction2, epsilon: epsilon, weightUpdate: weightUpdate)
+    }
+
     /// Split over the cores as the generic kernel is (`BLASScalar.momentumUpdate`).
     public static func momentumUpdate(
         gradient: UnsafeMutablePointer<Float>, velocity: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>,

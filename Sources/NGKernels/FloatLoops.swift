@@ -283,6 +283,23 @@ public struct FloatLoops: Sendable {
             prefetchRowsAhead) != 0
     }
 
+    /// `adamUpdate` of a sparse step's scattered rows, in one call (`BLASScalar`'s
+    /// `adamUpdateRows` has the contract), the table rows prefetched `prefetchRowsAhead` rows
+    /// before their update. Returns whether every new value is finite.
+    @inlinable
+    public func adamUpdateRows(
+        gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafePointer<Float>, secondMoment: UnsafePointer<Float>,
+        intoFirst: UnsafeMutablePointer<Float>, intoSecond: UnsafeMutablePointer<Float>, rows: UnsafeBufferPointer<Int>,
+        width: Int, beta1: Float, beta2: Float, correction1: Float, correction2: Float, epsilon: Float,
+        weightUpdate: FusedWeightUpdate<Float>?
+    ) -> Bool {
+        precondition(weightUpdate?.decayedColumns == nil, "a table row's values are all weights")
+        return loops.adam_update_rows(
+            gradient, firstMoment, secondMoment, intoFirst, intoSecond, rows.baseAddress, rows.count, width, beta1, beta2,
+            1 / correction1, 1 / correction2, epsilon, weightUpdate?.weight, weightUpdate?.newWeight,
+            weightUpdate?.keep ?? 1, weightUpdate?.rate ?? 0, weightUpdate?.decay ?? 0, prefetchRowsAhead) != 0
+    }
+
     /// The products of long rows, `C = A·Bᵀ` (overwritten) for m rows of A (`lda` apart) and n
     /// rows of B (`ldb` apart), `length` values each: four rows of A by two of B at a time in
     /// vector accumulators, over chunks of the rows that stay in cache.

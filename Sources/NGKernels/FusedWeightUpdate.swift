@@ -55,6 +55,13 @@ public struct FusedWeightUpdate<Scalar: BLASScalar> {
             })
     }
 
+    /// The update of one row of a sparse step, all of whose values are weights: table row `row`
+    /// of `weight` (rows `width` apart) into row `k` of `newWeight`.
+    @inlinable
+    public func tableRow(_ row: Int, into k: Int, width: Int) -> Self {
+        Self(weight: weight + row * width, newWeight: newWeight + k * width, keep: keep, rate: rate, decay: decay)
+    }
+
     /// Calls `body` on consecutive runs of `0..<count` whose values are all weight columns or
     /// all not, with each run's offset, length and update (its `keep` and `decay` on every
     /// value: 1 and 0 off the weight columns); one run when the decay covers every value.

@@ -57,38 +57,29 @@ struct AdamMoments<Scalar: BLASScalar>: Sendable {
     }
 
     /// `stage` on the looked-up rows of a table (lazy Adam): row k of `gradients` holds the
-    /// gradient of row `rows[k]` and is overwritten with its Adam direction; its moments are
-    /// staged in row k, for `commitStagedRows`.
+    /// gradient of row `rows[k]`; its moments are staged in row k, for `commitStagedRows`. With
+    /// `weightUpdate` (a table's weight and the new rows), row `rows[k]` of the weight steps into
+    /// row k of the new rows; without, row k of `gradients` is overwritten with its Adam
+    /// direction. One kernel call for all the rows (`BLASScalar.adamUpdateRows`).
     mutating func stageRows(
-        _ rows: [Int], _ gradients: inout Matrix<Scalar>, beta1: Double, beta2: Double, epsilon: Double, t: Int
+        _ rows: [Int], _ gradients: inout Matrix<Scalar>, beta1: Double, beta2: Double, epsilon: Double, t: Int,
+        weightUpdate: FusedWeightUpdate<Scalar>? = nil
     ) -> Bool {
         let (correction1, correction2) = (Self.biasCorrection(beta1, t: t), Self.biasCorrection(beta2, t: t))
         let width = first.columns
-        var finite = true
-        first.withView { m in
-            second.withView { v in
-                stagedFirst.withMutableView { mNew in
-                    stagedSecond.withMutableView { vNew in
-                        gradients.withMutableView { g in
-                            for k in rows.indices {
-                                if k + prefetchRowsAhead < rows.count {
-                                    m.prefetchRow(rows[k + prefetchRowsAhead])
-                                    v.prefetchRow(rows[k + prefetchRowsAhead])
-                                }
-                                let row = rows[k]
-                                finite = Scalar.adamUpdate(
-                                    gradient: g.rows(k..<k + 1).base, firstMoment: m.rows(row..<row + 1).base,
-                                    secondMoment: v.rows(row..<row + 1).base, intoFirst: mNew.rows(k..<k + 1).base,
-                                    intoSecond: vNew.rows(k..<k + 1).base, count: width, beta1: Scalar(beta1),
-                                    beta2: Scalar(beta2), correction1: correction1, correction2: correction2,
-                                    epsilon: Scalar(epsilon), weightUpdate: nil) && finite
-                            }
-                        }
+        return withViews(first, second, mutating: &stagedFirst) { m, v, mNew in
+            stagedSecond.withMutableView { vNew in
+                gradients.withMutableView { g in
+                    rows.withUnsafeBufferPointer { rows in
+                        Scalar.adamUpdateRows(
+                            gradient: g.base, firstMoment: m.base, secondMoment: v.base, intoFirst: mNew.base,
+                            intoSecond: vNew.base, rows: rows, width: width, beta1: Scalar(beta1), beta2: Scalar(beta2),
+                            correction1: correction1, correction2: correction2, epsilon: Scalar(epsilon),
+                            weightUpdate: weightUpdate)
                     }
                 }
             }
         }
-        return finite
     }
 
     /// Puts the moments of the last dense `stage` in use.

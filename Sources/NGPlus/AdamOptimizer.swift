@@ -89,30 +89,35 @@ public struct Adam<Scalar: BLASScalar>: FirstOrderRule {
         _ rows: [Int], direction update: inout Matrix<Scalar>, weight: Matrix<Scalar>,
         into newRows: inout Matrix<Scalar>, settings: AdamSettings, t: Int
     ) -> Bool {
-        let (b1, b2, eps) = (Scalar(settings.beta1), Scalar(settings.beta2), Scalar(settings.epsilon))
-        let correction1 = AdamMoments<Scalar>.biasCorrection(settings.beta1, t: t)
-        let correction2 = AdamMoments<Scalar>.biasCorrection(settings.beta2, t: t)
         let decay = Scalar(settings.weightDecay)
+        let lr = Scalar(settings.learningRate.value(at: t))
+        let (decoupledDecay, l2Decay) = settings.weightDecayMode == .decoupled ? (decay, 0) : (0, decay)
+        let (b1, b2, eps) = (settings.beta1, settings.beta2, settings.epsilon)
+        guard let maxUpdateNorm = settings.maxUpdateNorm else {
+            return weight.withView { w in
+                newRows.withMutableView { target in
+                    moments.stageRows(
+                        rows, &update, beta1: b1, beta2: b2, epsilon: eps, t: t,
+                        weightUpdate: FusedWeightUpdate(
+                            weight: w.base, newWeight: target.base, keep: 1 - lr * decoupledDecay, rate: lr,
+                            decay: l2Decay))
+                }
+            }
+        }
+        let correction1 = AdamMoments<Scalar>.biasCorrection(b1, t: t)
+        let correction2 = AdamMoments<Scalar>.biasCorrection(b2, t: t)
         let width = weight.columns
-        return moments.first.withView { m in
-            moments.second.withView { v in
-                moments.stagedFirst.withMutableView { mNew in
-                    moments.stagedSecond.withMutableView { vNew in
-                        stageRowSteps(
-                            rows, direction: &update, weight: weight, into: &newRows, state: m, v,
-                            learningRate: Scalar(settings.learningRate.value(at: t)),
-                            maxUpdateNorm: settings.maxUpdateNorm,
-                            decoupledDecay: settings.weightDecayMode == .decoupled ? decay : 0,
-                            l2Decay: settings.weightDecayMode == .l2 ? decay : 0
-                        ) { k, row, gradient, weightUpdate in
-                            Scalar.adamUpdate(
-                                gradient: gradient, firstMoment: m.rows(row..<row + 1).base,
-                                secondMoment: v.rows(row..<row + 1).base, intoFirst: mNew.rows(k..<k + 1).base,
-                                intoSecond: vNew.rows(k..<k + 1).base, count: width, beta1: b1, beta2: b2,
-                                correction1: correction1, correction2: correction2, epsilon: eps,
-                                weightUpdate: weightUpdate)
-                        }
-                    }
+        return withViews(moments.first, moments.second, mutating: &moments.stagedFirst) { m, v, mNew in
+            moments.stagedSecond.withMutableView { vNew in
+                stageClippedRowSteps(
+                    rows, direction: &update, weight: weight, into: &newRows, state: m, v, learningRate: lr,
+                    maxUpdateNorm: maxUpdateNorm, decoupledDecay: decoupledDecay, l2Decay: l2Decay
+                ) { k, row, gradient in
+                    Scalar.adamUpdate(
+                        gradient: gradient, firstMoment: m.rows(row..<row + 1).base,
+                        secondMoment: v.rows(row..<row + 1).base, intoFirst: mNew.rows(k..<k + 1).base,
+                        intoSecond: vNew.rows(k..<k + 1).base, count: width, beta1: Scalar(b1), beta2: Scalar(b2),
+                        correction1: correction1, correction2: correction2, epsilon: Scalar(eps), weightUpdate: nil)
                 }
             }
         }

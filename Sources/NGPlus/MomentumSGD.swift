@@ -57,7 +57,7 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
 
     /// `stage` on the looked-up rows of a table; a row's velocity starts at zero, so its
     /// first step is `v′ = d`. Without clipping, one kernel call steps every row
-    /// (`BLASScalar.momentumUpdateRows`); under update-norm clipping, `stageRowSteps`.
+    /// (`BLASScalar.momentumUpdateRows`); under update-norm clipping, `stageClippedRowSteps`.
     public mutating func stageRows(
         _ rows: [Int], direction: inout Matrix<Scalar>, weight: Matrix<Scalar>, into newRows: inout Matrix<Scalar>,
         settings: SGDSettings, t: Int
@@ -67,7 +67,7 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         let (restart, nesterov, width) = (!started || mu == 0, settings.nesterov, weight.columns)
         let lr = Scalar(settings.learningRate.value(at: t))
         let (decoupledDecay, l2Decay) = settings.weightDecayMode == .decoupled ? (decay, 0) : (0, decay)
-        guard settings.maxUpdateNorm != nil else {
+        guard let maxUpdateNorm = settings.maxUpdateNorm else {
             return withViews(velocity, weight, mutating: &stagedVelocity) { v, w, staged in
                 direction.withMutableView { d in newRows.withMutableView { target in
                     rows.withUnsafeBufferPointer { rows in
@@ -83,13 +83,13 @@ public struct MomentumSGD<Scalar: BLASScalar>: FirstOrderRule {
         }
         return velocity.withView { v in
             stagedVelocity.withMutableView { staged in
-                stageRowSteps(
+                stageClippedRowSteps(
                     rows, direction: &direction, weight: weight, into: &newRows, state: v, learningRate: lr,
-                    maxUpdateNorm: settings.maxUpdateNorm, decoupledDecay: decoupledDecay, l2Decay: l2Decay
-                ) { k, row, gradient, weightUpdate in
+                    maxUpdateNorm: maxUpdateNorm, decoupledDecay: decoupledDecay, l2Decay: l2Decay
+                ) { k, row, gradient in
                     Scalar.momentumUpdate(
                         gradient: gradient, velocity: v.rows(row..<row + 1).base, into: staged.rows(k..<k + 1).base,
-                        count: width, momentum: mu, restart: restart, nesterov: nesterov, weightUpdate: weightUpdate)
+                        count: width, momentum: mu, restart: restart, nesterov: nesterov, weightUpdate: nil)
                 }
             }
         }

@@ -394,6 +394,95 @@ import Testing
         }
     }
 
+    /// Adam's sparse step in one call: the same bits as `adamUpdate` row by row (which
+    /// `adamUpdateMatchesADoubleReference` holds to Double), with the new weights written (the
+    /// gradient unchanged) and without (the step over the gradient), for no rows, fewer rows
+    /// than are prefetched ahead and more, rows of 1 to 130 values; a NaN in the last row's
+    /// gradient is reported.
+    @Test(arguments: levels)
+    func adamUpdateRowsMatchesTheUpdateRowByRow(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 62)
+        let vocabulary = 50
+        let (b1, b2, c1, c2, eps, keep, rate, decay): (Float, Float, Float, Float, Float, Float, Float, Float) =
+            (0.9, 0.999, 0.271, 0.00299, 1e-8, 0.999, 1e-2, 1e-3)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { scratch.deallocate() }
+        for width in [1, 3, 16, 17, 40, 130] {
+            let draw = { (scale: Float, count: Int, generator: inout SeededGenerator) in
+                (0..<count).map { _ in Float.random(in: -scale...scale, using: &generator) }
+            }
+            let table = draw(1, vocabulary * width, &generator)
+            let m = draw(1, vocabulary * width, &generator)
+            let v = draw(1, vocabulary * width, &generator).map { $0 * $0 }
+            for count in [0, 1, 9, 30] {
+                let rows = Array((0..<vocabulary).shuffled(using: &generator).prefix(count))
+                let g = draw(1, count * width, &generator)
+                for fused in [true, false] {
+                    let context = "\(loops.level), width \(width), \(count) rows, weights written \(fused)"
+                    let empty = [Float](repeating: .nan, count: count * width)
+                    var (wantFirst, wantSecond, wantWeight, wantGradient) = (empty, empty, empty, g)
+                    for k in 0..<count {
+                        let (row, at) = (rows[k] * width, k * width)
+                        let reference = { (m: UnsafePointer<Float>, v: UnsafePointer<Float>, table: UnsafePointer<Float>,
+                                           gradient: UnsafeMutablePointer<Float>, first: UnsafeMutablePointer<Float>,
+                                           second: UnsafeMutablePointer<Float>, target: UnsafeMutablePointer<Float>) in
+                            loops.adamUpdate(
+                                gradient: gradient + at, firstMoment: m + row, secondMoment: v + row, intoFirst: first + at,
+                                intoSecond: second + at, count: width, beta1: b1, beta2: b2, correction1: c1,
+                                correction2: c2, epsilon: eps,
+                                weightUpdate: fused
+                                    ? FusedWeightUpdate(
+                                        weight: table + row, newWeight: target + at, keep: keep, rate: rate, decay: decay)
+                                    : nil)
+                        }
+                        #expect(m.withUnsafeBufferPointer { m in v.withUnsafeBufferPointer { v in
+                            table.withUnsafeBufferPointer { table in wantGradient.withUnsafeMutableBufferPointer { gradient in
+                                wantFirst.withUnsafeMutableBufferPointer { first in wantSecond.withUnsafeMutableBufferPointer { second in
+                                    wantWeight.withUnsafeMutableBufferPointer { target in
+                                        reference(
+                                            m.baseAddress!, v.baseAddress!, table.baseAddress!, gradient.baseAddress!,
+                                            first.baseAddress!, second.baseAddress!, target.baseAddress!)
+                                    }
+                                } }
+                            } }
+                        } })
+                    }
+                    var (first, second, weight, gradient) = (empty, empty, empty, g)
+                    let finite = table.withUnsafeBufferPointer { table in
+                        weight.withUnsafeMutableBufferPointer { target in
+                            rows.withUnsafeBufferPointer { rows in
+                                loops.adamUpdateRows(
+                                    gradient: &gradient, firstMoment: m, secondMoment: v, intoFirst: &first,
+                                    intoSecond: &second, rows: rows, width: width, beta1: b1, beta2: b2, correction1: c1,
+                                    correction2: c2, epsilon: eps,
+                                    weightUpdate: fused
+                                        ? FusedWeightUpdate(
+                                            weight: table.baseAddress!, newWeight: target.baseAddress ?? scratch, keep: keep,
+                                            rate: rate, decay: decay)
+                                        : nil)
+                            }
+                        }
+                    }
+                    #expect(finite, "\(context)")
+                    #expect(gradient.map(\.bitPattern) == wantGradient.map(\.bitPattern), "\(context)")
+                    #expect(first.map(\.bitPattern) == wantFirst.map(\.bitPattern), "\(context)")
+                    #expect(second.map(\.bitPattern) == wantSecond.map(\.bitPattern), "\(context)")
+                    #expect(weight.map(\.bitPattern) == wantWeight.map(\.bitPattern), "\(context)")
+                    guard count > 0 else { continue }
+                    var nan = g
+                    nan[count * width - 1] = .nan
+                    let reported = rows.withUnsafeBufferPointer { rows in
+                        loops.adamUpdateRows(
+                            gradient: &nan, firstMoment: m, secondMoment: v, intoFirst: &first, intoSecond: &second,
+                            rows: rows, width: width, beta1: b1, beta2: b2, correction1: c1, correction2: c2, epsilon: eps,
+                            weightUpdate: nil)
+                    }
+                    #expect(!reported, "\(context)")
+                }
+            }
+        }
+    }
+
     /// 2×2 max pooling of one plane at an offset into a larger input, the last plane of it (so
     /// that a read past the plane would leave the array), rectified or not, on values drawn
     /// from a few levels (ties) and a few NaNs, against a plain-loop reference: exact, as a

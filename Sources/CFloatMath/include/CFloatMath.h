@@ -202,6 +202,15 @@ typedef struct {
     /// Σ_r a[r·lda + c], plus what sums[c·stride] held when `accumulate` (each column summed in
     /// order of its rows from 0, then added).
     void (*column_sums)(const float *a, long rows, long columns, long lda, int accumulate, float *sums, long stride);
+    /// `adam_update` of `count` scattered rows of `width` values: row k of g with table row
+    /// rows[k] of m and v into row k of m_new and v_new; with `weight`, table row rows[k] of it
+    /// into row k of `new_weight` (every value decayed, g unchanged), else the step over row k of
+    /// g. The table rows are prefetched `ahead` rows before their update. Returns 1 when every
+    /// new value is finite.
+    int (*adam_update_rows)(float *g, const float *m, const float *v, float *m_new, float *v_new, const long *rows,
+                            long count, long width, float beta1, float beta2, float correction1, float correction2,
+                            float epsilon, const float *weight, float *new_weight, float keep, float rate, float decay,
+                            long ahead);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
