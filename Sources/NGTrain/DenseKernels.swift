@@ -4,7 +4,7 @@ import NGPlus
 /// the path taken must not change what the runtime is asked for from one batch to another).
 extension NetworkKernels {
     /// `Y = X·Wᵀ + b` for a dense layer's parameter `W̃ = [W | b]` (outputs × (inputs + 1)),
-    /// X batch × inputs, Y batch × outputs. Y's rows are cut into parts (`ConcurrentCalls.parts`,
+    /// X batch × inputs, Y batch × outputs. Y's rows are cut into parts (`denseForwardParts`,
     /// so the same bits on any number of threads; one part below `denseSingleCallLimit`
     /// multiply-adds) that the cores take one at a time, OpenBLAS on one thread a call, and each
     /// part starts its rows as the bias — one strided AXPY into its first row, then copies that
@@ -22,7 +22,7 @@ extension NetworkKernels {
     ) {
         let (batch, n, m) = (x.rows, x.columns, y.columns)
         let bias = w.columns(n..<n + 1)
-        let parts = batch * n * m < denseSingleCallLimit ? 1 : ConcurrentCalls.parts(of: batch)
+        let parts = batch * n * m < denseSingleCallLimit ? 1 : denseForwardParts(batch)
         ConcurrentCalls.forEach(parts, work: Double(batch * n * m)) { part in
             let rows = ConcurrentCalls.range(ofPart: part, of: parts, length: batch)
             let block = y.rows(rows)
@@ -41,6 +41,16 @@ extension NetworkKernels {
             }
             BLAS.gemm(x.rows(rows), w.columns(0..<n), transposeB: true, beta: 1, into: block)
         }
+    }
+
+    /// The parts `denseForward` cuts a batch into (a function of the batch alone, so the same
+    /// bits on any number of threads): two from 128 rows, then one for every 1,024 rows, at most
+    /// 8. Each part is a GEMM call that packs all of W again: the language model's 2,048 rows
+    /// in eight parts of 256 (`ConcurrentCalls.parts`, one a 64 rows) took its dense layers'
+    /// forward passes 6% longer than in two parts (Intel, 2 threads:
+    /// docs/measurements/dense-passes-2026-12-07.md).
+    static func denseForwardParts(_ batch: Int) -> Int {
+        batch < 128 ? 1 : Swift.min(8, Swift.max(2, batch / 1024))
     }
 
     /// The multiply-adds below which `denseForward` makes one GEMM call on the calling thread,

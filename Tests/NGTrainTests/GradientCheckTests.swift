@@ -101,11 +101,11 @@ func containedParameterErrors(
         #expect(error < 1e-7)
     }
 
-    /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows (row products
-    /// and a rank-1 update of the bias: fewer than 2¹⁹ multiply-adds), of 600 (GEMMs onto bias
-    /// rows in eight parts, one after the other: fewer than 2²⁰) and of 1,200 (the parts on two
-    /// threads at once).
-    @Test(arguments: [1, 3, 301, 600, 1200])
+    /// Y = X·Wᵀ + b against a plain Double loop for batches of 1, 3 and 301 rows (one GEMM onto
+    /// bias rows: fewer than 2¹⁹ multiply-adds), of 600 (two parts, one after the other: fewer
+    /// than 2²⁰), of 1,200 (two parts on two threads at once) and of 4,100 (four parts of
+    /// unequal length).
+    @Test(arguments: [1, 3, 301, 600, 1200, 4100])
     func denseForwardMatchesAPlainLoop(batch: Int) throws {
         ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)   // left set, as other tests do
         var generator = SeededGenerator(seed: 207)
