@@ -202,7 +202,10 @@ static inline __attribute__((always_inline)) void column_sums_loop(
                 for (long l = 0; l < width; l++) held[l] += row[l];
             }
         }
-        for (long l = 0; l < width; l++) sums[(c + l) * stride] = accumulate ? sums[(c + l) * stride] + held[l] : held[l];
+        for (long l = 0; l < width; l++) {
+            float *sum = sums + (c + l) * stride;
+            *sum = accumulate ? *sum + held[l] : held[l];
+        }
     }
 }
 

@@ -38,10 +38,10 @@ static inline __attribute__((always_inline)) void fill_after(float *row, long co
 enum { softmax_group = 16 };
 
 // The span's columns after i are set to −∞ first, so that they take no part in the maximum,
-// then to the maximum itself, so that their exponentials are 1 — e^(−∞) would be computed as
-// a subnormal product, which costs an Intel core a microcode assist a vector (the softmax's
-// rows took 92 ns against 40) — and their exponentials to 0 before the sum. Each row is
-// scaled by the reciprocal of its sum.
+// then to the maximum itself, so that their exponentials are 1 — e^(−∞) would be formed as a
+// subnormal product, a microcode assist a vector on an Intel core (92 ns a row of a 128-key
+// block against 43.5: docs/measurements/dense-passes-2026-12-07.md) — and their exponentials
+// to 0 before the sum. Each row is scaled by the reciprocal of its sum.
 static inline __attribute__((always_inline)) void causal_softmax_loop(
     float *scores, long rows, long first_row, long size, long leading) {
     for (long first = 0; first < rows; first += softmax_group) {
