@@ -29,8 +29,8 @@ public enum DenseGradient {
     /// product streams through stays in cache (a language model's 2,048 rows of 128 inputs are
     /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1).
     /// The bias's column sums each block of dY's columns just after the first product that read
-    /// it, while it is in cache: as a pass of its own (a GEMM with a ones vector), dY came from
-    /// memory again, 0.1–0.2 ms a layer of the language model (Intel, 2 threads:
+    /// it, while it is in cache: as a pass of its own (a GEMM with a ones vector), which read dY
+    /// again, it took 6–15% of the language model's weight gradients (Intel, 2 threads:
     /// docs/measurements/dense-passes-2026-12-07.md).
     /// OpenBLAS's GEMM, which packs both operands first, measured 11–16% slower on the language
     /// model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md).
