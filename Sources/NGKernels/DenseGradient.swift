@@ -25,9 +25,13 @@ public enum DenseGradient {
 
     /// `weightGradient` without its checks, for callers that validated the shapes. `dYᵀ·X` is
     /// made of tile products (`BLASScalar.tileProduct`, A read as dY's transpose), G's rows split
-    /// over the cores, X taken in blocks of `block` rows and columns so that the block every
-    /// product streams through stays in cache (a language model's 2,048 rows of 128 inputs are
+    /// over the cores, X taken in blocks of at most 256 columns and 2¹⁵ values
+    /// (`batchBlock(columns:)`) so that the block, which the product streams through once for
+    /// every few rows of G, stays in cache (a language model's 2,048 rows of 128 inputs are
     /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1).
+    /// Blocks of 256 × 256 (256 KB) took the language model's 512 → 128 layer 1.09 ms against
+    /// 1.04 at 128 KB (fastest of 41 calls, 2 threads, Intel:
+    /// docs/measurements/attention-memory-2026-12-07.md).
     /// The bias's column sums each block of dY's columns just after the first product that read
     /// it, while it is in cache: as a pass of its own (a GEMM with a ones vector), which read dY
     /// again, it took 6–15% of the language model's weight gradients (Intel, 2 threads:
@@ -64,8 +68,9 @@ public enum DenseGradient {
             ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in
                 for column in stride(from: 0, to: n, by: block) {
                     let columns = Swift.min(block, n - column)
-                    for first in stride(from: 0, to: batch, by: block) {
-                        let batchRows = first..<Swift.min(batch, first + block)
+                    let rowsABlock = batchBlock(columns: columns)
+                    for first in stride(from: 0, to: batch, by: rowsABlock) {
+                        let batchRows = first..<Swift.min(batch, first + rowsABlock)
                         // G[r, j] += Σ_b dY[b, r]·X[b, j] over the block: A(r, b) = dY[b, r].
                         Scalar.tileProduct(
                             rows: rows.count, columns: columns, inner: batchRows, a: dy.base + rows.lowerBound,
@@ -84,7 +89,12 @@ public enum DenseGradient {
     /// than 16 columns one at a time.
     package static let narrowInputs = 16
 
-    /// The batch rows and the columns of X in one block of the weight gradient's products:
-    /// 256 KB of Float.
+    /// The columns of X in one block of the weight gradient's products, and the most batch
+    /// rows a block.
     @usableFromInline static let block = 256
+
+    /// The batch rows of a block of `columns` columns of X: as many as keep the block at 2¹⁵
+    /// values (128 KB of Float), at most `block`.
+    @inlinable
+    static func batchBlock(columns: Int) -> Int { Swift.min(block, (1 << 15) / Swift.max(1, columns)) }
 }

@@ -40,8 +40,9 @@ import Testing
         }
     }
 
-    /// Float's weight part, made of tile products in blocks of 256 batch rows and 256 inputs
-    /// (two of each in the first case, the second short) with G's rows split over the cores (40
+    /// Float's weight part, made of tile products in blocks of 256 inputs and of as many batch
+    /// rows as keep a block at 2¹⁵ values (the first case: 256 inputs in blocks of 128 rows,
+    /// then 14 in blocks of 256; the last of each short) with G's rows split over the cores (40
     /// rows: two threads of at least 16; 15 inputs, below `narrowInputs`, one GEMM call): each
     /// value within its sum's rounding bound `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double
     /// reference, and the same bits on one thread and on two.
