@@ -59,11 +59,12 @@ import Testing
     /// The attention probabilities of one 4096-token sequence of 1024 heads: 68.7 GB in Float.
     static let probabilityBytes = 4096.0 * 4096 * 1024 * 4
 
-    /// A forward pass whose batch would need more memory than the machine has for the kept
-    /// attention probabilities is refused before they are allocated.
+    /// A forward pass told to keep attention probabilities that need more memory than the
+    /// machine has is refused before they are allocated.
     @Test(.enabled(if: Double(ProcessInfo.processInfo.physicalMemory) < probabilityBytes, "this machine holds them"))
     func anAttentionBatchLargerThanTheMachineIsRefused() throws {
-        let attention = try CausalAttention<Float>(sequenceLength: 4096, heads: 1024, width: 1024)
+        let attention = try CausalAttention<Float>(sequenceLength: 4096, heads: 1024, width: 1024, probabilityLimit: .max)
+        #expect(attention.keepsProbabilities(sequences: 1))
         let x = Matrix<Float>(rows: 4096, columns: 3 * 1024)
         let error = #expect(throws: NGError.self) { try attention.forward(x) }
         #expect(reason(error).contains("attention probabilities"))

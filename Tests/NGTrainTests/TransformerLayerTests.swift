@@ -167,6 +167,37 @@ import Testing
         #expect(throws: NGError.self) { try CausalAttention<Double>(sequenceLength: tokens, heads: heads, width: width, rowBlock: 0) }
     }
 
+    /// P made again by the backward pass (a limit below the batch's P) gives the bits of P
+    /// kept: the outputs and input gradients equal, in Double and Float, on one thread and two,
+    /// over blocks of rows whose last one is short; the limit is checked.
+    @Test(arguments: [(2, 7, 2, 4, 3), (1, 1, 1, 1, 1), (3, 19, 1, 4, 16), (2, 40, 4, 32, 16)])
+    func attentionMadeAgainMatchesAttentionKeptBitForBit(
+        sequences: Int, tokens: Int, heads: Int, width: Int, rowBlock: Int
+    ) throws {
+        func passes<Scalar: NetworkScalar>(_ limit: Int, _ x: Matrix<Scalar>, _ g: Matrix<Scalar>) throws -> [Matrix<Scalar>] {
+            let attention = try CausalAttention<Scalar>(
+                sequenceLength: tokens, heads: heads, width: width, rowBlock: rowBlock, probabilityLimit: limit)
+            #expect(attention.keepsProbabilities(sequences: sequences) == (limit >= sequences * heads * tokens * tokens))
+            return [try attention.forward(x), try attention.backward(g)]
+        }
+        var generator = SeededGenerator(seed: UInt64(306 + tokens))
+        let x = Matrix<Double>.random(rows: sequences * tokens, columns: 3 * width, scale: 2, using: &generator)
+        let g = Matrix<Double>.random(rows: sequences * tokens, columns: width, using: &generator)
+        let xf = Matrix<Float>(rows: x.rows, columns: x.columns) { r, c in Float(x[r, c]) }
+        let gf = Matrix<Float>(rows: g.rows, columns: g.columns) { r, c in Float(g[r, c]) }
+        let kept = sequences * heads * tokens * tokens
+        for threads in [1, 2] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            #expect(try passes(kept, x, g) == passes(kept - 1, x, g))
+            #expect(try passes(kept, xf, gf) == passes(0, xf, gf))
+        }
+        // Left set: other tests of this process may split too, which changes no result.
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        #expect(throws: NGError.self) {
+            try CausalAttention<Float>(sequenceLength: tokens, heads: heads, width: width, probabilityLimit: -1)
+        }
+    }
+
     /// A token's output depends on the tokens at or before it only, within its own sequence;
     /// the first token's output is its own V.
     @Test func causalAttentionLooksBackOnly() throws {
