@@ -18,21 +18,27 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
     public var handle = LayerHandle.unregistered
     /// False for a first layer, whose input gradient nobody needs.
     public let computesInputGradient: Bool
+    /// Rows of the layer's input for each sample of the model (a SchNet filter network's atom
+    /// pairs); it scales the layer's flop account and nothing else.
+    public let rowsPerSample: Int
     var input = Matrix<Scalar>(rows: 0, columns: 0)
     var outputGradient = Matrix<Scalar>(rows: 0, columns: 0)
     var output = Matrix<Scalar>(rows: 0, columns: 0)
     var inputGradient = Matrix<Scalar>(rows: 0, columns: 0)
 
-    /// - Throws: `invalidArgument` for a size below 1, a parameter of more than `Int32.max`
-    ///   values, or one larger than this machine's memory.
+    /// - Throws: `invalidArgument` for a size below 1 (`rowsPerSample` too), a parameter of more
+    ///   than `Int32.max` values, or one larger than this machine's memory.
     public init(
-        inputs: Int, outputs: Int, computesInputGradient: Bool = true, using generator: inout SeededGenerator
+        inputs: Int, outputs: Int, computesInputGradient: Bool = true, rowsPerSample: Int = 1,
+        using generator: inout SeededGenerator
     ) throws(NGError) {
         try LayerSpec.dense(outputs: outputs, inputs: inputs, bias: true).validate(.denseInit)
+        try NGError.Operation.denseInit.require(rowsPerSample >= 1, "rowsPerSample", "must be at least 1, got \(rowsPerSample)")
         try Self.memory(inputs: inputs, outputs: outputs).check(.denseInit, argument: "inputs, outputs")
         self.inputs = inputs
         self.outputs = outputs
         self.computesInputGradient = computesInputGradient
+        self.rowsPerSample = rowsPerSample
         let scale = (2 / Double(inputs)).squareRoot()
         weight = .normal(rows: outputs, columns: inputs + 1, drawnColumns: inputs, deviation: scale, using: &generator)
     }
@@ -44,7 +50,9 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
 
     public var spec: LayerSpec { .dense(outputs: outputs, inputs: inputs, bias: true) }
 
-    public var flops: LayerFlops { .dense(inputs: inputs, outputs: outputs, inputGradient: computesInputGradient) }
+    public var flops: LayerFlops {
+        .dense(inputs: inputs, outputs: outputs, inputGradient: computesInputGradient, rowsPerSample: rowsPerSample)
+    }
 
     public func forward(_ x: Matrix<Scalar>) throws(NGError) -> Matrix<Scalar> {
         try forward(x, adding: Optional<Matrix<Scalar>>.none)

@@ -20,11 +20,12 @@ public struct LayerFlops: Sendable, Equatable {
     }
 
     /// A dense layer n → m with a bias: `Y = X·Wᵀ + b` (2mn), `∇W̃ = dYᵀ·[X | 1]` (2m(n+1)),
-    /// `dX = dY·W` (2mn) when computed.
-    public static func dense(inputs n: Int, outputs m: Int, inputGradient: Bool) -> LayerFlops {
-        let (n, m) = (Double(n), Double(m))
-        return LayerFlops(name: "dense \(Int(n))→\(Int(m))", forward: 2 * m * n,
-                          backward: 2 * m * (n + 1) + (inputGradient ? 2 * m * n : 0))
+    /// `dX = dY·W` (2mn) when computed; each of them `rowsPerSample` times when the layer takes
+    /// that many rows for every sample of the model (a SchNet filter network's atom pairs).
+    public static func dense(inputs n: Int, outputs m: Int, inputGradient: Bool, rowsPerSample: Int = 1) -> LayerFlops {
+        let (n, m, r) = (Double(n), Double(m), Double(rowsPerSample))
+        let name = "dense \(Int(n))→\(Int(m))" + (rowsPerSample == 1 ? "" : ", \(rowsPerSample) rows a sample")
+        return LayerFlops(name: name, forward: 2 * m * n * r, backward: (2 * m * (n + 1) + (inputGradient ? 2 * m * n : 0)) * r)
     }
 
     /// A convolution with a bias over P positions, K = c_in·kh·kw: `Y = W̃·Ũ` (2·c_out·(K+1)·P),

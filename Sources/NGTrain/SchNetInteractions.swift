@@ -56,10 +56,14 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
             speciesCount >= 1 && atoms >= 2 && width >= 1 && blocks >= 1 && centers >= 2 && cutoff > 0 && cutoff.isFinite, "species, atoms, width, blocks, centers, cutoff",
             "needs a species, 2 atoms, a width, a block, 2 centers and a positive cutoff, got \(speciesCount), \(atoms), \(width), \(blocks), \(centers), \(cutoff)")
         var layers: [any NetworkLayer<Scalar>] = [try TokenEmbedding<Scalar>(vocabulary: speciesCount, width: width, using: &generator)]
+        // The filter network's layers take a row for each pair, atoms − 1 for each atom.
+        let pairs = atoms - 1
         for _ in 0..<blocks {
             layers += [
-                try Dense<Scalar>(inputs: centers, outputs: width, computesInputGradient: false, using: &generator),
-                ShiftedSoftplus<Scalar>(), try Dense<Scalar>(inputs: width, outputs: width, using: &generator),
+                try Dense<Scalar>(
+                    inputs: centers, outputs: width, computesInputGradient: false, rowsPerSample: pairs, using: &generator),
+                ShiftedSoftplus<Scalar>(),
+                try Dense<Scalar>(inputs: width, outputs: width, rowsPerSample: pairs, using: &generator),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator), ShiftedSoftplus<Scalar>(),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator),

@@ -50,6 +50,30 @@ struct LayerTimeAccountTests {
         #expect(parts <= account.stepSeconds)
     }
 
+    /// SchNet's filter network runs on a row for each atom pair, atoms − 1 rows for each atom
+    /// (a sample of the model): its layers' flops are counted so, in rows of their own, and the
+    /// model's total is the count by hand.
+    @Test func schNetsFilterLayersAreCountedOnTheirPairRows() throws {
+        let (atoms, width, blocks, centers) = (5, 8, 2, 3)
+        let model = try Model<Float>.schnet(atoms: atoms, width: width, blocks: blocks, centers: centers, seed: 1)
+        let account = model.recordLayerTimes()
+        let (n, w, c, pairs) = (Double(width), Double(width), Double(centers), Double(atoms - 1))
+        // y = x·Wᵀ (2mn), ∇W̃ (2m(n + 1)), dX (2mn) when computed.
+        func dense(_ n: Double, _ m: Double, inputGradient: Bool = true) -> Double {
+            2 * m * n + 2 * m * (n + 1) + (inputGradient ? 2 * m * n : 0)
+        }
+        let filters = pairs * (dense(c, w, inputGradient: false) + dense(w, w))
+        let atomWise = 3 * dense(w, w)
+        let head = dense(n, n / 2) + dense(n / 2, 1)
+        #expect(model.flopsPerSample == Double(blocks) * (filters + atomWise) + head)
+        let row = { (name: String) in account.rows.first { $0.name == name } }
+        #expect(row("dense 3→8, 4 rows a sample")?.layers == blocks)
+        #expect(row("dense 8→8, 4 rows a sample")?.layers == blocks)
+        #expect(row("dense 8→8")?.layers == 3 * blocks)
+        var generator = SeededGenerator(seed: 2)
+        #expect(throws: NGError.self) { try Dense<Float>(inputs: 2, outputs: 2, rowsPerSample: 0, using: &generator) }
+    }
+
     @Test func aModelWithoutAnAccountRecordsNothingAndANewAccountStartsEmpty() throws {
         let model = try Model<Float>.mlp(seed: 1)
         var optimizer = try SGDOptimizer<Float>(settings: SGDSettings(learningRate: .constant(0.1)))
