@@ -107,7 +107,8 @@ extension NetworkKernels {
 }
 
 /// The per-thread workspaces of attention's passes, `slots` of each, a thread's after another:
-/// P (T × T, used when P is not kept), dP then dS (T × T) and a head's Kᵀ and Vᵀ (2·d × T).
+/// P (T × T, allocated only when P is not kept), dP then dS (T × T) and a head's Kᵀ and Vᵀ
+/// (2·d × T).
 struct AttentionWorkspace<Scalar: NetworkScalar> {
     let probabilities: UnsafeMutablePointer<Scalar>
     let scoreGradients: UnsafeMutablePointer<Scalar>

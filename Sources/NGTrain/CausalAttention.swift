@@ -31,7 +31,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
     /// pass kept it (else empty). Only the blocks the forward pass computes are written (the
     /// rest is never read).
     var probabilities = Matrix<Scalar>(rows: 0, columns: 0)
-    /// P of the pair a thread works on when P is not kept: T × T a thread, stacked.
+    /// P of the pair a thread works on when P is not kept: T × T a thread, stacked (else empty).
     var pairProbabilities = Matrix<Scalar>(rows: 0, columns: 0)
     /// dP, then dS, of the pair a thread works on: T × T a thread, stacked.
     var scoreGradients = Matrix<Scalar>(rows: 0, columns: 0)
@@ -116,7 +116,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         ensureShape(&probabilities, keeps ? sequences * heads * t : 0, t)
         input = x
         let (heads, width, rowBlock) = (heads, width, rowBlock)
-        withWorkspace { workspace in
+        withWorkspace(keptProbabilities: keeps) { workspace in
             x.withView { x in
                 output.withMutableView { out in
                     probabilities.withMutableView { p in
@@ -130,11 +130,11 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         return output
     }
 
-    /// The passes' workspaces for each thread they may use: a P block, a dP/dS block and two
-    /// transposed heads.
-    func withWorkspace(_ body: (AttentionWorkspace<Scalar>) -> Void) {
+    /// The passes' workspaces for each thread they may use: a P block (when P is not kept), a
+    /// dP/dS block and two transposed heads.
+    func withWorkspace(keptProbabilities: Bool, _ body: (AttentionWorkspace<Scalar>) -> Void) {
         let slots = ParallelLoop.threadCount
-        ensureShape(&pairProbabilities, slots * sequenceLength, sequenceLength)
+        ensureShape(&pairProbabilities, keptProbabilities ? 0 : slots * sequenceLength, sequenceLength)
         ensureShape(&scoreGradients, slots * sequenceLength, sequenceLength)
         ensureShape(&transposedHeads, slots * 2 * headWidth, sequenceLength)
         pairProbabilities.withMutableView { p in
@@ -152,7 +152,7 @@ public final class CausalAttention<Scalar: NetworkScalar>: FlopCountedLayer {
         let (t, sequences) = (sequenceLength, input.rows / sequenceLength)
         let (heads, width, rowBlock, kept) = (heads, width, rowBlock, probabilities.rows > 0)
         ensureShape(&inputGradient, input.rows, 3 * width)
-        withWorkspace { workspace in
+        withWorkspace(keptProbabilities: kept) { workspace in
             withViews(input, dy, mutating: &inputGradient) { x, dy, dx in
                 probabilities.withView { p in
                     NetworkKernels.causalAttentionBackward(

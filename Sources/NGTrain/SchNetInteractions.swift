@@ -57,13 +57,13 @@ public final class SchNetInteractions<Scalar: NetworkScalar>: NetworkLayer, Laye
             "needs a species, 2 atoms, a width, a block, 2 centers and a positive cutoff, got \(speciesCount), \(atoms), \(width), \(blocks), \(centers), \(cutoff)")
         var layers: [any NetworkLayer<Scalar>] = [try TokenEmbedding<Scalar>(vocabulary: speciesCount, width: width, using: &generator)]
         // The filter network's layers take a row for each pair, atoms − 1 for each atom.
-        let pairs = atoms - 1
+        let pairsPerAtom = atoms - 1
         for _ in 0..<blocks {
             layers += [
                 try Dense<Scalar>(
-                    inputs: centers, outputs: width, computesInputGradient: false, rowsPerSample: pairs, using: &generator),
+                    inputs: centers, outputs: width, computesInputGradient: false, rowsPerSample: pairsPerAtom, using: &generator),
                 ShiftedSoftplus<Scalar>(),
-                try Dense<Scalar>(inputs: width, outputs: width, rowsPerSample: pairs, using: &generator),
+                try Dense<Scalar>(inputs: width, outputs: width, rowsPerSample: pairsPerAtom, using: &generator),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator), ShiftedSoftplus<Scalar>(),
                 try Dense<Scalar>(inputs: width, outputs: width, using: &generator),
