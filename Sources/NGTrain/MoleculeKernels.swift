@@ -53,11 +53,8 @@ extension NetworkKernels {
     /// For every pair of every molecule: the distance r of its atoms (positions in columns
     /// 1–3 of `atomRows`, 4 values a row), its radial basis `exp(−γ·(r − μ_k)²)` for the
     /// `centers` μ_k = k·cutoff/(centers − 1) into `basis` (a pair a row), and its cosine cutoff
-    /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`. A basis value below the
-    /// scalar's smallest normal number is 0: far from its center the exponential passes through
-    /// the subnormal range (in Float, between e⁻⁸⁷ and e⁻¹⁰³), and a subnormal input makes a
-    /// core take a microcode assist on every product it enters — the filter networks' first
-    /// layers ran 3–20 times slower on an Intel core (docs/measurements/subnormal-basis-2026-12-07.md).
+    /// `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`. A basis value below
+    /// `basisFloor` is 0 (see there).
     @inlinable
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -66,6 +63,7 @@ extension NetworkKernels {
         into basis: UnsafeMutablePointer<Scalar>, envelope: UnsafeMutablePointer<Scalar>
     ) {
         let spacing = cutoff / Scalar(Swift.max(centers - 1, 1))
+        let floor = basisFloor(Scalar.self)
         var p = 0
         for m in 0..<molecules {
             for i in 0..<atoms {
@@ -78,13 +76,28 @@ extension NetworkKernels {
                     for k in 0..<centers {
                         let d = r - Scalar(k) * spacing
                         let value = Scalar.exponential(-gamma * d * d)
-                        row[k] = value < Scalar.leastNormalMagnitude ? 0 : value
+                        row[k] = value < floor ? 0 : value
                     }
                     envelope[p] = r < cutoff ? Scalar((Foundation.cos(Double.pi * Double(r / cutoff)) + 1) / 2) : 0
                     p += 1
                 }
             }
         }
+    }
+
+    /// The smallest nonzero value of `pairBasis`: √ of the scalar's smallest normal number
+    /// (1.1·10⁻¹⁹ in Float). Far from its center the exponential falls through the subnormal
+    /// range (in Float, between e⁻⁸⁷ and e⁻¹⁰³), and a product with a subnormal operand or
+    /// result costs an Intel core a microcode assist: the filter networks' first layers ran
+    /// 3–20 times slower with subnormal basis values, and their forward product 3.3 times
+    /// slower with values between the smallest normal number and this floor, whose products
+    /// with the weights are subnormal (docs/measurements/subnormal-basis-2026-12-07.md). Above
+    /// the floor a product with any weight or gradient of at least the floor is normal. A value
+    /// dropped moves a filter by less than 1.1·10⁻¹⁹ times a weight, beside the nearest
+    /// center's term of at least e^(−1/8) times its own (in Double the floor is 1.5·10⁻¹⁵⁴).
+    @inlinable
+    public static func basisFloor<Scalar: NetworkScalar>(_: Scalar.Type) -> Scalar {
+        Scalar.leastNormalMagnitude.squareRoot()
     }
 
     /// The continuous-filter convolution: `m_i = (1/(atoms − 1))·Σ_{j≠i} c_ij·(w_ij ⊙ h_j)` over

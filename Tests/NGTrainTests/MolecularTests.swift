@@ -223,10 +223,11 @@ import Testing
     }
 }
 
-/// The radial basis never holds a subnormal value: one below Float's smallest normal number is
-/// 0, every other is `exp(−γ·(r − μ_k)²)` within the exponential's bound.
+/// The radial basis holds no value whose products could be subnormal: one below its floor
+/// (√ of Float's smallest normal number) is 0, every other is `exp(−γ·(r − μ_k)²)` within the
+/// exponential's bound.
 @Suite struct PairBasisTests {
-    @Test func basisValuesAreNormalOrZero() {
+    @Test func basisValuesAreZeroOrAboveTheFloor() {
         let (centers, cutoff, molecules) = (25, Float(2.5), 60)
         let spacing = Double(cutoff) / Double(centers - 1)
         let gamma = Float(0.5 / (spacing * spacing))
@@ -238,27 +239,34 @@ import Testing
         NetworkKernels.pairBasis(
             atoms, molecules: molecules, atoms: 2, centers: centers, cutoff: cutoff, gamma: gamma, into: &basis,
             envelope: &envelope)
-        var flushed = 0
+        let floor = NetworkKernels.basisFloor(Float.self)
+        #expect(floor == 0x1p-63)
+        var (flushedSubnormal, flushedNormal) = (0, 0)
         for p in 0..<molecules * 2 {
             let r = Double(0.04 * Float(p / 2 + 1))
             for k in 0..<centers {
                 let value = basis[p * centers + k]
-                #expect(value == 0 || value >= Float.leastNormalMagnitude, "pair \(p), center \(k): \(value)")
+                #expect(value == 0 || value >= floor, "pair \(p), center \(k): \(value)")
                 // The argument −γ·d² carries a few roundings of Float: a relative error of
                 // about |γ·d²|·4ε in the exponential, beside its own 2 ulp.
                 let d = r - Double(Float(k) * Float(spacing))
                 let argument = Double(gamma) * d * d
                 let reference = exp(-argument)
                 let tolerance = (argument * 4 + 4) * Double(Float.ulpOfOne)
-                if reference < Double(Float.leastNormalMagnitude) * (1 - tolerance) {
+                if reference < Double(floor) * (1 - tolerance) {
                     #expect(value == 0, "pair \(p), center \(k): \(value) for \(reference)")
-                    if reference >= Double(Float.leastNonzeroMagnitude) { flushed += 1 }
-                } else if reference > Double(Float.leastNormalMagnitude) * (1 + tolerance) {
+                    if reference >= Double(Float.leastNormalMagnitude) {
+                        flushedNormal += 1
+                    } else if reference >= Double(Float.leastNonzeroMagnitude) {
+                        flushedSubnormal += 1
+                    }
+                } else if reference > Double(floor) * (1 + tolerance) {
                     #expect(abs(Double(value) - reference) <= tolerance * reference, "pair \(p), center \(k)")
                 }
             }
         }
-        // The distances put some exponentials in the subnormal range, which the basis flushed.
-        #expect(flushed > 0)
+        // The distances put some exponentials in the subnormal range and some between the
+        // smallest normal number and the floor, which the basis flushed.
+        #expect(flushedSubnormal > 0 && flushedNormal > 0)
     }
 }
