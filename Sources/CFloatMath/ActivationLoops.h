@@ -1,5 +1,5 @@
-// GELU and its gradient, the shifted softplus, and shifted exponentials: elementwise loops over
-// the transcendentals of CFloatMath.h, included by FloatLoops.c only.
+// GELU and its gradient, the shifted softplus, shifted exponentials and a Gaussian basis:
+// elementwise loops over the transcendentals of CFloatMath.h, included by FloatLoops.c only.
 #ifndef NGPLUS_ACTIVATION_LOOPS_H
 #define NGPLUS_ACTIVATION_LOOPS_H
 
@@ -61,6 +61,40 @@ static inline __attribute__((always_inline)) void shifted_exponentials_loop(
     const float *x, float *y, long count, float shift) {
 #pragma clang loop vectorize(assume_safety)
     for (long i = 0; i < count; i++) y[i] = ngplus_expf(x[i] - shift);
+}
+
+// Sixteen values of a Gaussian basis from center `first` on: e^(max(−γ·(r − k·spacing)², lowest)),
+// 0 below `floor`, one vector; a NaN distance gives NaN.
+static inline __attribute__((always_inline)) void gaussian_basis_block(
+    float r, long first, float spacing, float gamma, float lowest, float floor, float *out) {
+#pragma clang loop vectorize(assume_safety)
+    for (int l = 0; l < 16; l++) {
+        float d = r - (float)(first + l) * spacing;
+        float argument = -gamma * d * d;
+        float value = ngplus_expf(argument < lowest ? lowest : argument);
+        out[l] = value < floor ? 0 : value;
+    }
+}
+
+// Row p of `basis` (`centers` values) for the distance distances[p], sixteen centers at a time. A
+// row's last block runs past its end into the rows after it, which are written later; a block
+// that would run past the last row goes through a buffer.
+static inline __attribute__((always_inline)) void gaussian_basis_loop(
+    const float *distances, long pairs, long centers, float spacing, float gamma, float lowest, float floor,
+    float *basis) {
+    float *end = basis + pairs * centers;
+    for (long p = 0; p < pairs; p++) {
+        float *row = basis + p * centers;
+        for (long first = 0; first < centers; first += 16) {
+            if (row + first + 16 <= end) {
+                gaussian_basis_block(distances[p], first, spacing, gamma, lowest, floor, row + first);
+                continue;
+            }
+            float held[16];
+            gaussian_basis_block(distances[p], first, spacing, gamma, lowest, floor, held);
+            for (long l = first; l < centers && l < first + 16; l++) row[l] = held[l - first];
+        }
+    }
 }
 
 #endif

@@ -32,6 +32,11 @@
     attributes static void shifted_exponentials_##suffix(const float *x, float *y, long count, float shift) { \
         shifted_exponentials_loop(x, y, count, shift);                                                \
     }                                                                                                 \
+    attributes static void gaussian_basis_##suffix(                                                   \
+        const float *distances, long pairs, long centers, float spacing, float gamma, float lowest, float floor, \
+        float *basis) {                                                                               \
+        gaussian_basis_loop(distances, pairs, centers, spacing, gamma, lowest, floor, basis);         \
+    }                                                                                                 \
     attributes static void causal_softmax_##suffix(                                                   \
         float *scores, long rows, long first_row, long size, long leading) {                          \
         causal_softmax_loop(scores, rows, first_row, size, leading);                                  \
@@ -141,7 +146,8 @@
         max_pool_plane_##suffix, adam_update_##suffix, momentum_update_##suffix,                        \
         momentum_update_rows_##suffix, tile_product_##suffix,                                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix,                      \
-        shifted_softplus_##suffix, column_sums_##suffix, adam_update_rows_##suffix};
+        shifted_softplus_##suffix, column_sums_##suffix, adam_update_rows_##suffix,                     \
+        gaussian_basis_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -64,6 +64,18 @@ public struct FloatLoops: Sendable {
         loops.shifted_softplus(x, y, sigmoid, count)
     }
 
+    /// Row p of `basis` (`centers` values) for the distance `distances[p]`:
+    /// `e^(max(−γ·(r − k·spacing)², lowest))` for k = 0…centers − 1, each within 2 ulp of the
+    /// exponential of its rounded argument, and 0 where that is below `floor`; NaN for a NaN
+    /// distance.
+    @inlinable
+    public func gaussianBasis(
+        _ distances: UnsafePointer<Float>, pairs: Int, centers: Int, spacing: Float, gamma: Float, lowest: Float,
+        floor: Float, into basis: UnsafeMutablePointer<Float>
+    ) {
+        loops.gaussian_basis(distances, pairs, centers, spacing, gamma, lowest, floor, basis)
+    }
+
     /// `y = e^(x − shift)`, each within 2 ulp of the exponential of the rounded difference;
     /// `y` may be `x`.
     @inlinable

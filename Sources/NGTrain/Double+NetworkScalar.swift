@@ -12,6 +12,13 @@ extension Double: NetworkScalar {
     @inlinable @inline(__always)
     public static func wholeNumber(_ x: Double) -> Int { Int(x) }
 
+    public static func gaussianBasis(
+        _ distances: UnsafePointer<Double>, pairs: Int, centers: Int, spacing: Double, gamma: Double,
+        into basis: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.gaussianBasis(distances, pairs: pairs, centers: centers, spacing: spacing, gamma: gamma, into: basis)
+    }
+
     public static func shiftedSoftplus(
         _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, sigmoid: UnsafeMutablePointer<Double>,
         count: Int

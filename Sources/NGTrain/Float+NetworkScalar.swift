@@ -15,6 +15,16 @@ extension Float: NetworkScalar {
     @inlinable @inline(__always)
     public static func wholeNumber(_ x: Float) -> Int { Int(x) }
 
+    public static func gaussianBasis(
+        _ distances: UnsafePointer<Float>, pairs: Int, centers: Int, spacing: Float, gamma: Float,
+        into basis: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.gaussianBasis(
+            distances, pairs: pairs, centers: centers, spacing: spacing, gamma: gamma,
+            lowest: NetworkKernels.basisLowestArgument(Float.self), floor: NetworkKernels.basisFloor(Float.self),
+            into: basis)
+    }
+
     public static func shiftedSoftplus(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, sigmoid: UnsafeMutablePointer<Float>, count: Int
     ) {

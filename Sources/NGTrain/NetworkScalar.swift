@@ -14,6 +14,10 @@ public protocol NetworkScalar: BLASScalar {
     static func maxPool(
         _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
+    /// SchNet's radial basis of pair distances (see `NetworkKernels.gaussianBasis`).
+    static func gaussianBasis(
+        _ distances: UnsafePointer<Self>, pairs: Int, centers: Int, spacing: Self, gamma: Self,
+        into basis: UnsafeMutablePointer<Self>)
     /// SchNet's shifted softplus and its derivative (see `NetworkKernels.shiftedSoftplus`).
     static func shiftedSoftplus(
         _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, sigmoid: UnsafeMutablePointer<Self>, count: Int)

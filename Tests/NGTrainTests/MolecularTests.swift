@@ -243,16 +243,14 @@ import Testing
         #expect(floor == 0x1p-63)
         var (flushedSubnormal, flushedNormal) = (0, 0)
         for p in 0..<molecules * 2 {
-            let r = Double(0.04 * Float(p / 2 + 1))
+            let r = 0.04 * Float(p / 2 + 1)
             for k in 0..<centers {
                 let value = basis[p * centers + k]
                 #expect(value == 0 || value >= floor, "pair \(p), center \(k): \(value)")
-                // The argument −γ·d² carries a few roundings of Float: a relative error of
-                // about |γ·d²|·4ε in the exponential, beside its own 2 ulp.
-                let d = r - Double(Float(k) * Float(spacing))
-                let argument = Double(gamma) * d * d
-                let reference = exp(-argument)
-                let tolerance = (argument * 4 + 4) * Double(Float.ulpOfOne)
+                // The distance, √(x²) in Float, is within an ulp of x.
+                let want = GaussianBasisReference(
+                    distance: r, center: k, spacing: Float(spacing), gamma: gamma, distanceError: Double(r.ulp))
+                let (reference, tolerance) = (want.value, want.relativeBound)
                 if reference < Double(floor) * (1 - tolerance) {
                     #expect(value == 0, "pair \(p), center \(k): \(value) for \(reference)")
                     if reference >= Double(Float.leastNormalMagnitude) {

@@ -211,6 +211,11 @@ typedef struct {
                             long count, long width, float beta1, float beta2, float correction1, float correction2,
                             float epsilon, const float *weight, float *new_weight, float keep, float rate, float decay,
                             long ahead);
+    /// Row p of `basis` (`centers` values) for the distance distances[p]:
+    /// e^(max(−γ·(r − k·spacing)², lowest)) for k = 0…centers − 1, 0 where that is below `floor`
+    /// (`NetworkKernels.gaussianBasis`); NaN for a NaN distance.
+    void (*gaussian_basis)(const float *distances, long pairs, long centers, float spacing, float gamma, float lowest,
+                           float floor, float *basis);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
