@@ -1,4 +1,5 @@
 import Foundation
+import NGPlus
 
 /// The loops of SchNet (`ShiftedSoftplus`, `SchNetInteractions`), generic over the scalar and
 /// specialized through `NetworkScalar`. A molecule's atoms are `atoms` consecutive rows; its
@@ -54,32 +55,42 @@ extension NetworkKernels {
     /// 1–3 of `atomRows`, 4 values a row), its radial basis `exp(−γ·(r − μ_k)²)` for the
     /// `centers` μ_k = k·cutoff/(centers − 1) into `basis` (a pair a row, `gaussianBasis`), and
     /// its cosine cutoff `½(cos(πr/cutoff) + 1)` (0 beyond the cutoff) into `envelope`, which
-    /// holds the distances until the basis is made.
-    @inlinable
+    /// holds the distances until the basis is made. The molecules are split over the cores.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func pairBasis<Scalar: NetworkScalar>(
         _ atomRows: UnsafePointer<Scalar>, molecules: Int, atoms: Int, centers: Int, cutoff: Scalar, gamma: Scalar,
         into basis: UnsafeMutablePointer<Scalar>, envelope: UnsafeMutablePointer<Scalar>
     ) {
-        var p = 0
-        for m in 0..<molecules {
-            for i in 0..<atoms {
-                let a = atomRows + (m * atoms + i) * 4
-                for j in 0..<atoms where j != i {
-                    let b = atomRows + (m * atoms + j) * 4
-                    let (dx, dy, dz) = (a[1] - b[1], a[2] - b[2], a[3] - b[3])
-                    envelope[p] = (dx * dx + dy * dy + dz * dz).squareRoot()
-                    p += 1
+        let (spacing, pairsPerMolecule) = (cutoff / Scalar(Swift.max(centers - 1, 1)), atoms * (atoms - 1))
+        let minimumChunk = moleculesPerChunk(pairsPerMolecule * centers)
+        ParallelLoop.forEachChunk(molecules, minimumChunk: minimumChunk) { chunk in
+            let first = chunk.lowerBound * pairsPerMolecule
+            var p = first
+            for m in chunk {
+                for i in 0..<atoms {
+                    let a = atomRows + (m * atoms + i) * 4
+                    for j in 0..<atoms where j != i {
+                        let b = atomRows + (m * atoms + j) * 4
+                        let (dx, dy, dz) = (a[1] - b[1], a[2] - b[2], a[3] - b[3])
+                        envelope[p] = (dx * dx + dy * dy + dz * dz).squareRoot()
+                        p += 1
+                    }
                 }
             }
+            Scalar.gaussianBasis(
+                envelope + first, pairs: p - first, centers: centers, spacing: spacing, gamma: gamma,
+                into: basis + first * centers)
+            for q in first..<p {
+                let r = envelope[q]
+                envelope[q] = r < cutoff ? Scalar((Foundation.cos(Double.pi * Double(r / cutoff)) + 1) / 2) : 0
+            }
         }
-        let spacing = cutoff / Scalar(Swift.max(centers - 1, 1))
-        Scalar.gaussianBasis(envelope, pairs: p, centers: centers, spacing: spacing, gamma: gamma, into: basis)
-        for q in 0..<p {
-            let r = envelope[q]
-            envelope[q] = r < cutoff ? Scalar((Foundation.cos(Double.pi * Double(r / cutoff)) + 1) / 2) : 0
-        }
+    }
+
+    /// The fewest molecules a core takes in SchNet's pair loops: 2¹⁴ values of `valuesPerMolecule`.
+    static func moleculesPerChunk(_ valuesPerMolecule: Int) -> Int {
+        Swift.max(1, (1 << 14) / Swift.max(1, valuesPerMolecule))
     }
 
     /// Row p of `basis` (`centers` values) for the distance `distances[p]`:
@@ -130,32 +141,33 @@ extension NetworkKernels {
     /// The continuous-filter convolution: `m_i = (1/(atoms − 1))·Σ_{j≠i} c_ij·(w_ij ⊙ h_j)` over
     /// each molecule, with `h` an atom's `width` features, `w` a pair's filter and `c` its
     /// envelope — the mean over the neighbors (SchNetPack's `normalize_filter`), so that the
-    /// features' scale does not grow with the cluster.
-    @inlinable
+    /// features' scale does not grow with the cluster. The molecules are split over the cores.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func filterConvolution<Scalar: NetworkScalar>(
         _ h: UnsafePointer<Scalar>, filters w: UnsafePointer<Scalar>, envelope c: UnsafePointer<Scalar>, molecules: Int,
         atoms: Int, width: Int, into m: UnsafeMutablePointer<Scalar>
     ) {
-        let scale = 1 / Scalar(Swift.max(atoms - 1, 1))
-        var p = 0
-        for molecule in 0..<molecules {
-            for i in 0..<atoms {
-                let out = m + (molecule * atoms + i) * width
-                out.update(repeating: 0, count: width)
-                for j in 0..<atoms where j != i {
-                    let (hj, wp, cp) = (h + (molecule * atoms + j) * width, w + p * width, scale * c[p])
-                    if cp != 0 { for f in 0..<width { out[f] += cp * wp[f] * hj[f] } }
-                    p += 1
+        let (scale, pairsPerMolecule) = (1 / Scalar(Swift.max(atoms - 1, 1)), atoms * (atoms - 1))
+        ParallelLoop.forEachChunk(molecules, minimumChunk: moleculesPerChunk(pairsPerMolecule * width)) { chunk in
+            var p = chunk.lowerBound * pairsPerMolecule
+            for molecule in chunk {
+                for i in 0..<atoms {
+                    let out = m + (molecule * atoms + i) * width
+                    out.update(repeating: 0, count: width)
+                    for j in 0..<atoms where j != i {
+                        let (hj, wp, cp) = (h + (molecule * atoms + j) * width, w + p * width, scale * c[p])
+                        if cp != 0 { for f in 0..<width { out[f] += cp * wp[f] * hj[f] } }
+                        p += 1
+                    }
                 }
             }
         }
     }
 
     /// The gradients of `filterConvolution` from `dm`: `dh_j = Σ_{i≠j} c′_ij·(w_ij ⊙ dm_i)` and
-    /// `dw_ij = c′_ij·(dm_i ⊙ h_j)`, c′ = c/(atoms − 1); both outputs overwritten.
-    @inlinable
+    /// `dw_ij = c′_ij·(dm_i ⊙ h_j)`, c′ = c/(atoms − 1); both outputs overwritten. The molecules
+    /// are split over the cores.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func filterConvolutionBackward<Scalar: NetworkScalar>(
@@ -163,21 +175,23 @@ extension NetworkKernels {
         outputGradient dm: UnsafePointer<Scalar>, molecules: Int, atoms: Int, width: Int,
         into dh: UnsafeMutablePointer<Scalar>, filterGradient dw: UnsafeMutablePointer<Scalar>
     ) {
-        dh.update(repeating: 0, count: molecules * atoms * width)
-        let scale = 1 / Scalar(Swift.max(atoms - 1, 1))
-        var p = 0
-        for molecule in 0..<molecules {
-            for i in 0..<atoms {
-                let g = dm + (molecule * atoms + i) * width
-                for j in 0..<atoms where j != i {
-                    let (hj, dhj, wp, dwp, cp) = (
-                        h + (molecule * atoms + j) * width, dh + (molecule * atoms + j) * width, w + p * width,
-                        dw + p * width, scale * c[p])
-                    for f in 0..<width {
-                        dwp[f] = cp * g[f] * hj[f]
-                        dhj[f] += cp * wp[f] * g[f]
+        let (scale, pairsPerMolecule) = (1 / Scalar(Swift.max(atoms - 1, 1)), atoms * (atoms - 1))
+        ParallelLoop.forEachChunk(molecules, minimumChunk: moleculesPerChunk(pairsPerMolecule * width)) { chunk in
+            (dh + chunk.lowerBound * atoms * width).update(repeating: 0, count: chunk.count * atoms * width)
+            var p = chunk.lowerBound * pairsPerMolecule
+            for molecule in chunk {
+                for i in 0..<atoms {
+                    let g = dm + (molecule * atoms + i) * width
+                    for j in 0..<atoms where j != i {
+                        let (hj, dhj, wp, dwp, cp) = (
+                            h + (molecule * atoms + j) * width, dh + (molecule * atoms + j) * width, w + p * width,
+                            dw + p * width, scale * c[p])
+                        for f in 0..<width {
+                            dwp[f] = cp * g[f] * hj[f]
+                            dhj[f] += cp * wp[f] * g[f]
+                        }
+                        p += 1
                     }
-                    p += 1
                 }
             }
         }
