@@ -43,10 +43,14 @@ import Testing
     /// Float's weight part, made of tile products in blocks of 256 inputs and of as many batch
     /// rows as keep a block at 2¹⁵ values (the first case: 256 inputs in blocks of 128 rows,
     /// then 14 in blocks of 256; the last of each short) with G's rows split over the cores (40
-    /// rows: two threads of at least 16; 15 inputs, below `narrowInputs`, one GEMM call): each
-    /// value within its sum's rounding bound `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double
-    /// reference, and the same bits on one thread and on two.
-    @Test(arguments: [(300, 270, 40), (1, 1, 1), (257, 17, 33), (300, 15, 33), (300, 16, 33)])
+    /// rows: two threads of at least 16; 15 inputs, below `narrowInputs`, one GEMM call; 16 to
+    /// 31 inputs, X's columns 16 at a time): each value within its sum's rounding bound
+    /// `(B + 3)·u·Σ|terms|` (u = 2⁻²⁴) of a Double reference, and the same bits on one thread
+    /// and on two.
+    @Test(arguments: [
+        (300, 270, 40), (1, 1, 1), (257, 17, 33), (300, 15, 33), (300, 16, 33), (600, 25, 64), (40, 31, 32),
+        (300, 32, 64), (300, 25, 31),
+    ])
     func floatWeightGradientAcrossBlocksMatchesADoubleReference(batch: Int, inputs: Int, outputs: Int) throws {
         var generator = SeededGenerator(seed: UInt64(batch * 7 + outputs))
         let x = Matrix<Float>.random(rows: batch, columns: inputs, using: &generator)
