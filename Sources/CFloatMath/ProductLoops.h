@@ -170,8 +170,7 @@ static inline __attribute__((always_inline)) void row_block_products(
     }
     for (int r = 0; r < R; r++) {
         for (int t = 0; t < S; t++) {
-            float sum = 0;
-            for (int l = 0; l < 16; l++) sum += sums[r][t][l];
+            float sum = sum_of_lanes(&sums[r][t]);
             for (long k = whole; k < last; k++) sum += a[(i + r) * lda + k] * b[(j + t) * ldb + k];
             c[(i + r) * ldc + j + t] += sum;
         }
