@@ -121,14 +121,14 @@ struct TrainingAllocationTests {
         #expect(try allocationsOfWarmSteps(model(), inputs: x, optimizer: AdamOptimizer<Float>(settings: AdamSettings())) == 0)
     }
 
-    /// SchNet (2 blocks, molecules of 4 atoms, 25 centers, width 64) under NG+ and Adam: the
-    /// embedding's sparse step, the pair basis, the filter networks on pair rows, the
-    /// convolution, the pooling and the squared error.
+    /// SchNet (2 blocks, molecules of 4 atoms) under NG+ and Adam: the embedding's sparse step,
+    /// the pair basis, the filter networks on pair rows, the convolution, the pooling and the
+    /// squared error.
     @Test func warmSchNetStepsAllocateNothing() throws {
         let x = Matrix<Float>(rows: 16, columns: 4) { r, c in c == 0 ? Float(r % 2) : Float((r * 5 + c * 3) % 7) / 4 }
         let targets = Matrix<Float>(rows: 4, columns: 1) { r, _ in Float(r) / 4 - 0.3 }
         func allocations<O: LayerOptimizer>(_ optimizer: O) throws -> Int where O.Scalar == Float {
-            let model = try Model<Float>.schnet(atoms: 4, width: 64, blocks: 2, centers: 25, seed: 1)
+            let model = try Model<Float>.schnet(atoms: 4, width: 8, blocks: 2, centers: 6, seed: 1)
             var optimizer = optimizer
             try model.register(with: &optimizer)
             for _ in 0..<4 { _ = try model.trainStep(x, targets: targets, optimizer: &optimizer) }
