@@ -100,6 +100,11 @@
         const float *x, long input, long height, long width, int rectify, float *y, int32_t *argmax) { \
         max_pool_plane_loop(x, input, height, width, rectify, y, argmax);                             \
     }                                                                                                 \
+    attributes static void pooled_weight_gradient_##suffix(                                           \
+        const float *dy, const int32_t *argmax, long channels, long windows, long positions,          \
+        const float *patches, long rows, float *work) {                                               \
+        pooled_weight_gradient_loop(dy, argmax, channels, windows, positions, patches, rows, work);   \
+    }                                                                                                 \
     attributes static int adam_update_##suffix(                                                       \
         float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2, \
         float correction1, float correction2, float epsilon, const float *weight, float *new_weight, float keep, \
@@ -147,7 +152,7 @@
         momentum_update_rows_##suffix, tile_product_##suffix,                                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix,                      \
         shifted_softplus_##suffix, column_sums_##suffix, adam_update_rows_##suffix,                     \
-        gaussian_basis_##suffix};
+        gaussian_basis_##suffix, pooled_weight_gradient_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).

@@ -1,4 +1,5 @@
-// 2×2 max pooling, included by FloatLoops.c only.
+// 2×2 max pooling and the weight gradient of a convolution pooled so, included by FloatLoops.c
+// only.
 #ifndef NGPLUS_POOLING_LOOPS_H
 #define NGPLUS_POOLING_LOOPS_H
 
@@ -64,6 +65,46 @@ static inline __attribute__((always_inline)) void max_pool_plane_loop(
             out[ox] = passes ? value : 0;
             at[ox] = passes ? best : -1;
         }
+    }
+}
+
+// One window's contribution to a channel's weight gradient: its gradient times the `rows`
+// (at most 32) patch values of its maximum's position, whose row of the transposed patches
+// starts at `column`.
+static inline __attribute__((always_inline)) void pooled_window(
+    float gradient, const float *column, long rows, lanes16 *low, lanes16 *high) {
+    *low += gradient * load16(column);
+    if (rows > 16) *high += gradient * load16(column + 16);
+}
+
+// work[o·rows + r] = Σ_q dy[o·windows + q]·patches[(argmax[o·windows + q] − o·positions)·rows + r]
+// over the windows q of channel o that have a maximum (argmax ≥ 0): the weight gradient of a
+// convolution followed by rectified 2×2 max pooling, from the pooled gradient alone, since the
+// full-resolution gradient is zero but at the maxima. `patches` is one sample's patches
+// transposed, a position's `rows` values together, readable 32 values past the last position's.
+// Four windows at a time, each into its own sums (the multiply-add's latency), added at the end.
+static inline __attribute__((always_inline)) void pooled_weight_gradient_loop(
+    const float *dy, const int32_t *argmax, long channels, long windows, long positions, const float *patches,
+    long rows, float *work) {
+    for (long o = 0; o < channels; o++) {
+        const float *g = dy + o * windows;
+        const int32_t *at = argmax + o * windows;
+        const float *channel = patches - o * positions * rows;
+        lanes16 low[4] = {0, 0, 0, 0}, high[4] = {0, 0, 0, 0};
+        long q = 0;
+        for (; q + 4 <= windows; q += 4) {
+            for (int k = 0; k < 4; k++) {
+                if (at[q + k] >= 0) pooled_window(g[q + k], channel + (long)at[q + k] * rows, rows, &low[k], &high[k]);
+            }
+        }
+        for (; q < windows; q++) {
+            if (at[q] >= 0) pooled_window(g[q], channel + (long)at[q] * rows, rows, &low[0], &high[0]);
+        }
+        lanes16 sums[2] = {(low[0] + low[1]) + (low[2] + low[3]), (high[0] + high[1]) + (high[2] + high[3])};
+        float held[32];
+        store16(held, sums[0]);
+        store16(held + 16, sums[1]);
+        for (long r = 0; r < rows; r++) work[o * rows + r] = held[r];
     }
 }
 

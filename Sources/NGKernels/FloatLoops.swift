@@ -234,6 +234,18 @@ public struct FloatLoops: Sendable {
         loops.max_pool_plane(x, input, height, width, rectify ? 1 : 0, y, argmax)
     }
 
+    /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
+    /// from its pooled gradient (see `ngplus_float_loops.pooled_weight_gradient`): `work[o·rows
+    /// + r]` sums the pooled gradients of channel o times the transposed patches' value r at
+    /// each window's maximum. `patches` must be readable 32 values past the last position's.
+    @inlinable
+    public func pooledWeightGradient(
+        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        patches: UnsafePointer<Float>, rows: Int, into work: UnsafeMutablePointer<Float>
+    ) {
+        loops.pooled_weight_gradient(dy, argmax, channels, windows, positions, patches, rows, work)
+    }
+
     /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract
     /// it keeps): the new moments into `intoFirst` and `intoSecond`, the step over `gradient`
     /// or, with `weightUpdate`, the new weight (its weight decay on its decayed columns).

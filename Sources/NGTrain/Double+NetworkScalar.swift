@@ -26,6 +26,15 @@ extension Double: NetworkScalar {
         NetworkKernels.shiftedSoftplus(x, into: y, sigmoid: sigmoid, count: count)
     }
 
+    public static func pooledWeightGradient(
+        _ dy: UnsafePointer<Double>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        patches: UnsafePointer<Double>, rows: Int, into work: UnsafeMutablePointer<Double>
+    ) {
+        NetworkKernels.pooledWeightGradient(
+            dy, argmax: argmax, channels: channels, windows: windows, positions: positions, patches: patches,
+            rows: rows, into: work)
+    }
+
     public static func maxPool(
         _ x: UnsafePointer<Double>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Double>, argmax: UnsafeMutablePointer<Int32>

@@ -60,6 +60,15 @@ extension Float: NetworkScalar {
             logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
     }
 
+    public static func pooledWeightGradient(
+        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        patches: UnsafePointer<Float>, rows: Int, into work: UnsafeMutablePointer<Float>
+    ) {
+        FloatLoops.selected.pooledWeightGradient(
+            dy, argmax: argmax, channels: channels, windows: windows, positions: positions, patches: patches,
+            rows: rows, into: work)
+    }
+
     /// Plane by plane, each found where `layout` says, through `FloatLoops.maxPoolPlane`.
     public static func maxPool(
         _ x: UnsafePointer<Float>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,

@@ -14,6 +14,11 @@ public protocol NetworkScalar: BLASScalar {
     static func maxPool(
         _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
+    /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
+    /// from the pooled gradient (see `NetworkKernels.pooledWeightGradient`).
+    static func pooledWeightGradient(
+        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        patches: UnsafePointer<Self>, rows: Int, into work: UnsafeMutablePointer<Self>)
     /// SchNet's radial basis of pair distances (see `NetworkKernels.gaussianBasis`).
     static func gaussianBasis(
         _ distances: UnsafePointer<Self>, pairs: Int, centers: Int, spacing: Self, gamma: Self,
@@ -218,6 +223,31 @@ public enum NetworkKernels {
                         argmax[output + oy * ow + ox] = passes ? Int32(truncatingIfNeeded: best) : -1
                     }
                 }
+            }
+        }
+    }
+
+    /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
+    /// from the pooled gradient alone: the full-resolution gradient is zero but at the maxima,
+    /// so `work[o·rows + r] = Σ_q dy[o·windows + q]·patches[(m_q − o·positions)·rows + r]` over
+    /// channel o's windows q that have a maximum, m_q = `argmax[o·windows + q]` (an offset in
+    /// the sample's channels × positions output; −1 for none). `patches` holds the sample's
+    /// patches transposed, a position's `rows` values together. A quarter of the multiply-adds
+    /// of the product with the full-resolution gradient, and no such gradient formed. Double's
+    /// loop; Float's is `FloatLoops.pooledWeightGradient`.
+    @inlinable
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func pooledWeightGradient<Scalar: BLASScalar>(
+        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        patches: UnsafePointer<Scalar>, rows: Int, into work: UnsafeMutablePointer<Scalar>
+    ) {
+        for o in 0..<channels {
+            let sums = work + o * rows
+            sums.update(repeating: 0, count: rows)
+            for q in o * windows..<(o + 1) * windows where argmax[q] >= 0 {
+                let column = patches + (Int(argmax[q]) - o * positions) * rows
+                for r in 0..<rows { sums[r] += dy[q] * column[r] }
             }
         }
     }

@@ -107,7 +107,9 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 /// Where the parts of one thread's scratch lie, in values from its start, for a tile of T
 /// samples: the patches Ũ ((K + 1) × T·P, first, their last row ones, rows T·P apart whatever
 /// the tile's samples), the full-resolution planes Y or dY (c_out × T·P), the weight gradient's
-/// workspace and the patch gradient dŨ (K × T·P).
+/// workspace and the patch gradient dŨ (K × T·P) — or, for a pooled layer without an input
+/// gradient whose patches are unfolded, one sample's patches transposed (P × (K + 1), and 32
+/// values to spare: `NetworkScalar.pooledWeightGradient`).
 ///
 /// A sample's weight gradient is made one of two ways. With patches of at least 32 rows
 /// (`transposesGradient`) it is `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ`, a tile product over the positions whose B is
@@ -160,7 +162,7 @@ struct SampleConvolutionScratch {
         plane = (k + 1) * tile * p
         weightGradient = plane + c * tile * p
         patchGradient = weightGradient + (transposesGradient ? tile * p * c : c * (k + 1))
-        length = patchGradient + k * tile * p
+        length = patchGradient + (transposesGradient ? k * tile * p : Swift.max(k * tile * p, (k + 1) * p + 32))
     }
 
     /// Gives `scratch` a row for each thread the passes may use (allocating only when it has

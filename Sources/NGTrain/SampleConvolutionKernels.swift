@@ -75,7 +75,11 @@ extension NetworkKernels {
     /// `argmax`, the pooled gradient scattered to its maxima in the scratch; Ũ unfolded again;
     /// the weight gradient added to its group's partial sum (`SampleConvolutionScratch.transposesGradient`
     /// says how, `WeightGradientSums` where, and whether each sample's is kept too); and, when
-    /// `dx` is given, `Wᵀ·dY` folded into the samples' input gradients.
+    /// `dx` is given, `Wᵀ·dY` folded into the samples' input gradients. A pooled layer without
+    /// `dx` whose product would be row products takes its weight gradient from the pooled
+    /// gradient and the transposed patches alone (`pooledWeightGradient`): the CNN's first
+    /// convolution, where the scatter and the row products took 12 µs a sample
+    /// (docs/measurements/pooled-convolution-backward-2026-12-07.md).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func sampleConvolutionBackward<Scalar: NetworkScalar>(
@@ -101,6 +105,23 @@ extension NetworkKernels {
                 for first in stride(from: start, to: Swift.min(batch, start + groupSize), by: tile) {
                     let count = Swift.min(tile, batch - first)
                     let columns = count * p
+                    if let argmax, dx == nil, !parts.transposesGradient {
+                        g.unfold(x + first * g.inputLength, batch: 1, sampleStride: g.inputLength, into: u, ld: ldu)
+                        Scalar.transpose(u, rows: k + 1, columns: p, leadingDimension: ldu, into: du)
+                        Scalar.pooledWeightGradient(
+                            dy + first * pooled, argmax: argmax + first * pooled, channels: c, windows: p / 4,
+                            positions: p, patches: du, rows: k + 1, into: work)
+                        guard let (kept, keptLD) = weightGradient.kept(sample: first, batch: batch, outChannels: c) else {
+                            for e in 0..<n { sums[e] += work[e] }
+                            continue
+                        }
+                        for o in 0..<c {
+                            for r in 0...k { kept[r * keptLD + o] = work[o * (k + 1) + r] }
+                        }
+                        WeightGradientSums.add(
+                            kept, ld: keptLD, rows: k + 1, outChannels: c, into: sums, transposed: false, overwrite: false)
+                        continue
+                    }
                     let (dyt, ld): (UnsafePointer<Scalar>, Int)
                     if let argmax {
                         NetworkKernels.maxPoolBackward(

@@ -108,6 +108,48 @@ import Testing
         }
     }
 
+    /// Without an input gradient, a layer whose patches are unfolded takes its weight gradient
+    /// from the pooled gradient alone (`NetworkScalar.pooledWeightGradient`): the same gradient
+    /// as the layer with one, to the rounding of sums of B·P terms, in Double and in Float
+    /// (against the Double layer on the same values, its loop compiled at the machine's vector
+    /// level), and against finite differences.
+    @Test func weightGradientFromThePooledGradientAlone() throws {
+        // Patches of 28 rows: the loop's second vector of sums.
+        let wide = (try ConvGeometry(inChannels: 3, height: 6, width: 6, kernelHeight: 3, kernelWidth: 3, padding: 1), 2, 9)
+        for (geometry, c, batch) in try Self.cases + [wide] where geometry.patchSize + 1 < 32 {
+            var generator = SeededGenerator(seed: 417)
+            let withInput = try PooledConv2d<Double>(geometry: geometry, outChannels: c, using: &generator)
+            let float = try PooledConv2d<Float>(geometry: geometry, outChannels: c, computesInputGradient: false, using: &generator)
+            float.weight = Matrix(rows: c, columns: geometry.patchSize + 1) { i, j in Float(withInput.weight[i, j]) }
+            withInput.weight = Matrix(rows: c, columns: geometry.patchSize + 1) { i, j in Double(float.weight[i, j]) }
+            let alone = try PooledConv2d<Double>(geometry: geometry, outChannels: c, computesInputGradient: false, using: &generator)
+            alone.weight = withInput.weight
+            let xf = Matrix<Float>.random(rows: batch, columns: geometry.inputLength, using: &generator)
+            let gf = Matrix<Float>.random(rows: batch, columns: alone.outputLength, using: &generator)
+            let x = Matrix<Double>(rows: batch, columns: xf.columns) { i, j in Double(xf[i, j]) }
+            let g = Matrix<Double>(rows: batch, columns: gf.columns) { i, j in Double(gf[i, j]) }
+            _ = try withInput.forward(x)
+            _ = try withInput.backward(g)
+            _ = try alone.forward(x)
+            #expect(try alone.backward(g).isEmpty)
+            _ = try float.forward(xf)
+            #expect(try float.backward(gf).isEmpty)
+            let (want, got, gotFloat) = (try handedGradient(withInput), try handedGradient(alone), try handedGradient(float))
+            let terms = batch * geometry.positions
+            let (u, up) = (max(largestMagnitude(x), 1), largestMagnitude(g))
+            let label = "\(geometry) c_out \(c) batch \(batch)"
+            for (a, b) in zip(want.elements, got.elements) {
+                #expect(abs(a - b) <= 2 * Double(terms * terms) * Double.ulpOfOne * u * up, "\(label)")
+            }
+            // Float's gradient is read back as W − (W − ∇), which rounds at W's magnitude too.
+            let readBack = Double(Float.ulpOfOne) * (largestMagnitude(alone.weight) + largestMagnitude(got))
+            for (a, b) in zip(got.elements, gotFloat.elements) {
+                #expect(abs(a - b) <= 2 * Double(terms * terms) * Double(Float.ulpOfOne) * u * up + readBack, "\(label): Float")
+            }
+            #expect(try parameterFiniteDifferenceError(alone, input: x, upstream: g) < 1e-7, "\(label)")
+        }
+    }
+
     /// An output of odd size cannot be pooled; a wrong input or gradient shape is refused with
     /// nothing changed.
     @Test func refusesWhatItCannotPoolAndWrongShapes() throws {

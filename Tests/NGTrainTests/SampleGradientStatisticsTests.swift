@@ -75,16 +75,19 @@ import Testing
     /// weight gradient of each sample alone (the layer run on a batch of that one sample), to
     /// the rounding of sums of B·P terms, for every path: unfolded with row products (2 → 4),
     /// unfolded with the transposed tile product at stride 3 (4 → 4), direct (4 → 4), direct
-    /// and pooled (4 → 3), unfolded and pooled (1 → 3), and direct at stride 2 (4 → 4).
-    @Test(arguments: 0..<6) func handedGradientsAreEachSamplesOwn(path: Int) throws {
+    /// and pooled (4 → 3), unfolded and pooled (1 → 3), direct at stride 2 (4 → 4), and
+    /// unfolded and pooled without an input gradient, from the pooled gradient alone (1 → 3).
+    @Test(arguments: 0..<7) func handedGradientsAreEachSamplesOwn(path: Int) throws {
         let geometry = try ConvGeometry(
-            inChannels: [2, 4, 4, 4, 1, 4][path], height: 6, width: 6, kernelHeight: 3, kernelWidth: 3,
-            stride: [1, 3, 1, 1, 1, 2][path], padding: 1)
-        let outChannels = (3...4).contains(path) ? 3 : 4
+            inChannels: [2, 4, 4, 4, 1, 4, 1][path], height: 6, width: 6, kernelHeight: 3, kernelWidth: 3,
+            stride: [1, 3, 1, 1, 1, 2, 1][path], padding: 1)
+        let pooled = [3, 4, 6].contains(path)
+        let outChannels = pooled ? 3 : 4
         func layer() throws -> any TrainableLayer<Double> {
             var generator = SeededGenerator(seed: 433)
-            return (3...4).contains(path)
-                ? try PooledConv2d<Double>(geometry: geometry, outChannels: outChannels, using: &generator)
+            return pooled
+                ? try PooledConv2d<Double>(
+                    geometry: geometry, outChannels: outChannels, computesInputGradient: path != 6, using: &generator)
                 : try Conv2d<Double>(geometry: geometry, outChannels: outChannels, using: &generator)
         }
         let batch = 11
