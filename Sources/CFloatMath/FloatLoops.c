@@ -101,9 +101,9 @@
         max_pool_plane_loop(x, input, height, width, rectify, y, argmax);                             \
     }                                                                                                 \
     attributes static void pooled_weight_gradient_##suffix(                                           \
-        const float *dy, const int32_t *argmax, long channels, long windows, long positions,          \
-        const float *patches, long rows, float *work) {                                               \
-        pooled_weight_gradient_loop(dy, argmax, channels, windows, positions, patches, rows, work);   \
+        const float *dy, const int32_t *argmax, long channels, long positions, const float *patches,  \
+        long rows, float *work) {                                                                     \
+        pooled_weight_gradient_loop(dy, argmax, channels, positions, patches, rows, work);            \
     }                                                                                                 \
     attributes static int adam_update_##suffix(                                                       \
         float *g, const float *m, const float *v, float *m_new, float *v_new, long count, float beta1, float beta2, \

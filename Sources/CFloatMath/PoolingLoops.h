@@ -77,15 +77,16 @@ static inline __attribute__((always_inline)) void pooled_window(
     if (rows > 16) *high += gradient * load16(column + 16);
 }
 
-// work[o·rows + r] = Σ_q dy[o·windows + q]·patches[(argmax[o·windows + q] − o·positions)·rows + r]
-// over the windows q of channel o that have a maximum (argmax ≥ 0): the weight gradient of a
+// work[o·rows + r] = Σ_q dy[o·w + q]·patches[(argmax[o·w + q] − o·positions)·rows + r] over the
+// w = positions/4 windows q of channel o that have a maximum (argmax ≥ 0): the weight gradient of a
 // convolution followed by rectified 2×2 max pooling, from the pooled gradient alone, since the
 // full-resolution gradient is zero but at the maxima. `patches` is one sample's patches
 // transposed, a position's `rows` values together, readable 32 values past the last position's.
 // Four windows at a time, each into its own sums (the multiply-add's latency), added at the end.
 static inline __attribute__((always_inline)) void pooled_weight_gradient_loop(
-    const float *dy, const int32_t *argmax, long channels, long windows, long positions, const float *patches,
-    long rows, float *work) {
+    const float *dy, const int32_t *argmax, long channels, long positions, const float *patches, long rows,
+    float *work) {
+    long windows = positions / 4;
     for (long o = 0; o < channels; o++) {
         const float *g = dy + o * windows;
         const int32_t *at = argmax + o * windows;

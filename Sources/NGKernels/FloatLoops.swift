@@ -240,10 +240,10 @@ public struct FloatLoops: Sendable {
     /// each window's maximum. `patches` must be readable 32 values past the last position's.
     @inlinable
     public func pooledWeightGradient(
-        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Float>, rows: Int, into work: UnsafeMutablePointer<Float>
     ) {
-        loops.pooled_weight_gradient(dy, argmax, channels, windows, positions, patches, rows, work)
+        loops.pooled_weight_gradient(dy, argmax, channels, positions, patches, rows, work)
     }
 
     /// One Adam update of `count` values (see `ElementwiseKernels.adamUpdate`, whose contract

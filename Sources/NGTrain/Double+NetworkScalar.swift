@@ -27,12 +27,11 @@ extension Double: NetworkScalar {
     }
 
     public static func pooledWeightGradient(
-        _ dy: UnsafePointer<Double>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        _ dy: UnsafePointer<Double>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Double>, rows: Int, into work: UnsafeMutablePointer<Double>
     ) {
         NetworkKernels.pooledWeightGradient(
-            dy, argmax: argmax, channels: channels, windows: windows, positions: positions, patches: patches,
-            rows: rows, into: work)
+            dy, argmax: argmax, channels: channels, positions: positions, patches: patches, rows: rows, into: work)
     }
 
     public static func maxPool(

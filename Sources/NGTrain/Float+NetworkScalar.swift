@@ -61,12 +61,11 @@ extension Float: NetworkScalar {
     }
 
     public static func pooledWeightGradient(
-        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Float>, rows: Int, into work: UnsafeMutablePointer<Float>
     ) {
         FloatLoops.selected.pooledWeightGradient(
-            dy, argmax: argmax, channels: channels, windows: windows, positions: positions, patches: patches,
-            rows: rows, into: work)
+            dy, argmax: argmax, channels: channels, positions: positions, patches: patches, rows: rows, into: work)
     }
 
     /// Plane by plane, each found where `layout` says, through `FloatLoops.maxPoolPlane`.

@@ -17,7 +17,7 @@ public protocol NetworkScalar: BLASScalar {
     /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
     /// from the pooled gradient (see `NetworkKernels.pooledWeightGradient`).
     static func pooledWeightGradient(
-        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        _ dy: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Self>, rows: Int, into work: UnsafeMutablePointer<Self>)
     /// SchNet's radial basis of pair distances (see `NetworkKernels.gaussianBasis`).
     static func gaussianBasis(
@@ -229,9 +229,9 @@ public enum NetworkKernels {
 
     /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
     /// from the pooled gradient alone: the full-resolution gradient is zero but at the maxima,
-    /// so `work[o·rows + r] = Σ_q dy[o·windows + q]·patches[(m_q − o·positions)·rows + r]` over
-    /// channel o's windows q that have a maximum, m_q = `argmax[o·windows + q]` (an offset in
-    /// the sample's channels × positions output; −1 for none). `patches` holds the sample's
+    /// so `work[o·rows + r] = Σ_q dy[o·w + q]·patches[(m_q − o·positions)·rows + r]` over
+    /// channel o's w = positions/4 windows q that have a maximum, m_q = `argmax[o·w + q]` (an
+    /// offset in the sample's channels × positions output; −1 for none). `patches` holds the sample's
     /// patches transposed, a position's `rows` values together. A quarter of the multiply-adds
     /// of the product with the full-resolution gradient, and no such gradient formed. Double's
     /// loop; Float's is `FloatLoops.pooledWeightGradient`.
@@ -239,9 +239,10 @@ public enum NetworkKernels {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func pooledWeightGradient<Scalar: BLASScalar>(
-        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, channels: Int, windows: Int, positions: Int,
+        _ dy: UnsafePointer<Scalar>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Scalar>, rows: Int, into work: UnsafeMutablePointer<Scalar>
     ) {
+        let windows = positions / 4
         for o in 0..<channels {
             let sums = work + o * rows
             sums.update(repeating: 0, count: rows)

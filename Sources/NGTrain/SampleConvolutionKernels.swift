@@ -109,8 +109,8 @@ extension NetworkKernels {
                         g.unfold(x + first * g.inputLength, batch: 1, sampleStride: g.inputLength, into: u, ld: ldu)
                         Scalar.transpose(u, rows: k + 1, columns: p, leadingDimension: ldu, into: du)
                         Scalar.pooledWeightGradient(
-                            dy + first * pooled, argmax: argmax + first * pooled, channels: c, windows: p / 4,
-                            positions: p, patches: du, rows: k + 1, into: work)
+                            dy + first * pooled, argmax: argmax + first * pooled, channels: c, positions: p,
+                            patches: du, rows: k + 1, into: work)
                         guard let (kept, keptLD) = weightGradient.kept(sample: first, batch: batch, outChannels: c) else {
                             for e in 0..<n { sums[e] += work[e] }
                             continue

@@ -217,13 +217,13 @@ typedef struct {
     void (*gaussian_basis)(const float *distances, long pairs, long centers, float spacing, float gamma, float lowest,
                            float floor, float *basis);
     /// The weight gradient of a convolution followed by rectified 2×2 max pooling, one sample's,
-    /// from its pooled gradient `dy` (channels × windows) and `argmax` (each window's maximum as
-    /// an offset in the sample's channels × positions output, −1 for none): work[o·rows + r] =
-    /// Σ_q dy[o·windows + q]·patches[(argmax[o·windows + q] − o·positions)·rows + r], r < rows
-    /// ≤ 32. `patches` holds the sample's patches transposed (positions × rows) and is read up
+    /// from its pooled gradient `dy` (channels × positions/4 windows) and `argmax` (each
+    /// window's maximum as an offset in the sample's channels × positions output, −1 for none):
+    /// work[o·rows + r] = Σ_q dy[o·w + q]·patches[(argmax[o·w + q] − o·positions)·rows + r],
+    /// w = positions/4, r < rows ≤ 32. `patches` holds the sample's patches transposed (positions × rows) and is read up
     /// to 32 values past the last position's.
-    void (*pooled_weight_gradient)(const float *dy, const int32_t *argmax, long channels, long windows,
-                                   long positions, const float *patches, long rows, float *work);
+    void (*pooled_weight_gradient)(const float *dy, const int32_t *argmax, long channels, long positions,
+                                   const float *patches, long rows, float *work);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
