@@ -29,17 +29,23 @@ static inline __attribute__((always_inline)) void store_lanes_from(
 // stores only its own; a product narrower than 16 columns goes one column at a time. With
 // β = 0, C is only written. Row i of A starts at a + a_rows[i] and row x of B at b + b_rows[x]
 // when the tables are given (a convolution's patches read in place), else i·a_row and x·ldb
-// from them.
+// from them. The sums run over x in runs of `run` values `run_stride` apart from inner_begin,
+// cut at inner_end (one run when run = run_stride = inner_end − inner_begin): a convolution's
+// output rows on its padded planes' wider rows, whose junk columns are skipped.
 static inline __attribute__((always_inline)) void tile_rows(
-    int rb, int skip, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
-    const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
+    int rb, int skip, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a,
+    long a_row, long a_inner, const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha,
+    float beta, float *c, long ldc) {
 #define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + (x) * a_inner] : a[(i) * a_row + (x) * a_inner])
 #define NGPLUS_B_ROW(x) (b + (b_rows ? b_rows[x] : (x) * ldb))
+#define NGPLUS_FOR_INNER(x)                                                          \
+    for (long start_ = inner_begin; start_ < inner_end; start_ += run_stride)        \
+        for (long x = start_, stop_ = inner_end - start_ < run ? inner_end : start_ + run; x < stop_; x++)
     long j = 0;
     for (; j + 32 <= columns; j += 32) {
         lanes16 low[8], high[8];
         for (int i = 0; i < rb; i++) low[i] = high[i] = 0;
-        for (long x = inner_begin; x < inner_end; x++) {
+        NGPLUS_FOR_INNER(x) {
             const float *b_row = NGPLUS_B_ROW(x) + j;
             lanes16 b_low = load16(b_row), b_high = load16(b_row + 16);
             for (int i = 0; i < rb; i++) {
@@ -59,7 +65,7 @@ static inline __attribute__((always_inline)) void tile_rows(
             long first = j + 16 <= columns ? j : columns - 16;
             lanes16 sums[8];
             for (int i = 0; i < rb; i++) sums[i] = 0;
-            for (long x = inner_begin; x < inner_end; x++) {
+            NGPLUS_FOR_INNER(x) {
                 lanes16 b_row = load16(NGPLUS_B_ROW(x) + first);
                 for (int i = 0; i < rb; i++) sums[i] += NGPLUS_A(i, x) * b_row;
             }
@@ -70,12 +76,13 @@ static inline __attribute__((always_inline)) void tile_rows(
     for (; j < columns; j++) {
         for (int i = skip; i < rb; i++) {
             float sum = 0;
-            for (long x = inner_begin; x < inner_end; x++) sum += NGPLUS_A(i, x) * NGPLUS_B_ROW(x)[j];
+            NGPLUS_FOR_INNER(x) sum += NGPLUS_A(i, x) * NGPLUS_B_ROW(x)[j];
             c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
         }
     }
 #undef NGPLUS_A
 #undef NGPLUS_B_ROW
+#undef NGPLUS_FOR_INNER
 }
 
 // A 16 × 16 block transposed in registers: four butterfly steps, each swapping bit h of the
@@ -131,13 +138,15 @@ static inline __attribute__((always_inline)) void transpose_loop(
 // rows, fewer than rb, go a row at a time when they are fewer than rb/2 (a single row's sums
 // wait on the FMA's latency: about four times a block row's cost), else as the tail of a
 // block ending at the last row, which overlaps the rows already stored and stores only its own.
-// `a_rows` and `b_rows`, when given, locate A's and B's rows (`tile_rows`).
+// `a_rows` and `b_rows`, when given, locate A's and B's rows, and `run`, `run_stride` the runs
+// of inner values summed (`tile_rows`).
 static inline __attribute__((always_inline)) void tile_product_loop(
-    int rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner,
-    const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
-#define NGPLUS_ROWS_FROM(r, count, skip)                                                                  \
-    tile_rows(count, skip, columns, inner_begin, inner_end, a_rows ? a : a + (r) * a_row, a_row, a_inner, \
-              a_rows ? a_rows + (r) : a_rows, b, ldb, b_rows, alpha, beta, c + (r) * ldc, ldc)
+    int rb, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a,
+    long a_row, long a_inner, const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha,
+    float beta, float *c, long ldc) {
+#define NGPLUS_ROWS_FROM(r, count, skip)                                                                      \
+    tile_rows(count, skip, columns, inner_begin, inner_end, run, run_stride, a_rows ? a : a + (r) * a_row, a_row, \
+              a_inner, a_rows ? a_rows + (r) : a_rows, b, ldb, b_rows, alpha, beta, c + (r) * ldc, ldc)
     long r = 0;
     for (; r + rb <= rows; r += rb) NGPLUS_ROWS_FROM(r, rb, 0);
     if (r < rows) {

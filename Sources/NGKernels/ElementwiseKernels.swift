@@ -201,19 +201,22 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `C = α·Σ_{x ∈ inner} a[aRows[r] + x·innerStride]·b[bRows[x] + j] + β·C` (C `rows × columns`,
-    /// rows `ldc` apart), each sum in order of x: `BLASScalar.gatheredTileProduct` in plain loops.
+    /// `C = α·Σ_x a[aRows[r] + x·innerStride]·b[bRows[x] + j] + β·C` over the x of `inner` that
+    /// `runs` takes (C `rows × columns`, rows `ldc` apart), each sum in order of x:
+    /// `BLASScalar.gatheredTileProduct` in plain loops.
     @inlinable
     public static func gatheredProduct<Scalar: BLASScalar>(
-        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Scalar>, rowOffsets aRows: UnsafePointer<Int>,
-        innerStride: Int, b: UnsafePointer<Scalar>, rowOffsets bRows: UnsafePointer<Int>, alpha: Scalar, beta: Scalar,
-        into c: UnsafeMutablePointer<Scalar>, ldc: Int
+        rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Scalar>,
+        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Scalar>, rowOffsets bRows: UnsafePointer<Int>,
+        alpha: Scalar, beta: Scalar, into c: UnsafeMutablePointer<Scalar>, ldc: Int
     ) {
         for r in 0..<rows {
             let row = a + aRows[r]
             for j in 0..<columns {
                 var sum: Scalar = 0
-                for x in inner { sum += row[x * innerStride] * b[bRows[x] + j] }
+                for x in inner where runs.contains(offset: x - inner.lowerBound) {
+                    sum += row[x * innerStride] * b[bRows[x] + j]
+                }
                 let target = c + r * ldc + j
                 target.pointee = beta == 0 ? alpha * sum : alpha * sum + beta * target.pointee
             }

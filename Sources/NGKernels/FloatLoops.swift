@@ -199,15 +199,18 @@ public struct FloatLoops: Sendable {
 
     /// `tileProduct` with A's and B's rows found in tables: `A(r, x) = a[aRows[r] + x·innerStride]`
     /// and B's row x at `b + bRows[x]` (a convolution's padded planes read in place as its
-    /// patches), with the same order of sums and roundings.
+    /// patches), summed over the x of `inner` that `runs` takes, with the same order of sums and
+    /// roundings.
     @inlinable
     public func gatheredTileProduct(
-        rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Float>, rowOffsets aRows: UnsafePointer<Int>,
-        innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>, alpha: Float, beta: Float,
-        into c: UnsafeMutablePointer<Float>, ldc: Int
+        rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Float>,
+        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>,
+        alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        let (run, runStride) = runs.clamped(to: inner.count)
         loops.gathered_tile_product(
-            rows, columns, inner.lowerBound, inner.upperBound, a, aRows, innerStride, b, bRows, alpha, beta, c, ldc)
+            rows, columns, inner.lowerBound, inner.upperBound, run, runStride, a, aRows, innerStride, b, bRows, alpha,
+            beta, c, ldc)
     }
 
     /// Softmax cross-entropy of `rows` rows of `classes` logits (`leadingDimension` apart)

@@ -40,6 +40,9 @@ public struct DirectConvolutionLayout: Sendable {
 
     var stride: Int { geometry.stride }
 
+    /// The output's rows on the wide grid: W_out values a row, a plane's row apart.
+    var outputRows: InnerRuns { InnerRuns(length: geometry.outWidth, stride: paddedWidth) }
+
     /// Whether `geometry` is a "same" convolution at stride 1, or a convolution at stride 2 with a
     /// kernel larger than 1 × 1 (a 1 × 1 kernel reads one phase of four: unfolding it copies a
     /// quarter of what the phases would).

@@ -27,7 +27,7 @@ extension NetworkKernels {
                     for i in samples {
                         d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
                         Scalar.gatheredTileProduct(
-                            rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), a: w,
+                            rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), runs: .whole, a: w,
                             rowOffsets: weightRows.baseAddress!, innerStride: 1, b: padded,
                             rowOffsets: patchRows.baseAddress!, alpha: 1, beta: 0, into: wide, ldc: d.wideColumns)
                         guard let argmax else {
@@ -46,7 +46,8 @@ extension NetworkKernels {
     /// Backward, per sample: dYᵢ padded at stride 1, on the wide grid at stride 2 (with `argmax`,
     /// the pooled gradient first scattered to its maxima in the scratch, as
     /// `sampleConvolutionBackward` does) and its wide rows transposed; Xᵢ padded; the weight
-    /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the wide grid (dY's junk columns are zeros) added to its
+    /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the output's rows on the wide grid (its junk columns
+    /// skipped: 12% of a 14 × 14 output's sums on rows of 16) added to its
     /// group's partial sum, and kept when `sums` keeps them; and, when `dx` is given, the input
     /// gradient — at stride 1 on the wide grid, the padded dY planes convolved with the kernel
     /// turned by 180° (`turned`, c_in × c_out·kh·kw), compacted into the sample's row; at stride 2
@@ -96,7 +97,7 @@ extension NetworkKernels {
                             gradientWide, rows: c, columns: d.wideColumns, leadingDimension: gradientRowStride, into: work)
                         if let (kept, ld) = weightGradient.kept(sample: i, batch: batch, outChannels: c) {
                             Scalar.gatheredTileProduct(
-                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded,
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
                                 rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1, beta: 0,
                                 into: kept, ldc: ld)
                             WeightGradientSums.add(
@@ -104,7 +105,7 @@ extension NetworkKernels {
                                 overwrite: i == first)
                         } else {
                             Scalar.gatheredTileProduct(
-                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, a: padded,
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
                                 rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1,
                                 beta: i == first ? 0 : 1, into: sums, ldc: c)
                         }
@@ -116,7 +117,7 @@ extension NetworkKernels {
                             continue
                         }
                         Scalar.gatheredTileProduct(
-                            rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, a: turned,
+                            rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, runs: .whole, a: turned,
                             rowOffsets: turnedRows!, innerStride: 1, b: planes, rowOffsets: gradientRows!, alpha: 1,
                             beta: 0, into: wide, ldc: d.wideColumns)
                         d.compact(wide, channels: g.inChannels, into: dx + i * g.inputLength, channelStride: g.height * g.width)

@@ -9,12 +9,15 @@ import Testing
 /// values, NaN here, never read), 1 and −0.5. Each element's error is bounded by its sum's
 /// rounding, `(n + 3)·u·(|α|·Σ|A(r, x)·B[x, j]| + |β·C|)` with u = 2⁻²⁴; what lies outside the
 /// `rows × columns` block of C is left as it was. `gatheredTileProduct` on the same cases, its
-/// row tables taking A's and B's rows in reverse order.
+/// row tables taking A's and B's rows in reverse order, and on cases that sum runs of the inner
+/// range (runs shorter than their stride, the last cut at the range's end or not).
 @Suite struct FloatTileProductTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let rows: Int, columns: Int, inner: Range<Int>, transposed: Bool, alpha: Float, beta: Float
+        var runs = InnerRuns.whole
         var testDescription: String {
-            "\(rows)×\(columns), inner \(inner), \(transposed ? "Aᵀ" : "A"), α \(alpha), β \(beta)"
+            let taken = runs == .whole ? "" : ", runs of \(runs.length) every \(runs.stride)"
+            return "\(rows)×\(columns), inner \(inner)\(taken), \(transposed ? "Aᵀ" : "A"), α \(alpha), β \(beta)"
         }
     }
 
@@ -30,12 +33,22 @@ import Testing
         return cases
     }()
 
+    /// Runs of 1 every 3, 4 every 6 (the last cut) and 14 every 16 (a 14-wide output on rows of
+    /// 16, the last run whole).
+    static let runCases: [Case] = [(1, 1), (9, 70), (17, 64), (12, 49)].flatMap { rows, columns in
+        [(3..<20, InnerRuns(length: 1, stride: 3)), (3..<20, InnerRuns(length: 4, stride: 6)),
+         (0..<46, InnerRuns(length: 14, stride: 16))].map { inner, runs in
+            Case(rows: rows, columns: columns, inner: inner, transposed: rows % 2 == 0, alpha: 0.7, beta: runs.length == 4 ? 1 : 0,
+                 runs: runs)
+        }
+    }
+
     @Test(arguments: FloatLoopsTests.levels, cases)
     func matchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
         check(loops, c, gathered: false)
     }
 
-    @Test(arguments: FloatLoopsTests.levels, cases)
+    @Test(arguments: FloatLoopsTests.levels, cases + runCases)
     func gatheredMatchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
         check(loops, c, gathered: true)
     }
@@ -69,7 +82,7 @@ import Testing
                             into: out.baseAddress!, ldc: ldc)
                     }
                     loops.gatheredTileProduct(
-                        rows: c.rows, columns: c.columns, inner: c.inner, a: a.baseAddress!, rowOffsets: aRows,
+                        rows: c.rows, columns: c.columns, inner: c.inner, runs: c.runs, a: a.baseAddress!, rowOffsets: aRows,
                         innerStride: innerStride, b: b.baseAddress!, rowOffsets: bRows, alpha: c.alpha, beta: c.beta,
                         into: out.baseAddress!, ldc: ldc)
                 }
@@ -85,14 +98,15 @@ import Testing
                     continue
                 }
                 var (sum, magnitude) = (0.0, 0.0)
-                for x in c.inner {
+                for x in c.inner where (x - c.inner.lowerBound) % c.runs.stride < c.runs.length {
                     let term = Double(a[aRows[r] + x * innerStride]) * Double(b[bRows[x] + j])
                     sum += term
                     magnitude += abs(term)
                 }
                 let old = c.beta == 0 ? 0 : Double(before[index])
                 let want = Double(c.alpha) * sum + Double(c.beta) * old
-                let bound = Double(c.inner.count + 3) * u * (abs(Double(c.alpha)) * magnitude + abs(Double(c.beta) * old))
+                let terms = c.inner.filter { ($0 - c.inner.lowerBound) % c.runs.stride < c.runs.length }.count
+                let bound = Double(terms + 3) * u * (abs(Double(c.alpha)) * magnitude + abs(Double(c.beta) * old))
                 let error = abs(Double(result[index]) - want)
                 #expect(error <= bound, "\(loops.level) gathered \(gathered): C[\(r), \(j)] = \(result[index]), want \(want) ± \(bound)")
                 worst = max(worst, bound > 0 ? error / bound : error)
