@@ -18,7 +18,7 @@
 #include "ProductLoops.h"
 #include "RowLoops.h"
 
-#define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held)                                       \
+#define NGPLUS_FLOAT_LOOPS(suffix, attributes, tile_rows_held, wide_rows_held)                       \
     attributes static void gelu_##suffix(const float *x, float *y, float *cumulative, long count) {   \
         gelu_loop(x, y, cumulative, count);                                                           \
     }                                                                                                 \
@@ -83,16 +83,21 @@
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
         const float *b, long ldb, float alpha, float beta, float *c, long ldc) {                      \
         long inner = inner_end - inner_begin;                                                         \
-        tile_product_loop(tile_rows_held, rows, columns, inner_begin, inner_end, inner, inner, a, a_row, a_inner, \
-                          NULL, b, ldb, NULL, alpha, beta, c, ldc);                                   \
+        tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, inner,\
+                          inner, a, a_row, a_inner, NULL, NULL, b, ldb, NULL, alpha, beta, c, ldc);  \
     }                                                                                                 \
     attributes static void gathered_tile_product_##suffix(                                            \
         long rows, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a, \
-        const long *a_rows, long a_inner, const float *b, const long *b_rows, float alpha, float beta, \
-        float *c, long ldc) {                                                                         \
+        const long *a_rows, long a_inner, const long *a_cols, const float *b, const long *b_rows, float alpha, \
+        float beta, float *c, long ldc) {                                                             \
         __builtin_assume(a_rows != NULL && b_rows != NULL);                                           \
-        tile_product_loop(tile_rows_held, rows, columns, inner_begin, inner_end, run, run_stride, a, 0, a_inner, \
-                          a_rows, b, 0, b_rows, alpha, beta, c, ldc);                                 \
+        if (a_cols) {                                                                                 \
+            tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, run,\
+                              run_stride, a, 0, 0, a_rows, a_cols, b, 0, b_rows, alpha, beta, c, ldc);\
+            return;                                                                                   \
+        }                                                                                             \
+        tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, run,\
+                          run_stride, a, 0, a_inner, a_rows, NULL, b, 0, b_rows, alpha, beta, c, ldc);\
     }                                                                                                 \
     attributes static double softmax_cross_entropy_##suffix(                                          \
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \
@@ -157,12 +162,13 @@
         gaussian_basis_##suffix, pooled_weight_gradient_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
-// SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers).
-NGPLUS_FLOAT_LOOPS(baseline, , 1)
+// SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers); and, where 4·rb
+// accumulators fit (AVX-512's 24 of 32 registers), the rows of its 64-column blocks.
+NGPLUS_FLOAT_LOOPS(baseline, , 1, 0)
 
 #if defined(__x86_64__)
-NGPLUS_FLOAT_LOOPS(avx2, __attribute__((target("avx2,fma"))), 2)
-NGPLUS_FLOAT_LOOPS(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), 8)
+NGPLUS_FLOAT_LOOPS(avx2, __attribute__((target("avx2,fma"))), 2, 0)
+NGPLUS_FLOAT_LOOPS(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), 8, 6)
 #endif
 
 ngplus_float_loops ngplus_float_loops_at(ngplus_float_level level) {

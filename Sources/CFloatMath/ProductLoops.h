@@ -21,44 +21,47 @@ static inline __attribute__((always_inline)) void store_lanes_from(
     for (int l = from; l < 16; l++) row[l] = beta != 0 ? alpha * held[l] + beta * row[l] : alpha * held[l];
 }
 
-// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C, of which rows `skip`…rb − 1 are
-// stored (the rows before were stored by the block above, which this one overlaps): 32
-// columns at a time in 2·rb vector accumulators (each B row's two vectors loaded once for all
-// rb rows, each A value broadcast), then 16. The last columns, fewer than 16, are the tail of
-// a 16-column block ending at the last column, which overlaps the columns already stored and
+// One block of `rb` rows of C = α·Σ_x A(r, x)·B[x, :] + β·C from column j on, of which rows
+// `skip`…rb − 1 are stored (the rows before were stored by the block above, which this one
+// overlaps): 16·`vectors` columns at a time in rb·vectors vector accumulators (each B row's
+// vectors loaded once for all rb rows, each A value broadcast), up to `columns`. With two
+// vectors a block, the columns left then go 16 at a time, the last fewer than 16 as the tail
+// of a 16-column block ending at the last column, which overlaps the columns already stored and
 // stores only its own; a product narrower than 16 columns goes one column at a time. With
 // β = 0, C is only written. Row i of A starts at a + a_rows[i] and row x of B at b + b_rows[x]
 // when the tables are given (a convolution's patches read in place), else i·a_row and x·ldb
-// from them. The sums run over x in runs of `run` values `run_stride` apart from inner_begin,
-// cut at inner_end (one run when run = run_stride = inner_end − inner_begin): a convolution's
-// output rows on its padded planes' wider rows, whose junk columns are skipped.
+// from them; A(i, x) lies a_cols[x] rather than x·a_inner into its row when that table is
+// given (a convolution's positions as A's rows). The sums run over x in runs of `run` values
+// `run_stride` apart from inner_begin, cut at inner_end (one run when run = run_stride =
+// inner_end − inner_begin): a convolution's output rows on its padded planes' wider rows,
+// whose junk columns are skipped. Every element is summed in order of x whatever the block.
 static inline __attribute__((always_inline)) void tile_rows(
-    int rb, int skip, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a,
-    long a_row, long a_inner, const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha,
-    float beta, float *c, long ldc) {
-#define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + (x) * a_inner] : a[(i) * a_row + (x) * a_inner])
+    int rb, int vectors, int skip, long j, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
+    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+#define NGPLUS_A_COLUMN(x) (a_cols ? a_cols[x] : (x) * a_inner)
+#define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + NGPLUS_A_COLUMN(x)] : a[(i) * a_row + NGPLUS_A_COLUMN(x)])
 #define NGPLUS_B_ROW(x) (b + (b_rows ? b_rows[x] : (x) * ldb))
 #define NGPLUS_FOR_INNER(x)                                                          \
     for (long start_ = inner_begin; start_ < inner_end; start_ += run_stride)        \
         for (long x = start_, stop_ = inner_end - start_ < run ? inner_end : start_ + run; x < stop_; x++)
-    long j = 0;
-    for (; j + 32 <= columns; j += 32) {
-        lanes16 low[8], high[8];
-        for (int i = 0; i < rb; i++) low[i] = high[i] = 0;
+    for (; j + 16 * vectors <= columns; j += 16 * vectors) {
+        lanes16 sums[8][4];
+        for (int i = 0; i < rb; i++)
+            for (int t = 0; t < vectors; t++) sums[i][t] = 0;
         NGPLUS_FOR_INNER(x) {
             const float *b_row = NGPLUS_B_ROW(x) + j;
-            lanes16 b_low = load16(b_row), b_high = load16(b_row + 16);
+            lanes16 row[4];
+            for (int t = 0; t < vectors; t++) row[t] = load16(b_row + 16 * t);
             for (int i = 0; i < rb; i++) {
                 float value = NGPLUS_A(i, x);
-                low[i] += value * b_low;
-                high[i] += value * b_high;
+                for (int t = 0; t < vectors; t++) sums[i][t] += value * row[t];
             }
         }
-        for (int i = skip; i < rb; i++) {
-            store_lanes_from(c + i * ldc + j, &low[i], 0, alpha, beta);
-            store_lanes_from(c + i * ldc + j + 16, &high[i], 0, alpha, beta);
-        }
+        for (int i = skip; i < rb; i++)
+            for (int t = 0; t < vectors; t++) store_lanes_from(c + i * ldc + j + 16 * t, &sums[i][t], 0, alpha, beta);
     }
+    if (j == columns) return;
     if (columns >= 16) {
         for (; j < columns; j += 16) {
             // A block past the end starts 16 before it and stores from column j on.
@@ -81,6 +84,7 @@ static inline __attribute__((always_inline)) void tile_rows(
         }
     }
 #undef NGPLUS_A
+#undef NGPLUS_A_COLUMN
 #undef NGPLUS_B_ROW
 #undef NGPLUS_FOR_INNER
 }
@@ -134,19 +138,19 @@ static inline __attribute__((always_inline)) void transpose_loop(
         for (long j = 0; j < columns; j++) target[j * rows + i] = source[i * ld + j];
 }
 
-// The whole product in blocks of `rb` rows (as many as the level's registers hold). The last
-// rows, fewer than rb, go a row at a time when they are fewer than rb/2 (a single row's sums
-// wait on the FMA's latency: about four times a block row's cost), else as the tail of a
-// block ending at the last row, which overlaps the rows already stored and stores only its own.
-// `a_rows` and `b_rows`, when given, locate A's and B's rows, and `run`, `run_stride` the runs
-// of inner values summed (`tile_rows`).
-static inline __attribute__((always_inline)) void tile_product_loop(
-    int rb, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a,
-    long a_row, long a_inner, const long *a_rows, const float *b, long ldb, const long *b_rows, float alpha,
-    float beta, float *c, long ldc) {
-#define NGPLUS_ROWS_FROM(r, count, skip)                                                                      \
-    tile_rows(count, skip, columns, inner_begin, inner_end, run, run_stride, a_rows ? a : a + (r) * a_row, a_row, \
-              a_inner, a_rows ? a_rows + (r) : a_rows, b, ldb, b_rows, alpha, beta, c + (r) * ldc, ldc)
+// Columns j…columns − 1 of the product in blocks of `rb` rows, `vectors` vectors of columns
+// at a time (`tile_rows`). The last rows, fewer than rb, go a row at a time when they are
+// fewer than rb/2 (a single row's sums wait on the FMA's latency: about four times a block
+// row's cost), else as the tail of a block ending at the last row, which overlaps the rows
+// already stored and stores only its own.
+static inline __attribute__((always_inline)) void tile_row_blocks(
+    int rb, int vectors, long j, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
+    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+#define NGPLUS_ROWS_FROM(r, count, skip)                                                                         \
+    tile_rows(count, vectors, skip, j, columns, inner_begin, inner_end, run, run_stride,                       \
+              a_rows ? a : a + (r) * a_row, a_row, a_inner, a_rows ? a_rows + (r) : a_rows, a_cols, b, ldb, b_rows, \
+              alpha, beta, c + (r) * ldc, ldc)
     long r = 0;
     for (; r + rb <= rows; r += rb) NGPLUS_ROWS_FROM(r, rb, 0);
     if (r < rows) {
@@ -158,6 +162,36 @@ static inline __attribute__((always_inline)) void tile_product_loop(
         }
     }
 #undef NGPLUS_ROWS_FROM
+}
+
+// The cost of `rows` rows in blocks of rb as `tile_row_blocks` cuts them, in block rows: the
+// whole blocks, then an overlapping block (rb) or the last rows one at a time, each `single`.
+static inline __attribute__((always_inline)) long row_blocks_cost(long rows, int rb, long single) {
+    long last = rows % rb;
+    if (last == 0) return rows;
+    return rows - last + (rows >= rb && 2 * last >= rb ? rb : single * last);
+}
+
+// The whole product: where the level holds `wide_rb` rows of four vectors (wide_rb > 0) the
+// columns in whole blocks of 64 first, blocks of wide_rb rows by 64 columns (each A value
+// broadcast for four vectors instead of two), then the rest in blocks of `rb` rows by 32 and
+// 16 columns — unless the rows cut worse into wide_rb than into rb: a row alone costs about
+// four block rows with two vectors (its sums wait on the FMA's latency) and two with four, so
+// 32 rows go in blocks of 8 rather than five of 6 and two alone, 289 in blocks of 6.
+// `a_rows`, `a_cols` and `b_rows`, when given, locate A's values and B's rows, and `run`,
+// `run_stride` the runs of inner values summed (`tile_rows`).
+static inline __attribute__((always_inline)) void tile_product_loop(
+    int rb, int wide_rb, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
+    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+    int wider = wide_rb > 0 && row_blocks_cost(rows, wide_rb, 2) < row_blocks_cost(rows, rb, 4);
+    long wide = wider ? columns / 64 * 64 : 0;
+    if (wide > 0)
+        tile_row_blocks(wide_rb, 4, 0, rows, wide, inner_begin, inner_end, run, run_stride, a, a_row, a_inner, a_rows,
+                        a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
+    if (wide < columns)
+        tile_row_blocks(rb, 2, wide, rows, columns, inner_begin, inner_end, run, run_stride, a, a_row, a_inner, a_rows,
+                        a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
 }
 
 // Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values

@@ -182,11 +182,11 @@ extension BLASScalar {
     @_specialize(where Self == Double)
     public static func gatheredTileProduct(
         rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Self>,
-        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>,
+        rowOffsets aRows: UnsafePointer<Int>, innerOffsets: InnerOffsets, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>,
         alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
         ElementwiseKernels.gatheredProduct(
-            rows: rows, columns: columns, inner: inner, runs: runs, a: a, rowOffsets: aRows, innerStride: innerStride, b: b,
+            rows: rows, columns: columns, inner: inner, runs: runs, a: a, rowOffsets: aRows, innerOffsets: innerOffsets, b: b,
             rowOffsets: bRows, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 }

@@ -88,14 +88,14 @@ where Self.RawSignificand: FixedWidthInteger {
         rows: Int, columns: Int, inner: Range<Int>, a: UnsafePointer<Self>, rowStride: Int, innerStride: Int,
         b: UnsafePointer<Self>, ldb: Int, alpha: Self, beta: Self, into c: UnsafeMutablePointer<Self>, ldc: Int)
 
-    /// `tileProduct` with A's and B's rows found in tables, `A(r, x) = a[aRows[r] + x·innerStride]`
+    /// `tileProduct` with A's and B's rows found in tables, `A(r, x) = a[aRows[r] + innerOffsets(x)]`
     /// and B's row x at `b + bRows[x]`, summed over the x of `inner` that `runs` takes: a
     /// convolution's padded planes read in place as its patches (Float's is
     /// `FloatLoops.gatheredTileProduct`; Double's plain loops).
     static func gatheredTileProduct(
         rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Self>,
         rowOffsets aRows: UnsafePointer<Int>,
-        innerStride: Int, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>, alpha: Self, beta: Self,
+        innerOffsets: InnerOffsets, b: UnsafePointer<Self>, rowOffsets bRows: UnsafePointer<Int>, alpha: Self, beta: Self,
         into c: UnsafeMutablePointer<Self>, ldc: Int)
 
     /// The column sums of a `rows × columns` block on the calling thread, `sums[c·stride] =

@@ -201,13 +201,13 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `C = α·Σ_x a[aRows[r] + x·innerStride]·b[bRows[x] + j] + β·C` over the x of `inner` that
+    /// `C = α·Σ_x a[aRows[r] + innerOffsets(x)]·b[bRows[x] + j] + β·C` over the x of `inner` that
     /// `runs` takes (C `rows × columns`, rows `ldc` apart), each sum in order of x:
     /// `BLASScalar.gatheredTileProduct` in plain loops.
     @inlinable
     public static func gatheredProduct<Scalar: BLASScalar>(
         rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Scalar>,
-        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Scalar>, rowOffsets bRows: UnsafePointer<Int>,
+        rowOffsets aRows: UnsafePointer<Int>, innerOffsets: InnerOffsets, b: UnsafePointer<Scalar>, rowOffsets bRows: UnsafePointer<Int>,
         alpha: Scalar, beta: Scalar, into c: UnsafeMutablePointer<Scalar>, ldc: Int
     ) {
         for r in 0..<rows {
@@ -215,7 +215,7 @@ public enum ElementwiseKernels {
             for j in 0..<columns {
                 var sum: Scalar = 0
                 for x in inner where runs.contains(offset: x - inner.lowerBound) {
-                    sum += row[x * innerStride] * b[bRows[x] + j]
+                    sum += row[innerOffsets.offset(x)] * b[bRows[x] + j]
                 }
                 let target = c + r * ldc + j
                 target.pointee = beta == 0 ? alpha * sum : alpha * sum + beta * target.pointee

@@ -74,11 +74,11 @@ extension Float {
 
     public static func gatheredTileProduct(
         rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Float>,
-        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>,
+        rowOffsets aRows: UnsafePointer<Int>, innerOffsets: InnerOffsets, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>,
         alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         FloatLoops.selected.gatheredTileProduct(
-            rows: rows, columns: columns, inner: inner, runs: runs, a: a, rowOffsets: aRows, innerStride: innerStride, b: b,
+            rows: rows, columns: columns, inner: inner, runs: runs, a: a, rowOffsets: aRows, innerOffsets: innerOffsets, b: b,
             rowOffsets: bRows, alpha: alpha, beta: beta, into: c, ldc: ldc)
     }
 

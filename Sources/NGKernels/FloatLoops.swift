@@ -197,20 +197,24 @@ public struct FloatLoops: Sendable {
             rows, columns, inner.lowerBound, inner.upperBound, a, rowStride, innerStride, b, ldb, alpha, beta, c, ldc)
     }
 
-    /// `tileProduct` with A's and B's rows found in tables: `A(r, x) = a[aRows[r] + x·innerStride]`
+    /// `tileProduct` with A's and B's rows found in tables: `A(r, x) = a[aRows[r] + innerOffsets(x)]`
     /// and B's row x at `b + bRows[x]` (a convolution's padded planes read in place as its
     /// patches), summed over the x of `inner` that `runs` takes, with the same order of sums and
     /// roundings.
     @inlinable
     public func gatheredTileProduct(
         rows: Int, columns: Int, inner: Range<Int>, runs: InnerRuns, a: UnsafePointer<Float>,
-        rowOffsets aRows: UnsafePointer<Int>, innerStride: Int, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>,
+        rowOffsets aRows: UnsafePointer<Int>, innerOffsets: InnerOffsets, b: UnsafePointer<Float>, rowOffsets bRows: UnsafePointer<Int>,
         alpha: Float, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let (run, runStride) = runs.clamped(to: inner.count)
+        let (innerStride, innerTable): (Int, UnsafePointer<Int>?) = switch innerOffsets {
+        case let .stride(stride): (stride, nil)
+        case let .table(table): (0, table)
+        }
         loops.gathered_tile_product(
-            rows, columns, inner.lowerBound, inner.upperBound, run, runStride, a, aRows, innerStride, b, bRows, alpha,
-            beta, c, ldc)
+            rows, columns, inner.lowerBound, inner.upperBound, run, runStride, a, aRows, innerStride, innerTable, b, bRows,
+            alpha, beta, c, ldc)
     }
 
     /// Softmax cross-entropy of `rows` rows of `classes` logits (`leadingDimension` apart)

@@ -10,8 +10,10 @@ import NGPlus
 /// phase (r mod 2, s mod 2) at stride 2: output (i, j) reads padded position (stride·i + r,
 /// stride·j + s). The output is computed on the planes' rows, `wideColumns` positions of which
 /// the last (row − W_out) of each row are discarded. The weight gradient reads dY on the same
-/// wide grid with zeros between its rows. The input gradient at stride 1 is the convolution of
-/// dY's zero-bordered planes with the kernel turned by 180°; at stride 2 each patch row of
+/// wide grid, its sums skipping the junk columns. The input gradient at stride 1 is the
+/// convolution of dY's zero-bordered planes with the kernel turned by 180°, computed
+/// transposed — a row for each input position, read from the planes at the position's offset,
+/// so that no junk column is computed — and transposed into place; at stride 2 each patch row of
 /// `W̃ᵀ·dY` is added, one run of `wideColumns`, into the phase it came from (col2im on the
 /// phases), and the phases' interiors are the input gradient. Neither pass unfolds nor folds a
 /// sample's patches (`NetworkKernels.directConvolution`).
@@ -33,8 +35,12 @@ public struct DirectConvolutionLayout: Sendable {
     /// At stride 1, dY's row (o, r, s) in its padded planes, for the input gradient: o·plane +
     /// r·row + s (empty at stride 2).
     let gradientRows: [Int]
-    /// At stride 1, row c of the turned kernel (c_in rows of c_out·kh·kw; empty at stride 2).
+    /// At stride 1, row (o, r, s) of the turned kernel (c_out·kh·kw rows of c_in; empty at
+    /// stride 2).
     let turnedRows: [Int]
+    /// At stride 1, input position (y, x) on the padded planes' rows: y·row + x (empty at
+    /// stride 2).
+    let inputPositions: [Int]
     /// Row x of dY's transpose on the wide grid (`wideColumns` rows of c_out).
     let positionRows: [Int]
 
@@ -80,7 +86,8 @@ public struct DirectConvolutionLayout: Sendable {
             }
         }
         self.gradientRows = gradientRows
-        turnedRows = stride == 1 ? (0..<g.inChannels).map { $0 * c * kh * kw } : []
+        turnedRows = stride == 1 ? (0..<(c * kh * kw)).map { $0 * g.inChannels } : []
+        inputPositions = stride == 1 ? (0..<g.height).flatMap { y in (0..<g.width).map { y * row + $0 } } : []
         positionRows = (0..<wideColumns).map { $0 * c }
     }
 
@@ -195,15 +202,15 @@ public struct DirectConvolutionLayout: Sendable {
         }
     }
 
-    /// The kernel turned by 180° with its channels swapped, for the input gradient at stride 1:
-    /// row c, column (o, r, s) of `turned` (c_in × c_out·kh·kw) is W̃[o, (c, kh − 1 − r, kw − 1 − s)].
+    /// The kernel turned by 180°, for the input gradient at stride 1: row (o, r, s), column c of
+    /// `turned` (c_out·kh·kw × c_in) is W̃[o, (c, kh − 1 − r, kw − 1 − s)].
     func turn<Scalar: BLASScalar>(_ w: UnsafePointer<Scalar>, into turned: UnsafeMutablePointer<Scalar>) {
         let (kh, kw, k) = (geometry.kernelHeight, geometry.kernelWidth, geometry.patchSize)
         for channel in 0..<geometry.inChannels {
             for o in 0..<outChannels {
                 for r in 0..<kh {
                     for s in 0..<kw {
-                        turned[turnedRows[channel] + (o * kh + r) * kw + s] =
+                        turned[turnedRows[(o * kh + r) * kw + s] + channel] =
                             w[o * (k + 1) + (channel * kh + kh - 1 - r) * kw + kw - 1 - s]
                     }
                 }

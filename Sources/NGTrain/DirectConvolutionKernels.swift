@@ -28,7 +28,7 @@ extension NetworkKernels {
                         d.pad(x + i * g.inputLength, channels: g.inChannels, channelStride: g.height * g.width, into: padded)
                         Scalar.gatheredTileProduct(
                             rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), runs: .whole, a: w,
-                            rowOffsets: weightRows.baseAddress!, innerStride: 1, b: padded,
+                            rowOffsets: weightRows.baseAddress!, innerOffsets: .stride(1), b: padded,
                             rowOffsets: patchRows.baseAddress!, alpha: 1, beta: 0, into: wide, ldc: d.wideColumns)
                         guard let argmax else {
                             d.compact(
@@ -49,9 +49,10 @@ extension NetworkKernels {
     /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the output's rows on the wide grid (its junk columns
     /// skipped: 12% of a 14 × 14 output's sums on rows of 16) added to its
     /// group's partial sum, and kept when `sums` keeps them; and, when `dx` is given, the input
-    /// gradient — at stride 1 on the wide grid, the padded dY planes convolved with the kernel
-    /// turned by 180° (`turned`, c_in × c_out·kh·kw), compacted into the sample's row; at stride 2
-    /// `stridedInputGradient`.
+    /// gradient — at stride 1 the padded dY planes convolved with the kernel turned by 180°
+    /// (`turned`, c_out·kh·kw × c_in), a row for each input position (P × c_in: no sums on the
+    /// wide grid's junk columns, and c_in columns in whole blocks), then transposed into the
+    /// sample's row; at stride 2 `stridedInputGradient`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func directConvolutionBackward<Scalar: NetworkScalar>(
@@ -67,7 +68,7 @@ extension NetworkKernels {
         let (gradientInner, strided) = (c * g.kernelHeight * g.kernelWidth, d.stride != 1)
         let (pooled, windows) = (c * g.positions / 4, PoolingLayout(
             channels: c, height: g.outHeight, width: g.outWidth, channelMajorBatch: nil))
-        withTables(d) { patchRows, gradientRows, turnedRows, positionRows in
+        withTables(d) { patchRows, gradientRows, turnedRows, inputPositions, positionRows in
             ParallelLoop.forEachNumberedChunk(groups, minimumChunk: 1, maximumChunks: slots) { slot, chunk in
                 let base = scratch + slot * parts.length
                 let (padded, planes) = (base, base + parts.plane)
@@ -98,7 +99,7 @@ extension NetworkKernels {
                         if let (kept, ld) = weightGradient.kept(sample: i, batch: batch, outChannels: c) {
                             Scalar.gatheredTileProduct(
                                 rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
-                                rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1, beta: 0,
+                                rowOffsets: patchRows, innerOffsets: .stride(1), b: work, rowOffsets: positionRows, alpha: 1, beta: 0,
                                 into: kept, ldc: ld)
                             WeightGradientSums.add(
                                 kept, ld: ld, rows: g.patchSize + 1, outChannels: c, into: sums, transposed: true,
@@ -106,7 +107,7 @@ extension NetworkKernels {
                         } else {
                             Scalar.gatheredTileProduct(
                                 rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
-                                rowOffsets: patchRows, innerStride: 1, b: work, rowOffsets: positionRows, alpha: 1,
+                                rowOffsets: patchRows, innerOffsets: .stride(1), b: work, rowOffsets: positionRows, alpha: 1,
                                 beta: i == first ? 0 : 1, into: sums, ldc: c)
                         }
                         guard let dx else { continue }
@@ -117,10 +118,12 @@ extension NetworkKernels {
                             continue
                         }
                         Scalar.gatheredTileProduct(
-                            rows: g.inChannels, columns: d.wideColumns, inner: 0..<gradientInner, runs: .whole, a: turned,
-                            rowOffsets: turnedRows!, innerStride: 1, b: planes, rowOffsets: gradientRows!, alpha: 1,
-                            beta: 0, into: wide, ldc: d.wideColumns)
-                        d.compact(wide, channels: g.inChannels, into: dx + i * g.inputLength, channelStride: g.height * g.width)
+                            rows: g.positions, columns: g.inChannels, inner: 0..<gradientInner, runs: .whole, a: planes,
+                            rowOffsets: inputPositions!, innerOffsets: .table(gradientRows!), b: turned,
+                            rowOffsets: turnedRows!, alpha: 1, beta: 0, into: wide, ldc: g.inChannels)
+                        Scalar.transpose(
+                            wide, rows: g.positions, columns: g.inChannels, leadingDimension: g.inChannels,
+                            into: dx + i * g.inputLength)
                     }
                 }
             }
@@ -151,17 +154,21 @@ extension NetworkKernels {
     }
 
     /// The layout's offset tables as pointers for the duration of `body` (the input gradient's
-    /// two nil at stride 2, which has none).
+    /// three nil at stride 2, which has none).
     @inline(__always)
     static func withTables(
         _ d: DirectConvolutionLayout,
-        _ body: (UnsafePointer<Int>, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>) -> Void
+        _ body: (UnsafePointer<Int>, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>) -> Void
     ) {
         d.patchRows.withUnsafeBufferPointer { patchRows in
             d.gradientRows.withUnsafeBufferPointer { gradientRows in
                 d.turnedRows.withUnsafeBufferPointer { turnedRows in
-                    d.positionRows.withUnsafeBufferPointer { positionRows in
-                        body(patchRows.baseAddress!, gradientRows.baseAddress, turnedRows.baseAddress, positionRows.baseAddress!)
+                    d.inputPositions.withUnsafeBufferPointer { inputPositions in
+                        d.positionRows.withUnsafeBufferPointer { positionRows in
+                            body(
+                                patchRows.baseAddress!, gradientRows.baseAddress, turnedRows.baseAddress,
+                                inputPositions.baseAddress, positionRows.baseAddress!)
+                        }
                     }
                 }
             }

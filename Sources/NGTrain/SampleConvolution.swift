@@ -16,7 +16,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
     var scratch = Matrix<Scalar>(rows: 0, columns: 0)
     /// A group of samples' weight gradient a row.
     var partials = Matrix<Scalar>(rows: 0, columns: 0)
-    /// The kernel turned by 180° for a direct input gradient (c_in × c_out·kh·kw).
+    /// The kernel turned by 180° for a direct input gradient (c_out·kh·kw × c_in).
     var turned = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// A convolution with patches of fewer than 32 rows (an image's first convolution) unfolds
@@ -69,7 +69,7 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         let (computesInputGradient, keepsSamples) = (!inputGradient.isEmpty, !sampleGradients.isEmpty)
         if let direct, computesInputGradient, direct.stride == 1 {
-            ensureShape(&turned, geometry.inChannels, c * geometry.kernelHeight * geometry.kernelWidth)
+            ensureShape(&turned, c * geometry.kernelHeight * geometry.kernelWidth, geometry.inChannels)
             weight.withView { w in turned.withMutableView { direct.turn(w.base, into: $0.base) } }
         }
         withViews(x, weight, mutating: &gradient) { x, w, gradient in

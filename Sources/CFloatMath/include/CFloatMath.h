@@ -183,13 +183,15 @@ typedef struct {
     /// β = 0, C is only written.
     void (*tile_product)(long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row,
                          long a_inner, const float *b, long ldb, float alpha, float beta, float *c, long ldc);
-    /// `tile_product` with A's rows at a + a_rows[r] (A(r, x) = a[a_rows[r] + x·a_inner]) and B's
-    /// row x at b + b_rows[x] (a convolution's padded planes read in place as its patches), the
-    /// sums over the x of the range in runs of `run` values `run_stride` apart from inner_begin
-    /// (1 ≤ run ≤ run_stride; one run when run ≥ inner_end − inner_begin).
+    /// `tile_product` with A's rows at a + a_rows[r] (A(r, x) = a[a_rows[r] + x·a_inner], or
+    /// a[a_rows[r] + a_cols[x]] when `a_cols` is given) and B's row x at b + b_rows[x] (a
+    /// convolution's padded planes read in place as its patches), the sums over the x of the
+    /// range in runs of `run` values `run_stride` apart from inner_begin (1 ≤ run ≤ run_stride;
+    /// one run when run ≥ inner_end − inner_begin).
     void (*gathered_tile_product)(long rows, long columns, long inner_begin, long inner_end, long run,
-                                  long run_stride, const float *a, const long *a_rows, long a_inner, const float *b,
-                                  const long *b_rows, float alpha, float beta, float *c, long ldc);
+                                  long run_stride, const float *a, const long *a_rows, long a_inner,
+                                  const long *a_cols, const float *b, const long *b_rows, float alpha, float beta,
+                                  float *c, long ldc);
     /// The products of long rows: C (m × n, rows `ldc` apart) = Σ_{k < length} A[i·lda + k]·B[j·ldb + k],
     /// overwritten.
     void (*row_products)(long m, long n, long length, const float *a, long lda, const float *b, long ldb, float *c,
