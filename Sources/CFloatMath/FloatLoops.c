@@ -83,21 +83,16 @@
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
         const float *b, long ldb, float alpha, float beta, float *c, long ldc) {                      \
         long inner = inner_end - inner_begin;                                                         \
-        tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, inner,\
-                          inner, a, a_row, a_inner, NULL, NULL, b, ldb, NULL, alpha, beta, c, ldc);  \
+        tile_product_loop(tile_rows_held, wide_rows_held, 0, rows, columns, inner_begin, inner_end, inner, \
+                          inner, a, a_row, a_inner, NULL, NULL, b, ldb, NULL, alpha, beta, c, ldc);   \
     }                                                                                                 \
     attributes static void gathered_tile_product_##suffix(                                            \
         long rows, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a, \
         const long *a_rows, long a_inner, const long *a_cols, const float *b, const long *b_rows, float alpha, \
         float beta, float *c, long ldc) {                                                             \
         __builtin_assume(a_rows != NULL && b_rows != NULL);                                           \
-        if (a_cols) {                                                                                 \
-            tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, run,\
-                              run_stride, a, 0, 0, a_rows, a_cols, b, 0, b_rows, alpha, beta, c, ldc);\
-            return;                                                                                   \
-        }                                                                                             \
-        tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, run,\
-                          run_stride, a, 0, a_inner, a_rows, NULL, b, 0, b_rows, alpha, beta, c, ldc);\
+        gathered_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, run, \
+                              run_stride, a, a_rows, a_inner, a_cols, b, b_rows, alpha, beta, c, ldc); \
     }                                                                                                 \
     attributes static double softmax_cross_entropy_##suffix(                                          \
         const float *logits, long rows, long classes, long leading, const long *labels, float *gradient) { \

@@ -34,22 +34,34 @@ static inline __attribute__((always_inline)) void store_lanes_from(
 // given (a convolution's positions as A's rows). The sums run over x in runs of `run` values
 // `run_stride` apart from inner_begin, cut at inner_end (one run when run = run_stride =
 // inner_end − inner_begin): a convolution's output rows on its padded planes' wider rows,
-// whose junk columns are skipped. Every element is summed in order of x whatever the block.
+// whose junk columns are skipped. `in_runs`, a constant where this is inlined, is 0 when the
+// range is one run, so that the loop over x is a plain one (the runs' bounds would take
+// registers that the rows' addresses need). Every element is summed in order of x whatever
+// the block.
 static inline __attribute__((always_inline)) void tile_rows(
-    int rb, int vectors, int skip, long j, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    int rb, int vectors, int in_runs, int skip, long j, long columns, long inner_begin, long inner_end, long run,
+    long run_stride,
     const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
     const long *b_rows, float alpha, float beta, float *c, long ldc) {
 #define NGPLUS_A_COLUMN(x) (a_cols ? a_cols[x] : (x) * a_inner)
 #define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + NGPLUS_A_COLUMN(x)] : a[(i) * a_row + NGPLUS_A_COLUMN(x)])
 #define NGPLUS_B_ROW(x) (b + (b_rows ? b_rows[x] : (x) * ldb))
-#define NGPLUS_FOR_INNER(x)                                                          \
-    for (long start_ = inner_begin; start_ < inner_end; start_ += run_stride)        \
-        for (long x = start_, stop_ = inner_end - start_ < run ? inner_end : start_ + run; x < stop_; x++)
+// The body for every x taken: a loop over the runs and one over each run's values, or one
+// plain loop (the bounds of runs cost registers, and a test in one loop a branch each x).
+#define NGPLUS_FOR_INNER(x, ...)                                                                        \
+    if (in_runs) {                                                                                     \
+        for (long start_ = inner_begin; start_ < inner_end; start_ += run_stride)                      \
+            for (long x = start_, stop_ = inner_end - start_ < run ? inner_end : start_ + run; x < stop_; x++) { \
+                __VA_ARGS__                                                                            \
+            }                                                                                          \
+    } else {                                                                                           \
+        for (long x = inner_begin; x < inner_end; x++) { __VA_ARGS__ }                                 \
+    }
     for (; j + 16 * vectors <= columns; j += 16 * vectors) {
         lanes16 sums[8][4];
         for (int i = 0; i < rb; i++)
             for (int t = 0; t < vectors; t++) sums[i][t] = 0;
-        NGPLUS_FOR_INNER(x) {
+        NGPLUS_FOR_INNER(x, {
             const float *b_row = NGPLUS_B_ROW(x) + j;
             lanes16 row[4];
             for (int t = 0; t < vectors; t++) row[t] = load16(b_row + 16 * t);
@@ -57,7 +69,7 @@ static inline __attribute__((always_inline)) void tile_rows(
                 float value = NGPLUS_A(i, x);
                 for (int t = 0; t < vectors; t++) sums[i][t] += value * row[t];
             }
-        }
+        })
         for (int i = skip; i < rb; i++)
             for (int t = 0; t < vectors; t++) store_lanes_from(c + i * ldc + j + 16 * t, &sums[i][t], 0, alpha, beta);
     }
@@ -68,10 +80,10 @@ static inline __attribute__((always_inline)) void tile_rows(
             long first = j + 16 <= columns ? j : columns - 16;
             lanes16 sums[8];
             for (int i = 0; i < rb; i++) sums[i] = 0;
-            NGPLUS_FOR_INNER(x) {
+            NGPLUS_FOR_INNER(x, {
                 lanes16 b_row = load16(NGPLUS_B_ROW(x) + first);
                 for (int i = 0; i < rb; i++) sums[i] += NGPLUS_A(i, x) * b_row;
-            }
+            })
             for (int i = skip; i < rb; i++) store_lanes_from(c + i * ldc + first, &sums[i], (int)(j - first), alpha, beta);
         }
         return;
@@ -79,7 +91,7 @@ static inline __attribute__((always_inline)) void tile_rows(
     for (; j < columns; j++) {
         for (int i = skip; i < rb; i++) {
             float sum = 0;
-            NGPLUS_FOR_INNER(x) sum += NGPLUS_A(i, x) * NGPLUS_B_ROW(x)[j];
+            NGPLUS_FOR_INNER(x, sum += NGPLUS_A(i, x) * NGPLUS_B_ROW(x)[j];)
             c[i * ldc + j] = beta != 0 ? alpha * sum + beta * c[i * ldc + j] : alpha * sum;
         }
     }
@@ -144,11 +156,12 @@ static inline __attribute__((always_inline)) void transpose_loop(
 // row's cost), else as the tail of a block ending at the last row, which overlaps the rows
 // already stored and stores only its own.
 static inline __attribute__((always_inline)) void tile_row_blocks(
-    int rb, int vectors, long j, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    int rb, int vectors, int in_runs, long j, long rows, long columns, long inner_begin, long inner_end, long run,
+    long run_stride,
     const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
     const long *b_rows, float alpha, float beta, float *c, long ldc) {
 #define NGPLUS_ROWS_FROM(r, count, skip)                                                                         \
-    tile_rows(count, vectors, skip, j, columns, inner_begin, inner_end, run, run_stride,                       \
+    tile_rows(count, vectors, in_runs, skip, j, columns, inner_begin, inner_end, run, run_stride,              \
               a_rows ? a : a + (r) * a_row, a_row, a_inner, a_rows ? a_rows + (r) : a_rows, a_cols, b, ldb, b_rows, \
               alpha, beta, c + (r) * ldc, ldc)
     long r = 0;
@@ -181,17 +194,37 @@ static inline __attribute__((always_inline)) long row_blocks_cost(long rows, int
 // `a_rows`, `a_cols` and `b_rows`, when given, locate A's values and B's rows, and `run`,
 // `run_stride` the runs of inner values summed (`tile_rows`).
 static inline __attribute__((always_inline)) void tile_product_loop(
-    int rb, int wide_rb, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride,
-    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
-    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+    int rb, int wide_rb, int in_runs, long rows, long columns, long inner_begin, long inner_end, long run,
+    long run_stride, const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b,
+    long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
     int wider = wide_rb > 0 && row_blocks_cost(rows, wide_rb, 2) < row_blocks_cost(rows, rb, 4);
     long wide = wider ? columns / 64 * 64 : 0;
     if (wide > 0)
-        tile_row_blocks(wide_rb, 4, 0, rows, wide, inner_begin, inner_end, run, run_stride, a, a_row, a_inner, a_rows,
-                        a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
+        tile_row_blocks(wide_rb, 4, in_runs, 0, rows, wide, inner_begin, inner_end, run, run_stride, a, a_row, a_inner,
+                        a_rows, a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
     if (wide < columns)
-        tile_row_blocks(rb, 2, wide, rows, columns, inner_begin, inner_end, run, run_stride, a, a_row, a_inner, a_rows,
-                        a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
+        tile_row_blocks(rb, 2, in_runs, wide, rows, columns, inner_begin, inner_end, run, run_stride, a, a_row,
+                        a_inner, a_rows, a_cols, b, ldb, b_rows, alpha, beta, c, ldc);
+}
+
+// The gathered product (`tile_product_loop` with A's and B's rows from tables), compiled apart
+// for A's columns by stride or from a table, and for one run or several.
+static inline __attribute__((always_inline)) void gathered_product_loop(
+    int rb, int wide_rb, long rows, long columns, long inner_begin, long inner_end, long run, long run_stride,
+    const float *a, const long *a_rows, long a_inner, const long *a_cols, const float *b, const long *b_rows,
+    float alpha, float beta, float *c, long ldc) {
+#define NGPLUS_GATHERED(in_runs, columns_table)                                                                    \
+    tile_product_loop(rb, wide_rb, in_runs, rows, columns, inner_begin, inner_end, run, run_stride, a, 0, a_inner, \
+                      a_rows, columns_table, b, 0, b_rows, alpha, beta, c, ldc)
+    int in_runs = run < inner_end - inner_begin;
+    if (a_cols) {
+        if (in_runs) NGPLUS_GATHERED(1, a_cols);
+        else NGPLUS_GATHERED(0, a_cols);
+    } else {
+        if (in_runs) NGPLUS_GATHERED(1, NULL);
+        else NGPLUS_GATHERED(0, NULL);
+    }
+#undef NGPLUS_GATHERED
 }
 
 // Adds to C the products of rows i…i + R − 1 of A with rows j…j + S − 1 of B over the values
