@@ -102,6 +102,10 @@
         const float *x, long input, long height, long width, int rectify, float *y, int32_t *argmax) { \
         max_pool_plane_loop(x, input, height, width, rectify, y, argmax);                             \
     }                                                                                                 \
+    attributes static void max_pool_positions_##suffix(                                               \
+        const float *yt, long channels, long height, long width, int rectify, float *y, int32_t *argmax) { \
+        max_pool_positions_loop(yt, channels, height, width, rectify, y, argmax);                     \
+    }                                                                                                 \
     attributes static void pooled_weight_gradient_##suffix(                                           \
         const float *dy, const int32_t *argmax, long channels, long positions, const float *patches,  \
         long rows, float *work) {                                                                     \
@@ -154,7 +158,7 @@
         momentum_update_rows_##suffix, tile_product_##suffix,                                           \
         gathered_tile_product_##suffix, row_products_##suffix, transpose_##suffix,                      \
         shifted_softplus_##suffix, column_sums_##suffix, adam_update_rows_##suffix,                     \
-        gaussian_basis_##suffix, pooled_weight_gradient_##suffix};
+        gaussian_basis_##suffix, pooled_weight_gradient_##suffix, max_pool_positions_##suffix};
 
 // Rows a tile product keeps in registers: 2·rb accumulators of sixteen lanes, which are four
 // SSE, two AVX2 or one AVX-512 register each (16, 16 and 32 registers); and, where 4·rb

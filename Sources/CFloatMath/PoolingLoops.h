@@ -68,6 +68,64 @@ static inline __attribute__((always_inline)) void max_pool_plane_loop(
     }
 }
 
+// 2×2 max pooling of a sample's output laid out by position (`yt`: `height·width` rows of
+// `channels` values, as a convolution computed with its positions as rows leaves it) into
+// the sample's pooled planes (`y`, `argmax`: a row of height/2 · width/2 windows for each
+// channel), with the selects of `max_pool_eight` on sixteen channels at a time: the first of
+// equal values in the order top-left, top-right, bottom-left, bottom-right, a NaN never
+// replacing a value; `argmax` the maximum's offset o·positions + p in the sample's
+// channel-major output, or −1 where a rectified output is 0. The last channels, fewer than 16,
+// are the tail of a block ending at the last channel (which stores only its own), or one at a
+// time when there are fewer than 16 channels.
+static inline __attribute__((always_inline)) void max_pool_positions_loop(
+    const float *yt, long channels, long height, long width, int rectify, float *y, int32_t *argmax) {
+    long positions = height * width, ow = width / 2, windows = positions / 4;
+    for (long o = 0; o < channels; o += 16) {
+        long first = channels < 16 || o + 16 <= channels ? o : channels - 16;
+        long count = channels < 16 ? channels : 16;
+        int_lanes16 planes = (int_lanes16){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        planes = (planes + (int)first) * (int)positions;
+        for (long oy = 0; oy < height / 2; oy++) {
+            for (long ox = 0; ox < ow; ox++) {
+                long p = 2 * oy * width + 2 * ox, q = oy * ow + ox;
+                long at[4] = {p, p + 1, p + width, p + width + 1};
+                float held[16] __attribute__((aligned(64)));
+                int32_t where[16] __attribute__((aligned(64)));
+                if (count == 16) {
+                    lanes16 value = load16(yt + at[0] * channels + first);
+                    int_lanes16 best = planes + (int)at[0];
+                    for (int k = 1; k < 4; k++) {
+                        lanes16 candidate = load16(yt + at[k] * channels + first);
+                        int_lanes16 larger = candidate > value;
+                        best = (larger & (planes + (int)at[k])) | (~larger & best);
+                        value = (lanes16)(((int_lanes16)candidate & larger) | ((int_lanes16)value & ~larger));
+                    }
+                    int_lanes16 passes = rectify ? (value > 0) : (int_lanes16)(-1);
+                    store16(held, (lanes16)((int_lanes16)value & passes));
+                    *(int_lanes16 *)where = best | ~passes;
+                } else {
+                    for (long l = 0; l < count; l++) {
+                        long best = at[0];
+                        float value = yt[at[0] * channels + first + l];
+                        for (int k = 1; k < 4; k++) {
+                            float candidate = yt[at[k] * channels + first + l];
+                            best = candidate > value ? at[k] : best;
+                            value = candidate > value ? candidate : value;
+                        }
+                        int passes = !rectify || value > 0;
+                        held[l] = passes ? value : 0;
+                        where[l] = passes ? (int32_t)((first + l) * positions + best) : -1;
+                    }
+                }
+                for (long l = o - first; l < count; l++) {
+                    y[(first + l) * windows + q] = held[l];
+                    argmax[(first + l) * windows + q] = where[l];
+                }
+            }
+        }
+    }
+}
+
 // One window's contribution to a channel's weight gradient: its gradient times the `rows`
 // (at most 32) patch values of its maximum's position, whose row of the transposed patches
 // starts at `column`.

@@ -241,6 +241,17 @@ public struct FloatLoops: Sendable {
         loops.max_pool_plane(x, input, height, width, rectify ? 1 : 0, y, argmax)
     }
 
+    /// 2×2 max pooling of one sample's output laid out by position (`yt`: height·width rows of
+    /// `channels` values) into its pooled planes `y` and their `argmax` (see
+    /// `ngplus_float_loops.max_pool_positions`), as `maxPoolPlane` pools.
+    @inlinable
+    public func maxPoolPositions(
+        _ yt: UnsafePointer<Float>, channels: Int, height: Int, width: Int, rectify: Bool,
+        into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+    ) {
+        loops.max_pool_positions(yt, channels, height, width, rectify ? 1 : 0, y, argmax)
+    }
+
     /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
     /// from its pooled gradient (see `ngplus_float_loops.pooled_weight_gradient`): `work[o·rows
     /// + r]` sums the pooled gradients of channel o times the transposed patches' value r at

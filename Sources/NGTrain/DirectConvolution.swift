@@ -9,7 +9,8 @@ import NGPlus
 /// row (c, r, s) is then one plane read from offset (r div stride)·row + (s div stride), the
 /// phase (r mod 2, s mod 2) at stride 2: output (i, j) reads padded position (stride·i + r,
 /// stride·j + s). The output is computed on the planes' rows, `wideColumns` positions of which
-/// the last (row − W_out) of each row are discarded. The weight gradient reads dY on the same
+/// the last (row − W_out) of each row are discarded — or, when it is pooled, transposed: a row
+/// for each output position (P × c_out, W̃ᵀ its B), pooled from there. The weight gradient reads dY on the same
 /// wide grid, its sums skipping the junk columns. The input gradient at stride 1 is the
 /// convolution of dY's zero-bordered planes with the kernel turned by 180°, computed
 /// transposed — a row for each input position, read from the planes at the position's offset,
@@ -38,9 +39,12 @@ public struct DirectConvolutionLayout: Sendable {
     /// At stride 1, row (o, r, s) of the turned kernel (c_out·kh·kw rows of c_in; empty at
     /// stride 2).
     let turnedRows: [Int]
-    /// At stride 1, input position (y, x) on the padded planes' rows: y·row + x (empty at
-    /// stride 2).
-    let inputPositions: [Int]
+    /// Output position (y, x) on the planes' rows, y·row + x: where its patch starts in each
+    /// patch row, for the pooled forward pass, and at stride 1 the input position's row in
+    /// the padded dY planes, for the input gradient.
+    let positions: [Int]
+    /// Row r of W̃ᵀ ((K + 1) × c_out), for the pooled forward pass: r·c_out.
+    let transposedWeightRows: [Int]
     /// Row x of dY's transpose on the wide grid (`wideColumns` rows of c_out).
     let positionRows: [Int]
 
@@ -87,7 +91,8 @@ public struct DirectConvolutionLayout: Sendable {
         }
         self.gradientRows = gradientRows
         turnedRows = stride == 1 ? (0..<(c * kh * kw)).map { $0 * g.inChannels } : []
-        inputPositions = stride == 1 ? (0..<g.height).flatMap { y in (0..<g.width).map { y * row + $0 } } : []
+        positions = (0..<g.outHeight).flatMap { y in (0..<g.outWidth).map { y * row + $0 } }
+        transposedWeightRows = (0...g.patchSize).map { $0 * c }
         positionRows = (0..<wideColumns).map { $0 * c }
     }
 

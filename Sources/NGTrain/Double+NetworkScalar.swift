@@ -26,6 +26,13 @@ extension Double: NetworkScalar {
         NetworkKernels.shiftedSoftplus(x, into: y, sigmoid: sigmoid, count: count)
     }
 
+    public static func maxPoolPositions(
+        _ yt: UnsafePointer<Double>, channels: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Double>,
+        argmax: UnsafeMutablePointer<Int32>
+    ) {
+        NetworkKernels.maxPoolPositions(yt, channels: channels, height: height, width: width, into: y, argmax: argmax)
+    }
+
     public static func pooledWeightGradient(
         _ dy: UnsafePointer<Double>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Double>, rows: Int, into work: UnsafeMutablePointer<Double>

@@ -60,6 +60,14 @@ extension Float: NetworkScalar {
             logits, rows: rows, classes: classes, leadingDimension: leadingDimension, labels: labels, into: gradient)
     }
 
+    public static func maxPoolPositions(
+        _ yt: UnsafePointer<Float>, channels: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>
+    ) {
+        FloatLoops.selected.maxPoolPositions(
+            yt, channels: channels, height: height, width: width, rectify: true, into: y, argmax: argmax)
+    }
+
     public static func pooledWeightGradient(
         _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels: Int, positions: Int,
         patches: UnsafePointer<Float>, rows: Int, into work: UnsafeMutablePointer<Float>

@@ -14,6 +14,11 @@ public protocol NetworkScalar: BLASScalar {
     static func maxPool(
         _ x: UnsafePointer<Self>, _ layout: PoolingLayout, samples: Range<Int>, rectify: Bool,
         into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>)
+    /// Rectified 2×2 max pooling of one sample's output laid out by position (see
+    /// `NetworkKernels.maxPoolPositions`).
+    static func maxPoolPositions(
+        _ yt: UnsafePointer<Self>, channels: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Self>,
+        argmax: UnsafeMutablePointer<Int32>)
     /// One sample's weight gradient of a convolution followed by rectified 2×2 max pooling,
     /// from the pooled gradient (see `NetworkKernels.pooledWeightGradient`).
     static func pooledWeightGradient(
@@ -222,6 +227,35 @@ public enum NetworkKernels {
                         y[output + oy * ow + ox] = passes ? value : 0
                         argmax[output + oy * ow + ox] = passes ? Int32(truncatingIfNeeded: best) : -1
                     }
+                }
+            }
+        }
+    }
+
+    /// Rectified 2×2 max pooling of one sample's output laid out by position — `yt` holds
+    /// height·width rows of `channels` values, as a convolution computed with its positions as
+    /// rows leaves it — into the sample's pooled planes: channel o's height/2 · width/2 windows
+    /// at `y + o·height·width/4`, with `argmax` the maximum's offset o·height·width + position
+    /// in the sample's channel-major output (the first of equal values, in the order top-left,
+    /// top-right, bottom-left, bottom-right), or −1 where the maximum is not positive and the
+    /// output 0. Double's loop; Float's is `FloatLoops.maxPoolPositions`.
+    @inlinable
+    public static func maxPoolPositions<Scalar: BLASScalar>(
+        _ yt: UnsafePointer<Scalar>, channels: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Scalar>,
+        argmax: UnsafeMutablePointer<Int32>
+    ) {
+        let (positions, ow) = (height * width, width / 2)
+        for o in 0..<channels {
+            for oy in 0..<height / 2 {
+                for ox in 0..<ow {
+                    let top = 2 * oy * width + 2 * ox
+                    var (best, value) = (top, yt[top * channels + o])
+                    for candidate in [top + 1, top + width, top + width + 1] where yt[candidate * channels + o] > value {
+                        (best, value) = (candidate, yt[candidate * channels + o])
+                    }
+                    let (q, passes) = (o * positions / 4 + oy * ow + ox, value > 0)
+                    y[q] = passes ? value : 0
+                    argmax[q] = passes ? Int32(truncatingIfNeeded: o * positions + best) : -1
                 }
             }
         }

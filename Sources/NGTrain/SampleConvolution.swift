@@ -18,6 +18,8 @@ struct SampleConvolution<Scalar: NetworkScalar> {
     var partials = Matrix<Scalar>(rows: 0, columns: 0)
     /// The kernel turned by 180° for a direct input gradient (c_out·kh·kw × c_in).
     var turned = Matrix<Scalar>(rows: 0, columns: 0)
+    /// W̃ᵀ ((K + 1) × c_out) for a direct pooled forward pass.
+    var transposedWeight = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// A convolution with patches of fewer than 32 rows (an image's first convolution) unfolds
     /// them: that is cheap, and its weight gradient is made of row products
@@ -39,12 +41,23 @@ struct SampleConvolution<Scalar: NetworkScalar> {
         let (batch, geometry, c, direct) = (x.rows, geometry, outChannels, self.direct)
         let slots = SampleConvolutionScratch.ensure(&scratch, geometry: geometry, outChannels: c, direct: direct)
         guard batch > 0 else { return }
+        if direct != nil, argmax != nil {
+            ensureShape(&transposedWeight, geometry.patchSize + 1, c)
+            weight.withView { w in
+                transposedWeight.withMutableView { t in
+                    Scalar.transpose(
+                        w.base, rows: c, columns: geometry.patchSize + 1, leadingDimension: w.leadingDimension, into: t.base)
+                }
+            }
+        }
         withViews(x, weight, mutating: &y) { x, w, y in
             scratch.withMutableView { scratch in
                 if let direct {
-                    NetworkKernels.directConvolution(
-                        x.base, batch: batch, direct: direct, weight: w.base, layout: layout, scratch: scratch.base,
-                        slots: slots, into: y.base, argmax: argmax)
+                    transposedWeight.withView { transposedWeight in
+                        NetworkKernels.directConvolution(
+                            x.base, batch: batch, direct: direct, weight: w.base, transposedWeight: transposedWeight.base,
+                            layout: layout, scratch: scratch.base, slots: slots, into: y.base, argmax: argmax)
+                    }
                 } else {
                     NetworkKernels.sampleConvolution(
                         x.base, batch: batch, geometry: geometry, weight: w.base, outChannels: c, layout: layout,

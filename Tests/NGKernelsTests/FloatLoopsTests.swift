@@ -556,6 +556,48 @@ import Testing
         }
     }
 
+    /// Pooling of an output laid out by position (height·width rows of c channels) against a plain
+    /// loop: values in halves from −1.5 to 1.5, so that ties are common, and a NaN in about one
+    /// of 50; channel counts below 16, a whole block, a block and a tail that overlaps it, and
+    /// four blocks; the argmax an offset in the channel-major output. Nothing is written past
+    /// the pooled planes.
+    @Test(arguments: levels)
+    func maxPoolingByPositionMatchesAPlainLoop(_ loops: FloatLoops) {
+        var generator = SeededGenerator(seed: 47)
+        for (channels, height, width) in [(1, 2, 2), (3, 4, 6), (16, 14, 14), (17, 6, 4), (64, 14, 14), (40, 2, 8)] {
+            let (positions, windows) = (height * width, height * width / 4)
+            let yt = (0..<positions * channels).map { _ in
+                Int.random(in: 0..<50, using: &generator) == 0 ? .nan : Float(Int.random(in: -3...3, using: &generator)) / 2
+            }
+            for rectify in [false, true] {
+                var y = [Float](repeating: 99, count: channels * windows + 1)
+                var argmax = [Int32](repeating: 7, count: channels * windows + 1)
+                loops.maxPoolPositions(
+                    yt, channels: channels, height: height, width: width, rectify: rectify, into: &y, argmax: &argmax)
+                for o in 0..<channels {
+                    for oy in 0..<height / 2 {
+                        for ox in 0..<width / 2 {
+                            let top = 2 * oy * width + 2 * ox
+                            var best = top
+                            for candidate in [top + 1, top + width, top + width + 1]
+                            where yt[candidate * channels + o] > yt[best * channels + o] {
+                                best = candidate
+                            }
+                            let q = o * windows + oy * (width / 2) + ox
+                            let value = yt[best * channels + o]
+                            let passes = !rectify || value > 0
+                            let what = "\(loops.level) \(channels) × \(height)×\(width) rectify \(rectify) channel \(o) window \(q)"
+                            let want = passes ? value : 0
+                            #expect(y[q] == want || (y[q].isNaN && want.isNaN), "\(what)")
+                            #expect(argmax[q] == (passes ? Int32(o * positions + best) : -1), "\(what)")
+                        }
+                    }
+                }
+                #expect(y[channels * windows] == 99 && argmax[channels * windows] == 7)
+            }
+        }
+    }
+
     /// Blocks of rows of a score matrix (a 1 × 1 one, blocks starting past row 0, rows wider
     /// than the block, counts on and off multiples of 16) against softmax in Double. With u the
     /// unit roundoff and dⱼ = xⱼ − max rounded (relative error u), each eᵈ is within

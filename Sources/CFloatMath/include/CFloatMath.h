@@ -228,6 +228,12 @@ typedef struct {
     /// to 32 values past the last position's.
     void (*pooled_weight_gradient)(const float *dy, const int32_t *argmax, long channels, long positions,
                                    const float *patches, long rows, float *work);
+    /// 2×2 max pooling of one sample's output laid out by position (`yt`: height·width rows of
+    /// `channels` values; height and width even) into its pooled planes (`y`, `argmax`: channel
+    /// o's height/2 · width/2 windows at o·height·width/4), as `max_pool_plane` pools, the
+    /// argmax an offset o·height·width + position in the sample's channel-major output.
+    void (*max_pool_positions)(const float *yt, long channels, long height, long width, int rectify, float *y,
+                               int32_t *argmax);
 } ngplus_float_loops;
 
 /// The loops compiled for `level`; the baseline's where this architecture has no such level.
