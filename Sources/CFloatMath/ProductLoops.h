@@ -187,7 +187,8 @@ static inline __attribute__((always_inline)) long row_blocks_cost(long rows, int
 
 // The whole product: where the level holds `wide_rb` rows of four vectors (wide_rb > 0) the
 // columns in whole blocks of 64 first, blocks of wide_rb rows by 64 columns (each A value
-// broadcast for four vectors instead of two), then the rest in blocks of `rb` rows by 32 and
+// broadcast for four vectors instead of two; docs/measurements/convolution-products-2026-12-07.md),
+// then the rest in blocks of `rb` rows by 32 and
 // 16 columns — unless the rows cut worse into wide_rb than into rb: a row alone costs about
 // four block rows with two vectors (its sums wait on the FMA's latency) and two with four, so
 // 32 rows go in blocks of 8 rather than five of 6 and two alone, 289 in blocks of 6.
