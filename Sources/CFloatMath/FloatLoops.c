@@ -82,9 +82,8 @@
     attributes static void tile_product_##suffix(                                                     \
         long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row, long a_inner, \
         const float *b, long ldb, float alpha, float beta, float *c, long ldc) {                      \
-        long inner = inner_end - inner_begin;                                                         \
-        tile_product_loop(tile_rows_held, wide_rows_held, 0, rows, columns, inner_begin, inner_end, inner, \
-                          inner, a, a_row, a_inner, NULL, NULL, b, ldb, NULL, alpha, beta, c, ldc);   \
+        packed_tile_product_loop(tile_rows_held, wide_rows_held, rows, columns, inner_begin, inner_end, a, \
+                                 a_row, a_inner, b, ldb, alpha, beta, c, ldc);                        \
     }                                                                                                 \
     attributes static void gathered_tile_product_##suffix(                                            \
         long rows, long columns, long inner_begin, long inner_end, long run, long run_stride, const float *a, \

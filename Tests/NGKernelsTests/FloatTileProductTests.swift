@@ -6,7 +6,8 @@ import Testing
 /// shapes around its register blocks (8 rows, 32 and 16 columns; and AVX-512's 6 rows by 64
 /// columns, where the rows cut better into sixes: 6, 13, 17, 30 and 289 rows) and their
 /// remainders (blocks that overlap the rows or columns before them and store only their own,
-/// a single row, 16 columns reaching back into the 64-column blocks), with A
+/// a single row, 16 columns reaching back into the 64-column blocks; and, from 32 rows on, B's
+/// stripes of 64 columns copied side by side first, with columns past the last stripe), with A
 /// read by rows and as a transpose, an empty and a shifted inner range, and β = 0 (C's old
 /// values, NaN here, never read), 1 and −0.5. Each element's error is bounded by its sum's
 /// rounding, `(n + 3)·u·(|α|·Σ|A(r, x)·B[x, j]| + |β·C|)` with u = 2⁻²⁴; what lies outside the
@@ -30,7 +31,7 @@ import Testing
         var cases: [Case] = []
         for (rows, columns) in [
             (1, 1), (1, 33), (7, 16), (8, 32), (9, 70), (16, 31), (17, 64), (3, 15), (12, 49), (6, 64), (13, 130),
-            (30, 192), (289, 64),
+            (30, 192), (289, 64), (33, 64), (40, 100),
         ] {
             for (index, inner) in [0..<0, 0..<1, 3..<20, 0..<40].enumerated() {
                 let (alpha, beta): (Float, Float) = [(1, 0), (0.3, 1), (-1.5, -0.5), (1, 0)][index]
