@@ -209,29 +209,31 @@ static inline __attribute__((always_inline)) void tile_product_loop(
 }
 
 // `tile_product_loop` with B's columns in stripes of 64 (32 where the level holds no 64-column
-// blocks), each stripe's rows first copied side by side into `packed` (at most 256 inner values
-// of 64, 64 KB): every row block then reads the stripe from one contiguous block instead of
-// one cache line a B row, rows `ldb` apart. A dense layer's weight gradient (G's rows by 256
-// columns of X over 128 or 256 samples) ran 1.16–1.27 times as fast so in a scratch program,
-// with the same bits. Used where the rows make at least four blocks (the copy is paid once a
-// stripe) and the inner range fits; the columns past the last whole stripe as usual.
+// blocks or the inner range is over 256 values), each stripe's rows first copied side by side
+// into `packed` (64 KB at most): every row block then reads the stripe from one contiguous
+// block instead of one cache line a B row, rows `ldb` apart. In a scratch program, with the
+// same bits: a dense layer's weight gradient (G's rows by 256 columns of X over 128 or 256
+// samples) 1.16–1.27 times as fast, its input gradient (over 128 to 512 outputs) 1.07–1.14
+// times (docs/measurements/convolution-products-2026-12-07.md). Used where the rows make at
+// least four blocks (the copy is paid once a stripe) and the stripe fits; the columns past the
+// last whole stripe as usual.
 static inline __attribute__((always_inline)) void packed_tile_product_loop(
     int rb, int wide_rb, long rows, long columns, long inner_begin, long inner_end, const float *a, long a_row,
     long a_inner, const float *b, long ldb, float alpha, float beta, float *c, long ldc) {
-    enum { packed_inner = 256 };
-    long inner = inner_end - inner_begin, stripe = wide_rb > 0 ? 64 : 32;
-    if (inner > packed_inner || rows < 4 * rb || columns < stripe) {
+    enum { packed_values = 256 * 64 };
+    long inner = inner_end - inner_begin, stripe = wide_rb > 0 && inner <= packed_values / 64 ? 64 : 32;
+    if (inner * stripe > packed_values || rows < 4 * rb || columns < stripe) {
         tile_product_loop(rb, wide_rb, 0, rows, columns, inner_begin, inner_end, inner, inner, a, a_row, a_inner, NULL,
                           NULL, b, ldb, NULL, alpha, beta, c, ldc);
         return;
     }
-    float packed[packed_inner * 64] __attribute__((aligned(64)));
+    float packed[packed_values] __attribute__((aligned(64)));
     const float *first = a + inner_begin * a_inner;
     long j = 0;
     for (; j + stripe <= columns; j += stripe) {
         for (long x = 0; x < inner; x++)
             memcpy(packed + x * stripe, b + (inner_begin + x) * ldb + j, (size_t)stripe * sizeof *b);
-        if (wide_rb > 0)
+        if (stripe == 64)
             tile_row_blocks(wide_rb, 4, 0, 0, rows, stripe, 0, inner, inner, inner, first, a_row, a_inner, NULL, NULL,
                             packed, stripe, NULL, alpha, beta, c + j, ldc);
         else

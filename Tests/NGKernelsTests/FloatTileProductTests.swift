@@ -60,7 +60,15 @@ import Testing
         }
     }
 
-    @Test(arguments: FloatLoopsTests.levels, cases)
+    /// Inner ranges over 256 values (B's stripes copied 32 columns wide) and over 512 (not
+    /// copied).
+    static let longInnerCases: [Case] = [
+        Case(rows: 40, columns: 100, inner: 0..<300, transposed: false, alpha: 1, beta: 0),
+        Case(rows: 33, columns: 64, inner: 5..<400, transposed: true, alpha: -0.5, beta: 1),
+        Case(rows: 33, columns: 40, inner: 0..<600, transposed: false, alpha: 1, beta: 0),
+    ]
+
+    @Test(arguments: FloatLoopsTests.levels, cases + longInnerCases)
     func matchesADoubleReference(_ loops: FloatLoops, _ c: Case) {
         check(loops, c, gathered: false)
     }
