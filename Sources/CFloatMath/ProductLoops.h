@@ -40,9 +40,8 @@ static inline __attribute__((always_inline)) void store_lanes_from(
 // the block.
 static inline __attribute__((always_inline)) void tile_rows(
     int rb, int vectors, int in_runs, int skip, long j, long columns, long inner_begin, long inner_end, long run,
-    long run_stride,
-    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
-    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+    long run_stride, const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b,
+    long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
 #define NGPLUS_A_COLUMN(x) (a_cols ? a_cols[x] : (x) * a_inner)
 #define NGPLUS_A(i, x) (a_rows ? a[a_rows[i] + NGPLUS_A_COLUMN(x)] : a[(i) * a_row + NGPLUS_A_COLUMN(x)])
 #define NGPLUS_B_ROW(x) (b + (b_rows ? b_rows[x] : (x) * ldb))
@@ -157,9 +156,8 @@ static inline __attribute__((always_inline)) void transpose_loop(
 // already stored and stores only its own.
 static inline __attribute__((always_inline)) void tile_row_blocks(
     int rb, int vectors, int in_runs, long j, long rows, long columns, long inner_begin, long inner_end, long run,
-    long run_stride,
-    const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b, long ldb,
-    const long *b_rows, float alpha, float beta, float *c, long ldc) {
+    long run_stride, const float *a, long a_row, long a_inner, const long *a_rows, const long *a_cols, const float *b,
+    long ldb, const long *b_rows, float alpha, float beta, float *c, long ldc) {
 #define NGPLUS_ROWS_FROM(r, count, skip)                                                                         \
     tile_rows(count, vectors, in_runs, skip, j, columns, inner_begin, inner_end, run, run_stride,              \
               a_rows ? a : a + (r) * a_row, a_row, a_inner, a_rows ? a_rows + (r) : a_rows, a_cols, b, ldb, b_rows, \
@@ -187,11 +185,11 @@ static inline __attribute__((always_inline)) long row_blocks_cost(long rows, int
 
 // The whole product: where the level holds `wide_rb` rows of four vectors (wide_rb > 0) the
 // columns in whole blocks of 64 first, blocks of wide_rb rows by 64 columns (each A value
-// broadcast for four vectors instead of two; docs/measurements/convolution-products-2026-12-07.md),
-// then the rest in blocks of `rb` rows by 32 and
+// broadcast for four vectors instead of two), then the rest in blocks of `rb` rows by 32 and
 // 16 columns — unless the rows cut worse into wide_rb than into rb: a row alone costs about
 // four block rows with two vectors (its sums wait on the FMA's latency) and two with four, so
-// 32 rows go in blocks of 8 rather than five of 6 and two alone, 289 in blocks of 6.
+// 32 rows go in blocks of 8 rather than five of 6 and two alone, 289 in blocks of 6
+// (docs/measurements/convolution-products-2026-12-07.md).
 // `a_rows`, `a_cols` and `b_rows`, when given, locate A's values and B's rows, and `run`,
 // `run_stride` the runs of inner values summed (`tile_rows`).
 static inline __attribute__((always_inline)) void tile_product_loop(

@@ -10,11 +10,12 @@ import NGPlus
 /// phase (r mod 2, s mod 2) at stride 2: output (i, j) reads padded position (stride·i + r,
 /// stride·j + s). The output is computed on the planes' rows, `wideColumns` positions of which
 /// the last (row − W_out) of each row are discarded — or, when it is pooled, transposed: a row
-/// for each output position (P × c_out, W̃ᵀ its B), pooled from there. The weight gradient reads dY on the same
-/// wide grid, its sums skipping the junk columns. The input gradient at stride 1 is the
-/// convolution of dY's zero-bordered planes with the kernel turned by 180°, computed
-/// transposed — a row for each input position, read from the planes at the position's offset,
-/// so that no junk column is computed — and transposed into place; at stride 2 each patch row of
+/// for each output position (P × c_out, W̃ᵀ its B), pooled from there. The weight gradient
+/// reads dY on the same wide grid, its sums skipping the junk columns. The input gradient at
+/// stride 1 is the convolution of dY's zero-bordered planes with the kernel turned by 180°,
+/// computed transposed — a row for each input position, read from the planes at the
+/// position's offset, so that no junk column is computed — and transposed into place; at
+/// stride 2 each patch row of
 /// `W̃ᵀ·dY` is added, one run of `wideColumns`, into the phase it came from (col2im on the
 /// phases), and the phases' interiors are the input gradient. Neither pass unfolds nor folds a
 /// sample's patches (`NetworkKernels.directConvolution`).

@@ -8,9 +8,10 @@ extension NetworkKernels {
     /// Forward, per sample: its planes padded, `Y = W̃·Ũ` on the wide grid (Ũ's rows read from
     /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
     /// `layout` says; or, with `argmax` (and `transposedWeight`, W̃ᵀ), `Yᵀ = Ũᵀ·W̃ᵀ` a row for
-    /// each output position — only the positions' sums, and c_out columns in whole blocks (a
-    /// sixth faster than the wide grid's for the CNN's second convolution) — pooled from there
-    /// into row i of the sample-major pooled output (`NetworkScalar.maxPoolPositions`).
+    /// each output position — only the positions' sums, and c_out columns in whole blocks
+    /// (44–46 against 50–51 µs a sample for the CNN's second convolution's product alone) —
+    /// pooled from there into row i of the sample-major pooled output
+    /// (`NetworkScalar.maxPoolPositions`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func directConvolution<Scalar: NetworkScalar>(
@@ -30,9 +31,10 @@ extension NetworkKernels {
                     guard let argmax else {
                         Scalar.gatheredTileProduct(
                             rows: c, columns: d.wideColumns, inner: 0..<(g.patchSize + 1), runs: .whole, a: w,
-                            rowOffsets: weightRows, innerOffsets: .stride(1), b: padded, rowOffsets: patchRows, alpha: 1,
-                            beta: 0, into: wide, ldc: d.wideColumns)
-                        d.compact(wide, channels: c, into: y + i * layout.sampleOffset, channelStride: layout.leadingDimension)
+                            rowOffsets: weightRows, innerOffsets: .stride(1), b: padded, rowOffsets: patchRows,
+                            alpha: 1, beta: 0, into: wide, ldc: d.wideColumns)
+                        d.compact(
+                            wide, channels: c, into: y + i * layout.sampleOffset, channelStride: layout.leadingDimension)
                         continue
                     }
                     Scalar.gatheredTileProduct(
@@ -70,8 +72,8 @@ extension NetworkKernels {
     /// the pooled gradient first scattered to its maxima in the scratch, as
     /// `sampleConvolutionBackward` does) and its wide rows transposed; Xᵢ padded; the weight
     /// gradient `(dW̃ᵢ)ᵀ = Ũᵢ·dYᵢᵀ` over the output's rows on the wide grid (its junk columns
-    /// skipped: 12% of a 14 × 14 output's sums on rows of 16) added to its
-    /// group's partial sum, and kept when `sums` keeps them; and, when `dx` is given, the input
+    /// skipped: 12% of a 14 × 14 output's sums on rows of 16) added to its group's partial sum,
+    /// and kept when `sums` keeps them; and, when `dx` is given, the input
     /// gradient — at stride 1 the padded dY planes convolved with the kernel turned by 180°
     /// (`turned`, c_out·kh·kw × c_in), a row for each input position (P × c_in: no sums on the
     /// wide grid's junk columns, and c_in columns in whole blocks), then transposed into the
@@ -121,17 +123,17 @@ extension NetworkKernels {
                             gradientWide, rows: c, columns: d.wideColumns, leadingDimension: gradientRowStride, into: work)
                         if let (kept, ld) = weightGradient.kept(sample: i, batch: batch, outChannels: c) {
                             Scalar.gatheredTileProduct(
-                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
-                                rowOffsets: patchRows, innerOffsets: .stride(1), b: work, rowOffsets: positionRows, alpha: 1, beta: 0,
-                                into: kept, ldc: ld)
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows,
+                                a: padded, rowOffsets: patchRows, innerOffsets: .stride(1), b: work,
+                                rowOffsets: positionRows, alpha: 1, beta: 0, into: kept, ldc: ld)
                             WeightGradientSums.add(
                                 kept, ld: ld, rows: g.patchSize + 1, outChannels: c, into: sums, transposed: true,
                                 overwrite: i == first)
                         } else {
                             Scalar.gatheredTileProduct(
-                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows, a: padded,
-                                rowOffsets: patchRows, innerOffsets: .stride(1), b: work, rowOffsets: positionRows, alpha: 1,
-                                beta: i == first ? 0 : 1, into: sums, ldc: c)
+                                rows: g.patchSize + 1, columns: c, inner: 0..<d.wideColumns, runs: d.outputRows,
+                                a: padded, rowOffsets: patchRows, innerOffsets: .stride(1), b: work,
+                                rowOffsets: positionRows, alpha: 1, beta: i == first ? 0 : 1, into: sums, ldc: c)
                         }
                         guard let dx else { continue }
                         if strided {
@@ -181,7 +183,9 @@ extension NetworkKernels {
     @inline(__always)
     static func withTables(
         _ d: DirectConvolutionLayout,
-        _ body: (UnsafePointer<Int>, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>, UnsafePointer<Int>) -> Void
+        _ body: (
+            UnsafePointer<Int>, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Int>, UnsafePointer<Int>
+        ) -> Void
     ) {
         d.patchRows.withUnsafeBufferPointer { patchRows in
             d.gradientRows.withUnsafeBufferPointer { gradientRows in

@@ -134,9 +134,9 @@ struct SampleConvolution<Scalar: NetworkScalar> {
 ///
 /// A direct convolution (`DirectConvolutionLayout`) lays the same parts out for its own passes,
 /// one sample at a time: the padded input planes (or phases) and a row of ones, the padded dY
-/// planes or dY on the wide grid (or Y on the wide grid), dY's wide rows transposed (the weight
-/// gradient's B; first, when pooled, the compact Y to pool or dY scattered from the pooled
-/// gradient) and the input gradient on the wide grid — at stride 2 W̃ᵀ·dY on the wide grid and
+/// planes or dY on the wide grid (or Y on the wide grid, or Yᵀ by position when pooled), dY's
+/// wide rows transposed (the weight gradient's B; first, when pooled, dY scattered from the
+/// pooled gradient) and the input gradient by position — at stride 2 W̃ᵀ·dY on the wide grid and
 /// the phases it is added into.
 struct SampleConvolutionScratch {
     let plane: Int
