@@ -250,8 +250,11 @@ public enum NetworkKernels {
                 for ox in 0..<ow {
                     let top = 2 * oy * width + 2 * ox
                     var (best, value) = (top, yt[top * channels + o])
-                    for candidate in [top + 1, top + width, top + width + 1] where yt[candidate * channels + o] > value {
-                        (best, value) = (candidate, yt[candidate * channels + o])
+                    if yt[(top + 1) * channels + o] > value { (best, value) = (top + 1, yt[(top + 1) * channels + o]) }
+                    let bottom = top + width
+                    if yt[bottom * channels + o] > value { (best, value) = (bottom, yt[bottom * channels + o]) }
+                    if yt[(bottom + 1) * channels + o] > value {
+                        (best, value) = (bottom + 1, yt[(bottom + 1) * channels + o])
                     }
                     let (q, passes) = (o * positions / 4 + oy * ow + ox, value > 0)
                     y[q] = passes ? value : 0
