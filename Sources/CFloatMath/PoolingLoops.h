@@ -128,11 +128,16 @@ static inline __attribute__((always_inline)) void max_pool_positions_loop(
 
 // One window's contribution to a channel's weight gradient: its gradient times the `rows`
 // (at most 32) patch values of its maximum's position, whose row of the transposed patches
-// starts at `column`.
+// starts at `column`, added to the sums where `window_passes` is 1 and not where it is 0 (a
+// window without a maximum). A select rather than a branch: whether a rectified window passes
+// is a coin toss the branch predictor loses, and the sums it leaves are the ones a branch
+// would leave, bit for bit.
 static inline __attribute__((always_inline)) void pooled_window(
-    float gradient, const float *column, long rows, lanes16 *low, lanes16 *high) {
-    *low += gradient * load16(column);
-    if (rows > 16) *high += gradient * load16(column + 16);
+    float gradient, const float *column, long rows, int window_passes, lanes16 *low, lanes16 *high) {
+    int_lanes16 passes = -window_passes;
+    *low = (lanes16)(((int_lanes16)(*low + gradient * load16(column)) & passes) | ((int_lanes16)*low & ~passes));
+    if (rows > 16)
+        *high = (lanes16)(((int_lanes16)(*high + gradient * load16(column + 16)) & passes) | ((int_lanes16)*high & ~passes));
 }
 
 // work[o·rows + r] = Σ_q dy[o·w + q]·patches[(argmax[o·w + q] − o·positions)·rows + r] over the
@@ -140,7 +145,8 @@ static inline __attribute__((always_inline)) void pooled_window(
 // convolution followed by rectified 2×2 max pooling, from the pooled gradient alone, since the
 // full-resolution gradient is zero but at the maxima. `patches` is one sample's patches
 // transposed, a position's `rows` values together, readable 32 values past the last position's.
-// Four windows at a time, each into its own sums (the multiply-add's latency), added at the end.
+// Four windows at a time, each into its own sums (the multiply-add's latency), added at the end;
+// a window without a maximum reads its channel's first position and adds nothing.
 static inline __attribute__((always_inline)) void pooled_weight_gradient_loop(
     const float *dy, const int32_t *argmax, long channels, long positions, const float *patches, long rows,
     float *work) {
@@ -150,15 +156,17 @@ static inline __attribute__((always_inline)) void pooled_weight_gradient_loop(
         const int32_t *at = argmax + o * windows;
         const float *channel = patches - o * positions * rows;
         lanes16 low[4] = {0, 0, 0, 0}, high[4] = {0, 0, 0, 0};
+#define NGPLUS_POOLED_WINDOW(q, sums)                                                                     \
+    {                                                                                                   \
+        int32_t offset = at[q];                                                                         \
+        long position = offset >= 0 ? offset : o * positions;                                           \
+        pooled_window(g[q], channel + position * rows, rows, offset >= 0, &low[sums], &high[sums]); \
+    }
         long q = 0;
-        for (; q + 4 <= windows; q += 4) {
-            for (int k = 0; k < 4; k++) {
-                if (at[q + k] >= 0) pooled_window(g[q + k], channel + (long)at[q + k] * rows, rows, &low[k], &high[k]);
-            }
-        }
-        for (; q < windows; q++) {
-            if (at[q] >= 0) pooled_window(g[q], channel + (long)at[q] * rows, rows, &low[0], &high[0]);
-        }
+        for (; q + 4 <= windows; q += 4)
+            for (int k = 0; k < 4; k++) NGPLUS_POOLED_WINDOW(q + k, k)
+        for (; q < windows; q++) NGPLUS_POOLED_WINDOW(q, 0)
+#undef NGPLUS_POOLED_WINDOW
         lanes16 sums[2] = {(low[0] + low[1]) + (low[2] + low[3]), (high[0] + high[1]) + (high[2] + high[3])};
         float held[32];
         store16(held, sums[0]);
