@@ -20,6 +20,36 @@ typedef float unaligned_lanes8 __attribute__((ext_vector_type(8), aligned(4)));
 typedef int unaligned_int_lanes8 __attribute__((ext_vector_type(8), aligned(4)));
 #define store8(p, v) (*(unaligned_lanes8 *)(p) = (v))
 #define store8i(p, v) (*(unaligned_int_lanes8 *)(p) = (v))
+typedef int unaligned_int_lanes16 __attribute__((ext_vector_type(16), aligned(4)));
+#define store16i(p, v) (*(unaligned_int_lanes16 *)(p) = (v))
+
+// A 16 × 16 block transposed in registers: four butterfly steps, each swapping bit h of the
+// row index with bit h of the column index between the rows i and i + h (i without bit h).
+static inline __attribute__((always_inline)) void transpose16(lanes16 r[16]) {
+    for (int i = 0; i < 16; i++) {
+        if (i & 8) continue;
+        lanes16 a = r[i], b = r[i + 8];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        r[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i & 4) continue;
+        lanes16 a = r[i], b = r[i + 4];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        r[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i & 2) continue;
+        lanes16 a = r[i], b = r[i + 2];
+        r[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        r[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+    for (int i = 0; i < 16; i += 2) {
+        lanes16 a = r[i], b = r[i + 1];
+        r[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        r[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+}
 
 // A register's lanes reduced by halves, four dependent operations (one lane after another is
 // sixteen, each waiting on the last). Taken by pointer: a 64-byte vector argument has no

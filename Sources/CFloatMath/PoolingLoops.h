@@ -68,15 +68,41 @@ static inline __attribute__((always_inline)) void max_pool_plane_loop(
     }
 }
 
+// The 2×2 window with top-left position p of a sample's output laid out by position (`yt`,
+// rows of `channels` values `width` positions wide), on the sixteen channels from `first`:
+// the maxima (0 where a rectified one is not above 0) and their offsets o·positions + p' in the
+// channel-major output (`planes` holds o·positions for each lane; −1 where rectified to 0).
+// The selects of `max_pool_eight`.
+static inline __attribute__((always_inline)) void max_pool_position_window(
+    const float *yt, long channels, long first, long width, long p, const int_lanes16 *planes, int rectify,
+    lanes16 *maxima, lanes16 *offsets) {
+    long at[4] = {p, p + 1, p + width, p + width + 1};
+    lanes16 value = load16(yt + at[0] * channels + first);
+    int_lanes16 best = *planes + (int)at[0];
+    for (int k = 1; k < 4; k++) {
+        lanes16 candidate = load16(yt + at[k] * channels + first);
+        int_lanes16 larger = candidate > value;
+        best = (larger & (*planes + (int)at[k])) | (~larger & best);
+        value = (lanes16)(((int_lanes16)candidate & larger) | ((int_lanes16)value & ~larger));
+    }
+    int_lanes16 passes = rectify ? (value > 0) : (int_lanes16)(-1);
+    *maxima = (lanes16)((int_lanes16)value & passes);
+    *offsets = (lanes16)(best | ~passes);
+}
+
 // 2×2 max pooling of a sample's output laid out by position (`yt`: `height·width` rows of
 // `channels` values, as a convolution computed with its positions as rows leaves it) into
 // the sample's pooled planes (`y`, `argmax`: a row of height/2 · width/2 windows for each
 // channel), with the selects of `max_pool_eight` on sixteen channels at a time: the first of
 // equal values in the order top-left, top-right, bottom-left, bottom-right, a NaN never
 // replacing a value; `argmax` the maximum's offset o·positions + p in the sample's
-// channel-major output, or −1 where a rectified output is 0. The last channels, fewer than 16,
-// are the tail of a block ending at the last channel (which stores only its own), or one at a
-// time when there are fewer than 16 channels.
+// channel-major output, or −1 where a rectified output is 0. Sixteen windows' results (16
+// channels each) are transposed in registers and stored sixteen windows of a channel at a time,
+// the last block of windows overlapping the one before: a value at a time, each store on a
+// channel's row of its own, a 64-channel 14 × 14 sample took 3.8 µs against 2.9
+// (docs/measurements/pooling-selects-2026-12-07.md). The last channels, fewer than 16, are
+// the tail of a block ending at the last channel (which stores only its own), or one at a time
+// when there are fewer than 16 channels; fewer than 16 windows go one at a time.
 static inline __attribute__((always_inline)) void max_pool_positions_loop(
     const float *yt, long channels, long height, long width, int rectify, float *y, int32_t *argmax) {
     long positions = height * width, ow = width / 2, windows = positions / 4;
@@ -85,25 +111,37 @@ static inline __attribute__((always_inline)) void max_pool_positions_loop(
         long count = channels < 16 ? channels : 16;
         int_lanes16 planes = (int_lanes16){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
         planes = (planes + (int)first) * (int)positions;
+        if (count == 16 && windows >= 16) {
+            for (long block = 0; block < windows; block += 16) {
+                long q0 = block + 16 <= windows ? block : windows - 16;
+                lanes16 maxima[16], offsets[16];
+                long oy = q0 / ow, ox = q0 - oy * ow;
+                for (int l = 0; l < 16; l++) {
+                    max_pool_position_window(
+                        yt, channels, first, width, 2 * oy * width + 2 * ox, &planes, rectify, &maxima[l], &offsets[l]);
+                    if (++ox == ow) (void)(ox = 0), oy++;
+                }
+                transpose16(maxima);
+                transpose16(offsets);
+                for (long t = o - first; t < 16; t++) {
+                    store16(y + (first + t) * windows + q0, maxima[t]);
+                    store16i(argmax + (first + t) * windows + q0, (int_lanes16)offsets[t]);
+                }
+            }
+            continue;
+        }
         for (long oy = 0; oy < height / 2; oy++) {
             for (long ox = 0; ox < ow; ox++) {
                 long p = 2 * oy * width + 2 * ox, q = oy * ow + ox;
-                long at[4] = {p, p + 1, p + width, p + width + 1};
                 float held[16] __attribute__((aligned(64)));
                 int32_t where[16] __attribute__((aligned(64)));
                 if (count == 16) {
-                    lanes16 value = load16(yt + at[0] * channels + first);
-                    int_lanes16 best = planes + (int)at[0];
-                    for (int k = 1; k < 4; k++) {
-                        lanes16 candidate = load16(yt + at[k] * channels + first);
-                        int_lanes16 larger = candidate > value;
-                        best = (larger & (planes + (int)at[k])) | (~larger & best);
-                        value = (lanes16)(((int_lanes16)candidate & larger) | ((int_lanes16)value & ~larger));
-                    }
-                    int_lanes16 passes = rectify ? (value > 0) : (int_lanes16)(-1);
-                    store16(held, (lanes16)((int_lanes16)value & passes));
-                    *(int_lanes16 *)where = best | ~passes;
+                    lanes16 maxima, offsets;
+                    max_pool_position_window(yt, channels, first, width, p, &planes, rectify, &maxima, &offsets);
+                    store16(held, maxima);
+                    store16i(where, (int_lanes16)offsets);
                 } else {
+                    long at[4] = {p, p + 1, p + width, p + width + 1};
                     for (long l = 0; l < count; l++) {
                         long best = at[0];
                         float value = yt[at[0] * channels + first + l];

@@ -559,12 +559,14 @@ import Testing
     /// Pooling of an output laid out by position (height·width rows of c channels) against a plain
     /// loop: values in halves from −1.5 to 1.5, so that ties are common, and a NaN in about one
     /// of 50; channel counts below 16, a whole block, a block and a tail that overlaps it, and
-    /// four blocks; the argmax an offset in the channel-major output. Nothing is written past
-    /// the pooled planes.
+    /// four blocks; windows fewer than 16, one block of 16, and several with a last block that
+    /// overlaps the one before; the argmax an offset in the channel-major output. Nothing is
+    /// written past the pooled planes.
     @Test(arguments: levels)
     func maxPoolingByPositionMatchesAPlainLoop(_ loops: FloatLoops) {
         var generator = SeededGenerator(seed: 47)
-        for (channels, height, width) in [(1, 2, 2), (3, 4, 6), (16, 14, 14), (17, 6, 4), (64, 14, 14), (40, 2, 8)] {
+        let shapes = [(1, 2, 2), (3, 4, 6), (16, 14, 14), (17, 6, 4), (64, 14, 14), (40, 2, 8), (40, 8, 8), (33, 10, 12), (32, 28, 28)]
+        for (channels, height, width) in shapes {
             let (positions, windows) = (height * width, height * width / 4)
             let yt = (0..<positions * channels).map { _ in
                 Int.random(in: 0..<50, using: &generator) == 0 ? .nan : Float(Int.random(in: -3...3, using: &generator)) / 2
