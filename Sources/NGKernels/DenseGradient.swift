@@ -25,7 +25,9 @@ public enum DenseGradient {
 
     /// `weightGradient` without its checks, for callers that validated the shapes. `dYᵀ·X` is
     /// made of tile products (`BLASScalar.tileProduct`, A read as dY's transpose), G's rows split
-    /// over the cores, X taken in blocks of at most 256 columns and 2¹⁵ values
+    /// over the cores where dY is the larger operand (more outputs than inputs), else G's
+    /// columns, in units of 64 (a CNN's 3,136 inputs to 128 outputs: each thread then reads
+    /// half of X and all of dY rather than all of X), X taken in blocks of at most 256 columns and 2¹⁵ values
     /// (`batchBlock(columns:)`) so that the block, which the product streams through once for
     /// every few rows of G, stays in cache (a language model's 2,048 rows of 128 inputs are
     /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1).
@@ -63,21 +65,37 @@ public enum DenseGradient {
                 biasSums(0..<m, 0..<batch)
                 return
             }
-            // A thread takes at least 16 rows of G and 2²⁰ multiply-adds.
-            let minimumRows = Swift.max(16, (1 << 20) / Swift.max(1, n * batch))
-            ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in
-                for column in stride(from: 0, to: n, by: block) {
-                    let columns = Swift.min(block, n - column)
-                    let rowsABlock = batchBlock(columns: columns)
+            // Each thread reads all of one operand and its share of the other: G's rows split
+            // dY, G's columns split X. The larger is split.
+            guard n > m else {
+                // A thread takes at least 16 rows of G and 2²⁰ multiply-adds.
+                let minimumRows = Swift.max(16, (1 << 20) / Swift.max(1, n * batch))
+                ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in products(rows: rows, columns: 0..<n) }
+                return
+            }
+            // Units of 64 columns (the tile products' widest blocks), at least 2²⁰ multiply-adds
+            // a thread.
+            let units = (n + unit - 1) / unit
+            let minimumUnits = Swift.max(1, (1 << 20) / Swift.max(1, unit * m * batch))
+            ParallelLoop.forEachChunk(units, minimumChunk: minimumUnits) { chunk in
+                products(rows: 0..<m, columns: chunk.lowerBound * unit..<Swift.min(n, chunk.upperBound * unit))
+            }
+            // G[rows, columns] += Σ_b dY[b, r]·X[b, j] (A(r, b) = dY[b, r]), X's columns in blocks
+            // of `block` counted from column 0 and each block's batch rows in `batchBlock`s, the
+            // blocks added up in G (β = 1): the same sums, block for block, however the columns
+            // are split. The columns from 0 take the bias's sums too, a batch block's after its
+            // first product.
+            func products(rows: Range<Int>, columns: Range<Int>) {
+                for start in stride(from: columns.lowerBound / block * block, to: columns.upperBound, by: block) {
+                    let rowsABlock = batchBlock(columns: Swift.min(block, n - start))
+                    let part = Swift.max(start, columns.lowerBound)..<Swift.min(start + block, columns.upperBound)
                     for first in stride(from: 0, to: batch, by: rowsABlock) {
-                        let batchRows = first..<Swift.min(batch, first + rowsABlock)
-                        // G[r, j] += Σ_b dY[b, r]·X[b, j] over the block: A(r, b) = dY[b, r].
                         Scalar.tileProduct(
-                            rows: rows.count, columns: columns, inner: batchRows, a: dy.base + rows.lowerBound,
-                            rowStride: 1, innerStride: dy.leadingDimension, b: x.base + column, ldb: x.leadingDimension,
-                            alpha: 1, beta: first == 0 ? 0 : 1,
-                            into: g.base + rows.lowerBound * g.leadingDimension + column, ldc: g.leadingDimension)
-                        if column == 0 { biasSums(rows, batchRows) }
+                            rows: rows.count, columns: part.count, inner: first..<Swift.min(batch, first + rowsABlock),
+                            a: dy.base + rows.lowerBound, rowStride: 1, innerStride: dy.leadingDimension,
+                            b: x.base + part.lowerBound, ldb: x.leadingDimension, alpha: 1, beta: first == 0 ? 0 : 1,
+                            into: g.base + rows.lowerBound * g.leadingDimension + part.lowerBound, ldc: g.leadingDimension)
+                        if part.lowerBound == 0 { biasSums(rows, first..<Swift.min(batch, first + rowsABlock)) }
                     }
                 }
             }
@@ -92,6 +110,9 @@ public enum DenseGradient {
     /// The columns of X in one block of the weight gradient's products, and the most batch
     /// rows a block.
     @usableFromInline static let block = 256
+
+    /// The columns of G a thread takes at a time when the cores split G's columns.
+    package static let unit = 64
 
     /// The batch rows of a block of `columns` columns of X: as many as keep the block at 2¹⁵
     /// values (128 KB of Float), at most `block`.

@@ -6,8 +6,8 @@ import NGPlus
 /// forward pass is a GEMM (one call on the calling thread for a small one, in parts on the
 /// cores for a larger: `NetworkKernels.denseForward`); the input gradient `dY·W` is made of
 /// tile products (`BLASScalar.tileProduct`; one GEMM call below 16 inputs,
-/// `DenseGradient.narrowInputs`), the batch's rows split over the cores — W is their B as it
-/// is stored, and OpenBLAS, which packs both operands first, measured 16% slower on the
+/// `DenseGradient.narrowInputs`), the batch's rows split over the cores (W's columns where W is
+/// the larger operand) — W is their B as it is stored, and OpenBLAS, which packs both operands first, measured 16% slower on the
 /// language model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
 /// weight gradient is left to the optimizer, which gets X and dY (NG+ then never forms it: the
 /// fused apply).
@@ -90,12 +90,29 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
                 OpenBLAS.withOneThreadPerCall { BLAS.gemm(dy, w.columns(0..<n), into: dx) }
                 return
             }
-            // A thread takes at least 64 rows and 2²⁰ multiply-adds.
-            ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(64, (1 << 20) / Swift.max(1, n * m))) { rows in
+            // dX[rows, columns] = dY[rows, :]·W[:, columns], each element one sum in order however
+            // the cores split the rows or the columns.
+            func product(rows: Range<Int>, columns: Range<Int>) {
                 Scalar.tileProduct(
-                    rows: rows.count, columns: n, inner: 0..<m, a: dy.base + rows.lowerBound * dy.leadingDimension,
-                    rowStride: dy.leadingDimension, innerStride: 1, b: w.base, ldb: w.leadingDimension, alpha: 1, beta: 0,
-                    into: dx.base + rows.lowerBound * dx.leadingDimension, ldc: dx.leadingDimension)
+                    rows: rows.count, columns: columns.count, inner: 0..<m,
+                    a: dy.base + rows.lowerBound * dy.leadingDimension, rowStride: dy.leadingDimension, innerStride: 1,
+                    b: w.base + columns.lowerBound, ldb: w.leadingDimension, alpha: 1, beta: 0,
+                    into: dx.base + rows.lowerBound * dx.leadingDimension + columns.lowerBound, ldc: dx.leadingDimension)
+            }
+            // Each thread reads all of one operand and its share of the other: the rows split dY,
+            // the columns W. The larger is split, the columns in units of 64 (a CNN's 128 × 3,136
+            // weight at batch 128).
+            guard batch < n else {
+                // A thread takes at least 64 rows and 2²⁰ multiply-adds.
+                ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(64, (1 << 20) / Swift.max(1, n * m))) { rows in
+                    product(rows: rows, columns: 0..<n)
+                }
+                return
+            }
+            let unit = DenseGradient.unit
+            let minimumUnits = Swift.max(1, (1 << 20) / Swift.max(1, unit * m * batch))
+            ParallelLoop.forEachChunk((n + unit - 1) / unit, minimumChunk: minimumUnits) { units in
+                product(rows: 0..<batch, columns: units.lowerBound * unit..<Swift.min(n, units.upperBound * unit))
             }
         }
         return inputGradient

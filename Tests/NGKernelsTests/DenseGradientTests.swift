@@ -73,6 +73,33 @@ import Testing
         }
     }
 
+    /// Where X is the larger operand (more inputs than outputs) the cores split G's columns in
+    /// units of 64, a thread's from the middle of a block of 256 (600 inputs: 10 units, the
+    /// second thread's from column 320; 800 inputs: 13 units, from 384): the same bits, bias
+    /// column included, on one thread and on two, each value within its sum's rounding bound
+    /// of a Double reference.
+    @Test(arguments: [(300, 600, 16), (257, 800, 12)])
+    func splitColumnsGiveTheSameBits(batch: Int, inputs: Int, outputs: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(batch + inputs))
+        let x = Matrix<Float>.random(rows: batch, columns: inputs, using: &generator)
+        let dy = Matrix<Float>.random(rows: batch, columns: outputs, using: &generator)
+        var results: [Matrix<Float>] = []
+        for threads in [1, 2] {
+            ParallelLoop.threadCountOverride.store(threads, ordering: .relaxed)
+            var g = Matrix<Float>(rows: outputs, columns: inputs + 1, repeating: .nan)
+            try DenseGradient.weightGradient(inputs: x, outputGradients: dy, bias: true, into: &g)
+            results.append(g)
+        }
+        ParallelLoop.threadCountOverride.store(2, ordering: .relaxed)
+        #expect(results[0] == results[1])
+        for i in 0..<outputs {
+            for j in 0...inputs {
+                let want = floatSumReference(count: batch) { Double(dy[$0, i]) * (j < inputs ? Double(x[$0, j]) : 1) }
+                #expect(abs(Double(results[1][i, j]) - want.value) <= want.bound, "G[\(i), \(j)]")
+            }
+        }
+    }
+
     @Test func badShapesAreRefusedWithTheTargetUntouched() {
         let x = Matrix<Double>(rows: 4, columns: 3, repeating: 1)
         let dy = Matrix<Double>(rows: 4, columns: 2, repeating: 1)
