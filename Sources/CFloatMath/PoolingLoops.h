@@ -119,7 +119,10 @@ static inline __attribute__((always_inline)) void max_pool_positions_loop(
                 for (int l = 0; l < 16; l++) {
                     max_pool_position_window(
                         yt, channels, first, width, 2 * oy * width + 2 * ox, &planes, rectify, &maxima[l], &offsets[l]);
-                    if (++ox == ow) (void)(ox = 0), oy++;
+                    if (++ox == ow) {
+                        ox = 0;
+                        oy++;
+                    }
                 }
                 transpose16(maxima);
                 transpose16(offsets);

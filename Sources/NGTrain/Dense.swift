@@ -7,10 +7,10 @@ import NGPlus
 /// cores for a larger: `NetworkKernels.denseForward`); the input gradient `dY·W` is made of
 /// tile products (`BLASScalar.tileProduct`; one GEMM call below 16 inputs,
 /// `DenseGradient.narrowInputs`), the batch's rows split over the cores (W's columns where W is
-/// the larger operand) — W is their B as it is stored, and OpenBLAS, which packs both operands first, measured 16% slower on the
-/// language model's layers (Zen 4, 2 threads: docs/measurements/cnn-by-sample-2026-12-06.md). The
-/// weight gradient is left to the optimizer, which gets X and dY (NG+ then never forms it: the
-/// fused apply).
+/// the larger operand) — W is their B as it is stored, and OpenBLAS, which packs both operands
+/// first, measured 16% slower on the language model's layers (Zen 4, 2 threads:
+/// docs/measurements/cnn-by-sample-2026-12-06.md). The weight gradient is left to the
+/// optimizer, which gets X and dY (NG+ then never forms it: the fused apply).
 public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputFusing {
     public let outputs: Int
     public let inputs: Int
@@ -104,9 +104,8 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
             // weight at batch 128).
             guard batch < n else {
                 // A thread takes at least 64 rows and 2²⁰ multiply-adds.
-                ParallelLoop.forEachChunk(batch, minimumChunk: Swift.max(64, (1 << 20) / Swift.max(1, n * m))) { rows in
-                    product(rows: rows, columns: 0..<n)
-                }
+                let minimumRows = Swift.max(64, (1 << 20) / Swift.max(1, n * m))
+                ParallelLoop.forEachChunk(batch, minimumChunk: minimumRows) { rows in product(rows: rows, columns: 0..<n) }
                 return
             }
             let unit = DenseGradient.unit
