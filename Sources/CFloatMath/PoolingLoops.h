@@ -99,8 +99,8 @@ static inline __attribute__((always_inline)) void max_pool_position_window(
 // channel-major output, or −1 where a rectified output is 0. Sixteen windows' results (16
 // channels each) are transposed in registers and stored sixteen windows of a channel at a time,
 // the last block of windows overlapping the one before: a value at a time, each store on a
-// channel's row of its own, a 64-channel 14 × 14 sample took 3.8 µs against 2.9
-// (docs/measurements/pooling-selects-2026-12-07.md). The last channels, fewer than 16, are
+// channel's row of its own, a 64-channel 14 × 14 sample took 3.8 µs against 2.9 (Intel, one
+// thread: docs/measurements/pooling-selects-2026-12-07.md). The last channels, fewer than 16, are
 // the tail of a block ending at the last channel (which stores only its own), or one at a time
 // when there are fewer than 16 channels; fewer than 16 windows go one at a time.
 static inline __attribute__((always_inline)) void max_pool_positions_loop(

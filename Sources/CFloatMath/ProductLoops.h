@@ -181,9 +181,9 @@ static inline __attribute__((always_inline)) void tile_product_loop(
 // `tile_product_loop` with B's columns in stripes of 64 (32 where the level holds no 64-column
 // blocks or the inner range is over 256 values), each stripe's rows first copied side by side
 // into `packed` (64 KB at most): every row block then reads the stripe from one contiguous
-// block instead of one cache line a B row, rows `ldb` apart. In a scratch program, with the
-// same bits: a dense layer's weight gradient (G's rows by 256 columns of X over 128 or 256
-// samples) 1.16–1.27 times as fast, its input gradient (over 128 to 512 outputs) 1.07–1.14
+// block instead of one cache line a B row, rows `ldb` apart. In a C program (Intel, one
+// thread, hot), with the same bits: a dense layer's weight gradient (G's rows by 256 columns
+// of X over 128 or 256 samples) 1.16–1.27 times as fast, its input gradient (over 128 to 512 outputs) 1.07–1.14
 // times (docs/measurements/convolution-products-2026-12-07.md). Used where the rows make at
 // least four blocks (the copy is paid once a stripe) and the stripe fits; the columns past the
 // last whole stripe as usual.

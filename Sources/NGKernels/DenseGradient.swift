@@ -28,8 +28,8 @@ public enum DenseGradient {
     /// over the cores where dY is the larger operand (more outputs than inputs), else G's
     /// columns, in units of 64 (a CNN's 3,136 inputs to 128 outputs: each thread then reads half
     /// of X and all of dY rather than all of X), X taken in blocks of at most 256 columns and
-    /// 2¹⁵ values (`batchBlock(columns:)`) so that the block, which the product streams through once for
-    /// every few rows of G, stays in cache (a language model's 2,048 rows of 128 inputs are
+    /// 2¹⁵ values (`batchBlock(columns:)`) so that the block, which the product streams through
+    /// once for every few rows of G, stays in cache (a language model's 2,048 rows of 128 inputs are
     /// 1 MB, a CNN's 128 rows of 3,136 inputs 1.6 MB), the batch's blocks added up in G (β = 1).
     /// Blocks of 256 × 256 (256 KB) took the language model's 512 → 128 layer 1.09 ms against
     /// 1.04 at 128 KB (fastest of 41 calls, 2 threads, Intel:

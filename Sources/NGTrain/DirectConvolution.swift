@@ -15,10 +15,9 @@ import NGPlus
 /// stride 1 is the convolution of dY's zero-bordered planes with the kernel turned by 180°,
 /// computed transposed — a row for each input position, read from the planes at the
 /// position's offset, so that no junk column is computed — and transposed into place; at
-/// stride 2 each patch row of
-/// `W̃ᵀ·dY` is added, one run of `wideColumns`, into the phase it came from (col2im on the
-/// phases), and the phases' interiors are the input gradient. Neither pass unfolds nor folds a
-/// sample's patches (`NetworkKernels.directConvolution`).
+/// stride 2 each patch row of `W̃ᵀ·dY` is added, one run of `wideColumns`, into the phase it
+/// came from (col2im on the phases), and the phases' interiors are the input gradient. Neither
+/// pass unfolds nor folds a sample's patches (`NetworkKernels.directConvolution`).
 public struct DirectConvolutionLayout: Sendable {
     let geometry: ConvGeometry
     let outChannels: Int

@@ -9,10 +9,9 @@ extension NetworkKernels {
     /// the padded planes, the bias's from a row of ones), then Y's rows compacted to where
     /// `layout` says; or, with `argmax` (and `transposedWeight`, W̃ᵀ), `Yᵀ = Ũᵀ·W̃ᵀ` a row for
     /// each output position — only the positions' sums, and c_out columns in whole blocks
-    /// (44–46 against 50–51 µs for one sample of the CNN's second convolution, one thread, in a
-    /// C program: docs/measurements/convolution-products-2026-12-07.md) —
-    /// pooled from there into row i of the sample-major pooled output
-    /// (`NetworkScalar.maxPoolPositions`).
+    /// (44–46 against 50–51 µs for one sample of the CNN's second convolution, Intel, one
+    /// thread, in a C program: docs/measurements/convolution-products-2026-12-07.md) — pooled
+    /// from there into row i of the sample-major pooled output (`NetworkScalar.maxPoolPositions`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func directConvolution<Scalar: NetworkScalar>(
