@@ -11,11 +11,14 @@ import Synchronization
 /// OpenBLAS's second thread sleeps (docs/measurements/worker-threads-2026-12-07.md).
 package enum ConcurrentCalls {
     /// The parts a product of `length` rows (or columns) is cut into for `forEach`: one for
-    /// every 64, at most 8 — a function of the shape alone, never of the thread count, so that
-    /// a result cut this way has the same bits on any number of threads.
+    /// every 64, at most 4 — a function of the shape alone, never of the thread count, so that
+    /// a result cut this way has the same bits on any number of threads. Each part packs the
+    /// whole of the other operand again: eight parts of a 1,024³ product ran at 262–264 GFLOP/s,
+    /// four at 286–293, OpenBLAS's own two threads at 307 (Intel, 2 threads:
+    /// docs/measurements/product-parts-2026-12-08.md). Four still feeds four cores.
     @inlinable
     package static func parts(of length: Int) -> Int {
-        Swift.max(1, Swift.min(8, length / 64))
+        Swift.max(1, Swift.min(4, length / 64))
     }
 
     /// Part `part` of `0..<length` cut into `parts` consecutive ranges of near-equal length.

@@ -46,9 +46,8 @@ extension NetworkKernels {
     /// The parts `denseForward` cuts a batch into (a function of the batch alone, so the same
     /// bits on any number of threads): two from 128 rows, then one for every 1,024 rows, at most
     /// 8. Each part is a GEMM call that packs all of W again: the language model's 2,048 rows
-    /// in eight parts of 256 (`ConcurrentCalls.parts`, one a 64 rows) took its dense layers'
-    /// forward passes 6% longer than in two parts (Intel, 2 threads:
-    /// docs/measurements/dense-passes-2026-12-07.md).
+    /// in eight parts of 256 took its dense layers' forward passes 6% longer than in two parts
+    /// (Intel, 2 threads: docs/measurements/dense-passes-2026-12-07.md).
     static func denseForwardParts(_ batch: Int) -> Int {
         batch < 128 ? 1 : Swift.min(8, Swift.max(2, batch / 1024))
     }
