@@ -108,15 +108,23 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
                 reason: "was prepared for \(refresh.layer)'s step \(refresh.step), not \(handle)'s step \(layers[i].step)")
         }
         try StepValidation.requireNotEmbedding(layers[i].spec, operation)
-        try StepValidation.parameter(layers[i].spec, weight, "weight", operation)
+        try StepValidation.parameterShape(layers[i].spec, weight, "weight", operation)
         do {
-            try StepValidation.parameter(layers[i].spec, gradient, "gradient", operation)
-            if skipsDroppedObservation(i) { return }
-            try layers[i].stage(.matrix(gradient), weight: weight, refresh: refresh?.ahead, index: i, settings, operation)
+            try StepValidation.parameterShape(layers[i].spec, gradient, "gradient", operation)
+            if droppedObservation[i] { try StepValidation.parameterValues(gradient, "gradient", operation) }
+            if try skipsDroppedObservation(i, weight: weight) { return }
+            do {
+                try layers[i].stage(
+                    .matrix(gradient), weight: weight, refresh: refresh?.ahead, index: i, settings, operation)
+            } catch {
+                // Every value of G enters the new weight (NaN·0 and ∞·0 are NaN): scanned only
+                // when the stage failed, to name it, as the weight is (`refusedStep`).
+                try StepValidation.parameterValues(gradient, "gradient", operation)
+                throw error
+            }
             layers[i].commit(weight: &weight)
         } catch {
-            guard skips(error) else { throw error }
-            countSkip(i)
+            try refusedStep(i, error, weight: weight, operation)
         }
     }
 
@@ -128,10 +136,10 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         let operation = stepOperation
         let i = try StepValidation.index(of: handle, count: layers.count, operation)
         let bias = try StepValidation.denseLayer(layers[i].spec, operation)
-        try StepValidation.parameter(layers[i].spec, weight, "weight", operation)
+        try StepValidation.parameterShape(layers[i].spec, weight, "weight", operation)
         do {
             try StepValidation.denseShapes(layers[i].spec, inputs: inputs, outputGradients: outputGradients, operation)
-            if skipsDroppedObservation(i) { return }
+            if try skipsDroppedObservation(i, weight: weight) { return }
             do {
                 try layers[i].stage(
                     .dense(inputs: inputs, outputGradients: outputGradients, bias: bias), weight: weight, refresh: nil,
@@ -146,8 +154,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
             }
             layers[i].commit(weight: &weight)
         } catch {
-            guard skips(error) else { throw error }
-            countSkip(i)
+            try refusedStep(i, error, weight: weight, operation)
         }
     }
 
@@ -172,18 +179,34 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     }
 
     /// Whether `nonFinitePolicy` skips what `error` reports: a non-finite value, under
-    /// `.skipStep`. The weight is checked before the part of a step that may be skipped (a
-    /// table's looked-up rows throw `NonFiniteTableRow`), so a non-finite weight is never
-    /// skipped. A call that throws has changed nothing, so a skip needs no undoing.
+    /// `.skipStep`. A non-finite weight is never skipped (`refusedStep`; a table's looked-up
+    /// rows throw `NonFiniteTableRow`). A call that throws has changed nothing, so a skip needs
+    /// no undoing.
     func skips(_ error: any Error) -> Bool {
         guard nonFinitePolicy == .skipStep, case .nonFinite? = error as? NGError else { return false }
         return true
     }
 
+    /// A dense, convolution, matrix or vector step of layer `i` that failed with `error`:
+    /// throws the weight's own `nonFinite` when the weight is not finite — never skipped, and
+    /// named before any other fault of the step, as if it had been checked first — else skips
+    /// and counts the step when the policy skips `error`, else throws it. The weight is scanned
+    /// only here: every one of its values enters the new weight `keep·W − rate·U` that every
+    /// stage checks (NaN·0 and ∞·0 are NaN), so a finite new weight proves it finite, and a
+    /// step's pass over it is saved.
+    mutating func refusedStep(
+        _ i: Int, _ error: any Error, weight: Matrix<Scalar>, _ operation: NGError.Operation
+    ) throws {
+        try StepValidation.parameterValues(weight, "weight", operation)
+        guard skips(error) else { throw error }
+        countSkip(i)
+    }
+
     /// Skips and counts the step of layer `i` when its observation was dropped. Called after
     /// the step's arguments were checked: a skip never hides a bad weight or a wrong shape.
-    mutating func skipsDroppedObservation(_ i: Int) -> Bool {
+    mutating func skipsDroppedObservation(_ i: Int, weight: Matrix<Scalar>) throws(NGError) -> Bool {
         guard droppedObservation[i] else { return false }
+        try StepValidation.parameterValues(weight, "weight", stepOperation)
         countSkip(i)
         return true
     }

@@ -9,14 +9,20 @@ enum StepValidation {
     }
 
     /// `matrix` (the weight W̃ or the gradient G̃, named `argument`) has the layer's parameter
-    /// shape and is finite. A step checks the weight before anything
-    /// `NonFiniteStepPolicy.skipStep` may skip: a non-finite weight is never skipped.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func parameter<Scalar: BLASScalar>(
+    /// shape.
+    static func parameterShape<Scalar: BLASScalar>(
         _ spec: LayerSpec, _ matrix: Matrix<Scalar>, _ argument: String, _ operation: NGError.Operation
     ) throws(NGError) {
         try matrix.requireShape(spec.parameterShape, operation, argument)
+    }
+
+    /// `matrix` (named `argument`) is finite: `nonFinite` naming its first value that is not.
+    /// A step scans its weight and gradient only when it failed (`LayerTable.refusedStep`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func parameterValues<Scalar: BLASScalar>(
+        _ matrix: Matrix<Scalar>, _ argument: String, _ operation: NGError.Operation
+    ) throws(NGError) {
         try matrix.requireFinite(operation, argument)
     }
 
