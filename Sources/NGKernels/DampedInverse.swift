@@ -224,17 +224,13 @@ public struct DampedInverse<Scalar: BLASScalar>: Sendable {
     }
 
     /// `a + shift·I` factored in place (POTRF), and for `explicitInverse` inverted (POTRI, then
-    /// mirrored into the whole block): LAPACK's `info` and the factor's condition estimate.
-    /// Below order 512 on one OpenBLAS thread, which is faster there: on Zen 4 the refresh of
-    /// order 128 took 0.15 ms on one thread against 0.37 on two, order 290 1.0 against 1.4 ms;
-    /// at 577 they tie, at 1,024 two threads win, 12.9 against 16.7 ms
-    /// (docs/measurements/shampoo-roots-2026-12-06.md).
+    /// mirrored into the whole block): LAPACK's `info` and the factor's condition estimate, on
+    /// the threads that suit the order (`LAPACK.onFittingThreads`).
     @inlinable
     static func factorInPlace<T: BLASScalar>(
         _ a: MutableMatrixView<T>, shift: Double, method: InverseMethod
     ) -> (info: Int, condition: Double) {
-        guard a.rows < 512 else { return factor(a, shift: shift, method: method) }
-        return OpenBLAS.withOneThreadPerCall { factor(a, shift: shift, method: method) }
+        LAPACK.onFittingThreads(order: a.rows) { factor(a, shift: shift, method: method) }
     }
 
     /// `factorInPlace` on OpenBLAS's threads as they are.

@@ -22,6 +22,15 @@ package enum LAPACK {
         return Scalar.potri(n: a.rows, a: a.base, lda: a.leadingDimension)
     }
 
+    /// `body` — Cholesky routines on a matrix of order `order` — with OpenBLAS on one thread
+    /// below order 512, where they run faster so: on Zen 4 a refresh of order 128 took 0.15 ms
+    /// on one thread against 0.37 on two, order 290 1.0 against 1.4 ms; at 577 they tie, at
+    /// 1,024 two threads win, 12.9 against 16.7 ms (docs/measurements/shampoo-roots-2026-12-06.md).
+    @inlinable
+    package static func onFittingThreads<Result>(order: Int, _ body: () -> Result) -> Result {
+        order < 512 ? OpenBLAS.withOneThreadPerCall(body) : body()
+    }
+
     /// Solves `X·A = B` in place for the rows of `b`, from the factor `l` of A (POTRS).
     @inlinable
     package static func potrs<Scalar: BLASScalar>(_ l: MatrixView<Scalar>, _ b: MutableMatrixView<Scalar>) -> Int {

@@ -86,9 +86,9 @@ public struct CurvaturePlan: Sendable, Equatable, Codable, CustomStringConvertib
             refresh = method == .explicitInverse ? cubes : cubes / 3
         case .woodbury:
             apply = 4 * Double(order) * b * width
-            // C = s·I + c·U·Uᵀ (SYRK, B²·order), its Cholesky factor (B³/3), V = C⁻¹·U (two
-            // triangular solves, 2·B²·order).
-            refresh = 3 * b * b * Double(order) + b * b * b / 3
+            // C = s·I + c·U·Uᵀ (SYRK, B²·order), its Cholesky factor and inverse (B³/3 and
+            // 2·B³/3), V = C⁻¹·U (a GEMM, 2·B²·order).
+            refresh = 3 * b * b * Double(order) + b * b * b
         }
         return CurvaturePlan(
             side: side, method: method, order: order,
