@@ -111,6 +111,7 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
         try StepValidation.parameterShape(layers[i].spec, weight, "weight", operation)
         do {
             try StepValidation.parameterShape(layers[i].spec, gradient, "gradient", operation)
+            // A skip for a dropped observation does not stage: a bad gradient is named first.
             if droppedObservation[i] { try StepValidation.parameterValues(gradient, "gradient", operation) }
             if try skipsDroppedObservation(i, weight: weight) { return }
             do {
@@ -203,7 +204,8 @@ struct LayerTable<Layer: LayerRecord>: Sendable {
     }
 
     /// Skips and counts the step of layer `i` when its observation was dropped. Called after
-    /// the step's arguments were checked: a skip never hides a bad weight or a wrong shape.
+    /// the step's shapes were checked, and scans the weight first: a skip never hides a bad
+    /// weight or a wrong shape.
     mutating func skipsDroppedObservation(_ i: Int, weight: Matrix<Scalar>) throws(NGError) -> Bool {
         guard droppedObservation[i] else { return false }
         try StepValidation.parameterValues(weight, "weight", stepOperation)
