@@ -73,13 +73,7 @@ public enum DenseGradient {
                 ParallelLoop.forEachChunk(m, minimumChunk: minimumRows) { rows in products(rows: rows, columns: 0..<n) }
                 return
             }
-            // Units of 64 columns (the tile products' widest blocks), at least 2²⁰ multiply-adds
-            // a thread.
-            let units = (n + unit - 1) / unit
-            let minimumUnits = Swift.max(1, (1 << 20) / Swift.max(1, unit * m * batch))
-            ParallelLoop.forEachChunk(units, minimumChunk: minimumUnits) { chunk in
-                products(rows: 0..<m, columns: chunk.lowerBound * unit..<Swift.min(n, chunk.upperBound * unit))
-            }
+            forEachColumnChunk(n, multiplyAddsPerColumn: m * batch) { columns in products(rows: 0..<m, columns: columns) }
             // G[rows, columns] += Σ_b dY[b, r]·X[b, j] (A(r, b) = dY[b, r]), X's columns in blocks
             // of `block` counted from column 0 and each block's batch rows in `batchBlock`s, the
             // blocks added up in G (β = 1): the same sums, block for block, however the columns
@@ -113,7 +107,20 @@ public enum DenseGradient {
     @usableFromInline static let block = 256
 
     /// The columns of G a thread takes at a time when the cores split G's columns.
-    package static let unit = 64
+    static let unit = 64
+
+    /// `body` on consecutive chunks of `0..<columns` spread over the cores, in units of 64
+    /// columns (the tile products' widest blocks) and at least 2²⁰ multiply-adds a chunk: how
+    /// a product whose larger operand is split by columns (this weight gradient's X, a dense
+    /// layer's input gradient's W) shares its columns.
+    package static func forEachColumnChunk(
+        _ columns: Int, multiplyAddsPerColumn: Int, _ body: (Range<Int>) -> Void
+    ) {
+        let minimumUnits = Swift.max(1, (1 << 20) / Swift.max(1, unit * multiplyAddsPerColumn))
+        ParallelLoop.forEachChunk((columns + unit - 1) / unit, minimumChunk: minimumUnits) { units in
+            body(units.lowerBound * unit..<Swift.min(columns, units.upperBound * unit))
+        }
+    }
 
     /// The batch rows of a block of `columns` columns of X: as many as keep the block at 2¹⁵
     /// values (128 KB of Float), at most `block`.

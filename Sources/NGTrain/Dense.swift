@@ -108,10 +108,8 @@ public final class Dense<Scalar: NetworkScalar>: TrainableLayer, ResidualOutputF
                 ParallelLoop.forEachChunk(batch, minimumChunk: minimumRows) { rows in product(rows: rows, columns: 0..<n) }
                 return
             }
-            let unit = DenseGradient.unit
-            let minimumUnits = Swift.max(1, (1 << 20) / Swift.max(1, unit * m * batch))
-            ParallelLoop.forEachChunk((n + unit - 1) / unit, minimumChunk: minimumUnits) { units in
-                product(rows: 0..<batch, columns: units.lowerBound * unit..<Swift.min(n, units.upperBound * unit))
+            DenseGradient.forEachColumnChunk(n, multiplyAddsPerColumn: m * batch) { columns in
+                product(rows: 0..<batch, columns: columns)
             }
         }
         return inputGradient
