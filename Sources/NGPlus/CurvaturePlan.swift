@@ -138,9 +138,16 @@ struct PlanRequest {
             let order = side == .left ? rows : columns
             // An embedding step preconditions at most one row per lookup.
             let other = spec.isEmbedding ? min(batch, rows) : side == .left ? columns : rows
+            // A dense layer's factor U: each sample's row on this side scaled by the norm of its
+            // other side's row (2 flops a value); an explicit GFIM adds U's Gram, which a
+            // Woodbury plan never forms.
+            var factorRows = 0.0
+            if case let .dense(outputs, inputs, _) = spec {
+                factorRows = b * (Double(order) + 2 * Double(side == .left ? inputs : outputs))
+            }
             let statistics: Double = switch spec {
-            case let .dense(_, inputs, _):
-                2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + 2 * b * Double(inputs)
+            case .dense:
+                2 * CurvaturePlan.blockSum(order, blockSize, power: 2) * b + factorRows
             case .conv2d:
                 // Each sample's gradient dY_i·Ũ_iᵀ, then their Gram by SYRK (one triangle).
                 CurvaturePlan.sampleGradientFlops(spec, batch: batch)
@@ -158,7 +165,7 @@ struct PlanRequest {
                 if method == .woodbury && self.method == nil && 2 * batch >= order { continue }
                 candidates.append(.candidate(
                     side: side, method: method, order: order, other: other, blockSize: blockSize,
-                    batch: batch, statisticsFlops: statistics, fused: fused && isDense))
+                    batch: batch, statisticsFlops: method == .woodbury ? factorRows : statistics, fused: fused && isDense))
             }
         }
         return candidates.min {

@@ -46,6 +46,19 @@ import Testing
         #expect(narrow.method == .woodbury && narrow.applyFlops == 4 * 257 * 128 * 10)
     }
 
+    /// A dense layer's statistics: the factor U, each sample's row on the planned side scaled
+    /// by the norm of its row on the other (order + 2·other flops a sample), and for an
+    /// explicit GFIM U's Gram (2·order² a sample); Woodbury keeps U alone. 784 → 256, B = 128.
+    @Test func denseStatisticsCountTheGramOnlyWhereItIsFormed() throws {
+        let spec = LayerSpec.dense(outputs: 256, inputs: 784, bias: true)
+        let left = try plan(spec, NGPlusConfiguration(side: .left, method: .explicitInverse, batchSize: 128))
+        #expect(left.statisticsFlops == 128 * (2 * 256 * 256 + 256 + 2 * 784))
+        var right = NGPlusConfiguration(side: .right, method: .explicitInverse, batchSize: 128, fusedApply: true)
+        #expect(try plan(spec, right).statisticsFlops == 128 * (2 * 785 * 785 + 785 + 2 * 256))
+        right.method = .woodbury
+        #expect(try plan(spec, right).statisticsFlops == 128 * (785 + 2 * 256))
+    }
+
     /// A convolution's statistics: B per-sample gradients `dY_i·Ũ_iᵀ` (2·c_out·(K+1)·P each)
     /// and their Gram by SYRK (order²·(the other side) each): 2 → 3 channels, 3 × 3 on 4 × 4
     /// with padding 1 (K + 1 = 19, P = 16), B = 8.
