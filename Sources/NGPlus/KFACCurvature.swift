@@ -22,6 +22,10 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// and [X | 1]·A⁻¹ (B × a); empty until one is.
     var outputSide = Matrix<Scalar>(rows: 0, columns: 0)
     var inputSide = Matrix<Scalar>(rows: 0, columns: 0)
+    /// Workspaces of the trust region's product from those rows (`productFromRows`):
+    /// P·dYᵀ and Q·Xᵀ, B × B each; empty until one is made.
+    var outputCross = Matrix<Scalar>(rows: 0, columns: 0)
+    var inputCross = Matrix<Scalar>(rows: 0, columns: 0)
 
     /// The flops of a step beyond SGD's at the planned batch (`KFACFlops`).
     func flopsPerStep(inverseInterval k: Double, statisticsInterval s: Double) -> Double {
@@ -150,14 +154,19 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     }
 
     /// `⟨D, ∇W̃⟩` of the direction `apply` made from `gradient` (`KLClip`): ∇W̃ as handed in or
-    /// as the formed order left it, or formed here after a low-rank apply (2·B·m·a flops).
+    /// as the formed order left it; after a low-rank apply, from the apply's rows where that
+    /// costs less (`productFromRows`), else ∇W̃ formed here (2·B·m·a flops).
     mutating func gradientProduct(_ direction: Matrix<Scalar>, _ gradient: LayerGradient<Scalar>) -> Scalar {
         let formed: Matrix<Scalar>
         switch gradient {
         case let .matrix(gradient):
             formed = gradient
         case let .dense(inputs, outputGradients, bias):
-            if appliesLowRank(batch: inputs.rows) {
+            let model = flops.at(batch: inputs.rows)
+            if model.gradientProductFromRows {
+                return productFromRows(inputs: inputs, outputGradients: outputGradients, bias: bias)
+            }
+            if model.appliesLowRank {
                 DenseGradient.weightGradientUnchecked(
                     inputs: inputs, outputGradients: outputGradients, bias: bias, into: &formedGradient)
             }
@@ -166,12 +175,38 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         return direction.withView { d in formed.withView { g in BLAS.dot(d.flattened, g.flattened) } }
     }
 
-    /// `gradientProduct`'s flops at the planned batch.
-    var gradientProductFlops: Double {
-        let size = Double(half.rows * half.columns)
-        let formed = flops.appliesLowRank ? 2 * flops.batch * size : 0
-        return 2 * size + formed
+    /// `⟨D, ∇W̃⟩` after a low-rank apply, without ∇W̃: with D = Pᵀ·Q (P = dY·G⁻¹ and
+    /// Q = X̃·A⁻¹, the rows the apply left in `outputSide` and `inputSide`) and ∇W̃ = dYᵀ·X̃,
+    /// `Σ_ij D_ij·∇W̃_ij = Σ_bc (P·dYᵀ)_bc·(Q·X̃ᵀ)_bc`: two B × B products. X̃'s column of ones
+    /// adds `Σ_b Q_b,n·Σ_c (P·dYᵀ)_bc`.
+    mutating func productFromRows(inputs x: Matrix<Scalar>, outputGradients dy: Matrix<Scalar>, bias: Bool) -> Scalar {
+        let (batch, n, order) = (x.rows, x.columns, inputSide.columns)
+        if outputCross.rows != batch {
+            outputCross = Matrix(rows: batch, columns: batch)
+            inputCross = Matrix(rows: batch, columns: batch)
+        }
+        withViews(outputSide, dy, mutating: &outputCross) { p, dy, cross in
+            BLAS.gemmOnWorkers(p, dy, transposeB: true, into: cross)
+        }
+        withViews(inputSide, x, mutating: &inputCross) { q, x, cross in
+            BLAS.gemmOnWorkers(q.columns(0..<n), x, transposeB: true, into: cross)
+        }
+        var product = outputCross.withView { p in inputCross.withView { q in BLAS.dot(p.flattened, q.flattened) } }
+        guard bias else { return product }
+        outputCross.withUnsafeBufferPointer { cross in
+            inputSide.withUnsafeBufferPointer { q in
+                for b in 0..<batch {
+                    var sum: Scalar = 0
+                    for c in 0..<batch { sum += cross[b * batch + c] }
+                    product += q[b * order + n] * sum
+                }
+            }
+        }
+        return product
     }
+
+    /// `gradientProduct`'s flops at the planned batch (`KFACFlops.gradientProduct`).
+    var gradientProductFlops: Double { flops.gradientProduct }
 
     /// Both inverses' refresh (`KFACFlops.refresh`).
     var refreshFlops: Double { flops.refresh }
