@@ -27,7 +27,7 @@ extension CurvatureLayer {
     public var factorRowsInUse: Int {
         switch curvature {
         case let .perSample(block): block.builder.factor?.rank ?? 0
-        case let .kronecker(block): block.input.rows.count
+        case let .kronecker(block): block.input.rows.current.count
         case .matrix, .embedding, .identity, .moving: 0
         }
     }

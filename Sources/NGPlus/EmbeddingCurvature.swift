@@ -19,9 +19,8 @@ public enum EmbeddingInputFactor: Sendable, Equatable {
 }
 
 struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverseBlock {
-    var gfim: BlockDiagonalMatrix<Scalar>
-    /// The next F while a statistics step is checked.
-    var stagedGFIM: BlockDiagonalMatrix<Scalar>
+    /// F, and the next F while a statistics step is checked.
+    var gfim: Staged<BlockDiagonalMatrix<Scalar>>
     var inverse: DampedInverse<Scalar>
     /// True once statistics have been committed.
     var hasStatistics = false
@@ -34,10 +33,9 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverse
         vocabulary: Int, width: Int, blockSize: Int, method: InverseMethod, inputFactor: EmbeddingInputFactor,
         runningAverage: Double, maxRetries: Int
     ) throws(NGError) {
-        gfim = try BlockDiagonalMatrix(dimension: width, blockSize: min(blockSize, width))
-        stagedGFIM = gfim
+        gfim = Staged(try BlockDiagonalMatrix(dimension: width, blockSize: min(blockSize, width)))
         inverse = try DampedInverse(
-            dimension: width, blockSize: gfim.blockSize, method: method, maxRetries: maxRetries)
+            dimension: width, blockSize: gfim.current.blockSize, method: method, maxRetries: maxRetries)
         switch inputFactor {
         case .identity: frequencies = nil
         case .rowFrequencies: frequencies = RowFrequencies(vocabulary: vocabulary, runningAverage: runningAverage)
@@ -51,12 +49,12 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverse
         outputGradients dy: Matrix<Scalar>, touched: TouchedRows, runningAverage: Scalar, _ operation: NGError.Operation
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
-        if weight != 1 { try stagedGFIM.assign(from: gfim) }
+        try gfim.prepareAverage(weight: weight)
         let lookups = Scalar(dy.rows)
         dy.withView { dy in
-            GFIM.accumulateGram(dy, overColumns: true, alpha: weight * lookups, beta: 1 - weight, into: &stagedGFIM)
+            GFIM.accumulateGram(dy, overColumns: true, alpha: weight * lookups, beta: 1 - weight, into: &gfim.staged)
         }
-        try stagedGFIM.requireFinite(operation, "statistics (finite inputs whose products overflow)")
+        try gfim.staged.requireFinite(operation, "statistics (finite inputs whose products overflow)")
         frequencies?.stage(touched, lookups: dy.rows, first: !hasStatistics)
         statisticsStaged = true
     }
@@ -65,7 +63,7 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverse
     /// the rows it touched.
     mutating func commitStatistics(_ touched: TouchedRows) {
         guard statisticsStaged else { return }
-        swap(&gfim, &stagedGFIM)
+        gfim.commit()
         frequencies?.commit(touched)
         hasStatistics = true
         statisticsStaged = false
@@ -81,7 +79,7 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverse
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         var outcome = RefreshOutcome()
-        outcome.summary.include(try inverse.stageRefresh(fromFinite: statisticsStaged ? stagedGFIM : gfim, damping: damping))
+        outcome.summary.include(try inverse.stageRefresh(fromFinite: statisticsStaged ? gfim.staged : gfim.current, damping: damping))
         return outcome
     }
 
@@ -109,14 +107,14 @@ struct EmbeddingCurvature<Scalar: BLASScalar>: SharedRefreshBlock, SingleInverse
 extension EmbeddingCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
         writer.write(hasStatistics)
-        gfim.encode(to: &writer)
+        gfim.current.encode(to: &writer)
         inverse.encode(to: &writer)
         frequencies?.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
         hasStatistics = try reader.readBool()
-        try gfim.restore(from: &reader)
+        try gfim.current.restore(from: &reader)
         try inverse.restore(from: &reader)
         try frequencies?.restore(from: &reader)
     }

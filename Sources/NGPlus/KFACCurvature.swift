@@ -58,12 +58,12 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
         try input.prepareStaging(weight: weight)
         try output.prepareStaging(weight: weight)
         if input.isLowRank {
-            builder.fillInputRows(inputs: inputs, into: &input.stagedRows)
-            builder.accumulateOutputUnchecked(outputGradients: outputGradients, newWeight: weight, into: &output.staged)
+            builder.fillInputRows(inputs: inputs, into: &input.rows.staged)
+            builder.accumulateOutputUnchecked(outputGradients: outputGradients, newWeight: weight, into: &output.factor.staged)
         } else {
             builder.accumulateUnchecked(
                 inputs: inputs, outputGradients: outputGradients, newWeight: weight,
-                inputFactor: &input.staged, outputFactor: &output.staged)
+                inputFactor: &input.factor.staged, outputFactor: &output.factor.staged)
         }
         try input.requireStagedFinite(operation, "input factor (finite inputs whose products overflow)")
         try output.requireStagedFinite(operation, "output factor (finite inputs whose products overflow)")
@@ -214,17 +214,17 @@ struct KFACCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock {
     /// The explicit factors summed over the processes; a low-rank input factor's rows gathered.
     var sharedStatistics: SharedStatistics {
         SharedStatistics(
-            summedCount: input.summedCount + output.summedCount, gatheredRowWidth: input.isLowRank ? input.rows.width : 0)
+            summedCount: input.summedCount + output.summedCount, gatheredRowWidth: input.isLowRank ? input.rows.current.width : 0)
     }
 
     mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
-        if !input.isLowRank { input.factor.forEachBlockStorage { $0.withMutableSpan(body) } }
-        output.factor.forEachBlockStorage { $0.withMutableSpan(body) }
+        if !input.isLowRank { input.factor.current.forEachBlockStorage { $0.withMutableSpan(body) } }
+        output.factor.current.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 
     /// The low-rank input factor's rows grown to `totalRows` (`FactorRows.withGathered`).
     mutating func withGatheredRows(totalRows: Int, _ body: (inout MutableSpan<Scalar>) -> Void) {
-        input.rows.withGathered(totalRows: totalRows) { $0.withMutableSpan(body) }
+        input.rows.current.withGathered(totalRows: totalRows) { $0.withMutableSpan(body) }
     }
 }
 

@@ -20,11 +20,9 @@ struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
     /// β of `F ← β·F + (1−β)·M·Mᵀ`.
     let beta: Scalar
     let start: MatrixMomentumStart
-    var momentum: Matrix<Scalar>
-    var stagedMomentum: Matrix<Scalar>
-    var gfim: BlockDiagonalMatrix<Scalar>
-    var stagedGFIM: BlockDiagonalMatrix<Scalar>
-    /// Whether `stagedGFIM` holds the statistics of the step being staged.
+    var momentum: Staged<Matrix<Scalar>>
+    var gfim: Staged<BlockDiagonalMatrix<Scalar>>
+    /// Whether `gfim.staged` holds the statistics of the step being staged.
     var statisticsStaged = false
     var inverse: CurvatureInverse<Scalar>
 
@@ -34,11 +32,10 @@ struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
         self.plan = plan
         self.beta = Scalar(beta)
         self.start = start
-        momentum = Matrix(rows: shape.rows, columns: shape.columns)
-        stagedMomentum = momentum
-        gfim = try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
-        gfim.setDiagonal(Scalar(epsilon))
-        stagedGFIM = gfim
+        momentum = Staged(Matrix(rows: shape.rows, columns: shape.columns))
+        var initial = try BlockDiagonalMatrix<Scalar>(dimension: plan.order, blockSize: plan.blockSize)
+        initial.setDiagonal(Scalar(epsilon))
+        gfim = Staged(initial)
         inverse = try CurvatureInverse(plan: plan, maxRetries: maxRetries)
     }
 
@@ -49,21 +46,21 @@ struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
         weight: Matrix<Scalar>, gradient: Matrix<Scalar>, momentum mu: Scalar, weightDecay: Scalar,
         firstStep: Bool, statisticsStep: Bool, _ operation: NGError.Operation
     ) throws(NGError) {
-        let previous = firstStep && start == .firstGradient ? gradient : momentum
-        withViews(previous, gradient, mutating: &stagedMomentum) { m, g, staged in
+        let previous = firstStep && start == .firstGradient ? gradient : momentum.current
+        withViews(previous, gradient, mutating: &momentum.staged) { m, g, staged in
             staged.update(from: m)
             BLAS.scal(mu, staged.flattened)
             BLAS.axpy(1, g.flattened, into: staged.flattened)
         }
         if weightDecay != 0 {
-            addToWeightColumns(weightDecay, of: weight, into: &stagedMomentum, weightColumns: weight.columns)
+            addToWeightColumns(weightDecay, of: weight, into: &momentum.staged, weightColumns: weight.columns)
         }
-        try stagedMomentum.requireFinite(operation, "momentum (finite inputs whose products overflow)")
+        try momentum.staged.requireFinite(operation, "momentum (finite inputs whose products overflow)")
         statisticsStaged = statisticsStep
         guard statisticsStep else { return }
-        try stagedGFIM.assign(from: gfim)
-        GFIM.miniBatchUnchecked(stagedMomentum, side: plan.side, newWeight: 1 - beta, into: &stagedGFIM)
-        try stagedGFIM.requireFinite(operation, "statistics (finite inputs whose products overflow)")
+        try gfim.staged.assign(from: gfim.current)
+        GFIM.miniBatchUnchecked(momentum.staged, side: plan.side, newWeight: 1 - beta, into: &gfim.staged)
+        try gfim.staged.requireFinite(operation, "statistics (finite inputs whose products overflow)")
     }
 
     /// The inverse from the statistics staged on this step, or the last ones.
@@ -71,7 +68,7 @@ struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
         // The matrix form plans no Woodbury inverse: it has no factor.
-        try inverse.stageRefresh(gfim: statisticsStaged ? stagedGFIM : gfim, factor: nil, damping: damping)
+        try inverse.stageRefresh(gfim: statisticsStaged ? gfim.staged : gfim.current, factor: nil, damping: damping)
     }
 
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side.
@@ -81,28 +78,28 @@ struct MatrixCurvature<Scalar: BLASScalar>: SingleInverseBlock {
 
     /// `D = F̂⁻¹·M′` (or `M′·F̂⁻¹`) of the staged momentum.
     mutating func applyToStagedMomentum(into direction: inout Matrix<Scalar>, slot: InverseSlot) {
-        let staged = stagedMomentum
+        let staged = momentum.staged
         apply(staged, into: &direction, slot: slot)
     }
 
     /// Puts the staged momentum and statistics in use (the inverse has its own commit).
     mutating func commitMomentum() {
-        swap(&momentum, &stagedMomentum)
-        if statisticsStaged { swap(&gfim, &stagedGFIM) }
+        momentum.commit()
+        if statisticsStaged { gfim.commit() }
         statisticsStaged = false
     }
 }
 
 extension MatrixCurvature: StateCodable {
     func encode(to writer: inout StateWriter) {
-        writer.write(momentum)
-        gfim.encode(to: &writer)
+        writer.write(momentum.current)
+        gfim.current.encode(to: &writer)
         inverse.encode(to: &writer)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &momentum, what: "matrix momentum")
-        try gfim.restore(from: &reader)
+        try reader.read(into: &momentum.current, what: "matrix momentum")
+        try gfim.current.restore(from: &reader)
         try inverse.restore(from: &reader)
     }
 }

@@ -46,8 +46,7 @@ public struct Muon<Scalar: BLASScalar>: MatrixTransform {
     public typealias MatrixRule = MomentumSGD<Scalar>
     public typealias VectorRule = Adam<Scalar>
     public static var stateKind: String { "MuonOptimizer" }
-    var momentum: Matrix<Scalar>
-    var stagedMomentum: Matrix<Scalar>
+    var momentum: Staged<Matrix<Scalar>>
     var orthogonalization: NewtonSchulz<Scalar>
 
     /// Each Newton–Schulz iteration on the s × l momentum (s the shorter side): the Gram matrix
@@ -58,19 +57,18 @@ public struct Muon<Scalar: BLASScalar>: MatrixTransform {
     }
 
     public init(shape: Shape, settings: MuonSettings) {
-        momentum = Matrix(rows: shape.rows, columns: shape.columns)
-        stagedMomentum = momentum
+        momentum = Staged(Matrix(rows: shape.rows, columns: shape.columns))
         orthogonalization = NewtonSchulz(rows: shape.rows, columns: shape.columns)
     }
 
     public mutating func stage(_ direction: inout Matrix<Scalar>, settings: MuonSettings, t: Int) -> Bool {
         let beta = Scalar(settings.momentum)
-        withViews(momentum, direction, mutating: &stagedMomentum) { m, g, staged in
+        withViews(momentum.current, direction, mutating: &momentum.staged) { m, g, staged in
             staged.update(from: m)
             BLAS.scal(beta, staged.flattened)
             BLAS.axpy(1 - beta, g.flattened, into: staged.flattened)
         }
-        stagedMomentum.withView { staged in
+        momentum.staged.withView { staged in
             direction.withMutableView { u in
                 if settings.nesterov {
                     BLAS.scal(1 - beta, u.flattened)
@@ -83,18 +81,18 @@ public struct Muon<Scalar: BLASScalar>: MatrixTransform {
         orthogonalization.orthogonalize(&direction, steps: settings.steps)
         let aspect = Swift.max(1, Double(direction.rows) / Double(direction.columns)).squareRoot()
         direction.withMutableView { BLAS.scal(Scalar(aspect), $0.flattened) }
-        return direction.withView { $0.isAllFinite } && stagedMomentum.withView { $0.isAllFinite }
+        return direction.withView { $0.isAllFinite } && momentum.staged.withView { $0.isAllFinite }
     }
 
     public mutating func commitStaged() {
-        swap(&momentum, &stagedMomentum)
+        momentum.commit()
     }
 
     public func encode(to writer: inout StateWriter) {
-        writer.write(momentum)
+        writer.write(momentum.current)
     }
 
     public mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &momentum, what: "Muon momentum")
+        try reader.read(into: &momentum.current, what: "Muon momentum")
     }
 }

@@ -6,10 +6,9 @@
 struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInverseBlock {
     let plan: CurvaturePlan
     var builder: PerSampleBuilder<Scalar>
-    /// F (order 1, unused, for a Woodbury plan, which keeps only the builder's factor).
-    var gfim: BlockDiagonalMatrix<Scalar>
-    /// The next F while a statistics step is checked.
-    var stagedGFIM: BlockDiagonalMatrix<Scalar>
+    /// F, and the next F while a statistics step is checked (order 1, unused, for a Woodbury
+    /// plan, which keeps only the builder's factor).
+    var gfim: Staged<BlockDiagonalMatrix<Scalar>>
     var inverse: CurvatureInverse<Scalar>
     /// The fused apply's workspace, dense layers only: dY·F̂⁻¹ (B × m) on the left side,
     /// [X | 1]·F̂⁻¹ (B × order) on the right.
@@ -28,10 +27,9 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInv
         } else {
             fusedWorkspace = Matrix(rows: 0, columns: 0)
         }
-        gfim = plan.method == .woodbury
+        gfim = Staged(plan.method == .woodbury
             ? try BlockDiagonalMatrix(dimension: 1)
-            : try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize)
-        stagedGFIM = gfim
+            : try BlockDiagonalMatrix(dimension: plan.order, blockSize: plan.blockSize))
         inverse = try CurvatureInverse(plan: plan, maxRetries: maxRetries)
     }
 
@@ -52,22 +50,22 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInv
     ) throws(NGError) {
         let weight = hasStatistics ? runningAverage : 1
         let factorOnly = plan.method == .woodbury
-        if !factorOnly && weight != 1 { try stagedGFIM.assign(from: gfim) }
-        let finite = builder.stage(statistics, newWeight: weight, factorOnly: factorOnly, into: &stagedGFIM)
+        if !factorOnly { try gfim.prepareAverage(weight: weight) }
+        let finite = builder.stage(statistics, newWeight: weight, factorOnly: factorOnly, into: &gfim.staged)
         guard finite else {
             let argument = "statistics (finite inputs whose products overflow)"
-            if !factorOnly { try stagedGFIM.requireFinite(operation, argument) }
+            if !factorOnly { try gfim.staged.requireFinite(operation, argument) }
             throw .nonFinite(operation: operation, argument: argument, row: 0, column: 0)
         }
         builder.commitStaged()
-        if !factorOnly { swap(&gfim, &stagedGFIM) }
+        if !factorOnly { gfim.commit() }
         hasStatistics = true
     }
 
     mutating func withInverse<Result>(_ body: (inout Inverse) -> Result) -> Result { body(&inverse) }
 
     mutating func stageRefresh(damping: DampingRule) throws(NGError) -> RefreshOutcome {
-        try inverse.stageRefresh(gfim: gfim, factor: builder.factor, damping: damping)
+        try inverse.stageRefresh(gfim: gfim.current, factor: builder.factor, damping: damping)
     }
 
     /// `D = F̂⁻¹·G` or `G·F̂⁻¹` for the plan's side; a dense layer's gradient fused.
@@ -85,11 +83,11 @@ struct PerSampleCurvature<Scalar: BLASScalar>: ObservedCurvatureBlock, SingleInv
     /// The explicit GFIM's blocks summed over the processes, or a Woodbury plan's factor rows
     /// gathered.
     var sharedStatistics: SharedStatistics {
-        plan.method == .woodbury ? .gatheredRows(width: builder.factorWidth) : .summed(count: gfim.blockStorageCount)
+        plan.method == .woodbury ? .gatheredRows(width: builder.factorWidth) : .summed(count: gfim.current.blockStorageCount)
     }
 
     mutating func withSummedStatistics(_ body: (inout MutableSpan<Scalar>) -> Void) {
-        gfim.forEachBlockStorage { $0.withMutableSpan(body) }
+        gfim.current.forEachBlockStorage { $0.withMutableSpan(body) }
     }
 
     /// The fused apply of a dense layer (docs/ALGORITHM.md §6), never forming G: on the left side
@@ -137,7 +135,7 @@ extension PerSampleCurvature: StateCodable {
         writer.write(hasStatistics)
         // Only a Woodbury plan reads the factor; otherwise it is the last batch's scratch.
         if plan.method == .woodbury { builder.encode(to: &writer) } else { builder.encodeWithoutFactor(to: &writer) }
-        gfim.encode(to: &writer)
+        gfim.current.encode(to: &writer)
         inverse.encode(to: &writer)
     }
 
@@ -147,7 +145,7 @@ extension PerSampleCurvature: StateCodable {
         guard saved == expected else { throw reader.fail("a layer planned as \(saved), now \(expected)") }
         hasStatistics = try reader.readBool()
         try builder.restore(from: &reader)
-        try gfim.restore(from: &reader)
+        try gfim.current.restore(from: &reader)
         try inverse.restore(from: &reader)
     }
 }

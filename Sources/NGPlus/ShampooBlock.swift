@@ -50,16 +50,16 @@ struct ShampooBlock<Scalar: BLASScalar>: Sendable {
 /// A block's state: both factors, then both roots.
 extension ShampooBlock: StateCodable {
     func encode(to writer: inout StateWriter) {
-        writer.write(left.factor)
-        writer.write(right.factor)
-        writer.write(left.root)
-        writer.write(right.root)
+        writer.write(left.factor.current)
+        writer.write(right.factor.current)
+        writer.write(left.root.current)
+        writer.write(right.root.current)
     }
 
     mutating func restore(from reader: inout StateReader) throws(NGError) {
-        try reader.read(into: &left.factor, what: "Shampoo left factor")
-        try reader.read(into: &right.factor, what: "Shampoo right factor")
-        try reader.read(into: &left.root, what: "Shampoo left root")
-        try reader.read(into: &right.root, what: "Shampoo right root")
+        try reader.read(into: &left.factor.current, what: "Shampoo left factor")
+        try reader.read(into: &right.factor.current, what: "Shampoo right factor")
+        try reader.read(into: &left.root.current, what: "Shampoo left root")
+        try reader.read(into: &right.root.current, what: "Shampoo right root")
     }
 }

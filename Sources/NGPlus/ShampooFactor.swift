@@ -5,16 +5,14 @@ import NGKernels
 /// stages of both, and the eigensolver that makes the root.
 struct ShampooFactor<Scalar: BLASScalar>: Sendable {
     let side: Side
-    var factor: Matrix<Scalar>
-    var staged: Matrix<Scalar>
-    var root: Matrix<Scalar>
-    var stagedRoot: Matrix<Scalar>
+    var factor: Staged<Matrix<Scalar>>
+    var root: Staged<Matrix<Scalar>>
     var solver: InverseRoot<Scalar>
 
     init(side: Side, order: Int) {
         self.side = side
-        factor = Matrix(rows: order, columns: order)
-        (staged, root, stagedRoot) = (factor, factor, factor)
+        factor = Staged(Matrix(rows: order, columns: order))
+        root = factor
         solver = InverseRoot(order: order)
     }
 
@@ -24,28 +22,28 @@ struct ShampooFactor<Scalar: BLASScalar>: Sendable {
         _ gradient: Matrix<Scalar>, rows: Range<Int>, columns: Range<Int>, weight: Scalar, decay: Scalar
     ) -> Bool {
         let side = side
-        withViews(gradient, factor, mutating: &staged) { g, f, staged in
+        withViews(gradient, factor.current, mutating: &factor.staged) { g, f, staged in
             let block = g.rows(rows).columns(columns)
             staged.update(from: f)
             BLAS.gemm(
                 block, transposeA: side == .right, block, transposeB: side == .left,
                 alpha: weight, beta: decay, into: staged)
         }
-        return staged.withView { $0.isAllFinite }
+        return factor.staged.withView { $0.isAllFinite }
     }
 
     /// The staged factor's inverse fourth root, ε relative to its largest eigenvalue. Returns
     /// whether it was made.
     mutating func stageRoot(epsilon: Double) -> Bool {
-        solver.compute(staged, power: 4, epsilon: epsilon, into: &stagedRoot)
+        solver.compute(factor.staged, power: 4, epsilon: epsilon, into: &root.staged)
     }
 
     /// The root a step applies: the staged one when it is `refreshing`, else the one in use.
-    func root(refreshing: Bool) -> Matrix<Scalar> { refreshing ? stagedRoot : root }
+    func root(refreshing: Bool) -> Matrix<Scalar> { refreshing ? root.staged : root.current }
 
     /// Puts the staged factor in use, and the staged root when the step made one.
     mutating func commit(refreshing: Bool) {
-        swap(&factor, &staged)
-        if refreshing { swap(&root, &stagedRoot) }
+        factor.commit()
+        if refreshing { root.commit() }
     }
 }

@@ -45,7 +45,7 @@ extension CurvatureLayer {
             return true
         case (.matrix, .gradientNorm):
             curvature.withMatrix(&update.direction) { block, direction in
-                Self.graft(&direction, toNormOf: block.stagedMomentum)
+                Self.graft(&direction, toNormOf: block.momentum.staged)
             }
             return true
         case (.perSample, .gradientNorm), (.kronecker, .gradientNorm):
