@@ -89,9 +89,9 @@ struct KFACFlops: Sendable, Equatable {
     }
 
     /// Whether `gradientProduct` is taken from the apply's rows: where it costs at most ¾ of
-    /// ∇W̃ formed, since its B × B products run slower than the weight gradient's product
-    /// (256 → 256 at B = 128, the same flops: 0.11 ms against 0.085 on two Zen 4 cores, where
-    /// 784 → 256 at ⅔ of the flops took 0.21 ms against 0.49).
+    /// ∇W̃ formed, since its B × B products run slower than the weight gradient's product at
+    /// equal flops (256 → 256 at B = 128 on two Zen 4 cores: 0.11 ms against 0.085; 784 → 256,
+    /// ⅔ of the flops: 0.21 against 0.26–0.49; docs/measurements/kfac-trust-region-rows-2026-12-08.md).
     var gradientProductFromRows: Bool { appliesLowRank && productFromRows <= 0.75 * productOfFormed }
 
     private var productFromRows: Double { 2 * batch * batch * (outputs + inputOrder + 1) }
